@@ -1,0 +1,310 @@
+//! One database handle for both storage backends.
+//!
+//! Aloft runs the same SQL on embedded SQLite (the default, a file under `./aloft-data/`) and on
+//! PostgreSQL (production). Both are reached through sqlx's `Any` driver so repositories are
+//! written once; the few places where the dialects differ ask [`Database::backend`].
+//!
+//! Invariants:
+//! - Every state change goes through [`Database::begin_write`], which returns a [`WriteTx`]; the
+//!   change and its events (outbox rows) commit together or not at all.
+//! - On SQLite, writers are serialised in-process by an async mutex. SQLite allows one writer at a
+//!   time anyway; queueing in Tokio instead of in SQLite's sleeping busy handler keeps write tail
+//!   latency flat under load. Readers are never blocked (WAL).
+//! - Instants are stored as RFC 3339 UTC text with microsecond precision (`2026-11-28T04:35:40.123456Z`),
+//!   which sorts correctly as text on both backends.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+
+use crate::events::CloudEvent;
+
+/// Which storage engine a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (default; single node).
+    Sqlite,
+    /// PostgreSQL server (production; many nodes may share it).
+    Postgres,
+}
+
+impl Backend {
+    /// Stable lower-case name, used in metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Errors from the storage layer. Callers map [`StorageError::Unavailable`] to HTTP 503.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database cannot be reached right now (down, restarting, pool exhausted). Retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was violated; the string names the constraint.
+    #[error("unique constraint violated: {0}")]
+    Conflict(String),
+    /// Stored data could not be decoded; indicates a bug or manual tampering.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A migration problem (edited migration, unknown newer schema).
+    #[error("migration error: {0}")]
+    Migration(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Other(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StorageError::Unavailable(err.to_string()),
+            sqlx::Error::Database(db) => {
+                if db.is_unique_violation() {
+                    return StorageError::Conflict(db.constraint().unwrap_or(db.message()).to_string());
+                }
+                // SQLITE_BUSY / SQLITE_LOCKED, PostgreSQL admin shutdown / cannot connect now.
+                let code = db.code().unwrap_or_default();
+                if matches!(code.as_ref(), "5" | "6" | "57P01" | "57P02" | "57P03" | "53300") {
+                    StorageError::Unavailable(err.to_string())
+                } else {
+                    StorageError::Other(err)
+                }
+            }
+            _ => StorageError::Other(err),
+        }
+    }
+}
+
+/// Connection settings. Defaults suit a 2-core machine.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub url: String,
+    /// Upper bound of pooled connections.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered with 503.
+    pub acquire_timeout: Duration,
+}
+
+impl DatabaseSettings {
+    /// Settings for `url` with default pool sizes.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), max_connections: 16, acquire_timeout: Duration::from_secs(3) }
+    }
+
+    /// The default embedded database: `<data_dir>/aloft.db`.
+    pub fn sqlite_in(data_dir: &Path) -> Self {
+        Self::new(format!("sqlite://{}", data_dir.join("aloft.db").display()))
+    }
+}
+
+/// A cheap-to-clone handle to the database pool.
+#[derive(Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+    write_lock: Option<Arc<Mutex<()>>>,
+    outbox_signal: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens a pool. For SQLite the file and its directory are created on first start, and each
+    /// connection is put in WAL mode with a busy timeout and full fsync on commit (an acknowledged
+    /// write survives a power cut, not only a crash).
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, StorageError> {
+        install_default_drivers();
+        let backend = backend_of(&settings.url)?;
+        let mut url = settings.url.clone();
+        if backend == Backend::Sqlite {
+            let path = sqlite_path(&url);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            if !url.contains('?') {
+                url.push_str("?mode=rwc");
+            }
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(if backend == Backend::Sqlite { 1 } else { 0 })
+            .acquire_timeout(settings.acquire_timeout)
+            .test_before_acquire(backend == Backend::Postgres)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                             PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Self {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            outbox_signal: Arc::new(Notify::new()),
+        })
+    }
+
+    /// The storage engine behind this handle.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for reads. Writes must use [`Database::begin_write`].
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a write transaction. The first statement inside it must be a write (INSERT/UPDATE/
+    /// DELETE), never a read-then-write upgrade, so that SQLite never has to abort a stale snapshot.
+    pub async fn begin_write(&self) -> Result<WriteTx, StorageError> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard, emitted: 0, signal: self.outbox_signal.clone() })
+    }
+
+    /// Checks that the database answers a trivial query within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), StorageError> {
+        match tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(&self.pool)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(StorageError::Unavailable("ping timed out".into())),
+        }
+    }
+
+    /// Pool size and idle connections, for the metrics endpoint.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    /// Woken whenever a transaction that emitted events commits; the outbox relay waits on it.
+    pub(crate) fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox_signal.clone()
+    }
+
+    /// Closes every pooled connection (graceful shutdown, tests).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A write transaction that can also append events to the outbox.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+    emitted: usize,
+    signal: Arc<Notify>,
+}
+
+impl WriteTx {
+    /// The transaction's connection, to run statements on.
+    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    /// Appends `event` to the outbox inside this transaction.
+    pub async fn emit(&mut self, event: &CloudEvent) -> Result<(), StorageError> {
+        crate::events::append(&mut self.tx, event).await?;
+        self.emitted += 1;
+        Ok(())
+    }
+
+    /// Commits the change and its events together, then wakes the relay.
+    pub async fn commit(self) -> Result<(), StorageError> {
+        self.tx.commit().await?;
+        if self.emitted > 0 {
+            self.signal.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// Formats an instant the way Aloft stores it.
+pub fn to_db_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses a stored instant.
+pub fn from_db_time(s: &str) -> Result<DateTime<Utc>, StorageError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StorageError::Corrupt(format!("bad timestamp {s:?}: {e}")))
+}
+
+/// The current instant, truncated to what storage keeps (microseconds).
+pub fn now() -> DateTime<Utc> {
+    from_db_time(&to_db_time(Utc::now())).unwrap_or_else(|_| Utc::now())
+}
+
+fn backend_of(url: &str) -> Result<Backend, StorageError> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StorageError::Unavailable(
+            "unsupported database URL: expected sqlite://PATH or postgres://…".into(),
+        ))
+    }
+}
+
+fn sqlite_path(url: &str) -> PathBuf {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    PathBuf::from(rest.split('?').next().unwrap_or(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_path("sqlite://aloft-data/aloft.db"), PathBuf::from("aloft-data/aloft.db"));
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db?mode=rwc"), PathBuf::from("/tmp/x.db"));
+    }
+
+    #[test]
+    fn stored_times_sort_as_text() {
+        let a = to_db_time("2026-01-02T03:04:05.000001Z".parse().unwrap());
+        let b = to_db_time("2026-01-02T03:04:05.1Z".parse().unwrap());
+        assert!(a < b);
+        assert_eq!(from_db_time(&a).unwrap().timestamp_subsec_micros(), 1);
+    }
+
+    #[test]
+    fn unknown_url_schemes_are_refused() {
+        assert!(backend_of("mysql://x").is_err());
+        assert_eq!(backend_of("postgresql://h/d").unwrap(), Backend::Postgres);
+    }
+}

@@ -1,0 +1,20 @@
+//! The platform every Aloft domain stands on: storage on SQLite or PostgreSQL from one codebase
+//! ([`db`], [`migrate`]), domain events through a transactional outbox ([`events`]), RFC 9457
+//! errors ([`problem`]), HTTP plumbing and operational endpoints ([`http`]), logs and metrics
+//! ([`telemetry`]), and the web UI shell ([`web`]).
+//!
+//! Invariant: this crate knows no domain. Domains depend on it, never the reverse (the one
+//! exception is the migration list, which is the single ordered schema history of the product).
+
+pub mod db;
+pub mod events;
+pub mod http;
+pub mod migrate;
+pub mod problem;
+pub mod telemetry;
+pub mod testing;
+pub mod web;
+
+pub use db::{Backend, Database, DatabaseSettings, StorageError, WriteTx};
+pub use events::{CloudEvent, EventBus, EventSink, NoBroker, OutboxRelay, PendingEvent, SinkError};
+pub use problem::{ApiError, FieldError, Problem};
