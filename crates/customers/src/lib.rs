@@ -1,1 +1,17 @@
-//! placeholder
+//! The customer profile domain: who the passenger is, how to reach them, their loyalty standing,
+//! travel documents and service preferences.
+//!
+//! - [`model`]: the profile and its value types; pure rules, no IO.
+//! - [`storage`]: persistence on either backend, with optimistic concurrency and outbox events.
+//! - [`routes`]: the REST API (`/api/v1/customers`).
+//! - [`pages`]: the server-rendered pages (`/customers`).
+//! - [`demo`]: a deterministic synthetic passenger population.
+
+pub mod demo;
+pub mod model;
+pub mod pages;
+pub mod routes;
+pub mod storage;
+
+pub use model::{CustomerId, Profile};
+pub use storage::{Customer, CustomerError, CustomerQuery, CustomerStore};

@@ -1,0 +1,285 @@
+//! The customer profile REST API under `/api/v1/customers`, documented in OpenAPI from this code.
+//!
+//! Optimistic concurrency: responses carry `ETag: "<version>"`; `PATCH` with `If-Match` fails with
+//! 412 when the profile changed meanwhile. Updates are JSON merge patches (RFC 7396): a member set
+//! to `null` is removed, nested objects merge.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use aloft_platform::http::JsonBody;
+use aloft_platform::{ApiError, FieldError, Problem};
+
+use crate::model::{CustomerId, EmailAddress, LoyaltyNumber, PassportNumber, PhoneNumber, Profile};
+use crate::storage::{Customer, CustomerQuery, CustomerStore, Cursor};
+
+/// The customer API routes, with their OpenAPI descriptions.
+pub fn api_routes(store: CustomerStore) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list_customers, create_customer))
+        .routes(routes!(get_customer, update_customer))
+        .with_state(store)
+}
+
+/// A page of customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerList {
+    /// The customers on this page.
+    pub items: Vec<Customer>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+fn with_etag(status: StatusCode, customer: &Customer) -> Response {
+    let mut r = (status, axum::Json(customer)).into_response();
+    r.headers_mut().insert(header::ETAG, etag(customer.version));
+    r
+}
+
+fn parse_id(raw: &str) -> Result<CustomerId, ApiError> {
+    // An id that cannot exist is simply not found: no need to teach clients our id format.
+    CustomerId::parse(raw).ok_or(ApiError::NotFound("customer"))
+}
+
+/// The version named by `If-Match` (`"7"`, `W/"7"`), `None` without the header or with `*`.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let text = value.to_str().map_err(|_| ApiError::PreconditionFailed)?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map(Some)
+        .map_err(|_| ApiError::PreconditionFailed)
+}
+
+/// Validates the search parameters; every bad one is reported, each named as `#param`.
+fn parse_query(pairs: Vec<(String, String)>) -> Result<CustomerQuery, ApiError> {
+    let mut q = CustomerQuery { limit: 20, ..Default::default() };
+    let mut errors = Vec::new();
+    for (key, value) in pairs {
+        let pointer = format!("#{key}");
+        let v = value.trim();
+        if v.is_empty() {
+            continue;
+        }
+        let mut check = |r: Result<String, String>| match r {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.push(FieldError::new(pointer.clone(), e));
+                None
+            }
+        };
+        match key.as_str() {
+            "name" => q.name = Some(v.to_owned()),
+            "email" => q.email = check(EmailAddress::parse(v).map(|e| e.key())),
+            // A `+` left unencoded in a query string arrives as a space: accept both.
+            "phone" => {
+                let with_plus = if v.starts_with('+') { v.to_owned() } else { format!("+{v}") };
+                q.phone = check(PhoneNumber::parse(&with_plus).map(|p| p.as_str().to_owned()));
+            }
+            "loyalty_number" => q.loyalty_number = check(LoyaltyNumber::parse(v).map(|l| l.as_str().to_owned())),
+            "passport_number" => {
+                q.passport_number = check(PassportNumber::parse(v).map(|p| p.as_str().to_owned()))
+            }
+            "cursor" => match Cursor::decode(v) {
+                Some(c) => q.cursor = Some(c),
+                None => errors.push(FieldError::new(pointer, "is not a cursor this API returned")),
+            },
+            "limit" => match v.parse::<u32>() {
+                Ok(n) if (1..=100).contains(&n) => q.limit = n,
+                _ => errors.push(FieldError::new(pointer, "must be a whole number from 1 to 100")),
+            },
+            _ => errors.push(FieldError::new(
+                pointer,
+                "is not a known parameter; expected name, email, phone, loyalty_number, passport_number, cursor or limit",
+            )),
+        }
+    }
+    if errors.is_empty() { Ok(q) } else { Err(ApiError::Invalid(errors)) }
+}
+
+/// List or search customers.
+///
+/// Without filters, lists every customer in creation order. Filters combine with AND: `name`
+/// matches a prefix of the first or last name, ignoring case and accents ("mull" finds Müller;
+/// "zoe mul" finds Zoë Müller); the others match exactly after normalisation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers",
+    tag = "customers",
+    params(
+        ("name" = Option<String>, Query, description = "Name prefix (first and/or last name), case- and accent-insensitive"),
+        ("email" = Option<String>, Query, description = "E-mail address, exact, case-insensitive"),
+        ("phone" = Option<String>, Query, description = "Phone number, E.164 (`+` may be omitted)"),
+        ("loyalty_number" = Option<String>, Query, description = "Frequent-flyer number"),
+        ("passport_number" = Option<String>, Query, description = "Passport number"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1–100 (default 20)"),
+    ),
+    responses(
+        (status = 200, description = "A page of customers", body = CustomerList),
+        (status = 422, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry later", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_customers(
+    State(store): State<CustomerStore>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let query = parse_query(pairs)?;
+    let page = store.search(&query).await?;
+    Ok(axum::Json(CustomerList { items: page.items, next_cursor: page.next.map(|c| c.encode()) })
+        .into_response())
+}
+
+/// Create a customer profile.
+///
+/// `first_name` and `last_name` are required; every other field is optional. Unknown fields are
+/// rejected. Returns the stored profile with its id, version and `ETag`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers",
+    tag = "customers",
+    request_body(content = Profile, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Customer,
+            headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The new profile's URL"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Loyalty number already in use", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry later", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_customer(
+    State(store): State<CustomerStore>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let profile = Profile::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Invalid)?;
+    let customer = store.create(profile).await?;
+    let mut r = with_etag(StatusCode::CREATED, &customer);
+    if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/customers/{}", customer.id)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+/// Read a customer profile.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "The profile", body = Customer, headers(("ETag" = String, description = "The version"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` version"),
+        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry later", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_customer(
+    State(store): State<CustomerStore>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let customer = store.get(parse_id(&id)?).await?.ok_or(ApiError::NotFound("customer"))?;
+    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == etag(customer.version)) {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        r.headers_mut().insert(header::ETAG, etag(customer.version));
+        return Ok(r);
+    }
+    Ok(with_etag(StatusCode::OK, &customer))
+}
+
+/// Change a customer profile (JSON merge patch).
+///
+/// Send only the fields to change; `null` clears an optional field. Send `If-Match` with the
+/// `ETag` you read to make sure you do not overwrite someone else's change (412 if you would).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/customers/{id}",
+    tag = "customers",
+    params(
+        ("id" = String, Path, description = "Customer id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` you read"),
+    ),
+    request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields to change; same names as the profile"),
+    responses(
+        (status = 200, description = "The updated profile", body = Customer, headers(("ETag" = String, description = "The new version"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Loyalty number already in use", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The profile changed since you read it", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry later", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update_customer(
+    State(store): State<CustomerStore>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(patch): JsonBody,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let expected = if_match(&headers)?;
+    let customer = store.update(id, expected, &patch, chrono::Utc::now().date_naive()).await?;
+    Ok(with_etag(StatusCode::OK, &customer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn query_parameters_are_normalised() {
+        let q = parse_query(pairs(&[("phone", " 44 1632 960961"), ("email", "A@B.CO"), ("loyalty_number", "al 123456")]))
+            .unwrap();
+        assert_eq!(q.phone.as_deref(), Some("+441632960961"));
+        assert_eq!(q.email.as_deref(), Some("a@b.co"));
+        assert_eq!(q.loyalty_number.as_deref(), Some("AL123456"));
+    }
+
+    #[test]
+    fn every_bad_parameter_is_named() {
+        let Err(ApiError::Invalid(errs)) =
+            parse_query(pairs(&[("limit", "1000"), ("colour", "red"), ("email", "x"), ("cursor", "zz")]))
+        else {
+            panic!("expected invalid")
+        };
+        let names: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(names, vec!["#limit", "#colour", "#email", "#cursor"]);
+    }
+
+    #[test]
+    fn if_match_accepts_strong_weak_and_star() {
+        let mut h = HeaderMap::new();
+        assert_eq!(if_match(&h).unwrap(), None);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"7\""));
+        assert_eq!(if_match(&h).unwrap(), Some(7));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"8\""));
+        assert_eq!(if_match(&h).unwrap(), Some(8));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
+        assert_eq!(if_match(&h).unwrap(), None);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"abc\""));
+        assert!(if_match(&h).is_err());
+    }
+}

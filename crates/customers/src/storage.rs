@@ -1,0 +1,458 @@
+//! Customer profile persistence, identical on SQLite and PostgreSQL.
+//!
+//! A profile is stored as its validated JSON document plus derived search keys (see
+//! `migrations/0002_customers.sql`). Every change bumps `version` (optimistic concurrency: an
+//! update names the version it read and fails if another writer got there first) and appends its
+//! CloudEvent to the outbox in the same transaction.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use utoipa::ToSchema;
+
+use aloft_platform::db::{from_db_time, now, to_db_time};
+use aloft_platform::{ApiError, CloudEvent, Database, FieldError, StorageError};
+
+use crate::model::{CustomerId, Profile, changed_fields, fold, merge_patch};
+
+/// CloudEvents `source` of this domain.
+pub const EVENT_SOURCE: &str = "/aloft/customers";
+/// Event type: a profile was created. Data: `customer_id`, `version`.
+pub const CUSTOMER_CREATED: &str = "aloft.customer.created";
+/// Event type: a profile changed. Data: `customer_id`, `version`, `changed_fields` (names only).
+pub const CUSTOMER_UPDATED: &str = "aloft.customer.updated";
+
+/// A stored customer profile.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Customer {
+    /// Stable identifier.
+    #[schema(value_type = String, format = Uuid)]
+    pub id: CustomerId,
+    /// Increases by one with every change; sent as the `ETag`.
+    pub version: i64,
+    /// When the profile was created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When the profile last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+    /// The profile itself.
+    #[serde(flatten)]
+    pub profile: Profile,
+}
+
+/// Why a customer operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomerError {
+    /// No customer has that id.
+    #[error("customer not found")]
+    NotFound,
+    /// The expected version is not the current one.
+    #[error("stale version")]
+    StaleVersion,
+    /// The resulting profile is invalid.
+    #[error("invalid profile")]
+    Invalid(Vec<FieldError>),
+    /// A unique value (loyalty number) belongs to another customer.
+    #[error("duplicate value")]
+    Duplicate(FieldError),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<CustomerError> for ApiError {
+    fn from(e: CustomerError) -> Self {
+        match e {
+            CustomerError::NotFound => ApiError::NotFound("customer"),
+            CustomerError::StaleVersion => ApiError::PreconditionFailed,
+            CustomerError::Invalid(errs) => ApiError::Invalid(errs),
+            CustomerError::Duplicate(err) => ApiError::Conflict(err),
+            CustomerError::Storage(s) => s.into(),
+        }
+    }
+}
+
+fn duplicate_or(err: StorageError) -> CustomerError {
+    match err {
+        StorageError::Conflict(c) if c.contains("loyalty") => CustomerError::Duplicate(FieldError::new(
+            "/loyalty_number",
+            "this loyalty number already belongs to another customer",
+        )),
+        other => CustomerError::Storage(other),
+    }
+}
+
+/// Filters for listing and searching. All given filters must match.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery {
+    /// Name prefix: matches first or last name, accent- and case-insensitively; two or more words
+    /// match "first last" or "last first".
+    pub name: Option<String>,
+    /// Exact e-mail (case-insensitive).
+    pub email: Option<String>,
+    /// Exact phone (E.164).
+    pub phone: Option<String>,
+    /// Exact loyalty number.
+    pub loyalty_number: Option<String>,
+    /// Exact passport number.
+    pub passport_number: Option<String>,
+    /// Continue after this position (from a previous page).
+    pub cursor: Option<Cursor>,
+    /// Page size (1–100).
+    pub limit: u32,
+}
+
+/// A position in a result list. Listings page by id (stable under inserts); name searches are
+/// ordered alphabetically and page by offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// After this id.
+    After(CustomerId),
+    /// Skip this many.
+    Offset(u32),
+}
+
+impl Cursor {
+    /// The opaque text form used in URLs.
+    pub fn encode(&self) -> String {
+        match self {
+            Cursor::After(id) => format!("i{id}"),
+            Cursor::Offset(n) => format!("o{n}"),
+        }
+    }
+
+    /// Parses [`Cursor::encode`]'s output.
+    pub fn decode(s: &str) -> Option<Self> {
+        match s.split_at_checked(1)? {
+            ("i", id) => CustomerId::parse(id).map(Cursor::After),
+            ("o", n) => n.parse().ok().map(Cursor::Offset),
+            _ => None,
+        }
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone)]
+pub struct CustomerPage {
+    /// The customers on this page.
+    pub items: Vec<Customer>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<Cursor>,
+}
+
+/// Upper bound of the `name` prefix range: every string that starts with the prefix sorts below
+/// prefix + U+10FFFF in byte (C/BINARY) order.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// Access to customer profiles.
+#[derive(Debug, Clone)]
+pub struct CustomerStore {
+    db: Database,
+}
+
+const COLUMNS: &str = "id, version, profile, created_at, updated_at";
+
+impl CustomerStore {
+    /// A store over `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The database behind this store.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Creates a profile (version 1) and its `aloft.customer.created` event.
+    pub async fn create(&self, profile: Profile) -> Result<Customer, CustomerError> {
+        let customer = Customer {
+            id: CustomerId::generate(),
+            version: 1,
+            created_at: now(),
+            updated_at: now(),
+            profile,
+        };
+        let mut tx = self.db.begin_write().await?;
+        insert(tx.conn(), &customer).await.map_err(duplicate_or)?;
+        tx.emit(&created_event(&customer)).await?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+
+    /// Creates many profiles in one transaction (demo data, bulk loads), each with its event.
+    pub async fn create_many(&self, profiles: Vec<Profile>) -> Result<Vec<CustomerId>, CustomerError> {
+        let stamp = now();
+        let customers: Vec<Customer> = profiles
+            .into_iter()
+            .map(|profile| Customer {
+                id: CustomerId::generate(),
+                version: 1,
+                created_at: stamp,
+                updated_at: stamp,
+                profile,
+            })
+            .collect();
+        let mut tx = self.db.begin_write().await?;
+        for c in &customers {
+            insert(tx.conn(), c).await.map_err(duplicate_or)?;
+            tx.emit(&created_event(c)).await?;
+        }
+        tx.commit().await?;
+        Ok(customers.into_iter().map(|c| c.id).collect())
+    }
+
+    /// Reads one profile.
+    pub async fn get(&self, id: CustomerId) -> Result<Option<Customer>, StorageError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM customers WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(|r| decode(&r)).transpose()
+    }
+
+    /// Applies a JSON merge patch (RFC 7396). With `expected_version`, fails with
+    /// [`CustomerError::StaleVersion`] unless it is current; without, retries a few times when a
+    /// concurrent writer interleaves. A patch that changes nothing writes nothing.
+    pub async fn update(
+        &self,
+        id: CustomerId,
+        expected_version: Option<i64>,
+        patch: &Value,
+        today: NaiveDate,
+    ) -> Result<Customer, CustomerError> {
+        if !patch.is_object() {
+            return Err(CustomerError::Invalid(vec![FieldError::new(
+                "",
+                "the body must be a JSON object (a merge patch)",
+            )]));
+        }
+        for _attempt in 0..5 {
+            let current = self.get(id).await?.ok_or(CustomerError::NotFound)?;
+            if expected_version.is_some_and(|v| v != current.version) {
+                return Err(CustomerError::StaleVersion);
+            }
+            let mut doc = current.profile.to_document();
+            merge_patch(&mut doc, patch);
+            let profile = Profile::parse(&doc, today).map_err(CustomerError::Invalid)?;
+            let changed = changed_fields(&current.profile, &profile);
+            if changed.is_empty() {
+                return Ok(current);
+            }
+            let updated = Customer {
+                version: current.version + 1,
+                updated_at: now(),
+                profile,
+                ..current.clone()
+            };
+            let keys = updated.profile.search_keys();
+            let mut tx = self.db.begin_write().await?;
+            let done = sqlx::query(
+                "UPDATE customers SET version = $1, profile = $2, first_name_key = $3, last_name_key = $4, \
+                 email_key = $5, phone_key = $6, loyalty_key = $7, passport_key = $8, updated_at = $9 \
+                 WHERE id = $10 AND version = $11",
+            )
+            .bind(updated.version)
+            .bind(updated.profile.to_document().to_string())
+            .bind(keys.first_name)
+            .bind(keys.last_name)
+            .bind(keys.email)
+            .bind(keys.phone)
+            .bind(keys.loyalty)
+            .bind(keys.passport)
+            .bind(to_db_time(updated.updated_at))
+            .bind(id.to_string())
+            .bind(current.version)
+            .execute(&mut *tx.conn())
+            .await
+            .map_err(|e| duplicate_or(e.into()))?;
+            if done.rows_affected() == 0 {
+                // Someone else changed it between our read and our write.
+                drop(tx);
+                if expected_version.is_some() {
+                    return Err(CustomerError::StaleVersion);
+                }
+                continue;
+            }
+            let event = CloudEvent::new(
+                EVENT_SOURCE,
+                CUSTOMER_UPDATED,
+                Some(id.to_string()),
+                serde_json::json!({
+                    "customer_id": id.to_string(),
+                    "version": updated.version,
+                    "changed_fields": changed,
+                }),
+            );
+            tx.emit(&event).await?;
+            tx.commit().await?;
+            return Ok(updated);
+        }
+        Err(CustomerError::StaleVersion)
+    }
+
+    /// Lists or searches profiles, one page at a time.
+    pub async fn search(&self, q: &CustomerQuery) -> Result<CustomerPage, StorageError> {
+        let limit = q.limit.clamp(1, 100);
+        let mut conditions: Vec<String> = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        let mut bind = |value: String| {
+            binds.push(value);
+            format!("${}", binds.len())
+        };
+        for (column, value) in [
+            ("email_key", q.email.as_deref().map(str::to_lowercase)),
+            ("phone_key", q.phone.clone()),
+            ("loyalty_key", q.loyalty_number.clone()),
+            ("passport_key", q.passport_number.clone()),
+        ] {
+            if let Some(v) = value {
+                conditions.push(format!("{column} = {}", bind(v)));
+            }
+        }
+        let name = q.name.as_deref().map(fold).filter(|n| !n.is_empty());
+        if let Some(name) = &name {
+            let mut range = |column: &str, prefix: &str| {
+                let lo = bind(prefix.to_owned());
+                let hi = bind(prefix_end(prefix));
+                format!("({column} >= {lo} AND {column} < {hi})")
+            };
+            let mut alternatives = vec![range("last_name_key", name), range("first_name_key", name)];
+            if let Some((head, tail)) = name.split_once(' ') {
+                let first_last = format!("{} AND {}", range("first_name_key", head), range("last_name_key", tail));
+                let last_first = format!("{} AND {}", range("last_name_key", head), range("first_name_key", tail));
+                alternatives.push(format!("({first_last})"));
+                alternatives.push(format!("({last_first})"));
+            }
+            conditions.push(format!("({})", alternatives.join(" OR ")));
+        }
+        let ordered_by_name = name.is_some();
+        let mut offset = 0;
+        match &q.cursor {
+            Some(Cursor::After(id)) if !ordered_by_name => {
+                conditions.push(format!("id > {}", bind(id.to_string())));
+            }
+            Some(Cursor::Offset(n)) if ordered_by_name => offset = *n,
+            _ => {}
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let order = if ordered_by_name { "last_name_key, first_name_key, id" } else { "id" };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM customers {filter} ORDER BY {order} LIMIT {} OFFSET {offset}",
+            limit + 1
+        );
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = query.bind(b.as_str());
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        let mut items = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            Some(if ordered_by_name {
+                Cursor::Offset(offset + limit)
+            } else {
+                Cursor::After(items[items.len() - 1].id)
+            })
+        } else {
+            None
+        };
+        Ok(CustomerPage { items, next })
+    }
+
+    /// How many profiles exist.
+    pub async fn count(&self) -> Result<i64, StorageError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(self.db.pool()).await?)
+    }
+
+    /// Some customer ids (for benchmarks and demos), in id order.
+    pub async fn sample_ids(&self, limit: i64) -> Result<Vec<CustomerId>, StorageError> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM customers ORDER BY id LIMIT $1")
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?;
+        ids.iter()
+            .map(|s| CustomerId::parse(s).ok_or_else(|| StorageError::Corrupt(format!("bad id {s}"))))
+            .collect()
+    }
+}
+
+fn created_event(c: &Customer) -> CloudEvent {
+    CloudEvent::new(
+        EVENT_SOURCE,
+        CUSTOMER_CREATED,
+        Some(c.id.to_string()),
+        serde_json::json!({ "customer_id": c.id.to_string(), "version": c.version }),
+    )
+}
+
+async fn insert(conn: &mut sqlx::AnyConnection, c: &Customer) -> Result<(), StorageError> {
+    let keys = c.profile.search_keys();
+    sqlx::query(
+        "INSERT INTO customers (id, version, profile, first_name_key, last_name_key, email_key, phone_key, \
+         loyalty_key, passport_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(c.id.to_string())
+    .bind(c.version)
+    .bind(c.profile.to_document().to_string())
+    .bind(keys.first_name)
+    .bind(keys.last_name)
+    .bind(keys.email)
+    .bind(keys.phone)
+    .bind(keys.loyalty)
+    .bind(keys.passport)
+    .bind(to_db_time(c.created_at))
+    .bind(to_db_time(c.updated_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn decode(row: &AnyRow) -> Result<Customer, StorageError> {
+    let id: String = row.try_get("id")?;
+    let doc: String = row.try_get("profile")?;
+    let doc: Value =
+        serde_json::from_str(&doc).map_err(|e| StorageError::Corrupt(format!("customer {id}: {e}")))?;
+    // Stored documents were validated on the way in; parse again so the type guarantees hold.
+    // The date bound is far in the future so that no stored date of birth can fail it.
+    let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+    let profile = Profile::parse(&doc, far)
+        .map_err(|errs| StorageError::Corrupt(format!("customer {id}: {} invalid fields", errs.len())))?;
+    Ok(Customer {
+        id: CustomerId::parse(&id).ok_or_else(|| StorageError::Corrupt(format!("bad id {id}")))?,
+        version: row.try_get("version")?,
+        created_at: from_db_time(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: from_db_time(&row.try_get::<String, _>("updated_at")?)?,
+        profile,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let id = CustomerId::generate();
+        for c in [Cursor::After(id), Cursor::Offset(150)] {
+            assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        }
+        assert_eq!(Cursor::decode("x1"), None);
+        assert_eq!(Cursor::decode(""), None);
+    }
+
+    #[test]
+    fn prefix_range_contains_every_extension() {
+        let end = prefix_end("mul");
+        for s in ["mul", "muller", "mulzzz", "mul\u{10FFFE}"] {
+            assert!(s >= "mul" && s < end.as_str(), "{s}");
+        }
+        assert!("mum" >= end.as_str());
+    }
+}
