@@ -1,1 +1,203 @@
-fn main() {}
+//! The `aloft` command: parses flags and environment, then hands over to [`app`] (serve),
+//! the migrator, the demo loader or the benchmark. Nothing else lives here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use aloft::app::{AppConfig, Application, shutdown_signal};
+use aloft::bench::{self, BenchArgs};
+use aloft_broker::NatsSettings;
+use aloft_customers::CustomerStore;
+use aloft_platform::telemetry::{LogFormat, init_logging};
+use aloft_platform::{Database, DatabaseSettings};
+
+/// Aloft — customer management for airlines: one trustworthy view of every passenger.
+#[derive(Debug, Parser)]
+#[command(name = "aloft", version, about, long_about = None)]
+struct Cli {
+    /// Log line format on stderr.
+    #[arg(long, global = true, env = "ALOFT_LOG_FORMAT", value_enum, default_value_t = LogFormatArg::Json)]
+    log_format: LogFormatArg,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web application and API (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit.
+    Migrate(StorageArgs),
+    /// Fill the database with a deterministic synthetic passenger population.
+    Demo(DemoArgs),
+    /// Load-test profile read, search and update; prints p50/p99 and throughput.
+    Bench(BenchArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Database URL: `postgres://user@host/db` for PostgreSQL, or `sqlite://PATH`. Default: an
+    /// embedded SQLite file in --data-dir.
+    #[arg(long, env = "ALOFT_DATABASE_URL")]
+    database_url: Option<String>,
+
+    /// Directory of the embedded SQLite database (used when --database-url is not given).
+    #[arg(long, env = "ALOFT_DATA_DIR", default_value = "aloft-data")]
+    data_dir: PathBuf,
+
+    /// Maximum pooled database connections.
+    #[arg(long, env = "ALOFT_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    db_max_connections: u32,
+}
+
+impl StorageArgs {
+    fn settings(&self) -> DatabaseSettings {
+        let mut s = match &self.database_url {
+            Some(url) => DatabaseSettings::new(url.clone()),
+            None => DatabaseSettings::sqlite_in(&self.data_dir),
+        };
+        s.max_connections = self.db_max_connections;
+        s
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "ALOFT_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+
+    /// NATS server for publishing events to JetStream, e.g. nats://127.0.0.1:4222. Without it,
+    /// events are dispatched in-process only (they are always kept in the outbox first).
+    #[arg(long, env = "ALOFT_NATS_URL")]
+    nats_url: Option<String>,
+
+    /// JetStream stream that receives Aloft's events (created if missing).
+    #[arg(long, env = "ALOFT_NATS_STREAM", default_value = "ALOFT")]
+    nats_stream: String,
+
+    /// Subject prefix of published events (`<prefix>.customer.created`, …).
+    #[arg(long, env = "ALOFT_NATS_SUBJECT_PREFIX", default_value = "aloft")]
+    nats_subject_prefix: String,
+
+    /// Load demo data on start when the database has no customers yet.
+    #[arg(long, env = "ALOFT_DEMO")]
+    demo: bool,
+
+    /// How many demo customers --demo creates.
+    #[arg(long, env = "ALOFT_DEMO_CUSTOMERS", default_value_t = 10_000)]
+    demo_customers: u64,
+
+    /// Seconds in-flight requests may take to finish on shutdown.
+    #[arg(long, env = "ALOFT_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+
+    /// Number of customers to create.
+    #[arg(long, default_value_t = 100_000)]
+    customers: u64,
+
+    /// Seed of the generator: the same seed gives the same population.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(match cli.log_format {
+        LogFormatArg::Json => LogFormat::Json,
+        LogFormatArg::Text => LogFormat::Text,
+    });
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(storage) => {
+            let db = Database::connect(&storage.settings()).await.context("cannot open the database")?;
+            let n = aloft_platform::migrate::run(&db).await?;
+            println!("Applied {n} migration(s); the schema is current.");
+            Ok(())
+        }
+        Command::Demo(args) => {
+            let db = Database::connect(&args.storage.settings()).await.context("cannot open the database")?;
+            aloft_platform::migrate::run(&db).await?;
+            load_demo(&db, args.seed, args.customers).await
+        }
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn load_demo(db: &Database, seed: u64, customers: u64) -> anyhow::Result<()> {
+    let store = CustomerStore::new(db.clone());
+    let start = Instant::now();
+    let step = (customers / 10).max(1_000);
+    let mut next_report = step;
+    let created = aloft_customers::demo::load(&store, seed, customers, |done| {
+        if done >= next_report || done == customers {
+            eprintln!("demo data: {done}/{customers} customers");
+            next_report += step;
+        }
+    })
+    .await?;
+    if created == 0 {
+        println!("The database already holds customers; demo data not loaded again.");
+    } else {
+        println!("Created {created} demo customers in {:.1} s.", start.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let nats = args.nats_url.as_ref().map(|url| NatsSettings {
+        stream: args.nats_stream.clone(),
+        subject_prefix: args.nats_subject_prefix.clone(),
+        ..NatsSettings::new(url.clone())
+    });
+    let settings = args.storage.settings();
+    let app = Application::build(AppConfig {
+        database: settings.clone(),
+        bind: args.bind,
+        nats,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+    })
+    .await?;
+    if args.demo {
+        load_demo(app.database(), 42, args.demo_customers).await?;
+    }
+    let addr = app.local_addr();
+    println!("Aloft is listening on http://{addr}");
+    println!("  Web UI:        http://{addr}/");
+    println!("  API reference: http://{addr}/api/docs");
+    println!("  Storage:       {}", describe_storage(&settings));
+    println!("Sign-in is not required yet; every page and endpoint is open on this address.");
+    app.run_until(shutdown_signal()).await
+}
+
+fn describe_storage(s: &DatabaseSettings) -> String {
+    if s.url.starts_with("sqlite:") {
+        format!("embedded SQLite at {}", s.url.trim_start_matches("sqlite://"))
+    } else {
+        "PostgreSQL".into()
+    }
+}

@@ -1,0 +1,192 @@
+//! Wiring: builds the whole application from its configuration. `main.rs` only parses flags and
+//! calls this; tests call it too, on port 0 with a fresh database (zero2prod's `spawn_app`).
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::Uri;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use aloft_broker::{NatsSettings, NatsSink};
+use aloft_customers::CustomerStore;
+use aloft_platform::http::{BODY_LIMIT, OpsState, observe, security_headers};
+use aloft_platform::{ApiError, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay};
+
+/// Everything needed to run Aloft.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The database.
+    pub database: DatabaseSettings,
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// The broker; `None` dispatches events in-process only.
+    pub nats: Option<NatsSettings>,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// The OpenAPI document's root: title, version, tags. Paths are collected from the routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aloft API",
+        description = "Customer management for airlines. Errors are RFC 9457 problem details \
+                       (`application/problem+json`) naming each invalid field.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    tags((name = "customers", description = "Passenger profiles: identity, contact, loyalty, travel documents, preferences"))
+)]
+struct ApiDoc;
+
+/// A built application, listening, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: Database,
+    nats: Option<NatsSink>,
+    bus: EventBus,
+    shutdown_grace: Duration,
+}
+
+impl Application {
+    /// Connects the database, applies migrations, connects the broker (in the background) and
+    /// binds the listener.
+    pub async fn build(config: AppConfig) -> anyhow::Result<Self> {
+        let db = Database::connect(&config.database).await.context("cannot open the database")?;
+        aloft_platform::migrate::run(&db).await.context("cannot migrate the database")?;
+        let nats = match config.nats {
+            Some(settings) => Some(NatsSink::connect(settings).await?),
+            None => None,
+        };
+        let router = router(db.clone());
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        Ok(Self { listener, router, db, nats, bus: EventBus::default(), shutdown_grace: config.shutdown_grace })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The database handle.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Local subscribers' view of published events.
+    pub fn event_bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
+    /// (up to the grace period) and stops the outbox relay.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let relay = match self.nats {
+            Some(sink) => tokio::spawn(
+                OutboxRelay::new(self.db.clone(), sink, self.bus.clone()).run(stopped(stop_rx.clone())),
+            ),
+            None => tokio::spawn(
+                OutboxRelay::new(self.db.clone(), NoBroker, self.bus.clone()).run(stopped(stop_rx.clone())),
+            ),
+        };
+        let grace = self.shutdown_grace;
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown({
+                let stop_tx = stop_tx.clone();
+                async move {
+                    shutdown.await;
+                    tracing::info!("shutting down: finishing in-flight requests");
+                    let _ = stop_tx.send(true);
+                }
+            });
+        let server = server.into_future();
+        tokio::pin!(server);
+        let mut rx = stop_rx.clone();
+        tokio::select! {
+            r = &mut server => r?,
+            _ = async {
+                let _ = rx.wait_for(|s| *s).await;
+                tokio::time::sleep(grace).await;
+            } => tracing::warn!("grace period over; dropping unfinished requests"),
+        }
+        let _ = stop_tx.send(true);
+        let _ = relay.await;
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+/// The complete HTTP surface: API, OpenAPI document, pages, assets, operational endpoints.
+pub fn router(db: Database) -> Router {
+    let store = CustomerStore::new(db.clone());
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(aloft_customers::routes::api_routes(store.clone()))
+        .split_for_parts();
+    let openapi_json = openapi.to_pretty_json().expect("the OpenAPI document serialises");
+    let ops = OpsState { db, metrics: aloft_platform::telemetry::metrics_handle() };
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([(http::header::CONTENT_TYPE, "application/json")], openapi_json) }),
+        )
+        .merge(aloft_customers::pages::routes(store))
+        .merge(aloft_platform::web::routes())
+        .merge(aloft_platform::http::ops_routes(ops))
+        .fallback(not_found)
+        .layer(middleware::from_fn(observe))
+        .layer(middleware::from_fn(security_headers))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Unknown paths: problem+json under `/api`, a page elsewhere.
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        aloft_platform::http::api_not_found().await
+    } else {
+        aloft_platform::web::page_not_found().await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

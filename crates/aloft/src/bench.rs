@@ -1,0 +1,279 @@
+//! `aloft bench`: a load benchmark over real HTTP on loopback.
+//!
+//! It seeds the database with demo customers (if it has fewer than asked), starts Aloft in-process
+//! on an ephemeral port (or targets `--url`), then for each scenario sends requests at a fixed
+//! arrival rate (open loop) and records each latency from the request's *scheduled* start, so a
+//! stalled server shows up in the percentiles instead of silently slowing the load (no coordinated
+//! omission). Finally it measures the maximum read throughput with a closed loop of connections.
+//! Output is a Markdown table for `BENCHMARKS.md`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::Args;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::Mutex;
+
+use aloft_customers::{CustomerId, CustomerStore};
+use aloft_platform::{Database, DatabaseSettings};
+
+use crate::app::{AppConfig, Application};
+
+/// Flags of `aloft bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Database to benchmark (default: a SQLite file in --data-dir).
+    #[arg(long, env = "ALOFT_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Directory of the SQLite database when --database-url is not given.
+    #[arg(long, default_value = "aloft-bench-data")]
+    pub data_dir: std::path::PathBuf,
+
+    /// Customers in the database before measuring (created with demo data if missing).
+    #[arg(long, default_value_t = 100_000)]
+    pub customers: u64,
+
+    /// Requests per second for each fixed-rate scenario.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+
+    /// Seconds each scenario runs.
+    #[arg(long, default_value_t = 20)]
+    pub duration_secs: u64,
+
+    /// Scenarios to run, comma separated: read, search, update, max.
+    #[arg(long, default_value = "read,search,update,max")]
+    pub scenarios: String,
+
+    /// Connections for the closed-loop `max` scenario.
+    #[arg(long, default_value_t = 32)]
+    pub connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Read,
+    Search,
+    Update,
+}
+
+struct Target {
+    base: String,
+    ids: Vec<CustomerId>,
+    name_prefixes: Vec<String>,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Target {
+    /// Sends request number `n` of `scenario`; true on a 2xx answer.
+    async fn send(&self, scenario: Scenario, n: u64) -> bool {
+        let pick = |len: usize| (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as usize % len;
+        let req = match scenario {
+            Scenario::Read => http::Request::get(format!("{}/api/v1/customers/{}", self.base, self.ids[pick(self.ids.len())]))
+                .body(Full::new(Bytes::new())),
+            Scenario::Search => {
+                let prefix = &self.name_prefixes[pick(self.name_prefixes.len())];
+                let q = percent_encoding::utf8_percent_encode(prefix, percent_encoding::NON_ALPHANUMERIC);
+                http::Request::get(format!("{}/api/v1/customers?name={q}&limit=20", self.base))
+                    .body(Full::new(Bytes::new()))
+            }
+            Scenario::Update => http::Request::patch(format!("{}/api/v1/customers/{}", self.base, self.ids[pick(self.ids.len())]))
+                .header("content-type", "application/merge-patch+json")
+                .body(Full::new(Bytes::from(format!(
+                    "{{\"preferences\":{{\"drink\":\"Still water {}\"}}}}",
+                    n % 1000
+                )))),
+        };
+        let Ok(req) = req else { return false };
+        match self.client.request(req).await {
+            Ok(resp) => {
+                let ok = resp.status().is_success();
+                let _ = resp.into_body().collect().await;
+                ok
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// Results of one scenario.
+struct Outcome {
+    label: String,
+    hist: Histogram<u64>,
+    errors: u64,
+    elapsed: Duration,
+}
+
+impl Outcome {
+    fn row(&self) -> String {
+        let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1000.0;
+        format!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+            self.label,
+            self.hist.len(),
+            self.hist.len() as f64 / self.elapsed.as_secs_f64(),
+            ms(0.5),
+            ms(0.99),
+            ms(0.999),
+            self.hist.max() as f64 / 1000.0,
+            self.errors
+        )
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+async fn fixed_rate(target: Arc<Target>, scenario: Scenario, rate: u32, duration: Duration) -> Outcome {
+    let hist = Arc::new(Mutex::new(histogram()));
+    let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let total = u64::from(rate) * duration.as_secs();
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for n in 0..total {
+        let scheduled = start + interval * n as u32;
+        tokio::time::sleep_until(scheduled).await;
+        let (target, hist, errors) = (target.clone(), hist.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let ok = target.send(scenario, n).await;
+            let us = scheduled.elapsed().as_micros() as u64;
+            if !ok {
+                errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            let _ = hist.lock().await.record(us.max(1));
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = start.elapsed();
+    let hist = hist.lock().await.clone();
+    Outcome {
+        label: format!("{scenario:?} @ {rate}/s").to_lowercase(),
+        hist,
+        errors: errors.load(std::sync::atomic::Ordering::Relaxed),
+        elapsed,
+    }
+}
+
+async fn closed_loop(target: Arc<Target>, connections: u32, duration: Duration) -> Outcome {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut hist = histogram();
+            let mut errors = 0;
+            let mut n = u64::from(c) << 32;
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                if !target.send(Scenario::Read, n).await {
+                    errors += 1;
+                }
+                let _ = hist.record((t0.elapsed().as_micros() as u64).max(1));
+                n += 1;
+            }
+            (hist, errors)
+        }));
+    }
+    let mut hist = histogram();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((h, e)) = t.await {
+            let _ = hist.add(h);
+            errors += e;
+        }
+    }
+    Outcome { label: format!("read, max ({connections} connections)"), hist, errors, elapsed: start.elapsed() }
+}
+
+/// Runs the benchmark and prints the table.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let mut settings = match &args.database_url {
+        Some(url) => DatabaseSettings::new(url.clone()),
+        None => DatabaseSettings::sqlite_in(&args.data_dir),
+    };
+    settings.max_connections = 16;
+    let db = Database::connect(&settings).await.context("cannot open the database")?;
+    aloft_platform::migrate::run(&db).await?;
+    let store = CustomerStore::new(db.clone());
+    let existing = store.count().await? as u64;
+    if existing < args.customers {
+        eprintln!("seeding {} customers…", args.customers - existing);
+        let t = Instant::now();
+        seed(&store, existing, args.customers).await?;
+        eprintln!("seeded in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    db.close().await;
+
+    let app = Application::build(AppConfig {
+        database: settings.clone(),
+        bind: "127.0.0.1:0".parse()?,
+        nats: None,
+        shutdown_grace: Duration::from_secs(5),
+    })
+    .await?;
+    let base = format!("http://{}", app.local_addr());
+    let ids = CustomerStore::new(app.database().clone()).sample_ids(args.customers as i64).await?;
+    anyhow::ensure!(!ids.is_empty(), "no customers to benchmark");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stop_rx.await;
+    }));
+
+    let name_prefixes = (0..500u64)
+        .map(|i| {
+            let p = aloft_customers::demo::profile(42, i * 97 % args.customers.max(1));
+            p.last_name.as_str().chars().take(3).collect::<String>()
+        })
+        .collect();
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build(http);
+    let target = Arc::new(Target { base, ids, name_prefixes, client });
+    let duration = Duration::from_secs(args.duration_secs);
+
+    // Warm-up: caches, connection pools, prepared statements.
+    let _ = fixed_rate(target.clone(), Scenario::Read, 200, Duration::from_secs(2)).await;
+
+    let backend = if settings.url.starts_with("sqlite:") { "SQLite" } else { "PostgreSQL" };
+    println!("Backend: {backend}; customers: {}; {} s per scenario", args.customers.max(existing), args.duration_secs);
+    println!();
+    println!("| scenario | requests | throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for name in args.scenarios.split(',').map(str::trim) {
+        let outcome = match name {
+            "read" => fixed_rate(target.clone(), Scenario::Read, args.rate, duration).await,
+            "search" => fixed_rate(target.clone(), Scenario::Search, args.rate, duration).await,
+            "update" => fixed_rate(target.clone(), Scenario::Update, args.rate, duration).await,
+            "max" => closed_loop(target.clone(), args.connections, duration).await,
+            other => anyhow::bail!("unknown scenario {other:?}; expected read, search, update or max"),
+        };
+        println!("{}", outcome.row());
+    }
+    let _ = stop_tx.send(());
+    server.await??;
+    Ok(())
+}
+
+/// Adds demo customers `from..to` (the same population `aloft demo` creates).
+async fn seed(store: &CustomerStore, from: u64, to: u64) -> anyhow::Result<()> {
+    let mut index = from;
+    while index < to {
+        let end = (index + 1_000).min(to);
+        let batch = (index..end).map(|i| aloft_customers::demo::profile(42, i)).collect();
+        store.create_many(batch).await?;
+        index = end;
+    }
+    Ok(())
+}

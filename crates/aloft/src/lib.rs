@@ -1,0 +1,5 @@
+//! The Aloft application assembled from its domains: [`app`] wires storage, events, HTTP routes
+//! and pages into one server; [`bench`] load-tests it. The binary (`main.rs`) only parses flags.
+
+pub mod app;
+pub mod bench;

@@ -1,0 +1,604 @@
+//! Server-rendered customer pages: search, profile view, create and edit.
+//!
+//! One search box takes whatever the agent has — a name, an e-mail, a phone number, a loyalty or
+//! passport number — and recognises which it is. With JavaScript, results update as the agent
+//! types (htmx swaps only the results region, announced politely to screen readers); without it,
+//! the form submits normally. Forms use the same validation as the API and show every error next
+//! to its field plus a summary at the top that receives focus.
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use aloft_platform::FieldError;
+use aloft_platform::web::{Section, layout, page};
+
+use crate::model::{
+    Channel, CustomerId, DeviceType, Gender, LoyaltyTier, MEAL_CODES, PhoneNumber, Profile, SSR_CODES,
+    SeatPreference,
+};
+use crate::storage::{Customer, CustomerError, CustomerQuery, CustomerStore};
+
+/// The customer pages.
+pub fn routes(store: CustomerStore) -> Router {
+    Router::new()
+        .route("/customers", get(search_page))
+        .route("/customers/results", get(results_fragment))
+        .route("/customers/new", get(new_form).post(create))
+        .route("/customers/{id}", get(view))
+        .route("/customers/{id}/edit", get(edit_form).post(save))
+        .with_state(store)
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchForm {
+    #[serde(default)]
+    q: String,
+}
+
+/// Recognises what the agent typed: e-mail, phone, a document/loyalty number, or a name.
+fn interpret(q: &str) -> Vec<CustomerQuery> {
+    let q = q.trim();
+    let base = CustomerQuery { limit: 25, ..Default::default() };
+    if q.is_empty() {
+        return vec![];
+    }
+    if q.contains('@') {
+        return vec![CustomerQuery { email: Some(q.to_lowercase()), ..base }];
+    }
+    let digits = q.chars().filter(char::is_ascii_digit).count();
+    if q.starts_with('+') || (digits >= 7 && q.chars().all(|c| c.is_ascii_digit() || " -().".contains(c))) {
+        let with_plus = if q.starts_with('+') { q.to_owned() } else { format!("+{q}") };
+        if let Ok(p) = PhoneNumber::parse(&with_plus) {
+            return vec![CustomerQuery { phone: Some(p.as_str().to_owned()), ..base }];
+        }
+    }
+    let compact: String = q.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let mut out = Vec::new();
+    if digits > 0 && compact.chars().all(|c| c.is_ascii_alphanumeric()) {
+        out.push(CustomerQuery { loyalty_number: Some(compact.clone()), ..base.clone() });
+        out.push(CustomerQuery { passport_number: Some(compact), ..base.clone() });
+    }
+    if digits == 0 {
+        out.push(CustomerQuery { name: Some(q.to_owned()), ..base });
+    }
+    out
+}
+
+async fn find(store: &CustomerStore, q: &str) -> Result<Vec<Customer>, CustomerError> {
+    for query in interpret(q) {
+        let page = store.search(&query).await?;
+        if !page.items.is_empty() {
+            return Ok(page.items);
+        }
+    }
+    Ok(vec![])
+}
+
+fn results(q: &str, found: &Result<Vec<Customer>, CustomerError>) -> Markup {
+    html! {
+        @match found {
+            _ if q.trim().is_empty() => p.muted { "Type at least a few letters of a name, or an exact e-mail, phone, loyalty or passport number." },
+            Err(_) => p role="alert" { "Search is unavailable right now. Please try again in a moment." },
+            Ok(items) if items.is_empty() => p { "No customer matches this search." },
+            Ok(items) => {
+                p { (items.len()) @if items.len() == 25 { "+" } " customer(s) found." }
+                div.table-wrap {
+                    table {
+                        caption.muted { "Search results" }
+                        thead { tr { th scope="col" { "Name" } th scope="col" { "Loyalty" } th scope="col" { "E-mail" } th scope="col" { "Home airport" } } }
+                        tbody {
+                            @for c in items {
+                                tr {
+                                    td { a href={ "/customers/" (c.id) } { (c.profile.display_name()) } }
+                                    td { (opt(c.profile.loyalty_number.as_ref())) " " @if let Some(t) = c.profile.loyalty_tier { span.tag { (t.as_str()) } } }
+                                    td { (opt(c.profile.email.as_ref())) }
+                                    td { (opt(c.profile.location.as_ref().and_then(|l| l.home_airport.as_ref()))) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: Option<&T>) -> String {
+    v.map(ToString::to_string).unwrap_or_else(|| "—".into())
+}
+
+async fn search_page(State(store): State<CustomerStore>, Query(form): Query<SearchForm>) -> Response {
+    let found = find(&store, &form.q).await;
+    let status = if found.is_err() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    page(
+        status,
+        layout(
+            "Customers",
+            Section::Customers,
+            html! {
+                h1 { "Customers" }
+                p { a href="/customers/new" role="button" { "New customer" } }
+                form role="search" method="get" action="/customers" {
+                    label for="q" { "Find a customer" }
+                    input #q type="search" name="q" value=(form.q) autocomplete="off"
+                        aria-describedby="q-hint"
+                        hx-get="/customers/results" hx-trigger="input changed delay:250ms, search"
+                        hx-target="#results" hx-push-url="false";
+                    small #q-hint { "Name (accents optional), e-mail, phone, loyalty or passport number." }
+                    button type="submit" { "Search" }
+                }
+                section #results aria-live="polite" aria-label="Search results" {
+                    (results(&form.q, &found))
+                }
+            },
+        ),
+    )
+}
+
+async fn results_fragment(State(store): State<CustomerStore>, Query(form): Query<SearchForm>) -> Response {
+    let found = find(&store, &form.q).await;
+    page(StatusCode::OK, results(&form.q, &found))
+}
+
+fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        layout(
+            "Customer not found",
+            Section::Customers,
+            html! {
+                h1 { "Customer not found" }
+                p { "No customer has this id. " a href="/customers" { "Search customers" } "." }
+            },
+        ),
+    )
+}
+
+fn unavailable() -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        layout(
+            "Temporarily unavailable",
+            Section::Customers,
+            html! {
+                h1 { "Temporarily unavailable" }
+                p { "The customer database cannot be reached right now. Nothing was lost; please try again in a moment." }
+            },
+        ),
+    )
+}
+
+async fn load(store: &CustomerStore, id: &str) -> Result<Customer, Response> {
+    let id = CustomerId::parse(id).ok_or_else(not_found)?;
+    match store.get(id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(not_found()),
+        Err(_) => Err(unavailable()),
+    }
+}
+
+fn row(label: &str, value: Option<String>) -> Markup {
+    html! { dt { (label) } dd { (value.unwrap_or_else(|| "—".into())) } }
+}
+
+async fn view(State(store): State<CustomerStore>, Path(id): Path<String>) -> Response {
+    let c = match load(&store, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let p = &c.profile;
+    let s = |v: Option<&dyn std::fmt::Display>| v.map(|x| x.to_string());
+    let address = p.address.as_ref().map(|a| {
+        [Some(a.line1.to_string()), a.line2.as_ref().map(ToString::to_string), Some(a.city.to_string()),
+         a.region.as_ref().map(ToString::to_string), a.postal_code.as_ref().map(ToString::to_string), Some(a.country.to_string())]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let prefs = &p.preferences;
+    let ssrs = (!prefs.special_service_requests.is_empty()).then(|| {
+        prefs
+            .special_service_requests
+            .iter()
+            .map(|c| format!("{c} ({})", c.describe()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    let device = p.device.as_ref().map(|d| {
+        [d.device_type.map(|t| t.as_str().to_string()), d.os.as_ref().map(ToString::to_string), d.browser.as_ref().map(ToString::to_string)]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let location = p.location.as_ref().map(|l| {
+        [l.city.as_ref().map(ToString::to_string), l.country.as_ref().map(ToString::to_string), l.home_airport.as_ref().map(|a| format!("home airport {a}"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    page(
+        StatusCode::OK,
+        layout(
+            &p.display_name(),
+            Section::Customers,
+            html! {
+                nav aria-label="Breadcrumb" { a href="/customers" { "Customers" } " › " (p.display_name()) }
+                h1 { (p.display_name()) }
+                p { a href={ "/customers/" (c.id) "/edit" } role="button" { "Edit profile" } }
+                div.grid {
+                    section aria-labelledby="h-identity" {
+                        h2 #h-identity { "Identity" }
+                        dl.profile {
+                            (row("Title", s(p.title.as_ref().map(|v| v as _))))
+                            (row("First name", Some(p.first_name.to_string())))
+                            (row("Middle name", s(p.middle_name.as_ref().map(|v| v as _))))
+                            (row("Last name", Some(p.last_name.to_string())))
+                            (row("Gender", p.gender.map(|g| g.as_str().to_string())))
+                            (row("Date of birth", p.date_of_birth.map(|d| d.to_string())))
+                            (row("Nationality", s(p.nationality.as_ref().map(|v| v as _))))
+                        }
+                    }
+                    section aria-labelledby="h-contact" {
+                        h2 #h-contact { "Contact" }
+                        dl.profile {
+                            (row("E-mail", s(p.email.as_ref().map(|v| v as _))))
+                            (row("Phone", s(p.phone.as_ref().map(|v| v as _))))
+                            (row("Address", address))
+                            (row("Preferred channel", prefs.communication_channel.map(|c| c.as_str().to_string())))
+                            (row("Language", s(prefs.language.as_ref().map(|v| v as _))))
+                        }
+                    }
+                }
+                div.grid {
+                    section aria-labelledby="h-travel" {
+                        h2 #h-travel { "Loyalty and documents" }
+                        dl.profile {
+                            (row("Loyalty number", s(p.loyalty_number.as_ref().map(|v| v as _))))
+                            (row("Tier", p.loyalty_tier.map(|t| t.as_str().to_string())))
+                            (row("Passport number", s(p.passport_number.as_ref().map(|v| v as _))))
+                            (row("Passport expiry", p.passport_expiry.map(|d| d.to_string())))
+                        }
+                    }
+                    section aria-labelledby="h-prefs" {
+                        h2 #h-prefs { "Preferences" }
+                        dl.profile {
+                            (row("Seat", prefs.seat.map(|v| v.as_str().replace('_', " "))))
+                            (row("Meal", prefs.meal.as_ref().map(|m| format!("{m} ({})", m.describe()))))
+                            (row("Drink", s(prefs.drink.as_ref().map(|v| v as _))))
+                            (row("Special service", ssrs))
+                        }
+                    }
+                }
+                section aria-labelledby="h-digital" {
+                    h2 #h-digital { "Digital footprint" }
+                    dl.profile {
+                        (row("Device", device))
+                        (row("Location", location))
+                    }
+                }
+                p.muted { small { "Profile version " (c.version) " · created " (c.created_at.format("%Y-%m-%d %H:%M UTC")) " · updated " (c.updated_at.format("%Y-%m-%d %H:%M UTC")) } }
+            },
+        ),
+    )
+}
+
+/// Form field names: JSON pointer segments joined with dots (`address.line1`).
+const TEXT_FIELDS: &[(&str, &str, &str, &str)] = &[
+    // (name, label, input type, autocomplete)
+    ("title", "Title", "text", "honorific-prefix"),
+    ("first_name", "First name", "text", "given-name"),
+    ("middle_name", "Middle name", "text", "additional-name"),
+    ("last_name", "Last name", "text", "family-name"),
+    ("date_of_birth", "Date of birth", "date", "bday"),
+    ("nationality", "Nationality (ISO country code, e.g. AE)", "text", "off"),
+    ("email", "E-mail", "email", "email"),
+    ("phone", "Phone (international, e.g. +971 4 555 0100)", "tel", "tel"),
+    ("passport_number", "Passport number", "text", "off"),
+    ("passport_expiry", "Passport expiry", "date", "off"),
+    ("loyalty_number", "Loyalty number", "text", "off"),
+    ("address.line1", "Address line 1", "text", "address-line1"),
+    ("address.line2", "Address line 2", "text", "address-line2"),
+    ("address.city", "City", "text", "address-level2"),
+    ("address.region", "Region or state", "text", "address-level1"),
+    ("address.postal_code", "Postal code", "text", "postal-code"),
+    ("address.country", "Country (ISO code)", "text", "country"),
+    ("preferences.drink", "Preferred drink", "text", "off"),
+    ("preferences.language", "Language (e.g. en, ar, zh-Hans)", "text", "off"),
+    ("device.os", "Operating system", "text", "off"),
+    ("device.browser", "Browser or app", "text", "off"),
+    ("location.city", "City (location)", "text", "off"),
+    ("location.country", "Country (location, ISO code)", "text", "off"),
+    ("location.home_airport", "Home airport (IATA code)", "text", "off"),
+];
+
+fn field_id(name: &str) -> String {
+    format!("f-{}", name.replace(['.', '_'], "-"))
+}
+
+fn pointer_to_name(pointer: &str) -> String {
+    let mut parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    // Errors inside the SSR list belong to the list's fieldset.
+    if parts.len() == 3 && parts[1] == "special_service_requests" {
+        parts.pop();
+    }
+    parts.join(".")
+}
+
+/// The current form values by field name, from a profile document.
+fn values_of(doc: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Value::Object(top) = doc {
+        for (k, v) in top {
+            match v {
+                Value::Object(inner) => {
+                    for (ik, iv) in inner {
+                        out.insert(format!("{k}.{ik}"), iv.clone());
+                    }
+                }
+                other => {
+                    out.insert(k.clone(), other.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Turns submitted form pairs into a full profile document (empty inputs are omitted).
+fn document_from_form(pairs: &[(String, String)]) -> Value {
+    let mut doc = Map::new();
+    let mut ssrs = Vec::new();
+    for (name, value) in pairs {
+        let v = value.trim();
+        if v.is_empty() || name == "version" {
+            continue;
+        }
+        if name == "preferences.special_service_requests" {
+            ssrs.push(Value::String(v.to_owned()));
+            continue;
+        }
+        match name.split_once('.') {
+            Some((outer, inner)) => {
+                let entry = doc.entry(outer.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(m) = entry {
+                    m.insert(inner.to_owned(), Value::String(v.to_owned()));
+                }
+            }
+            None => {
+                doc.insert(name.clone(), Value::String(v.to_owned()));
+            }
+        }
+    }
+    if !ssrs.is_empty() {
+        let prefs = doc.entry("preferences").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = prefs {
+            m.insert("special_service_requests".into(), Value::Array(ssrs));
+        }
+    }
+    Value::Object(doc)
+}
+
+fn select(name: &str, label: &str, options: &[(&str, String)], current: Option<&str>, error: Option<&str>) -> Markup {
+    let id = field_id(name);
+    html! {
+        label for=(id) { (label) }
+        select #(id) name=(name) aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| format!("{id}-error"))] {
+            option value="" { "—" }
+            @for (value, text) in options {
+                option value=(value) selected[current == Some(*value)] { (text) }
+            }
+        }
+        @if let Some(e) = error { span.field-error #{ (id) "-error" } { (e) } }
+    }
+}
+
+fn choices<T: Copy>(all: &[T], text: impl Fn(T) -> &'static str) -> Vec<(&'static str, String)> {
+    all.iter().map(|v| (text(*v), text(*v).replace('_', " "))).collect()
+}
+
+fn form_page(title: &str, action: &str, values: &Map<String, Value>, errors: &[FieldError], version: Option<i64>, notice: Option<&str>) -> Markup {
+    let error_for = |name: &str| -> Option<String> {
+        let msgs: Vec<&str> =
+            errors.iter().filter(|e| pointer_to_name(&e.pointer) == name).map(|e| e.detail.as_str()).collect();
+        (!msgs.is_empty()).then(|| msgs.join("; "))
+    };
+    let text = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+    let ssrs: Vec<String> = values
+        .get("preferences.special_service_requests")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let meals: Vec<(&str, String)> = MEAL_CODES.iter().map(|(c, d)| (*c, format!("{c} — {d}"))).collect();
+    html! {
+        h1 { (title) }
+        @if let Some(n) = notice {
+            div.error-summary role="alert" { p { (n) } }
+        }
+        @if !errors.is_empty() {
+            div.error-summary #error-summary tabindex="-1" role="alert" aria-labelledby="error-summary-title" {
+                h2 #error-summary-title { "Please correct " (errors.len()) " field(s)" }
+                ul {
+                    @for e in errors {
+                        @let name = pointer_to_name(&e.pointer);
+                        li { a href={ "#" (field_id(&name)) } { (if name.is_empty() { "Form".to_owned() } else { name.replace(['.', '_'], " ") }) ": " (e.detail) } }
+                    }
+                }
+            }
+        }
+        form method="post" action=(action) novalidate {
+            @if let Some(v) = version { input type="hidden" name="version" value=(v); }
+            @for (group, legend) in [("", "Identity and contact"), ("address.", "Postal address"), ("preferences.", "Preferences"), ("device.", "Device and location")] {
+                fieldset {
+                    legend { strong { (legend) } }
+                    @if group == "" {
+                        (select("gender", "Gender", &choices(Gender::ALL, Gender::as_str), values.get("gender").and_then(Value::as_str), error_for("gender").as_deref()))
+                        (select("loyalty_tier", "Loyalty tier", &choices(LoyaltyTier::ALL, LoyaltyTier::as_str), values.get("loyalty_tier").and_then(Value::as_str), error_for("loyalty_tier").as_deref()))
+                    }
+                    @if group == "preferences." {
+                        (select("preferences.seat", "Seat", &choices(SeatPreference::ALL, SeatPreference::as_str), values.get("preferences.seat").and_then(Value::as_str), error_for("preferences.seat").as_deref()))
+                        (select("preferences.meal", "Special meal", &meals, values.get("preferences.meal").and_then(Value::as_str), error_for("preferences.meal").as_deref()))
+                        (select("preferences.communication_channel", "Preferred contact channel", &choices(Channel::ALL, Channel::as_str), values.get("preferences.communication_channel").and_then(Value::as_str), error_for("preferences.communication_channel").as_deref()))
+                    }
+                    @if group == "device." {
+                        (select("device.device_type", "Device type", &choices(DeviceType::ALL, DeviceType::as_str), values.get("device.device_type").and_then(Value::as_str), error_for("device.device_type").as_deref()))
+                    }
+                    @for (name, label, kind, autocomplete) in TEXT_FIELDS.iter().filter(|(n, ..)| {
+                        let in_group = if group.is_empty() { !n.contains('.') } else if group == "device." { n.starts_with("device.") || n.starts_with("location.") } else { n.starts_with(group) };
+                        in_group
+                    }) {
+                        @let id = field_id(name);
+                        @let err = error_for(name);
+                        @let required = matches!(*name, "first_name" | "last_name");
+                        label for=(id) { (label) @if required { " (required)" } }
+                        input #(id) type=(kind) name=(name) value=(text(name)) autocomplete=(autocomplete)
+                            required[required]
+                            aria-invalid=[err.as_ref().map(|_| "true")]
+                            aria-describedby=[err.as_ref().map(|_| format!("{id}-error"))];
+                        @if let Some(e) = &err { span.field-error #{ (id) "-error" } { (e) } }
+                    }
+                    @if group == "preferences." {
+                        fieldset #(field_id("preferences.special_service_requests")) {
+                            legend { "Special service requests" }
+                            @for (code, description) in SSR_CODES {
+                                @let id = format!("ssr-{code}");
+                                label for=(id) {
+                                    input #(id) type="checkbox" name="preferences.special_service_requests" value=(code) checked[ssrs.iter().any(|s| s == code)];
+                                    (code) " — " (description)
+                                }
+                            }
+                            @if let Some(e) = error_for("preferences.special_service_requests") { span.field-error { (e) } }
+                        }
+                    }
+                }
+            }
+            button type="submit" { "Save" }
+        }
+        script src="/assets/app.js" defer {}
+    }
+}
+
+async fn new_form() -> Response {
+    page(StatusCode::OK, layout("New customer", Section::Customers, form_page("New customer", "/customers/new", &Map::new(), &[], None, None)))
+}
+
+async fn create(State(store): State<CustomerStore>, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+    let doc = document_from_form(&pairs);
+    let result = match Profile::parse(&doc, chrono::Utc::now().date_naive()) {
+        Ok(profile) => store.create(profile).await,
+        Err(errors) => Err(CustomerError::Invalid(errors)),
+    };
+    match result {
+        Ok(c) => Redirect::to(&format!("/customers/{}", c.id)).into_response(),
+        Err(e) => {
+            let (status, errors) = form_errors(e);
+            let markup = form_page("New customer", "/customers/new", &values_of(&doc), &errors, None, None);
+            page(status, layout("New customer", Section::Customers, markup))
+        }
+    }
+}
+
+fn form_errors(e: CustomerError) -> (StatusCode, Vec<FieldError>) {
+    match e {
+        CustomerError::Invalid(errs) => (StatusCode::UNPROCESSABLE_ENTITY, errs),
+        CustomerError::Duplicate(err) => (StatusCode::CONFLICT, vec![err]),
+        CustomerError::NotFound => (StatusCode::NOT_FOUND, vec![]),
+        CustomerError::StaleVersion => (StatusCode::PRECONDITION_FAILED, vec![]),
+        CustomerError::Storage(_) => (StatusCode::SERVICE_UNAVAILABLE, vec![FieldError::new("", "the database is unavailable; nothing was saved, please try again")]),
+    }
+}
+
+async fn edit_form(State(store): State<CustomerStore>, Path(id): Path<String>) -> Response {
+    let c = match load(&store, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let title = format!("Edit {}", c.profile.display_name());
+    let markup = form_page(&title, &format!("/customers/{}/edit", c.id), &values_of(&c.profile.to_document()), &[], Some(c.version), None);
+    page(StatusCode::OK, layout(&title, Section::Customers, markup))
+}
+
+async fn save(
+    State(store): State<CustomerStore>,
+    Path(id): Path<String>,
+    _headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let current = match load(&store, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let version = pairs.iter().find(|(k, _)| k == "version").and_then(|(_, v)| v.parse::<i64>().ok());
+    let doc = document_from_form(&pairs);
+    // The form holds every field: fields left empty are cleared (merge patch with nulls).
+    let mut patch = doc.clone();
+    if let Value::Object(p) = &mut patch {
+        for field in crate::model::PROFILE_FIELDS {
+            p.entry(field.to_string()).or_insert(Value::Null);
+        }
+    }
+    let today = chrono::Utc::now().date_naive();
+    match store.update(current.id, version, &patch, today).await {
+        Ok(c) => Redirect::to(&format!("/customers/{}", c.id)).into_response(),
+        Err(CustomerError::StaleVersion) => {
+            // Show the latest values so the agent can re-apply their change knowingly.
+            let latest = store.get(current.id).await.ok().flatten().unwrap_or(current);
+            let title = format!("Edit {}", latest.profile.display_name());
+            let markup = form_page(
+                &title,
+                &format!("/customers/{}/edit", latest.id),
+                &values_of(&latest.profile.to_document()),
+                &[],
+                Some(latest.version),
+                Some("Someone else changed this profile while you were editing. The form now shows their version; please apply your change again."),
+            );
+            page(StatusCode::CONFLICT, layout(&title, Section::Customers, markup))
+        }
+        Err(e) => {
+            let (status, errors) = form_errors(e);
+            let title = format!("Edit {}", current.profile.display_name());
+            let markup = form_page(&title, &format!("/customers/{}/edit", current.id), &values_of(&doc), &errors, version, None);
+            page(status, layout(&title, Section::Customers, markup))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_search_box_recognises_what_was_typed() {
+        assert!(interpret("Zoe@Example.com")[0].email.is_some());
+        assert_eq!(interpret("+44 1632 960961")[0].phone.as_deref(), Some("+441632960961"));
+        let doc = interpret("AL123456789");
+        assert!(doc[0].loyalty_number.is_some() && doc[1].passport_number.is_some());
+        assert_eq!(interpret("Müller")[0].name.as_deref(), Some("Müller"));
+        assert!(interpret("   ").is_empty());
+    }
+
+    #[test]
+    fn form_fields_become_a_profile_document() {
+        let pairs: Vec<(String, String)> = [
+            ("first_name", "Zoë"), ("last_name", "Ng"), ("address.city", "Paris"), ("email", " "),
+            ("preferences.special_service_requests", "WCHR"), ("preferences.special_service_requests", "DEAF"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let doc = document_from_form(&pairs);
+        assert_eq!(doc["address"]["city"], "Paris");
+        assert!(doc.get("email").is_none());
+        assert_eq!(doc["preferences"]["special_service_requests"], serde_json::json!(["WCHR", "DEAF"]));
+        assert_eq!(pointer_to_name("/preferences/special_service_requests/1"), "preferences.special_service_requests");
+    }
+}
