@@ -1,0 +1,178 @@
+// Browser tests: start the real `aloft` binary with demo data, drive Debian's headless Chromium
+// through every page with playwright-core, and run axe-core (WCAG 2.0/2.1 A and AA) on each.
+// Also checks keyboard entry (skip link), live search under the strict CSP, form errors, and a
+// phone-sized viewport. Prints "N passed, M failed" and exits non-zero on any failure.
+//
+// Env: ALOFT_BIN (default ../../target/debug/aloft), CHROMIUM (default /usr/bin/chromium),
+//      ALOFT_DATABASE_URL (optional: run against PostgreSQL instead of a temporary SQLite file).
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const axePath = require.resolve("axe-core/axe.min.js");
+const bin = process.env.ALOFT_BIN || join(here, "..", "..", "target", "debug", "aloft");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    failed++;
+    failures.push(name);
+    console.log(`FAIL ${name}\n     ${String(err && err.stack || err).split("\n").join("\n     ")}`);
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), "aloft-browser-"));
+  const args = ["serve", "--bind", "127.0.0.1:0", "--data-dir", dataDir, "--demo", "--demo-customers", "300"];
+  const child = spawn(bin, args, { env: { ...process.env, ALOFT_LOG_FORMAT: "json" }, stdio: ["ignore", "pipe", "pipe"] });
+  let logs = "";
+  child.stderr.on("data", (d) => { logs += d; });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${logs}`)), 60000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: m[1], dataDir, logs: () => logs });
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${out}\n${logs}`)));
+  });
+}
+
+async function axe(page, label) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    return await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+  });
+  const v = result.violations;
+  if (v.length) {
+    const detail = v.map((x) => `${x.id} (${x.impact}): ${x.help}\n       ${x.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("\n       ")}`).join("\n     ");
+    throw new Error(`${v.length} axe violation(s) on ${label}:\n     ${detail}`);
+  }
+}
+
+const server = await startServer();
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+// bypassCSP lets axe be injected; the pages' own scripts run under the real CSP headers otherwise.
+const context = await browser.newContext({ bypassCSP: true });
+const page = await context.newPage();
+const consoleErrors = [];
+page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+const base = server.base;
+
+try {
+  // Find a demo customer to visit.
+  await page.goto(`${base}/customers?q=a`);
+  const firstLink = await page.locator("#results tbody a").first().getAttribute("href");
+
+  const pages = [
+    ["home", "/"],
+    ["customer search (empty)", "/customers"],
+    ["customer search (results)", "/customers?q=a"],
+    ["customer search (no results)", "/customers?q=zzzzzz"],
+    ["new customer form", "/customers/new"],
+    ["customer profile", firstLink],
+    ["edit customer form", `${firstLink}/edit`],
+    ["not found page", "/no-such-page"],
+    ["API reference", "/api/docs"],
+  ];
+  for (const [label, path] of pages) {
+    await check(`axe: ${label}`, async () => {
+      const resp = await page.goto(`${base}${path}`);
+      assert(resp.status() < 500, `status ${resp.status()}`);
+      if (label === "API reference") await page.waitForSelector(".swagger-ui .info", { timeout: 20000 });
+      await axe(page, path);
+    });
+  }
+
+  await check("axe: form with validation errors; summary gets focus", async () => {
+    await page.goto(`${base}/customers/new`);
+    await page.fill("#f-email", "not-an-email");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#error-summary");
+    const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+    assert(focused === "error-summary", `focus is on ${focused}`);
+    assert(await page.locator("#f-first-name[aria-invalid=true]").count() === 1, "first name marked invalid");
+    await axe(page, "form errors");
+  });
+
+  await check("keyboard: the first Tab reaches the skip link", async () => {
+    await page.goto(`${base}/customers`);
+    await page.keyboard.press("Tab");
+    const text = await page.evaluate(() => document.activeElement.textContent.trim());
+    assert(text === "Skip to main content", `first focus: ${text}`);
+  });
+
+  await check("live search updates results as you type (htmx under strict CSP)", async () => {
+    await page.goto(`${base}/customers`);
+    await page.locator("#q").pressSequentially("mar", { delay: 30 });
+    await page.waitForSelector("#results tbody tr", { timeout: 5000 });
+    assert(page.url().endsWith("/customers"), "the page did not reload");
+  });
+
+  await check("create a customer through the form, then find it", async () => {
+    await page.goto(`${base}/customers/new`);
+    await page.fill("#f-first-name", "Zoë");
+    await page.fill("#f-last-name", "Ångström");
+    await page.fill("#f-email", "zoe.angstrom@example.com");
+    await page.selectOption("#f-preferences-seat", "aisle");
+    await page.check("#ssr-WCHR");
+    await page.click("button[type=submit]");
+    await page.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
+    assert((await page.textContent("h1")).includes("Ångström"), "profile shows the name");
+    await page.goto(`${base}/customers?q=angst`);
+    assert(await page.locator("#results tbody tr").count() === 1, "search finds the new customer without the accent");
+  });
+
+  await check("phone-sized viewport: the profile does not scroll sideways", async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 360, height: 740 });
+    await phone.goto(`${base}${firstLink}`);
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 1, `horizontal overflow of ${overflow}px`);
+    await axe(phone, "profile on a phone");
+    await phone.close();
+  });
+
+  await check("no console errors (CSP violations, script errors)", async () => {
+    assert(consoleErrors.length === 0, consoleErrors.join("\n"));
+  });
+} finally {
+  await browser.close();
+  server.child.kill("SIGTERM");
+  await new Promise((r) => server.child.once("exit", r));
+  rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+console.log(`\n${passed} passed, ${failed} failed`);
+if (failed) {
+  console.log(`failed: ${failures.join("; ")}`);
+  process.exit(1);
+}
