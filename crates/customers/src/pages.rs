@@ -20,8 +20,8 @@ use aloft_platform::FieldError;
 use aloft_platform::web::{Section, layout, page};
 
 use crate::model::{
-    Channel, CustomerId, DeviceType, Gender, LoyaltyTier, MEAL_CODES, PhoneNumber, Profile, SSR_CODES,
-    SeatPreference,
+    Channel, CustomerId, DeviceType, Gender, LoyaltyTier, MEAL_CODES, PhoneNumber, Profile,
+    SSR_CODES, SeatPreference,
 };
 use crate::storage::{Customer, CustomerError, CustomerQuery, CustomerStore};
 
@@ -45,28 +45,56 @@ struct SearchForm {
 /// Recognises what the agent typed: e-mail, phone, a document/loyalty number, or a name.
 fn interpret(q: &str) -> Vec<CustomerQuery> {
     let q = q.trim();
-    let base = CustomerQuery { limit: 25, ..Default::default() };
+    let base = CustomerQuery {
+        limit: 25,
+        ..Default::default()
+    };
     if q.is_empty() {
         return vec![];
     }
     if q.contains('@') {
-        return vec![CustomerQuery { email: Some(q.to_lowercase()), ..base }];
+        return vec![CustomerQuery {
+            email: Some(q.to_lowercase()),
+            ..base
+        }];
     }
     let digits = q.chars().filter(char::is_ascii_digit).count();
-    if q.starts_with('+') || (digits >= 7 && q.chars().all(|c| c.is_ascii_digit() || " -().".contains(c))) {
-        let with_plus = if q.starts_with('+') { q.to_owned() } else { format!("+{q}") };
+    if q.starts_with('+')
+        || (digits >= 7 && q.chars().all(|c| c.is_ascii_digit() || " -().".contains(c)))
+    {
+        let with_plus = if q.starts_with('+') {
+            q.to_owned()
+        } else {
+            format!("+{q}")
+        };
         if let Ok(p) = PhoneNumber::parse(&with_plus) {
-            return vec![CustomerQuery { phone: Some(p.as_str().to_owned()), ..base }];
+            return vec![CustomerQuery {
+                phone: Some(p.as_str().to_owned()),
+                ..base
+            }];
         }
     }
-    let compact: String = q.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let compact: String = q
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
     let mut out = Vec::new();
     if digits > 0 && compact.chars().all(|c| c.is_ascii_alphanumeric()) {
-        out.push(CustomerQuery { loyalty_number: Some(compact.clone()), ..base.clone() });
-        out.push(CustomerQuery { passport_number: Some(compact), ..base.clone() });
+        out.push(CustomerQuery {
+            loyalty_number: Some(compact.clone()),
+            ..base.clone()
+        });
+        out.push(CustomerQuery {
+            passport_number: Some(compact),
+            ..base.clone()
+        });
     }
     if digits == 0 {
-        out.push(CustomerQuery { name: Some(q.to_owned()), ..base });
+        out.push(CustomerQuery {
+            name: Some(q.to_owned()),
+            ..base
+        });
     }
     out
 }
@@ -114,9 +142,16 @@ fn opt<T: std::fmt::Display>(v: Option<&T>) -> String {
     v.map(ToString::to_string).unwrap_or_else(|| "—".into())
 }
 
-async fn search_page(State(store): State<CustomerStore>, Query(form): Query<SearchForm>) -> Response {
+async fn search_page(
+    State(store): State<CustomerStore>,
+    Query(form): Query<SearchForm>,
+) -> Response {
     let found = find(&store, &form.q).await;
-    let status = if found.is_err() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let status = if found.is_err() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     page(
         status,
         layout(
@@ -142,7 +177,10 @@ async fn search_page(State(store): State<CustomerStore>, Query(form): Query<Sear
     )
 }
 
-async fn results_fragment(State(store): State<CustomerStore>, Query(form): Query<SearchForm>) -> Response {
+async fn results_fragment(
+    State(store): State<CustomerStore>,
+    Query(form): Query<SearchForm>,
+) -> Response {
     let found = find(&store, &form.q).await;
     page(StatusCode::OK, results(&form.q, &found))
 }
@@ -196,12 +234,18 @@ async fn view(State(store): State<CustomerStore>, Path(id): Path<String>) -> Res
     let p = &c.profile;
     let s = |v: Option<&dyn std::fmt::Display>| v.map(|x| x.to_string());
     let address = p.address.as_ref().map(|a| {
-        [Some(a.line1.to_string()), a.line2.as_ref().map(ToString::to_string), Some(a.city.to_string()),
-         a.region.as_ref().map(ToString::to_string), a.postal_code.as_ref().map(ToString::to_string), Some(a.country.to_string())]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ")
+        [
+            Some(a.line1.to_string()),
+            a.line2.as_ref().map(ToString::to_string),
+            Some(a.city.to_string()),
+            a.region.as_ref().map(ToString::to_string),
+            a.postal_code.as_ref().map(ToString::to_string),
+            Some(a.country.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
     });
     let prefs = &p.preferences;
     let ssrs = (!prefs.special_service_requests.is_empty()).then(|| {
@@ -213,18 +257,26 @@ async fn view(State(store): State<CustomerStore>, Path(id): Path<String>) -> Res
             .join("; ")
     });
     let device = p.device.as_ref().map(|d| {
-        [d.device_type.map(|t| t.as_str().to_string()), d.os.as_ref().map(ToString::to_string), d.browser.as_ref().map(ToString::to_string)]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ")
+        [
+            d.device_type.map(|t| t.as_str().to_string()),
+            d.os.as_ref().map(ToString::to_string),
+            d.browser.as_ref().map(ToString::to_string),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
     });
     let location = p.location.as_ref().map(|l| {
-        [l.city.as_ref().map(ToString::to_string), l.country.as_ref().map(ToString::to_string), l.home_airport.as_ref().map(|a| format!("home airport {a}"))]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ")
+        [
+            l.city.as_ref().map(ToString::to_string),
+            l.country.as_ref().map(ToString::to_string),
+            l.home_airport.as_ref().map(|a| format!("home airport {a}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
     });
     page(
         StatusCode::OK,
@@ -300,26 +352,66 @@ const TEXT_FIELDS: &[(&str, &str, &str, &str)] = &[
     ("middle_name", "Middle name", "text", "additional-name"),
     ("last_name", "Last name", "text", "family-name"),
     ("date_of_birth", "Date of birth", "date", "bday"),
-    ("nationality", "Nationality (ISO country code, e.g. AE)", "text", "off"),
+    (
+        "nationality",
+        "Nationality (ISO country code, e.g. AE)",
+        "text",
+        "off",
+    ),
     ("email", "E-mail", "email", "email"),
-    ("phone", "Phone (international, e.g. +971 4 555 0100)", "tel", "tel"),
+    (
+        "phone",
+        "Phone (international, e.g. +971 4 555 0100)",
+        "tel",
+        "tel",
+    ),
     ("passport_number", "Passport number", "text", "off"),
     ("passport_expiry", "Passport expiry", "date", "off"),
     ("loyalty_number", "Loyalty number", "text", "off"),
     ("address.line1", "Address line 1", "text", "address-line1"),
     ("address.line2", "Address line 2", "text", "address-line2"),
     ("address.city", "City", "text", "address-level2"),
-    ("address.region", "Region or state", "text", "address-level1"),
+    (
+        "address.region",
+        "Region or state",
+        "text",
+        "address-level1",
+    ),
     ("address.postal_code", "Postal code", "text", "postal-code"),
     ("address.country", "Country (ISO code)", "text", "country"),
     ("preferences.drink", "Preferred drink", "text", "off"),
-    ("preferences.language", "Language (e.g. en, ar, zh-Hans)", "text", "off"),
+    (
+        "preferences.language",
+        "Language (e.g. en, ar, zh-Hans)",
+        "text",
+        "off",
+    ),
     ("device.os", "Operating system", "text", "off"),
     ("device.browser", "Browser or app", "text", "off"),
     ("location.city", "City (location)", "text", "off"),
-    ("location.country", "Country (location, ISO code)", "text", "off"),
-    ("location.home_airport", "Home airport (IATA code)", "text", "off"),
+    (
+        "location.country",
+        "Country (location, ISO code)",
+        "text",
+        "off",
+    ),
+    (
+        "location.home_airport",
+        "Home airport (IATA code)",
+        "text",
+        "off",
+    ),
 ];
+
+/// Whether form field `name` belongs in the fieldset of `group` (a name prefix; device and
+/// location share one fieldset).
+fn in_group(group: &str, name: &str) -> bool {
+    match group {
+        "" => !name.contains('.'),
+        "device." => name.starts_with("device.") || name.starts_with("location."),
+        prefix => name.starts_with(prefix),
+    }
+}
 
 fn field_id(name: &str) -> String {
     format!("f-{}", name.replace(['.', '_'], "-"))
@@ -369,7 +461,9 @@ fn document_from_form(pairs: &[(String, String)]) -> Value {
         }
         match name.split_once('.') {
             Some((outer, inner)) => {
-                let entry = doc.entry(outer.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+                let entry = doc
+                    .entry(outer.to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
                 if let Value::Object(m) = entry {
                     m.insert(inner.to_owned(), Value::String(v.to_owned()));
                 }
@@ -380,7 +474,9 @@ fn document_from_form(pairs: &[(String, String)]) -> Value {
         }
     }
     if !ssrs.is_empty() {
-        let prefs = doc.entry("preferences").or_insert_with(|| Value::Object(Map::new()));
+        let prefs = doc
+            .entry("preferences")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(m) = prefs {
             m.insert("special_service_requests".into(), Value::Array(ssrs));
         }
@@ -388,7 +484,13 @@ fn document_from_form(pairs: &[(String, String)]) -> Value {
     Value::Object(doc)
 }
 
-fn select(name: &str, label: &str, options: &[(&str, String)], current: Option<&str>, error: Option<&str>) -> Markup {
+fn select(
+    name: &str,
+    label: &str,
+    options: &[(&str, String)],
+    current: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
     let id = field_id(name);
     html! {
         label for=(id) { (label) }
@@ -403,22 +505,47 @@ fn select(name: &str, label: &str, options: &[(&str, String)], current: Option<&
 }
 
 fn choices<T: Copy>(all: &[T], text: impl Fn(T) -> &'static str) -> Vec<(&'static str, String)> {
-    all.iter().map(|v| (text(*v), text(*v).replace('_', " "))).collect()
+    all.iter()
+        .map(|v| (text(*v), text(*v).replace('_', " ")))
+        .collect()
 }
 
-fn form_page(title: &str, action: &str, values: &Map<String, Value>, errors: &[FieldError], version: Option<i64>, notice: Option<&str>) -> Markup {
+fn form_page(
+    title: &str,
+    action: &str,
+    values: &Map<String, Value>,
+    errors: &[FieldError],
+    version: Option<i64>,
+    notice: Option<&str>,
+) -> Markup {
     let error_for = |name: &str| -> Option<String> {
-        let msgs: Vec<&str> =
-            errors.iter().filter(|e| pointer_to_name(&e.pointer) == name).map(|e| e.detail.as_str()).collect();
+        let msgs: Vec<&str> = errors
+            .iter()
+            .filter(|e| pointer_to_name(&e.pointer) == name)
+            .map(|e| e.detail.as_str())
+            .collect();
         (!msgs.is_empty()).then(|| msgs.join("; "))
     };
-    let text = |name: &str| values.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+    let text = |name: &str| {
+        values
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     let ssrs: Vec<String> = values
         .get("preferences.special_service_requests")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
-    let meals: Vec<(&str, String)> = MEAL_CODES.iter().map(|(c, d)| (*c, format!("{c} — {d}"))).collect();
+    let meals: Vec<(&str, String)> = MEAL_CODES
+        .iter()
+        .map(|(c, d)| (*c, format!("{c} — {d}")))
+        .collect();
     html! {
         h1 { (title) }
         @if let Some(n) = notice {
@@ -440,7 +567,7 @@ fn form_page(title: &str, action: &str, values: &Map<String, Value>, errors: &[F
             @for (group, legend) in [("", "Identity and contact"), ("address.", "Postal address"), ("preferences.", "Preferences"), ("device.", "Device and location")] {
                 fieldset {
                     legend { strong { (legend) } }
-                    @if group == "" {
+                    @if group.is_empty() {
                         (select("gender", "Gender", &choices(Gender::ALL, Gender::as_str), values.get("gender").and_then(Value::as_str), error_for("gender").as_deref()))
                         (select("loyalty_tier", "Loyalty tier", &choices(LoyaltyTier::ALL, LoyaltyTier::as_str), values.get("loyalty_tier").and_then(Value::as_str), error_for("loyalty_tier").as_deref()))
                     }
@@ -452,10 +579,7 @@ fn form_page(title: &str, action: &str, values: &Map<String, Value>, errors: &[F
                     @if group == "device." {
                         (select("device.device_type", "Device type", &choices(DeviceType::ALL, DeviceType::as_str), values.get("device.device_type").and_then(Value::as_str), error_for("device.device_type").as_deref()))
                     }
-                    @for (name, label, kind, autocomplete) in TEXT_FIELDS.iter().filter(|(n, ..)| {
-                        let in_group = if group.is_empty() { !n.contains('.') } else if group == "device." { n.starts_with("device.") || n.starts_with("location.") } else { n.starts_with(group) };
-                        in_group
-                    }) {
+                    @for (name, label, kind, autocomplete) in TEXT_FIELDS.iter().filter(|(n, ..)| in_group(group, n)) {
                         @let id = field_id(name);
                         @let err = error_for(name);
                         @let required = matches!(*name, "first_name" | "last_name");
@@ -488,10 +612,27 @@ fn form_page(title: &str, action: &str, values: &Map<String, Value>, errors: &[F
 }
 
 async fn new_form() -> Response {
-    page(StatusCode::OK, layout("New customer", Section::Customers, form_page("New customer", "/customers/new", &Map::new(), &[], None, None)))
+    page(
+        StatusCode::OK,
+        layout(
+            "New customer",
+            Section::Customers,
+            form_page(
+                "New customer",
+                "/customers/new",
+                &Map::new(),
+                &[],
+                None,
+                None,
+            ),
+        ),
+    )
 }
 
-async fn create(State(store): State<CustomerStore>, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+async fn create(
+    State(store): State<CustomerStore>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let doc = document_from_form(&pairs);
     let result = match Profile::parse(&doc, chrono::Utc::now().date_naive()) {
         Ok(profile) => store.create(profile).await,
@@ -501,7 +642,14 @@ async fn create(State(store): State<CustomerStore>, Form(pairs): Form<Vec<(Strin
         Ok(c) => Redirect::to(&format!("/customers/{}", c.id)).into_response(),
         Err(e) => {
             let (status, errors) = form_errors(e);
-            let markup = form_page("New customer", "/customers/new", &values_of(&doc), &errors, None, None);
+            let markup = form_page(
+                "New customer",
+                "/customers/new",
+                &values_of(&doc),
+                &errors,
+                None,
+                None,
+            );
             page(status, layout("New customer", Section::Customers, markup))
         }
     }
@@ -513,7 +661,13 @@ fn form_errors(e: CustomerError) -> (StatusCode, Vec<FieldError>) {
         CustomerError::Duplicate(err) => (StatusCode::CONFLICT, vec![err]),
         CustomerError::NotFound => (StatusCode::NOT_FOUND, vec![]),
         CustomerError::StaleVersion => (StatusCode::PRECONDITION_FAILED, vec![]),
-        CustomerError::Storage(_) => (StatusCode::SERVICE_UNAVAILABLE, vec![FieldError::new("", "the database is unavailable; nothing was saved, please try again")]),
+        CustomerError::Storage(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            vec![FieldError::new(
+                "",
+                "the database is unavailable; nothing was saved, please try again",
+            )],
+        ),
     }
 }
 
@@ -523,7 +677,14 @@ async fn edit_form(State(store): State<CustomerStore>, Path(id): Path<String>) -
         Err(r) => return r,
     };
     let title = format!("Edit {}", c.profile.display_name());
-    let markup = form_page(&title, &format!("/customers/{}/edit", c.id), &values_of(&c.profile.to_document()), &[], Some(c.version), None);
+    let markup = form_page(
+        &title,
+        &format!("/customers/{}/edit", c.id),
+        &values_of(&c.profile.to_document()),
+        &[],
+        Some(c.version),
+        None,
+    );
     page(StatusCode::OK, layout(&title, Section::Customers, markup))
 }
 
@@ -537,7 +698,10 @@ async fn save(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let version = pairs.iter().find(|(k, _)| k == "version").and_then(|(_, v)| v.parse::<i64>().ok());
+    let version = pairs
+        .iter()
+        .find(|(k, _)| k == "version")
+        .and_then(|(_, v)| v.parse::<i64>().ok());
     let doc = document_from_form(&pairs);
     // The form holds every field: fields left empty are cleared (merge patch with nulls).
     let mut patch = doc.clone();
@@ -551,7 +715,12 @@ async fn save(
         Ok(c) => Redirect::to(&format!("/customers/{}", c.id)).into_response(),
         Err(CustomerError::StaleVersion) => {
             // Show the latest values so the agent can re-apply their change knowingly.
-            let latest = store.get(current.id).await.ok().flatten().unwrap_or(current);
+            let latest = store
+                .get(current.id)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(current);
             let title = format!("Edit {}", latest.profile.display_name());
             let markup = form_page(
                 &title,
@@ -559,14 +728,26 @@ async fn save(
                 &values_of(&latest.profile.to_document()),
                 &[],
                 Some(latest.version),
-                Some("Someone else changed this profile while you were editing. The form now shows their version; please apply your change again."),
+                Some(
+                    "Someone else changed this profile while you were editing. The form now shows their version; please apply your change again.",
+                ),
             );
-            page(StatusCode::CONFLICT, layout(&title, Section::Customers, markup))
+            page(
+                StatusCode::CONFLICT,
+                layout(&title, Section::Customers, markup),
+            )
         }
         Err(e) => {
             let (status, errors) = form_errors(e);
             let title = format!("Edit {}", current.profile.display_name());
-            let markup = form_page(&title, &format!("/customers/{}/edit", current.id), &values_of(&doc), &errors, version, None);
+            let markup = form_page(
+                &title,
+                &format!("/customers/{}/edit", current.id),
+                &values_of(&doc),
+                &errors,
+                version,
+                None,
+            );
             page(status, layout(&title, Section::Customers, markup))
         }
     }
@@ -579,7 +760,10 @@ mod tests {
     #[test]
     fn the_search_box_recognises_what_was_typed() {
         assert!(interpret("Zoe@Example.com")[0].email.is_some());
-        assert_eq!(interpret("+44 1632 960961")[0].phone.as_deref(), Some("+441632960961"));
+        assert_eq!(
+            interpret("+44 1632 960961")[0].phone.as_deref(),
+            Some("+441632960961")
+        );
         let doc = interpret("AL123456789");
         assert!(doc[0].loyalty_number.is_some() && doc[1].passport_number.is_some());
         assert_eq!(interpret("Müller")[0].name.as_deref(), Some("Müller"));
@@ -589,8 +773,12 @@ mod tests {
     #[test]
     fn form_fields_become_a_profile_document() {
         let pairs: Vec<(String, String)> = [
-            ("first_name", "Zoë"), ("last_name", "Ng"), ("address.city", "Paris"), ("email", " "),
-            ("preferences.special_service_requests", "WCHR"), ("preferences.special_service_requests", "DEAF"),
+            ("first_name", "Zoë"),
+            ("last_name", "Ng"),
+            ("address.city", "Paris"),
+            ("email", " "),
+            ("preferences.special_service_requests", "WCHR"),
+            ("preferences.special_service_requests", "DEAF"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -598,7 +786,13 @@ mod tests {
         let doc = document_from_form(&pairs);
         assert_eq!(doc["address"]["city"], "Paris");
         assert!(doc.get("email").is_none());
-        assert_eq!(doc["preferences"]["special_service_requests"], serde_json::json!(["WCHR", "DEAF"]));
-        assert_eq!(pointer_to_name("/preferences/special_service_requests/1"), "preferences.special_service_requests");
+        assert_eq!(
+            doc["preferences"]["special_service_requests"],
+            serde_json::json!(["WCHR", "DEAF"])
+        );
+        assert_eq!(
+            pointer_to_name("/preferences/special_service_requests/1"),
+            "preferences.special_service_requests"
+        );
     }
 }

@@ -75,10 +75,12 @@ impl From<CustomerError> for ApiError {
 
 fn duplicate_or(err: StorageError) -> CustomerError {
     match err {
-        StorageError::Conflict(c) if c.contains("loyalty") => CustomerError::Duplicate(FieldError::new(
-            "/loyalty_number",
-            "this loyalty number already belongs to another customer",
-        )),
+        StorageError::Conflict(c) if c.contains("loyalty") => {
+            CustomerError::Duplicate(FieldError::new(
+                "/loyalty_number",
+                "this loyalty number already belongs to another customer",
+            ))
+        }
         other => CustomerError::Storage(other),
     }
 }
@@ -176,14 +178,19 @@ impl CustomerStore {
             profile,
         };
         let mut tx = self.db.begin_write().await?;
-        insert(tx.conn(), &customer).await.map_err(duplicate_or)?;
+        insert(tx.conn(), std::slice::from_ref(&customer))
+            .await
+            .map_err(duplicate_or)?;
         tx.emit(&created_event(&customer)).await?;
         tx.commit().await?;
         Ok(customer)
     }
 
     /// Creates many profiles in one transaction (demo data, bulk loads), each with its event.
-    pub async fn create_many(&self, profiles: Vec<Profile>) -> Result<Vec<CustomerId>, CustomerError> {
+    pub async fn create_many(
+        &self,
+        profiles: Vec<Profile>,
+    ) -> Result<Vec<CustomerId>, CustomerError> {
         let stamp = now();
         let customers: Vec<Customer> = profiles
             .into_iter()
@@ -195,11 +202,10 @@ impl CustomerStore {
                 profile,
             })
             .collect();
+        let events: Vec<CloudEvent> = customers.iter().map(created_event).collect();
         let mut tx = self.db.begin_write().await?;
-        for c in &customers {
-            insert(tx.conn(), c).await.map_err(duplicate_or)?;
-            tx.emit(&created_event(c)).await?;
-        }
+        insert(tx.conn(), &customers).await.map_err(duplicate_or)?;
+        tx.emit_all(&events).await?;
         tx.commit().await?;
         Ok(customers.into_iter().map(|c| c.id).collect())
     }
@@ -319,10 +325,19 @@ impl CustomerStore {
                 let hi = bind(prefix_end(prefix));
                 format!("({column} >= {lo} AND {column} < {hi})")
             };
-            let mut alternatives = vec![range("last_name_key", name), range("first_name_key", name)];
+            let mut alternatives =
+                vec![range("last_name_key", name), range("first_name_key", name)];
             if let Some((head, tail)) = name.split_once(' ') {
-                let first_last = format!("{} AND {}", range("first_name_key", head), range("last_name_key", tail));
-                let last_first = format!("{} AND {}", range("last_name_key", head), range("first_name_key", tail));
+                let first_last = format!(
+                    "{} AND {}",
+                    range("first_name_key", head),
+                    range("last_name_key", tail)
+                );
+                let last_first = format!(
+                    "{} AND {}",
+                    range("last_name_key", head),
+                    range("first_name_key", tail)
+                );
                 alternatives.push(format!("({first_last})"));
                 alternatives.push(format!("({last_first})"));
             }
@@ -342,7 +357,11 @@ impl CustomerStore {
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
-        let order = if ordered_by_name { "last_name_key, first_name_key, id" } else { "id" };
+        let order = if ordered_by_name {
+            "last_name_key, first_name_key, id"
+        } else {
+            "id"
+        };
         let sql = format!(
             "SELECT {COLUMNS} FROM customers {filter} ORDER BY {order} LIMIT {} OFFSET {offset}",
             limit + 1
@@ -368,7 +387,9 @@ impl CustomerStore {
 
     /// How many profiles exist.
     pub async fn count(&self) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(self.db.pool()).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM customers")
+            .fetch_one(self.db.pool())
+            .await?)
     }
 
     /// Some customer ids (for benchmarks and demos), in id order.
@@ -378,7 +399,9 @@ impl CustomerStore {
             .fetch_all(self.db.pool())
             .await?;
         ids.iter()
-            .map(|s| CustomerId::parse(s).ok_or_else(|| StorageError::Corrupt(format!("bad id {s}"))))
+            .map(|s| {
+                CustomerId::parse(s).ok_or_else(|| StorageError::Corrupt(format!("bad id {s}")))
+            })
             .collect()
     }
 }
@@ -392,38 +415,59 @@ fn created_event(c: &Customer) -> CloudEvent {
     )
 }
 
-async fn insert(conn: &mut sqlx::AnyConnection, c: &Customer) -> Result<(), StorageError> {
-    let keys = c.profile.search_keys();
-    sqlx::query(
-        "INSERT INTO customers (id, version, profile, first_name_key, last_name_key, email_key, phone_key, \
-         loyalty_key, passport_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(c.id.to_string())
-    .bind(c.version)
-    .bind(c.profile.to_document().to_string())
-    .bind(keys.first_name)
-    .bind(keys.last_name)
-    .bind(keys.email)
-    .bind(keys.phone)
-    .bind(keys.loyalty)
-    .bind(keys.passport)
-    .bind(to_db_time(c.created_at))
-    .bind(to_db_time(c.updated_at))
-    .execute(conn)
-    .await?;
+/// Inserts profiles, many rows per statement.
+async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    customers: &[Customer],
+) -> Result<(), StorageError> {
+    const ROWS_PER_STATEMENT: usize = 100;
+    const COLUMNS_PER_ROW: usize = 11;
+    for chunk in customers.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO customers (id, version, profile, first_name_key, last_name_key, email_key, phone_key, \
+             loyalty_key, passport_key, created_at, updated_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let params: Vec<String> = (1..=COLUMNS_PER_ROW)
+                .map(|k| format!("${}", i * COLUMNS_PER_ROW + k))
+                .collect();
+            sql.push_str(&format!("({})", params.join(", ")));
+        }
+        let mut query = sqlx::query(&sql);
+        for c in chunk {
+            let keys = c.profile.search_keys();
+            query = query
+                .bind(c.id.to_string())
+                .bind(c.version)
+                .bind(c.profile.to_document().to_string())
+                .bind(keys.first_name)
+                .bind(keys.last_name)
+                .bind(keys.email)
+                .bind(keys.phone)
+                .bind(keys.loyalty)
+                .bind(keys.passport)
+                .bind(to_db_time(c.created_at))
+                .bind(to_db_time(c.updated_at));
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
 fn decode(row: &AnyRow) -> Result<Customer, StorageError> {
     let id: String = row.try_get("id")?;
     let doc: String = row.try_get("profile")?;
-    let doc: Value =
-        serde_json::from_str(&doc).map_err(|e| StorageError::Corrupt(format!("customer {id}: {e}")))?;
+    let doc: Value = serde_json::from_str(&doc)
+        .map_err(|e| StorageError::Corrupt(format!("customer {id}: {e}")))?;
     // Stored documents were validated on the way in; parse again so the type guarantees hold.
     // The date bound is far in the future so that no stored date of birth can fail it.
     let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-    let profile = Profile::parse(&doc, far)
-        .map_err(|errs| StorageError::Corrupt(format!("customer {id}: {} invalid fields", errs.len())))?;
+    let profile = Profile::parse(&doc, far).map_err(|errs| {
+        StorageError::Corrupt(format!("customer {id}: {} invalid fields", errs.len()))
+    })?;
     Ok(Customer {
         id: CustomerId::parse(&id).ok_or_else(|| StorageError::Corrupt(format!("bad id {id}")))?,
         version: row.try_get("version")?,

@@ -74,11 +74,16 @@ impl From<sqlx::Error> for StorageError {
             | sqlx::Error::WorkerCrashed => StorageError::Unavailable(err.to_string()),
             sqlx::Error::Database(db) => {
                 if db.is_unique_violation() {
-                    return StorageError::Conflict(db.constraint().unwrap_or(db.message()).to_string());
+                    return StorageError::Conflict(
+                        db.constraint().unwrap_or(db.message()).to_string(),
+                    );
                 }
                 // SQLITE_BUSY / SQLITE_LOCKED, PostgreSQL admin shutdown / cannot connect now.
                 let code = db.code().unwrap_or_default();
-                if matches!(code.as_ref(), "5" | "6" | "57P01" | "57P02" | "57P03" | "53300") {
+                if matches!(
+                    code.as_ref(),
+                    "5" | "6" | "57P01" | "57P02" | "57P03" | "53300"
+                ) {
                     StorageError::Unavailable(err.to_string())
                 } else {
                     StorageError::Other(err)
@@ -103,7 +108,11 @@ pub struct DatabaseSettings {
 impl DatabaseSettings {
     /// Settings for `url` with default pool sizes.
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), max_connections: 16, acquire_timeout: Duration::from_secs(3) }
+        Self {
+            url: url.into(),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+        }
     }
 
     /// The default embedded database: `<data_dir>/aloft.db`.
@@ -123,7 +132,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -191,7 +202,12 @@ impl Database {
             None => None,
         };
         let tx = self.pool.begin().await?;
-        Ok(WriteTx { tx, _guard: guard, emitted: 0, signal: self.outbox_signal.clone() })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            emitted: 0,
+            signal: self.outbox_signal.clone(),
+        })
     }
 
     /// Checks that the database answers a trivial query within `timeout`.
@@ -235,8 +251,13 @@ impl WriteTx {
 
     /// Appends `event` to the outbox inside this transaction.
     pub async fn emit(&mut self, event: &CloudEvent) -> Result<(), StorageError> {
-        crate::events::append(&mut self.tx, event).await?;
-        self.emitted += 1;
+        self.emit_all(std::slice::from_ref(event)).await
+    }
+
+    /// Appends many events to the outbox inside this transaction (bulk loads).
+    pub async fn emit_all(&mut self, events: &[CloudEvent]) -> Result<(), StorageError> {
+        crate::events::append(&mut self.tx, events).await?;
+        self.emitted += events.len();
         Ok(())
     }
 
@@ -290,8 +311,14 @@ mod tests {
 
     #[test]
     fn sqlite_urls_name_their_file() {
-        assert_eq!(sqlite_path("sqlite://aloft-data/aloft.db"), PathBuf::from("aloft-data/aloft.db"));
-        assert_eq!(sqlite_path("sqlite:///tmp/x.db?mode=rwc"), PathBuf::from("/tmp/x.db"));
+        assert_eq!(
+            sqlite_path("sqlite://aloft-data/aloft.db"),
+            PathBuf::from("aloft-data/aloft.db")
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x.db?mode=rwc"),
+            PathBuf::from("/tmp/x.db")
+        );
     }
 
     #[test]

@@ -66,23 +66,44 @@ impl CloudEvent {
     }
 }
 
-/// Appends an event row inside the caller's transaction (see [`crate::db::WriteTx::emit`]).
+/// Appends event rows inside the caller's transaction (see [`crate::db::WriteTx::emit`]), many
+/// rows per statement so bulk loads do not pay a round trip per event.
 pub(crate) async fn append(
     conn: &mut sqlx::AnyConnection,
-    event: &CloudEvent,
+    events: &[CloudEvent],
 ) -> Result<(), StorageError> {
-    let payload = serde_json::to_string(event)
-        .map_err(|e| StorageError::Corrupt(format!("event not serialisable: {e}")))?;
-    sqlx::query(
-        "INSERT INTO outbox (event_id, event_type, subject, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&event.id)
-    .bind(&event.event_type)
-    .bind(event.subject.as_deref())
-    .bind(payload)
-    .bind(to_db_time(event.time))
-    .execute(conn)
-    .await?;
+    const ROWS_PER_STATEMENT: usize = 200;
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO outbox (event_id, event_type, subject, payload, created_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 5;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
+        }
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            let payload = serde_json::to_string(event)
+                .map_err(|e| StorageError::Corrupt(format!("event not serialisable: {e}")))?;
+            query = query
+                .bind(event.id.clone())
+                .bind(event.event_type.clone())
+                .bind(event.subject.clone())
+                .bind(payload)
+                .bind(to_db_time(event.time));
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -126,7 +147,9 @@ pub struct EventBus {
 
 impl Default for EventBus {
     fn default() -> Self {
-        Self { sender: broadcast::channel(4096).0 }
+        Self {
+            sender: broadcast::channel(4096).0,
+        }
     }
 }
 
@@ -163,7 +186,12 @@ pub struct RelayPass {
 impl<S: EventSink> OutboxRelay<S> {
     /// A relay from `db` to `sink`, dispatching also on `bus`.
     pub fn new(db: Database, sink: S, bus: EventBus) -> Self {
-        Self { db, sink, bus, batch_size: 256 }
+        Self {
+            db,
+            sink,
+            bus,
+            batch_size: 256,
+        }
     }
 
     /// Publishes one batch of pending events.
@@ -274,10 +302,11 @@ pub async fn backlog(db: &Database) -> Result<i64, StorageError> {
 /// Deletes published events older than `keep`; the broker keeps its own history.
 pub async fn prune(db: &Database, keep: Duration) -> Result<u64, StorageError> {
     let cutoff = now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::days(7));
-    let done = sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
-        .bind(to_db_time(cutoff))
-        .execute(db.pool())
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
+            .bind(to_db_time(cutoff))
+            .execute(db.pool())
+            .await?;
     Ok(done.rows_affected())
 }
 
@@ -310,7 +339,11 @@ async fn fetch_pending(
             let payload: String = row.try_get("payload")?;
             let event: CloudEvent = serde_json::from_str(&payload)
                 .map_err(|e| StorageError::Corrupt(format!("outbox payload: {e}")))?;
-            Ok(PendingEvent { seq: row.try_get("seq")?, event, payload })
+            Ok(PendingEvent {
+                seq: row.try_get("seq")?,
+                event,
+                payload,
+            })
         })
         .collect()
 }
@@ -323,11 +356,17 @@ async fn record(
 ) -> Result<(), StorageError> {
     let stamp = to_db_time(now());
     for chunk in pending[..outcome.published].chunks(100) {
-        let list = chunk.iter().map(|p| p.seq.to_string()).collect::<Vec<_>>().join(",");
-        sqlx::query(&format!("UPDATE outbox SET published_at = $1 WHERE seq IN ({list})"))
-            .bind(&stamp)
-            .execute(&mut *conn)
-            .await?;
+        let list = chunk
+            .iter()
+            .map(|p| p.seq.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        sqlx::query(&format!(
+            "UPDATE outbox SET published_at = $1 WHERE seq IN ({list})"
+        ))
+        .bind(&stamp)
+        .execute(&mut *conn)
+        .await?;
     }
     if let (Some(err), Some(next)) = (&outcome.failed, pending.get(outcome.published)) {
         sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE seq = $2")

@@ -80,7 +80,8 @@ pub async fn observe(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
     let response = next.run(req).instrument(span.clone()).await;
     let elapsed = start.elapsed();
     let status = response.status().as_u16();
@@ -89,7 +90,11 @@ pub async fn observe(req: Request, next: Next) -> Response {
     metrics::histogram!("aloft_http_request_duration_seconds", "method" => method, "route" => route)
         .record(elapsed.as_secs_f64());
     span.in_scope(|| {
-        tracing::info!(status, latency_us = elapsed.as_micros() as u64, "handled request");
+        tracing::info!(
+            status,
+            latency_us = elapsed.as_micros() as u64,
+            "handled request"
+        );
     });
     response
 }
@@ -111,8 +116,16 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::REFERRER_POLICY, "no-referrer");
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()");
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=()",
+    );
     response
 }
 
@@ -159,7 +172,10 @@ async fn render_metrics(State(state): State<OpsState>) -> Response {
     metrics::gauge!("aloft_db_pool_connections", "backend" => backend).set(size as f64);
     metrics::gauge!("aloft_db_pool_idle_connections", "backend" => backend).set(idle as f64);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()

@@ -30,19 +30,31 @@ pub struct Migration {
 
 /// Every migration, in order.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "platform", sql: include_str!("../../../migrations/0001_platform.sql") },
-    Migration { version: 2, name: "customers", sql: include_str!("../../../migrations/0002_customers.sql") },
+    Migration {
+        version: 1,
+        name: "platform",
+        sql: include_str!("../../../migrations/0001_platform.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "customers",
+        sql: include_str!("../../../migrations/0002_customers.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.
 pub fn render(sql: &str, backend: Backend) -> String {
     let (serial, key, blob) = match backend {
         Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "TEXT", "BLOB"),
-        Backend::Postgres => {
-            ("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "TEXT COLLATE \"C\"", "BYTEA")
-        }
+        Backend::Postgres => (
+            "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+            "TEXT COLLATE \"C\"",
+            "BYTEA",
+        ),
     };
-    sql.replace("{{bigserial_pk}}", serial).replace("{{key_text}}", key).replace("{{blob}}", blob)
+    sql.replace("{{bigserial_pk}}", serial)
+        .replace("{{key_text}}", key)
+        .replace("{{blob}}", blob)
 }
 
 /// FNV-1a of the migration text: enough to notice an edited file.
@@ -64,7 +76,8 @@ pub async fn run(db: &Database) -> Result<usize, StorageError> {
     }
     let result = apply_pending(db.backend(), &mut conn).await;
     if db.backend() == Backend::Postgres {
-        conn.execute("SELECT pg_advisory_unlock(4242424242)").await?;
+        conn.execute("SELECT pg_advisory_unlock(4242424242)")
+            .await?;
     }
     result
 }
@@ -102,7 +115,9 @@ async fn apply_pending(
             continue;
         }
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::raw_sql(&render(m.sql, backend)).execute(&mut *tx).await?;
+        sqlx::raw_sql(&render(m.sql, backend))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO aloft_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
         )
@@ -134,7 +149,11 @@ mod tests {
     fn placeholders_are_all_expanded() {
         for m in MIGRATIONS {
             for backend in [Backend::Sqlite, Backend::Postgres] {
-                assert!(!render(m.sql, backend).contains("{{"), "{} on {backend:?}", m.name);
+                assert!(
+                    !render(m.sql, backend).contains("{{"),
+                    "{} on {backend:?}",
+                    m.name
+                );
             }
         }
     }

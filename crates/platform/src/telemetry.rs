@@ -23,7 +23,9 @@ pub enum LogFormat {
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("ALOFT_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder
             .json()

@@ -62,7 +62,10 @@ impl TestDatabase {
                     .connect(&postgres_admin_url())
                     .await
                     .expect("the test PostgreSQL server is reachable");
-                admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create db");
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create db");
                 admin.close().await;
                 let base = postgres_admin_url();
                 let url = match base.rfind('/') {
@@ -72,9 +75,17 @@ impl TestDatabase {
                 (DatabaseSettings::new(url), Cleanup::Postgres(name))
             }
         };
-        let db = Database::connect(&settings).await.expect("connect to test database");
-        crate::migrate::run(&db).await.expect("migrate test database");
-        Self { db, settings, cleanup }
+        let db = Database::connect(&settings)
+            .await
+            .expect("connect to test database");
+        crate::migrate::run(&db)
+            .await
+            .expect("migrate test database");
+        Self {
+            db,
+            settings,
+            cleanup,
+        }
     }
 }
 
@@ -88,7 +99,9 @@ impl Drop for TestDatabase {
                 let name = name.clone();
                 // Drop runs outside async context guarantees; use a private runtime on a thread.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
                     if let Ok(rt) = rt {
                         rt.block_on(async move {
                             if let Ok(admin) = AnyPoolOptions::new()
@@ -122,7 +135,9 @@ impl FlakyProxy {
     /// Starts forwarding `127.0.0.1:<ephemeral>` to `upstream`.
     pub async fn start(upstream: &str) -> Self {
         use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
         let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let (cut, _) = tokio::sync::watch::channel(0u64);
@@ -130,7 +145,9 @@ impl FlakyProxy {
         let (up2, cut2) = (up.clone(), cut.clone());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
                 if !up2.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
@@ -138,7 +155,9 @@ impl FlakyProxy {
                 let upstream = upstream.clone();
                 let mut cut_rx = cut2.subscribe();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {},
                         _ = cut_rx.changed() => {},
@@ -146,7 +165,12 @@ impl FlakyProxy {
                 });
             }
         });
-        Self { addr, up, cut, task }
+        Self {
+            addr,
+            up,
+            cut,
+            task,
+        }
     }
 
     /// `host:port` of the proxy.

@@ -41,6 +41,7 @@ pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
                 title { (title) " — Aloft" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/assets/pico.min.css";
                 link rel="stylesheet" href="/assets/app.css";
                 script src="/assets/htmx.min.js" defer {}
@@ -78,7 +79,11 @@ pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
 
 /// Turns markup into an HTML response with `status`.
 pub fn page(status: StatusCode, markup: Markup) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string())
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
         .into_response()
 }
 
@@ -131,6 +136,7 @@ pub async fn api_docs() -> Response {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "API reference — Aloft" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/assets/swagger-ui.css";
                 link rel="stylesheet" href="/assets/app.css";
             }
@@ -155,13 +161,41 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
-    Asset { name: "pico.min.css", content_type: "text/css", bytes: include_bytes!("../assets/vendor/pico.min.css") },
-    Asset { name: "htmx.min.js", content_type: "text/javascript", bytes: include_bytes!("../assets/vendor/htmx.min.js") },
-    Asset { name: "swagger-ui.css", content_type: "text/css", bytes: include_bytes!("../assets/vendor/swagger-ui.css") },
-    Asset { name: "swagger-ui-bundle.js", content_type: "text/javascript", bytes: include_bytes!("../assets/vendor/swagger-ui-bundle.js") },
-    Asset { name: "swagger-init.js", content_type: "text/javascript", bytes: include_bytes!("../assets/swagger-init.js") },
-    Asset { name: "app.css", content_type: "text/css", bytes: include_bytes!("../assets/app.css") },
-    Asset { name: "app.js", content_type: "text/javascript", bytes: include_bytes!("../assets/app.js") },
+    Asset {
+        name: "pico.min.css",
+        content_type: "text/css",
+        bytes: include_bytes!("../assets/vendor/pico.min.css"),
+    },
+    Asset {
+        name: "htmx.min.js",
+        content_type: "text/javascript",
+        bytes: include_bytes!("../assets/vendor/htmx.min.js"),
+    },
+    Asset {
+        name: "swagger-ui.css",
+        content_type: "text/css",
+        bytes: include_bytes!("../assets/vendor/swagger-ui.css"),
+    },
+    Asset {
+        name: "swagger-ui-bundle.js",
+        content_type: "text/javascript",
+        bytes: include_bytes!("../assets/vendor/swagger-ui-bundle.js"),
+    },
+    Asset {
+        name: "swagger-init.js",
+        content_type: "text/javascript",
+        bytes: include_bytes!("../assets/swagger-init.js"),
+    },
+    Asset {
+        name: "app.css",
+        content_type: "text/css",
+        bytes: include_bytes!("../assets/app.css"),
+    },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript",
+        bytes: include_bytes!("../assets/app.js"),
+    },
 ];
 
 async fn asset(Path(name): Path<String>) -> Response {
