@@ -64,8 +64,12 @@ impl Application {
     /// Connects the database, applies migrations, connects the broker (in the background) and
     /// binds the listener.
     pub async fn build(config: AppConfig) -> anyhow::Result<Self> {
-        let db = Database::connect(&config.database).await.context("cannot open the database")?;
-        aloft_platform::migrate::run(&db).await.context("cannot migrate the database")?;
+        let db = Database::connect(&config.database)
+            .await
+            .context("cannot open the database")?;
+        aloft_platform::migrate::run(&db)
+            .await
+            .context("cannot migrate the database")?;
         let nats = match config.nats {
             Some(settings) => Some(NatsSink::connect(settings).await?),
             None => None,
@@ -74,12 +78,21 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
-        Ok(Self { listener, router, db, nats, bus: EventBus::default(), shutdown_grace: config.shutdown_grace })
+        Ok(Self {
+            listener,
+            router,
+            db,
+            nats,
+            bus: EventBus::default(),
+            shutdown_grace: config.shutdown_grace,
+        })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// The database handle.
@@ -94,29 +107,33 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
     /// (up to the grace period) and stops the outbox relay.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
         let relay = match self.nats {
             Some(sink) => tokio::spawn(
-                OutboxRelay::new(self.db.clone(), sink, self.bus.clone()).run(stopped(stop_rx.clone())),
+                OutboxRelay::new(self.db.clone(), sink, self.bus.clone())
+                    .run(stopped(stop_rx.clone())),
             ),
             None => tokio::spawn(
-                OutboxRelay::new(self.db.clone(), NoBroker, self.bus.clone()).run(stopped(stop_rx.clone())),
+                OutboxRelay::new(self.db.clone(), NoBroker, self.bus.clone())
+                    .run(stopped(stop_rx.clone())),
             ),
         };
         let grace = self.shutdown_grace;
-        let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown({
-                let stop_tx = stop_tx.clone();
-                async move {
-                    shutdown.await;
-                    tracing::info!("shutting down: finishing in-flight requests");
-                    let _ = stop_tx.send(true);
-                }
-            });
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown({
+            let stop_tx = stop_tx.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                let _ = stop_tx.send(true);
+            }
+        });
         let server = server.into_future();
         tokio::pin!(server);
         let mut rx = stop_rx.clone();
@@ -140,13 +157,23 @@ pub fn router(db: Database) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
         .split_for_parts();
-    let openapi_json = openapi.to_pretty_json().expect("the OpenAPI document serialises");
-    let ops = OpsState { db, metrics: aloft_platform::telemetry::metrics_handle() };
+    let openapi_json = openapi
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    let ops = OpsState {
+        db,
+        metrics: aloft_platform::telemetry::metrics_handle(),
+    };
     Router::new()
         .merge(api)
         .route(
             "/api/openapi.json",
-            get(move || async move { ([(http::header::CONTENT_TYPE, "application/json")], openapi_json) }),
+            get(move || async move {
+                (
+                    [(http::header::CONTENT_TYPE, "application/json")],
+                    openapi_json,
+                )
+            }),
         )
         .merge(aloft_customers::pages::routes(store))
         .merge(aloft_platform::web::routes())
@@ -155,7 +182,9 @@ pub fn router(db: Database) -> Router {
         .layer(middleware::from_fn(observe))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("handler panicked".into()).into_response()
+        }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

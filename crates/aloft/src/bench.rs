@@ -76,20 +76,31 @@ impl Target {
     async fn send(&self, scenario: Scenario, n: u64) -> bool {
         let pick = |len: usize| (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as usize % len;
         let req = match scenario {
-            Scenario::Read => http::Request::get(format!("{}/api/v1/customers/{}", self.base, self.ids[pick(self.ids.len())]))
-                .body(Full::new(Bytes::new())),
+            Scenario::Read => http::Request::get(format!(
+                "{}/api/v1/customers/{}",
+                self.base,
+                self.ids[pick(self.ids.len())]
+            ))
+            .body(Full::new(Bytes::new())),
             Scenario::Search => {
                 let prefix = &self.name_prefixes[pick(self.name_prefixes.len())];
-                let q = percent_encoding::utf8_percent_encode(prefix, percent_encoding::NON_ALPHANUMERIC);
+                let q = percent_encoding::utf8_percent_encode(
+                    prefix,
+                    percent_encoding::NON_ALPHANUMERIC,
+                );
                 http::Request::get(format!("{}/api/v1/customers?name={q}&limit=20", self.base))
                     .body(Full::new(Bytes::new()))
             }
-            Scenario::Update => http::Request::patch(format!("{}/api/v1/customers/{}", self.base, self.ids[pick(self.ids.len())]))
-                .header("content-type", "application/merge-patch+json")
-                .body(Full::new(Bytes::from(format!(
-                    "{{\"preferences\":{{\"drink\":\"Still water {}\"}}}}",
-                    n % 1000
-                )))),
+            Scenario::Update => http::Request::patch(format!(
+                "{}/api/v1/customers/{}",
+                self.base,
+                self.ids[pick(self.ids.len())]
+            ))
+            .header("content-type", "application/merge-patch+json")
+            .body(Full::new(Bytes::from(format!(
+                "{{\"preferences\":{{\"drink\":\"Still water {}\"}}}}",
+                n % 1000
+            )))),
         };
         let Ok(req) = req else { return false };
         match self.client.request(req).await {
@@ -132,7 +143,12 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
-async fn fixed_rate(target: Arc<Target>, scenario: Scenario, rate: u32, duration: Duration) -> Outcome {
+async fn fixed_rate(
+    target: Arc<Target>,
+    scenario: Scenario,
+    rate: u32,
+    duration: Duration,
+) -> Outcome {
     let hist = Arc::new(Mutex::new(histogram()));
     let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let total = u64::from(rate) * duration.as_secs();
@@ -194,7 +210,12 @@ async fn closed_loop(target: Arc<Target>, connections: u32, duration: Duration) 
             errors += e;
         }
     }
-    Outcome { label: format!("read, max ({connections} connections)"), hist, errors, elapsed: start.elapsed() }
+    Outcome {
+        label: format!("read, max ({connections} connections)"),
+        hist,
+        errors,
+        elapsed: start.elapsed(),
+    }
 }
 
 /// Runs the benchmark and prints the table.
@@ -204,7 +225,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         None => DatabaseSettings::sqlite_in(&args.data_dir),
     };
     settings.max_connections = 16;
-    let db = Database::connect(&settings).await.context("cannot open the database")?;
+    let db = Database::connect(&settings)
+        .await
+        .context("cannot open the database")?;
     aloft_platform::migrate::run(&db).await?;
     let store = CustomerStore::new(db.clone());
     let existing = store.count().await? as u64;
@@ -224,7 +247,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     })
     .await?;
     let base = format!("http://{}", app.local_addr());
-    let ids = CustomerStore::new(app.database().clone()).sample_ids(args.customers as i64).await?;
+    let ids = CustomerStore::new(app.database().clone())
+        .sample_ids(args.customers as i64)
+        .await?;
     anyhow::ensure!(!ids.is_empty(), "no customers to benchmark");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
@@ -239,17 +264,34 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .collect();
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build(http);
-    let target = Arc::new(Target { base, ids, name_prefixes, client });
+    let client = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(256)
+        .build(http);
+    let target = Arc::new(Target {
+        base,
+        ids,
+        name_prefixes,
+        client,
+    });
     let duration = Duration::from_secs(args.duration_secs);
 
     // Warm-up: caches, connection pools, prepared statements.
     let _ = fixed_rate(target.clone(), Scenario::Read, 200, Duration::from_secs(2)).await;
 
-    let backend = if settings.url.starts_with("sqlite:") { "SQLite" } else { "PostgreSQL" };
-    println!("Backend: {backend}; customers: {}; {} s per scenario", args.customers.max(existing), args.duration_secs);
+    let backend = if settings.url.starts_with("sqlite:") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    println!(
+        "Backend: {backend}; customers: {}; {} s per scenario",
+        args.customers.max(existing),
+        args.duration_secs
+    );
     println!();
-    println!("| scenario | requests | throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors |");
+    println!(
+        "| scenario | requests | throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for name in args.scenarios.split(',').map(str::trim) {
         let outcome = match name {
@@ -257,7 +299,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "search" => fixed_rate(target.clone(), Scenario::Search, args.rate, duration).await,
             "update" => fixed_rate(target.clone(), Scenario::Update, args.rate, duration).await,
             "max" => closed_loop(target.clone(), args.connections, duration).await,
-            other => anyhow::bail!("unknown scenario {other:?}; expected read, search, update or max"),
+            other => {
+                anyhow::bail!("unknown scenario {other:?}; expected read, search, update or max")
+            }
         };
         println!("{}", outcome.row());
     }
@@ -271,7 +315,9 @@ async fn seed(store: &CustomerStore, from: u64, to: u64) -> anyhow::Result<()> {
     let mut index = from;
     while index < to {
         let end = (index + 1_000).min(to);
-        let batch = (index..end).map(|i| aloft_customers::demo::profile(42, i)).collect();
+        let batch = (index..end)
+            .map(|i| aloft_customers::demo::profile(42, i))
+            .collect();
         store.create_many(batch).await?;
         index = end;
     }

@@ -134,13 +134,17 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(storage) => {
-            let db = Database::connect(&storage.settings()).await.context("cannot open the database")?;
+            let db = Database::connect(&storage.settings())
+                .await
+                .context("cannot open the database")?;
             let n = aloft_platform::migrate::run(&db).await?;
             println!("Applied {n} migration(s); the schema is current.");
             Ok(())
         }
         Command::Demo(args) => {
-            let db = Database::connect(&args.storage.settings()).await.context("cannot open the database")?;
+            let db = Database::connect(&args.storage.settings())
+                .await
+                .context("cannot open the database")?;
             aloft_platform::migrate::run(&db).await?;
             load_demo(&db, args.seed, args.customers).await
         }
@@ -163,7 +167,10 @@ async fn load_demo(db: &Database, seed: u64, customers: u64) -> anyhow::Result<(
     if created == 0 {
         println!("The database already holds customers; demo data not loaded again.");
     } else {
-        println!("Created {created} demo customers in {:.1} s.", start.elapsed().as_secs_f64());
+        println!(
+            "Created {created} demo customers in {:.1} s.",
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
@@ -196,7 +203,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 fn describe_storage(s: &DatabaseSettings) -> String {
     if s.url.starts_with("sqlite:") {
-        format!("embedded SQLite at {}", s.url.trim_start_matches("sqlite://"))
+        format!(
+            "embedded SQLite at {}",
+            s.url.trim_start_matches("sqlite://")
+        )
     } else {
         "PostgreSQL".into()
     }

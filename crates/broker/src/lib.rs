@@ -72,7 +72,11 @@ impl NatsSink {
             .map_err(|e| BrokerError::Connect(e.to_string()))?;
         let mut context = jetstream::new(client);
         context.set_timeout(settings.ack_timeout);
-        Ok(Self { settings, context, stream_ready: OnceCell::new() })
+        Ok(Self {
+            settings,
+            context,
+            stream_ready: OnceCell::new(),
+        })
     }
 
     async fn ensure_stream(&self) -> Result<(), SinkError> {
@@ -106,7 +110,8 @@ impl EventSink for NatsSink {
             .publish_with_headers(subject, headers, event.payload.clone().into_bytes().into())
             .await
             .map_err(|e| SinkError(format!("publish: {e}")))?;
-        ack.await.map_err(|e| SinkError(format!("no acknowledgement: {e}")))?;
+        ack.await
+            .map_err(|e| SinkError(format!("no acknowledgement: {e}")))?;
         Ok(())
     }
 }
@@ -118,8 +123,14 @@ mod tests {
     #[test]
     fn subjects_follow_event_types() {
         let mut s = NatsSettings::new("nats://x");
-        assert_eq!(s.subject_for("aloft.customer.created"), "aloft.customer.created");
+        assert_eq!(
+            s.subject_for("aloft.customer.created"),
+            "aloft.customer.created"
+        );
         s.subject_prefix = "t1".into();
-        assert_eq!(s.subject_for("aloft.customer.updated"), "t1.customer.updated");
+        assert_eq!(
+            s.subject_for("aloft.customer.updated"),
+            "t1.customer.updated"
+        );
     }
 }

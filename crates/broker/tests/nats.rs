@@ -26,7 +26,12 @@ async fn write_events(db: &Database, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         let mut tx = db.begin_write().await.unwrap();
-        let e = CloudEvent::new("/test", "aloft.customer.created", Some(format!("c{i}")), serde_json::json!({ "n": i }));
+        let e = CloudEvent::new(
+            "/test",
+            "aloft.customer.created",
+            Some(format!("c{i}")),
+            serde_json::json!({ "n": i }),
+        );
         tx.emit(&e).await.unwrap();
         tx.commit().await.unwrap();
         ids.push(e.id);
@@ -52,7 +57,9 @@ async fn stream_contents(settings: &NatsSettings) -> Vec<(String, CloudEvent)> {
 
 async fn delete_stream(settings: &NatsSettings) {
     if let Ok(client) = async_nats::connect(nats_url()).await {
-        let _ = async_nats::jetstream::new(client).delete_stream(&settings.stream).await;
+        let _ = async_nats::jetstream::new(client)
+            .delete_stream(&settings.stream)
+            .await;
     }
 }
 
@@ -69,12 +76,19 @@ async fn events_reach_jetstream_once_each_in_order() {
         assert_eq!(aloft_platform::events::backlog(&t.db).await.unwrap(), 0);
 
         // Simulate a crash after publishing but before stamping: the relay publishes again.
-        sqlx::query("UPDATE outbox SET published_at = NULL").execute(t.db.pool()).await.unwrap();
+        sqlx::query("UPDATE outbox SET published_at = NULL")
+            .execute(t.db.pool())
+            .await
+            .unwrap();
         assert_eq!(relay.pass().await.unwrap().published, 30);
 
         let got = stream_contents(&settings).await;
         let got_ids: Vec<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(got_ids, ids.iter().map(String::as_str).collect::<Vec<_>>(), "once each, in commit order ({backend:?})");
+        assert_eq!(
+            got_ids,
+            ids.iter().map(String::as_str).collect::<Vec<_>>(),
+            "once each, in commit order ({backend:?})"
+        );
         assert_eq!(got[0].1.event_type, "aloft.customer.created");
         delete_stream(&settings).await;
     }
@@ -86,7 +100,10 @@ async fn a_broker_outage_delays_events_but_loses_none() {
         let t = TestDatabase::new(backend).await;
         let proxy = FlakyProxy::start("127.0.0.1:4222").await;
         let settings = unique_settings(format!("nats://{}", proxy.addr()));
-        let direct = NatsSettings { url: nats_url(), ..settings.clone() };
+        let direct = NatsSettings {
+            url: nats_url(),
+            ..settings.clone()
+        };
         let sink = NatsSink::connect(settings.clone()).await.unwrap();
         let bus = EventBus::default();
         let mut local = bus.subscribe();
@@ -110,7 +127,11 @@ async fn a_broker_outage_delays_events_but_loses_none() {
             published += relay.pass().await.map(|p| p.published).unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        assert_eq!(aloft_platform::events::backlog(&t.db).await.unwrap(), 0, "backlog drains after the outage");
+        assert_eq!(
+            aloft_platform::events::backlog(&t.db).await.unwrap(),
+            0,
+            "backlog drains after the outage"
+        );
         assert!(published >= 5);
 
         // An idempotent consumer (keyed by event id) sees every event exactly once.

@@ -19,8 +19,8 @@ use serde_json::{Map, Value};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use uuid::Uuid;
 
 use aloft_platform::FieldError;
@@ -82,7 +82,10 @@ macro_rules! string_type {
         impl utoipa::PartialSchema for $name {
             fn schema() -> RefOr<Schema> {
                 RefOr::T(Schema::Object(
-                    ObjectBuilder::new().schema_type(Type::String).description(Some($desc)).build(),
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some($desc))
+                        .build(),
                 ))
             }
         }
@@ -91,17 +94,47 @@ macro_rules! string_type {
     };
 }
 
-string_type!(PersonName, "A person's name part, in any script, stored as given (trimmed).");
-string_type!(ShortText, "A short free text (drink, browser…): no control characters, bounded length.");
-string_type!(EmailAddress, "An e-mail address; the domain is lower-cased.");
-string_type!(PhoneNumber, "A phone number in E.164 form: `+` and 8–15 digits.");
-string_type!(CountryCode, "An ISO 3166-1 alpha-2 country code, upper case.");
-string_type!(AirportCode, "An IATA three-letter airport code, upper case.");
-string_type!(PassportNumber, "A travel document number: 5–20 letters and digits, upper case.");
-string_type!(LoyaltyNumber, "A frequent-flyer number: 4–20 letters and digits, upper case.");
+string_type!(
+    PersonName,
+    "A person's name part, in any script, stored as given (trimmed)."
+);
+string_type!(
+    ShortText,
+    "A short free text (drink, browser…): no control characters, bounded length."
+);
+string_type!(
+    EmailAddress,
+    "An e-mail address; the domain is lower-cased."
+);
+string_type!(
+    PhoneNumber,
+    "A phone number in E.164 form: `+` and 8–15 digits."
+);
+string_type!(
+    CountryCode,
+    "An ISO 3166-1 alpha-2 country code, upper case."
+);
+string_type!(
+    AirportCode,
+    "An IATA three-letter airport code, upper case."
+);
+string_type!(
+    PassportNumber,
+    "A travel document number: 5–20 letters and digits, upper case."
+);
+string_type!(
+    LoyaltyNumber,
+    "A frequent-flyer number: 4–20 letters and digits, upper case."
+);
 string_type!(MealCode, "An IATA special meal code (AVML, VGML, KSML…).");
-string_type!(SsrCode, "An IATA special service request code (WCHR, BLND, UMNR…).");
-string_type!(LanguageTag, "A BCP 47 language tag (`en`, `ar`, `zh-Hans`, `pt-BR`), canonically cased.");
+string_type!(
+    SsrCode,
+    "An IATA special service request code (WCHR, BLND, UMNR…)."
+);
+string_type!(
+    LanguageTag,
+    "A BCP 47 language tag (`en`, `ar`, `zh-Hans`, `pt-BR`), canonically cased."
+);
 
 impl PersonName {
     /// 1–100 characters of letters (any script), combining marks, spaces, hyphens, apostrophes
@@ -116,7 +149,9 @@ impl PersonName {
             return Err("must be at most 100 characters".into());
         }
         let ok = t.chars().all(|c| {
-            c.is_alphabetic() || is_combining_mark(c) || matches!(c, ' ' | '-' | '\'' | '’' | '.' | '\u{200c}' | '\u{200d}')
+            c.is_alphabetic()
+                || is_combining_mark(c)
+                || matches!(c, ' ' | '-' | '\'' | '’' | '.' | '\u{200c}' | '\u{200d}')
         });
         if !ok {
             return Err("may contain only letters (any script), spaces, hyphens, apostrophes and full stops".into());
@@ -156,7 +191,9 @@ impl EmailAddress {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|l| {
@@ -166,7 +203,9 @@ impl EmailAddress {
                     && !l.ends_with('-')
                     && l.chars().all(|c| c.is_alphanumeric() || c == '-')
             })
-            && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(char::is_alphabetic));
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(char::is_alphabetic));
         if !(local_ok && domain_ok) {
             return Err(MSG.into());
         }
@@ -205,7 +244,7 @@ impl CountryCode {
     /// An assigned ISO 3166-1 alpha-2 code, any case.
     pub fn parse(s: &str) -> Result<Self, String> {
         let t = s.trim().to_ascii_uppercase();
-        if t.len() == 2 && COUNTRIES.split(' ').any(|c| c == t) {
+        if t.len() == 2 && is_assigned_country(t.as_bytes()) {
             Ok(Self(t))
         } else {
             Err("must be an ISO 3166-1 alpha-2 country code such as GB, AE or IN".into())
@@ -226,11 +265,18 @@ impl AirportCode {
 }
 
 fn document_number(s: &str, min: usize, max: usize, what: &str) -> Result<String, String> {
-    let t: String = s.trim().chars().filter(|c| *c != ' ').collect::<String>().to_ascii_uppercase();
+    let t: String = s
+        .trim()
+        .chars()
+        .filter(|c| *c != ' ')
+        .collect::<String>()
+        .to_ascii_uppercase();
     if (min..=max).contains(&t.len()) && t.chars().all(|c| c.is_ascii_alphanumeric()) {
         Ok(t)
     } else {
-        Err(format!("must be a {what} of {min}–{max} letters and digits"))
+        Err(format!(
+            "must be a {what} of {min}–{max} letters and digits"
+        ))
     }
 }
 
@@ -261,7 +307,11 @@ impl MealCode {
 
     /// What the code means, for people.
     pub fn describe(&self) -> &'static str {
-        MEAL_CODES.iter().find(|(c, _)| *c == self.0).map(|(_, d)| *d).unwrap_or("")
+        MEAL_CODES
+            .iter()
+            .find(|(c, _)| *c == self.0)
+            .map(|(_, d)| *d)
+            .unwrap_or("")
     }
 }
 
@@ -272,7 +322,10 @@ impl SsrCode {
         if SSR_CODES.iter().any(|(c, _)| *c == t) || MEAL_CODES.iter().any(|(c, _)| *c == t) {
             Ok(Self(t))
         } else {
-            Err("must be an IATA special service request code such as WCHR, BLND, DEAF or UMNR".into())
+            Err(
+                "must be an IATA special service request code such as WCHR, BLND, DEAF or UMNR"
+                    .into(),
+            )
         }
     }
 
@@ -508,9 +561,23 @@ pub struct Profile {
 
 /// The top-level fields of a profile document, in display order.
 pub const PROFILE_FIELDS: &[&str] = &[
-    "title", "first_name", "middle_name", "last_name", "gender", "date_of_birth", "email", "phone",
-    "nationality", "passport_number", "passport_expiry", "loyalty_number", "loyalty_tier", "address",
-    "device", "location", "preferences",
+    "title",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "gender",
+    "date_of_birth",
+    "email",
+    "phone",
+    "nationality",
+    "passport_number",
+    "passport_expiry",
+    "loyalty_number",
+    "loyalty_tier",
+    "address",
+    "device",
+    "location",
+    "preferences",
 ];
 
 /// Reads one JSON object, collecting every problem with its pointer.
@@ -531,10 +598,17 @@ impl<'a> Reader<'a> {
     }
 
     fn reject_unknown(&mut self, known: &[&str]) {
-        let unknown: Vec<String> =
-            self.obj.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
+        let unknown: Vec<String> = self
+            .obj
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .cloned()
+            .collect();
         for k in unknown {
-            let detail = format!("is not a known field; expected one of: {}", known.join(", "));
+            let detail = format!(
+                "is not a known field; expected one of: {}",
+                known.join(", ")
+            );
             self.fail(&escape_pointer(&k), detail);
         }
     }
@@ -582,7 +656,11 @@ impl<'a> Reader<'a> {
     where
         'a: 'b,
     {
-        Reader { obj, base: self.pointer(field), errors: self.errors }
+        Reader {
+            obj,
+            base: self.pointer(field),
+            errors: self.errors,
+        }
     }
 }
 
@@ -590,13 +668,20 @@ fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-fn iso_date(s: &str, min_year: i32, max: Option<NaiveDate>, what: &str) -> Result<NaiveDate, String> {
+fn iso_date(
+    s: &str,
+    min_year: i32,
+    max: Option<NaiveDate>,
+    what: &str,
+) -> Result<NaiveDate, String> {
     let msg = format!("must be a {what} in ISO 8601 form YYYY-MM-DD");
     if s.len() != 10 {
         return Err(msg);
     }
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| msg)?;
-    if d < NaiveDate::from_ymd_opt(min_year, 1, 1).unwrap_or(d) || d > NaiveDate::from_ymd_opt(2200, 1, 1).unwrap_or(d) {
+    if d < NaiveDate::from_ymd_opt(min_year, 1, 1).unwrap_or(d)
+        || d > NaiveDate::from_ymd_opt(2200, 1, 1).unwrap_or(d)
+    {
         return Err(format!("must be a plausible {what} (after {min_year})"));
     }
     if let Some(max) = max
@@ -614,19 +699,27 @@ impl Profile {
         let Some(obj) = doc.as_object() else {
             return Err(vec![FieldError::new("", "the body must be a JSON object")]);
         };
-        let mut r = Reader { obj, base: String::new(), errors: &mut errors };
+        let mut r = Reader {
+            obj,
+            base: String::new(),
+            errors: &mut errors,
+        };
         r.reject_unknown(PROFILE_FIELDS);
         let title = r.opt("title", |s| ShortText::parse(s, 30));
         let first_name = r.req("first_name", PersonName::parse);
         let middle_name = r.opt("middle_name", PersonName::parse);
         let last_name = r.req("last_name", PersonName::parse);
         let gender = r.opt("gender", Gender::parse);
-        let date_of_birth = r.opt("date_of_birth", |s| iso_date(s, 1900, Some(today), "date of birth"));
+        let date_of_birth = r.opt("date_of_birth", |s| {
+            iso_date(s, 1900, Some(today), "date of birth")
+        });
         let email = r.opt("email", EmailAddress::parse);
         let phone = r.opt("phone", PhoneNumber::parse);
         let nationality = r.opt("nationality", CountryCode::parse);
         let passport_number = r.opt("passport_number", PassportNumber::parse);
-        let passport_expiry = r.opt("passport_expiry", |s| iso_date(s, 1970, None, "passport expiry date"));
+        let passport_expiry = r.opt("passport_expiry", |s| {
+            iso_date(s, 1970, None, "passport expiry date")
+        });
         let loyalty_number = r.opt("loyalty_number", LoyaltyNumber::parse);
         let loyalty_tier = r.opt("loyalty_tier", LoyaltyTier::parse);
 
@@ -639,7 +732,14 @@ impl Profile {
             let region = a.opt("region", |s| ShortText::parse(s, 100));
             let postal_code = a.opt("postal_code", |s| ShortText::parse(s, 20));
             let country = a.req("country", CountryCode::parse);
-            Some(Address { line1: line1?, line2, city: city?, region, postal_code, country: country? })
+            Some(Address {
+                line1: line1?,
+                line2,
+                city: city?,
+                region,
+                postal_code,
+                country: country?,
+            })
         });
         let device = r.object("device").map(|m| {
             let mut d = r.nested("device", m);
@@ -664,7 +764,12 @@ impl Profile {
             Some(m) => {
                 let mut p = r.nested("preferences", m);
                 p.reject_unknown(&[
-                    "seat", "meal", "drink", "special_service_requests", "language", "communication_channel",
+                    "seat",
+                    "meal",
+                    "drink",
+                    "special_service_requests",
+                    "language",
+                    "communication_channel",
                 ]);
                 let mut ssrs: Vec<SsrCode> = Vec::new();
                 match m.get("special_service_requests") {
@@ -825,10 +930,29 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 /// trail: names of fields, never their values).
 pub fn changed_fields(before: &Profile, after: &Profile) -> Vec<&'static str> {
     let (a, b) = (before.to_document(), after.to_document());
-    PROFILE_FIELDS.iter().copied().filter(|f| a.get(f) != b.get(f)).collect()
+    PROFILE_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| a.get(f) != b.get(f))
+        .collect()
 }
 
-/// ISO 3166-1 alpha-2 codes (officially assigned), space separated.
+/// Binary search in [`COUNTRIES`] (sorted, fixed width: two letters and a space).
+fn is_assigned_country(code: &[u8]) -> bool {
+    let table = COUNTRIES.as_bytes();
+    let (mut lo, mut hi) = (0, table.len().div_ceil(3));
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match table[mid * 3..mid * 3 + 2].cmp(code) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
+/// ISO 3166-1 alpha-2 codes (officially assigned), sorted, space separated.
 const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
 /// IATA special meal codes.
@@ -865,7 +989,10 @@ pub const SSR_CODES: &[(&str, &str)] = &[
     ("WCBW", "Travels with a wet-cell battery wheelchair"),
     ("BLND", "Blind or visually impaired"),
     ("DEAF", "Deaf or hard of hearing"),
-    ("DPNA", "Intellectual or developmental disability needing assistance"),
+    (
+        "DPNA",
+        "Intellectual or developmental disability needing assistance",
+    ),
     ("MAAS", "Meet and assist"),
     ("MEDA", "Medical case"),
     ("OXYG", "Needs oxygen"),
@@ -891,7 +1018,11 @@ mod tests {
     }
 
     fn pointers(doc: Value) -> Vec<String> {
-        Profile::parse(&doc, today()).unwrap_err().into_iter().map(|e| e.pointer).collect()
+        Profile::parse(&doc, today())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.pointer)
+            .collect()
     }
 
     #[test]
@@ -915,7 +1046,10 @@ mod tests {
         assert_eq!(out["passport_number"], "C01X00T47");
         assert_eq!(out["loyalty_tier"], "gold");
         assert_eq!(out["location"]["home_airport"], "DXB");
-        assert_eq!(out["preferences"]["special_service_requests"], json!(["WCHR", "DEAF"]));
+        assert_eq!(
+            out["preferences"]["special_service_requests"],
+            json!(["WCHR", "DEAF"])
+        );
         assert_eq!(out["preferences"]["language"], "de-DE");
         assert_eq!(out["last_name"], "Müller-Lüdenscheidt");
         // The stored document parses back to the same profile.
@@ -924,8 +1058,15 @@ mod tests {
 
     #[test]
     fn names_in_any_script_are_kept_as_given() {
-        for (first, last) in [("محمد", "العلي"), ("伟", "王"), ("José", "Núñez"), ("Ōta", "Hanako"), ("Seán", "Ó Briain")] {
-            let p = Profile::parse(&json!({"first_name": first, "last_name": last}), today()).unwrap();
+        for (first, last) in [
+            ("محمد", "العلي"),
+            ("伟", "王"),
+            ("José", "Núñez"),
+            ("Ōta", "Hanako"),
+            ("Seán", "Ó Briain"),
+        ] {
+            let p =
+                Profile::parse(&json!({"first_name": first, "last_name": last}), today()).unwrap();
             assert_eq!(p.first_name.as_str(), first);
             assert_eq!(p.last_name.as_str(), last);
         }
@@ -940,9 +1081,19 @@ mod tests {
             "preferences": {"meal": "PIZZA", "special_service_requests": ["WCHR", "FOO", 3]}
         }));
         for p in [
-            "/first_name", "/last_name", "/email", "/phone", "/nationality", "/date_of_birth",
-            "/loyalty_tier", "/shoe_size", "/address/city", "/address/country", "/preferences/meal",
-            "/preferences/special_service_requests/1", "/preferences/special_service_requests/2",
+            "/first_name",
+            "/last_name",
+            "/email",
+            "/phone",
+            "/nationality",
+            "/date_of_birth",
+            "/loyalty_tier",
+            "/shoe_size",
+            "/address/city",
+            "/address/country",
+            "/preferences/meal",
+            "/preferences/special_service_requests/1",
+            "/preferences/special_service_requests/2",
         ] {
             assert!(got.contains(&p.to_string()), "missing {p} in {got:?}");
         }
@@ -950,17 +1101,33 @@ mod tests {
 
     #[test]
     fn errors_never_echo_the_submitted_value() {
-        let errs = Profile::parse(&json!({"first_name": "A", "last_name": "B", "email": "secret-value"}), today())
-            .unwrap_err();
+        let errs = Profile::parse(
+            &json!({"first_name": "A", "last_name": "B", "email": "secret-value"}),
+            today(),
+        )
+        .unwrap_err();
         assert!(errs.iter().all(|e| !e.detail.contains("secret-value")));
     }
 
     #[test]
     fn phone_numbers_follow_e164() {
-        assert_eq!(PhoneNumber::parse("+971 (4) 555-0100").unwrap().as_str(), "+97145550100");
+        assert_eq!(
+            PhoneNumber::parse("+971 (4) 555-0100").unwrap().as_str(),
+            "+97145550100"
+        );
         assert!(PhoneNumber::parse("04 555 0100").is_err());
         assert!(PhoneNumber::parse("+0123456789").is_err());
         assert!(PhoneNumber::parse("+1234567890123456").is_err());
+    }
+
+    #[test]
+    fn every_listed_country_is_found_and_others_are_not() {
+        for code in COUNTRIES.split(' ') {
+            assert!(is_assigned_country(code.as_bytes()), "{code}");
+        }
+        for code in ["AA", "ZZ", "XX", "UK", "EU", "A"] {
+            assert!(!is_assigned_country(code.as_bytes()), "{code}");
+        }
     }
 
     #[test]
@@ -990,13 +1157,20 @@ mod tests {
     #[test]
     fn changed_fields_name_only_what_changed() {
         let a = Profile::parse(&json!({"first_name": "A", "last_name": "B"}), today()).unwrap();
-        let b = Profile::parse(&json!({"first_name": "A", "last_name": "C", "email": "a@b.co"}), today()).unwrap();
+        let b = Profile::parse(
+            &json!({"first_name": "A", "last_name": "C", "email": "a@b.co"}),
+            today(),
+        )
+        .unwrap();
         assert_eq!(changed_fields(&a, &b), vec!["last_name", "email"]);
     }
 
     #[test]
     fn language_tags_are_canonically_cased() {
-        assert_eq!(LanguageTag::parse("zh-hans-cn").unwrap().as_str(), "zh-Hans-CN");
+        assert_eq!(
+            LanguageTag::parse("zh-hans-cn").unwrap().as_str(),
+            "zh-Hans-CN"
+        );
         assert!(LanguageTag::parse("english").is_err());
     }
 }

@@ -16,7 +16,7 @@ use aloft_platform::http::JsonBody;
 use aloft_platform::{ApiError, FieldError, Problem};
 
 use crate::model::{CustomerId, EmailAddress, LoyaltyNumber, PassportNumber, PhoneNumber, Profile};
-use crate::storage::{Customer, CustomerQuery, CustomerStore, Cursor};
+use crate::storage::{Cursor, Customer, CustomerQuery, CustomerStore};
 
 /// The customer API routes, with their OpenAPI descriptions.
 pub fn api_routes(store: CustomerStore) -> OpenApiRouter {
@@ -53,8 +53,13 @@ fn parse_id(raw: &str) -> Result<CustomerId, ApiError> {
 
 /// The version named by `If-Match` (`"7"`, `W/"7"`), `None` without the header or with `*`.
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let text = value.to_str().map_err(|_| ApiError::PreconditionFailed)?.trim();
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::PreconditionFailed)?
+        .trim();
     if text == "*" {
         return Ok(None);
     }
@@ -67,7 +72,10 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 
 /// Validates the search parameters; every bad one is reported, each named as `#param`.
 fn parse_query(pairs: Vec<(String, String)>) -> Result<CustomerQuery, ApiError> {
-    let mut q = CustomerQuery { limit: 20, ..Default::default() };
+    let mut q = CustomerQuery {
+        limit: 20,
+        ..Default::default()
+    };
     let mut errors = Vec::new();
     for (key, value) in pairs {
         let pointer = format!("#{key}");
@@ -108,7 +116,11 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<CustomerQuery, ApiError> 
             )),
         }
     }
-    if errors.is_empty() { Ok(q) } else { Err(ApiError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(q)
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
 }
 
 /// List or search customers.
@@ -141,8 +153,11 @@ async fn list_customers(
 ) -> Result<Response, ApiError> {
     let query = parse_query(pairs)?;
     let page = store.search(&query).await?;
-    Ok(axum::Json(CustomerList { items: page.items, next_cursor: page.next.map(|c| c.encode()) })
-        .into_response())
+    Ok(axum::Json(CustomerList {
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+    })
+    .into_response())
 }
 
 /// Create a customer profile.
@@ -169,7 +184,8 @@ async fn create_customer(
     State(store): State<CustomerStore>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let profile = Profile::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Invalid)?;
+    let profile =
+        Profile::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Invalid)?;
     let customer = store.create(profile).await?;
     let mut r = with_etag(StatusCode::CREATED, &customer);
     if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/customers/{}", customer.id)) {
@@ -196,8 +212,14 @@ async fn get_customer(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let customer = store.get(parse_id(&id)?).await?.ok_or(ApiError::NotFound("customer"))?;
-    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == etag(customer.version)) {
+    let customer = store
+        .get(parse_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("customer"))?;
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v == etag(customer.version))
+    {
         let mut r = StatusCode::NOT_MODIFIED.into_response();
         r.headers_mut().insert(header::ETAG, etag(customer.version));
         return Ok(r);
@@ -237,7 +259,9 @@ async fn update_customer(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let expected = if_match(&headers)?;
-    let customer = store.update(id, expected, &patch, chrono::Utc::now().date_naive()).await?;
+    let customer = store
+        .update(id, expected, &patch, chrono::Utc::now().date_naive())
+        .await?;
     Ok(with_etag(StatusCode::OK, &customer))
 }
 
@@ -246,13 +270,19 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn query_parameters_are_normalised() {
-        let q = parse_query(pairs(&[("phone", " 44 1632 960961"), ("email", "A@B.CO"), ("loyalty_number", "al 123456")]))
-            .unwrap();
+        let q = parse_query(pairs(&[
+            ("phone", " 44 1632 960961"),
+            ("email", "A@B.CO"),
+            ("loyalty_number", "al 123456"),
+        ]))
+        .unwrap();
         assert_eq!(q.phone.as_deref(), Some("+441632960961"));
         assert_eq!(q.email.as_deref(), Some("a@b.co"));
         assert_eq!(q.loyalty_number.as_deref(), Some("AL123456"));
@@ -260,9 +290,12 @@ mod tests {
 
     #[test]
     fn every_bad_parameter_is_named() {
-        let Err(ApiError::Invalid(errs)) =
-            parse_query(pairs(&[("limit", "1000"), ("colour", "red"), ("email", "x"), ("cursor", "zz")]))
-        else {
+        let Err(ApiError::Invalid(errs)) = parse_query(pairs(&[
+            ("limit", "1000"),
+            ("colour", "red"),
+            ("email", "x"),
+            ("cursor", "zz"),
+        ])) else {
             panic!("expected invalid")
         };
         let names: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();

@@ -33,14 +33,21 @@ pub struct Reply {
 impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|_| {
-            panic!("not JSON ({}): {}", self.status, String::from_utf8_lossy(&self.body))
+            panic!(
+                "not JSON ({}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
         })
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
@@ -80,16 +87,37 @@ impl TestApp {
         }
     }
 
-    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
-        let mut req = http::Request::builder().method(method).uri(format!("http://{}{path}", self.addr));
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Reply {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = self.client.request(req.body(Full::new(body)).unwrap()).await.expect("request sent");
+        let resp = self
+            .client
+            .request(req.body(Full::new(body)).unwrap())
+            .await
+            .expect("request sent");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.expect("body read").to_bytes();
-        Reply { status, headers, body }
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .expect("body read")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -97,7 +125,13 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
-        self.request("POST", path, &[("content-type", "application/json")], Bytes::from(body.to_string())).await
+        self.request(
+            "POST",
+            path,
+            &[("content-type", "application/json")],
+            Bytes::from(body.to_string()),
+        )
+        .await
     }
 
     pub async fn patch_json(&self, path: &str, body: &Value, if_match: Option<&str>) -> Reply {
@@ -105,7 +139,8 @@ impl TestApp {
         if let Some(m) = if_match {
             headers.push(("if-match", m));
         }
-        self.request("PATCH", path, &headers, Bytes::from(body.to_string())).await
+        self.request("PATCH", path, &headers, Bytes::from(body.to_string()))
+            .await
     }
 
     pub async fn create_customer(&self, body: Value) -> Value {
@@ -120,7 +155,10 @@ impl TestApp {
             let _ = tx.send(());
         }
         if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server ran cleanly");
+            server
+                .await
+                .expect("server task")
+                .expect("server ran cleanly");
         }
     }
 }
