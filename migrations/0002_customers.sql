@@ -16,8 +16,9 @@ CREATE TABLE customers (
     created_at     TEXT NOT NULL,
     updated_at     TEXT NOT NULL
 );
-CREATE INDEX customers_last_name ON customers (last_name_key, first_name_key);
-CREATE INDEX customers_first_name ON customers (first_name_key);
+-- Name indexes cover the name search (keys + id) so it is answered from the index alone.
+CREATE INDEX customers_last_name ON customers (last_name_key, first_name_key, id);
+CREATE INDEX customers_first_name ON customers (first_name_key, last_name_key, id);
 CREATE INDEX customers_email ON customers (email_key);
 CREATE INDEX customers_phone ON customers (phone_key);
 CREATE UNIQUE INDEX customers_loyalty ON customers (loyalty_key);

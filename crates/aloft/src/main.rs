@@ -13,7 +13,7 @@ use aloft::bench::{self, BenchArgs};
 use aloft_broker::NatsSettings;
 use aloft_customers::CustomerStore;
 use aloft_platform::telemetry::{LogFormat, init_logging};
-use aloft_platform::{Database, DatabaseSettings};
+use aloft_platform::{Database, DatabaseSettings, SqliteDurability};
 
 /// Aloft — customer management for airlines: one trustworthy view of every passenger.
 #[derive(Debug, Parser)]
@@ -49,7 +49,7 @@ enum Command {
 
 /// Where the data lives.
 #[derive(Debug, Clone, Args)]
-pub struct StorageArgs {
+struct StorageArgs {
     /// Database URL: `postgres://user@host/db` for PostgreSQL, or `sqlite://PATH`. Default: an
     /// embedded SQLite file in --data-dir.
     #[arg(long, env = "ALOFT_DATABASE_URL")]
@@ -62,6 +62,19 @@ pub struct StorageArgs {
     /// Maximum pooled database connections.
     #[arg(long, env = "ALOFT_DB_MAX_CONNECTIONS", default_value_t = 16)]
     db_max_connections: u32,
+
+    /// SQLite only. `normal`: a commit survives any crash of Aloft; `full`: it also survives the
+    /// machine losing power, at one disk flush per write.
+    #[arg(long, env = "ALOFT_SQLITE_DURABILITY", value_enum, default_value_t = Durability::Normal)]
+    sqlite_durability: Durability,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Durability {
+    /// Survives process crashes (WAL, synchronous=NORMAL).
+    Normal,
+    /// Survives power loss too (WAL, synchronous=FULL).
+    Full,
 }
 
 impl StorageArgs {
@@ -71,6 +84,10 @@ impl StorageArgs {
             None => DatabaseSettings::sqlite_in(&self.data_dir),
         };
         s.max_connections = self.db_max_connections;
+        s.sqlite_durability = match self.sqlite_durability {
+            Durability::Normal => SqliteDurability::Normal,
+            Durability::Full => SqliteDurability::Full,
+        };
         s
     }
 }

@@ -380,6 +380,7 @@ async fn operations_endpoints_docs_and_headers() {
     assert!(metrics.contains("route=\"/api/v1/customers\""));
     assert!(metrics.contains("aloft_http_request_duration_seconds_bucket"));
     assert!(metrics.contains("aloft_db_pool_connections"));
+    assert!(metrics.contains("aloft_outbox_backlog"));
 
     let doc = app.get("/api/openapi.json").await.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));

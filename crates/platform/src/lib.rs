@@ -15,6 +15,6 @@ pub mod telemetry;
 pub mod testing;
 pub mod web;
 
-pub use db::{Backend, Database, DatabaseSettings, StorageError, WriteTx};
+pub use db::{Backend, Database, DatabaseSettings, SqliteDurability, StorageError, WriteTx};
 pub use events::{CloudEvent, EventBus, EventSink, NoBroker, OutboxRelay, PendingEvent, SinkError};
 pub use problem::{ApiError, FieldError, Problem};

@@ -1,0 +1,145 @@
+//! Repository story tests, run against every storage backend.
+
+use aloft_customers::storage::{CUSTOMER_CREATED, CUSTOMER_UPDATED, CustomerQuery};
+use aloft_customers::{CustomerError, CustomerStore, Profile};
+use aloft_platform::testing::{TestDatabase, backends};
+use chrono::NaiveDate;
+use serde_json::json;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+}
+
+fn profile(doc: serde_json::Value) -> Profile {
+    Profile::parse(&doc, today()).unwrap()
+}
+
+#[tokio::test]
+async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_version() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let store = CustomerStore::new(t.db.clone());
+        let c = store
+            .create(profile(json!({"first_name": "Ana", "last_name": "Silva"})))
+            .await
+            .unwrap();
+        let fields = [
+            "title",
+            "middle_name",
+            "nationality",
+            "gender",
+            "loyalty_tier",
+            "passport_number",
+            "loyalty_number",
+            "email",
+        ];
+        let values = [
+            "Dr",
+            "Maria",
+            "PT",
+            "female",
+            "gold",
+            "P1234567",
+            "AL555000111",
+            "ana@example.com",
+        ];
+        let mut tasks = Vec::new();
+        for (f, v) in fields.iter().zip(values) {
+            let store = store.clone();
+            let patch = json!({ *f: v });
+            tasks.push(tokio::spawn(async move {
+                store.update(c.id, None, &patch, today()).await
+            }));
+        }
+        for task in tasks {
+            task.await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{backend:?}: {e:?}"));
+        }
+        let after = store.get(c.id).await.unwrap().unwrap();
+        assert_eq!(after.version, 1 + fields.len() as i64, "{backend:?}");
+        let doc = after.profile.to_document();
+        for (f, v) in fields.iter().zip(values) {
+            assert_eq!(
+                doc[f], v,
+                "{backend:?}: {f} survived the concurrent writers"
+            );
+        }
+        let events = aloft_platform::events::events_for(&t.db, &c.id.to_string())
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1 + fields.len());
+        assert_eq!(events[0].event_type, CUSTOMER_CREATED);
+        assert!(events[1..].iter().all(|e| e.event_type == CUSTOMER_UPDATED));
+    }
+}
+
+#[tokio::test]
+async fn a_stale_expected_version_changes_nothing_and_a_no_op_patch_writes_nothing() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let store = CustomerStore::new(t.db.clone());
+        let c = store
+            .create(profile(json!({"first_name": "Li", "last_name": "Wei"})))
+            .await
+            .unwrap();
+        store
+            .update(c.id, Some(1), &json!({"middle_name": "Ming"}), today())
+            .await
+            .unwrap();
+        let stale = store
+            .update(c.id, Some(1), &json!({"middle_name": "Other"}), today())
+            .await;
+        assert!(
+            matches!(stale, Err(CustomerError::StaleVersion)),
+            "{backend:?}"
+        );
+        let same = store
+            .update(c.id, Some(2), &json!({"middle_name": "Ming"}), today())
+            .await
+            .unwrap();
+        assert_eq!(same.version, 2, "nothing changed, nothing written");
+        let events = aloft_platform::events::events_for(&t.db, &c.id.to_string())
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_write_leaves_neither_the_change_nor_its_event() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let store = CustomerStore::new(t.db.clone());
+        store
+            .create(profile(
+                json!({"first_name": "A", "last_name": "A", "loyalty_number": "AL0001"}),
+            ))
+            .await
+            .unwrap();
+        let dup = store
+            .create(profile(
+                json!({"first_name": "B", "last_name": "B", "loyalty_number": "al 0001"}),
+            ))
+            .await;
+        assert!(
+            matches!(dup, Err(CustomerError::Duplicate(_))),
+            "{backend:?}: {dup:?}"
+        );
+        assert_eq!(store.count().await.unwrap(), 1);
+        assert_eq!(
+            aloft_platform::events::backlog(&t.db).await.unwrap(),
+            1,
+            "the rolled-back insert left no event"
+        );
+        let page = store
+            .search(&CustomerQuery {
+                loyalty_number: Some("AL0001".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+    }
+}
