@@ -247,6 +247,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         eprintln!("seeding {} customers…", args.customers - existing);
         let t = Instant::now();
         seed(&store, existing, args.customers).await?;
+        db.analyze().await?;
         eprintln!("seeded in {:.1} s", t.elapsed().as_secs_f64());
     }
     db.close().await;

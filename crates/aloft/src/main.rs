@@ -181,6 +181,9 @@ async fn load_demo(db: &Database, seed: u64, customers: u64) -> anyhow::Result<(
         }
     })
     .await?;
+    if created > 0 {
+        db.analyze().await?;
+    }
     if created == 0 {
         println!("The database already holds customers; demo data not loaded again.");
     } else {

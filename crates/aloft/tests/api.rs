@@ -261,8 +261,8 @@ async fn search_finds_customers_by_name_prefix_and_exact_identifiers() {
         );
         assert_eq!(
             names(app.get("/api/v1/customers?name=mul").await),
-            vec!["Hua", "Müller"],
-            "first or last name, alphabetical"
+            vec!["Müller", "Hua"],
+            "last-name matches first, then first-name matches"
         );
         assert_eq!(
             names(app.get("/api/v1/customers?name=zoe%20mu").await),

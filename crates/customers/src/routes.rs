@@ -127,7 +127,9 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<CustomerQuery, ApiError> 
 ///
 /// Without filters, lists every customer in creation order. Filters combine with AND: `name`
 /// matches a prefix of the first or last name, ignoring case and accents ("mull" finds Müller;
-/// "zoe mul" finds Zoë Müller); the others match exactly after normalisation.
+/// "zoe mul" finds Zoë Müller); the others match exactly after normalisation. Name results come
+/// best match first — both words matched, then last name, then first name — alphabetically
+/// within each.
 #[utoipa::path(
     get,
     path = "/api/v1/customers",

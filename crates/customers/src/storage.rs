@@ -331,14 +331,16 @@ impl CustomerStore {
             }
         }
         let name = q.name.as_deref().map(fold).filter(|n| !n.is_empty());
+        // Name matches in rank order; each is (condition, sort keys). See `name_branches_sql`.
+        let mut ranked: Vec<(String, &str)> = Vec::new();
+        const BY_LAST: &str = "last_name_key, first_name_key";
+        const BY_FIRST: &str = "first_name_key, last_name_key";
         if let Some(name) = &name {
             let mut range = |column: &str, prefix: &str| {
                 let lo = bind(prefix.to_owned());
                 let hi = bind(prefix_end(prefix));
                 format!("({column} >= {lo} AND {column} < {hi})")
             };
-            let mut alternatives =
-                vec![range("last_name_key", name), range("first_name_key", name)];
             if let Some((head, tail)) = name.split_once(' ') {
                 let first_last = format!(
                     "{} AND {}",
@@ -350,10 +352,11 @@ impl CustomerStore {
                     range("last_name_key", head),
                     range("first_name_key", tail)
                 );
-                alternatives.push(format!("({first_last})"));
-                alternatives.push(format!("({last_first})"));
+                ranked.push((first_last, BY_LAST));
+                ranked.push((last_first, BY_LAST));
             }
-            conditions.push(format!("({})", alternatives.join(" OR ")));
+            ranked.push((range("last_name_key", name), BY_LAST));
+            ranked.push((range("first_name_key", name), BY_FIRST));
         }
         let ordered_by_name = name.is_some();
         let mut offset = 0;
@@ -372,10 +375,7 @@ impl CustomerStore {
         let mut items = if ordered_by_name {
             // Two steps: order and page over the covering name indexes (keys and id only), then
             // read the few profiles of the page. Sorting whole profiles would cost 5–10× more.
-            let sql = format!(
-                "SELECT id FROM customers {filter} ORDER BY last_name_key, first_name_key, id LIMIT {} OFFSET {offset}",
-                limit + 1
-            );
+            let sql = name_branches_sql(&ranked, &conditions, limit, offset);
             let mut query = sqlx::query_scalar::<_, String>(&sql);
             for b in &binds {
                 query = query.bind(b.as_str());
@@ -451,6 +451,40 @@ impl CustomerStore {
             })
             .collect()
     }
+}
+
+/// The id query of a name search: the best kinds of match first ("first last" or "last first" for
+/// two words, then last-name prefix, then first-name prefix), alphabetical within each kind.
+///
+/// Each kind is a branch that excludes the earlier kinds, reads one covering index in its own
+/// order and stops after `offset + limit + 1` rows, so a page costs O(page) however many people
+/// share a common prefix. (One `OR` of ranges sorted as a whole costs O(matches), and tempts
+/// PostgreSQL to walk an entire index.)
+fn name_branches_sql(
+    ranked: &[(String, &str)],
+    common: &[String],
+    limit: u32,
+    offset: u32,
+) -> String {
+    let take = offset + limit + 1;
+    let common: String = common.iter().map(|c| format!(" AND {c}")).collect();
+    let branches: Vec<String> = ranked
+        .iter()
+        .enumerate()
+        .map(|(rank, (condition, order))| {
+            let earlier: String = ranked[..rank].iter().map(|(c, _)| format!(" AND NOT ({c})")).collect();
+            let (key1, key2) = order.split_once(", ").unwrap_or((order, order));
+            format!(
+                "SELECT * FROM (SELECT id, {rank} AS match_rank, {key1} AS key1, {key2} AS key2 FROM customers \
+                 WHERE {condition}{earlier}{common} ORDER BY {order}, id LIMIT {take}) AS branch{rank}"
+            )
+        })
+        .collect();
+    format!(
+        "SELECT id FROM ({}) AS matches ORDER BY match_rank, key1, key2, id LIMIT {} OFFSET {offset}",
+        branches.join(" UNION ALL "),
+        limit + 1
+    )
 }
 
 fn created_event(c: &Customer) -> CloudEvent {

@@ -242,6 +242,17 @@ impl Database {
         }
     }
 
+    /// Refreshes the query planner's statistics. Call after bulk loads: with stale statistics
+    /// PostgreSQL may pick a full index walk over a range scan.
+    pub async fn analyze(&self) -> Result<(), StorageError> {
+        let sql = match self.backend {
+            Backend::Sqlite => "PRAGMA optimize",
+            Backend::Postgres => "VACUUM ANALYZE",
+        };
+        sqlx::raw_sql(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Pool size and idle connections, for the metrics endpoint.
     pub fn pool_stats(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
