@@ -176,7 +176,9 @@ impl Database {
             .max_connections(settings.max_connections)
             .min_connections(if backend == Backend::Sqlite { 1 } else { 0 })
             .acquire_timeout(settings.acquire_timeout)
-            .test_before_acquire(backend == Backend::Postgres)
+            // A broken connection fails its query (503 for that request) and is dropped by the
+            // pool; pinging before every use would cost a round trip on every request.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 let synchronous = match durability {
                     SqliteDurability::Normal => "NORMAL",

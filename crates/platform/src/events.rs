@@ -165,6 +165,9 @@ impl EventBus {
     }
 }
 
+/// How long the relay waits after a commit before publishing, to batch bursts.
+const LINGER: Duration = Duration::from_millis(20);
+
 /// Publishes the outbox. One relay per process; on PostgreSQL several processes may run relays
 /// concurrently (rows are claimed with `FOR UPDATE SKIP LOCKED`).
 pub struct OutboxRelay<S> {
@@ -283,7 +286,12 @@ impl<S: EventSink> OutboxRelay<S> {
             };
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = signal.notified() => {},
+                _ = signal.notified() => {
+                    // Linger briefly so that a burst of commits is published and stamped in one
+                    // pass: one stamping transaction per burst instead of one per write keeps the
+                    // relay from competing with writers for the database.
+                    tokio::time::sleep(LINGER).await;
+                },
                 _ = tokio::time::sleep(wait) => {},
             }
         }
