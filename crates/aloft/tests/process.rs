@@ -1,0 +1,167 @@
+//! The real `aloft` binary as a process: what it prints, what it logs, and how it stops.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use aloft_platform::Backend;
+use common::TestApp;
+
+/// Starts `aloft serve` on a free port with a fresh SQLite directory; returns the child, the
+/// base address and the data directory.
+fn start_binary() -> (std::process::Child, String, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("aloft-proc-{}", uuid::Uuid::new_v4().simple()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aloft"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env("ALOFT_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("aloft starts");
+    let mut out = child.stdout.take().unwrap();
+    let mut printed = String::new();
+    let mut buf = [0u8; 256];
+    while !printed.contains("API reference") {
+        let n = out.read(&mut buf).expect("read stdout");
+        assert!(n > 0, "aloft exited early: {printed}");
+        printed.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let addr = printed
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the address is printed")
+        .to_owned();
+    (child, addr, dir)
+}
+
+fn http(addr: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn logs_are_json_with_request_ids_and_carry_no_personal_data() {
+    let (mut child, addr, dir) = start_binary();
+    let canary_name = "Zqxcanaryvwq";
+    let body = format!(
+        r#"{{"first_name":"{canary_name}","last_name":"Canarysson","email":"canary.zq@example.com","phone":"+441632960999","passport_number":"CANARY123"}}"#
+    );
+    let created = http(
+        &addr,
+        &format!(
+            "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let searched = http(
+        &addr,
+        &format!(
+            "GET /api/v1/customers?name={canary_name}&email=canary.zq%40example.com HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(searched.starts_with("HTTP/1.1 200"), "{searched}");
+    let page = http(
+        &addr,
+        &format!("GET /customers?q={canary_name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
+    assert!(page.contains(canary_name), "the page found the customer");
+    let bad = http(
+        &addr,
+        "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 45\r\nConnection: close\r\n\r\n{\"first_name\":\"Zqxcanaryvwq\",\"email\":\"bad\"}  ",
+    );
+    assert!(bad.starts_with("HTTP/1.1 422"), "{bad}");
+
+    // SIGTERM: graceful stop; then read everything it logged.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+
+    assert!(logs.lines().count() >= 4, "{logs}");
+    for line in logs.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line}"));
+        assert!(
+            v.get("level").is_some() && v.get("timestamp").is_some(),
+            "{line}"
+        );
+    }
+    assert!(
+        logs.contains("\"request_id\""),
+        "request lines carry the request id"
+    );
+    assert!(
+        logs.contains("\"route\":\"/api/v1/customers\""),
+        "route templates, not raw paths"
+    );
+    for canary in [
+        canary_name,
+        "Canarysson",
+        "canary.zq",
+        "1632960999",
+        "CANARY123",
+        "canary",
+    ] {
+        assert!(
+            !logs.to_lowercase().contains(&canary.to_lowercase()),
+            "{canary} leaked into the logs:\n{logs}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_a_request_in_flight() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let addr = app.addr;
+    // Send the headers and half of the body: the request is now in flight.
+    let body = r#"{"first_name":"Ana","last_name":"Silva"}"#;
+    let (head, tail) = body.split_at(10);
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(
+            format!(
+                "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = tokio::spawn(app.stop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !stopping.is_finished(),
+        "shutdown waits for the request in flight"
+    );
+    // New connections are refused while it drains.
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
+    stream.write_all(tail.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    tokio::time::timeout(Duration::from_secs(5), stopping)
+        .await
+        .expect("shutdown completes")
+        .unwrap();
+}
