@@ -213,12 +213,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         load_demo(app.database(), 42, args.demo_customers).await?;
     }
     let addr = app.local_addr();
-    println!("Aloft is listening on http://{addr}");
-    println!("  Web UI:        http://{addr}/");
-    println!("  API reference: http://{addr}/api/docs");
-    println!("  Storage:       {}", describe_storage(&settings));
-    println!("Sign-in is not required yet; every page and endpoint is open on this address.");
+    announce(format!("Aloft is listening on http://{addr}"));
+    announce(format!("  Web UI:        http://{addr}/"));
+    announce(format!("  API reference: http://{addr}/api/docs"));
+    announce(format!("  Storage:       {}", describe_storage(&settings)));
+    announce(
+        "Sign-in is not required yet; every page and endpoint is open on this address.".into(),
+    );
     app.run_until(shutdown_signal()).await
+}
+
+/// Prints a start-up line; a closed or broken stdout (a detached service) must not stop the server.
+fn announce(line: String) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 fn describe_storage(s: &DatabaseSettings) -> String {

@@ -30,6 +30,8 @@ fn start_binary() -> (std::process::Child, String, std::path::PathBuf) {
         assert!(n > 0, "aloft exited early: {printed}");
         printed.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
+    // Keep draining stdout so that later lines never hit a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let addr = printed
         .split("listening on http://")
         .nth(1)

@@ -161,7 +161,9 @@ impl PersonName {
 }
 
 impl ShortText {
-    /// Up to `max` characters without control characters; blank is rejected.
+    /// Up to `max` characters without control characters; blank is rejected. Card numbers
+    /// (PCI DSS primary account numbers) typed into free text are masked to first six and last
+    /// four digits before the value exists at all, so no code path can store them.
     pub fn parse(s: &str, max: usize) -> Result<Self, String> {
         let t = s.trim();
         if t.is_empty() {
@@ -173,7 +175,8 @@ impl ShortText {
         if t.chars().any(char::is_control) {
             return Err("must not contain control characters".into());
         }
-        Ok(Self(t.to_owned()))
+        let (redacted, _) = aloft_security::redact_card_numbers(t);
+        Ok(Self(redacted))
     }
 }
 
@@ -1128,6 +1131,22 @@ mod tests {
         for code in ["AA", "ZZ", "XX", "UK", "EU", "A"] {
             assert!(!is_assigned_country(code.as_bytes()), "{code}");
         }
+    }
+
+    #[test]
+    fn card_numbers_in_free_text_are_masked_before_storage() {
+        let doc = json!({
+            "first_name": "A", "last_name": "B",
+            "address": {"line1": "1 High St", "line2": "card 4111 1111 1111 1111 for deposit", "city": "York", "country": "GB"},
+            "preferences": {"drink": "5555-5555-5555-4444"}
+        });
+        let p = Profile::parse(&doc, today()).unwrap();
+        let stored = p.to_document().to_string();
+        assert!(!stored.contains("4111 1111 1111 1111") && !stored.contains("5555-5555-5555-4444"));
+        assert!(stored.contains("411111******1111"), "{stored}");
+        // Phone-like and reference numbers are left alone.
+        let p = Profile::parse(&json!({"first_name": "A", "last_name": "B", "preferences": {"drink": "ref 1234567890"}}), today()).unwrap();
+        assert_eq!(p.preferences.drink.unwrap().as_str(), "ref 1234567890");
     }
 
     #[test]
