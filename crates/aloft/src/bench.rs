@@ -121,6 +121,8 @@ impl Target {
 /// Results of one scenario.
 struct Outcome {
     label: String,
+    /// Server-side p99 upper bound from `/metrics` (bucket bound), in seconds.
+    server_p99: Option<f64>,
     hist: Histogram<u64>,
     errors: u64,
     elapsed: Duration,
@@ -130,7 +132,7 @@ impl Outcome {
     fn row(&self) -> String {
         let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1000.0;
         format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
             self.label,
             self.hist.len(),
             self.hist.len() as f64 / self.elapsed.as_secs_f64(),
@@ -138,7 +140,10 @@ impl Outcome {
             ms(0.99),
             ms(0.999),
             self.hist.max() as f64 / 1000.0,
-            self.errors
+            self.errors,
+            self.server_p99
+                .map(|s| format!("≤ {}", s * 1000.0))
+                .unwrap_or_else(|| "–".into())
         )
     }
 }
@@ -184,6 +189,7 @@ async fn fixed_rate(
     let hist = hist.lock().await.clone();
     Outcome {
         label: format!("{scenario:?} @ {rate}/s").to_lowercase(),
+        server_p99: None,
         hist,
         errors: errors.load(std::sync::atomic::Ordering::Relaxed),
         elapsed,
@@ -221,6 +227,7 @@ async fn closed_loop(target: Arc<Target>, connections: u32, duration: Duration) 
     }
     Outcome {
         label: format!("read, max ({connections} connections)"),
+        server_p99: None,
         hist,
         errors,
         elapsed: start.elapsed(),
@@ -303,11 +310,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "| scenario | requests | throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors |"
+        "| scenario | requests | throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors | server p99 (ms) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for name in args.scenarios.split(',').map(str::trim) {
-        let outcome = match name {
+        let before = server_buckets(&target).await;
+        let mut outcome = match name {
             "read" => fixed_rate(target.clone(), Scenario::Read, args.rate, duration).await,
             "search" => fixed_rate(target.clone(), Scenario::Search, args.rate, duration).await,
             "update" => fixed_rate(target.clone(), Scenario::Update, args.rate, duration).await,
@@ -316,11 +324,80 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 anyhow::bail!("unknown scenario {other:?}; expected read, search, update or max")
             }
         };
+        let after = server_buckets(&target).await;
+        outcome.server_p99 = server_p99(&before, &after);
         println!("{}", outcome.row());
     }
     let _ = stop_tx.send(());
     server.await??;
     Ok(())
+}
+
+/// Cumulative counts of the server's request-latency histogram (all routes), by bucket bound.
+async fn server_buckets(target: &Target) -> Vec<(f64, u64)> {
+    let Ok(req) =
+        http::Request::get(format!("{}/metrics", target.base)).body(Full::new(Bytes::new()))
+    else {
+        return vec![];
+    };
+    let Ok(resp) = target.client.request(req).await else {
+        return vec![];
+    };
+    let Ok(body) = resp.into_body().collect().await else {
+        return vec![];
+    };
+    let text = String::from_utf8_lossy(&body.to_bytes()).into_owned();
+    let mut buckets: Vec<(f64, u64)> = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("aloft_http_request_duration_seconds_bucket{"))
+    {
+        let Some(le) = line.split("le=\"").nth(1).and_then(|r| r.split('"').next()) else {
+            continue;
+        };
+        let bound = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse().unwrap_or(f64::INFINITY)
+        };
+        let count: u64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|c| c.parse::<f64>().ok())
+            .unwrap_or(0.0) as u64;
+        match buckets.iter_mut().find(|(b, _)| *b == bound) {
+            Some((_, c)) => *c += count,
+            None => buckets.push((bound, count)),
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    buckets
+}
+
+/// The smallest bucket bound under which 99 % of the requests between two snapshots finished.
+/// The server's own view of latency: it excludes the load generator and the network stack.
+fn server_p99(before: &[(f64, u64)], after: &[(f64, u64)]) -> Option<f64> {
+    let delta: Vec<(f64, u64)> = after
+        .iter()
+        .map(|(b, c)| {
+            (
+                *b,
+                c - before
+                    .iter()
+                    .find(|(bb, _)| bb == b)
+                    .map(|x| x.1)
+                    .unwrap_or(0),
+            )
+        })
+        .collect();
+    let total = delta.last()?.1;
+    if total == 0 {
+        return None;
+    }
+    delta
+        .iter()
+        .find(|(_, c)| *c as f64 >= total as f64 * 0.99)
+        .map(|(b, _)| *b)
 }
 
 /// Adds demo customers `from..to` (the same population `aloft demo` creates).
