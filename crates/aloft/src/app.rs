@@ -22,7 +22,9 @@ use utoipa_axum::router::OpenApiRouter;
 use aloft_broker::{NatsSettings, NatsSink};
 use aloft_customers::CustomerStore;
 use aloft_platform::http::{BODY_LIMIT, OpsState, observe, security_headers};
-use aloft_platform::{ApiError, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay};
+use aloft_platform::{
+    ApiError, Auditor, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay,
+};
 
 /// Everything needed to run Aloft.
 #[derive(Debug, Clone)]
@@ -57,6 +59,7 @@ pub struct Application {
     db: Database,
     nats: Option<NatsSink>,
     bus: EventBus,
+    audit_writer: tokio::task::JoinHandle<()>,
     shutdown_grace: Duration,
 }
 
@@ -74,7 +77,8 @@ impl Application {
             Some(settings) => Some(NatsSink::connect(settings).await?),
             None => None,
         };
-        let router = router(db.clone());
+        let (auditor, audit_writer) = Auditor::start(db.clone());
+        let router = router(db.clone(), auditor);
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -84,6 +88,7 @@ impl Application {
             db,
             nats,
             bus: EventBus::default(),
+            audit_writer,
             shutdown_grace: config.shutdown_grace,
         })
     }
@@ -126,7 +131,10 @@ impl Application {
             ),
         };
         let grace = self.shutdown_grace;
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown({
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown({
             let stop_tx = stop_tx.clone();
             async move {
                 shutdown.await;
@@ -134,8 +142,8 @@ impl Application {
                 let _ = stop_tx.send(true);
             }
         });
-        let server = server.into_future();
-        tokio::pin!(server);
+        // Boxed so it can be dropped explicitly below, releasing the router it owns.
+        let mut server = Box::pin(server.into_future());
         let mut rx = stop_rx.clone();
         tokio::select! {
             r = &mut server => r?,
@@ -146,14 +154,22 @@ impl Application {
         }
         let _ = stop_tx.send(true);
         let _ = relay.await;
+        drop(server);
+        // The router (and with it every queue handle) is gone: the audit writer flushes and ends.
+        if tokio::time::timeout(Duration::from_secs(10), self.audit_writer)
+            .await
+            .is_err()
+        {
+            tracing::error!("audit writer did not finish flushing within 10 s");
+        }
         self.db.close().await;
         Ok(())
     }
 }
 
 /// The complete HTTP surface: API, OpenAPI document, pages, assets, operational endpoints.
-pub fn router(db: Database) -> Router {
-    let store = CustomerStore::new(db.clone());
+pub fn router(db: Database, auditor: Auditor) -> Router {
+    let store = CustomerStore::new(db.clone()).with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
         .split_for_parts();

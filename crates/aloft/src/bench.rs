@@ -408,7 +408,9 @@ async fn seed(store: &CustomerStore, from: u64, to: u64) -> anyhow::Result<()> {
         let batch = (index..end)
             .map(|i| aloft_customers::demo::profile(42, i))
             .collect();
-        store.create_many(batch).await?;
+        store
+            .create_many(batch, &aloft_platform::AccessContext::system("bench"))
+            .await?;
         index = end;
     }
     Ok(())

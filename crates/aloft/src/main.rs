@@ -45,6 +45,23 @@ enum Command {
     Demo(DemoArgs),
     /// Load-test profile read, search and update; prints p50/p99 and throughput.
     Bench(BenchArgs),
+    /// Check or export the hash-chained audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the whole chain; names the first broken link and exits 1 if there is one.
+    Verify(StorageArgs),
+    /// Write every audit record as JSON lines (for a SIEM), oldest first.
+    Export {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// File to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Where the data lives.
@@ -166,6 +183,44 @@ async fn main() -> anyhow::Result<()> {
             load_demo(&db, args.seed, args.customers).await
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Audit(AuditCommand::Verify(storage)) => {
+            let db = Database::connect(&storage.settings())
+                .await
+                .context("cannot open the database")?;
+            match aloft_platform::audit::verify(&db).await? {
+                Ok(n) => {
+                    println!("The audit trail is intact: {n} record(s), every link verified.");
+                    Ok(())
+                }
+                Err(broken) => {
+                    println!("The audit trail is BROKEN: {broken}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Export { storage, output }) => {
+            use std::io::Write;
+            let db = Database::connect(&storage.settings())
+                .await
+                .context("cannot open the database")?;
+            let records = aloft_platform::audit::load(&db, None).await?;
+            let mut out: Box<dyn Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+            };
+            for r in &records {
+                serde_json::to_writer(&mut out, r)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+            if output.is_some() {
+                eprintln!("Exported {} audit record(s).", records.len());
+            }
+            Ok(())
+        }
     }
 }
 

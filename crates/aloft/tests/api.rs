@@ -102,6 +102,56 @@ async fn profiles_are_created_read_and_updated_with_optimistic_concurrency() {
             json!(["title", "middle_name", "preferences"])
         );
         assert_eq!(events[0].specversion, "1.0");
+        // Every access was audited: the change in its transaction, the reads within moments.
+        let mut audit = Vec::new();
+        for _ in 0..50 {
+            audit = aloft_platform::audit::load(&app.test_db.db, Some(&id))
+                .await
+                .unwrap();
+            if audit.len() >= 5 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(
+            actions.iter().filter(|a| **a == "customer.read").count(),
+            3,
+            "{actions:?}"
+        );
+        assert!(
+            actions.contains(&"customer.create") && actions.contains(&"customer.update"),
+            "{actions:?}"
+        );
+        let update = audit
+            .iter()
+            .find(|r| r.action == "customer.update")
+            .unwrap();
+        assert_eq!(update.fields, vec!["title", "middle_name", "preferences"]);
+        assert_eq!(update.client_address.as_deref(), Some("127.0.0.1"));
+        assert!(!update.request_id.is_empty() && update.request_id != "-");
+        let audit_text = serde_json::to_string(&audit).unwrap();
+        assert!(
+            !audit_text.contains("Müller") && !audit_text.contains("Anne"),
+            "field names only, never values"
+        );
+        let chain_len = aloft_platform::audit::verify(&app.test_db.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(chain_len >= 4);
+        // Tampering with any record is detected at that record.
+        let second = audit[1].sequence as i64;
+        sqlx::query("UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = $1")
+            .bind(second)
+            .execute(app.test_db.db.pool())
+            .await
+            .unwrap();
+        let broken = aloft_platform::audit::verify(&app.test_db.db)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(broken.sequence, second as u64, "{broken}");
         let raw = serde_json::to_string(&events).unwrap();
         assert!(
             !raw.contains("Müller") && !raw.contains("1632960961"),

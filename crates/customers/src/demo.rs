@@ -80,11 +80,12 @@ pub async fn load(
     if store.count().await? > 0 {
         return Ok(0);
     }
+    let ctx = aloft_platform::AccessContext::system("demo");
     let mut done = 0;
     while done < n {
         let end = n.min(done + BATCH_SIZE);
         let batch: Vec<Profile> = (done..end).map(|index| profile(seed, index)).collect();
-        store.create_many(batch).await?;
+        store.create_many(batch, &ctx).await?;
         done = end;
         progress(done);
     }

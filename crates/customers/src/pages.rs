@@ -16,8 +16,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use aloft_platform::FieldError;
 use aloft_platform::web::{Section, layout, page};
+use aloft_platform::{AccessContext, FieldError};
 
 use crate::model::{
     Channel, CustomerId, DeviceType, Gender, LoyaltyTier, MEAL_CODES, PhoneNumber, Profile,
@@ -144,9 +144,13 @@ fn opt<T: std::fmt::Display>(v: Option<&T>) -> String {
 
 async fn search_page(
     State(store): State<CustomerStore>,
+    ctx: AccessContext,
     Query(form): Query<SearchForm>,
 ) -> Response {
     let found = find(&store, &form.q).await;
+    if let Ok(items) = &found {
+        store.record_reads(&ctx, "customer.search", items);
+    }
     let status = if found.is_err() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -179,9 +183,13 @@ async fn search_page(
 
 async fn results_fragment(
     State(store): State<CustomerStore>,
+    ctx: AccessContext,
     Query(form): Query<SearchForm>,
 ) -> Response {
     let found = find(&store, &form.q).await;
+    if let Ok(items) = &found {
+        store.record_reads(&ctx, "customer.search", items);
+    }
     page(StatusCode::OK, results(&form.q, &found))
 }
 
@@ -226,11 +234,16 @@ fn row(label: &str, value: Option<String>) -> Markup {
     html! { dt { (label) } dd { (value.unwrap_or_else(|| "—".into())) } }
 }
 
-async fn view(State(store): State<CustomerStore>, Path(id): Path<String>) -> Response {
+async fn view(
+    State(store): State<CustomerStore>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Response {
     let c = match load(&store, &id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    store.record_reads(&ctx, "customer.read", std::slice::from_ref(&c));
     let p = &c.profile;
     let s = |v: Option<&dyn std::fmt::Display>| v.map(|x| x.to_string());
     let address = p.address.as_ref().map(|a| {
@@ -631,11 +644,12 @@ async fn new_form() -> Response {
 
 async fn create(
     State(store): State<CustomerStore>,
+    ctx: AccessContext,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let doc = document_from_form(&pairs);
     let result = match Profile::parse(&doc, chrono::Utc::now().date_naive()) {
-        Ok(profile) => store.create(profile).await,
+        Ok(profile) => store.create(profile, &ctx).await,
         Err(errors) => Err(CustomerError::Invalid(errors)),
     };
     match result {
@@ -671,11 +685,16 @@ fn form_errors(e: CustomerError) -> (StatusCode, Vec<FieldError>) {
     }
 }
 
-async fn edit_form(State(store): State<CustomerStore>, Path(id): Path<String>) -> Response {
+async fn edit_form(
+    State(store): State<CustomerStore>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Response {
     let c = match load(&store, &id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    store.record_reads(&ctx, "customer.read", std::slice::from_ref(&c));
     let title = format!("Edit {}", c.profile.display_name());
     let markup = form_page(
         &title,
@@ -690,6 +709,7 @@ async fn edit_form(State(store): State<CustomerStore>, Path(id): Path<String>) -
 
 async fn save(
     State(store): State<CustomerStore>,
+    ctx: AccessContext,
     Path(id): Path<String>,
     _headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -711,7 +731,7 @@ async fn save(
         }
     }
     let today = chrono::Utc::now().date_naive();
-    match store.update(current.id, version, &patch, today).await {
+    match store.update(current.id, version, &patch, today, &ctx).await {
         Ok(c) => Redirect::to(&format!("/customers/{}", c.id)).into_response(),
         Err(CustomerError::StaleVersion) => {
             // Show the latest values so the agent can re-apply their change knowingly.

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use aloft_platform::http::JsonBody;
-use aloft_platform::{ApiError, FieldError, Problem};
+use aloft_platform::{AccessContext, ApiError, FieldError, Problem};
 
 use crate::model::{CustomerId, EmailAddress, LoyaltyNumber, PassportNumber, PhoneNumber, Profile};
 use crate::storage::{Cursor, Customer, CustomerQuery, CustomerStore};
@@ -151,10 +151,12 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<CustomerQuery, ApiError> 
 )]
 async fn list_customers(
     State(store): State<CustomerStore>,
+    ctx: AccessContext,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let query = parse_query(pairs)?;
     let page = store.search(&query).await?;
+    store.record_reads(&ctx, "customer.search", &page.items);
     Ok(axum::Json(CustomerList {
         items: page.items,
         next_cursor: page.next.map(|c| c.encode()),
@@ -184,11 +186,12 @@ async fn list_customers(
 )]
 async fn create_customer(
     State(store): State<CustomerStore>,
+    ctx: AccessContext,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let profile =
         Profile::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Invalid)?;
-    let customer = store.create(profile).await?;
+    let customer = store.create(profile, &ctx).await?;
     let mut r = with_etag(StatusCode::CREATED, &customer);
     if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/customers/{}", customer.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
@@ -211,6 +214,7 @@ async fn create_customer(
 )]
 async fn get_customer(
     State(store): State<CustomerStore>,
+    ctx: AccessContext,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -218,6 +222,7 @@ async fn get_customer(
         .get(parse_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound("customer"))?;
+    store.record_reads(&ctx, "customer.read", std::slice::from_ref(&customer));
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v == etag(customer.version))
@@ -255,6 +260,7 @@ async fn get_customer(
 )]
 async fn update_customer(
     State(store): State<CustomerStore>,
+    ctx: AccessContext,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(patch): JsonBody,
@@ -262,7 +268,7 @@ async fn update_customer(
     let id = parse_id(&id)?;
     let expected = if_match(&headers)?;
     let customer = store
-        .update(id, expected, &patch, chrono::Utc::now().date_naive())
+        .update(id, expected, &patch, chrono::Utc::now().date_naive(), &ctx)
         .await?;
     Ok(with_etag(StatusCode::OK, &customer))
 }

@@ -13,7 +13,9 @@ use sqlx::any::AnyRow;
 use utoipa::ToSchema;
 
 use aloft_platform::db::{from_db_time, now, to_db_time};
-use aloft_platform::{ApiError, Backend, CloudEvent, Database, FieldError, StorageError};
+use aloft_platform::{
+    AccessContext, ApiError, Auditor, Backend, CloudEvent, Database, FieldError, StorageError,
+};
 
 use crate::model::{CustomerId, Profile, changed_fields, fold, merge_patch};
 
@@ -153,6 +155,7 @@ fn prefix_end(prefix: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct CustomerStore {
     db: Database,
+    auditor: Option<Auditor>,
 }
 
 const COLUMNS: &str = "id, version, profile, created_at, updated_at";
@@ -160,7 +163,28 @@ const COLUMNS: &str = "id, version, profile, created_at, updated_at";
 impl CustomerStore {
     /// A store over `db`.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self { db, auditor: None }
+    }
+
+    /// The same store, recording reads through `auditor` (the server always does).
+    pub fn with_auditor(mut self, auditor: Auditor) -> Self {
+        self.auditor = Some(auditor);
+        self
+    }
+
+    /// Audits that `ctx` was shown these customers (field names only). Queued, not awaited.
+    pub fn record_reads(&self, ctx: &AccessContext, action: &str, customers: &[Customer]) {
+        if let Some(auditor) = &self.auditor {
+            for c in customers {
+                auditor.record(ctx.entry(
+                    action,
+                    "customer",
+                    Some(c.id.to_string()),
+                    shown_fields(&c.profile),
+                    "success",
+                ));
+            }
+        }
     }
 
     /// The database behind this store.
@@ -168,8 +192,12 @@ impl CustomerStore {
         &self.db
     }
 
-    /// Creates a profile (version 1) and its `aloft.customer.created` event.
-    pub async fn create(&self, profile: Profile) -> Result<Customer, CustomerError> {
+    /// Creates a profile (version 1), its `aloft.customer.created` event and its audit record.
+    pub async fn create(
+        &self,
+        profile: Profile,
+        ctx: &AccessContext,
+    ) -> Result<Customer, CustomerError> {
         let customer = Customer {
             id: CustomerId::generate(),
             version: 1,
@@ -182,14 +210,25 @@ impl CustomerStore {
             .await
             .map_err(duplicate_or)?;
         tx.emit(&created_event(&customer)).await?;
+        let fields = shown_fields(&customer.profile);
+        let entry = ctx.entry(
+            "customer.create",
+            "customer",
+            Some(customer.id.to_string()),
+            fields,
+            "success",
+        );
+        tx.audit(&[entry]).await?;
         tx.commit().await?;
         Ok(customer)
     }
 
-    /// Creates many profiles in one transaction (demo data, bulk loads), each with its event.
+    /// Creates many profiles in one transaction (demo data, bulk loads), each with its event; the
+    /// batch is audited as one `customer.bulk_create` record by `ctx`.
     pub async fn create_many(
         &self,
         profiles: Vec<Profile>,
+        ctx: &AccessContext,
     ) -> Result<Vec<CustomerId>, CustomerError> {
         let stamp = now();
         let customers: Vec<Customer> = profiles
@@ -206,6 +245,8 @@ impl CustomerStore {
         let mut tx = self.db.begin_write().await?;
         insert(tx.conn(), &customers).await.map_err(duplicate_or)?;
         tx.emit_all(&events).await?;
+        tx.audit(&[ctx.entry("customer.bulk_create", "customer", None, vec![], "success")])
+            .await?;
         tx.commit().await?;
         Ok(customers.into_iter().map(|c| c.id).collect())
     }
@@ -229,6 +270,7 @@ impl CustomerStore {
         expected_version: Option<i64>,
         patch: &Value,
         today: NaiveDate,
+        ctx: &AccessContext,
     ) -> Result<Customer, CustomerError> {
         if !patch.is_object() {
             return Err(CustomerError::Invalid(vec![FieldError::new(
@@ -307,6 +349,15 @@ impl CustomerStore {
             }),
         );
         tx.emit(&event).await?;
+        let fields = changed.iter().map(|f| f.to_string()).collect();
+        tx.audit(&[ctx.entry(
+            "customer.update",
+            "customer",
+            Some(id.to_string()),
+            fields,
+            "success",
+        )])
+        .await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -485,6 +536,14 @@ fn name_branches_sql(
         branches.join(" UNION ALL "),
         limit + 1
     )
+}
+
+/// The names of the fields a profile holds (what a reader was shown).
+fn shown_fields(p: &Profile) -> Vec<String> {
+    match p.to_document() {
+        Value::Object(m) => m.keys().cloned().collect(),
+        _ => vec![],
+    }
 }
 
 fn created_event(c: &Customer) -> CloudEvent {

@@ -10,6 +10,10 @@ fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
 }
 
+fn ctx() -> aloft_platform::AccessContext {
+    aloft_platform::AccessContext::system("test")
+}
+
 fn profile(doc: serde_json::Value) -> Profile {
     Profile::parse(&doc, today()).unwrap()
 }
@@ -20,7 +24,10 @@ async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_versio
         let t = TestDatabase::new(backend).await;
         let store = CustomerStore::new(t.db.clone());
         let c = store
-            .create(profile(json!({"first_name": "Ana", "last_name": "Silva"})))
+            .create(
+                profile(json!({"first_name": "Ana", "last_name": "Silva"})),
+                &ctx(),
+            )
             .await
             .unwrap();
         let fields = [
@@ -48,7 +55,7 @@ async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_versio
             let store = store.clone();
             let patch = json!({ *f: v });
             tasks.push(tokio::spawn(async move {
-                store.update(c.id, None, &patch, today()).await
+                store.update(c.id, None, &patch, today(), &ctx()).await
             }));
         }
         for task in tasks {
@@ -71,6 +78,21 @@ async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_versio
         assert_eq!(events.len(), 1 + fields.len());
         assert_eq!(events[0].event_type, CUSTOMER_CREATED);
         assert!(events[1..].iter().all(|e| e.event_type == CUSTOMER_UPDATED));
+        // Every change was audited in its own transaction, and the chain holds together.
+        let audit = aloft_platform::audit::load(&t.db, Some(&c.id.to_string()))
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1 + fields.len(), "{backend:?}");
+        assert_eq!(audit[0].action, "customer.create");
+        assert!(
+            audit[1..]
+                .iter()
+                .all(|r| r.action == "customer.update" && r.fields.len() == 1)
+        );
+        assert_eq!(
+            aloft_platform::audit::verify(&t.db).await.unwrap(),
+            Ok(1 + fields.len() as u64)
+        );
     }
 }
 
@@ -80,22 +102,43 @@ async fn a_stale_expected_version_changes_nothing_and_a_no_op_patch_writes_nothi
         let t = TestDatabase::new(backend).await;
         let store = CustomerStore::new(t.db.clone());
         let c = store
-            .create(profile(json!({"first_name": "Li", "last_name": "Wei"})))
+            .create(
+                profile(json!({"first_name": "Li", "last_name": "Wei"})),
+                &ctx(),
+            )
             .await
             .unwrap();
         store
-            .update(c.id, Some(1), &json!({"middle_name": "Ming"}), today())
+            .update(
+                c.id,
+                Some(1),
+                &json!({"middle_name": "Ming"}),
+                today(),
+                &ctx(),
+            )
             .await
             .unwrap();
         let stale = store
-            .update(c.id, Some(1), &json!({"middle_name": "Other"}), today())
+            .update(
+                c.id,
+                Some(1),
+                &json!({"middle_name": "Other"}),
+                today(),
+                &ctx(),
+            )
             .await;
         assert!(
             matches!(stale, Err(CustomerError::StaleVersion)),
             "{backend:?}"
         );
         let same = store
-            .update(c.id, Some(2), &json!({"middle_name": "Ming"}), today())
+            .update(
+                c.id,
+                Some(2),
+                &json!({"middle_name": "Ming"}),
+                today(),
+                &ctx(),
+            )
             .await
             .unwrap();
         assert_eq!(same.version, 2, "nothing changed, nothing written");
@@ -112,15 +155,17 @@ async fn a_failed_write_leaves_neither_the_change_nor_its_event() {
         let t = TestDatabase::new(backend).await;
         let store = CustomerStore::new(t.db.clone());
         store
-            .create(profile(
-                json!({"first_name": "A", "last_name": "A", "loyalty_number": "AL0001"}),
-            ))
+            .create(
+                profile(json!({"first_name": "A", "last_name": "A", "loyalty_number": "AL0001"})),
+                &ctx(),
+            )
             .await
             .unwrap();
         let dup = store
-            .create(profile(
-                json!({"first_name": "B", "last_name": "B", "loyalty_number": "al 0001"}),
-            ))
+            .create(
+                profile(json!({"first_name": "B", "last_name": "B", "loyalty_number": "al 0001"})),
+                &ctx(),
+            )
             .await;
         assert!(
             matches!(dup, Err(CustomerError::Duplicate(_))),

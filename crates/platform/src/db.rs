@@ -297,6 +297,15 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Appends audit records to the chain inside this transaction. Call it after the change's
+    /// own first write (on SQLite the first statement of a write transaction must be a write).
+    pub async fn audit(
+        &mut self,
+        entries: &[crate::audit::AuditEntry],
+    ) -> Result<(), StorageError> {
+        crate::audit::append(&mut self.tx, entries).await
+    }
+
     /// Commits the change and its events together, then wakes the relay.
     pub async fn commit(self) -> Result<(), StorageError> {
         self.tx.commit().await?;

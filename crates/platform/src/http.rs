@@ -64,6 +64,34 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for crate::audit::AccessContext {
+    type Rejection = std::convert::Infallible;
+
+    /// Who is asking, under which request id, from where: the context of every audit record the
+    /// request causes. (Until sign-in exists the actor is anonymous.)
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let request_id = parts
+            .headers
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_owned();
+        let client_address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Self {
+            actor: crate::audit::Actor::anonymous(),
+            request_id,
+            client_address,
+            purpose: None,
+        })
+    }
+}
+
 /// Middleware: gives the request a tracing span with its id and route, records Prometheus
 /// request counts and latency per route, and writes one access-log line.
 pub async fn observe(req: Request, next: Next) -> Response {

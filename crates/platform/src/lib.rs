@@ -6,6 +6,7 @@
 //! Invariant: this crate knows no domain. Domains depend on it, never the reverse (the one
 //! exception is the migration list, which is the single ordered schema history of the product).
 
+pub mod audit;
 pub mod db;
 pub mod events;
 pub mod http;
@@ -15,6 +16,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod web;
 
+pub use audit::{AccessContext, Actor, AuditEntry, Auditor};
 pub use db::{Backend, Database, DatabaseSettings, SqliteDurability, StorageError, WriteTx};
 pub use events::{CloudEvent, EventBus, EventSink, NoBroker, OutboxRelay, PendingEvent, SinkError};
 pub use problem::{ApiError, FieldError, Problem};

@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "customers",
         sql: include_str!("../../../migrations/0002_customers.sql"),
     },
+    Migration {
+        version: 3,
+        name: "audit",
+        sql: include_str!("../../../migrations/0003_audit.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

@@ -1,0 +1,296 @@
+//! The audit trail of customer-data access: who, in which role, did what to which record and
+//! fields, why, with what outcome, under which request id and from where.
+//!
+//! Records form one SHA-256 hash chain (`aloft_security::audit_chain`) in the `audit_log` table.
+//! Changes are audited inside the transaction that makes them ([`crate::db::WriteTx::audit`]), so
+//! a change without its audit record cannot exist. Reads are queued to the [`Auditor`], which
+//! appends them in batches every few milliseconds — durable within [`FLUSH_EVERY`] of the answer,
+//! without adding a database write to the read path.
+//!
+//! Invariants: records hold identifiers and field *names*, never field values. The chain tip
+//! (`audit_head`) is updated by the first statement of every append, which serialises appenders
+//! on both backends and keeps the chain gap-free.
+
+use std::time::Duration;
+
+use aloft_security::audit_chain::{AuditRecord, verify_chain};
+use sqlx::Row;
+use tokio::sync::mpsc;
+
+use crate::db::{Database, StorageError, now, to_db_time};
+
+/// How often queued read records are written.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
+/// Who is acting. Until sign-in exists every caller is the anonymous actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Account id (staff, passenger, service), or `anonymous`.
+    pub id: String,
+    /// The role the actor acts in.
+    pub role: String,
+}
+
+impl Actor {
+    /// The caller when no one is signed in.
+    pub fn anonymous() -> Self {
+        Self {
+            id: "anonymous".into(),
+            role: "unauthenticated".into(),
+        }
+    }
+
+    /// Aloft itself (demo loads, migrations, jobs).
+    pub fn system(name: &str) -> Self {
+        Self {
+            id: format!("system:{name}"),
+            role: "system".into(),
+        }
+    }
+}
+
+/// The circumstances of one request, carried into every audit record it causes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessContext {
+    /// Who.
+    pub actor: Actor,
+    /// The request id (`x-request-id`).
+    pub request_id: String,
+    /// The client's address, when known.
+    pub client_address: Option<String>,
+    /// Declared purpose of the access, when given.
+    pub purpose: Option<String>,
+}
+
+impl AccessContext {
+    /// A context for work Aloft does by itself.
+    pub fn system(name: &str) -> Self {
+        Self {
+            actor: Actor::system(name),
+            request_id: uuid::Uuid::now_v7().to_string(),
+            client_address: None,
+            purpose: None,
+        }
+    }
+
+    /// An audit entry for `action` on one resource.
+    pub fn entry(
+        &self,
+        action: &str,
+        resource_type: &str,
+        resource_id: Option<String>,
+        fields: Vec<String>,
+        outcome: &str,
+    ) -> AuditEntry {
+        AuditEntry {
+            occurred_at: now(),
+            actor: self.actor.clone(),
+            action: action.into(),
+            resource_type: resource_type.into(),
+            resource_id,
+            fields,
+            purpose: self.purpose.clone(),
+            outcome: outcome.into(),
+            request_id: self.request_id.clone(),
+            client_address: self.client_address.clone(),
+        }
+    }
+}
+
+/// One record to append (the chain position and hashes are added when it is written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When the access happened (not when the record was written: reads are written in batches).
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// Who.
+    pub actor: Actor,
+    /// What, e.g. `customer.read`.
+    pub action: String,
+    /// Kind of resource, e.g. `customer`.
+    pub resource_type: String,
+    /// Which one.
+    pub resource_id: Option<String>,
+    /// Field names read or changed.
+    pub fields: Vec<String>,
+    /// Declared purpose.
+    pub purpose: Option<String>,
+    /// `success`, `denied`, `error`…
+    pub outcome: String,
+    /// Request id.
+    pub request_id: String,
+    /// Client address.
+    pub client_address: Option<String>,
+}
+
+/// Appends `entries` to the chain on `conn`, which must be inside a write transaction.
+pub(crate) async fn append(
+    conn: &mut sqlx::AnyConnection,
+    entries: &[AuditEntry],
+) -> Result<(), StorageError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let n = entries.len() as i64;
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?;
+    let last: i64 = head.try_get("seq")?;
+    let mut prev: String = head.try_get("hash")?;
+    for (i, e) in entries.iter().enumerate() {
+        let record = AuditRecord {
+            sequence: (last - n + 1 + i as i64) as u64,
+            occurred_at: to_db_time(e.occurred_at),
+            actor_id: e.actor.id.clone(),
+            actor_role: e.actor.role.clone(),
+            action: e.action.clone(),
+            resource_type: e.resource_type.clone(),
+            resource_id: e.resource_id.clone(),
+            fields: e.fields.clone(),
+            purpose: e.purpose.clone(),
+            outcome: e.outcome.clone(),
+            request_id: e.request_id.clone(),
+            client_address: e.client_address.clone(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+        .seal(&prev);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, occurred_at, actor_id, actor_role, action, resource_type, resource_id, \
+             fields, purpose, outcome, request_id, client_address, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(record.sequence as i64)
+        .bind(&record.occurred_at)
+        .bind(&record.actor_id)
+        .bind(&record.actor_role)
+        .bind(&record.action)
+        .bind(&record.resource_type)
+        .bind(record.resource_id.as_deref())
+        .bind(serde_json::to_string(&record.fields).unwrap_or_else(|_| "[]".into()))
+        .bind(record.purpose.as_deref())
+        .bind(&record.outcome)
+        .bind(&record.request_id)
+        .bind(record.client_address.as_deref())
+        .bind(&record.prev_hash)
+        .bind(&record.hash)
+        .execute(&mut *conn)
+        .await?;
+        prev = record.hash;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Queues read records and appends them in batches (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Auditor {
+    queue: mpsc::UnboundedSender<AuditEntry>,
+}
+
+impl Auditor {
+    /// Starts the background writer for `db`. It stops, after a last flush, when every `Auditor`
+    /// clone is dropped.
+    pub fn start(db: Database) -> (Self, tokio::task::JoinHandle<()>) {
+        let (queue, rx) = mpsc::unbounded_channel();
+        (Self { queue }, tokio::spawn(write_batches(db, rx)))
+    }
+
+    /// Queues a record; never blocks and never fails the caller.
+    pub fn record(&self, entry: AuditEntry) {
+        if self.queue.send(entry).is_err() {
+            tracing::error!("audit writer stopped; a read record could not be queued");
+        }
+    }
+}
+
+async fn write_batches(db: Database, mut rx: mpsc::UnboundedReceiver<AuditEntry>) {
+    let mut pending: Vec<AuditEntry> = Vec::new();
+    let mut open = true;
+    while open || !pending.is_empty() {
+        if open {
+            match rx.recv().await {
+                Some(e) => pending.push(e),
+                None => open = false,
+            }
+            // Gather what arrives within the flush window into the same transaction.
+            let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
+            while open && pending.len() < 5_000 {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(e)) => pending.push(e),
+                    Ok(None) => open = false,
+                    Err(_) => break,
+                }
+            }
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        let result = async {
+            let mut tx = db.begin_write().await?;
+            append(tx.conn(), &pending).await?;
+            tx.commit().await
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                metrics::counter!("aloft_audit_records_total").increment(pending.len() as u64);
+                pending.clear();
+            }
+            Err(e) => {
+                // Keep the records and retry: the database being away must not lose them.
+                tracing::warn!(error = %e, queued = pending.len(), "cannot write audit records; will retry");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// Reads the whole chain in order and checks it; the count of records, or the first break.
+pub async fn verify(
+    db: &Database,
+) -> Result<Result<u64, aloft_security::audit_chain::ChainBreak>, StorageError> {
+    let records = load(db, None).await?;
+    Ok(verify_chain(records.iter()))
+}
+
+/// The stored records in chain order, optionally only those about one resource id.
+pub async fn load(
+    db: &Database,
+    resource_id: Option<&str>,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    let sql = match resource_id {
+        Some(_) => "SELECT * FROM audit_log WHERE resource_id = $1 ORDER BY seq",
+        None => "SELECT * FROM audit_log ORDER BY seq",
+    };
+    let mut query = sqlx::query(sql);
+    if let Some(id) = resource_id {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            let fields: String = r.try_get("fields")?;
+            Ok(AuditRecord {
+                sequence: r.try_get::<i64, _>("seq")? as u64,
+                occurred_at: r.try_get("occurred_at")?,
+                actor_id: r.try_get("actor_id")?,
+                actor_role: r.try_get("actor_role")?,
+                action: r.try_get("action")?,
+                resource_type: r.try_get("resource_type")?,
+                resource_id: r.try_get("resource_id")?,
+                fields: serde_json::from_str(&fields)
+                    .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                purpose: r.try_get("purpose")?,
+                outcome: r.try_get("outcome")?,
+                request_id: r.try_get("request_id")?,
+                client_address: r.try_get("client_address")?,
+                prev_hash: r.try_get("prev_hash")?,
+                hash: r.try_get("hash")?,
+            })
+        })
+        .collect()
+}
