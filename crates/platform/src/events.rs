@@ -165,6 +165,13 @@ impl EventBus {
     }
 }
 
+/// How long published events stay in the outbox (for diagnostics and replays); the broker keeps
+/// the long-term history.
+pub const KEEP_PUBLISHED: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How often the relay deletes published events older than [`KEEP_PUBLISHED`].
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// How long the relay waits after a commit before publishing, to batch bursts.
 const LINGER: Duration = Duration::from_millis(20);
 
@@ -257,8 +264,17 @@ impl<S: EventSink> OutboxRelay<S> {
         tokio::pin!(shutdown);
         let mut backoff = Duration::from_millis(100);
         let mut last_gauge = std::time::Instant::now() - Duration::from_secs(60);
+        let mut last_prune = std::time::Instant::now();
         loop {
             let result = self.pass().await;
+            if last_prune.elapsed() > PRUNE_EVERY {
+                match prune(&self.db, KEEP_PUBLISHED).await {
+                    Ok(n) if n > 0 => tracing::info!(removed = n, "pruned published outbox events"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot prune the outbox; will retry"),
+                }
+                last_prune = std::time::Instant::now();
+            }
             if last_gauge.elapsed() > Duration::from_secs(5) {
                 if let Ok(n) = backlog(&self.db).await {
                     metrics::gauge!("aloft_outbox_backlog").set(n as f64);
