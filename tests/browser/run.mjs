@@ -107,6 +107,9 @@ try {
     ["new customer form", "/customers/new"],
     ["customer profile", firstLink],
     ["edit customer form", `${firstLink}/edit`],
+    ["audit trail", "/audit"],
+    ["audit trail (filtered)", "/audit?action=customer.read"],
+    ["audit chain verification", "/audit/verify"],
     ["not found page", "/no-such-page"],
     ["API reference", "/api/docs"],
   ];

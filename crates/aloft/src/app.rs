@@ -193,6 +193,7 @@ pub fn router(db: Database, auditor: Auditor) -> Router {
         )
         .merge(aloft_customers::pages::routes(store))
         .merge(aloft_platform::web::routes())
+        .merge(aloft_platform::audit_pages::routes(ops.db.clone()))
         .merge(aloft_platform::http::ops_routes(ops))
         .fallback(not_found)
         .layer(middleware::from_fn(observe))

@@ -468,6 +468,28 @@ async fn pages_render_search_view_and_edit() {
             404
         );
         assert_eq!(app.get("/nowhere").await.status, 404);
+        // The audit trail page shows who viewed the profile, and the chain verifies.
+        let mut trail = String::new();
+        for _ in 0..40 {
+            trail = app
+                .get(&format!("/audit?resource_id={id}&action=customer.read"))
+                .await
+                .text();
+            if trail.contains("anonymous") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            trail.contains("customer.read") && trail.contains("127.0.0.1"),
+            "{trail}"
+        );
+        assert!(
+            app.get("/audit/verify")
+                .await
+                .text()
+                .contains("Audit chain verified")
+        );
 
         // Edit through the form: a bad value re-renders with the error; a good one saves.
         let form = |pairs: &[(&str, &str)]| {

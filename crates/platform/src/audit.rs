@@ -257,6 +257,54 @@ pub async fn verify(
     Ok(verify_chain(records.iter()))
 }
 
+/// What to look for in the audit trail; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Records about this resource id (a customer id…).
+    pub resource_id: Option<String>,
+    /// Records by this actor.
+    pub actor_id: Option<String>,
+    /// Records of this action, e.g. `customer.read`.
+    pub action: Option<String>,
+    /// At most this many (newest first).
+    pub limit: u32,
+}
+
+/// Newest records first that match `filter`.
+pub async fn search(db: &Database, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StorageError> {
+    let mut conditions = Vec::new();
+    let mut binds = Vec::new();
+    for (column, value) in [
+        ("resource_id", &filter.resource_id),
+        ("actor_id", &filter.actor_id),
+        ("action", &filter.action),
+    ] {
+        if let Some(v) = value {
+            binds.push(v.clone());
+            conditions.push(format!("{column} = ${}", binds.len()));
+        }
+    }
+    let filter_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT * FROM audit_log {filter_sql} ORDER BY seq DESC LIMIT {}",
+        filter.limit.clamp(1, 1000)
+    );
+    let mut query = sqlx::query(&sql);
+    for b in &binds {
+        query = query.bind(b.as_str());
+    }
+    query
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
 /// The stored records in chain order, optionally only those about one resource id.
 pub async fn load(
     db: &Database,
@@ -270,27 +318,30 @@ pub async fn load(
     if let Some(id) = resource_id {
         query = query.bind(id);
     }
-    let rows = query.fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|r| {
-            let fields: String = r.try_get("fields")?;
-            Ok(AuditRecord {
-                sequence: r.try_get::<i64, _>("seq")? as u64,
-                occurred_at: r.try_get("occurred_at")?,
-                actor_id: r.try_get("actor_id")?,
-                actor_role: r.try_get("actor_role")?,
-                action: r.try_get("action")?,
-                resource_type: r.try_get("resource_type")?,
-                resource_id: r.try_get("resource_id")?,
-                fields: serde_json::from_str(&fields)
-                    .map_err(|e| StorageError::Corrupt(e.to_string()))?,
-                purpose: r.try_get("purpose")?,
-                outcome: r.try_get("outcome")?,
-                request_id: r.try_get("request_id")?,
-                client_address: r.try_get("client_address")?,
-                prev_hash: r.try_get("prev_hash")?,
-                hash: r.try_get("hash")?,
-            })
-        })
+    query
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(decode)
         .collect()
+}
+
+fn decode(r: &sqlx::any::AnyRow) -> Result<AuditRecord, StorageError> {
+    let fields: String = r.try_get("fields")?;
+    Ok(AuditRecord {
+        sequence: r.try_get::<i64, _>("seq")? as u64,
+        occurred_at: r.try_get("occurred_at")?,
+        actor_id: r.try_get("actor_id")?,
+        actor_role: r.try_get("actor_role")?,
+        action: r.try_get("action")?,
+        resource_type: r.try_get("resource_type")?,
+        resource_id: r.try_get("resource_id")?,
+        fields: serde_json::from_str(&fields).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+        purpose: r.try_get("purpose")?,
+        outcome: r.try_get("outcome")?,
+        request_id: r.try_get("request_id")?,
+        client_address: r.try_get("client_address")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
 }

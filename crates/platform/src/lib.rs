@@ -7,6 +7,7 @@
 //! exception is the migration list, which is the single ordered schema history of the product).
 
 pub mod audit;
+pub mod audit_pages;
 pub mod db;
 pub mod events;
 pub mod http;

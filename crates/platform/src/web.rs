@@ -19,14 +19,17 @@ pub enum Section {
     Home,
     /// Customer profiles.
     Customers,
+    /// The audit trail (privacy and security teams).
+    Audit,
     /// The interactive API reference.
     Api,
 }
 
 impl Section {
-    const NAV: [(Section, &'static str, &'static str); 3] = [
+    const NAV: [(Section, &'static str, &'static str); 4] = [
         (Section::Home, "/", "Home"),
         (Section::Customers, "/customers", "Customers"),
+        (Section::Audit, "/audit", "Audit trail"),
         (Section::Api, "/api/docs", "API reference"),
     ];
 }
@@ -101,6 +104,10 @@ pub async fn home() -> Response {
                     article {
                         h2 { a href="/customers" { "Customers" } }
                         p { "Find a passenger by name, e-mail, phone, loyalty or passport number; view and edit the profile." }
+                    }
+                    article {
+                        h2 { a href="/audit" { "Audit trail" } }
+                        p { "Who read or changed which customer's data, when and from where; verify the tamper-evident chain." }
                     }
                     article {
                         h2 { a href="/api/docs" { "API reference" } }

@@ -1,0 +1,166 @@
+//! The audit trail in the web UI, for the data privacy officer and security operations: search by
+//! record, actor or action (newest first), and verify the hash chain on demand.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use http::StatusCode;
+use maud::html;
+use serde::Deserialize;
+
+use crate::audit::{self, AuditFilter};
+use crate::db::Database;
+use crate::web::{Section, layout, page};
+
+/// The actions that can appear in the trail (for the filter).
+const ACTIONS: &[&str] = &[
+    "customer.read",
+    "customer.search",
+    "customer.create",
+    "customer.update",
+    "customer.bulk_create",
+];
+
+/// `/audit` and `/audit/verify`.
+pub fn routes(db: Database) -> Router {
+    Router::new()
+        .route("/audit", get(search_page))
+        .route("/audit/verify", get(verify_page))
+        .with_state(db)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Form {
+    #[serde(default)]
+    resource_id: String,
+    #[serde(default)]
+    actor_id: String,
+    #[serde(default)]
+    action: String,
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+async fn search_page(State(db): State<Database>, Query(form): Query<Form>) -> Response {
+    let filter = AuditFilter {
+        resource_id: non_empty(&form.resource_id),
+        actor_id: non_empty(&form.actor_id),
+        action: non_empty(&form.action),
+        limit: 200,
+    };
+    let found = audit::search(&db, &filter).await;
+    let status = if found.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let markup = html! {
+        h1 { "Audit trail" }
+        p { "Every read and change of customer data: who, when, which record and fields (names only), from where. "
+            a href="/audit/verify" { "Verify the chain" } }
+        form method="get" action="/audit" {
+            div.grid {
+                div {
+                    label for="resource_id" { "Record id (customer id)" }
+                    input #resource_id name="resource_id" value=(form.resource_id) autocomplete="off";
+                }
+                div {
+                    label for="actor_id" { "Actor" }
+                    input #actor_id name="actor_id" value=(form.actor_id) autocomplete="off";
+                }
+                div {
+                    label for="action" { "Action" }
+                    select #action name="action" {
+                        option value="" { "Any" }
+                        @for a in ACTIONS {
+                            option value=(a) selected[form.action == *a] { (a) }
+                        }
+                    }
+                }
+            }
+            button type="submit" { "Search" }
+        }
+        section aria-label="Audit records" {
+            @match &found {
+                Err(_) => p role="alert" { "The audit trail cannot be read right now. Please try again in a moment." },
+                Ok(records) if records.is_empty() => p { "No audit record matches." },
+                Ok(records) => {
+                    p { (records.len()) " record(s), newest first" @if records.len() == 200 { " (the newest 200 shown; narrow the search)" } "." }
+                    div.table-wrap {
+                        table {
+                            caption.muted { "Audit records" }
+                            thead { tr {
+                                th scope="col" { "#" } th scope="col" { "When (UTC)" } th scope="col" { "Actor" }
+                                th scope="col" { "Role" } th scope="col" { "Action" } th scope="col" { "Record" }
+                                th scope="col" { "Fields" } th scope="col" { "Outcome" } th scope="col" { "Client" }
+                                th scope="col" { "Request id" }
+                            } }
+                            tbody {
+                                @for r in records {
+                                    tr {
+                                        td { (r.sequence) }
+                                        td { (r.occurred_at) }
+                                        td { (r.actor_id) }
+                                        td { (r.actor_role) }
+                                        td { (r.action) }
+                                        td {
+                                            @match (&r.resource_type[..], &r.resource_id) {
+                                                ("customer", Some(id)) => a href={ "/customers/" (id) } { (id) },
+                                                (_, Some(id)) => (id),
+                                                _ => "—",
+                                            }
+                                        }
+                                        td { (r.fields.join(", ")) }
+                                        td { (r.outcome) }
+                                        td { (r.client_address.as_deref().unwrap_or("—")) }
+                                        td { small { (r.request_id) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(status, layout("Audit trail", Section::Audit, markup))
+}
+
+async fn verify_page(State(db): State<Database>) -> Response {
+    let (status, markup) = match audit::verify(&db).await {
+        Ok(Ok(n)) => (
+            StatusCode::OK,
+            html! {
+                h1 { "Audit chain verified" }
+                p role="status" { "All " (n) " record(s) are intact: every hash and every link checks out." }
+            },
+        ),
+        Ok(Err(broken)) => (
+            StatusCode::OK,
+            html! {
+                h1 { "Audit chain broken" }
+                p role="alert" { (broken.to_string()) ". Records from this one on cannot be trusted; preserve the database and investigate." }
+                p { a href={ "/audit?resource_id=" } { "Search the trail" } }
+            },
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            html! {
+                h1 { "Cannot verify now" }
+                p role="alert" { "The audit trail cannot be read right now. Please try again in a moment." }
+            },
+        ),
+    };
+    page(
+        status,
+        layout(
+            "Audit chain",
+            Section::Audit,
+            html! { (markup) p { a href="/audit" { "Back to the audit trail" } } },
+        ),
+    )
+}
