@@ -37,6 +37,8 @@ pub struct AppConfig {
     pub nats: Option<NatsSettings>,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// Serve HTTPS with these files (plain HTTP when `None`).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// The OpenAPI document's root: title, version, tags. Paths are collected from the routers.
@@ -52,6 +54,8 @@ pub struct AppConfig {
 )]
 struct ApiDoc;
 
+type ServerFuture = std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+
 /// A built application, listening, ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -60,6 +64,7 @@ pub struct Application {
     nats: Option<NatsSink>,
     bus: EventBus,
     audit_writer: tokio::task::JoinHandle<()>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown_grace: Duration,
 }
 
@@ -77,8 +82,10 @@ impl Application {
             Some(settings) => Some(NatsSink::connect(settings).await?),
             None => None,
         };
+        // Load TLS material before anything else listens: a bad certificate stops start-up.
+        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let (auditor, audit_writer) = Auditor::start(db.clone());
-        let router = router(db.clone(), auditor);
+        let router = router(db.clone(), auditor, tls.is_some());
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -89,6 +96,7 @@ impl Application {
             nats,
             bus: EventBus::default(),
             audit_writer,
+            tls,
             shutdown_grace: config.shutdown_grace,
         })
     }
@@ -131,19 +139,31 @@ impl Application {
             ),
         };
         let grace = self.shutdown_grace;
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, service).with_graceful_shutdown({
+        let announce_stop = {
             let stop_tx = stop_tx.clone();
             async move {
                 shutdown.await;
                 tracing::info!("shutting down: finishing in-flight requests");
                 let _ = stop_tx.send(true);
             }
-        });
+        };
         // Boxed so it can be dropped explicitly below, releasing the router it owns.
-        let mut server = Box::pin(server.into_future());
+        let mut server: ServerFuture = match self.tls {
+            Some(acceptor) => Box::pin(async move {
+                crate::tls::serve(self.listener, acceptor, self.router, announce_stop).await;
+                Ok(())
+            }),
+            None => {
+                let service = self
+                    .router
+                    .into_make_service_with_connect_info::<SocketAddr>();
+                Box::pin(
+                    axum::serve(self.listener, service)
+                        .with_graceful_shutdown(announce_stop)
+                        .into_future(),
+                )
+            }
+        };
         let mut rx = stop_rx.clone();
         tokio::select! {
             r = &mut server => r?,
@@ -168,7 +188,7 @@ impl Application {
 }
 
 /// The complete HTTP surface: API, OpenAPI document, pages, assets, operational endpoints.
-pub fn router(db: Database, auditor: Auditor) -> Router {
+pub fn router(db: Database, auditor: Auditor, tls: bool) -> Router {
     let store = CustomerStore::new(db.clone()).with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
@@ -202,6 +222,13 @@ pub fn router(db: Database, auditor: Auditor) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("handler panicked".into()).into_response()
         }))
+        .layer(tower::util::option_layer(tls.then(|| {
+            // Browsers remember to use HTTPS only; sent only when this server speaks TLS.
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                http::header::STRICT_TRANSPORT_SECURITY,
+                http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            )
+        })))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -264,6 +264,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         bind: "127.0.0.1:0".parse()?,
         nats: None,
         shutdown_grace: Duration::from_secs(5),
+        tls: None,
     })
     .await?;
     let base = format!("http://{}", app.local_addr());

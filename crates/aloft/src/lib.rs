@@ -3,3 +3,4 @@
 
 pub mod app;
 pub mod bench;
+pub mod tls;

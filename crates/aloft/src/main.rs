@@ -139,6 +139,14 @@ struct ServeArgs {
     #[arg(long, env = "ALOFT_DEMO_CUSTOMERS", default_value_t = 10_000)]
     demo_customers: u64,
 
+    /// Serve HTTPS: PEM certificate chain (requires --tls-key). HSTS is sent when TLS is on.
+    #[arg(long, env = "ALOFT_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// Serve HTTPS: PEM private key (requires --tls-cert).
+    #[arg(long, env = "ALOFT_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
     /// Seconds in-flight requests may take to finish on shutdown.
     #[arg(long, env = "ALOFT_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     shutdown_grace_secs: u64,
@@ -262,15 +270,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind,
         nats,
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(aloft::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        },
     })
     .await?;
     if args.demo {
         load_demo(app.database(), 42, args.demo_customers).await?;
     }
     let addr = app.local_addr();
-    announce(format!("Aloft is listening on http://{addr}"));
-    announce(format!("  Web UI:        http://{addr}/"));
-    announce(format!("  API reference: http://{addr}/api/docs"));
+    let scheme = if args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    announce(format!("Aloft is listening on {scheme}://{addr}"));
+    announce(format!("  Web UI:        {scheme}://{addr}/"));
+    announce(format!("  API reference: {scheme}://{addr}/api/docs"));
     announce(format!("  Storage:       {}", describe_storage(&settings)));
     announce(
         "Sign-in is not required yet; every page and endpoint is open on this address.".into(),

@@ -70,6 +70,7 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().unwrap(),
             nats,
             shutdown_grace: Duration::from_secs(5),
+            tls: None,
         })
         .await
         .expect("the application builds");
