@@ -75,3 +75,26 @@ async fn events_are_dispatched_in_order_and_only_published_ones_are_pruned() {
         );
     }
 }
+
+/// PostgreSQL over TLS: `sslmode=require` (or `verify-ca`/`verify-full` with `sslrootcert=`) in
+/// the URL encrypts the connection; the server confirms it for our own session.
+#[tokio::test]
+async fn postgres_connections_can_be_encrypted() {
+    if !backends().contains(&aloft_platform::Backend::Postgres) {
+        return;
+    }
+    let url = format!(
+        "{}?sslmode=require",
+        aloft_platform::testing::postgres_admin_url()
+    );
+    let db = aloft_platform::Database::connect(&aloft_platform::DatabaseSettings::new(url))
+        .await
+        .expect("the local PostgreSQL accepts TLS");
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert!(encrypted);
+    db.close().await;
+}
