@@ -490,6 +490,32 @@ async fn pages_render_search_view_and_edit() {
                 .text()
                 .contains("Audit chain verified")
         );
+        // The CSP forbids inline script and style; no page may rely on them.
+        let pages = [
+            "/".to_owned(),
+            "/customers?q=mull".to_owned(),
+            "/customers/new".to_owned(),
+            format!("/customers/{id}"),
+            format!("/customers/{id}/edit"),
+            "/audit".to_owned(),
+            "/api/docs".to_owned(),
+        ];
+        for path in &pages {
+            let html = app.get(path).await.text();
+            for (i, _) in html.match_indices("<script") {
+                let tag = &html[i..i + html[i..].find('>').unwrap()];
+                assert!(tag.contains(" src="), "inline script on {path}: {tag}");
+            }
+            assert!(
+                !html.contains(" style="),
+                "inline style attribute on {path}"
+            );
+            assert!(!html.contains("<style"), "inline style element on {path}");
+            assert!(
+                !html.contains(" onclick=") && !html.contains(" onload="),
+                "inline handler on {path}"
+            );
+        }
 
         // Edit through the form: a bad value re-renders with the error; a good one saves.
         let form = |pairs: &[(&str, &str)]| {
