@@ -93,6 +93,22 @@ async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_versio
             aloft_platform::audit::verify(&t.db).await.unwrap(),
             Ok(1 + fields.len() as u64)
         );
+        // Cutting records off the end is caught too (the chain tip is kept apart).
+        sqlx::query("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
+            .execute(t.db.pool())
+            .await
+            .unwrap();
+        let broken = aloft_platform::audit::verify(&t.db)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(
+                broken.reason,
+                aloft_security::audit_chain::BreakReason::Truncated { .. }
+            ),
+            "{backend:?}: {broken}"
+        );
     }
 }
 

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use aloft_security::audit_chain::{AuditRecord, verify_chain};
+use aloft_security::audit_chain::AuditRecord;
 use sqlx::Row;
 use tokio::sync::mpsc;
 
@@ -253,8 +253,38 @@ async fn write_batches(db: Database, mut rx: mpsc::UnboundedReceiver<AuditEntry>
 pub async fn verify(
     db: &Database,
 ) -> Result<Result<u64, aloft_security::audit_chain::ChainBreak>, StorageError> {
-    let records = load(db, None).await?;
-    Ok(verify_chain(records.iter()))
+    use aloft_security::audit_chain::{BreakReason, ChainBreak, GENESIS_HASH, verify_chain_from};
+    // Page through the chain so that memory stays flat however long the trail grows.
+    const PAGE: i64 = 10_000;
+    let (mut last_seq, mut last_hash) = (0u64, GENESIS_HASH.to_string());
+    loop {
+        let rows = sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(last_seq as i64)
+            .bind(PAGE)
+            .fetch_all(db.pool())
+            .await?;
+        let records = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let Some(last) = records.last() else { break };
+        if let Err(broken) = verify_chain_from(last_seq, &last_hash, records.iter()) {
+            return Ok(Err(broken));
+        }
+        (last_seq, last_hash) = (last.sequence, last.hash.clone());
+    }
+    // The tip kept in `audit_head` must be where the chain ends: records cut off the end (or a
+    // rewritten tail) are otherwise invisible to the chain itself.
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await?;
+    let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    if head_seq as u64 != last_seq || head_hash != last_hash {
+        return Ok(Err(ChainBreak {
+            sequence: last_seq + 1,
+            reason: BreakReason::Truncated {
+                expected_last: head_seq as u64,
+            },
+        }));
+    }
+    Ok(Ok(last_seq))
 }
 
 /// What to look for in the audit trail; empty fields match everything.

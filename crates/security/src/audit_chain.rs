@@ -146,6 +146,12 @@ pub enum BreakReason {
     PrevHashMismatch,
     /// The record's `hash` does not match its contents: the record was altered.
     HashMismatch,
+    /// The chain ends before the tip recorded elsewhere (a trusted checkpoint): records were cut
+    /// off the end. The chain alone cannot show this; the caller compares with its checkpoint.
+    Truncated {
+        /// The last sequence number the checkpoint says exists.
+        expected_last: u64,
+    },
 }
 
 /// The first place where a chain does not verify.
@@ -164,6 +170,9 @@ fn describe(reason: &BreakReason) -> String {
         BreakReason::SequenceGap { found } => format!("found sequence {found} instead"),
         BreakReason::PrevHashMismatch => "previous-hash link does not match".to_string(),
         BreakReason::HashMismatch => "record contents do not match its hash".to_string(),
+        BreakReason::Truncated { expected_last } => {
+            format!("the chain ends early; records up to {expected_last} are missing or altered")
+        }
     }
 }
 
