@@ -263,7 +263,6 @@ impl<S: EventSink> OutboxRelay<S> {
         let signal = self.db.outbox_signal();
         tokio::pin!(shutdown);
         let mut backoff = Duration::from_millis(100);
-        let mut last_gauge = std::time::Instant::now() - Duration::from_secs(60);
         let mut last_prune = std::time::Instant::now();
         loop {
             let result = self.pass().await;
@@ -274,12 +273,6 @@ impl<S: EventSink> OutboxRelay<S> {
                     Err(e) => tracing::warn!(error = %e, "cannot prune the outbox; will retry"),
                 }
                 last_prune = std::time::Instant::now();
-            }
-            if last_gauge.elapsed() > Duration::from_secs(5) {
-                if let Ok(n) = backlog(&self.db).await {
-                    metrics::gauge!("aloft_outbox_backlog").set(n as f64);
-                }
-                last_gauge = std::time::Instant::now();
             }
             let wait = match result {
                 Ok(p) if p.failed.is_some() => {

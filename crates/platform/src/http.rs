@@ -199,6 +199,13 @@ async fn render_metrics(State(state): State<OpsState>) -> Response {
     let backend = state.db.backend().as_str();
     metrics::gauge!("aloft_db_pool_connections", "backend" => backend).set(size as f64);
     metrics::gauge!("aloft_db_pool_idle_connections", "backend" => backend).set(idle as f64);
+    // Counted at scrape time (a partial-index count), so the figure is never stale; a database
+    // outage leaves the last value and never fails the scrape.
+    if let Ok(Ok(n)) =
+        tokio::time::timeout(Duration::from_secs(1), crate::events::backlog(&state.db)).await
+    {
+        metrics::gauge!("aloft_outbox_backlog").set(n as f64);
+    }
     (
         [(
             header::CONTENT_TYPE,
