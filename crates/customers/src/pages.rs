@@ -9,7 +9,7 @@
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
@@ -711,7 +711,6 @@ async fn save(
     State(store): State<CustomerStore>,
     ctx: AccessContext,
     Path(id): Path<String>,
-    _headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let current = match load(&store, &id).await {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
@@ -353,7 +353,10 @@ pub fn from_db_time(s: &str) -> Result<DateTime<Utc>, StorageError> {
 
 /// The current instant, truncated to what storage keeps (microseconds).
 pub fn now() -> DateTime<Utc> {
-    from_db_time(&to_db_time(Utc::now())).unwrap_or_else(|_| Utc::now())
+    let t = Utc::now();
+    // Drop sub-microsecond digits, so a value compares equal after a storage round trip.
+    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
 }
 
 fn backend_of(url: &str) -> Result<Backend, StorageError> {
@@ -395,6 +398,12 @@ mod tests {
         let b = to_db_time("2026-01-02T03:04:05.1Z".parse().unwrap());
         assert!(a < b);
         assert_eq!(from_db_time(&a).unwrap().timestamp_subsec_micros(), 1);
+    }
+
+    #[test]
+    fn now_survives_a_storage_round_trip_unchanged() {
+        let t = now();
+        assert_eq!(from_db_time(&to_db_time(t)).unwrap(), t);
     }
 
     #[test]
