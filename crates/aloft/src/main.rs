@@ -211,7 +211,6 @@ async fn main() -> anyhow::Result<()> {
             let db = Database::connect(&storage.settings())
                 .await
                 .context("cannot open the database")?;
-            let records = aloft_platform::audit::load(&db, None).await?;
             let mut out: Box<dyn Write> = match &output {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path)
@@ -219,13 +218,21 @@ async fn main() -> anyhow::Result<()> {
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
-            for r in &records {
-                serde_json::to_writer(&mut out, r)?;
-                out.write_all(b"\n")?;
+            // Page through the trail so that memory stays flat however long it is.
+            let (mut after, mut count) = (0u64, 0usize);
+            loop {
+                let records = aloft_platform::audit::page_after(&db, after, 10_000).await?;
+                let Some(last) = records.last() else { break };
+                after = last.sequence;
+                for r in &records {
+                    serde_json::to_writer(&mut out, r)?;
+                    out.write_all(b"\n")?;
+                }
+                count += records.len();
             }
             out.flush()?;
             if output.is_some() {
-                eprintln!("Exported {} audit record(s).", records.len());
+                eprintln!("Exported {count} audit record(s).");
             }
             Ok(())
         }

@@ -93,6 +93,40 @@ fn logs_are_json_with_request_ids_and_carry_no_personal_data() {
         .unwrap()
         .read_to_string(&mut logs)
         .unwrap();
+    // The audit trail of that run verifies, and exports as JSON lines without personal data.
+    let verify = Command::new(env!("CARGO_BIN_EXE_aloft"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("intact"));
+    let export = Command::new(env!("CARGO_BIN_EXE_aloft"))
+        .args(["audit", "export", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(export.status.success());
+    let exported = String::from_utf8_lossy(&export.stdout).into_owned();
+    let actions: Vec<String> = exported
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        actions.contains(&"customer.create".to_owned())
+            && actions.contains(&"customer.search".to_owned()),
+        "{actions:?}"
+    );
+    assert!(!exported.contains(canary_name));
     let _ = std::fs::remove_dir_all(dir);
 
     assert!(logs.lines().count() >= 4, "{logs}");

@@ -258,12 +258,7 @@ pub async fn verify(
     const PAGE: i64 = 10_000;
     let (mut last_seq, mut last_hash) = (0u64, GENESIS_HASH.to_string());
     loop {
-        let rows = sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(last_seq as i64)
-            .bind(PAGE)
-            .fetch_all(db.pool())
-            .await?;
-        let records = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let records = page_after(db, last_seq, PAGE).await?;
         let Some(last) = records.last() else { break };
         if let Err(broken) = verify_chain_from(last_seq, &last_hash, records.iter()) {
             return Ok(Err(broken));
@@ -328,6 +323,23 @@ pub async fn search(db: &Database, filter: &AuditFilter) -> Result<Vec<AuditReco
         query = query.bind(b.as_str());
     }
     query
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+/// Up to `limit` records after sequence number `after`, in chain order (for paging through the
+/// whole trail with flat memory: verification, export).
+pub async fn page_after(
+    db: &Database,
+    after: u64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind(after as i64)
+        .bind(limit)
         .fetch_all(db.pool())
         .await?
         .iter()
