@@ -1,5 +1,6 @@
-// Browser tests: start the real `aloft` binary with demo data, drive Debian's headless Chromium
-// through every page with playwright-core, and run axe-core (WCAG 2.0/2.1 A and AA) on each.
+// Browser tests: start the real `aloft` binary with demo data, sign in as a demo staff member
+// (password + TOTP), drive Debian's headless Chromium through every page with playwright-core,
+// and run axe-core (WCAG 2.0/2.1 A and AA) on each.
 // Also checks keyboard entry (skip link), live search under the strict CSP, form errors, and a
 // phone-sized viewport. Prints "N passed, M failed" and exits non-zero on any failure.
 //
@@ -12,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { createHash, createHmac } from "node:crypto";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -74,6 +76,21 @@ async function axe(page, label) {
   }
 }
 
+// The demo accounts' TOTP secrets are derived like aloft_access::demo::demo_secret.
+function demoSecret(role) {
+  return createHash("sha256").update(`aloft-demo-totp:${role}`).digest().subarray(0, 20);
+}
+
+// RFC 6238: HMAC-SHA1 over the 30-second step, dynamic truncation, 6 digits.
+function totp(secret, unixSeconds = Math.floor(Date.now() / 1000)) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = createHmac("sha1", secret).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1000000;
+  return String(value).padStart(6, "0");
+}
+
 const server = await startServer();
 const browser = await chromium.launch({
   executablePath: chromiumPath,
@@ -95,6 +112,32 @@ page.on("pageerror", (e) => consoleErrors.push(String(e)));
 const base = server.base;
 
 try {
+  await check("signed out: a page sends you to sign in, which passes axe", async () => {
+    await page.goto(`${base}/customers`);
+    assert(page.url().includes("/sign-in?next="), `at ${page.url()}`);
+    await axe(page, "/sign-in");
+  });
+
+  await check("a wrong password is refused with an accessible error", async () => {
+    await page.fill("#username", "data_privacy_officer");
+    await page.fill("#password", "wrong password");
+    await page.click("main button[type=submit]");
+    await page.waitForSelector("#sign-in-error");
+    await axe(page, "/sign-in (error)");
+  });
+
+  await check("sign in with password and authenticator code (data privacy officer)", async () => {
+    await page.fill("#username", "data_privacy_officer");
+    await page.fill("#password", "aloft-demo-password");
+    await page.click("main button[type=submit]");
+    await page.waitForURL(/\/sign-in\/mfa/);
+    await axe(page, "/sign-in/mfa");
+    await page.fill("#code", totp(demoSecret("data_privacy_officer")));
+    await page.click("form[action='/sign-in/mfa'] button[type=submit]");
+    await page.waitForURL(/\/customers$/);
+    assert(await page.locator("summary", { hasText: "Data privacy officer" }).count() === 1, "the user menu shows who is signed in");
+  });
+
   // Find a demo customer to visit.
   await page.goto(`${base}/customers?q=a`);
   const firstLink = await page.locator("#results tbody a").first().getAttribute("href");
@@ -112,6 +155,8 @@ try {
     ["audit chain verification", "/audit/verify"],
     ["not found page", "/no-such-page"],
     ["API reference", "/api/docs"],
+    ["account security", "/account"],
+    ["roles and permissions", "/access/roles"],
   ];
   for (const [label, path] of pages) {
     await check(`axe: ${label}`, async () => {
@@ -133,7 +178,7 @@ try {
   await check("axe: form with validation errors; summary gets focus", async () => {
     await page.goto(`${base}/customers/new`);
     await page.fill("#f-email", "not-an-email");
-    await page.click("button[type=submit]");
+    await page.click("main button[type=submit]");
     await page.waitForSelector("#error-summary");
     const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
     assert(focused === "error-summary", `focus is on ${focused}`);
@@ -162,7 +207,7 @@ try {
     await page.fill("#f-email", "zoe.angstrom@example.com");
     await page.selectOption("#f-preferences-seat", "aisle");
     await page.check("#ssr-WCHR");
-    await page.click("button[type=submit]");
+    await page.click("main button[type=submit]");
     await page.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
     assert((await page.textContent("h1")).includes("Ångström"), "profile shows the name");
     await page.goto(`${base}/customers?q=angst`);
@@ -177,6 +222,15 @@ try {
     assert(overflow <= 1, `horizontal overflow of ${overflow}px`);
     await axe(phone, "profile on a phone");
     await phone.close();
+  });
+
+  await check("sign out from the user menu ends the session", async () => {
+    await page.goto(`${base}/`);
+    await page.click("nav summary");
+    await page.click("form.sign-out button");
+    await page.waitForURL(/\/sign-in$/);
+    await page.goto(`${base}/customers`);
+    assert(page.url().includes("/sign-in?next="), "signed out");
   });
 
   await check("no console errors (CSP violations, script errors)", async () => {

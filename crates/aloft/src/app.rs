@@ -19,8 +19,13 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use std::sync::Arc;
+
+use aloft_access::pages::SignInState;
+use aloft_access::{AccessAuthenticator, AccountStore, InstanceKeys, KeySource, TokenIssuer};
 use aloft_broker::{NatsSettings, NatsSink};
 use aloft_customers::CustomerStore;
+use aloft_platform::access::{Access, Gate, Role, RoutePolicy, authorize};
 use aloft_platform::http::{BODY_LIMIT, OpsState, observe, security_headers};
 use aloft_platform::{
     ApiError, Auditor, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay,
@@ -39,6 +44,10 @@ pub struct AppConfig {
     pub shutdown_grace: Duration,
     /// Serve HTTPS with these files (plain HTTP when `None`).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Where the instance's master and index keys come from.
+    pub keys: KeySource,
+    /// Create one demo staff account per role (when there are no accounts yet).
+    pub demo_accounts: bool,
 }
 
 /// The OpenAPI document's root: title, version, tags. Paths are collected from the routers.
@@ -50,9 +59,37 @@ pub struct AppConfig {
                        (`application/problem+json`) naming each invalid field.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    tags((name = "customers", description = "Passenger profiles: identity, contact, loyalty, travel documents, preferences"))
+    tags((name = "customers", description = "Passenger profiles: identity, contact, loyalty, travel documents, preferences")),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
 )]
 struct ApiDoc;
+
+/// Declares the bearer-token scheme every API operation needs.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A token from `aloft token issue --role ROLE` or the client-credentials \
+                         token endpoint. Its role (and optional scopes) decide what it may do.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Routes the binary itself serves.
+const APP_POLICY: &[RoutePolicy] = &[RoutePolicy::new("GET", "/api/openapi.json", Access::Public)];
 
 type ServerFuture = std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 
@@ -66,6 +103,9 @@ pub struct Application {
     audit_writer: tokio::task::JoinHandle<()>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown_grace: Duration,
+    tokens: TokenIssuer,
+    accounts: AccountStore,
+    demo_accounts: Vec<aloft_access::demo::DemoAccount>,
 }
 
 impl Application {
@@ -84,8 +124,26 @@ impl Application {
         };
         // Load TLS material before anything else listens: a bad certificate stops start-up.
         let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+        let keys = Arc::new(
+            InstanceKeys::load(&db, &config.keys)
+                .await
+                .context("cannot load the instance keys")?,
+        );
+        let tokens = TokenIssuer::new(&keys);
+        let accounts = AccountStore::new(db.clone(), keys.clone());
+        let demo_accounts = if config.demo_accounts {
+            aloft_access::demo::ensure(&accounts).await?
+        } else {
+            vec![]
+        };
         let (auditor, audit_writer) = Auditor::start(db.clone());
-        let router = router(db.clone(), auditor, tls.is_some());
+        let router = router(
+            db.clone(),
+            auditor,
+            tls.is_some(),
+            accounts.clone(),
+            tokens.clone(),
+        );
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -98,7 +156,30 @@ impl Application {
             audit_writer,
             tls,
             shutdown_grace: config.shutdown_grace,
+            tokens,
+            accounts,
+            demo_accounts,
         })
+    }
+
+    /// A bearer token for `role` (what `aloft token issue` prints), for tests and tools.
+    pub fn issue_token(&self, role: Role, subject: &str, ttl: chrono::Duration) -> String {
+        self.tokens.issue(role, subject, ttl, None)
+    }
+
+    /// The complete router (tests enumerate its routes).
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// The staff accounts.
+    pub fn accounts(&self) -> &AccountStore {
+        &self.accounts
+    }
+
+    /// The demo accounts created or found at start (empty without `--demo`).
+    pub fn demo_accounts(&self) -> &[aloft_access::demo::DemoAccount] {
+        &self.demo_accounts
     }
 
     /// The address actually bound (useful with port 0).
@@ -188,7 +269,18 @@ impl Application {
 }
 
 /// The complete HTTP surface: API, OpenAPI document, pages, assets, operational endpoints.
-pub fn router(db: Database, auditor: Auditor, tls: bool) -> Router {
+pub fn router(
+    db: Database,
+    auditor: Auditor,
+    tls: bool,
+    accounts: AccountStore,
+    tokens: TokenIssuer,
+) -> Router {
+    let gate = Gate::new(
+        &policy_tables(),
+        AccessAuthenticator::new(accounts.clone(), tokens, tls),
+        Some(auditor.clone()),
+    );
     let store = CustomerStore::new(db.clone()).with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
@@ -215,7 +307,9 @@ pub fn router(db: Database, auditor: Auditor, tls: bool) -> Router {
         .merge(aloft_platform::web::routes())
         .merge(aloft_platform::audit_pages::routes(ops.db.clone()))
         .merge(aloft_platform::http::ops_routes(ops))
+        .merge(aloft_access::pages::routes(SignInState::new(accounts, tls)))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(gate, authorize))
         .layer(middleware::from_fn(observe))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -231,6 +325,19 @@ pub fn router(db: Database, auditor: Auditor, tls: bool) -> Router {
         })))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Every domain's route policy table; the gate refuses any route not in one of them.
+pub fn policy_tables() -> Vec<&'static [RoutePolicy]> {
+    vec![
+        APP_POLICY,
+        aloft_platform::web::POLICY,
+        aloft_platform::http::OPS_POLICY,
+        aloft_platform::audit_pages::POLICY,
+        aloft_customers::routes::POLICY,
+        aloft_customers::pages::POLICY,
+        aloft_access::pages::POLICY,
+    ]
 }
 
 /// Unknown paths: problem+json under `/api`, a page elsewhere.

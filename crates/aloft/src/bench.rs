@@ -73,6 +73,9 @@ struct Target {
     ids: Vec<CustomerId>,
     name_prefixes: Vec<String>,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// `Bearer …` for a contact centre agent: the benchmark measures the real, authorised and
+    /// audited path.
+    authorization: String,
 }
 
 impl Target {
@@ -106,7 +109,10 @@ impl Target {
                 n % 1000
             )))),
         };
-        let Ok(req) = req else { return false };
+        let Ok(mut req) = req else { return false };
+        if let Ok(v) = http::HeaderValue::from_str(&self.authorization) {
+            req.headers_mut().insert(http::header::AUTHORIZATION, v);
+        }
         match self.client.request(req).await {
             Ok(resp) => {
                 let ok = resp.status().is_success();
@@ -265,9 +271,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         nats: None,
         shutdown_grace: Duration::from_secs(5),
         tls: None,
+        keys: aloft_access::KeySource::File(args.data_dir.join("aloft.keys")),
+        demo_accounts: false,
     })
     .await?;
     let base = format!("http://{}", app.local_addr());
+    let authorization = format!(
+        "Bearer {}",
+        app.issue_token(
+            aloft_platform::access::Role::ContactCentreAgent,
+            "bench",
+            chrono::Duration::hours(2)
+        )
+    );
     let ids = CustomerStore::new(app.database().clone())
         .sample_ids(args.customers as i64)
         .await?;
@@ -293,6 +309,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         ids,
         name_prefixes,
         client,
+        authorization,
     });
     let duration = Duration::from_secs(args.duration_secs);
 

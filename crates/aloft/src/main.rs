@@ -10,8 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use aloft::app::{AppConfig, Application, shutdown_signal};
 use aloft::bench::{self, BenchArgs};
+use aloft_access::KeySource;
 use aloft_broker::NatsSettings;
 use aloft_customers::CustomerStore;
+use aloft_platform::access::{Permission, Role};
 use aloft_platform::telemetry::{LogFormat, init_logging};
 use aloft_platform::{Database, DatabaseSettings, SqliteDurability};
 
@@ -48,6 +50,49 @@ enum Command {
     /// Check or export the hash-chained audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Bearer tokens for scripts and operators on this host.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Print a signed bearer token (needs this instance's keys).
+    Issue {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The role the token acts in, e.g. contact_centre_agent.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Who or what the token is for (appears in the audit trail).
+        #[arg(long, default_value = "operator")]
+        subject: String,
+        /// Lifetime: 90s, 15m, 1h, 7d (at most 30d).
+        #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+        ttl: chrono::Duration,
+        /// Narrow the role to these permissions (repeatable), e.g. customer.read.
+        #[arg(long = "scope", value_parser = parse_permission)]
+        scopes: Vec<Permission>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role; one of: {}", all.join(", "))
+    })
+}
+
+fn parse_permission(s: &str) -> Result<Permission, String> {
+    Permission::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+        format!("unknown permission; one of: {}", all.join(", "))
+    })
+}
+
+fn parse_ttl(s: &str) -> Result<chrono::Duration, String> {
+    aloft_access::tokens::parse_ttl(s)
+        .ok_or_else(|| "expected e.g. 90s, 15m, 1h or 7d (at most 30d)".into())
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +129,32 @@ struct StorageArgs {
     /// machine losing power, at one disk flush per write.
     #[arg(long, env = "ALOFT_SQLITE_DURABILITY", value_enum, default_value_t = Durability::Normal)]
     sqlite_durability: Durability,
+
+    /// File holding the instance's master and index keys (created on first start; keep it
+    /// secret and backed up apart from the database). Default: aloft.keys in --data-dir.
+    #[arg(long, env = "ALOFT_KEY_FILE")]
+    key_file: Option<PathBuf>,
+
+    /// The master key itself (64 hex digits or base64), instead of a key file; needs
+    /// ALOFT_INDEX_KEY too.
+    #[arg(
+        long,
+        env = "ALOFT_MASTER_KEY",
+        hide_env_values = true,
+        requires = "index_key",
+        hide = true
+    )]
+    master_key: Option<String>,
+
+    /// The index key itself, instead of a key file; needs ALOFT_MASTER_KEY too.
+    #[arg(
+        long,
+        env = "ALOFT_INDEX_KEY",
+        hide_env_values = true,
+        requires = "master_key",
+        hide = true
+    )]
+    index_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -95,6 +166,20 @@ enum Durability {
 }
 
 impl StorageArgs {
+    fn key_source(&self) -> KeySource {
+        match (&self.master_key, &self.index_key) {
+            (Some(m), Some(i)) => KeySource::Values {
+                master: zeroize::Zeroizing::new(m.clone()),
+                index: zeroize::Zeroizing::new(i.clone()),
+            },
+            _ => KeySource::File(
+                self.key_file
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("aloft.keys")),
+            ),
+        }
+    }
+
     fn settings(&self) -> DatabaseSettings {
         let mut s = match &self.database_url {
             Some(url) => DatabaseSettings::new(url.clone()),
@@ -236,6 +321,23 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Token(TokenCommand::Issue {
+            storage,
+            role,
+            subject,
+            ttl,
+            scopes,
+        }) => {
+            let db = Database::connect(&storage.settings())
+                .await
+                .context("cannot open the database")?;
+            aloft_platform::migrate::run(&db).await?;
+            let keys = aloft_access::InstanceKeys::load(&db, &storage.key_source()).await?;
+            let issuer = aloft_access::TokenIssuer::new(&keys);
+            let scopes = (!scopes.is_empty()).then_some(scopes.as_slice());
+            println!("{}", issuer.issue(role, &subject, ttl, scopes));
+            Ok(())
+        }
     }
 }
 
@@ -284,6 +386,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }),
             _ => None,
         },
+        keys: args.storage.key_source(),
+        demo_accounts: args.demo,
     })
     .await?;
     if args.demo {
@@ -299,9 +403,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     announce(format!("  Web UI:        {scheme}://{addr}/"));
     announce(format!("  API reference: {scheme}://{addr}/api/docs"));
     announce(format!("  Storage:       {}", describe_storage(&settings)));
-    announce(
-        "Sign-in is not required yet; every page and endpoint is open on this address.".into(),
-    );
+    if app.demo_accounts().is_empty() {
+        announce(
+            "Sign in with a staff account; API callers send a bearer token (`aloft token issue --role ROLE`).".into(),
+        );
+    } else {
+        announce(format!(
+            "Demo staff accounts (one per role), password `{}`, second factor from the TOTP key:",
+            aloft_access::demo::DEMO_PASSWORD
+        ));
+        for a in app.demo_accounts() {
+            announce(format!("  {:<28} TOTP key {}", a.username, a.totp_secret));
+        }
+        announce("  Add the TOTP key to an authenticator app, or print the current code with e.g. `oathtool --totp -b KEY`.".into());
+        announce("  These accounts are public: never use --demo on a real installation.".into());
+    }
     app.run_until(shutdown_signal()).await
 }
 

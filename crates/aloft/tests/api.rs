@@ -3,6 +3,7 @@
 mod common;
 
 use aloft_platform::Backend;
+use aloft_platform::access::Role;
 use bytes::Bytes;
 use common::{TestApp, on_each_backend};
 use serde_json::{Value, json};
@@ -451,31 +452,35 @@ async fn pages_render_search_view_and_edit() {
         let app = TestApp::spawn(backend).await;
         let c = app.create_customer(zoe()).await;
         let id = c["id"].as_str().unwrap();
-        let home = app.get("/").await;
+        let staff = app.sign_in_as(Role::DataPrivacyOfficer).await;
+        let home = app.get_as(&staff, "/").await;
         assert_eq!(home.status, 200);
         assert!(home.text().contains("<main"));
-        let search = app.get("/customers?q=mull").await;
+        let search = app.get_as(&staff, "/customers?q=mull").await;
         assert_eq!(search.status, 200);
         assert!(search.text().contains(&format!("/customers/{id}")));
-        let fragment = app.get("/customers/results?q=AL100000001").await;
+        let fragment = app.get_as(&staff, "/customers/results?q=AL100000001").await;
         assert!(fragment.text().contains("Müller") && !fragment.text().contains("<html"));
-        let view = app.get(&format!("/customers/{id}")).await;
+        let view = app.get_as(&staff, &format!("/customers/{id}")).await;
         assert!(view.text().contains("Zoë") && view.text().contains("WCHR"));
         assert_eq!(
-            app.get("/customers/0190f3c2-0000-7000-8000-000000000000")
+            app.get_as(&staff, "/customers/0190f3c2-0000-7000-8000-000000000000")
                 .await
                 .status,
             404
         );
-        assert_eq!(app.get("/nowhere").await.status, 404);
+        assert_eq!(app.get_as(&staff, "/nowhere").await.status, 404);
         // The audit trail page shows who viewed the profile, and the chain verifies.
         let mut trail = String::new();
         for _ in 0..40 {
             trail = app
-                .get(&format!("/audit?resource_id={id}&action=customer.read"))
+                .get_as(
+                    &staff,
+                    &format!("/audit?resource_id={id}&action=customer.read"),
+                )
                 .await
                 .text();
-            if trail.contains("anonymous") {
+            if trail.contains("data_privacy_officer") {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -485,7 +490,7 @@ async fn pages_render_search_view_and_edit() {
             "{trail}"
         );
         assert!(
-            app.get("/audit/verify")
+            app.get_as(&staff, "/audit/verify")
                 .await
                 .text()
                 .contains("Audit chain verified")
@@ -501,7 +506,7 @@ async fn pages_render_search_view_and_edit() {
             "/api/docs".to_owned(),
         ];
         for path in &pages {
-            let html = app.get(path).await.text();
+            let html = app.get_as(&staff, path).await.text();
             for (i, _) in html.match_indices("<script") {
                 let tag = &html[i..i + html[i..].find('>').unwrap()];
                 assert!(tag.contains(" src="), "inline script on {path}: {tag}");
@@ -519,21 +524,17 @@ async fn pages_render_search_view_and_edit() {
 
         // Edit through the form: a bad value re-renders with the error; a good one saves.
         let form = |pairs: &[(&str, &str)]| {
-            Bytes::from(
-                pairs
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.replace(' ', "+").replace('@', "%40")))
-                    .collect::<Vec<_>>()
-                    .join("&"),
-            )
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.replace(' ', "+").replace('@', "%40")))
+                .collect::<Vec<_>>()
+                .join("&")
         };
-        let ct = [("content-type", "application/x-www-form-urlencoded")];
         let bad = app
-            .request(
-                "POST",
+            .post_form_as(
+                &staff,
                 &format!("/customers/{id}/edit"),
-                &ct,
-                form(&[
+                &form(&[
                     ("version", "1"),
                     ("first_name", "Zoe"),
                     ("last_name", "Muller"),
@@ -546,11 +547,10 @@ async fn pages_render_search_view_and_edit() {
             bad.text().contains("error-summary") && bad.text().contains("aria-invalid=\"true\"")
         );
         let good = app
-            .request(
-                "POST",
+            .post_form_as(
+                &staff,
                 &format!("/customers/{id}/edit"),
-                &ct,
-                form(&[
+                &form(&[
                     ("version", "1"),
                     ("first_name", "Zoe"),
                     ("last_name", "Muller"),
@@ -566,21 +566,19 @@ async fn pages_render_search_view_and_edit() {
             "fields emptied in the form are cleared"
         );
         let stale = app
-            .request(
-                "POST",
+            .post_form_as(
+                &staff,
                 &format!("/customers/{id}/edit"),
-                &ct,
-                form(&[("version", "1"), ("first_name", "X"), ("last_name", "Y")]),
+                &form(&[("version", "1"), ("first_name", "X"), ("last_name", "Y")]),
             )
             .await;
         assert_eq!(stale.status, 409);
         assert!(stale.text().contains("Someone else changed this profile"));
         let created = app
-            .request(
-                "POST",
+            .post_form_as(
+                &staff,
                 "/customers/new",
-                &ct,
-                form(&[("first_name", "Ana"), ("last_name", "Silva")]),
+                &form(&[("first_name", "Ana"), ("last_name", "Silva")]),
             )
             .await;
         assert_eq!(created.status, 303);

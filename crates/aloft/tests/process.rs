@@ -41,6 +41,29 @@ fn start_binary() -> (std::process::Child, String, std::path::PathBuf) {
     (child, addr, dir)
 }
 
+/// `aloft token issue` against the running instance's data directory (it needs its keys).
+fn issue_token(dir: &std::path::Path, role: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_aloft"))
+        .args([
+            "token",
+            "issue",
+            "--role",
+            role,
+            "--subject",
+            "process-test",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .output()
+        .expect("aloft token issue runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 fn http(addr: &str, request: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.write_all(request.as_bytes()).unwrap();
@@ -52,6 +75,10 @@ fn http(addr: &str, request: &str) -> String {
 #[test]
 fn logs_are_json_with_request_ids_and_carry_no_personal_data() {
     let (mut child, addr, dir) = start_binary();
+    let auth = format!(
+        "Authorization: Bearer {}",
+        issue_token(&dir, "data_privacy_officer")
+    );
     let canary_name = "Zqxcanaryvwq";
     let body = format!(
         r#"{{"first_name":"{canary_name}","last_name":"Canarysson","email":"canary.zq@example.com","phone":"+441632960999","passport_number":"CANARY123"}}"#
@@ -59,7 +86,7 @@ fn logs_are_json_with_request_ids_and_carry_no_personal_data() {
     let created = http(
         &addr,
         &format!(
-            "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n{auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         ),
     );
@@ -67,18 +94,22 @@ fn logs_are_json_with_request_ids_and_carry_no_personal_data() {
     let searched = http(
         &addr,
         &format!(
-            "GET /api/v1/customers?name={canary_name}&email=canary.zq%40example.com HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "GET /api/v1/customers?name={canary_name}&email=canary.zq%40example.com HTTP/1.1\r\nHost: x\r\n{auth}\r\nConnection: close\r\n\r\n"
         ),
     );
     assert!(searched.starts_with("HTTP/1.1 200"), "{searched}");
     let page = http(
         &addr,
-        &format!("GET /customers?q={canary_name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        &format!(
+            "GET /customers?q={canary_name} HTTP/1.1\r\nHost: x\r\n{auth}\r\nConnection: close\r\n\r\n"
+        ),
     );
     assert!(page.contains(canary_name), "the page found the customer");
     let bad = http(
         &addr,
-        "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 45\r\nConnection: close\r\n\r\n{\"first_name\":\"Zqxcanaryvwq\",\"email\":\"bad\"}  ",
+        &format!(
+            "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n{auth}\r\nContent-Type: application/json\r\nContent-Length: 45\r\nConnection: close\r\n\r\n{{\"first_name\":\"Zqxcanaryvwq\",\"email\":\"bad\"}}  "
+        ),
     );
     assert!(bad.starts_with("HTTP/1.1 422"), "{bad}");
 
@@ -173,7 +204,8 @@ async fn graceful_shutdown_finishes_a_request_in_flight() {
     stream
         .write_all(
             format!(
-                "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+                "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+                app.token,
                 body.len()
             )
             .as_bytes(),

@@ -9,6 +9,21 @@ use aloft::tls::TlsFiles;
 use aloft_platform::Backend;
 use aloft_platform::testing::TestDatabase;
 
+fn common_keys() -> aloft_access::KeySource {
+    aloft_access::KeySource::Values {
+        master: zeroize::Zeroizing::new(
+            aloft_security::MasterKey::generate()
+                .export_base64()
+                .to_string(),
+        ),
+        index: zeroize::Zeroizing::new(
+            aloft_security::IndexKey::generate()
+                .export_base64()
+                .to_string(),
+        ),
+    }
+}
+
 #[tokio::test]
 async fn serves_https_with_hsts() {
     let dir = std::env::temp_dir().join(format!("aloft-tls-{}", uuid::Uuid::new_v4().simple()));
@@ -54,6 +69,8 @@ async fn serves_https_with_hsts() {
             cert: cert.clone(),
             key: key.clone(),
         }),
+        keys: common_keys(),
+        demo_accounts: false,
     })
     .await
     .unwrap();
@@ -92,10 +109,10 @@ async fn serves_https_with_hsts() {
         "-sS".into(),
         "--cacert".into(),
         cert.display().to_string(),
-        format!("https://127.0.0.1:{}/customers", addr.port()),
+        format!("https://127.0.0.1:{}/sign-in", addr.port()),
     ])
     .await;
-    assert!(String::from_utf8_lossy(&page.stdout).contains("Find a customer"));
+    assert!(String::from_utf8_lossy(&page.stdout).contains("Sign in"));
 
     let plain = curl(vec![
         "-sS".into(),
@@ -126,6 +143,8 @@ async fn a_missing_certificate_stops_start_up_with_a_clear_message() {
             cert: "/nonexistent/cert.pem".into(),
             key: "/nonexistent/key.pem".into(),
         }),
+        keys: common_keys(),
+        demo_accounts: false,
     })
     .await;
     let err = format!("{:#}", result.err().expect("start-up fails"));

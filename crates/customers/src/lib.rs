@@ -2,12 +2,14 @@
 //! travel documents and service preferences.
 //!
 //! - [`model`]: the profile and its value types; pure rules, no IO.
+//! - [`disclosure`]: field-level masking by permission (travel documents).
 //! - [`storage`]: persistence on either backend, with optimistic concurrency and outbox events.
 //! - [`routes`]: the REST API (`/api/v1/customers`).
 //! - [`pages`]: the server-rendered pages (`/customers`).
 //! - [`demo`]: a deterministic synthetic passenger population.
 
 pub mod demo;
+pub mod disclosure;
 pub mod model;
 pub mod pages;
 pub mod routes;

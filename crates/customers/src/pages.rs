@@ -16,7 +16,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use aloft_platform::access::{Access, CSRF_FIELD, Permission, RoutePolicy};
 use aloft_platform::web::{Section, layout, page};
+
+use crate::disclosure::Disclosure;
 use aloft_platform::{AccessContext, FieldError};
 
 use crate::model::{
@@ -24,6 +27,45 @@ use crate::model::{
     SSR_CODES, SeatPreference,
 };
 use crate::storage::{Customer, CustomerError, CustomerQuery, CustomerStore};
+
+/// Who may open the customer pages.
+pub const POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new(
+        "GET",
+        "/customers",
+        Access::Permission(Permission::CustomerRead),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/customers/results",
+        Access::Permission(Permission::CustomerRead),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/customers/new",
+        Access::Permission(Permission::CustomerWrite),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/customers/new",
+        Access::Permission(Permission::CustomerWrite),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/customers/{id}",
+        Access::Permission(Permission::CustomerRead),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/customers/{id}/edit",
+        Access::Permission(Permission::CustomerWrite),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/customers/{id}/edit",
+        Access::Permission(Permission::CustomerWrite),
+    ),
+];
 
 /// The customer pages.
 pub fn routes(store: CustomerStore) -> Router {
@@ -244,6 +286,7 @@ async fn view(
         Err(r) => return r,
     };
     store.record_reads(&ctx, "customer.read", std::slice::from_ref(&c));
+    let disclosure = Disclosure::current();
     let p = &c.profile;
     let s = |v: Option<&dyn std::fmt::Display>| v.map(|x| x.to_string());
     let address = p.address.as_ref().map(|a| {
@@ -299,7 +342,9 @@ async fn view(
             html! {
                 nav aria-label="Breadcrumb" { a href="/customers" { "Customers" } " › " (p.display_name()) }
                 h1 { (p.display_name()) }
-                p { a href={ "/customers/" (c.id) "/edit" } role="button" { "Edit profile" } }
+                @if aloft_platform::access::current_principal().is_some_and(|p| p.can(Permission::CustomerWrite)) {
+                    p { a href={ "/customers/" (c.id) "/edit" } role="button" { "Edit profile" } }
+                }
                 div.grid {
                     section aria-labelledby="h-identity" {
                         h2 #h-identity { "Identity" }
@@ -330,7 +375,7 @@ async fn view(
                         dl.profile {
                             (row("Loyalty number", s(p.loyalty_number.as_ref().map(|v| v as _))))
                             (row("Tier", p.loyalty_tier.map(|t| t.as_str().to_string())))
-                            (row("Passport number", s(p.passport_number.as_ref().map(|v| v as _))))
+                            (row("Passport number", p.passport_number.as_ref().map(|v| if disclosure.shows("passport_number") { v.as_str().to_owned() } else { crate::disclosure::mask(v.as_str()) })))
                             (row("Passport expiry", p.passport_expiry.map(|d| d.to_string())))
                         }
                     }
@@ -465,7 +510,7 @@ fn document_from_form(pairs: &[(String, String)]) -> Value {
     let mut ssrs = Vec::new();
     for (name, value) in pairs {
         let v = value.trim();
-        if v.is_empty() || name == "version" {
+        if v.is_empty() || name == "version" || name == CSRF_FIELD {
             continue;
         }
         if name == "preferences.special_service_requests" {
@@ -531,6 +576,7 @@ fn form_page(
     version: Option<i64>,
     notice: Option<&str>,
 ) -> Markup {
+    let disclosure = Disclosure::current();
     let error_for = |name: &str| -> Option<String> {
         let msgs: Vec<&str> = errors
             .iter()
@@ -576,6 +622,7 @@ fn form_page(
             }
         }
         form method="post" action=(action) novalidate {
+            (aloft_platform::web::csrf_field())
             @if let Some(v) = version { input type="hidden" name="version" value=(v); }
             @for (group, legend) in [("", "Identity and contact"), ("address.", "Postal address"), ("preferences.", "Preferences"), ("device.", "Device and location")] {
                 fieldset {
@@ -597,10 +644,16 @@ fn form_page(
                         @let err = error_for(name);
                         @let required = matches!(*name, "first_name" | "last_name");
                         label for=(id) { (label) @if required { " (required)" } }
-                        input #(id) type=(kind) name=(name) value=(text(name)) autocomplete=(autocomplete)
-                            required[required]
-                            aria-invalid=[err.as_ref().map(|_| "true")]
-                            aria-describedby=[err.as_ref().map(|_| format!("{id}-error"))];
+                        @if version.is_some() && !disclosure.shows(name) {
+                            // Shown masked and not submitted: saving leaves it as it is.
+                            input #(id) type="text" value=(crate::disclosure::mask(&text(name))) readonly aria-describedby={ (id) "-note" };
+                            small #{ (id) "-note" } { "Only check-in agents and the data privacy officer see and change travel document numbers." }
+                        } @else {
+                            input #(id) type=(kind) name=(name) value=(text(name)) autocomplete=(autocomplete)
+                                required[required]
+                                aria-invalid=[err.as_ref().map(|_| "true")]
+                                aria-describedby=[err.as_ref().map(|_| format!("{id}-error"))];
+                        }
                         @if let Some(e) = &err { span.field-error #{ (id) "-error" } { (e) } }
                     }
                     @if group == "preferences." {
@@ -724,9 +777,15 @@ async fn save(
     let doc = document_from_form(&pairs);
     // The form holds every field: fields left empty are cleared (merge patch with nulls).
     let mut patch = doc.clone();
+    let disclosure = Disclosure::current();
     if let Value::Object(p) = &mut patch {
         for field in crate::model::PROFILE_FIELDS {
-            p.entry(field.to_string()).or_insert(Value::Null);
+            if disclosure.shows(field) {
+                p.entry(field.to_string()).or_insert(Value::Null);
+            } else {
+                // Not shown to this agent, so not in their form: leave it untouched.
+                p.remove(*field);
+            }
         }
     }
     let today = chrono::Utc::now().date_naive();

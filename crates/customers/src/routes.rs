@@ -12,11 +12,37 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use aloft_platform::access::{Access, Permission, RoutePolicy};
 use aloft_platform::http::JsonBody;
 use aloft_platform::{AccessContext, ApiError, FieldError, Problem};
 
+use crate::disclosure::Disclosure;
 use crate::model::{CustomerId, EmailAddress, LoyaltyNumber, PassportNumber, PhoneNumber, Profile};
 use crate::storage::{Cursor, Customer, CustomerQuery, CustomerStore};
+
+/// Who may call the customer API.
+pub const POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/customers",
+        Access::Permission(Permission::CustomerRead),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/customers",
+        Access::Permission(Permission::CustomerWrite),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/customers/{id}",
+        Access::Permission(Permission::CustomerRead),
+    ),
+    RoutePolicy::new(
+        "PATCH",
+        "/api/v1/customers/{id}",
+        Access::Permission(Permission::CustomerWrite),
+    ),
+];
 
 /// The customer API routes, with their OpenAPI descriptions.
 pub fn api_routes(store: CustomerStore) -> OpenApiRouter {
@@ -40,8 +66,16 @@ fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
+/// The customer as this caller may see it (travel documents masked without the permission).
+fn disclosed(customer: &Customer, disclosure: Disclosure) -> serde_json::Value {
+    let mut doc = serde_json::to_value(customer).unwrap_or(serde_json::Value::Null);
+    disclosure.apply(&mut doc);
+    doc
+}
+
 fn with_etag(status: StatusCode, customer: &Customer) -> Response {
-    let mut r = (status, axum::Json(customer)).into_response();
+    let body = disclosed(customer, Disclosure::current());
+    let mut r = (status, axum::Json(body)).into_response();
     r.headers_mut().insert(header::ETAG, etag(customer.version));
     r
 }
@@ -157,11 +191,17 @@ async fn list_customers(
     let query = parse_query(pairs)?;
     let page = store.search(&query).await?;
     store.record_reads(&ctx, "customer.search", &page.items);
-    Ok(axum::Json(CustomerList {
-        items: page.items,
-        next_cursor: page.next.map(|c| c.encode()),
-    })
-    .into_response())
+    let disclosure = Disclosure::current();
+    let items: Vec<serde_json::Value> = page
+        .items
+        .iter()
+        .map(|c| disclosed(c, disclosure))
+        .collect();
+    let mut body = serde_json::json!({ "items": items });
+    if let Some(next) = page.next {
+        body["next_cursor"] = serde_json::Value::String(next.encode());
+    }
+    Ok(axum::Json(body).into_response())
 }
 
 /// Create a customer profile.

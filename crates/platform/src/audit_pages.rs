@@ -22,6 +22,19 @@ const ACTIONS: &[&str] = &[
     "customer.bulk_create",
 ];
 
+/// Only those who answer for security and privacy read the trail.
+pub const POLICY: &[crate::access::RoutePolicy] = {
+    use crate::access::{Access, Permission, RoutePolicy};
+    &[
+        RoutePolicy::new("GET", "/audit", Access::Permission(Permission::AuditRead)),
+        RoutePolicy::new(
+            "GET",
+            "/audit/verify",
+            Access::Permission(Permission::AuditRead),
+        ),
+    ]
+};
+
 /// `/audit` and `/audit/verify`.
 pub fn routes(db: Database) -> Router {
     Router::new()

@@ -68,11 +68,19 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for crate::audit::Access
     type Rejection = std::convert::Infallible;
 
     /// Who is asking, under which request id, from where: the context of every audit record the
-    /// request causes. (Until sign-in exists the actor is anonymous.)
+    /// request causes: the signed-in principal, or anonymous.
     async fn from_request_parts(
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
+        let principal = parts.extensions.get::<crate::access::Principal>();
+        Ok(crate::access::access_context(parts, principal))
+    }
+}
+
+impl crate::audit::AccessContext {
+    /// The request id and client address of a request, with an anonymous actor.
+    pub fn from_parts(parts: &http::request::Parts) -> Self {
         let request_id = parts
             .headers
             .get(&REQUEST_ID)
@@ -83,12 +91,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for crate::audit::Access
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip().to_string());
-        Ok(Self {
+        Self {
             actor: crate::audit::Actor::anonymous(),
             request_id,
             client_address,
             purpose: None,
-        })
+        }
     }
 }
 
@@ -165,6 +173,17 @@ pub struct OpsState {
     /// Renders the Prometheus exposition.
     pub metrics: PrometheusHandle,
 }
+
+/// Operational endpoints are open: orchestrators and Prometheus call them without credentials,
+/// and they reveal no customer data (bind the server to a private interface in production).
+pub const OPS_POLICY: &[crate::access::RoutePolicy] = {
+    use crate::access::{Access, RoutePolicy};
+    &[
+        RoutePolicy::new("GET", "/healthz", Access::Public),
+        RoutePolicy::new("GET", "/readyz", Access::Public),
+        RoutePolicy::new("GET", "/metrics", Access::Public),
+    ]
+};
 
 /// `/healthz`, `/readyz` and `/metrics`.
 pub fn ops_routes(state: OpsState) -> Router {

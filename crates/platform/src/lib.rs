@@ -6,6 +6,7 @@
 //! Invariant: this crate knows no domain. Domains depend on it, never the reverse (the one
 //! exception is the migration list, which is the single ordered schema history of the product).
 
+pub mod access;
 pub mod audit;
 pub mod audit_pages;
 pub mod db;

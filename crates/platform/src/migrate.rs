@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit",
         sql: include_str!("../../../migrations/0003_audit.sql"),
     },
+    Migration {
+        version: 4,
+        name: "access",
+        sql: include_str!("../../../migrations/0004_access.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

@@ -49,6 +49,25 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+impl Problem {
+    /// A problem of type `urn:aloft:problem:<slug>`.
+    pub fn new(status: StatusCode, slug: &str, title: &str) -> Self {
+        Self {
+            problem_type: format!("urn:aloft:problem:{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: None,
+            errors: vec![],
+        }
+    }
+
+    /// Adds what went wrong in this occurrence.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
 /// Every way an API call can fail, mapped once to status and problem type.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -79,6 +98,9 @@ pub enum ApiError {
     /// A bug or unexpected failure; details go to the log, not to the client.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A fully formed problem (authentication, authorisation, rate limits…).
+    #[error("{}", .0.title)]
+    Problem(Problem),
 }
 
 impl ApiError {
@@ -89,6 +111,9 @@ impl ApiError {
 
     /// The problem body and status for this error.
     pub fn to_problem(&self) -> Problem {
+        if let ApiError::Problem(p) = self {
+            return p.clone();
+        }
         let (status, slug, title, detail, errors) = match self {
             ApiError::Malformed(d) => {
                 (400, "malformed-request", "Malformed request", Some(d.clone()), vec![])
@@ -145,6 +170,7 @@ impl ApiError {
                 Some("Something went wrong on our side; the request id identifies it in our logs.".into()),
                 vec![],
             ),
+            ApiError::Problem(_) => unreachable!("returned above"),
         };
         Problem {
             problem_type: format!("urn:aloft:problem:{slug}"),

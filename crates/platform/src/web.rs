@@ -12,6 +12,8 @@ use axum::routing::get;
 use http::{StatusCode, header};
 use maud::{DOCTYPE, Markup, html};
 
+use crate::access::{CSRF_FIELD, Permission, Principal, current_principal};
+
 /// The product's sections, one per domain, in navigation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -21,21 +23,48 @@ pub enum Section {
     Customers,
     /// The audit trail (privacy and security teams).
     Audit,
+    /// Roles and permissions, accounts, integration clients.
+    Access,
     /// The interactive API reference.
     Api,
 }
 
 impl Section {
-    const NAV: [(Section, &'static str, &'static str); 4] = [
+    const NAV: [(Section, &'static str, &'static str); 5] = [
         (Section::Home, "/", "Home"),
         (Section::Customers, "/customers", "Customers"),
         (Section::Audit, "/audit", "Audit trail"),
+        (Section::Access, "/access/roles", "Access"),
         (Section::Api, "/api/docs", "API reference"),
     ];
+
+    /// Whether the signed-in principal may open this section (links they cannot use are not
+    /// shown; the route gate enforces it regardless).
+    fn visible_to(self, principal: Option<&Principal>) -> bool {
+        let needs = match self {
+            Section::Home | Section::Api => return true,
+            Section::Customers => Permission::CustomerRead,
+            Section::Audit => Permission::AuditRead,
+            Section::Access => Permission::AccessReview,
+        };
+        principal.is_some_and(|p| p.can(needs))
+    }
+}
+
+/// The hidden form field carrying the session's CSRF token; every `method="post"` form includes
+/// it (the route gate rejects state changes without it).
+pub fn csrf_field() -> Markup {
+    let token = current_principal().and_then(|p| p.csrf_token);
+    html! {
+        @if let Some(token) = token {
+            input type="hidden" name=(CSRF_FIELD) value=(token);
+        }
+    }
 }
 
 /// Renders a full page: `title` is the page's own name (the `<title>` adds "— Aloft").
 pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
+    let principal = current_principal().filter(|p| p.fully_authenticated);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -57,12 +86,29 @@ pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
                             li { a.brand href="/" { strong { "Aloft" } } }
                         }
                         ul {
-                            @for (s, href, label) in Section::NAV.iter().skip(1) {
+                            @for (s, href, label) in Section::NAV.iter().skip(1).filter(|(s, _, _)| s.visible_to(principal.as_ref())) {
                                 li {
                                     @if *s == section {
                                         a href=(href) aria-current="page" { (label) }
                                     } @else {
                                         a href=(href) { (label) }
+                                    }
+                                }
+                            }
+                            @if let Some(p) = &principal {
+                                li.user-menu {
+                                    details.dropdown {
+                                        summary { (p.display_name) }
+                                        ul dir="rtl" {
+                                            li dir="ltr" { small { (p.role.label()) } }
+                                            li dir="ltr" { a href="/account" { "Account security" } }
+                                            li dir="ltr" {
+                                                form.sign-out method="post" action="/sign-out" {
+                                                    (csrf_field())
+                                                    button.secondary type="submit" { "Sign out" }
+                                                }
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -89,6 +135,16 @@ pub fn page(status: StatusCode, markup: Markup) -> Response {
     )
         .into_response()
 }
+
+/// Who may open the shell's routes.
+pub const POLICY: &[crate::access::RoutePolicy] = {
+    use crate::access::{Access, RoutePolicy};
+    &[
+        RoutePolicy::new("GET", "/", Access::Staff),
+        RoutePolicy::new("GET", "/assets/{name}", Access::Public),
+        RoutePolicy::new("GET", "/api/docs", Access::Public),
+    ]
+};
 
 /// The start page: one card per domain.
 pub async fn home() -> Response {

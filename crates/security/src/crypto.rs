@@ -400,7 +400,8 @@ impl KeyProvider for LocalKeyProvider {
 
 /// The secret behind every [`BlindIndex`]. Unlike master keys it is **never rotated**: the
 /// stored indexes are only comparable with new ones while this key stays the same. Zeroized on
-/// drop; `Debug` shows nothing.
+/// drop; `Debug` shows nothing. Cloning copies the secret into another zeroizing buffer.
+#[derive(Clone)]
 pub struct IndexKey(Zeroizing<[u8; KEY_BYTES]>);
 
 impl IndexKey {
@@ -427,6 +428,26 @@ impl IndexKey {
     /// The key as standard base64, to write into a new key file.
     pub fn export_base64(&self) -> Zeroizing<String> {
         Zeroizing::new(STANDARD.encode(self.0.as_ref()))
+    }
+
+    /// A fingerprint that tells index keys apart without revealing them: stored in the database
+    /// so a start-up with a different (or freshly generated) key is refused instead of silently
+    /// making every blind index and signed token unmatchable.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "ik-{}",
+            to_hex(&hmac_sha256(self.0.as_ref(), b"aloft/index-key-id/v1")[..8])
+        )
+    }
+
+    /// A secret for another purpose (token signing, account secrets), derived with HKDF under a
+    /// distinct label so no two purposes share key material. Stable across master-key rotation,
+    /// like the index key itself.
+    pub fn derive_secret(&self, purpose: &str) -> Zeroizing<[u8; KEY_BYTES]> {
+        derive_key(
+            self.0.as_ref(),
+            format!("aloft/secret/v1/{purpose}").as_bytes(),
+        )
     }
 }
 

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use aloft::app::{AppConfig, Application};
+use aloft_access::KeySource;
 use aloft_broker::NatsSettings;
+use aloft_platform::access::Role;
 use aloft_platform::testing::TestDatabase;
 use aloft_platform::{Backend, DatabaseSettings};
 use bytes::Bytes;
@@ -20,6 +22,14 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub test_db: TestDatabase,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// Sent as `Authorization` unless a request names its own (or `anonymous` is set).
+    pub token: String,
+    /// A bearer token per role.
+    pub role_tokens: RoleTokens,
+    /// `Debug` of the router (its route table), for the route policy test.
+    pub route_debug: String,
+    /// Staff accounts.
+    pub accounts: aloft_access::AccountStore,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -71,10 +81,22 @@ impl TestApp {
             nats,
             shutdown_grace: Duration::from_secs(5),
             tls: None,
+            keys: test_keys(),
+            demo_accounts: true,
         })
         .await
         .expect("the application builds");
         let addr = app.local_addr();
+        // The data privacy officer may read and write profiles and see travel documents: the
+        // default caller of the functional tests. Role-specific tests issue their own tokens.
+        let token = app.issue_token(
+            Role::DataPrivacyOfficer,
+            "tests",
+            chrono::Duration::hours(1),
+        );
+        let tokens = RoleTokens::new(&app);
+        let route_debug = format!("{:?}", app.router());
+        let accounts = app.accounts().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
@@ -83,6 +105,10 @@ impl TestApp {
             addr,
             test_db,
             client: Client::builder(TokioExecutor::new()).build_http(),
+            token: format!("Bearer {token}"),
+            role_tokens: tokens,
+            route_debug,
+            accounts,
             stop: Some(tx),
             server: Some(server),
         }
@@ -98,8 +124,18 @@ impl TestApp {
         let mut req = http::Request::builder()
             .method(method)
             .uri(format!("http://{}{path}", self.addr));
+        let mut has_auth = false;
         for (k, v) in headers {
+            if k.eq_ignore_ascii_case("authorization") || k.eq_ignore_ascii_case("cookie") {
+                has_auth = true;
+                if v.is_empty() {
+                    continue; // `("authorization", "")` = send no credentials
+                }
+            }
             req = req.header(*k, *v);
+        }
+        if !has_auth {
+            req = req.header("authorization", &self.token);
         }
         let resp = self
             .client
@@ -150,6 +186,107 @@ impl TestApp {
         r.json()
     }
 
+    /// Signs in through the real pages (password, then TOTP code) and returns the session.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        totp: &aloft_security::TotpSecret,
+    ) -> StaffSession {
+        let form = format!("username={username}&password={password}&next=%2F");
+        let r = self
+            .request(
+                "POST",
+                "/sign-in",
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("authorization", ""),
+                ],
+                Bytes::from(form),
+            )
+            .await;
+        assert_eq!(r.status, 303, "password step: {}", r.text());
+        assert!(
+            r.header("location").starts_with("/sign-in/mfa"),
+            "{}",
+            r.header("location")
+        );
+        let half = StaffSession::from_reply(&r, None);
+        let page = self
+            .request(
+                "GET",
+                "/sign-in/mfa",
+                &[("cookie", &half.cookie)],
+                Bytes::new(),
+            )
+            .await;
+        let half = StaffSession {
+            csrf: csrf_of(&page.text()),
+            ..half
+        };
+        let code = totp_now(totp);
+        let r = self
+            .request(
+                "POST",
+                "/sign-in/mfa",
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("cookie", &half.cookie),
+                ],
+                Bytes::from(format!("csrf={}&code={code}&next=%2F", half.csrf)),
+            )
+            .await;
+        assert_eq!(r.status, 303, "second factor: {}", r.text());
+        let full = StaffSession::from_reply(&r, None);
+        assert_ne!(
+            full.cookie, half.cookie,
+            "the session id changes at sign-in"
+        );
+        let home = self
+            .request("GET", "/", &[("cookie", &full.cookie)], Bytes::new())
+            .await;
+        assert_eq!(home.status, 200, "{}", home.text());
+        StaffSession {
+            csrf: csrf_of(&home.text()),
+            ..full
+        }
+    }
+
+    /// GET as a signed-in staff member.
+    pub async fn get_as(&self, session: &StaffSession, path: &str) -> Reply {
+        self.request("GET", path, &[("cookie", &session.cookie)], Bytes::new())
+            .await
+    }
+
+    /// POSTs an HTML form (URL-encoded `body`) as a signed-in staff member, with the CSRF token.
+    pub async fn post_form_as(&self, session: &StaffSession, path: &str, body: &str) -> Reply {
+        let body = if body.is_empty() {
+            format!("csrf={}", session.csrf)
+        } else {
+            format!("csrf={}&{body}", session.csrf)
+        };
+        self.request(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &session.cookie),
+            ],
+            Bytes::from(body),
+        )
+        .await
+    }
+
+    /// Signs in as the demo account of `role`.
+    pub async fn sign_in_as(&self, role: Role) -> StaffSession {
+        self.sign_in(
+            role.as_str(),
+            aloft_access::demo::DEMO_PASSWORD,
+            &aloft_access::demo::demo_secret(role),
+        )
+        .await
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
@@ -169,6 +306,99 @@ impl Drop for TestApp {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// A signed-in browser: the session cookie and the page's CSRF token.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl StaffSession {
+    fn from_reply(r: &Reply, csrf: Option<String>) -> Self {
+        let set = r.header("set-cookie");
+        let cookie = set
+            .split(';')
+            .next()
+            .expect("a session cookie is set")
+            .to_owned();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
+        Self {
+            cookie,
+            csrf: csrf.unwrap_or_default(),
+        }
+    }
+}
+
+/// The CSRF token a page's forms carry.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("the page has a CSRF field");
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// The current TOTP code of `secret`.
+pub fn totp_now(secret: &aloft_security::TotpSecret) -> String {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    aloft_security::totp::code_at(secret, unix)
+}
+
+/// Fresh random instance keys, given as values (nothing written to disk).
+pub fn test_keys() -> KeySource {
+    KeySource::Values {
+        master: zeroize::Zeroizing::new(
+            aloft_security::MasterKey::generate()
+                .export_base64()
+                .to_string(),
+        ),
+        index: zeroize::Zeroizing::new(
+            aloft_security::IndexKey::generate()
+                .export_base64()
+                .to_string(),
+        ),
+    }
+}
+
+/// A bearer token (`Bearer …`) for every role.
+pub struct RoleTokens(Vec<(Role, String)>);
+
+impl RoleTokens {
+    fn new(app: &Application) -> Self {
+        Self(
+            Role::ALL
+                .iter()
+                .map(|r| {
+                    (
+                        *r,
+                        format!(
+                            "Bearer {}",
+                            app.issue_token(*r, r.as_str(), chrono::Duration::hours(1))
+                        ),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// The `Authorization` value for `role`.
+    pub fn get(&self, role: Role) -> &str {
+        &self
+            .0
+            .iter()
+            .find(|(r, _)| *r == role)
+            .expect("every role has a token")
+            .1
     }
 }
 

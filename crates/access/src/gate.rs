@@ -1,0 +1,130 @@
+//! How a request proves who it is: a bearer token (machines, operators) or the staff session
+//! cookie. Implements the platform's [`Authenticator`]; the platform's route gate then enforces
+//! the route's policy.
+
+use std::sync::Arc;
+
+use aloft_platform::access::{
+    AuthFuture, Authentication, Authenticator, Principal, Realm, RowScope,
+};
+use aloft_platform::db::now;
+use http::header;
+
+use crate::model::{Stage, TOUCH_INTERVAL, session_alive};
+use crate::storage::{AccountStore, Session};
+use crate::tokens::TokenIssuer;
+
+/// Cookie name over plain HTTP (development).
+pub const SESSION_COOKIE: &str = "aloft_session";
+/// Cookie name over HTTPS: the `__Host-` prefix makes browsers insist on Secure, path `/` and no
+/// Domain, so a sibling subdomain cannot plant or read it.
+pub const SESSION_COOKIE_TLS: &str = "__Host-aloft_session";
+
+/// Aloft's authenticator.
+#[derive(Clone)]
+pub struct AccessAuthenticator {
+    accounts: AccountStore,
+    tokens: TokenIssuer,
+    tls: bool,
+}
+
+impl AccessAuthenticator {
+    /// Over these accounts and token keys; `tls` picks the cookie name.
+    pub fn new(accounts: AccountStore, tokens: TokenIssuer, tls: bool) -> Arc<Self> {
+        Arc::new(Self {
+            accounts,
+            tokens,
+            tls,
+        })
+    }
+
+    fn cookie_name(&self) -> &'static str {
+        if self.tls {
+            SESSION_COOKIE_TLS
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
+    async fn session_principal(
+        &self,
+        value: &str,
+    ) -> Result<Authentication, aloft_platform::ApiError> {
+        let Some(session) = self.accounts.session(value).await? else {
+            return Ok(Authentication::Anonymous);
+        };
+        let t = now();
+        if !session_alive(
+            session.stage,
+            session.created_at,
+            session.last_seen_at,
+            session.expires_at,
+            t,
+        ) || session.account.disabled
+        {
+            return Ok(Authentication::Anonymous);
+        }
+        if session.stage == Stage::Full && t - session.last_seen_at > TOUCH_INTERVAL {
+            self.accounts.touch(&session.id_hash).await?;
+        }
+        Ok(Authentication::Principal(principal_of(&session)))
+    }
+}
+
+/// The principal a session speaks for.
+pub fn principal_of(session: &Session) -> Principal {
+    let a = &session.account;
+    Principal {
+        subject: a.id.to_string(),
+        display_name: a.display_name.clone(),
+        role: a.role,
+        realm: Realm::Staff,
+        scope: match &a.station {
+            Some(s) => RowScope::Station(s.clone()),
+            None => RowScope::All,
+        },
+        fully_authenticated: session.stage == Stage::Full,
+        scopes: None,
+        csrf_token: Some(session.csrf_token.clone()),
+        session: Some(session.id_hash.clone()),
+    }
+}
+
+/// The value of cookie `name` in the request, if sent.
+pub fn cookie<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl Authenticator for AccessAuthenticator {
+    fn authenticate<'a>(&'a self, parts: &'a http::request::Parts) -> AuthFuture<'a> {
+        Box::pin(async move {
+            if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+                let token = auth.to_str().ok().and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                });
+                return Ok(match token {
+                    None => Authentication::Invalid(
+                        "the Authorization header must be `Bearer <token>`".into(),
+                    ),
+                    Some(t) => match self.tokens.verify(t.trim()) {
+                        Ok(p) => Authentication::Principal(p),
+                        Err(e) => Authentication::Invalid(e.to_string()),
+                    },
+                });
+            }
+            match cookie(parts, self.cookie_name()) {
+                Some(value) => self.session_principal(value).await,
+                None => Ok(Authentication::Anonymous),
+            }
+        })
+    }
+}

@@ -1,0 +1,253 @@
+//! The instance's keys: where they come from, and the refusal to start with the wrong ones.
+//!
+//! Two secrets, both 32 random bytes, live **outside** the database:
+//! - the **master key** wraps every customer's data key (rotated with `aloft keys rotate`);
+//! - the **index key** keys the blind indexes and, through HKDF under distinct labels, signs
+//!   Aloft's own bearer tokens and encrypts staff TOTP secrets. It never rotates, because
+//!   rotating it would make every blind index unmatchable.
+//!
+//! They come from `ALOFT_MASTER_KEY` / `ALOFT_INDEX_KEY` (64 hex digits or base64) or from a key
+//! file (`master = …` and `index = …` lines, mode 0600). A fresh installation generates the file.
+//! The database remembers the key fingerprints; if the file is missing or different while the
+//! database holds data, start-up stops with a clear message instead of creating new keys over
+//! existing encrypted data.
+
+use std::path::{Path, PathBuf};
+
+use aloft_platform::Database;
+use aloft_platform::db::{now, to_db_time};
+use aloft_security::{DataKey, IndexKey, Keyring, LocalKeyProvider, MasterKey};
+use sqlx::Row;
+use zeroize::Zeroizing;
+
+/// Where the keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A key file; created (with fresh keys) only when the database has never had keys.
+    File(PathBuf),
+    /// Values given directly (environment variables), never written anywhere.
+    Values {
+        /// The master key text.
+        master: Zeroizing<String>,
+        /// The index key text.
+        index: Zeroizing<String>,
+    },
+}
+
+/// Why the keys could not be loaded. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The database was set up with keys, and the key file is gone.
+    #[error(
+        "the key file {0} does not exist, but this database was set up with keys (index key {1}). \
+         Restore the key file from your secret store or backup, or point --key-file / ALOFT_KEY_FILE \
+         at it. Aloft will not create new keys over existing encrypted data."
+    )]
+    Missing(PathBuf, String),
+    /// The keys given are not the ones this database was set up with.
+    #[error(
+        "the {which} key given ({given}) is not the one this database was set up with ({expected}). \
+         Use the original key file; for the master key, rotate with `aloft keys rotate`."
+    )]
+    Mismatch {
+        /// `master` or `index`.
+        which: &'static str,
+        /// Fingerprint given.
+        given: String,
+        /// Fingerprint on record.
+        expected: String,
+    },
+    /// The key file or value is malformed.
+    #[error("cannot read the keys from {0}: {1}")]
+    Malformed(String, String),
+    /// Reading or writing the key file failed.
+    #[error("key file {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] aloft_platform::StorageError),
+}
+
+/// The loaded keys.
+pub struct InstanceKeys {
+    /// Wraps and unwraps customers' data keys; computes blind indexes.
+    pub keyring: Keyring,
+    index: IndexKey,
+    master_id: String,
+}
+
+impl std::fmt::Debug for InstanceKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceKeys")
+            .field("master", &self.master_id)
+            .field("index", &self.index.fingerprint())
+            .finish()
+    }
+}
+
+impl InstanceKeys {
+    /// Builds from explicit keys (tests, the CLI).
+    pub fn new(master: MasterKey, index: IndexKey) -> Self {
+        let master_id = master.id().to_owned();
+        let keyring = Keyring::new(LocalKeyProvider::new(master), index.clone());
+        Self {
+            keyring,
+            index,
+            master_id,
+        }
+    }
+
+    /// The key that signs Aloft's own bearer tokens (HS256).
+    pub fn token_signing_key(&self) -> Zeroizing<[u8; 32]> {
+        self.index.derive_secret("token-signing")
+    }
+
+    /// The key that encrypts staff accounts' TOTP secrets.
+    pub fn account_secrets_key(&self) -> DataKey {
+        DataKey::from_bytes(*self.index.derive_secret("account-secrets"))
+    }
+
+    /// Fingerprint of the master key.
+    pub fn master_key_id(&self) -> &str {
+        &self.master_id
+    }
+
+    /// Fingerprint of the index key.
+    pub fn index_key_id(&self) -> String {
+        self.index.fingerprint()
+    }
+
+    /// Loads the keys from `source` and checks them against what `db` was set up with, creating
+    /// a key file (and recording its fingerprints) only on a database that never had keys.
+    pub async fn load(db: &Database, source: &KeySource) -> Result<Self, KeyError> {
+        let recorded = recorded(db).await?;
+        let keys = match source {
+            KeySource::Values { master, index } => Self::parse(master, index, "the environment")?,
+            KeySource::File(path) => match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    let text = Zeroizing::new(text);
+                    let (m, i) = parse_file(&text).ok_or_else(|| {
+                        KeyError::Malformed(
+                            path.display().to_string(),
+                            "expected `master = …` and `index = …` lines".into(),
+                        )
+                    })?;
+                    Self::parse(&m, &i, &path.display().to_string())?
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if let Some((index_id, _)) = &recorded {
+                        return Err(KeyError::Missing(path.clone(), index_id.clone()));
+                    }
+                    let (master, index) = (MasterKey::generate(), IndexKey::generate());
+                    write_key_file(path, &master, &index)?;
+                    let keys = Self::new(master, index);
+                    tracing::info!(master = %keys.master_id, index = %keys.index.fingerprint(), "generated a new key file");
+                    keys
+                }
+                Err(e) => return Err(KeyError::Io(path.clone(), e)),
+            },
+        };
+        match recorded {
+            Some((index_id, master_id)) => {
+                if index_id != keys.index.fingerprint() {
+                    return Err(KeyError::Mismatch {
+                        which: "index",
+                        given: keys.index.fingerprint(),
+                        expected: index_id,
+                    });
+                }
+                if master_id != keys.master_id {
+                    return Err(KeyError::Mismatch {
+                        which: "master",
+                        given: keys.master_id.clone(),
+                        expected: master_id,
+                    });
+                }
+            }
+            None => record(db, &keys).await?,
+        }
+        Ok(keys)
+    }
+
+    fn parse(master: &str, index: &str, origin: &str) -> Result<Self, KeyError> {
+        let master = MasterKey::parse(master.trim())
+            .map_err(|e| KeyError::Malformed(origin.to_owned(), format!("master key: {e}")))?;
+        let index = IndexKey::parse(index.trim())
+            .map_err(|e| KeyError::Malformed(origin.to_owned(), format!("index key: {e}")))?;
+        Ok(Self::new(master, index))
+    }
+}
+
+fn parse_file(text: &str) -> Option<(Zeroizing<String>, Zeroizing<String>)> {
+    let mut master = None;
+    let mut index = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (k, v) = line.split_once('=')?;
+        match k.trim() {
+            "master" => master = Some(Zeroizing::new(v.trim().to_owned())),
+            "index" => index = Some(Zeroizing::new(v.trim().to_owned())),
+            _ => return None,
+        }
+    }
+    Some((master?, index?))
+}
+
+fn write_key_file(path: &Path, master: &MasterKey, index: &IndexKey) -> Result<(), KeyError> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| KeyError::Io(path.to_owned(), e))?;
+    }
+    let body = Zeroizing::new(format!(
+        "# Aloft instance keys. Keep this file secret and backed up separately from the database:\n\
+         # without it, encrypted customer data cannot be read.\n\
+         master = {}\nindex = {}\n",
+        master.export_base64().as_str(),
+        index.export_base64().as_str()
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| KeyError::Io(path.to_owned(), e))?;
+    file.write_all(body.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(|e| KeyError::Io(path.to_owned(), e))
+}
+
+async fn recorded(db: &Database) -> Result<Option<(String, String)>, KeyError> {
+    let row = sqlx::query("SELECT index_key_id, master_key_id FROM instance_keys WHERE id = 1")
+        .fetch_optional(db.pool())
+        .await
+        .map_err(aloft_platform::StorageError::from)?;
+    Ok(match row {
+        Some(r) => Some((
+            r.try_get("index_key_id")
+                .map_err(aloft_platform::StorageError::from)?,
+            r.try_get("master_key_id")
+                .map_err(aloft_platform::StorageError::from)?,
+        )),
+        None => None,
+    })
+}
+
+async fn record(db: &Database, keys: &InstanceKeys) -> Result<(), KeyError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("INSERT INTO instance_keys (id, index_key_id, master_key_id, created_at) VALUES (1, $1, $2, $3)")
+        .bind(keys.index.fingerprint())
+        .bind(keys.master_id.clone())
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(aloft_platform::StorageError::from)?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! Access: who may use Aloft and how they prove it.
+//!
+//! - [`model`]: the rules of signing in (lockout schedule, session lifetime, safe redirects); pure.
+//! - [`keys`]: the instance's master and index keys, and the refusal to start with the wrong ones.
+//! - [`storage`]: staff accounts and sessions (secrets encrypted or hashed), every sign-in event
+//!   audited in the same transaction.
+//! - [`tokens`]: Aloft's own bearer tokens (HS256) for operators and integration clients.
+//! - [`gate`]: the [`aloft_platform::access::Authenticator`] — session cookie or bearer token.
+//! - [`limiter`]: per-address rate limiting of sign-in attempts.
+//! - [`pages`]: sign-in, second factor, MFA enrolment, sign-out, account, role review.
+//! - [`demo`]: one demo account per role.
+//!
+//! Roles, permissions and the route policy gate live in [`aloft_platform::access`], because
+//! every domain declares its routes' policies there.
+
+pub mod demo;
+pub mod gate;
+pub mod keys;
+pub mod limiter;
+pub mod model;
+pub mod pages;
+pub mod storage;
+pub mod tokens;
+
+pub use gate::AccessAuthenticator;
+pub use keys::{InstanceKeys, KeyError, KeySource};
+pub use storage::AccountStore;
+pub use tokens::TokenIssuer;

@@ -1,0 +1,151 @@
+//! The rules of signing in, as pure functions: lockout, session lifetime, stages. No IO.
+
+use chrono::{DateTime, Duration, Utc};
+
+/// Consecutive failures (password or second factor) allowed before the account locks.
+pub const FREE_ATTEMPTS: i64 = 5;
+
+/// How long an account stays locked after `failures` consecutive failures: nothing for the
+/// first [`FREE_ATTEMPTS`], then one minute, doubling with every further failure, capped at one
+/// hour. Progressive, so a typo costs nothing and a guessing script gets nowhere.
+pub fn lockout_after(failures: i64) -> Option<Duration> {
+    if failures < FREE_ATTEMPTS {
+        return None;
+    }
+    let doublings = (failures - FREE_ATTEMPTS).min(6) as u32;
+    Some(Duration::minutes((1i64 << doublings).min(60)))
+}
+
+/// A session ends after this long without a request.
+pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
+/// A session ends this long after sign-in, however active.
+pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
+/// A half-finished sign-in (password given, second factor not yet) expires quickly.
+pub const SIGN_IN_STEP_TIMEOUT: Duration = Duration::minutes(10);
+/// `last_seen_at` is written at most this often, so reads do not each cost a write.
+pub const TOUCH_INTERVAL: Duration = Duration::minutes(1);
+
+/// Where a session is in the sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Password accepted; the second factor is due.
+    Password,
+    /// Password accepted; the account has no second factor yet and must enrol one now.
+    Enrol,
+    /// Fully signed in.
+    Full,
+}
+
+impl Stage {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Password => "password",
+            Stage::Enrol => "enrol",
+            Stage::Full => "full",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Stage> {
+        match s {
+            "password" => Some(Stage::Password),
+            "enrol" => Some(Stage::Enrol),
+            "full" => Some(Stage::Full),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a session is still alive at `now`.
+pub fn session_alive(
+    stage: Stage,
+    created: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    expires: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    if now >= expires {
+        return false;
+    }
+    match stage {
+        Stage::Full => now - last_seen < IDLE_TIMEOUT,
+        Stage::Password | Stage::Enrol => now - created < SIGN_IN_STEP_TIMEOUT,
+    }
+}
+
+/// A username: 3–64 characters of lower-case letters, digits, `.`, `_`, `-` or `@`. Kept
+/// simple so it is typed the same way every time and is safe in logs' place of an id.
+pub fn valid_username(name: &str) -> bool {
+    (3..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b))
+}
+
+/// Where to go after signing in: only local paths, never another site (open redirect).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockout_is_progressive_and_capped() {
+        assert_eq!(lockout_after(4), None);
+        assert_eq!(lockout_after(5), Some(Duration::minutes(1)));
+        assert_eq!(lockout_after(6), Some(Duration::minutes(2)));
+        assert_eq!(lockout_after(8), Some(Duration::minutes(8)));
+        assert_eq!(lockout_after(50), Some(Duration::minutes(60)));
+    }
+
+    #[test]
+    fn sessions_expire_when_idle_or_old() {
+        let t0 = Utc::now();
+        let exp = t0 + ABSOLUTE_TIMEOUT;
+        assert!(session_alive(
+            Stage::Full,
+            t0,
+            t0,
+            exp,
+            t0 + Duration::minutes(29)
+        ));
+        assert!(!session_alive(
+            Stage::Full,
+            t0,
+            t0,
+            exp,
+            t0 + Duration::minutes(31)
+        ));
+        assert!(!session_alive(
+            Stage::Full,
+            t0,
+            t0 + Duration::hours(12),
+            exp,
+            exp
+        ));
+        assert!(!session_alive(
+            Stage::Password,
+            t0,
+            t0,
+            exp,
+            t0 + Duration::minutes(11)
+        ));
+    }
+
+    #[test]
+    fn usernames_and_redirects() {
+        assert!(valid_username("ana.agent"));
+        assert!(!valid_username("Ana"));
+        assert!(!valid_username("a"));
+        assert_eq!(safe_next(Some("/customers?q=x")), "/customers?q=x");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

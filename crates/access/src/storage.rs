@@ -1,0 +1,583 @@
+//! Staff accounts and their sessions, on either backend.
+//!
+//! Every sign-in event (success, failure, lockout, second factor, sign-out) is written to the
+//! audit chain in the same transaction as the account change it causes.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use aloft_platform::access::Role;
+use aloft_platform::db::{from_db_time, now, to_db_time};
+use aloft_platform::{AccessContext, AuditEntry, Database, StorageError};
+use aloft_security::totp::{TotpSecret, normalize_recovery_code};
+use aloft_security::{decrypt_text, encrypt_text, hash_password, random_token, sha256_hex};
+
+use crate::keys::InstanceKeys;
+use crate::model::{ABSOLUTE_TIMEOUT, Stage, lockout_after};
+
+/// A staff member's account (secrets stay encrypted or hashed in here).
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Stable id (used in the audit trail instead of the username).
+    pub id: Uuid,
+    /// What they type to sign in.
+    pub username: String,
+    /// What the UI calls them.
+    pub display_name: String,
+    /// Their one role.
+    pub role: Role,
+    /// Airport station (check-in agents).
+    pub station: Option<String>,
+    password_hash: String,
+    totp_secret: Option<String>,
+    totp_last_step: i64,
+    recovery_codes: Vec<String>,
+    /// Consecutive failed attempts.
+    pub failed_attempts: i64,
+    /// Locked until then, after too many failures.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Disabled accounts cannot sign in.
+    pub disabled: bool,
+}
+
+impl Account {
+    /// The Argon2id hash to verify a password against.
+    pub fn password_hash(&self) -> &str {
+        &self.password_hash
+    }
+
+    /// Whether a second factor is enrolled.
+    pub fn has_totp(&self) -> bool {
+        self.totp_secret.is_some()
+    }
+
+    /// Unused recovery codes left.
+    pub fn recovery_codes_left(&self) -> usize {
+        self.recovery_codes.len()
+    }
+}
+
+/// A live session with its account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// SHA-256 of the cookie value (the cookie value itself is never stored).
+    pub id_hash: String,
+    /// Whose.
+    pub account: Account,
+    /// How far the sign-in got.
+    pub stage: Stage,
+    /// Echoed by every form.
+    pub csrf_token: String,
+    /// When it began.
+    pub created_at: DateTime<Utc>,
+    /// Last request.
+    pub last_seen_at: DateTime<Utc>,
+    /// Hard end.
+    pub expires_at: DateTime<Utc>,
+    pending_totp: Option<String>,
+}
+
+/// What it takes to create a staff account.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount<'a> {
+    /// Sign-in name (see [`crate::model::valid_username`]).
+    pub username: &'a str,
+    /// Shown in the UI.
+    pub display_name: &'a str,
+    /// The one role.
+    pub role: Role,
+    /// Airport station, for check-in agents.
+    pub station: Option<&'a str>,
+    /// Initial password.
+    pub password: &'a str,
+    /// A pre-enrolled second factor.
+    pub totp: Option<&'a TotpSecret>,
+}
+
+/// Staff accounts and sessions.
+#[derive(Clone)]
+pub struct AccountStore {
+    db: Database,
+    keys: Arc<InstanceKeys>,
+}
+
+const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.display_name, a.role, a.station, a.password_hash, \
+     a.totp_secret, a.totp_last_step, a.recovery_codes, a.failed_attempts, a.locked_until, a.disabled_at";
+
+fn storage(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt(e.to_string())
+}
+
+fn decode_account(r: &AnyRow) -> Result<Account, StorageError> {
+    let id: String = r.try_get("id")?;
+    let role: String = r.try_get("role")?;
+    let codes: String = r.try_get("recovery_codes")?;
+    let locked: Option<String> = r.try_get("locked_until")?;
+    let disabled: Option<String> = r.try_get("disabled_at")?;
+    Ok(Account {
+        id: Uuid::parse_str(&id).map_err(storage)?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| storage(format!("unknown role {role}")))?,
+        station: r.try_get("station")?,
+        password_hash: r.try_get("password_hash")?,
+        totp_secret: r.try_get("totp_secret")?,
+        totp_last_step: r.try_get("totp_last_step")?,
+        recovery_codes: serde_json::from_str(&codes).map_err(storage)?,
+        failed_attempts: r.try_get("failed_attempts")?,
+        locked_until: locked.as_deref().map(from_db_time).transpose()?,
+        disabled: disabled.is_some(),
+    })
+}
+
+/// Hash of a recovery code, bound to the account so equal codes of two accounts differ.
+fn recovery_hash(account: Uuid, code: &str) -> String {
+    sha256_hex(&format!("aloft-recovery:{account}:{code}"))
+}
+
+impl AccountStore {
+    /// A store over `db`, encrypting TOTP secrets with a key derived from `keys`.
+    pub fn new(db: Database, keys: Arc<InstanceKeys>) -> Self {
+        Self { db, keys }
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Creates an account. With `totp` the second factor is pre-enrolled (demo accounts,
+    /// provisioning); without it the user enrols at first sign-in.
+    pub async fn create(
+        &self,
+        new: NewAccount<'_>,
+        ctx: &AccessContext,
+    ) -> Result<Account, StorageError> {
+        let NewAccount {
+            username,
+            display_name,
+            role,
+            station,
+            password,
+            totp,
+        } = new;
+        let id = Uuid::now_v7();
+        let hash = hash_password(password).map_err(storage)?;
+        let secret = totp.map(|t| self.seal_totp(id, t));
+        let t = to_db_time(now());
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO staff_accounts (id, username, display_name, role, station, password_hash, \
+             totp_secret, totp_last_step, recovery_codes, failed_attempts, locked_until, disabled_at, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, '[]', 0, NULL, NULL, $8, $8)",
+        )
+        .bind(id.to_string())
+        .bind(username)
+        .bind(display_name)
+        .bind(role.as_str())
+        .bind(station)
+        .bind(&hash)
+        .bind(secret)
+        .bind(&t)
+        .execute(tx.conn())
+        .await?;
+        tx.audit(&[ctx.entry(
+            "account.created",
+            "staff_account",
+            Some(id.to_string()),
+            vec!["role".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        self.by_username(username)
+            .await?
+            .ok_or_else(|| storage("account vanished after insert"))
+    }
+
+    /// The account with this username.
+    pub async fn by_username(&self, username: &str) -> Result<Option<Account>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM staff_accounts a WHERE a.username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.as_ref().map(decode_account).transpose()
+    }
+
+    /// Every account, by username.
+    pub async fn list(&self) -> Result<Vec<Account>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM staff_accounts a ORDER BY a.username"
+        ))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(decode_account).collect()
+    }
+
+    /// Counts a failed password or second-factor attempt, locking the account progressively;
+    /// audited with `action` (e.g. `auth.password_failed`). Returns the lock end if now locked.
+    pub async fn record_failure(
+        &self,
+        account: &Account,
+        action: &str,
+        ctx: &AccessContext,
+    ) -> Result<Option<DateTime<Utc>>, StorageError> {
+        let mut tx = self.db.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE staff_accounts SET failed_attempts = failed_attempts + 1, updated_at = $2 \
+             WHERE id = $1 RETURNING failed_attempts",
+        )
+        .bind(account.id.to_string())
+        .bind(to_db_time(now()))
+        .fetch_one(tx.conn())
+        .await?;
+        let failures: i64 = row.try_get("failed_attempts")?;
+        let locked_until = lockout_after(failures).map(|d| now() + d);
+        let mut entries = vec![ctx.entry(
+            action,
+            "staff_account",
+            Some(account.id.to_string()),
+            vec![],
+            "failure",
+        )];
+        if let Some(until) = locked_until {
+            sqlx::query("UPDATE staff_accounts SET locked_until = $2 WHERE id = $1")
+                .bind(account.id.to_string())
+                .bind(to_db_time(until))
+                .execute(tx.conn())
+                .await?;
+            entries.push(ctx.entry(
+                "auth.locked",
+                "staff_account",
+                Some(account.id.to_string()),
+                vec![],
+                "denied",
+            ));
+        }
+        tx.audit(&entries).await?;
+        tx.commit().await?;
+        Ok(locked_until)
+    }
+
+    /// Audits an attempt that was refused before any check (locked account, unknown user, rate
+    /// limit), without changing an account.
+    pub async fn audit(&self, entry: AuditEntry) -> Result<(), StorageError> {
+        let mut tx = self.db.begin_write().await?;
+        // The first statement of a write transaction must write (see `WriteTx`).
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .execute(tx.conn())
+            .await?;
+        tx.audit(&[entry]).await?;
+        tx.commit().await
+    }
+
+    /// Starts a session at `stage` after a correct password. Returns the cookie value.
+    pub async fn start_session(
+        &self,
+        account: &Account,
+        stage: Stage,
+        ctx: &AccessContext,
+    ) -> Result<String, StorageError> {
+        let token = random_token();
+        let t = now();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO staff_sessions (id_hash, account_id, stage, csrf_token, pending_totp, \
+             created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, NULL, $5, $5, $6)",
+        )
+        .bind(sha256_hex(&token))
+        .bind(account.id.to_string())
+        .bind(stage.as_str())
+        .bind(random_token())
+        .bind(to_db_time(t))
+        .bind(to_db_time(t + ABSOLUTE_TIMEOUT))
+        .execute(tx.conn())
+        .await?;
+        tx.audit(&[ctx.entry(
+            "auth.password_accepted",
+            "staff_account",
+            Some(account.id.to_string()),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// The session behind a cookie value, with its account (`None` if unknown).
+    pub async fn session(&self, token: &str) -> Result<Option<Session>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT s.id_hash, s.stage, s.csrf_token, s.pending_totp, s.created_at, s.last_seen_at, \
+             s.expires_at, {ACCOUNT_COLUMNS} FROM staff_sessions s \
+             JOIN staff_accounts a ON a.id = s.account_id WHERE s.id_hash = $1"
+        ))
+        .bind(sha256_hex(token))
+        .fetch_optional(self.db.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let stage: String = r.try_get("stage")?;
+        Ok(Some(Session {
+            id_hash: r.try_get("id_hash")?,
+            account: decode_account(&r)?,
+            stage: Stage::parse(&stage).ok_or_else(|| storage("unknown session stage"))?,
+            csrf_token: r.try_get("csrf_token")?,
+            created_at: from_db_time(&r.try_get::<String, _>("created_at")?)?,
+            last_seen_at: from_db_time(&r.try_get::<String, _>("last_seen_at")?)?,
+            expires_at: from_db_time(&r.try_get::<String, _>("expires_at")?)?,
+            pending_totp: r.try_get("pending_totp")?,
+        }))
+    }
+
+    /// Records activity (called at most once a minute per session).
+    pub async fn touch(&self, id_hash: &str) -> Result<(), StorageError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE staff_sessions SET last_seen_at = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(to_db_time(now()))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await
+    }
+
+    /// Completes the sign-in: the second factor was right. The session gets a **new** id (so
+    /// an id planted before sign-in is worthless) and the failure count resets. Returns the new
+    /// cookie value.
+    pub async fn complete_sign_in(
+        &self,
+        session: &Session,
+        totp_step: Option<u64>,
+        action: &str,
+        ctx: &AccessContext,
+    ) -> Result<String, StorageError> {
+        let token = random_token();
+        let t = now();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE staff_sessions SET id_hash = $2, stage = 'full', csrf_token = $3, pending_totp = NULL, \
+             last_seen_at = $4 WHERE id_hash = $1",
+        )
+        .bind(&session.id_hash)
+        .bind(sha256_hex(&token))
+        .bind(random_token())
+        .bind(to_db_time(t))
+        .execute(tx.conn())
+        .await?;
+        sqlx::query(
+            "UPDATE staff_accounts SET failed_attempts = 0, locked_until = NULL, \
+             totp_last_step = CASE WHEN $2 > totp_last_step THEN $2 ELSE totp_last_step END, updated_at = $3 WHERE id = $1",
+        )
+        .bind(session.account.id.to_string())
+        .bind(totp_step.map(|s| s as i64).unwrap_or(0))
+        .bind(to_db_time(t))
+        .execute(tx.conn())
+        .await?;
+        tx.audit(&[ctx.entry(
+            action,
+            "staff_account",
+            Some(session.account.id.to_string()),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Ends one session.
+    pub async fn end_session(
+        &self,
+        id_hash: &str,
+        account: Uuid,
+        ctx: &AccessContext,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(tx.conn())
+            .await?;
+        tx.audit(&[ctx.entry(
+            "auth.signed_out",
+            "staff_account",
+            Some(account.to_string()),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await
+    }
+
+    /// Ends every session of an account ("sign out everywhere"); returns how many.
+    pub async fn end_all_sessions(
+        &self,
+        account: Uuid,
+        ctx: &AccessContext,
+    ) -> Result<u64, StorageError> {
+        let mut tx = self.db.begin_write().await?;
+        let done = sqlx::query("DELETE FROM staff_sessions WHERE account_id = $1")
+            .bind(account.to_string())
+            .execute(tx.conn())
+            .await?;
+        tx.audit(&[ctx.entry(
+            "auth.signed_out_everywhere",
+            "staff_account",
+            Some(account.to_string()),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Live sessions of an account.
+    pub async fn session_count(&self, account: Uuid) -> Result<i64, StorageError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM staff_sessions WHERE account_id = $1 AND expires_at > $2",
+        )
+        .bind(account.to_string())
+        .bind(to_db_time(now()))
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Removes expired sessions (run periodically).
+    pub async fn prune_sessions(&self) -> Result<u64, StorageError> {
+        let cutoff = now() - crate::model::IDLE_TIMEOUT;
+        let mut tx = self.db.begin_write().await?;
+        let done =
+            sqlx::query("DELETE FROM staff_sessions WHERE expires_at < $1 OR last_seen_at < $2")
+                .bind(to_db_time(now()))
+                .bind(to_db_time(cutoff))
+                .execute(tx.conn())
+                .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    fn seal_totp(&self, account: Uuid, secret: &TotpSecret) -> String {
+        encrypt_text(
+            &self.keys.account_secrets_key(),
+            &account.to_string(),
+            "totp_secret",
+            &secret.to_base32(),
+        )
+    }
+
+    fn open_totp(&self, account: Uuid, sealed: &str) -> Result<TotpSecret, StorageError> {
+        let text = decrypt_text(
+            &self.keys.account_secrets_key(),
+            &account.to_string(),
+            "totp_secret",
+            sealed,
+        )
+        .map_err(storage)?;
+        TotpSecret::from_base32(&text).map_err(storage)
+    }
+
+    /// Checks a TOTP code; replays of an already used time step are refused. Returns the step.
+    pub fn check_totp(&self, account: &Account, code: &str) -> Result<Option<u64>, StorageError> {
+        let Some(sealed) = &account.totp_secret else {
+            return Ok(None);
+        };
+        let secret = self.open_totp(account.id, sealed)?;
+        let unix = now().timestamp().max(0) as u64;
+        Ok(aloft_security::totp::verify(&secret, code, unix, 1)
+            .filter(|step| *step as i64 > account.totp_last_step))
+    }
+
+    /// Consumes a recovery code if it is one of the account's unused ones.
+    pub async fn use_recovery_code(
+        &self,
+        account: &Account,
+        typed: &str,
+    ) -> Result<bool, StorageError> {
+        let Some(code) = normalize_recovery_code(typed) else {
+            return Ok(false);
+        };
+        let hash = recovery_hash(account.id, &code);
+        if !account
+            .recovery_codes
+            .iter()
+            .any(|h| aloft_security::constant_time_eq(h.as_bytes(), hash.as_bytes()))
+        {
+            return Ok(false);
+        }
+        let left: Vec<&String> = account
+            .recovery_codes
+            .iter()
+            .filter(|h| **h != hash)
+            .collect();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE staff_accounts SET recovery_codes = $2, updated_at = $3 WHERE id = $1")
+            .bind(account.id.to_string())
+            .bind(serde_json::to_string(&left).map_err(storage)?)
+            .bind(to_db_time(now()))
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Remembers the secret being enrolled in this session (shown as a QR code until confirmed).
+    pub async fn set_pending_totp(
+        &self,
+        session: &Session,
+        secret: &TotpSecret,
+    ) -> Result<(), StorageError> {
+        let sealed = self.seal_totp(session.account.id, secret);
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE staff_sessions SET pending_totp = $2 WHERE id_hash = $1")
+            .bind(&session.id_hash)
+            .bind(sealed)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await
+    }
+
+    /// The secret being enrolled in this session, if any.
+    pub fn pending_totp(&self, session: &Session) -> Result<Option<TotpSecret>, StorageError> {
+        session
+            .pending_totp
+            .as_deref()
+            .map(|s| self.open_totp(session.account.id, s))
+            .transpose()
+    }
+
+    /// Makes `secret` the account's second factor and issues fresh recovery codes (returned
+    /// once, in the clear, to show; only their hashes are kept).
+    pub async fn enrol_totp(
+        &self,
+        account: &Account,
+        secret: &TotpSecret,
+        ctx: &AccessContext,
+    ) -> Result<Vec<String>, StorageError> {
+        let codes = aloft_security::recovery_codes(10);
+        let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(account.id, c)).collect();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE staff_accounts SET totp_secret = $2, recovery_codes = $3, updated_at = $4 WHERE id = $1")
+            .bind(account.id.to_string())
+            .bind(self.seal_totp(account.id, secret))
+            .bind(serde_json::to_string(&hashes).map_err(storage)?)
+            .bind(to_db_time(now()))
+            .execute(tx.conn())
+            .await?;
+        tx.audit(&[ctx.entry(
+            "auth.mfa_enrolled",
+            "staff_account",
+            Some(account.id.to_string()),
+            vec!["totp_secret".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+}

@@ -1,0 +1,270 @@
+//! Bearer tokens: Aloft's own (HS256, signed with a key derived from the instance's index key)
+//! for operators (`aloft token issue`) and integration clients (`/api/v1/oauth/token`).
+//!
+//! A token names a role and optionally narrows it with scopes (permission ids). It is checked
+//! for signature, issuer, audience, expiry and not-before; nothing about it is looked up in the
+//! database, so bearer calls add no query to the read path. Tokens are short-lived; rotating
+//! the index key would invalidate them all (it never rotates, see [`crate::keys`]).
+
+use chrono::{Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use aloft_platform::access::{Permission, Principal, Realm, Role, RowScope};
+
+use crate::keys::InstanceKeys;
+
+/// `iss` of Aloft's own tokens.
+pub const ISSUER: &str = "aloft";
+/// `aud` every token for this API must carry.
+pub const AUDIENCE: &str = "aloft-api";
+/// Longest lifetime `aloft token issue` grants.
+pub const MAX_TTL: Duration = Duration::days(30);
+
+/// The claims of an Aloft bearer token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: operator name or client id.
+    pub sub: String,
+    /// Audience.
+    pub aud: String,
+    /// Expiry (Unix seconds).
+    pub exp: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Token id.
+    pub jti: String,
+    /// The role, by its identifier.
+    pub role: String,
+    /// Space-separated permission ids narrowing the role (OAuth `scope`); absent = all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Why a token was refused (said in the 401 body; never includes the token).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Expired.
+    #[error("the token has expired")]
+    Expired,
+    /// Bad signature, wrong issuer/audience, not yet valid, malformed.
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+    /// Names a role or scope Aloft does not know.
+    #[error("the token names an unknown role or scope: {0}")]
+    UnknownRole(String),
+}
+
+/// Issues and checks Aloft's own tokens.
+#[derive(Clone)]
+pub struct TokenIssuer {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenIssuer")
+    }
+}
+
+impl TokenIssuer {
+    /// An issuer signing with the instance's token key.
+    pub fn new(keys: &InstanceKeys) -> Self {
+        let key = keys.token_signing_key();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.validate_nbf = true;
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(key.as_ref()),
+            decoding: DecodingKey::from_secret(key.as_ref()),
+            validation,
+        }
+    }
+
+    /// A signed token for `subject` acting as `role` for `ttl`, optionally narrowed to `scopes`.
+    pub fn issue(
+        &self,
+        role: Role,
+        subject: &str,
+        ttl: Duration,
+        scopes: Option<&[Permission]>,
+    ) -> String {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            sub: subject.into(),
+            aud: AUDIENCE.into(),
+            exp: now + ttl.num_seconds(),
+            nbf: now,
+            iat: now,
+            jti: uuid::Uuid::now_v7().to_string(),
+            role: role.as_str().into(),
+            scope: scopes.map(|s| s.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
+    }
+
+    /// Checks a token and returns who it speaks for.
+    pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                other => TokenError::Invalid(format!("{other:?}")),
+            })?;
+        principal_from_claims(&data.claims)
+    }
+}
+
+/// The principal a set of verified claims speaks for.
+pub fn principal_from_claims(claims: &Claims) -> Result<Principal, TokenError> {
+    let role =
+        Role::parse(&claims.role).ok_or_else(|| TokenError::UnknownRole(claims.role.clone()))?;
+    let scopes = match &claims.scope {
+        None => None,
+        Some(s) => Some(
+            s.split_whitespace()
+                .map(|p| Permission::parse(p).ok_or_else(|| TokenError::UnknownRole(p.to_owned())))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(Principal {
+        subject: format!("token:{}", claims.sub),
+        display_name: claims.sub.clone(),
+        role,
+        realm: Realm::Service,
+        scope: RowScope::All,
+        fully_authenticated: true,
+        scopes,
+        csrf_token: None,
+        session: None,
+    })
+}
+
+/// Parses `1h`, `30m`, `7d`, `90s` (the CLI's `--ttl`).
+pub fn parse_ttl(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = n.parse().ok()?;
+    let d = match unit {
+        "s" => Duration::seconds(n),
+        "m" => Duration::minutes(n),
+        "h" => Duration::hours(n),
+        "d" => Duration::days(n),
+        _ => return None,
+    };
+    (n > 0 && d <= MAX_TTL).then_some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aloft_security::{IndexKey, MasterKey};
+
+    fn issuer() -> TokenIssuer {
+        TokenIssuer::new(&InstanceKeys::new(
+            MasterKey::generate(),
+            IndexKey::generate(),
+        ))
+    }
+
+    #[test]
+    fn a_token_round_trips_with_role_and_scopes() {
+        let i = issuer();
+        let t = i.issue(
+            Role::ContactCentreAgent,
+            "crm-sync",
+            Duration::hours(1),
+            Some(&[Permission::CustomerRead]),
+        );
+        let p = i.verify(&t).unwrap();
+        assert_eq!(p.role, Role::ContactCentreAgent);
+        assert!(p.can(Permission::CustomerRead));
+        assert!(!p.can(Permission::CustomerWrite), "scopes narrow the role");
+        assert_eq!(p.subject, "token:crm-sync");
+    }
+
+    #[test]
+    fn expired_forged_and_foreign_tokens_are_refused() {
+        let i = issuer();
+        let expired = i.issue(Role::Administrator, "x", Duration::seconds(-120), None);
+        assert_eq!(i.verify(&expired).unwrap_err(), TokenError::Expired);
+        let other = issuer().issue(Role::Administrator, "x", Duration::hours(1), None);
+        assert!(
+            matches!(i.verify(&other), Err(TokenError::Invalid(_))),
+            "another instance's key"
+        );
+        let good = i.issue(Role::Administrator, "x", Duration::hours(1), None);
+        let mut parts: Vec<&str> = good.split('.').collect();
+        let forged_claims = base64_url(
+            r#"{"iss":"aloft","sub":"x","aud":"aloft-api","exp":9999999999,"nbf":0,"iat":0,"jti":"j","role":"data_privacy_officer"}"#,
+        );
+        parts[1] = &forged_claims;
+        assert!(
+            matches!(i.verify(&parts.join(".")), Err(TokenError::Invalid(_))),
+            "edited claims"
+        );
+        assert!(i.verify("not-a-token").is_err());
+    }
+
+    #[test]
+    fn wrong_audience_is_refused() {
+        let keys = InstanceKeys::new(MasterKey::generate(), IndexKey::generate());
+        let i = TokenIssuer::new(&keys);
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            sub: "x".into(),
+            aud: "another-api".into(),
+            exp: now + 600,
+            nbf: now,
+            iat: now,
+            jti: "j".into(),
+            role: "administrator".into(),
+            scope: None,
+        };
+        let t = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(keys.token_signing_key().as_ref()),
+        )
+        .unwrap();
+        assert!(matches!(i.verify(&t), Err(TokenError::Invalid(_))));
+    }
+
+    fn base64_url(s: &str) -> String {
+        use std::fmt::Write;
+        // Minimal URL-safe base64 without padding, for the forged-claims test.
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let b = s.as_bytes();
+        let mut out = String::new();
+        for chunk in b.chunks(3) {
+            let n = (chunk[0] as u32) << 16
+                | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+                | *chunk.get(2).unwrap_or(&0) as u32;
+            let chars = chunk.len() + 1;
+            for i in 0..chars {
+                let _ = out.write_char(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ttl_parsing() {
+        assert_eq!(parse_ttl("1h"), Some(Duration::hours(1)));
+        assert_eq!(parse_ttl("15m"), Some(Duration::minutes(15)));
+        assert_eq!(parse_ttl("31d"), None);
+        assert_eq!(parse_ttl("0h"), None);
+        assert_eq!(parse_ttl("h"), None);
+    }
+}

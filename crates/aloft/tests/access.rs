@@ -1,0 +1,618 @@
+//! Access control end to end: every route's policy against every role, staff sign-in with
+//! TOTP, lockout, CSRF, session fixation, bearer tokens, field masking, and the key checks.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aloft::app::{AppConfig, Application, policy_tables};
+use aloft_access::KeySource;
+use aloft_platform::access::{Access, Permission, Role};
+use aloft_platform::testing::TestDatabase;
+use aloft_platform::{AccessContext, Backend};
+use bytes::Bytes;
+use common::{StaffSession, TestApp, csrf_of, on_each_backend, totp_now};
+use serde_json::json;
+
+/// `(METHOD, path)` of every route the router really has, read from its `Debug` output (axum
+/// prints each route's path and its `Allow` header). Brittle by design: if axum changes the
+/// format, this fails loudly rather than checking nothing.
+fn router_routes(debug: &str) -> BTreeSet<(String, String)> {
+    // Only the main router; the fallback router holds axum's catch-all.
+    let main = &debug[..debug
+        .find("fallback_router")
+        .expect("axum prints the router")];
+    let mut paths = std::collections::HashMap::new();
+    let mut methods = std::collections::HashMap::new();
+    for chunk in main.split("RouteId(").skip(1) {
+        let (id, rest) = chunk.split_once(')').unwrap();
+        if let Some(path) = rest.strip_prefix(": \"") {
+            // `RouteId(3): "/customers/{id}"` in the node's path table.
+            paths.insert(id.to_owned(), path[..path.find('"').unwrap()].to_owned());
+        } else if rest.starts_with(": MethodRouter(") {
+            // `… allow_header: Bytes(b"GET,HEAD,POST") }`: the methods registered.
+            let allow = rest
+                .split_once("allow_header: Bytes(b\"")
+                .map(|(_, m)| m[..m.find('"').unwrap()].to_owned())
+                .unwrap_or_default();
+            methods.insert(id.to_owned(), allow);
+        }
+    }
+    let mut out = BTreeSet::new();
+    for (id, allow) in methods {
+        let path = paths
+            .get(&id)
+            .unwrap_or_else(|| panic!("route {id} has a path"));
+        for m in allow.split(',').filter(|m| !m.is_empty() && *m != "HEAD") {
+            out.insert((m.to_owned(), path.clone()));
+        }
+    }
+    out
+}
+
+fn declared() -> Vec<(String, String, Access)> {
+    policy_tables()
+        .iter()
+        .flat_map(|t| t.iter())
+        .map(|p| (p.method.to_owned(), p.path.to_owned(), p.access))
+        .collect()
+}
+
+/// Whether `role` (as a signed-in staff member, or bearer token for `passenger`) passes the gate.
+fn expected_allowed(access: Access, role: Role, bearer: bool) -> bool {
+    match access {
+        Access::Public => true,
+        Access::SignInStep | Access::Staff => !bearer && role.is_staff(),
+        Access::Permission(p) => role.allows(p),
+    }
+}
+
+#[tokio::test]
+async fn every_route_declares_a_policy_and_every_role_is_held_to_it() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let real = router_routes(&app.route_debug);
+    assert!(real.len() >= 20, "the route table was read: {real:?}");
+    let declared = declared();
+    let declared_set: BTreeSet<(String, String)> = declared
+        .iter()
+        .map(|(m, p, _)| (m.clone(), p.clone()))
+        .collect();
+    let undeclared: Vec<_> = real.difference(&declared_set).collect();
+    assert!(
+        undeclared.is_empty(),
+        "routes without an access policy: {undeclared:?}"
+    );
+    let stale: Vec<_> = declared_set.difference(&real).collect();
+    assert!(
+        stale.is_empty(),
+        "policies for routes that do not exist: {stale:?}"
+    );
+
+    let customer = app
+        .create_customer(json!({"first_name": "Ana", "last_name": "Silva"}))
+        .await;
+    let id = customer["id"].as_str().unwrap();
+    let concrete = |path: &str| path.replace("{id}", id).replace("{name}", "app.css");
+    // Routes that end the session are exercised in the sign-in test instead.
+    let ends_session =
+        |path: &str| path.starts_with("/sign-out") || path.ends_with("sign-out-everywhere");
+
+    // Pages as each signed-in staff role.
+    for role in Role::ALL.into_iter().filter(|r| r.is_staff()) {
+        let session = app.sign_in_as(role).await;
+        for (method, path, access) in declared
+            .iter()
+            .filter(|(_, p, _)| !p.starts_with("/api/") && !ends_session(p))
+        {
+            let url = concrete(path);
+            let r = match method.as_str() {
+                "GET" => app.get_as(&session, &url).await,
+                _ => app.post_form_as(&session, &url, "").await,
+            };
+            let allowed = expected_allowed(*access, role, false);
+            let denied = r.status == 403
+                || r.status == 401
+                || (r.status == 303 && r.header("location").starts_with("/sign-in?"));
+            assert_eq!(
+                !denied,
+                allowed,
+                "{role} {method} {path}: {} {}",
+                r.status,
+                r.header("location")
+            );
+        }
+    }
+    // The API with each role's bearer token.
+    for role in Role::ALL {
+        for (method, path, access) in declared.iter().filter(|(_, p, _)| p.starts_with("/api/")) {
+            let url = concrete(path);
+            let body = if method == "GET" {
+                Bytes::new()
+            } else {
+                Bytes::from("{}")
+            };
+            let r = app
+                .request(
+                    method,
+                    &url,
+                    &[
+                        ("authorization", app.role_tokens.get(role)),
+                        ("content-type", "application/json"),
+                    ],
+                    body,
+                )
+                .await;
+            let allowed = expected_allowed(*access, role, true);
+            assert_eq!(
+                r.status != 403 && r.status != 401,
+                allowed,
+                "{role} {method} {path}: {} {}",
+                r.status,
+                r.text()
+            );
+        }
+    }
+    // Anonymous: only public routes.
+    for (method, path, access) in &declared {
+        let r = app
+            .request(
+                method,
+                &concrete(path),
+                &[("authorization", "")],
+                Bytes::new(),
+            )
+            .await;
+        let refused =
+            r.status == 401 || (r.status == 303 && r.header("location").starts_with("/sign-in?"));
+        assert_eq!(
+            !refused,
+            *access == Access::Public,
+            "anonymous {method} {path}: {}",
+            r.status
+        );
+        if path.starts_with("/api/") && refused {
+            assert_eq!(r.header("www-authenticate"), "Bearer realm=\"aloft\"");
+            assert_eq!(r.header("content-type"), "application/problem+json");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_sign_in_needs_password_and_second_factor_and_resists_guessing() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let form = |body: &str| Bytes::from(body.to_owned());
+        let ct = ("content-type", "application/x-www-form-urlencoded");
+        // Unknown user and wrong password look the same.
+        for body in [
+            "username=nobody&password=x",
+            "username=contact_centre_agent&password=wrong",
+        ] {
+            let r = app
+                .request("POST", "/sign-in", &[ct, ("authorization", "")], form(body))
+                .await;
+            assert_eq!(r.status, 401);
+            assert!(r.text().contains("The username or password is not right."));
+            assert!(r.header("set-cookie").is_empty());
+        }
+        // A half-signed-in session opens only the second-factor step.
+        let r = app
+            .request(
+                "POST",
+                "/sign-in",
+                &[ct, ("authorization", "")],
+                form("username=cabin_crew&password=aloft-demo-password"),
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        let half = r.header("set-cookie").split(';').next().unwrap().to_owned();
+        let home = app
+            .request("GET", "/", &[("cookie", &half)], Bytes::new())
+            .await;
+        assert_eq!(home.status, 303, "no workspace before the second factor");
+        let mfa = app
+            .request("GET", "/sign-in/mfa", &[("cookie", &half)], Bytes::new())
+            .await;
+        let csrf = csrf_of(&mfa.text());
+        // A form post without the CSRF token is refused.
+        let r = app
+            .request(
+                "POST",
+                "/sign-in/mfa",
+                &[ct, ("cookie", &half)],
+                form("code=000000"),
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        let wrong = app
+            .request(
+                "POST",
+                "/sign-in/mfa",
+                &[ct, ("cookie", &half)],
+                form(&format!("csrf={csrf}&code=000000")),
+            )
+            .await;
+        assert_eq!(wrong.status, 401);
+        // The right code completes it with a new session id; the old one is worthless.
+        let code = totp_now(&aloft_access::demo::demo_secret(Role::CabinCrew));
+        let ok = app
+            .request(
+                "POST",
+                "/sign-in/mfa",
+                &[ct, ("cookie", &half)],
+                form(&format!("csrf={csrf}&code={code}&next=%2Faccount")),
+            )
+            .await;
+        assert_eq!(ok.status, 303, "{}", ok.text());
+        assert_eq!(ok.header("location"), "/account");
+        let full = ok
+            .header("set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert_ne!(full, half);
+        assert_eq!(
+            app.request("GET", "/account", &[("cookie", &half)], Bytes::new())
+                .await
+                .status,
+            303
+        );
+        let account = app
+            .request("GET", "/account", &[("cookie", &full)], Bytes::new())
+            .await;
+        assert_eq!(account.status, 200);
+        assert!(account.text().contains("Cabin crew"));
+        // The same code cannot be replayed.
+        let again = app
+            .request(
+                "POST",
+                "/sign-in",
+                &[ct, ("authorization", "")],
+                form("username=cabin_crew&password=aloft-demo-password"),
+            )
+            .await;
+        let half2 = again
+            .header("set-cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let csrf2 = csrf_of(
+            &app.request("GET", "/sign-in/mfa", &[("cookie", &half2)], Bytes::new())
+                .await
+                .text(),
+        );
+        let replay = app
+            .request(
+                "POST",
+                "/sign-in/mfa",
+                &[ct, ("cookie", &half2)],
+                form(&format!("csrf={csrf2}&code={code}")),
+            )
+            .await;
+        assert_eq!(replay.status, 401, "a used code is refused");
+        // Sign out ends the session.
+        let session = StaffSession {
+            cookie: full.clone(),
+            csrf: csrf_of(&account.text()),
+        };
+        let out = app.post_form_as(&session, "/sign-out", "").await;
+        assert_eq!(out.status, 303);
+        assert!(out.header("set-cookie").contains("Max-Age=0"));
+        assert_eq!(app.get_as(&session, "/account").await.status, 303);
+
+        // Guessing locks the account progressively, with 429 and Retry-After.
+        let mut last = 0;
+        for _ in 0..5 {
+            last = app
+                .request(
+                    "POST",
+                    "/sign-in",
+                    &[ct, ("authorization", "")],
+                    form("username=loyalty_manager&password=guess"),
+                )
+                .await
+                .status;
+        }
+        assert_eq!(last, 429, "the fifth failure locks");
+        let locked = app
+            .request(
+                "POST",
+                "/sign-in",
+                &[ct, ("authorization", "")],
+                form("username=loyalty_manager&password=aloft-demo-password"),
+            )
+            .await;
+        assert_eq!(
+            locked.status, 429,
+            "even the right password waits out the lock"
+        );
+        assert!(locked.text().contains("locked"));
+        assert!(!locked.header("retry-after").is_empty());
+
+        // Everything above is in the audit trail.
+        let all = aloft_platform::audit::search(
+            &app.test_db.db,
+            &aloft_platform::audit::AuditFilter {
+                resource_id: None,
+                actor_id: None,
+                action: None,
+                limit: 1000,
+            },
+        )
+        .await
+        .unwrap();
+        let trail: Vec<String> = all.iter().map(|r| r.action.clone()).collect();
+        let trail = trail.join(" ");
+        for action in [
+            "auth.password_failed",
+            "auth.mfa_failed",
+            "auth.mfa_passed",
+            "auth.signed_out",
+            "auth.locked",
+            "auth.locked_attempt",
+        ] {
+            assert!(trail.contains(action), "{action} is audited");
+        }
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn new_staff_enrol_a_totp_by_qr_code_and_recovery_codes_work_once() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.accounts
+        .create(
+            aloft_access::storage::NewAccount {
+                username: "new.agent",
+                display_name: "New Agent",
+                role: Role::ContactCentreAgent,
+                station: None,
+                password: "correct horse battery staple",
+                totp: None,
+            },
+            &AccessContext::system("test"),
+        )
+        .await
+        .unwrap();
+    let ct = ("content-type", "application/x-www-form-urlencoded");
+    let r = app
+        .request(
+            "POST",
+            "/sign-in",
+            &[ct, ("authorization", "")],
+            Bytes::from("username=new.agent&password=correct+horse+battery+staple"),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").starts_with("/sign-in/enrol"));
+    let cookie = r.header("set-cookie").split(';').next().unwrap().to_owned();
+    let page = app
+        .request(
+            "GET",
+            "/sign-in/enrol",
+            &[("cookie", &cookie)],
+            Bytes::new(),
+        )
+        .await;
+    let html = page.text();
+    assert!(
+        html.contains("<svg") && html.contains("QR code"),
+        "a QR code is shown"
+    );
+    let key_at = html.find("id=\"totp-key\">").unwrap() + "id=\"totp-key\">".len();
+    let key = &html[key_at..key_at + html[key_at..].find('<').unwrap()];
+    let secret = aloft_security::TotpSecret::from_base32(key).unwrap();
+    let csrf = csrf_of(&html);
+    let done = app
+        .request(
+            "POST",
+            "/sign-in/enrol",
+            &[ct, ("cookie", &cookie)],
+            Bytes::from(format!("csrf={csrf}&code={}", totp_now(&secret))),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    let text = done.text();
+    let codes: Vec<String> = text
+        .match_indices("<li><code>")
+        .map(|(i, _)| text[i + 10..i + 10 + 14].to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10, "{text}");
+    let full = done
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.request("GET", "/customers", &[("cookie", &full)], Bytes::new())
+            .await
+            .status,
+        200
+    );
+
+    // Later: a recovery code instead of the app, once.
+    for (attempt, expected) in [(1, 303), (2, 401)] {
+        let r = app
+            .request(
+                "POST",
+                "/sign-in",
+                &[ct, ("authorization", "")],
+                Bytes::from("username=new.agent&password=correct+horse+battery+staple"),
+            )
+            .await;
+        assert!(
+            r.header("location").starts_with("/sign-in/mfa"),
+            "attempt {attempt}"
+        );
+        let c = r.header("set-cookie").split(';').next().unwrap().to_owned();
+        let csrf = csrf_of(
+            &app.request("GET", "/sign-in/mfa", &[("cookie", &c)], Bytes::new())
+                .await
+                .text(),
+        );
+        let r = app
+            .request(
+                "POST",
+                "/sign-in/mfa",
+                &[ct, ("cookie", &c)],
+                Bytes::from(format!("csrf={csrf}&code={}", codes[0])),
+            )
+            .await;
+        assert_eq!(r.status, expected, "recovery code attempt {attempt}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bearer_tokens_are_checked_and_denials_audited() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let created = app
+        .create_customer(
+            json!({"first_name": "Ana", "last_name": "Silva", "passport_number": "X1234567"}),
+        )
+        .await;
+    let path = format!("/api/v1/customers/{}", created["id"].as_str().unwrap());
+    for (auth, why) in [
+        ("", "missing"),
+        ("Bearer not.a.token", "malformed"),
+        ("Basic dXNlcjpwYXNz", "wrong scheme"),
+    ] {
+        let r = app
+            .request("GET", &path, &[("authorization", auth)], Bytes::new())
+            .await;
+        assert_eq!(r.status, 401, "{why}");
+        assert_eq!(r.json()["type"], "urn:aloft:problem:unauthenticated");
+    }
+    // A token from another installation (different keys) is forged as far as this one knows.
+    let other = TestApp::spawn(Backend::Sqlite).await;
+    let foreign = app
+        .request(
+            "GET",
+            &path,
+            &[(
+                "authorization",
+                other.role_tokens.get(Role::DataPrivacyOfficer),
+            )],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(foreign.status, 401);
+    other.stop().await;
+    // The role decides; marketing may not read profiles — 403, and audited.
+    let denied = app
+        .request(
+            "GET",
+            &path,
+            &[("authorization", app.role_tokens.get(Role::MarketingManager))],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(denied.status, 403);
+    assert_eq!(denied.json()["type"], "urn:aloft:problem:forbidden");
+    // Field masking: the contact centre sees the passport masked, check-in sees it.
+    let agent = app
+        .request(
+            "GET",
+            &path,
+            &[(
+                "authorization",
+                app.role_tokens.get(Role::ContactCentreAgent),
+            )],
+            Bytes::new(),
+        )
+        .await
+        .json();
+    assert_eq!(agent["passport_number"], "•••••567");
+    let checkin = app
+        .request(
+            "GET",
+            &path,
+            &[("authorization", app.role_tokens.get(Role::CheckinAgent))],
+            Bytes::new(),
+        )
+        .await
+        .json();
+    assert_eq!(checkin["passport_number"], "X1234567");
+    let mut found = false;
+    for _ in 0..40 {
+        let records = aloft_platform::audit::search(
+            &app.test_db.db,
+            &aloft_platform::audit::AuditFilter {
+                resource_id: None,
+                actor_id: None,
+                action: Some("access.denied".into()),
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+        if records
+            .iter()
+            .any(|r| r.actor_role == "marketing_manager" && r.outcome == "denied")
+        {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(found, "the permission denial is audited");
+    let _ = Permission::CustomerRead;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_lost_key_file_stops_start_up_instead_of_making_new_keys() {
+    let t = TestDatabase::new(Backend::Sqlite).await;
+    let dir = std::env::temp_dir().join(format!("aloft-keys-{}", uuid::Uuid::new_v4().simple()));
+    let key_file = dir.join("aloft.keys");
+    let config = || AppConfig {
+        database: t.settings.clone(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        nats: None,
+        shutdown_grace: Duration::from_secs(1),
+        tls: None,
+        keys: KeySource::File(key_file.clone()),
+        demo_accounts: false,
+    };
+    let first = Application::build(config())
+        .await
+        .expect("first start creates the key file");
+    drop(first);
+    let text = std::fs::read_to_string(&key_file).unwrap();
+    assert!(text.contains("master = ") && text.contains("index = "));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the key file is private");
+    }
+    Application::build(config())
+        .await
+        .expect("a restart with the same keys works");
+    std::fs::remove_file(&key_file).unwrap();
+    let err = Application::build(config())
+        .await
+        .err()
+        .expect("refused without the key file");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("does not exist") && message.contains("will not create new keys"),
+        "{message}"
+    );
+    assert!(!key_file.exists(), "no new key file was written");
+    // Different keys are refused too.
+    std::fs::write(
+        &key_file,
+        text.replace("index = ", "index = A")
+            .replace("master = ", "master = B"),
+    )
+    .unwrap();
+    assert!(Application::build(config()).await.is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
