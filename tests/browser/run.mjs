@@ -233,6 +233,24 @@ try {
     assert(page.url().includes("/sign-in?next="), "signed out");
   });
 
+  await check("administrator: integration clients page and a new client's one-time secret pass axe", async () => {
+    await page.goto(`${base}/sign-in`);
+    await page.fill("#username", "administrator");
+    await page.fill("#password", "aloft-demo-password");
+    await page.click("main button[type=submit]");
+    await page.waitForURL(/\/sign-in\/mfa/);
+    await page.fill("#code", totp(demoSecret("administrator")));
+    await page.click("form[action='/sign-in/mfa'] button[type=submit]");
+    await page.waitForURL(/\/$/);
+    await page.goto(`${base}/access/clients`);
+    await axe(page, "/access/clients");
+    await page.fill("#name", "Loyalty sync");
+    await page.selectOption("#role", "loyalty_manager");
+    await page.click("form[action='/access/clients'] button[type=submit]");
+    await page.waitForSelector("#client-secret");
+    await axe(page, "/access/clients (created)");
+  });
+
   await check("no console errors (CSP violations, script errors)", async () => {
     assert(consoleErrors.length === 0, consoleErrors.join("\n"));
   });

@@ -7,6 +7,7 @@
 //! - [`tokens`]: Aloft's own bearer tokens (HS256) for operators and integration clients.
 //! - [`gate`]: the [`aloft_platform::access::Authenticator`] — session cookie or bearer token.
 //! - [`limiter`]: per-address rate limiting of sign-in attempts.
+//! - [`routes`]: the OAuth client-credentials token endpoint for integration clients.
 //! - [`pages`]: sign-in, second factor, MFA enrolment, sign-out, account, role review.
 //! - [`demo`]: one demo account per role.
 //!
@@ -19,6 +20,7 @@ pub mod keys;
 pub mod limiter;
 pub mod model;
 pub mod pages;
+pub mod routes;
 pub mod storage;
 pub mod tokens;
 

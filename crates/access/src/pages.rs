@@ -100,6 +100,21 @@ pub const POLICY: &[RoutePolicy] = &[
         "/access/roles",
         Access::Permission(Permission::AccessReview),
     ),
+    RoutePolicy::new(
+        "GET",
+        "/access/clients",
+        Access::Permission(Permission::ApiClientsManage),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/access/clients",
+        Access::Permission(Permission::ApiClientsManage),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/access/clients/{id}/revoke",
+        Access::Permission(Permission::ApiClientsManage),
+    ),
 ];
 
 /// The sign-in and account pages.
@@ -112,6 +127,8 @@ pub fn routes(state: SignInState) -> Router {
         .route("/account", get(account))
         .route("/account/sign-out-everywhere", post(sign_out_everywhere))
         .route("/access/roles", get(roles))
+        .route("/access/clients", get(clients).post(create_client))
+        .route("/access/clients/{id}/revoke", post(revoke_client))
         .with_state(state)
 }
 
@@ -643,6 +660,9 @@ async fn roles() -> Response {
             Section::Access,
             html! {
                 h1 { "Roles and permissions" }
+                @if aloft_platform::access::current_principal().is_some_and(|p| p.can(Permission::ApiClientsManage)) {
+                    p { a href="/access/clients" { "Manage integration clients" } }
+                }
                 p { "What each role may do. Everything not listed is denied. Travel document numbers are masked for roles without that permission." }
                 div.table-scroll tabindex="0" role="region" aria-label="Permissions by role" {
                     table {
@@ -669,4 +689,161 @@ async fn roles() -> Response {
             },
         ),
     )
+}
+
+fn clients_page(
+    status: StatusCode,
+    list: &[crate::storage::ApiClient],
+    created: Option<(&str, &str)>,
+    error: Option<&str>,
+) -> Response {
+    let t = now();
+    page(
+        status,
+        layout(
+            "Integration clients",
+            Section::Access,
+            html! {
+                h1 { "Integration clients" }
+                p { "Systems that call the API (booking channels, loyalty, partners) get their own credentials: a role, optional narrower permissions, an expiry, and revocation. They trade them at " code { "POST /api/v1/oauth/token" } " (client-credentials grant) for ten-minute bearer tokens." }
+                @if let Some((id, secret)) = created {
+                    article.created role="status" {
+                        h2 { "Client created" }
+                        p { "Copy the secret now: it is shown only once and stored only as a digest." }
+                        dl.profile {
+                            dt { "Client id" } dd { code #client-id { (id) } }
+                            dt { "Client secret" } dd { code #client-secret { (secret) } }
+                        }
+                    }
+                }
+                @if !list.is_empty() {
+                    div.table-scroll tabindex="0" role="region" aria-label="Clients" {
+                        table {
+                            thead { tr { th scope="col" { "Name" } th scope="col" { "Client id" } th scope="col" { "Role" } th scope="col" { "Permissions" } th scope="col" { "Expires" } th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                            tbody {
+                                @for c in list {
+                                    tr {
+                                        td { (c.name) }
+                                        td { code { (c.id) } }
+                                        td { (c.role.as_str()) }
+                                        td { @if c.scopes.is_empty() { "whole role" } @else { (c.scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) } }
+                                        td { (c.expires_at.format("%Y-%m-%d %H:%M UTC")) }
+                                        td { @if c.revoked_at.is_some() { "revoked" } @else if c.active(t) { "active" } @else { "expired" } }
+                                        td {
+                                            @if c.active(t) {
+                                                form method="post" action={ "/access/clients/" (c.id) "/revoke" } {
+                                                    (csrf_field())
+                                                    button.secondary.outline type="submit" aria-label={ "Revoke " (c.name) } { "Revoke" }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                h2 { "New client" }
+                @if let Some(e) = error { p.form-error role="alert" #client-error { (e) } }
+                form method="post" action="/access/clients" {
+                    (csrf_field())
+                    label for="name" { "Name" }
+                    input #name name="name" type="text" required maxlength="100";
+                    label for="role" { "Role" }
+                    select #role name="role" required {
+                        @for r in Role::ALL.iter().filter(|r| **r != Role::Passenger) { option value=(r.as_str()) { (r.label()) } }
+                    }
+                    fieldset {
+                        legend { "Narrow to these permissions (none: the whole role)" }
+                        @for p in Permission::ALL {
+                            label for={ "scope-" (p.as_str()) } {
+                                input #{ "scope-" (p.as_str()) } type="checkbox" name="scope" value=(p.as_str());
+                                (p.as_str()) " — " (p.description())
+                            }
+                        }
+                    }
+                    label for="days" { "Valid for (days)" }
+                    input #days name="days" type="number" min="1" max="730" value="365" required;
+                    button type="submit" { "Create client" }
+                }
+            },
+        ),
+    )
+}
+
+async fn clients(State(state): State<SignInState>) -> Result<Response, ApiError> {
+    let list = state.accounts.clients().await?;
+    Ok(clients_page(StatusCode::OK, &list, None, None))
+}
+
+async fn create_client(
+    State(state): State<SignInState>,
+    ctx: AccessContext,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let name = get("name").unwrap_or_default();
+    let role = get("role")
+        .as_deref()
+        .and_then(Role::parse)
+        .filter(|r| r.is_staff());
+    let days = get("days")
+        .and_then(|d| d.parse::<i64>().ok())
+        .filter(|d| (1..=730).contains(d));
+    let scopes: Vec<Permission> = pairs
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .filter_map(|(_, v)| Permission::parse(v))
+        .collect();
+    let (Some(role), Some(days), false) =
+        (role, days, name.is_empty() || name.chars().count() > 100)
+    else {
+        let list = state.accounts.clients().await?;
+        return Ok(clients_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &list,
+            None,
+            Some("Give a name (up to 100 characters), a staff role and 1–730 days."),
+        ));
+    };
+    if let Some(p) = scopes.iter().find(|p| !role.allows(**p)) {
+        let list = state.accounts.clients().await?;
+        return Ok(clients_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &list,
+            None,
+            Some(&format!(
+                "The role {role} does not include {}; a client can only be narrower than its role.",
+                p.as_str()
+            )),
+        ));
+    }
+    let (client, secret) = state
+        .accounts
+        .create_client(&name, role, &scopes, chrono::Duration::days(days), &ctx)
+        .await?;
+    let list = state.accounts.clients().await?;
+    let mut r = clients_page(
+        StatusCode::CREATED,
+        &list,
+        Some((&client.id, &secret)),
+        None,
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+async fn revoke_client(
+    State(state): State<SignInState>,
+    ctx: AccessContext,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    state.accounts.revoke_client(&id, &ctx).await?;
+    Ok(Redirect::to("/access/clients").into_response())
 }

@@ -581,3 +581,157 @@ impl AccountStore {
         Ok(codes)
     }
 }
+
+/// An integration client managed in Aloft (credentials for the client-credentials grant).
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    /// Client id (`client_id`).
+    pub id: String,
+    /// What it is, e.g. "GDS booking feed".
+    pub name: String,
+    /// The role its tokens act in.
+    pub role: Role,
+    /// Permissions narrowing the role (empty = the whole role).
+    pub scopes: Vec<aloft_platform::access::Permission>,
+    /// Credentials stop working then.
+    pub expires_at: DateTime<Utc>,
+    /// Revoked (no new tokens).
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Who created it.
+    pub created_by: String,
+}
+
+impl ApiClient {
+    /// Whether its credentials may get a token now.
+    pub fn active(&self, at: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && at < self.expires_at
+    }
+}
+
+fn decode_client(r: &AnyRow) -> Result<(ApiClient, String), StorageError> {
+    let role: String = r.try_get("role")?;
+    let scopes: String = r.try_get("scopes")?;
+    let revoked: Option<String> = r.try_get("revoked_at")?;
+    Ok((
+        ApiClient {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            role: Role::parse(&role).ok_or_else(|| storage(format!("unknown role {role}")))?,
+            scopes: scopes
+                .split_whitespace()
+                .filter_map(aloft_platform::access::Permission::parse)
+                .collect(),
+            expires_at: from_db_time(&r.try_get::<String, _>("expires_at")?)?,
+            revoked_at: revoked.as_deref().map(from_db_time).transpose()?,
+            created_by: r.try_get("created_by")?,
+        },
+        r.try_get("secret_hash")?,
+    ))
+}
+
+impl AccountStore {
+    /// Registers an integration client; returns it and its secret (shown once, stored only as
+    /// a digest).
+    pub async fn create_client(
+        &self,
+        name: &str,
+        role: Role,
+        scopes: &[aloft_platform::access::Permission],
+        valid_for: chrono::Duration,
+        ctx: &AccessContext,
+    ) -> Result<(ApiClient, String), StorageError> {
+        let id = format!("cli_{}", Uuid::now_v7().simple());
+        let secret = random_token();
+        let t = now();
+        let scope_text: Vec<&str> = scopes.iter().map(|p| p.as_str()).collect();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO api_clients (id, name, role, scopes, secret_hash, expires_at, revoked_at, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8)",
+        )
+        .bind(&id)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(scope_text.join(" "))
+        .bind(sha256_hex(&secret))
+        .bind(to_db_time(t + valid_for))
+        .bind(to_db_time(t))
+        .bind(&ctx.actor.id)
+        .execute(tx.conn())
+        .await?;
+        tx.audit(&[ctx.entry(
+            "api_client.created",
+            "api_client",
+            Some(id.clone()),
+            vec!["role".into(), "scopes".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        let client = self
+            .client(&id)
+            .await?
+            .ok_or_else(|| storage("client vanished after insert"))?;
+        Ok((client, secret))
+    }
+
+    /// One client.
+    pub async fn client(&self, id: &str) -> Result<Option<ApiClient>, StorageError> {
+        let row = sqlx::query("SELECT * FROM api_clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.as_ref().map(decode_client).transpose()?.map(|(c, _)| c))
+    }
+
+    /// Every client, newest first.
+    pub async fn clients(&self) -> Result<Vec<ApiClient>, StorageError> {
+        let rows = sqlx::query("SELECT * FROM api_clients ORDER BY created_at DESC")
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter()
+            .map(|r| decode_client(r).map(|(c, _)| c))
+            .collect()
+    }
+
+    /// The client if `secret` is its current secret and it is active.
+    pub async fn authenticate_client(
+        &self,
+        id: &str,
+        secret: &str,
+    ) -> Result<Option<ApiClient>, StorageError> {
+        let row = sqlx::query("SELECT * FROM api_clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        let Some((client, hash)) = row.as_ref().map(decode_client).transpose()? else {
+            return Ok(None);
+        };
+        let ok = aloft_security::constant_time_eq(hash.as_bytes(), sha256_hex(secret).as_bytes());
+        Ok((ok && client.active(now())).then_some(client))
+    }
+
+    /// Revokes a client: it gets no new tokens (tokens already issued live out their minutes).
+    pub async fn revoke_client(&self, id: &str, ctx: &AccessContext) -> Result<bool, StorageError> {
+        let mut tx = self.db.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE api_clients SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await?;
+        if done.rows_affected() > 0 {
+            tx.audit(&[ctx.entry(
+                "api_client.revoked",
+                "api_client",
+                Some(id.to_owned()),
+                vec![],
+                "success",
+            )])
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

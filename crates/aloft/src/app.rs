@@ -22,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use std::sync::Arc;
 
 use aloft_access::pages::SignInState;
+use aloft_access::routes::TokenEndpoint;
 use aloft_access::{AccessAuthenticator, AccountStore, InstanceKeys, KeySource, TokenIssuer};
 use aloft_broker::{NatsSettings, NatsSink};
 use aloft_customers::CustomerStore;
@@ -59,7 +60,10 @@ pub struct AppConfig {
                        (`application/problem+json`) naming each invalid field.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    tags((name = "customers", description = "Passenger profiles: identity, contact, loyalty, travel documents, preferences")),
+    tags(
+        (name = "customers", description = "Passenger profiles: identity, contact, loyalty, travel documents, preferences"),
+        (name = "access", description = "Tokens for integration clients (OAuth 2.0 client credentials)")
+    ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -278,12 +282,16 @@ pub fn router(
 ) -> Router {
     let gate = Gate::new(
         &policy_tables(),
-        AccessAuthenticator::new(accounts.clone(), tokens, tls),
+        AccessAuthenticator::new(accounts.clone(), tokens.clone(), tls),
         Some(auditor.clone()),
     );
     let store = CustomerStore::new(db.clone()).with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
+        .merge(aloft_access::routes::api_routes(TokenEndpoint::new(
+            accounts.clone(),
+            tokens.clone(),
+        )))
         .split_for_parts();
     let openapi_json = openapi
         .to_pretty_json()
@@ -337,6 +345,7 @@ pub fn policy_tables() -> Vec<&'static [RoutePolicy]> {
         aloft_customers::routes::POLICY,
         aloft_customers::pages::POLICY,
         aloft_access::pages::POLICY,
+        aloft_access::routes::POLICY,
     ]
 }
 

@@ -616,3 +616,111 @@ async fn a_lost_key_file_stops_start_up_instead_of_making_new_keys() {
     assert!(Application::build(config()).await.is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn integration_clients_get_scoped_tokens_and_can_be_revoked() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.sign_in_as(Role::Administrator).await;
+        let page = app
+            .post_form_as(
+                &admin,
+                "/access/clients",
+                "name=GDS+feed&role=contact_centre_agent&scope=customer.read&days=30",
+            )
+            .await;
+        assert_eq!(page.status, 201, "{}", page.text());
+        let html = page.text();
+        let grab = |id: &str| {
+            let marker = format!("id=\"{id}\">");
+            let at = html.find(&marker).unwrap() + marker.len();
+            html[at..at + html[at..].find('<').unwrap()].to_owned()
+        };
+        let (client_id, secret) = (grab("client-id"), grab("client-secret"));
+        // A scope the role lacks is refused.
+        let wider = app
+            .post_form_as(
+                &admin,
+                "/access/clients",
+                "name=X&role=contact_centre_agent&scope=audit.read&days=30",
+            )
+            .await;
+        assert_eq!(wider.status, 422);
+
+        let form = |body: String| Bytes::from(body);
+        let ct = ("content-type", "application/x-www-form-urlencoded");
+        let wrong = app
+            .request(
+                "POST",
+                "/api/v1/oauth/token",
+                &[ct, ("authorization", "")],
+                form(format!(
+                    "grant_type=client_credentials&client_id={client_id}&client_secret=nope"
+                )),
+            )
+            .await;
+        assert_eq!(wrong.status, 401);
+        assert_eq!(wrong.json()["error"], "invalid_client");
+        let got = app
+            .request(
+                "POST",
+                "/api/v1/oauth/token",
+                &[ct, ("authorization", "")],
+                form(format!(
+                    "grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
+                )),
+            )
+            .await;
+        assert_eq!(got.status, 200, "{}", got.text());
+        let body = got.json();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["scope"], "customer.read");
+        let bearer = format!("Bearer {}", body["access_token"].as_str().unwrap());
+        let list = app
+            .request(
+                "GET",
+                "/api/v1/customers?name=a",
+                &[("authorization", &bearer)],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(list.status, 200, "the scope allows reading");
+        let create = app
+            .request(
+                "POST",
+                "/api/v1/customers",
+                &[
+                    ("authorization", &bearer),
+                    ("content-type", "application/json"),
+                ],
+                Bytes::from(r#"{"first_name":"A","last_name":"B"}"#),
+            )
+            .await;
+        assert_eq!(create.status, 403, "the scope narrows the role: no writes");
+
+        // Revoked: no new tokens.
+        let revoke = app
+            .post_form_as(&admin, &format!("/access/clients/{client_id}/revoke"), "")
+            .await;
+        assert_eq!(revoke.status, 303);
+        let after = app
+            .request(
+                "POST",
+                "/api/v1/oauth/token",
+                &[ct, ("authorization", "")],
+                form(format!(
+                    "grant_type=client_credentials&client_id={client_id}&client_secret={secret}"
+                )),
+            )
+            .await;
+        assert_eq!(after.status, 401);
+        assert!(
+            app.get_as(&admin, "/access/clients")
+                .await
+                .text()
+                .contains("revoked")
+        );
+        app.stop().await;
+    })
+    .await;
+}
