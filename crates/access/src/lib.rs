@@ -1,7 +1,6 @@
 //! Access: who may use Aloft and how they prove it.
 //!
 //! - [`model`]: the rules of signing in (lockout schedule, session lifetime, safe redirects); pure.
-//! - [`keys`]: the instance's master and index keys, and the refusal to start with the wrong ones.
 //! - [`storage`]: staff accounts and sessions (secrets encrypted or hashed), every sign-in event
 //!   audited in the same transaction.
 //! - [`tokens`]: Aloft's own bearer tokens (HS256) for operators and integration clients.
@@ -16,7 +15,6 @@
 
 pub mod demo;
 pub mod gate;
-pub mod keys;
 pub mod limiter;
 pub mod model;
 pub mod pages;
@@ -24,7 +22,7 @@ pub mod routes;
 pub mod storage;
 pub mod tokens;
 
+pub use aloft_platform::keys::{self, InstanceKeys, KeyError, KeySource};
 pub use gate::AccessAuthenticator;
-pub use keys::{InstanceKeys, KeyError, KeySource};
 pub use storage::AccountStore;
 pub use tokens::TokenIssuer;

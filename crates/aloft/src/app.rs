@@ -110,6 +110,7 @@ pub struct Application {
     tokens: TokenIssuer,
     accounts: AccountStore,
     demo_accounts: Vec<aloft_access::demo::DemoAccount>,
+    customers: CustomerStore,
 }
 
 impl Application {
@@ -134,6 +135,17 @@ impl Application {
                 .context("cannot load the instance keys")?,
         );
         let tokens = TokenIssuer::new(&keys);
+        let customers = CustomerStore::new(db.clone(), keys.clone());
+        let sealed = customers
+            .seal_plaintext_rows()
+            .await
+            .context("cannot encrypt customer rows written before encryption at rest")?;
+        if sealed > 0 {
+            tracing::info!(
+                rows = sealed,
+                "encrypted customer rows written before encryption at rest"
+            );
+        }
         let accounts = AccountStore::new(db.clone(), keys.clone());
         let demo_accounts = if config.demo_accounts {
             aloft_access::demo::ensure(&accounts).await?
@@ -143,10 +155,11 @@ impl Application {
         let (auditor, audit_writer) = Auditor::start(db.clone());
         let router = router(
             db.clone(),
-            auditor,
+            auditor.clone(),
             tls.is_some(),
             accounts.clone(),
             tokens.clone(),
+            customers.clone(),
         );
         let listener = TcpListener::bind(config.bind)
             .await
@@ -163,6 +176,7 @@ impl Application {
             tokens,
             accounts,
             demo_accounts,
+            customers,
         })
     }
 
@@ -174,6 +188,11 @@ impl Application {
     /// The complete router (tests enumerate its routes).
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// The customer profiles (without read auditing: for loaders and tools).
+    pub fn customers(&self) -> &CustomerStore {
+        &self.customers
     }
 
     /// The staff accounts.
@@ -279,13 +298,14 @@ pub fn router(
     tls: bool,
     accounts: AccountStore,
     tokens: TokenIssuer,
+    customers: CustomerStore,
 ) -> Router {
     let gate = Gate::new(
         &policy_tables(),
         AccessAuthenticator::new(accounts.clone(), tokens.clone(), tls),
         Some(auditor.clone()),
     );
-    let store = CustomerStore::new(db.clone()).with_auditor(auditor);
+    let store = customers.with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
         .merge(aloft_access::routes::api_routes(TokenEndpoint::new(

@@ -254,7 +254,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await
         .context("cannot open the database")?;
     aloft_platform::migrate::run(&db).await?;
-    let store = CustomerStore::new(db.clone());
+    let key_source = aloft_access::KeySource::File(args.data_dir.join("aloft.keys"));
+    let keys = std::sync::Arc::new(aloft_access::InstanceKeys::load(&db, &key_source).await?);
+    let store = CustomerStore::new(db.clone(), keys);
+    store.seal_plaintext_rows().await?;
     let existing = store.count().await? as u64;
     if existing < args.customers {
         eprintln!("seeding {} customers…", args.customers - existing);
@@ -271,7 +274,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         nats: None,
         shutdown_grace: Duration::from_secs(5),
         tls: None,
-        keys: aloft_access::KeySource::File(args.data_dir.join("aloft.keys")),
+        keys: key_source,
         demo_accounts: false,
     })
     .await?;
@@ -284,9 +287,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             chrono::Duration::hours(2)
         )
     );
-    let ids = CustomerStore::new(app.database().clone())
-        .sample_ids(args.customers as i64)
-        .await?;
+    let ids = app.customers().sample_ids(args.customers as i64).await?;
     anyhow::ensure!(!ids.is_empty(), "no customers to benchmark");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {

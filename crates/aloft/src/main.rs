@@ -273,7 +273,10 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("cannot open the database")?;
             aloft_platform::migrate::run(&db).await?;
-            load_demo(&db, args.seed, args.customers).await
+            let keys = aloft_access::InstanceKeys::load(&db, &args.storage.key_source()).await?;
+            let store = CustomerStore::new(db.clone(), std::sync::Arc::new(keys));
+            store.seal_plaintext_rows().await?;
+            load_demo(&store, args.seed, args.customers).await
         }
         Command::Bench(args) => bench::run(args).await,
         Command::Audit(AuditCommand::Verify(storage)) => {
@@ -341,12 +344,12 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn load_demo(db: &Database, seed: u64, customers: u64) -> anyhow::Result<()> {
-    let store = CustomerStore::new(db.clone());
+async fn load_demo(store: &CustomerStore, seed: u64, customers: u64) -> anyhow::Result<()> {
+    let db = store.database();
     let start = Instant::now();
     let step = (customers / 10).max(1_000);
     let mut next_report = step;
-    let created = aloft_customers::demo::load(&store, seed, customers, |done| {
+    let created = aloft_customers::demo::load(store, seed, customers, |done| {
         if done >= next_report || done == customers {
             eprintln!("demo data: {done}/{customers} customers");
             next_report += step;
@@ -391,7 +394,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await?;
     if args.demo {
-        load_demo(app.database(), 42, args.demo_customers).await?;
+        load_demo(app.customers(), 42, args.demo_customers).await?;
     }
     let addr = app.local_addr();
     let scheme = if args.tls_cert.is_some() {

@@ -3,6 +3,7 @@
 //!
 //! - [`model`]: the profile and its value types; pure rules, no IO.
 //! - [`disclosure`]: field-level masking by permission (travel documents).
+//! - [`sealing`]: encryption of sensitive fields at rest (per-customer data keys) and blind indexes.
 //! - [`storage`]: persistence on either backend, with optimistic concurrency and outbox events.
 //! - [`routes`]: the REST API (`/api/v1/customers`).
 //! - [`pages`]: the server-rendered pages (`/customers`).
@@ -13,6 +14,7 @@ pub mod disclosure;
 pub mod model;
 pub mod pages;
 pub mod routes;
+pub mod sealing;
 pub mod storage;
 
 pub use model::{CustomerId, Profile};

@@ -1,7 +1,9 @@
 //! Customer profile persistence, identical on SQLite and PostgreSQL.
 //!
-//! A profile is stored as its validated JSON document plus derived search keys (see
-//! `migrations/0002_customers.sql`). Every change bumps `version` (optimistic concurrency: an
+//! A profile is stored as its validated JSON document — sensitive fields encrypted one by one
+//! under the customer's own data key (see [`crate::sealing`]) — plus derived search keys: folded
+//! names in the clear for prefix search, blind indexes for exact e-mail, phone, loyalty and
+//! passport look-ups (see `migrations/0002_customers.sql` and `0005_customer_encryption.sql`). Every change bumps `version` (optimistic concurrency: an
 //! update names the version it read and fails if another writer got there first) and appends its
 //! CloudEvent to the outbox in the same transaction.
 
@@ -17,7 +19,12 @@ use aloft_platform::{
     AccessContext, ApiError, Auditor, Backend, CloudEvent, Database, FieldError, StorageError,
 };
 
+use std::sync::Arc;
+
+use aloft_platform::keys::InstanceKeys;
+
 use crate::model::{CustomerId, Profile, changed_fields, fold, merge_patch};
+use crate::sealing::{Indexed, SealedFields, Vault};
 
 /// CloudEvents `source` of this domain.
 pub const EVENT_SOURCE: &str = "/aloft/customers";
@@ -156,14 +163,19 @@ fn prefix_end(prefix: &str) -> String {
 pub struct CustomerStore {
     db: Database,
     auditor: Option<Auditor>,
+    vault: Vault,
 }
 
-const COLUMNS: &str = "id, version, profile, created_at, updated_at";
+const COLUMNS: &str = "id, version, profile, data_key, sealed, created_at, updated_at";
 
 impl CustomerStore {
-    /// A store over `db`.
-    pub fn new(db: Database) -> Self {
-        Self { db, auditor: None }
+    /// A store over `db`, encrypting sensitive fields with the instance `keys`.
+    pub fn new(db: Database, keys: Arc<InstanceKeys>) -> Self {
+        Self {
+            db,
+            auditor: None,
+            vault: Vault::new(keys),
+        }
     }
 
     /// The same store, recording reads through `auditor` (the server always does).
@@ -206,7 +218,7 @@ impl CustomerStore {
             profile,
         };
         let mut tx = self.db.begin_write().await?;
-        insert(tx.conn(), std::slice::from_ref(&customer))
+        insert(tx.conn(), &self.vault, std::slice::from_ref(&customer))
             .await
             .map_err(duplicate_or)?;
         tx.emit(&created_event(&customer)).await?;
@@ -243,7 +255,9 @@ impl CustomerStore {
             .collect();
         let events: Vec<CloudEvent> = customers.iter().map(created_event).collect();
         let mut tx = self.db.begin_write().await?;
-        insert(tx.conn(), &customers).await.map_err(duplicate_or)?;
+        insert(tx.conn(), &self.vault, &customers)
+            .await
+            .map_err(duplicate_or)?;
         tx.emit_all(&events).await?;
         tx.audit(&[ctx.entry("customer.bulk_create", "customer", None, vec![], "success")])
             .await?;
@@ -257,7 +271,7 @@ impl CustomerStore {
             .bind(id.to_string())
             .fetch_optional(self.db.pool())
             .await?;
-        row.map(|r| decode(&r)).transpose()
+        row.map(|r| self.decode(&r).map(|(c, _)| c)).transpose()
     }
 
     /// Applies a JSON merge patch (RFC 7396). With `expected_version`, fails with
@@ -282,22 +296,28 @@ impl CustomerStore {
         // SQLite writers are serialised, so nobody can change the profile between our read and
         // our write and a merge patch never needs a retry.
         let mut tx = self.db.begin_write().await?;
-        let current = match self.db.backend() {
-            Backend::Postgres => {
-                let row = sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM customers WHERE id = $1 FOR UPDATE"
-                ))
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx.conn())
-                .await
-                .map_err(StorageError::from)?;
-                row.map(|r| decode(&r)).transpose()?
-            }
+        let row = match self.db.backend() {
+            Backend::Postgres => sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM customers WHERE id = $1 FOR UPDATE"
+            ))
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx.conn())
+            .await
+            .map_err(StorageError::from)?,
             // The write transaction has not touched the database yet, so reading through the
             // pool sees the latest commit, and SQLite's first statement in `tx` is the UPDATE.
-            Backend::Sqlite => self.get(id).await?,
-        }
-        .ok_or(CustomerError::NotFound)?;
+            Backend::Sqlite => {
+                sqlx::query(&format!("SELECT {COLUMNS} FROM customers WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(self.db.pool())
+                    .await
+                    .map_err(StorageError::from)?
+            }
+        };
+        let (current, data_key) = row
+            .map(|r| self.decode(&r))
+            .transpose()?
+            .ok_or(CustomerError::NotFound)?;
         if expected_version.is_some_and(|v| v != current.version) {
             return Err(CustomerError::StaleVersion);
         }
@@ -314,23 +334,25 @@ impl CustomerStore {
             profile,
             ..current.clone()
         };
-        let keys = updated.profile.search_keys();
+        let stored = StoredRow::of(&self.vault, &updated, data_key.as_deref())?;
         let done = sqlx::query(
             "UPDATE customers SET version = $1, profile = $2, first_name_key = $3, last_name_key = $4, \
-             email_key = $5, phone_key = $6, loyalty_key = $7, passport_key = $8, updated_at = $9 \
-             WHERE id = $10 AND version = $11",
+             email_key = $5, phone_key = $6, loyalty_key = $7, passport_key = $8, updated_at = $9, \
+             data_key = $12, sealed = $13 WHERE id = $10 AND version = $11",
         )
         .bind(updated.version)
-        .bind(updated.profile.to_document().to_string())
-        .bind(keys.first_name)
-        .bind(keys.last_name)
-        .bind(keys.email)
-        .bind(keys.phone)
-        .bind(keys.loyalty)
-        .bind(keys.passport)
+        .bind(stored.profile)
+        .bind(stored.keys.first_name)
+        .bind(stored.keys.last_name)
+        .bind(stored.keys.email)
+        .bind(stored.keys.phone)
+        .bind(stored.keys.loyalty)
+        .bind(stored.keys.passport)
         .bind(to_db_time(updated.updated_at))
         .bind(id.to_string())
         .bind(current.version)
+        .bind(stored.sealed.data_key)
+        .bind(stored.sealed.fields)
         .execute(&mut *tx.conn())
         .await
         .map_err(|e| duplicate_or(e.into()))?;
@@ -371,14 +393,18 @@ impl CustomerStore {
             binds.push(value);
             format!("${}", binds.len())
         };
-        for (column, value) in [
-            ("email_key", q.email.as_deref().map(str::to_lowercase)),
-            ("phone_key", q.phone.clone()),
-            ("loyalty_key", q.loyalty_number.clone()),
-            ("passport_key", q.passport_number.clone()),
+        for (column, which, value) in [
+            (
+                "email_key",
+                Indexed::Email,
+                q.email.as_deref().map(str::to_lowercase),
+            ),
+            ("phone_key", Indexed::Phone, q.phone.clone()),
+            ("loyalty_key", Indexed::Loyalty, q.loyalty_number.clone()),
+            ("passport_key", Indexed::Passport, q.passport_number.clone()),
         ] {
             if let Some(v) = value {
-                conditions.push(format!("{column} = {}", bind(v)));
+                conditions.push(format!("{column} = {}", bind(self.vault.index(which, &v))));
             }
         }
         let name = q.name.as_deref().map(fold).filter(|n| !n.is_empty());
@@ -443,7 +469,9 @@ impl CustomerStore {
                 query = query.bind(b.as_str());
             }
             let rows = query.fetch_all(self.db.pool()).await?;
-            rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?
+            rows.iter()
+                .map(|r| self.decode(r).map(|(c, _)| c))
+                .collect::<Result<Vec<_>, _>>()?
         };
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
@@ -476,7 +504,7 @@ impl CustomerStore {
             .fetch_all(self.db.pool())
             .await?
             .iter()
-            .map(decode)
+            .map(|r| self.decode(r).map(|(c, _)| c))
             .collect::<Result<Vec<_>, _>>()?;
         let position = |c: &Customer| ids.iter().position(|i| *i == c.id.to_string());
         found.sort_by_key(position);
@@ -555,17 +583,46 @@ fn created_event(c: &Customer) -> CloudEvent {
     )
 }
 
+/// A customer as stored: the plain part of the document, the sealed sensitive fields and the
+/// search keys (blind indexes for the exact ones).
+struct StoredRow {
+    profile: String,
+    sealed: SealedFields,
+    keys: crate::model::SearchKeys,
+}
+
+impl StoredRow {
+    fn of(vault: &Vault, c: &Customer, data_key: Option<&str>) -> Result<Self, StorageError> {
+        let id = c.id.to_string();
+        let mut doc = c.profile.to_document();
+        let sealed = vault
+            .seal(&id, &mut doc, data_key)
+            .map_err(|e| StorageError::Corrupt(format!("customer {id}: cannot seal: {e}")))?;
+        let mut keys = c.profile.search_keys();
+        keys.email = keys.email.map(|v| vault.index(Indexed::Email, &v));
+        keys.phone = keys.phone.map(|v| vault.index(Indexed::Phone, &v));
+        keys.loyalty = keys.loyalty.map(|v| vault.index(Indexed::Loyalty, &v));
+        keys.passport = keys.passport.map(|v| vault.index(Indexed::Passport, &v));
+        Ok(Self {
+            profile: doc.to_string(),
+            sealed,
+            keys,
+        })
+    }
+}
+
 /// Inserts profiles, many rows per statement.
 async fn insert(
     conn: &mut sqlx::AnyConnection,
+    vault: &Vault,
     customers: &[Customer],
 ) -> Result<(), StorageError> {
     const ROWS_PER_STATEMENT: usize = 100;
-    const COLUMNS_PER_ROW: usize = 11;
+    const COLUMNS_PER_ROW: usize = 13;
     for chunk in customers.chunks(ROWS_PER_STATEMENT) {
         let mut sql = String::from(
             "INSERT INTO customers (id, version, profile, first_name_key, last_name_key, email_key, phone_key, \
-             loyalty_key, passport_key, created_at, updated_at) VALUES ",
+             loyalty_key, passport_key, created_at, updated_at, data_key, sealed) VALUES ",
         );
         for i in 0..chunk.len() {
             if i > 0 {
@@ -578,43 +635,104 @@ async fn insert(
         }
         let mut query = sqlx::query(&sql);
         for c in chunk {
-            let keys = c.profile.search_keys();
+            let stored = StoredRow::of(vault, c, None)?;
             query = query
                 .bind(c.id.to_string())
                 .bind(c.version)
-                .bind(c.profile.to_document().to_string())
-                .bind(keys.first_name)
-                .bind(keys.last_name)
-                .bind(keys.email)
-                .bind(keys.phone)
-                .bind(keys.loyalty)
-                .bind(keys.passport)
+                .bind(stored.profile)
+                .bind(stored.keys.first_name)
+                .bind(stored.keys.last_name)
+                .bind(stored.keys.email)
+                .bind(stored.keys.phone)
+                .bind(stored.keys.loyalty)
+                .bind(stored.keys.passport)
                 .bind(to_db_time(c.created_at))
-                .bind(to_db_time(c.updated_at));
+                .bind(to_db_time(c.updated_at))
+                .bind(stored.sealed.data_key)
+                .bind(stored.sealed.fields);
         }
         query.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-fn decode(row: &AnyRow) -> Result<Customer, StorageError> {
-    let id: String = row.try_get("id")?;
-    let doc: String = row.try_get("profile")?;
-    let doc: Value = serde_json::from_str(&doc)
-        .map_err(|e| StorageError::Corrupt(format!("customer {id}: {e}")))?;
-    // Stored documents were validated on the way in; parse again so the type guarantees hold.
-    // The date bound is far in the future so that no stored date of birth can fail it.
-    let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-    let profile = Profile::parse(&doc, far).map_err(|errs| {
-        StorageError::Corrupt(format!("customer {id}: {} invalid fields", errs.len()))
-    })?;
-    Ok(Customer {
-        id: CustomerId::parse(&id).ok_or_else(|| StorageError::Corrupt(format!("bad id {id}")))?,
-        version: row.try_get("version")?,
-        created_at: from_db_time(&row.try_get::<String, _>("created_at")?)?,
-        updated_at: from_db_time(&row.try_get::<String, _>("updated_at")?)?,
-        profile,
-    })
+impl CustomerStore {
+    /// Decodes a row, decrypting its sealed fields; also returns its wrapped data key (to reuse
+    /// on update). Rows from before encryption (no data key) are read as they are until
+    /// [`CustomerStore::seal_plaintext_rows`] converts them.
+    fn decode(&self, row: &AnyRow) -> Result<(Customer, Option<String>), StorageError> {
+        let id: String = row.try_get("id")?;
+        let doc: String = row.try_get("profile")?;
+        let mut doc: Value = serde_json::from_str(&doc)
+            .map_err(|e| StorageError::Corrupt(format!("customer {id}: {e}")))?;
+        let data_key: Option<String> = row.try_get("data_key")?;
+        if let Some(key) = &data_key {
+            let sealed = SealedFields {
+                data_key: key.clone(),
+                fields: row
+                    .try_get::<Option<String>, _>("sealed")?
+                    .unwrap_or_else(|| "{}".into()),
+            };
+            self.vault.open(&id, &mut doc, &sealed).map_err(|e| {
+                StorageError::Corrupt(format!("customer {id}: sealed fields do not open: {e}"))
+            })?;
+        }
+        // Stored documents were validated on the way in; parse again so the type guarantees hold.
+        // The date bound is far in the future so that no stored date of birth can fail it.
+        let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+        let profile = Profile::parse(&doc, far).map_err(|errs| {
+            StorageError::Corrupt(format!("customer {id}: {} invalid fields", errs.len()))
+        })?;
+        Ok((
+            Customer {
+                id: CustomerId::parse(&id)
+                    .ok_or_else(|| StorageError::Corrupt(format!("bad id {id}")))?,
+                version: row.try_get("version")?,
+                created_at: from_db_time(&row.try_get::<String, _>("created_at")?)?,
+                updated_at: from_db_time(&row.try_get::<String, _>("updated_at")?)?,
+                profile,
+            },
+            data_key,
+        ))
+    }
+
+    /// Encrypts the rows written before encryption at rest existed (no data key yet) and
+    /// replaces their plaintext search keys with blind indexes. Runs at start-up, in batches;
+    /// returns how many rows it converted.
+    pub async fn seal_plaintext_rows(&self) -> Result<u64, StorageError> {
+        let mut done = 0;
+        loop {
+            let rows = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM customers WHERE data_key IS NULL LIMIT 500"
+            ))
+            .fetch_all(self.db.pool())
+            .await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            let mut tx = self.db.begin_write().await?;
+            for row in &rows {
+                let (c, _) = self.decode(row)?;
+                let stored = StoredRow::of(&self.vault, &c, None)?;
+                sqlx::query(
+                    "UPDATE customers SET profile = $1, email_key = $2, phone_key = $3, loyalty_key = $4, \
+                     passport_key = $5, data_key = $6, sealed = $7 WHERE id = $8 AND data_key IS NULL",
+                )
+                .bind(stored.profile)
+                .bind(stored.keys.email)
+                .bind(stored.keys.phone)
+                .bind(stored.keys.loyalty)
+                .bind(stored.keys.passport)
+                .bind(stored.sealed.data_key)
+                .bind(stored.sealed.fields)
+                .bind(c.id.to_string())
+                .execute(&mut *tx.conn())
+                .await?;
+            }
+            tx.commit().await?;
+            done += rows.len() as u64;
+        }
+    }
 }
 
 #[cfg(test)]

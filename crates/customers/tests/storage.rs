@@ -22,7 +22,7 @@ fn profile(doc: serde_json::Value) -> Profile {
 async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_version() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = CustomerStore::new(t.db.clone());
+        let store = CustomerStore::new(t.db.clone(), test_keys());
         let c = store
             .create(
                 profile(json!({"first_name": "Ana", "last_name": "Silva"})),
@@ -116,7 +116,7 @@ async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_versio
 async fn a_stale_expected_version_changes_nothing_and_a_no_op_patch_writes_nothing() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = CustomerStore::new(t.db.clone());
+        let store = CustomerStore::new(t.db.clone(), test_keys());
         let c = store
             .create(
                 profile(json!({"first_name": "Li", "last_name": "Wei"})),
@@ -169,7 +169,7 @@ async fn a_stale_expected_version_changes_nothing_and_a_no_op_patch_writes_nothi
 async fn a_failed_write_leaves_neither_the_change_nor_its_event() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = CustomerStore::new(t.db.clone());
+        let store = CustomerStore::new(t.db.clone(), test_keys());
         store
             .create(
                 profile(json!({"first_name": "A", "last_name": "A", "loyalty_number": "AL0001"})),
@@ -203,4 +203,11 @@ async fn a_failed_write_leaves_neither_the_change_nor_its_event() {
             .unwrap();
         assert_eq!(page.items.len(), 1);
     }
+}
+
+fn test_keys() -> std::sync::Arc<aloft_platform::keys::InstanceKeys> {
+    std::sync::Arc::new(aloft_platform::keys::InstanceKeys::new(
+        aloft_security::MasterKey::generate(),
+        aloft_security::IndexKey::generate(),
+    ))
 }

@@ -12,6 +12,7 @@ pub mod audit_pages;
 pub mod db;
 pub mod events;
 pub mod http;
+pub mod keys;
 pub mod migrate;
 pub mod problem;
 pub mod telemetry;

@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "access",
         sql: include_str!("../../../migrations/0004_access.sql"),
     },
+    Migration {
+        version: 5,
+        name: "customer_encryption",
+        sql: include_str!("../../../migrations/0005_customer_encryption.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

@@ -14,8 +14,8 @@
 
 use std::path::{Path, PathBuf};
 
-use aloft_platform::Database;
-use aloft_platform::db::{now, to_db_time};
+use crate::Database;
+use crate::db::{now, to_db_time};
 use aloft_security::{DataKey, IndexKey, Keyring, LocalKeyProvider, MasterKey};
 use sqlx::Row;
 use zeroize::Zeroizing;
@@ -65,7 +65,7 @@ pub enum KeyError {
     Io(PathBuf, std::io::Error),
     /// The database failed.
     #[error(transparent)]
-    Storage(#[from] aloft_platform::StorageError),
+    Storage(#[from] crate::StorageError),
 }
 
 /// The loaded keys.
@@ -227,13 +227,13 @@ async fn recorded(db: &Database) -> Result<Option<(String, String)>, KeyError> {
     let row = sqlx::query("SELECT index_key_id, master_key_id FROM instance_keys WHERE id = 1")
         .fetch_optional(db.pool())
         .await
-        .map_err(aloft_platform::StorageError::from)?;
+        .map_err(crate::StorageError::from)?;
     Ok(match row {
         Some(r) => Some((
             r.try_get("index_key_id")
-                .map_err(aloft_platform::StorageError::from)?,
+                .map_err(crate::StorageError::from)?,
             r.try_get("master_key_id")
-                .map_err(aloft_platform::StorageError::from)?,
+                .map_err(crate::StorageError::from)?,
         )),
         None => None,
     })
@@ -247,7 +247,7 @@ async fn record(db: &Database, keys: &InstanceKeys) -> Result<(), KeyError> {
         .bind(to_db_time(now()))
         .execute(tx.conn())
         .await
-        .map_err(aloft_platform::StorageError::from)?;
+        .map_err(crate::StorageError::from)?;
     tx.commit().await?;
     Ok(())
 }
