@@ -10,9 +10,10 @@ use aloft_platform::access::{
 use aloft_platform::db::now;
 use http::header;
 
+use crate::issuers::{ExternalIssuer, unverified_issuer};
 use crate::model::{Stage, TOUCH_INTERVAL, session_alive};
 use crate::storage::{AccountStore, Session};
-use crate::tokens::TokenIssuer;
+use crate::tokens::{TokenError, TokenIssuer};
 
 /// Cookie name over plain HTTP (development).
 pub const SESSION_COOKIE: &str = "aloft_session";
@@ -25,17 +26,44 @@ pub const SESSION_COOKIE_TLS: &str = "__Host-aloft_session";
 pub struct AccessAuthenticator {
     accounts: AccountStore,
     tokens: TokenIssuer,
+    external: Vec<ExternalIssuer>,
     tls: bool,
 }
 
 impl AccessAuthenticator {
-    /// Over these accounts and token keys; `tls` picks the cookie name.
-    pub fn new(accounts: AccountStore, tokens: TokenIssuer, tls: bool) -> Arc<Self> {
+    /// Over these accounts and token keys, also accepting tokens of the `external` issuers;
+    /// `tls` picks the cookie name.
+    pub fn new(
+        accounts: AccountStore,
+        tokens: TokenIssuer,
+        external: Vec<ExternalIssuer>,
+        tls: bool,
+    ) -> Arc<Self> {
         Arc::new(Self {
             accounts,
             tokens,
+            external,
             tls,
         })
+    }
+
+    /// A bearer token: Aloft's own, or one of a configured external issuer's (chosen by its
+    /// unverified `iss`, then fully verified by that issuer's rules).
+    async fn bearer(&self, token: &str) -> Result<Authentication, aloft_platform::ApiError> {
+        let issuer = unverified_issuer(token);
+        let result = match self
+            .external
+            .iter()
+            .find(|e| issuer.as_deref() == Some(e.issuer()))
+        {
+            Some(external) => external.verify(token).await,
+            None => self.tokens.verify(token),
+        };
+        match result {
+            Ok(p) => Ok(Authentication::Principal(p)),
+            Err(TokenError::Unavailable(why)) => Err(aloft_platform::ApiError::Unavailable(why)),
+            Err(e) => Ok(Authentication::Invalid(e.to_string())),
+        }
     }
 
     fn cookie_name(&self) -> &'static str {
@@ -111,15 +139,12 @@ impl Authenticator for AccessAuthenticator {
                     v.strip_prefix("Bearer ")
                         .or_else(|| v.strip_prefix("bearer "))
                 });
-                return Ok(match token {
-                    None => Authentication::Invalid(
+                return match token {
+                    None => Ok(Authentication::Invalid(
                         "the Authorization header must be `Bearer <token>`".into(),
-                    ),
-                    Some(t) => match self.tokens.verify(t.trim()) {
-                        Ok(p) => Authentication::Principal(p),
-                        Err(e) => Authentication::Invalid(e.to_string()),
-                    },
-                });
+                    )),
+                    Some(t) => self.bearer(t.trim()).await,
+                };
             }
             match cookie(parts, self.cookie_name()) {
                 Some(value) => self.session_principal(value).await,

@@ -4,6 +4,7 @@
 //! - [`storage`]: staff accounts and sessions (secrets encrypted or hashed), every sign-in event
 //!   audited in the same transaction.
 //! - [`tokens`]: Aloft's own bearer tokens (HS256) for operators and integration clients.
+//! - [`issuers`]: bearer tokens from an external OAuth/OIDC issuer, checked against its JWKS.
 //! - [`gate`]: the [`aloft_platform::access::Authenticator`] — session cookie or bearer token.
 //! - [`limiter`]: per-address rate limiting of sign-in attempts.
 //! - [`routes`]: the OAuth client-credentials token endpoint for integration clients.
@@ -15,6 +16,7 @@
 
 pub mod demo;
 pub mod gate;
+pub mod issuers;
 pub mod limiter;
 pub mod model;
 pub mod pages;

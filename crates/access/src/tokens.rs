@@ -57,6 +57,9 @@ pub enum TokenError {
     /// Names a role or scope Aloft does not know.
     #[error("the token names an unknown role or scope: {0}")]
     UnknownRole(String),
+    /// The issuer's keys cannot be fetched right now (a dependency outage: 503, retry).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// Issues and checks Aloft's own tokens.

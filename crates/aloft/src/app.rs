@@ -21,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use std::sync::Arc;
 
+use aloft_access::issuers::{ExternalIssuer, Fetch, HttpFetch, IssuerConfig};
 use aloft_access::pages::SignInState;
 use aloft_access::routes::TokenEndpoint;
 use aloft_access::{AccessAuthenticator, AccountStore, InstanceKeys, KeySource, TokenIssuer};
@@ -49,6 +50,8 @@ pub struct AppConfig {
     pub keys: KeySource,
     /// Create one demo staff account per role (when there are no accounts yet).
     pub demo_accounts: bool,
+    /// External OAuth/OIDC issuers whose bearer tokens are accepted.
+    pub external_issuers: Vec<IssuerConfig>,
 }
 
 /// The OpenAPI document's root: title, version, tags. Paths are collected from the routers.
@@ -153,12 +156,18 @@ impl Application {
             vec![]
         };
         let (auditor, audit_writer) = Auditor::start(db.clone());
+        let fetch: Arc<dyn Fetch> = Arc::new(HttpFetch::default());
+        let external = config
+            .external_issuers
+            .iter()
+            .map(|c| ExternalIssuer::new(c.clone(), fetch.clone()))
+            .collect();
         let router = router(
             db.clone(),
             auditor.clone(),
             tls.is_some(),
             accounts.clone(),
-            tokens.clone(),
+            (tokens.clone(), external),
             customers.clone(),
         );
         let listener = TcpListener::bind(config.bind)
@@ -297,12 +306,12 @@ pub fn router(
     auditor: Auditor,
     tls: bool,
     accounts: AccountStore,
-    tokens: TokenIssuer,
+    (tokens, external): (TokenIssuer, Vec<ExternalIssuer>),
     customers: CustomerStore,
 ) -> Router {
     let gate = Gate::new(
         &policy_tables(),
-        AccessAuthenticator::new(accounts.clone(), tokens.clone(), tls),
+        AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls),
         Some(auditor.clone()),
     );
     let store = customers.with_auditor(auditor);

@@ -276,6 +276,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         tls: None,
         keys: key_source,
         demo_accounts: false,
+        external_issuers: vec![],
     })
     .await?;
     let base = format!("http://{}", app.local_addr());

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use aloft::app::{AppConfig, Application, shutdown_signal};
 use aloft::bench::{self, BenchArgs};
 use aloft_access::KeySource;
+use aloft_access::issuers::IssuerConfig;
 use aloft_broker::NatsSettings;
 use aloft_customers::CustomerStore;
 use aloft_platform::access::{Permission, Role};
@@ -40,7 +41,7 @@ enum LogFormatArg {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the web application and API (applies pending migrations first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations, then exit.
     Migrate(StorageArgs),
     /// Fill the database with a deterministic synthetic passenger population.
@@ -232,6 +233,28 @@ struct ServeArgs {
     #[arg(long, env = "ALOFT_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
 
+    /// Accept bearer tokens from this external OAuth/OIDC issuer (its `iss`), e.g. an Okta or
+    /// Entra ID tenant; needs --jwt-audience and --jwt-jwks-url.
+    #[arg(long, env = "ALOFT_JWT_ISSUER", requires_all = ["jwt_audience", "jwt_jwks_url"])]
+    jwt_issuer: Option<String>,
+
+    /// The `aud` external tokens must carry (this API's identifier at the issuer).
+    #[arg(long, env = "ALOFT_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+
+    /// Where the external issuer publishes its signing keys (JWKS).
+    #[arg(long, env = "ALOFT_JWT_JWKS_URL")]
+    jwt_jwks_url: Option<String>,
+
+    /// The claim of external tokens that holds role names.
+    #[arg(long, env = "ALOFT_JWT_ROLE_CLAIM", default_value = "roles")]
+    jwt_role_claim: String,
+
+    /// Issuer role names to Aloft roles: `CRM.Agent=contact_centre_agent,…` (Aloft role ids
+    /// are accepted as themselves).
+    #[arg(long, env = "ALOFT_JWT_ROLE_MAP", default_value = "")]
+    jwt_role_map: String,
+
     /// Seconds in-flight requests may take to finish on shutdown.
     #[arg(long, env = "ALOFT_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     shutdown_grace_secs: u64,
@@ -259,7 +282,7 @@ async fn main() -> anyhow::Result<()> {
         LogFormatArg::Text => LogFormat::Text,
     });
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(storage) => {
             let db = Database::connect(&storage.settings())
                 .await
@@ -391,6 +414,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         keys: args.storage.key_source(),
         demo_accounts: args.demo,
+        external_issuers: match (&args.jwt_issuer, &args.jwt_audience, &args.jwt_jwks_url) {
+            (Some(issuer), Some(audience), Some(jwks_url)) => vec![IssuerConfig {
+                issuer: issuer.clone(),
+                audience: audience.clone(),
+                jwks_url: jwks_url.clone(),
+                role_claim: args.jwt_role_claim.clone(),
+                role_map: IssuerConfig::parse_role_map(&args.jwt_role_map)
+                    .map_err(|e| anyhow::anyhow!("--jwt-role-map: {e}"))?,
+                refresh_cooldown: aloft_access::issuers::REFRESH_COOLDOWN,
+            }],
+            _ => vec![],
+        },
     })
     .await?;
     if args.demo {

@@ -579,6 +579,7 @@ async fn a_lost_key_file_stops_start_up_instead_of_making_new_keys() {
         tls: None,
         keys: KeySource::File(key_file.clone()),
         demo_accounts: false,
+        external_issuers: vec![],
     };
     let first = Application::build(config())
         .await

@@ -71,6 +71,7 @@ async fn serves_https_with_hsts() {
         }),
         keys: common_keys(),
         demo_accounts: false,
+        external_issuers: vec![],
     })
     .await
     .unwrap();
@@ -145,6 +146,7 @@ async fn a_missing_certificate_stops_start_up_with_a_clear_message() {
         }),
         keys: common_keys(),
         demo_accounts: false,
+        external_issuers: vec![],
     })
     .await;
     let err = format!("{:#}", result.err().expect("start-up fails"));

@@ -72,6 +72,16 @@ impl TestApp {
         adjust: impl FnOnce(DatabaseSettings) -> DatabaseSettings,
         nats: Option<NatsSettings>,
     ) -> Self {
+        Self::spawn_full(backend, adjust, nats, vec![]).await
+    }
+
+    /// Starts the app accepting tokens from these external issuers too.
+    pub async fn spawn_full(
+        backend: Backend,
+        adjust: impl FnOnce(DatabaseSettings) -> DatabaseSettings,
+        nats: Option<NatsSettings>,
+        external_issuers: Vec<aloft_access::issuers::IssuerConfig>,
+    ) -> Self {
         let test_db = TestDatabase::new(backend).await;
         let mut database = adjust(test_db.settings.clone());
         database.acquire_timeout = Duration::from_secs(1);
@@ -83,6 +93,7 @@ impl TestApp {
             tls: None,
             keys: test_keys(),
             demo_accounts: true,
+            external_issuers,
         })
         .await
         .expect("the application builds");
