@@ -72,11 +72,14 @@ impl IssuerConfig {
 /// in production) is chosen by the caller.
 pub trait Fetch: Send + Sync + 'static {
     /// GETs `url` and returns the body, or why not.
-    fn get<'a>(
-        &'a self,
-        url: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
+    fn get<'a>(&'a self, url: &'a str) -> FetchFuture<'a>;
+    /// POSTs a URL-encoded form to `url` and returns the body (2xx only), or why not.
+    fn post_form<'a>(&'a self, url: &'a str, form: String) -> FetchFuture<'a>;
 }
+
+/// The future of a [`Fetch`] call.
+pub type FetchFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
 
 struct Cache {
     keys: JwkSet,
@@ -166,6 +169,38 @@ impl ExternalIssuer {
 
     /// Checks a token from this issuer and returns who it speaks for.
     pub async fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let claims = self.verified_claims(token).await?;
+        self.principal(&claims)
+    }
+
+    /// The single Aloft staff role the claims map to.
+    pub fn role_of(&self, claims: &Value) -> Result<Role, TokenError> {
+        let names: Vec<&str> = match &claims[&self.config.role_claim] {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let mut roles: Vec<Role> = names
+            .iter()
+            .filter_map(|n| self.config.role_for(n))
+            .filter(|r| r.is_staff())
+            .collect();
+        roles.sort();
+        roles.dedup();
+        match roles.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(TokenError::UnknownRole(format!(
+                "no role in claim `{}` maps to an Aloft role",
+                self.config.role_claim
+            ))),
+            _ => Err(TokenError::UnknownRole(
+                "the token maps to several roles; a token acts in exactly one".into(),
+            )),
+        }
+    }
+
+    /// Verifies signature, issuer, audience and lifetime, and returns the claims.
+    pub async fn verified_claims(&self, token: &str) -> Result<Value, TokenError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| TokenError::Invalid(format!("{:?}", e.kind())))?;
         if !matches!(
@@ -201,36 +236,11 @@ impl ExternalIssuer {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
             other => TokenError::Invalid(format!("{other:?}")),
         })?;
-        self.principal(&data.claims)
+        Ok(data.claims)
     }
 
     fn principal(&self, claims: &Value) -> Result<Principal, TokenError> {
-        let names: Vec<&str> = match &claims[&self.config.role_claim] {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let mut roles: Vec<Role> = names
-            .iter()
-            .filter_map(|n| self.config.role_for(n))
-            .filter(|r| r.is_staff())
-            .collect();
-        roles.sort();
-        roles.dedup();
-        let role = match roles.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(TokenError::UnknownRole(format!(
-                    "no role in claim `{}` maps to an Aloft role",
-                    self.config.role_claim
-                )));
-            }
-            _ => {
-                return Err(TokenError::UnknownRole(
-                    "the token maps to several roles; a token acts in exactly one".into(),
-                ));
-            }
-        };
+        let role = self.role_of(claims)?;
         let scope_text = claims["scope"]
             .as_str()
             .or_else(|| claims["scp"].as_str())
@@ -264,7 +274,7 @@ impl ExternalIssuer {
 pub struct HttpFetch {
     client: hyper_util::client::legacy::Client<
         hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-        http_body_util::Empty<bytes::Bytes>,
+        http_body_util::Full<bytes::Bytes>,
     >,
 }
 
@@ -284,32 +294,52 @@ impl Default for HttpFetch {
     }
 }
 
+impl HttpFetch {
+    async fn send(
+        &self,
+        request: http::Request<http_body_util::Full<bytes::Bytes>>,
+    ) -> Result<Vec<u8>, String> {
+        use http_body_util::BodyExt;
+        let response = tokio::time::timeout(Duration::from_secs(5), self.client.request(request))
+            .await
+            .map_err(|_| "timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = tokio::time::timeout(Duration::from_secs(5), response.into_body().collect())
+            .await
+            .map_err(|_| "timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("HTTP {status}"));
+        }
+        Ok(body.to_bytes().to_vec())
+    }
+}
+
 impl Fetch for HttpFetch {
-    fn get<'a>(
-        &'a self,
-        url: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>
-    {
+    fn get<'a>(&'a self, url: &'a str) -> FetchFuture<'a> {
         Box::pin(async move {
-            use http_body_util::BodyExt;
             let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
             let request = http::Request::get(uri)
                 .header(http::header::ACCEPT, "application/json")
-                .body(http_body_util::Empty::new())
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
                 .map_err(|e| e.to_string())?;
-            let response =
-                tokio::time::timeout(Duration::from_secs(5), self.client.request(request))
-                    .await
-                    .map_err(|_| "timed out".to_owned())?
-                    .map_err(|e| e.to_string())?;
-            if !response.status().is_success() {
-                return Err(format!("HTTP {}", response.status()));
-            }
-            let body = tokio::time::timeout(Duration::from_secs(5), response.into_body().collect())
-                .await
-                .map_err(|_| "timed out".to_owned())?
+            self.send(request).await
+        })
+    }
+
+    fn post_form<'a>(&'a self, url: &'a str, form: String) -> FetchFuture<'a> {
+        Box::pin(async move {
+            let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+            let request = http::Request::post(uri)
+                .header(http::header::ACCEPT, "application/json")
+                .header(
+                    http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(http_body_util::Full::new(bytes::Bytes::from(form)))
                 .map_err(|e| e.to_string())?;
-            Ok(body.to_bytes().to_vec())
+            self.send(request).await
         })
     }
 }

@@ -8,6 +8,7 @@
 //! - [`gate`]: the [`aloft_platform::access::Authenticator`] — session cookie or bearer token.
 //! - [`limiter`]: per-address rate limiting of sign-in attempts.
 //! - [`routes`]: the OAuth client-credentials token endpoint for integration clients.
+//! - [`sso`]: workforce single sign-on with OpenID Connect (authorization code + PKCE).
 //! - [`pages`]: sign-in, second factor, MFA enrolment, sign-out, account, role review.
 //! - [`demo`]: one demo account per role.
 //!
@@ -21,6 +22,7 @@ pub mod limiter;
 pub mod model;
 pub mod pages;
 pub mod routes;
+pub mod sso;
 pub mod storage;
 pub mod tokens;
 

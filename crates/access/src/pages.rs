@@ -34,6 +34,7 @@ pub struct SignInState {
     accounts: AccountStore,
     limiter: Arc<RateLimiter>,
     tls: bool,
+    sso: bool,
 }
 
 impl SignInState {
@@ -44,7 +45,24 @@ impl SignInState {
             // Per client address: generous for an office behind one NAT, useless for spraying.
             limiter: Arc::new(RateLimiter::new(30, Duration::from_secs(60))),
             tls,
+            sso: false,
         }
+    }
+
+    /// Offers "Sign in with your organisation" on the sign-in page.
+    pub fn with_sso(mut self) -> Self {
+        self.sso = true;
+        self
+    }
+
+    /// Whether the server speaks TLS (cookies are then `Secure`).
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The `Set-Cookie` value for a new session.
+    pub fn session_cookie(&self, value: &str) -> HeaderValue {
+        self.set_cookie(value)
     }
 
     fn cookie_name(&self) -> &'static str {
@@ -141,7 +159,7 @@ fn next_field(next: &str) -> Markup {
     html! { input type="hidden" name="next" value=(next); }
 }
 
-fn sign_in_page(status: StatusCode, next: &str, error: Option<&str>) -> Response {
+fn sign_in_page(status: StatusCode, next: &str, error: Option<&str>, sso: bool) -> Response {
     page(
         status,
         layout(
@@ -164,14 +182,22 @@ fn sign_in_page(status: StatusCode, next: &str, error: Option<&str>) -> Response
                         button type="submit" { "Continue" }
                     }
                     p { small { "Staff accounts use a password and an authenticator app (one-time codes)." } }
+                    @if sso {
+                        p { a role="button" class="secondary" href={ "/sign-in/sso?next=" (percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)) } { "Sign in with your organisation (SSO)" } }
+                    }
                 }
             },
         ),
     )
 }
 
-async fn sign_in_form(Query(q): Query<NextQuery>) -> Response {
-    sign_in_page(StatusCode::OK, &safe_next(q.next.as_deref()), None)
+async fn sign_in_form(State(state): State<SignInState>, Query(q): Query<NextQuery>) -> Response {
+    sign_in_page(
+        StatusCode::OK,
+        &safe_next(q.next.as_deref()),
+        None,
+        state.sso,
+    )
 }
 
 #[derive(Deserialize)]
@@ -210,7 +236,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
 }
 
 fn too_many(retry_after: Duration, next: &str, message: &str) -> Response {
-    let mut r = sign_in_page(StatusCode::TOO_MANY_REQUESTS, next, Some(message));
+    let mut r = sign_in_page(StatusCode::TOO_MANY_REQUESTS, next, Some(message), false);
     if let Ok(v) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -231,6 +257,7 @@ async fn sign_in(
             StatusCode::FORBIDDEN,
             &next,
             Some("Sign in from Aloft's own sign-in page."),
+            state.sso,
         ));
     }
     if let Err(wait) = state.limiter.check(client_ip(&ctx)) {
@@ -258,7 +285,12 @@ async fn sign_in(
                 "failure",
             ))
             .await?;
-        return Ok(sign_in_page(StatusCode::UNAUTHORIZED, &next, Some(WRONG)));
+        return Ok(sign_in_page(
+            StatusCode::UNAUTHORIZED,
+            &next,
+            Some(WRONG),
+            state.sso,
+        ));
     };
     let ctx = AccessContext {
         actor: aloft_platform::Actor {
@@ -291,7 +323,12 @@ async fn sign_in(
             let wait = (until - now()).to_std().unwrap_or(Duration::from_secs(60));
             return Ok(too_many(wait, &next, &locked_message(wait)));
         }
-        return Ok(sign_in_page(StatusCode::UNAUTHORIZED, &next, Some(WRONG)));
+        return Ok(sign_in_page(
+            StatusCode::UNAUTHORIZED,
+            &next,
+            Some(WRONG),
+            state.sso,
+        ));
     }
     let stage = if account.has_totp() {
         Stage::Password

@@ -284,6 +284,18 @@ impl AccountStore {
         stage: Stage,
         ctx: &AccessContext,
     ) -> Result<String, StorageError> {
+        self.start_session_at(account, stage, "auth.password_accepted", ctx)
+            .await
+    }
+
+    /// Starts a session at `stage`, auditing it as `action`. Returns the cookie value.
+    pub async fn start_session_at(
+        &self,
+        account: &Account,
+        stage: Stage,
+        action: &str,
+        ctx: &AccessContext,
+    ) -> Result<String, StorageError> {
         let token = random_token();
         let t = now();
         let mut tx = self.db.begin_write().await?;
@@ -299,8 +311,13 @@ impl AccountStore {
         .bind(to_db_time(t + ABSOLUTE_TIMEOUT))
         .execute(tx.conn())
         .await?;
-        tx.audit(&[ctx.entry(
-            "auth.password_accepted",
+        let mut actor_ctx = ctx.clone();
+        actor_ctx.actor = aloft_platform::Actor {
+            id: account.id.to_string(),
+            role: account.role.as_str().into(),
+        };
+        tx.audit(&[actor_ctx.entry(
+            action,
             "staff_account",
             Some(account.id.to_string()),
             vec![],
@@ -309,6 +326,58 @@ impl AccountStore {
         .await?;
         tx.commit().await?;
         Ok(token)
+    }
+
+    /// The staff account of an SSO subject, created on first sign-in; its display name and role
+    /// follow the identity provider's claims at every sign-in. It has no usable password.
+    pub async fn upsert_sso_account(
+        &self,
+        subject: &str,
+        display_name: &str,
+        role: Role,
+        ctx: &AccessContext,
+    ) -> Result<Account, StorageError> {
+        // The subject is opaque and may be long: its digest keeps the username bounded.
+        let username = format!("sso:{}", &sha256_hex(subject)[..32]);
+        let display: String = display_name.chars().take(100).collect();
+        let t = to_db_time(now());
+        let mut tx = self.db.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE staff_accounts SET display_name = $2, role = $3, updated_at = $4 WHERE username = $1",
+        )
+        .bind(&username)
+        .bind(&display)
+        .bind(role.as_str())
+        .bind(&t)
+        .execute(tx.conn())
+        .await?;
+        if updated.rows_affected() == 0 {
+            let id = Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO staff_accounts (id, username, display_name, role, station, password_hash, \
+                 totp_secret, totp_last_step, recovery_codes, failed_attempts, locked_until, disabled_at, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, NULL, '!sso', NULL, 0, '[]', 0, NULL, NULL, $5, $5)",
+            )
+            .bind(id.to_string())
+            .bind(&username)
+            .bind(&display)
+            .bind(role.as_str())
+            .bind(&t)
+            .execute(tx.conn())
+            .await?;
+            tx.audit(&[ctx.entry(
+                "account.created_by_sso",
+                "staff_account",
+                Some(id.to_string()),
+                vec!["role".into()],
+                "success",
+            )])
+            .await?;
+        }
+        tx.commit().await?;
+        self.by_username(&username)
+            .await?
+            .ok_or_else(|| storage("SSO account vanished after upsert"))
     }
 
     /// The session behind a cookie value, with its account (`None` if unknown).

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use aloft_access::issuers::{ExternalIssuer, Fetch, HttpFetch, IssuerConfig};
 use aloft_access::pages::SignInState;
 use aloft_access::routes::TokenEndpoint;
+use aloft_access::sso::{Sso, SsoConfig};
 use aloft_access::{AccessAuthenticator, AccountStore, InstanceKeys, KeySource, TokenIssuer};
 use aloft_broker::{NatsSettings, NatsSink};
 use aloft_customers::CustomerStore;
@@ -52,6 +53,8 @@ pub struct AppConfig {
     pub demo_accounts: bool,
     /// External OAuth/OIDC issuers whose bearer tokens are accepted.
     pub external_issuers: Vec<IssuerConfig>,
+    /// Workforce single sign-on (OpenID Connect), if configured.
+    pub sso: Option<SsoConfig>,
 }
 
 /// The OpenAPI document's root: title, version, tags. Paths are collected from the routers.
@@ -162,11 +165,18 @@ impl Application {
             .iter()
             .map(|c| ExternalIssuer::new(c.clone(), fetch.clone()))
             .collect();
+        let mut sign_in = SignInState::new(accounts.clone(), tls.is_some());
+        if config.sso.is_some() {
+            sign_in = sign_in.with_sso();
+        }
+        let sso = config
+            .sso
+            .map(|c| Sso::new(c, fetch.clone(), &keys, accounts.clone(), sign_in.clone()));
         let router = router(
             db.clone(),
             auditor.clone(),
             tls.is_some(),
-            accounts.clone(),
+            (accounts.clone(), sign_in, sso),
             (tokens.clone(), external),
             customers.clone(),
         );
@@ -305,12 +315,12 @@ pub fn router(
     db: Database,
     auditor: Auditor,
     tls: bool,
-    accounts: AccountStore,
+    (accounts, sign_in, sso): (AccountStore, SignInState, Option<Sso>),
     (tokens, external): (TokenIssuer, Vec<ExternalIssuer>),
     customers: CustomerStore,
 ) -> Router {
     let gate = Gate::new(
-        &policy_tables(),
+        &policy_tables(sso.is_some()),
         AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls),
         Some(auditor.clone()),
     );
@@ -344,7 +354,8 @@ pub fn router(
         .merge(aloft_platform::web::routes())
         .merge(aloft_platform::audit_pages::routes(ops.db.clone()))
         .merge(aloft_platform::http::ops_routes(ops))
-        .merge(aloft_access::pages::routes(SignInState::new(accounts, tls)))
+        .merge(aloft_access::pages::routes(sign_in))
+        .merge(sso.map(Sso::routes).unwrap_or_default())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(gate, authorize))
         .layer(middleware::from_fn(observe))
@@ -365,8 +376,8 @@ pub fn router(
 }
 
 /// Every domain's route policy table; the gate refuses any route not in one of them.
-pub fn policy_tables() -> Vec<&'static [RoutePolicy]> {
-    vec![
+pub fn policy_tables(sso: bool) -> Vec<&'static [RoutePolicy]> {
+    let mut tables = vec![
         APP_POLICY,
         aloft_platform::web::POLICY,
         aloft_platform::http::OPS_POLICY,
@@ -375,7 +386,11 @@ pub fn policy_tables() -> Vec<&'static [RoutePolicy]> {
         aloft_customers::pages::POLICY,
         aloft_access::pages::POLICY,
         aloft_access::routes::POLICY,
-    ]
+    ];
+    if sso {
+        tables.push(aloft_access::sso::POLICY);
+    }
+    tables
 }
 
 /// Unknown paths: problem+json under `/api`, a page elsewhere.

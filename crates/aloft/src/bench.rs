@@ -277,6 +277,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         keys: key_source,
         demo_accounts: false,
         external_issuers: vec![],
+        sso: None,
     })
     .await?;
     let base = format!("http://{}", app.local_addr());

@@ -12,6 +12,7 @@ use aloft::app::{AppConfig, Application, shutdown_signal};
 use aloft::bench::{self, BenchArgs};
 use aloft_access::KeySource;
 use aloft_access::issuers::IssuerConfig;
+use aloft_access::sso::SsoConfig;
 use aloft_broker::NatsSettings;
 use aloft_customers::CustomerStore;
 use aloft_platform::access::{Permission, Role};
@@ -255,6 +256,36 @@ struct ServeArgs {
     #[arg(long, env = "ALOFT_JWT_ROLE_MAP", default_value = "")]
     jwt_role_map: String,
 
+    /// Workforce SSO: the OpenID Connect provider's issuer URL (Entra ID, Okta, Keycloak…);
+    /// needs --oidc-client-id, --oidc-client-secret and --oidc-redirect-url.
+    #[arg(long, env = "ALOFT_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret", "oidc_redirect_url"])]
+    oidc_issuer: Option<String>,
+
+    /// Aloft's client id at the provider.
+    #[arg(long, env = "ALOFT_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+
+    /// Aloft's client secret at the provider.
+    #[arg(long, env = "ALOFT_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+
+    /// Where the provider sends the browser back: https://<aloft host>/sign-in/sso/callback.
+    #[arg(long, env = "ALOFT_OIDC_REDIRECT_URL")]
+    oidc_redirect_url: Option<String>,
+
+    /// The ID-token claim holding role names.
+    #[arg(long, env = "ALOFT_OIDC_ROLE_CLAIM", default_value = "roles")]
+    oidc_role_claim: String,
+
+    /// Provider role names to Aloft roles: `CRM.Agent=contact_centre_agent,…`.
+    #[arg(long, env = "ALOFT_OIDC_ROLE_MAP", default_value = "")]
+    oidc_role_map: String,
+
+    /// Accept SSO sign-ins for which the provider reports no second factor (`amr`). Off by
+    /// default: MFA is mandatory for staff.
+    #[arg(long, env = "ALOFT_OIDC_ALLOW_WITHOUT_MFA")]
+    oidc_allow_without_mfa: bool,
+
     /// Seconds in-flight requests may take to finish on shutdown.
     #[arg(long, env = "ALOFT_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     shutdown_grace_secs: u64,
@@ -425,6 +456,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 refresh_cooldown: aloft_access::issuers::REFRESH_COOLDOWN,
             }],
             _ => vec![],
+        },
+        sso: match (
+            &args.oidc_issuer,
+            &args.oidc_client_id,
+            &args.oidc_client_secret,
+            &args.oidc_redirect_url,
+        ) {
+            (Some(issuer), Some(client_id), Some(secret), Some(redirect)) => Some(SsoConfig {
+                issuer: issuer.clone(),
+                client_id: client_id.clone(),
+                client_secret: zeroize::Zeroizing::new(secret.clone()),
+                redirect_url: redirect.clone(),
+                role_claim: args.oidc_role_claim.clone(),
+                role_map: IssuerConfig::parse_role_map(&args.oidc_role_map)
+                    .map_err(|e| anyhow::anyhow!("--oidc-role-map: {e}"))?,
+                require_mfa: !args.oidc_allow_without_mfa,
+            }),
+            _ => None,
         },
     })
     .await?;

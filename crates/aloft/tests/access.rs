@@ -52,7 +52,7 @@ fn router_routes(debug: &str) -> BTreeSet<(String, String)> {
 }
 
 fn declared() -> Vec<(String, String, Access)> {
-    policy_tables()
+    policy_tables(false)
         .iter()
         .flat_map(|t| t.iter())
         .map(|p| (p.method.to_owned(), p.path.to_owned(), p.access))
@@ -580,6 +580,7 @@ async fn a_lost_key_file_stops_start_up_instead_of_making_new_keys() {
         keys: KeySource::File(key_file.clone()),
         demo_accounts: false,
         external_issuers: vec![],
+        sso: None,
     };
     let first = Application::build(config())
         .await

@@ -14,7 +14,7 @@ use aloft_platform::access::Role;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use common::TestApp;
+use common::{Extras, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
@@ -120,7 +120,16 @@ async fn external_issuer_tokens_are_verified_against_its_jwks() {
         .unwrap(),
         refresh_cooldown: Duration::ZERO,
     };
-    let app = TestApp::spawn_full(Backend::Sqlite, |s| s, None, vec![config]).await;
+    let app = TestApp::spawn_full(
+        Backend::Sqlite,
+        |s| s,
+        None,
+        Extras {
+            external_issuers: vec![config],
+            sso: None,
+        },
+    )
+    .await;
     let customer = app
         .create_customer(json!({"first_name": "Ana", "last_name": "Silva"}))
         .await;

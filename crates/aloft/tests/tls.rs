@@ -72,6 +72,7 @@ async fn serves_https_with_hsts() {
         keys: common_keys(),
         demo_accounts: false,
         external_issuers: vec![],
+        sso: None,
     })
     .await
     .unwrap();
@@ -147,6 +148,7 @@ async fn a_missing_certificate_stops_start_up_with_a_clear_message() {
         keys: common_keys(),
         demo_accounts: false,
         external_issuers: vec![],
+        sso: None,
     })
     .await;
     let err = format!("{:#}", result.err().expect("start-up fails"));

@@ -107,6 +107,11 @@ impl InstanceKeys {
         DataKey::from_bytes(*self.index.derive_secret("account-secrets"))
     }
 
+    /// A secret for `purpose`, derived from the index key (stable across master-key rotation).
+    pub fn derive_secret(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        self.index.derive_secret(purpose)
+    }
+
     /// Fingerprint of the master key.
     pub fn master_key_id(&self) -> &str {
         &self.master_id

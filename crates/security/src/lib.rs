@@ -40,5 +40,5 @@ pub use pan::{CardNetwork, find_card_numbers, mask_pan, redact_card_numbers};
 pub use password::{
     PasswordError, PolicyViolation, check_password_policy, hash_password, verify_password,
 };
-pub use token::{constant_time_eq, random_token, sha256_hex};
+pub use token::{constant_time_eq, random_token, sha256, sha256_hex};
 pub use totp::{TotpError, TotpSecret, recovery_codes};

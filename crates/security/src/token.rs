@@ -19,6 +19,11 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
 /// SHA-256 of `text` as lower-case hex. Bearer secrets (session ids, client secrets) are stored
 /// only as this digest, so a database dump does not hand out live sessions; a high-entropy
 /// random token needs no slow hash.

@@ -18,6 +18,13 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+/// Optional configuration for [`TestApp::spawn_full`].
+#[derive(Default)]
+pub struct Extras {
+    pub external_issuers: Vec<aloft_access::issuers::IssuerConfig>,
+    pub sso: Option<aloft_access::sso::SsoConfig>,
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub test_db: TestDatabase,
@@ -72,7 +79,7 @@ impl TestApp {
         adjust: impl FnOnce(DatabaseSettings) -> DatabaseSettings,
         nats: Option<NatsSettings>,
     ) -> Self {
-        Self::spawn_full(backend, adjust, nats, vec![]).await
+        Self::spawn_full(backend, adjust, nats, Extras::default()).await
     }
 
     /// Starts the app accepting tokens from these external issuers too.
@@ -80,7 +87,7 @@ impl TestApp {
         backend: Backend,
         adjust: impl FnOnce(DatabaseSettings) -> DatabaseSettings,
         nats: Option<NatsSettings>,
-        external_issuers: Vec<aloft_access::issuers::IssuerConfig>,
+        extras: Extras,
     ) -> Self {
         let test_db = TestDatabase::new(backend).await;
         let mut database = adjust(test_db.settings.clone());
@@ -93,7 +100,8 @@ impl TestApp {
             tls: None,
             keys: test_keys(),
             demo_accounts: true,
-            external_issuers,
+            external_issuers: extras.external_issuers,
+            sso: extras.sso,
         })
         .await
         .expect("the application builds");
