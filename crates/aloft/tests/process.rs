@@ -233,3 +233,50 @@ async fn graceful_shutdown_finishes_a_request_in_flight() {
         .expect("shutdown completes")
         .unwrap();
 }
+
+#[test]
+fn resolve_writes_a_cluster_for_every_row_and_names_unknown_columns() {
+    let dir = std::env::temp_dir().join(format!("aloft-resolve-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("people.csv");
+    std::fs::write(
+        &input,
+        "rec_id,given_name,surname,date_of_birth,email,favourite_colour\n\
+         a1,Zoë,Müller,1985-02-28,zoe.muller@example.com,blue\n\
+         a2,Zoe,Muller,1985-02-28,zoe.muller@example.com,red\n\
+         b1,Ahmed,Al-Farsi,1970-07-01,ahmed@example.com,green\n",
+    )
+    .unwrap();
+    let output = dir.join("clusters.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_aloft"))
+        .arg("resolve")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .expect("aloft resolve runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("favourite_colour"),
+        "unrecognised column named"
+    );
+    let clusters = std::fs::read_to_string(&output).unwrap();
+    let rows: Vec<(&str, &str)> = clusters
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3, "{clusters}");
+    let cluster = |id: &str| rows.iter().find(|(r, _)| *r == id).unwrap().1;
+    assert_eq!(
+        cluster("a1"),
+        cluster("a2"),
+        "accents and case do not split a person"
+    );
+    assert_ne!(cluster("a1"), cluster("b1"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
