@@ -9,6 +9,7 @@
 //! - [`limiter`]: per-address rate limiting of sign-in attempts.
 //! - [`routes`]: the OAuth client-credentials token endpoint for integration clients.
 //! - [`sso`]: workforce single sign-on with OpenID Connect (authorization code + PKCE).
+//! - [`passengers`]: passenger self-service accounts (their own realm, their own profile only).
 //! - [`pages`]: sign-in, second factor, MFA enrolment, sign-out, account, role review.
 //! - [`demo`]: one demo account per role.
 //!
@@ -21,6 +22,7 @@ pub mod issuers;
 pub mod limiter;
 pub mod model;
 pub mod pages;
+pub mod passengers;
 pub mod routes;
 pub mod sso;
 pub mod storage;

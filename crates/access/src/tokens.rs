@@ -43,6 +43,9 @@ pub struct Claims {
     /// Space-separated permission ids narrowing the role (OAuth `scope`); absent = all of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// For passenger tokens: the customer they are (their row scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
 }
 
 /// Why a token was refused (said in the 401 body; never includes the token).
@@ -112,6 +115,31 @@ impl TokenIssuer {
             jti: uuid::Uuid::now_v7().to_string(),
             role: role.as_str().into(),
             scope: scopes.map(|s| s.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")),
+            cid: None,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
+    }
+
+    /// A passenger's token: their own profile and nothing else, for `ttl`.
+    pub fn issue_for_passenger(
+        &self,
+        account: &str,
+        customer: uuid::Uuid,
+        ttl: Duration,
+    ) -> String {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            sub: format!("passenger:{account}"),
+            aud: AUDIENCE.into(),
+            exp: now + ttl.num_seconds(),
+            nbf: now,
+            iat: now,
+            jti: uuid::Uuid::now_v7().to_string(),
+            role: Role::Passenger.as_str().into(),
+            scope: None,
+            cid: Some(customer.to_string()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing cannot fail")
@@ -140,6 +168,27 @@ pub fn principal_from_claims(claims: &Claims) -> Result<Principal, TokenError> {
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
+    if role == Role::Passenger {
+        // A passenger token is only ever about one customer; without one it grants nothing.
+        let customer = claims
+            .cid
+            .as_deref()
+            .and_then(|c| uuid::Uuid::parse_str(c).ok())
+            .ok_or_else(|| {
+                TokenError::UnknownRole("a passenger token must name its customer".into())
+            })?;
+        return Ok(Principal {
+            subject: claims.sub.clone(),
+            display_name: "Passenger".into(),
+            role,
+            realm: Realm::Passenger,
+            scope: RowScope::Customer(customer),
+            fully_authenticated: true,
+            scopes,
+            csrf_token: None,
+            session: None,
+        });
+    }
     Ok(Principal {
         subject: format!("token:{}", claims.sub),
         display_name: claims.sub.clone(),
@@ -234,6 +283,7 @@ mod tests {
             jti: "j".into(),
             role: "administrator".into(),
             scope: None,
+            cid: None,
         };
         let t = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

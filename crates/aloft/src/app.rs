@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use aloft_access::issuers::{ExternalIssuer, Fetch, HttpFetch, IssuerConfig};
 use aloft_access::pages::SignInState;
+use aloft_access::passengers::{CustomerDirectory, PassengerAccounts};
 use aloft_access::routes::TokenEndpoint;
 use aloft_access::sso::{Sso, SsoConfig};
 use aloft_access::{AccessAuthenticator, AccountStore, InstanceKeys, KeySource, TokenIssuer};
@@ -68,7 +69,8 @@ pub struct AppConfig {
     ),
     tags(
         (name = "customers", description = "Passenger profiles: identity, contact, loyalty, travel documents, preferences"),
-        (name = "access", description = "Tokens for integration clients (OAuth 2.0 client credentials)")
+        (name = "access", description = "Tokens for integration clients (OAuth 2.0 client credentials)"),
+        (name = "passengers", description = "Passenger self-service: registration, sign-in, one's own profile")
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -204,6 +206,15 @@ impl Application {
         self.tokens.issue(role, subject, ttl, None)
     }
 
+    /// A passenger's token for `customer` (what passenger sign-in returns), for tests.
+    pub fn issue_passenger_token(&self, customer: uuid::Uuid) -> String {
+        self.tokens.issue_for_passenger(
+            "test",
+            customer,
+            aloft_access::passengers::PASSENGER_TOKEN_TTL,
+        )
+    }
+
     /// The complete router (tests enumerate its routes).
     pub fn router(&self) -> &Router {
         &self.router
@@ -324,13 +335,21 @@ pub fn router(
         AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls),
         Some(auditor.clone()),
     );
-    let store = customers.with_auditor(auditor);
+    let store = customers.clone().with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
         .merge(aloft_access::routes::api_routes(TokenEndpoint::new(
             accounts.clone(),
             tokens.clone(),
         )))
+        .merge(
+            PassengerAccounts::new(
+                db.clone(),
+                tokens.clone(),
+                Arc::new(Directory(customers.clone())),
+            )
+            .api_routes(),
+        )
         .split_for_parts();
     let openapi_json = openapi
         .to_pretty_json()
@@ -375,6 +394,35 @@ pub fn router(
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
+/// The customers domain as passenger self-registration sees it.
+struct Directory(CustomerStore);
+
+impl CustomerDirectory for Directory {
+    fn find_for_registration<'a>(
+        &'a self,
+        loyalty_number: &'a str,
+        email: &'a str,
+    ) -> std::pin::Pin<
+        Box<
+            dyn Future<Output = Result<Option<uuid::Uuid>, aloft_platform::StorageError>>
+                + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .find_by_loyalty_and_email(loyalty_number, email)
+                .await?
+                .and_then(|id| uuid::Uuid::parse_str(&id.to_string()).ok()))
+        })
+    }
+
+    fn email_index(&self, email: &str) -> Option<String> {
+        self.0.email_blind_index(email)
+    }
+}
+
 /// Every domain's route policy table; the gate refuses any route not in one of them.
 pub fn policy_tables(sso: bool) -> Vec<&'static [RoutePolicy]> {
     let mut tables = vec![
@@ -386,6 +434,7 @@ pub fn policy_tables(sso: bool) -> Vec<&'static [RoutePolicy]> {
         aloft_customers::pages::POLICY,
         aloft_access::pages::POLICY,
         aloft_access::routes::POLICY,
+        aloft_access::passengers::POLICY,
     ];
     if sso {
         tables.push(aloft_access::sso::POLICY);

@@ -436,6 +436,10 @@ async fn main() -> anyhow::Result<()> {
             ttl,
             scopes,
         }) => {
+            anyhow::ensure!(
+                role.is_staff(),
+                "passenger tokens come from passenger sign-in (POST /api/v1/passenger/token), not from the CLI"
+            );
             let db = Database::connect(&storage.settings())
                 .await
                 .context("cannot open the database")?;

@@ -13,7 +13,7 @@ use aloft_platform::testing::TestDatabase;
 use aloft_platform::{AccessContext, Backend};
 use bytes::Bytes;
 use common::{StaffSession, TestApp, csrf_of, on_each_backend, totp_now};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// `(METHOD, path)` of every route the router really has, read from its `Debug` output (axum
 /// prints each route's path and its `Allow` header). Brittle by design: if axum changes the
@@ -813,6 +813,73 @@ async fn sensitive_fields_are_encrypted_at_rest_on_both_backends() {
             );
         }
         assert!(text.contains("silva"), "names stay searchable in the clear");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn passengers_register_sign_in_and_see_and_change_only_their_own_profile() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let mine = app
+            .create_customer(json!({"first_name": "Ana", "last_name": "Silva", "email": "ana.silva@example.com",
+                "loyalty_number": "AL55501", "loyalty_tier": "silver", "passport_number": "P7654321"}))
+            .await;
+        let other = app.create_customer(json!({"first_name": "Bo", "last_name": "Li", "email": "bo@example.com"})).await;
+        let anon = |method: &'static str, path: &'static str, body: Value| {
+            let app = &app;
+            async move {
+                app.request(method, path, &[("authorization", ""), ("content-type", "application/json")], Bytes::from(body.to_string()))
+                    .await
+            }
+        };
+        let weak = anon("POST", "/api/v1/passenger/register", json!({"loyalty_number": "AL55501", "email": "ana.silva@example.com", "password": "short"})).await;
+        assert_eq!(weak.status, 422);
+        let wrong = anon("POST", "/api/v1/passenger/register", json!({"loyalty_number": "AL55501", "email": "bo@example.com", "password": "a long and unusual passphrase"})).await;
+        assert_eq!(wrong.status, 422, "loyalty number and e-mail must belong to the same profile");
+        let ok = anon("POST", "/api/v1/passenger/register", json!({"loyalty_number": "al 555 01", "email": "Ana.Silva@Example.com", "password": "a long and unusual passphrase"})).await;
+        assert_eq!(ok.status, 201, "{}", ok.text());
+        let again = anon("POST", "/api/v1/passenger/register", json!({"loyalty_number": "AL55501", "email": "ana.silva@example.com", "password": "another long passphrase"})).await;
+        assert_eq!(again.status, 409);
+
+        let bad = anon("POST", "/api/v1/passenger/token", json!({"email": "ana.silva@example.com", "password": "nope"})).await;
+        assert_eq!(bad.status, 401);
+        let signed_in = anon("POST", "/api/v1/passenger/token", json!({"email": "ana.silva@example.com", "password": "a long and unusual passphrase"})).await;
+        assert_eq!(signed_in.status, 200, "{}", signed_in.text());
+        let bearer = format!("Bearer {}", signed_in.json()["access_token"].as_str().unwrap());
+        let as_me = |method: &'static str, path: String, body: Value| {
+            let (app, bearer) = (&app, bearer.clone());
+            async move {
+                app.request(method, &path, &[("authorization", &bearer), ("content-type", "application/merge-patch+json")], Bytes::from(body.to_string()))
+                    .await
+            }
+        };
+        let me = as_me("GET", "/api/v1/me".into(), json!(null)).await;
+        assert_eq!(me.status, 200, "{}", me.text());
+        assert_eq!(me.json()["id"], mine["id"]);
+        let changed = as_me("PATCH", "/api/v1/me".into(), json!({"preferences": {"seat": "window"}, "phone": "+351 21 000 0000"})).await;
+        assert_eq!(changed.status, 200, "{}", changed.text());
+        assert_eq!(changed.json()["preferences"]["seat"], "window");
+        let upgrade = as_me("PATCH", "/api/v1/me".into(), json!({"loyalty_tier": "platinum", "passport_number": "X0000000"})).await;
+        assert_eq!(upgrade.status, 422);
+        let pointers: Vec<String> = upgrade.json()["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(pointers, vec!["/loyalty_tier", "/passport_number"]);
+        // Nobody else's data, and no staff routes.
+        let theirs = as_me("GET", format!("/api/v1/customers/{}", other["id"].as_str().unwrap()), json!(null)).await;
+        assert_eq!(theirs.status, 403);
+        assert_eq!(as_me("GET", "/api/v1/customers?name=li".into(), json!(null)).await.status, 403);
+        // Staff tokens have no "me".
+        let staff = app.request("GET", "/api/v1/me", &[("authorization", app.role_tokens.get(Role::ContactCentreAgent))], Bytes::new()).await;
+        assert_eq!(staff.status, 403);
+        // Guessing locks the passenger account too.
+        let mut last = 0;
+        for _ in 0..5 {
+            last = anon("POST", "/api/v1/passenger/token", json!({"email": "ana.silva@example.com", "password": "guess"})).await.status;
+        }
+        assert_eq!(last, 401);
+        let locked = anon("POST", "/api/v1/passenger/token", json!({"email": "ana.silva@example.com", "password": "a long and unusual passphrase"})).await;
+        assert_eq!(locked.status, 429, "{}", locked.text());
         app.stop().await;
     })
     .await;

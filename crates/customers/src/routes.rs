@@ -42,13 +42,29 @@ pub const POLICY: &[RoutePolicy] = &[
         "/api/v1/customers/{id}",
         Access::Permission(Permission::CustomerWrite),
     ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/me",
+        Access::Permission(Permission::OwnProfile),
+    ),
+    RoutePolicy::new(
+        "PATCH",
+        "/api/v1/me",
+        Access::Permission(Permission::OwnProfile),
+    ),
 ];
+
+/// Fields a passenger may change about themselves. Identity documents, loyalty standing and
+/// names stay with staff, who check documents; contact details and preferences are the
+/// passenger's own to keep current.
+pub const SELF_SERVICE_FIELDS: &[&str] = &["email", "phone", "address", "preferences", "title"];
 
 /// The customer API routes, with their OpenAPI descriptions.
 pub fn api_routes(store: CustomerStore) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(list_customers, create_customer))
         .routes(routes!(get_customer, update_customer))
+        .routes(routes!(get_me, update_me))
         .with_state(store)
 }
 
@@ -311,6 +327,89 @@ async fn update_customer(
         .update(id, expected, &patch, chrono::Utc::now().date_naive(), &ctx)
         .await?;
     Ok(with_etag(StatusCode::OK, &customer))
+}
+
+/// The signed-in passenger's own customer id (from their token's row scope).
+fn own_id() -> Result<CustomerId, ApiError> {
+    match aloft_platform::access::current_principal().map(|p| p.scope) {
+        Some(aloft_platform::access::RowScope::Customer(id)) => {
+            CustomerId::parse(&id.to_string()).ok_or(ApiError::NotFound("customer"))
+        }
+        _ => Err(ApiError::NotFound("customer")),
+    }
+}
+
+/// Your own profile (passengers).
+///
+/// With a passenger token, the profile the token belongs to — and only that one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "passengers",
+    responses(
+        (status = 200, description = "Your profile", body = Customer, headers(("ETag" = String, description = "The version"))),
+        (status = 401, description = "No or invalid passenger token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_me(
+    State(store): State<CustomerStore>,
+    ctx: AccessContext,
+) -> Result<Response, ApiError> {
+    let customer = store
+        .get(own_id()?)
+        .await?
+        .ok_or(ApiError::NotFound("customer"))?;
+    store.record_reads(&ctx, "customer.read_own", std::slice::from_ref(&customer));
+    let mut r = (StatusCode::OK, axum::Json(&customer)).into_response();
+    r.headers_mut().insert(header::ETAG, etag(customer.version));
+    Ok(r)
+}
+
+/// Change your own contact details and preferences (passengers).
+///
+/// A JSON merge patch of `email`, `phone`, `address`, `preferences` and `title`; other fields
+/// (names, travel documents, loyalty) are changed by airline staff.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/me",
+    tag = "passengers",
+    params(("If-Match" = Option<String>, Header, description = "The `ETag` you read")),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Your updated profile", body = Customer),
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or fields you cannot change yourself", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update_me(
+    State(store): State<CustomerStore>,
+    ctx: AccessContext,
+    headers: HeaderMap,
+    JsonBody(patch): JsonBody,
+) -> Result<Response, ApiError> {
+    let id = own_id()?;
+    if let serde_json::Value::Object(fields) = &patch {
+        let refused: Vec<FieldError> = fields
+            .keys()
+            .filter(|k| !SELF_SERVICE_FIELDS.contains(&k.as_str()))
+            .map(|k| {
+                FieldError::new(
+                    format!("/{k}"),
+                    "is changed by airline staff, not through self-service",
+                )
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(ApiError::Invalid(refused));
+        }
+    }
+    let expected = if_match(&headers)?;
+    let customer = store
+        .update(id, expected, &patch, chrono::Utc::now().date_naive(), &ctx)
+        .await?;
+    let mut r = (StatusCode::OK, axum::Json(&customer)).into_response();
+    r.headers_mut().insert(header::ETAG, etag(customer.version));
+    Ok(r)
 }
 
 #[cfg(test)]

@@ -511,6 +511,40 @@ impl CustomerStore {
         Ok(found)
     }
 
+    /// The blind index of an e-mail address as profiles store it (`None` if it is not one).
+    pub fn email_blind_index(&self, email: &str) -> Option<String> {
+        crate::model::EmailAddress::parse(email)
+            .ok()
+            .map(|e| self.vault.index(Indexed::Email, &e.key()))
+    }
+
+    /// The customer holding this loyalty number **and** this e-mail address (self-service
+    /// registration proves ownership with both).
+    pub async fn find_by_loyalty_and_email(
+        &self,
+        loyalty_number: &str,
+        email: &str,
+    ) -> Result<Option<CustomerId>, StorageError> {
+        let (Ok(loyalty), Ok(email)) = (
+            crate::model::LoyaltyNumber::parse(loyalty_number),
+            crate::model::EmailAddress::parse(email),
+        ) else {
+            return Ok(None);
+        };
+        let page = self
+            .search(&CustomerQuery {
+                loyalty_number: Some(loyalty.as_str().to_owned()),
+                email: Some(email.key()),
+                limit: 2,
+                ..CustomerQuery::default()
+            })
+            .await?;
+        Ok(match page.items.as_slice() {
+            [one] => Some(one.id),
+            _ => None,
+        })
+    }
+
     /// How many profiles exist.
     pub async fn count(&self) -> Result<i64, StorageError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM customers")

@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "customer_encryption",
         sql: include_str!("../../../migrations/0005_customer_encryption.sql"),
     },
+    Migration {
+        version: 6,
+        name: "passengers",
+        sql: include_str!("../../../migrations/0006_passengers.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

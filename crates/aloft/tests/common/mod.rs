@@ -398,13 +398,12 @@ impl RoleTokens {
             Role::ALL
                 .iter()
                 .map(|r| {
-                    (
-                        *r,
-                        format!(
-                            "Bearer {}",
-                            app.issue_token(*r, r.as_str(), chrono::Duration::hours(1))
-                        ),
-                    )
+                    let token = if *r == Role::Passenger {
+                        app.issue_passenger_token(uuid::Uuid::now_v7())
+                    } else {
+                        app.issue_token(*r, r.as_str(), chrono::Duration::hours(1))
+                    };
+                    (*r, format!("Bearer {token}"))
                 })
                 .collect(),
         )

@@ -1,0 +1,387 @@
+//! Passenger self-service accounts: a realm of their own, separate from staff.
+//!
+//! A passenger registers by proving they hold a profile — its loyalty number together with its
+//! e-mail address — and choosing a password (the same policy as staff; Argon2id). They then sign
+//! in with e-mail and password for a one-hour bearer token whose row scope is their own customer
+//! record: with it they see and change only their own data (`/api/v1/me`), nothing else. The
+//! e-mail is kept only as a blind index. Failed sign-ins count towards the same progressive
+//! lockout as staff, and every registration and sign-in is audited.
+//!
+//! In production the registration would also confirm the e-mail address by a one-time link; Aloft
+//! does not send e-mail yet, so matching loyalty number and e-mail is the proof for now.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use aloft_platform::access::{Access, RoutePolicy};
+use aloft_platform::db::{from_db_time, now, to_db_time};
+use aloft_platform::http::JsonBody;
+use aloft_platform::{AccessContext, ApiError, Database, FieldError, Problem, StorageError};
+use aloft_security::password::verify_unknown_user;
+use aloft_security::{check_password_policy, hash_password, verify_password};
+
+use crate::limiter::RateLimiter;
+use crate::model::lockout_after;
+use crate::tokens::TokenIssuer;
+
+/// How long a passenger token lasts.
+pub const PASSENGER_TOKEN_TTL: chrono::Duration = chrono::Duration::hours(1);
+
+/// Who may call the passenger account endpoints: anyone (credentials are the check).
+pub const POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new("POST", "/api/v1/passenger/register", Access::Public),
+    RoutePolicy::new("POST", "/api/v1/passenger/token", Access::Public),
+];
+
+/// The customer profiles, as far as passenger accounts need them (implemented by the binary
+/// over the customers domain, so this crate does not depend on it).
+pub trait CustomerDirectory: Send + Sync + 'static {
+    /// The customer whose loyalty number and e-mail both match.
+    fn find_for_registration<'a>(
+        &'a self,
+        loyalty_number: &'a str,
+        email: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Uuid>, StorageError>> + Send + 'a>>;
+    /// The blind index of a sign-in e-mail (canonicalised the way profiles are).
+    fn email_index(&self, email: &str) -> Option<String>;
+}
+
+/// State of the passenger account endpoints.
+#[derive(Clone)]
+pub struct PassengerAccounts {
+    db: Database,
+    tokens: TokenIssuer,
+    directory: Arc<dyn CustomerDirectory>,
+    limiter: Arc<RateLimiter>,
+}
+
+impl PassengerAccounts {
+    /// Over `db`, issuing tokens with `tokens`, finding profiles in `directory`.
+    pub fn new(db: Database, tokens: TokenIssuer, directory: Arc<dyn CustomerDirectory>) -> Self {
+        Self {
+            db,
+            tokens,
+            directory,
+            limiter: Arc::new(RateLimiter::new(30, Duration::from_secs(60))),
+        }
+    }
+
+    /// The endpoints, with their OpenAPI descriptions.
+    pub fn api_routes(self) -> OpenApiRouter {
+        OpenApiRouter::new()
+            .routes(routes!(register))
+            .routes(routes!(token))
+            .with_state(self)
+    }
+
+    async fn audit(&self, entry: aloft_platform::AuditEntry) -> Result<(), StorageError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+            .execute(tx.conn())
+            .await?;
+        tx.audit(&[entry]).await?;
+        tx.commit().await
+    }
+}
+
+/// Registration of a passenger account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The loyalty number on the profile.
+    pub loyalty_number: String,
+    /// The e-mail address on the profile (also the sign-in name).
+    pub email: String,
+    /// The new password (at least 12 characters, not a common password).
+    pub password: String,
+}
+
+/// A registered account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registered {
+    /// The passenger account id.
+    pub account_id: String,
+}
+
+/// Create a passenger account for an existing profile.
+#[utoipa::path(
+    post,
+    path = "/api/v1/passenger/register",
+    tag = "passengers",
+    security(()),
+    request_body = Registration,
+    responses(
+        (status = 201, description = "Registered", body = Registered),
+        (status = 409, description = "This profile already has an account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No profile matches, or the password is too weak", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn register(
+    State(state): State<PassengerAccounts>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let reg: Registration =
+        serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    if let Err(why) = check_password_policy(&reg.password) {
+        return Err(ApiError::field("/password", why.to_string()));
+    }
+    let no_match = || {
+        ApiError::field(
+            "/loyalty_number",
+            "no profile has this loyalty number together with this e-mail address",
+        )
+    };
+    let customer = state
+        .directory
+        .find_for_registration(&reg.loyalty_number, &reg.email)
+        .await?
+        .ok_or_else(no_match)?;
+    let email_index = state
+        .directory
+        .email_index(&reg.email)
+        .ok_or_else(no_match)?;
+    let id = Uuid::now_v7();
+    let hash = hash_password(&reg.password).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let t = to_db_time(now());
+    let mut tx = state.db.begin_write().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO passenger_accounts (id, customer_id, email_index, password_hash, failed_attempts, \
+         locked_until, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, NULL, $5, $5)",
+    )
+    .bind(id.to_string())
+    .bind(customer.to_string())
+    .bind(&email_index)
+    .bind(&hash)
+    .bind(&t)
+    .execute(tx.conn())
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) => {
+            return Err(match StorageError::from(e) {
+                StorageError::Conflict(_) => ApiError::Conflict(FieldError::new(
+                    "/email",
+                    "this profile already has a passenger account; sign in instead",
+                )),
+                other => other.into(),
+            });
+        }
+    }
+    let mut ctx = ctx;
+    ctx.actor = aloft_platform::Actor {
+        id: format!("passenger:{id}"),
+        role: "passenger".into(),
+    };
+    tx.audit(&[ctx.entry(
+        "passenger.registered",
+        "customer",
+        Some(customer.to_string()),
+        vec![],
+        "success",
+    )])
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(Registered {
+            account_id: id.to_string(),
+        }),
+    )
+        .into_response())
+}
+
+/// Passenger sign-in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PassengerSignIn {
+    /// The account's e-mail.
+    pub email: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A passenger's bearer token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PassengerToken {
+    /// The bearer token (acts on the passenger's own profile only).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+fn wrong() -> ApiError {
+    ApiError::Problem(
+        Problem::new(StatusCode::UNAUTHORIZED, "sign-in-failed", "Sign-in failed")
+            .with_detail("The e-mail or password is not right."),
+    )
+}
+
+/// Sign in as a passenger: e-mail and password for a one-hour token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/passenger/token",
+    tag = "passengers",
+    security(()),
+    request_body = PassengerSignIn,
+    responses(
+        (status = 200, description = "Signed in", body = PassengerToken),
+        (status = 401, description = "Wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts; the account or address is locked for a while", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn token(
+    State(state): State<PassengerAccounts>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let form: PassengerSignIn =
+        serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let ip = ctx
+        .client_address
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let too_many = |detail: &str| {
+        ApiError::Problem(
+            Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+            )
+            .with_detail(detail),
+        )
+    };
+    if state.limiter.check(ip).is_err() {
+        state
+            .audit(ctx.entry("passenger.rate_limited", "customer", None, vec![], "denied"))
+            .await?;
+        return Err(too_many(
+            "Too many sign-in attempts from this address; wait a minute.",
+        ));
+    }
+    let Some(index) = state.directory.email_index(&form.email) else {
+        verify_unknown_user(&form.password);
+        return Err(wrong());
+    };
+    let row = sqlx::query("SELECT id, customer_id, password_hash, failed_attempts, locked_until FROM passenger_accounts WHERE email_index = $1")
+        .bind(&index)
+        .fetch_optional(state.db.pool())
+        .await
+        .map_err(StorageError::from)?;
+    let Some(row) = row else {
+        verify_unknown_user(&form.password);
+        state
+            .audit(ctx.entry(
+                "passenger.sign_in_failed",
+                "customer",
+                None,
+                vec![],
+                "failure",
+            ))
+            .await?;
+        return Err(wrong());
+    };
+    let id: String = row.try_get("id").map_err(StorageError::from)?;
+    let customer: String = row.try_get("customer_id").map_err(StorageError::from)?;
+    let hash: String = row.try_get("password_hash").map_err(StorageError::from)?;
+    let locked: Option<String> = row.try_get("locked_until").map_err(StorageError::from)?;
+    let mut ctx = ctx;
+    ctx.actor = aloft_platform::Actor {
+        id: format!("passenger:{id}"),
+        role: "passenger".into(),
+    };
+    if let Some(until) = locked
+        .as_deref()
+        .map(from_db_time)
+        .transpose()?
+        .filter(|u| *u > now())
+    {
+        verify_unknown_user(&form.password);
+        state
+            .audit(ctx.entry(
+                "passenger.locked_attempt",
+                "customer",
+                Some(customer),
+                vec![],
+                "denied",
+            ))
+            .await?;
+        let minutes = (until - now()).num_minutes().max(1);
+        return Err(too_many(&format!(
+            "This account is locked for {minutes} more minute(s) after too many failed attempts."
+        )));
+    }
+    if !verify_password(&form.password, &hash) {
+        let mut tx = state.db.begin_write().await?;
+        let r = sqlx::query("UPDATE passenger_accounts SET failed_attempts = failed_attempts + 1, updated_at = $2 WHERE id = $1 RETURNING failed_attempts")
+            .bind(&id)
+            .bind(to_db_time(now()))
+            .fetch_one(tx.conn())
+            .await
+            .map_err(StorageError::from)?;
+        let failures: i64 = r.try_get("failed_attempts").map_err(StorageError::from)?;
+        if let Some(d) = lockout_after(failures) {
+            sqlx::query("UPDATE passenger_accounts SET locked_until = $2 WHERE id = $1")
+                .bind(&id)
+                .bind(to_db_time(now() + d))
+                .execute(tx.conn())
+                .await
+                .map_err(StorageError::from)?;
+        }
+        tx.audit(&[ctx.entry(
+            "passenger.sign_in_failed",
+            "customer",
+            Some(customer),
+            vec![],
+            "failure",
+        )])
+        .await?;
+        tx.commit().await?;
+        return Err(wrong());
+    }
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE passenger_accounts SET failed_attempts = 0, locked_until = NULL, updated_at = $2 WHERE id = $1")
+        .bind(&id)
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+    tx.audit(&[ctx.entry(
+        "passenger.signed_in",
+        "customer",
+        Some(customer.clone()),
+        vec![],
+        "success",
+    )])
+    .await?;
+    tx.commit().await?;
+    let customer = Uuid::parse_str(&customer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut r = axum::Json(PassengerToken {
+        access_token: state
+            .tokens
+            .issue_for_passenger(&id, customer, PASSENGER_TOKEN_TTL),
+        token_type: "Bearer",
+        expires_in: PASSENGER_TOKEN_TTL.num_seconds(),
+    })
+    .into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
+}
