@@ -31,6 +31,7 @@ use aloft_broker::{NatsSettings, NatsSink};
 use aloft_customers::CustomerStore;
 use aloft_platform::access::{Access, Gate, Role, RoutePolicy, authorize};
 use aloft_platform::http::{BODY_LIMIT, OpsState, observe, security_headers};
+use aloft_platform::keys::SharedKeys;
 use aloft_platform::{
     ApiError, Auditor, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay,
 };
@@ -119,6 +120,7 @@ pub struct Application {
     accounts: AccountStore,
     demo_accounts: Vec<aloft_access::demo::DemoAccount>,
     customers: CustomerStore,
+    key_watcher: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -143,7 +145,10 @@ impl Application {
                 .context("cannot load the instance keys")?,
         );
         let tokens = TokenIssuer::new(&keys);
-        let customers = CustomerStore::new(db.clone(), keys.clone());
+        let shared_keys = SharedKeys::new(keys.clone(), &config.keys);
+        // A master-key rotation (`aloft keys rotate`) is adopted within seconds, no restart.
+        let key_watcher = shared_keys.watch(Duration::from_secs(5));
+        let customers = CustomerStore::new(db.clone(), shared_keys);
         let sealed = customers
             .seal_plaintext_rows()
             .await
@@ -198,6 +203,7 @@ impl Application {
             accounts,
             demo_accounts,
             customers,
+            key_watcher,
         })
     }
 
@@ -307,6 +313,7 @@ impl Application {
             } => tracing::warn!("grace period over; dropping unfinished requests"),
         }
         let _ = stop_tx.send(true);
+        self.key_watcher.abort();
         let _ = relay.await;
         drop(server);
         // The router (and with it every queue handle) is gone: the audit writer flushes and ends.

@@ -126,7 +126,7 @@ async fn external_issuer_tokens_are_verified_against_its_jwks() {
         None,
         Extras {
             external_issuers: vec![config],
-            sso: None,
+            ..Extras::default()
         },
     )
     .await;

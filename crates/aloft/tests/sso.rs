@@ -202,8 +202,8 @@ async fn staff_sign_in_with_openid_connect_and_pkce() {
         |s| s,
         None,
         Extras {
-            external_issuers: vec![],
             sso: Some(sso),
+            ..Extras::default()
         },
     )
     .await;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use aloft_platform::keys::InstanceKeys;
+use aloft_platform::keys::SharedKeys;
 use aloft_security::{BlindIndex, CryptoError, DataKey, WrappedKey, decrypt_field, encrypt_field};
 
 /// Profile fields encrypted at rest.
@@ -39,7 +39,7 @@ pub struct SealedFields {
 /// Encrypts and decrypts sensitive fields and computes blind indexes.
 #[derive(Clone)]
 pub struct Vault {
-    keys: Arc<InstanceKeys>,
+    keys: SharedKeys,
     indexes: Arc<[BlindIndex; 4]>,
 }
 
@@ -63,15 +63,44 @@ pub enum Indexed {
 }
 
 impl Vault {
-    /// A vault over the instance keys.
-    pub fn new(keys: Arc<InstanceKeys>) -> Self {
+    /// A vault over the instance keys (a rotation adopted by `keys` applies at once).
+    pub fn new(keys: impl Into<SharedKeys>) -> Self {
+        let keys = keys.into();
+        let now = keys.get();
         let indexes = Arc::new([
-            keys.keyring.blind_index("customer.email"),
-            keys.keyring.blind_index("customer.phone"),
-            keys.keyring.blind_index("customer.loyalty_number"),
-            keys.keyring.blind_index("customer.passport_number"),
+            now.keyring.blind_index("customer.email"),
+            now.keyring.blind_index("customer.phone"),
+            now.keyring.blind_index("customer.loyalty_number"),
+            now.keyring.blind_index("customer.passport_number"),
         ]);
         Self { keys, indexes }
+    }
+
+    /// Unwraps a data key; a key id this process does not know yet (a rotation by another
+    /// process) makes it re-read the key file once and try again.
+    fn unwrap_key(&self, wrapped: &WrappedKey) -> Result<DataKey, CryptoError> {
+        match self.keys.get().keyring.unwrap(wrapped) {
+            Err(CryptoError::UnknownKeyId(_)) if self.keys.reload().unwrap_or(false) => {
+                self.keys.get().keyring.unwrap(wrapped)
+            }
+            other => other,
+        }
+    }
+
+    /// The data key re-wrapped under the current master key, or `None` if it already is.
+    pub fn rewrap(&self, data_key: &str) -> Result<Option<String>, CryptoError> {
+        let wrapped: WrappedKey = data_key.parse()?;
+        let keys = self.keys.get();
+        if keys.keyring.is_current(&wrapped) {
+            return Ok(None);
+        }
+        let dek = self.unwrap_key(&wrapped)?;
+        Ok(Some(self.keys.get().keyring.wrap(&dek)?.to_string()))
+    }
+
+    /// The id of the master key new data keys are wrapped with.
+    pub fn current_master_id(&self) -> String {
+        self.keys.get().master_key_id().to_owned()
     }
 
     /// The blind index of an already canonical value.
@@ -90,11 +119,11 @@ impl Vault {
         let (dek, wrapped) = match existing {
             Some(text) => {
                 let wrapped: WrappedKey = text.parse()?;
-                (self.keys.keyring.unwrap(&wrapped)?, text.to_owned())
+                (self.unwrap_key(&wrapped)?, text.to_owned())
             }
             None => {
                 let dek = DataKey::generate();
-                let wrapped = self.keys.keyring.wrap(&dek)?.to_string();
+                let wrapped = self.keys.get().keyring.wrap(&dek)?.to_string();
                 (dek, wrapped)
             }
         };
@@ -127,7 +156,7 @@ impl Vault {
             return Ok(());
         }
         let wrapped: WrappedKey = sealed.data_key.parse()?;
-        let dek = self.keys.keyring.unwrap(&wrapped)?;
+        let dek = self.unwrap_key(&wrapped)?;
         let Value::Object(map) = doc else {
             return Err(CryptoError::Malformed);
         };
@@ -161,7 +190,7 @@ mod tests {
     use serde_json::json;
 
     fn vault() -> Vault {
-        Vault::new(Arc::new(InstanceKeys::new(
+        Vault::new(Arc::new(aloft_platform::keys::InstanceKeys::new(
             MasterKey::generate(),
             IndexKey::generate(),
         )))

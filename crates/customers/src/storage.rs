@@ -19,9 +19,7 @@ use aloft_platform::{
     AccessContext, ApiError, Auditor, Backend, CloudEvent, Database, FieldError, StorageError,
 };
 
-use std::sync::Arc;
-
-use aloft_platform::keys::InstanceKeys;
+use aloft_platform::keys::SharedKeys;
 
 use crate::model::{CustomerId, Profile, changed_fields, fold, merge_patch};
 use crate::sealing::{Indexed, SealedFields, Vault};
@@ -170,7 +168,7 @@ const COLUMNS: &str = "id, version, profile, data_key, sealed, created_at, updat
 
 impl CustomerStore {
     /// A store over `db`, encrypting sensitive fields with the instance `keys`.
-    pub fn new(db: Database, keys: Arc<InstanceKeys>) -> Self {
+    pub fn new(db: Database, keys: impl Into<SharedKeys>) -> Self {
         Self {
             db,
             auditor: None,
@@ -728,6 +726,43 @@ impl CustomerStore {
             },
             data_key,
         ))
+    }
+
+    /// Re-wraps customers' data keys under the current master key (the per-customer step of a
+    /// master-key rotation; the data itself is not re-encrypted). Compare-and-set per row, so a
+    /// concurrent update is never overwritten. Returns how many keys were re-wrapped.
+    pub async fn rewrap_data_keys(&self) -> Result<u64, StorageError> {
+        let mut done = 0u64;
+        let current = format!("{}:%", self.vault.current_master_id());
+        loop {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT id, data_key FROM customers WHERE data_key IS NOT NULL AND data_key NOT LIKE $1 \
+                 ORDER BY id LIMIT 500",
+            )
+            .bind(&current)
+            .fetch_all(self.db.pool())
+            .await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            let mut tx = self.db.begin_write().await?;
+            for (id, key) in &rows {
+                let Some(fresh) = self.vault.rewrap(key).map_err(|e| {
+                    StorageError::Corrupt(format!("customer {id}: cannot re-wrap: {e}"))
+                })?
+                else {
+                    continue;
+                };
+                sqlx::query("UPDATE customers SET data_key = $1 WHERE id = $2 AND data_key = $3")
+                    .bind(fresh)
+                    .bind(id)
+                    .bind(key)
+                    .execute(&mut *tx.conn())
+                    .await?;
+            }
+            tx.commit().await?;
+            done += rows.len() as u64;
+        }
     }
 
     /// Encrypts the rows written before encryption at rest existed (no data key yet) and

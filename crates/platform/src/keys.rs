@@ -13,6 +13,7 @@
 //! existing encrypted data.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use crate::Database;
 use crate::db::{now, to_db_time};
@@ -74,6 +75,7 @@ pub struct InstanceKeys {
     pub keyring: Keyring,
     index: IndexKey,
     master_id: String,
+    previous_ids: Vec<String>,
 }
 
 impl std::fmt::Debug for InstanceKeys {
@@ -88,13 +90,29 @@ impl std::fmt::Debug for InstanceKeys {
 impl InstanceKeys {
     /// Builds from explicit keys (tests, the CLI).
     pub fn new(master: MasterKey, index: IndexKey) -> Self {
+        Self::with_previous(master, Vec::new(), index)
+    }
+
+    /// Keys mid-rotation: `master` wraps new data keys; the `previous` master keys still unwrap
+    /// data keys that have not been re-wrapped yet.
+    pub fn with_previous(master: MasterKey, previous: Vec<MasterKey>, index: IndexKey) -> Self {
         let master_id = master.id().to_owned();
-        let keyring = Keyring::new(LocalKeyProvider::new(master), index.clone());
+        let previous_ids = previous.iter().map(|k| k.id().to_owned()).collect();
+        let mut keyring = Keyring::new(LocalKeyProvider::new(master), index.clone());
+        for old in previous {
+            keyring = keyring.with_previous(LocalKeyProvider::new(old));
+        }
         Self {
             keyring,
             index,
             master_id,
+            previous_ids,
         }
+    }
+
+    /// Fingerprints of master keys kept only to unwrap not-yet-re-wrapped data keys.
+    pub fn previous_master_ids(&self) -> &[String] {
+        &self.previous_ids
     }
 
     /// The key that signs Aloft's own bearer tokens (HS256).
@@ -131,20 +149,14 @@ impl InstanceKeys {
             KeySource::File(path) => match std::fs::read_to_string(path) {
                 Ok(text) => {
                     let text = Zeroizing::new(text);
-                    let (m, i) = parse_file(&text).ok_or_else(|| {
-                        KeyError::Malformed(
-                            path.display().to_string(),
-                            "expected `master = …` and `index = …` lines".into(),
-                        )
-                    })?;
-                    Self::parse(&m, &i, &path.display().to_string())?
+                    Self::from_file_text(&text, &path.display().to_string())?
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     if let Some((index_id, _)) = &recorded {
                         return Err(KeyError::Missing(path.clone(), index_id.clone()));
                     }
                     let (master, index) = (MasterKey::generate(), IndexKey::generate());
-                    write_key_file(path, &master, &index)?;
+                    write_key_file(path, &master, &[], &index)?;
                     let keys = Self::new(master, index);
                     tracing::info!(master = %keys.master_id, index = %keys.index.fingerprint(), "generated a new key file");
                     keys
@@ -161,7 +173,8 @@ impl InstanceKeys {
                         expected: index_id,
                     });
                 }
-                if master_id != keys.master_id {
+                // Mid-rotation the database may still name the previous master key.
+                if master_id != keys.master_id && !keys.previous_ids.contains(&master_id) {
                     return Err(KeyError::Mismatch {
                         which: "master",
                         given: keys.master_id.clone(),
@@ -174,6 +187,76 @@ impl InstanceKeys {
         Ok(keys)
     }
 
+    /// Parses the text of a key file (`master`, `index`, and any `previous` lines).
+    pub fn from_file_text(text: &str, origin: &str) -> Result<Self, KeyError> {
+        let parsed = parse_file(text).ok_or_else(|| {
+            KeyError::Malformed(
+                origin.to_owned(),
+                "expected `master = …`, `index = …` and optional `previous = …` lines".into(),
+            )
+        })?;
+        let mut keys = Self::parse(&parsed.master, &parsed.index, origin)?;
+        if !parsed.previous.is_empty() {
+            let previous = parsed
+                .previous
+                .iter()
+                .map(|p| {
+                    MasterKey::parse(p.trim()).map_err(|e| {
+                        KeyError::Malformed(origin.to_owned(), format!("previous key: {e}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let master = MasterKey::parse(parsed.master.trim())
+                .map_err(|e| KeyError::Malformed(origin.to_owned(), format!("master key: {e}")))?;
+            keys = Self::with_previous(master, previous, keys.index.clone());
+        }
+        Ok(keys)
+    }
+
+    /// Rotates the master key in the key file at `path`: a new master key becomes current, the
+    /// old one is kept as `previous` (so nothing becomes unreadable), the index key is unchanged.
+    /// Written to a temporary file and renamed over the old one, so a crash leaves either file
+    /// whole. Keys older than the current one are dropped: call only once no data key is still
+    /// wrapped by them. Returns the new keys.
+    pub fn rotate_key_file(path: &Path) -> Result<Self, KeyError> {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| KeyError::Io(path.to_owned(), e))?,
+        );
+        let parsed = parse_file(&text).ok_or_else(|| {
+            KeyError::Malformed(path.display().to_string(), "not a key file".into())
+        })?;
+        let old = MasterKey::parse(parsed.master.trim())
+            .map_err(|e| KeyError::Malformed(path.display().to_string(), format!("master key: {e}")))?;
+        let index = IndexKey::parse(parsed.index.trim())
+            .map_err(|e| KeyError::Malformed(path.display().to_string(), format!("index key: {e}")))?;
+        let new = MasterKey::generate();
+        let tmp = path.with_extension("keys.new");
+        let _ = std::fs::remove_file(&tmp);
+        write_key_file(&tmp, &new, std::slice::from_ref(&old), &index)?;
+        std::fs::rename(&tmp, path).map_err(|e| KeyError::Io(path.to_owned(), e))?;
+        Ok(Self::with_previous(new, vec![old], index))
+    }
+
+    /// Records `self`'s master key as the one every data key is now wrapped by.
+    pub async fn record_rotation(&self, db: &Database) -> Result<(), KeyError> {
+        let mut tx = db.begin_write().await?;
+        sqlx::query("UPDATE instance_keys SET master_key_id = $1 WHERE id = 1")
+            .bind(self.master_id.clone())
+            .execute(tx.conn())
+            .await
+            .map_err(crate::StorageError::from)?;
+        tx.audit(&[crate::AccessContext::system("keys").entry(
+            "keys.master_rotated",
+            "instance_keys",
+            Some(self.master_id.clone()),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     fn parse(master: &str, index: &str, origin: &str) -> Result<Self, KeyError> {
         let master = MasterKey::parse(master.trim())
             .map_err(|e| KeyError::Malformed(origin.to_owned(), format!("master key: {e}")))?;
@@ -183,36 +266,57 @@ impl InstanceKeys {
     }
 }
 
-fn parse_file(text: &str) -> Option<(Zeroizing<String>, Zeroizing<String>)> {
+struct KeyFile {
+    master: Zeroizing<String>,
+    previous: Vec<Zeroizing<String>>,
+    index: Zeroizing<String>,
+}
+
+fn parse_file(text: &str) -> Option<KeyFile> {
     let mut master = None;
     let mut index = None;
+    let mut previous = Vec::new();
     for line in text.lines() {
         let line = line.trim();
         if line.starts_with('#') || line.is_empty() {
             continue;
         }
         let (k, v) = line.split_once('=')?;
+        let v = Zeroizing::new(v.trim().to_owned());
         match k.trim() {
-            "master" => master = Some(Zeroizing::new(v.trim().to_owned())),
-            "index" => index = Some(Zeroizing::new(v.trim().to_owned())),
+            "master" => master = Some(v),
+            "index" => index = Some(v),
+            "previous" => previous.push(v),
             _ => return None,
         }
     }
-    Some((master?, index?))
+    Some(KeyFile {
+        master: master?,
+        previous,
+        index: index?,
+    })
 }
 
-fn write_key_file(path: &Path, master: &MasterKey, index: &IndexKey) -> Result<(), KeyError> {
+fn write_key_file(
+    path: &Path,
+    master: &MasterKey,
+    previous: &[MasterKey],
+    index: &IndexKey,
+) -> Result<(), KeyError> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| KeyError::Io(path.to_owned(), e))?;
     }
-    let body = Zeroizing::new(format!(
+    let mut body = Zeroizing::new(format!(
         "# Aloft instance keys. Keep this file secret and backed up separately from the database:\n\
          # without it, encrypted customer data cannot be read.\n\
          master = {}\nindex = {}\n",
         master.export_base64().as_str(),
         index.export_base64().as_str()
     ));
+    for old in previous {
+        body.push_str(&format!("previous = {}\n", old.export_base64().as_str()));
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -255,4 +359,98 @@ async fn record(db: &Database, keys: &InstanceKeys) -> Result<(), KeyError> {
         .map_err(crate::StorageError::from)?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The instance keys as a running server holds them: replaceable while it runs, so that a
+/// master-key rotation by `aloft keys rotate` takes effect without a restart. Readers take a
+/// cheap snapshot (`get`); [`SharedKeys::reload`] re-reads the key file.
+#[derive(Clone)]
+pub struct SharedKeys {
+    current: Arc<RwLock<Arc<InstanceKeys>>>,
+    file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SharedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedKeys")
+            .field("keys", &*self.get())
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+impl From<Arc<InstanceKeys>> for SharedKeys {
+    fn from(keys: Arc<InstanceKeys>) -> Self {
+        Self {
+            current: Arc::new(RwLock::new(keys)),
+            file: None,
+        }
+    }
+}
+
+impl SharedKeys {
+    /// Keys loaded from `source` (only a key file can be reloaded).
+    pub fn new(keys: Arc<InstanceKeys>, source: &KeySource) -> Self {
+        Self {
+            current: Arc::new(RwLock::new(keys)),
+            file: match source {
+                KeySource::File(path) => Some(path.clone()),
+                KeySource::Values { .. } => None,
+            },
+        }
+    }
+
+    /// The keys now.
+    pub fn get(&self) -> Arc<InstanceKeys> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Re-reads the key file; adopts it if its master key changed and its index key did not
+    /// (a different index key would make every blind index unmatchable: refused). Returns
+    /// whether the keys changed.
+    pub fn reload(&self) -> Result<bool, KeyError> {
+        let Some(path) = &self.file else {
+            return Ok(false);
+        };
+        let text =
+            Zeroizing::new(std::fs::read_to_string(path).map_err(|e| KeyError::Io(path.clone(), e))?);
+        let fresh = InstanceKeys::from_file_text(&text, &path.display().to_string())?;
+        let now = self.get();
+        if fresh.index_key_id() != now.index_key_id() {
+            return Err(KeyError::Mismatch {
+                which: "index",
+                given: fresh.index_key_id(),
+                expected: now.index_key_id(),
+            });
+        }
+        if fresh.master_key_id() == now.master_key_id()
+            && fresh.previous_master_ids() == now.previous_master_ids()
+        {
+            return Ok(false);
+        }
+        tracing::info!(master = %fresh.master_key_id(), "adopted rotated instance keys");
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(true)
+    }
+
+    /// Checks the key file every `every` and adopts a rotation (see [`SharedKeys::reload`]).
+    pub fn watch(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let keys = self.clone();
+        tokio::spawn(async move {
+            if keys.file.is_none() {
+                return;
+            }
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = keys.reload() {
+                    tracing::error!(error = %e, "cannot reload the instance keys; keeping the current ones");
+                }
+            }
+        })
+    }
 }

@@ -23,6 +23,8 @@ use serde_json::Value;
 pub struct Extras {
     pub external_issuers: Vec<aloft_access::issuers::IssuerConfig>,
     pub sso: Option<aloft_access::sso::SsoConfig>,
+    /// Key source instead of fresh random keys.
+    pub keys: Option<KeySource>,
 }
 
 pub struct TestApp {
@@ -98,7 +100,7 @@ impl TestApp {
             nats,
             shutdown_grace: Duration::from_secs(5),
             tls: None,
-            keys: test_keys(),
+            keys: extras.keys.unwrap_or_else(test_keys),
             demo_accounts: true,
             external_issuers: extras.external_issuers,
             sso: extras.sso,
