@@ -137,6 +137,7 @@ pub(crate) async fn append(
         .await?;
     let last: i64 = head.try_get("seq")?;
     let mut prev: String = head.try_get("hash")?;
+    let mut records = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         let record = AuditRecord {
             sequence: (last - n + 1 + i as i64) as u64,
@@ -155,28 +156,44 @@ pub(crate) async fn append(
             hash: String::new(),
         }
         .seal(&prev);
-        sqlx::query(
+        prev = record.hash.clone();
+        records.push(record);
+    }
+    // Many rows per statement: a batch of reads is written in a few round trips, so the write
+    // slot is held for milliseconds, not for one statement per record.
+    const ROWS_PER_STATEMENT: usize = 64;
+    const COLUMNS: usize = 14;
+    for chunk in records.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
             "INSERT INTO audit_log (seq, occurred_at, actor_id, actor_role, action, resource_type, resource_id, \
-             fields, purpose, outcome, request_id, client_address, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(record.sequence as i64)
-        .bind(&record.occurred_at)
-        .bind(&record.actor_id)
-        .bind(&record.actor_role)
-        .bind(&record.action)
-        .bind(&record.resource_type)
-        .bind(record.resource_id.as_deref())
-        .bind(serde_json::to_string(&record.fields).unwrap_or_else(|_| "[]".into()))
-        .bind(record.purpose.as_deref())
-        .bind(&record.outcome)
-        .bind(&record.request_id)
-        .bind(record.client_address.as_deref())
-        .bind(&record.prev_hash)
-        .bind(&record.hash)
-        .execute(&mut *conn)
-        .await?;
-        prev = record.hash;
+             fields, purpose, outcome, request_id, client_address, prev_hash, hash) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let params: Vec<String> = (1..=COLUMNS).map(|k| format!("${}", i * COLUMNS + k)).collect();
+            sql.push_str(&format!("({})", params.join(", ")));
+        }
+        let mut query = sqlx::query(&sql);
+        for record in chunk {
+            query = query
+                .bind(record.sequence as i64)
+                .bind(&record.occurred_at)
+                .bind(&record.actor_id)
+                .bind(&record.actor_role)
+                .bind(&record.action)
+                .bind(&record.resource_type)
+                .bind(record.resource_id.as_deref())
+                .bind(serde_json::to_string(&record.fields).unwrap_or_else(|_| "[]".into()))
+                .bind(record.purpose.as_deref())
+                .bind(&record.outcome)
+                .bind(&record.request_id)
+                .bind(record.client_address.as_deref())
+                .bind(&record.prev_hash)
+                .bind(&record.hash);
+        }
+        query.execute(&mut *conn).await?;
     }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(&prev)
@@ -184,6 +201,9 @@ pub(crate) async fn append(
         .await?;
     Ok(())
 }
+
+/// Most read records appended in one transaction.
+const MAX_BATCH: usize = 256;
 
 /// Queues read records and appends them in batches (see the module docs).
 #[derive(Debug, Clone)]
@@ -218,7 +238,9 @@ async fn write_batches(db: Database, mut rx: mpsc::UnboundedReceiver<AuditEntry>
             }
             // Gather what arrives within the flush window into the same transaction.
             let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
-            while open && pending.len() < 5_000 {
+            // Small batches: each holds the write slot (SQLite) only briefly, so a burst of
+            // audited reads never makes a customer update wait behind it.
+            while open && pending.len() < MAX_BATCH {
                 match tokio::time::timeout_at(deadline, rx.recv()).await {
                     Ok(Some(e)) => pending.push(e),
                     Ok(None) => open = false,
