@@ -562,6 +562,49 @@ async fn bearer_tokens_are_checked_and_denials_audited() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(found, "the permission denial is audited");
+    // A declared purpose travels into the audit record of the read.
+    let with_purpose = app
+        .request(
+            "GET",
+            &path,
+            &[
+                (
+                    "authorization",
+                    app.role_tokens.get(Role::ContactCentreAgent),
+                ),
+                ("x-access-purpose", "rebooking after a cancellation"),
+            ],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(with_purpose.status, 200);
+    let mut purpose_seen = false;
+    for _ in 0..40 {
+        let records = aloft_platform::audit::search(
+            &app.test_db.db,
+            &aloft_platform::audit::AuditFilter {
+                resource_id: Some(created["id"].as_str().unwrap().to_owned()),
+                actor_id: None,
+                action: Some("customer.read".into()),
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+        if records.iter().any(|r| {
+            r.purpose.as_deref() == Some("rebooking after a cancellation")
+                && r.actor_role == "contact_centre_agent"
+                && r.actor_id == "token:contact_centre_agent"
+        }) {
+            purpose_seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        purpose_seen,
+        "who, which role and why are in the audit record"
+    );
     let _ = Permission::CustomerRead;
     app.stop().await;
 }

@@ -91,11 +91,27 @@ impl crate::audit::AccessContext {
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip().to_string());
+        // The declared purpose of the access (GDPR purpose limitation), recorded in the audit
+        // trail: `X-Access-Purpose: rebooking after IRROPS`. Bounded and stripped of control
+        // characters; it is the caller's statement, not personal data.
+        let purpose = parts
+            .headers
+            .get("x-access-purpose")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.chars()
+                    .filter(|c| !c.is_control())
+                    .take(120)
+                    .collect::<String>()
+                    .trim()
+                    .to_owned()
+            })
+            .filter(|v| !v.is_empty());
         Self {
             actor: crate::audit::Actor::anonymous(),
             request_id,
             client_address,
-            purpose: None,
+            purpose,
         }
     }
 }
