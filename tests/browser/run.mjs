@@ -242,6 +242,8 @@ try {
     await page.fill("#code", totp(demoSecret("administrator")));
     await page.click("form[action='/sign-in/mfa'] button[type=submit]");
     await page.waitForURL(/\/$/);
+    await page.goto(`${base}/access/accounts`);
+    await axe(page, "/access/accounts");
     await page.goto(`${base}/access/clients`);
     await axe(page, "/access/clients");
     await page.fill("#name", "Loyalty sync");

@@ -120,6 +120,21 @@ pub const POLICY: &[RoutePolicy] = &[
     ),
     RoutePolicy::new(
         "GET",
+        "/access/accounts",
+        Access::Permission(Permission::AccountsManage),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/access/accounts",
+        Access::Permission(Permission::AccountsManage),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/access/accounts/{id}/{action}",
+        Access::Permission(Permission::AccountsManage),
+    ),
+    RoutePolicy::new(
+        "GET",
         "/access/clients",
         Access::Permission(Permission::ApiClientsManage),
     ),
@@ -145,6 +160,8 @@ pub fn routes(state: SignInState) -> Router {
         .route("/account", get(account))
         .route("/account/sign-out-everywhere", post(sign_out_everywhere))
         .route("/access/roles", get(roles))
+        .route("/access/accounts", get(accounts).post(create_account))
+        .route("/access/accounts/{id}/{action}", post(account_action))
         .route("/access/clients", get(clients).post(create_client))
         .route("/access/clients/{id}/revoke", post(revoke_client))
         .with_state(state)
@@ -697,6 +714,9 @@ async fn roles() -> Response {
             Section::Access,
             html! {
                 h1 { "Roles and permissions" }
+                @if aloft_platform::access::current_principal().is_some_and(|p| p.can(Permission::AccountsManage)) {
+                    p { a href="/access/accounts" { "Manage staff accounts" } }
+                }
                 @if aloft_platform::access::current_principal().is_some_and(|p| p.can(Permission::ApiClientsManage)) {
                     p { a href="/access/clients" { "Manage integration clients" } }
                 }
@@ -883,4 +903,190 @@ async fn revoke_client(
 ) -> Result<Response, ApiError> {
     state.accounts.revoke_client(&id, &ctx).await?;
     Ok(Redirect::to("/access/clients").into_response())
+}
+
+fn accounts_page(
+    status: StatusCode,
+    list: &[crate::storage::Account],
+    message: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let t = now();
+    let me = aloft_platform::access::current_principal()
+        .map(|p| p.subject)
+        .unwrap_or_default();
+    page(
+        status,
+        layout(
+            "Staff accounts",
+            Section::Access,
+            html! {
+                h1 { "Staff accounts" }
+                p { "Each person has one account and one role. New accounts set up their authenticator app at first sign-in. Accounts that sign in through your organisation (SSO) appear here after their first sign-in; their role follows the identity provider." }
+                @if let Some(m) = message { p role="status" #account-message { (m) } }
+                div.table-scroll tabindex="0" role="region" aria-label="Staff accounts" {
+                    table {
+                        thead { tr { th scope="col" { "Name" } th scope="col" { "Username" } th scope="col" { "Role" } th scope="col" { "Station" } th scope="col" { "Two-step" } th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                        tbody {
+                            @for a in list {
+                                tr {
+                                    td { (a.display_name) }
+                                    td { code { (a.username) } }
+                                    td { (a.role.label()) }
+                                    td { (a.station.as_deref().unwrap_or("—")) }
+                                    td { @if a.has_totp() { "on" } @else if a.username.starts_with("sso:") { "by SSO" } @else { "at next sign-in" } }
+                                    td {
+                                        @if a.disabled { "disabled" }
+                                        @else if a.locked_until.is_some_and(|u| u > t) { "locked" }
+                                        @else { "active" }
+                                    }
+                                    td {
+                                        @if a.id.to_string() != me {
+                                            div.actions {
+                                                @for (action, label) in [("disable", "Disable"), ("enable", "Enable"), ("reset-mfa", "Reset two-step"), ("unlock", "Unlock")] {
+                                                    @let show = match action {
+                                                        "disable" => !a.disabled,
+                                                        "enable" => a.disabled,
+                                                        "reset-mfa" => a.has_totp(),
+                                                        _ => a.locked_until.is_some_and(|u| u > t) || a.failed_attempts > 0,
+                                                    };
+                                                    @if show {
+                                                        form method="post" action={ "/access/accounts/" (a.id) "/" (action) } {
+                                                            (csrf_field())
+                                                            button.secondary.outline type="submit" aria-label={ (label) " " (a.display_name) } { (label) }
+                                                        }
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                h2 { "New staff account" }
+                @if let Some(e) = error { p.form-error role="alert" #account-error { (e) } }
+                form method="post" action="/access/accounts" {
+                    (csrf_field())
+                    label for="display_name" { "Full name" }
+                    input #display_name name="display_name" type="text" required maxlength="100" autocomplete="off";
+                    label for="username" { "Username (lower-case letters, digits, . _ - @)" }
+                    input #username name="username" type="text" required minlength="3" maxlength="64" autocomplete="off";
+                    label for="role" { "Role" }
+                    select #role name="role" required {
+                        @for r in Role::ALL.iter().filter(|r| r.is_staff()) { option value=(r.as_str()) { (r.label()) } }
+                    }
+                    label for="station" { "Station (IATA airport code; check-in agents)" }
+                    input #station name="station" type="text" maxlength="3" autocomplete="off";
+                    label for="password" { "Initial password (at least 12 characters; share it securely)" }
+                    input #password name="password" type="password" required minlength="12" autocomplete="new-password";
+                    button type="submit" { "Create account" }
+                }
+            },
+        ),
+    )
+}
+
+async fn accounts(State(state): State<SignInState>) -> Result<Response, ApiError> {
+    let list = state.accounts.list().await?;
+    Ok(accounts_page(StatusCode::OK, &list, None, None))
+}
+
+async fn create_account(
+    State(state): State<SignInState>,
+    ctx: AccessContext,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let (name, username, password) = (
+        get("display_name"),
+        get("username").to_lowercase(),
+        get("password"),
+    );
+    let station = get("station").to_ascii_uppercase();
+    let role = Role::parse(&get("role")).filter(|r| r.is_staff());
+    let problem = if name.is_empty() || name.chars().count() > 100 {
+        Some("Give the person's full name (up to 100 characters).".to_owned())
+    } else if !crate::model::valid_username(&username) {
+        Some("The username must be 3–64 lower-case letters, digits, dots, hyphens, underscores or @.".to_owned())
+    } else if role.is_none() {
+        Some("Choose a staff role.".to_owned())
+    } else if role == Some(Role::CheckinAgent)
+        && !(station.len() == 3 && station.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        Some("Check-in agents need their station: a three-letter IATA airport code.".to_owned())
+    } else if let Err(why) = aloft_security::check_password_policy(&password) {
+        Some(format!("The initial password is not strong enough: {why}."))
+    } else if state.accounts.by_username(&username).await?.is_some() {
+        Some("That username is taken.".to_owned())
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        let list = state.accounts.list().await?;
+        return Ok(accounts_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &list,
+            None,
+            Some(&p),
+        ));
+    }
+    let role = role.expect("checked above");
+    let station = (!station.is_empty()).then_some(station.as_str());
+    state
+        .accounts
+        .create(
+            crate::storage::NewAccount {
+                username: &username,
+                display_name: &name,
+                role,
+                station,
+                password: &password,
+                totp: None,
+            },
+            &ctx,
+        )
+        .await?;
+    let list = state.accounts.list().await?;
+    Ok(accounts_page(
+        StatusCode::CREATED,
+        &list,
+        Some(&format!(
+            "Account {username} created; they set up two-step sign-in when they first sign in."
+        )),
+        None,
+    ))
+}
+
+async fn account_action(
+    State(state): State<SignInState>,
+    ctx: AccessContext,
+    axum::extract::Path((id, action)): axum::extract::Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (Ok(id), Some(action)) = (
+        uuid::Uuid::parse_str(&id),
+        crate::storage::AccountAction::parse(&action),
+    ) else {
+        return Err(ApiError::NotFound("account action"));
+    };
+    if ctx.actor.id == id.to_string() {
+        let list = state.accounts.list().await?;
+        return Ok(accounts_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &list,
+            None,
+            Some("You cannot change your own account here; ask another administrator."),
+        ));
+    }
+    if !state.accounts.apply(id, action, &ctx).await? {
+        return Err(ApiError::NotFound("account"));
+    }
+    Ok(Redirect::to("/access/accounts").into_response())
 }

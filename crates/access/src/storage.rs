@@ -804,3 +804,90 @@ impl AccountStore {
         Ok(done.rows_affected() > 0)
     }
 }
+
+/// What an administrator can do to a staff account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountAction {
+    /// No more sign-ins; every session ends.
+    Disable,
+    /// Sign-ins allowed again.
+    Enable,
+    /// Forget the second factor and recovery codes (lost phone); every session ends and the
+    /// next sign-in enrols a new authenticator.
+    ResetMfa,
+    /// Clear the failure count and lock.
+    Unlock,
+}
+
+impl AccountAction {
+    /// Parses the URL segment.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "disable" => Some(Self::Disable),
+            "enable" => Some(Self::Enable),
+            "reset-mfa" => Some(Self::ResetMfa),
+            "unlock" => Some(Self::Unlock),
+            _ => None,
+        }
+    }
+
+    fn audit_action(self) -> &'static str {
+        match self {
+            Self::Disable => "account.disabled",
+            Self::Enable => "account.enabled",
+            Self::ResetMfa => "account.mfa_reset",
+            Self::Unlock => "account.unlocked",
+        }
+    }
+}
+
+impl AccountStore {
+    /// Applies an administrator's action to account `id`; `false` if there is no such account.
+    pub async fn apply(
+        &self,
+        id: Uuid,
+        action: AccountAction,
+        ctx: &AccessContext,
+    ) -> Result<bool, StorageError> {
+        let t = to_db_time(now());
+        let sql = match action {
+            AccountAction::Disable => {
+                "UPDATE staff_accounts SET disabled_at = $2, updated_at = $2 WHERE id = $1"
+            }
+            AccountAction::Enable => {
+                "UPDATE staff_accounts SET disabled_at = NULL, updated_at = $2 WHERE id = $1"
+            }
+            AccountAction::ResetMfa => {
+                "UPDATE staff_accounts SET totp_secret = NULL, recovery_codes = '[]', totp_last_step = 0, updated_at = $2 WHERE id = $1"
+            }
+            AccountAction::Unlock => {
+                "UPDATE staff_accounts SET failed_attempts = 0, locked_until = NULL, updated_at = $2 WHERE id = $1"
+            }
+        };
+        let mut tx = self.db.begin_write().await?;
+        let done = sqlx::query(sql)
+            .bind(id.to_string())
+            .bind(&t)
+            .execute(tx.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if matches!(action, AccountAction::Disable | AccountAction::ResetMfa) {
+            sqlx::query("DELETE FROM staff_sessions WHERE account_id = $1")
+                .bind(id.to_string())
+                .execute(tx.conn())
+                .await?;
+        }
+        tx.audit(&[ctx.entry(
+            action.audit_action(),
+            "staff_account",
+            Some(id.to_string()),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

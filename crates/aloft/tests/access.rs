@@ -927,3 +927,102 @@ async fn passengers_register_sign_in_and_see_and_change_only_their_own_profile()
     })
     .await;
 }
+
+#[tokio::test]
+async fn administrators_manage_staff_accounts() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.sign_in_as(Role::Administrator).await;
+    let bad = app
+        .post_form_as(&admin, "/access/accounts", "display_name=Kim+Lee&username=kim.lee&role=checkin_agent&station=&password=a+long+enough+passphrase")
+        .await;
+    assert_eq!(bad.status, 422, "check-in agents need a station");
+    let made = app
+        .post_form_as(&admin, "/access/accounts", "display_name=Kim+Lee&username=kim.lee&role=checkin_agent&station=lhr&password=a+long+enough+passphrase")
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text());
+    let again = app
+        .post_form_as(&admin, "/access/accounts", "display_name=Kim+Two&username=kim.lee&role=checkin_agent&station=LHR&password=a+long+enough+passphrase")
+        .await;
+    assert_eq!(again.status, 422, "usernames are unique");
+    let account = app.accounts.by_username("kim.lee").await.unwrap().unwrap();
+    assert_eq!(account.station.as_deref(), Some("LHR"));
+    let sign_in = || async {
+        app.request(
+            "POST",
+            "/sign-in",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("authorization", ""),
+            ],
+            Bytes::from("username=kim.lee&password=a+long+enough+passphrase"),
+        )
+        .await
+    };
+    let first = sign_in().await;
+    assert!(
+        first.header("location").starts_with("/sign-in/enrol"),
+        "a new account enrols MFA first"
+    );
+    let cookie = first
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Disabling ends the session and refuses sign-in; enabling restores it.
+    let id = account.id;
+    assert_eq!(
+        app.post_form_as(&admin, &format!("/access/accounts/{id}/disable"), "")
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        app.request(
+            "GET",
+            "/sign-in/enrol",
+            &[("cookie", &cookie)],
+            Bytes::new()
+        )
+        .await
+        .status,
+        303
+    );
+    assert_eq!(sign_in().await.status, 401);
+    assert_eq!(
+        app.post_form_as(&admin, &format!("/access/accounts/{id}/enable"), "")
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        app.post_form_as(&admin, &format!("/access/accounts/{id}/unlock"), "")
+            .await
+            .status,
+        303
+    );
+    assert_eq!(sign_in().await.status, 303);
+    // Other roles cannot manage accounts; nobody changes their own account here.
+    let dpo = app.sign_in_as(Role::DataPrivacyOfficer).await;
+    assert_eq!(
+        app.post_form_as(&dpo, &format!("/access/accounts/{id}/disable"), "")
+            .await
+            .status,
+        403
+    );
+    let own = app
+        .accounts
+        .by_username("administrator")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.post_form_as(&admin, &format!("/access/accounts/{}/disable", own.id), "")
+            .await
+            .status,
+        422
+    );
+    let page = app.get_as(&admin, "/access/accounts").await.text();
+    assert!(page.contains("kim.lee") && page.contains("Check-in agent"));
+    app.stop().await;
+}
