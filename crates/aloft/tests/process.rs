@@ -112,6 +112,32 @@ fn logs_are_json_with_request_ids_and_carry_no_personal_data() {
         ),
     );
     assert!(bad.starts_with("HTTP/1.1 422"), "{bad}");
+    // Sign-in attempts and passenger self-service carry personal data too: none may be logged.
+    let form = format!("username={canary_name}&password=canarypassword1");
+    let signin = http(
+        &addr,
+        &format!(
+            "POST /sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        ),
+    );
+    assert!(signin.starts_with("HTTP/1.1 401"), "{signin}");
+    let reg = r#"{"loyalty_number":"CANARY999","email":"canary.zq@example.com","password":"canarypassword1"}"#;
+    let registered = http(
+        &addr,
+        &format!(
+            "POST /api/v1/passenger/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reg}",
+            reg.len()
+        ),
+    );
+    assert!(registered.starts_with("HTTP/1.1 422"), "{registered}");
+    let forged = http(
+        &addr,
+        &format!(
+            "GET /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {canary_name}.x.y\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(forged.starts_with("HTTP/1.1 401"), "{forged}");
 
     // SIGTERM: graceful stop; then read everything it logged.
     let _ = Command::new("kill").arg(child.id().to_string()).status();
@@ -183,6 +209,8 @@ fn logs_are_json_with_request_ids_and_carry_no_personal_data() {
         "canary.zq",
         "1632960999",
         "CANARY123",
+        "CANARY999",
+        "canarypassword1",
         "canary",
     ] {
         assert!(
