@@ -191,7 +191,7 @@ async fn search_page(
 ) -> Response {
     let found = find(&store, &form.q).await;
     if let Ok(items) = &found {
-        store.record_reads(&ctx, "customer.search", items);
+        store.record_reads(&ctx, "customer.search", items).await;
     }
     let status = if found.is_err() {
         StatusCode::SERVICE_UNAVAILABLE
@@ -230,7 +230,7 @@ async fn results_fragment(
 ) -> Response {
     let found = find(&store, &form.q).await;
     if let Ok(items) = &found {
-        store.record_reads(&ctx, "customer.search", items);
+        store.record_reads(&ctx, "customer.search", items).await;
     }
     page(StatusCode::OK, results(&form.q, &found))
 }
@@ -285,7 +285,9 @@ async fn view(
         Ok(c) => c,
         Err(r) => return r,
     };
-    store.record_reads(&ctx, "customer.read", std::slice::from_ref(&c));
+    store
+        .record_reads(&ctx, "customer.read", std::slice::from_ref(&c))
+        .await;
     let disclosure = Disclosure::current();
     let p = &c.profile;
     let s = |v: Option<&dyn std::fmt::Display>| v.map(|x| x.to_string());
@@ -747,7 +749,9 @@ async fn edit_form(
         Ok(c) => c,
         Err(r) => return r,
     };
-    store.record_reads(&ctx, "customer.read", std::slice::from_ref(&c));
+    store
+        .record_reads(&ctx, "customer.read", std::slice::from_ref(&c))
+        .await;
     let title = format!("Edit {}", c.profile.display_name());
     let markup = form_page(
         &title,

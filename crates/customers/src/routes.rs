@@ -206,7 +206,9 @@ async fn list_customers(
 ) -> Result<Response, ApiError> {
     let query = parse_query(pairs)?;
     let page = store.search(&query).await?;
-    store.record_reads(&ctx, "customer.search", &page.items);
+    store
+        .record_reads(&ctx, "customer.search", &page.items)
+        .await;
     let disclosure = Disclosure::current();
     let items: Vec<serde_json::Value> = page
         .items
@@ -278,7 +280,9 @@ async fn get_customer(
         .get(parse_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound("customer"))?;
-    store.record_reads(&ctx, "customer.read", std::slice::from_ref(&customer));
+    store
+        .record_reads(&ctx, "customer.read", std::slice::from_ref(&customer))
+        .await;
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v == etag(customer.version))
@@ -359,7 +363,9 @@ async fn get_me(
         .get(own_id()?)
         .await?
         .ok_or(ApiError::NotFound("customer"))?;
-    store.record_reads(&ctx, "customer.read_own", std::slice::from_ref(&customer));
+    store
+        .record_reads(&ctx, "customer.read_own", std::slice::from_ref(&customer))
+        .await;
     let mut r = (StatusCode::OK, axum::Json(&customer)).into_response();
     r.headers_mut().insert(header::ETAG, etag(customer.version));
     Ok(r)

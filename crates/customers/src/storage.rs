@@ -183,16 +183,18 @@ impl CustomerStore {
     }
 
     /// Audits that `ctx` was shown these customers (field names only). Queued, not awaited.
-    pub fn record_reads(&self, ctx: &AccessContext, action: &str, customers: &[Customer]) {
+    pub async fn record_reads(&self, ctx: &AccessContext, action: &str, customers: &[Customer]) {
         if let Some(auditor) = &self.auditor {
             for c in customers {
-                auditor.record(ctx.entry(
-                    action,
-                    "customer",
-                    Some(c.id.to_string()),
-                    shown_fields(&c.profile),
-                    "success",
-                ));
+                auditor
+                    .record(ctx.entry(
+                        action,
+                        "customer",
+                        Some(c.id.to_string()),
+                        shown_fields(&c.profile),
+                        "success",
+                    ))
+                    .await;
             }
         }
     }

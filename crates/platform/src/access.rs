@@ -515,13 +515,15 @@ pub async fn authorize(State(gate): State<Gate>, req: Request, next: Next) -> Re
         let p = principal.as_ref().expect("denials have a principal");
         if let Some(auditor) = &gate.auditor {
             let ctx = access_context(&parts, Some(p));
-            auditor.record(ctx.entry(
-                "access.denied",
-                "route",
-                Some(format!("{method} {route}")),
-                vec![],
-                "denied",
-            ));
+            auditor
+                .record(ctx.entry(
+                    "access.denied",
+                    "route",
+                    Some(format!("{method} {route}")),
+                    vec![],
+                    "denied",
+                ))
+                .await;
         }
         tracing::info!(route = %route, method = %method, role = %p.role, "permission denied");
         return forbidden(api);
@@ -536,13 +538,15 @@ pub async fn authorize(State(gate): State<Gate>, req: Request, next: Next) -> Re
         if !ok {
             if let Some(auditor) = &gate.auditor {
                 let ctx = access_context(&parts, principal.as_ref());
-                auditor.record(ctx.entry(
-                    "access.csrf_rejected",
-                    "route",
-                    Some(format!("{method} {route}")),
-                    vec![],
-                    "denied",
-                ));
+                auditor
+                    .record(ctx.entry(
+                        "access.csrf_rejected",
+                        "route",
+                        Some(format!("{method} {route}")),
+                        vec![],
+                        "denied",
+                    ))
+                    .await;
             }
             return ApiError::Problem(
                 Problem::new(StatusCode::FORBIDDEN, "csrf", "The form has expired")

@@ -172,7 +172,9 @@ pub(crate) async fn append(
             if i > 0 {
                 sql.push_str(", ");
             }
-            let params: Vec<String> = (1..=COLUMNS).map(|k| format!("${}", i * COLUMNS + k)).collect();
+            let params: Vec<String> = (1..=COLUMNS)
+                .map(|k| format!("${}", i * COLUMNS + k))
+                .collect();
             sql.push_str(&format!("({})", params.join(", ")));
         }
         let mut query = sqlx::query(&sql);
@@ -208,26 +210,42 @@ const MAX_BATCH: usize = 256;
 /// Queues read records and appends them in batches (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Auditor {
-    queue: mpsc::UnboundedSender<AuditEntry>,
+    queue: mpsc::Sender<AuditEntry>,
 }
+
+/// Read records waiting to be written, at most. Far above what a healthy writer ever holds
+/// (it drains a batch every few milliseconds); reaching it means the database is slow or away,
+/// and readers then wait for room rather than have their accesses go unrecorded or memory grow
+/// without bound.
+pub const QUEUE_CAPACITY: usize = 50_000;
 
 impl Auditor {
     /// Starts the background writer for `db`. It stops, after a last flush, when every `Auditor`
     /// clone is dropped.
     pub fn start(db: Database) -> (Self, tokio::task::JoinHandle<()>) {
-        let (queue, rx) = mpsc::unbounded_channel();
+        let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
         (Self { queue }, tokio::spawn(write_batches(db, rx)))
     }
 
-    /// Queues a record; never blocks and never fails the caller.
-    pub fn record(&self, entry: AuditEntry) {
-        if self.queue.send(entry).is_err() {
-            tracing::error!("audit writer stopped; a read record could not be queued");
+    /// Queues a record. Returns at once while there is room in the queue; when the writer has
+    /// fallen [`QUEUE_CAPACITY`] records behind, waits for room (back-pressure on readers).
+    pub async fn record(&self, entry: AuditEntry) {
+        match self.queue.try_send(entry) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(entry)) => {
+                metrics::counter!("aloft_audit_queue_full_total").increment(1);
+                if self.queue.send(entry).await.is_err() {
+                    tracing::error!("audit writer stopped; a read record could not be queued");
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!("audit writer stopped; a read record could not be queued");
+            }
         }
     }
 }
 
-async fn write_batches(db: Database, mut rx: mpsc::UnboundedReceiver<AuditEntry>) {
+async fn write_batches(db: Database, mut rx: mpsc::Receiver<AuditEntry>) {
     let mut pending: Vec<AuditEntry> = Vec::new();
     let mut open = true;
     while open || !pending.is_empty() {

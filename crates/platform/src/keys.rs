@@ -225,10 +225,12 @@ impl InstanceKeys {
         let parsed = parse_file(&text).ok_or_else(|| {
             KeyError::Malformed(path.display().to_string(), "not a key file".into())
         })?;
-        let old = MasterKey::parse(parsed.master.trim())
-            .map_err(|e| KeyError::Malformed(path.display().to_string(), format!("master key: {e}")))?;
-        let index = IndexKey::parse(parsed.index.trim())
-            .map_err(|e| KeyError::Malformed(path.display().to_string(), format!("index key: {e}")))?;
+        let old = MasterKey::parse(parsed.master.trim()).map_err(|e| {
+            KeyError::Malformed(path.display().to_string(), format!("master key: {e}"))
+        })?;
+        let index = IndexKey::parse(parsed.index.trim()).map_err(|e| {
+            KeyError::Malformed(path.display().to_string(), format!("index key: {e}"))
+        })?;
         let new = MasterKey::generate();
         let tmp = path.with_extension("keys.new");
         let _ = std::fs::remove_file(&tmp);
@@ -415,8 +417,9 @@ impl SharedKeys {
         let Some(path) = &self.file else {
             return Ok(false);
         };
-        let text =
-            Zeroizing::new(std::fs::read_to_string(path).map_err(|e| KeyError::Io(path.clone(), e))?);
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| KeyError::Io(path.clone(), e))?,
+        );
         let fresh = InstanceKeys::from_file_text(&text, &path.display().to_string())?;
         let now = self.get();
         if fresh.index_key_id() != now.index_key_id() {
