@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "passengers",
         sql: include_str!("../../../migrations/0006_passengers.sql"),
     },
+    Migration {
+        version: 7,
+        name: "travel",
+        sql: include_str!("../../../migrations/0007_travel.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

@@ -1,0 +1,20 @@
+//! Travel history and the customer timeline (the 360° view): everything the source systems tell
+//! Aloft about a customer's trips and contacts — bookings and their flight segments, ancillaries,
+//! purchases and post-order documents, calls, e-mails and chats, feedback, lounge visits,
+//! chauffeur rides, baggage events — and flight-level segment forecasts.
+//!
+//! - [`airports`]: the compiled-in airport reference table (IATA code, country, coordinates, IANA
+//!   zone) and great-circle distances.
+//! - [`model`]: the records and their value types; validation reports every bad field; pure.
+//! - [`timeline`]: the timeline projection of records and the timeline query; pure.
+//! - [`storage`]: idempotent recording (record + timeline + event + audit in one transaction),
+//!   bulk import and keyset-paginated timeline reads on SQLite and PostgreSQL.
+
+pub mod airports;
+pub mod model;
+pub mod storage;
+pub mod timeline;
+
+pub use model::{CustomerId, Record, RecordKind};
+pub use storage::{Outcome, Recorded, StoredRecord, TravelError, TravelStore};
+pub use timeline::{TimelineCursor, TimelineEntry, TimelineKind, TimelinePage, TimelineQuery};

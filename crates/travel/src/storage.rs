@@ -1,0 +1,768 @@
+//! Travel record persistence and the timeline read model, identical on SQLite and PostgreSQL
+//! (tables in `migrations/0007_travel.sql`).
+//!
+//! Writing a record is idempotent on its source key (source system, source record id):
+//! - a new key inserts the record (version 1) and its timeline entries;
+//! - the same key with the same document and customer is a no-op reported as
+//!   [`Outcome::AlreadyRecorded`] — nothing is written, no event, no audit record;
+//! - the same key with a different document or customer updates the record (version + 1) and
+//!   replaces its timeline entries.
+//!
+//! Every change writes the record, its timeline entries, its CloudEvent
+//! (`aloft.travel.<kind>.recorded`) and its audit record in **one** transaction
+//! (`Database::begin_write`). Events and audit records carry ids and field names, never values.
+//! The source's own record id is left out of events too: for bookings it is often the record
+//! locator, which with a surname opens the booking.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use aloft_platform::db::{from_db_time, now, to_db_time};
+use aloft_platform::{
+    AccessContext, ApiError, Backend, CloudEvent, Database, FieldError, StorageError,
+};
+
+use crate::model::{CustomerId, Record, RecordKind, SegmentForecast, changed_fields};
+use crate::timeline::{
+    MAX_LIMIT, RecordRef, TimelineCursor, TimelineEntry, TimelineKind, TimelinePage, TimelineQuery,
+    project,
+};
+
+/// CloudEvents `source` of this domain.
+pub const EVENT_SOURCE: &str = "/aloft/travel";
+
+/// The event type announcing that a record of `kind` was recorded or changed:
+/// `aloft.travel.<kind>.recorded`. Data: `record_id`, `customer_id` (or null), `kind`, `source`
+/// (the system name), `version`, `outcome` (`created`/`updated`), `changed_fields` (names only).
+pub fn event_type(kind: RecordKind) -> String {
+    format!("aloft.travel.{}.recorded", kind.as_str())
+}
+
+/// What recording did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new record was stored.
+    Created,
+    /// An existing record changed; these top-level fields (and `customer_id` if it moved to
+    /// another customer) differ.
+    Updated {
+        /// Names of the changed fields.
+        changed_fields: Vec<String>,
+    },
+    /// The same record was already stored; nothing was written.
+    AlreadyRecorded,
+}
+
+/// The result of recording one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// Aloft's id of the record (stable across updates).
+    pub record_id: Uuid,
+    /// The record's version after this call.
+    pub version: i64,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// A record as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    /// Aloft's id.
+    pub id: Uuid,
+    /// The customer it belongs to (none for flight-level records).
+    pub customer_id: Option<CustomerId>,
+    /// Increases with every change.
+    pub version: i64,
+    /// When Aloft first stored it.
+    pub recorded_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// The record.
+    pub record: Record,
+}
+
+/// Why a travel operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TravelError {
+    /// The input is not acceptable (each problem with its pointer).
+    #[error("invalid travel record")]
+    Invalid(Vec<FieldError>),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<TravelError> for ApiError {
+    fn from(e: TravelError) -> Self {
+        match e {
+            TravelError::Invalid(errs) => ApiError::Invalid(errs),
+            TravelError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// Access to travel records and timelines.
+#[derive(Debug, Clone)]
+pub struct TravelStore {
+    db: Database,
+}
+
+/// One record to write, with its derived stored forms.
+struct Prepared {
+    customer_id: Option<String>,
+    kind: RecordKind,
+    key: (String, String),
+    document: String,
+    occurred_at: String,
+    record: Record,
+}
+
+/// What the database holds for a source key (or will hold after this batch).
+#[derive(Clone)]
+struct State {
+    id: Uuid,
+    customer_id: Option<String>,
+    document: String,
+    version: i64,
+    /// Already a row in the database (else it must be inserted).
+    stored: bool,
+    /// Must be written by this batch.
+    dirty: bool,
+    /// Index of the prepared input whose content the state holds.
+    input: usize,
+}
+
+/// How often a batch is retried when a concurrent writer inserted one of its keys first
+/// (PostgreSQL; SQLite writers are serialised).
+const CONFLICT_RETRIES: usize = 3;
+
+impl TravelStore {
+    /// A store over `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The database behind this store.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Records one customer's record: creates it, updates it or recognises it as already
+    /// recorded (see the module documentation). Segment forecasts are not about a customer; use
+    /// [`TravelStore::record_forecast`].
+    pub async fn record(
+        &self,
+        customer_id: CustomerId,
+        record: Record,
+        ctx: &AccessContext,
+    ) -> Result<Recorded, TravelError> {
+        let mut out = self
+            .write(vec![(Some(customer_id), record)], ctx, false)
+            .await?;
+        out.pop()
+            .ok_or_else(|| TravelError::Storage(StorageError::Corrupt("no outcome".into())))
+    }
+
+    /// Records a segment forecast (flight-level, no customer, no timeline entry).
+    pub async fn record_forecast(
+        &self,
+        forecast: SegmentForecast,
+        ctx: &AccessContext,
+    ) -> Result<Recorded, TravelError> {
+        let mut out = self
+            .write(vec![(None, Record::SegmentForecast(forecast))], ctx, false)
+            .await?;
+        out.pop()
+            .ok_or_else(|| TravelError::Storage(StorageError::Corrupt("no outcome".into())))
+    }
+
+    /// Records many records in one transaction (bulk import): multi-row inserts, one event per
+    /// change, one `travel.bulk_record` audit record for the batch. Outcomes are in input order;
+    /// a key repeated within the batch behaves as if the records were recorded one after the
+    /// other. Keep batches to a few thousand records.
+    pub async fn record_many(
+        &self,
+        records: Vec<(CustomerId, Record)>,
+        ctx: &AccessContext,
+    ) -> Result<Vec<Recorded>, TravelError> {
+        let items = records.into_iter().map(|(c, r)| (Some(c), r)).collect();
+        self.write(items, ctx, true).await
+    }
+
+    async fn write(
+        &self,
+        items: Vec<(Option<CustomerId>, Record)>,
+        ctx: &AccessContext,
+        bulk: bool,
+    ) -> Result<Vec<Recorded>, TravelError> {
+        let mut errors = Vec::new();
+        let mut prepared = Vec::with_capacity(items.len());
+        for (i, (customer, record)) in items.into_iter().enumerate() {
+            let pointer = if bulk { format!("/{i}") } else { String::new() };
+            match (customer.is_some(), record.kind()) {
+                (true, RecordKind::SegmentForecast) => errors.push(FieldError::new(
+                    pointer,
+                    "a segment forecast is flight-level data and belongs to no customer",
+                )),
+                (false, kind) if kind != RecordKind::SegmentForecast => errors.push(
+                    FieldError::new(pointer, "this record needs the customer it belongs to"),
+                ),
+                _ => {}
+            }
+            let source = record.source();
+            prepared.push(Prepared {
+                customer_id: customer.map(|c| c.to_string()),
+                kind: record.kind(),
+                key: (
+                    source.source.as_str().to_owned(),
+                    source.source_record_id.as_str().to_owned(),
+                ),
+                document: record.to_document().to_string(),
+                occurred_at: to_db_time(record.occurred_at()),
+                record,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(TravelError::Invalid(errors));
+        }
+        let mut attempt = 0;
+        loop {
+            match self.write_once(&prepared, ctx, bulk).await {
+                Err(StorageError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    async fn write_once(
+        &self,
+        prepared: &[Prepared],
+        ctx: &AccessContext,
+        bulk: bool,
+    ) -> Result<Vec<Recorded>, StorageError> {
+        let backend = self.db.backend();
+        let mut tx = self.db.begin_write().await?;
+        let keys: Vec<&(String, String)> = prepared.iter().map(|p| &p.key).collect();
+        // Read what exists while holding the write slot: on PostgreSQL inside the transaction with
+        // the rows locked; on SQLite through the pool (writers are serialised, and the first
+        // statement of the write transaction must be a write).
+        let mut states = match backend {
+            Backend::Postgres => load_states(Backend::Postgres, tx.conn(), &keys, true).await?,
+            Backend::Sqlite => {
+                let mut conn = self.db.pool().acquire().await?;
+                load_states(Backend::Sqlite, &mut conn, &keys, false).await?
+            }
+        };
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        let mut events = Vec::new();
+        let stamp = now();
+        for (i, p) in prepared.iter().enumerate() {
+            let state = states.get(&p.key).cloned();
+            let (recorded, next) = match state {
+                None => {
+                    let id = Uuid::now_v7();
+                    (
+                        Recorded {
+                            record_id: id,
+                            version: 1,
+                            outcome: Outcome::Created,
+                        },
+                        State {
+                            id,
+                            customer_id: p.customer_id.clone(),
+                            document: p.document.clone(),
+                            version: 1,
+                            stored: false,
+                            dirty: true,
+                            input: i,
+                        },
+                    )
+                }
+                Some(s) if s.document == p.document && s.customer_id == p.customer_id => (
+                    Recorded {
+                        record_id: s.id,
+                        version: s.version,
+                        outcome: Outcome::AlreadyRecorded,
+                    },
+                    s,
+                ),
+                Some(s) => {
+                    let before: Value = serde_json::from_str(&s.document).unwrap_or(Value::Null);
+                    let after = p.record.to_document();
+                    let mut changed = changed_fields(&before, &after);
+                    if s.customer_id != p.customer_id {
+                        changed.push("customer_id".into());
+                    }
+                    let version = if s.stored && !s.dirty {
+                        s.version + 1
+                    } else {
+                        // Changed again within this batch: still one write, one new version
+                        // (a created-in-batch record stays version 1).
+                        s.version
+                    };
+                    (
+                        Recorded {
+                            record_id: s.id,
+                            version,
+                            outcome: Outcome::Updated {
+                                changed_fields: changed,
+                            },
+                        },
+                        State {
+                            customer_id: p.customer_id.clone(),
+                            document: p.document.clone(),
+                            version,
+                            dirty: true,
+                            input: i,
+                            ..s
+                        },
+                    )
+                }
+            };
+            if recorded.outcome != Outcome::AlreadyRecorded {
+                events.push(recorded_event(p, &recorded));
+            }
+            states.insert(p.key.clone(), next);
+            outcomes.push(recorded);
+        }
+        let mut dirty: Vec<&State> = states.values().filter(|s| s.dirty).collect();
+        if dirty.is_empty() {
+            // Nothing changed: end the transaction without writing anything.
+            drop(tx);
+            return Ok(outcomes);
+        }
+        dirty.sort_by_key(|s| s.input);
+        let (new, changed): (Vec<&State>, Vec<&State>) = dirty.iter().partition(|s| !s.stored);
+        // Writes: updated records first (so their old timeline entries go), then new records,
+        // then every dirty record's timeline entries.
+        for s in &changed {
+            let p = &prepared[s.input];
+            sqlx::query(
+                "UPDATE travel_records SET customer_id = $1, kind = $2, occurred_at = $3, document = $4, \
+                 version = $5, updated_at = $6 WHERE id = $7",
+            )
+            .bind(s.customer_id.clone())
+            .bind(p.kind.as_str())
+            .bind(&p.occurred_at)
+            .bind(&s.document)
+            .bind(s.version)
+            .bind(to_db_time(stamp))
+            .bind(s.id.to_string())
+            .execute(&mut *tx.conn())
+            .await?;
+        }
+        for chunk in changed.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| param(backend, i)).collect();
+            let sql = format!(
+                "DELETE FROM timeline WHERE record_id IN ({})",
+                params.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for s in chunk {
+                q = q.bind(s.id.to_string());
+            }
+            q.execute(&mut *tx.conn()).await?;
+        }
+        insert_records(backend, tx.conn(), prepared, &new, stamp).await?;
+        let entries: Vec<TimelineEntry> = dirty
+            .iter()
+            .filter_map(|s| {
+                let p = &prepared[s.input];
+                let customer = s.customer_id.as_deref().and_then(CustomerId::parse)?;
+                Some(project(customer, s.id, &p.record))
+            })
+            .flatten()
+            .collect();
+        insert_entries(backend, tx.conn(), &entries).await?;
+        tx.emit_all(&events).await?;
+        let entry = if bulk {
+            ctx.entry(
+                "travel.bulk_record",
+                "travel_record",
+                None,
+                vec![],
+                "success",
+            )
+        } else {
+            let r = &outcomes[0];
+            let fields = match &r.outcome {
+                Outcome::Updated { changed_fields } => changed_fields.clone(),
+                _ => top_level_fields(&prepared[0].record),
+            };
+            ctx.entry(
+                "travel.record",
+                "travel_record",
+                Some(r.record_id.to_string()),
+                fields,
+                "success",
+            )
+        };
+        tx.audit(&[entry]).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Reads one record by Aloft's id.
+    pub async fn get(&self, id: Uuid) -> Result<Option<StoredRecord>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM travel_records WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|r| decode_record(&r)).transpose()
+    }
+
+    /// Reads one record by its source key.
+    pub async fn find_by_source(
+        &self,
+        source: &str,
+        source_record_id: &str,
+    ) -> Result<Option<StoredRecord>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM travel_records WHERE source = $1 AND source_record_id = $2"
+        ))
+        .bind(source)
+        .bind(source_record_id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|r| decode_record(&r)).transpose()
+    }
+
+    /// One page of a customer's timeline, newest first (keyset pagination: a page costs the same
+    /// however deep it is).
+    pub async fn timeline(
+        &self,
+        customer_id: CustomerId,
+        query: &TimelineQuery,
+    ) -> Result<TimelinePage, StorageError> {
+        let limit = query.page_size().min(MAX_LIMIT);
+        let take = i64::from(limit) + 1;
+        let customer = customer_id.to_string();
+        let mut binds: Vec<String> = vec![customer];
+        let mut common = String::new();
+        if let Some(from) = query.from {
+            binds.push(to_db_time(from));
+            common.push_str(&format!(" AND occurred_at >= ${}", binds.len()));
+        }
+        if let Some(to) = query.to {
+            binds.push(to_db_time(to));
+            common.push_str(&format!(" AND occurred_at < ${}", binds.len()));
+        }
+        if let Some(c) = &query.cursor {
+            binds.push(to_db_time(c.occurred_at));
+            binds.push(c.entry_id.clone());
+            common.push_str(&format!(
+                " AND (occurred_at, entry_id) < (${}, ${})",
+                binds.len() - 1,
+                binds.len()
+            ));
+        }
+        let mut kinds = query.kinds.clone();
+        kinds.sort();
+        kinds.dedup();
+        let sql = match kinds.as_slice() {
+            [] => format!(
+                "SELECT {ENTRY_COLUMNS} FROM timeline WHERE customer_id = $1{common} \
+                 ORDER BY occurred_at DESC, entry_id DESC LIMIT {take}"
+            ),
+            [one] => {
+                binds.push(one.as_str().to_owned());
+                format!(
+                    "SELECT {ENTRY_COLUMNS} FROM timeline WHERE customer_id = $1 AND kind = ${}{common} \
+                     ORDER BY occurred_at DESC, entry_id DESC LIMIT {take}",
+                    binds.len()
+                )
+            }
+            many => {
+                // One index range scan per kind, each stopping after a page, merged: O(kinds ×
+                // page) rows whatever the history length (an `IN` list would sort all matches).
+                let branches: Vec<String> = many
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| {
+                        binds.push(k.as_str().to_owned());
+                        format!(
+                            "SELECT * FROM (SELECT {ENTRY_COLUMNS} FROM timeline WHERE customer_id = $1 \
+                             AND kind = ${}{common} ORDER BY occurred_at DESC, entry_id DESC LIMIT {take}) AS k{i}",
+                            binds.len()
+                        )
+                    })
+                    .collect();
+                format!(
+                    "SELECT * FROM ({}) AS merged ORDER BY occurred_at DESC, entry_id DESC LIMIT {take}",
+                    branches.join(" UNION ALL ")
+                )
+            }
+        };
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        let rows = q.fetch_all(self.db.pool()).await?;
+        let mut entries = rows
+            .iter()
+            .map(decode_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if entries.len() > limit as usize {
+            entries.truncate(limit as usize);
+            entries.last().map(TimelineCursor::after)
+        } else {
+            None
+        };
+        Ok(TimelinePage { entries, next })
+    }
+
+    /// How many timeline entries a customer has.
+    pub async fn timeline_len(&self, customer_id: CustomerId) -> Result<i64, StorageError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM timeline WHERE customer_id = $1")
+                .bind(customer_id.to_string())
+                .fetch_one(self.db.pool())
+                .await?,
+        )
+    }
+}
+
+const RECORD_COLUMNS: &str = "id, kind, customer_id, document, version, recorded_at, updated_at";
+const ENTRY_COLUMNS: &str =
+    "entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind";
+
+fn corrupt(what: &str, id: &str) -> StorageError {
+    StorageError::Corrupt(format!("travel record {id}: bad {what}"))
+}
+
+fn decode_record(row: &AnyRow) -> Result<StoredRecord, StorageError> {
+    let id: String = row.try_get("id")?;
+    let kind =
+        RecordKind::parse(&row.try_get::<String, _>("kind")?).map_err(|_| corrupt("kind", &id))?;
+    let doc: Value = serde_json::from_str(&row.try_get::<String, _>("document")?)
+        .map_err(|_| corrupt("document", &id))?;
+    // Stored documents were validated on the way in; parse again so the type guarantees hold.
+    let record = Record::parse(kind, &doc).map_err(|errs| {
+        StorageError::Corrupt(format!("travel record {id}: {} invalid fields", errs.len()))
+    })?;
+    let customer_id = match row.try_get::<Option<String>, _>("customer_id")? {
+        Some(c) => Some(CustomerId::parse(&c).ok_or_else(|| corrupt("customer id", &id))?),
+        None => None,
+    };
+    Ok(StoredRecord {
+        id: Uuid::try_parse(&id).map_err(|_| corrupt("id", &id))?,
+        customer_id,
+        version: row.try_get("version")?,
+        recorded_at: from_db_time(&row.try_get::<String, _>("recorded_at")?)?,
+        updated_at: from_db_time(&row.try_get::<String, _>("updated_at")?)?,
+        record,
+    })
+}
+
+fn decode_entry(row: &AnyRow) -> Result<TimelineEntry, StorageError> {
+    let entry_id: String = row.try_get("entry_id")?;
+    let bad = |what: &str| StorageError::Corrupt(format!("timeline entry {entry_id}: bad {what}"));
+    Ok(TimelineEntry {
+        customer_id: CustomerId::parse(&row.try_get::<String, _>("customer_id")?)
+            .ok_or_else(|| bad("customer id"))?,
+        occurred_at: from_db_time(&row.try_get::<String, _>("occurred_at")?)?,
+        kind: TimelineKind::parse(&row.try_get::<String, _>("kind")?).map_err(|_| bad("kind"))?,
+        summary: row.try_get("summary")?,
+        record: RecordRef {
+            record_id: Uuid::try_parse(&row.try_get::<String, _>("record_id")?)
+                .map_err(|_| bad("record id"))?,
+            record_kind: RecordKind::parse(&row.try_get::<String, _>("record_kind")?)
+                .map_err(|_| bad("record kind"))?,
+        },
+        entry_id: entry_id.clone(),
+    })
+}
+
+/// The state of the given keys in the database, with rows locked when `lock` (PostgreSQL).
+async fn load_states(
+    backend: Backend,
+    conn: &mut sqlx::AnyConnection,
+    keys: &[&(String, String)],
+    lock: bool,
+) -> Result<HashMap<(String, String), State>, StorageError> {
+    debug_assert!(!lock || backend == Backend::Postgres);
+    // Grouped by source, so that each statement is an index range on (source, source_record_id):
+    // a row-value `IN (VALUES …)` makes SQLite scan the whole table.
+    let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (source, id) in keys {
+        by_source
+            .entry(source.as_str())
+            .or_default()
+            .push(id.as_str());
+    }
+    let mut states = HashMap::with_capacity(keys.len());
+    for (source, mut ids) in by_source {
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(500) {
+            let params: Vec<String> = (2..chunk.len() + 2).map(|i| param(backend, i)).collect();
+            let sql = format!(
+                "SELECT id, source, source_record_id, customer_id, document, version FROM travel_records \
+                 WHERE source = {} AND source_record_id IN ({}){}",
+                param(backend, 1),
+                params.join(", "),
+                if lock { " FOR UPDATE" } else { "" }
+            );
+            let mut q = sqlx::query(&sql).bind(source);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                let id: String = row.try_get("id")?;
+                let key = (
+                    row.try_get::<String, _>("source")?,
+                    row.try_get::<String, _>("source_record_id")?,
+                );
+                states.insert(
+                    key,
+                    State {
+                        id: Uuid::try_parse(&id).map_err(|_| corrupt("id", &id))?,
+                        customer_id: row.try_get("customer_id")?,
+                        document: row.try_get("document")?,
+                        version: row.try_get("version")?,
+                        stored: true,
+                        dirty: false,
+                        input: usize::MAX,
+                    },
+                );
+            }
+        }
+    }
+    Ok(states)
+}
+
+/// Inserts new records, many rows per statement.
+async fn insert_records(
+    backend: Backend,
+    conn: &mut sqlx::AnyConnection,
+    prepared: &[Prepared],
+    new: &[&State],
+    stamp: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    const COLUMNS: usize = 10;
+    const ROWS: usize = 200;
+    let stamp = to_db_time(stamp);
+    for chunk in new.chunks(ROWS) {
+        let sql = multi_row_insert(
+            backend,
+            "INSERT INTO travel_records (id, source, source_record_id, kind, customer_id, occurred_at, \
+             document, version, recorded_at, updated_at) VALUES ",
+            chunk.len(),
+            COLUMNS,
+        );
+        let mut q = sqlx::query(&sql);
+        for s in chunk {
+            let p = &prepared[s.input];
+            q = q
+                .bind(s.id.to_string())
+                .bind(p.key.0.as_str())
+                .bind(p.key.1.as_str())
+                .bind(p.kind.as_str())
+                .bind(s.customer_id.clone())
+                .bind(p.occurred_at.as_str())
+                .bind(s.document.as_str())
+                .bind(s.version)
+                .bind(stamp.as_str())
+                .bind(stamp.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Inserts timeline entries, many rows per statement.
+async fn insert_entries(
+    backend: Backend,
+    conn: &mut sqlx::AnyConnection,
+    entries: &[TimelineEntry],
+) -> Result<(), StorageError> {
+    const COLUMNS: usize = 7;
+    const ROWS: usize = 300;
+    for chunk in entries.chunks(ROWS) {
+        let sql = multi_row_insert(
+            backend,
+            "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind) VALUES ",
+            chunk.len(),
+            COLUMNS,
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.entry_id.as_str())
+                .bind(e.customer_id.to_string())
+                .bind(to_db_time(e.occurred_at))
+                .bind(e.kind.as_str())
+                .bind(e.summary.as_str())
+                .bind(e.record.record_id.to_string())
+                .bind(e.record.record_kind.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The `n`-th (1-based) bind parameter. SQLite gets anonymous `?` parameters: sqlx binds `$N`
+/// parameters by looking each name up in a list that SQLite scans linearly, which made a
+/// 2,000-parameter insert spend most of its time finding parameter names (quadratic).
+fn param(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => "?".to_owned(),
+        Backend::Postgres => format!("${n}"),
+    }
+}
+
+fn multi_row_insert(backend: Backend, head: &str, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * columns * 6);
+    sql.push_str(head);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&param(backend, r * columns + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+fn recorded_event(p: &Prepared, r: &Recorded) -> CloudEvent {
+    let (outcome, changed) = match &r.outcome {
+        Outcome::Created => ("created", Vec::new()),
+        Outcome::Updated { changed_fields } => ("updated", changed_fields.clone()),
+        Outcome::AlreadyRecorded => ("already_recorded", Vec::new()),
+    };
+    CloudEvent::new(
+        EVENT_SOURCE,
+        &event_type(p.kind),
+        Some(r.record_id.to_string()),
+        serde_json::json!({
+            "record_id": r.record_id.to_string(),
+            "customer_id": p.customer_id,
+            "kind": p.kind.as_str(),
+            "source": p.key.0,
+            "version": r.version,
+            "outcome": outcome,
+            "changed_fields": changed,
+        }),
+    )
+}
+
+/// The field names a record holds (what a create wrote).
+fn top_level_fields(record: &Record) -> Vec<String> {
+    match record.to_document() {
+        Value::Object(m) => m.keys().cloned().collect(),
+        _ => vec![],
+    }
+}
