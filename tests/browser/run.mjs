@@ -150,6 +150,7 @@ try {
     ["new customer form", "/customers/new"],
     ["customer profile", firstLink],
     ["edit customer form", `${firstLink}/edit`],
+    ["customer timeline", `${firstLink}/timeline`],
     ["audit trail", "/audit"],
     ["audit trail (filtered)", "/audit?action=customer.read"],
     ["audit chain verification", "/audit/verify"],

@@ -35,6 +35,8 @@ use aloft_platform::keys::SharedKeys;
 use aloft_platform::{
     ApiError, Auditor, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay,
 };
+use aloft_travel::TravelStore;
+use aloft_travel::routes::TimelineState;
 
 /// Everything needed to run Aloft.
 #[derive(Debug, Clone)]
@@ -342,9 +344,11 @@ pub fn router(
         AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls),
         Some(auditor.clone()),
     );
+    let timeline = TimelineState::new(TravelStore::new(db.clone()), Some(auditor.clone()));
     let store = customers.clone().with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
+        .merge(aloft_travel::routes::api_routes(timeline.clone()))
         .merge(aloft_access::routes::api_routes(TokenEndpoint::new(
             accounts.clone(),
             tokens.clone(),
@@ -377,6 +381,7 @@ pub fn router(
             }),
         )
         .merge(aloft_customers::pages::routes(store))
+        .merge(aloft_travel::routes::page_routes(timeline))
         .merge(aloft_platform::web::routes())
         .merge(aloft_platform::audit_pages::routes(ops.db.clone()))
         .merge(aloft_platform::http::ops_routes(ops))
@@ -442,6 +447,7 @@ pub fn policy_tables(sso: bool) -> Vec<&'static [RoutePolicy]> {
         aloft_access::pages::POLICY,
         aloft_access::routes::POLICY,
         aloft_access::passengers::POLICY,
+        aloft_travel::routes::POLICY,
     ];
     if sso {
         tables.push(aloft_access::sso::POLICY);

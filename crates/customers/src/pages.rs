@@ -399,6 +399,13 @@ async fn view(
                     }
                 }
                 p.muted { small { "Profile version " (c.version) " · created " (c.created_at.format("%Y-%m-%d %H:%M UTC")) " · updated " (c.updated_at.format("%Y-%m-%d %H:%M UTC")) } }
+                section aria-labelledby="h-timeline" {
+                    h2 #h-timeline { "Timeline" }
+                    div #timeline hx-get={ "/customers/" (c.id) "/timeline" } hx-trigger="load" hx-swap="innerHTML" {
+                        p { a href={ "/customers/" (c.id) "/timeline" } { "Open the timeline" } }
+                    }
+                    p { a href={ "/customers/" (c.id) "/timeline" } { "Filter the timeline" } }
+                }
             },
         ),
     )

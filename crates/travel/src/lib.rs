@@ -9,9 +9,11 @@
 //! - [`timeline`]: the timeline projection of records and the timeline query; pure.
 //! - [`storage`]: idempotent recording (record + timeline + event + audit in one transaction),
 //!   bulk import and keyset-paginated timeline reads on SQLite and PostgreSQL.
+//! - [`routes`]: the timeline API and page (audited reads).
 
 pub mod airports;
 pub mod model;
+pub mod routes;
 pub mod storage;
 pub mod timeline;
 

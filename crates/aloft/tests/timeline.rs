@@ -1,0 +1,77 @@
+//! The customer timeline through the API and the pages: newest first, filtered by kind,
+//! paginated, permission-checked, and linked from the profile page.
+
+mod common;
+
+use aloft_platform::AccessContext;
+use aloft_platform::access::Role;
+use aloft_travel::{Record, RecordKind, TravelStore};
+use bytes::Bytes;
+use common::{TestApp, on_each_backend};
+use serde_json::json;
+
+#[tokio::test]
+async fn the_timeline_shows_a_customers_history_newest_first() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let c = app.create_customer(json!({"first_name": "Ana", "last_name": "Silva"})).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let customer = aloft_travel::CustomerId::parse(&id).unwrap();
+        let store = TravelStore::new(app.test_db.db.clone());
+        let ctx = AccessContext::system("test");
+        let interaction = |n: u32, at: &str| {
+            Record::parse(
+                RecordKind::Interaction,
+                &json!({"source": "voice", "source_record_id": format!("call-{n}"), "channel": "call",
+                    "direction": "inbound", "occurred_at": at, "subject": format!("Call {n}"),
+                    "body": "Card 4111 1111 1111 1111 mentioned", "duration_seconds": 120}),
+            )
+            .unwrap()
+        };
+        let lounge = Record::parse(
+            RecordKind::LoungeVisit,
+            &json!({"source": "lounges", "source_record_id": "visit-1", "airport": "LHR",
+                "lounge": "Galleries North", "entered_at": "2026-03-12T07:30:00Z"}),
+        )
+        .unwrap();
+        store.record(customer, lounge, &ctx).await.unwrap();
+        for n in 0..5u32 {
+            store
+                .record(customer, interaction(n, &format!("2026-03-1{n}T10:00:00Z")), &ctx)
+                .await
+                .unwrap();
+        }
+        let path = format!("/api/v1/customers/{id}/timeline");
+        let all = app.get(&format!("{path}?limit=3")).await;
+        assert_eq!(all.status, 200, "{}", all.text());
+        let body = all.json();
+        let entries = body["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 3);
+        assert!(entries[0]["summary"].as_str().unwrap().contains("Call 4"), "{body}");
+        let times: Vec<&str> = entries.iter().map(|e| e["occurred_at"].as_str().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+        let next = body["next_cursor"].as_str().unwrap();
+        let rest = app.get(&format!("{path}?limit=3&cursor={next}")).await.json();
+        assert_eq!(rest["entries"].as_array().unwrap().len(), 3);
+        assert!(rest.get("next_cursor").is_none(), "six entries in two pages");
+        let lounges = app.get(&format!("{path}?kinds=lounge_visit")).await.json();
+        assert_eq!(lounges["entries"].as_array().unwrap().len(), 1);
+        let bad = app.get(&format!("{path}?kinds=spaceflight&limit=0")).await;
+        assert_eq!(bad.status, 422);
+        assert!(!app.get(&path).await.text().contains("4111 1111 1111 1111"), "no card numbers");
+        // Permissions: like profile reads.
+        let marketing = app
+            .request("GET", &path, &[("authorization", app.role_tokens.get(Role::MarketingManager))], Bytes::new())
+            .await;
+        assert_eq!(marketing.status, 403);
+        // The pages: the profile loads the timeline; the timeline page filters.
+        let staff = app.sign_in_as(Role::ContactCentreAgent).await;
+        let profile = app.get_as(&staff, &format!("/customers/{id}")).await.text();
+        assert!(profile.contains(&format!("hx-get=\"/customers/{id}/timeline\"")));
+        let page = app.get_as(&staff, &format!("/customers/{id}/timeline?kind=interaction")).await;
+        assert_eq!(page.status, 200);
+        assert!(page.text().contains("Call 4") && !page.text().contains("Galleries"));
+        app.stop().await;
+    })
+    .await;
+}

@@ -1,0 +1,271 @@
+//! The timeline API (`GET /api/v1/customers/{id}/timeline`) and the timeline page, the part of
+//! the customer 360° view this domain serves. Reads are audited like profile reads.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use maud::html;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use aloft_platform::access::{Access, Permission, RoutePolicy};
+use aloft_platform::web::{Section, layout, page};
+use aloft_platform::{AccessContext, ApiError, Auditor, Problem};
+
+use crate::model::CustomerId;
+use crate::storage::TravelStore;
+use crate::timeline::{TimelineEntry, TimelineKind, TimelinePage, TimelineQuery};
+
+/// Who may read timelines: whoever may read customer profiles.
+pub const POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/customers/{id}/timeline",
+        Access::Permission(Permission::CustomerRead),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/customers/{id}/timeline",
+        Access::Permission(Permission::CustomerRead),
+    ),
+];
+
+/// State of the timeline routes.
+#[derive(Clone)]
+pub struct TimelineState {
+    store: TravelStore,
+    auditor: Option<Auditor>,
+}
+
+impl TimelineState {
+    /// Over `store`, auditing reads through `auditor`.
+    pub fn new(store: TravelStore, auditor: Option<Auditor>) -> Self {
+        Self { store, auditor }
+    }
+
+    async fn read(
+        &self,
+        ctx: &AccessContext,
+        id: &str,
+        q: &TimelineParams,
+    ) -> Result<(CustomerId, TimelinePage), ApiError> {
+        let customer = CustomerId::parse(id).ok_or(ApiError::NotFound("customer"))?;
+        let query = TimelineQuery::from_params(
+            q.kinds.as_deref(),
+            q.from.as_deref(),
+            q.to.as_deref(),
+            q.cursor.as_deref(),
+            q.limit.as_deref(),
+        )
+        .map_err(ApiError::Invalid)?;
+        let page = self.store.timeline(customer, &query).await?;
+        if let Some(auditor) = &self.auditor {
+            auditor
+                .record(ctx.entry(
+                    "customer.timeline_read",
+                    "customer",
+                    Some(customer.to_string()),
+                    vec!["timeline".into()],
+                    "success",
+                ))
+                .await;
+        }
+        Ok((customer, page))
+    }
+}
+
+/// The timeline API and page.
+pub fn api_routes(state: TimelineState) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(timeline))
+        .with_state(state)
+}
+
+/// The timeline page (full page, or the list alone for htmx).
+pub fn page_routes(state: TimelineState) -> Router {
+    Router::new()
+        .route(
+            "/customers/{id}/timeline",
+            axum::routing::get(timeline_page),
+        )
+        .with_state(state)
+}
+
+/// Query parameters of a timeline read.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct TimelineParams {
+    /// Comma-separated kinds: flight, ancillary, purchase, post_order, interaction, feedback,
+    /// lounge_visit, chauffeur_ride, baggage.
+    pub kinds: Option<String>,
+    /// Entries at or after this instant (RFC 3339 with offset).
+    pub from: Option<String>,
+    /// Entries before this instant.
+    pub to: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 50).
+    pub limit: Option<String>,
+}
+
+/// One page of a timeline, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineResponse {
+    /// Entries, newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<TimelineEntry>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A customer's timeline: flights, bags, purchases, interactions, feedback, lounge visits…
+///
+/// Newest first; filter by kind and date; page with `cursor`. An unknown customer has an empty
+/// timeline.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}/timeline",
+    tag = "customers",
+    params(("id" = String, Path, description = "Customer id"), TimelineParams),
+    responses(
+        (status = 200, description = "A page of the timeline", body = TimelineResponse),
+        (status = 422, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; retry later", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn timeline(
+    State(state): State<TimelineState>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    Query(q): Query<TimelineParams>,
+) -> Result<Response, ApiError> {
+    let (_, page) = state.read(&ctx, &id, &q).await?;
+    Ok(axum::Json(TimelineResponse {
+        entries: page.entries,
+        next_cursor: page.next.map(|c| c.encode()),
+    })
+    .into_response())
+}
+
+fn kind_label(k: TimelineKind) -> &'static str {
+    match k {
+        TimelineKind::Flight => "Flights",
+        TimelineKind::Ancillary => "Ancillaries",
+        TimelineKind::Purchase => "Purchases",
+        TimelineKind::PostOrder => "Shipments and invoices",
+        TimelineKind::Interaction => "Calls, e-mails and chats",
+        TimelineKind::Feedback => "Feedback",
+        TimelineKind::LoungeVisit => "Lounge visits",
+        TimelineKind::ChauffeurRide => "Chauffeur rides",
+        TimelineKind::Baggage => "Bags",
+    }
+}
+
+async fn timeline_page(
+    State(state): State<TimelineState>,
+    ctx: AccessContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    // The filter form sends one `kind` per ticked box; links carry `kinds=a,b`.
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut kinds: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "kind")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if let Some(list) = get("kinds") {
+        kinds.extend(list.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
+    }
+    let q = TimelineParams {
+        kinds: (!kinds.is_empty()).then(|| kinds.join(",")),
+        from: get("from"),
+        to: get("to"),
+        cursor: get("cursor"),
+        limit: get("limit"),
+    };
+    let (customer, tl) = match state.read(&ctx, &id, &q).await {
+        Ok(r) => r,
+        Err(ApiError::Invalid(errors)) => {
+            let detail: Vec<String> = errors.iter().map(|e| e.detail.clone()).collect();
+            return page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout(
+                    "Timeline",
+                    Section::Customers,
+                    html! { h1 { "Timeline" } p.form-error role="alert" { (detail.join("; ")) } },
+                ),
+            );
+        }
+        Err(e) => return e.into_response(),
+    };
+    let chosen: Vec<String> = q
+        .kinds
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let older = tl.next.map(|c| {
+        let mut link = format!("/customers/{customer}/timeline?cursor={}", c.encode());
+        if !chosen.is_empty() {
+            link.push_str(&format!("&kinds={}", chosen.join(",")));
+        }
+        link
+    });
+    let list = html! {
+        @if tl.entries.is_empty() {
+            p.muted { "Nothing on the timeline yet." }
+        } @else {
+            ol.timeline aria-label="Timeline, newest first" {
+                @for e in &tl.entries {
+                    li {
+                        time datetime=(e.occurred_at.to_rfc3339()) { (e.occurred_at.format("%Y-%m-%d %H:%M UTC")) }
+                        " "
+                        span.kind { (kind_label(e.kind)) }
+                        " — "
+                        (e.summary)
+                    }
+                }
+            }
+        }
+        @if let Some(link) = &older { p { a href=(link) { "Older entries" } } }
+    };
+    if headers.get("hx-request").is_some() {
+        return page(StatusCode::OK, list);
+    }
+    page(
+        StatusCode::OK,
+        layout(
+            "Timeline",
+            Section::Customers,
+            html! {
+                nav aria-label="Breadcrumb" { a href="/customers" { "Customers" } " › " a href={ "/customers/" (customer) } { "Profile" } " › Timeline" }
+                h1 { "Timeline" }
+                form method="get" action={ "/customers/" (customer) "/timeline" } {
+                    fieldset {
+                        legend { "Show" }
+                        @for k in TimelineKind::ALL {
+                            label for={ "k-" (k.as_str()) } {
+                                input #{ "k-" (k.as_str()) } type="checkbox" name="kind" value=(k.as_str()) checked[chosen.iter().any(|c| c == k.as_str())];
+                                (kind_label(*k))
+                            }
+                        }
+                    }
+                    button type="submit" { "Filter" }
+                }
+                (list)
+            },
+        ),
+    )
+}
