@@ -29,6 +29,7 @@ use aloft_access::sso::{Sso, SsoConfig};
 use aloft_access::{AccessAuthenticator, AccountStore, InstanceKeys, KeySource, TokenIssuer};
 use aloft_broker::{NatsSettings, NatsSink};
 use aloft_customers::CustomerStore;
+use aloft_customers::storage::StationDepartures;
 use aloft_platform::access::{Access, Gate, Role, RoutePolicy, authorize};
 use aloft_platform::http::{BODY_LIMIT, OpsState, observe, security_headers};
 use aloft_platform::keys::SharedKeys;
@@ -150,7 +151,8 @@ impl Application {
         let shared_keys = SharedKeys::new(keys.clone(), &config.keys);
         // A master-key rotation (`aloft keys rotate`) is adopted within seconds, no restart.
         let key_watcher = shared_keys.watch(Duration::from_secs(5));
-        let customers = CustomerStore::new(db.clone(), shared_keys);
+        let customers = CustomerStore::new(db.clone(), shared_keys)
+            .with_station_departures(Arc::new(Departures(TravelStore::new(db.clone()))));
         let sealed = customers
             .seal_plaintext_rows()
             .await
@@ -404,6 +406,35 @@ pub fn router(
         })))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Check-in agents' row scope, answered from travel history: passengers with a flight from the
+/// agent's station departing from 6 hours ago to 48 hours ahead.
+struct Departures(TravelStore);
+
+impl StationDepartures for Departures {
+    fn departs_soon<'a>(
+        &'a self,
+        customer: aloft_customers::CustomerId,
+        station: &'a str,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<bool, aloft_platform::StorageError>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            let Some(id) = aloft_travel::CustomerId::parse(&customer.to_string()) else {
+                return Ok(false);
+            };
+            let now = chrono::Utc::now();
+            self.0
+                .departs_from(
+                    id,
+                    station,
+                    now - chrono::Duration::hours(6),
+                    now + chrono::Duration::hours(48),
+                )
+                .await
+        })
+    }
 }
 
 /// The customers domain as passenger self-registration sees it.

@@ -75,3 +75,81 @@ async fn the_timeline_shows_a_customers_history_newest_first() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn check_in_agents_see_only_passengers_departing_from_their_station() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let departing = app
+            .create_customer(json!({"first_name": "Ana", "last_name": "Travels"}))
+            .await;
+        let staying = app
+            .create_customer(json!({"first_name": "Bo", "last_name": "Travels"}))
+            .await;
+        let (dep_id, stay_id) = (
+            departing["id"].as_str().unwrap(),
+            staying["id"].as_str().unwrap(),
+        );
+        // Ana flies DXB → LHR in ten hours (the demo check-in agent's station is DXB, UTC+4).
+        let departure = chrono::Utc::now() + chrono::Duration::hours(10);
+        let local = |t: chrono::DateTime<chrono::Utc>, offset_h: i64| {
+            (t + chrono::Duration::hours(offset_h))
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+        };
+        let booking = Record::parse(
+            RecordKind::Booking,
+            &json!({"source": "gds", "source_record_id": "PNR1", "record_locator": "ABC123",
+                "segments": [{"flight_number": "EK1", "origin": "DXB", "destination": "LHR",
+                    "scheduled_departure_local": local(departure, 4),
+                    "scheduled_arrival_local": local(departure + chrono::Duration::hours(7), 0),
+                    "cabin": "economy", "rbd": "Y", "status": "scheduled"}]}),
+        )
+        .unwrap();
+        TravelStore::new(app.test_db.db.clone())
+            .record(
+                aloft_travel::CustomerId::parse(dep_id).unwrap(),
+                booking,
+                &AccessContext::system("test"),
+            )
+            .await
+            .unwrap();
+        let agent = app.sign_in_as(Role::CheckinAgent).await;
+        assert_eq!(
+            app.get_as(&agent, &format!("/customers/{dep_id}"))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            app.get_as(&agent, &format!("/customers/{stay_id}"))
+                .await
+                .status,
+            404,
+            "not departing: not visible"
+        );
+        let search = app.get_as(&agent, "/customers?q=travels").await.text();
+        assert!(
+            search.contains(dep_id) && !search.contains(stay_id),
+            "search is scoped too"
+        );
+        let edit = app
+            .post_form_as(
+                &agent,
+                &format!("/customers/{stay_id}/edit"),
+                "version=1&first_name=X&last_name=Y",
+            )
+            .await;
+        assert_eq!(edit.status, 404, "nor changeable");
+        // An unscoped role sees both.
+        let contact = app.sign_in_as(Role::ContactCentreAgent).await;
+        assert_eq!(
+            app.get_as(&contact, &format!("/customers/{stay_id}"))
+                .await
+                .status,
+            200
+        );
+        app.stop().await;
+    })
+    .await;
+}

@@ -142,10 +142,11 @@ fn interpret(q: &str) -> Vec<CustomerQuery> {
 }
 
 async fn find(store: &CustomerStore, q: &str) -> Result<Vec<Customer>, CustomerError> {
+    let principal = aloft_platform::access::current_principal();
     for query in interpret(q) {
         let page = store.search(&query).await?;
         if !page.items.is_empty() {
-            return Ok(page.items);
+            return Ok(store.only_visible(principal.as_ref(), page.items).await?);
         }
     }
     Ok(vec![])
@@ -263,8 +264,16 @@ fn unavailable() -> Response {
     )
 }
 
+/// The customer, if it exists and the signed-in principal's row scope includes it (a check-in
+/// agent sees only passengers departing from their station; others get "not found").
 async fn load(store: &CustomerStore, id: &str) -> Result<Customer, Response> {
     let id = CustomerId::parse(id).ok_or_else(not_found)?;
+    let principal = aloft_platform::access::current_principal();
+    match store.visible(principal.as_ref(), id).await {
+        Ok(true) => {}
+        Ok(false) => return Err(not_found()),
+        Err(_) => return Err(unavailable()),
+    }
     match store.get(id).await {
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(not_found()),

@@ -205,7 +205,9 @@ async fn list_customers(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let query = parse_query(pairs)?;
-    let page = store.search(&query).await?;
+    let mut page = store.search(&query).await?;
+    let principal = aloft_platform::access::current_principal();
+    page.items = store.only_visible(principal.as_ref(), page.items).await?;
     store
         .record_reads(&ctx, "customer.search", &page.items)
         .await;
@@ -276,10 +278,9 @@ async fn get_customer(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let customer = store
-        .get(parse_id(&id)?)
-        .await?
-        .ok_or(ApiError::NotFound("customer"))?;
+    let id = parse_id(&id)?;
+    ensure_visible(&store, id).await?;
+    let customer = store.get(id).await?.ok_or(ApiError::NotFound("customer"))?;
     store
         .record_reads(&ctx, "customer.read", std::slice::from_ref(&customer))
         .await;
@@ -326,11 +327,23 @@ async fn update_customer(
     JsonBody(patch): JsonBody,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
+    ensure_visible(&store, id).await?;
     let expected = if_match(&headers)?;
     let customer = store
         .update(id, expected, &patch, chrono::Utc::now().date_naive(), &ctx)
         .await?;
     Ok(with_etag(StatusCode::OK, &customer))
+}
+
+/// Row scope: a customer outside the caller's scope does not exist for them (404, so that
+/// probing ids reveals nothing).
+async fn ensure_visible(store: &CustomerStore, id: CustomerId) -> Result<(), ApiError> {
+    let principal = aloft_platform::access::current_principal();
+    if store.visible(principal.as_ref(), id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("customer"))
+    }
 }
 
 /// The signed-in passenger's own customer id (from their token's row scope).

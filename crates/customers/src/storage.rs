@@ -19,6 +19,9 @@ use aloft_platform::{
     AccessContext, ApiError, Auditor, Backend, CloudEvent, Database, FieldError, StorageError,
 };
 
+use std::sync::Arc;
+
+use aloft_platform::access::{Principal, RowScope};
 use aloft_platform::keys::SharedKeys;
 
 use crate::model::{CustomerId, Profile, changed_fields, fold, merge_patch};
@@ -162,6 +165,24 @@ pub struct CustomerStore {
     db: Database,
     auditor: Option<Auditor>,
     vault: Vault,
+    stations: Option<Arc<dyn StationDepartures>>,
+}
+
+/// Which passengers depart from a station soon: the row scope of check-in agents, answered by
+/// the travel domain (this crate does not depend on it).
+pub trait StationDepartures: Send + Sync + 'static {
+    /// Whether `customer` has a flight from `station` departing within the check-in window.
+    fn departs_soon<'a>(
+        &'a self,
+        customer: CustomerId,
+        station: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, StorageError>> + Send + 'a>>;
+}
+
+impl std::fmt::Debug for dyn StationDepartures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StationDepartures")
+    }
 }
 
 const COLUMNS: &str = "id, version, profile, data_key, sealed, created_at, updated_at";
@@ -173,7 +194,51 @@ impl CustomerStore {
             db,
             auditor: None,
             vault: Vault::new(keys),
+            stations: None,
         }
+    }
+
+    /// The same store, limiting station-scoped principals (check-in agents) to the passengers
+    /// `stations` says depart from their station soon.
+    pub fn with_station_departures(mut self, stations: Arc<dyn StationDepartures>) -> Self {
+        self.stations = Some(stations);
+        self
+    }
+
+    /// Whether `principal` may see `customer` given their row scope: everyone with an
+    /// unscoped role; a check-in agent only passengers departing from their station soon
+    /// (without travel data, nobody); a passenger only themselves.
+    pub async fn visible(
+        &self,
+        principal: Option<&Principal>,
+        customer: CustomerId,
+    ) -> Result<bool, StorageError> {
+        match principal.map(|p| &p.scope) {
+            None | Some(RowScope::All) => Ok(true),
+            Some(RowScope::Customer(id)) => Ok(id.to_string() == customer.to_string()),
+            Some(RowScope::Station(code)) => match &self.stations {
+                Some(s) => s.departs_soon(customer, code).await,
+                None => Ok(false),
+            },
+        }
+    }
+
+    /// Keeps only the customers `principal` may see (see [`CustomerStore::visible`]).
+    pub async fn only_visible(
+        &self,
+        principal: Option<&Principal>,
+        customers: Vec<Customer>,
+    ) -> Result<Vec<Customer>, StorageError> {
+        if matches!(principal.map(|p| &p.scope), None | Some(RowScope::All)) {
+            return Ok(customers);
+        }
+        let mut kept = Vec::with_capacity(customers.len());
+        for c in customers {
+            if self.visible(principal, c.id).await? {
+                kept.push(c);
+            }
+        }
+        Ok(kept)
     }
 
     /// The same store, recording reads through `auditor` (the server always does).

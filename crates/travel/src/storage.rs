@@ -434,6 +434,42 @@ impl TravelStore {
         row.map(|r| decode_record(&r)).transpose()
     }
 
+    /// Whether the customer has a flight segment departing from `station` (IATA code) with a
+    /// scheduled departure between `from` and `to` — the row scope of a check-in agent, who sees
+    /// the passengers of their station's departures and nobody else.
+    pub async fn departs_from(
+        &self,
+        customer_id: CustomerId,
+        station: &str,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StorageError> {
+        let docs: Vec<String> = sqlx::query_scalar(
+            "SELECT r.document FROM timeline t JOIN travel_records r ON r.id = t.record_id \
+             WHERE t.customer_id = $1 AND t.kind = 'flight' AND t.occurred_at >= $2 AND t.occurred_at < $3",
+        )
+        .bind(customer_id.to_string())
+        .bind(aloft_platform::db::to_db_time(from))
+        .bind(aloft_platform::db::to_db_time(to))
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(docs.iter().any(|doc| {
+            serde_json::from_str::<serde_json::Value>(doc)
+                .ok()
+                .and_then(|d| d["segments"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .any(|seg| {
+                    seg["origin"].as_str() == Some(station)
+                        && seg["scheduled_departure_utc"]
+                            .as_str()
+                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                            .map(|t| t.with_timezone(&chrono::Utc))
+                            .is_some_and(|t| t >= from && t < to)
+                })
+        }))
+    }
+
     /// One page of a customer's timeline, newest first (keyset pagination: a page costs the same
     /// however deep it is).
     pub async fn timeline(
