@@ -37,7 +37,7 @@ use aloft_platform::{
     ApiError, Auditor, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay,
 };
 use aloft_travel::TravelStore;
-use aloft_travel::routes::TimelineState;
+use aloft_travel::routes::{TimelineState, Visibility};
 
 /// Everything needed to run Aloft.
 #[derive(Debug, Clone)]
@@ -346,7 +346,8 @@ pub fn router(
         AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls),
         Some(auditor.clone()),
     );
-    let timeline = TimelineState::new(TravelStore::new(db.clone()), Some(auditor.clone()));
+    let timeline = TimelineState::new(TravelStore::new(db.clone()), Some(auditor.clone()))
+        .with_visibility(Arc::new(ScopeOf(customers.clone())));
     let store = customers.clone().with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
@@ -433,6 +434,26 @@ impl StationDepartures for Departures {
                     now + chrono::Duration::hours(48),
                 )
                 .await
+        })
+    }
+}
+
+/// The customers domain's row scope, for the travel domain's timeline routes.
+struct ScopeOf(CustomerStore);
+
+impl Visibility for ScopeOf {
+    fn visible<'a>(
+        &'a self,
+        principal: Option<&'a aloft_platform::access::Principal>,
+        customer: aloft_travel::CustomerId,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<bool, aloft_platform::StorageError>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            match aloft_customers::CustomerId::parse(&customer.to_string()) {
+                Some(id) => self.0.visible(principal, id).await,
+                None => Ok(false),
+            }
         })
     }
 }

@@ -71,6 +71,25 @@ async fn the_timeline_shows_a_customers_history_newest_first() {
         let page = app.get_as(&staff, &format!("/customers/{id}/timeline?kind=interaction")).await;
         assert_eq!(page.status, 200);
         assert!(page.text().contains("Call 4") && !page.text().contains("Galleries"));
+        // An agent logs a call from the page; card numbers in notes are masked before storage.
+        let logged = app
+            .post_form_as(
+                &staff,
+                &format!("/customers/{id}/interactions"),
+                "channel=call&direction=inbound&subject=Lost+bag+follow-up&body=Paid+with+4111+1111+1111+1111",
+            )
+            .await;
+        assert_eq!(logged.status, 303, "{}", logged.text());
+        let after = app.get(&format!("{path}?kinds=interaction&limit=1")).await.json();
+        assert!(after["entries"][0]["summary"].as_str().unwrap().contains("Lost bag follow-up"), "{after}");
+        let stored: Vec<String> = sqlx::query_scalar("SELECT document FROM travel_records WHERE source = 'aloft'")
+            .fetch_all(app.test_db.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        assert!(!stored[0].contains("4111 1111 1111 1111") && stored[0].contains("1111"), "{}", stored[0]);
+        let bad = app.post_form_as(&staff, &format!("/customers/{id}/interactions"), "channel=pigeon&direction=inbound&subject=x").await;
+        assert_eq!(bad.status, 422);
         app.stop().await;
     })
     .await;
@@ -141,6 +160,19 @@ async fn check_in_agents_see_only_passengers_departing_from_their_station() {
             )
             .await;
         assert_eq!(edit.status, 404, "nor changeable");
+        assert_eq!(
+            app.get_as(&agent, &format!("/customers/{stay_id}/timeline"))
+                .await
+                .status,
+            404,
+            "nor their timeline"
+        );
+        assert_eq!(
+            app.get_as(&agent, &format!("/customers/{dep_id}/timeline"))
+                .await
+                .status,
+            200
+        );
         // An unscoped role sees both.
         let contact = app.sign_in_as(Role::ContactCentreAgent).await;
         assert_eq!(

@@ -31,19 +31,62 @@ pub const POLICY: &[RoutePolicy] = &[
         "/customers/{id}/timeline",
         Access::Permission(Permission::CustomerRead),
     ),
+    RoutePolicy::new(
+        "POST",
+        "/customers/{id}/interactions",
+        Access::Permission(Permission::CustomerWrite),
+    ),
 ];
+
+/// Whether the signed-in principal's row scope includes a customer (answered by the customers
+/// domain; a customer outside it does not exist for them).
+pub trait Visibility: Send + Sync + 'static {
+    /// `true` if `principal` may see `customer`.
+    fn visible<'a>(
+        &'a self,
+        principal: Option<&'a aloft_platform::access::Principal>,
+        customer: CustomerId,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<bool, aloft_platform::StorageError>>
+                + Send
+                + 'a,
+        >,
+    >;
+}
 
 /// State of the timeline routes.
 #[derive(Clone)]
 pub struct TimelineState {
     store: TravelStore,
     auditor: Option<Auditor>,
+    visibility: Option<std::sync::Arc<dyn Visibility>>,
 }
 
 impl TimelineState {
     /// Over `store`, auditing reads through `auditor`.
     pub fn new(store: TravelStore, auditor: Option<Auditor>) -> Self {
-        Self { store, auditor }
+        Self {
+            store,
+            auditor,
+            visibility: None,
+        }
+    }
+
+    /// Applies the principal's row scope (see [`Visibility`]).
+    pub fn with_visibility(mut self, visibility: std::sync::Arc<dyn Visibility>) -> Self {
+        self.visibility = Some(visibility);
+        self
+    }
+
+    async fn ensure_visible(&self, customer: CustomerId) -> Result<(), ApiError> {
+        if let Some(v) = &self.visibility {
+            let principal = aloft_platform::access::current_principal();
+            if !v.visible(principal.as_ref(), customer).await? {
+                return Err(ApiError::NotFound("customer"));
+            }
+        }
+        Ok(())
     }
 
     async fn read(
@@ -53,6 +96,7 @@ impl TimelineState {
         q: &TimelineParams,
     ) -> Result<(CustomerId, TimelinePage), ApiError> {
         let customer = CustomerId::parse(id).ok_or(ApiError::NotFound("customer"))?;
+        self.ensure_visible(customer).await?;
         let query = TimelineQuery::from_params(
             q.kinds.as_deref(),
             q.from.as_deref(),
@@ -90,6 +134,10 @@ pub fn page_routes(state: TimelineState) -> Router {
         .route(
             "/customers/{id}/timeline",
             axum::routing::get(timeline_page),
+        )
+        .route(
+            "/customers/{id}/interactions",
+            axum::routing::post(log_interaction),
         )
         .with_state(state)
 }
@@ -264,8 +312,93 @@ async fn timeline_page(
                     }
                     button type="submit" { "Filter" }
                 }
+                @if aloft_platform::access::current_principal().is_some_and(|p| p.can(Permission::CustomerWrite)) {
+                    details {
+                        summary { "Log a call, e-mail or chat" }
+                        (interaction_form(customer, None))
+                    }
+                }
                 (list)
             },
         ),
     )
+}
+
+fn interaction_form(customer: CustomerId, error: Option<&str>) -> maud::Markup {
+    html! {
+        form method="post" action={ "/customers/" (customer) "/interactions" } {
+            (aloft_platform::web::csrf_field())
+            @if let Some(e) = error { p.form-error role="alert" #interaction-error { (e) } }
+            label for="i-channel" { "Channel" }
+            select #i-channel name="channel" {
+                option value="call" { "Call" }
+                option value="email" { "E-mail" }
+                option value="chat" { "Chat" }
+                option value="in_person" { "In person" }
+            }
+            label for="i-direction" { "Direction" }
+            select #i-direction name="direction" {
+                option value="inbound" { "From the customer" }
+                option value="outbound" { "To the customer" }
+            }
+            label for="i-subject" { "Subject" }
+            input #i-subject name="subject" type="text" maxlength="200" required;
+            label for="i-body" { "Notes or transcript (card numbers are masked automatically)" }
+            textarea #i-body name="body" rows="5" maxlength="20000" {}
+            button type="submit" { "Save to the timeline" }
+        }
+    }
+}
+
+/// Logs an interaction from the agent's own hands (source `aloft`), onto the timeline.
+async fn log_interaction(
+    State(state): State<TimelineState>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let customer = CustomerId::parse(&id).ok_or(ApiError::NotFound("customer"))?;
+    state.ensure_visible(customer).await?;
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut doc = serde_json::json!({
+        "source": "aloft",
+        "source_record_id": uuid::Uuid::now_v7().to_string(),
+        "channel": get("channel"),
+        "direction": get("direction"),
+        "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "subject": get("subject"),
+        "agent_id": ctx.actor.id,
+    });
+    let body = get("body");
+    if !body.is_empty() {
+        doc["body"] = serde_json::Value::String(body);
+    }
+    let record = match crate::model::Record::parse(crate::model::RecordKind::Interaction, &doc) {
+        Ok(r) => r,
+        Err(errors) => {
+            let detail: Vec<String> = errors
+                .iter()
+                .map(|e| format!("{}: {}", e.pointer.trim_start_matches('/'), e.detail))
+                .collect();
+            return Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout(
+                    "Log an interaction",
+                    Section::Customers,
+                    html! {
+                        h1 { "Log an interaction" }
+                        (interaction_form(customer, Some(&detail.join("; "))))
+                    },
+                ),
+            ));
+        }
+    };
+    state.store.record(customer, record, &ctx).await?;
+    Ok(axum::response::Redirect::to(&format!("/customers/{customer}/timeline")).into_response())
 }
