@@ -37,7 +37,7 @@ use aloft_platform::{
     ApiError, Auditor, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay,
 };
 use aloft_travel::TravelStore;
-use aloft_travel::routes::{TimelineState, Visibility};
+use aloft_travel::routes::{StatedPreferences, TimelineState, Visibility};
 
 /// Everything needed to run Aloft.
 #[derive(Debug, Clone)]
@@ -347,7 +347,8 @@ pub fn router(
         Some(auditor.clone()),
     );
     let timeline = TimelineState::new(TravelStore::new(db.clone()), Some(auditor.clone()))
-        .with_visibility(Arc::new(ScopeOf(customers.clone())));
+        .with_visibility(Arc::new(ScopeOf(customers.clone())))
+        .with_stated_preferences(Arc::new(ScopeOf(customers.clone())));
     let store = customers.clone().with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
@@ -454,6 +455,36 @@ impl Visibility for ScopeOf {
                 Some(id) => self.0.visible(principal, id).await,
                 None => Ok(false),
             }
+        })
+    }
+}
+
+impl StatedPreferences for ScopeOf {
+    fn stated<'a>(
+        &'a self,
+        customer: aloft_travel::CustomerId,
+    ) -> std::pin::Pin<
+        Box<
+            dyn Future<
+                    Output = Result<
+                        Option<(Option<String>, Option<String>)>,
+                        aloft_platform::StorageError,
+                    >,
+                > + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            let Some(id) = aloft_customers::CustomerId::parse(&customer.to_string()) else {
+                return Ok(None);
+            };
+            Ok(self.0.get(id).await?.map(|c| {
+                let prefs = c.profile.preferences;
+                (
+                    prefs.seat.map(|s| s.as_str().to_owned()),
+                    prefs.meal.map(|m| m.as_str().to_owned()),
+                )
+            }))
         })
     }
 }

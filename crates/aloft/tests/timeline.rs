@@ -185,3 +185,52 @@ async fn check_in_agents_see_only_passengers_departing_from_their_station() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn seat_and_meal_suggestions_put_stated_preferences_first_then_habits() {
+    let app = TestApp::spawn(aloft_platform::Backend::Sqlite).await;
+    let c = app
+        .create_customer(
+            json!({"first_name": "Ana", "last_name": "Silva", "preferences": {"meal": "VGML"}}),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let store = TravelStore::new(app.test_db.db.clone());
+    for (n, seat) in ["12C", "14D", "3C", "22A", "8G"].iter().enumerate() {
+        let booking = Record::parse(
+            RecordKind::Booking,
+            &json!({"source": "gds", "source_record_id": format!("PNR{n}"), "record_locator": format!("ABC12{n}"),
+                "segments": [{"flight_number": "BA117", "origin": "LHR", "destination": "JFK",
+                    "scheduled_departure_local": format!("2026-0{}-12T09:40", n + 1),
+                    "scheduled_arrival_local": format!("2026-0{}-12T12:35", n + 1),
+                    "cabin": "economy", "rbd": "Y", "seat": seat, "status": "flown"}]}),
+        )
+        .unwrap();
+        store
+            .record(
+                aloft_travel::CustomerId::parse(&id).unwrap(),
+                booking,
+                &AccessContext::system("test"),
+            )
+            .await
+            .unwrap();
+    }
+    let s = app
+        .get(&format!("/api/v1/customers/{id}/suggestions"))
+        .await;
+    assert_eq!(s.status, 200, "{}", s.text());
+    let s = s.json();
+    assert_eq!(s["seat"]["value"], "aisle");
+    assert_eq!(s["seat"]["basis"], "learned");
+    assert_eq!(
+        s["seat"]["reason"],
+        "4 of the last 5 flights in an aisle seat."
+    );
+    assert_eq!(s["meal"]["value"], "VGML");
+    assert_eq!(s["meal"]["basis"], "stated");
+    let unknown = app
+        .get("/api/v1/customers/0190f3c2-0000-7000-8000-000000000000/suggestions")
+        .await;
+    assert_eq!(unknown.status, 404);
+    app.stop().await;
+}

@@ -9,10 +9,12 @@
 //! - [`timeline`]: the timeline projection of records and the timeline query; pure.
 //! - [`storage`]: idempotent recording (record + timeline + event + audit in one transaction),
 //!   bulk import and keyset-paginated timeline reads on SQLite and PostgreSQL.
+//! - [`preferences`]: seat and meal suggestions — stated first, else clear habits; pure.
 //! - [`routes`]: the timeline API and page (audited reads).
 
 pub mod airports;
 pub mod model;
+pub mod preferences;
 pub mod routes;
 pub mod storage;
 pub mod timeline;

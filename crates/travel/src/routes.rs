@@ -32,11 +32,36 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(Permission::CustomerRead),
     ),
     RoutePolicy::new(
+        "GET",
+        "/api/v1/customers/{id}/suggestions",
+        Access::Permission(Permission::CustomerRead),
+    ),
+    RoutePolicy::new(
         "POST",
         "/customers/{id}/interactions",
         Access::Permission(Permission::CustomerWrite),
     ),
 ];
+
+/// A customer's stated seat and meal preferences (from the customers domain).
+pub trait StatedPreferences: Send + Sync + 'static {
+    /// `(seat, meal)` as stated on the profile, if any; `None` if there is no such customer.
+    #[allow(clippy::type_complexity)]
+    fn stated<'a>(
+        &'a self,
+        customer: CustomerId,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<
+                        Option<(Option<String>, Option<String>)>,
+                        aloft_platform::StorageError,
+                    >,
+                > + Send
+                + 'a,
+        >,
+    >;
+}
 
 /// Whether the signed-in principal's row scope includes a customer (answered by the customers
 /// domain; a customer outside it does not exist for them).
@@ -61,6 +86,7 @@ pub struct TimelineState {
     store: TravelStore,
     auditor: Option<Auditor>,
     visibility: Option<std::sync::Arc<dyn Visibility>>,
+    stated: Option<std::sync::Arc<dyn StatedPreferences>>,
 }
 
 impl TimelineState {
@@ -70,7 +96,17 @@ impl TimelineState {
             store,
             auditor,
             visibility: None,
+            stated: None,
         }
+    }
+
+    /// Reads stated preferences through `stated` (for suggestions).
+    pub fn with_stated_preferences(
+        mut self,
+        stated: std::sync::Arc<dyn StatedPreferences>,
+    ) -> Self {
+        self.stated = Some(stated);
+        self
     }
 
     /// Applies the principal's row scope (see [`Visibility`]).
@@ -125,6 +161,7 @@ impl TimelineState {
 pub fn api_routes(state: TimelineState) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(timeline))
+        .routes(routes!(suggestions))
         .with_state(state)
 }
 
@@ -401,4 +438,53 @@ async fn log_interaction(
     };
     state.store.record(customer, record, &ctx).await?;
     Ok(axum::response::Redirect::to(&format!("/customers/{customer}/timeline")).into_response())
+}
+
+/// Seat and meal suggestions for the customer's next flight.
+///
+/// Stated preferences first; otherwise what the passenger chose most often recently, when the
+/// habit is clear (at least 3 observations, 60 % agreeing), each with the reason.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}/suggestions",
+    tag = "customers",
+    params(("id" = String, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "Suggestions", body = crate::preferences::Suggestions),
+        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn suggestions(
+    State(state): State<TimelineState>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let customer = CustomerId::parse(&id).ok_or(ApiError::NotFound("customer"))?;
+    state.ensure_visible(customer).await?;
+    let (seat, meal) = match &state.stated {
+        Some(s) => s
+            .stated(customer)
+            .await?
+            .ok_or(ApiError::NotFound("customer"))?,
+        None => (None, None),
+    };
+    let (bookings, ancillaries) = state.store.preference_history(customer).await?;
+    if let Some(auditor) = &state.auditor {
+        auditor
+            .record(ctx.entry(
+                "customer.suggestions_read",
+                "customer",
+                Some(customer.to_string()),
+                vec!["preferences".into()],
+                "success",
+            ))
+            .await;
+    }
+    Ok(axum::Json(crate::preferences::suggest(
+        seat.as_deref(),
+        meal.as_deref(),
+        &bookings,
+        &ancillaries,
+    ))
+    .into_response())
 }

@@ -434,6 +434,27 @@ impl TravelStore {
         row.map(|r| decode_record(&r)).transpose()
     }
 
+    /// The customer's most recent booking and ancillary documents (newest first, up to 50 of
+    /// each), for learning their preferences.
+    pub async fn preference_history(
+        &self,
+        customer_id: CustomerId,
+    ) -> Result<(Vec<serde_json::Value>, Vec<serde_json::Value>), StorageError> {
+        let mut out = (Vec::new(), Vec::new());
+        for (kind, into) in [("booking", &mut out.0), ("ancillary", &mut out.1)] {
+            let docs: Vec<String> = sqlx::query_scalar(
+                "SELECT document FROM travel_records WHERE customer_id = $1 AND kind = $2 \
+                 ORDER BY occurred_at DESC LIMIT 50",
+            )
+            .bind(customer_id.to_string())
+            .bind(kind)
+            .fetch_all(self.db.pool())
+            .await?;
+            into.extend(docs.iter().filter_map(|d| serde_json::from_str(d).ok()));
+        }
+        Ok(out)
+    }
+
     /// Whether the customer has a flight segment departing from `station` (IATA code) with a
     /// scheduled departure between `from` and `to` — the row scope of a check-in agent, who sees
     /// the passengers of their station's departures and nobody else.
