@@ -497,6 +497,9 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// How many demo customers get a travel history.
+const DEMO_TRAVELLERS: i64 = 2_000;
+
 async fn load_demo(store: &CustomerStore, seed: u64, customers: u64) -> anyhow::Result<()> {
     let db = store.database();
     let start = Instant::now();
@@ -513,10 +516,27 @@ async fn load_demo(store: &CustomerStore, seed: u64, customers: u64) -> anyhow::
         db.analyze().await?;
     }
     if created == 0 {
-        println!("The database already holds customers; demo data not loaded again.");
+        println!("The database already holds customers; demo customers not loaded again.");
     } else {
         println!(
             "Created {created} demo customers in {:.1} s.",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    // Travel history for the first customers (idempotent: a second run adds nothing).
+    let start = Instant::now();
+    let ids: Vec<aloft_travel::CustomerId> = store
+        .sample_ids(DEMO_TRAVELLERS)
+        .await?
+        .iter()
+        .filter_map(|id| aloft_travel::CustomerId::parse(&id.to_string()))
+        .collect();
+    let records =
+        aloft_travel::demo::load(&aloft_travel::TravelStore::new(db.clone()), seed, &ids).await?;
+    if records > 0 {
+        println!(
+            "Recorded {records} demo travel records (bookings, bags, purchases, calls, feedback, lounge visits) for {} customers in {:.1} s.",
+            ids.len(),
             start.elapsed().as_secs_f64()
         );
     }

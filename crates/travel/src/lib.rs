@@ -5,6 +5,7 @@
 //!
 //! - [`airports`]: the compiled-in airport reference table (IATA code, country, coordinates, IANA
 //!   zone) and great-circle distances.
+//! - [`demo`]: deterministic synthetic travel history for the demo population.
 //! - [`model`]: the records and their value types; validation reports every bad field; pure.
 //! - [`timeline`]: the timeline projection of records and the timeline query; pure.
 //! - [`storage`]: idempotent recording (record + timeline + event + audit in one transaction),
@@ -13,6 +14,7 @@
 //! - [`routes`]: the timeline API and page (audited reads).
 
 pub mod airports;
+pub mod demo;
 pub mod model;
 pub mod preferences;
 pub mod routes;
