@@ -30,6 +30,8 @@ use aloft_access::{AccessAuthenticator, AccountStore, InstanceKeys, KeySource, T
 use aloft_broker::{NatsSettings, NatsSink};
 use aloft_customers::CustomerStore;
 use aloft_customers::storage::StationDepartures;
+use aloft_ingest::Pipeline;
+use aloft_ingest::consumer::ConsumerSettings;
 use aloft_platform::access::{Access, Gate, Role, RoutePolicy, authorize};
 use aloft_platform::http::{BODY_LIMIT, OpsState, observe, security_headers};
 use aloft_platform::keys::SharedKeys;
@@ -60,6 +62,8 @@ pub struct AppConfig {
     pub external_issuers: Vec<IssuerConfig>,
     /// Workforce single sign-on (OpenID Connect), if configured.
     pub sso: Option<SsoConfig>,
+    /// Consume source-system events from this JetStream stream (with `nats`).
+    pub sources: Option<ConsumerSettings>,
 }
 
 /// The OpenAPI document's root: title, version, tags. Paths are collected from the routers.
@@ -74,7 +78,8 @@ pub struct AppConfig {
     tags(
         (name = "customers", description = "Passenger profiles: identity, contact, loyalty, travel documents, preferences"),
         (name = "access", description = "Tokens for integration clients (OAuth 2.0 client credentials)"),
-        (name = "passengers", description = "Passenger self-service: registration, sign-in, one's own profile")
+        (name = "passengers", description = "Passenger self-service: registration, sign-in, one's own profile"),
+        (name = "ingest", description = "Source-system records (bookings, bags, purchases, interactions…) as CloudEvents, linked to customer profiles")
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -124,6 +129,8 @@ pub struct Application {
     demo_accounts: Vec<aloft_access::demo::DemoAccount>,
     customers: CustomerStore,
     key_watcher: tokio::task::JoinHandle<()>,
+    pipeline: Pipeline,
+    sources: Option<ConsumerSettings>,
 }
 
 impl Application {
@@ -183,13 +190,14 @@ impl Application {
         let sso = config
             .sso
             .map(|c| Sso::new(c, fetch.clone(), &keys, accounts.clone(), sign_in.clone()));
+        let pipeline = Pipeline::new(db.clone(), customers.clone(), TravelStore::new(db.clone()));
         let router = router(
             db.clone(),
             auditor.clone(),
             tls.is_some(),
             (accounts.clone(), sign_in, sso),
             (tokens.clone(), external),
-            customers.clone(),
+            (customers.clone(), pipeline.clone()),
         );
         let listener = TcpListener::bind(config.bind)
             .await
@@ -208,7 +216,14 @@ impl Application {
             demo_accounts,
             customers,
             key_watcher,
+            pipeline,
+            sources: config.sources,
         })
+    }
+
+    /// The ingestion pipeline (what `aloft import`, the batch API and the consumer use).
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 
     /// A bearer token for `role` (what `aloft token issue` prints), for tests and tools.
@@ -282,6 +297,17 @@ impl Application {
                     .run(stopped(stop_rx.clone())),
             ),
         };
+        let consumer = self.sources.map(|settings| {
+            let pipeline = self.pipeline.clone();
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                // Seed identity resolution before the first event, not inside its latency.
+                if let Err(e) = pipeline.warm().await {
+                    tracing::warn!(error = %e, "identity linker not seeded yet; the first batch will");
+                }
+                aloft_ingest::consumer::run_consumer(settings, pipeline, stop).await;
+            })
+        });
         let grace = self.shutdown_grace;
         let announce_stop = {
             let stop_tx = stop_tx.clone();
@@ -318,6 +344,9 @@ impl Application {
         }
         let _ = stop_tx.send(true);
         self.key_watcher.abort();
+        if let Some(consumer) = consumer {
+            let _ = consumer.await;
+        }
         let _ = relay.await;
         drop(server);
         // The router (and with it every queue handle) is gone: the audit writer flushes and ends.
@@ -339,7 +368,7 @@ pub fn router(
     tls: bool,
     (accounts, sign_in, sso): (AccountStore, SignInState, Option<Sso>),
     (tokens, external): (TokenIssuer, Vec<ExternalIssuer>),
-    customers: CustomerStore,
+    (customers, pipeline): (CustomerStore, Pipeline),
 ) -> Router {
     let gate = Gate::new(
         &policy_tables(sso.is_some()),
@@ -353,6 +382,7 @@ pub fn router(
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
         .merge(aloft_travel::routes::api_routes(timeline.clone()))
+        .merge(aloft_ingest::api::api_routes(pipeline))
         .merge(aloft_access::routes::api_routes(TokenEndpoint::new(
             accounts.clone(),
             tokens.clone(),
@@ -531,6 +561,7 @@ pub fn policy_tables(sso: bool) -> Vec<&'static [RoutePolicy]> {
         aloft_access::routes::POLICY,
         aloft_access::passengers::POLICY,
         aloft_travel::routes::POLICY,
+        aloft_ingest::api::POLICY,
     ];
     if sso {
         tables.push(aloft_access::sso::POLICY);

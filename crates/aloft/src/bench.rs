@@ -278,6 +278,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         demo_accounts: false,
         external_issuers: vec![],
         sso: None,
+        sources: None,
     })
     .await?;
     let base = format!("http://{}", app.local_addr());

@@ -624,6 +624,7 @@ async fn a_lost_key_file_stops_start_up_instead_of_making_new_keys() {
         demo_accounts: false,
         external_issuers: vec![],
         sso: None,
+        sources: None,
     };
     let first = Application::build(config())
         .await

@@ -73,6 +73,7 @@ async fn serves_https_with_hsts() {
         demo_accounts: false,
         external_issuers: vec![],
         sso: None,
+        sources: None,
     })
     .await
     .unwrap();
@@ -149,6 +150,7 @@ async fn a_missing_certificate_stops_start_up_with_a_clear_message() {
         demo_accounts: false,
         external_issuers: vec![],
         sso: None,
+        sources: None,
     })
     .await;
     let err = format!("{:#}", result.err().expect("start-up fails"));

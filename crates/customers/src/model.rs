@@ -39,6 +39,11 @@ impl CustomerId {
     pub fn parse(s: &str) -> Option<Self> {
         Uuid::try_parse(s).ok().map(Self)
     }
+
+    /// The UUID (other domains keep their own id types over the same value).
+    pub fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
 }
 
 impl fmt::Display for CustomerId {

@@ -133,7 +133,7 @@ impl Role {
             Role::CheckinAgent => &[CustomerRead, CustomerWrite, TravelDocumentRead],
             Role::CabinCrew => &[],
             Role::CustomerAffairsExecutive => &[CustomerRead, CustomerWrite],
-            Role::LoyaltyManager => &[CustomerRead, CustomerWrite],
+            Role::LoyaltyManager => &[CustomerRead, CustomerWrite, IdentityReview],
             Role::MarketingManager => &[],
             Role::InflightRetailer => &[],
             Role::DataAnalyst => &[],
@@ -143,9 +143,10 @@ impl Role {
                 TravelDocumentRead,
                 AuditRead,
                 AccessReview,
+                IdentityReview,
             ],
             Role::SecurityOperationsManager => &[AuditRead, AccessReview],
-            Role::CmpManager => &[AccessReview],
+            Role::CmpManager => &[AccessReview, RecordsIngest],
             Role::Administrator => &[AccessReview, AccountsManage, ApiClientsManage],
             Role::Passenger => &[OwnProfile],
         }
@@ -184,11 +185,16 @@ pub enum Permission {
     ApiClientsManage,
     /// A passenger's own profile, and only theirs.
     OwnProfile,
+    /// Send source-system records into Aloft (batch ingest API; integration clients).
+    RecordsIngest,
+    /// Work the identity review queue: confirm or reject uncertain matches, merge and unmerge
+    /// profiles (data stewards).
+    IdentityReview,
 }
 
 impl Permission {
     /// Every permission, in the order the review page lists them.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 10] = [
         Permission::CustomerRead,
         Permission::CustomerWrite,
         Permission::TravelDocumentRead,
@@ -197,6 +203,8 @@ impl Permission {
         Permission::AccountsManage,
         Permission::ApiClientsManage,
         Permission::OwnProfile,
+        Permission::RecordsIngest,
+        Permission::IdentityReview,
     ];
 
     /// The stable identifier (also the OAuth scope that grants it).
@@ -210,6 +218,8 @@ impl Permission {
             Permission::AccountsManage => "accounts.manage",
             Permission::ApiClientsManage => "api_clients.manage",
             Permission::OwnProfile => "self.profile",
+            Permission::RecordsIngest => "records.ingest",
+            Permission::IdentityReview => "identity.review",
         }
     }
 
@@ -229,6 +239,8 @@ impl Permission {
             Permission::AccountsManage => "Manage staff accounts",
             Permission::ApiClientsManage => "Manage integration API clients",
             Permission::OwnProfile => "View and change one's own profile (passengers)",
+            Permission::RecordsIngest => "Send source-system records (integrations)",
+            Permission::IdentityReview => "Review uncertain matches, merge and unmerge profiles",
         }
     }
 }

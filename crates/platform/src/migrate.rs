@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "travel",
         sql: include_str!("../../../migrations/0007_travel.sql"),
     },
+    Migration {
+        version: 8,
+        name: "ingest",
+        sql: include_str!("../../../migrations/0008_ingest.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

@@ -25,6 +25,8 @@ pub struct Extras {
     pub sso: Option<aloft_access::sso::SsoConfig>,
     /// Key source instead of fresh random keys.
     pub keys: Option<KeySource>,
+    /// Consume source events from this stream.
+    pub sources: Option<aloft_ingest::consumer::ConsumerSettings>,
 }
 
 pub struct TestApp {
@@ -104,6 +106,7 @@ impl TestApp {
             demo_accounts: true,
             external_issuers: extras.external_issuers,
             sso: extras.sso,
+            sources: extras.sources,
         })
         .await
         .expect("the application builds");

@@ -1,0 +1,106 @@
+//! The batch ingest API through the real server: a CloudEvents batch is linked and stored, each
+//! rejected event is reported with its index and pointer, only the ingest permission may send,
+//! and oversized or malformed batches are refused with problem details.
+
+mod common;
+
+use aloft_platform::access::Role;
+use bytes::Bytes;
+use common::{TestApp, on_each_backend};
+use serde_json::{Value, json};
+
+fn call(id: &str) -> Value {
+    json!({
+        "specversion": "1.0", "id": id, "source": "/voice/genesys", "type": "com.airline.voice.call",
+        "loyaltynumber": "AL400000001", "passengername": "NAKAMURA/HARUTOMR",
+        "data": {"source": "genesys", "source_record_id": id, "channel": "call",
+                 "direction": "inbound", "occurred_at": "2026-03-01T10:00:00Z",
+                 "subject": "Baggage query", "body": "Paid with 4111 1111 1111 1111"}
+    })
+}
+
+async fn send(app: &TestApp, role: Role, body: String) -> common::Reply {
+    app.request(
+        "POST",
+        "/api/v1/ingest/events",
+        &[
+            ("authorization", app.role_tokens.get(role)),
+            ("content-type", "application/cloudevents-batch+json"),
+        ],
+        Bytes::from(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_batch_is_linked_stored_and_every_rejection_reported() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let mut bad = call("b-2");
+        bad["data"]["direction"] = json!("sideways");
+        let batch = json!([call("b-1"), bad, call("b-3"), {"specversion": "1.0"}]);
+        let r = send(&app, Role::CmpManager, batch.to_string()).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let report = r.json();
+        assert_eq!(report["received"], 4);
+        assert_eq!(report["recorded"], 2);
+        assert_eq!(report["rejected_events"], 2);
+        assert_eq!(report["new_customers"], 1);
+        let rejected = report["rejected"].as_array().unwrap();
+        assert!(rejected.iter().any(|x| x["position"] == 1
+            && x["pointer"] == "/data/direction"
+            && x["event_id"] == "b-2"));
+        assert!(
+            rejected
+                .iter()
+                .any(|x| x["position"] == 3 && x["pointer"] == "/id")
+        );
+
+        // Re-sending the batch changes nothing.
+        let again = send(&app, Role::CmpManager, batch.to_string()).await.json();
+        assert_eq!(
+            (again["recorded"].as_u64(), again["unchanged"].as_u64()),
+            (Some(0), Some(2))
+        );
+
+        // The passenger now has a profile and both calls on the timeline, card number masked.
+        let found = app
+            .get("/api/v1/customers?loyalty_number=AL400000001")
+            .await
+            .json();
+        let id = found["items"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(found["items"][0]["last_name"], "Nakamura");
+        let timeline = app.get(&format!("/api/v1/customers/{id}/timeline")).await;
+        assert_eq!(timeline.status, 200);
+        let text = timeline.text();
+        assert_eq!(timeline.json()["entries"].as_array().unwrap().len(), 2);
+        assert!(!text.contains("4111 1111 1111 1111"));
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_ingest_permission_may_send_and_bad_batches_are_refused() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let one = json!([call("p-1")]).to_string();
+        for role in [
+            Role::ContactCentreAgent,
+            Role::DataAnalyst,
+            Role::Administrator,
+        ] {
+            assert_eq!(send(&app, role, one.clone()).await.status, 403, "{role:?}");
+        }
+        let r = send(&app, Role::CmpManager, json!({"events": []}).to_string()).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.json()["errors"][0]["pointer"], "");
+        let many: Vec<Value> = (0..1001).map(|i| json!({"id": format!("x{i}")})).collect();
+        let r = send(&app, Role::CmpManager, Value::Array(many).to_string()).await;
+        assert_eq!(r.status, 413, "{}", r.text());
+        let r = send(&app, Role::CmpManager, "[{".into()).await;
+        assert_eq!(r.status, 400);
+        app.stop().await;
+    })
+    .await;
+}

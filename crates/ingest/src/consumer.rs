@@ -1,0 +1,329 @@
+//! The durable NATS JetStream consumer of source-system CloudEvents.
+//!
+//! Source systems publish one CloudEvent per message on `sources.<system>.<kind>` (any subject
+//! under [`ConsumerSettings::subject_prefix`]); the stream [`ConsumerSettings::stream`] keeps them
+//! until Aloft has processed them. Aloft reads them with a durable pull consumer
+//! ([`ConsumerSettings::durable`]), so messages published while Aloft is down are processed when
+//! it returns.
+//!
+//! Delivery is at least once, processing exactly once: messages are acknowledged only after the
+//! pipeline committed them, and the pipeline skips event ids it has processed before. Messages are
+//! taken in micro-batches (up to [`ConsumerSettings::batch_size`], or whatever arrived within
+//! [`ConsumerSettings::linger`] of the first one): the batch amortises the database round trips,
+//! the linger bounds the added latency.
+//!
+//! A message that cannot be processed — not a CloudEvent, an invalid record, nobody to link it to
+//! — goes to the **dead-letter subject** ([`ConsumerSettings::dead_letter_subject`], kept by its
+//! own stream) with its original payload and the headers `Aloft-Dead-Letter-Reason` (the
+//! rejections as a JSON array), `Aloft-Original-Subject` and `Aloft-Stream-Sequence`; then it is
+//! acknowledged and the consumer goes on. A database outage is different: nothing is
+//! acknowledged, the batch is redelivered after a back-off, and nothing is lost.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
+use futures_util::StreamExt;
+
+use aloft_platform::AccessContext;
+
+use crate::IngestError;
+use crate::envelope::{Rejection, SourceEvent, parse_text};
+use crate::pipeline::Pipeline;
+
+/// Header naming why a message was dead-lettered (a JSON array of rejections).
+pub const REASON_HEADER: &str = "Aloft-Dead-Letter-Reason";
+
+/// Where and how to consume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerSettings {
+    /// NATS server URL (`nats://127.0.0.1:4222`; `tls://` for TLS).
+    pub url: String,
+    /// The stream holding source events (created if missing).
+    pub stream: String,
+    /// Subjects `<prefix>.>` are source events.
+    pub subject_prefix: String,
+    /// The durable consumer's name: its position survives restarts.
+    pub durable: String,
+    /// Where unprocessable messages go.
+    pub dead_letter_subject: String,
+    /// The stream keeping dead letters (created if missing).
+    pub dead_letter_stream: String,
+    /// Most messages per pipeline batch.
+    pub batch_size: usize,
+    /// How long to wait for more messages after the first of a batch.
+    pub linger: Duration,
+}
+
+impl ConsumerSettings {
+    /// Defaults: stream `ALOFT_SOURCES` on `sources.>`, durable `aloft-ingest`, dead letters on
+    /// `dead_letter.sources` in `ALOFT_SOURCES_DLQ` (outside `aloft.>`, which the outbox stream owns), batches of 500, 20 ms linger.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            stream: "ALOFT_SOURCES".into(),
+            subject_prefix: "sources".into(),
+            durable: "aloft-ingest".into(),
+            dead_letter_subject: "dead_letter.sources".into(),
+            dead_letter_stream: "ALOFT_SOURCES_DLQ".into(),
+            batch_size: 500,
+            linger: Duration::from_millis(20),
+        }
+    }
+}
+
+/// What one consumed batch did (for tests and metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumedBatch {
+    /// Messages taken.
+    pub messages: usize,
+    /// Messages sent to the dead-letter subject.
+    pub dead_lettered: usize,
+}
+
+/// A connected consumer.
+pub struct SourceConsumer {
+    settings: ConsumerSettings,
+    context: jetstream::Context,
+    consumer: jetstream::consumer::Consumer<pull::Config>,
+}
+
+impl std::fmt::Debug for SourceConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceConsumer")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn broker(what: &str) -> impl Fn(String) -> IngestError + '_ {
+    move |e| IngestError::Broker(format!("{what}: {e}"))
+}
+
+impl SourceConsumer {
+    /// Connects and creates the streams and the durable consumer if they do not exist.
+    pub async fn connect(settings: ConsumerSettings) -> Result<Self, IngestError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("aloft-ingest")
+            .connection_timeout(Duration::from_secs(2))
+            .connect(settings.url.as_str())
+            .await
+            .map_err(|e| broker("connect")(e.to_string()))?;
+        let context = jetstream::new(client);
+        let source = context
+            .get_or_create_stream(stream::Config {
+                name: settings.stream.clone(),
+                subjects: vec![format!("{}.>", settings.subject_prefix)],
+                // Producers may set Nats-Msg-Id to the event id: JetStream then drops
+                // re-publishes within the window, and the ledger catches the rest.
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| broker("source stream")(e.to_string()))?;
+        context
+            .get_or_create_stream(stream::Config {
+                name: settings.dead_letter_stream.clone(),
+                subjects: vec![settings.dead_letter_subject.clone()],
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| broker("dead-letter stream")(e.to_string()))?;
+        let consumer = source
+            .get_or_create_consumer(
+                &settings.durable,
+                pull::Config {
+                    durable_name: Some(settings.durable.clone()),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(60),
+                    max_ack_pending: 20_000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| broker("consumer")(e.to_string()))?;
+        Ok(Self {
+            settings,
+            context,
+            consumer,
+        })
+    }
+
+    /// Consumes until `shutdown` resolves. Each batch is processed to the end (committed and
+    /// acknowledged, or left for redelivery) before shutdown is honoured.
+    pub async fn run(
+        &self,
+        pipeline: &Pipeline,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), IngestError> {
+        tokio::pin!(shutdown);
+        loop {
+            let mut messages = self
+                .consumer
+                .stream()
+                .max_messages_per_batch(self.settings.batch_size)
+                .heartbeat(Duration::from_secs(5))
+                .expires(Duration::from_secs(30))
+                .messages()
+                .await
+                .map_err(|e| broker("pull")(e.to_string()))?;
+            loop {
+                let first = tokio::select! {
+                    _ = &mut shutdown => return Ok(()),
+                    m = messages.next() => m,
+                };
+                let first = match first {
+                    Some(Ok(m)) => m,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "source stream interrupted; resubscribing");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        break;
+                    }
+                    None => break,
+                };
+                let mut batch = vec![first];
+                let deadline = tokio::time::Instant::now() + self.settings.linger;
+                while batch.len() < self.settings.batch_size {
+                    match tokio::time::timeout_at(deadline, messages.next()).await {
+                        Ok(Some(Ok(m))) => batch.push(m),
+                        _ => break,
+                    }
+                }
+                let mut backoff = Duration::from_millis(200);
+                loop {
+                    match self.process(pipeline, &batch).await {
+                        Ok(_) => break,
+                        Err(e) if e.is_transient() => {
+                            // Keep the batch (its acknowledgement deadline is long) and retry:
+                            // the database or broker will come back.
+                            tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "source batch failed; retrying");
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(10));
+                        }
+                        Err(e) => {
+                            // Not retryable here: leave it to redelivery.
+                            tracing::error!(error = %e, "source batch failed");
+                            for m in &batch {
+                                let _ =
+                                    m.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await;
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Processes one batch of messages: parse, ingest, dead-letter what cannot be processed,
+    /// acknowledge everything (only after the pipeline committed).
+    pub async fn process(
+        &self,
+        pipeline: &Pipeline,
+        batch: &[jetstream::Message],
+    ) -> Result<ConsumedBatch, IngestError> {
+        let ctx = AccessContext::system("ingest-consumer");
+        let mut events: Vec<SourceEvent> = Vec::with_capacity(batch.len());
+        let mut rejections: HashMap<u64, Vec<Rejection>> = HashMap::new();
+        let mut by_position: HashMap<u64, &jetstream::Message> = HashMap::new();
+        for m in batch {
+            let position = m.info().map(|i| i.stream_sequence).unwrap_or_default();
+            by_position.insert(position, m);
+            match std::str::from_utf8(&m.payload) {
+                Ok(text) => match parse_text(position, text) {
+                    Ok(e) => events.push(e),
+                    Err(r) => rejections.entry(position).or_default().extend(r),
+                },
+                Err(_) => rejections.entry(position).or_default().push(Rejection::new(
+                    position,
+                    None,
+                    "",
+                    "the message is not UTF-8 text",
+                )),
+            }
+        }
+        let report = pipeline.ingest(events, &ctx).await?;
+        for r in report.rejected {
+            rejections.entry(r.position).or_default().push(r);
+        }
+        let dead_lettered = rejections.len();
+        for (position, reasons) in &rejections {
+            if let Some(m) = by_position.get(position) {
+                self.dead_letter(m, reasons).await?;
+            }
+        }
+        for m in batch {
+            m.ack().await.map_err(|e| broker("ack")(e.to_string()))?;
+        }
+        if dead_lettered > 0 {
+            tracing::warn!(dead_lettered, "source events dead-lettered");
+        }
+        Ok(ConsumedBatch {
+            messages: batch.len(),
+            dead_lettered,
+        })
+    }
+
+    async fn dead_letter(
+        &self,
+        m: &jetstream::Message,
+        reasons: &[Rejection],
+    ) -> Result<(), IngestError> {
+        let mut headers = async_nats::HeaderMap::new();
+        let reason = serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into());
+        headers.insert(REASON_HEADER, reason.as_str());
+        headers.insert("Aloft-Original-Subject", m.subject.as_str());
+        if let Ok(info) = m.info() {
+            headers.insert(
+                "Aloft-Stream-Sequence",
+                info.stream_sequence.to_string().as_str(),
+            );
+            // Re-dead-lettering after a crash between publish and ack is de-duplicated.
+            headers.insert(
+                "Nats-Msg-Id",
+                format!("dlq-{}-{}", self.settings.stream, info.stream_sequence).as_str(),
+            );
+        }
+        self.context
+            .publish_with_headers(
+                self.settings.dead_letter_subject.clone(),
+                headers,
+                m.payload.clone(),
+            )
+            .await
+            .map_err(|e| broker("dead letter")(e.to_string()))?
+            .await
+            .map_err(|e| broker("dead letter")(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Connects (retrying while the broker is away) and consumes until `shutdown` resolves; for the
+/// server, which must not fail because the broker is down.
+pub async fn run_consumer(
+    settings: ConsumerSettings,
+    pipeline: Pipeline,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let attempt = async {
+            let consumer = SourceConsumer::connect(settings.clone()).await?;
+            tracing::info!(stream = %settings.stream, durable = %settings.durable, "consuming source events");
+            consumer.run(&pipeline, &mut shutdown).await
+        };
+        match attempt.await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "source consumer unavailable");
+                tokio::select! {
+                    _ = &mut shutdown => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! `aloft import --source NAME FILE`: bulk import of a source system's export.
+//!
+//! `.ndjson` / `.jsonl` files hold one CloudEvent per line and are read in chunks of
+//! [`CHUNK_EVENTS`] lines (memory stays flat whatever the file size); `.csv` files are booking
+//! exports ([`crate::csv`]), read whole because a booking's rows may be anywhere in the file.
+//! `--source NAME` must equal every record's `data.source` (a mismatch is rejected: a file
+//! imported under the wrong name would otherwise claim another system's records); CSV rows with
+//! an empty `source` column take it.
+//!
+//! Nothing is dropped silently: every rejected line is written to the reject file (default
+//! `<FILE>.rejects.ndjson`), one JSON object per rejection — `line`, `event_id`, `pointer`,
+//! `column` (CSV), `reason` and the original `text` of the line (card numbers redacted) — and
+//! counted in the summary.
+//! Re-running an import (after fixing rows, or after a crash) is safe: every step is idempotent
+//! (see [`crate::pipeline`]), so it completes the import without duplicates.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use aloft_platform::AccessContext;
+
+use crate::envelope::{Rejection, SourceEvent, parse_text};
+use crate::pipeline::{BatchReport, Pipeline};
+use crate::{IngestError, csv};
+
+/// Events per pipeline call during an import.
+pub const CHUNK_EVENTS: usize = 2_000;
+
+/// Arguments of `aloft import`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportArgs {
+    /// The source system's name (`data.source` of every record).
+    pub source: String,
+    /// The file: `.ndjson`, `.jsonl` or `.csv`.
+    pub file: PathBuf,
+    /// Where rejected lines go; default `<FILE>.rejects.ndjson`.
+    pub reject_file: Option<PathBuf>,
+}
+
+impl ImportArgs {
+    /// The reject file path in effect.
+    pub fn reject_path(&self) -> PathBuf {
+        self.reject_file.clone().unwrap_or_else(|| {
+            let mut s = self.file.clone().into_os_string();
+            s.push(".rejects.ndjson");
+            PathBuf::from(s)
+        })
+    }
+}
+
+/// What an import did; `Display` is the human summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportSummary {
+    /// The file imported.
+    pub file: PathBuf,
+    /// Lines (NDJSON) or data rows (CSV) read.
+    pub lines: u64,
+    /// The pipeline's counts (events; CSV bookings).
+    pub report: BatchReport,
+    /// Where the rejections were written (`None` when there were none).
+    pub reject_file: Option<PathBuf>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl ImportSummary {
+    /// Records per second (recorded + unchanged over the elapsed time).
+    pub fn rate(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        (self.report.recorded + self.report.unchanged) as f64 / secs
+    }
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.report;
+        writeln!(
+            f,
+            "Imported {} ({} lines) in {:.1} s",
+            self.file.display(),
+            self.lines,
+            self.elapsed.as_secs_f64()
+        )?;
+        writeln!(f, "  received:      {}", r.received)?;
+        writeln!(f, "  recorded:      {}", r.recorded)?;
+        writeln!(f, "  unchanged:     {} (already imported)", r.unchanged)?;
+        writeln!(
+            f,
+            "  rejected:      {} ({} problems)",
+            r.rejected_events,
+            r.rejected.len()
+        )?;
+        writeln!(f, "  new customers: {}", r.new_customers)?;
+        let methods: Vec<String> = r
+            .linked_by_method
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        if methods.is_empty() {
+            writeln!(f, "  linked by:     (nothing new to link)")?;
+        } else {
+            writeln!(f, "  linked by:     {}", methods.join(", "))?;
+        }
+        match &self.reject_file {
+            Some(p) => write!(f, "  rejects:       {}", p.display()),
+            None => write!(f, "  rejects:       none"),
+        }
+    }
+}
+
+/// Writes rejections with the text of their lines.
+struct RejectWriter {
+    path: PathBuf,
+    out: Option<BufWriter<std::fs::File>>,
+    written: usize,
+}
+
+impl RejectWriter {
+    fn new(path: PathBuf) -> Result<Self, IngestError> {
+        // A stale reject file from an earlier run would mislead: start afresh.
+        if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
+        Ok(Self {
+            path,
+            out: None,
+            written: 0,
+        })
+    }
+
+    fn write(
+        &mut self,
+        rejections: &[Rejection],
+        text_of: impl Fn(u64) -> Option<String>,
+    ) -> Result<(), IngestError> {
+        for r in rejections {
+            if self.out.is_none() {
+                self.out = Some(BufWriter::new(std::fs::File::create(&self.path)?));
+            }
+            let Some(out) = self.out.as_mut() else {
+                continue;
+            };
+            let line = json!({
+                "line": r.position,
+                "event_id": r.event_id,
+                "pointer": r.pointer,
+                "column": r.column,
+                "reason": r.reason,
+                // The line as given, but never a card number (PCI DSS: no PAN at rest).
+                "text": text_of(r.position).map(|t| aloft_security::pan::redact_card_numbers(&t).0),
+            });
+            writeln!(out, "{line}")?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Option<PathBuf>, IngestError> {
+        match self.out {
+            Some(mut out) => {
+                out.flush()?;
+                Ok(Some(self.path))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Rejects events whose `data.source` is not `source`.
+fn check_source(source: &str, events: Vec<SourceEvent>) -> (Vec<SourceEvent>, Vec<Rejection>) {
+    let mut ok = Vec::with_capacity(events.len());
+    let mut bad = Vec::new();
+    for e in events {
+        match e.data_source() {
+            Some(s) if s == source => ok.push(e),
+            Some(_) => bad.push(Rejection::new(
+                e.position,
+                Some(&e.id),
+                "/data/source",
+                "the record's source is not the one being imported (--source)",
+            )),
+            // Missing: the pipeline's validation reports it with the record's other problems.
+            None => ok.push(e),
+        }
+    }
+    (ok, bad)
+}
+
+/// Imports a file through the pipeline. `progress(done, total)` is called after every chunk
+/// (lines or rows). See the module documentation.
+pub async fn run_import(
+    args: ImportArgs,
+    pipeline: &Pipeline,
+    ctx: &AccessContext,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ImportSummary, IngestError> {
+    let started = Instant::now();
+    let mut rejects = RejectWriter::new(args.reject_path())?;
+    let mut report = BatchReport::default();
+    let lines;
+    match extension(&args.file).as_str() {
+        "ndjson" | "jsonl" => {
+            let total = BufReader::new(std::fs::File::open(&args.file)?)
+                .lines()
+                .count() as u64;
+            progress(0, total);
+            let reader = BufReader::new(std::fs::File::open(&args.file)?);
+            let mut texts: HashMap<u64, String> = HashMap::new();
+            let mut events = Vec::with_capacity(CHUNK_EVENTS);
+            let mut early = Vec::new();
+            let mut n = 0u64;
+            let mut chunk_lines = 0usize;
+            for line in reader.lines() {
+                let line = line?;
+                n += 1;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                chunk_lines += 1;
+                match parse_text(n, &line) {
+                    Ok(e) => events.push(e),
+                    Err(r) => early.extend(r),
+                }
+                texts.insert(n, line);
+                if chunk_lines >= CHUNK_EVENTS {
+                    flush(
+                        &args.source,
+                        pipeline,
+                        ctx,
+                        &mut events,
+                        &mut early,
+                        &mut report,
+                        &mut rejects,
+                        &texts,
+                    )
+                    .await?;
+                    texts.clear();
+                    chunk_lines = 0;
+                    progress(n, total);
+                }
+            }
+            flush(
+                &args.source,
+                pipeline,
+                ctx,
+                &mut events,
+                &mut early,
+                &mut report,
+                &mut rejects,
+                &texts,
+            )
+            .await?;
+            progress(n, total);
+            lines = n;
+        }
+        "csv" => {
+            let text = std::fs::read_to_string(&args.file)?;
+            let line_texts: Vec<&str> = text.lines().collect();
+            let text_of = |n: u64| {
+                line_texts
+                    .get((n as usize).wrapping_sub(1))
+                    .map(|s| (*s).to_owned())
+            };
+            let batch = csv::read_bookings(&text, Some(&args.source))?;
+            lines = batch.rows;
+            progress(0, batch.rows);
+            rejects.write(&batch.rejections, text_of)?;
+            report.add_rejections(batch.rejections);
+            let mut done = 0u64;
+            for chunk in batch.bookings.chunks(CHUNK_EVENTS) {
+                let by_id: HashMap<&str, &csv::CsvBooking> =
+                    chunk.iter().map(|b| (b.event.id.as_str(), b)).collect();
+                let events: Vec<SourceEvent> = chunk.iter().map(|b| b.event.clone()).collect();
+                let (events, mismatched) = check_source(&args.source, events);
+                let mut r = pipeline.ingest(events, ctx).await?;
+                r.add_rejections(mismatched);
+                r.rejected = r
+                    .rejected
+                    .into_iter()
+                    .map(
+                        |x| match x.event_id.as_deref().and_then(|id| by_id.get(id)) {
+                            Some(b) => b.locate(x),
+                            None => x,
+                        },
+                    )
+                    .collect();
+                rejects.write(&r.rejected, text_of)?;
+                report.absorb(r);
+                done += chunk
+                    .iter()
+                    .map(|b| b.segment_lines.len() as u64)
+                    .sum::<u64>();
+                progress(done, batch.rows);
+            }
+            progress(batch.rows, batch.rows);
+        }
+        _ => return Err(IngestError::UnsupportedFile),
+    }
+    let reject_file = rejects.finish()?;
+    let summary = ImportSummary {
+        file: args.file,
+        lines,
+        report,
+        reject_file,
+        elapsed: started.elapsed(),
+    };
+    tracing::info!(
+        lines = summary.lines,
+        recorded = summary.report.recorded,
+        unchanged = summary.report.unchanged,
+        rejected = summary.report.rejected_events,
+        "import finished"
+    );
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn flush(
+    source: &str,
+    pipeline: &Pipeline,
+    ctx: &AccessContext,
+    events: &mut Vec<SourceEvent>,
+    early: &mut Vec<Rejection>,
+    report: &mut BatchReport,
+    rejects: &mut RejectWriter,
+    texts: &HashMap<u64, String>,
+) -> Result<(), IngestError> {
+    let (ok, mismatched) = check_source(source, std::mem::take(events));
+    let mut r = pipeline.ingest(ok, ctx).await?;
+    r.add_rejections(std::mem::take(early));
+    r.add_rejections(mismatched);
+    r.rejected.sort_by_key(|x| x.position);
+    rejects.write(&r.rejected, |n| texts.get(&n).cloned())?;
+    report.absorb(r);
+    Ok(())
+}

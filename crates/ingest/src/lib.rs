@@ -1,0 +1,99 @@
+//! Ingestion: one pipeline, three ways in.
+//!
+//! Source systems (loyalty, booking channels and GDS, partners, the voice platform, e-mail, chat,
+//! in-flight retail, lounges, chauffeur, baggage) send CloudEvents 1.0 whose `data` is a travel
+//! record (`aloft_travel::Record`) and whose extension attributes carry identity hints. Every way
+//! in ends in [`Pipeline::ingest`]:
+//!
+//! - [`import::run_import`] — `aloft import --source NAME FILE` for `.ndjson`/`.jsonl` and `.csv`
+//!   files, with progress, a summary and a reject file;
+//! - [`api::api_routes`] — `POST /api/v1/ingest/events` (≤ [`api::MAX_EVENTS`] events per call);
+//! - [`consumer::run_consumer`] — a durable NATS JetStream consumer with a dead-letter subject.
+//!
+//! The pipeline ([`pipeline`]) skips event ids it processed before (`ingested_events`: at-least-once
+//! delivery becomes exactly-once processing), validates each record (every bad field rejected with
+//! its JSON pointer, the rest of the batch still loads), links each record to exactly one golden
+//! customer profile ([`linker`]: earlier link, loyalty number, passport, e-mail, probabilistic
+//! resolver, else a new profile; uncertain matches go to `identity_review`), and writes the records
+//! with `TravelStore::record_many` (record, timeline entries, outbox event and audit record in one
+//! transaction; idempotent on (source, source record id)). Nothing is dropped silently: every
+//! problem is a [`Rejection`].
+//!
+//! ## Wiring (for the binary)
+//! ```ignore
+//! let pipeline = aloft_ingest::Pipeline::new(db.clone(), customer_store.clone(), travel_store.clone()).await?;
+//! // aloft import --source NAME FILE [--reject-file PATH]
+//! let summary = aloft_ingest::import::run_import(
+//!     aloft_ingest::import::ImportArgs { source, file, reject_file },
+//!     &pipeline,
+//!     &aloft_platform::AccessContext::system("import"),
+//!     |done, total| { /* progress bar */ },
+//! ).await?;
+//! println!("{summary}");
+//! // HTTP: merge next to the other API routers, and add the policy to the policy table.
+//! let router = aloft_ingest::api::api_routes(pipeline.clone()); // + aloft_ingest::api::POLICY
+//! // Streaming: spawn the consumer with the server's shutdown signal.
+//! tokio::spawn(aloft_ingest::consumer::run_consumer(
+//!     aloft_ingest::consumer::ConsumerSettings::new("nats://127.0.0.1:4222"),
+//!     pipeline.clone(),
+//!     shutdown_signal,
+//! ));
+//! ```
+//! Logs carry ids and counts only, never personal data.
+
+pub mod api;
+pub mod consumer;
+pub mod csv;
+pub mod envelope;
+pub mod import;
+pub mod linker;
+pub mod pipeline;
+
+pub use envelope::{IdentityHints, Rejection, SourceEvent};
+pub use linker::{Link, LinkMethod, Linker};
+pub use pipeline::{BatchReport, Pipeline};
+
+use aloft_platform::StorageError;
+
+/// Why ingestion failed as a whole (as opposed to rejecting some records).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The database failed; retry later (nothing of the batch is lost or half-linked).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Identity resolution failed unexpectedly.
+    #[error("identity resolution failed: {0}")]
+    Identity(String),
+    /// The input file cannot be read or the reject file written.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The CSV file cannot be read at all.
+    #[error(transparent)]
+    Csv(#[from] csv::CsvError),
+    /// The file type is not supported.
+    #[error("unsupported file type: use .ndjson, .jsonl or .csv")]
+    UnsupportedFile,
+    /// The message broker failed.
+    #[error("broker: {0}")]
+    Broker(String),
+}
+
+impl IngestError {
+    /// Whether retrying later may succeed (database or broker unavailable).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            IngestError::Storage(StorageError::Unavailable(_) | StorageError::Conflict(_))
+                | IngestError::Broker(_)
+        )
+    }
+}
+
+impl From<IngestError> for aloft_platform::ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Storage(s) => s.into(),
+            other => aloft_platform::ApiError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,1122 @@
+//! Identity resolution in front of storage: every source record links to exactly one golden
+//! customer profile.
+//!
+//! Order of evidence, strongest first:
+//! 1. **an earlier link** of the same (source, source record id) in `identity_links` — a re-import
+//!    or redelivery goes to the same customer, whatever changed since;
+//! 2. **deterministic** keys, exact through the customers' blind indexes: loyalty number,
+//!    passport number (the nationality must agree when both are known), e-mail address (unique
+//!    holder only, and only when the given and family names agree too: a family or corporate
+//!    booker shares an address, so a shared e-mail alone is no identity);
+//! 3. **probabilistic**: `aloft_identity::Resolver` (Fellegi–Sunter), seeded at start-up with one
+//!    record per existing profile; a match links to that profile;
+//! 4. otherwise a **new profile** from the hints (PNR name split into given and family name).
+//!    An uncertain match (the resolver's review decision) also gets a new profile, plus a row in
+//!    `identity_review` for a data steward — a wrong merge mixes two people's data, a missed one
+//!    only delays a merge.
+//!
+//! Every link is stored with its method, weight and an explanation of field names and weights
+//! (never values). Deterministic look-ups are answered from in-memory maps filled at seeding and
+//! kept up to date for profiles this process creates; a miss falls back to the database (profiles
+//! created elsewhere since), with misses cached for the batch.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use aloft_customers::model::{
+    CountryCode, EmailAddress, LoyaltyNumber, PassportNumber, PhoneNumber,
+};
+use aloft_customers::storage::Cursor;
+use aloft_customers::{CustomerError, CustomerId, CustomerQuery, CustomerStore, Profile};
+use aloft_identity::normalise::names::{clean_name, parse_pnr_name};
+use aloft_identity::{Decision, Explanation, GoldenId, PersonRecord, Resolver, ResolverConfig};
+use aloft_platform::db::{now, to_db_time};
+use aloft_platform::{AccessContext, Backend, Database, StorageError};
+
+use crate::IngestError;
+use crate::envelope::{IdentityHints, Rejection};
+
+/// The reason given when a record carries nothing to identify its passenger by.
+pub const NO_IDENTITY: &str =
+    "cannot identify the passenger: no loyalty number, e-mail, passport or name";
+
+/// The resolver's source name for the seeded profiles (record id = customer id).
+const PROFILE_SOURCE: &str = "aloft.customer";
+
+/// How a record was linked to its customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkMethod {
+    /// Same loyalty number.
+    Loyalty,
+    /// Same passport number (and nationality when known).
+    Passport,
+    /// Same e-mail address and name.
+    Email,
+    /// The probabilistic resolver accepted the match.
+    Probabilistic,
+    /// No profile matched: a new one was created.
+    New,
+}
+
+impl LinkMethod {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkMethod::Loyalty => "loyalty",
+            LinkMethod::Passport => "passport",
+            LinkMethod::Email => "email",
+            LinkMethod::Probabilistic => "probabilistic",
+            LinkMethod::New => "new",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "loyalty" => LinkMethod::Loyalty,
+            "passport" => LinkMethod::Passport,
+            "email" => LinkMethod::Email,
+            "probabilistic" => LinkMethod::Probabilistic,
+            "new" => LinkMethod::New,
+            _ => return None,
+        })
+    }
+}
+
+/// The customer a record belongs to, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// The golden customer profile.
+    pub customer_id: CustomerId,
+    /// How it was decided.
+    pub method: LinkMethod,
+    /// Match weight in bits (probabilistic links).
+    pub weight: Option<f64>,
+    /// Field names and weights behind the decision (no personal values).
+    pub explanation: Value,
+    /// Decided by this call (false: an earlier link was reused).
+    pub fresh: bool,
+    /// The profile was created by this call.
+    pub created_customer: bool,
+}
+
+/// One record to link.
+#[derive(Debug, Clone)]
+pub struct LinkItem {
+    /// Position in the input (for rejections).
+    pub position: u64,
+    /// The event id (for rejections).
+    pub event_id: Option<String>,
+    /// Source system name (`data.source`).
+    pub source: String,
+    /// The source's record id.
+    pub source_record_id: String,
+    /// Who it is about.
+    pub hints: IdentityHints,
+}
+
+/// Hints validated into the customer domain's value types.
+#[derive(Debug, Default)]
+struct Clean {
+    loyalty: Option<LoyaltyNumber>,
+    email: Option<EmailAddress>,
+    phone: Option<PhoneNumber>,
+    passport: Option<PassportNumber>,
+    nationality: Option<CountryCode>,
+    dob: Option<NaiveDate>,
+    /// Folded given names and surname.
+    name: Option<(String, String)>,
+}
+
+/// What the linker remembers of a profile for the e-mail and passport rules.
+#[derive(Debug, Clone)]
+struct Facts {
+    given: String,
+    surname: String,
+    nationality: Option<String>,
+}
+
+/// A profile to create at the end of the batch.
+struct Pending {
+    profile: Profile,
+    loyalty: Option<String>,
+    /// The item that asked for it.
+    owner: usize,
+}
+
+/// A decision for one item: where it goes, by which method, with which weight and why.
+type Decided = (Target, LinkMethod, Option<f64>, Value);
+
+/// A review candidate: the other profile, the match weight, the explanation.
+type Candidate = (CustomerId, f64, Value);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Existing(CustomerId),
+    Pending(usize),
+}
+
+/// The identity linker. Holds the resolver and the deterministic look-up maps; one per process,
+/// used by one batch at a time (the pipeline keeps it behind a mutex).
+pub struct Linker {
+    customers: CustomerStore,
+    db: Database,
+    resolver: Resolver,
+    golden: HashMap<GoldenId, CustomerId>,
+    loyalty: HashMap<String, CustomerId>,
+    passport: HashMap<String, Vec<CustomerId>>,
+    email: HashMap<String, Vec<CustomerId>>,
+    facts: HashMap<CustomerId, Facts>,
+    stale: bool,
+}
+
+impl std::fmt::Debug for Linker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Linker")
+            .field("profiles", &self.facts.len())
+            .field("resolver_records", &self.resolver.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn title_case(folded: &str) -> String {
+    folded
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.split('-')
+                .map(|p| {
+                    let mut c = p.chars();
+                    match c.next() {
+                        Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                        None => String::new(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("-")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn profile_record(id: CustomerId, p: &Profile) -> PersonRecord {
+    let mut given = p.first_name.as_str().to_owned();
+    if let Some(m) = &p.middle_name {
+        given.push(' ');
+        given.push_str(m.as_str());
+    }
+    PersonRecord {
+        source: PROFILE_SOURCE.into(),
+        record_id: id.to_string(),
+        given_name: Some(given),
+        surname: Some(p.last_name.as_str().to_owned()),
+        date_of_birth: p.date_of_birth.map(|d| d.format("%Y-%m-%d").to_string()),
+        email: p.email.as_ref().map(|e| e.as_str().to_owned()),
+        phone: p.phone.as_ref().map(|e| e.as_str().to_owned()),
+        loyalty_number: p.loyalty_number.as_ref().map(|e| e.as_str().to_owned()),
+        passport_number: p.passport_number.as_ref().map(|e| e.as_str().to_owned()),
+        nationality: p.nationality.as_ref().map(|e| e.as_str().to_owned()),
+        ..PersonRecord::default()
+    }
+}
+
+/// The explanation stored with a probabilistic decision: field names, levels and weights.
+pub fn explanation_json(e: &Explanation) -> Value {
+    json!({
+        "match_weight": e.match_weight,
+        "probability": e.probability,
+        "prior_bits": e.prior,
+        "names_swapped": e.names_swapped,
+        "fields": e.fields.iter().map(|f| json!({
+            "field": f.field.name(),
+            "level": f.level,
+            "weight": f.weight,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+impl Linker {
+    /// A linker seeded with every existing profile (read page by page through the customer
+    /// store's listing, so it sees exactly what the customer domain sees).
+    pub async fn seed(customers: CustomerStore) -> Result<Self, IngestError> {
+        let mut me = Self::unseeded(customers);
+        me.ensure_seeded().await?;
+        Ok(me)
+    }
+
+    /// A linker that seeds itself before its first batch.
+    pub fn unseeded(customers: CustomerStore) -> Self {
+        let db = customers.database().clone();
+        Self {
+            customers,
+            db,
+            resolver: Resolver::new(ResolverConfig::default()),
+            golden: HashMap::new(),
+            loyalty: HashMap::new(),
+            passport: HashMap::new(),
+            email: HashMap::new(),
+            facts: HashMap::new(),
+            stale: true,
+        }
+    }
+
+    /// Seeds the linker if it has not been seeded, or was left stale by a failed batch.
+    pub async fn ensure_seeded(&mut self) -> Result<(), IngestError> {
+        if self.stale {
+            self.reseed().await?;
+        }
+        Ok(())
+    }
+
+    async fn reseed(&mut self) -> Result<(), IngestError> {
+        self.resolver = Resolver::new(ResolverConfig::default());
+        self.golden.clear();
+        self.loyalty.clear();
+        self.passport.clear();
+        self.email.clear();
+        self.facts.clear();
+        let mut ids = Vec::new();
+        let mut records = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .customers
+                .search(&CustomerQuery {
+                    cursor,
+                    limit: 100,
+                    ..CustomerQuery::default()
+                })
+                .await?;
+            for c in &page.items {
+                self.remember(c.id, &c.profile);
+                ids.push(c.id);
+                records.push(profile_record(c.id, &c.profile));
+            }
+            match page.next {
+                Some(next @ Cursor::After(_)) => cursor = Some(next),
+                _ => break,
+            }
+        }
+        let report = self
+            .resolver
+            .resolve_batch(&records)
+            .map_err(|e| IngestError::Identity(e.to_string()))?;
+        for (id, golden) in ids.into_iter().zip(report.assignments) {
+            // Duplicates already in the database share a golden id; the first keeps it.
+            self.golden.entry(golden).or_insert(id);
+        }
+        self.stale = false;
+        tracing::info!(profiles = self.facts.len(), "identity linker seeded");
+        Ok(())
+    }
+
+    /// Number of profiles the linker knows.
+    pub fn profiles(&self) -> usize {
+        self.facts.len()
+    }
+
+    fn remember(&mut self, id: CustomerId, p: &Profile) {
+        if let Some(l) = &p.loyalty_number {
+            self.loyalty.insert(l.as_str().to_owned(), id);
+        }
+        if let Some(pp) = &p.passport_number {
+            let v = self.passport.entry(pp.as_str().to_owned()).or_default();
+            if !v.contains(&id) {
+                v.push(id);
+            }
+        }
+        if let Some(e) = &p.email {
+            let v = self.email.entry(e.key()).or_default();
+            if !v.contains(&id) {
+                v.push(id);
+            }
+        }
+        self.facts.insert(
+            id,
+            Facts {
+                given: clean_name(&match &p.middle_name {
+                    Some(m) => format!("{} {}", p.first_name.as_str(), m.as_str()),
+                    None => p.first_name.as_str().to_owned(),
+                }),
+                surname: clean_name(p.last_name.as_str()),
+                nationality: p.nationality.as_ref().map(|n| n.as_str().to_owned()),
+            },
+        );
+    }
+
+    /// Learns about a profile created elsewhere (found in the database after seeding).
+    fn learn(&mut self, id: CustomerId, p: &Profile) {
+        if self.facts.contains_key(&id) {
+            return;
+        }
+        self.remember(id, p);
+        if let Ok(r) = self.resolver.resolve(&profile_record(id, p)) {
+            self.golden.entry(r.golden_id).or_insert(id);
+        }
+    }
+
+    async fn find(&mut self, q: CustomerQuery) -> Result<Vec<CustomerId>, StorageError> {
+        let page = self
+            .customers
+            .search(&CustomerQuery { limit: 5, ..q })
+            .await?;
+        let mut out = Vec::new();
+        for c in page.items {
+            self.learn(c.id, &c.profile);
+            out.push(c.id);
+        }
+        Ok(out)
+    }
+
+    /// Links a batch of records. Each item gets its link or its rejections (invalid hints, nothing
+    /// to identify the passenger by). New profiles are created in one transaction and every new
+    /// link is stored before this returns, so the records can then be written knowing their
+    /// customer. A database error fails the whole batch (nothing is half-linked in memory: the
+    /// linker re-seeds itself before the next batch).
+    pub async fn link_batch(
+        &mut self,
+        items: &[LinkItem],
+        ctx: &AccessContext,
+    ) -> Result<Vec<Result<Link, Vec<Rejection>>>, IngestError> {
+        self.ensure_seeded().await?;
+        match self.link_inner(items, ctx).await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                self.stale = true;
+                Err(e)
+            }
+        }
+    }
+
+    async fn link_inner(
+        &mut self,
+        items: &[LinkItem],
+        ctx: &AccessContext,
+    ) -> Result<Vec<Result<Link, Vec<Rejection>>>, IngestError> {
+        let keys: Vec<(&str, &str)> = items
+            .iter()
+            .map(|i| (i.source.as_str(), i.source_record_id.as_str()))
+            .collect();
+        let existing = load_links(&self.db, &keys).await?;
+        let today = chrono::Utc::now().date_naive();
+        let mut out: Vec<Option<Result<Decided, Vec<Rejection>>>> = Vec::with_capacity(items.len());
+        let mut reused: Vec<Option<Link>> = vec![None; items.len()];
+        let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut pending_loyalty: HashMap<String, usize> = HashMap::new();
+        let mut pending_passport: HashMap<String, usize> = HashMap::new();
+        let mut pending_email: HashMap<String, usize> = HashMap::new();
+        let mut golden_pending: HashMap<GoldenId, usize> = HashMap::new();
+        let mut misses: HashSet<(u8, String)> = HashSet::new();
+        let mut reviews: Vec<(usize, Vec<Candidate>)> = Vec::new();
+
+        for (i, item) in items.iter().enumerate() {
+            let key = keys[i];
+            if let Some(link) = existing.get(&(key.0.to_owned(), key.1.to_owned())) {
+                reused[i] = Some(link.clone());
+                out.push(None);
+                continue;
+            }
+            if let Some(&first) = first_of_key.get(&key) {
+                // The same record twice in one batch: the same decision.
+                let again = match &out[first] {
+                    Some(Ok((t, m, w, e))) => Some(Ok((*t, *m, *w, e.clone()))),
+                    Some(Err(r)) => Some(Err(r
+                        .iter()
+                        .map(|r| Rejection {
+                            position: item.position,
+                            event_id: item.event_id.clone(),
+                            ..r.clone()
+                        })
+                        .collect())),
+                    None => None,
+                };
+                out.push(again);
+                continue;
+            }
+            first_of_key.insert(key, i);
+            let clean = match clean_hints(item) {
+                Ok(c) => c,
+                Err(r) => {
+                    out.push(Some(Err(r)));
+                    continue;
+                }
+            };
+            // 1. Loyalty number.
+            if let Some(l) = &clean.loyalty {
+                let l = l.as_str().to_owned();
+                if let Some(&p) = pending_loyalty.get(&l) {
+                    out.push(Some(Ok((
+                        Target::Pending(p),
+                        LinkMethod::Loyalty,
+                        None,
+                        json!({"rule": "loyalty_number"}),
+                    ))));
+                    continue;
+                }
+                let mut hit = self.loyalty.get(&l).copied();
+                if hit.is_none() && misses.insert((b'L', l.clone())) {
+                    hit = self
+                        .find(CustomerQuery {
+                            loyalty_number: Some(l.clone()),
+                            ..CustomerQuery::default()
+                        })
+                        .await?
+                        .first()
+                        .copied();
+                    if hit.is_some() {
+                        misses.remove(&(b'L', l.clone()));
+                    }
+                }
+                if let Some(c) = hit {
+                    out.push(Some(Ok((
+                        Target::Existing(c),
+                        LinkMethod::Loyalty,
+                        None,
+                        json!({"rule": "loyalty_number"}),
+                    ))));
+                    continue;
+                }
+            }
+            // 2. Passport number (+ nationality).
+            if let Some(pp) = &clean.passport {
+                let pp = pp.as_str().to_owned();
+                if let Some(&p) = pending_passport.get(&pp) {
+                    out.push(Some(Ok((
+                        Target::Pending(p),
+                        LinkMethod::Passport,
+                        None,
+                        json!({"rule": "passport_number"}),
+                    ))));
+                    continue;
+                }
+                let mut hits = self.passport.get(&pp).cloned().unwrap_or_default();
+                if hits.is_empty() && misses.insert((b'P', pp.clone())) {
+                    hits = self
+                        .find(CustomerQuery {
+                            passport_number: Some(pp.clone()),
+                            ..CustomerQuery::default()
+                        })
+                        .await?;
+                }
+                let nat = clean.nationality.as_ref().map(|n| n.as_str());
+                hits.retain(|c| {
+                    match (
+                        nat,
+                        self.facts.get(c).and_then(|f| f.nationality.as_deref()),
+                    ) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+                });
+                if let [c] = hits.as_slice() {
+                    let rule = if nat.is_some() {
+                        "passport_number+nationality"
+                    } else {
+                        "passport_number"
+                    };
+                    out.push(Some(Ok((
+                        Target::Existing(*c),
+                        LinkMethod::Passport,
+                        None,
+                        json!({"rule": rule}),
+                    ))));
+                    continue;
+                }
+            }
+            // 3. E-mail, unique holder with the same name.
+            if let Some(e) = &clean.email {
+                let e = e.key();
+                let same_name = |f: Option<&Facts>| match (&clean.name, f) {
+                    (Some((g, s)), Some(f)) => *g == f.given && *s == f.surname,
+                    (None, _) => true,
+                    _ => false,
+                };
+                if let Some(&p) = pending_email.get(&e) {
+                    let pf = &pending[p].profile;
+                    let f = Facts {
+                        given: clean_name(pf.first_name.as_str()),
+                        surname: clean_name(pf.last_name.as_str()),
+                        nationality: None,
+                    };
+                    if same_name(Some(&f)) {
+                        out.push(Some(Ok((
+                            Target::Pending(p),
+                            LinkMethod::Email,
+                            None,
+                            json!({"rule": "email+name"}),
+                        ))));
+                        continue;
+                    }
+                }
+                let mut hits = self.email.get(&e).cloned().unwrap_or_default();
+                if hits.is_empty() && misses.insert((b'E', e.clone())) {
+                    hits = self
+                        .find(CustomerQuery {
+                            email: Some(e.clone()),
+                            ..CustomerQuery::default()
+                        })
+                        .await?;
+                }
+                if let [c] = hits.as_slice()
+                    && same_name(self.facts.get(c))
+                {
+                    out.push(Some(Ok((
+                        Target::Existing(*c),
+                        LinkMethod::Email,
+                        None,
+                        json!({"rule": "email+name"}),
+                    ))));
+                    continue;
+                }
+            }
+            // 4. Probabilistic, else a new profile — both need a name.
+            let Some((given, surname)) = clean.name.clone() else {
+                let reason = if item.hints.is_empty() || item.hints.passenger_name.is_none() {
+                    NO_IDENTITY
+                } else {
+                    "the passenger name needs a family name and a given name (SURNAME/GIVEN)"
+                };
+                let reason = if item.hints.passenger_name.is_none()
+                    && (clean.loyalty.is_some()
+                        || clean.passport.is_some()
+                        || clean.email.is_some())
+                {
+                    "cannot identify the passenger: the loyalty number, passport or e-mail matches no profile, and there is no name to create one"
+                } else {
+                    reason
+                };
+                out.push(Some(Err(vec![Rejection::new(
+                    item.position,
+                    item.event_id.as_deref(),
+                    "/passengername",
+                    reason,
+                )])));
+                continue;
+            };
+            let profile = match new_profile(&clean, &given, &surname, today) {
+                Ok(p) => p,
+                Err(mut r) => {
+                    for x in &mut r {
+                        x.position = item.position;
+                        x.event_id = item.event_id.clone();
+                    }
+                    out.push(Some(Err(r)));
+                    continue;
+                }
+            };
+            let record = PersonRecord {
+                source: item.source.clone(),
+                record_id: item.source_record_id.clone(),
+                given_name: Some(given.clone()),
+                surname: Some(surname.clone()),
+                date_of_birth: clean.dob.map(|d| d.format("%Y-%m-%d").to_string()),
+                email: clean.email.as_ref().map(|e| e.as_str().to_owned()),
+                phone: clean.phone.as_ref().map(|e| e.as_str().to_owned()),
+                loyalty_number: clean.loyalty.as_ref().map(|e| e.as_str().to_owned()),
+                passport_number: clean.passport.as_ref().map(|e| e.as_str().to_owned()),
+                nationality: clean.nationality.as_ref().map(|e| e.as_str().to_owned()),
+                ..PersonRecord::default()
+            };
+            let resolution = match self
+                .resolver
+                .golden_id(&item.source, &item.source_record_id)
+            {
+                // Resolved before (its link was not stored): treat as new evidence-free.
+                Some(g) => Err(g),
+                None => Ok(self
+                    .resolver
+                    .resolve(&record)
+                    .map_err(|e| IngestError::Identity(e.to_string()))?),
+            };
+            // The profile behind the record's golden id, if there is one (decided before any new
+            // profile of this record is registered).
+            let known = {
+                let g = match &resolution {
+                    Err(g) => *g,
+                    Ok(r) => r.golden_id,
+                };
+                self.golden
+                    .get(&g)
+                    .map(|c| Target::Existing(*c))
+                    .or_else(|| golden_pending.get(&g).map(|p| Target::Pending(*p)))
+            };
+            let mut make_new = |golden: GoldenId, explanation: Value, out: &mut Vec<_>| {
+                let p = pending.len();
+                if let Some(l) = &clean.loyalty {
+                    pending_loyalty.insert(l.as_str().to_owned(), p);
+                }
+                if let Some(pp) = &clean.passport {
+                    pending_passport.insert(pp.as_str().to_owned(), p);
+                }
+                if let Some(e) = &clean.email {
+                    pending_email.insert(e.key(), p);
+                }
+                golden_pending.insert(golden, p);
+                pending.push(Pending {
+                    owner: i,
+                    loyalty: clean.loyalty.as_ref().map(|l| l.as_str().to_owned()),
+                    profile: profile.clone(),
+                });
+                out.push(Some(Ok((
+                    Target::Pending(p),
+                    LinkMethod::New,
+                    None,
+                    explanation,
+                ))));
+                p
+            };
+            match resolution {
+                Err(g) => match known {
+                    Some(t) => out.push(Some(Ok((
+                        t,
+                        LinkMethod::Probabilistic,
+                        None,
+                        json!({"rule": "resolved_before"}),
+                    )))),
+                    None => {
+                        make_new(g, json!({"reason": "no matching profile"}), &mut out);
+                    }
+                },
+                Ok(r) => match r.decision {
+                    Decision::Matched {
+                        weight,
+                        rule,
+                        explanation,
+                    } => {
+                        let mut ex = explanation_json(&explanation);
+                        if let Some(rule) = rule {
+                            ex["rule"] = json!(rule.name());
+                        }
+                        match known {
+                            Some(t) => {
+                                out.push(Some(Ok((t, LinkMethod::Probabilistic, Some(weight), ex))))
+                            }
+                            None => {
+                                make_new(
+                                    r.golden_id,
+                                    json!({"reason": "matched an unlinked record"}),
+                                    &mut out,
+                                );
+                            }
+                        }
+                    }
+                    Decision::New => {
+                        make_new(
+                            r.golden_id,
+                            json!({"reason": "no matching profile"}),
+                            &mut out,
+                        );
+                    }
+                    Decision::Review { candidates } => {
+                        let cands: Vec<Candidate> = candidates
+                            .iter()
+                            .filter_map(|c| {
+                                self.golden.get(&c.golden_id).map(|id| {
+                                    (
+                                        *id,
+                                        c.explanation.match_weight,
+                                        explanation_json(&c.explanation),
+                                    )
+                                })
+                            })
+                            .collect();
+                        let p = make_new(
+                            r.golden_id,
+                            json!({"reason": "uncertain match sent to review", "review_candidates": cands.len()}),
+                            &mut out,
+                        );
+                        if !cands.is_empty() {
+                            reviews.push((p, cands));
+                        }
+                    }
+                },
+            }
+        }
+
+        // Create the new profiles in one transaction.
+        let created = self.create(&pending, ctx).await?;
+        for (p, (id, _)) in created.iter().enumerate() {
+            self.remember(*id, &pending[p].profile);
+        }
+        for (g, p) in &golden_pending {
+            self.golden.entry(*g).or_insert(created[*p].0);
+        }
+        // Assemble the links; a created profile is announced by its first link only.
+        let mut announced: HashSet<usize> = HashSet::new();
+        let mut links: Vec<Result<Link, Vec<Rejection>>> = Vec::with_capacity(items.len());
+        for (i, o) in out.into_iter().enumerate() {
+            links.push(match (reused[i].take(), o) {
+                (Some(link), _) => Ok(link),
+                (None, Some(Ok((target, method, weight, explanation)))) => {
+                    let (customer_id, method, created_customer) = match target {
+                        Target::Existing(c) => (c, method, false),
+                        Target::Pending(p) => {
+                            let (id, made) = created[p];
+                            // Not made: another writer created the loyalty number's profile first.
+                            let method = if made { method } else { LinkMethod::Loyalty };
+                            (id, method, made && announced.insert(p))
+                        }
+                    };
+                    Ok(Link {
+                        customer_id,
+                        method,
+                        weight,
+                        explanation,
+                        fresh: true,
+                        created_customer,
+                    })
+                }
+                (None, Some(Err(r))) => Err(r),
+                (None, None) => Err(vec![]),
+            });
+        }
+        let review_rows: Vec<ReviewRow> = reviews
+            .into_iter()
+            .flat_map(|(p, cands)| {
+                let owner = &items[pending[p].owner];
+                let customer = created[p].0;
+                cands
+                    .into_iter()
+                    .map(move |(candidate, weight, explanation)| ReviewRow {
+                        source: owner.source.clone(),
+                        source_record_id: owner.source_record_id.clone(),
+                        customer,
+                        candidate,
+                        weight,
+                        explanation,
+                    })
+            })
+            .collect();
+        let mut fresh: Vec<(&LinkItem, &Link)> = Vec::new();
+        let mut stored_keys = HashSet::new();
+        for (item, link) in items.iter().zip(&links) {
+            if let Ok(link) = link
+                && link.fresh
+                && stored_keys.insert((item.source.as_str(), item.source_record_id.as_str()))
+            {
+                fresh.push((item, link));
+            }
+        }
+        store_links(&self.db, &fresh, &review_rows).await?;
+        Ok(links)
+    }
+
+    /// Creates the pending profiles: all in one transaction; if a loyalty number was taken by
+    /// another writer meanwhile, one by one, linking that record to the existing holder.
+    /// Returns each pending profile's customer id and whether this call created it.
+    async fn create(
+        &mut self,
+        pending: &[Pending],
+        ctx: &AccessContext,
+    ) -> Result<Vec<(CustomerId, bool)>, IngestError> {
+        if pending.is_empty() {
+            return Ok(vec![]);
+        }
+        let profiles: Vec<Profile> = pending.iter().map(|p| p.profile.clone()).collect();
+        match self.customers.create_many(profiles, ctx).await {
+            Ok(ids) => return Ok(ids.into_iter().map(|id| (id, true)).collect()),
+            Err(CustomerError::Duplicate(_)) => {}
+            Err(CustomerError::Storage(e)) => return Err(e.into()),
+            Err(e) => return Err(IngestError::Identity(e.to_string())),
+        }
+        let mut out = Vec::with_capacity(pending.len());
+        for p in pending {
+            match self.customers.create(p.profile.clone(), ctx).await {
+                Ok(c) => out.push((c.id, true)),
+                Err(CustomerError::Duplicate(_)) if p.loyalty.is_some() => {
+                    let found = self
+                        .find(CustomerQuery {
+                            loyalty_number: p.loyalty.clone(),
+                            ..CustomerQuery::default()
+                        })
+                        .await?;
+                    let id = found.first().copied().ok_or_else(|| {
+                        IngestError::Identity("loyalty number taken but not found".into())
+                    })?;
+                    out.push((id, false));
+                }
+                Err(CustomerError::Storage(e)) => return Err(e.into()),
+                Err(e) => return Err(IngestError::Identity(e.to_string())),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A row of the data steward's review queue.
+struct ReviewRow {
+    source: String,
+    source_record_id: String,
+    customer: CustomerId,
+    candidate: CustomerId,
+    weight: f64,
+    explanation: Value,
+}
+
+fn param(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => "?".to_owned(),
+        Backend::Postgres => format!("${n}"),
+    }
+}
+
+/// `(p1, p2, …), (…)` for `rows` rows of `columns` parameters.
+pub(crate) fn values_list(backend: Backend, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&param(backend, r * columns + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The stored links of these records.
+async fn load_links(
+    db: &Database,
+    keys: &[(&str, &str)],
+) -> Result<HashMap<(String, String), Link>, StorageError> {
+    let backend = db.backend();
+    let mut by_source: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (s, id) in keys {
+        by_source.entry(s).or_default().push(id);
+    }
+    let mut out = HashMap::new();
+    for (source, mut ids) in by_source {
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(500) {
+            let params: Vec<String> = (2..chunk.len() + 2).map(|i| param(backend, i)).collect();
+            let sql = format!(
+                "SELECT source_record_id, customer_id, method, weight, explanation FROM identity_links \
+                 WHERE source = {} AND source_record_id IN ({})",
+                param(backend, 1),
+                params.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(source);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(db.pool()).await? {
+                let cid: String = row.try_get("customer_id")?;
+                let method: String = row.try_get("method")?;
+                let bad = || StorageError::Corrupt("identity link: bad customer or method".into());
+                let link = Link {
+                    customer_id: CustomerId::parse(&cid).ok_or_else(bad)?,
+                    method: LinkMethod::parse(&method).ok_or_else(bad)?,
+                    weight: row.try_get("weight")?,
+                    explanation: serde_json::from_str(&row.try_get::<String, _>("explanation")?)
+                        .unwrap_or(Value::Null),
+                    fresh: false,
+                    created_customer: false,
+                };
+                out.insert(
+                    (
+                        source.to_owned(),
+                        row.try_get::<String, _>("source_record_id")?,
+                    ),
+                    link,
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Stores new links (a link already stored by a concurrent writer is kept) and review rows.
+async fn store_links(
+    db: &Database,
+    links: &[(&LinkItem, &Link)],
+    reviews: &[ReviewRow],
+) -> Result<(), StorageError> {
+    if links.is_empty() && reviews.is_empty() {
+        return Ok(());
+    }
+    let backend = db.backend();
+    let stamp = to_db_time(now());
+    let mut tx = db.begin_write().await?;
+    for chunk in links.chunks(200) {
+        let sql = format!(
+            "INSERT INTO identity_links (source, source_record_id, customer_id, method, weight, explanation, created_at) \
+             VALUES {} ON CONFLICT (source, source_record_id) DO NOTHING",
+            values_list(backend, chunk.len(), 7)
+        );
+        let mut q = sqlx::query(&sql);
+        for (item, link) in chunk {
+            q = q
+                .bind(item.source.as_str())
+                .bind(item.source_record_id.as_str())
+                .bind(link.customer_id.to_string())
+                .bind(link.method.as_str())
+                .bind(link.weight)
+                .bind(link.explanation.to_string())
+                .bind(stamp.as_str());
+        }
+        q.execute(&mut *tx.conn()).await?;
+    }
+    for r in reviews {
+        sqlx::query(
+            "INSERT INTO identity_review (source, source_record_id, customer_id, candidate_customer_id, weight, explanation, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
+        )
+        .bind(r.source.as_str())
+        .bind(r.source_record_id.as_str())
+        .bind(r.customer.to_string())
+        .bind(r.candidate.to_string())
+        .bind(r.weight)
+        .bind(r.explanation.to_string())
+        .bind(stamp.as_str())
+        .execute(&mut *tx.conn())
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Maps a profile validation pointer back to the hint attribute it came from.
+fn hint_pointer(profile_pointer: &str) -> &'static str {
+    match profile_pointer {
+        "/loyalty_number" => "/loyaltynumber",
+        "/email" => "/email",
+        "/phone" => "/phone",
+        "/date_of_birth" => "/dateofbirth",
+        "/passport_number" => "/passportnumber",
+        "/nationality" => "/nationality",
+        _ => "/passengername",
+    }
+}
+
+/// Validates the hints into the customer domain's types; every bad hint is a rejection naming
+/// its attribute.
+fn clean_hints(item: &LinkItem) -> Result<Clean, Vec<Rejection>> {
+    let h = &item.hints;
+    let mut errors = Vec::new();
+    let mut check = |attr: &str, value: &Option<String>, f: &dyn Fn(&str) -> Result<(), String>| {
+        if let Some(v) = value
+            && let Err(reason) = f(v)
+        {
+            errors.push(Rejection::new(
+                item.position,
+                item.event_id.as_deref(),
+                format!("/{attr}"),
+                reason,
+            ));
+        }
+    };
+    check("loyaltynumber", &h.loyalty_number, &|v| {
+        LoyaltyNumber::parse(v).map(|_| ())
+    });
+    check("email", &h.email, &|v| EmailAddress::parse(v).map(|_| ()));
+    check("phone", &h.phone, &|v| PhoneNumber::parse(v).map(|_| ()));
+    check("passportnumber", &h.passport_number, &|v| {
+        PassportNumber::parse(v).map(|_| ())
+    });
+    check("nationality", &h.nationality, &|v| {
+        CountryCode::parse(v).map(|_| ())
+    });
+    check("dateofbirth", &h.date_of_birth, &|v| {
+        NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(|_| ())
+            .map_err(|_| "must be a date YYYY-MM-DD".to_owned())
+    });
+    let name = match &h.passenger_name {
+        None => None,
+        Some(n) => match parse_pnr_name(n) {
+            Some(s) if !s.given.is_empty() && !s.surname.is_empty() => Some((s.given, s.surname)),
+            _ => {
+                check("passengername", &h.passenger_name, &|_| {
+                    Err("must be a reservation name SURNAME/GIVEN NAMES with both parts".to_owned())
+                });
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Clean {
+        loyalty: h
+            .loyalty_number
+            .as_deref()
+            .and_then(|v| LoyaltyNumber::parse(v).ok()),
+        email: h.email.as_deref().and_then(|v| EmailAddress::parse(v).ok()),
+        phone: h.phone.as_deref().and_then(|v| PhoneNumber::parse(v).ok()),
+        passport: h
+            .passport_number
+            .as_deref()
+            .and_then(|v| PassportNumber::parse(v).ok()),
+        nationality: h
+            .nationality
+            .as_deref()
+            .and_then(|v| CountryCode::parse(v).ok()),
+        dob: h
+            .date_of_birth
+            .as_deref()
+            .and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()),
+        name,
+    })
+}
+
+/// A new profile from validated hints.
+fn new_profile(
+    clean: &Clean,
+    given: &str,
+    surname: &str,
+    today: NaiveDate,
+) -> Result<Profile, Vec<Rejection>> {
+    let mut doc = serde_json::Map::new();
+    doc.insert("first_name".into(), json!(title_case(given)));
+    doc.insert("last_name".into(), json!(title_case(surname)));
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            doc.insert(k.into(), json!(v));
+        }
+    };
+    put(
+        "loyalty_number",
+        clean.loyalty.as_ref().map(|v| v.as_str().to_owned()),
+    );
+    put("email", clean.email.as_ref().map(|v| v.as_str().to_owned()));
+    put("phone", clean.phone.as_ref().map(|v| v.as_str().to_owned()));
+    put(
+        "passport_number",
+        clean.passport.as_ref().map(|v| v.as_str().to_owned()),
+    );
+    put(
+        "nationality",
+        clean.nationality.as_ref().map(|v| v.as_str().to_owned()),
+    );
+    put(
+        "date_of_birth",
+        clean.dob.map(|d| d.format("%Y-%m-%d").to_string()),
+    );
+    Profile::parse(&Value::Object(doc), today).map_err(|errs| {
+        errs.into_iter()
+            .map(|e| Rejection::new(0, None, hint_pointer(&e.pointer), e.detail))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pnr_names_become_profile_names() {
+        assert_eq!(title_case("john paul"), "John Paul");
+        assert_eq!(title_case("smith-jones"), "Smith-Jones");
+        let s = parse_pnr_name("SMITH/JOHNMR").unwrap();
+        assert_eq!((s.given.as_str(), s.surname.as_str()), ("john", "smith"));
+    }
+}

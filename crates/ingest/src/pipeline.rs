@@ -1,0 +1,359 @@
+//! The one pipeline behind every way in: dedupe by event id → validate → link → record.
+//!
+//! Steps of [`Pipeline::ingest`]:
+//! 1. event ids already in `ingested_events` (or repeated within the batch) are **unchanged**: an
+//!    at-least-once redelivery is a no-op even if its content differs;
+//! 2. each `data` is validated as its record kind; every bad field is a rejection with its
+//!    pointer (`/data/...`), and the rest of the batch goes on;
+//! 3. customer records are linked ([`crate::linker`]); segment forecasts are flight-level and go
+//!    to `TravelStore::record_forecast` without a customer;
+//! 4. records are written with `TravelStore::record_many` in chunks of [`RECORD_CHUNK`]
+//!    (idempotent on (source, source record id): a re-sent record is **unchanged**);
+//! 5. the processed event ids are added to `ingested_events`.
+//!
+//! Crash safety: each step commits before the next starts and every step is idempotent, so
+//! re-running the same input after a crash completes it without duplicates: links are found
+//! again in `identity_links`, recorded records are recognised, and only then are event ids
+//! marked. Rejected events are not marked, so a corrected event can be re-sent under its id.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Mutex;
+use utoipa::ToSchema;
+
+use aloft_customers::CustomerStore;
+use aloft_platform::db::{now, to_db_time};
+use aloft_platform::{AccessContext, Backend, Database, StorageError};
+use aloft_travel::{CustomerId as TravelCustomerId, Outcome, Record, TravelError, TravelStore};
+
+use crate::IngestError;
+use crate::envelope::{Rejection, SourceEvent};
+use crate::linker::{LinkItem, Linker, values_list};
+
+/// Records per `record_many` call: large enough for multi-row inserts to pay off, small enough
+/// to hold SQLite's write slot only briefly.
+pub const RECORD_CHUNK: usize = 1_000;
+
+/// What one batch did. Counts are of events; `rejected` lists every problem (an event with three
+/// bad fields has three entries).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct BatchReport {
+    /// Events received.
+    pub received: usize,
+    /// Events whose record was created or changed.
+    pub recorded: usize,
+    /// Events already processed (same event id) or whose record was already stored as is.
+    pub unchanged: usize,
+    /// Events rejected.
+    pub rejected_events: usize,
+    /// Every rejection, with position, event id, pointer and reason.
+    pub rejected: Vec<Rejection>,
+    /// Customer profiles created for records nobody matched.
+    pub new_customers: usize,
+    /// Records linked, by method (`loyalty`, `passport`, `email`, `probabilistic`, `new`;
+    /// `existing_link` for records linked by an earlier import).
+    pub linked_by_method: BTreeMap<String, usize>,
+}
+
+impl BatchReport {
+    /// Adds another batch's counts to this one.
+    pub fn absorb(&mut self, other: BatchReport) {
+        self.received += other.received;
+        self.recorded += other.recorded;
+        self.unchanged += other.unchanged;
+        self.rejected_events += other.rejected_events;
+        self.rejected.extend(other.rejected);
+        self.new_customers += other.new_customers;
+        for (k, v) in other.linked_by_method {
+            *self.linked_by_method.entry(k).or_default() += v;
+        }
+    }
+
+    /// Adds rejections found before the pipeline (envelope or CSV problems), counting events by
+    /// distinct position.
+    pub fn add_rejections(&mut self, rejections: Vec<Rejection>) {
+        let events: HashSet<u64> = rejections.iter().map(|r| r.position).collect();
+        self.received += events.len();
+        self.rejected_events += events.len();
+        self.rejected.extend(rejections);
+    }
+}
+
+/// The ingestion pipeline; cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    travel: TravelStore,
+    linker: Mutex<Linker>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").finish_non_exhaustive()
+    }
+}
+
+/// A validated event on its way to storage.
+struct Valid {
+    index: usize,
+    record: Record,
+}
+
+impl Pipeline {
+    /// A pipeline over these stores. The identity linker is seeded with every existing profile
+    /// on first use (or by [`Pipeline::warm`]), so building one costs nothing at start-up.
+    pub fn new(db: Database, customers: CustomerStore, travel: TravelStore) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                travel,
+                linker: Mutex::new(Linker::unseeded(customers)),
+            }),
+        }
+    }
+
+    /// Seeds the identity linker now (it is otherwise seeded by the first batch).
+    pub async fn warm(&self) -> Result<(), IngestError> {
+        self.inner.linker.lock().await.ensure_seeded().await
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The travel store records go to.
+    pub fn travel(&self) -> &TravelStore {
+        &self.inner.travel
+    }
+
+    /// Ingests a batch (see the module documentation). Record-level problems are rejections in
+    /// the report; an `Err` means the batch could not be finished (database down) and may be
+    /// retried as a whole.
+    pub async fn ingest(
+        &self,
+        events: Vec<SourceEvent>,
+        ctx: &AccessContext,
+    ) -> Result<BatchReport, IngestError> {
+        let mut report = BatchReport {
+            received: events.len(),
+            ..BatchReport::default()
+        };
+        if events.is_empty() {
+            return Ok(report);
+        }
+        // 1. Event ids seen before.
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        let seen = seen_events(&self.inner.db, &ids).await?;
+        let mut in_batch = HashSet::new();
+        let mut fresh = Vec::with_capacity(events.len());
+        for (i, e) in events.iter().enumerate() {
+            if seen.contains(e.id.as_str()) || !in_batch.insert(e.id.as_str()) {
+                report.unchanged += 1;
+            } else {
+                fresh.push(i);
+            }
+        }
+        // 2. Validation.
+        let mut valid = Vec::with_capacity(fresh.len());
+        let mut forecasts = Vec::new();
+        for i in fresh {
+            let e = &events[i];
+            match Record::parse(e.kind, &e.data) {
+                Ok(record @ Record::SegmentForecast(_)) => {
+                    forecasts.push(Valid { index: i, record })
+                }
+                Ok(record) => valid.push(Valid { index: i, record }),
+                Err(errs) => {
+                    report.rejected_events += 1;
+                    report.rejected.extend(errs.into_iter().map(|f| {
+                        Rejection::new(
+                            e.position,
+                            Some(&e.id),
+                            format!("/data{}", f.pointer),
+                            f.detail,
+                        )
+                    }));
+                }
+            }
+        }
+        // 3. Linking.
+        let items: Vec<LinkItem> = valid
+            .iter()
+            .map(|v| {
+                let e = &events[v.index];
+                let s = v.record.source();
+                LinkItem {
+                    position: e.position,
+                    event_id: Some(e.id.clone()),
+                    source: s.source.as_str().to_owned(),
+                    source_record_id: s.source_record_id.as_str().to_owned(),
+                    hints: e.hints.clone(),
+                }
+            })
+            .collect();
+        let links = {
+            let mut linker = self.inner.linker.lock().await;
+            linker.link_batch(&items, ctx).await?
+        };
+        let mut to_record: Vec<(TravelCustomerId, Record)> = Vec::with_capacity(valid.len());
+        let mut recorded_index = Vec::with_capacity(valid.len());
+        for (v, link) in valid.into_iter().zip(links) {
+            match link {
+                Ok(link) => {
+                    let key = if link.fresh {
+                        link.method.as_str()
+                    } else {
+                        "existing_link"
+                    };
+                    *report.linked_by_method.entry(key.to_owned()).or_default() += 1;
+                    if link.created_customer {
+                        report.new_customers += 1;
+                    }
+                    let customer = TravelCustomerId::from_uuid(*link.customer_id.as_uuid());
+                    to_record.push((customer, v.record));
+                    recorded_index.push(v.index);
+                }
+                Err(r) => {
+                    report.rejected_events += 1;
+                    report.rejected.extend(r);
+                }
+            }
+        }
+        // 4. Records.
+        let mut outcomes: Vec<(usize, &'static str)> = Vec::with_capacity(to_record.len());
+        let mut index_iter = recorded_index.into_iter();
+        let mut rest = to_record;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(RECORD_CHUNK));
+            let chunk = std::mem::replace(&mut rest, tail);
+            let n = chunk.len();
+            let done = self
+                .inner
+                .travel
+                .record_many(chunk, ctx)
+                .await
+                .map_err(travel_error)?;
+            for (r, index) in done.into_iter().zip(index_iter.by_ref().take(n)) {
+                outcomes.push((index, outcome_name(&r.outcome)));
+            }
+        }
+        for f in forecasts {
+            let Record::SegmentForecast(forecast) = f.record else {
+                continue;
+            };
+            let r = self
+                .inner
+                .travel
+                .record_forecast(forecast, ctx)
+                .await
+                .map_err(travel_error)?;
+            outcomes.push((f.index, outcome_name(&r.outcome)));
+        }
+        for (_, o) in &outcomes {
+            if *o == "unchanged" {
+                report.unchanged += 1;
+            } else {
+                report.recorded += 1;
+            }
+        }
+        // 5. Event ids.
+        let marks: Vec<(&SourceEvent, &str)> =
+            outcomes.iter().map(|(i, o)| (&events[*i], *o)).collect();
+        mark_events(&self.inner.db, &marks).await?;
+        tracing::info!(
+            received = report.received,
+            recorded = report.recorded,
+            unchanged = report.unchanged,
+            rejected = report.rejected_events,
+            new_customers = report.new_customers,
+            "ingested batch"
+        );
+        Ok(report)
+    }
+}
+
+fn outcome_name(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Created => "created",
+        Outcome::Updated { .. } => "updated",
+        Outcome::AlreadyRecorded => "unchanged",
+    }
+}
+
+fn travel_error(e: TravelError) -> IngestError {
+    match e {
+        TravelError::Storage(s) => IngestError::Storage(s),
+        // Only a customer/forecast mix-up, which the pipeline rules out.
+        TravelError::Invalid(errs) => {
+            IngestError::Identity(format!("travel store refused {} records", errs.len()))
+        }
+    }
+}
+
+fn param(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => "?".to_owned(),
+        Backend::Postgres => format!("${n}"),
+    }
+}
+
+/// Which of these event ids were processed before.
+async fn seen_events(db: &Database, ids: &[&str]) -> Result<HashSet<String>, StorageError> {
+    let backend = db.backend();
+    let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = HashSet::new();
+    for chunk in sorted.chunks(500) {
+        let params: Vec<String> = (1..=chunk.len()).map(|i| param(backend, i)).collect();
+        let sql = format!(
+            "SELECT event_id FROM ingested_events WHERE event_id IN ({})",
+            params.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        out.extend(q.fetch_all(db.pool()).await?);
+    }
+    Ok(out)
+}
+
+/// Records processed event ids (a concurrent duplicate is ignored).
+async fn mark_events(db: &Database, marks: &[(&SourceEvent, &str)]) -> Result<(), StorageError> {
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let backend = db.backend();
+    let stamp = to_db_time(now());
+    let mut unique: HashMap<&str, (&SourceEvent, &str)> = HashMap::new();
+    for (e, o) in marks {
+        unique.entry(e.id.as_str()).or_insert((e, o));
+    }
+    let rows: Vec<(&SourceEvent, &str)> = unique.into_values().collect();
+    let mut tx = db.begin_write().await?;
+    for chunk in rows.chunks(250) {
+        let sql = format!(
+            "INSERT INTO ingested_events (event_id, source, processed_at, outcome) VALUES {} \
+             ON CONFLICT (event_id) DO NOTHING",
+            values_list(backend, chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for (e, o) in chunk {
+            q = q
+                .bind(e.id.as_str())
+                .bind(e.source.as_str())
+                .bind(stamp.as_str())
+                .bind(*o);
+        }
+        q.execute(&mut *tx.conn()).await?;
+    }
+    tx.commit().await
+}
