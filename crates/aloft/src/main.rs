@@ -50,6 +50,8 @@ enum Command {
     Demo(DemoArgs),
     /// Load-test profile read, search and update; prints p50/p99 and throughput.
     Bench(BenchArgs),
+    /// Measure bulk import with identity resolution, and streaming latency through JetStream.
+    BenchIngest(aloft::bench_ingest::BenchIngestArgs),
     /// Check or export the hash-chained audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -411,6 +413,7 @@ async fn main() -> anyhow::Result<()> {
             load_demo(&store, args.seed, args.customers).await
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchIngest(args) => aloft::bench_ingest::run(args).await,
         Command::Audit(AuditCommand::Verify(storage)) => {
             let db = Database::connect(&storage.settings())
                 .await

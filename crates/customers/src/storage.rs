@@ -719,19 +719,11 @@ async fn insert(
     const ROWS_PER_STATEMENT: usize = 100;
     const COLUMNS_PER_ROW: usize = 13;
     for chunk in customers.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO customers (id, version, profile, first_name_key, last_name_key, email_key, phone_key, \
-             loyalty_key, passport_key, created_at, updated_at, data_key, sealed) VALUES ",
+             loyalty_key, passport_key, created_at, updated_at, data_key, sealed) VALUES {}",
+            aloft_platform::Backend::of(conn).values_rows(chunk.len(), COLUMNS_PER_ROW)
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let params: Vec<String> = (1..=COLUMNS_PER_ROW)
-                .map(|k| format!("${}", i * COLUMNS_PER_ROW + k))
-                .collect();
-            sql.push_str(&format!("({})", params.join(", ")));
-        }
         let mut query = sqlx::query(&sql);
         for c in chunk {
             let stored = StoredRow::of(vault, c, None)?;

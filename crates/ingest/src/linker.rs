@@ -17,8 +17,10 @@
 //!
 //! Every link is stored with its method, weight and an explanation of field names and weights
 //! (never values). Deterministic look-ups are answered from in-memory maps filled at seeding and
-//! kept up to date for profiles this process creates; a miss falls back to the database (profiles
-//! created elsewhere since), with misses cached for the batch.
+//! kept up to date for profiles this process creates; profiles created elsewhere are learned at
+//! the start of each batch from the profiles whose ids (UUIDv7, time-ordered) follow the newest
+//! one known. Known limit: a change of identifiers on an existing profile (a loyalty number added
+//! by an agent) is learned at the next re-seed (restart), not at once.
 
 use std::collections::{HashMap, HashSet};
 
@@ -171,6 +173,9 @@ pub struct Linker {
     email: HashMap<String, Vec<CustomerId>>,
     facts: HashMap<CustomerId, Facts>,
     stale: bool,
+    /// The greatest profile id known: profiles created elsewhere after it are learned at the
+    /// start of the next batch (ids are UUIDv7, ordered by creation time).
+    watermark: Option<CustomerId>,
 }
 
 impl std::fmt::Debug for Linker {
@@ -260,6 +265,7 @@ impl Linker {
             email: HashMap::new(),
             facts: HashMap::new(),
             stale: true,
+            watermark: None,
         }
     }
 
@@ -274,6 +280,7 @@ impl Linker {
     async fn reseed(&mut self) -> Result<(), IngestError> {
         self.resolver = Resolver::new(ResolverConfig::default());
         self.golden.clear();
+        self.watermark = None;
         self.loyalty.clear();
         self.passport.clear();
         self.email.clear();
@@ -292,6 +299,7 @@ impl Linker {
                 .await?;
             for c in &page.items {
                 self.remember(c.id, &c.profile);
+                self.watermark = self.watermark.max(Some(c.id));
                 ids.push(c.id);
                 records.push(profile_record(c.id, &c.profile));
             }
@@ -358,17 +366,44 @@ impl Linker {
         }
     }
 
-    async fn find(&mut self, q: CustomerQuery) -> Result<Vec<CustomerId>, StorageError> {
+    /// Learns the profiles created elsewhere (the API, another importer) since the watermark:
+    /// one indexed range read, usually empty, instead of a database look-up per unknown key.
+    async fn catch_up(&mut self) -> Result<(), StorageError> {
+        let mut cursor = self.watermark.map(Cursor::After);
+        loop {
+            let page = self
+                .customers
+                .search(&CustomerQuery {
+                    cursor,
+                    limit: 100,
+                    ..CustomerQuery::default()
+                })
+                .await?;
+            for c in &page.items {
+                self.learn(c.id, &c.profile);
+                self.watermark = self.watermark.max(Some(c.id));
+            }
+            match page.next {
+                Some(next @ Cursor::After(_)) => cursor = Some(next),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// The profile holding this loyalty number, from the database (after a uniqueness conflict).
+    async fn holder_of(&mut self, loyalty: &str) -> Result<Option<CustomerId>, StorageError> {
         let page = self
             .customers
-            .search(&CustomerQuery { limit: 5, ..q })
+            .search(&CustomerQuery {
+                loyalty_number: Some(loyalty.to_owned()),
+                limit: 1,
+                ..CustomerQuery::default()
+            })
             .await?;
-        let mut out = Vec::new();
-        for c in page.items {
+        Ok(page.items.first().map(|c| {
             self.learn(c.id, &c.profile);
-            out.push(c.id);
-        }
-        Ok(out)
+            c.id
+        }))
     }
 
     /// Links a batch of records. Each item gets its link or its rejections (invalid hints, nothing
@@ -382,6 +417,10 @@ impl Linker {
         ctx: &AccessContext,
     ) -> Result<Vec<Result<Link, Vec<Rejection>>>, IngestError> {
         self.ensure_seeded().await?;
+        if let Err(e) = self.catch_up().await {
+            self.stale = true;
+            return Err(e.into());
+        }
         match self.link_inner(items, ctx).await {
             Ok(v) => Ok(v),
             Err(e) => {
@@ -410,7 +449,6 @@ impl Linker {
         let mut pending_passport: HashMap<String, usize> = HashMap::new();
         let mut pending_email: HashMap<String, usize> = HashMap::new();
         let mut golden_pending: HashMap<GoldenId, usize> = HashMap::new();
-        let mut misses: HashSet<(u8, String)> = HashSet::new();
         let mut reviews: Vec<(usize, Vec<Candidate>)> = Vec::new();
 
         for (i, item) in items.iter().enumerate() {
@@ -457,20 +495,7 @@ impl Linker {
                     ))));
                     continue;
                 }
-                let mut hit = self.loyalty.get(&l).copied();
-                if hit.is_none() && misses.insert((b'L', l.clone())) {
-                    hit = self
-                        .find(CustomerQuery {
-                            loyalty_number: Some(l.clone()),
-                            ..CustomerQuery::default()
-                        })
-                        .await?
-                        .first()
-                        .copied();
-                    if hit.is_some() {
-                        misses.remove(&(b'L', l.clone()));
-                    }
-                }
+                let hit = self.loyalty.get(&l).copied();
                 if let Some(c) = hit {
                     out.push(Some(Ok((
                         Target::Existing(c),
@@ -494,14 +519,6 @@ impl Linker {
                     continue;
                 }
                 let mut hits = self.passport.get(&pp).cloned().unwrap_or_default();
-                if hits.is_empty() && misses.insert((b'P', pp.clone())) {
-                    hits = self
-                        .find(CustomerQuery {
-                            passport_number: Some(pp.clone()),
-                            ..CustomerQuery::default()
-                        })
-                        .await?;
-                }
                 let nat = clean.nationality.as_ref().map(|n| n.as_str());
                 hits.retain(|c| {
                     match (
@@ -552,15 +569,7 @@ impl Linker {
                         continue;
                     }
                 }
-                let mut hits = self.email.get(&e).cloned().unwrap_or_default();
-                if hits.is_empty() && misses.insert((b'E', e.clone())) {
-                    hits = self
-                        .find(CustomerQuery {
-                            email: Some(e.clone()),
-                            ..CustomerQuery::default()
-                        })
-                        .await?;
-                }
+                let hits = self.email.get(&e).cloned().unwrap_or_default();
                 if let [c] = hits.as_slice()
                     && same_name(self.facts.get(c))
                 {
@@ -741,6 +750,7 @@ impl Linker {
         let created = self.create(&pending, ctx).await?;
         for (p, (id, _)) in created.iter().enumerate() {
             self.remember(*id, &pending[p].profile);
+            self.watermark = self.watermark.max(Some(*id));
         }
         for (g, p) in &golden_pending {
             self.golden.entry(*g).or_insert(created[*p].0);
@@ -828,13 +838,8 @@ impl Linker {
             match self.customers.create(p.profile.clone(), ctx).await {
                 Ok(c) => out.push((c.id, true)),
                 Err(CustomerError::Duplicate(_)) if p.loyalty.is_some() => {
-                    let found = self
-                        .find(CustomerQuery {
-                            loyalty_number: p.loyalty.clone(),
-                            ..CustomerQuery::default()
-                        })
-                        .await?;
-                    let id = found.first().copied().ok_or_else(|| {
+                    let loyalty = p.loyalty.as_deref().unwrap_or_default();
+                    let id = self.holder_of(loyalty).await?.ok_or_else(|| {
                         IngestError::Identity("loyalty number taken but not found".into())
                     })?;
                     out.push((id, false));
@@ -857,30 +862,9 @@ struct ReviewRow {
     explanation: Value,
 }
 
-fn param(backend: Backend, n: usize) -> String {
-    match backend {
-        Backend::Sqlite => "?".to_owned(),
-        Backend::Postgres => format!("${n}"),
-    }
-}
-
 /// `(p1, p2, …), (…)` for `rows` rows of `columns` parameters.
 pub(crate) fn values_list(backend: Backend, rows: usize, columns: usize) -> String {
-    let mut sql = String::with_capacity(rows * columns * 5);
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..columns {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&param(backend, r * columns + c + 1));
-        }
-        sql.push(')');
-    }
-    sql
+    backend.values_rows(rows, columns)
 }
 
 /// The stored links of these records.
@@ -898,11 +882,11 @@ async fn load_links(
         ids.sort_unstable();
         ids.dedup();
         for chunk in ids.chunks(500) {
-            let params: Vec<String> = (2..chunk.len() + 2).map(|i| param(backend, i)).collect();
+            let params: Vec<String> = (2..chunk.len() + 2).map(|i| backend.param(i)).collect();
             let sql = format!(
                 "SELECT source_record_id, customer_id, method, weight, explanation FROM identity_links \
                  WHERE source = {} AND source_record_id IN ({})",
-                param(backend, 1),
+                backend.param(1),
                 params.join(", ")
             );
             let mut q = sqlx::query(&sql).bind(source);

@@ -148,6 +148,7 @@ impl Pipeline {
         if events.is_empty() {
             return Ok(report);
         }
+        let started = std::time::Instant::now();
         // 1. Event ids seen before.
         let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
         let seen = seen_events(&self.inner.db, &ids).await?;
@@ -198,10 +199,13 @@ impl Pipeline {
                 }
             })
             .collect();
+        let linking = std::time::Instant::now();
         let links = {
             let mut linker = self.inner.linker.lock().await;
             linker.link_batch(&items, ctx).await?
         };
+        let link_ms = linking.elapsed().as_millis() as u64;
+        let recording = std::time::Instant::now();
         let mut to_record: Vec<(TravelCustomerId, Record)> = Vec::with_capacity(valid.len());
         let mut recorded_index = Vec::with_capacity(valid.len());
         for (v, link) in valid.into_iter().zip(links) {
@@ -263,6 +267,7 @@ impl Pipeline {
                 report.recorded += 1;
             }
         }
+        let record_ms = recording.elapsed().as_millis() as u64;
         // 5. Event ids.
         let marks: Vec<(&SourceEvent, &str)> =
             outcomes.iter().map(|(i, o)| (&events[*i], *o)).collect();
@@ -273,6 +278,9 @@ impl Pipeline {
             unchanged = report.unchanged,
             rejected = report.rejected_events,
             new_customers = report.new_customers,
+            link_ms,
+            record_ms,
+            total_ms = started.elapsed().as_millis() as u64,
             "ingested batch"
         );
         Ok(report)
@@ -297,13 +305,6 @@ fn travel_error(e: TravelError) -> IngestError {
     }
 }
 
-fn param(backend: Backend, n: usize) -> String {
-    match backend {
-        Backend::Sqlite => "?".to_owned(),
-        Backend::Postgres => format!("${n}"),
-    }
-}
-
 /// Which of these event ids were processed before.
 async fn seen_events(db: &Database, ids: &[&str]) -> Result<HashSet<String>, StorageError> {
     let backend = db.backend();
@@ -312,7 +313,7 @@ async fn seen_events(db: &Database, ids: &[&str]) -> Result<HashSet<String>, Sto
     sorted.dedup();
     let mut out = HashSet::new();
     for chunk in sorted.chunks(500) {
-        let params: Vec<String> = (1..=chunk.len()).map(|i| param(backend, i)).collect();
+        let params: Vec<String> = (1..=chunk.len()).map(|i| backend.param(i)).collect();
         let sql = format!(
             "SELECT event_id FROM ingested_events WHERE event_id IN ({})",
             params.join(", ")

@@ -164,19 +164,11 @@ pub(crate) async fn append(
     const ROWS_PER_STATEMENT: usize = 64;
     const COLUMNS: usize = 14;
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO audit_log (seq, occurred_at, actor_id, actor_role, action, resource_type, resource_id, \
-             fields, purpose, outcome, request_id, client_address, prev_hash, hash) VALUES ",
+             fields, purpose, outcome, request_id, client_address, prev_hash, hash) VALUES {}",
+            crate::db::Backend::of(conn).values_rows(chunk.len(), COLUMNS)
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let params: Vec<String> = (1..=COLUMNS)
-                .map(|k| format!("${}", i * COLUMNS + k))
-                .collect();
-            sql.push_str(&format!("({})", params.join(", ")));
-        }
         let mut query = sqlx::query(&sql);
         for record in chunk {
             query = query

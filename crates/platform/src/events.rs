@@ -74,23 +74,10 @@ pub(crate) async fn append(
 ) -> Result<(), StorageError> {
     const ROWS_PER_STATEMENT: usize = 200;
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
-            "INSERT INTO outbox (event_id, event_type, subject, payload, created_at) VALUES ",
+        let sql = format!(
+            "INSERT INTO outbox (event_id, event_type, subject, payload, created_at) VALUES {}",
+            crate::db::Backend::of(conn).values_rows(chunk.len(), 5)
         );
-        for i in 0..chunk.len() {
-            let b = i * 5;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
-        }
         let mut query = sqlx::query(&sql);
         for event in chunk {
             let payload = serde_json::to_string(event)

@@ -765,14 +765,9 @@ async fn insert_entries(
     Ok(())
 }
 
-/// The `n`-th (1-based) bind parameter. SQLite gets anonymous `?` parameters: sqlx binds `$N`
-/// parameters by looking each name up in a list that SQLite scans linearly, which made a
-/// 2,000-parameter insert spend most of its time finding parameter names (quadratic).
+/// The `n`-th (1-based) bind parameter (see [`Backend::param`]).
 fn param(backend: Backend, n: usize) -> String {
-    match backend {
-        Backend::Sqlite => "?".to_owned(),
-        Backend::Postgres => format!("${n}"),
-    }
+    backend.param(n)
 }
 
 fn multi_row_insert(backend: Backend, head: &str, rows: usize, columns: usize) -> String {
