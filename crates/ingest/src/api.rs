@@ -5,7 +5,6 @@
 //! stored (200). Only a body that is not a batch at all is a 4xx, and a database outage is a
 //! 503 after which the whole batch can be re-sent (processing is idempotent by event id).
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -38,11 +37,6 @@ pub fn api_routes(pipeline: Pipeline) -> OpenApiRouter {
         .routes(routes!(ingest_events))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(pipeline)
-}
-
-/// The same routes as a plain router (for tests without OpenAPI).
-pub fn router(pipeline: Pipeline) -> Router {
-    api_routes(pipeline).split_for_parts().0
 }
 
 /// Ingest a batch of source-system events.

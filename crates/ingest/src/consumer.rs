@@ -73,15 +73,6 @@ impl ConsumerSettings {
     }
 }
 
-/// What one consumed batch did (for tests and metrics).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ConsumedBatch {
-    /// Messages taken.
-    pub messages: usize,
-    /// Messages sent to the dead-letter subject.
-    pub dead_lettered: usize,
-}
-
 /// A connected consumer.
 pub struct SourceConsumer {
     settings: ConsumerSettings,
@@ -222,7 +213,7 @@ impl SourceConsumer {
         &self,
         pipeline: &Pipeline,
         batch: &[jetstream::Message],
-    ) -> Result<ConsumedBatch, IngestError> {
+    ) -> Result<(), IngestError> {
         let ctx = AccessContext::system("ingest-consumer");
         let mut events: Vec<SourceEvent> = Vec::with_capacity(batch.len());
         let mut rejections: HashMap<u64, Vec<Rejection>> = HashMap::new();
@@ -259,10 +250,7 @@ impl SourceConsumer {
         if dead_lettered > 0 {
             tracing::warn!(dead_lettered, "source events dead-lettered");
         }
-        Ok(ConsumedBatch {
-            messages: batch.len(),
-            dead_lettered,
-        })
+        Ok(())
     }
 
     async fn dead_letter(

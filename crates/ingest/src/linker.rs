@@ -36,7 +36,7 @@ use aloft_customers::{CustomerError, CustomerId, CustomerQuery, CustomerStore, P
 use aloft_identity::normalise::names::{clean_name, parse_pnr_name};
 use aloft_identity::{Decision, Explanation, GoldenId, PersonRecord, Resolver, ResolverConfig};
 use aloft_platform::db::{now, to_db_time};
-use aloft_platform::{AccessContext, Backend, Database, StorageError};
+use aloft_platform::{AccessContext, Database, StorageError};
 
 use crate::IngestError;
 use crate::envelope::{IdentityHints, Rejection};
@@ -244,14 +244,6 @@ pub fn explanation_json(e: &Explanation) -> Value {
 }
 
 impl Linker {
-    /// A linker seeded with every existing profile (read page by page through the customer
-    /// store's listing, so it sees exactly what the customer domain sees).
-    pub async fn seed(customers: CustomerStore) -> Result<Self, IngestError> {
-        let mut me = Self::unseeded(customers);
-        me.ensure_seeded().await?;
-        Ok(me)
-    }
-
     /// A linker that seeds itself before its first batch.
     pub fn unseeded(customers: CustomerStore) -> Self {
         let db = customers.database().clone();
@@ -862,11 +854,6 @@ struct ReviewRow {
     explanation: Value,
 }
 
-/// `(p1, p2, …), (…)` for `rows` rows of `columns` parameters.
-pub(crate) fn values_list(backend: Backend, rows: usize, columns: usize) -> String {
-    backend.values_rows(rows, columns)
-}
-
 /// The stored links of these records.
 async fn load_links(
     db: &Database,
@@ -935,7 +922,7 @@ async fn store_links(
         let sql = format!(
             "INSERT INTO identity_links (source, source_record_id, customer_id, method, weight, explanation, created_at) \
              VALUES {} ON CONFLICT (source, source_record_id) DO NOTHING",
-            values_list(backend, chunk.len(), 7)
+            backend.values_rows(chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
         for (item, link) in chunk {

@@ -25,12 +25,12 @@ use utoipa::ToSchema;
 
 use aloft_customers::CustomerStore;
 use aloft_platform::db::{now, to_db_time};
-use aloft_platform::{AccessContext, Backend, Database, StorageError};
+use aloft_platform::{AccessContext, Database, StorageError};
 use aloft_travel::{CustomerId as TravelCustomerId, Outcome, Record, TravelError, TravelStore};
 
 use crate::IngestError;
 use crate::envelope::{Rejection, SourceEvent};
-use crate::linker::{LinkItem, Linker, values_list};
+use crate::linker::{LinkItem, Linker};
 
 /// Records per `record_many` call: large enough for multi-row inserts to pay off, small enough
 /// to hold SQLite's write slot only briefly.
@@ -344,7 +344,7 @@ async fn mark_events(db: &Database, marks: &[(&SourceEvent, &str)]) -> Result<()
         let sql = format!(
             "INSERT INTO ingested_events (event_id, source, processed_at, outcome) VALUES {} \
              ON CONFLICT (event_id) DO NOTHING",
-            values_list(backend, chunk.len(), 4)
+            backend.values_rows(chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for (e, o) in chunk {

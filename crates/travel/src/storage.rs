@@ -357,7 +357,7 @@ impl TravelStore {
             .await?;
         }
         for chunk in changed.chunks(500) {
-            let params: Vec<String> = (1..=chunk.len()).map(|i| param(backend, i)).collect();
+            let params: Vec<String> = (1..=chunk.len()).map(|i| backend.param(i)).collect();
             let sql = format!(
                 "DELETE FROM timeline WHERE record_id IN ({})",
                 params.join(", ")
@@ -659,11 +659,11 @@ async fn load_states(
         ids.sort_unstable();
         ids.dedup();
         for chunk in ids.chunks(500) {
-            let params: Vec<String> = (2..chunk.len() + 2).map(|i| param(backend, i)).collect();
+            let params: Vec<String> = (2..chunk.len() + 2).map(|i| backend.param(i)).collect();
             let sql = format!(
                 "SELECT id, source, source_record_id, customer_id, document, version FROM travel_records \
                  WHERE source = {} AND source_record_id IN ({}){}",
-                param(backend, 1),
+                backend.param(1),
                 params.join(", "),
                 if lock { " FOR UPDATE" } else { "" }
             );
@@ -765,28 +765,9 @@ async fn insert_entries(
     Ok(())
 }
 
-/// The `n`-th (1-based) bind parameter (see [`Backend::param`]).
-fn param(backend: Backend, n: usize) -> String {
-    backend.param(n)
-}
-
+/// `head` followed by the `VALUES` rows of a multi-row insert.
 fn multi_row_insert(backend: Backend, head: &str, rows: usize, columns: usize) -> String {
-    let mut sql = String::with_capacity(head.len() + rows * columns * 6);
-    sql.push_str(head);
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..columns {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&param(backend, r * columns + c + 1));
-        }
-        sql.push(')');
-    }
-    sql
+    format!("{head}{}", backend.values_rows(rows, columns))
 }
 
 fn recorded_event(p: &Prepared, r: &Recorded) -> CloudEvent {

@@ -93,7 +93,7 @@ fn ndjson_samples_parse_and_reject_exactly_the_marked_events() {
             }
         }
     }
-    assert_eq!(files, 10);
+    assert_eq!(files, 11);
     let expected: BTreeMap<String, Vec<String>> = expected_rejections()
         .into_iter()
         .map(|(id, mut p)| {
