@@ -158,16 +158,24 @@ impl Application {
         let shared_keys = SharedKeys::new(keys.clone(), &config.keys);
         // A master-key rotation (`aloft keys rotate`) is adopted within seconds, no restart.
         let key_watcher = shared_keys.watch(Duration::from_secs(5));
-        let customers = CustomerStore::new(db.clone(), shared_keys)
-            .with_station_departures(Arc::new(Departures(TravelStore::new(db.clone()))));
+        // The customers domain holds every customer's data key; travel encrypts with them.
+        let key_holder = CustomerStore::new(db.clone(), shared_keys);
+        let travel = TravelStore::new(db.clone(), Arc::new(key_holder.clone()));
+        let customers =
+            key_holder.with_station_departures(Arc::new(Departures(travel.clone())));
         let sealed = customers
             .seal_plaintext_rows()
             .await
             .context("cannot encrypt customer rows written before encryption at rest")?;
-        if sealed > 0 {
+        let sealed_travel = travel
+            .seal_plaintext_rows()
+            .await
+            .context("cannot encrypt travel records written before encryption at rest")?;
+        if sealed + sealed_travel > 0 {
             tracing::info!(
-                rows = sealed,
-                "encrypted customer rows written before encryption at rest"
+                customers = sealed,
+                travel_records = sealed_travel,
+                "encrypted rows written before encryption at rest"
             );
         }
         let accounts = AccountStore::new(db.clone(), keys.clone());
@@ -190,7 +198,7 @@ impl Application {
         let sso = config
             .sso
             .map(|c| Sso::new(c, fetch.clone(), &keys, accounts.clone(), sign_in.clone()));
-        let pipeline = Pipeline::new(db.clone(), customers.clone(), TravelStore::new(db.clone()));
+        let pipeline = Pipeline::new(db.clone(), customers.clone(), travel.clone());
         let router = router(
             db.clone(),
             auditor.clone(),
@@ -375,7 +383,7 @@ pub fn router(
         AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls),
         Some(auditor.clone()),
     );
-    let timeline = TimelineState::new(TravelStore::new(db.clone()), Some(auditor.clone()))
+    let timeline = TimelineState::new(pipeline.travel().clone(), Some(auditor.clone()))
         .with_visibility(Arc::new(ScopeOf(customers.clone())))
         .with_stated_preferences(Arc::new(ScopeOf(customers.clone())));
     let store = customers.clone().with_auditor(auditor);

@@ -82,7 +82,7 @@ pub async fn run(args: BenchIngestArgs) -> anyhow::Result<()> {
     let key_source = aloft_access::KeySource::File(args.data_dir.join("aloft.keys"));
     let keys = std::sync::Arc::new(aloft_access::InstanceKeys::load(&db, &key_source).await?);
     let customers = CustomerStore::new(db.clone(), keys);
-    let travel = TravelStore::new(db.clone());
+    let travel = TravelStore::new(db.clone(), std::sync::Arc::new(customers.clone()));
     let pipeline = Pipeline::new(db.clone(), customers.clone(), travel.clone());
     let run = format!("bench-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
     let seed = 42;

@@ -544,11 +544,9 @@ async fn import(args: ImportCliArgs) -> anyhow::Result<()> {
     let keys = aloft_access::InstanceKeys::load(&db, &args.storage.key_source()).await?;
     let customers = CustomerStore::new(db.clone(), std::sync::Arc::new(keys));
     customers.seal_plaintext_rows().await?;
-    let pipeline = aloft_ingest::Pipeline::new(
-        db.clone(),
-        customers,
-        aloft_travel::TravelStore::new(db.clone()),
-    );
+    let travel = aloft_travel::TravelStore::new(db.clone(), std::sync::Arc::new(customers.clone()));
+    travel.seal_plaintext_rows().await?;
+    let pipeline = aloft_ingest::Pipeline::new(db.clone(), customers, travel);
     let started = Instant::now();
     pipeline.warm().await?;
     eprintln!(
@@ -625,7 +623,12 @@ async fn load_demo(store: &CustomerStore, seed: u64, customers: u64) -> anyhow::
         .filter_map(|id| aloft_travel::CustomerId::parse(&id.to_string()))
         .collect();
     let records =
-        aloft_travel::demo::load(&aloft_travel::TravelStore::new(db.clone()), seed, &ids).await?;
+        aloft_travel::demo::load(
+            &aloft_travel::TravelStore::new(db.clone(), std::sync::Arc::new(store.clone())),
+            seed,
+            &ids,
+        )
+        .await?;
     if records > 0 {
         println!(
             "Recorded {records} demo travel records (bookings, bags, purchases, calls, feedback, lounge visits) for {} customers in {:.1} s.",

@@ -17,7 +17,7 @@ async fn the_timeline_shows_a_customers_history_newest_first() {
         let c = app.create_customer(json!({"first_name": "Ana", "last_name": "Silva"})).await;
         let id = c["id"].as_str().unwrap().to_owned();
         let customer = aloft_travel::CustomerId::parse(&id).unwrap();
-        let store = TravelStore::new(app.test_db.db.clone());
+        let store = TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()));
         let ctx = AccessContext::system("test");
         let interaction = |n: u32, at: &str| {
             Record::parse(
@@ -125,7 +125,7 @@ async fn check_in_agents_see_only_passengers_departing_from_their_station() {
                     "cabin": "economy", "rbd": "Y", "status": "scheduled"}]}),
         )
         .unwrap();
-        TravelStore::new(app.test_db.db.clone())
+        TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()))
             .record(
                 aloft_travel::CustomerId::parse(dep_id).unwrap(),
                 booking,
@@ -195,7 +195,7 @@ async fn seat_and_meal_suggestions_put_stated_preferences_first_then_habits() {
         )
         .await;
     let id = c["id"].as_str().unwrap().to_owned();
-    let store = TravelStore::new(app.test_db.db.clone());
+    let store = TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()));
     for (n, seat) in ["12C", "14D", "3C", "22A", "8G"].iter().enumerate() {
         let booking = Record::parse(
             RecordKind::Booking,

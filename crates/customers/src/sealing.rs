@@ -87,6 +87,11 @@ impl Vault {
         }
     }
 
+    /// A customer's data key, unwrapped from its stored form (`<key id>:<base64>`).
+    pub fn unwrap_data_key(&self, stored: &str) -> Result<DataKey, CryptoError> {
+        self.unwrap_key(&stored.parse()?)
+    }
+
     /// The data key re-wrapped under the current master key, or `None` if it already is.
     pub fn rewrap(&self, data_key: &str) -> Result<Option<String>, CryptoError> {
         let wrapped: WrappedKey = data_key.parse()?;

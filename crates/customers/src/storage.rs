@@ -187,6 +187,42 @@ impl std::fmt::Debug for dyn StationDepartures {
 
 const COLUMNS: &str = "id, version, profile, data_key, sealed, created_at, updated_at";
 
+/// Customers' data keys for the other domains that encrypt their data (travel records' free
+/// text…): one key per customer covers everything about them, so destroying it erases it all.
+impl aloft_platform::keys::CustomerKeys for CustomerStore {
+    fn data_keys<'a>(
+        &'a self,
+        customers: &'a [uuid::Uuid],
+    ) -> aloft_platform::keys::CustomerKeysFuture<'a> {
+        Box::pin(async move {
+            let backend = self.db.backend();
+            let mut out = std::collections::HashMap::with_capacity(customers.len());
+            for chunk in customers.chunks(500) {
+                let params: Vec<String> = (1..=chunk.len()).map(|i| backend.param(i)).collect();
+                let sql = format!(
+                    "SELECT id, data_key FROM customers WHERE data_key IS NOT NULL AND id IN ({})",
+                    params.join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for id in chunk {
+                    q = q.bind(id.to_string());
+                }
+                for row in q.fetch_all(self.db.pool()).await? {
+                    let id: String = row.try_get("id")?;
+                    let wrapped: String = row.try_get("data_key")?;
+                    let uuid = uuid::Uuid::try_parse(&id)
+                        .map_err(|_| StorageError::Corrupt(format!("customer {id}: bad id")))?;
+                    let key = self.vault.unwrap_data_key(&wrapped).map_err(|_| {
+                        StorageError::Corrupt(format!("customer {id}: data key cannot be unwrapped"))
+                    })?;
+                    out.insert(uuid, key);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
 impl CustomerStore {
     /// A store over `db`, encrypting sensitive fields with the instance `keys`.
     pub fn new(db: Database, keys: impl Into<SharedKeys>) -> Self {

@@ -87,7 +87,7 @@ async fn source_events_reach_the_timeline_and_poisoned_ones_are_dead_lettered() 
             aloft_security::IndexKey::generate(),
         ));
         let customers = CustomerStore::new(t.db.clone(), keys);
-        let travel = TravelStore::new(t.db.clone());
+        let travel = TravelStore::new(t.db.clone(), std::sync::Arc::new(customers.clone()));
         let pipeline = Pipeline::new(t.db.clone(), customers.clone(), travel.clone());
         let settings = unique_settings();
         let js = jetstream::new(async_nats::connect(nats_url()).await.unwrap());

@@ -19,16 +19,23 @@ fn ctx() -> AccessContext {
     AccessContext::system("test")
 }
 
+/// The instance keys, the same for every store of this test process (as a restarted server
+/// reads the same key file).
 fn keys() -> std::sync::Arc<aloft_platform::keys::InstanceKeys> {
-    std::sync::Arc::new(aloft_platform::keys::InstanceKeys::new(
-        aloft_security::MasterKey::generate(),
-        aloft_security::IndexKey::generate(),
-    ))
+    static KEYS: std::sync::OnceLock<std::sync::Arc<aloft_platform::keys::InstanceKeys>> =
+        std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        std::sync::Arc::new(aloft_platform::keys::InstanceKeys::new(
+            aloft_security::MasterKey::generate(),
+            aloft_security::IndexKey::generate(),
+        ))
+    })
+    .clone()
 }
 
 fn stores(db: &Database) -> (Pipeline, CustomerStore, TravelStore) {
     let customers = CustomerStore::new(db.clone(), keys());
-    let travel = TravelStore::new(db.clone());
+    let travel = TravelStore::new(db.clone(), std::sync::Arc::new(customers.clone()));
     (
         Pipeline::new(db.clone(), customers.clone(), travel.clone()),
         customers,

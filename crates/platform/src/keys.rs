@@ -457,3 +457,23 @@ impl SharedKeys {
         })
     }
 }
+
+/// The answer of [`CustomerKeys::data_keys`], boxed so the trait stays object-safe.
+pub type CustomerKeysFuture<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<std::collections::HashMap<uuid::Uuid, DataKey>, crate::StorageError>,
+            > + Send
+            + 'a,
+    >,
+>;
+
+/// Where a customer's data key comes from, for domains that encrypt customer data outside the
+/// profile (travel records' free text, later case messages). The customers domain holds the
+/// keys and implements this; others receive it as `Arc<dyn CustomerKeys>`, so one key per
+/// customer covers all their data and destroying it erases all of it (crypto-shredding).
+pub trait CustomerKeys: Send + Sync + 'static {
+    /// The unwrapped data keys of these customers. A customer missing from the answer has no
+    /// key: they do not exist, or their key was destroyed (erasure).
+    fn data_keys<'a>(&'a self, customers: &'a [uuid::Uuid]) -> CustomerKeysFuture<'a>;
+}

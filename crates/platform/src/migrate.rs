@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "ingest",
         sql: include_str!("../../../migrations/0008_ingest.sql"),
     },
+    Migration {
+        version: 9,
+        name: "travel_encryption",
+        sql: include_str!("../../../migrations/0009_travel_encryption.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

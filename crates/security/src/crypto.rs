@@ -64,6 +64,7 @@ const WRAP_AAD_LABEL: &[u8] = b"aloft/dek-wrap/v1";
 const KEY_ID_LABEL: &[u8] = b"aloft/master-key-id/v1";
 const INDEX_KEY_LABEL: &[u8] = b"aloft/index-key/v1";
 const BLIND_INDEX_LABEL: &str = "aloft/blind-index/v1/";
+const CONTENT_DIGEST_LABEL: &[u8] = b"aloft/content-digest/v1";
 
 /// Why a key could not be read or a value could not be decrypted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -251,7 +252,8 @@ impl fmt::Debug for MasterKey {
 }
 
 /// A customer's data key (256-bit AES key) that encrypts their fields. Stored only wrapped.
-/// Zeroized on drop; `Debug` shows nothing.
+/// Zeroized on drop (every clone too); `Debug` shows nothing.
+#[derive(Clone)]
 pub struct DataKey(Zeroizing<[u8; KEY_BYTES]>);
 
 impl DataKey {
@@ -631,6 +633,18 @@ pub fn decrypt_text(
     std::str::from_utf8(&plain)
         .map(str::to_owned)
         .map_err(|_| CryptoError::NotText)
+}
+
+/// A keyed digest of a record's content under the record owner's data key: HMAC-SHA256 with a
+/// key derived from the data key, truncated to 128 bits, as 32 hex digits.
+///
+/// It answers "is this the content already stored?" (idempotent re-imports) without keeping
+/// the plaintext or decrypting it. Keyed, so a low-entropy value cannot be confirmed by hashing
+/// guesses; keyed by the data key, so destroying that key (crypto-shredding) also makes the
+/// digest meaningless.
+pub fn content_digest(dek: &DataKey, content: &[u8]) -> String {
+    let key = derive_key(dek.0.as_ref(), CONTENT_DIGEST_LABEL);
+    to_hex(&hmac_sha256(key.as_ref(), content)[..BLIND_INDEX_BYTES])
 }
 
 #[cfg(test)]

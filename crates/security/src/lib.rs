@@ -34,7 +34,7 @@ pub use audit_chain::{
 };
 pub use crypto::{
     BlindIndex, CryptoError, DataKey, IndexKey, KeyProvider, Keyring, LocalKeyProvider, MasterKey,
-    WrappedKey, decrypt_field, decrypt_text, encrypt_field, encrypt_text,
+    WrappedKey, content_digest, decrypt_field, decrypt_text, encrypt_field, encrypt_text,
 };
 pub use pan::{CardNetwork, find_card_numbers, mask_pan, redact_card_numbers};
 pub use password::{

@@ -18,9 +18,11 @@ pub mod demo;
 pub mod model;
 pub mod preferences;
 pub mod routes;
+pub mod sealing;
 pub mod storage;
 pub mod timeline;
 
 pub use model::{CustomerId, Record, RecordKind};
+pub use sealing::{CustomerKeys, EphemeralKeys};
 pub use storage::{Outcome, Recorded, StoredRecord, TravelError, TravelStore};
 pub use timeline::{TimelineCursor, TimelineEntry, TimelineKind, TimelinePage, TimelineQuery};

@@ -149,6 +149,16 @@ string_type!(
     "An active ISO 4217 currency code, upper case (`EUR`)."
 );
 string_type!(
+    PaymentToken,
+    "The payment processor's token for a card or wallet (`tok_1N3x…`): 4–200 printable characters \
+     that are not a card number. Encrypted at rest like free text."
+);
+string_type!(
+    MaskedCard,
+    "A card number as PCI DSS allows it to be kept: at most the first six and the last four \
+     digits, the rest masked (`411111******1111`). A full number given here is masked on parse."
+);
+string_type!(
     FreeText,
     "Free text as a person wrote it, with any card number masked to first six and last four \
      digits; bounded length, no control characters except line breaks and tabs."
@@ -375,6 +385,59 @@ impl FreeText {
     }
 }
 
+impl PaymentToken {
+    /// 4–200 printable characters without spaces; a card number (Luhn and issuer range, with or
+    /// without separators) is refused, since a token field that holds one would store a PAN.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let n = t.chars().count();
+        if !(4..=200).contains(&n) || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("must be the payment processor's token: 4–200 printable characters without spaces".into());
+        }
+        let digits: String = t.chars().filter(|c| *c != '-').collect();
+        if !aloft_security::find_card_numbers(t).is_empty()
+            || aloft_security::pan::is_card_number(&digits)
+        {
+            return Err("must be the payment processor's token, never a card number".into());
+        }
+        Ok(Self(t.to_owned()))
+    }
+}
+
+impl MaskedCard {
+    /// A masked card number (`411111******1111`, `4111 11** **** 1111`; `*`, `X` or `•` as the
+    /// mask) or a full card number, which is masked to first six/last four here. At most six
+    /// leading and four trailing digits may show; everything else must be masked.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        const BAD: &str = "must be a masked card number showing at most the first six and last four digits (411111******1111)";
+        let compact: String = s.trim().chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if compact.chars().all(|c| c.is_ascii_digit()) {
+            return if aloft_security::pan::is_card_number(&compact) {
+                Ok(Self(aloft_security::mask_pan(&compact)))
+            } else {
+                Err(BAD.into())
+            };
+        }
+        let chars: Vec<char> = compact
+            .chars()
+            .map(|c| if matches!(c, 'X' | 'x' | '•') { '*' } else { c })
+            .collect();
+        let lead = chars.iter().take_while(|c| c.is_ascii_digit()).count();
+        let trail = chars.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+        let masked = chars.len() - lead - trail;
+        let length_ok = (12..=19).contains(&chars.len());
+        if !length_ok
+            || lead > 6
+            || trail > 4
+            || masked == 0
+            || chars[lead..chars.len() - trail].iter().any(|c| *c != '*')
+        {
+            return Err(BAD.into());
+        }
+        Ok(Self(chars.into_iter().collect()))
+    }
+}
+
 impl CurrencyCode {
     /// An active ISO 4217 code, any case.
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -579,6 +642,22 @@ choice!(
         Inflight => "inflight",
         /// The web shop.
         Web => "web",
+    }
+);
+
+choice!(
+    /// How a purchase was paid.
+    PaymentMethod {
+        /// A payment card (the number is never stored: see [`MaskedCard`]).
+        Card => "card",
+        /// Cash on board.
+        Cash => "cash",
+        /// A voucher or gift card.
+        Voucher => "voucher",
+        /// Loyalty miles or points.
+        Miles => "miles",
+        /// A wallet (Apple Pay, PayPal…).
+        Wallet => "wallet",
     }
 );
 
@@ -926,6 +1005,23 @@ pub struct Purchase {
     pub items: Vec<PurchaseItem>,
     /// The total (equals the sum of the items, same currency).
     pub total: Money,
+    /// How it was paid (encrypted at rest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
+}
+
+/// How a purchase was paid, kept the way PCI DSS allows: the processor's token and the masked
+/// card number, never the full number (there is no field that could hold one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Payment {
+    /// Card, cash, voucher…
+    pub method: PaymentMethod,
+    /// The payment processor's token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<PaymentToken>,
+    /// First six and last four digits of the card.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card: Option<MaskedCard>,
 }
 
 /// A shipment or invoice following an order.
@@ -1791,9 +1887,28 @@ fn parse_purchase(r: &mut Fields<'_, '_>) -> Option<Purchase> {
         "flight_number",
         "items",
         "total",
+        "payment",
     ]));
     let source = r.source();
     let channel = r.req("channel", PurchaseChannel::parse);
+    let payment = match r.object("payment") {
+        None => None,
+        Some(m) => {
+            let mut f = r.nested("payment", m);
+            f.reject_unknown(&["method", "token", "card"]);
+            let method = f.req("method", PaymentMethod::parse);
+            let token = f.opt("token", PaymentToken::parse);
+            let card = f.opt("card", MaskedCard::parse);
+            if card.is_some() && method.is_some_and(|m| m != PaymentMethod::Card) {
+                f.fail("card", "is only for card payments");
+            }
+            method.map(|method| Payment {
+                method,
+                token,
+                card,
+            })
+        }
+    };
     let purchased_at = r.req("purchased_at", parse_instant);
     let order_reference = r.opt("order_reference", Reference::parse);
     let flight_number = r.opt("flight_number", FlightNumber::parse);
@@ -1878,6 +1993,7 @@ fn parse_purchase(r: &mut Fields<'_, '_>) -> Option<Purchase> {
         flight_number,
         items,
         total: total?,
+        payment,
     })
 }
 
@@ -2241,7 +2357,8 @@ pub(crate) mod tests {
                     "purchased_at": "2026-03-12T11:00:00Z", "flight_number": "BA117",
                     "items": [{"sku": "PERF-1", "description": "Perfume 50 ml", "quantity": 1, "unit_price": {"amount": "62.00", "currency": "EUR"}},
                               {"sku": "SNK-2", "description": "Crisps", "quantity": 2, "unit_price": {"amount": "3.25", "currency": "EUR"}}],
-                    "total": {"amount": "68.50", "currency": "EUR"}}),
+                    "total": {"amount": "68.50", "currency": "EUR"},
+                    "payment": {"method": "card", "token": "tok_7Hq2Lx9", "card": "4111 1111 1111 1111"}}),
             ),
             (
                 RecordKind::PostOrder,
@@ -2649,5 +2766,50 @@ pub(crate) mod tests {
             unreachable!()
         };
         assert!((f.load_factor_percent() - 105.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn payments_keep_only_a_token_and_a_masked_card() {
+        let purchase = |payment: Value| {
+            json!({"source": "skyshop", "source_record_id": "P-1", "channel": "web",
+                "purchased_at": "2026-03-12T11:00:00Z",
+                "items": [{"sku": "S", "description": "Crisps", "quantity": 1, "unit_price": {"amount": "3.25", "currency": "EUR"}}],
+                "total": {"amount": "3.25", "currency": "EUR"}, "payment": payment})
+        };
+        // A full card number given as the card is masked to first six / last four.
+        let Record::Purchase(p) = Record::parse(
+            RecordKind::Purchase,
+            &purchase(json!({"method": "card", "token": "tok_1N3x", "card": "5555-5555-5555-4444"})),
+        )
+        .unwrap() else {
+            unreachable!()
+        };
+        let pay = p.payment.unwrap();
+        assert_eq!(pay.card.unwrap().as_str(), "555555******4444");
+        assert_eq!(pay.token.unwrap().as_str(), "tok_1N3x");
+        for masked in ["411111******1111", "4111 11XX XXXX 1111", "************1111"] {
+            assert!(MaskedCard::parse(masked).is_ok(), "{masked}");
+        }
+        // Too many digits shown, a PAN as the token, a card on a cash payment: refused.
+        assert_pointers(
+            RecordKind::Purchase,
+            purchase(json!({"method": "card", "card": "4111111111**1111"})),
+            &["/payment/card"],
+        );
+        assert_pointers(
+            RecordKind::Purchase,
+            purchase(json!({"method": "card", "token": "4111111111111111"})),
+            &["/payment/token"],
+        );
+        assert_pointers(
+            RecordKind::Purchase,
+            purchase(json!({"method": "cash", "card": "411111******1111", "pin": "1234"})),
+            &["/payment/card", "/payment/pin"],
+        );
+        assert_pointers(
+            RecordKind::Purchase,
+            purchase(json!({"method": "barter"})),
+            &["/payment/method"],
+        );
     }
 }

@@ -11,10 +11,15 @@
 //! Every change writes the record, its timeline entries, its CloudEvent
 //! (`aloft.travel.<kind>.recorded`) and its audit record in **one** transaction
 //! (`Database::begin_write`). Events and audit records carry ids and field names, never values.
+//!
+//! What people wrote and how they paid is encrypted under the customer's data key before it is
+//! stored ([`crate::sealing`]); "the same document" is decided by a keyed digest of the
+//! plaintext, so idempotency never needs the plaintext at rest.
 //! The source's own record id is left out of events too: for bookings it is often the record
 //! locator, which with a surname opens the booking.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -27,7 +32,10 @@ use aloft_platform::{
     AccessContext, ApiError, Backend, CloudEvent, Database, FieldError, StorageError,
 };
 
+use aloft_security::DataKey;
+
 use crate::model::{CustomerId, Record, RecordKind, SegmentForecast, changed_fields};
+use crate::sealing::{self, CustomerKeys};
 use crate::timeline::{
     MAX_LIMIT, RecordRef, TimelineCursor, TimelineEntry, TimelineKind, TimelinePage, TimelineQuery,
     project,
@@ -107,9 +115,16 @@ impl From<TravelError> for ApiError {
 }
 
 /// Access to travel records and timelines.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TravelStore {
     db: Database,
+    keys: Arc<dyn CustomerKeys>,
+}
+
+impl std::fmt::Debug for TravelStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TravelStore").finish_non_exhaustive()
+    }
 }
 
 /// One record to write, with its derived stored forms.
@@ -117,7 +132,13 @@ struct Prepared {
     customer_id: Option<String>,
     kind: RecordKind,
     key: (String, String),
-    document: String,
+    /// The whole plaintext document (never stored as such when it has sensitive fields).
+    document: Value,
+    /// Keyed digest of `document` under the customer's data key (plain SHA-256 for
+    /// flight-level records, which hold no personal data).
+    digest: String,
+    /// The customer's data key (none for flight-level records).
+    data_key: Option<DataKey>,
     occurred_at: String,
     record: Record,
 }
@@ -127,7 +148,12 @@ struct Prepared {
 struct State {
     id: Uuid,
     customer_id: Option<String>,
+    /// Digest of the plaintext document (`None`: a row from before encryption at rest).
+    digest: Option<String>,
+    /// The stored plain part (the whole document for rows from before encryption at rest).
     document: String,
+    /// Sealed fields as stored.
+    sealed: Option<String>,
     version: i64,
     /// Already a row in the database (else it must be inserted).
     stored: bool,
@@ -137,14 +163,60 @@ struct State {
     input: usize,
 }
 
+impl State {
+    /// Whether the stored content is `p`'s document (same customer assumed).
+    fn holds(&self, p: &Prepared) -> bool {
+        match &self.digest {
+            Some(d) => *d == p.digest,
+            // A row from before encryption at rest holds the whole plaintext document.
+            None => self.document == p.document.to_string(),
+        }
+    }
+}
+
+impl Prepared {
+    /// What is stored for this record under id `id`: the plain part, the sealed fields and the
+    /// digest.
+    fn stored_form(&self, id: Uuid) -> sealing::Sealed {
+        match &self.data_key {
+            Some(k) => sealing::seal(k, &id.to_string(), self.kind, &self.document),
+            None => sealing::Sealed {
+                document: self.document.to_string(),
+                sealed: None,
+                digest: self.digest.clone(),
+            },
+        }
+    }
+}
+
 /// How often a batch is retried when a concurrent writer inserted one of its keys first
 /// (PostgreSQL; SQLite writers are serialised).
 const CONFLICT_RETRIES: usize = 3;
 
 impl TravelStore {
-    /// A store over `db`.
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    /// A store over `db`, encrypting what people wrote under the data keys from `keys`.
+    pub fn new(db: Database, keys: Arc<dyn CustomerKeys>) -> Self {
+        Self { db, keys }
+    }
+
+    /// The data keys of these customers (missing: no such customer, or erased).
+    async fn data_keys(
+        &self,
+        customers: &[CustomerId],
+    ) -> Result<HashMap<CustomerId, DataKey>, StorageError> {
+        if customers.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut ids: Vec<Uuid> = customers.iter().map(CustomerId::as_uuid).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(self
+            .keys
+            .data_keys(&ids)
+            .await?
+            .into_iter()
+            .map(|(id, key)| (CustomerId::from_uuid(id), key))
+            .collect())
     }
 
     /// The database behind this store.
@@ -202,18 +274,33 @@ impl TravelStore {
     ) -> Result<Vec<Recorded>, TravelError> {
         let mut errors = Vec::new();
         let mut prepared = Vec::with_capacity(items.len());
+        let customers: Vec<CustomerId> = items.iter().filter_map(|(c, _)| *c).collect();
+        let keys = self.data_keys(&customers).await?;
         for (i, (customer, record)) in items.into_iter().enumerate() {
             let pointer = if bulk { format!("/{i}") } else { String::new() };
             match (customer.is_some(), record.kind()) {
                 (true, RecordKind::SegmentForecast) => errors.push(FieldError::new(
-                    pointer,
+                    pointer.clone(),
                     "a segment forecast is flight-level data and belongs to no customer",
                 )),
                 (false, kind) if kind != RecordKind::SegmentForecast => errors.push(
-                    FieldError::new(pointer, "this record needs the customer it belongs to"),
+                    FieldError::new(pointer.clone(), "this record needs the customer it belongs to"),
                 ),
                 _ => {}
             }
+            let data_key = customer.and_then(|c| keys.get(&c).cloned());
+            if customer.is_some() && data_key.is_none() {
+                errors.push(FieldError::new(
+                    pointer,
+                    "the customer does not exist (or was erased)",
+                ));
+            }
+            let document = record.to_document();
+            let text = document.to_string();
+            let digest = match &data_key {
+                Some(k) => sealing::digest(k, &text),
+                None => aloft_security::sha256_hex(&text),
+            };
             let source = record.source();
             prepared.push(Prepared {
                 customer_id: customer.map(|c| c.to_string()),
@@ -222,7 +309,9 @@ impl TravelStore {
                     source.source.as_str().to_owned(),
                     source.source_record_id.as_str().to_owned(),
                 ),
-                document: record.to_document().to_string(),
+                document,
+                digest,
+                data_key,
                 occurred_at: to_db_time(record.occurred_at()),
                 record,
             });
@@ -237,6 +326,39 @@ impl TravelStore {
                 other => return Ok(other?),
             }
         }
+    }
+
+    /// The plaintext document a stored state holds (for naming changed fields). Sealed fields
+    /// that cannot be opened (the record belonged to another customer whose key is gone) count
+    /// as changed.
+    async fn plaintext_of(&self, state: &State, p: &Prepared) -> Value {
+        let mut doc: Value = serde_json::from_str(&state.document).unwrap_or(Value::Null);
+        let Some(sealed) = &state.sealed else {
+            return doc;
+        };
+        let key = match (&state.customer_id, &p.customer_id, &p.data_key) {
+            (Some(a), Some(b), Some(k)) if a == b => Some(k.clone()),
+            (Some(a), _, _) => match CustomerId::parse(a) {
+                Some(c) => self
+                    .data_keys(&[c])
+                    .await
+                    .ok()
+                    .and_then(|mut m| m.remove(&c)),
+                None => None,
+            },
+            _ => None,
+        };
+        let opened = key.is_some_and(|k| {
+            sealing::open(&k, &state.id.to_string(), &mut doc, sealed).is_ok()
+        });
+        if !opened {
+            if let Value::Object(m) = &mut doc {
+                for f in sealing::sealed_fields(p.kind) {
+                    m.insert((*f).to_owned(), Value::String("(sealed)".into()));
+                }
+            }
+        }
+        doc
     }
 
     async fn write_once(
@@ -275,7 +397,9 @@ impl TravelStore {
                         State {
                             id,
                             customer_id: p.customer_id.clone(),
-                            document: p.document.clone(),
+                            digest: Some(p.digest.clone()),
+                            document: String::new(),
+                            sealed: None,
                             version: 1,
                             stored: false,
                             dirty: true,
@@ -283,7 +407,7 @@ impl TravelStore {
                         },
                     )
                 }
-                Some(s) if s.document == p.document && s.customer_id == p.customer_id => (
+                Some(s) if s.customer_id == p.customer_id && s.holds(p) => (
                     Recorded {
                         record_id: s.id,
                         version: s.version,
@@ -292,9 +416,8 @@ impl TravelStore {
                     s,
                 ),
                 Some(s) => {
-                    let before: Value = serde_json::from_str(&s.document).unwrap_or(Value::Null);
-                    let after = p.record.to_document();
-                    let mut changed = changed_fields(&before, &after);
+                    let before = self.plaintext_of(&s, p).await;
+                    let mut changed = changed_fields(&before, &p.document);
                     if s.customer_id != p.customer_id {
                         changed.push("customer_id".into());
                     }
@@ -315,7 +438,7 @@ impl TravelStore {
                         },
                         State {
                             customer_id: p.customer_id.clone(),
-                            document: p.document.clone(),
+                            digest: Some(p.digest.clone()),
                             version,
                             dirty: true,
                             input: i,
@@ -342,16 +465,19 @@ impl TravelStore {
         // then every dirty record's timeline entries.
         for s in &changed {
             let p = &prepared[s.input];
+            let stored = p.stored_form(s.id);
             sqlx::query(
                 "UPDATE travel_records SET customer_id = $1, kind = $2, occurred_at = $3, document = $4, \
-                 version = $5, updated_at = $6 WHERE id = $7",
+                 version = $5, updated_at = $6, sealed = $7, digest = $8 WHERE id = $9",
             )
             .bind(s.customer_id.clone())
             .bind(p.kind.as_str())
             .bind(&p.occurred_at)
-            .bind(&s.document)
+            .bind(stored.document)
             .bind(s.version)
             .bind(to_db_time(stamp))
+            .bind(stored.sealed)
+            .bind(stored.digest)
             .bind(s.id.to_string())
             .execute(&mut *tx.conn())
             .await?;
@@ -369,12 +495,18 @@ impl TravelStore {
             q.execute(&mut *tx.conn()).await?;
         }
         insert_records(backend, tx.conn(), prepared, &new, stamp).await?;
-        let entries: Vec<TimelineEntry> = dirty
+        let entries: Vec<(TimelineEntry, Option<String>)> = dirty
             .iter()
             .filter_map(|s| {
                 let p = &prepared[s.input];
                 let customer = s.customer_id.as_deref().and_then(CustomerId::parse)?;
-                Some(project(customer, s.id, &p.record))
+                Some(project(customer, s.id, &p.record).into_iter().map(|e| {
+                    let detail = match (&e.detail, &p.data_key) {
+                        (Some(d), Some(k)) => Some(sealing::seal_detail(k, &e.entry_id, d)),
+                        _ => None,
+                    };
+                    (e, detail)
+                }))
             })
             .flatten()
             .collect();
@@ -407,6 +539,86 @@ impl TravelStore {
         Ok(outcomes)
     }
 
+    /// Converts rows written before encryption at rest: seals their sensitive fields, stores
+    /// their digest and rewrites their timeline entries (so an interaction's subject leaves the
+    /// clear-text summary). Runs at start-up; returns how many rows it converted. Idempotent
+    /// and safe beside a running writer (each row is converted in its own write transaction,
+    /// only while it still has no digest).
+    pub async fn seal_plaintext_rows(&self) -> Result<u64, StorageError> {
+        let mut converted = 0;
+        loop {
+            let rows = sqlx::query(&format!(
+                "SELECT {RECORD_COLUMNS} FROM travel_records WHERE digest IS NULL LIMIT 200"
+            ))
+            .fetch_all(self.db.pool())
+            .await?;
+            if rows.is_empty() {
+                return Ok(converted);
+            }
+            let customers: Vec<CustomerId> = rows
+                .iter()
+                .filter_map(|r| r.try_get::<Option<String>, _>("customer_id").ok().flatten())
+                .filter_map(|c| CustomerId::parse(&c))
+                .collect();
+            let keys = self.data_keys(&customers).await?;
+            for row in rows {
+                let id: String = row.try_get("id")?;
+                let customer = row
+                    .try_get::<Option<String>, _>("customer_id")?
+                    .and_then(|c| CustomerId::parse(&c));
+                let doc: Value = serde_json::from_str(&row.try_get::<String, _>("document")?)
+                    .map_err(|_| corrupt("document", &id))?;
+                let stored = decode_record(&row, customer, &doc)?;
+                let data_key = customer.and_then(|c| keys.get(&c).cloned());
+                let text = doc.to_string();
+                let p = Prepared {
+                    customer_id: customer.map(|c| c.to_string()),
+                    kind: stored.record.kind(),
+                    key: (String::new(), String::new()),
+                    digest: match &data_key {
+                        Some(k) => sealing::digest(k, &text),
+                        None => aloft_security::sha256_hex(&text),
+                    },
+                    document: doc,
+                    data_key,
+                    occurred_at: String::new(),
+                    record: stored.record,
+                };
+                let form = p.stored_form(stored.id);
+                let mut tx = self.db.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE travel_records SET document = $1, sealed = $2, digest = $3 \
+                     WHERE id = $4 AND digest IS NULL",
+                )
+                .bind(form.document)
+                .bind(form.sealed)
+                .bind(form.digest)
+                .bind(&id)
+                .execute(&mut *tx.conn())
+                .await?
+                .rows_affected();
+                if done == 1 {
+                    if let (Some(c), Some(k)) = (customer, &p.data_key) {
+                        sqlx::query("DELETE FROM timeline WHERE record_id = $1")
+                            .bind(&id)
+                            .execute(&mut *tx.conn())
+                            .await?;
+                        let entries: Vec<_> = project(c, stored.id, &p.record)
+                            .into_iter()
+                            .map(|e| {
+                                let d = e.detail.as_ref().map(|d| sealing::seal_detail(k, &e.entry_id, d));
+                                (e, d)
+                            })
+                            .collect();
+                        insert_entries(self.db.backend(), tx.conn(), &entries).await?;
+                    }
+                    tx.commit().await?;
+                    converted += 1;
+                }
+            }
+        }
+    }
+
     /// Reads one record by Aloft's id.
     pub async fn get(&self, id: Uuid) -> Result<Option<StoredRecord>, StorageError> {
         let row = sqlx::query(&format!(
@@ -415,7 +627,10 @@ impl TravelStore {
         .bind(id.to_string())
         .fetch_optional(self.db.pool())
         .await?;
-        row.map(|r| decode_record(&r)).transpose()
+        match row {
+            Some(r) => Ok(Some(self.decode_record(&r).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Reads one record by its source key.
@@ -431,7 +646,31 @@ impl TravelStore {
         .bind(source_record_id)
         .fetch_optional(self.db.pool())
         .await?;
-        row.map(|r| decode_record(&r)).transpose()
+        match row {
+            Some(r) => Ok(Some(self.decode_record(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A stored row as a record, its sealed fields opened with the customer's data key.
+    async fn decode_record(&self, row: &AnyRow) -> Result<StoredRecord, StorageError> {
+        let id: String = row.try_get("id")?;
+        let sealed: Option<String> = row.try_get("sealed")?;
+        let customer = match row.try_get::<Option<String>, _>("customer_id")? {
+            Some(c) => Some(CustomerId::parse(&c).ok_or_else(|| corrupt("customer id", &id))?),
+            None => None,
+        };
+        let mut doc: Value = serde_json::from_str(&row.try_get::<String, _>("document")?)
+            .map_err(|_| corrupt("document", &id))?;
+        if let (Some(sealed), Some(c)) = (&sealed, customer) {
+            let key = self.data_keys(&[c]).await?.remove(&c).ok_or_else(|| {
+                StorageError::Corrupt(format!(
+                    "travel record {id}: the customer's data key is gone (erased)"
+                ))
+            })?;
+            sealing::open(&key, &id, &mut doc, sealed)?;
+        }
+        decode_record(row, customer, &doc)
     }
 
     /// The customer's most recent booking and ancillary documents (newest first, up to 50 of
@@ -572,6 +811,20 @@ impl TravelStore {
         } else {
             None
         };
+        if entries.iter().any(|e| e.detail.is_some()) {
+            let key = self.data_keys(&[customer_id]).await?.remove(&customer_id);
+            for e in &mut entries {
+                if let Some(stored) = e.detail.take() {
+                    // An erased customer's details are unreadable: the line stays without them.
+                    e.detail = key
+                        .as_ref()
+                        .and_then(|k| sealing::open_detail(k, &e.entry_id, &stored));
+                    if let Some(d) = e.detail.take() {
+                        e.summary = format!("{} · {d}", e.summary);
+                    }
+                }
+            }
+        }
         Ok(TimelinePage { entries, next })
     }
 
@@ -586,28 +839,27 @@ impl TravelStore {
     }
 }
 
-const RECORD_COLUMNS: &str = "id, kind, customer_id, document, version, recorded_at, updated_at";
+const RECORD_COLUMNS: &str =
+    "id, kind, customer_id, document, sealed, version, recorded_at, updated_at";
 const ENTRY_COLUMNS: &str =
-    "entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind";
+    "entry_id, customer_id, occurred_at, kind, summary, detail, record_id, record_kind";
 
 fn corrupt(what: &str, id: &str) -> StorageError {
     StorageError::Corrupt(format!("travel record {id}: bad {what}"))
 }
 
-fn decode_record(row: &AnyRow) -> Result<StoredRecord, StorageError> {
+fn decode_record(
+    row: &AnyRow,
+    customer_id: Option<CustomerId>,
+    doc: &Value,
+) -> Result<StoredRecord, StorageError> {
     let id: String = row.try_get("id")?;
     let kind =
         RecordKind::parse(&row.try_get::<String, _>("kind")?).map_err(|_| corrupt("kind", &id))?;
-    let doc: Value = serde_json::from_str(&row.try_get::<String, _>("document")?)
-        .map_err(|_| corrupt("document", &id))?;
     // Stored documents were validated on the way in; parse again so the type guarantees hold.
-    let record = Record::parse(kind, &doc).map_err(|errs| {
+    let record = Record::parse(kind, doc).map_err(|errs| {
         StorageError::Corrupt(format!("travel record {id}: {} invalid fields", errs.len()))
     })?;
-    let customer_id = match row.try_get::<Option<String>, _>("customer_id")? {
-        Some(c) => Some(CustomerId::parse(&c).ok_or_else(|| corrupt("customer id", &id))?),
-        None => None,
-    };
     Ok(StoredRecord {
         id: Uuid::try_parse(&id).map_err(|_| corrupt("id", &id))?,
         customer_id,
@@ -627,6 +879,8 @@ fn decode_entry(row: &AnyRow) -> Result<TimelineEntry, StorageError> {
         occurred_at: from_db_time(&row.try_get::<String, _>("occurred_at")?)?,
         kind: TimelineKind::parse(&row.try_get::<String, _>("kind")?).map_err(|_| bad("kind"))?,
         summary: row.try_get("summary")?,
+        // Still sealed here; `TravelStore::timeline` opens it.
+        detail: row.try_get("detail")?,
         record: RecordRef {
             record_id: Uuid::try_parse(&row.try_get::<String, _>("record_id")?)
                 .map_err(|_| bad("record id"))?,
@@ -661,7 +915,7 @@ async fn load_states(
         for chunk in ids.chunks(500) {
             let params: Vec<String> = (2..chunk.len() + 2).map(|i| backend.param(i)).collect();
             let sql = format!(
-                "SELECT id, source, source_record_id, customer_id, document, version FROM travel_records \
+                "SELECT id, source, source_record_id, customer_id, document, sealed, digest, version FROM travel_records \
                  WHERE source = {} AND source_record_id IN ({}){}",
                 backend.param(1),
                 params.join(", "),
@@ -683,6 +937,8 @@ async fn load_states(
                         id: Uuid::try_parse(&id).map_err(|_| corrupt("id", &id))?,
                         customer_id: row.try_get("customer_id")?,
                         document: row.try_get("document")?,
+                        sealed: row.try_get("sealed")?,
+                        digest: row.try_get("digest")?,
                         version: row.try_get("version")?,
                         stored: true,
                         dirty: false,
@@ -703,20 +959,21 @@ async fn insert_records(
     new: &[&State],
     stamp: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    const COLUMNS: usize = 10;
-    const ROWS: usize = 200;
+    const COLUMNS: usize = 12;
+    const ROWS: usize = 160;
     let stamp = to_db_time(stamp);
     for chunk in new.chunks(ROWS) {
         let sql = multi_row_insert(
             backend,
             "INSERT INTO travel_records (id, source, source_record_id, kind, customer_id, occurred_at, \
-             document, version, recorded_at, updated_at) VALUES ",
+             document, version, recorded_at, updated_at, sealed, digest) VALUES ",
             chunk.len(),
             COLUMNS,
         );
         let mut q = sqlx::query(&sql);
         for s in chunk {
             let p = &prepared[s.input];
+            let stored = p.stored_form(s.id);
             q = q
                 .bind(s.id.to_string())
                 .bind(p.key.0.as_str())
@@ -724,10 +981,12 @@ async fn insert_records(
                 .bind(p.kind.as_str())
                 .bind(s.customer_id.clone())
                 .bind(p.occurred_at.as_str())
-                .bind(s.document.as_str())
+                .bind(stored.document)
                 .bind(s.version)
                 .bind(stamp.as_str())
-                .bind(stamp.as_str());
+                .bind(stamp.as_str())
+                .bind(stored.sealed)
+                .bind(stored.digest);
         }
         q.execute(&mut *conn).await?;
     }
@@ -738,19 +997,19 @@ async fn insert_records(
 async fn insert_entries(
     backend: Backend,
     conn: &mut sqlx::AnyConnection,
-    entries: &[TimelineEntry],
+    entries: &[(TimelineEntry, Option<String>)],
 ) -> Result<(), StorageError> {
-    const COLUMNS: usize = 7;
-    const ROWS: usize = 300;
+    const COLUMNS: usize = 8;
+    const ROWS: usize = 260;
     for chunk in entries.chunks(ROWS) {
         let sql = multi_row_insert(
             backend,
-            "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind) VALUES ",
+            "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind, detail) VALUES ",
             chunk.len(),
             COLUMNS,
         );
         let mut q = sqlx::query(&sql);
-        for e in chunk {
+        for (e, detail) in chunk {
             q = q
                 .bind(e.entry_id.as_str())
                 .bind(e.customer_id.to_string())
@@ -758,7 +1017,8 @@ async fn insert_entries(
                 .bind(e.kind.as_str())
                 .bind(e.summary.as_str())
                 .bind(e.record.record_id.to_string())
-                .bind(e.record.record_kind.as_str());
+                .bind(e.record.record_kind.as_str())
+                .bind(detail.clone());
         }
         q.execute(&mut *conn).await?;
     }

@@ -8,9 +8,10 @@
 //! the records to list them.
 //!
 //! Invariants:
-//! - Summaries are safe to show to anyone who may see the customer's timeline: built from codes,
-//!   statuses, amounts and (for interactions) the PAN-redacted subject — never message bodies,
-//!   feedback text or addresses, which stay in the record.
+//! - Summaries are safe to show to anyone who may see the customer's timeline and are stored in
+//!   the clear: built from codes, statuses and amounts only — never message bodies, feedback
+//!   text or addresses, which stay (encrypted) in the record. An interaction's PAN-redacted
+//!   subject is the entry's `detail`, stored encrypted and joined to the line on read.
 //! - Order is newest first by `(occurred_at, entry_id)`, a total order, so keyset pages never
 //!   repeat or skip an entry.
 //! - Pure: no IO.
@@ -127,10 +128,25 @@ pub struct TimelineEntry {
     pub occurred_at: DateTime<Utc>,
     /// What kind of entry.
     pub kind: TimelineKind,
-    /// One line for people, safe to show (see the module invariants).
+    /// One line for people, safe to show (see the module invariants). On read, the entry's
+    /// decrypted [`TimelineEntry::detail`] is appended to it.
     pub summary: String,
+    /// Words a person wrote that belong in the line (an interaction's subject): stored
+    /// encrypted under the customer's data key, never in the clear beside the summary.
+    #[serde(skip)]
+    pub detail: Option<String>,
     /// The source record.
     pub record: RecordRef,
+}
+
+impl TimelineEntry {
+    /// The line as shown: the summary, then the detail if any.
+    pub fn line(&self) -> String {
+        match &self.detail {
+            Some(d) => format!("{} · {d}", self.summary),
+            None => self.summary.clone(),
+        }
+    }
 }
 
 /// The id of the `ordinal`-th entry of a record.
@@ -151,6 +167,7 @@ pub fn project(customer_id: CustomerId, record_id: Uuid, record: &Record) -> Vec
         occurred_at,
         kind,
         summary,
+        detail: None,
         record: reference.clone(),
     };
     let one = |kind, summary: String| vec![entry(0, record.occurred_at(), kind, summary)];
@@ -244,10 +261,9 @@ pub fn project(customer_id: CustomerId, record_id: Uuid, record: &Record) -> Vec
             if let Some(d) = i.duration_seconds {
                 s.push_str(&format!(" · {} min", d.div_ceil(60)));
             }
-            if let Some(subject) = &i.subject {
-                s.push_str(&format!(" · {}", subject.excerpt(80)));
-            }
-            one(TimelineKind::Interaction, s)
+            let mut entries = one(TimelineKind::Interaction, s);
+            entries[0].detail = i.subject.as_ref().map(|subject| subject.excerpt(80));
+            entries
         }
         Record::Feedback(f) => {
             let mut s = capitalise(f.kind.as_str());
@@ -539,7 +555,7 @@ mod tests {
             let e = entries_of(record_kind);
             assert_eq!(e.len(), 1, "{record_kind}");
             assert_eq!(e[0].kind, kind);
-            assert_eq!(e[0].summary, summary);
+            assert_eq!(e[0].line(), summary);
             assert_eq!(e[0].record.record_kind, record_kind);
         }
         // Bodies, feedback text and addresses never reach the timeline.

@@ -79,7 +79,7 @@ fn base() -> DateTime<Utc> {
 async fn recording_is_idempotent_and_a_changed_record_updates_it_and_its_timeline() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone());
+        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
         let customer = CustomerId::generate();
         let audit_before = count(&t.db, "SELECT COUNT(*) FROM audit_log").await;
 
@@ -211,7 +211,7 @@ async fn recording_is_idempotent_and_a_changed_record_updates_it_and_its_timelin
 async fn record_event_and_audit_commit_together_or_not_at_all() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone());
+        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
         let customer = CustomerId::generate();
         store
             .record(customer, interaction("C-1", base(), "hello"), &ctx())
@@ -269,7 +269,7 @@ async fn record_event_and_audit_commit_together_or_not_at_all() {
 async fn free_text_is_stored_with_card_numbers_masked() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone());
+        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
         let customer = CustomerId::generate();
         store
             .record(
@@ -279,13 +279,23 @@ async fn free_text_is_stored_with_card_numbers_masked() {
             )
             .await
             .unwrap();
-        let doc: String = sqlx::query_scalar("SELECT document FROM travel_records")
-            .fetch_one(t.db.pool())
-            .await
-            .unwrap();
+        let (doc, sealed): (String, String) =
+            sqlx::query_as("SELECT document, sealed FROM travel_records")
+                .fetch_one(t.db.pool())
+                .await
+                .unwrap();
         assert!(
-            !doc.contains("5555 5555 5555 4444") && doc.contains("555555******4444"),
-            "{doc}"
+            !doc.contains("5555") && !sealed.contains("5555") && !doc.contains("thanks"),
+            "the body is sealed: {doc}"
+        );
+        let read = store.find_by_source("genesys", "C-1").await.unwrap().unwrap();
+        let Record::Interaction(i) = read.record else {
+            panic!("an interaction")
+        };
+        let body = i.body.unwrap();
+        assert!(
+            !body.as_str().contains("5555 5555 5555 4444") && body.as_str().contains("555555******4444"),
+            "{body}"
         );
         let outbox: String = sqlx::query_scalar("SELECT payload FROM outbox")
             .fetch_one(t.db.pool())
@@ -346,7 +356,7 @@ async fn all_pages(
 async fn the_timeline_is_newest_first_filtered_and_paginated_without_gaps_or_duplicates() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone());
+        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
         let customer = CustomerId::generate();
         let expected = fill(&store, customer).await;
         assert_eq!(
@@ -448,7 +458,7 @@ async fn the_timeline_is_newest_first_filtered_and_paginated_without_gaps_or_dup
 async fn a_batch_is_idempotent_and_repeated_keys_apply_in_order() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone());
+        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
         let customer = CustomerId::generate();
         let batch = vec![
             (customer, bag("B-1", base())),
@@ -498,7 +508,7 @@ async fn a_batch_is_idempotent_and_repeated_keys_apply_in_order() {
 async fn concurrent_recording_of_the_same_record_creates_it_once() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone());
+        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
         let customer = CustomerId::generate();
         let mut tasks = Vec::new();
         for _ in 0..8 {
@@ -516,5 +526,57 @@ async fn concurrent_recording_of_the_same_record_creates_it_once() {
         assert_eq!(created, 1);
         assert_eq!(count(&t.db, "SELECT COUNT(*) FROM travel_records").await, 1);
         assert_eq!(count(&t.db, "SELECT COUNT(*) FROM outbox").await, 1);
+    }
+}
+
+#[tokio::test]
+async fn what_people_wrote_is_sealed_and_destroying_the_key_shreds_it() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let keys = std::sync::Arc::new(aloft_travel::EphemeralKeys::new());
+        let store = TravelStore::new(t.db.clone(), keys.clone());
+        let customer = CustomerId::generate();
+        let call = interaction("C-9", base(), "Zqbody lives at 7 Canary Lane");
+        let first = store.record(customer, call.clone(), &ctx()).await.unwrap();
+        // Re-sending the same record is recognised through the keyed digest.
+        let again = store.record(customer, call, &ctx()).await.unwrap();
+        assert_eq!(again.outcome, Outcome::AlreadyRecorded);
+        assert_eq!(again.record_id, first.record_id);
+        let stored: Vec<String> = sqlx::query_scalar(
+            "SELECT document || COALESCE(sealed, '') FROM travel_records \
+             UNION ALL SELECT summary || COALESCE(detail, '') FROM timeline",
+        )
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+        let stored = stored.join("\n");
+        for secret in ["Zqbody", "Canary", "Seat change"] {
+            assert!(!stored.contains(secret), "{secret} is stored in the clear");
+        }
+        // Read back: the timeline line shows the subject, the record its body.
+        let page = store
+            .timeline(customer, &TimelineQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(page.entries[0].summary, "Inbound chat · Seat change");
+        // A changed body is an update naming the field.
+        let changed = store
+            .record(customer, interaction("C-9", base(), "New words"), &ctx())
+            .await
+            .unwrap();
+        assert_eq!(
+            changed.outcome,
+            Outcome::Updated {
+                changed_fields: vec!["body".into()]
+            }
+        );
+        // Erasure destroys the data key: the words are gone, the facts stay.
+        keys.destroy(customer);
+        assert!(store.find_by_source("genesys", "C-9").await.is_err());
+        let page = store
+            .timeline(customer, &TimelineQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(page.entries[0].summary, "Inbound chat");
     }
 }

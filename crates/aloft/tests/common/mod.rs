@@ -41,6 +41,8 @@ pub struct TestApp {
     pub route_debug: String,
     /// Staff accounts.
     pub accounts: aloft_access::AccountStore,
+    /// Customer profiles (without read auditing), also the holder of customers' data keys.
+    pub customers: aloft_customers::CustomerStore,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -121,6 +123,7 @@ impl TestApp {
         let tokens = RoleTokens::new(&app);
         let route_debug = format!("{:?}", app.router());
         let accounts = app.accounts().clone();
+        let customers = app.customers().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
@@ -133,6 +136,7 @@ impl TestApp {
             role_tokens: tokens,
             route_debug,
             accounts,
+            customers,
             stop: Some(tx),
             server: Some(server),
         }

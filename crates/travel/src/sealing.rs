@@ -1,0 +1,216 @@
+//! Encryption at rest of what people wrote and how they paid: interaction subjects and bodies
+//! (call notes, e-mail and chat transcripts), feedback text, chauffeur pick-up and drop-off
+//! places (often home addresses) and purchase payment references (processor tokens).
+//!
+//! Each such top-level field is taken out of the stored document and encrypted on its own with
+//! AES-256-GCM under the **customer's** data key (the same key as their profile's sensitive
+//! fields), the travel record id and field name bound as associated data. So:
+//! - destroying a customer's data key makes their notes and messages unreadable everywhere,
+//!   backups included (crypto-shredding, used for erasure);
+//! - a ciphertext copied to another record or field does not decrypt.
+//!
+//! Whether a re-sent record is the one already stored is decided by a keyed digest of the whole
+//! plaintext document ([`aloft_security::content_digest`]), never by comparing plaintext.
+//!
+//! The data keys come from the customers domain through [`CustomerKeys`] (this crate does not
+//! depend on that one); the binary connects them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+pub use aloft_platform::keys::{CustomerKeys, CustomerKeysFuture};
+use aloft_platform::StorageError;
+use aloft_security::{DataKey, content_digest, decrypt_field, encrypt_field};
+
+use crate::model::{CustomerId, RecordKind};
+
+/// The fields of a record kind that are encrypted at rest.
+pub fn sealed_fields(kind: RecordKind) -> &'static [&'static str] {
+    match kind {
+        RecordKind::Interaction => &["subject", "body"],
+        RecordKind::Feedback => &["text"],
+        RecordKind::ChauffeurRide => &["pickup", "dropoff"],
+        RecordKind::Purchase => &["payment"],
+        _ => &[],
+    }
+}
+
+/// The field name bound into a timeline entry's encrypted detail.
+pub const DETAIL_FIELD: &str = "timeline.detail";
+
+/// Data keys made up on first use and kept in memory: for tests, examples and benchmarks of
+/// this crate alone, where no customer profiles exist. Production wires the customers domain.
+#[derive(Default)]
+pub struct EphemeralKeys {
+    keys: Mutex<HashMap<Uuid, Arc<[u8; 32]>>>,
+}
+
+impl EphemeralKeys {
+    /// An empty key set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets a customer's key, as erasure destroys it.
+    pub fn destroy(&self, customer: CustomerId) {
+        self.keys
+            .lock()
+            .expect("keys lock")
+            .remove(&customer.as_uuid());
+    }
+}
+
+impl CustomerKeys for EphemeralKeys {
+    fn data_keys<'a>(&'a self, customers: &'a [Uuid]) -> CustomerKeysFuture<'a> {
+        let mut keys = self.keys.lock().expect("keys lock");
+        let out = customers
+            .iter()
+            .map(|c| {
+                let bytes = keys
+                    .entry(*c)
+                    .or_insert_with(|| Arc::new(*DataKey::generate().as_bytes()));
+                (*c, DataKey::from_bytes(**bytes))
+            })
+            .collect();
+        Box::pin(async move { Ok(out) })
+    }
+}
+
+/// A document split for storage: the plain part, the sealed fields and the content digest.
+pub struct Sealed {
+    /// The document without its sensitive fields.
+    pub document: String,
+    /// JSON object field → base64 ciphertext, or `None` when the kind has no sensitive field
+    /// present.
+    pub sealed: Option<String>,
+    /// Keyed digest of the whole plaintext document.
+    pub digest: String,
+}
+
+/// The keyed digest of a plaintext document (see the module documentation).
+pub fn digest(key: &DataKey, document: &str) -> String {
+    content_digest(key, document.as_bytes())
+}
+
+/// Splits `document` (a record of `kind` with id `record_id`) into its stored parts.
+pub fn seal(key: &DataKey, record_id: &str, kind: RecordKind, document: &Value) -> Sealed {
+    let full = document.to_string();
+    let digest = digest(key, &full);
+    let mut plain = document.clone();
+    let mut sealed = Map::new();
+    if let Value::Object(map) = &mut plain {
+        for field in sealed_fields(kind) {
+            if let Some(value) = map.remove(*field) {
+                let text = zeroize::Zeroizing::new(value.to_string());
+                let ct = encrypt_field(key, record_id, field, text.as_bytes());
+                sealed.insert((*field).to_owned(), Value::String(b64().encode(ct)));
+            }
+        }
+    }
+    Sealed {
+        document: plain.to_string(),
+        sealed: (!sealed.is_empty()).then(|| Value::Object(sealed).to_string()),
+        digest,
+    }
+}
+
+/// Puts the sealed fields back into the plain part of a document.
+pub fn open(
+    key: &DataKey,
+    record_id: &str,
+    document: &mut Value,
+    sealed: &str,
+) -> Result<(), StorageError> {
+    let bad = || StorageError::Corrupt(format!("travel record {record_id}: sealed fields"));
+    let parsed: Map<String, Value> = serde_json::from_str(sealed).map_err(|_| bad())?;
+    let Value::Object(map) = document else {
+        return Err(bad());
+    };
+    for (field, ct) in parsed {
+        let ct = ct
+            .as_str()
+            .and_then(|t| b64().decode(t).ok())
+            .ok_or_else(bad)?;
+        let plain = decrypt_field(key, record_id, &field, &ct).map_err(|_| bad())?;
+        let value: Value = serde_json::from_slice(&plain).map_err(|_| bad())?;
+        map.insert(field, value);
+    }
+    Ok(())
+}
+
+/// Encrypts a timeline entry's private detail (an interaction's subject).
+pub fn seal_detail(key: &DataKey, entry_id: &str, detail: &str) -> String {
+    b64().encode(encrypt_field(key, entry_id, DETAIL_FIELD, detail.as_bytes()))
+}
+
+/// Decrypts a timeline entry's private detail; `None` if it cannot be read (key destroyed).
+pub fn open_detail(key: &DataKey, entry_id: &str, stored: &str) -> Option<String> {
+    let ct = b64().decode(stored).ok()?;
+    let plain = decrypt_field(key, entry_id, DETAIL_FIELD, &ct).ok()?;
+    String::from_utf8(plain.to_vec()).ok()
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD_NO_PAD
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sensitive_fields_leave_the_document_and_come_back() {
+        let key = DataKey::generate();
+        let doc = json!({"source": "genesys", "source_record_id": "c1", "channel": "call",
+            "subject": "Refund please", "body": "Lives at 7 Canary Lane"});
+        let s = seal(&key, "r1", RecordKind::Interaction, &doc);
+        assert!(!s.document.contains("Canary") && !s.document.contains("Refund"));
+        let sealed = s.sealed.clone().unwrap();
+        assert!(!sealed.contains("Canary"));
+        let mut back: Value = serde_json::from_str(&s.document).unwrap();
+        open(&key, "r1", &mut back, &sealed).unwrap();
+        assert_eq!(back, doc);
+        assert!(
+            open(&key, "r2", &mut back.clone(), &sealed).is_err(),
+            "bound to the record id"
+        );
+        assert!(
+            open(&DataKey::generate(), "r1", &mut back, &sealed).is_err(),
+            "another key cannot read it"
+        );
+    }
+
+    #[test]
+    fn the_digest_recognises_equal_content_only_under_the_same_key() {
+        let key = DataKey::generate();
+        let doc = json!({"text": "x"});
+        let a = seal(&key, "r1", RecordKind::Feedback, &doc);
+        let b = seal(&key, "r2", RecordKind::Feedback, &doc);
+        assert_eq!(a.digest, b.digest);
+        assert_ne!(a.sealed, b.sealed, "fresh nonces");
+        assert_ne!(a.digest, seal(&key, "r1", RecordKind::Feedback, &json!({"text": "y"})).digest);
+        assert_ne!(a.digest, seal(&DataKey::generate(), "r1", RecordKind::Feedback, &doc).digest);
+    }
+
+    #[test]
+    fn kinds_without_sensitive_fields_store_everything_plain() {
+        let key = DataKey::generate();
+        let doc = json!({"airport": "LHR"});
+        let s = seal(&key, "r1", RecordKind::LoungeVisit, &doc);
+        assert!(s.sealed.is_none());
+        assert_eq!(s.document, doc.to_string());
+    }
+
+    #[test]
+    fn details_round_trip_and_are_bound_to_their_entry() {
+        let key = DataKey::generate();
+        let ct = seal_detail(&key, "e.00", "Delayed flight");
+        assert_eq!(open_detail(&key, "e.00", &ct).as_deref(), Some("Delayed flight"));
+        assert_eq!(open_detail(&key, "e.01", &ct), None);
+    }
+}
