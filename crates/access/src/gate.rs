@@ -109,7 +109,7 @@ pub fn principal_of(session: &Session) -> Principal {
         realm: Realm::Staff,
         scope: match &a.station {
             Some(s) => RowScope::Station(s.clone()),
-            None => RowScope::All,
+            None => a.role.default_scope(),
         },
         fully_authenticated: session.stage == Stage::Full,
         scopes: None,

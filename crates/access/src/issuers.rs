@@ -16,7 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use tokio::sync::RwLock;
 
-use aloft_platform::access::{Permission, Principal, Realm, Role, RowScope};
+use aloft_platform::access::{Permission, Principal, Realm, Role};
 
 use crate::tokens::TokenError;
 
@@ -259,7 +259,7 @@ impl ExternalIssuer {
             display_name: name.to_owned(),
             role,
             realm: Realm::Service,
-            scope: RowScope::All,
+            scope: role.default_scope(),
             fully_authenticated: true,
             scopes: (!scopes.is_empty()).then_some(scopes),
             csrf_token: None,

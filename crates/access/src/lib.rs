@@ -23,6 +23,7 @@ pub mod limiter;
 pub mod model;
 pub mod pages;
 pub mod passengers;
+pub mod roster;
 pub mod routes;
 pub mod sso;
 pub mod storage;

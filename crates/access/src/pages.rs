@@ -905,9 +905,76 @@ async fn revoke_client(
     Ok(Redirect::to("/access/clients").into_response())
 }
 
+/// The accounts page with every account and the cabin crew's rosters.
+async fn accounts_view(
+    state: &SignInState,
+    status: StatusCode,
+    message: Option<&str>,
+    error: Option<&str>,
+) -> Result<Response, ApiError> {
+    let list = state.accounts.list().await?;
+    let mut rosters = Vec::new();
+    for a in list.iter().filter(|a| a.role == Role::CabinCrew) {
+        rosters.push((a.id, state.accounts.roster(&a.id.to_string()).await?));
+    }
+    Ok(accounts_page(status, &list, &rosters, message, error))
+}
+
+/// Replaces a cabin crew member's roster from the form's `flights` (one `BA117 2026-03-12` a
+/// line); every bad line is named and nothing changes.
+async fn set_roster(
+    state: &SignInState,
+    ctx: &AccessContext,
+    id: &str,
+    pairs: &[(String, String)],
+) -> Result<Response, ApiError> {
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return Err(ApiError::NotFound("account"));
+    };
+    let list = state.accounts.list().await?;
+    let Some(account) = list.iter().find(|a| a.id == id) else {
+        return Err(ApiError::NotFound("account"));
+    };
+    if account.role != Role::CabinCrew {
+        return accounts_view(
+            state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some("Only cabin crew have a flight roster."),
+        )
+        .await;
+    }
+    let text = pairs
+        .iter()
+        .find(|(k, _)| k == "flights")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    match crate::roster::RosteredFlight::parse_list(text) {
+        Ok(flights) => {
+            state.accounts.set_roster(id, &flights, ctx).await?;
+            let message = format!(
+                "Roster of {} set: {} flight{}.",
+                account.display_name,
+                flights.len(),
+                if flights.len() == 1 { "" } else { "s" }
+            );
+            accounts_view(state, StatusCode::OK, Some(&message), None).await
+        }
+        Err(errors) => {
+            let message = format!(
+                "The roster of {} was not changed: {}",
+                account.display_name,
+                errors.join("; ")
+            );
+            accounts_view(state, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&message)).await
+        }
+    }
+}
+
 fn accounts_page(
     status: StatusCode,
     list: &[crate::storage::Account],
+    rosters: &[(uuid::Uuid, Vec<crate::roster::RosteredFlight>)],
     message: Option<&str>,
     error: Option<&str>,
 ) -> Response {
@@ -965,6 +1032,21 @@ fn accounts_page(
                         }
                     }
                 }
+                @if !rosters.is_empty() {
+                    h2 #rosters { "Cabin crew rosters" }
+                    p { "Cabin crew see the passengers of the flights on their roster, from the day before departure to the day after, and nobody else. One flight and its local departure date per line, e.g. " code { "BA117 2026-03-12" } "." }
+                    @for (id, flights) in rosters {
+                        @let name = list.iter().find(|a| a.id == *id).map(|a| a.display_name.as_str()).unwrap_or("");
+                        form method="post" action={ "/access/accounts/" (id) "/roster" } {
+                            (csrf_field())
+                            label for={ "roster-" (id) } { "Flights of " (name) }
+                            textarea id={ "roster-" (id) } name="flights" rows="3" {
+                                @for f in flights { (f.flight_number) " " (f.departure_date) "\n" }
+                            }
+                            button.secondary type="submit" aria-label={ "Save roster of " (name) } { "Save roster" }
+                        }
+                    }
+                }
                 h2 { "New staff account" }
                 @if let Some(e) = error { p.form-error role="alert" #account-error { (e) } }
                 form method="post" action="/access/accounts" {
@@ -989,8 +1071,7 @@ fn accounts_page(
 }
 
 async fn accounts(State(state): State<SignInState>) -> Result<Response, ApiError> {
-    let list = state.accounts.list().await?;
-    Ok(accounts_page(StatusCode::OK, &list, None, None))
+    accounts_view(&state, StatusCode::OK, None, None).await
 }
 
 async fn create_account(
@@ -1030,13 +1111,7 @@ async fn create_account(
         None
     };
     if let Some(p) = problem {
-        let list = state.accounts.list().await?;
-        return Ok(accounts_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list,
-            None,
-            Some(&p),
-        ));
+        return accounts_view(&state, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&p)).await;
     }
     let role = role.expect("checked above");
     let station = (!station.is_empty()).then_some(station.as_str());
@@ -1054,22 +1129,26 @@ async fn create_account(
             &ctx,
         )
         .await?;
-    let list = state.accounts.list().await?;
-    Ok(accounts_page(
+    accounts_view(
+        &state,
         StatusCode::CREATED,
-        &list,
         Some(&format!(
             "Account {username} created; they set up two-step sign-in when they first sign in."
         )),
         None,
-    ))
+    )
+    .await
 }
 
 async fn account_action(
     State(state): State<SignInState>,
     ctx: AccessContext,
     axum::extract::Path((id, action)): axum::extract::Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
+    if action == "roster" {
+        return set_roster(&state, &ctx, &id, &pairs).await;
+    }
     let (Ok(id), Some(action)) = (
         uuid::Uuid::parse_str(&id),
         crate::storage::AccountAction::parse(&action),
@@ -1077,13 +1156,13 @@ async fn account_action(
         return Err(ApiError::NotFound("account action"));
     };
     if ctx.actor.id == id.to_string() {
-        let list = state.accounts.list().await?;
-        return Ok(accounts_page(
+        return accounts_view(
+            &state,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &list,
             None,
             Some("You cannot change your own account here; ask another administrator."),
-        ));
+        )
+        .await;
     }
     if !state.accounts.apply(id, action, &ctx).await? {
         return Err(ApiError::NotFound("account"));

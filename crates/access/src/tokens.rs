@@ -194,7 +194,7 @@ pub fn principal_from_claims(claims: &Claims) -> Result<Principal, TokenError> {
         display_name: claims.sub.clone(),
         role,
         realm: Realm::Service,
-        scope: RowScope::All,
+        scope: role.default_scope(),
         fully_authenticated: true,
         scopes,
         csrf_token: None,

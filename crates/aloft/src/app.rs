@@ -161,8 +161,13 @@ impl Application {
         // The customers domain holds every customer's data key; travel encrypts with them.
         let key_holder = CustomerStore::new(db.clone(), shared_keys);
         let travel = TravelStore::new(db.clone(), Arc::new(key_holder.clone()));
-        let customers =
-            key_holder.with_station_departures(Arc::new(Departures(travel.clone())));
+        let accounts = AccountStore::new(db.clone(), keys.clone());
+        let customers = key_holder
+            .with_station_departures(Arc::new(Departures(travel.clone())))
+            .with_roster_flights(Arc::new(Crew {
+                accounts: accounts.clone(),
+                travel: travel.clone(),
+            }));
         let sealed = customers
             .seal_plaintext_rows()
             .await
@@ -178,7 +183,6 @@ impl Application {
                 "encrypted rows written before encryption at rest"
             );
         }
-        let accounts = AccountStore::new(db.clone(), keys.clone());
         let demo_accounts = if config.demo_accounts {
             aloft_access::demo::ensure(&accounts).await?
         } else {
@@ -451,6 +455,38 @@ pub fn router(
 /// Check-in agents' row scope, answered from travel history: passengers with a flight from the
 /// agent's station departing from 6 hours ago to 48 hours ahead.
 struct Departures(TravelStore);
+
+/// Cabin crew's row scope: their roster (access) against the passengers' segments (travel).
+struct Crew {
+    accounts: AccountStore,
+    travel: TravelStore,
+}
+
+impl aloft_customers::storage::RosterFlights for Crew {
+    fn on_rostered_flight<'a>(
+        &'a self,
+        crew: &'a str,
+        customer: aloft_customers::CustomerId,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<bool, aloft_platform::StorageError>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            let Some(id) = aloft_travel::CustomerId::parse(&customer.to_string()) else {
+                return Ok(false);
+            };
+            let now = chrono::Utc::now();
+            let flights: Vec<(String, chrono::NaiveDate)> = self
+                .accounts
+                .roster(crew)
+                .await?
+                .into_iter()
+                .filter(|f| f.active(now))
+                .map(|f| (f.flight_number, f.departure_date))
+                .collect();
+            self.travel.flies_on(id, &flights).await
+        })
+    }
+}
 
 impl StationDepartures for Departures {
     fn departs_soon<'a>(

@@ -784,6 +784,12 @@ async fn sensitive_fields_are_encrypted_at_rest_on_both_backends() {
             "ZQ7CANARY",
             "1911-11-11",
             "Canarywharf Lane",
+            // Travel records: call notes, feedback, a chauffeur address, a payment token.
+            "Zqnotes",
+            "Zqsubject",
+            "Zqfeedback",
+            "Zqpickup",
+            "tok_zqcanary",
         ];
         let created = app
             .create_customer(json!({
@@ -815,6 +821,53 @@ async fn sensitive_fields_are_encrypted_at_rest_on_both_backends() {
                 "read back decrypted"
             );
         }
+        // What people wrote and how they paid, through the ingest API (the same pipeline as
+        // imports and the broker), linked to this customer by loyalty number.
+        app.patch_json(
+            &format!("/api/v1/customers/{id}"),
+            &json!({"loyalty_number": "ZQ7001"}),
+            None,
+        )
+        .await;
+        let event = |n: u32, kind: &str, data: Value| {
+            json!({"specversion": "1.0", "id": format!("canary-{n}"), "source": "/canary",
+                "type": format!("com.airline.{kind}"), "loyaltynumber": "ZQ7001",
+                "passengername": "SILVA/ANA", "data": data})
+        };
+        let batch = json!([
+            event(1, "voice.call", json!({"source": "genesys", "source_record_id": "zq-1", "channel": "call",
+                "direction": "inbound", "occurred_at": "2026-03-01T10:00:00Z",
+                "subject": "Zqsubject refund", "body": "Zqnotes: card 4111 1111 1111 1111"})),
+            event(2, "feedback", json!({"source": "survey", "source_record_id": "zq-2", "kind": "complaint",
+                "submitted_at": "2026-03-02T10:00:00Z", "text": "Zqfeedback was late"})),
+            event(3, "chauffeur.ride", json!({"source": "limo", "source_record_id": "zq-3",
+                "pickup_at": "2026-03-03T10:00:00Z", "pickup": "Zqpickup Road 1", "dropoff": "LHR T5",
+                "status": "completed"})),
+            event(4, "inflight.purchase", json!({"source": "skyshop", "source_record_id": "zq-4", "channel": "web",
+                "purchased_at": "2026-03-04T10:00:00Z",
+                "items": [{"sku": "S", "description": "Crisps", "quantity": 1, "unit_price": {"amount": "3.25", "currency": "EUR"}}],
+                "total": {"amount": "3.25", "currency": "EUR"},
+                "payment": {"method": "card", "token": "tok_zqcanary", "card": "4111111111111111"}})),
+        ]);
+        let sent = app
+            .request(
+                "POST",
+                "/api/v1/ingest/events",
+                &[
+                    ("authorization", app.role_tokens.get(Role::CmpManager)),
+                    ("content-type", "application/cloudevents-batch+json"),
+                ],
+                Bytes::from(batch.to_string()),
+            )
+            .await;
+        assert_eq!(sent.status, 200, "{}", sent.text());
+        assert_eq!(sent.json()["recorded"], 4, "{}", sent.text());
+        // Readable through the product: the timeline shows the subject.
+        let timeline = app
+            .get(&format!("/api/v1/customers/{id}/timeline"))
+            .await
+            .text();
+        assert!(timeline.contains("Zqsubject refund"), "{timeline}");
         let mut stored = Vec::new();
         match backend {
             Backend::Sqlite => {

@@ -87,7 +87,15 @@ async fn the_timeline_shows_a_customers_history_newest_first() {
             .await
             .unwrap();
         assert_eq!(stored.len(), 1);
-        assert!(!stored[0].contains("4111 1111 1111 1111") && stored[0].contains("1111"), "{}", stored[0]);
+        assert!(!stored[0].contains("4111") && !stored[0].contains("Paid"), "the notes are sealed: {}", stored[0]);
+        let id_of: String = sqlx::query_scalar("SELECT id FROM travel_records WHERE source = 'aloft'")
+            .fetch_one(app.test_db.db.pool())
+            .await
+            .unwrap();
+        let read = store.get(uuid::Uuid::parse_str(&id_of).unwrap()).await.unwrap().unwrap();
+        let aloft_travel::Record::Interaction(call) = read.record else { panic!("a call") };
+        let body = call.body.unwrap();
+        assert!(!body.as_str().contains("4111 1111 1111 1111") && body.as_str().contains("411111******1111"), "{body}");
         let bad = app.post_form_as(&staff, &format!("/customers/{id}/interactions"), "channel=pigeon&direction=inbound&subject=x").await;
         assert_eq!(bad.status, 422);
         app.stop().await;
@@ -233,4 +241,87 @@ async fn seat_and_meal_suggestions_put_stated_preferences_first_then_habits() {
         .await;
     assert_eq!(unknown.status, 404);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn cabin_crew_see_only_the_passengers_of_their_rostered_flights() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let flying = app
+            .create_customer(json!({"first_name": "Ana", "last_name": "Aloft", "preferences": {"meal": "VGML"}}))
+            .await;
+        let other = app
+            .create_customer(json!({"first_name": "Bo", "last_name": "Aloft"}))
+            .await;
+        let (fly_id, other_id) = (
+            flying["id"].as_str().unwrap(),
+            other["id"].as_str().unwrap(),
+        );
+        // Ana is on BA117 DXB → LHR in three hours; Bo on another flight.
+        let departure = chrono::Utc::now() + chrono::Duration::hours(3);
+        let local = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
+        // Dubai keeps UTC+4 all year.
+        let dubai = departure + chrono::Duration::hours(4);
+        let date = dubai.format("%Y-%m-%d").to_string();
+        let booking = |pnr: &str, flight: &str| {
+            Record::parse(
+                RecordKind::Booking,
+                &json!({"source": "gds", "source_record_id": pnr, "record_locator": pnr,
+                    "segments": [{"flight_number": flight, "origin": "DXB", "destination": "LHR",
+                        "scheduled_departure_local": local(dubai),
+                        "scheduled_arrival_local": local(departure + chrono::Duration::hours(7)),
+                        "cabin": "economy", "rbd": "Y", "status": "scheduled"}]}),
+            )
+            .unwrap()
+        };
+        let travel = TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()));
+        for (id, pnr, flight) in [(fly_id, "CRW001", "BA117"), (other_id, "CRW002", "BA175")] {
+            travel
+                .record(aloft_travel::CustomerId::parse(id).unwrap(), booking(pnr, flight), &AccessContext::system("test"))
+                .await
+                .unwrap();
+        }
+        let crew_account = app.accounts.by_username("cabin_crew").await.unwrap().unwrap();
+        let admin = app.sign_in_as(Role::Administrator).await;
+        let roster_path = format!("/access/accounts/{}/roster", crew_account.id);
+        // A bad line changes nothing and is named.
+        let bad = app
+            .post_form_as(&admin, &roster_path, "flights=BA117+2026-13-40")
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.text().contains("line 1"), "{}", bad.text());
+        let crew = app.sign_in_as(Role::CabinCrew).await;
+        assert_eq!(
+            app.get_as(&crew, &format!("/customers/{fly_id}")).await.status,
+            404,
+            "no roster: nobody"
+        );
+        let set = app
+            .post_form_as(&admin, &roster_path, &format!("flights=BA117+{date}%0D%0A"))
+            .await;
+        assert_eq!(set.status, 200, "{}", set.text());
+        assert!(set.text().contains(&format!("BA117 {date}")), "the page shows the roster");
+        let page = app.get_as(&crew, &format!("/customers/{fly_id}")).await;
+        assert_eq!(page.status, 200, "on the rostered flight");
+        assert!(page.text().contains("VGML") || page.text().contains("Vegetarian"), "special meal shown");
+        assert_eq!(
+            app.get_as(&crew, &format!("/customers/{other_id}")).await.status,
+            404,
+            "another flight's passenger"
+        );
+        let search = app.get_as(&crew, "/customers?q=aloft").await.text();
+        assert!(search.contains(fly_id) && !search.contains(other_id), "search is scoped");
+        // Crew read, never change.
+        let edit = app
+            .post_form_as(&crew, &format!("/customers/{fly_id}/edit"), "version=1&first_name=X&last_name=Y")
+            .await;
+        assert_eq!(edit.status, 403);
+        // A cabin crew bearer token is roster-scoped too (its subject has no roster).
+        let token = app
+            .request("GET", &format!("/api/v1/customers/{fly_id}"), &[("authorization", app.role_tokens.get(Role::CabinCrew))], bytes::Bytes::new())
+            .await;
+        assert_eq!(token.status, 404);
+        app.stop().await;
+    })
+    .await;
 }

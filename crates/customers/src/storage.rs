@@ -166,6 +166,19 @@ pub struct CustomerStore {
     auditor: Option<Auditor>,
     vault: Vault,
     stations: Option<Arc<dyn StationDepartures>>,
+    rosters: Option<Arc<dyn RosterFlights>>,
+}
+
+/// Which passengers are on a crew member's rostered flights: the row scope of cabin crew,
+/// answered from the crew roster (access) and the passengers' bookings (travel).
+pub trait RosterFlights: Send + Sync + 'static {
+    /// Whether `customer` flies on a flight of the roster of `crew` (the principal's subject)
+    /// that is near now.
+    fn on_rostered_flight<'a>(
+        &'a self,
+        crew: &'a str,
+        customer: CustomerId,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, StorageError>> + Send + 'a>>;
 }
 
 /// Which passengers depart from a station soon: the row scope of check-in agents, answered by
@@ -177,6 +190,12 @@ pub trait StationDepartures: Send + Sync + 'static {
         customer: CustomerId,
         station: &'a str,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, StorageError>> + Send + 'a>>;
+}
+
+impl std::fmt::Debug for dyn RosterFlights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RosterFlights")
+    }
 }
 
 impl std::fmt::Debug for dyn StationDepartures {
@@ -231,7 +250,14 @@ impl CustomerStore {
             auditor: None,
             vault: Vault::new(keys),
             stations: None,
+            rosters: None,
         }
+    }
+
+    /// The same store, limiting cabin crew to the passengers of their rostered flights.
+    pub fn with_roster_flights(mut self, rosters: Arc<dyn RosterFlights>) -> Self {
+        self.rosters = Some(rosters);
+        self
     }
 
     /// The same store, limiting station-scoped principals (check-in agents) to the passengers
@@ -255,6 +281,10 @@ impl CustomerStore {
             Some(RowScope::Station(code)) => match &self.stations {
                 Some(s) => s.departs_soon(customer, code).await,
                 None => Ok(false),
+            },
+            Some(RowScope::Roster) => match (&self.rosters, principal) {
+                (Some(r), Some(p)) => r.on_rostered_flight(&p.subject, customer).await,
+                _ => Ok(false),
             },
         }
     }

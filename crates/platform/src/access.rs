@@ -131,7 +131,7 @@ impl Role {
         match self {
             Role::ContactCentreAgent => &[CustomerRead, CustomerWrite],
             Role::CheckinAgent => &[CustomerRead, CustomerWrite, TravelDocumentRead],
-            Role::CabinCrew => &[],
+            Role::CabinCrew => &[CustomerRead],
             Role::CustomerAffairsExecutive => &[CustomerRead, CustomerWrite],
             Role::LoyaltyManager => &[CustomerRead, CustomerWrite, IdentityReview],
             Role::MarketingManager => &[],
@@ -149,6 +149,15 @@ impl Role {
             Role::CmpManager => &[AccessReview, RecordsIngest],
             Role::Administrator => &[AccessReview, AccountsManage, ApiClientsManage],
             Role::Passenger => &[OwnProfile],
+        }
+    }
+
+    /// The row scope a principal of this role has when nothing narrower is known: cabin crew
+    /// always see only their rostered flights' passengers, whoever issued their credential.
+    pub fn default_scope(self) -> RowScope {
+        match self {
+            Role::CabinCrew => RowScope::Roster,
+            _ => RowScope::All,
         }
     }
 
@@ -265,6 +274,9 @@ pub enum RowScope {
     All,
     /// A check-in agent: their station's departures (IATA airport code).
     Station(String),
+    /// Cabin crew: the passengers of the flights on their roster (around departure), looked up
+    /// by the principal's subject.
+    Roster,
     /// A passenger: their own customer record.
     Customer(uuid::Uuid),
 }

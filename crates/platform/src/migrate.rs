@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "travel_encryption",
         sql: include_str!("../../../migrations/0009_travel_encryption.sql"),
     },
+    Migration {
+        version: 10,
+        name: "crew_rosters",
+        sql: include_str!("../../../migrations/0010_crew_rosters.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

@@ -730,6 +730,52 @@ impl TravelStore {
         }))
     }
 
+    /// Whether the customer has a flight segment on one of `flights` (flight designator and
+    /// local departure date at the origin) — the row scope of cabin crew, who see the
+    /// passengers of their rostered flights and nobody else.
+    pub async fn flies_on(
+        &self,
+        customer_id: CustomerId,
+        flights: &[(String, chrono::NaiveDate)],
+    ) -> Result<bool, StorageError> {
+        let (Some(first), Some(last)) = (
+            flights.iter().map(|f| f.1).min(),
+            flights.iter().map(|f| f.1).max(),
+        ) else {
+            return Ok(false);
+        };
+        // Local dates are within a day of the UTC instant either way.
+        let day = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        let (Some(from), Some(to)) = (day(first), day(last)) else {
+            return Ok(false);
+        };
+        let docs: Vec<String> = sqlx::query_scalar(
+            "SELECT r.document FROM timeline t JOIN travel_records r ON r.id = t.record_id \
+             WHERE t.customer_id = $1 AND t.kind = 'flight' AND t.occurred_at >= $2 AND t.occurred_at < $3",
+        )
+        .bind(customer_id.to_string())
+        .bind(to_db_time(from - chrono::Duration::days(1)))
+        .bind(to_db_time(to + chrono::Duration::days(2)))
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(docs.iter().any(|doc| {
+            serde_json::from_str::<Value>(doc)
+                .ok()
+                .and_then(|d| d["segments"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .any(|seg| {
+                    let date = seg["scheduled_departure_local"]
+                        .as_str()
+                        .and_then(|t| t.get(..10))
+                        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                    flights.iter().any(|(number, day)| {
+                        seg["flight_number"].as_str() == Some(number.as_str()) && date == Some(*day)
+                    })
+                })
+        }))
+    }
+
     /// One page of a customer's timeline, newest first (keyset pagination: a page costs the same
     /// however deep it is).
     pub async fn timeline(
