@@ -966,7 +966,13 @@ async fn set_roster(
                 account.display_name,
                 errors.join("; ")
             );
-            accounts_view(state, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&message)).await
+            accounts_view(
+                state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(&message),
+            )
+            .await
         }
     }
 }

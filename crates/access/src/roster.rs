@@ -83,7 +83,10 @@ impl RosteredFlight {
     /// Whether the flight is near enough at `at` for its crew to see its passengers: from the
     /// start of the day before the departure date (UTC) to the end of the day after it.
     pub fn active(&self, at: DateTime<Utc>) -> bool {
-        let start = self.departure_date.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        let start = self
+            .departure_date
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc());
         match start {
             Some(start) => at >= start - Duration::days(1) && at < start + Duration::days(2),
             None => false,
@@ -180,10 +183,15 @@ mod tests {
 
     #[test]
     fn roster_lines_parse_and_every_bad_line_is_named() {
-        let flights = RosteredFlight::parse_list("ba117 2026-03-12\n\nEK5 2026-03-13\nBA117 2026-03-12").unwrap();
+        let flights =
+            RosteredFlight::parse_list("ba117 2026-03-12\n\nEK5 2026-03-13\nBA117 2026-03-12")
+                .unwrap();
         assert_eq!(flights.len(), 2, "duplicates dropped");
         assert_eq!(flights[0].flight_number, "BA117");
-        let errors = RosteredFlight::parse_list("BA117\n117 2026-03-12\nBA0117 2026-03-12\nBA117 12/03/2026").unwrap_err();
+        let errors = RosteredFlight::parse_list(
+            "BA117\n117 2026-03-12\nBA0117 2026-03-12\nBA117 12/03/2026",
+        )
+        .unwrap_err();
         assert_eq!(errors.len(), 4);
         assert!(errors[0].starts_with("line 1:") && errors[3].starts_with("line 4:"));
         assert!(RosteredFlight::parse("U21234A 2026-03-12").is_ok());

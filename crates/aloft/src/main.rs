@@ -262,6 +262,19 @@ struct ServeArgs {
     #[arg(long, env = "ALOFT_NATS_URL")]
     nats_url: Option<String>,
 
+    /// PEM file of the CA that signs the NATS server's certificate; TLS is then required
+    /// (use a `tls://` URL). Without it, a `tls://` URL is checked against the web PKI roots.
+    #[arg(long, env = "ALOFT_NATS_CA")]
+    nats_ca: Option<PathBuf>,
+
+    /// PEM client certificate for mutual TLS with NATS (with --nats-client-key).
+    #[arg(long, env = "ALOFT_NATS_CLIENT_CERT", requires = "nats_client_key")]
+    nats_client_cert: Option<PathBuf>,
+
+    /// PEM private key of --nats-client-cert.
+    #[arg(long, env = "ALOFT_NATS_CLIENT_KEY", requires = "nats_client_cert")]
+    nats_client_key: Option<PathBuf>,
+
     /// JetStream stream that receives Aloft's events (created if missing).
     #[arg(long, env = "ALOFT_NATS_STREAM", default_value = "ALOFT")]
     nats_stream: String,
@@ -622,13 +635,12 @@ async fn load_demo(store: &CustomerStore, seed: u64, customers: u64) -> anyhow::
         .iter()
         .filter_map(|id| aloft_travel::CustomerId::parse(&id.to_string()))
         .collect();
-    let records =
-        aloft_travel::demo::load(
-            &aloft_travel::TravelStore::new(db.clone(), std::sync::Arc::new(store.clone())),
-            seed,
-            &ids,
-        )
-        .await?;
+    let records = aloft_travel::demo::load(
+        &aloft_travel::TravelStore::new(db.clone(), std::sync::Arc::new(store.clone())),
+        seed,
+        &ids,
+    )
+    .await?;
     if records > 0 {
         println!(
             "Recorded {records} demo travel records (bookings, bags, purchases, calls, feedback, lounge visits) for {} customers in {:.1} s.",
@@ -640,14 +652,21 @@ async fn load_demo(store: &CustomerStore, seed: u64, customers: u64) -> anyhow::
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let nats_tls = aloft_broker::NatsTls {
+        ca_file: args.nats_ca.clone(),
+        client_cert: args.nats_client_cert.clone(),
+        client_key: args.nats_client_key.clone(),
+    };
     let nats = args.nats_url.as_ref().map(|url| NatsSettings {
         stream: args.nats_stream.clone(),
         subject_prefix: args.nats_subject_prefix.clone(),
+        tls: nats_tls.clone(),
         ..NatsSettings::new(url.clone())
     });
     let sources = args.nats_url.as_ref().map(|url| ConsumerSettings {
         stream: args.source_stream.clone(),
         subject_prefix: args.source_subject_prefix.clone(),
+        tls: nats_tls.clone(),
         ..ConsumerSettings::new(url.clone())
     });
     let settings = args.storage.settings();

@@ -133,14 +133,17 @@ async fn check_in_agents_see_only_passengers_departing_from_their_station() {
                     "cabin": "economy", "rbd": "Y", "status": "scheduled"}]}),
         )
         .unwrap();
-        TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()))
-            .record(
-                aloft_travel::CustomerId::parse(dep_id).unwrap(),
-                booking,
-                &AccessContext::system("test"),
-            )
-            .await
-            .unwrap();
+        TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        )
+        .record(
+            aloft_travel::CustomerId::parse(dep_id).unwrap(),
+            booking,
+            &AccessContext::system("test"),
+        )
+        .await
+        .unwrap();
         let agent = app.sign_in_as(Role::CheckinAgent).await;
         assert_eq!(
             app.get_as(&agent, &format!("/customers/{dep_id}"))
@@ -203,7 +206,10 @@ async fn seat_and_meal_suggestions_put_stated_preferences_first_then_habits() {
         )
         .await;
     let id = c["id"].as_str().unwrap().to_owned();
-    let store = TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()));
+    let store = TravelStore::new(
+        app.test_db.db.clone(),
+        std::sync::Arc::new(app.customers.clone()),
+    );
     for (n, seat) in ["12C", "14D", "3C", "22A", "8G"].iter().enumerate() {
         let booking = Record::parse(
             RecordKind::Booking,
@@ -248,7 +254,9 @@ async fn cabin_crew_see_only_the_passengers_of_their_rostered_flights() {
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
         let flying = app
-            .create_customer(json!({"first_name": "Ana", "last_name": "Aloft", "preferences": {"meal": "VGML"}}))
+            .create_customer(
+                json!({"first_name": "Ana", "last_name": "Aloft", "preferences": {"meal": "VGML"}}),
+            )
             .await;
         let other = app
             .create_customer(json!({"first_name": "Bo", "last_name": "Aloft"}))
@@ -274,14 +282,26 @@ async fn cabin_crew_see_only_the_passengers_of_their_rostered_flights() {
             )
             .unwrap()
         };
-        let travel = TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()));
+        let travel = TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        );
         for (id, pnr, flight) in [(fly_id, "CRW001", "BA117"), (other_id, "CRW002", "BA175")] {
             travel
-                .record(aloft_travel::CustomerId::parse(id).unwrap(), booking(pnr, flight), &AccessContext::system("test"))
+                .record(
+                    aloft_travel::CustomerId::parse(id).unwrap(),
+                    booking(pnr, flight),
+                    &AccessContext::system("test"),
+                )
                 .await
                 .unwrap();
         }
-        let crew_account = app.accounts.by_username("cabin_crew").await.unwrap().unwrap();
+        let crew_account = app
+            .accounts
+            .by_username("cabin_crew")
+            .await
+            .unwrap()
+            .unwrap();
         let admin = app.sign_in_as(Role::Administrator).await;
         let roster_path = format!("/access/accounts/{}/roster", crew_account.id);
         // A bad line changes nothing and is named.
@@ -292,7 +312,9 @@ async fn cabin_crew_see_only_the_passengers_of_their_rostered_flights() {
         assert!(bad.text().contains("line 1"), "{}", bad.text());
         let crew = app.sign_in_as(Role::CabinCrew).await;
         assert_eq!(
-            app.get_as(&crew, &format!("/customers/{fly_id}")).await.status,
+            app.get_as(&crew, &format!("/customers/{fly_id}"))
+                .await
+                .status,
             404,
             "no roster: nobody"
         );
@@ -300,25 +322,45 @@ async fn cabin_crew_see_only_the_passengers_of_their_rostered_flights() {
             .post_form_as(&admin, &roster_path, &format!("flights=BA117+{date}%0D%0A"))
             .await;
         assert_eq!(set.status, 200, "{}", set.text());
-        assert!(set.text().contains(&format!("BA117 {date}")), "the page shows the roster");
+        assert!(
+            set.text().contains(&format!("BA117 {date}")),
+            "the page shows the roster"
+        );
         let page = app.get_as(&crew, &format!("/customers/{fly_id}")).await;
         assert_eq!(page.status, 200, "on the rostered flight");
-        assert!(page.text().contains("VGML") || page.text().contains("Vegetarian"), "special meal shown");
+        assert!(
+            page.text().contains("VGML") || page.text().contains("Vegetarian"),
+            "special meal shown"
+        );
         assert_eq!(
-            app.get_as(&crew, &format!("/customers/{other_id}")).await.status,
+            app.get_as(&crew, &format!("/customers/{other_id}"))
+                .await
+                .status,
             404,
             "another flight's passenger"
         );
         let search = app.get_as(&crew, "/customers?q=aloft").await.text();
-        assert!(search.contains(fly_id) && !search.contains(other_id), "search is scoped");
+        assert!(
+            search.contains(fly_id) && !search.contains(other_id),
+            "search is scoped"
+        );
         // Crew read, never change.
         let edit = app
-            .post_form_as(&crew, &format!("/customers/{fly_id}/edit"), "version=1&first_name=X&last_name=Y")
+            .post_form_as(
+                &crew,
+                &format!("/customers/{fly_id}/edit"),
+                "version=1&first_name=X&last_name=Y",
+            )
             .await;
         assert_eq!(edit.status, 403);
         // A cabin crew bearer token is roster-scoped too (its subject has no roster).
         let token = app
-            .request("GET", &format!("/api/v1/customers/{fly_id}"), &[("authorization", app.role_tokens.get(Role::CabinCrew))], bytes::Bytes::new())
+            .request(
+                "GET",
+                &format!("/api/v1/customers/{fly_id}"),
+                &[("authorization", app.role_tokens.get(Role::CabinCrew))],
+                bytes::Bytes::new(),
+            )
             .await;
         assert_eq!(token.status, 404);
         app.stop().await;

@@ -8,6 +8,7 @@
 //! Invariants: connecting never blocks start-up — a broker outage at boot or later only delays
 //! events, which wait in the outbox; the NATS client reconnects by itself.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use aloft_platform::{EventSink, PendingEvent, SinkError};
@@ -25,6 +26,38 @@ pub struct NatsSettings {
     pub subject_prefix: String,
     /// How long to wait for JetStream's acknowledgement.
     pub ack_timeout: Duration,
+    /// TLS to the server (a `tls://` URL or a CA file requires it).
+    pub tls: NatsTls,
+}
+
+/// TLS for connections to NATS. With a CA file the server's certificate must chain to it (a
+/// private CA); without one the compiled-in web PKI roots are used. A client certificate and
+/// key give mutual TLS where the server asks for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NatsTls {
+    /// PEM file of the CA(s) that sign the server's certificate.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain (mutual TLS).
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    pub client_key: Option<PathBuf>,
+}
+
+impl NatsTls {
+    /// Client options with these TLS settings applied: TLS is required as soon as anything is
+    /// configured, so a server that offers plain text is refused rather than used silently.
+    pub fn options(&self, name: &str) -> async_nats::ConnectOptions {
+        let mut options = async_nats::ConnectOptions::new().name(name);
+        if let Some(ca) = &self.ca_file {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
+            options = options
+                .add_client_certificate(cert.clone(), key.clone())
+                .require_tls(true);
+        }
+        options
+    }
 }
 
 impl NatsSettings {
@@ -35,6 +68,7 @@ impl NatsSettings {
             stream: "ALOFT".into(),
             subject_prefix: "aloft".into(),
             ack_timeout: Duration::from_secs(5),
+            tls: NatsTls::default(),
         }
     }
 
@@ -63,8 +97,9 @@ pub struct NatsSink {
 impl NatsSink {
     /// Starts a client that connects (and reconnects) in the background.
     pub async fn connect(settings: NatsSettings) -> Result<Self, BrokerError> {
-        let client = async_nats::ConnectOptions::new()
-            .name("aloft")
+        let client = settings
+            .tls
+            .options("aloft")
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(2))
             .connect(settings.url.as_str())

@@ -232,7 +232,9 @@ impl aloft_platform::keys::CustomerKeys for CustomerStore {
                     let uuid = uuid::Uuid::try_parse(&id)
                         .map_err(|_| StorageError::Corrupt(format!("customer {id}: bad id")))?;
                     let key = self.vault.unwrap_data_key(&wrapped).map_err(|_| {
-                        StorageError::Corrupt(format!("customer {id}: data key cannot be unwrapped"))
+                        StorageError::Corrupt(format!(
+                            "customer {id}: data key cannot be unwrapped"
+                        ))
                     })?;
                     out.insert(uuid, key);
                 }

@@ -54,6 +54,8 @@ pub struct ConsumerSettings {
     pub batch_size: usize,
     /// How long to wait for more messages after the first of a batch.
     pub linger: Duration,
+    /// TLS to the server (the same settings as the publisher's).
+    pub tls: aloft_broker::NatsTls,
 }
 
 impl ConsumerSettings {
@@ -69,6 +71,7 @@ impl ConsumerSettings {
             dead_letter_stream: "ALOFT_SOURCES_DLQ".into(),
             batch_size: 500,
             linger: Duration::from_millis(20),
+            tls: aloft_broker::NatsTls::default(),
         }
     }
 }
@@ -95,8 +98,9 @@ fn broker(what: &str) -> impl Fn(String) -> IngestError + '_ {
 impl SourceConsumer {
     /// Connects and creates the streams and the durable consumer if they do not exist.
     pub async fn connect(settings: ConsumerSettings) -> Result<Self, IngestError> {
-        let client = async_nats::ConnectOptions::new()
-            .name("aloft-ingest")
+        let client = settings
+            .tls
+            .options("aloft-ingest")
             .connection_timeout(Duration::from_secs(2))
             .connect(settings.url.as_str())
             .await

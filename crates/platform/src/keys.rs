@@ -462,7 +462,10 @@ impl SharedKeys {
 pub type CustomerKeysFuture<'a> = std::pin::Pin<
     Box<
         dyn std::future::Future<
-                Output = Result<std::collections::HashMap<uuid::Uuid, DataKey>, crate::StorageError>,
+                Output = Result<
+                    std::collections::HashMap<uuid::Uuid, DataKey>,
+                    crate::StorageError,
+                >,
             > + Send
             + 'a,
     >,

@@ -54,7 +54,10 @@ fn main() {
 async fn run(label: &str, settings: &DatabaseSettings, iterations: usize) {
     let db = Database::connect(settings).await.expect("connect");
     migrate::run(&db).await.expect("migrate");
-    let store = TravelStore::new(db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
+    let store = TravelStore::new(
+        db.clone(),
+        std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
+    );
     let ctx = AccessContext::system("timeline-bench");
     let run_id = uuid::Uuid::now_v7().simple().to_string();
     let start: DateTime<Utc> = "2016-01-01T00:00:00Z".parse().expect("instant");

@@ -392,7 +392,10 @@ impl PaymentToken {
         let t = s.trim();
         let n = t.chars().count();
         if !(4..=200).contains(&n) || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("must be the payment processor's token: 4–200 printable characters without spaces".into());
+            return Err(
+                "must be the payment processor's token: 4–200 printable characters without spaces"
+                    .into(),
+            );
         }
         let digits: String = t.chars().filter(|c| *c != '-').collect();
         if !aloft_security::find_card_numbers(t).is_empty()
@@ -410,7 +413,11 @@ impl MaskedCard {
     /// leading and four trailing digits may show; everything else must be masked.
     pub fn parse(s: &str) -> Result<Self, String> {
         const BAD: &str = "must be a masked card number showing at most the first six and last four digits (411111******1111)";
-        let compact: String = s.trim().chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let compact: String = s
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .collect();
         if compact.chars().all(|c| c.is_ascii_digit()) {
             return if aloft_security::pan::is_card_number(&compact) {
                 Ok(Self(aloft_security::mask_pan(&compact)))
@@ -420,10 +427,20 @@ impl MaskedCard {
         }
         let chars: Vec<char> = compact
             .chars()
-            .map(|c| if matches!(c, 'X' | 'x' | '•') { '*' } else { c })
+            .map(|c| {
+                if matches!(c, 'X' | 'x' | '•') {
+                    '*'
+                } else {
+                    c
+                }
+            })
             .collect();
         let lead = chars.iter().take_while(|c| c.is_ascii_digit()).count();
-        let trail = chars.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+        let trail = chars
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         let masked = chars.len() - lead - trail;
         let length_ok = (12..=19).contains(&chars.len());
         if !length_ok
@@ -2779,7 +2796,9 @@ pub(crate) mod tests {
         // A full card number given as the card is masked to first six / last four.
         let Record::Purchase(p) = Record::parse(
             RecordKind::Purchase,
-            &purchase(json!({"method": "card", "token": "tok_1N3x", "card": "5555-5555-5555-4444"})),
+            &purchase(
+                json!({"method": "card", "token": "tok_1N3x", "card": "5555-5555-5555-4444"}),
+            ),
         )
         .unwrap() else {
             unreachable!()
@@ -2787,7 +2806,11 @@ pub(crate) mod tests {
         let pay = p.payment.unwrap();
         assert_eq!(pay.card.unwrap().as_str(), "555555******4444");
         assert_eq!(pay.token.unwrap().as_str(), "tok_1N3x");
-        for masked in ["411111******1111", "4111 11XX XXXX 1111", "************1111"] {
+        for masked in [
+            "411111******1111",
+            "4111 11XX XXXX 1111",
+            "************1111",
+        ] {
             assert!(MaskedCard::parse(masked).is_ok(), "{masked}");
         }
         // Too many digits shown, a PAN as the token, a card on a cash payment: refused.

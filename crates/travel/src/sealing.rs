@@ -22,8 +22,8 @@ use base64::Engine;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-pub use aloft_platform::keys::{CustomerKeys, CustomerKeysFuture};
 use aloft_platform::StorageError;
+pub use aloft_platform::keys::{CustomerKeys, CustomerKeysFuture};
 use aloft_security::{DataKey, content_digest, decrypt_field, encrypt_field};
 
 use crate::model::{CustomerId, RecordKind};
@@ -144,7 +144,12 @@ pub fn open(
 
 /// Encrypts a timeline entry's private detail (an interaction's subject).
 pub fn seal_detail(key: &DataKey, entry_id: &str, detail: &str) -> String {
-    b64().encode(encrypt_field(key, entry_id, DETAIL_FIELD, detail.as_bytes()))
+    b64().encode(encrypt_field(
+        key,
+        entry_id,
+        DETAIL_FIELD,
+        detail.as_bytes(),
+    ))
 }
 
 /// Decrypts a timeline entry's private detail; `None` if it cannot be read (key destroyed).
@@ -193,8 +198,14 @@ mod tests {
         let b = seal(&key, "r2", RecordKind::Feedback, &doc);
         assert_eq!(a.digest, b.digest);
         assert_ne!(a.sealed, b.sealed, "fresh nonces");
-        assert_ne!(a.digest, seal(&key, "r1", RecordKind::Feedback, &json!({"text": "y"})).digest);
-        assert_ne!(a.digest, seal(&DataKey::generate(), "r1", RecordKind::Feedback, &doc).digest);
+        assert_ne!(
+            a.digest,
+            seal(&key, "r1", RecordKind::Feedback, &json!({"text": "y"})).digest
+        );
+        assert_ne!(
+            a.digest,
+            seal(&DataKey::generate(), "r1", RecordKind::Feedback, &doc).digest
+        );
     }
 
     #[test]
@@ -210,7 +221,10 @@ mod tests {
     fn details_round_trip_and_are_bound_to_their_entry() {
         let key = DataKey::generate();
         let ct = seal_detail(&key, "e.00", "Delayed flight");
-        assert_eq!(open_detail(&key, "e.00", &ct).as_deref(), Some("Delayed flight"));
+        assert_eq!(
+            open_detail(&key, "e.00", &ct).as_deref(),
+            Some("Delayed flight")
+        );
         assert_eq!(open_detail(&key, "e.01", &ct), None);
     }
 }

@@ -283,9 +283,12 @@ impl TravelStore {
                     pointer.clone(),
                     "a segment forecast is flight-level data and belongs to no customer",
                 )),
-                (false, kind) if kind != RecordKind::SegmentForecast => errors.push(
-                    FieldError::new(pointer.clone(), "this record needs the customer it belongs to"),
-                ),
+                (false, kind) if kind != RecordKind::SegmentForecast => {
+                    errors.push(FieldError::new(
+                        pointer.clone(),
+                        "this record needs the customer it belongs to",
+                    ))
+                }
                 _ => {}
             }
             let data_key = customer.and_then(|c| keys.get(&c).cloned());
@@ -348,9 +351,8 @@ impl TravelStore {
             },
             _ => None,
         };
-        let opened = key.is_some_and(|k| {
-            sealing::open(&k, &state.id.to_string(), &mut doc, sealed).is_ok()
-        });
+        let opened =
+            key.is_some_and(|k| sealing::open(&k, &state.id.to_string(), &mut doc, sealed).is_ok());
         if !opened {
             if let Value::Object(m) = &mut doc {
                 for f in sealing::sealed_fields(p.kind) {
@@ -606,7 +608,10 @@ impl TravelStore {
                         let entries: Vec<_> = project(c, stored.id, &p.record)
                             .into_iter()
                             .map(|e| {
-                                let d = e.detail.as_ref().map(|d| sealing::seal_detail(k, &e.entry_id, d));
+                                let d = e
+                                    .detail
+                                    .as_ref()
+                                    .map(|d| sealing::seal_detail(k, &e.entry_id, d));
                                 (e, d)
                             })
                             .collect();

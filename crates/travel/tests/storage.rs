@@ -79,7 +79,10 @@ fn base() -> DateTime<Utc> {
 async fn recording_is_idempotent_and_a_changed_record_updates_it_and_its_timeline() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
+        let store = TravelStore::new(
+            t.db.clone(),
+            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
+        );
         let customer = CustomerId::generate();
         let audit_before = count(&t.db, "SELECT COUNT(*) FROM audit_log").await;
 
@@ -211,7 +214,10 @@ async fn recording_is_idempotent_and_a_changed_record_updates_it_and_its_timelin
 async fn record_event_and_audit_commit_together_or_not_at_all() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
+        let store = TravelStore::new(
+            t.db.clone(),
+            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
+        );
         let customer = CustomerId::generate();
         store
             .record(customer, interaction("C-1", base(), "hello"), &ctx())
@@ -269,7 +275,10 @@ async fn record_event_and_audit_commit_together_or_not_at_all() {
 async fn free_text_is_stored_with_card_numbers_masked() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
+        let store = TravelStore::new(
+            t.db.clone(),
+            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
+        );
         let customer = CustomerId::generate();
         store
             .record(
@@ -288,13 +297,18 @@ async fn free_text_is_stored_with_card_numbers_masked() {
             !doc.contains("5555") && !sealed.contains("5555") && !doc.contains("thanks"),
             "the body is sealed: {doc}"
         );
-        let read = store.find_by_source("genesys", "C-1").await.unwrap().unwrap();
+        let read = store
+            .find_by_source("genesys", "C-1")
+            .await
+            .unwrap()
+            .unwrap();
         let Record::Interaction(i) = read.record else {
             panic!("an interaction")
         };
         let body = i.body.unwrap();
         assert!(
-            !body.as_str().contains("5555 5555 5555 4444") && body.as_str().contains("555555******4444"),
+            !body.as_str().contains("5555 5555 5555 4444")
+                && body.as_str().contains("555555******4444"),
             "{body}"
         );
         let outbox: String = sqlx::query_scalar("SELECT payload FROM outbox")
@@ -356,7 +370,10 @@ async fn all_pages(
 async fn the_timeline_is_newest_first_filtered_and_paginated_without_gaps_or_duplicates() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
+        let store = TravelStore::new(
+            t.db.clone(),
+            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
+        );
         let customer = CustomerId::generate();
         let expected = fill(&store, customer).await;
         assert_eq!(
@@ -458,7 +475,10 @@ async fn the_timeline_is_newest_first_filtered_and_paginated_without_gaps_or_dup
 async fn a_batch_is_idempotent_and_repeated_keys_apply_in_order() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
+        let store = TravelStore::new(
+            t.db.clone(),
+            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
+        );
         let customer = CustomerId::generate();
         let batch = vec![
             (customer, bag("B-1", base())),
@@ -508,7 +528,10 @@ async fn a_batch_is_idempotent_and_repeated_keys_apply_in_order() {
 async fn concurrent_recording_of_the_same_record_creates_it_once() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(t.db.clone(), std::sync::Arc::new(aloft_travel::EphemeralKeys::new()));
+        let store = TravelStore::new(
+            t.db.clone(),
+            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
+        );
         let customer = CustomerId::generate();
         let mut tasks = Vec::new();
         for _ in 0..8 {
