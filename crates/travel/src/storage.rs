@@ -169,7 +169,7 @@ impl State {
         match &self.digest {
             Some(d) => *d == p.digest,
             // A row from before encryption at rest holds the whole plaintext document.
-            None => self.document == p.document.to_string(),
+            None => serde_json::from_str::<Value>(&self.document).is_ok_and(|d| d == p.document),
         }
     }
 }
@@ -353,11 +353,9 @@ impl TravelStore {
         };
         let opened =
             key.is_some_and(|k| sealing::open(&k, &state.id.to_string(), &mut doc, sealed).is_ok());
-        if !opened {
-            if let Value::Object(m) = &mut doc {
-                for f in sealing::sealed_fields(p.kind) {
-                    m.insert((*f).to_owned(), Value::String("(sealed)".into()));
-                }
+        if !opened && let Value::Object(m) = &mut doc {
+            for f in sealing::sealed_fields(p.kind) {
+                m.insert((*f).to_owned(), Value::String("(sealed)".into()));
             }
         }
         doc

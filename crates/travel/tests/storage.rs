@@ -603,3 +603,59 @@ async fn what_people_wrote_is_sealed_and_destroying_the_key_shreds_it() {
         assert_eq!(page.entries[0].summary, "Inbound chat");
     }
 }
+
+#[tokio::test]
+async fn rows_from_before_encryption_are_sealed_at_start_up() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let store = TravelStore::new(
+            t.db.clone(),
+            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
+        );
+        let customer = CustomerId::generate();
+        let call = interaction("C-7", base(), "Zqlegacy notes");
+        store.record(customer, call.clone(), &ctx()).await.unwrap();
+        // Make it look like a row written before migration 0009: plaintext, no digest.
+        sqlx::query("UPDATE travel_records SET document = $1, sealed = NULL, digest = NULL")
+            .bind(call.to_document().to_string())
+            .execute(t.db.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE timeline SET summary = 'Inbound chat · Seat change', detail = NULL")
+            .execute(t.db.pool())
+            .await
+            .unwrap();
+        // Still recognised as the same record before conversion.
+        let again = store.record(customer, call.clone(), &ctx()).await.unwrap();
+        assert_eq!(again.outcome, Outcome::AlreadyRecorded);
+        assert_eq!(store.seal_plaintext_rows().await.unwrap(), 1);
+        assert_eq!(store.seal_plaintext_rows().await.unwrap(), 0, "idempotent");
+        let stored: Vec<String> = sqlx::query_scalar(
+            "SELECT document || COALESCE(digest, 'NODIGEST') FROM travel_records \
+             UNION ALL SELECT summary FROM timeline",
+        )
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+        let stored = stored.join("\n");
+        assert!(
+            !stored.contains("Zqlegacy")
+                && !stored.contains("Seat change")
+                && !stored.contains("NODIGEST"),
+            "{stored}"
+        );
+        let page = store
+            .timeline(customer, &TimelineQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(page.entries[0].summary, "Inbound chat · Seat change");
+        let read = store
+            .find_by_source("genesys", "C-7")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.record, call);
+        let again = store.record(customer, call, &ctx()).await.unwrap();
+        assert_eq!(again.outcome, Outcome::AlreadyRecorded);
+    }
+}
