@@ -233,6 +233,11 @@ impl Application {
         })
     }
 
+    /// Travel records and timelines.
+    pub fn travel(&self) -> &TravelStore {
+        self.pipeline.travel()
+    }
+
     /// The ingestion pipeline (what `aloft import`, the batch API and the consumer use).
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline

@@ -717,8 +717,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
     })
     .await?;
+    let mut crew_flights = Vec::new();
     if args.demo {
         load_demo(app.customers(), 42, args.demo_customers).await?;
+        crew_flights = roster_demo_crew(&app).await?;
     }
     let addr = app.local_addr();
     let scheme = if args.tls_cert.is_some() {
@@ -742,10 +744,51 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         for a in app.demo_accounts() {
             announce(format!("  {:<28} TOTP key {}", a.username, a.totp_secret));
         }
+        if !crew_flights.is_empty() {
+            announce(format!(
+                "  cabin_crew is rostered on {} (their passengers only).",
+                crew_flights.join(", ")
+            ));
+        }
         announce("  Add the TOTP key to an authenticator app, or print the current code with e.g. `oathtool --totp -b KEY`.".into());
         announce("  These accounts are public: never use --demo on a real installation.".into());
     }
     app.run_until(shutdown_signal()).await
+}
+
+/// Puts the demo cabin crew account on the next few demo flights, so that the role shows its
+/// passengers (cabin crew see nobody else). Returns the flights as `BA117 2026-12-02`.
+async fn roster_demo_crew(app: &Application) -> anyhow::Result<Vec<String>> {
+    let Some(crew) = app.accounts().by_username("cabin_crew").await? else {
+        return Ok(vec![]);
+    };
+    let now = chrono::Utc::now();
+    let flights = app
+        .travel()
+        .flights_departing(
+            now - chrono::Duration::hours(6),
+            now + chrono::Duration::hours(36),
+            5,
+        )
+        .await?;
+    let roster: Vec<aloft_access::roster::RosteredFlight> = flights
+        .iter()
+        .map(|(number, date)| aloft_access::roster::RosteredFlight {
+            flight_number: number.clone(),
+            departure_date: *date,
+        })
+        .collect();
+    app.accounts()
+        .set_roster(
+            crew.id,
+            &roster,
+            &aloft_platform::AccessContext::system("demo"),
+        )
+        .await?;
+    Ok(roster
+        .iter()
+        .map(|f| format!("{} {}", f.flight_number, f.departure_date))
+        .collect())
 }
 
 /// Prints a start-up line; a closed or broken stdout (a detached service) must not stop the server.

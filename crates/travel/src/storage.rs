@@ -779,6 +779,54 @@ impl TravelStore {
         }))
     }
 
+    /// Up to `limit` distinct flights (designator, local departure date) with a passenger
+    /// segment departing between `from` and `to`, soonest first (demo rosters, manifests).
+    pub async fn flights_departing(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(String, chrono::NaiveDate)>, StorageError> {
+        let docs: Vec<String> = sqlx::query_scalar(
+            "SELECT r.document FROM timeline t JOIN travel_records r ON r.id = t.record_id \
+             WHERE t.kind = 'flight' AND t.occurred_at >= $1 AND t.occurred_at < $2 \
+             ORDER BY t.occurred_at LIMIT 500",
+        )
+        .bind(to_db_time(from))
+        .bind(to_db_time(to))
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut flights = Vec::new();
+        for doc in docs {
+            let Ok(doc) = serde_json::from_str::<Value>(&doc) else {
+                continue;
+            };
+            for seg in doc["segments"].as_array().into_iter().flatten() {
+                let departs = seg["scheduled_departure_utc"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc));
+                let date = seg["scheduled_departure_local"]
+                    .as_str()
+                    .and_then(|t| t.get(..10))
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                if let (Some(number), Some(t), Some(date)) =
+                    (seg["flight_number"].as_str(), departs, date)
+                {
+                    let flight = (number.to_owned(), date);
+                    if t >= from && t < to && !flights.contains(&flight) {
+                        flights.push(flight);
+                    }
+                }
+            }
+            if flights.len() >= limit {
+                break;
+            }
+        }
+        flights.truncate(limit);
+        Ok(flights)
+    }
+
     /// One page of a customer's timeline, newest first (keyset pagination: a page costs the same
     /// however deep it is).
     pub async fn timeline(
