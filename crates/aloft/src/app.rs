@@ -395,11 +395,17 @@ pub fn router(
     let timeline = TimelineState::new(pipeline.travel().clone(), Some(auditor.clone()))
         .with_visibility(Arc::new(ScopeOf(customers.clone())))
         .with_stated_preferences(Arc::new(ScopeOf(customers.clone())));
+    let sources = aloft_ingest::sources::SourcesState::new(
+        db.clone(),
+        customers.clone(),
+        Some(auditor.clone()),
+    );
     let store = customers.clone().with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
         .merge(aloft_travel::routes::api_routes(timeline.clone()))
         .merge(aloft_ingest::api::api_routes(pipeline))
+        .merge(aloft_ingest::sources::api_routes(sources.clone()))
         .merge(aloft_access::routes::api_routes(TokenEndpoint::new(
             accounts.clone(),
             tokens.clone(),
@@ -433,6 +439,7 @@ pub fn router(
         )
         .merge(aloft_customers::pages::routes(store))
         .merge(aloft_travel::routes::page_routes(timeline))
+        .merge(aloft_ingest::sources::page_routes(sources))
         .merge(aloft_platform::web::routes())
         .merge(aloft_platform::audit_pages::routes(ops.db.clone()))
         .merge(aloft_platform::http::ops_routes(ops))
@@ -611,6 +618,7 @@ pub fn policy_tables(sso: bool) -> Vec<&'static [RoutePolicy]> {
         aloft_access::passengers::POLICY,
         aloft_travel::routes::POLICY,
         aloft_ingest::api::POLICY,
+        aloft_ingest::sources::POLICY,
     ];
     if sso {
         tables.push(aloft_access::sso::POLICY);

@@ -75,6 +75,43 @@ async fn a_batch_is_linked_stored_and_every_rejection_reported() {
         let text = timeline.text();
         assert_eq!(timeline.json()["entries"].as_array().unwrap().len(), 2);
         assert!(!text.contains("4111 1111 1111 1111"));
+
+        // The golden record names its sources and how each was linked.
+        let sources = app.get(&format!("/api/v1/customers/{id}/sources")).await;
+        assert_eq!(sources.status, 200, "{}", sources.text());
+        let links = sources.json()["links"].as_array().unwrap().clone();
+        assert_eq!(links.len(), 2, "{links:?}");
+        let mut methods: Vec<&str> = links
+            .iter()
+            .map(|l| l["method"].as_str().unwrap())
+            .collect();
+        methods.sort();
+        assert_eq!(
+            methods,
+            ["loyalty", "new"],
+            "the first call made the profile, the second matched it"
+        );
+        assert!(links.iter().all(|l| l["source"] == "genesys"));
+        let agent = app.sign_in_as(Role::ContactCentreAgent).await;
+        let fragment = app
+            .get_as(&agent, &format!("/customers/{id}/sources"))
+            .await;
+        assert_eq!(fragment.status, 200);
+        assert!(
+            fragment.text().contains("Loyalty number"),
+            "{}",
+            fragment.text()
+        );
+        let profile = app.get_as(&agent, &format!("/customers/{id}")).await.text();
+        assert!(profile.contains(&format!("hx-get=\"/customers/{id}/sources\"")));
+        // Outside the caller's row scope: not found.
+        let checkin = app.sign_in_as(Role::CheckinAgent).await;
+        assert_eq!(
+            app.get_as(&checkin, &format!("/customers/{id}/sources"))
+                .await
+                .status,
+            404
+        );
         app.stop().await;
     })
     .await;

@@ -408,6 +408,12 @@ async fn view(
                     }
                 }
                 p.muted { small { "Profile version " (c.version) " · created " (c.created_at.format("%Y-%m-%d %H:%M UTC")) " · updated " (c.updated_at.format("%Y-%m-%d %H:%M UTC")) } }
+                section aria-labelledby="h-sources" {
+                    h2 #h-sources { "Golden record sources" }
+                    div #sources hx-get={ "/customers/" (c.id) "/sources" } hx-trigger="load" hx-swap="innerHTML" {
+                        p { "Loading the source records…" }
+                    }
+                }
                 section aria-labelledby="h-timeline" {
                     h2 #h-timeline { "Timeline" }
                     div #timeline hx-get={ "/customers/" (c.id) "/timeline" } hx-trigger="load" hx-swap="innerHTML" {

@@ -48,6 +48,7 @@ pub mod envelope;
 pub mod import;
 pub mod linker;
 pub mod pipeline;
+pub mod sources;
 pub mod synthetic;
 
 pub use envelope::{IdentityHints, Rejection, SourceEvent};
