@@ -918,24 +918,34 @@ async fn store_links(
     let backend = db.backend();
     let stamp = to_db_time(now());
     let mut tx = db.begin_write().await?;
-    for chunk in links.chunks(200) {
-        let sql = format!(
-            "INSERT INTO identity_links (source, source_record_id, customer_id, method, weight, explanation, created_at) \
-             VALUES {} ON CONFLICT (source, source_record_id) DO NOTHING",
-            backend.values_rows(chunk.len(), 7)
-        );
-        let mut q = sqlx::query(&sql);
-        for (item, link) in chunk {
-            q = q
-                .bind(item.source.as_str())
-                .bind(item.source_record_id.as_str())
-                .bind(link.customer_id.to_string())
-                .bind(link.method.as_str())
-                .bind(link.weight)
-                .bind(link.explanation.to_string())
-                .bind(stamp.as_str());
+    // Links with and without a weight go in separate statements: through sqlx's `Any` driver a
+    // NULL and a float in the same column of one multi-row insert reach PostgreSQL with
+    // conflicting parameter formats ("incorrect binary data format").
+    let (weighted, unweighted): (Vec<_>, Vec<_>) =
+        links.iter().partition(|(_, link)| link.weight.is_some());
+    for (rows, with_weight) in [(weighted, true), (unweighted, false)] {
+        let columns = if with_weight { 7 } else { 6 };
+        for chunk in rows.chunks(200) {
+            let sql = format!(
+                "INSERT INTO identity_links (source, source_record_id, customer_id, method, {}explanation, created_at) \
+                 VALUES {} ON CONFLICT (source, source_record_id) DO NOTHING",
+                if with_weight { "weight, " } else { "" },
+                backend.values_rows(chunk.len(), columns)
+            );
+            let mut q = sqlx::query(&sql);
+            for (item, link) in chunk {
+                q = q
+                    .bind(item.source.as_str())
+                    .bind(item.source_record_id.as_str())
+                    .bind(link.customer_id.to_string())
+                    .bind(link.method.as_str());
+                if let Some(w) = link.weight {
+                    q = q.bind(w);
+                }
+                q = q.bind(link.explanation.to_string()).bind(stamp.as_str());
+            }
+            q.execute(&mut *tx.conn()).await?;
         }
-        q.execute(&mut *tx.conn()).await?;
     }
     for r in reviews {
         sqlx::query(
