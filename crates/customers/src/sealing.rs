@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use aloft_platform::keys::SharedKeys;
-use aloft_security::{BlindIndex, CryptoError, DataKey, WrappedKey, decrypt_field, encrypt_field};
+use aloft_platform::keys::{SharedKeys, open_fields, seal_fields};
+use aloft_security::{BlindIndex, CryptoError, DataKey, WrappedKey};
 
 /// Profile fields encrypted at rest.
 pub const SENSITIVE_FIELDS: &[&str] = &[
@@ -132,16 +132,7 @@ impl Vault {
                 (dek, wrapped)
             }
         };
-        let mut sealed = Map::new();
-        if let Value::Object(map) = doc {
-            for field in SENSITIVE_FIELDS {
-                if let Some(value) = map.remove(*field) {
-                    let plain = zeroize::Zeroizing::new(value.to_string());
-                    let ct = encrypt_field(&dek, id, field, plain.as_bytes());
-                    sealed.insert((*field).to_owned(), Value::String(b64(&ct)));
-                }
-            }
-        }
+        let sealed = seal_fields(&dek, id, doc, SENSITIVE_FIELDS);
         Ok(SealedFields {
             data_key: wrapped,
             fields: Value::Object(sealed).to_string(),
@@ -162,30 +153,8 @@ impl Vault {
         }
         let wrapped: WrappedKey = sealed.data_key.parse()?;
         let dek = self.unwrap_key(&wrapped)?;
-        let Value::Object(map) = doc else {
-            return Err(CryptoError::Malformed);
-        };
-        for (field, ct) in parsed {
-            let ct = ct.as_str().and_then(unb64).ok_or(CryptoError::Malformed)?;
-            let plain = decrypt_field(&dek, id, &field, &ct)?;
-            let value: Value =
-                serde_json::from_slice(&plain).map_err(|_| CryptoError::Malformed)?;
-            map.insert(field, value);
-        }
-        Ok(())
+        open_fields(&dek, id, doc, parsed)
     }
-}
-
-fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
-}
-
-fn unb64(text: &str) -> Option<Vec<u8>> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(text)
-        .ok()
 }
 
 #[cfg(test)]

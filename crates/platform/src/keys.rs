@@ -480,3 +480,58 @@ pub trait CustomerKeys: Send + Sync + 'static {
     /// key: they do not exist, or their key was destroyed (erasure).
     fn data_keys<'a>(&'a self, customers: &'a [uuid::Uuid]) -> CustomerKeysFuture<'a>;
 }
+
+/// Moves `fields` out of the JSON object `doc` and encrypts each under `key` — the one format of
+/// encrypted fields at rest, for every domain: a JSON object of field name → unpadded base64 of
+/// the AES-256-GCM ciphertext of the field's JSON value, with `record_id` and the field name
+/// bound as associated data (so a ciphertext moved to another record or field does not open).
+/// Fields absent from `doc` are skipped; the answer is empty if none was present.
+pub fn seal_fields(
+    key: &DataKey,
+    record_id: &str,
+    doc: &mut serde_json::Value,
+    fields: &[&str],
+) -> serde_json::Map<String, serde_json::Value> {
+    use base64::Engine;
+    let mut sealed = serde_json::Map::new();
+    if let serde_json::Value::Object(map) = doc {
+        for field in fields {
+            if let Some(value) = map.remove(*field) {
+                let plain = Zeroizing::new(value.to_string());
+                let ct = aloft_security::encrypt_field(key, record_id, field, plain.as_bytes());
+                sealed.insert(
+                    (*field).to_owned(),
+                    serde_json::Value::String(SEALED_B64.encode(ct)),
+                );
+            }
+        }
+    }
+    sealed
+}
+
+/// Decrypts what [`seal_fields`] produced for the same record back into the JSON object `doc`.
+pub fn open_fields(
+    key: &DataKey,
+    record_id: &str,
+    doc: &mut serde_json::Value,
+    sealed: serde_json::Map<String, serde_json::Value>,
+) -> Result<(), aloft_security::CryptoError> {
+    use aloft_security::CryptoError;
+    use base64::Engine;
+    let serde_json::Value::Object(map) = doc else {
+        return Err(CryptoError::Malformed);
+    };
+    for (field, ct) in sealed {
+        let ct = ct
+            .as_str()
+            .and_then(|t| SEALED_B64.decode(t).ok())
+            .ok_or(CryptoError::Malformed)?;
+        let plain = aloft_security::decrypt_field(key, record_id, &field, &ct)?;
+        let value = serde_json::from_slice(&plain).map_err(|_| CryptoError::Malformed)?;
+        map.insert(field, value);
+    }
+    Ok(())
+}
+
+/// The base64 alphabet of [`seal_fields`] (part of the stored format).
+const SEALED_B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;

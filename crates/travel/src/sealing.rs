@@ -18,13 +18,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use aloft_platform::StorageError;
 pub use aloft_platform::keys::{CustomerKeys, CustomerKeysFuture};
-use aloft_security::{DataKey, content_digest, decrypt_field, encrypt_field};
+use aloft_platform::keys::{open_fields, seal_fields};
+use aloft_security::{DataKey, content_digest, decrypt_text, encrypt_text};
 
 use crate::model::{CustomerId, RecordKind};
 
@@ -80,15 +80,13 @@ impl CustomerKeys for EphemeralKeys {
     }
 }
 
-/// A document split for storage: the plain part, the sealed fields and the content digest.
+/// A document split for storage: the plain part and the sealed fields.
 pub struct Sealed {
     /// The document without its sensitive fields.
     pub document: String,
-    /// JSON object field → base64 ciphertext, or `None` when the kind has no sensitive field
-    /// present.
+    /// JSON object field → ciphertext ([`aloft_platform::keys::seal_fields`]), or `None` when
+    /// the kind has no sensitive field present.
     pub sealed: Option<String>,
-    /// Keyed digest of the whole plaintext document.
-    pub digest: String,
 }
 
 /// The keyed digest of a plaintext document (see the module documentation).
@@ -98,23 +96,11 @@ pub fn digest(key: &DataKey, document: &str) -> String {
 
 /// Splits `document` (a record of `kind` with id `record_id`) into its stored parts.
 pub fn seal(key: &DataKey, record_id: &str, kind: RecordKind, document: &Value) -> Sealed {
-    let full = document.to_string();
-    let digest = digest(key, &full);
     let mut plain = document.clone();
-    let mut sealed = Map::new();
-    if let Value::Object(map) = &mut plain {
-        for field in sealed_fields(kind) {
-            if let Some(value) = map.remove(*field) {
-                let text = zeroize::Zeroizing::new(value.to_string());
-                let ct = encrypt_field(key, record_id, field, text.as_bytes());
-                sealed.insert((*field).to_owned(), Value::String(b64().encode(ct)));
-            }
-        }
-    }
+    let sealed = seal_fields(key, record_id, &mut plain, sealed_fields(kind));
     Sealed {
         document: plain.to_string(),
         sealed: (!sealed.is_empty()).then(|| Value::Object(sealed).to_string()),
-        digest,
     }
 }
 
@@ -127,40 +113,17 @@ pub fn open(
 ) -> Result<(), StorageError> {
     let bad = || StorageError::Corrupt(format!("travel record {record_id}: sealed fields"));
     let parsed: Map<String, Value> = serde_json::from_str(sealed).map_err(|_| bad())?;
-    let Value::Object(map) = document else {
-        return Err(bad());
-    };
-    for (field, ct) in parsed {
-        let ct = ct
-            .as_str()
-            .and_then(|t| b64().decode(t).ok())
-            .ok_or_else(bad)?;
-        let plain = decrypt_field(key, record_id, &field, &ct).map_err(|_| bad())?;
-        let value: Value = serde_json::from_slice(&plain).map_err(|_| bad())?;
-        map.insert(field, value);
-    }
-    Ok(())
+    open_fields(key, record_id, document, parsed).map_err(|_| bad())
 }
 
 /// Encrypts a timeline entry's private detail (an interaction's subject).
 pub fn seal_detail(key: &DataKey, entry_id: &str, detail: &str) -> String {
-    b64().encode(encrypt_field(
-        key,
-        entry_id,
-        DETAIL_FIELD,
-        detail.as_bytes(),
-    ))
+    encrypt_text(key, entry_id, DETAIL_FIELD, detail)
 }
 
 /// Decrypts a timeline entry's private detail; `None` if it cannot be read (key destroyed).
 pub fn open_detail(key: &DataKey, entry_id: &str, stored: &str) -> Option<String> {
-    let ct = b64().decode(stored).ok()?;
-    let plain = decrypt_field(key, entry_id, DETAIL_FIELD, &ct).ok()?;
-    String::from_utf8(plain.to_vec()).ok()
-}
-
-fn b64() -> base64::engine::GeneralPurpose {
-    base64::engine::general_purpose::STANDARD_NO_PAD
+    decrypt_text(key, entry_id, DETAIL_FIELD, stored).ok()
 }
 
 #[cfg(test)]
@@ -194,18 +157,18 @@ mod tests {
     fn the_digest_recognises_equal_content_only_under_the_same_key() {
         let key = DataKey::generate();
         let doc = json!({"text": "x"});
-        let a = seal(&key, "r1", RecordKind::Feedback, &doc);
-        let b = seal(&key, "r2", RecordKind::Feedback, &doc);
-        assert_eq!(a.digest, b.digest);
+        let text = doc.to_string();
+        assert_eq!(digest(&key, &text), digest(&key, &text));
+        let (a, b) = (
+            seal(&key, "r1", RecordKind::Feedback, &doc),
+            seal(&key, "r1", RecordKind::Feedback, &doc),
+        );
         assert_ne!(a.sealed, b.sealed, "fresh nonces");
         assert_ne!(
-            a.digest,
-            seal(&key, "r1", RecordKind::Feedback, &json!({"text": "y"})).digest
+            digest(&key, &text),
+            digest(&key, &json!({"text": "y"}).to_string())
         );
-        assert_ne!(
-            a.digest,
-            seal(&DataKey::generate(), "r1", RecordKind::Feedback, &doc).digest
-        );
+        assert_ne!(digest(&key, &text), digest(&DataKey::generate(), &text));
     }
 
     #[test]

@@ -175,18 +175,25 @@ impl State {
 }
 
 impl Prepared {
-    /// What is stored for this record under id `id`: the plain part, the sealed fields and the
-    /// digest.
+    /// What is stored for this record under id `id`: the plain part and the sealed fields
+    /// (the digest is [`Prepared::digest`]).
     fn stored_form(&self, id: Uuid) -> sealing::Sealed {
         match &self.data_key {
             Some(k) => sealing::seal(k, &id.to_string(), self.kind, &self.document),
             None => sealing::Sealed {
                 document: self.document.to_string(),
                 sealed: None,
-                digest: self.digest.clone(),
             },
         }
     }
+}
+
+/// What the row scopes and rosters need of a departing flight segment.
+struct DepartingSegment {
+    flight_number: String,
+    origin: String,
+    /// Local date at the origin.
+    departure_date: chrono::NaiveDate,
 }
 
 /// How often a batch is retried when a concurrent writer inserted one of its keys first
@@ -477,7 +484,7 @@ impl TravelStore {
             .bind(s.version)
             .bind(to_db_time(stamp))
             .bind(stored.sealed)
-            .bind(stored.digest)
+            .bind(&p.digest)
             .bind(s.id.to_string())
             .execute(&mut *tx.conn())
             .await?;
@@ -592,7 +599,7 @@ impl TravelStore {
                 )
                 .bind(form.document)
                 .bind(form.sealed)
-                .bind(form.digest)
+                .bind(&p.digest)
                 .bind(&id)
                 .execute(&mut *tx.conn())
                 .await?
@@ -697,6 +704,66 @@ impl TravelStore {
         Ok(out)
     }
 
+    /// The flight segments departing between `from` and `to` (UTC) of the customer's bookings,
+    /// or of everyone's when `customer` is `None` (then at most 500 bookings, soonest first).
+    /// Read through the timeline's flight entries, so a customer's look-up is an index range.
+    async fn segments_departing(
+        &self,
+        customer: Option<CustomerId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DepartingSegment>, StorageError> {
+        let (from_text, to_text) = (to_db_time(from), to_db_time(to));
+        let query = match customer {
+            Some(c) => sqlx::query_scalar(
+                "SELECT DISTINCT r.document FROM timeline t JOIN travel_records r ON r.id = t.record_id \
+                 WHERE t.customer_id = $1 AND t.kind = 'flight' AND t.occurred_at >= $2 AND t.occurred_at < $3",
+            )
+            .bind(c.to_string()),
+            None => sqlx::query_scalar(
+                "SELECT r.document FROM timeline t JOIN travel_records r ON r.id = t.record_id \
+                 WHERE t.kind = 'flight' AND t.occurred_at >= $1 AND t.occurred_at < $2 \
+                 ORDER BY t.occurred_at LIMIT 500",
+            ),
+        };
+        let docs: Vec<String> = query
+            .bind(from_text)
+            .bind(to_text)
+            .fetch_all(self.db.pool())
+            .await?;
+        let mut segments = Vec::new();
+        for doc in docs {
+            let Ok(doc) = serde_json::from_str::<Value>(&doc) else {
+                continue;
+            };
+            for seg in doc["segments"].as_array().into_iter().flatten() {
+                let departure_utc = seg["scheduled_departure_utc"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc));
+                let departure_date = seg["scheduled_departure_local"]
+                    .as_str()
+                    .and_then(|t| t.get(..10))
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                if let (Some(flight), Some(origin), Some(utc), Some(date)) = (
+                    seg["flight_number"].as_str(),
+                    seg["origin"].as_str(),
+                    departure_utc,
+                    departure_date,
+                ) && utc >= from
+                    && utc < to
+                {
+                    segments.push(DepartingSegment {
+                        flight_number: flight.to_owned(),
+                        origin: origin.to_owned(),
+                        departure_date: date,
+                    });
+                }
+            }
+        }
+        Ok(segments)
+    }
+
     /// Whether the customer has a flight segment departing from `station` (IATA code) with a
     /// scheduled departure between `from` and `to` — the row scope of a check-in agent, who sees
     /// the passengers of their station's departures and nobody else.
@@ -704,33 +771,11 @@ impl TravelStore {
         &self,
         customer_id: CustomerId,
         station: &str,
-        from: chrono::DateTime<chrono::Utc>,
-        to: chrono::DateTime<chrono::Utc>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let docs: Vec<String> = sqlx::query_scalar(
-            "SELECT r.document FROM timeline t JOIN travel_records r ON r.id = t.record_id \
-             WHERE t.customer_id = $1 AND t.kind = 'flight' AND t.occurred_at >= $2 AND t.occurred_at < $3",
-        )
-        .bind(customer_id.to_string())
-        .bind(aloft_platform::db::to_db_time(from))
-        .bind(aloft_platform::db::to_db_time(to))
-        .fetch_all(self.db.pool())
-        .await?;
-        Ok(docs.iter().any(|doc| {
-            serde_json::from_str::<serde_json::Value>(doc)
-                .ok()
-                .and_then(|d| d["segments"].as_array().cloned())
-                .unwrap_or_default()
-                .iter()
-                .any(|seg| {
-                    seg["origin"].as_str() == Some(station)
-                        && seg["scheduled_departure_utc"]
-                            .as_str()
-                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                            .map(|t| t.with_timezone(&chrono::Utc))
-                            .is_some_and(|t| t >= from && t < to)
-                })
-        }))
+        let segments = self.segments_departing(Some(customer_id), from, to).await?;
+        Ok(segments.iter().any(|s| s.origin == station))
     }
 
     /// Whether the customer has a flight segment on one of `flights` (flight designator and
@@ -741,41 +786,25 @@ impl TravelStore {
         customer_id: CustomerId,
         flights: &[(String, chrono::NaiveDate)],
     ) -> Result<bool, StorageError> {
-        let (Some(first), Some(last)) = (
-            flights.iter().map(|f| f.1).min(),
-            flights.iter().map(|f| f.1).max(),
+        // A local date is within a day of its UTC instant either way.
+        let day = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        let (Some(from), Some(to)) = (
+            flights.iter().map(|f| f.1).min().and_then(day),
+            flights.iter().map(|f| f.1).max().and_then(day),
         ) else {
             return Ok(false);
         };
-        // Local dates are within a day of the UTC instant either way.
-        let day = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-        let (Some(from), Some(to)) = (day(first), day(last)) else {
-            return Ok(false);
-        };
-        let docs: Vec<String> = sqlx::query_scalar(
-            "SELECT r.document FROM timeline t JOIN travel_records r ON r.id = t.record_id \
-             WHERE t.customer_id = $1 AND t.kind = 'flight' AND t.occurred_at >= $2 AND t.occurred_at < $3",
-        )
-        .bind(customer_id.to_string())
-        .bind(to_db_time(from - chrono::Duration::days(1)))
-        .bind(to_db_time(to + chrono::Duration::days(2)))
-        .fetch_all(self.db.pool())
-        .await?;
-        Ok(docs.iter().any(|doc| {
-            serde_json::from_str::<Value>(doc)
-                .ok()
-                .and_then(|d| d["segments"].as_array().cloned())
-                .unwrap_or_default()
+        let segments = self
+            .segments_departing(
+                Some(customer_id),
+                from - chrono::Duration::days(1),
+                to + chrono::Duration::days(2),
+            )
+            .await?;
+        Ok(segments.iter().any(|s| {
+            flights
                 .iter()
-                .any(|seg| {
-                    let date = seg["scheduled_departure_local"]
-                        .as_str()
-                        .and_then(|t| t.get(..10))
-                        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-                    flights.iter().any(|(number, day)| {
-                        seg["flight_number"].as_str() == Some(number.as_str()) && date == Some(*day)
-                    })
-                })
+                .any(|(number, date)| s.flight_number == *number && s.departure_date == *date)
         }))
     }
 
@@ -787,40 +816,11 @@ impl TravelStore {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(String, chrono::NaiveDate)>, StorageError> {
-        let docs: Vec<String> = sqlx::query_scalar(
-            "SELECT r.document FROM timeline t JOIN travel_records r ON r.id = t.record_id \
-             WHERE t.kind = 'flight' AND t.occurred_at >= $1 AND t.occurred_at < $2 \
-             ORDER BY t.occurred_at LIMIT 500",
-        )
-        .bind(to_db_time(from))
-        .bind(to_db_time(to))
-        .fetch_all(self.db.pool())
-        .await?;
         let mut flights = Vec::new();
-        for doc in docs {
-            let Ok(doc) = serde_json::from_str::<Value>(&doc) else {
-                continue;
-            };
-            for seg in doc["segments"].as_array().into_iter().flatten() {
-                let departs = seg["scheduled_departure_utc"]
-                    .as_str()
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| t.with_timezone(&Utc));
-                let date = seg["scheduled_departure_local"]
-                    .as_str()
-                    .and_then(|t| t.get(..10))
-                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-                if let (Some(number), Some(t), Some(date)) =
-                    (seg["flight_number"].as_str(), departs, date)
-                {
-                    let flight = (number.to_owned(), date);
-                    if t >= from && t < to && !flights.contains(&flight) {
-                        flights.push(flight);
-                    }
-                }
-            }
-            if flights.len() >= limit {
-                break;
+        for s in self.segments_departing(None, from, to).await? {
+            let flight = (s.flight_number, s.departure_date);
+            if !flights.contains(&flight) {
+                flights.push(flight);
             }
         }
         flights.truncate(limit);
@@ -916,9 +916,8 @@ impl TravelStore {
                     e.detail = key
                         .as_ref()
                         .and_then(|k| sealing::open_detail(k, &e.entry_id, &stored));
-                    if let Some(d) = e.detail.take() {
-                        e.summary = format!("{} · {d}", e.summary);
-                    }
+                    e.summary = e.line();
+                    e.detail = None;
                 }
             }
         }
@@ -1083,7 +1082,7 @@ async fn insert_records(
                 .bind(stamp.as_str())
                 .bind(stamp.as_str())
                 .bind(stored.sealed)
-                .bind(stored.digest);
+                .bind(p.digest.as_str());
         }
         q.execute(&mut *conn).await?;
     }
