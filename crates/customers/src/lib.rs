@@ -4,6 +4,7 @@
 //! - [`model`]: the profile and its value types; pure rules, no IO.
 //! - [`disclosure`]: field-level masking by permission (travel documents).
 //! - [`sealing`]: encryption of sensitive fields at rest (per-customer data keys) and blind indexes.
+//! - [`survivorship`]: which value a merged golden profile keeps, field by field (pure rules).
 //! - [`storage`]: persistence on either backend, with optimistic concurrency and outbox events.
 //! - [`routes`]: the REST API (`/api/v1/customers`).
 //! - [`pages`]: the server-rendered pages (`/customers`).
@@ -16,6 +17,7 @@ pub mod pages;
 pub mod routes;
 pub mod sealing;
 pub mod storage;
+pub mod survivorship;
 
 pub use model::{CustomerId, Profile};
 pub use storage::{Customer, CustomerError, CustomerQuery, CustomerStore};

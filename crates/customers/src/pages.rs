@@ -294,6 +294,9 @@ async fn view(
         Ok(c) => c,
         Err(r) => return r,
     };
+    if let Some(survivor) = c.merged_into {
+        return axum::response::Redirect::to(&format!("/customers/{survivor}")).into_response();
+    }
     store
         .record_reads(&ctx, "customer.read", std::slice::from_ref(&c))
         .await;
@@ -752,6 +755,13 @@ fn form_errors(e: CustomerError) -> (StatusCode, Vec<FieldError>) {
         CustomerError::Duplicate(err) => (StatusCode::CONFLICT, vec![err]),
         CustomerError::NotFound => (StatusCode::NOT_FOUND, vec![]),
         CustomerError::StaleVersion => (StatusCode::PRECONDITION_FAILED, vec![]),
+        CustomerError::Merged(survivor) => (
+            StatusCode::CONFLICT,
+            vec![FieldError::new(
+                "",
+                format!("this profile was merged into customer {survivor}; edit that profile"),
+            )],
+        ),
         CustomerError::Storage(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             vec![FieldError::new(

@@ -268,6 +268,7 @@ async fn create_customer(
     responses(
         (status = 200, description = "The profile", body = Customer, headers(("ETag" = String, description = "The version"))),
         (status = 304, description = "Unchanged since the `If-None-Match` version"),
+        (status = 308, description = "The profile was merged; `Location` is the profile it was merged into"),
         (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry later", body = Problem, content_type = "application/problem+json"),
     )
@@ -281,6 +282,14 @@ async fn get_customer(
     let id = parse_id(&id)?;
     ensure_visible(&store, id).await?;
     let customer = store.get(id).await?.ok_or(ApiError::NotFound("customer"))?;
+    if let Some(survivor) = customer.merged_into {
+        // Golden ids are stable: a merged profile's id leads to the profile it was merged into.
+        let mut r = StatusCode::PERMANENT_REDIRECT.into_response();
+        if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/customers/{survivor}")) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        return Ok(r);
+    }
     store
         .record_reads(&ctx, "customer.read", std::slice::from_ref(&customer))
         .await;

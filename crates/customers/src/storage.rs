@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use aloft_platform::db::{from_db_time, now, to_db_time};
 use aloft_platform::{
     AccessContext, ApiError, Auditor, Backend, CloudEvent, Database, FieldError, StorageError,
+    WriteTx,
 };
 
 use std::sync::Arc;
@@ -33,6 +34,12 @@ pub const EVENT_SOURCE: &str = "/aloft/customers";
 pub const CUSTOMER_CREATED: &str = "aloft.customer.created";
 /// Event type: a profile changed. Data: `customer_id`, `version`, `changed_fields` (names only).
 pub const CUSTOMER_UPDATED: &str = "aloft.customer.updated";
+/// Event type: a profile was merged into another. Data: `merge_id`, `customer_id` (the
+/// survivor), `absorbed_customer_id`, `version` (the survivor's), `changed_fields`.
+pub const CUSTOMER_MERGED: &str = "aloft.customer.merged";
+/// Event type: a merge was undone. Data: `merge_id`, `customer_id` (the survivor),
+/// `restored_customer_id`, `version` (the survivor's).
+pub const CUSTOMER_UNMERGED: &str = "aloft.customer.unmerged";
 
 /// A stored customer profile.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -49,6 +56,11 @@ pub struct Customer {
     /// The profile itself.
     #[serde(flatten)]
     pub profile: Profile,
+    /// Set when this profile was merged into another (the survivor, whose id to use instead).
+    /// A merged profile is kept for unmerge and lineage but no longer appears in searches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub merged_into: Option<CustomerId>,
 }
 
 /// Why a customer operation failed.
@@ -66,6 +78,9 @@ pub enum CustomerError {
     /// A unique value (loyalty number) belongs to another customer.
     #[error("duplicate value")]
     Duplicate(FieldError),
+    /// The profile was merged into another and can no longer change; change the survivor.
+    #[error("customer merged into {0}")]
+    Merged(CustomerId),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -78,6 +93,10 @@ impl From<CustomerError> for ApiError {
             CustomerError::StaleVersion => ApiError::PreconditionFailed,
             CustomerError::Invalid(errs) => ApiError::Invalid(errs),
             CustomerError::Duplicate(err) => ApiError::Conflict(err),
+            CustomerError::Merged(survivor) => ApiError::Conflict(FieldError::new(
+                "",
+                format!("this profile was merged into customer {survivor}; change that profile"),
+            )),
             CustomerError::Storage(s) => s.into(),
         }
     }
@@ -204,7 +223,7 @@ impl std::fmt::Debug for dyn StationDepartures {
     }
 }
 
-const COLUMNS: &str = "id, version, profile, data_key, sealed, created_at, updated_at";
+const COLUMNS: &str = "id, version, profile, data_key, sealed, created_at, updated_at, merged_into";
 
 /// Customers' data keys for the other domains that encrypt their data (travel records' free
 /// text…): one key per customer covers everything about them, so destroying it erases it all.
@@ -349,6 +368,7 @@ impl CustomerStore {
             created_at: now(),
             updated_at: now(),
             profile,
+            merged_into: None,
         };
         let mut tx = self.db.begin_write().await?;
         insert(tx.conn(), &self.vault, std::slice::from_ref(&customer))
@@ -384,6 +404,7 @@ impl CustomerStore {
                 created_at: stamp,
                 updated_at: stamp,
                 profile,
+                merged_into: None,
             })
             .collect();
         let events: Vec<CloudEvent> = customers.iter().map(created_event).collect();
@@ -451,6 +472,9 @@ impl CustomerStore {
             .map(|r| self.decode(&r))
             .transpose()?
             .ok_or(CustomerError::NotFound)?;
+        if let Some(survivor) = current.merged_into {
+            return Err(CustomerError::Merged(survivor));
+        }
         if expected_version.is_some_and(|v| v != current.version) {
             return Err(CustomerError::StaleVersion);
         }
@@ -467,32 +491,14 @@ impl CustomerStore {
             profile,
             ..current.clone()
         };
-        let stored = StoredRow::of(&self.vault, &updated, data_key.as_deref())?;
-        let done = sqlx::query(
-            "UPDATE customers SET version = $1, profile = $2, first_name_key = $3, last_name_key = $4, \
-             email_key = $5, phone_key = $6, loyalty_key = $7, passport_key = $8, updated_at = $9, \
-             data_key = $12, sealed = $13 WHERE id = $10 AND version = $11",
+        write_row(
+            tx.conn(),
+            &self.vault,
+            &updated,
+            current.version,
+            data_key.as_deref(),
         )
-        .bind(updated.version)
-        .bind(stored.profile)
-        .bind(stored.keys.first_name)
-        .bind(stored.keys.last_name)
-        .bind(stored.keys.email)
-        .bind(stored.keys.phone)
-        .bind(stored.keys.loyalty)
-        .bind(stored.keys.passport)
-        .bind(to_db_time(updated.updated_at))
-        .bind(id.to_string())
-        .bind(current.version)
-        .bind(stored.sealed.data_key)
-        .bind(stored.sealed.fields)
-        .execute(&mut *tx.conn())
-        .await
-        .map_err(|e| duplicate_or(e.into()))?;
-        if done.rows_affected() == 0 {
-            // Cannot happen while the write slot is held; refuse rather than overwrite blindly.
-            return Err(CustomerError::StaleVersion);
-        }
+        .await?;
         let event = CloudEvent::new(
             EVENT_SOURCE,
             CUSTOMER_UPDATED,
@@ -569,6 +575,12 @@ impl CustomerStore {
             ranked.push((range("first_name_key", name), BY_FIRST));
         }
         let ordered_by_name = name.is_some();
+        if !ordered_by_name {
+            // Merged profiles leave every search. Name searches need no condition (a merged
+            // row's name keys are empty, so no prefix range reaches it) and so stay answered
+            // from the covering name indexes alone.
+            conditions.push("merged_into IS NULL".into());
+        }
         let mut offset = 0;
         match &q.cursor {
             Some(Cursor::After(id)) if !ordered_by_name => {
@@ -778,6 +790,45 @@ impl StoredRow {
     }
 }
 
+/// Writes `updated` over the row at `expected_version` (search keys recomputed, sealed fields
+/// re-sealed under the existing data key).
+async fn write_row(
+    conn: &mut sqlx::AnyConnection,
+    vault: &Vault,
+    updated: &Customer,
+    expected_version: i64,
+    data_key: Option<&str>,
+) -> Result<(), CustomerError> {
+    let stored = StoredRow::of(vault, updated, data_key)?;
+    let done = sqlx::query(
+        "UPDATE customers SET version = $1, profile = $2, first_name_key = $3, last_name_key = $4, \
+         email_key = $5, phone_key = $6, loyalty_key = $7, passport_key = $8, updated_at = $9, \
+         data_key = $12, sealed = $13, merged_into = $14 WHERE id = $10 AND version = $11",
+    )
+    .bind(updated.version)
+    .bind(stored.profile)
+    .bind(stored.keys.first_name)
+    .bind(stored.keys.last_name)
+    .bind(stored.keys.email)
+    .bind(stored.keys.phone)
+    .bind(stored.keys.loyalty)
+    .bind(stored.keys.passport)
+    .bind(to_db_time(updated.updated_at))
+    .bind(updated.id.to_string())
+    .bind(expected_version)
+    .bind(stored.sealed.data_key)
+    .bind(stored.sealed.fields)
+    .bind(updated.merged_into.map(|m| m.to_string()))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| duplicate_or(e.into()))?;
+    if done.rows_affected() == 0 {
+        // Cannot happen while the write slot is held; refuse rather than overwrite blindly.
+        return Err(CustomerError::StaleVersion);
+    }
+    Ok(())
+}
+
 /// Inserts profiles, many rows per statement.
 async fn insert(
     conn: &mut sqlx::AnyConnection,
@@ -821,27 +872,13 @@ impl CustomerStore {
     /// [`CustomerStore::seal_plaintext_rows`] converts them.
     fn decode(&self, row: &AnyRow) -> Result<(Customer, Option<String>), StorageError> {
         let id: String = row.try_get("id")?;
-        let doc: String = row.try_get("profile")?;
-        let mut doc: Value = serde_json::from_str(&doc)
-            .map_err(|e| StorageError::Corrupt(format!("customer {id}: {e}")))?;
         let data_key: Option<String> = row.try_get("data_key")?;
-        if let Some(key) = &data_key {
-            let sealed = SealedFields {
-                data_key: key.clone(),
-                fields: row
-                    .try_get::<Option<String>, _>("sealed")?
-                    .unwrap_or_else(|| "{}".into()),
-            };
-            self.vault.open(&id, &mut doc, &sealed).map_err(|e| {
-                StorageError::Corrupt(format!("customer {id}: sealed fields do not open: {e}"))
-            })?;
-        }
-        // Stored documents were validated on the way in; parse again so the type guarantees hold.
-        // The date bound is far in the future so that no stored date of birth can fail it.
-        let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-        let profile = Profile::parse(&doc, far).map_err(|errs| {
-            StorageError::Corrupt(format!("customer {id}: {} invalid fields", errs.len()))
-        })?;
+        let profile = self.open_profile(
+            &id,
+            &row.try_get::<String, _>("profile")?,
+            data_key.as_deref(),
+            row.try_get::<Option<String>, _>("sealed")?,
+        )?;
         Ok((
             Customer {
                 id: CustomerId::parse(&id)
@@ -850,9 +887,43 @@ impl CustomerStore {
                 created_at: from_db_time(&row.try_get::<String, _>("created_at")?)?,
                 updated_at: from_db_time(&row.try_get::<String, _>("updated_at")?)?,
                 profile,
+                merged_into: match row.try_get::<Option<String>, _>("merged_into")? {
+                    Some(s) => Some(CustomerId::parse(&s).ok_or_else(|| {
+                        StorageError::Corrupt(format!("customer {id}: bad merged_into"))
+                    })?),
+                    None => None,
+                },
             },
             data_key,
         ))
+    }
+
+    /// The profile of stored columns: the plain document `doc` and, under the wrapped
+    /// `data_key`, its `sealed` fields.
+    fn open_profile(
+        &self,
+        id: &str,
+        doc: &str,
+        data_key: Option<&str>,
+        sealed: Option<String>,
+    ) -> Result<Profile, StorageError> {
+        let mut doc: Value = serde_json::from_str(doc)
+            .map_err(|e| StorageError::Corrupt(format!("customer {id}: {e}")))?;
+        if let Some(key) = data_key {
+            let sealed = SealedFields {
+                data_key: key.to_owned(),
+                fields: sealed.unwrap_or_else(|| "{}".into()),
+            };
+            self.vault.open(id, &mut doc, &sealed).map_err(|e| {
+                StorageError::Corrupt(format!("customer {id}: sealed fields do not open: {e}"))
+            })?;
+        }
+        // Stored documents were validated on the way in; parse again so the type guarantees hold.
+        // The date bound is far in the future so that no stored date of birth can fail it.
+        let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+        Profile::parse(&doc, far).map_err(|errs| {
+            StorageError::Corrupt(format!("customer {id}: {} invalid fields", errs.len()))
+        })
     }
 
     /// Re-wraps customers' data keys under the current master key (the per-customer step of a
@@ -952,5 +1023,152 @@ mod tests {
             assert!(s >= "mul" && s < end.as_str(), "{s}");
         }
         assert!("mum" >= end.as_str());
+    }
+}
+
+/// A profile row read inside a write transaction, for a merge or an unmerge
+/// (`aloft_ingest::merge`): the customer, its wrapped data key and its stored profile columns
+/// (the lineage keeps those as the snapshot unmerge restores).
+#[derive(Debug, Clone)]
+pub struct LockedCustomer {
+    /// The decoded profile.
+    pub customer: Customer,
+    data_key: Option<String>,
+    /// The stored `profile` column (the plain part of the document).
+    pub stored_profile: String,
+    /// The stored `sealed` column (the sensitive fields, encrypted under the data key).
+    pub stored_sealed: Option<String>,
+}
+
+/// Merging and unmerging profiles. These run inside the caller's transaction and emit no
+/// events or audit records of their own: the merge emits `aloft.customer.merged` /
+/// `aloft.customer.unmerged` for the whole operation.
+impl CustomerStore {
+    /// Reads a profile inside `tx`, locking it (PostgreSQL `FOR UPDATE`; SQLite writers are
+    /// serialised by the write slot).
+    pub async fn lock(
+        &self,
+        tx: &mut WriteTx,
+        id: CustomerId,
+    ) -> Result<Option<LockedCustomer>, StorageError> {
+        let lock = match self.db.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM customers WHERE id = $1{lock}"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx.conn())
+        .await?;
+        row.map(|r| {
+            let (customer, data_key) = self.decode(&r)?;
+            Ok(LockedCustomer {
+                customer,
+                data_key,
+                stored_profile: r.try_get("profile")?,
+                stored_sealed: r.try_get("sealed")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Writes `profile` as the next version of a locked, unmerged profile.
+    pub async fn replace_profile(
+        &self,
+        tx: &mut WriteTx,
+        locked: &LockedCustomer,
+        profile: Profile,
+    ) -> Result<Customer, CustomerError> {
+        let updated = Customer {
+            version: locked.customer.version + 1,
+            updated_at: now(),
+            profile,
+            merged_into: None,
+            ..locked.customer.clone()
+        };
+        let key = locked.data_key.as_deref();
+        write_row(
+            tx.conn(),
+            &self.vault,
+            &updated,
+            locked.customer.version,
+            key,
+        )
+        .await?;
+        Ok(updated)
+    }
+
+    /// Marks a locked profile as merged into `survivor`: its search keys are cleared (it leaves
+    /// every search and frees its loyalty number for the survivor); its profile is kept as is.
+    pub async fn mark_merged(
+        &self,
+        tx: &mut WriteTx,
+        absorbed: &LockedCustomer,
+        survivor: CustomerId,
+    ) -> Result<Customer, CustomerError> {
+        let c = &absorbed.customer;
+        let done = sqlx::query(
+            "UPDATE customers SET merged_into = $1, first_name_key = '', last_name_key = '', \
+             email_key = NULL, phone_key = NULL, loyalty_key = NULL, passport_key = NULL, \
+             version = $2, updated_at = $3 WHERE id = $4 AND version = $5 AND merged_into IS NULL",
+        )
+        .bind(survivor.to_string())
+        .bind(c.version + 1)
+        .bind(to_db_time(now()))
+        .bind(c.id.to_string())
+        .bind(c.version)
+        .execute(&mut *tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        if done.rows_affected() == 0 {
+            return Err(CustomerError::StaleVersion);
+        }
+        Ok(Customer {
+            version: c.version + 1,
+            merged_into: Some(survivor),
+            ..c.clone()
+        })
+    }
+
+    /// Undoes [`CustomerStore::mark_merged`]: the profile stands on its own again, findable
+    /// under its own keys (a loyalty number now held by someone else is a conflict).
+    pub async fn release(
+        &self,
+        tx: &mut WriteTx,
+        absorbed: &LockedCustomer,
+    ) -> Result<Customer, CustomerError> {
+        let updated = Customer {
+            version: absorbed.customer.version + 1,
+            updated_at: now(),
+            merged_into: None,
+            ..absorbed.customer.clone()
+        };
+        let key = absorbed.data_key.as_deref();
+        write_row(
+            tx.conn(),
+            &self.vault,
+            &updated,
+            absorbed.customer.version,
+            key,
+        )
+        .await?;
+        Ok(updated)
+    }
+
+    /// The profile a lineage snapshot holds (stored `profile` and `sealed` columns of `locked`
+    /// taken earlier), decrypted with the customer's data key.
+    pub fn open_snapshot(
+        &self,
+        locked: &LockedCustomer,
+        stored_profile: &str,
+        stored_sealed: Option<&str>,
+    ) -> Result<Profile, StorageError> {
+        self.open_profile(
+            &locked.customer.id.to_string(),
+            stored_profile,
+            locked.data_key.as_deref(),
+            stored_sealed.map(str::to_owned),
+        )
     }
 }

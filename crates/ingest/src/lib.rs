@@ -47,6 +47,7 @@ pub mod csv;
 pub mod envelope;
 pub mod import;
 pub mod linker;
+pub mod merge;
 pub mod pipeline;
 pub mod sources;
 pub mod synthetic;

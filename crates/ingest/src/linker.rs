@@ -173,6 +173,9 @@ pub struct Linker {
     email: HashMap<String, Vec<CustomerId>>,
     facts: HashMap<CustomerId, Facts>,
     stale: bool,
+    /// The merge epoch ([`crate::merge::merge_epoch`]) the maps were built at: a merge or
+    /// unmerge anywhere moves it, and the linker re-seeds.
+    epoch: (i64, i64),
     /// The greatest profile id known: profiles created elsewhere after it are learned at the
     /// start of the next batch (ids are UUIDv7, ordered by creation time).
     watermark: Option<CustomerId>,
@@ -257,14 +260,22 @@ impl Linker {
             email: HashMap::new(),
             facts: HashMap::new(),
             stale: true,
+            epoch: (0, 0),
             watermark: None,
         }
     }
 
+    /// Forgets everything; the next batch re-seeds (after a merge or unmerge).
+    pub fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
     /// Seeds the linker if it has not been seeded, or was left stale by a failed batch.
     pub async fn ensure_seeded(&mut self) -> Result<(), IngestError> {
-        if self.stale {
+        let epoch = crate::merge::merge_epoch(&self.db).await?;
+        if self.stale || epoch != self.epoch {
             self.reseed().await?;
+            self.epoch = epoch;
         }
         Ok(())
     }

@@ -89,6 +89,7 @@ pub struct Pipeline {
 
 struct Inner {
     db: Database,
+    customers: CustomerStore,
     travel: TravelStore,
     linker: Mutex<Linker>,
 }
@@ -113,7 +114,8 @@ impl Pipeline {
             inner: Arc::new(Inner {
                 db,
                 travel,
-                linker: Mutex::new(Linker::unseeded(customers)),
+                linker: Mutex::new(Linker::unseeded(customers.clone())),
+                customers,
             }),
         }
     }
@@ -131,6 +133,65 @@ impl Pipeline {
     /// The travel store records go to.
     pub fn travel(&self) -> &TravelStore {
         &self.inner.travel
+    }
+
+    /// The customer store profiles are linked in.
+    pub fn customers(&self) -> &CustomerStore {
+        &self.inner.customers
+    }
+
+    /// Merges `absorbed` into `survivor` ([`crate::merge::merge`]). Holds the linker while it
+    /// runs, so no batch of this process links to the absorbed profile meanwhile, and leaves
+    /// it to re-seed before the next batch.
+    pub async fn merge(
+        &self,
+        survivor: aloft_customers::CustomerId,
+        absorbed: aloft_customers::CustomerId,
+        reason: &str,
+        ctx: &AccessContext,
+    ) -> Result<crate::merge::Merge, crate::merge::MergeError> {
+        let mut linker = self.inner.linker.lock().await;
+        let i = &self.inner;
+        let done = crate::merge::merge(
+            &i.customers,
+            &i.travel,
+            survivor,
+            absorbed,
+            reason,
+            None,
+            ctx,
+        )
+        .await;
+        linker.invalidate();
+        done
+    }
+
+    /// Undoes a merge ([`crate::merge::unmerge`]), holding the linker like [`Pipeline::merge`].
+    pub async fn unmerge(
+        &self,
+        id: uuid::Uuid,
+        ctx: &AccessContext,
+    ) -> Result<crate::merge::Merge, crate::merge::MergeError> {
+        let mut linker = self.inner.linker.lock().await;
+        let done = crate::merge::unmerge(&self.inner.customers, &self.inner.travel, id, ctx).await;
+        linker.invalidate();
+        done
+    }
+
+    /// Decides a review ([`crate::merge::decide`]), holding the linker like [`Pipeline::merge`].
+    pub async fn decide(
+        &self,
+        review: i64,
+        decision: crate::merge::Decision,
+        ctx: &AccessContext,
+    ) -> Result<Option<crate::merge::Merge>, crate::merge::MergeError> {
+        let mut linker = self.inner.linker.lock().await;
+        let i = &self.inner;
+        let done = crate::merge::decide(&i.customers, &i.travel, review, decision, ctx).await;
+        if matches!(done, Ok(Some(_))) {
+            linker.invalidate();
+        }
+        done
     }
 
     /// Ingests a batch (see the module documentation). Record-level problems are rejections in

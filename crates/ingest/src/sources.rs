@@ -129,7 +129,7 @@ pub async fn sources_of(db: &Database, id: &str) -> Result<Sources, StorageError
         });
     }
     let pending_reviews: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM identity_review WHERE status = 'pending' \
+        "SELECT COUNT(*) FROM identity_review WHERE status = 'open' \
          AND (customer_id = $1 OR candidate_customer_id = $1)",
     )
     .bind(id)

@@ -80,6 +80,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "crew_rosters",
         sql: include_str!("../../../migrations/0010_crew_rosters.sql"),
     },
+    Migration {
+        version: 11,
+        name: "identity_merges",
+        sql: include_str!("../../../migrations/0011_identity_merges.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use aloft_platform::db::{from_db_time, now, to_db_time};
 use aloft_platform::{
-    AccessContext, ApiError, Backend, CloudEvent, Database, FieldError, StorageError,
+    AccessContext, ApiError, Backend, CloudEvent, Database, FieldError, StorageError, WriteTx,
 };
 
 use aloft_security::DataKey;
@@ -627,6 +627,90 @@ impl TravelStore {
                 }
             }
         }
+    }
+
+    /// Moves a customer's travel records (with their timeline entries) to another customer
+    /// inside the caller's transaction: the golden-profile merge and unmerge. Encrypted fields
+    /// are re-sealed, and the content digest recomputed, under the receiving customer's data
+    /// key, so the moved records belong to it entirely (erasing it erases them too). With
+    /// `only`, just the records with those source keys move. Returns the source keys moved.
+    /// Emits no events: the merge announces itself.
+    pub async fn transfer(
+        &self,
+        tx: &mut WriteTx,
+        from: CustomerId,
+        to: CustomerId,
+        only: Option<&std::collections::HashSet<(String, String)>>,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        let keys = self.data_keys(&[from, to]).await?;
+        let (Some(old), Some(new)) = (keys.get(&from), keys.get(&to)) else {
+            return Err(StorageError::Corrupt(
+                "moving travel records: a customer's data key is gone (erased)".into(),
+            ));
+        };
+        let rows = sqlx::query(
+            "SELECT id, source, source_record_id, kind, document, sealed FROM travel_records \
+             WHERE customer_id = $1 ORDER BY id",
+        )
+        .bind(from.to_string())
+        .fetch_all(&mut *tx.conn())
+        .await?;
+        let mut moved = Vec::new();
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let key: (String, String) = (row.try_get("source")?, row.try_get("source_record_id")?);
+            if only.is_some_and(|only| !only.contains(&key)) {
+                continue;
+            }
+            let kind = RecordKind::parse(&row.try_get::<String, _>("kind")?)
+                .map_err(|_| corrupt("kind", &id))?;
+            let mut doc: Value = serde_json::from_str(&row.try_get::<String, _>("document")?)
+                .map_err(|_| corrupt("document", &id))?;
+            if let Some(sealed) = row.try_get::<Option<String>, _>("sealed")? {
+                sealing::open(old, &id, &mut doc, &sealed)?;
+            }
+            let record = Record::parse(kind, &doc).map_err(|_| corrupt("document", &id))?;
+            let document = record.to_document();
+            let digest = sealing::digest(new, &document.to_string());
+            let form = sealing::seal(new, &id, kind, &document);
+            sqlx::query(
+                "UPDATE travel_records SET customer_id = $1, document = $2, sealed = $3, digest = $4 \
+                 WHERE id = $5",
+            )
+            .bind(to.to_string())
+            .bind(form.document)
+            .bind(form.sealed)
+            .bind(digest)
+            .bind(&id)
+            .execute(&mut *tx.conn())
+            .await?;
+            let entries = sqlx::query("SELECT entry_id, detail FROM timeline WHERE record_id = $1")
+                .bind(&id)
+                .fetch_all(&mut *tx.conn())
+                .await?;
+            for e in entries {
+                let entry_id: String = e.try_get("entry_id")?;
+                let detail = match e.try_get::<Option<String>, _>("detail")? {
+                    Some(d) => Some(sealing::seal_detail(
+                        new,
+                        &entry_id,
+                        &sealing::open_detail(old, &entry_id, &d)
+                            .ok_or_else(|| corrupt("timeline detail", &id))?,
+                    )),
+                    None => None,
+                };
+                sqlx::query(
+                    "UPDATE timeline SET customer_id = $1, detail = $2 WHERE entry_id = $3",
+                )
+                .bind(to.to_string())
+                .bind(detail)
+                .bind(&entry_id)
+                .execute(&mut *tx.conn())
+                .await?;
+            }
+            moved.push(key);
+        }
+        Ok(moved)
     }
 
     /// Reads one record by Aloft's id.
