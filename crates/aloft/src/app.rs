@@ -79,7 +79,8 @@ pub struct AppConfig {
         (name = "customers", description = "Passenger profiles: identity, contact, loyalty, travel documents, preferences"),
         (name = "access", description = "Tokens for integration clients (OAuth 2.0 client credentials)"),
         (name = "passengers", description = "Passenger self-service: registration, sign-in, one's own profile"),
-        (name = "ingest", description = "Source-system records (bookings, bags, purchases, interactions…) as CloudEvents, linked to customer profiles")
+        (name = "ingest", description = "Source-system records (bookings, bags, purchases, interactions…) as CloudEvents, linked to customer profiles"),
+        (name = "identity", description = "Data stewardship: uncertain matches to review, merge and unmerge of golden profiles, lineage")
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -400,12 +401,15 @@ pub fn router(
         customers.clone(),
         Some(auditor.clone()),
     );
+    let stewardship =
+        aloft_ingest::stewardship::StewardshipState::new(pipeline.clone(), Some(auditor.clone()));
     let store = customers.clone().with_auditor(auditor);
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(aloft_customers::routes::api_routes(store.clone()))
         .merge(aloft_travel::routes::api_routes(timeline.clone()))
         .merge(aloft_ingest::api::api_routes(pipeline))
         .merge(aloft_ingest::sources::api_routes(sources.clone()))
+        .merge(aloft_ingest::stewardship::api_routes(stewardship.clone()))
         .merge(aloft_access::routes::api_routes(TokenEndpoint::new(
             accounts.clone(),
             tokens.clone(),
@@ -440,6 +444,7 @@ pub fn router(
         .merge(aloft_customers::pages::routes(store))
         .merge(aloft_travel::routes::page_routes(timeline))
         .merge(aloft_ingest::sources::page_routes(sources))
+        .merge(aloft_ingest::stewardship::page_routes(stewardship))
         .merge(aloft_platform::web::routes())
         .merge(aloft_platform::audit_pages::routes(ops.db.clone()))
         .merge(aloft_platform::http::ops_routes(ops))
@@ -619,6 +624,7 @@ pub fn policy_tables(sso: bool) -> Vec<&'static [RoutePolicy]> {
         aloft_travel::routes::POLICY,
         aloft_ingest::api::POLICY,
         aloft_ingest::sources::POLICY,
+        aloft_ingest::stewardship::POLICY,
     ];
     if sso {
         tables.push(aloft_access::sso::POLICY);

@@ -141,3 +141,168 @@ async fn only_the_ingest_permission_may_send_and_bad_batches_are_refused() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_steward_merges_and_unmerges_through_the_api_and_the_pages() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let a = app
+            .create_customer(
+                json!({"first_name": "Mia", "last_name": "Berg", "email": "mia@example.com"}),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let b = app
+            .create_customer(
+                json!({"first_name": "Mia", "last_name": "Berg", "loyalty_number": "AL400000009"}),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Least privilege: an agent may read but not merge.
+        let agent = app.role_tokens.get(Role::ContactCentreAgent).to_owned();
+        let r = app
+            .request(
+                "POST",
+                &format!("/api/v1/customers/{a}/merge"),
+                &[
+                    ("authorization", &agent),
+                    ("content-type", "application/json"),
+                ],
+                Bytes::from(json!({"absorb": b}).to_string()),
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        let r = app
+            .post_json(
+                &format!("/api/v1/customers/{a}/merge"),
+                &json!({"absorb": "nope"}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.json()["errors"][0]["pointer"].as_str()),
+            (422, Some("/absorb"))
+        );
+        let r = app
+            .post_json(
+                &format!("/api/v1/customers/{a}/merge"),
+                &json!({"absorb": a}),
+            )
+            .await;
+        assert_eq!(r.status, 409, "{}", r.text());
+
+        let r = app
+            .post_json(
+                &format!("/api/v1/customers/{a}/merge"),
+                &json!({"absorb": b, "reason": "called in"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let merge = r.json();
+        let merge_id = merge["id"].as_str().unwrap().to_owned();
+        assert!(
+            merge["survivorship"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["field"] == "loyalty_number" && c["kept"] == "absorbed")
+        );
+        // The absorbed id leads to the survivor; the survivor has both profiles' details.
+        let r = app.get(&format!("/api/v1/customers/{b}")).await;
+        assert_eq!(r.status, 308);
+        assert_eq!(r.header("location"), format!("/api/v1/customers/{a}"));
+        let golden = app.get(&format!("/api/v1/customers/{a}")).await.json();
+        assert_eq!(
+            (golden["email"].as_str(), golden["loyalty_number"].as_str()),
+            (Some("mia@example.com"), Some("AL400000009"))
+        );
+        let r = app
+            .patch_json(
+                &format!("/api/v1/customers/{b}"),
+                &json!({"first_name": "X"}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        let lineage = app.get(&format!("/api/v1/customers/{a}/merges")).await;
+        assert_eq!(lineage.status, 200);
+        assert_eq!(lineage.json()[0]["id"], merge_id.as_str());
+
+        // The profile page shows the history with an undo button to a steward.
+        let dpo = app.sign_in_as(Role::DataPrivacyOfficer).await;
+        let fragment = app
+            .get_as(&dpo, &format!("/customers/{a}/sources"))
+            .await
+            .text();
+        assert!(
+            fragment.contains("Merge history")
+                && fragment.contains(&format!("/identity/merges/{merge_id}/unmerge")),
+            "{fragment}"
+        );
+        let page = app.get_as(&dpo, &format!("/customers/{b}")).await;
+        assert_eq!(
+            (page.status, page.header("location")),
+            (303, format!("/customers/{a}").as_str())
+        );
+        let r = app
+            .post_form_as(&dpo, &format!("/identity/merges/{merge_id}/unmerge"), "")
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert!(
+            r.header("location")
+                .starts_with(&format!("/customers/{a}?merged="))
+        );
+        let back = app.get(&format!("/api/v1/customers/{b}")).await;
+        assert_eq!(
+            (back.status, back.json()["loyalty_number"].as_str()),
+            (200, Some("AL400000009"))
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/customers/{a}"))
+                .await
+                .json()
+                .get("loyalty_number"),
+            None
+        );
+        let r = app
+            .request(
+                "POST",
+                &format!("/api/v1/merges/{merge_id}/unmerge"),
+                &[],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(r.status, 409, "undone twice: {}", r.text());
+
+        // The review queue: API and page; a decision through the page.
+        let reviews = app.get("/api/v1/identity/reviews").await;
+        assert_eq!(
+            (reviews.status, reviews.json()["open"].as_i64()),
+            (200, Some(0))
+        );
+        assert_eq!(
+            app.get("/api/v1/identity/reviews?status=maybe")
+                .await
+                .status,
+            422
+        );
+        let queue = app.get_as(&dpo, "/identity/reviews").await;
+        assert_eq!(queue.status, 200);
+        assert!(queue.text().contains("0 open reviews"), "{}", queue.text());
+        let r = app
+            .post_form_as(&dpo, "/identity/reviews/999", "decision=distinct")
+            .await;
+        assert_eq!(r.status, 303);
+        assert!(r.header("location").contains("error="));
+        let agent_session = app.sign_in_as(Role::ContactCentreAgent).await;
+        assert_eq!(
+            app.get_as(&agent_session, "/identity/reviews").await.status,
+            403
+        );
+        app.stop().await;
+    })
+    .await;
+}

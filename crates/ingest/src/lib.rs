@@ -50,6 +50,7 @@ pub mod linker;
 pub mod merge;
 pub mod pipeline;
 pub mod sources;
+pub mod stewardship;
 pub mod synthetic;
 
 pub use envelope::{IdentityHints, Rejection, SourceEvent};

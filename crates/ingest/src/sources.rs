@@ -188,13 +188,66 @@ fn method_label(method: &str) -> &str {
     }
 }
 
+/// A message the stewardship forms left in the profile page's address (`merged=…` or
+/// `merge_error=…`), which htmx sends along as `HX-Current-URL`.
+fn flash(headers: &http::HeaderMap) -> (Option<String>, Option<String>) {
+    let url = headers
+        .get("hx-current-url")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let mut out = (None, None);
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v);
+        match k {
+            "merged" => out.0 = Some(v),
+            "merge_error" => out.1 = Some(v),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or(""), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 async fn sources_fragment(
     State(state): State<SourcesState>,
     ctx: AccessContext,
     Path(id): Path<String>,
+    headers: http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let s = state.read(&ctx, &id).await?;
+    let (merged, merge_error) = flash(&headers);
+    let lineage = match CustomerId::parse(&id) {
+        Some(c) => crate::merge::lineage(&state.db, c).await?,
+        None => vec![],
+    };
     let markup = html! {
+        @if let Some(m) = &merged { p role="status" { (m) } }
+        @if let Some(e) = &merge_error { p role="alert" { "Not merged: " (e) } }
         @if s.pending_reviews > 0 {
             p role="status" { (s.pending_reviews) " uncertain match" @if s.pending_reviews != 1 { "es" } " of this profile wait for a data steward's review." }
         }
@@ -218,6 +271,7 @@ async fn sources_fragment(
                 }
             }
         }
+        (crate::stewardship::lineage_markup(&id, &lineage))
     };
     Ok(axum::response::Html(markup.into_string()).into_response())
 }

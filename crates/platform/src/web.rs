@@ -21,6 +21,8 @@ pub enum Section {
     Home,
     /// Customer profiles.
     Customers,
+    /// Data stewardship: the identity review queue (uncertain matches), merges.
+    Identity,
     /// The audit trail (privacy and security teams).
     Audit,
     /// Roles and permissions, accounts, integration clients.
@@ -30,9 +32,10 @@ pub enum Section {
 }
 
 impl Section {
-    const NAV: [(Section, &'static str, &'static str); 5] = [
+    const NAV: [(Section, &'static str, &'static str); 6] = [
         (Section::Home, "/", "Home"),
         (Section::Customers, "/customers", "Customers"),
+        (Section::Identity, "/identity/reviews", "Identity review"),
         (Section::Audit, "/audit", "Audit trail"),
         (Section::Access, "/access/roles", "Access"),
         (Section::Api, "/api/docs", "API reference"),
@@ -44,6 +47,7 @@ impl Section {
         let needs = match self {
             Section::Home | Section::Api => return true,
             Section::Customers => Permission::CustomerRead,
+            Section::Identity => Permission::IdentityReview,
             Section::Audit => Permission::AuditRead,
             Section::Access => Permission::AccessReview,
         };
