@@ -158,6 +158,7 @@ try {
     ["API reference", "/api/docs"],
     ["account security", "/account"],
     ["roles and permissions", "/access/roles"],
+    ["identity review queue", "/identity/reviews"],
   ];
   for (const [label, path] of pages) {
     await check(`axe: ${label}`, async () => {

