@@ -635,18 +635,57 @@ async fn load_demo(store: &CustomerStore, seed: u64, customers: u64) -> anyhow::
         .iter()
         .filter_map(|id| aloft_travel::CustomerId::parse(&id.to_string()))
         .collect();
-    let records = aloft_travel::demo::load(
-        &aloft_travel::TravelStore::new(db.clone(), std::sync::Arc::new(store.clone())),
-        seed,
-        &ids,
-    )
-    .await?;
+    let travel = aloft_travel::TravelStore::new(db.clone(), std::sync::Arc::new(store.clone()));
+    let records = aloft_travel::demo::load(&travel, seed, &ids).await?;
     if records > 0 {
         println!(
             "Recorded {records} demo travel records (bookings, bags, purchases, calls, feedback, lounge visits) for {} customers in {:.1} s.",
             ids.len(),
             start.elapsed().as_secs_f64()
         );
+    }
+    load_demo_duplicates(store, travel).await
+}
+
+/// How many demo travellers other source systems also know (cross-source duplicates).
+const DEMO_DUPLICATES: i64 = 400;
+
+/// Sends the demo duplicates (`aloft_ingest::demo`) through the ingestion pipeline, so identity
+/// resolution links them (and sends the uncertain ones to the review queue). Idempotent.
+async fn load_demo_duplicates(
+    store: &CustomerStore,
+    travel: aloft_travel::TravelStore,
+) -> anyhow::Result<()> {
+    let mut customers = Vec::new();
+    for id in store.sample_ids(DEMO_DUPLICATES).await? {
+        if let Some(c) = store.get(id).await? {
+            customers.push(c);
+        }
+    }
+    let events: Vec<aloft_ingest::SourceEvent> = aloft_ingest::demo::duplicates(&customers)
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| aloft_ingest::envelope::parse_value(i as u64, v).ok())
+        .collect();
+    let pipeline = aloft_ingest::Pipeline::new(store.database().clone(), store.clone(), travel);
+    let report = pipeline
+        .ingest(events, &aloft_platform::AccessContext::system("demo"))
+        .await?;
+    if report.recorded > 0 {
+        let methods: Vec<String> = report
+            .linked_by_method
+            .iter()
+            .map(|(m, n)| format!("{n} by {m}"))
+            .collect();
+        println!(
+            "Linked {} demo records from other source systems ({}); {} uncertain matches wait in the identity review queue.",
+            report.recorded,
+            methods.join(", "),
+            aloft_ingest::merge::open_reviews(store.database()).await?
+        );
+    }
+    if report.rejected_events > 0 {
+        anyhow::bail!("demo duplicates rejected: {:?}", report.rejected);
     }
     Ok(())
 }

@@ -44,6 +44,7 @@
 pub mod api;
 pub mod consumer;
 pub mod csv;
+pub mod demo;
 pub mod envelope;
 pub mod import;
 pub mod linker;
