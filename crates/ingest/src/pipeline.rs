@@ -89,6 +89,10 @@ pub struct Pipeline {
 
 struct Inner {
     db: Database,
+    /// Records this pipeline stored, and the count at which planner statistics are refreshed
+    /// next (doubling: 1,000, 2,000, 4,000…), so a bulk load into empty tables keeps using its
+    /// indexes on PostgreSQL.
+    growth: std::sync::Mutex<(u64, u64)>,
     customers: CustomerStore,
     travel: TravelStore,
     linker: Mutex<Linker>,
@@ -113,6 +117,7 @@ impl Pipeline {
         Self {
             inner: Arc::new(Inner {
                 db,
+                growth: std::sync::Mutex::new((0, 1_000)),
                 travel,
                 linker: Mutex::new(Linker::unseeded(customers.clone())),
                 customers,
@@ -333,6 +338,18 @@ impl Pipeline {
         let marks: Vec<(&SourceEvent, &str)> =
             outcomes.iter().map(|(i, o)| (&events[*i], *o)).collect();
         mark_events(&self.inner.db, &marks).await?;
+        let refresh = {
+            let mut g = self.inner.growth.lock().unwrap_or_else(|p| p.into_inner());
+            g.0 += report.recorded as u64;
+            let due = g.0 >= g.1;
+            while g.0 >= g.1 {
+                g.1 *= 2;
+            }
+            due
+        };
+        if refresh {
+            self.inner.db.refresh_statistics().await?;
+        }
         tracing::info!(
             received = report.received,
             recorded = report.recorded,

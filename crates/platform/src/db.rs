@@ -298,6 +298,17 @@ impl Database {
         Ok(())
     }
 
+    /// Refreshes PostgreSQL's planner statistics without vacuuming (cheap: sampled), for tables
+    /// that grow fast (a bulk import from empty). Fresh statistics also invalidate the plans
+    /// cached for prepared statements: planned while a table was nearly empty, those are
+    /// sequential scans that get slower with every row. SQLite needs nothing here.
+    pub async fn refresh_statistics(&self) -> Result<(), StorageError> {
+        if self.backend == Backend::Postgres {
+            sqlx::raw_sql("ANALYZE").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     /// Pool size and idle connections, for the metrics endpoint.
     pub fn pool_stats(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
