@@ -1073,7 +1073,8 @@ impl CustomerStore {
         .transpose()
     }
 
-    /// Writes `profile` as the next version of a locked, unmerged profile.
+    /// Writes `profile` as the next version of a locked profile, which then stands on its own
+    /// (`merged_into` cleared).
     pub async fn replace_profile(
         &self,
         tx: &mut WriteTx,
@@ -1138,22 +1139,9 @@ impl CustomerStore {
         tx: &mut WriteTx,
         absorbed: &LockedCustomer,
     ) -> Result<Customer, CustomerError> {
-        let updated = Customer {
-            version: absorbed.customer.version + 1,
-            updated_at: now(),
-            merged_into: None,
-            ..absorbed.customer.clone()
-        };
-        let key = absorbed.data_key.as_deref();
-        write_row(
-            tx.conn(),
-            &self.vault,
-            &updated,
-            absorbed.customer.version,
-            key,
-        )
-        .await?;
-        Ok(updated)
+        // The next version of the same profile, `merged_into` cleared and search keys rebuilt.
+        self.replace_profile(tx, absorbed, absorbed.customer.profile.clone())
+            .await
     }
 
     /// The profile a lineage snapshot holds (stored `profile` and `sealed` columns of `locked`

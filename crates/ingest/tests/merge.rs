@@ -3,38 +3,19 @@
 //! survivor's key), lineage, unmerge restoring both profiles exactly, the stack order of undo,
 //! and the review queue's decisions.
 
+mod common;
+
 use aloft_customers::{CustomerId, CustomerQuery, CustomerStore, Profile};
 use aloft_ingest::merge::{self, Decision};
 use aloft_ingest::{BatchReport, Pipeline, SourceEvent, envelope};
 use aloft_platform::testing::{TestDatabase, backends};
 use aloft_platform::{AccessContext, Database};
 use aloft_travel::{TimelineQuery, TravelStore};
+use common::stores;
 use serde_json::{Value, json};
 
 fn ctx() -> AccessContext {
     AccessContext::system("steward-test")
-}
-
-fn keys() -> std::sync::Arc<aloft_platform::keys::InstanceKeys> {
-    static KEYS: std::sync::OnceLock<std::sync::Arc<aloft_platform::keys::InstanceKeys>> =
-        std::sync::OnceLock::new();
-    KEYS.get_or_init(|| {
-        std::sync::Arc::new(aloft_platform::keys::InstanceKeys::new(
-            aloft_security::MasterKey::generate(),
-            aloft_security::IndexKey::generate(),
-        ))
-    })
-    .clone()
-}
-
-fn stores(db: &Database) -> (Pipeline, CustomerStore, TravelStore) {
-    let customers = CustomerStore::new(db.clone(), keys());
-    let travel = TravelStore::new(db.clone(), std::sync::Arc::new(customers.clone()));
-    (
-        Pipeline::new(db.clone(), customers.clone(), travel.clone()),
-        customers,
-        travel,
-    )
 }
 
 fn call(id: &str, subject: &str, hints: &[(&str, &str)]) -> SourceEvent {

@@ -2,14 +2,17 @@
 //! system, reject files, idempotent re-import, the identity rules (including the negative
 //! evidence of shared e-mail addresses) and crash safety.
 
+mod common;
+
+use common::stores;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use aloft_customers::{CustomerId, CustomerQuery, CustomerStore, Profile};
 use aloft_ingest::import::{ImportArgs, ImportSummary, run_import};
 use aloft_ingest::{BatchReport, Pipeline, SourceEvent, envelope};
+use aloft_platform::AccessContext;
 use aloft_platform::testing::{TestDatabase, backends};
-use aloft_platform::{AccessContext, Database};
 use aloft_travel::{TimelineQuery, TravelStore};
 use serde_json::{Value, json};
 
@@ -17,30 +20,6 @@ const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples")
 
 fn ctx() -> AccessContext {
     AccessContext::system("test")
-}
-
-/// The instance keys, the same for every store of this test process (as a restarted server
-/// reads the same key file).
-fn keys() -> std::sync::Arc<aloft_platform::keys::InstanceKeys> {
-    static KEYS: std::sync::OnceLock<std::sync::Arc<aloft_platform::keys::InstanceKeys>> =
-        std::sync::OnceLock::new();
-    KEYS.get_or_init(|| {
-        std::sync::Arc::new(aloft_platform::keys::InstanceKeys::new(
-            aloft_security::MasterKey::generate(),
-            aloft_security::IndexKey::generate(),
-        ))
-    })
-    .clone()
-}
-
-fn stores(db: &Database) -> (Pipeline, CustomerStore, TravelStore) {
-    let customers = CustomerStore::new(db.clone(), keys());
-    let travel = TravelStore::new(db.clone(), std::sync::Arc::new(customers.clone()));
-    (
-        Pipeline::new(db.clone(), customers.clone(), travel.clone()),
-        customers,
-        travel,
-    )
 }
 
 /// A scratch directory, removed when dropped.
