@@ -79,6 +79,7 @@ impl ConsumerSettings {
 /// A connected consumer.
 pub struct SourceConsumer {
     settings: ConsumerSettings,
+    client: async_nats::Client,
     context: jetstream::Context,
     consumer: jetstream::consumer::Consumer<pull::Config>,
 }
@@ -105,7 +106,7 @@ impl SourceConsumer {
             .connect(settings.url.as_str())
             .await
             .map_err(|e| broker("connect")(e.to_string()))?;
-        let context = jetstream::new(client);
+        let context = jetstream::new(client.clone());
         let source = context
             .get_or_create_stream(stream::Config {
                 name: settings.stream.clone(),
@@ -140,9 +141,22 @@ impl SourceConsumer {
             .map_err(|e| broker("consumer")(e.to_string()))?;
         Ok(Self {
             settings,
+            client,
             context,
             consumer,
         })
+    }
+
+    /// Withdraws the pending pull request before going away. The server hands messages to a
+    /// pull request until its subscription is gone; one published just after Aloft stopped would
+    /// otherwise be delivered to the vanished subscriber and wait out the acknowledgement
+    /// deadline (a minute) before redelivery. (Dropping the subscription unsubscribes too, but
+    /// from a spawned task, after the caller may already believe Aloft has stopped.) The drain
+    /// queues the unsubscribe; the flush returns once it is written to the server.
+    async fn close(&self) {
+        if self.client.drain().await.is_ok() {
+            let _ = self.client.flush().await;
+        }
     }
 
     /// Consumes until `shutdown` resolves. Each batch is processed to the end (committed and
@@ -165,7 +179,10 @@ impl SourceConsumer {
                 .map_err(|e| broker("pull")(e.to_string()))?;
             loop {
                 let first = tokio::select! {
-                    _ = &mut shutdown => return Ok(()),
+                    _ = &mut shutdown => {
+                        self.close().await;
+                        return Ok(());
+                    }
                     m = messages.next() => m,
                 };
                 let first = match first {
