@@ -147,12 +147,10 @@ impl SourceConsumer {
         })
     }
 
-    /// Withdraws the pending pull request before going away. The server hands messages to a
-    /// pull request until its subscription is gone; one published just after Aloft stopped would
-    /// otherwise be delivered to the vanished subscriber and wait out the acknowledgement
-    /// deadline (a minute) before redelivery. (Dropping the subscription unsubscribes too, but
-    /// from a spawned task, after the caller may already believe Aloft has stopped.) The drain
-    /// queues the unsubscribe; the flush returns once it is written to the server.
+    /// Leaves the broker cleanly: the drain withdraws the pending pull request (so the server
+    /// stops handing this consumer messages it would never see, which would otherwise wait out
+    /// the one-minute acknowledgement deadline before redelivery) and the flush writes the last
+    /// acknowledgements out before the process goes away.
     async fn close(&self) {
         if self.client.drain().await.is_ok() {
             let _ = self.client.flush().await;

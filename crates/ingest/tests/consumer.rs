@@ -167,6 +167,21 @@ async fn source_events_reach_the_timeline_and_poisoned_ones_are_dead_lettered() 
         // Stop Aloft; publish; start again: nothing is lost.
         let _ = stop.send(());
         consumer.await.unwrap();
+        // Stopped as the broker sees it: no pull request waiting (the consumer withdrew its own).
+        wait_for(
+            async || {
+                let mut durable: jetstream::consumer::PullConsumer = js
+                    .get_stream(&settings.stream)
+                    .await
+                    .unwrap()
+                    .get_consumer(&settings.durable)
+                    .await
+                    .unwrap();
+                durable.info().await.unwrap().num_waiting == 0
+            },
+            "the broker to see the consumer gone",
+        )
+        .await;
         publish(
             &js,
             &subject,
