@@ -14,7 +14,7 @@
 //! Re-running an import (after fixing rows, or after a crash) is safe: every step is idempotent
 //! (see [`crate::pipeline`]), so it completes the import without duplicates.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -216,54 +216,40 @@ pub async fn run_import(
                 .lines()
                 .count() as u64;
             progress(0, total);
-            let reader = BufReader::new(std::fs::File::open(&args.file)?);
-            let mut texts: HashMap<u64, String> = HashMap::new();
-            let mut events = Vec::with_capacity(CHUNK_EVENTS);
-            let mut early = Vec::new();
-            let mut n = 0u64;
-            let mut chunk_lines = 0usize;
-            for line in reader.lines() {
-                let line = line?;
-                n += 1;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                chunk_lines += 1;
-                match parse_text(n, &line) {
-                    Ok(e) => events.push(e),
-                    Err(r) => early.extend(r),
-                }
-                texts.insert(n, line);
-                if chunk_lines >= CHUNK_EVENTS {
-                    flush(
-                        &args.source,
-                        pipeline,
-                        ctx,
-                        &mut events,
-                        &mut early,
-                        &mut report,
-                        &mut rejects,
-                        &texts,
-                    )
-                    .await?;
-                    texts.clear();
-                    chunk_lines = 0;
-                    progress(n, total);
+            let mut chunks = Chunks {
+                lines: BufReader::new(std::fs::File::open(&args.file)?).lines(),
+                line: 0,
+            };
+            let mut in_flight: VecDeque<Pending> = VecDeque::with_capacity(IN_FLIGHT);
+            let outcome: Result<(), IngestError> = async {
+                loop {
+                    let chunk = chunks.next_chunk()?;
+                    let last = !chunk.full;
+                    // The previous batch must be in line for the linker before this one.
+                    if let Some(previous) = in_flight.back_mut().and_then(|p| p.linked.take()) {
+                        let _ = previous.await;
+                    }
+                    in_flight.push_back(submit(&args.source, pipeline, ctx, chunk));
+                    while in_flight.len() >= IN_FLIGHT || (last && !in_flight.is_empty()) {
+                        let done = in_flight.pop_front().expect("not empty");
+                        let upto = finish(done, &mut report, &mut rejects).await?;
+                        progress(upto, total);
+                    }
+                    if last {
+                        return Ok(());
+                    }
                 }
             }
-            flush(
-                &args.source,
-                pipeline,
-                ctx,
-                &mut events,
-                &mut early,
-                &mut report,
-                &mut rejects,
-                &texts,
-            )
-            .await?;
-            progress(n, total);
-            lines = n;
+            .await;
+            if outcome.is_err() {
+                // Let batches already submitted end (each is crash-safe either way) before
+                // reporting the failure.
+                for p in in_flight {
+                    let _ = p.handle.await;
+                }
+            }
+            outcome?;
+            lines = chunks.line;
         }
         "csv" => {
             let text = std::fs::read_to_string(&args.file)?;
@@ -326,23 +312,109 @@ pub async fn run_import(
     Ok(summary)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn flush(
-    source: &str,
-    pipeline: &Pipeline,
-    ctx: &AccessContext,
-    events: &mut Vec<SourceEvent>,
-    early: &mut Vec<Rejection>,
+/// Batches an NDJSON import keeps in the pipeline at once: one records while the next links
+/// (see [`crate::pipeline`]), so both cores of a small machine have work.
+const IN_FLIGHT: usize = 2;
+
+/// An NDJSON file read [`CHUNK_EVENTS`] non-blank lines at a time.
+struct Chunks {
+    lines: std::io::Lines<BufReader<std::fs::File>>,
+    /// Lines read so far (1-based number of the last one).
+    line: u64,
+}
+
+/// One chunk of an NDJSON file: the events that parsed, the lines that did not, and every
+/// line's text (for the reject file).
+struct Chunk {
+    events: Vec<SourceEvent>,
+    early: Vec<Rejection>,
+    texts: HashMap<u64, String>,
+    upto: u64,
+    /// Whether the chunk is full (false: the file ended).
+    full: bool,
+}
+
+impl Chunks {
+    fn next_chunk(&mut self) -> Result<Chunk, std::io::Error> {
+        let mut chunk = Chunk {
+            events: Vec::with_capacity(CHUNK_EVENTS),
+            early: Vec::new(),
+            texts: HashMap::with_capacity(CHUNK_EVENTS),
+            upto: self.line,
+            full: false,
+        };
+        for line in self.lines.by_ref() {
+            let line = line?;
+            self.line += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse_text(self.line, &line) {
+                Ok(e) => chunk.events.push(e),
+                Err(r) => chunk.early.extend(r),
+            }
+            chunk.texts.insert(self.line, line);
+            if chunk.texts.len() >= CHUNK_EVENTS {
+                chunk.full = true;
+                break;
+            }
+        }
+        chunk.upto = self.line;
+        Ok(chunk)
+    }
+}
+
+/// A chunk handed to the pipeline, with what is needed to report on it.
+struct Pending {
+    handle: tokio::task::JoinHandle<Result<BatchReport, IngestError>>,
+    /// Resolves once the batch holds the linker (or has ended): the next may start then.
+    linked: Option<tokio::sync::oneshot::Receiver<()>>,
+    rejections: Vec<Rejection>,
+    texts: HashMap<u64, String>,
+    /// The last line of the chunk (for progress).
+    upto: u64,
+}
+
+/// Starts ingesting one chunk. Events naming another source are rejected here.
+fn submit(source: &str, pipeline: &Pipeline, ctx: &AccessContext, chunk: Chunk) -> Pending {
+    let Chunk {
+        events,
+        early,
+        texts,
+        upto,
+        ..
+    } = chunk;
+    let (ok, mismatched) = check_source(source, events);
+    let mut rejections = early;
+    rejections.extend(mismatched);
+    let (pipeline, ctx) = (pipeline.clone(), ctx.clone());
+    let (linking, linked) = tokio::sync::oneshot::channel();
+    Pending {
+        handle: tokio::spawn(
+            async move { pipeline.ingest_in_order(ok, &ctx, Some(linking)).await },
+        ),
+        linked: Some(linked),
+        rejections,
+        texts,
+        upto,
+    }
+}
+
+/// Waits for a chunk, writes its rejections and adds its counts; returns its last line.
+async fn finish(
+    pending: Pending,
     report: &mut BatchReport,
     rejects: &mut RejectWriter,
-    texts: &HashMap<u64, String>,
-) -> Result<(), IngestError> {
-    let (ok, mismatched) = check_source(source, std::mem::take(events));
-    let mut r = pipeline.ingest(ok, ctx).await?;
-    r.add_rejections(std::mem::take(early));
-    r.add_rejections(mismatched);
+) -> Result<u64, IngestError> {
+    let mut r = match pending.handle.await {
+        Ok(r) => r?,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => return Err(IngestError::Identity(format!("import batch stopped: {e}"))),
+    };
+    r.add_rejections(pending.rejections);
     r.rejected.sort_by_key(|x| x.position);
+    let texts = pending.texts;
     rejects.write(&r.rejected, |n| texts.get(&n).cloned())?;
     report.absorb(r);
-    Ok(())
+    Ok(pending.upto)
 }

@@ -11,6 +11,13 @@
 //!    (idempotent on (source, source record id): a re-sent record is **unchanged**);
 //! 5. the processed event ids are added to `ingested_events`.
 //!
+//! Concurrency: batches may be ingested concurrently (an import keeps two in flight; API calls
+//! arrive in parallel). Validation runs unlocked; steps 1 and 3 run under the linker, in
+//! arrival order; steps 4 and 5 under the recorder, which a batch takes before releasing the
+//! linker — so batch N+1 links while batch N records, and records land in the order linked.
+//! Event ids of a batch between steps 1 and 5 are held in an in-flight set, so a redelivery in
+//! the next batch is still recognised.
+//!
 //! Crash safety: each step commits before the next starts and every step is idempotent, so
 //! re-running the same input after a crash completes it without duplicates: links are found
 //! again in `identity_links`, recorded records are recognised, and only then are event ids
@@ -95,7 +102,15 @@ struct Inner {
     growth: std::sync::Mutex<(u64, u64)>,
     customers: CustomerStore,
     travel: TravelStore,
+    /// Held while a batch links (stage 1). A batch takes `recorder` before it lets go of this,
+    /// so batches record in the order they linked.
     linker: Mutex<Linker>,
+    /// Held while a batch records and marks its event ids (stage 2). One batch can record while
+    /// the next links: on two cores the matching of one overlaps the writes of the other.
+    recorder: Mutex<()>,
+    /// Event ids of batches that have linked but not yet marked them: a redelivery arriving in
+    /// the next batch meanwhile is recognised as seen.
+    in_flight: std::sync::Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -120,6 +135,8 @@ impl Pipeline {
                 growth: std::sync::Mutex::new((0, 1_000)),
                 travel,
                 linker: Mutex::new(Linker::unseeded(customers.clone())),
+                recorder: Mutex::new(()),
+                in_flight: std::sync::Mutex::new(HashSet::new()),
                 customers,
             }),
         }
@@ -145,9 +162,9 @@ impl Pipeline {
         &self.inner.customers
     }
 
-    /// Merges `absorbed` into `survivor` ([`crate::merge::merge`]). Holds the linker while it
-    /// runs, so no batch of this process links to the absorbed profile meanwhile, and leaves
-    /// it to re-seed before the next batch.
+    /// Merges `absorbed` into `survivor` ([`crate::merge::merge`]). Holds the linker and the
+    /// recorder while it runs, so no batch of this process links to (or records for) the
+    /// absorbed profile meanwhile, and leaves the linker to re-seed before the next batch.
     pub async fn merge(
         &self,
         survivor: aloft_customers::CustomerId,
@@ -156,6 +173,7 @@ impl Pipeline {
         ctx: &AccessContext,
     ) -> Result<crate::merge::Merge, crate::merge::MergeError> {
         let mut linker = self.inner.linker.lock().await;
+        let _recorder = self.inner.recorder.lock().await;
         let i = &self.inner;
         let done = crate::merge::merge(
             &i.customers,
@@ -178,6 +196,7 @@ impl Pipeline {
         ctx: &AccessContext,
     ) -> Result<crate::merge::Merge, crate::merge::MergeError> {
         let mut linker = self.inner.linker.lock().await;
+        let _recorder = self.inner.recorder.lock().await;
         let done = crate::merge::unmerge(&self.inner.customers, &self.inner.travel, id, ctx).await;
         linker.invalidate();
         done
@@ -191,6 +210,7 @@ impl Pipeline {
         ctx: &AccessContext,
     ) -> Result<Option<crate::merge::Merge>, crate::merge::MergeError> {
         let mut linker = self.inner.linker.lock().await;
+        let _recorder = self.inner.recorder.lock().await;
         let i = &self.inner;
         let done = crate::merge::decide(&i.customers, &i.travel, review, decision, ctx).await;
         if matches!(done, Ok(Some(_))) {
@@ -207,6 +227,19 @@ impl Pipeline {
         events: Vec<SourceEvent>,
         ctx: &AccessContext,
     ) -> Result<BatchReport, IngestError> {
+        self.ingest_in_order(events, ctx, None).await
+    }
+
+    /// [`Pipeline::ingest`], telling `linking` once the batch holds the linker. A caller that
+    /// keeps several batches in flight starts the next only after that signal, so batches link
+    /// (and record) in the order they were read. The signal is dropped unsent if the batch
+    /// ends earlier (empty, or the database failed).
+    pub async fn ingest_in_order(
+        &self,
+        events: Vec<SourceEvent>,
+        ctx: &AccessContext,
+        linking: Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Result<BatchReport, IngestError> {
         let mut report = BatchReport {
             received: events.len(),
             ..BatchReport::default()
@@ -215,24 +248,33 @@ impl Pipeline {
             return Ok(report);
         }
         let started = std::time::Instant::now();
-        // 1. Event ids seen before.
+        // Validation is pure: it runs before any lock, beside another batch's work.
+        let parsed: Vec<_> = events
+            .iter()
+            .map(|e| Record::parse(e.kind, &e.data))
+            .collect();
+        // Stage 1, in arrival order: event ids seen before, then linking.
+        let mut linker = self.inner.linker.lock().await;
+        if let Some(tell) = linking {
+            let _ = tell.send(());
+        }
         let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
         let seen = seen_events(&self.inner.db, &ids).await?;
-        let mut in_batch = HashSet::new();
+        let mut claim = Claim::new(&self.inner.in_flight);
         let mut fresh = Vec::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
-            if seen.contains(e.id.as_str()) || !in_batch.insert(e.id.as_str()) {
+            if seen.contains(e.id.as_str()) || !claim.take(&e.id) {
                 report.unchanged += 1;
             } else {
                 fresh.push(i);
             }
         }
-        // 2. Validation.
+        let mut parsed: Vec<Option<_>> = parsed.into_iter().map(Some).collect();
         let mut valid = Vec::with_capacity(fresh.len());
         let mut forecasts = Vec::new();
         for i in fresh {
             let e = &events[i];
-            match Record::parse(e.kind, &e.data) {
+            match parsed[i].take().expect("each event is validated once") {
                 Ok(record @ Record::SegmentForecast(_)) => {
                     forecasts.push(Valid { index: i, record })
                 }
@@ -250,7 +292,6 @@ impl Pipeline {
                 }
             }
         }
-        // 3. Linking.
         let items: Vec<LinkItem> = valid
             .iter()
             .map(|v| {
@@ -266,11 +307,12 @@ impl Pipeline {
             })
             .collect();
         let linking = std::time::Instant::now();
-        let links = {
-            let mut linker = self.inner.linker.lock().await;
-            linker.link_batch(&items, ctx).await?
-        };
+        let links = linker.link_batch(&items, ctx).await?;
         let link_ms = linking.elapsed().as_millis() as u64;
+        // Stage 2: take the recorder before letting the linker go, so the next batch links
+        // while this one records, and records after it.
+        let _recorder = self.inner.recorder.lock().await;
+        drop(linker);
         let recording = std::time::Instant::now();
         let mut to_record: Vec<(TravelCustomerId, Record)> = Vec::with_capacity(valid.len());
         let mut recorded_index = Vec::with_capacity(valid.len());
@@ -338,6 +380,7 @@ impl Pipeline {
         let marks: Vec<(&SourceEvent, &str)> =
             outcomes.iter().map(|(i, o)| (&events[*i], *o)).collect();
         mark_events(&self.inner.db, &marks).await?;
+        drop(claim);
         let refresh = {
             let mut g = self.inner.growth.lock().unwrap_or_else(|p| p.into_inner());
             g.0 += report.recorded as u64;
@@ -370,6 +413,42 @@ impl Pipeline {
             "ingested batch"
         );
         Ok(report)
+    }
+}
+
+/// Event ids a batch has claimed in [`Inner::in_flight`]; released when the batch ends, whether
+/// it marked them or failed (so a retry is not mistaken for a redelivery).
+struct Claim<'a> {
+    set: &'a std::sync::Mutex<HashSet<String>>,
+    ids: Vec<String>,
+}
+
+impl<'a> Claim<'a> {
+    fn new(set: &'a std::sync::Mutex<HashSet<String>>) -> Self {
+        Self {
+            set,
+            ids: Vec::new(),
+        }
+    }
+
+    /// Claims `id`; false if another batch in flight (or this one) already holds it.
+    fn take(&mut self, id: &str) -> bool {
+        let mut set = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        if set.insert(id.to_owned()) {
+            self.ids.push(id.to_owned());
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let mut set = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        for id in &self.ids {
+            set.remove(id);
+        }
     }
 }
 

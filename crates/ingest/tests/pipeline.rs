@@ -408,3 +408,107 @@ async fn an_import_interrupted_halfway_completes_on_rerun_without_duplicates() {
             .unwrap();
     }
 }
+
+/// An import keeps two chunks in the pipeline at once (one records while the next links); the
+/// outcome must be that of reading the file in order: a record changed at the start of the
+/// next chunk ends with the change, a redelivery in the next chunk is unchanged, a passenger
+/// first seen in one chunk is found again in the next, and bad lines are reported by line.
+#[tokio::test]
+async fn chunks_in_flight_together_land_in_file_order() {
+    let chunk = aloft_ingest::import::CHUNK_EVENTS;
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let (pipeline, customers, travel) = stores(&t.db);
+        let scratch = Scratch::new();
+        let line = |id: String, record: String, p: usize, subject: &str| {
+            json!({
+                "specversion": "1.0", "id": id, "source": "/voice/genesys",
+                "type": "com.airline.voice.call",
+                "loyaltynumber": format!("AL4{p:08}"),
+                "passengername": format!("PASSENGER{}/PAT", letters(p)),
+                "data": {"source": "genesys", "source_record_id": record, "channel": "call",
+                         "direction": "inbound", "occurred_at": "2026-03-01T10:00:00Z",
+                         "subject": subject}
+            })
+            .to_string()
+        };
+        // Three chunks; 500 passengers, each first seen in the first chunk.
+        let mut lines: Vec<String> = (0..chunk * 2 + 500)
+            .map(|i| {
+                line(
+                    format!("ev-{i}"),
+                    format!("call-{i}"),
+                    i % 500,
+                    "Seat change",
+                )
+            })
+            .collect();
+        // The last record of chunk 1 is changed by the first line of chunk 2 ...
+        lines[chunk] = line(
+            "ev-change".into(),
+            format!("call-{}", chunk - 1),
+            (chunk - 1) % 500,
+            "Refund",
+        );
+        // ... whose second line redelivers chunk 1's first event (content changed: still a no-op).
+        lines[chunk + 1] = line("ev-0".into(), "call-0".into(), 0, "Anything");
+        // And one bad line in each chunk.
+        for bad in [7, chunk + 7, 2 * chunk + 7] {
+            lines[bad] = "{ not json".into();
+        }
+        let file = scratch.0.join("calls.ndjson");
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        let summary = run_import(
+            ImportArgs {
+                source: "genesys".into(),
+                file,
+                reject_file: None,
+            },
+            &pipeline,
+            &ctx(),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+        let r = &summary.report;
+        assert_eq!(r.received, chunk * 2 + 500);
+        assert_eq!(r.rejected_events, 3);
+        let lines_rejected: BTreeSet<u64> = r.rejected.iter().map(|x| x.position).collect();
+        let expected: BTreeSet<u64> = [8, chunk as u64 + 8, 2 * chunk as u64 + 8].into();
+        assert_eq!(
+            lines_rejected, expected,
+            "1-based line numbers of the bad lines"
+        );
+        assert_eq!(r.unchanged, 1, "the redelivery");
+        assert_eq!(r.recorded, chunk * 2 + 500 - 3 - 1);
+        assert_eq!(r.new_customers, 500);
+        assert_eq!(customers.count().await.unwrap(), 500);
+        let changed = travel
+            .find_by_source("genesys", &format!("call-{}", chunk - 1))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(changed.version, 2);
+        assert_eq!(changed.record.to_document()["subject"], "Refund");
+        let first = travel
+            .find_by_source("genesys", "call-0")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.record.to_document()["subject"], "Seat change");
+    }
+}
+
+/// `n` written in letters (A, B, … Z, BA, BB, …): names may hold no digits.
+fn letters(mut n: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (n % 26) as u8);
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
+}
