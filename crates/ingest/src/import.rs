@@ -3,6 +3,8 @@
 //! `.ndjson` / `.jsonl` files hold one CloudEvent per line and are read in chunks of
 //! [`CHUNK_EVENTS`] lines (memory stays flat whatever the file size); `.csv` files are booking
 //! exports ([`crate::csv`]), read whole because a booking's rows may be anywhere in the file.
+//! Either way two chunks are in the pipeline at once (one records while the next links), in
+//! file order.
 //! `--source NAME` must equal every record's `data.source` (a mismatch is rejected: a file
 //! imported under the wrong name would otherwise claim another system's records); CSV rows with
 //! an empty `source` column take it.
@@ -220,35 +222,38 @@ pub async fn run_import(
                 lines: BufReader::new(std::fs::File::open(&args.file)?).lines(),
                 line: 0,
             };
-            let mut in_flight: VecDeque<Pending> = VecDeque::with_capacity(IN_FLIGHT);
-            let outcome: Result<(), IngestError> = async {
-                loop {
-                    let chunk = chunks.next_chunk()?;
-                    let last = !chunk.full;
-                    // The previous batch must be in line for the linker before this one.
-                    if let Some(previous) = in_flight.back_mut().and_then(|p| p.linked.take()) {
-                        let _ = previous.await;
-                    }
-                    in_flight.push_back(submit(&args.source, pipeline, ctx, chunk));
-                    while in_flight.len() >= IN_FLIGHT || (last && !in_flight.is_empty()) {
-                        let done = in_flight.pop_front().expect("not empty");
-                        let upto = finish(done, &mut report, &mut rejects).await?;
-                        progress(upto, total);
-                    }
-                    if last {
-                        return Ok(());
-                    }
+            let mut ended = false;
+            let reads = std::iter::from_fn(|| {
+                if ended {
+                    return None;
                 }
-            }
-            .await;
-            if outcome.is_err() {
-                // Let batches already submitted end (each is crash-safe either way) before
-                // reporting the failure.
-                for p in in_flight {
-                    let _ = p.handle.await;
-                }
-            }
-            outcome?;
+                Some(chunks.next_chunk().map_err(IngestError::from).map(|c| {
+                    ended = !c.full;
+                    let Chunk {
+                        events,
+                        early,
+                        texts,
+                        upto,
+                        ..
+                    } = c;
+                    (events, (early, texts, upto))
+                }))
+            });
+            in_flight(
+                &args.source,
+                pipeline,
+                ctx,
+                reads,
+                |(early, texts, upto), mut r| {
+                    r.add_rejections(early);
+                    r.rejected.sort_by_key(|x| x.position);
+                    rejects.write(&r.rejected, |n| texts.get(&n).cloned())?;
+                    report.absorb(r);
+                    progress(upto, total);
+                    Ok(())
+                },
+            )
+            .await?;
             lines = chunks.line;
         }
         "csv" => {
@@ -265,13 +270,13 @@ pub async fn run_import(
             rejects.write(&batch.rejections, text_of)?;
             report.add_rejections(batch.rejections);
             let mut done = 0u64;
-            for chunk in batch.bookings.chunks(CHUNK_EVENTS) {
+            let reads = batch.bookings.chunks(CHUNK_EVENTS).map(|chunk| {
+                let events: Vec<SourceEvent> = chunk.iter().map(|b| b.event.clone()).collect();
+                Ok((events, chunk))
+            });
+            in_flight(&args.source, pipeline, ctx, reads, |chunk, mut r| {
                 let by_id: HashMap<&str, &csv::CsvBooking> =
                     chunk.iter().map(|b| (b.event.id.as_str(), b)).collect();
-                let events: Vec<SourceEvent> = chunk.iter().map(|b| b.event.clone()).collect();
-                let (events, mismatched) = check_source(&args.source, events);
-                let mut r = pipeline.ingest(events, ctx).await?;
-                r.add_rejections(mismatched);
                 r.rejected = r
                     .rejected
                     .into_iter()
@@ -289,7 +294,9 @@ pub async fn run_import(
                     .map(|b| b.segment_lines.len() as u64)
                     .sum::<u64>();
                 progress(done, batch.rows);
-            }
+                Ok(())
+            })
+            .await?;
             progress(batch.rows, batch.rows);
         }
         _ => return Err(IngestError::UnsupportedFile),
@@ -312,7 +319,7 @@ pub async fn run_import(
     Ok(summary)
 }
 
-/// Batches an NDJSON import keeps in the pipeline at once: one records while the next links
+/// Chunks an import keeps in the pipeline at once: one records while the next links
 /// (see [`crate::pipeline`]), so both cores of a small machine have work.
 const IN_FLIGHT: usize = 2;
 
@@ -364,57 +371,66 @@ impl Chunks {
     }
 }
 
-/// A chunk handed to the pipeline, with what is needed to report on it.
-struct Pending {
-    handle: tokio::task::JoinHandle<Result<BatchReport, IngestError>>,
-    /// Resolves once the batch holds the linker (or has ended): the next may start then.
-    linked: Option<tokio::sync::oneshot::Receiver<()>>,
-    rejections: Vec<Rejection>,
-    texts: HashMap<u64, String>,
-    /// The last line of the chunk (for progress).
-    upto: u64,
-}
-
-/// Starts ingesting one chunk. Events naming another source are rejected here.
-fn submit(source: &str, pipeline: &Pipeline, ctx: &AccessContext, chunk: Chunk) -> Pending {
-    let Chunk {
-        events,
-        early,
-        texts,
-        upto,
-        ..
-    } = chunk;
-    let (ok, mismatched) = check_source(source, events);
-    let mut rejections = early;
-    rejections.extend(mismatched);
-    let (pipeline, ctx) = (pipeline.clone(), ctx.clone());
-    let (linking, linked) = tokio::sync::oneshot::channel();
-    Pending {
-        handle: tokio::spawn(
-            async move { pipeline.ingest_in_order(ok, &ctx, Some(linking)).await },
-        ),
-        linked: Some(linked),
-        rejections,
-        texts,
-        upto,
+/// Feeds chunks to the pipeline with up to [`IN_FLIGHT`] of them in it at once, and hands each
+/// chunk's report (events naming another source already rejected) with the chunk's own context
+/// `C` to `done`, in file order. A chunk is submitted only once the one before it holds the
+/// linker, so chunks link and record in file order. On a failure the chunks already submitted
+/// are let finish (each is crash-safe either way) before the error is returned.
+async fn in_flight<C>(
+    source: &str,
+    pipeline: &Pipeline,
+    ctx: &AccessContext,
+    chunks: impl Iterator<Item = Result<(Vec<SourceEvent>, C), IngestError>>,
+    mut done: impl FnMut(C, BatchReport) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    type Handle = tokio::task::JoinHandle<Result<BatchReport, IngestError>>;
+    let mut queue: VecDeque<(Handle, Vec<Rejection>, C)> = VecDeque::with_capacity(IN_FLIGHT);
+    let mut previous_linked: Option<tokio::sync::oneshot::Receiver<()>> = None;
+    let outcome = async {
+        for chunk in chunks {
+            let (events, context) = chunk?;
+            if let Some(linked) = previous_linked.take() {
+                // Resolves when the previous chunk holds the linker, or has ended.
+                let _ = linked.await;
+            }
+            let (ok, mismatched) = check_source(source, events);
+            let (pipeline, ctx) = (pipeline.clone(), ctx.clone());
+            let (linking, linked) = tokio::sync::oneshot::channel();
+            previous_linked = Some(linked);
+            let handle =
+                tokio::spawn(
+                    async move { pipeline.ingest_in_order(ok, &ctx, Some(linking)).await },
+                );
+            queue.push_back((handle, mismatched, context));
+            while queue.len() >= IN_FLIGHT {
+                let (handle, mismatched, context) = queue.pop_front().expect("not empty");
+                done(context, report_of(handle, mismatched).await?)?;
+            }
+        }
+        while let Some((handle, mismatched, context)) = queue.pop_front() {
+            done(context, report_of(handle, mismatched).await?)?;
+        }
+        Ok(())
     }
+    .await;
+    if outcome.is_err() {
+        for (handle, _, _) in queue {
+            let _ = handle.await;
+        }
+    }
+    outcome
 }
 
-/// Waits for a chunk, writes its rejections and adds its counts; returns its last line.
-async fn finish(
-    pending: Pending,
-    report: &mut BatchReport,
-    rejects: &mut RejectWriter,
-) -> Result<u64, IngestError> {
-    let mut r = match pending.handle.await {
+/// A submitted chunk's report, with the rejections found before the pipeline added.
+async fn report_of(
+    handle: tokio::task::JoinHandle<Result<BatchReport, IngestError>>,
+    mismatched: Vec<Rejection>,
+) -> Result<BatchReport, IngestError> {
+    let mut r = match handle.await {
         Ok(r) => r?,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => return Err(IngestError::Identity(format!("import batch stopped: {e}"))),
     };
-    r.add_rejections(pending.rejections);
-    r.rejected.sort_by_key(|x| x.position);
-    let texts = pending.texts;
-    rejects.write(&r.rejected, |n| texts.get(&n).cloned())?;
-    report.absorb(r);
-    Ok(pending.upto)
+    r.add_rejections(mismatched);
+    Ok(r)
 }
