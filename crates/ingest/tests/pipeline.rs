@@ -458,18 +458,7 @@ async fn chunks_in_flight_together_land_in_file_order() {
         }
         let file = scratch.0.join("calls.ndjson");
         std::fs::write(&file, lines.join("\n")).unwrap();
-        let summary = run_import(
-            ImportArgs {
-                source: "genesys".into(),
-                file,
-                reject_file: None,
-            },
-            &pipeline,
-            &ctx(),
-            |_, _| {},
-        )
-        .await
-        .unwrap();
+        let summary = import(&pipeline, "genesys", file).await;
         let r = &summary.report;
         assert_eq!(r.received, chunk * 2 + 500);
         assert_eq!(r.rejected_events, 3);
@@ -540,18 +529,7 @@ async fn a_csv_export_of_several_chunks_lands_whole_with_its_bad_row_located() {
         }
         let file = scratch.0.join("bookings.csv");
         std::fs::write(&file, text).unwrap();
-        let summary = run_import(
-            ImportArgs {
-                source: "amadeus".into(),
-                file,
-                reject_file: None,
-            },
-            &pipeline,
-            &ctx(),
-            |_, _| {},
-        )
-        .await
-        .unwrap();
+        let summary = import(&pipeline, "amadeus", file).await;
         let r = &summary.report;
         assert_eq!(r.rejected_events, 1, "{:?}", r.rejected);
         assert_eq!(r.rejected[0].position, bad as u64 + 2, "header is line 1");
@@ -559,4 +537,14 @@ async fn a_csv_export_of_several_chunks_lands_whole_with_its_bad_row_located() {
         assert_eq!(r.recorded, bookings - 1);
         assert_eq!(customers.count().await.unwrap(), 300);
     }
+}
+
+/// Imports `file` as `source` with the default reject file.
+async fn import(pipeline: &Pipeline, source: &str, file: PathBuf) -> ImportSummary {
+    let args = ImportArgs {
+        source: source.into(),
+        file,
+        reject_file: None,
+    };
+    run_import(args, pipeline, &ctx(), |_, _| {}).await.unwrap()
 }
