@@ -280,6 +280,8 @@ impl Pipeline {
                 }
                 Ok(record) => valid.push(Valid { index: i, record }),
                 Err(errs) => {
+                    // Rejected events are not marked, so their ids are not held either.
+                    claim.release(&e.id);
                     report.rejected_events += 1;
                     report.rejected.extend(errs.into_iter().map(|f| {
                         Rejection::new(
@@ -428,6 +430,15 @@ impl<'a> Claim<'a> {
         Self {
             set,
             ids: Vec::new(),
+        }
+    }
+
+    /// Gives `id` back early (the event was rejected: a corrected resend may follow at once).
+    fn release(&mut self, id: &str) {
+        if let Some(at) = self.ids.iter().rposition(|held| held == id) {
+            self.ids.swap_remove(at);
+            let mut set = self.set.lock().unwrap_or_else(|p| p.into_inner());
+            set.remove(id);
         }
     }
 
