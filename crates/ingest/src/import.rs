@@ -221,30 +221,14 @@ pub async fn run_import(
             let mut chunks = Chunks {
                 lines: BufReader::new(std::fs::File::open(&args.file)?).lines(),
                 line: 0,
+                ended: false,
             };
-            let mut ended = false;
-            let reads = std::iter::from_fn(|| {
-                if ended {
-                    return None;
-                }
-                Some(chunks.next_chunk().map_err(IngestError::from).map(|c| {
-                    ended = !c.full;
-                    let Chunk {
-                        events,
-                        early,
-                        texts,
-                        upto,
-                        ..
-                    } = c;
-                    (events, (early, texts, upto))
-                }))
-            });
             in_flight(
                 &args.source,
                 pipeline,
                 ctx,
-                reads,
-                |(early, texts, upto), mut r| {
+                chunks.by_ref(),
+                |NdjsonChunk { early, texts, upto }, mut r| {
                     r.add_rejections(early);
                     r.rejected.sort_by_key(|x| x.position);
                     rejects.write(&r.rejected, |n| texts.get(&n).cloned())?;
@@ -254,6 +238,7 @@ pub async fn run_import(
                 },
             )
             .await?;
+            progress(chunks.line, total);
             lines = chunks.line;
         }
         "csv" => {
@@ -323,51 +308,55 @@ pub async fn run_import(
 /// (see [`crate::pipeline`]), so both cores of a small machine have work.
 const IN_FLIGHT: usize = 2;
 
-/// An NDJSON file read [`CHUNK_EVENTS`] non-blank lines at a time.
+/// An NDJSON file read [`CHUNK_EVENTS`] non-blank lines at a time: each item is a chunk's
+/// events with what is needed to report on it.
 struct Chunks {
     lines: std::io::Lines<BufReader<std::fs::File>>,
     /// Lines read so far (1-based number of the last one).
     line: u64,
+    /// The file has been read to its end.
+    ended: bool,
 }
 
-/// One chunk of an NDJSON file: the events that parsed, the lines that did not, and every
-/// line's text (for the reject file).
-struct Chunk {
-    events: Vec<SourceEvent>,
+/// What reporting on an NDJSON chunk needs: the lines that did not parse, every line's text
+/// (for the reject file) and the chunk's last line (for progress).
+struct NdjsonChunk {
     early: Vec<Rejection>,
     texts: HashMap<u64, String>,
     upto: u64,
-    /// Whether the chunk is full (false: the file ended).
-    full: bool,
 }
 
-impl Chunks {
-    fn next_chunk(&mut self) -> Result<Chunk, std::io::Error> {
-        let mut chunk = Chunk {
-            events: Vec::with_capacity(CHUNK_EVENTS),
-            early: Vec::new(),
-            texts: HashMap::with_capacity(CHUNK_EVENTS),
-            upto: self.line,
-            full: false,
-        };
-        for line in self.lines.by_ref() {
-            let line = line?;
+impl Iterator for Chunks {
+    type Item = Result<(Vec<SourceEvent>, NdjsonChunk), IngestError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut events = Vec::with_capacity(CHUNK_EVENTS);
+        let mut early = Vec::new();
+        let mut texts = HashMap::with_capacity(CHUNK_EVENTS);
+        while !self.ended && texts.len() < CHUNK_EVENTS {
+            let line = match self.lines.next() {
+                None => {
+                    self.ended = true;
+                    break;
+                }
+                Some(Err(e)) => return Some(Err(e.into())),
+                Some(Ok(line)) => line,
+            };
             self.line += 1;
             if line.trim().is_empty() {
                 continue;
             }
             match parse_text(self.line, &line) {
-                Ok(e) => chunk.events.push(e),
-                Err(r) => chunk.early.extend(r),
+                Ok(e) => events.push(e),
+                Err(r) => early.extend(r),
             }
-            chunk.texts.insert(self.line, line);
-            if chunk.texts.len() >= CHUNK_EVENTS {
-                chunk.full = true;
-                break;
-            }
+            texts.insert(self.line, line);
         }
-        chunk.upto = self.line;
-        Ok(chunk)
+        if texts.is_empty() {
+            return None;
+        }
+        let upto = self.line;
+        Some(Ok((events, NdjsonChunk { early, texts, upto })))
     }
 }
 

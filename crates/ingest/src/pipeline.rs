@@ -261,27 +261,21 @@ impl Pipeline {
         let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
         let seen = seen_events(&self.inner.db, &ids).await?;
         let mut claim = Claim::new(&self.inner.in_flight);
-        let mut fresh = Vec::with_capacity(events.len());
-        for (i, e) in events.iter().enumerate() {
+        let mut valid = Vec::with_capacity(events.len());
+        let mut forecasts = Vec::new();
+        let mut rejected_ids = Vec::new();
+        for (i, (e, parsed)) in events.iter().zip(parsed).enumerate() {
             if seen.contains(e.id.as_str()) || !claim.take(&e.id) {
                 report.unchanged += 1;
-            } else {
-                fresh.push(i);
+                continue;
             }
-        }
-        let mut parsed: Vec<Option<_>> = parsed.into_iter().map(Some).collect();
-        let mut valid = Vec::with_capacity(fresh.len());
-        let mut forecasts = Vec::new();
-        for i in fresh {
-            let e = &events[i];
-            match parsed[i].take().expect("each event is validated once") {
+            match parsed {
                 Ok(record @ Record::SegmentForecast(_)) => {
                     forecasts.push(Valid { index: i, record })
                 }
                 Ok(record) => valid.push(Valid { index: i, record }),
                 Err(errs) => {
-                    // Rejected events are not marked, so their ids are not held either.
-                    claim.release(&e.id);
+                    rejected_ids.push(e.id.as_str());
                     report.rejected_events += 1;
                     report.rejected.extend(errs.into_iter().map(|f| {
                         Rejection::new(
@@ -293,6 +287,11 @@ impl Pipeline {
                     }));
                 }
             }
+        }
+        // Rejected events are not marked, so their ids are not held either (a repeat within
+        // this batch was already counted unchanged above, as before).
+        for id in rejected_ids {
+            claim.release(id);
         }
         let items: Vec<LinkItem> = valid
             .iter()
