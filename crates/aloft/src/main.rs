@@ -20,6 +20,12 @@ use aloft_platform::access::{Permission, Role};
 use aloft_platform::telemetry::{LogFormat, init_logging};
 use aloft_platform::{Database, DatabaseSettings, SqliteDurability};
 
+/// mimalloc instead of glibc's allocator: the bulk import allocates and frees many small
+/// strings and JSON values on several threads, and glibc's `malloc`/`free` (with its arena
+/// consolidation) was 30 % of the import's CPU time (`BENCHMARKS.md`, ingestion).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Aloft — customer management for airlines: one trustworthy view of every passenger.
 #[derive(Debug, Parser)]
 #[command(name = "aloft", version, about, long_about = None)]
