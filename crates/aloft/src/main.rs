@@ -386,6 +386,12 @@ struct ImportCliArgs {
     #[arg(long)]
     reject_file: Option<PathBuf>,
 
+    /// Events linked and written per transaction. Larger batches import faster; smaller ones
+    /// hold SQLite's single write slot for less time (about half a second at the default) while
+    /// the server is also serving agents.
+    #[arg(long, default_value_t = aloft_ingest::import::BATCH_EVENTS)]
+    batch_events: usize,
+
     /// The file: `.ndjson`/`.jsonl` (one CloudEvent per line) or `.csv` (booking export).
     file: PathBuf,
 }
@@ -579,6 +585,7 @@ async fn import(args: ImportCliArgs) -> anyhow::Result<()> {
             source: args.source,
             file: args.file,
             reject_file: args.reject_file,
+            batch_events: args.batch_events,
         },
         &pipeline,
         &aloft_platform::AccessContext::system("import"),

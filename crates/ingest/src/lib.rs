@@ -22,9 +22,9 @@
 //! ## Wiring (for the binary)
 //! ```ignore
 //! let pipeline = aloft_ingest::Pipeline::new(db.clone(), customer_store.clone(), travel_store.clone()).await?;
-//! // aloft import --source NAME FILE [--reject-file PATH]
+//! // aloft import --source NAME FILE [--reject-file PATH] [--batch-events N]
 //! let summary = aloft_ingest::import::run_import(
-//!     aloft_ingest::import::ImportArgs { source, file, reject_file },
+//!     aloft_ingest::import::ImportArgs { source, file, reject_file, batch_events },
 //!     &pipeline,
 //!     &aloft_platform::AccessContext::system("import"),
 //!     |done, total| { /* progress bar */ },

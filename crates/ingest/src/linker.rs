@@ -958,20 +958,25 @@ async fn store_links(
             q.execute(&mut *tx.conn()).await?;
         }
     }
-    for r in reviews {
-        sqlx::query(
+    for chunk in reviews.chunks(200) {
+        let sql = format!(
             "INSERT INTO identity_review (source, source_record_id, customer_id, candidate_customer_id, weight, explanation, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
-        )
-        .bind(r.source.as_str())
-        .bind(r.source_record_id.as_str())
-        .bind(r.customer.to_string())
-        .bind(r.candidate.to_string())
-        .bind(r.weight)
-        .bind(r.explanation.to_string())
-        .bind(stamp.as_str())
-        .execute(&mut *tx.conn())
-        .await?;
+             VALUES {}",
+            backend.values_rows(chunk.len(), 8)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.source.as_str())
+                .bind(r.source_record_id.as_str())
+                .bind(r.customer.to_string())
+                .bind(r.candidate.to_string())
+                .bind(r.weight)
+                .bind(r.explanation.to_string())
+                .bind("open")
+                .bind(stamp.as_str());
+        }
+        q.execute(&mut *tx.conn()).await?;
     }
     tx.commit().await
 }

@@ -7,8 +7,10 @@
 //!    pointer (`/data/...`), and the rest of the batch goes on;
 //! 3. customer records are linked ([`crate::linker`]); segment forecasts are flight-level and go
 //!    to `TravelStore::record_forecast` without a customer;
-//! 4. records are written with `TravelStore::record_many` in chunks of [`RECORD_CHUNK`]
-//!    (idempotent on (source, source record id): a re-sent record is **unchanged**);
+//! 4. the batch's records are written with one `TravelStore::record_many` call, one transaction
+//!    (idempotent on (source, source record id): a re-sent record is **unchanged**); the caller's
+//!    batch size is the transaction size (API calls at most 1,000 events, the consumer 500, an
+//!    import 8,000 by default);
 //! 5. the processed event ids are added to `ingested_events`.
 //!
 //! Concurrency: batches may be ingested concurrently (an import keeps two in flight; API calls
@@ -38,10 +40,6 @@ use aloft_travel::{CustomerId as TravelCustomerId, Outcome, Record, TravelError,
 use crate::IngestError;
 use crate::envelope::{Rejection, SourceEvent};
 use crate::linker::{LinkItem, Linker};
-
-/// Records per `record_many` call: large enough for multi-row inserts to pay off, small enough
-/// to hold SQLite's write slot only briefly.
-pub const RECORD_CHUNK: usize = 1_000;
 
 /// What one batch did. Counts are of events; `rejected` lists every problem (an event with three
 /// bad fields has three entries).
@@ -341,19 +339,14 @@ impl Pipeline {
         }
         // 4. Records.
         let mut outcomes: Vec<(usize, &'static str)> = Vec::with_capacity(to_record.len());
-        let mut index_iter = recorded_index.into_iter();
-        let mut rest = to_record;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(RECORD_CHUNK));
-            let chunk = std::mem::replace(&mut rest, tail);
-            let n = chunk.len();
+        if !to_record.is_empty() {
             let done = self
                 .inner
                 .travel
-                .record_many(chunk, ctx)
+                .record_many(to_record, ctx)
                 .await
                 .map_err(travel_error)?;
-            for (r, index) in done.into_iter().zip(index_iter.by_ref().take(n)) {
+            for (r, index) in done.into_iter().zip(recorded_index) {
                 outcomes.push((index, outcome_name(&r.outcome)));
             }
         }

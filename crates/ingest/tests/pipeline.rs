@@ -65,9 +65,8 @@ async fn import_all(pipeline: &Pipeline, scratch: &Path) -> Vec<ImportSummary> {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let summary = run_import(
             ImportArgs {
-                source,
-                file,
                 reject_file: Some(scratch.join(format!("{name}.rejects.ndjson"))),
+                ..ImportArgs::new(source, file)
             },
             pipeline,
             &ctx(),
@@ -383,11 +382,7 @@ async fn an_import_interrupted_halfway_completes_on_rerun_without_duplicates() {
         // The "crash": only the first 170 lines made it in.
         let partial = scratch.0.join("partial.ndjson");
         std::fs::write(&partial, lines[..170].join("\n")).unwrap();
-        let args = |file: &Path| ImportArgs {
-            source: "genesys".into(),
-            file: file.to_owned(),
-            reject_file: None,
-        };
+        let args = |file: &Path| ImportArgs::new("genesys", file);
         let a = run_import(args(&partial), &pipeline, &ctx(), |_, _| {})
             .await
             .unwrap();
@@ -409,13 +404,17 @@ async fn an_import_interrupted_halfway_completes_on_rerun_without_duplicates() {
     }
 }
 
+/// Batch size of the tests that import several batches (at least the 500 passengers of the
+/// first one).
+const TEST_BATCH: usize = 1_000;
+
 /// An import keeps two chunks in the pipeline at once (one records while the next links); the
 /// outcome must be that of reading the file in order: a record changed at the start of the
 /// next chunk ends with the change, a redelivery in the next chunk is unchanged, a passenger
 /// first seen in one chunk is found again in the next, and bad lines are reported by line.
 #[tokio::test]
 async fn chunks_in_flight_together_land_in_file_order() {
-    let chunk = aloft_ingest::import::CHUNK_EVENTS;
+    let chunk = TEST_BATCH;
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
         let (pipeline, customers, travel) = stores(&t.db);
@@ -458,7 +457,7 @@ async fn chunks_in_flight_together_land_in_file_order() {
         }
         let file = scratch.0.join("calls.ndjson");
         std::fs::write(&file, lines.join("\n")).unwrap();
-        let summary = import(&pipeline, "genesys", file).await;
+        let summary = import_in_batches(&pipeline, "genesys", file, TEST_BATCH).await;
         let r = &summary.report;
         assert_eq!(r.received, chunk * 2 + 500);
         assert_eq!(r.rejected_events, 3);
@@ -506,7 +505,7 @@ fn letters(mut n: usize) -> String {
 /// lands, and a bad row in the middle chunk is reported with its line and column.
 #[tokio::test]
 async fn a_csv_export_of_several_chunks_lands_whole_with_its_bad_row_located() {
-    let chunk = aloft_ingest::import::CHUNK_EVENTS;
+    let chunk = TEST_BATCH;
     let bookings = chunk * 2 + 100;
     let bad = chunk + 10;
     for backend in backends() {
@@ -529,7 +528,7 @@ async fn a_csv_export_of_several_chunks_lands_whole_with_its_bad_row_located() {
         }
         let file = scratch.0.join("bookings.csv");
         std::fs::write(&file, text).unwrap();
-        let summary = import(&pipeline, "amadeus", file).await;
+        let summary = import_in_batches(&pipeline, "amadeus", file, TEST_BATCH).await;
         let r = &summary.report;
         assert_eq!(r.rejected_events, 1, "{:?}", r.rejected);
         assert_eq!(r.rejected[0].position, bad as u64 + 2, "header is line 1");
@@ -539,12 +538,17 @@ async fn a_csv_export_of_several_chunks_lands_whole_with_its_bad_row_located() {
     }
 }
 
-/// Imports `file` as `source` with the default reject file.
-async fn import(pipeline: &Pipeline, source: &str, file: PathBuf) -> ImportSummary {
+/// Imports `file` as `source` in batches of `batch_events`, with the default reject file (tests
+/// of several batches use small batches, so their files stay small).
+async fn import_in_batches(
+    pipeline: &Pipeline,
+    source: &str,
+    file: PathBuf,
+    batch_events: usize,
+) -> ImportSummary {
     let args = ImportArgs {
-        source: source.into(),
-        file,
-        reject_file: None,
+        batch_events,
+        ..ImportArgs::new(source, file)
     };
     run_import(args, pipeline, &ctx(), |_, _| {}).await.unwrap()
 }

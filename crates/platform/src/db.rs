@@ -15,6 +15,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
@@ -182,6 +183,27 @@ pub struct Database {
     backend: Backend,
     write_lock: Option<Arc<Mutex<()>>>,
     outbox_signal: Arc<Notify>,
+    write_slot: Arc<WriteSlotCounters>,
+}
+
+/// How write transactions used SQLite's single write slot since this handle was opened: on
+/// SQLite a bulk workload is bounded by the time the slot is held, so a benchmark reports it
+/// next to its throughput. (On PostgreSQL, writers do not queue in-process; `waited` stays 0.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteSlotStats {
+    /// Write transactions started.
+    pub transactions: u64,
+    /// Total time writers queued for the slot.
+    pub waited: Duration,
+    /// Total time from taking the slot to the end of the transaction (commit or rollback).
+    pub held: Duration,
+}
+
+#[derive(Debug, Default)]
+struct WriteSlotCounters {
+    transactions: std::sync::atomic::AtomicU64,
+    waited_ns: std::sync::atomic::AtomicU64,
+    held_ns: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Database {
@@ -249,6 +271,7 @@ impl Database {
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             outbox_signal: Arc::new(Notify::new()),
+            write_slot: Arc::default(),
         })
     }
 
@@ -265,17 +288,37 @@ impl Database {
     /// Starts a write transaction. The first statement inside it must be a write (INSERT/UPDATE/
     /// DELETE), never a read-then-write upgrade, so that SQLite never has to abort a stale snapshot.
     pub async fn begin_write(&self) -> Result<WriteTx, StorageError> {
+        let asked = std::time::Instant::now();
         let guard = match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
+        let taken = std::time::Instant::now();
+        let slot = &self.write_slot;
+        slot.transactions.fetch_add(1, Ordering::Relaxed);
+        slot.waited_ns
+            .fetch_add(nanos(taken - asked), Ordering::Relaxed);
         let tx = self.pool.begin().await?;
         Ok(WriteTx {
             tx,
             _guard: guard,
             emitted: 0,
             signal: self.outbox_signal.clone(),
+            _held: HeldSince {
+                taken,
+                counters: self.write_slot.clone(),
+            },
         })
+    }
+
+    /// How write transactions used the write slot so far (see [`WriteSlotStats`]).
+    pub fn write_slot_stats(&self) -> WriteSlotStats {
+        let c = &self.write_slot;
+        WriteSlotStats {
+            transactions: c.transactions.load(Ordering::Relaxed),
+            waited: Duration::from_nanos(c.waited_ns.load(Ordering::Relaxed)),
+            held: Duration::from_nanos(c.held_ns.load(Ordering::Relaxed)),
+        }
     }
 
     /// Checks that the database answers a trivial query within `timeout`.
@@ -328,9 +371,29 @@ impl Database {
 /// A write transaction that can also append events to the outbox.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
-    _guard: Option<OwnedMutexGuard<()>>,
     emitted: usize,
     signal: Arc<Notify>,
+    // Field order matters: the held time is counted before the slot is released.
+    _held: HeldSince,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+/// Adds the time since `taken` to the slot's held time when the transaction ends.
+struct HeldSince {
+    taken: std::time::Instant,
+    counters: Arc<WriteSlotCounters>,
+}
+
+impl Drop for HeldSince {
+    fn drop(&mut self) {
+        self.counters
+            .held_ns
+            .fetch_add(nanos(self.taken.elapsed()), Ordering::Relaxed);
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl WriteTx {
