@@ -370,10 +370,9 @@ impl CustomerStore {
             profile,
             merged_into: None,
         };
+        let rows = sealed_rows(&self.vault, std::slice::from_ref(&customer))?;
         let mut tx = self.db.begin_write().await?;
-        insert(tx.conn(), &self.vault, std::slice::from_ref(&customer))
-            .await
-            .map_err(duplicate_or)?;
+        insert(tx.conn(), &rows).await.map_err(duplicate_or)?;
         tx.emit(&created_event(&customer)).await?;
         let fields = shown_fields(&customer.profile);
         let entry = ctx.entry(
@@ -408,10 +407,9 @@ impl CustomerStore {
             })
             .collect();
         let events: Vec<CloudEvent> = customers.iter().map(created_event).collect();
+        let rows = sealed_rows(&self.vault, &customers)?;
         let mut tx = self.db.begin_write().await?;
-        insert(tx.conn(), &self.vault, &customers)
-            .await
-            .map_err(duplicate_or)?;
+        insert(tx.conn(), &rows).await.map_err(duplicate_or)?;
         tx.emit_all(&events).await?;
         tx.audit(&[ctx.entry("customer.bulk_create", "customer", None, vec![], "success")])
             .await?;
@@ -830,36 +828,48 @@ async fn write_row(
 }
 
 /// Inserts profiles, many rows per statement.
+/// Each new customer with its stored form (sealed fields under a fresh data key, search keys).
+/// Computed before the write transaction: sealing is the costly part of a bulk create, and
+/// SQLite's write slot should be held only for the statements.
+fn sealed_rows<'a>(
+    vault: &Vault,
+    customers: &'a [Customer],
+) -> Result<Vec<(&'a Customer, StoredRow)>, StorageError> {
+    customers
+        .iter()
+        .map(|c| Ok((c, StoredRow::of(vault, c, None)?)))
+        .collect()
+}
+
+/// Inserts new customers, many rows per statement.
 async fn insert(
     conn: &mut sqlx::AnyConnection,
-    vault: &Vault,
-    customers: &[Customer],
+    rows: &[(&Customer, StoredRow)],
 ) -> Result<(), StorageError> {
     const ROWS_PER_STATEMENT: usize = 100;
     const COLUMNS_PER_ROW: usize = 13;
-    for chunk in customers.chunks(ROWS_PER_STATEMENT) {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO customers (id, version, profile, first_name_key, last_name_key, email_key, phone_key, \
              loyalty_key, passport_key, created_at, updated_at, data_key, sealed) VALUES {}",
             aloft_platform::Backend::of(conn).values_rows(chunk.len(), COLUMNS_PER_ROW)
         );
         let mut query = sqlx::query(&sql);
-        for c in chunk {
-            let stored = StoredRow::of(vault, c, None)?;
+        for (c, stored) in chunk {
             query = query
                 .bind(c.id.to_string())
                 .bind(c.version)
-                .bind(stored.profile)
-                .bind(stored.keys.first_name)
-                .bind(stored.keys.last_name)
-                .bind(stored.keys.email)
-                .bind(stored.keys.phone)
-                .bind(stored.keys.loyalty)
-                .bind(stored.keys.passport)
+                .bind(stored.profile.as_str())
+                .bind(stored.keys.first_name.as_str())
+                .bind(stored.keys.last_name.as_str())
+                .bind(stored.keys.email.clone())
+                .bind(stored.keys.phone.clone())
+                .bind(stored.keys.loyalty.clone())
+                .bind(stored.keys.passport.clone())
                 .bind(to_db_time(c.created_at))
                 .bind(to_db_time(c.updated_at))
-                .bind(stored.sealed.data_key)
-                .bind(stored.sealed.fields);
+                .bind(stored.sealed.data_key.as_str())
+                .bind(stored.sealed.fields.as_str());
         }
         query.execute(&mut *conn).await?;
     }

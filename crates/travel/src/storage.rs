@@ -155,8 +155,9 @@ struct State {
     /// Sealed fields as stored.
     sealed: Option<String>,
     version: i64,
-    /// Already a row in the database (else it must be inserted).
-    stored: bool,
+    /// The version stored in the database when it was read (`None`: not stored yet, so it
+    /// must be inserted). An update is made only if the row still has it.
+    stored_version: Option<i64>,
     /// Must be written by this batch.
     dirty: bool,
     /// Index of the prepared input whose content the state holds.
@@ -185,6 +186,27 @@ impl Prepared {
                 sealed: None,
             },
         }
+    }
+}
+
+/// Everything one write of a batch does, prepared before its transaction
+/// ([`TravelStore::plan`]).
+struct Plan {
+    /// Per input, in input order.
+    outcomes: Vec<Recorded>,
+    /// One per created or updated record.
+    events: Vec<CloudEvent>,
+    /// Records to insert or update (by `stored_version`), in input order, with their stored
+    /// (sealed) form.
+    rows: Vec<(State, sealing::Sealed)>,
+    /// The timeline entries of every written record, details sealed.
+    entries: Vec<(TimelineEntry, Option<String>)>,
+}
+
+impl Plan {
+    /// Nothing to write: every record was already stored as is.
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 }
 
@@ -368,28 +390,56 @@ impl TravelStore {
         doc
     }
 
+    /// One attempt at writing `prepared`. On SQLite everything that needs no lock — reading
+    /// what is stored, deciding outcomes, sealing, projecting the timeline, building events — is
+    /// done before the write slot is taken, so the slot (which bounds a bulk import there) is
+    /// held only for the statements. That read is optimistic: a row inserted meanwhile fails
+    /// its insert on the unique key, and an update names the version it read, so either way the
+    /// attempt ends in `Conflict` and [`TravelStore::write`] retries it. PostgreSQL reads inside
+    /// the transaction with the rows locked (writers there do not queue for one slot).
     async fn write_once(
         &self,
         prepared: &[Prepared],
         ctx: &AccessContext,
         bulk: bool,
     ) -> Result<Vec<Recorded>, StorageError> {
-        let backend = self.db.backend();
-        let mut tx = self.db.begin_write().await?;
         let keys: Vec<&(String, String)> = prepared.iter().map(|p| &p.key).collect();
-        // Read what exists while holding the write slot: on PostgreSQL inside the transaction with
-        // the rows locked; on SQLite through the pool (writers are serialised, and the first
-        // statement of the write transaction must be a write).
-        let mut states = match backend {
-            Backend::Postgres => load_states(Backend::Postgres, tx.conn(), &keys, true).await?,
+        let (tx, plan) = match self.db.backend() {
+            Backend::Postgres => {
+                let mut tx = self.db.begin_write().await?;
+                let states = load_states(Backend::Postgres, tx.conn(), &keys, true).await?;
+                let plan = self.plan(prepared, states).await;
+                (tx, plan)
+            }
             Backend::Sqlite => {
-                let mut conn = self.db.pool().acquire().await?;
-                load_states(Backend::Sqlite, &mut conn, &keys, false).await?
+                let states = {
+                    let mut conn = self.db.pool().acquire().await?;
+                    load_states(Backend::Sqlite, &mut conn, &keys, false).await?
+                };
+                let plan = self.plan(prepared, states).await;
+                if plan.is_empty() {
+                    return Ok(plan.outcomes);
+                }
+                (self.db.begin_write().await?, plan)
             }
         };
+        if plan.is_empty() {
+            // Nothing changed: end the transaction without writing anything.
+            drop(tx);
+            return Ok(plan.outcomes);
+        }
+        self.apply(tx, prepared, plan, ctx, bulk).await
+    }
+
+    /// Decides what writing `prepared` over the stored `states` does, and prepares every row,
+    /// timeline entry and event of it. No writes.
+    async fn plan(
+        &self,
+        prepared: &[Prepared],
+        mut states: HashMap<(String, String), State>,
+    ) -> Plan {
         let mut outcomes = Vec::with_capacity(prepared.len());
         let mut events = Vec::new();
-        let stamp = now();
         for (i, p) in prepared.iter().enumerate() {
             let state = states.get(&p.key).cloned();
             let (recorded, next) = match state {
@@ -408,7 +458,7 @@ impl TravelStore {
                             document: String::new(),
                             sealed: None,
                             version: 1,
-                            stored: false,
+                            stored_version: None,
                             dirty: true,
                             input: i,
                         },
@@ -428,12 +478,11 @@ impl TravelStore {
                     if s.customer_id != p.customer_id {
                         changed.push("customer_id".into());
                     }
-                    let version = if s.stored && !s.dirty {
-                        s.version + 1
-                    } else {
+                    let version = match s.stored_version {
+                        Some(v) if !s.dirty => v + 1,
                         // Changed again within this batch: still one write, one new version
                         // (a created-in-batch record stays version 1).
-                        s.version
+                        _ => s.version,
                     };
                     (
                         Recorded {
@@ -460,48 +509,8 @@ impl TravelStore {
             states.insert(p.key.clone(), next);
             outcomes.push(recorded);
         }
-        let mut dirty: Vec<&State> = states.values().filter(|s| s.dirty).collect();
-        if dirty.is_empty() {
-            // Nothing changed: end the transaction without writing anything.
-            drop(tx);
-            return Ok(outcomes);
-        }
+        let mut dirty: Vec<State> = states.into_values().filter(|s| s.dirty).collect();
         dirty.sort_by_key(|s| s.input);
-        let (new, changed): (Vec<&State>, Vec<&State>) = dirty.iter().partition(|s| !s.stored);
-        // Writes: updated records first (so their old timeline entries go), then new records,
-        // then every dirty record's timeline entries.
-        for s in &changed {
-            let p = &prepared[s.input];
-            let stored = p.stored_form(s.id);
-            sqlx::query(
-                "UPDATE travel_records SET customer_id = $1, kind = $2, occurred_at = $3, document = $4, \
-                 version = $5, updated_at = $6, sealed = $7, digest = $8 WHERE id = $9",
-            )
-            .bind(s.customer_id.clone())
-            .bind(p.kind.as_str())
-            .bind(&p.occurred_at)
-            .bind(stored.document)
-            .bind(s.version)
-            .bind(to_db_time(stamp))
-            .bind(stored.sealed)
-            .bind(&p.digest)
-            .bind(s.id.to_string())
-            .execute(&mut *tx.conn())
-            .await?;
-        }
-        for chunk in changed.chunks(500) {
-            let params: Vec<String> = (1..=chunk.len()).map(|i| backend.param(i)).collect();
-            let sql = format!(
-                "DELETE FROM timeline WHERE record_id IN ({})",
-                params.join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for s in chunk {
-                q = q.bind(s.id.to_string());
-            }
-            q.execute(&mut *tx.conn()).await?;
-        }
-        insert_records(backend, tx.conn(), prepared, &new, stamp).await?;
         let entries: Vec<(TimelineEntry, Option<String>)> = dirty
             .iter()
             .filter_map(|s| {
@@ -517,8 +526,77 @@ impl TravelStore {
             })
             .flatten()
             .collect();
-        insert_entries(backend, tx.conn(), &entries).await?;
-        tx.emit_all(&events).await?;
+        let rows = dirty
+            .into_iter()
+            .map(|s| {
+                let stored = prepared[s.input].stored_form(s.id);
+                (s, stored)
+            })
+            .collect();
+        Plan {
+            outcomes,
+            events,
+            rows,
+            entries,
+        }
+    }
+
+    /// Writes a plan in `tx` and commits.
+    async fn apply(
+        &self,
+        mut tx: WriteTx,
+        prepared: &[Prepared],
+        plan: Plan,
+        ctx: &AccessContext,
+        bulk: bool,
+    ) -> Result<Vec<Recorded>, StorageError> {
+        let backend = self.db.backend();
+        let stamp = to_db_time(now());
+        let (changed, new): (Vec<_>, Vec<_>) = plan
+            .rows
+            .iter()
+            .partition(|(s, _)| s.stored_version.is_some());
+        // Updated records first (so their old timeline entries go), then new records, then
+        // every written record's timeline entries.
+        for (s, stored) in &changed {
+            let p = &prepared[s.input];
+            let done = sqlx::query(
+                "UPDATE travel_records SET customer_id = $1, kind = $2, occurred_at = $3, document = $4, \
+                 version = $5, updated_at = $6, sealed = $7, digest = $8 WHERE id = $9 AND version = $10",
+            )
+            .bind(s.customer_id.clone())
+            .bind(p.kind.as_str())
+            .bind(&p.occurred_at)
+            .bind(stored.document.as_str())
+            .bind(s.version)
+            .bind(stamp.as_str())
+            .bind(stored.sealed.clone())
+            .bind(&p.digest)
+            .bind(s.id.to_string())
+            .bind(s.stored_version)
+            .execute(&mut *tx.conn())
+            .await?
+            .rows_affected();
+            if done != 1 {
+                // Changed by another writer since it was read (SQLite reads before the slot).
+                return Err(StorageError::Conflict("travel_records version".into()));
+            }
+        }
+        for chunk in changed.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| backend.param(i)).collect();
+            let sql = format!(
+                "DELETE FROM timeline WHERE record_id IN ({})",
+                params.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (s, _) in chunk {
+                q = q.bind(s.id.to_string());
+            }
+            q.execute(&mut *tx.conn()).await?;
+        }
+        insert_records(backend, tx.conn(), prepared, &new, &stamp).await?;
+        insert_entries(backend, tx.conn(), &plan.entries).await?;
+        tx.emit_all(&plan.events).await?;
         let entry = if bulk {
             ctx.entry(
                 "travel.bulk_record",
@@ -528,7 +606,7 @@ impl TravelStore {
                 "success",
             )
         } else {
-            let r = &outcomes[0];
+            let r = &plan.outcomes[0];
             let fields = match &r.outcome {
                 Outcome::Updated { changed_fields } => changed_fields.clone(),
                 _ => top_level_fields(&prepared[0].record),
@@ -543,7 +621,7 @@ impl TravelStore {
         };
         tx.audit(&[entry]).await?;
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(plan.outcomes)
     }
 
     /// Converts rows written before encryption at rest: seals their sensitive fields, stores
@@ -1107,6 +1185,7 @@ async fn load_states(
             }
             for row in q.fetch_all(&mut *conn).await? {
                 let id: String = row.try_get("id")?;
+                let version: i64 = row.try_get("version")?;
                 let key = (
                     row.try_get::<String, _>("source")?,
                     row.try_get::<String, _>("source_record_id")?,
@@ -1119,8 +1198,8 @@ async fn load_states(
                         document: row.try_get("document")?,
                         sealed: row.try_get("sealed")?,
                         digest: row.try_get("digest")?,
-                        version: row.try_get("version")?,
-                        stored: true,
+                        version,
+                        stored_version: Some(version),
                         dirty: false,
                         input: usize::MAX,
                     },
@@ -1131,17 +1210,16 @@ async fn load_states(
     Ok(states)
 }
 
-/// Inserts new records, many rows per statement.
+/// Inserts new records (with their sealed forms), many rows per statement.
 async fn insert_records(
     backend: Backend,
     conn: &mut sqlx::AnyConnection,
     prepared: &[Prepared],
-    new: &[&State],
-    stamp: DateTime<Utc>,
+    new: &[&(State, sealing::Sealed)],
+    stamp: &str,
 ) -> Result<(), StorageError> {
     const COLUMNS: usize = 12;
     const ROWS: usize = 160;
-    let stamp = to_db_time(stamp);
     for chunk in new.chunks(ROWS) {
         let sql = multi_row_insert(
             backend,
@@ -1151,9 +1229,8 @@ async fn insert_records(
             COLUMNS,
         );
         let mut q = sqlx::query(&sql);
-        for s in chunk {
+        for (s, stored) in chunk {
             let p = &prepared[s.input];
-            let stored = p.stored_form(s.id);
             q = q
                 .bind(s.id.to_string())
                 .bind(p.key.0.as_str())
@@ -1161,11 +1238,11 @@ async fn insert_records(
                 .bind(p.kind.as_str())
                 .bind(s.customer_id.clone())
                 .bind(p.occurred_at.as_str())
-                .bind(stored.document)
+                .bind(stored.document.as_str())
                 .bind(s.version)
-                .bind(stamp.as_str())
-                .bind(stamp.as_str())
-                .bind(stored.sealed)
+                .bind(stamp)
+                .bind(stamp)
+                .bind(stored.sealed.clone())
                 .bind(p.digest.as_str());
         }
         q.execute(&mut *conn).await?;
