@@ -196,10 +196,10 @@ struct Plan {
     outcomes: Vec<Recorded>,
     /// One per created or updated record.
     events: Vec<CloudEvent>,
-    /// Records to insert or update (by `stored_version`), in input order, with their stored
+    /// Records to insert or update (by `stored_version`), by customer, with their stored
     /// (sealed) form.
     rows: Vec<(State, sealing::Sealed)>,
-    /// The timeline entries of every written record, details sealed.
+    /// The timeline entries of every written record, details sealed, by customer and time.
     entries: Vec<(TimelineEntry, Option<String>)>,
 }
 
@@ -526,13 +526,22 @@ impl TravelStore {
             })
             .flatten()
             .collect();
-        let rows = dirty
+        let mut rows: Vec<(State, sealing::Sealed)> = dirty
             .into_iter()
             .map(|s| {
                 let stored = prepared[s.input].stored_form(s.id);
                 (s, stored)
             })
             .collect();
+        // Rows and entries go in by customer: the customer-ordered indexes (records by
+        // customer, the timeline's two) then take each customer's inserts in one place instead
+        // of scattered over the whole B-tree. The order of writes within one transaction means
+        // nothing else.
+        rows.sort_by(|(a, _), (b, _)| a.customer_id.cmp(&b.customer_id));
+        let mut entries = entries;
+        entries.sort_by(|(a, _), (b, _)| {
+            (a.customer_id, a.occurred_at).cmp(&(b.customer_id, b.occurred_at))
+        });
         Plan {
             outcomes,
             events,
