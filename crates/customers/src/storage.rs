@@ -835,10 +835,12 @@ fn sealed_rows<'a>(
     vault: &Vault,
     customers: &'a [Customer],
 ) -> Result<Vec<(&'a Customer, StoredRow)>, StorageError> {
-    customers
-        .iter()
-        .map(|c| Ok((c, StoredRow::of(vault, c, None)?)))
-        .collect()
+    aloft_platform::cpu::bound(|| {
+        customers
+            .iter()
+            .map(|c| Ok((c, StoredRow::of(vault, c, None)?)))
+            .collect()
+    })
 }
 
 /// Inserts new customers, many rows per statement.

@@ -3,7 +3,7 @@
 //! `.ndjson` / `.jsonl` files hold one CloudEvent per line and are read in batches of
 //! [`BATCH_EVENTS`] lines (memory stays flat whatever the file size); `.csv` files are booking
 //! exports ([`crate::csv`]), read whole because a booking's rows may be anywhere in the file.
-//! Either way two chunks are in the pipeline at once (one records while the next links), in
+//! Either way three chunks are in the pipeline at once (one records, one waits for its turn, one links), in
 //! file order.
 //! `--source NAME` must equal every record's `data.source` (a mismatch is rejected: a file
 //! imported under the wrong name would otherwise claim another system's records); CSV rows with
@@ -323,9 +323,10 @@ pub async fn run_import(
     Ok(summary)
 }
 
-/// Chunks an import keeps in the pipeline at once: one records while the next links
-/// (see [`crate::pipeline`]), so both cores of a small machine have work.
-const IN_FLIGHT: usize = 2;
+/// Chunks an import keeps in the pipeline at once: one records, the next waits for its turn to
+/// record, and the one after it links (see [`crate::pipeline`]), so the write slot and both
+/// cores of a small machine have work.
+const IN_FLIGHT: usize = 3;
 
 /// An NDJSON file read `batch_events` non-blank lines at a time: each item is a chunk's
 /// events with what is needed to report on it.

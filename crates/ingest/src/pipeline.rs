@@ -13,10 +13,12 @@
 //!    import 8,000 by default);
 //! 5. the processed event ids are added to `ingested_events`.
 //!
-//! Concurrency: batches may be ingested concurrently (an import keeps two in flight; API calls
+//! Concurrency: batches may be ingested concurrently (an import keeps three in flight; API calls
 //! arrive in parallel). Validation runs unlocked; steps 1 and 3 run under the linker, in
-//! arrival order; steps 4 and 5 under the recorder, which a batch takes before releasing the
-//! linker — so batch N+1 links while batch N records, and records land in the order linked.
+//! arrival order; before releasing the linker a batch queues for steps 4 and 5 behind the batch
+//! linked before it ([`RecordOrder`]) — so the next batches link while earlier ones record, and
+//! records land in the order linked. A batch waiting for its turn to record does not hold the
+//! linker: the batch after it matches meanwhile.
 //! Event ids of a batch between steps 1 and 5 are held in an in-flight set, so a redelivery in
 //! the next batch is still recognised.
 //!
@@ -100,12 +102,13 @@ struct Inner {
     growth: std::sync::Mutex<(u64, u64)>,
     customers: CustomerStore,
     travel: TravelStore,
-    /// Held while a batch links (stage 1). A batch takes `recorder` before it lets go of this,
-    /// so batches record in the order they linked.
+    /// Held while a batch links (stage 1). A batch joins `record_order` before it lets go of
+    /// this, so batches record in the order they linked.
     linker: Mutex<Linker>,
-    /// Held while a batch records and marks its event ids (stage 2). One batch can record while
-    /// the next links: on two cores the matching of one overlaps the writes of the other.
-    recorder: Mutex<()>,
+    /// The queue of linked batches waiting to record and mark their event ids (stage 2), one at
+    /// a time. Merges join it too, holding the linker, so they run after every batch linked
+    /// before them has recorded and before any batch linked after them.
+    record_order: RecordOrder,
     /// Event ids of batches that have linked but not yet marked them: a redelivery arriving in
     /// the next batch meanwhile is recognised as seen.
     in_flight: std::sync::Mutex<HashSet<String>>,
@@ -133,7 +136,7 @@ impl Pipeline {
                 growth: std::sync::Mutex::new((0, 1_000)),
                 travel,
                 linker: Mutex::new(Linker::unseeded(customers.clone())),
-                recorder: Mutex::new(()),
+                record_order: RecordOrder::default(),
                 in_flight: std::sync::Mutex::new(HashSet::new()),
                 customers,
             }),
@@ -160,9 +163,10 @@ impl Pipeline {
         &self.inner.customers
     }
 
-    /// Merges `absorbed` into `survivor` ([`crate::merge::merge`]). Holds the linker and the
-    /// recorder while it runs, so no batch of this process links to (or records for) the
-    /// absorbed profile meanwhile, and leaves the linker to re-seed before the next batch.
+    /// Merges `absorbed` into `survivor` ([`crate::merge::merge`]). Holds the linker and waits
+    /// for its turn to record while it runs, so no batch of this process links to (or records
+    /// for) the absorbed profile meanwhile, and leaves the linker to re-seed before the next
+    /// batch.
     pub async fn merge(
         &self,
         survivor: aloft_customers::CustomerId,
@@ -171,7 +175,7 @@ impl Pipeline {
         ctx: &AccessContext,
     ) -> Result<crate::merge::Merge, crate::merge::MergeError> {
         let mut linker = self.inner.linker.lock().await;
-        let _recorder = self.inner.recorder.lock().await;
+        let _turn = self.inner.record_order.wait_turn().await;
         let i = &self.inner;
         let done = crate::merge::merge(
             &i.customers,
@@ -194,7 +198,7 @@ impl Pipeline {
         ctx: &AccessContext,
     ) -> Result<crate::merge::Merge, crate::merge::MergeError> {
         let mut linker = self.inner.linker.lock().await;
-        let _recorder = self.inner.recorder.lock().await;
+        let _turn = self.inner.record_order.wait_turn().await;
         let done = crate::merge::unmerge(&self.inner.customers, &self.inner.travel, id, ctx).await;
         linker.invalidate();
         done
@@ -208,7 +212,7 @@ impl Pipeline {
         ctx: &AccessContext,
     ) -> Result<Option<crate::merge::Merge>, crate::merge::MergeError> {
         let mut linker = self.inner.linker.lock().await;
-        let _recorder = self.inner.recorder.lock().await;
+        let _turn = self.inner.record_order.wait_turn().await;
         let i = &self.inner;
         let done = crate::merge::decide(&i.customers, &i.travel, review, decision, ctx).await;
         if matches!(done, Ok(Some(_))) {
@@ -247,10 +251,12 @@ impl Pipeline {
         }
         let started = std::time::Instant::now();
         // Validation is pure: it runs before any lock, beside another batch's work.
-        let parsed: Vec<_> = events
-            .iter()
-            .map(|e| Record::parse(e.kind, &e.data))
-            .collect();
+        let parsed: Vec<_> = aloft_platform::cpu::bound(|| {
+            events
+                .iter()
+                .map(|e| Record::parse(e.kind, &e.data))
+                .collect()
+        });
         // Stage 1, in arrival order: event ids seen before, then linking.
         let mut linker = self.inner.linker.lock().await;
         if let Some(tell) = linking {
@@ -308,10 +314,11 @@ impl Pipeline {
         let linking = std::time::Instant::now();
         let links = linker.link_batch(&items, ctx).await?;
         let link_ms = linking.elapsed().as_millis() as u64;
-        // Stage 2: take the recorder before letting the linker go, so the next batch links
-        // while this one records, and records after it.
-        let _recorder = self.inner.recorder.lock().await;
+        // Stage 2: queue behind the batch linked before this one, then let the linker go, so
+        // the next batch links while this one waits and records, and records after it.
+        let turn = self.inner.record_order.join();
         drop(linker);
+        let _turn = turn.wait().await;
         let recording = std::time::Instant::now();
         let mut to_record: Vec<(TravelCustomerId, Record)> = Vec::with_capacity(valid.len());
         let mut recorded_index = Vec::with_capacity(valid.len());
@@ -407,6 +414,74 @@ impl Pipeline {
             "ingested batch"
         );
         Ok(report)
+    }
+}
+
+/// The order in which linked batches record. Each batch joins it while it still holds the
+/// linker (so the order is the link order) and records once the batch ahead of it has ended,
+/// successfully or not.
+#[derive(Default)]
+struct RecordOrder {
+    /// The turn of the last batch to join: resolved (or dropped) when that batch ends.
+    last: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+}
+
+/// A place in the [`RecordOrder`].
+struct Place {
+    /// The turn of the place ahead (`None` once it has ended).
+    ahead: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// Dropped to give the next place its turn.
+    mine: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The turn to record; the next place in the order gets its turn when this is dropped.
+struct Turn {
+    _mine: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl RecordOrder {
+    /// Takes the next place (call while holding the linker).
+    fn join(&self) -> Place {
+        let (mine, next) = tokio::sync::oneshot::channel();
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        Place {
+            ahead: last.replace(next),
+            mine: Some(mine),
+        }
+    }
+
+    /// Takes the next place and waits for its turn.
+    async fn wait_turn(&self) -> Turn {
+        self.join().wait().await
+    }
+}
+
+impl Place {
+    /// Waits until the place ahead has ended.
+    async fn wait(mut self) -> Turn {
+        if let Some(ahead) = self.ahead.as_mut() {
+            // `Err` means the batch ahead ended without sending: it is done either way.
+            let _ = ahead.await;
+        }
+        self.ahead = None;
+        Turn {
+            _mine: self.mine.take(),
+        }
+    }
+}
+
+impl Drop for Place {
+    /// A place given up before its turn (the waiting batch was cancelled) passes the wait on:
+    /// the place behind it gets its turn only once the place ahead has ended.
+    fn drop(&mut self) {
+        if let (Some(ahead), Some(mine)) = (self.ahead.take(), self.mine.take())
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = ahead.await;
+                drop(mine);
+            });
+        }
     }
 }
 
@@ -525,4 +600,45 @@ async fn mark_events(db: &Database, marks: &[(&SourceEvent, &str)]) -> Result<()
         q.execute(&mut *tx.conn()).await?;
     }
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecordOrder;
+    use std::time::Duration;
+
+    /// Places get their turn in the order they joined, one at a time, even when one of them is
+    /// given up before its turn.
+    #[tokio::test]
+    async fn turns_come_in_join_order_one_at_a_time() {
+        let order = RecordOrder::default();
+        let first = order.join();
+        let second = order.join();
+        let third = order.join();
+        let soon = Duration::from_millis(50);
+        let first_turn = first.wait().await;
+        let mut second = Box::pin(second.wait());
+        assert!(tokio::time::timeout(soon, &mut second).await.is_err());
+        drop(first_turn);
+        let second_turn = tokio::time::timeout(soon, second)
+            .await
+            .expect("second's turn");
+        let mut third = Box::pin(third.wait());
+        assert!(tokio::time::timeout(soon, &mut third).await.is_err());
+        drop(second_turn);
+        let third_turn = tokio::time::timeout(soon, third)
+            .await
+            .expect("third's turn");
+        // A place given up before its turn (a cancelled batch) still keeps the place behind
+        // it waiting until the place ahead of it has ended.
+        let fourth = order.join();
+        let fifth = order.join();
+        drop(fourth);
+        let mut fifth = Box::pin(fifth.wait());
+        assert!(tokio::time::timeout(soon, &mut fifth).await.is_err());
+        drop(third_turn);
+        tokio::time::timeout(soon, fifth)
+            .await
+            .expect("fifth's turn");
+    }
 }

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod audit;
 pub mod audit_pages;
+pub mod cpu;
 pub mod db;
 pub mod events;
 pub mod http;

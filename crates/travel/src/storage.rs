@@ -305,49 +305,52 @@ impl TravelStore {
         let mut prepared = Vec::with_capacity(items.len());
         let customers: Vec<CustomerId> = items.iter().filter_map(|(c, _)| *c).collect();
         let keys = self.data_keys(&customers).await?;
-        for (i, (customer, record)) in items.into_iter().enumerate() {
-            let pointer = if bulk { format!("/{i}") } else { String::new() };
-            match (customer.is_some(), record.kind()) {
-                (true, RecordKind::SegmentForecast) => errors.push(FieldError::new(
-                    pointer.clone(),
-                    "a segment forecast is flight-level data and belongs to no customer",
-                )),
-                (false, kind) if kind != RecordKind::SegmentForecast => {
-                    errors.push(FieldError::new(
+        // Documents, digests and keys for the whole batch: CPU only (see `cpu::bound`).
+        aloft_platform::cpu::bound(|| {
+            for (i, (customer, record)) in items.into_iter().enumerate() {
+                let pointer = if bulk { format!("/{i}") } else { String::new() };
+                match (customer.is_some(), record.kind()) {
+                    (true, RecordKind::SegmentForecast) => errors.push(FieldError::new(
                         pointer.clone(),
-                        "this record needs the customer it belongs to",
-                    ))
+                        "a segment forecast is flight-level data and belongs to no customer",
+                    )),
+                    (false, kind) if kind != RecordKind::SegmentForecast => {
+                        errors.push(FieldError::new(
+                            pointer.clone(),
+                            "this record needs the customer it belongs to",
+                        ))
+                    }
+                    _ => {}
                 }
-                _ => {}
+                let data_key = customer.and_then(|c| keys.get(&c).cloned());
+                if customer.is_some() && data_key.is_none() {
+                    errors.push(FieldError::new(
+                        pointer,
+                        "the customer does not exist (or was erased)",
+                    ));
+                }
+                let document = record.to_document();
+                let text = document.to_string();
+                let digest = match &data_key {
+                    Some(k) => sealing::digest(k, &text),
+                    None => aloft_security::sha256_hex(&text),
+                };
+                let source = record.source();
+                prepared.push(Prepared {
+                    customer_id: customer.map(|c| c.to_string()),
+                    kind: record.kind(),
+                    key: (
+                        source.source.as_str().to_owned(),
+                        source.source_record_id.as_str().to_owned(),
+                    ),
+                    document,
+                    digest,
+                    data_key,
+                    occurred_at: to_db_time(record.occurred_at()),
+                    record,
+                });
             }
-            let data_key = customer.and_then(|c| keys.get(&c).cloned());
-            if customer.is_some() && data_key.is_none() {
-                errors.push(FieldError::new(
-                    pointer,
-                    "the customer does not exist (or was erased)",
-                ));
-            }
-            let document = record.to_document();
-            let text = document.to_string();
-            let digest = match &data_key {
-                Some(k) => sealing::digest(k, &text),
-                None => aloft_security::sha256_hex(&text),
-            };
-            let source = record.source();
-            prepared.push(Prepared {
-                customer_id: customer.map(|c| c.to_string()),
-                kind: record.kind(),
-                key: (
-                    source.source.as_str().to_owned(),
-                    source.source_record_id.as_str().to_owned(),
-                ),
-                document,
-                digest,
-                data_key,
-                occurred_at: to_db_time(record.occurred_at()),
-                record,
-            });
-        }
+        });
         if !errors.is_empty() {
             return Err(TravelError::Invalid(errors));
         }
@@ -511,6 +514,18 @@ impl TravelStore {
         }
         let mut dirty: Vec<State> = states.into_values().filter(|s| s.dirty).collect();
         dirty.sort_by_key(|s| s.input);
+        // Sealing and projecting the batch is CPU only (see `cpu::bound`).
+        aloft_platform::cpu::bound(|| Self::seal_and_project(prepared, dirty, outcomes, events))
+    }
+
+    /// The sealed rows and timeline entries of the records a plan writes (`dirty`, in input
+    /// order).
+    fn seal_and_project(
+        prepared: &[Prepared],
+        dirty: Vec<State>,
+        outcomes: Vec<Recorded>,
+        events: Vec<CloudEvent>,
+    ) -> Plan {
         let entries: Vec<(TimelineEntry, Option<String>)> = dirty
             .iter()
             .filter_map(|s| {
