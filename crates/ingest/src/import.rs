@@ -3,8 +3,8 @@
 //! `.ndjson` / `.jsonl` files hold one CloudEvent per line and are read in batches of
 //! [`BATCH_EVENTS`] lines (memory stays flat whatever the file size); `.csv` files are booking
 //! exports ([`crate::csv`]), read whole because a booking's rows may be anywhere in the file.
-//! Either way three chunks are in the pipeline at once (one records, one waits for its turn, one links), in
-//! file order.
+//! Either way three chunks are in the pipeline at once (one records, one waits for its turn,
+//! one links), in file order.
 //! `--source NAME` must equal every record's `data.source` (a mismatch is rejected: a file
 //! imported under the wrong name would otherwise claim another system's records); CSV rows with
 //! an empty `source` column take it.
