@@ -60,7 +60,12 @@ pub struct ConsumerSettings {
 
 impl ConsumerSettings {
     /// Defaults: stream `ALOFT_SOURCES` on `sources.>`, durable `aloft-ingest`, dead letters on
-    /// `dead_letter.sources` in `ALOFT_SOURCES_DLQ` (outside `aloft.>`, which the outbox stream owns), batches of 500, 20 ms linger.
+    /// `dead_letter.sources` in `ALOFT_SOURCES_DLQ` (outside `aloft.>`, which the outbox stream owns), batches of up
+    /// to 2,000, 20 ms linger. A batch is whatever arrived within the linger and while the
+    /// previous batch was processed, so batches stay small at low rates and grow under load:
+    /// a larger batch costs less per event (fewer commits), so a consumer that fell behind
+    /// catches up instead of hitting a cap (at 500, batches hit the cap at 2,000 events/s on a
+    /// 2-core machine and the latency tail passed 1 s whenever the machine slowed).
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -69,7 +74,7 @@ impl ConsumerSettings {
             durable: "aloft-ingest".into(),
             dead_letter_subject: "dead_letter.sources".into(),
             dead_letter_stream: "ALOFT_SOURCES_DLQ".into(),
-            batch_size: 500,
+            batch_size: 2_000,
             linger: Duration::from_millis(20),
             tls: aloft_broker::NatsTls::default(),
         }

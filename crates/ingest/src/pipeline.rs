@@ -9,7 +9,7 @@
 //!    to `TravelStore::record_forecast` without a customer;
 //! 4. the batch's records are written with one `TravelStore::record_many` call, one transaction
 //!    (idempotent on (source, source record id): a re-sent record is **unchanged**); the caller's
-//!    batch size is the transaction size (API calls at most 1,000 events, the consumer 500, an
+//!    batch size is the transaction size (API calls at most 1,000 events, the consumer 2,000, an
 //!    import 8,000 by default);
 //! 5. the processed event ids are added to `ingested_events`.
 //!
