@@ -117,14 +117,7 @@ pub async fn run(args: BenchIngestArgs) -> anyhow::Result<()> {
         |_, _| {},
     )
     .await?;
-    let slot = {
-        let after = db.write_slot_stats();
-        (
-            after.held - slot_before.held,
-            after.waited - slot_before.waited,
-            after.transactions - slot_before.transactions,
-        )
-    };
+    let slot = db.write_slot_stats().since(slot_before);
     let _ = std::fs::remove_file(&file);
     anyhow::ensure!(
         summary.report.rejected_events == 0,
@@ -145,17 +138,17 @@ pub async fn run(args: BenchIngestArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    let (held, waited, transactions) = slot;
     let writes = if backend == "SQLite" {
         format!(
-            "{transactions} write transactions held the write slot {:.1} s ({:.0} % of the import), writers queued {:.1} s",
-            held.as_secs_f64(),
-            100.0 * held.as_secs_f64() / summary.elapsed.as_secs_f64(),
-            waited.as_secs_f64(),
+            "{} write transactions held the write slot {:.1} s ({:.0} % of the import), writers queued {:.1} s",
+            slot.transactions,
+            slot.held.as_secs_f64(),
+            100.0 * slot.held.as_secs_f64() / summary.elapsed.as_secs_f64(),
+            slot.waited.as_secs_f64(),
         )
     } else {
         // No single write slot: transactions overlap, so their summed time says little.
-        format!("{transactions} write transactions")
+        format!("{} write transactions", slot.transactions)
     };
     println!(
         "| bulk import with resolution | {} | {:.1} s | {:.0} records/s | {} new profiles; linked by {}; resolver seeded in {:.1} s; {writes} |",

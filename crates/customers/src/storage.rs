@@ -835,7 +835,7 @@ fn sealed_rows<'a>(
     vault: &Vault,
     customers: &'a [Customer],
 ) -> Result<Vec<(&'a Customer, StoredRow)>, StorageError> {
-    aloft_platform::cpu::bound(|| {
+    aloft_platform::cpu::bound(customers.len(), || {
         customers
             .iter()
             .map(|c| Ok((c, StoredRow::of(vault, c, None)?)))
@@ -864,10 +864,10 @@ async fn insert(
                 .bind(stored.profile.as_str())
                 .bind(stored.keys.first_name.as_str())
                 .bind(stored.keys.last_name.as_str())
-                .bind(stored.keys.email.clone())
-                .bind(stored.keys.phone.clone())
-                .bind(stored.keys.loyalty.clone())
-                .bind(stored.keys.passport.clone())
+                .bind(stored.keys.email.as_deref())
+                .bind(stored.keys.phone.as_deref())
+                .bind(stored.keys.loyalty.as_deref())
+                .bind(stored.keys.passport.as_deref())
                 .bind(to_db_time(c.created_at))
                 .bind(to_db_time(c.updated_at))
                 .bind(stored.sealed.data_key.as_str())

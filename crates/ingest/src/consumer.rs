@@ -60,8 +60,8 @@ pub struct ConsumerSettings {
 
 impl ConsumerSettings {
     /// Defaults: stream `ALOFT_SOURCES` on `sources.>`, durable `aloft-ingest`, dead letters on
-    /// `dead_letter.sources` in `ALOFT_SOURCES_DLQ` (outside `aloft.>`, which the outbox stream owns), batches of up
-    /// to 2,000, 20 ms linger. A batch is whatever arrived within the linger and while the
+    /// `dead_letter.sources` in `ALOFT_SOURCES_DLQ` (outside `aloft.>`, which the outbox stream
+    /// owns), batches of up to 2,000, 20 ms linger. A batch is whatever arrived within the linger and while the
     /// previous batch was processed, so batches stay small at low rates and grow under load:
     /// a larger batch costs less per event (fewer commits), so a consumer that fell behind
     /// catches up instead of hitting a cap (at 500, batches hit the cap at 2,000 events/s on a

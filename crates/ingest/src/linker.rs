@@ -155,6 +155,20 @@ type Decided = (Target, LinkMethod, Option<f64>, Value);
 /// A review candidate: the other profile, the match weight, the explanation.
 type Candidate = (CustomerId, f64, Value);
 
+/// What [`Linker::match_all`] decided for a batch.
+struct Matched {
+    /// Per item: its decision, or `None` where an earlier link is reused.
+    out: Vec<Option<Result<Decided, Vec<Rejection>>>>,
+    /// Per item: the earlier link it keeps.
+    reused: Vec<Option<Link>>,
+    /// Profiles to create, in order.
+    pending: Vec<Pending>,
+    /// Golden ids of the resolver that belong to a pending profile.
+    golden_pending: HashMap<GoldenId, usize>,
+    /// Pending profiles with their review candidates.
+    reviews: Vec<(usize, Vec<Candidate>)>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     Existing(CustomerId),
@@ -433,6 +447,328 @@ impl Linker {
         }
     }
 
+    /// Decides every item of a batch from the linker's indexes: an earlier link, a
+    /// deterministic key, the resolver, or a new profile (pending until created). No IO.
+    fn match_all(
+        &mut self,
+        items: &[LinkItem],
+        keys: &[(&str, &str)],
+        existing: &HashMap<(String, String), Link>,
+        today: chrono::NaiveDate,
+    ) -> Result<Matched, IngestError> {
+        let mut out: Vec<Option<Result<Decided, Vec<Rejection>>>> = Vec::with_capacity(items.len());
+        let mut reused: Vec<Option<Link>> = vec![None; items.len()];
+        let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut pending_loyalty: HashMap<String, usize> = HashMap::new();
+        let mut pending_passport: HashMap<String, usize> = HashMap::new();
+        let mut pending_email: HashMap<String, usize> = HashMap::new();
+        let mut golden_pending: HashMap<GoldenId, usize> = HashMap::new();
+        let mut reviews: Vec<(usize, Vec<Candidate>)> = Vec::new();
+
+        for (i, item) in items.iter().enumerate() {
+            let key = keys[i];
+            if let Some(link) = existing.get(&(key.0.to_owned(), key.1.to_owned())) {
+                reused[i] = Some(link.clone());
+                out.push(None);
+                continue;
+            }
+            if let Some(&first) = first_of_key.get(&key) {
+                // The same record twice in one batch: the same decision.
+                let again = match &out[first] {
+                    Some(Ok((t, m, w, e))) => Some(Ok((*t, *m, *w, e.clone()))),
+                    Some(Err(r)) => Some(Err(r
+                        .iter()
+                        .map(|r| Rejection {
+                            position: item.position,
+                            event_id: item.event_id.clone(),
+                            ..r.clone()
+                        })
+                        .collect())),
+                    None => None,
+                };
+                out.push(again);
+                continue;
+            }
+            first_of_key.insert(key, i);
+            let clean = match clean_hints(item) {
+                Ok(c) => c,
+                Err(r) => {
+                    out.push(Some(Err(r)));
+                    continue;
+                }
+            };
+            // 1. Loyalty number.
+            if let Some(l) = &clean.loyalty {
+                let l = l.as_str().to_owned();
+                if let Some(&p) = pending_loyalty.get(&l) {
+                    out.push(Some(Ok((
+                        Target::Pending(p),
+                        LinkMethod::Loyalty,
+                        None,
+                        json!({"rule": "loyalty_number"}),
+                    ))));
+                    continue;
+                }
+                let hit = self.loyalty.get(&l).copied();
+                if let Some(c) = hit {
+                    out.push(Some(Ok((
+                        Target::Existing(c),
+                        LinkMethod::Loyalty,
+                        None,
+                        json!({"rule": "loyalty_number"}),
+                    ))));
+                    continue;
+                }
+            }
+            // 2. Passport number (+ nationality).
+            if let Some(pp) = &clean.passport {
+                let pp = pp.as_str().to_owned();
+                if let Some(&p) = pending_passport.get(&pp) {
+                    out.push(Some(Ok((
+                        Target::Pending(p),
+                        LinkMethod::Passport,
+                        None,
+                        json!({"rule": "passport_number"}),
+                    ))));
+                    continue;
+                }
+                let mut hits = self.passport.get(&pp).cloned().unwrap_or_default();
+                let nat = clean.nationality.as_ref().map(|n| n.as_str());
+                hits.retain(|c| {
+                    match (
+                        nat,
+                        self.facts.get(c).and_then(|f| f.nationality.as_deref()),
+                    ) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+                });
+                if let [c] = hits.as_slice() {
+                    let rule = if nat.is_some() {
+                        "passport_number+nationality"
+                    } else {
+                        "passport_number"
+                    };
+                    out.push(Some(Ok((
+                        Target::Existing(*c),
+                        LinkMethod::Passport,
+                        None,
+                        json!({"rule": rule}),
+                    ))));
+                    continue;
+                }
+            }
+            // 3. E-mail, unique holder with the same name.
+            if let Some(e) = &clean.email {
+                let e = e.key();
+                let same_name = |f: Option<&Facts>| match (&clean.name, f) {
+                    (Some((g, s)), Some(f)) => *g == f.given && *s == f.surname,
+                    (None, _) => true,
+                    _ => false,
+                };
+                if let Some(&p) = pending_email.get(&e) {
+                    let pf = &pending[p].profile;
+                    let f = Facts {
+                        given: clean_name(pf.first_name.as_str()),
+                        surname: clean_name(pf.last_name.as_str()),
+                        nationality: None,
+                    };
+                    if same_name(Some(&f)) {
+                        out.push(Some(Ok((
+                            Target::Pending(p),
+                            LinkMethod::Email,
+                            None,
+                            json!({"rule": "email+name"}),
+                        ))));
+                        continue;
+                    }
+                }
+                let hits = self.email.get(&e).cloned().unwrap_or_default();
+                if let [c] = hits.as_slice()
+                    && same_name(self.facts.get(c))
+                {
+                    out.push(Some(Ok((
+                        Target::Existing(*c),
+                        LinkMethod::Email,
+                        None,
+                        json!({"rule": "email+name"}),
+                    ))));
+                    continue;
+                }
+            }
+            // 4. Probabilistic, else a new profile — both need a name.
+            let Some((given, surname)) = clean.name.clone() else {
+                let reason = if item.hints.is_empty() || item.hints.passenger_name.is_none() {
+                    NO_IDENTITY
+                } else {
+                    "the passenger name needs a family name and a given name (SURNAME/GIVEN)"
+                };
+                let reason = if item.hints.passenger_name.is_none()
+                    && (clean.loyalty.is_some()
+                        || clean.passport.is_some()
+                        || clean.email.is_some())
+                {
+                    "cannot identify the passenger: the loyalty number, passport or e-mail matches no profile, and there is no name to create one"
+                } else {
+                    reason
+                };
+                out.push(Some(Err(vec![Rejection::new(
+                    item.position,
+                    item.event_id.as_deref(),
+                    "/passengername",
+                    reason,
+                )])));
+                continue;
+            };
+            let profile = match new_profile(&clean, &given, &surname, today) {
+                Ok(p) => p,
+                Err(mut r) => {
+                    for x in &mut r {
+                        x.position = item.position;
+                        x.event_id = item.event_id.clone();
+                    }
+                    out.push(Some(Err(r)));
+                    continue;
+                }
+            };
+            let record = PersonRecord {
+                source: item.source.clone(),
+                record_id: item.source_record_id.clone(),
+                given_name: Some(given.clone()),
+                surname: Some(surname.clone()),
+                date_of_birth: clean.dob.map(|d| d.format("%Y-%m-%d").to_string()),
+                email: clean.email.as_ref().map(|e| e.as_str().to_owned()),
+                phone: clean.phone.as_ref().map(|e| e.as_str().to_owned()),
+                loyalty_number: clean.loyalty.as_ref().map(|e| e.as_str().to_owned()),
+                passport_number: clean.passport.as_ref().map(|e| e.as_str().to_owned()),
+                nationality: clean.nationality.as_ref().map(|e| e.as_str().to_owned()),
+                ..PersonRecord::default()
+            };
+            let resolution = match self
+                .resolver
+                .golden_id(&item.source, &item.source_record_id)
+            {
+                // Resolved before (its link was not stored): treat as new evidence-free.
+                Some(g) => Err(g),
+                None => Ok(self
+                    .resolver
+                    .resolve(&record)
+                    .map_err(|e| IngestError::Identity(e.to_string()))?),
+            };
+            // The profile behind the record's golden id, if there is one (decided before any new
+            // profile of this record is registered).
+            let known = {
+                let g = match &resolution {
+                    Err(g) => *g,
+                    Ok(r) => r.golden_id,
+                };
+                self.golden
+                    .get(&g)
+                    .map(|c| Target::Existing(*c))
+                    .or_else(|| golden_pending.get(&g).map(|p| Target::Pending(*p)))
+            };
+            let mut make_new = |golden: GoldenId, explanation: Value, out: &mut Vec<_>| {
+                let p = pending.len();
+                if let Some(l) = &clean.loyalty {
+                    pending_loyalty.insert(l.as_str().to_owned(), p);
+                }
+                if let Some(pp) = &clean.passport {
+                    pending_passport.insert(pp.as_str().to_owned(), p);
+                }
+                if let Some(e) = &clean.email {
+                    pending_email.insert(e.key(), p);
+                }
+                golden_pending.insert(golden, p);
+                pending.push(Pending {
+                    owner: i,
+                    loyalty: clean.loyalty.as_ref().map(|l| l.as_str().to_owned()),
+                    profile: profile.clone(),
+                });
+                out.push(Some(Ok((
+                    Target::Pending(p),
+                    LinkMethod::New,
+                    None,
+                    explanation,
+                ))));
+                p
+            };
+            match resolution {
+                Err(g) => match known {
+                    Some(t) => out.push(Some(Ok((
+                        t,
+                        LinkMethod::Probabilistic,
+                        None,
+                        json!({"rule": "resolved_before"}),
+                    )))),
+                    None => {
+                        make_new(g, json!({"reason": "no matching profile"}), &mut out);
+                    }
+                },
+                Ok(r) => match r.decision {
+                    Decision::Matched {
+                        weight,
+                        rule,
+                        explanation,
+                    } => {
+                        let mut ex = explanation_json(&explanation);
+                        if let Some(rule) = rule {
+                            ex["rule"] = json!(rule.name());
+                        }
+                        match known {
+                            Some(t) => {
+                                out.push(Some(Ok((t, LinkMethod::Probabilistic, Some(weight), ex))))
+                            }
+                            None => {
+                                make_new(
+                                    r.golden_id,
+                                    json!({"reason": "matched an unlinked record"}),
+                                    &mut out,
+                                );
+                            }
+                        }
+                    }
+                    Decision::New => {
+                        make_new(
+                            r.golden_id,
+                            json!({"reason": "no matching profile"}),
+                            &mut out,
+                        );
+                    }
+                    Decision::Review { candidates } => {
+                        let cands: Vec<Candidate> = candidates
+                            .iter()
+                            .filter_map(|c| {
+                                self.golden.get(&c.golden_id).map(|id| {
+                                    (
+                                        *id,
+                                        c.explanation.match_weight,
+                                        explanation_json(&c.explanation),
+                                    )
+                                })
+                            })
+                            .collect();
+                        let p = make_new(
+                            r.golden_id,
+                            json!({"reason": "uncertain match sent to review", "review_candidates": cands.len()}),
+                            &mut out,
+                        );
+                        if !cands.is_empty() {
+                            reviews.push((p, cands));
+                        }
+                    }
+                },
+            }
+        }
+        Ok(Matched {
+            out,
+            reused,
+            pending,
+            golden_pending,
+            reviews,
+        })
+    }
+
     async fn link_inner(
         &mut self,
         items: &[LinkItem],
@@ -444,316 +780,15 @@ impl Linker {
             .collect();
         let existing = load_links(&self.db, &keys).await?;
         let today = chrono::Utc::now().date_naive();
-        let mut out: Vec<Option<Result<Decided, Vec<Rejection>>>> = Vec::with_capacity(items.len());
-        let mut reused: Vec<Option<Link>> = vec![None; items.len()];
-        let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut pending: Vec<Pending> = Vec::new();
-        let mut pending_loyalty: HashMap<String, usize> = HashMap::new();
-        let mut pending_passport: HashMap<String, usize> = HashMap::new();
-        let mut pending_email: HashMap<String, usize> = HashMap::new();
-        let mut golden_pending: HashMap<GoldenId, usize> = HashMap::new();
-        let mut reviews: Vec<(usize, Vec<Candidate>)> = Vec::new();
-
         // Matching is pure CPU for the whole batch: off the async worker (see `cpu::bound`).
-        aloft_platform::cpu::bound(|| -> Result<(), IngestError> {
-            for (i, item) in items.iter().enumerate() {
-                let key = keys[i];
-                if let Some(link) = existing.get(&(key.0.to_owned(), key.1.to_owned())) {
-                    reused[i] = Some(link.clone());
-                    out.push(None);
-                    continue;
-                }
-                if let Some(&first) = first_of_key.get(&key) {
-                    // The same record twice in one batch: the same decision.
-                    let again = match &out[first] {
-                        Some(Ok((t, m, w, e))) => Some(Ok((*t, *m, *w, e.clone()))),
-                        Some(Err(r)) => Some(Err(r
-                            .iter()
-                            .map(|r| Rejection {
-                                position: item.position,
-                                event_id: item.event_id.clone(),
-                                ..r.clone()
-                            })
-                            .collect())),
-                        None => None,
-                    };
-                    out.push(again);
-                    continue;
-                }
-                first_of_key.insert(key, i);
-                let clean = match clean_hints(item) {
-                    Ok(c) => c,
-                    Err(r) => {
-                        out.push(Some(Err(r)));
-                        continue;
-                    }
-                };
-                // 1. Loyalty number.
-                if let Some(l) = &clean.loyalty {
-                    let l = l.as_str().to_owned();
-                    if let Some(&p) = pending_loyalty.get(&l) {
-                        out.push(Some(Ok((
-                            Target::Pending(p),
-                            LinkMethod::Loyalty,
-                            None,
-                            json!({"rule": "loyalty_number"}),
-                        ))));
-                        continue;
-                    }
-                    let hit = self.loyalty.get(&l).copied();
-                    if let Some(c) = hit {
-                        out.push(Some(Ok((
-                            Target::Existing(c),
-                            LinkMethod::Loyalty,
-                            None,
-                            json!({"rule": "loyalty_number"}),
-                        ))));
-                        continue;
-                    }
-                }
-                // 2. Passport number (+ nationality).
-                if let Some(pp) = &clean.passport {
-                    let pp = pp.as_str().to_owned();
-                    if let Some(&p) = pending_passport.get(&pp) {
-                        out.push(Some(Ok((
-                            Target::Pending(p),
-                            LinkMethod::Passport,
-                            None,
-                            json!({"rule": "passport_number"}),
-                        ))));
-                        continue;
-                    }
-                    let mut hits = self.passport.get(&pp).cloned().unwrap_or_default();
-                    let nat = clean.nationality.as_ref().map(|n| n.as_str());
-                    hits.retain(|c| {
-                        match (
-                            nat,
-                            self.facts.get(c).and_then(|f| f.nationality.as_deref()),
-                        ) {
-                            (Some(a), Some(b)) => a == b,
-                            _ => true,
-                        }
-                    });
-                    if let [c] = hits.as_slice() {
-                        let rule = if nat.is_some() {
-                            "passport_number+nationality"
-                        } else {
-                            "passport_number"
-                        };
-                        out.push(Some(Ok((
-                            Target::Existing(*c),
-                            LinkMethod::Passport,
-                            None,
-                            json!({"rule": rule}),
-                        ))));
-                        continue;
-                    }
-                }
-                // 3. E-mail, unique holder with the same name.
-                if let Some(e) = &clean.email {
-                    let e = e.key();
-                    let same_name = |f: Option<&Facts>| match (&clean.name, f) {
-                        (Some((g, s)), Some(f)) => *g == f.given && *s == f.surname,
-                        (None, _) => true,
-                        _ => false,
-                    };
-                    if let Some(&p) = pending_email.get(&e) {
-                        let pf = &pending[p].profile;
-                        let f = Facts {
-                            given: clean_name(pf.first_name.as_str()),
-                            surname: clean_name(pf.last_name.as_str()),
-                            nationality: None,
-                        };
-                        if same_name(Some(&f)) {
-                            out.push(Some(Ok((
-                                Target::Pending(p),
-                                LinkMethod::Email,
-                                None,
-                                json!({"rule": "email+name"}),
-                            ))));
-                            continue;
-                        }
-                    }
-                    let hits = self.email.get(&e).cloned().unwrap_or_default();
-                    if let [c] = hits.as_slice()
-                        && same_name(self.facts.get(c))
-                    {
-                        out.push(Some(Ok((
-                            Target::Existing(*c),
-                            LinkMethod::Email,
-                            None,
-                            json!({"rule": "email+name"}),
-                        ))));
-                        continue;
-                    }
-                }
-                // 4. Probabilistic, else a new profile — both need a name.
-                let Some((given, surname)) = clean.name.clone() else {
-                    let reason = if item.hints.is_empty() || item.hints.passenger_name.is_none() {
-                        NO_IDENTITY
-                    } else {
-                        "the passenger name needs a family name and a given name (SURNAME/GIVEN)"
-                    };
-                    let reason = if item.hints.passenger_name.is_none()
-                        && (clean.loyalty.is_some()
-                            || clean.passport.is_some()
-                            || clean.email.is_some())
-                    {
-                        "cannot identify the passenger: the loyalty number, passport or e-mail matches no profile, and there is no name to create one"
-                    } else {
-                        reason
-                    };
-                    out.push(Some(Err(vec![Rejection::new(
-                        item.position,
-                        item.event_id.as_deref(),
-                        "/passengername",
-                        reason,
-                    )])));
-                    continue;
-                };
-                let profile = match new_profile(&clean, &given, &surname, today) {
-                    Ok(p) => p,
-                    Err(mut r) => {
-                        for x in &mut r {
-                            x.position = item.position;
-                            x.event_id = item.event_id.clone();
-                        }
-                        out.push(Some(Err(r)));
-                        continue;
-                    }
-                };
-                let record = PersonRecord {
-                    source: item.source.clone(),
-                    record_id: item.source_record_id.clone(),
-                    given_name: Some(given.clone()),
-                    surname: Some(surname.clone()),
-                    date_of_birth: clean.dob.map(|d| d.format("%Y-%m-%d").to_string()),
-                    email: clean.email.as_ref().map(|e| e.as_str().to_owned()),
-                    phone: clean.phone.as_ref().map(|e| e.as_str().to_owned()),
-                    loyalty_number: clean.loyalty.as_ref().map(|e| e.as_str().to_owned()),
-                    passport_number: clean.passport.as_ref().map(|e| e.as_str().to_owned()),
-                    nationality: clean.nationality.as_ref().map(|e| e.as_str().to_owned()),
-                    ..PersonRecord::default()
-                };
-                let resolution = match self
-                    .resolver
-                    .golden_id(&item.source, &item.source_record_id)
-                {
-                    // Resolved before (its link was not stored): treat as new evidence-free.
-                    Some(g) => Err(g),
-                    None => Ok(self
-                        .resolver
-                        .resolve(&record)
-                        .map_err(|e| IngestError::Identity(e.to_string()))?),
-                };
-                // The profile behind the record's golden id, if there is one (decided before any new
-                // profile of this record is registered).
-                let known = {
-                    let g = match &resolution {
-                        Err(g) => *g,
-                        Ok(r) => r.golden_id,
-                    };
-                    self.golden
-                        .get(&g)
-                        .map(|c| Target::Existing(*c))
-                        .or_else(|| golden_pending.get(&g).map(|p| Target::Pending(*p)))
-                };
-                let mut make_new = |golden: GoldenId, explanation: Value, out: &mut Vec<_>| {
-                    let p = pending.len();
-                    if let Some(l) = &clean.loyalty {
-                        pending_loyalty.insert(l.as_str().to_owned(), p);
-                    }
-                    if let Some(pp) = &clean.passport {
-                        pending_passport.insert(pp.as_str().to_owned(), p);
-                    }
-                    if let Some(e) = &clean.email {
-                        pending_email.insert(e.key(), p);
-                    }
-                    golden_pending.insert(golden, p);
-                    pending.push(Pending {
-                        owner: i,
-                        loyalty: clean.loyalty.as_ref().map(|l| l.as_str().to_owned()),
-                        profile: profile.clone(),
-                    });
-                    out.push(Some(Ok((
-                        Target::Pending(p),
-                        LinkMethod::New,
-                        None,
-                        explanation,
-                    ))));
-                    p
-                };
-                match resolution {
-                    Err(g) => match known {
-                        Some(t) => out.push(Some(Ok((
-                            t,
-                            LinkMethod::Probabilistic,
-                            None,
-                            json!({"rule": "resolved_before"}),
-                        )))),
-                        None => {
-                            make_new(g, json!({"reason": "no matching profile"}), &mut out);
-                        }
-                    },
-                    Ok(r) => match r.decision {
-                        Decision::Matched {
-                            weight,
-                            rule,
-                            explanation,
-                        } => {
-                            let mut ex = explanation_json(&explanation);
-                            if let Some(rule) = rule {
-                                ex["rule"] = json!(rule.name());
-                            }
-                            match known {
-                                Some(t) => out.push(Some(Ok((
-                                    t,
-                                    LinkMethod::Probabilistic,
-                                    Some(weight),
-                                    ex,
-                                )))),
-                                None => {
-                                    make_new(
-                                        r.golden_id,
-                                        json!({"reason": "matched an unlinked record"}),
-                                        &mut out,
-                                    );
-                                }
-                            }
-                        }
-                        Decision::New => {
-                            make_new(
-                                r.golden_id,
-                                json!({"reason": "no matching profile"}),
-                                &mut out,
-                            );
-                        }
-                        Decision::Review { candidates } => {
-                            let cands: Vec<Candidate> = candidates
-                                .iter()
-                                .filter_map(|c| {
-                                    self.golden.get(&c.golden_id).map(|id| {
-                                        (
-                                            *id,
-                                            c.explanation.match_weight,
-                                            explanation_json(&c.explanation),
-                                        )
-                                    })
-                                })
-                                .collect();
-                            let p = make_new(
-                                r.golden_id,
-                                json!({"reason": "uncertain match sent to review", "review_candidates": cands.len()}),
-                                &mut out,
-                            );
-                            if !cands.is_empty() {
-                                reviews.push((p, cands));
-                            }
-                        }
-                    },
-                }
-            }
-            Ok(())
+        let Matched {
+            out,
+            mut reused,
+            pending,
+            golden_pending,
+            reviews,
+        } = aloft_platform::cpu::bound(items.len(), || {
+            self.match_all(items, &keys, &existing, today)
         })?;
 
         // Create the new profiles in one transaction.

@@ -251,7 +251,7 @@ impl Pipeline {
         }
         let started = std::time::Instant::now();
         // Validation is pure: it runs before any lock, beside another batch's work.
-        let parsed: Vec<_> = aloft_platform::cpu::bound(|| {
+        let parsed: Vec<_> = aloft_platform::cpu::bound(events.len(), || {
             events
                 .iter()
                 .map(|e| Record::parse(e.kind, &e.data))

@@ -199,6 +199,17 @@ pub struct WriteSlotStats {
     pub held: Duration,
 }
 
+impl WriteSlotStats {
+    /// What happened between `earlier` and these figures.
+    pub fn since(self, earlier: WriteSlotStats) -> WriteSlotStats {
+        WriteSlotStats {
+            transactions: self.transactions - earlier.transactions,
+            waited: self.waited - earlier.waited,
+            held: self.held - earlier.held,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct WriteSlotCounters {
     transactions: std::sync::atomic::AtomicU64,

@@ -301,59 +301,11 @@ impl TravelStore {
         ctx: &AccessContext,
         bulk: bool,
     ) -> Result<Vec<Recorded>, TravelError> {
-        let mut errors = Vec::new();
-        let mut prepared = Vec::with_capacity(items.len());
         let customers: Vec<CustomerId> = items.iter().filter_map(|(c, _)| *c).collect();
         let keys = self.data_keys(&customers).await?;
         // Documents, digests and keys for the whole batch: CPU only (see `cpu::bound`).
-        aloft_platform::cpu::bound(|| {
-            for (i, (customer, record)) in items.into_iter().enumerate() {
-                let pointer = if bulk { format!("/{i}") } else { String::new() };
-                match (customer.is_some(), record.kind()) {
-                    (true, RecordKind::SegmentForecast) => errors.push(FieldError::new(
-                        pointer.clone(),
-                        "a segment forecast is flight-level data and belongs to no customer",
-                    )),
-                    (false, kind) if kind != RecordKind::SegmentForecast => {
-                        errors.push(FieldError::new(
-                            pointer.clone(),
-                            "this record needs the customer it belongs to",
-                        ))
-                    }
-                    _ => {}
-                }
-                let data_key = customer.and_then(|c| keys.get(&c).cloned());
-                if customer.is_some() && data_key.is_none() {
-                    errors.push(FieldError::new(
-                        pointer,
-                        "the customer does not exist (or was erased)",
-                    ));
-                }
-                let document = record.to_document();
-                let text = document.to_string();
-                let digest = match &data_key {
-                    Some(k) => sealing::digest(k, &text),
-                    None => aloft_security::sha256_hex(&text),
-                };
-                let source = record.source();
-                prepared.push(Prepared {
-                    customer_id: customer.map(|c| c.to_string()),
-                    kind: record.kind(),
-                    key: (
-                        source.source.as_str().to_owned(),
-                        source.source_record_id.as_str().to_owned(),
-                    ),
-                    document,
-                    digest,
-                    data_key,
-                    occurred_at: to_db_time(record.occurred_at()),
-                    record,
-                });
-            }
-        });
-        if !errors.is_empty() {
-            return Err(TravelError::Invalid(errors));
-        }
+        let prepared = aloft_platform::cpu::bound(items.len(), || prepare(items, &keys, bulk))
+            .map_err(TravelError::Invalid)?;
         let mut attempt = 0;
         loop {
             match self.write_once(&prepared, ctx, bulk).await {
@@ -411,26 +363,24 @@ impl TravelStore {
             Backend::Postgres => {
                 let mut tx = self.db.begin_write().await?;
                 let states = load_states(Backend::Postgres, tx.conn(), &keys, true).await?;
-                let plan = self.plan(prepared, states).await;
-                (tx, plan)
+                (Some(tx), self.plan(prepared, states).await)
             }
             Backend::Sqlite => {
                 let states = {
                     let mut conn = self.db.pool().acquire().await?;
                     load_states(Backend::Sqlite, &mut conn, &keys, false).await?
                 };
-                let plan = self.plan(prepared, states).await;
-                if plan.is_empty() {
-                    return Ok(plan.outcomes);
-                }
-                (self.db.begin_write().await?, plan)
+                (None, self.plan(prepared, states).await)
             }
         };
         if plan.is_empty() {
-            // Nothing changed: end the transaction without writing anything.
-            drop(tx);
+            // Nothing changed: end the transaction (if any) without writing anything.
             return Ok(plan.outcomes);
         }
+        let tx = match tx {
+            Some(tx) => tx,
+            None => self.db.begin_write().await?,
+        };
         self.apply(tx, prepared, plan, ctx, bulk).await
     }
 
@@ -515,7 +465,9 @@ impl TravelStore {
         let mut dirty: Vec<State> = states.into_values().filter(|s| s.dirty).collect();
         dirty.sort_by_key(|s| s.input);
         // Sealing and projecting the batch is CPU only (see `cpu::bound`).
-        aloft_platform::cpu::bound(|| Self::seal_and_project(prepared, dirty, outcomes, events))
+        aloft_platform::cpu::bound(dirty.len(), || {
+            Self::seal_and_project(prepared, dirty, outcomes, events)
+        })
     }
 
     /// The sealed rows and timeline entries of the records a plan writes (`dirty`, in input
@@ -526,7 +478,7 @@ impl TravelStore {
         outcomes: Vec<Recorded>,
         events: Vec<CloudEvent>,
     ) -> Plan {
-        let entries: Vec<(TimelineEntry, Option<String>)> = dirty
+        let mut entries: Vec<(TimelineEntry, Option<String>)> = dirty
             .iter()
             .filter_map(|s| {
                 let p = &prepared[s.input];
@@ -553,7 +505,6 @@ impl TravelStore {
         // of scattered over the whole B-tree. The order of writes within one transaction means
         // nothing else.
         rows.sort_by(|(a, _), (b, _)| a.customer_id.cmp(&b.customer_id));
-        let mut entries = entries;
         entries.sort_by(|(a, _), (b, _)| {
             (a.customer_id, a.occurred_at).cmp(&(b.customer_id, b.occurred_at))
         });
@@ -1232,6 +1183,63 @@ async fn load_states(
         }
     }
     Ok(states)
+}
+
+/// Each record with its document, digest and data key, or every problem of the batch
+/// (`/<index>` pointers when `bulk`).
+fn prepare(
+    items: Vec<(Option<CustomerId>, Record)>,
+    keys: &HashMap<CustomerId, DataKey>,
+    bulk: bool,
+) -> Result<Vec<Prepared>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut prepared = Vec::with_capacity(items.len());
+    for (i, (customer, record)) in items.into_iter().enumerate() {
+        let pointer = if bulk { format!("/{i}") } else { String::new() };
+        match (customer.is_some(), record.kind()) {
+            (true, RecordKind::SegmentForecast) => errors.push(FieldError::new(
+                pointer.clone(),
+                "a segment forecast is flight-level data and belongs to no customer",
+            )),
+            (false, kind) if kind != RecordKind::SegmentForecast => errors.push(FieldError::new(
+                pointer.clone(),
+                "this record needs the customer it belongs to",
+            )),
+            _ => {}
+        }
+        let data_key = customer.and_then(|c| keys.get(&c).cloned());
+        if customer.is_some() && data_key.is_none() {
+            errors.push(FieldError::new(
+                pointer,
+                "the customer does not exist (or was erased)",
+            ));
+        }
+        let document = record.to_document();
+        let text = document.to_string();
+        let digest = match &data_key {
+            Some(k) => sealing::digest(k, &text),
+            None => aloft_security::sha256_hex(&text),
+        };
+        let source = record.source();
+        prepared.push(Prepared {
+            customer_id: customer.map(|c| c.to_string()),
+            kind: record.kind(),
+            key: (
+                source.source.as_str().to_owned(),
+                source.source_record_id.as_str().to_owned(),
+            ),
+            document,
+            digest,
+            data_key,
+            occurred_at: to_db_time(record.occurred_at()),
+            record,
+        });
+    }
+    if errors.is_empty() {
+        Ok(prepared)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Inserts new records (with their sealed forms), many rows per statement.

@@ -55,6 +55,14 @@ fn feedback(id: &str, at: DateTime<Utc>) -> Record {
     )
 }
 
+/// A travel store on `db` with throw-away customer keys.
+fn store_on(db: &Database) -> TravelStore {
+    TravelStore::new(
+        db.clone(),
+        std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
+    )
+}
+
 async fn count(db: &Database, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db.pool()).await.unwrap()
 }
@@ -79,10 +87,7 @@ fn base() -> DateTime<Utc> {
 async fn recording_is_idempotent_and_a_changed_record_updates_it_and_its_timeline() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(
-            t.db.clone(),
-            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
-        );
+        let store = store_on(&t.db);
         let customer = CustomerId::generate();
         let audit_before = count(&t.db, "SELECT COUNT(*) FROM audit_log").await;
 
@@ -214,10 +219,7 @@ async fn recording_is_idempotent_and_a_changed_record_updates_it_and_its_timelin
 async fn record_event_and_audit_commit_together_or_not_at_all() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(
-            t.db.clone(),
-            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
-        );
+        let store = store_on(&t.db);
         let customer = CustomerId::generate();
         store
             .record(customer, interaction("C-1", base(), "hello"), &ctx())
@@ -275,10 +277,7 @@ async fn record_event_and_audit_commit_together_or_not_at_all() {
 async fn free_text_is_stored_with_card_numbers_masked() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(
-            t.db.clone(),
-            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
-        );
+        let store = store_on(&t.db);
         let customer = CustomerId::generate();
         store
             .record(
@@ -370,10 +369,7 @@ async fn all_pages(
 async fn the_timeline_is_newest_first_filtered_and_paginated_without_gaps_or_duplicates() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(
-            t.db.clone(),
-            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
-        );
+        let store = store_on(&t.db);
         let customer = CustomerId::generate();
         let expected = fill(&store, customer).await;
         assert_eq!(
@@ -475,10 +471,7 @@ async fn the_timeline_is_newest_first_filtered_and_paginated_without_gaps_or_dup
 async fn a_batch_is_idempotent_and_repeated_keys_apply_in_order() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(
-            t.db.clone(),
-            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
-        );
+        let store = store_on(&t.db);
         let customer = CustomerId::generate();
         let batch = vec![
             (customer, bag("B-1", base())),
@@ -528,10 +521,7 @@ async fn a_batch_is_idempotent_and_repeated_keys_apply_in_order() {
 async fn concurrent_recording_of_the_same_record_creates_it_once() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(
-            t.db.clone(),
-            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
-        );
+        let store = store_on(&t.db);
         let customer = CustomerId::generate();
         let mut tasks = Vec::new();
         for _ in 0..8 {
@@ -559,10 +549,7 @@ async fn concurrent_recording_of_the_same_record_creates_it_once() {
 async fn concurrent_changes_of_one_record_are_all_applied_in_turn() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(
-            t.db.clone(),
-            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
-        );
+        let store = store_on(&t.db);
         let customer = CustomerId::generate();
         let writers = 4;
         let mut tasks = Vec::new();
@@ -659,10 +646,7 @@ async fn what_people_wrote_is_sealed_and_destroying_the_key_shreds_it() {
 async fn rows_from_before_encryption_are_sealed_at_start_up() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let store = TravelStore::new(
-            t.db.clone(),
-            std::sync::Arc::new(aloft_travel::EphemeralKeys::new()),
-        );
+        let store = store_on(&t.db);
         let customer = CustomerId::generate();
         let call = interaction("C-7", base(), "Zqlegacy notes");
         store.record(customer, call.clone(), &ctx()).await.unwrap();
