@@ -19,7 +19,7 @@
 //! acknowledged and the consumer goes on. A database outage is different: nothing is
 //! acknowledged, the batch is redelivered after a back-off, and nothing is lost.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ use aloft_platform::AccessContext;
 
 use crate::IngestError;
 use crate::envelope::{Rejection, SourceEvent, parse_text};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Sequence, Ticket};
 
 /// Header naming why a message was dead-lettered (a JSON array of rejections).
 pub const REASON_HEADER: &str = "Aloft-Dead-Letter-Reason";
@@ -162,14 +162,19 @@ impl SourceConsumer {
         }
     }
 
-    /// Consumes until `shutdown` resolves. Each batch is processed to the end (committed and
-    /// acknowledged, or left for redelivery) before shutdown is honoured.
+    /// Consumes until `shutdown` resolves. Up to [`IN_FLIGHT`] batches are in the pipeline at
+    /// once (one records while the next links), applied in the order read. When a batch fails,
+    /// the batches behind it fail too before recording anything ([`Sequence`]); they are retried
+    /// one by one, in order, until they succeed. Every batch taken is processed to the end
+    /// (committed and acknowledged, or left for redelivery) before shutdown is honoured.
     pub async fn run(
         &self,
         pipeline: &Pipeline,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), IngestError> {
         tokio::pin!(shutdown);
+        let mut in_flight: VecDeque<InFlight> = VecDeque::with_capacity(IN_FLIGHT);
+        let mut sequence = Sequence::default();
         loop {
             let mut messages = self
                 .consumer
@@ -181,10 +186,34 @@ impl SourceConsumer {
                 .await
                 .map_err(|e| broker("pull")(e.to_string()))?;
             loop {
+                if in_flight.len() >= IN_FLIGHT {
+                    // Wait for a free place before reading on, so the next batch takes
+                    // everything that arrived meanwhile.
+                    let oldest = in_flight.pop_front().expect("full");
+                    let ended = (oldest.task).await;
+                    self.after(
+                        pipeline,
+                        oldest.messages,
+                        ended,
+                        &mut in_flight,
+                        &mut sequence,
+                    )
+                    .await;
+                    continue;
+                }
                 let first = tokio::select! {
                     _ = &mut shutdown => {
+                        self.settle(pipeline, in_flight).await;
                         self.close().await;
                         return Ok(());
+                    }
+                    ended = async { (&mut in_flight.front_mut().expect("checked").task).await },
+                        if !in_flight.is_empty() =>
+                    {
+                        let oldest = in_flight.pop_front().expect("checked");
+                        self.after(pipeline, oldest.messages, ended, &mut in_flight, &mut sequence)
+                            .await;
+                        continue;
                     }
                     m = messages.next() => m,
                 };
@@ -205,83 +234,186 @@ impl SourceConsumer {
                         _ => break,
                     }
                 }
-                let mut backoff = Duration::from_millis(200);
-                loop {
-                    match self.process(pipeline, &batch).await {
-                        Ok(_) => break,
-                        Err(e) if e.is_transient() => {
-                            // Keep the batch (its acknowledgement deadline is long) and retry:
-                            // the database or broker will come back.
-                            tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "source batch failed; retrying");
-                            tokio::time::sleep(backoff).await;
-                            backoff = (backoff * 2).min(Duration::from_secs(10));
+                // Starts once the batch ahead holds the linker, so batches link in order.
+                let ticket = sequence.next().await;
+                let task = tokio::spawn(process(
+                    self.dead_letters(),
+                    pipeline.clone(),
+                    batch.clone(),
+                    Some(ticket),
+                ));
+                in_flight.push_back(InFlight {
+                    messages: batch,
+                    task,
+                });
+            }
+        }
+    }
+
+    /// Handles the end of the oldest batch in flight. If it failed, the batches behind it have
+    /// failed too, or will, before recording anything: all are retried in order, and the
+    /// sequence starts afresh.
+    async fn after(
+        &self,
+        pipeline: &Pipeline,
+        messages: Vec<jetstream::Message>,
+        ended: Result<Result<(), IngestError>, tokio::task::JoinError>,
+        in_flight: &mut VecDeque<InFlight>,
+        sequence: &mut Sequence,
+    ) {
+        if succeeded(ended) {
+            return;
+        }
+        let mut failed = vec![messages];
+        failed.extend(self.finish(in_flight.drain(..)).await);
+        self.retry_in_order(pipeline, failed).await;
+        *sequence = Sequence::default();
+    }
+
+    /// Waits for the batches in flight; those that failed are retried in order.
+    async fn settle(&self, pipeline: &Pipeline, in_flight: VecDeque<InFlight>) {
+        let failed = self.finish(in_flight).await;
+        self.retry_in_order(pipeline, failed).await;
+    }
+
+    /// Waits for these batches to end; returns the messages of those that failed, in order.
+    async fn finish(
+        &self,
+        batches: impl IntoIterator<Item = InFlight>,
+    ) -> Vec<Vec<jetstream::Message>> {
+        let mut failed = Vec::new();
+        for b in batches {
+            if !succeeded(b.task.await) {
+                failed.push(b.messages);
+            }
+        }
+        failed
+    }
+
+    /// Processes these batches one at a time, in order, each until it succeeds: a transient
+    /// failure (database or broker away) is retried with back-off, since the messages'
+    /// acknowledgement deadline is long; anything else is left to redelivery.
+    async fn retry_in_order(&self, pipeline: &Pipeline, batches: Vec<Vec<jetstream::Message>>) {
+        for batch in batches {
+            let mut backoff = Duration::from_millis(200);
+            loop {
+                let attempt = process(self.dead_letters(), pipeline.clone(), batch.clone(), None);
+                match attempt.await {
+                    Ok(()) => break,
+                    Err(e) if e.is_transient() => {
+                        tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "source batch failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "source batch failed; left for redelivery");
+                        for m in &batch {
+                            let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await;
                         }
-                        Err(e) => {
-                            // Not retryable here: leave it to redelivery.
-                            tracing::error!(error = %e, "source batch failed");
-                            for m in &batch {
-                                let _ =
-                                    m.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await;
-                            }
-                            break;
-                        }
+                        break;
                     }
                 }
             }
         }
     }
 
-    /// Processes one batch of messages: parse, ingest, dead-letter what cannot be processed,
-    /// acknowledge everything (only after the pipeline committed).
-    pub async fn process(
-        &self,
-        pipeline: &Pipeline,
-        batch: &[jetstream::Message],
-    ) -> Result<(), IngestError> {
-        let ctx = AccessContext::system("ingest-consumer");
-        let mut events: Vec<SourceEvent> = Vec::with_capacity(batch.len());
-        let mut rejections: HashMap<u64, Vec<Rejection>> = HashMap::new();
-        let mut by_position: HashMap<u64, &jetstream::Message> = HashMap::new();
-        for m in batch {
-            let position = m.info().map(|i| i.stream_sequence).unwrap_or_default();
-            by_position.insert(position, m);
-            match std::str::from_utf8(&m.payload) {
-                Ok(text) => match parse_text(position, text) {
-                    Ok(e) => events.push(e),
-                    Err(r) => rejections.entry(position).or_default().extend(r),
-                },
-                Err(_) => rejections.entry(position).or_default().push(Rejection::new(
-                    position,
-                    None,
-                    "",
-                    "the message is not UTF-8 text",
-                )),
-            }
+    fn dead_letters(&self) -> DeadLetters {
+        DeadLetters {
+            context: self.context.clone(),
+            subject: self.settings.dead_letter_subject.clone(),
+            stream: self.settings.stream.clone(),
         }
-        let report = pipeline.ingest(events, &ctx).await?;
-        for r in report.rejected {
-            rejections.entry(r.position).or_default().push(r);
-        }
-        let dead_lettered = rejections.len();
-        for (position, reasons) in &rejections {
-            if let Some(m) = by_position.get(position) {
-                self.dead_letter(m, reasons).await?;
-            }
-        }
-        for m in batch {
-            m.ack().await.map_err(|e| broker("ack")(e.to_string()))?;
-        }
-        if dead_lettered > 0 {
-            tracing::warn!(dead_lettered, "source events dead-lettered");
-        }
-        Ok(())
     }
+}
 
-    async fn dead_letter(
-        &self,
-        m: &jetstream::Message,
-        reasons: &[Rejection],
-    ) -> Result<(), IngestError> {
+/// Batches the consumer keeps in the pipeline at once: one records while the next links.
+const IN_FLIGHT: usize = 2;
+
+/// A batch in the pipeline.
+struct InFlight {
+    messages: Vec<jetstream::Message>,
+    task: tokio::task::JoinHandle<Result<(), IngestError>>,
+}
+
+/// Whether a batch's task succeeded; a failure is logged (a panic is passed on).
+fn succeeded(ended: Result<Result<(), IngestError>, tokio::task::JoinError>) -> bool {
+    match ended {
+        Ok(Ok(())) => true,
+        // The batch behind a failed one: the failure was logged for the batch ahead.
+        Ok(Err(IngestError::OutOfTurn)) => false,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "source batch failed; retrying in order");
+            false
+        }
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => {
+            tracing::warn!(error = %e, "source batch stopped; retrying in order");
+            false
+        }
+    }
+}
+
+/// Where unprocessable messages go; a clonable part of the consumer for batch tasks.
+#[derive(Clone)]
+struct DeadLetters {
+    context: jetstream::Context,
+    subject: String,
+    /// The source stream's name (de-duplicates a re-dead-lettered message).
+    stream: String,
+}
+
+/// Processes one batch of messages: parse, ingest (in `ticket`'s order when given), dead-letter
+/// what cannot be processed, acknowledge everything (only after the pipeline committed).
+async fn process(
+    dead_letters: DeadLetters,
+    pipeline: Pipeline,
+    batch: Vec<jetstream::Message>,
+    ticket: Option<Ticket>,
+) -> Result<(), IngestError> {
+    let ctx = AccessContext::system("ingest-consumer");
+    let mut events: Vec<SourceEvent> = Vec::with_capacity(batch.len());
+    let mut rejections: HashMap<u64, Vec<Rejection>> = HashMap::new();
+    let mut by_position: HashMap<u64, &jetstream::Message> = HashMap::new();
+    for m in &batch {
+        let position = m.info().map(|i| i.stream_sequence).unwrap_or_default();
+        by_position.insert(position, m);
+        match std::str::from_utf8(&m.payload) {
+            Ok(text) => match parse_text(position, text) {
+                Ok(e) => events.push(e),
+                Err(r) => rejections.entry(position).or_default().extend(r),
+            },
+            Err(_) => rejections.entry(position).or_default().push(Rejection::new(
+                position,
+                None,
+                "",
+                "the message is not UTF-8 text",
+            )),
+        }
+    }
+    let report = match ticket {
+        Some(ticket) => pipeline.ingest_in_order(events, &ctx, ticket).await?,
+        None => pipeline.ingest(events, &ctx).await?,
+    };
+    for r in report.rejected {
+        rejections.entry(r.position).or_default().push(r);
+    }
+    let dead_lettered = rejections.len();
+    for (position, reasons) in &rejections {
+        if let Some(m) = by_position.get(position) {
+            dead_letters.send(m, reasons).await?;
+        }
+    }
+    for m in &batch {
+        m.ack().await.map_err(|e| broker("ack")(e.to_string()))?;
+    }
+    if dead_lettered > 0 {
+        tracing::warn!(dead_lettered, "source events dead-lettered");
+    }
+    Ok(())
+}
+
+impl DeadLetters {
+    async fn send(&self, m: &jetstream::Message, reasons: &[Rejection]) -> Result<(), IngestError> {
         let mut headers = async_nats::HeaderMap::new();
         let reason = serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into());
         headers.insert(REASON_HEADER, reason.as_str());
@@ -294,15 +426,11 @@ impl SourceConsumer {
             // Re-dead-lettering after a crash between publish and ack is de-duplicated.
             headers.insert(
                 "Nats-Msg-Id",
-                format!("dlq-{}-{}", self.settings.stream, info.stream_sequence).as_str(),
+                format!("dlq-{}-{}", self.stream, info.stream_sequence).as_str(),
             );
         }
         self.context
-            .publish_with_headers(
-                self.settings.dead_letter_subject.clone(),
-                headers,
-                m.payload.clone(),
-            )
+            .publish_with_headers(self.subject.clone(), headers, m.payload.clone())
             .await
             .map_err(|e| broker("dead letter")(e.to_string()))?
             .await

@@ -27,7 +27,7 @@ use serde_json::json;
 use aloft_platform::AccessContext;
 
 use crate::envelope::{Rejection, SourceEvent, parse_text};
-use crate::pipeline::{BatchReport, Pipeline};
+use crate::pipeline::{BatchReport, Pipeline, Sequence};
 use crate::{IngestError, csv};
 
 /// Events per pipeline call (one link step and one write transaction) during an import, unless
@@ -396,22 +396,16 @@ async fn in_flight<C>(
 ) -> Result<(), IngestError> {
     type Handle = tokio::task::JoinHandle<Result<BatchReport, IngestError>>;
     let mut queue: VecDeque<(Handle, Vec<Rejection>, C)> = VecDeque::with_capacity(IN_FLIGHT);
-    let mut previous_linked: Option<tokio::sync::oneshot::Receiver<()>> = None;
+    let mut sequence = Sequence::default();
     let outcome = async {
         for chunk in chunks {
             let (events, context) = chunk?;
-            if let Some(linked) = previous_linked.take() {
-                // Resolves when the previous chunk holds the linker, or has ended.
-                let _ = linked.await;
-            }
+            // Resolves when the previous chunk holds the linker, or has ended.
+            let ticket = sequence.next().await;
             let (ok, mismatched) = check_source(source, events);
             let (pipeline, ctx) = (pipeline.clone(), ctx.clone());
-            let (linking, linked) = tokio::sync::oneshot::channel();
-            previous_linked = Some(linked);
             let handle =
-                tokio::spawn(
-                    async move { pipeline.ingest_in_order(ok, &ctx, Some(linking)).await },
-                );
+                tokio::spawn(async move { pipeline.ingest_in_order(ok, &ctx, ticket).await });
             queue.push_back((handle, mismatched, context));
             while queue.len() >= IN_FLIGHT {
                 let (handle, mismatched, context) = queue.pop_front().expect("not empty");

@@ -56,7 +56,7 @@ pub mod synthetic;
 
 pub use envelope::{IdentityHints, Rejection, SourceEvent};
 pub use linker::{Link, LinkMethod, Linker};
-pub use pipeline::{BatchReport, Pipeline};
+pub use pipeline::{BatchReport, Pipeline, Sequence, Ticket};
 
 use aloft_platform::StorageError;
 
@@ -81,6 +81,10 @@ pub enum IngestError {
     /// The message broker failed.
     #[error("broker: {0}")]
     Broker(String),
+    /// An earlier batch of the same sequence failed, so this one did not record (it would have
+    /// overtaken it); retry it after that one ([`pipeline::Sequence`]).
+    #[error("an earlier batch of this sequence failed; retry after it")]
+    OutOfTurn,
 }
 
 impl IngestError {
@@ -90,6 +94,7 @@ impl IngestError {
             self,
             IngestError::Storage(StorageError::Unavailable(_) | StorageError::Conflict(_))
                 | IngestError::Broker(_)
+                | IngestError::OutOfTurn
         )
     }
 }

@@ -13,12 +13,14 @@
 //!    import 8,000 by default);
 //! 5. the processed event ids are added to `ingested_events`.
 //!
-//! Concurrency: batches may be ingested concurrently (an import keeps three in flight; API calls
-//! arrive in parallel). Validation runs unlocked; steps 1 and 3 run under the linker, in
+//! Concurrency: batches may be ingested concurrently (an import keeps three in flight, the
+//! consumer two; API calls arrive in parallel). Validation runs unlocked; steps 1 and 3 run under the linker, in
 //! arrival order; before releasing the linker a batch queues for steps 4 and 5 behind the batch
 //! linked before it ([`RecordOrder`]) — so the next batches link while earlier ones record, and
 //! records land in the order linked. A batch waiting for its turn to record does not hold the
-//! linker: the batch after it matches meanwhile.
+//! linker: the batch after it matches meanwhile. A caller whose batches must apply in its own
+//! order even when one fails (a later event for a record wins) ingests them through a
+//! [`Sequence`]: a batch then records only after the caller's previous batch succeeded.
 //! Event ids of a batch between steps 1 and 5 are held in an in-flight set, so a redelivery in
 //! the next batch is still recognised.
 //!
@@ -31,7 +33,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, oneshot};
 use utoipa::ToSchema;
 
 use aloft_customers::CustomerStore;
@@ -229,18 +231,39 @@ impl Pipeline {
         events: Vec<SourceEvent>,
         ctx: &AccessContext,
     ) -> Result<BatchReport, IngestError> {
-        self.ingest_in_order(events, ctx, None).await
+        self.ingest_batch(events, ctx, None, None).await
     }
 
-    /// [`Pipeline::ingest`], telling `linking` once the batch holds the linker. A caller that
-    /// keeps several batches in flight starts the next only after that signal, so batches link
-    /// (and record) in the order they were read. The signal is dropped unsent if the batch
-    /// ends earlier (empty, or the database failed).
+    /// [`Pipeline::ingest`] for a caller that keeps several batches in flight and needs them
+    /// applied in the order it read them (a later event for a record must win over an earlier
+    /// one): `ticket` comes from the caller's [`Sequence`]. The batch records only once the
+    /// caller's previous batch has succeeded; if that one failed, this one fails too
+    /// ([`IngestError::OutOfTurn`], after linking but before recording anything), so the caller
+    /// retries both in order.
     pub async fn ingest_in_order(
         &self,
         events: Vec<SourceEvent>,
         ctx: &AccessContext,
-        linking: Option<tokio::sync::oneshot::Sender<()>>,
+        ticket: Ticket,
+    ) -> Result<BatchReport, IngestError> {
+        let Ticket {
+            linking,
+            after,
+            outcome,
+        } = ticket;
+        let done = self.ingest_batch(events, ctx, Some(linking), after).await;
+        let _ = outcome.send(done.is_ok());
+        done
+    }
+
+    /// Steps 1-5 (module documentation). `linking` is told once the batch holds the linker;
+    /// `after`, if given, must say `true` before the batch records.
+    async fn ingest_batch(
+        &self,
+        events: Vec<SourceEvent>,
+        ctx: &AccessContext,
+        linking: Option<oneshot::Sender<()>>,
+        after: Option<oneshot::Receiver<bool>>,
     ) -> Result<BatchReport, IngestError> {
         let mut report = BatchReport {
             received: events.len(),
@@ -319,6 +342,11 @@ impl Pipeline {
         let turn = self.inner.record_order.join();
         drop(linker);
         let _turn = turn.wait().await;
+        if let Some(after) = after
+            && after.await != Ok(true)
+        {
+            return Err(IngestError::OutOfTurn);
+        }
         let recording = std::time::Instant::now();
         let mut to_record: Vec<(TravelCustomerId, Record)> = Vec::with_capacity(valid.len());
         let mut recorded_index = Vec::with_capacity(valid.len());
@@ -414,6 +442,45 @@ impl Pipeline {
             "ingested batch"
         );
         Ok(report)
+    }
+}
+
+/// A caller's batches in flight, kept in the order it read them (an import's chunks, the
+/// consumer's micro-batches). [`Sequence::next`] hands out the [`Ticket`] for the next batch once
+/// the previous one holds the linker, so batches link in order; the ticket makes the batch
+/// record only after the previous one succeeded.
+#[derive(Debug, Default)]
+pub struct Sequence {
+    /// Resolves when the previous batch holds the linker (or has ended).
+    linked: Option<oneshot::Receiver<()>>,
+    /// The previous batch's outcome: `true` once it succeeded; dropped unsent if it failed.
+    outcome: Option<oneshot::Receiver<bool>>,
+}
+
+/// A batch's place in a [`Sequence`]; pass it to [`Pipeline::ingest_in_order`].
+#[derive(Debug)]
+pub struct Ticket {
+    linking: oneshot::Sender<()>,
+    after: Option<oneshot::Receiver<bool>>,
+    outcome: oneshot::Sender<bool>,
+}
+
+impl Sequence {
+    /// Waits until the previous batch holds the linker (or has ended), then returns the next
+    /// batch's ticket.
+    pub async fn next(&mut self) -> Ticket {
+        if let Some(linked) = self.linked.take() {
+            // `Err`: the previous batch ended before linking; it is out of the way either way.
+            let _ = linked.await;
+        }
+        let (linking, linked) = oneshot::channel();
+        let (outcome, next_after) = oneshot::channel();
+        self.linked = Some(linked);
+        Ticket {
+            linking,
+            after: self.outcome.replace(next_after),
+            outcome,
+        }
     }
 }
 

@@ -487,6 +487,85 @@ async fn chunks_in_flight_together_land_in_file_order() {
     }
 }
 
+/// In a sequence, a batch records only after the batch ahead of it succeeded: when that one
+/// failed, the batch behind fails out of turn without recording (it would have overtaken the
+/// failed one's changes), and succeeds when retried after it.
+#[tokio::test]
+async fn a_batch_behind_a_failed_one_in_a_sequence_records_nothing_until_retried_in_order() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let (pipeline, _customers, travel) = stores(&t.db);
+        let first = |subject: &str| {
+            let mut e = call(
+                "ev-1",
+                "call-1",
+                &[
+                    ("loyaltynumber", "AL400000001"),
+                    ("passengername", "PAXTON/PAT"),
+                ],
+            );
+            e.data["subject"] = json!(subject);
+            vec![e]
+        };
+        let second = || {
+            let mut e = call(
+                "ev-2",
+                "call-1",
+                &[
+                    ("loyaltynumber", "AL400000001"),
+                    ("passengername", "PAXTON/PAT"),
+                ],
+            );
+            e.data["subject"] = json!("Refund");
+            vec![e]
+        };
+        let mut sequence = aloft_ingest::Sequence::default();
+        // The batch ahead fails (its ticket is dropped without an outcome).
+        drop(sequence.next().await);
+        let behind = sequence.next().await;
+        let out_of_turn = pipeline.ingest_in_order(second(), &ctx(), behind).await;
+        assert!(
+            matches!(out_of_turn, Err(aloft_ingest::IngestError::OutOfTurn)),
+            "{out_of_turn:?}"
+        );
+        assert!(out_of_turn.unwrap_err().is_transient());
+        assert!(
+            travel
+                .find_by_source("genesys", "call-1")
+                .await
+                .unwrap()
+                .is_none(),
+            "nothing recorded out of turn"
+        );
+        // Retried in order, in a fresh sequence: the later change wins.
+        let mut sequence = aloft_ingest::Sequence::default();
+        let ahead = sequence.next().await;
+        let ahead = tokio::spawn({
+            let pipeline = pipeline.clone();
+            async move {
+                pipeline
+                    .ingest_in_order(first("Seat change"), &ctx(), ahead)
+                    .await
+            }
+        });
+        let behind = sequence.next().await;
+        let behind = pipeline
+            .ingest_in_order(second(), &ctx(), behind)
+            .await
+            .unwrap();
+        let ahead = ahead.await.unwrap().unwrap();
+        assert_eq!(ahead.recorded, 1, "{ahead:?}");
+        assert_eq!(behind.recorded, 1);
+        let stored = travel
+            .find_by_source("genesys", "call-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.version, 2);
+        assert_eq!(stored.record.to_document()["subject"], "Refund");
+    }
+}
+
 /// `n` written in letters (A, B, … Z, BA, BB, …): names may hold no digits.
 fn letters(mut n: usize) -> String {
     let mut out = Vec::new();
