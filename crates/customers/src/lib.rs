@@ -20,4 +20,4 @@ pub mod storage;
 pub mod survivorship;
 
 pub use model::{CustomerId, Profile};
-pub use storage::{Customer, CustomerError, CustomerQuery, CustomerStore};
+pub use storage::{Customer, CustomerError, CustomerQuery, CustomerStore, NewCustomers};

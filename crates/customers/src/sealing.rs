@@ -121,6 +121,18 @@ impl Vault {
         doc: &mut Value,
         existing: Option<&str>,
     ) -> Result<SealedFields, CryptoError> {
+        self.seal_keeping_key(id, doc, existing)
+            .map(|(sealed, _)| sealed)
+    }
+
+    /// [`Vault::seal`], also returning the unwrapped data key: a profile created in another
+    /// domain's transaction (the ingest pipeline's) has its key needed before it is stored.
+    pub fn seal_keeping_key(
+        &self,
+        id: &str,
+        doc: &mut Value,
+        existing: Option<&str>,
+    ) -> Result<(SealedFields, DataKey), CryptoError> {
         let (dek, wrapped) = match existing {
             Some(text) => {
                 let wrapped: WrappedKey = text.parse()?;
@@ -133,10 +145,13 @@ impl Vault {
             }
         };
         let sealed = seal_fields(&dek, id, doc, SENSITIVE_FIELDS);
-        Ok(SealedFields {
-            data_key: wrapped,
-            fields: Value::Object(sealed).to_string(),
-        })
+        Ok((
+            SealedFields {
+                data_key: wrapped,
+                fields: Value::Object(sealed).to_string(),
+            },
+            dek,
+        ))
     }
 
     /// Decrypts the sealed fields of customer `id` back into `doc`.

@@ -27,6 +27,7 @@ use aloft_platform::keys::SharedKeys;
 
 use crate::model::{CustomerId, Profile, changed_fields, fold, merge_patch};
 use crate::sealing::{Indexed, SealedFields, Vault};
+use aloft_security::DataKey;
 
 /// CloudEvents `source` of this domain.
 pub const EVENT_SOURCE: &str = "/aloft/customers";
@@ -370,9 +371,11 @@ impl CustomerStore {
             profile,
             merged_into: None,
         };
-        let rows = sealed_rows(&self.vault, std::slice::from_ref(&customer))?;
+        let row = StoredRow::of(&self.vault, &customer, None)?;
         let mut tx = self.db.begin_write().await?;
-        insert(tx.conn(), &rows).await.map_err(duplicate_or)?;
+        insert(tx.conn(), &[(&customer, &row)])
+            .await
+            .map_err(duplicate_or)?;
         tx.emit(&created_event(&customer)).await?;
         let fields = shown_fields(&customer.profile);
         let entry = ctx.entry(
@@ -394,6 +397,17 @@ impl CustomerStore {
         profiles: Vec<Profile>,
         ctx: &AccessContext,
     ) -> Result<Vec<CustomerId>, CustomerError> {
+        let new = self.prepare_new(profiles)?;
+        let mut tx = self.db.begin_write().await?;
+        new.insert_in(&mut tx, ctx).await?;
+        tx.commit().await?;
+        Ok(new.ids().collect())
+    }
+
+    /// New profiles given their ids and sealed, to be inserted with
+    /// [`NewCustomers::insert_in`] in a transaction of the caller's (the ingest pipeline
+    /// creates a batch's new profiles in the transaction that records the batch). CPU only.
+    pub fn prepare_new(&self, profiles: Vec<Profile>) -> Result<NewCustomers, StorageError> {
         let stamp = now();
         let customers: Vec<Customer> = profiles
             .into_iter()
@@ -406,15 +420,13 @@ impl CustomerStore {
                 merged_into: None,
             })
             .collect();
-        let events: Vec<CloudEvent> = customers.iter().map(created_event).collect();
-        let rows = sealed_rows(&self.vault, &customers)?;
-        let mut tx = self.db.begin_write().await?;
-        insert(tx.conn(), &rows).await.map_err(duplicate_or)?;
-        tx.emit_all(&events).await?;
-        tx.audit(&[ctx.entry("customer.bulk_create", "customer", None, vec![], "success")])
-            .await?;
-        tx.commit().await?;
-        Ok(customers.into_iter().map(|c| c.id).collect())
+        let rows = aloft_platform::cpu::bound(customers.len(), || {
+            customers
+                .iter()
+                .map(|c| StoredRow::of(&self.vault, c, None))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        Ok(NewCustomers { customers, rows })
     }
 
     /// Reads one profile.
@@ -760,20 +772,90 @@ fn created_event(c: &Customer) -> CloudEvent {
     )
 }
 
+/// New profiles ready to insert ([`CustomerStore::prepare_new`]): ids given, sensitive fields
+/// sealed under fresh data keys, search keys computed.
+pub struct NewCustomers {
+    customers: Vec<Customer>,
+    rows: Vec<StoredRow>,
+}
+
+impl std::fmt::Debug for NewCustomers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCustomers")
+            .field("count", &self.customers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NewCustomers {
+    /// None.
+    pub fn none() -> Self {
+        Self {
+            customers: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Their ids, in the order the profiles were given.
+    pub fn ids(&self) -> impl Iterator<Item = CustomerId> + '_ {
+        self.customers.iter().map(|c| c.id)
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.customers.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.customers.is_empty()
+    }
+
+    /// Their unwrapped data keys, for sealing their other data before they are stored.
+    pub fn data_keys(&self) -> impl Iterator<Item = (CustomerId, &DataKey)> + '_ {
+        self.customers
+            .iter()
+            .zip(&self.rows)
+            .map(|(c, r)| (c.id, &r.data_key))
+    }
+
+    /// Inserts them in `tx` with their `aloft.customer.created` events and one
+    /// `customer.bulk_create` audit record. A loyalty number another profile holds fails with
+    /// [`CustomerError::Duplicate`] (and the caller's transaction with it).
+    pub async fn insert_in(
+        &self,
+        tx: &mut WriteTx,
+        ctx: &AccessContext,
+    ) -> Result<(), CustomerError> {
+        if self.customers.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(&Customer, &StoredRow)> = self.customers.iter().zip(&self.rows).collect();
+        insert(tx.conn(), &rows).await.map_err(duplicate_or)?;
+        let events: Vec<CloudEvent> = self.customers.iter().map(created_event).collect();
+        tx.emit_all(&events).await?;
+        tx.audit(&[ctx.entry("customer.bulk_create", "customer", None, vec![], "success")])
+            .await?;
+        Ok(())
+    }
+}
+
 /// A customer as stored: the plain part of the document, the sealed sensitive fields and the
 /// search keys (blind indexes for the exact ones).
 struct StoredRow {
     profile: String,
     sealed: SealedFields,
     keys: crate::model::SearchKeys,
+    /// The unwrapped data key `sealed` was sealed under.
+    data_key: DataKey,
 }
 
 impl StoredRow {
     fn of(vault: &Vault, c: &Customer, data_key: Option<&str>) -> Result<Self, StorageError> {
         let id = c.id.to_string();
         let mut doc = c.profile.to_document();
-        let sealed = vault
-            .seal(&id, &mut doc, data_key)
+        let (sealed, data_key) = vault
+            .seal_keeping_key(&id, &mut doc, data_key)
             .map_err(|e| StorageError::Corrupt(format!("customer {id}: cannot seal: {e}")))?;
         let mut keys = c.profile.search_keys();
         keys.email = keys.email.map(|v| vault.index(Indexed::Email, &v));
@@ -784,6 +866,7 @@ impl StoredRow {
             profile: doc.to_string(),
             sealed,
             keys,
+            data_key,
         })
     }
 }
@@ -827,26 +910,10 @@ async fn write_row(
     Ok(())
 }
 
-/// Inserts profiles, many rows per statement.
-/// Each new customer with its stored form (sealed fields under a fresh data key, search keys).
-/// Computed before the write transaction: sealing is the costly part of a bulk create, and
-/// SQLite's write slot should be held only for the statements.
-fn sealed_rows<'a>(
-    vault: &Vault,
-    customers: &'a [Customer],
-) -> Result<Vec<(&'a Customer, StoredRow)>, StorageError> {
-    aloft_platform::cpu::bound(customers.len(), || {
-        customers
-            .iter()
-            .map(|c| Ok((c, StoredRow::of(vault, c, None)?)))
-            .collect()
-    })
-}
-
 /// Inserts new customers, many rows per statement.
 async fn insert(
     conn: &mut sqlx::AnyConnection,
-    rows: &[(&Customer, StoredRow)],
+    rows: &[(&Customer, &StoredRow)],
 ) -> Result<(), StorageError> {
     const ROWS_PER_STATEMENT: usize = 100;
     const COLUMNS_PER_ROW: usize = 13;

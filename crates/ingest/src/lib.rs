@@ -81,9 +81,10 @@ pub enum IngestError {
     /// The message broker failed.
     #[error("broker: {0}")]
     Broker(String),
-    /// An earlier batch of the same sequence failed, so this one did not record (it would have
-    /// overtaken it); retry it after that one ([`pipeline::Sequence`]).
-    #[error("an earlier batch of this sequence failed; retry after it")]
+    /// An earlier batch failed, so this one wrote nothing: one of the caller's
+    /// [`pipeline::Sequence`] (this one would have overtaken it), or one linked before this one
+    /// (whose profiles this one may link to). Retry it after that one.
+    #[error("an earlier batch failed; retry this one after it")]
     OutOfTurn,
 }
 

@@ -32,11 +32,15 @@ use aloft_customers::model::{
     CountryCode, EmailAddress, LoyaltyNumber, PassportNumber, PhoneNumber,
 };
 use aloft_customers::storage::Cursor;
-use aloft_customers::{CustomerError, CustomerId, CustomerQuery, CustomerStore, Profile};
+use aloft_customers::{
+    CustomerError, CustomerId, CustomerQuery, CustomerStore, NewCustomers, Profile,
+};
 use aloft_identity::normalise::names::{clean_name, parse_pnr_name};
 use aloft_identity::{Decision, Explanation, GoldenId, PersonRecord, Resolver, ResolverConfig};
 use aloft_platform::db::{now, to_db_time};
-use aloft_platform::{AccessContext, Database, StorageError};
+use aloft_platform::{AccessContext, Backend, Database, StorageError, WriteTx};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::IngestError;
 use crate::envelope::{IdentityHints, Rejection};
@@ -144,7 +148,6 @@ struct Facts {
 /// A profile to create at the end of the batch.
 struct Pending {
     profile: Profile,
-    loyalty: Option<String>,
     /// The item that asked for it.
     owner: usize,
 }
@@ -193,6 +196,61 @@ pub struct Linker {
     /// The greatest profile id known: profiles created elsewhere after it are learned at the
     /// start of the next batch (ids are UUIDv7, ordered by creation time).
     watermark: Option<CustomerId>,
+    /// Links decided by batches not committed yet, with the number of the batch: a record
+    /// seen again in a later batch keeps its link even before it is in `identity_links`.
+    unsettled: HashMap<(String, String), (Link, u64)>,
+    /// The number the next batch gets.
+    next_batch: u64,
+    /// What became of the batches linked: committed up to which, failed how often.
+    settlement: Settlement,
+    /// The failure count at the last batch: a failure since means re-seeding.
+    failures_seen: u64,
+}
+
+/// What became of the batches a linker linked, shared with their [`Receipt`]s.
+#[derive(Debug, Clone, Default)]
+struct Settlement {
+    /// Batches up to this number have committed.
+    committed: Arc<AtomicU64>,
+    /// How many batches failed to commit.
+    failed: Arc<AtomicU64>,
+}
+
+/// A linked batch's duty to report whether its writes ([`LinkWrites`]) committed: the linker
+/// already counts on them. Dropped without [`Receipt::committed`], it reports a failure.
+#[derive(Debug)]
+pub struct Receipt {
+    batch: u64,
+    failures_at_link: u64,
+    settlement: Settlement,
+    reported: bool,
+}
+
+impl Receipt {
+    /// Whether no batch has failed to commit since this one linked. If one has, this batch
+    /// may link to profiles that were never stored: it must not commit, but link again.
+    pub fn still_valid(&self) -> bool {
+        self.settlement.failed.load(Ordering::Acquire) == self.failures_at_link
+    }
+
+    /// The batch's writes are committed.
+    pub fn committed(mut self) {
+        self.reported = true;
+        self.settlement
+            .committed
+            .fetch_max(self.batch, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Receipt {
+    /// The batch's writes did not commit: the linker re-seeds before its next batch, and every
+    /// batch linked meanwhile is no longer [`Receipt::still_valid`] (it may link to a profile
+    /// of this batch's). Drop it before the next batch takes its turn to record.
+    fn drop(&mut self) {
+        if !self.reported {
+            self.settlement.failed.fetch_add(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl std::fmt::Debug for Linker {
@@ -276,6 +334,10 @@ impl Linker {
             stale: true,
             epoch: (0, 0),
             watermark: None,
+            unsettled: HashMap::new(),
+            next_batch: 1,
+            settlement: Settlement::default(),
+            failures_seen: 0,
         }
     }
 
@@ -298,6 +360,7 @@ impl Linker {
         self.resolver = Resolver::new(ResolverConfig::default());
         self.golden.clear();
         self.watermark = None;
+        self.unsettled.clear();
         self.loyalty.clear();
         self.passport.clear();
         self.email.clear();
@@ -407,32 +470,24 @@ impl Linker {
         }
     }
 
-    /// The profile holding this loyalty number, from the database (after a uniqueness conflict).
-    async fn holder_of(&mut self, loyalty: &str) -> Result<Option<CustomerId>, StorageError> {
-        let page = self
-            .customers
-            .search(&CustomerQuery {
-                loyalty_number: Some(loyalty.to_owned()),
-                limit: 1,
-                ..CustomerQuery::default()
-            })
-            .await?;
-        Ok(page.items.first().map(|c| {
-            self.learn(c.id, &c.profile);
-            c.id
-        }))
-    }
-
     /// Links a batch of records. Each item gets its link or its rejections (invalid hints, nothing
-    /// to identify the passenger by). New profiles are created in one transaction and every new
-    /// link is stored before this returns, so the records can then be written knowing their
-    /// customer. A database error fails the whole batch (nothing is half-linked in memory: the
-    /// linker re-seeds itself before the next batch).
+    /// to identify the passenger by). Nothing is written: new profiles, links and review rows
+    /// come back as [`Linked::writes`] for the caller to write in the transaction that records
+    /// the batch, and the linker already counts on them (the next batch may link to a profile
+    /// this one creates). So batches must commit in the order they linked, and the caller
+    /// reports each outcome on the [`Receipt`]; after a failure, batches linked since must link
+    /// again. A database error while reading fails the batch and leaves the linker to re-seed.
     pub async fn link_batch(
         &mut self,
         items: &[LinkItem],
         ctx: &AccessContext,
-    ) -> Result<Vec<Result<Link, Vec<Rejection>>>, IngestError> {
+    ) -> Result<Linked, IngestError> {
+        let failures = self.settlement.failed.load(Ordering::Acquire);
+        if failures != self.failures_seen {
+            // A batch failed to commit what it decided: forget it all.
+            self.stale = true;
+            self.failures_seen = failures;
+        }
         self.ensure_seeded().await?;
         if let Err(e) = self.catch_up().await {
             self.stale = true;
@@ -682,7 +737,6 @@ impl Linker {
                 golden_pending.insert(golden, p);
                 pending.push(Pending {
                     owner: i,
-                    loyalty: clean.loyalty.as_ref().map(|l| l.as_str().to_owned()),
                     profile: profile.clone(),
                 });
                 out.push(Some(Ok((
@@ -772,33 +826,51 @@ impl Linker {
     async fn link_inner(
         &mut self,
         items: &[LinkItem],
-        ctx: &AccessContext,
-    ) -> Result<Vec<Result<Link, Vec<Rejection>>>, IngestError> {
+        _ctx: &AccessContext,
+    ) -> Result<Linked, IngestError> {
         let keys: Vec<(&str, &str)> = items
             .iter()
             .map(|i| (i.source.as_str(), i.source_record_id.as_str()))
             .collect();
-        let existing = load_links(&self.db, &keys).await?;
+        let mut existing = load_links(&self.db, &keys).await?;
+        let committed = self.settlement.committed.load(Ordering::Acquire);
+        self.unsettled.retain(|_, (_, batch)| *batch > committed);
+        for key in &keys {
+            let key = (key.0.to_owned(), key.1.to_owned());
+            if !existing.contains_key(&key)
+                && let Some((link, _)) = self.unsettled.get(&key)
+            {
+                let link = Link {
+                    fresh: false,
+                    created_customer: false,
+                    ..link.clone()
+                };
+                existing.insert(key, link);
+            }
+        }
         let today = chrono::Utc::now().date_naive();
-        // Matching is pure CPU for the whole batch: off the async worker (see `cpu::bound`).
+        // Matching and sealing the new profiles are pure CPU for the whole batch: off the async
+        // worker (see `cpu::bound`).
+        let (matched, new_customers) = aloft_platform::cpu::bound(items.len(), || {
+            let matched = self.match_all(items, &keys, &existing, today)?;
+            let profiles = matched.pending.iter().map(|p| p.profile.clone()).collect();
+            let new = self.customers.prepare_new(profiles)?;
+            Ok::<_, IngestError>((matched, new))
+        })?;
         let Matched {
             out,
             mut reused,
             pending,
             golden_pending,
             reviews,
-        } = aloft_platform::cpu::bound(items.len(), || {
-            self.match_all(items, &keys, &existing, today)
-        })?;
-
-        // Create the new profiles in one transaction.
-        let created = self.create(&pending, ctx).await?;
-        for (p, (id, _)) in created.iter().enumerate() {
+        } = matched;
+        let created: Vec<CustomerId> = new_customers.ids().collect();
+        for (p, id) in created.iter().enumerate() {
             self.remember(*id, &pending[p].profile);
             self.watermark = self.watermark.max(Some(*id));
         }
         for (g, p) in &golden_pending {
-            self.golden.entry(*g).or_insert(created[*p].0);
+            self.golden.entry(*g).or_insert(created[*p]);
         }
         // Assemble the links; a created profile is announced by its first link only.
         let mut announced: HashSet<usize> = HashSet::new();
@@ -807,14 +879,9 @@ impl Linker {
             links.push(match (reused[i].take(), o) {
                 (Some(link), _) => Ok(link),
                 (None, Some(Ok((target, method, weight, explanation)))) => {
-                    let (customer_id, method, created_customer) = match target {
-                        Target::Existing(c) => (c, method, false),
-                        Target::Pending(p) => {
-                            let (id, made) = created[p];
-                            // Not made: another writer created the loyalty number's profile first.
-                            let method = if made { method } else { LinkMethod::Loyalty };
-                            (id, method, made && announced.insert(p))
-                        }
+                    let (customer_id, created_customer) = match target {
+                        Target::Existing(c) => (c, false),
+                        Target::Pending(p) => (created[p], announced.insert(p)),
                     };
                     Ok(Link {
                         customer_id,
@@ -833,7 +900,7 @@ impl Linker {
             .into_iter()
             .flat_map(|(p, cands)| {
                 let owner = &items[pending[p].owner];
-                let customer = created[p].0;
+                let customer = created[p];
                 cands
                     .into_iter()
                     .map(move |(candidate, weight, explanation)| ReviewRow {
@@ -846,58 +913,98 @@ impl Linker {
                     })
             })
             .collect();
-        let mut fresh: Vec<(&LinkItem, &Link)> = Vec::new();
-        let mut stored_keys = HashSet::new();
+        let batch = self.next_batch;
+        self.next_batch += 1;
+        let mut fresh: Vec<LinkRow> = Vec::new();
+        let mut in_batch = HashSet::new();
         for (item, link) in items.iter().zip(&links) {
             if let Ok(link) = link
                 && link.fresh
-                && stored_keys.insert((item.source.as_str(), item.source_record_id.as_str()))
+                && in_batch.insert((item.source.as_str(), item.source_record_id.as_str()))
             {
-                fresh.push((item, link));
+                let key = (item.source.clone(), item.source_record_id.clone());
+                self.unsettled.insert(key.clone(), (link.clone(), batch));
+                fresh.push(LinkRow {
+                    key,
+                    link: link.clone(),
+                });
             }
         }
-        store_links(&self.db, &fresh, &review_rows).await?;
-        Ok(links)
-    }
-
-    /// Creates the pending profiles: all in one transaction; if a loyalty number was taken by
-    /// another writer meanwhile, one by one, linking that record to the existing holder.
-    /// Returns each pending profile's customer id and whether this call created it.
-    async fn create(
-        &mut self,
-        pending: &[Pending],
-        ctx: &AccessContext,
-    ) -> Result<Vec<(CustomerId, bool)>, IngestError> {
-        if pending.is_empty() {
-            return Ok(vec![]);
-        }
-        let profiles: Vec<Profile> = pending.iter().map(|p| p.profile.clone()).collect();
-        match self.customers.create_many(profiles, ctx).await {
-            Ok(ids) => return Ok(ids.into_iter().map(|id| (id, true)).collect()),
-            Err(CustomerError::Duplicate(_)) => {}
-            Err(CustomerError::Storage(e)) => return Err(e.into()),
-            Err(e) => return Err(IngestError::Identity(e.to_string())),
-        }
-        let mut out = Vec::with_capacity(pending.len());
-        for p in pending {
-            match self.customers.create(p.profile.clone(), ctx).await {
-                Ok(c) => out.push((c.id, true)),
-                Err(CustomerError::Duplicate(_)) if p.loyalty.is_some() => {
-                    let loyalty = p.loyalty.as_deref().unwrap_or_default();
-                    let id = self.holder_of(loyalty).await?.ok_or_else(|| {
-                        IngestError::Identity("loyalty number taken but not found".into())
-                    })?;
-                    out.push((id, false));
-                }
-                Err(CustomerError::Storage(e)) => return Err(e.into()),
-                Err(e) => return Err(IngestError::Identity(e.to_string())),
-            }
-        }
-        Ok(out)
+        Ok(Linked {
+            receipt: Receipt {
+                batch,
+                failures_at_link: self.failures_seen,
+                settlement: self.settlement.clone(),
+                reported: false,
+            },
+            links,
+            writes: LinkWrites {
+                new_customers,
+                links: fresh,
+                reviews: review_rows,
+            },
+        })
     }
 }
 
+/// A linked batch ([`Linker::link_batch`]).
+#[derive(Debug)]
+pub struct Linked {
+    /// Where to report whether `writes` committed.
+    pub receipt: Receipt,
+    /// Per item: its link or its rejections.
+    pub links: Vec<Result<Link, Vec<Rejection>>>,
+    /// What to write for it.
+    pub writes: LinkWrites,
+}
+
+/// What linking a batch decided to write: new profiles, new links and review rows. Written in
+/// the caller's transaction by [`LinkWrites::write_in`].
+#[derive(Debug)]
+pub struct LinkWrites {
+    /// Profiles nobody matched.
+    pub new_customers: NewCustomers,
+    links: Vec<LinkRow>,
+    reviews: Vec<ReviewRow>,
+}
+
+impl LinkWrites {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.new_customers.is_empty() && self.links.is_empty() && self.reviews.is_empty()
+    }
+
+    /// Writes them in `tx`. A loyalty number that another writer gave a profile since the
+    /// batch linked is a [`StorageError::Conflict`] (the linker must re-seed and the batch
+    /// link again).
+    pub async fn write_in(
+        &self,
+        tx: &mut WriteTx,
+        ctx: &AccessContext,
+    ) -> Result<(), StorageError> {
+        match self.new_customers.insert_in(tx, ctx).await {
+            Ok(()) => {}
+            Err(CustomerError::Storage(e)) => return Err(e),
+            Err(CustomerError::Duplicate(_)) => {
+                return Err(StorageError::Conflict(
+                    "a loyalty number was given to another profile meanwhile".into(),
+                ));
+            }
+            Err(e) => return Err(StorageError::Corrupt(e.to_string())),
+        }
+        insert_links(tx, &self.links, &self.reviews).await
+    }
+}
+
+/// A new link to store.
+#[derive(Debug)]
+struct LinkRow {
+    key: (String, String),
+    link: Link,
+}
+
 /// A row of the data steward's review queue.
+#[derive(Debug)]
 struct ReviewRow {
     source: String,
     source_record_id: String,
@@ -959,23 +1066,22 @@ async fn load_links(
     Ok(out)
 }
 
-/// Stores new links (a link already stored by a concurrent writer is kept) and review rows.
-async fn store_links(
-    db: &Database,
-    links: &[(&LinkItem, &Link)],
+/// Inserts new links (a link already stored by a concurrent writer is kept) and review rows.
+async fn insert_links(
+    tx: &mut WriteTx,
+    links: &[LinkRow],
     reviews: &[ReviewRow],
 ) -> Result<(), StorageError> {
     if links.is_empty() && reviews.is_empty() {
         return Ok(());
     }
-    let backend = db.backend();
+    let backend = Backend::of(tx.conn());
     let stamp = to_db_time(now());
-    let mut tx = db.begin_write().await?;
     // Links with and without a weight go in separate statements: through sqlx's `Any` driver a
     // NULL and a float in the same column of one multi-row insert reach PostgreSQL with
     // conflicting parameter formats ("incorrect binary data format").
     let (weighted, unweighted): (Vec<_>, Vec<_>) =
-        links.iter().partition(|(_, link)| link.weight.is_some());
+        links.iter().partition(|row| row.link.weight.is_some());
     for (rows, with_weight) in [(weighted, true), (unweighted, false)] {
         let columns = if with_weight { 7 } else { 6 };
         for chunk in rows.chunks(200) {
@@ -986,10 +1092,10 @@ async fn store_links(
                 backend.values_rows(chunk.len(), columns)
             );
             let mut q = sqlx::query(&sql);
-            for (item, link) in chunk {
+            for LinkRow { key, link } in chunk {
                 q = q
-                    .bind(item.source.as_str())
-                    .bind(item.source_record_id.as_str())
+                    .bind(key.0.as_str())
+                    .bind(key.1.as_str())
                     .bind(link.customer_id.to_string())
                     .bind(link.method.as_str());
                 if let Some(w) = link.weight {
@@ -1020,7 +1126,7 @@ async fn store_links(
         }
         q.execute(&mut *tx.conn()).await?;
     }
-    tx.commit().await
+    Ok(())
 }
 
 /// Maps a profile validation pointer back to the hint attribute it came from.

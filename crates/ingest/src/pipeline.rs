@@ -5,31 +5,36 @@
 //!    at-least-once redelivery is a no-op even if its content differs;
 //! 2. each `data` is validated as its record kind; every bad field is a rejection with its
 //!    pointer (`/data/...`), and the rest of the batch goes on;
-//! 3. customer records are linked ([`crate::linker`]); segment forecasts are flight-level and go
-//!    to `TravelStore::record_forecast` without a customer;
-//! 4. the batch's records are written with one `TravelStore::record_many` call, one transaction
-//!    (idempotent on (source, source record id): a re-sent record is **unchanged**); the caller's
-//!    batch size is the transaction size (API calls at most 1,000 events, the consumer 2,000, an
-//!    import 8,000 by default);
-//! 5. the processed event ids are added to `ingested_events`.
+//! 3. customer records are linked ([`crate::linker`]) in memory: the linker decides the new
+//!    profiles, links and review rows but writes nothing; segment forecasts are flight-level and
+//!    go to `TravelStore::record_forecast` without a customer;
+//! 4. in **one transaction** (`TravelStore::record_many_with`): the new profiles, links and
+//!    review rows, the batch's records (idempotent on (source, source record id): a re-sent
+//!    record is **unchanged**) with their timeline entries and events, and the processed event
+//!    ids in `ingested_events`. The caller's batch size is the transaction size (API calls at
+//!    most 1,000 events, the consumer 2,000, an import 8,000 by default).
 //!
 //! Concurrency: batches may be ingested concurrently (an import keeps three in flight, the
-//! consumer two; API calls arrive in parallel). Validation runs unlocked; steps 1 and 3 run under the linker, in
-//! arrival order; before releasing the linker a batch queues for steps 4 and 5 behind the batch
-//! linked before it ([`RecordOrder`]) — so the next batches link while earlier ones record, and
-//! records land in the order linked. A batch waiting for its turn to record does not hold the
-//! linker: the batch after it matches meanwhile. A caller whose batches must apply in its own
-//! order even when one fails (a later event for a record wins) ingests them through a
-//! [`Sequence`]: a batch then records only after the caller's previous batch succeeded.
-//! Event ids of a batch between steps 1 and 5 are held in an in-flight set, so a redelivery in
+//! consumer two; API calls arrive in parallel). Validation runs unlocked; steps 1 and 3 run
+//! under the linker, in arrival order; before releasing the linker a batch queues for step 4
+//! behind the batch linked before it ([`RecordOrder`]) — so the next batches link while earlier
+//! ones record, and batches commit in the order linked. Linking touches no write lock, so on
+//! SQLite the write slot is taken once per batch and linking never waits for it.
+//! The linker counts on what earlier batches decided before they commit (a passenger first seen
+//! in one batch is matched in the next); if a batch fails to commit, its linker `Receipt`
+//! reports it, the linker re-seeds from the database, and every batch linked meanwhile fails
+//! with [`IngestError::OutOfTurn`] at its turn, before writing, to be retried.
+//! A caller whose batches must apply in its own order even when one fails (a later event for a
+//! record wins) ingests them through a [`Sequence`]: a batch then records only after the
+//! caller's previous batch succeeded.
+//! Event ids of a batch between steps 1 and 4 are held in an in-flight set, so a redelivery in
 //! the next batch is still recognised.
 //!
-//! Crash safety: each step commits before the next starts and every step is idempotent, so
-//! re-running the same input after a crash completes it without duplicates: links are found
-//! again in `identity_links`, recorded records are recognised, and only then are event ids
-//! marked. Rejected events are not marked, so a corrected event can be re-sent under its id.
+//! Crash safety: a batch commits whole or not at all, so re-running the same input after a
+//! crash completes it without duplicates. Rejected events are not marked, so a corrected event
+//! can be re-sent under its id.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -38,12 +43,15 @@ use utoipa::ToSchema;
 
 use aloft_customers::CustomerStore;
 use aloft_platform::db::{now, to_db_time};
-use aloft_platform::{AccessContext, Database, StorageError};
-use aloft_travel::{CustomerId as TravelCustomerId, Outcome, Record, TravelError, TravelStore};
+use aloft_platform::{AccessContext, Backend, Database, StorageError, WriteTx};
+use aloft_travel::{
+    Alongside, Beside, CustomerId as TravelCustomerId, Outcome, Record, Recorded, TravelError,
+    TravelStore,
+};
 
 use crate::IngestError;
 use crate::envelope::{Rejection, SourceEvent};
-use crate::linker::{LinkItem, Linker};
+use crate::linker::{LinkItem, LinkWrites, Linked, Linker};
 
 /// What one batch did. Counts are of events; `rejected` lists every problem (an event with three
 /// bad fields has three entries).
@@ -335,16 +343,27 @@ impl Pipeline {
             })
             .collect();
         let linking = std::time::Instant::now();
-        let links = linker.link_batch(&items, ctx).await?;
+        let Linked {
+            receipt,
+            links,
+            writes,
+        } = linker.link_batch(&items, ctx).await?;
         let link_ms = linking.elapsed().as_millis() as u64;
         // Stage 2: queue behind the batch linked before this one, then let the linker go, so
-        // the next batch links while this one waits and records, and records after it.
+        // the next batch links while this one waits and records, and records after it. (The
+        // receipt is declared after the turn, so a failure is reported before the turn passes.)
         let turn = self.inner.record_order.join();
         drop(linker);
         let _turn = turn.wait().await;
+        let receipt = receipt;
         if let Some(after) = after
             && after.await != Ok(true)
         {
+            return Err(IngestError::OutOfTurn);
+        }
+        if !receipt.still_valid() {
+            // A batch linked before this one failed to store what it decided, and this one
+            // may link to a profile of it: it must link again.
             return Err(IngestError::OutOfTurn);
         }
         let recording = std::time::Instant::now();
@@ -372,19 +391,46 @@ impl Pipeline {
                 }
             }
         }
-        // 4. Records.
+        // 3-5 in one transaction: new profiles, links, records and the processed event ids.
         let mut outcomes: Vec<(usize, &'static str)> = Vec::with_capacity(to_record.len());
+        if to_record.is_empty() && !writes.is_empty() {
+            return Err(IngestError::Identity(
+                "linking decided writes for a batch with nothing to record".into(),
+            ));
+        }
         if !to_record.is_empty() {
+            let beside = BatchWrites {
+                linking: &writes,
+                events: recorded_index
+                    .iter()
+                    .map(|i| (events[*i].id.as_str(), events[*i].source.as_str()))
+                    .collect(),
+                ctx,
+            };
+            let data_keys = writes
+                .new_customers
+                .data_keys()
+                .map(|(id, key)| (TravelCustomerId::from_uuid(*id.as_uuid()), key.clone()))
+                .collect();
             let done = self
                 .inner
                 .travel
-                .record_many(to_record, ctx)
+                .record_many_with(
+                    to_record,
+                    ctx,
+                    Beside {
+                        data_keys,
+                        writes: &beside,
+                    },
+                )
                 .await
                 .map_err(travel_error)?;
             for (r, index) in done.into_iter().zip(recorded_index) {
                 outcomes.push((index, outcome_name(&r.outcome)));
             }
         }
+        receipt.committed();
+        let mut forecast_marks = Vec::new();
         for f in forecasts {
             let Record::SegmentForecast(forecast) = f.record else {
                 continue;
@@ -396,6 +442,7 @@ impl Pipeline {
                 .await
                 .map_err(travel_error)?;
             outcomes.push((f.index, outcome_name(&r.outcome)));
+            forecast_marks.push((&events[f.index], outcome_name(&r.outcome)));
         }
         for (_, o) in &outcomes {
             if *o == "unchanged" {
@@ -405,10 +452,8 @@ impl Pipeline {
             }
         }
         let record_ms = recording.elapsed().as_millis() as u64;
-        // 5. Event ids.
-        let marks: Vec<(&SourceEvent, &str)> =
-            outcomes.iter().map(|(i, o)| (&events[*i], *o)).collect();
-        mark_events(&self.inner.db, &marks).await?;
+        // 5. Event ids of forecasts (those of records were marked with them).
+        mark_events(&self.inner.db, &forecast_marks).await?;
         drop(claim);
         let refresh = {
             let mut g = self.inner.growth.lock().unwrap_or_else(|p| p.into_inner());
@@ -637,19 +682,28 @@ async fn seen_events(db: &Database, ids: &[&str]) -> Result<HashSet<String>, Sto
     Ok(out)
 }
 
-/// Records processed event ids (a concurrent duplicate is ignored).
+/// Records processed event ids in their own transaction (segment forecasts, which are recorded
+/// one at a time).
 async fn mark_events(db: &Database, marks: &[(&SourceEvent, &str)]) -> Result<(), StorageError> {
     if marks.is_empty() {
         return Ok(());
     }
-    let backend = db.backend();
-    let stamp = to_db_time(now());
-    let mut unique: HashMap<&str, (&SourceEvent, &str)> = HashMap::new();
-    for (e, o) in marks {
-        unique.entry(e.id.as_str()).or_insert((e, o));
-    }
-    let rows: Vec<(&SourceEvent, &str)> = unique.into_values().collect();
+    let rows: Vec<(&str, &str, &str)> = marks
+        .iter()
+        .map(|(e, o)| (e.id.as_str(), e.source.as_str(), *o))
+        .collect();
     let mut tx = db.begin_write().await?;
+    insert_marks(&mut tx, &rows).await?;
+    tx.commit().await
+}
+
+/// Inserts processed event ids `(event id, source, outcome)` (a concurrent duplicate is
+/// ignored; the first outcome of an id repeated here is kept).
+async fn insert_marks(tx: &mut WriteTx, marks: &[(&str, &str, &str)]) -> Result<(), StorageError> {
+    let backend = Backend::of(tx.conn());
+    let stamp = to_db_time(now());
+    let mut seen = HashSet::with_capacity(marks.len());
+    let rows: Vec<&(&str, &str, &str)> = marks.iter().filter(|m| seen.insert(m.0)).collect();
     for chunk in rows.chunks(250) {
         let sql = format!(
             "INSERT INTO ingested_events (event_id, source, processed_at, outcome) VALUES {} \
@@ -657,16 +711,45 @@ async fn mark_events(db: &Database, marks: &[(&SourceEvent, &str)]) -> Result<()
             backend.values_rows(chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
-        for (e, o) in chunk {
+        for (id, source, outcome) in chunk {
             q = q
-                .bind(e.id.as_str())
-                .bind(e.source.as_str())
+                .bind(*id)
+                .bind(*source)
                 .bind(stamp.as_str())
-                .bind(*o);
+                .bind(*outcome);
         }
         q.execute(&mut *tx.conn()).await?;
     }
-    tx.commit().await
+    Ok(())
+}
+
+/// What a batch writes beside its records, in their transaction: what linking decided (new
+/// profiles, links, review rows) and the processed event ids.
+struct BatchWrites<'a> {
+    linking: &'a LinkWrites,
+    /// Per record, in the order given to the travel store: its event's id and source.
+    events: Vec<(&'a str, &'a str)>,
+    ctx: &'a AccessContext,
+}
+
+impl Alongside for BatchWrites<'_> {
+    fn write<'a>(
+        &'a self,
+        tx: &'a mut WriteTx,
+        outcomes: &'a [Recorded],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StorageError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            self.linking.write_in(tx, self.ctx).await?;
+            let marks: Vec<(&str, &str, &str)> = self
+                .events
+                .iter()
+                .zip(outcomes)
+                .map(|((id, source), r)| (*id, *source, outcome_name(&r.outcome)))
+                .collect();
+            insert_marks(tx, &marks).await
+        })
+    }
 }
 
 #[cfg(test)]

@@ -566,6 +566,157 @@ async fn a_batch_behind_a_failed_one_in_a_sequence_records_nothing_until_retried
     }
 }
 
+fn link_item(record: &str, loyalty: &str, name: &str) -> aloft_ingest::linker::LinkItem {
+    let e = call(
+        "ev",
+        record,
+        &[("loyaltynumber", loyalty), ("passengername", name)],
+    );
+    aloft_ingest::linker::LinkItem {
+        position: 0,
+        event_id: None,
+        source: "genesys".into(),
+        source_record_id: record.into(),
+        hints: e.hints,
+    }
+}
+
+/// The linker counts on what a batch decided before that batch commits (the next batch links
+/// to its new profile); when the batch reports that it failed to commit, every batch linked
+/// meanwhile is no longer valid, and the linker forgets the batch's profile.
+#[tokio::test]
+async fn a_batch_that_fails_to_commit_invalidates_the_batches_linked_after_it() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let (_pipeline, customers, _travel) = stores(&t.db);
+        let mut linker = aloft_ingest::Linker::unseeded(customers.clone());
+        let first = linker
+            .link_batch(&[link_item("call-1", "AL400000001", "PAXTON/PAT")], &ctx())
+            .await
+            .unwrap();
+        let pending = first.links[0].as_ref().unwrap().customer_id;
+        assert_eq!(first.writes.new_customers.len(), 1);
+        assert_eq!(customers.count().await.unwrap(), 0, "nothing written yet");
+        let second = linker
+            .link_batch(&[link_item("call-2", "AL400000001", "PAXTON/PAT")], &ctx())
+            .await
+            .unwrap();
+        assert_eq!(
+            second.links[0].as_ref().unwrap().customer_id,
+            pending,
+            "the next batch links to the profile the first one will create"
+        );
+        assert!(second.writes.new_customers.is_empty());
+        assert!(second.receipt.still_valid());
+        drop(first.receipt); // the first batch failed to commit
+        assert!(
+            !second.receipt.still_valid(),
+            "linked to a profile never stored"
+        );
+        let again = linker
+            .link_batch(&[link_item("call-2", "AL400000001", "PAXTON/PAT")], &ctx())
+            .await
+            .unwrap();
+        let relinked = again.links[0].as_ref().unwrap().customer_id;
+        assert_ne!(relinked, pending, "the failed batch's profile is forgotten");
+        assert_eq!(again.writes.new_customers.len(), 1);
+        assert!(again.receipt.still_valid());
+    }
+}
+
+/// A batch commits whole or not at all: when writing its records fails, none of its new
+/// profiles, links or processed event ids remain, and the same batch succeeds once the fault
+/// is gone.
+#[tokio::test]
+async fn a_batch_whose_records_fail_to_write_leaves_no_profile_link_or_mark_behind() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let (pipeline, customers, travel) = stores(&t.db);
+        // A fault injected below the pipeline: the database refuses one record.
+        let (inject, remove): (&[&str], &[&str]) = match backend {
+            aloft_platform::Backend::Sqlite => (
+                &["CREATE TRIGGER refuse BEFORE INSERT ON travel_records \
+                   WHEN NEW.source_record_id = 'call-2' BEGIN SELECT RAISE(ABORT, 'injected'); END"],
+                &["DROP TRIGGER refuse"],
+            ),
+            aloft_platform::Backend::Postgres => (
+                &[
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF NEW.source_record_id = 'call-2' THEN RAISE EXCEPTION 'injected'; END IF; \
+                     RETURN NEW; END $$",
+                    "CREATE TRIGGER refuse BEFORE INSERT ON travel_records FOR EACH ROW \
+                     EXECUTE FUNCTION refuse()",
+                ],
+                &[
+                    "DROP TRIGGER refuse ON travel_records",
+                    "DROP FUNCTION refuse()",
+                ],
+            ),
+        };
+        for sql in inject {
+            sqlx::query(sql).execute(t.db.pool()).await.unwrap();
+        }
+        let batch = || {
+            vec![
+                call(
+                    "ev-1",
+                    "call-1",
+                    &[
+                        ("loyaltynumber", "AL400000001"),
+                        ("passengername", "PAXTON/PAT"),
+                    ],
+                ),
+                call(
+                    "ev-2",
+                    "call-2",
+                    &[
+                        ("loyaltynumber", "AL400000002"),
+                        ("passengername", "QUINN/ROBIN"),
+                    ],
+                ),
+            ]
+        };
+        assert!(pipeline.ingest(batch(), &ctx()).await.is_err());
+        assert_eq!(
+            customers.count().await.unwrap(),
+            0,
+            "no profile left behind"
+        );
+        let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM identity_links")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+        let marks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ingested_events")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            (links, marks),
+            (0, 0),
+            "no link or processed event id left behind"
+        );
+        assert!(
+            travel
+                .find_by_source("genesys", "call-1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        for sql in remove {
+            sqlx::query(sql).execute(t.db.pool()).await.unwrap();
+        }
+        let report = ingest(&pipeline, batch()).await;
+        assert_eq!(
+            (report.recorded, report.new_customers),
+            (2, 2),
+            "{report:?}"
+        );
+        assert_eq!(customers.count().await.unwrap(), 2);
+        let call_1 = owner(&travel, "call-1").await;
+        assert_eq!(call_1, travel_id(one(&customers, "AL400000001").await));
+    }
+}
+
 /// `n` written in letters (A, B, … Z, BA, BB, …): names may hold no digits.
 fn letters(mut n: usize) -> String {
     let mut out = Vec::new();

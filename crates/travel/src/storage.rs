@@ -222,6 +222,28 @@ struct DepartingSegment {
 /// (PostgreSQL; SQLite writers are serialised).
 const CONFLICT_RETRIES: usize = 3;
 
+/// Another domain's writes that belong in the transaction recording a batch (the ingest
+/// pipeline's new profiles, identity links and processed event ids), so that they and the
+/// batch's records commit together or not at all — and SQLite's write slot is taken once.
+pub trait Alongside: Send + Sync {
+    /// Runs in the batch's transaction before its records are written; `outcomes` are what
+    /// writing them will do, in input order. May run more than once (a conflicting concurrent
+    /// write makes the whole transaction retry).
+    fn write<'a>(
+        &'a self,
+        tx: &'a mut WriteTx,
+        outcomes: &'a [Recorded],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StorageError>> + Send + 'a>>;
+}
+
+/// What [`TravelStore::record_many_with`] writes beside the records.
+pub struct Beside<'a> {
+    /// Data keys of customers the transaction creates (not stored yet, so not readable).
+    pub data_keys: HashMap<CustomerId, DataKey>,
+    /// The writes.
+    pub writes: &'a dyn Alongside,
+}
+
 impl TravelStore {
     /// A store over `db`, encrypting what people wrote under the data keys from `keys`.
     pub fn new(db: Database, keys: Arc<dyn CustomerKeys>) -> Self {
@@ -263,7 +285,7 @@ impl TravelStore {
         ctx: &AccessContext,
     ) -> Result<Recorded, TravelError> {
         let mut out = self
-            .write(vec![(Some(customer_id), record)], ctx, false)
+            .write(vec![(Some(customer_id), record)], ctx, false, None)
             .await?;
         out.pop()
             .ok_or_else(|| TravelError::Storage(StorageError::Corrupt("no outcome".into())))
@@ -276,7 +298,12 @@ impl TravelStore {
         ctx: &AccessContext,
     ) -> Result<Recorded, TravelError> {
         let mut out = self
-            .write(vec![(None, Record::SegmentForecast(forecast))], ctx, false)
+            .write(
+                vec![(None, Record::SegmentForecast(forecast))],
+                ctx,
+                false,
+                None,
+            )
             .await?;
         out.pop()
             .ok_or_else(|| TravelError::Storage(StorageError::Corrupt("no outcome".into())))
@@ -292,7 +319,20 @@ impl TravelStore {
         ctx: &AccessContext,
     ) -> Result<Vec<Recorded>, TravelError> {
         let items = records.into_iter().map(|(c, r)| (Some(c), r)).collect();
-        self.write(items, ctx, true).await
+        self.write(items, ctx, true, None).await
+    }
+
+    /// [`TravelStore::record_many`] with another domain's writes in the same transaction
+    /// ([`Beside`]): the batch and they commit together or not at all. Records may belong to
+    /// customers created in that transaction, whose data keys `beside` brings.
+    pub async fn record_many_with(
+        &self,
+        records: Vec<(CustomerId, Record)>,
+        ctx: &AccessContext,
+        beside: Beside<'_>,
+    ) -> Result<Vec<Recorded>, TravelError> {
+        let items = records.into_iter().map(|(c, r)| (Some(c), r)).collect();
+        self.write(items, ctx, true, Some(beside)).await
     }
 
     async fn write(
@@ -300,15 +340,25 @@ impl TravelStore {
         items: Vec<(Option<CustomerId>, Record)>,
         ctx: &AccessContext,
         bulk: bool,
+        beside: Option<Beside<'_>>,
     ) -> Result<Vec<Recorded>, TravelError> {
-        let customers: Vec<CustomerId> = items.iter().filter_map(|(c, _)| *c).collect();
-        let keys = self.data_keys(&customers).await?;
+        let (new_keys, writes) = match beside {
+            Some(b) => (b.data_keys, Some(b.writes)),
+            None => (HashMap::new(), None),
+        };
+        let customers: Vec<CustomerId> = items
+            .iter()
+            .filter_map(|(c, _)| *c)
+            .filter(|c| !new_keys.contains_key(c))
+            .collect();
+        let mut keys = self.data_keys(&customers).await?;
+        keys.extend(new_keys);
         // Documents, digests and keys for the whole batch: CPU only (see `cpu::bound`).
         let prepared = aloft_platform::cpu::bound(items.len(), || prepare(items, &keys, bulk))
             .map_err(TravelError::Invalid)?;
         let mut attempt = 0;
         loop {
-            match self.write_once(&prepared, ctx, bulk).await {
+            match self.write_once(&prepared, ctx, bulk, writes).await {
                 Err(StorageError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
                 other => return Ok(other?),
             }
@@ -357,6 +407,7 @@ impl TravelStore {
         prepared: &[Prepared],
         ctx: &AccessContext,
         bulk: bool,
+        beside: Option<&dyn Alongside>,
     ) -> Result<Vec<Recorded>, StorageError> {
         let keys: Vec<&(String, String)> = prepared.iter().map(|p| &p.key).collect();
         let (tx, plan) = match self.db.backend() {
@@ -373,14 +424,21 @@ impl TravelStore {
                 (None, self.plan(prepared, states).await)
             }
         };
-        if plan.is_empty() {
+        if plan.is_empty() && beside.is_none() {
             // Nothing changed: end the transaction (if any) without writing anything.
             return Ok(plan.outcomes);
         }
-        let tx = match tx {
+        let mut tx = match tx {
             Some(tx) => tx,
             None => self.db.begin_write().await?,
         };
+        if let Some(beside) = beside {
+            beside.write(&mut tx, &plan.outcomes).await?;
+        }
+        if plan.is_empty() {
+            tx.commit().await?;
+            return Ok(plan.outcomes);
+        }
         self.apply(tx, prepared, plan, ctx, bulk).await
     }
 
