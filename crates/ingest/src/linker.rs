@@ -39,6 +39,7 @@ use aloft_identity::normalise::names::{clean_name, parse_pnr_name};
 use aloft_identity::{Decision, Explanation, GoldenId, PersonRecord, Resolver, ResolverConfig};
 use aloft_platform::db::{now, to_db_time};
 use aloft_platform::{AccessContext, Backend, Database, StorageError, WriteTx};
+use aloft_security::DataKey;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -199,6 +200,9 @@ pub struct Linker {
     /// Links decided by batches not committed yet, with the number of the batch: a record
     /// seen again in a later batch keeps its link even before it is in `identity_links`.
     unsettled: HashMap<(String, String), (Link, u64)>,
+    /// Data keys of the profiles created by batches not committed yet, with the number of the
+    /// batch: records linked to them in a later batch are sealed before they are stored.
+    unsettled_keys: HashMap<CustomerId, (DataKey, u64)>,
     /// The number the next batch gets.
     next_batch: u64,
     /// What became of the batches linked: committed up to which, failed how often.
@@ -335,6 +339,7 @@ impl Linker {
             epoch: (0, 0),
             watermark: None,
             unsettled: HashMap::new(),
+            unsettled_keys: HashMap::new(),
             next_batch: 1,
             settlement: Settlement::default(),
             failures_seen: 0,
@@ -361,6 +366,7 @@ impl Linker {
         self.golden.clear();
         self.watermark = None;
         self.unsettled.clear();
+        self.unsettled_keys.clear();
         self.loyalty.clear();
         self.passport.clear();
         self.email.clear();
@@ -835,6 +841,8 @@ impl Linker {
         let mut existing = load_links(&self.db, &keys).await?;
         let committed = self.settlement.committed.load(Ordering::Acquire);
         self.unsettled.retain(|_, (_, batch)| *batch > committed);
+        self.unsettled_keys
+            .retain(|_, (_, batch)| *batch > committed);
         for key in &keys {
             let key = (key.0.to_owned(), key.1.to_owned());
             if !existing.contains_key(&key)
@@ -915,6 +923,17 @@ impl Linker {
             .collect();
         let batch = self.next_batch;
         self.next_batch += 1;
+        for (id, key) in new_customers.data_keys() {
+            self.unsettled_keys.insert(id, (key.clone(), batch));
+        }
+        let data_keys = links
+            .iter()
+            .flatten()
+            .filter_map(|l| {
+                let (key, _) = self.unsettled_keys.get(&l.customer_id)?;
+                Some((l.customer_id, key.clone()))
+            })
+            .collect();
         let mut fresh: Vec<LinkRow> = Vec::new();
         let mut in_batch = HashSet::new();
         for (item, link) in items.iter().zip(&links) {
@@ -938,6 +957,7 @@ impl Linker {
                 reported: false,
             },
             links,
+            data_keys,
             writes: LinkWrites {
                 new_customers,
                 links: fresh,
@@ -954,6 +974,9 @@ pub struct Linked {
     pub receipt: Receipt,
     /// Per item: its link or its rejections.
     pub links: Vec<Result<Link, Vec<Rejection>>>,
+    /// Data keys of the linked profiles that are not stored yet (this batch's new ones, and
+    /// those of batches ahead that have not committed).
+    pub data_keys: HashMap<CustomerId, DataKey>,
     /// What to write for it.
     pub writes: LinkWrites,
 }

@@ -34,7 +34,7 @@
 //! crash completes it without duplicates. Rejected events are not marked, so a corrected event
 //! can be re-sent under its id.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -45,8 +45,7 @@ use aloft_customers::CustomerStore;
 use aloft_platform::db::{now, to_db_time};
 use aloft_platform::{AccessContext, Backend, Database, StorageError, WriteTx};
 use aloft_travel::{
-    Alongside, Beside, CustomerId as TravelCustomerId, Outcome, Record, Recorded, TravelError,
-    TravelStore,
+    Alongside, CustomerId as TravelCustomerId, Outcome, Record, Recorded, TravelError, TravelStore,
 };
 
 use crate::IngestError;
@@ -122,6 +121,9 @@ struct Inner {
     /// Event ids of batches that have linked but not yet marked them: a redelivery arriving in
     /// the next batch meanwhile is recognised as seen.
     in_flight: std::sync::Mutex<HashSet<String>>,
+    /// Record keys (source, source record id) of batches that have linked but not yet ended,
+    /// with how many such batches hold each ([`Touching`]).
+    touching: std::sync::Mutex<HashMap<(String, String), usize>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -148,6 +150,7 @@ impl Pipeline {
                 linker: Mutex::new(Linker::unseeded(customers.clone())),
                 record_order: RecordOrder::default(),
                 in_flight: std::sync::Mutex::new(HashSet::new()),
+                touching: std::sync::Mutex::new(HashMap::new()),
                 customers,
             }),
         }
@@ -346,27 +349,20 @@ impl Pipeline {
         let Linked {
             receipt,
             links,
+            data_keys,
             writes,
         } = linker.link_batch(&items, ctx).await?;
         let link_ms = linking.elapsed().as_millis() as u64;
         // Stage 2: queue behind the batch linked before this one, then let the linker go, so
-        // the next batch links while this one waits and records, and records after it. (The
-        // receipt is declared after the turn, so a failure is reported before the turn passes.)
+        // the next batch links while this one stages, waits and records. Whether a batch ahead
+        // that has not committed writes one of this batch's records is known here, in link
+        // order.
+        let (touching, overlaps) = Touching::claim(&self.inner.touching, &items);
         let turn = self.inner.record_order.join();
         drop(linker);
-        let _turn = turn.wait().await;
+        // (Re-bound after the place, and again after the turn, so that on every early return
+        // the receipt reports the failure before the next batch gets its turn.)
         let receipt = receipt;
-        if let Some(after) = after
-            && after.await != Ok(true)
-        {
-            return Err(IngestError::OutOfTurn);
-        }
-        if !receipt.still_valid() {
-            // A batch linked before this one failed to store what it decided, and this one
-            // may link to a profile of it: it must link again.
-            return Err(IngestError::OutOfTurn);
-        }
-        let recording = std::time::Instant::now();
         let mut to_record: Vec<(TravelCustomerId, Record)> = Vec::with_capacity(valid.len());
         let mut recorded_index = Vec::with_capacity(valid.len());
         for (v, link) in valid.into_iter().zip(links) {
@@ -391,14 +387,46 @@ impl Pipeline {
                 }
             }
         }
-        // 3-5 in one transaction: new profiles, links, records and the processed event ids.
-        let mut outcomes: Vec<(usize, &'static str)> = Vec::with_capacity(to_record.len());
         if to_record.is_empty() && !writes.is_empty() {
             return Err(IngestError::Identity(
                 "linking decided writes for a batch with nothing to record".into(),
             ));
         }
-        if !to_record.is_empty() {
+        // Staging (keys, sealing and, unless a batch ahead writes the same records, planning)
+        // needs no lock: it runs while the batch ahead holds the write slot.
+        let staging = std::time::Instant::now();
+        let staged = if to_record.is_empty() {
+            None
+        } else {
+            let data_keys = data_keys
+                .into_iter()
+                .map(|(id, key)| (TravelCustomerId::from_uuid(*id.as_uuid()), key))
+                .collect();
+            let staged = self
+                .inner
+                .travel
+                .stage_many(to_record, data_keys, !overlaps)
+                .await
+                .map_err(travel_error)?;
+            Some(staged)
+        };
+        let stage_ms = staging.elapsed().as_millis() as u64;
+        let _turn = turn.wait().await;
+        let receipt = receipt;
+        if let Some(after) = after
+            && after.await != Ok(true)
+        {
+            return Err(IngestError::OutOfTurn);
+        }
+        if !receipt.still_valid() {
+            // A batch linked before this one failed to store what it decided, and this one
+            // may link to a profile of it: it must link again.
+            return Err(IngestError::OutOfTurn);
+        }
+        let recording = std::time::Instant::now();
+        // Step 4, one transaction: new profiles, links, records and the processed event ids.
+        let mut outcomes: Vec<(usize, &'static str)> = Vec::with_capacity(recorded_index.len());
+        if let Some(staged) = staged {
             let beside = BatchWrites {
                 linking: &writes,
                 events: recorded_index
@@ -407,22 +435,10 @@ impl Pipeline {
                     .collect(),
                 ctx,
             };
-            let data_keys = writes
-                .new_customers
-                .data_keys()
-                .map(|(id, key)| (TravelCustomerId::from_uuid(*id.as_uuid()), key.clone()))
-                .collect();
             let done = self
                 .inner
                 .travel
-                .record_many_with(
-                    to_record,
-                    ctx,
-                    Beside {
-                        data_keys,
-                        writes: &beside,
-                    },
-                )
+                .record_staged(staged, ctx, &beside)
                 .await
                 .map_err(travel_error)?;
             for (r, index) in done.into_iter().zip(recorded_index) {
@@ -455,6 +471,7 @@ impl Pipeline {
         // 5. Event ids of forecasts (those of records were marked with them).
         mark_events(&self.inner.db, &forecast_marks).await?;
         drop(claim);
+        drop(touching);
         let refresh = {
             let mut g = self.inner.growth.lock().unwrap_or_else(|p| p.into_inner());
             g.0 += report.recorded as u64;
@@ -482,6 +499,7 @@ impl Pipeline {
             rejected = report.rejected_events,
             new_customers = report.new_customers,
             link_ms,
+            stage_ms,
             record_ms,
             total_ms = started.elapsed().as_millis() as u64,
             "ingested batch"
@@ -638,6 +656,50 @@ impl Drop for Claim<'_> {
         let mut set = self.set.lock().unwrap_or_else(|p| p.into_inner());
         for id in &self.ids {
             set.remove(id);
+        }
+    }
+}
+
+/// The record keys a batch in flight writes, held in [`Inner::touching`] until the batch ends.
+struct Touching<'a> {
+    map: &'a std::sync::Mutex<HashMap<(String, String), usize>>,
+    keys: Vec<(String, String)>,
+}
+
+impl<'a> Touching<'a> {
+    /// Holds the keys of `items`; also says whether a batch in flight already holds one of
+    /// them (call in link order, so those batches are the ones ahead).
+    fn claim(
+        map: &'a std::sync::Mutex<HashMap<(String, String), usize>>,
+        items: &[LinkItem],
+    ) -> (Self, bool) {
+        let mut keys: Vec<(String, String)> = items
+            .iter()
+            .map(|i| (i.source.clone(), i.source_record_id.clone()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut held = map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut overlaps = false;
+        for k in &keys {
+            let n = held.entry(k.clone()).or_default();
+            overlaps |= *n > 0;
+            *n += 1;
+        }
+        (Self { map, keys }, overlaps)
+    }
+}
+
+impl Drop for Touching<'_> {
+    fn drop(&mut self) {
+        let mut held = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        for k in &self.keys {
+            if let Some(n) = held.get_mut(k) {
+                *n -= 1;
+                if *n == 0 {
+                    held.remove(k);
+                }
+            }
         }
     }
 }

@@ -419,22 +419,10 @@ async fn chunks_in_flight_together_land_in_file_order() {
         let t = TestDatabase::new(backend).await;
         let (pipeline, customers, travel) = stores(&t.db);
         let scratch = Scratch::new();
-        let line = |id: String, record: String, p: usize, subject: &str| {
-            json!({
-                "specversion": "1.0", "id": id, "source": "/voice/genesys",
-                "type": "com.airline.voice.call",
-                "loyaltynumber": format!("AL4{p:08}"),
-                "passengername": format!("PASSENGER{}/PAT", letters(p)),
-                "data": {"source": "genesys", "source_record_id": record, "channel": "call",
-                         "direction": "inbound", "occurred_at": "2026-03-01T10:00:00Z",
-                         "subject": subject}
-            })
-            .to_string()
-        };
         // Three chunks; 500 passengers, each first seen in the first chunk.
         let mut lines: Vec<String> = (0..chunk * 2 + 500)
             .map(|i| {
-                line(
+                call_line(
                     format!("ev-{i}"),
                     format!("call-{i}"),
                     i % 500,
@@ -443,14 +431,14 @@ async fn chunks_in_flight_together_land_in_file_order() {
             })
             .collect();
         // The last record of chunk 1 is changed by the first line of chunk 2 ...
-        lines[chunk] = line(
+        lines[chunk] = call_line(
             "ev-change".into(),
             format!("call-{}", chunk - 1),
             (chunk - 1) % 500,
             "Refund",
         );
         // ... whose second line redelivers chunk 1's first event (content changed: still a no-op).
-        lines[chunk + 1] = line("ev-0".into(), "call-0".into(), 0, "Anything");
+        lines[chunk + 1] = call_line("ev-0".into(), "call-0".into(), 0, "Anything");
         // And one bad line in each chunk.
         for bad in [7, chunk + 7, 2 * chunk + 7] {
             lines[bad] = "{ not json".into();
@@ -715,6 +703,61 @@ async fn a_batch_whose_records_fail_to_write_leaves_no_profile_link_or_mark_behi
         let call_1 = owner(&travel, "call-1").await;
         assert_eq!(call_1, travel_id(one(&customers, "AL400000001").await));
     }
+}
+
+/// A chunk is staged (and on SQLite planned) while the chunk ahead of it writes; when the
+/// chunk ahead writes the same record, the plan waits for it. Here a stored record is changed
+/// by one chunk and changed back by the next: a plan made before the first chunk committed
+/// would find the record already as the second chunk has it and write nothing.
+#[tokio::test]
+async fn a_record_changed_and_changed_back_by_consecutive_chunks_ends_as_the_last_chunk_says() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let (pipeline, _customers, travel) = stores(&t.db);
+        let scratch = Scratch::new();
+        let first = scratch.0.join("first.ndjson");
+        std::fs::write(
+            &first,
+            call_line("ev-a".into(), "call-x".into(), 1, "Seat change"),
+        )
+        .unwrap();
+        import_in_batches(&pipeline, "genesys", first, TEST_BATCH).await;
+        // Chunk 1 changes call-x at its end, chunk 2 changes it back at its start.
+        let mut lines: Vec<String> = (0..TEST_BATCH * 2)
+            .map(|i| call_line(format!("ev-{i}"), format!("call-{i}"), i % 200, "Baggage"))
+            .collect();
+        lines[TEST_BATCH - 1] = call_line("ev-b".into(), "call-x".into(), 1, "Refund");
+        lines[TEST_BATCH] = call_line("ev-c".into(), "call-x".into(), 1, "Seat change");
+        let second = scratch.0.join("second.ndjson");
+        std::fs::write(&second, lines.join("\n")).unwrap();
+        let summary = import_in_batches(&pipeline, "genesys", second, TEST_BATCH).await;
+        assert_eq!(
+            summary.report.rejected_events, 0,
+            "{:?}",
+            summary.report.rejected
+        );
+        let stored = travel
+            .find_by_source("genesys", "call-x")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.record.to_document()["subject"], "Seat change");
+        assert_eq!(stored.version, 3, "changed, then changed back");
+    }
+}
+
+/// An NDJSON line: call `record` (event `id`) about passenger number `p`, with `subject`.
+fn call_line(id: String, record: String, p: usize, subject: &str) -> String {
+    json!({
+        "specversion": "1.0", "id": id, "source": "/voice/genesys",
+        "type": "com.airline.voice.call",
+        "loyaltynumber": format!("AL4{p:08}"),
+        "passengername": format!("PASSENGER{}/PAT", letters(p)),
+        "data": {"source": "genesys", "source_record_id": record, "channel": "call",
+                 "direction": "inbound", "occurred_at": "2026-03-01T10:00:00Z",
+                 "subject": subject}
+    })
+    .to_string()
 }
 
 /// `n` written in letters (A, B, … Z, BA, BB, …): names may hold no digits.

@@ -24,5 +24,5 @@ pub mod timeline;
 
 pub use model::{CustomerId, Record, RecordKind};
 pub use sealing::{CustomerKeys, EphemeralKeys};
-pub use storage::{Alongside, Beside, Outcome, Recorded, StoredRecord, TravelError, TravelStore};
+pub use storage::{Alongside, Outcome, Recorded, Staged, StoredRecord, TravelError, TravelStore};
 pub use timeline::{TimelineCursor, TimelineEntry, TimelineKind, TimelinePage, TimelineQuery};

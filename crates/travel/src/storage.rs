@@ -236,12 +236,23 @@ pub trait Alongside: Send + Sync {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StorageError>> + Send + 'a>>;
 }
 
-/// What [`TravelStore::record_many_with`] writes beside the records.
-pub struct Beside<'a> {
-    /// Data keys of customers the transaction creates (not stored yet, so not readable).
-    pub data_keys: HashMap<CustomerId, DataKey>,
-    /// The writes.
-    pub writes: &'a dyn Alongside,
+/// A batch made ready to write ([`TravelStore::stage_many`]): data keys read, documents
+/// validated, sealed and digested and, when asked, the write planned against what is stored.
+pub struct Staged {
+    prepared: Vec<Prepared>,
+    bulk: bool,
+    /// Planned at staging (SQLite only); checked again in the write slot, where a record
+    /// changed meanwhile makes the write re-plan.
+    plan: Option<Plan>,
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("records", &self.prepared.len())
+            .field("planned", &self.plan.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TravelStore {
@@ -285,7 +296,7 @@ impl TravelStore {
         ctx: &AccessContext,
     ) -> Result<Recorded, TravelError> {
         let mut out = self
-            .write(vec![(Some(customer_id), record)], ctx, false, None)
+            .write(vec![(Some(customer_id), record)], ctx, false)
             .await?;
         out.pop()
             .ok_or_else(|| TravelError::Storage(StorageError::Corrupt("no outcome".into())))
@@ -298,12 +309,7 @@ impl TravelStore {
         ctx: &AccessContext,
     ) -> Result<Recorded, TravelError> {
         let mut out = self
-            .write(
-                vec![(None, Record::SegmentForecast(forecast))],
-                ctx,
-                false,
-                None,
-            )
+            .write(vec![(None, Record::SegmentForecast(forecast))], ctx, false)
             .await?;
         out.pop()
             .ok_or_else(|| TravelError::Storage(StorageError::Corrupt("no outcome".into())))
@@ -319,20 +325,36 @@ impl TravelStore {
         ctx: &AccessContext,
     ) -> Result<Vec<Recorded>, TravelError> {
         let items = records.into_iter().map(|(c, r)| (Some(c), r)).collect();
-        self.write(items, ctx, true, None).await
+        self.write(items, ctx, true).await
     }
 
-    /// [`TravelStore::record_many`] with another domain's writes in the same transaction
-    /// ([`Beside`]): the batch and they commit together or not at all. Records may belong to
-    /// customers created in that transaction, whose data keys `beside` brings.
-    pub async fn record_many_with(
+    /// The first half of [`TravelStore::record_many`], which needs no write lock: reads the
+    /// customers' data keys (`data_keys` brings those of customers not stored yet), validates,
+    /// seals and digests the documents and, with `plan_now`, plans the write against what is
+    /// stored (on SQLite; PostgreSQL plans in the transaction, with the rows locked). A caller
+    /// that keeps batches in flight stages the next while the one ahead writes; it passes
+    /// `plan_now = false` when a batch ahead that has not committed yet writes the same
+    /// records, since a plan made now would not see that batch's changes.
+    pub async fn stage_many(
         &self,
         records: Vec<(CustomerId, Record)>,
-        ctx: &AccessContext,
-        beside: Beside<'_>,
-    ) -> Result<Vec<Recorded>, TravelError> {
+        data_keys: HashMap<CustomerId, DataKey>,
+        plan_now: bool,
+    ) -> Result<Staged, TravelError> {
         let items = records.into_iter().map(|(c, r)| (Some(c), r)).collect();
-        self.write(items, ctx, true, Some(beside)).await
+        self.stage(items, data_keys, true, plan_now).await
+    }
+
+    /// The second half of [`TravelStore::record_many`]: writes a staged batch, with another
+    /// domain's `writes` in the same transaction (they and the batch commit together or not
+    /// at all).
+    pub async fn record_staged(
+        &self,
+        staged: Staged,
+        ctx: &AccessContext,
+        writes: &dyn Alongside,
+    ) -> Result<Vec<Recorded>, TravelError> {
+        self.commit(staged, ctx, Some(writes)).await
     }
 
     async fn write(
@@ -340,12 +362,18 @@ impl TravelStore {
         items: Vec<(Option<CustomerId>, Record)>,
         ctx: &AccessContext,
         bulk: bool,
-        beside: Option<Beside<'_>>,
     ) -> Result<Vec<Recorded>, TravelError> {
-        let (new_keys, writes) = match beside {
-            Some(b) => (b.data_keys, Some(b.writes)),
-            None => (HashMap::new(), None),
-        };
+        let staged = self.stage(items, HashMap::new(), bulk, false).await?;
+        self.commit(staged, ctx, None).await
+    }
+
+    async fn stage(
+        &self,
+        items: Vec<(Option<CustomerId>, Record)>,
+        new_keys: HashMap<CustomerId, DataKey>,
+        bulk: bool,
+        plan_now: bool,
+    ) -> Result<Staged, TravelError> {
         let customers: Vec<CustomerId> = items
             .iter()
             .filter_map(|(c, _)| *c)
@@ -356,13 +384,48 @@ impl TravelStore {
         // Documents, digests and keys for the whole batch: CPU only (see `cpu::bound`).
         let prepared = aloft_platform::cpu::bound(items.len(), || prepare(items, &keys, bulk))
             .map_err(TravelError::Invalid)?;
+        let plan = match self.db.backend() {
+            Backend::Sqlite if plan_now => Some(self.plan_unlocked(&prepared).await?),
+            _ => None,
+        };
+        Ok(Staged {
+            prepared,
+            bulk,
+            plan,
+        })
+    }
+
+    async fn commit(
+        &self,
+        staged: Staged,
+        ctx: &AccessContext,
+        beside: Option<&dyn Alongside>,
+    ) -> Result<Vec<Recorded>, TravelError> {
+        let Staged {
+            prepared,
+            bulk,
+            mut plan,
+        } = staged;
         let mut attempt = 0;
         loop {
-            match self.write_once(&prepared, ctx, bulk, writes).await {
+            match self
+                .write_once(&prepared, plan.take(), ctx, bulk, beside)
+                .await
+            {
                 Err(StorageError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
                 other => return Ok(other?),
             }
         }
+    }
+
+    /// Plans writing `prepared` from what is stored now, without a lock (SQLite).
+    async fn plan_unlocked(&self, prepared: &[Prepared]) -> Result<Plan, StorageError> {
+        let keys: Vec<&(String, String)> = prepared.iter().map(|p| &p.key).collect();
+        let states = {
+            let mut conn = self.db.pool().acquire().await?;
+            load_states(Backend::Sqlite, &mut conn, &keys, false).await?
+        };
+        Ok(self.plan(prepared, states).await)
     }
 
     /// The plaintext document a stored state holds (for naming changed fields). Sealed fields
@@ -395,34 +458,32 @@ impl TravelStore {
         doc
     }
 
-    /// One attempt at writing `prepared`. On SQLite everything that needs no lock — reading
+    /// One attempt at writing `prepared` (`planned` at staging, if it was). On SQLite everything that needs no lock — reading
     /// what is stored, deciding outcomes, sealing, projecting the timeline, building events — is
     /// done before the write slot is taken, so the slot (which bounds a bulk import there) is
     /// held only for the statements. That read is optimistic: a row inserted meanwhile fails
     /// its insert on the unique key, and an update names the version it read, so either way the
-    /// attempt ends in `Conflict` and [`TravelStore::write`] retries it. PostgreSQL reads inside
+    /// attempt ends in `Conflict` and `commit` retries it, planning again. PostgreSQL reads inside
     /// the transaction with the rows locked (writers there do not queue for one slot).
     async fn write_once(
         &self,
         prepared: &[Prepared],
+        planned: Option<Plan>,
         ctx: &AccessContext,
         bulk: bool,
         beside: Option<&dyn Alongside>,
     ) -> Result<Vec<Recorded>, StorageError> {
-        let keys: Vec<&(String, String)> = prepared.iter().map(|p| &p.key).collect();
         let (tx, plan) = match self.db.backend() {
             Backend::Postgres => {
                 let mut tx = self.db.begin_write().await?;
+                let keys: Vec<&(String, String)> = prepared.iter().map(|p| &p.key).collect();
                 let states = load_states(Backend::Postgres, tx.conn(), &keys, true).await?;
                 (Some(tx), self.plan(prepared, states).await)
             }
-            Backend::Sqlite => {
-                let states = {
-                    let mut conn = self.db.pool().acquire().await?;
-                    load_states(Backend::Sqlite, &mut conn, &keys, false).await?
-                };
-                (None, self.plan(prepared, states).await)
-            }
+            Backend::Sqlite => match planned {
+                Some(plan) => (None, plan),
+                None => (None, self.plan_unlocked(prepared).await?),
+            },
         };
         if plan.is_empty() && beside.is_none() {
             // Nothing changed: end the transaction (if any) without writing anything.
