@@ -848,12 +848,7 @@ impl Linker {
             if !existing.contains_key(&key)
                 && let Some((link, _)) = self.unsettled.get(&key)
             {
-                let link = Link {
-                    fresh: false,
-                    created_customer: false,
-                    ..link.clone()
-                };
-                existing.insert(key, link);
+                existing.insert(key, link.clone());
             }
         }
         let today = chrono::Utc::now().date_naive();
@@ -942,10 +937,22 @@ impl Linker {
                 && in_batch.insert((item.source.as_str(), item.source_record_id.as_str()))
             {
                 let key = (item.source.clone(), item.source_record_id.clone());
-                self.unsettled.insert(key.clone(), (link.clone(), batch));
+                // A later batch reusing the link needs only whom and how, not why.
+                let reusable = Link {
+                    customer_id: link.customer_id,
+                    method: link.method,
+                    weight: link.weight,
+                    explanation: Value::Null,
+                    fresh: false,
+                    created_customer: false,
+                };
+                self.unsettled.insert(key.clone(), (reusable, batch));
                 fresh.push(LinkRow {
                     key,
-                    link: link.clone(),
+                    customer_id: link.customer_id,
+                    method: link.method,
+                    weight: link.weight,
+                    explanation: link.explanation.to_string(),
                 });
             }
         }
@@ -1023,7 +1030,11 @@ impl LinkWrites {
 #[derive(Debug)]
 struct LinkRow {
     key: (String, String),
-    link: Link,
+    customer_id: CustomerId,
+    method: LinkMethod,
+    weight: Option<f64>,
+    /// The explanation as stored (JSON text).
+    explanation: String,
 }
 
 /// A row of the data steward's review queue.
@@ -1104,7 +1115,7 @@ async fn insert_links(
     // NULL and a float in the same column of one multi-row insert reach PostgreSQL with
     // conflicting parameter formats ("incorrect binary data format").
     let (weighted, unweighted): (Vec<_>, Vec<_>) =
-        links.iter().partition(|row| row.link.weight.is_some());
+        links.iter().partition(|row| row.weight.is_some());
     for (rows, with_weight) in [(weighted, true), (unweighted, false)] {
         let columns = if with_weight { 7 } else { 6 };
         for chunk in rows.chunks(200) {
@@ -1115,16 +1126,16 @@ async fn insert_links(
                 backend.values_rows(chunk.len(), columns)
             );
             let mut q = sqlx::query(&sql);
-            for LinkRow { key, link } in chunk {
+            for row in chunk {
                 q = q
-                    .bind(key.0.as_str())
-                    .bind(key.1.as_str())
-                    .bind(link.customer_id.to_string())
-                    .bind(link.method.as_str());
-                if let Some(w) = link.weight {
+                    .bind(row.key.0.as_str())
+                    .bind(row.key.1.as_str())
+                    .bind(row.customer_id.to_string())
+                    .bind(row.method.as_str());
+                if let Some(w) = row.weight {
                     q = q.bind(w);
                 }
-                q = q.bind(link.explanation.to_string()).bind(stamp.as_str());
+                q = q.bind(row.explanation.as_str()).bind(stamp.as_str());
             }
             q.execute(&mut *tx.conn()).await?;
         }
