@@ -8,7 +8,7 @@
 //! 3. customer records are linked ([`crate::linker`]) in memory: the linker decides the new
 //!    profiles, links and review rows but writes nothing; segment forecasts are flight-level and
 //!    go to `TravelStore::record_forecast` without a customer;
-//! 4. in **one transaction** (`TravelStore::record_many_with`): the new profiles, links and
+//! 4. in **one transaction** (`TravelStore::record_staged`): the new profiles, links and
 //!    review rows, the batch's records (idempotent on (source, source record id): a re-sent
 //!    record is **unchanged**) with their timeline entries and events, and the processed event
 //!    ids in `ingested_events`. The caller's batch size is the transaction size (API calls at
