@@ -85,6 +85,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "identity_merges",
         sql: include_str!("../../../migrations/0011_identity_merges.sql"),
     },
+    Migration {
+        version: 12,
+        name: "timeline_entry_ranges",
+        sql: include_str!("../../../migrations/0012_timeline_entry_ranges.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.

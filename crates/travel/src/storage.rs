@@ -37,8 +37,8 @@ use aloft_security::DataKey;
 use crate::model::{CustomerId, Record, RecordKind, SegmentForecast, changed_fields};
 use crate::sealing::{self, CustomerKeys};
 use crate::timeline::{
-    MAX_LIMIT, RecordRef, TimelineCursor, TimelineEntry, TimelineKind, TimelinePage, TimelineQuery,
-    project,
+    self, MAX_LIMIT, RecordRef, TimelineCursor, TimelineEntry, TimelineKind, TimelinePage,
+    TimelineQuery, project,
 };
 
 /// CloudEvents `source` of this domain.
@@ -676,15 +676,15 @@ impl TravelStore {
                 return Err(StorageError::Conflict("travel_records version".into()));
             }
         }
-        for chunk in changed.chunks(500) {
-            let params: Vec<String> = (1..=chunk.len()).map(|i| backend.param(i)).collect();
-            let sql = format!(
-                "DELETE FROM timeline WHERE record_id IN ({})",
-                params.join(", ")
-            );
+        for chunk in changed.chunks(250) {
+            let ranges: Vec<String> = (0..chunk.len())
+                .map(|i| timeline::of_record(backend, 2 * i + 1))
+                .collect();
+            let sql = format!("DELETE FROM timeline WHERE {}", ranges.join(" OR "));
             let mut q = sqlx::query(&sql);
             for (s, _) in chunk {
-                q = q.bind(s.id.to_string());
+                let (start, end) = timeline::entry_range(&s.id.to_string());
+                q = q.bind(start).bind(end);
             }
             q.execute(&mut *tx.conn()).await?;
         }
@@ -778,10 +778,15 @@ impl TravelStore {
                 .rows_affected();
                 if done == 1 {
                     if let (Some(c), Some(k)) = (customer, &p.data_key) {
-                        sqlx::query("DELETE FROM timeline WHERE record_id = $1")
-                            .bind(&id)
-                            .execute(&mut *tx.conn())
-                            .await?;
+                        let (start, end) = timeline::entry_range(&id);
+                        sqlx::query(&format!(
+                            "DELETE FROM timeline WHERE {}",
+                            timeline::of_record(self.db.backend(), 1)
+                        ))
+                        .bind(start)
+                        .bind(end)
+                        .execute(&mut *tx.conn())
+                        .await?;
                         let entries: Vec<_> = project(c, stored.id, &p.record)
                             .into_iter()
                             .map(|e| {
@@ -856,10 +861,15 @@ impl TravelStore {
             .bind(&id)
             .execute(&mut *tx.conn())
             .await?;
-            let entries = sqlx::query("SELECT entry_id, detail FROM timeline WHERE record_id = $1")
-                .bind(&id)
-                .fetch_all(&mut *tx.conn())
-                .await?;
+            let (start, end) = timeline::entry_range(&id);
+            let entries = sqlx::query(&format!(
+                "SELECT entry_id, detail FROM timeline WHERE {}",
+                timeline::of_record(self.db.backend(), 1)
+            ))
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *tx.conn())
+            .await?;
             for e in entries {
                 let entry_id: String = e.try_get("entry_id")?;
                 let detail = match e.try_get::<Option<String>, _>("detail")? {

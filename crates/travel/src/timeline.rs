@@ -154,6 +154,23 @@ pub fn entry_id(record_id: Uuid, ordinal: usize) -> String {
     format!("{}.{ordinal:02}", record_id.hyphenated())
 }
 
+/// The ids of a record's entries are exactly those in `[start, end)` of this pair (byte
+/// order): `<record id>.` up to `<record id>/` (`/` follows `.`). The timeline has no index on
+/// `record_id`; a record's entries are this range of its primary key.
+pub fn entry_range(record_id: &str) -> (String, String) {
+    (format!("{record_id}."), format!("{record_id}/"))
+}
+
+/// The SQL condition on the entries of one record, given the two ends of [`entry_range`] as
+/// parameters `first` and `first + 1`.
+pub fn of_record(backend: aloft_platform::Backend, first: usize) -> String {
+    format!(
+        "(entry_id >= {} AND entry_id < {})",
+        backend.param(first),
+        backend.param(first + 1)
+    )
+}
+
 /// The timeline entries of a record: one per flight segment of a booking, none for a segment
 /// forecast (flight-level data, not about one customer), one for every other record.
 pub fn project(customer_id: CustomerId, record_id: Uuid, record: &Record) -> Vec<TimelineEntry> {
