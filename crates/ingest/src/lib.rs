@@ -104,6 +104,10 @@ impl From<IngestError> for aloft_platform::ApiError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::Storage(s) => s.into(),
+            // Nothing was written; the same request will succeed once retried.
+            IngestError::OutOfTurn => aloft_platform::ApiError::Unavailable(
+                "an earlier batch failed; retry this one".into(),
+            ),
             other => aloft_platform::ApiError::Internal(other.to_string()),
         }
     }

@@ -212,29 +212,43 @@ pub struct Linker {
 }
 
 /// What became of the batches a linker linked, shared with their [`Receipt`]s.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Settlement {
     /// Batches up to this number have committed.
     committed: Arc<AtomicU64>,
-    /// How many batches failed to commit.
+    /// How many batches failed to commit (a change makes the linker re-seed).
     failed: Arc<AtomicU64>,
+    /// The lowest number of a batch that failed since the linker last re-seeded: batches
+    /// numbered above it may link to what it decided.
+    lowest_failed: Arc<AtomicU64>,
+}
+
+impl Default for Settlement {
+    fn default() -> Self {
+        Self {
+            committed: Arc::default(),
+            failed: Arc::default(),
+            lowest_failed: Arc::new(AtomicU64::new(u64::MAX)),
+        }
+    }
 }
 
 /// A linked batch's duty to report whether its writes ([`LinkWrites`]) committed: the linker
-/// already counts on them. Dropped without [`Receipt::committed`], it reports a failure.
+/// already counts on them. Dropped without [`Receipt::committed`], it reports a failure (if
+/// the batch had anything to write: otherwise nothing depends on it).
 #[derive(Debug)]
 pub struct Receipt {
     batch: u64,
-    failures_at_link: u64,
+    has_writes: bool,
     settlement: Settlement,
     reported: bool,
 }
 
 impl Receipt {
-    /// Whether no batch has failed to commit since this one linked. If one has, this batch
+    /// Whether no batch linked before this one has failed to commit. If one has, this batch
     /// may link to profiles that were never stored: it must not commit, but link again.
     pub fn still_valid(&self) -> bool {
-        self.settlement.failed.load(Ordering::Acquire) == self.failures_at_link
+        self.settlement.lowest_failed.load(Ordering::Acquire) > self.batch
     }
 
     /// The batch's writes are committed.
@@ -251,7 +265,10 @@ impl Drop for Receipt {
     /// batch linked meanwhile is no longer [`Receipt::still_valid`] (it may link to a profile
     /// of this batch's). Drop it before the next batch takes its turn to record.
     fn drop(&mut self) {
-        if !self.reported {
+        if !self.reported && self.has_writes {
+            self.settlement
+                .lowest_failed
+                .fetch_min(self.batch, Ordering::AcqRel);
             self.settlement.failed.fetch_add(1, Ordering::AcqRel);
         }
     }
@@ -351,7 +368,13 @@ impl Linker {
         self.stale = true;
     }
 
-    /// Seeds the linker if it has not been seeded, or was left stale by a failed batch.
+    /// Seeds the linker if it has not been seeded, or was left stale by a failed batch or read,
+    /// or a merge anywhere.
+    ///
+    /// A batch's failure to commit is taken into account only by [`Linker::must_reseed`]: a
+    /// failure reported after that check leaves the next batch linking on the old state, and
+    /// that batch then fails at its turn (its [`Receipt`] is no longer valid), so the linker
+    /// never re-seeds while batches that linked before are still in flight.
     pub async fn ensure_seeded(&mut self) -> Result<(), IngestError> {
         let epoch = crate::merge::merge_epoch(&self.db).await?;
         if self.stale || epoch != self.epoch {
@@ -361,12 +384,30 @@ impl Linker {
         Ok(())
     }
 
+    /// Whether the next batch re-seeds the linker from the database (a batch failed to commit,
+    /// a read failed, a merge happened). The caller, holding the linker, lets every batch that
+    /// linked before end first, so that what they decided is stored or forgotten when the
+    /// linker re-reads it (see `Pipeline`).
+    pub async fn must_reseed(&mut self) -> Result<bool, IngestError> {
+        let failures = self.settlement.failed.load(Ordering::Acquire);
+        if failures != self.failures_seen {
+            // A batch failed to commit what it decided: forget it all.
+            self.stale = true;
+            self.failures_seen = failures;
+        }
+        Ok(self.stale || crate::merge::merge_epoch(&self.db).await? != self.epoch)
+    }
+
     async fn reseed(&mut self) -> Result<(), IngestError> {
         self.resolver = Resolver::new(ResolverConfig::default());
         self.golden.clear();
         self.watermark = None;
         self.unsettled.clear();
         self.unsettled_keys.clear();
+        // Every batch linked before has ended (the caller waited): none can fail any more.
+        self.settlement
+            .lowest_failed
+            .store(u64::MAX, Ordering::Release);
         self.loyalty.clear();
         self.passport.clear();
         self.email.clear();
@@ -488,12 +529,6 @@ impl Linker {
         items: &[LinkItem],
         ctx: &AccessContext,
     ) -> Result<Linked, IngestError> {
-        let failures = self.settlement.failed.load(Ordering::Acquire);
-        if failures != self.failures_seen {
-            // A batch failed to commit what it decided: forget it all.
-            self.stale = true;
-            self.failures_seen = failures;
-        }
         self.ensure_seeded().await?;
         if let Err(e) = self.catch_up().await {
             self.stale = true;
@@ -838,11 +873,13 @@ impl Linker {
             .iter()
             .map(|i| (i.source.as_str(), i.source_record_id.as_str()))
             .collect();
-        let mut existing = load_links(&self.db, &keys).await?;
+        // What committed is read before the stored links: a batch committing in between is
+        // then still found in `unsettled` (read after, its links could be in neither).
         let committed = self.settlement.committed.load(Ordering::Acquire);
         self.unsettled.retain(|_, (_, batch)| *batch > committed);
         self.unsettled_keys
             .retain(|_, (_, batch)| *batch > committed);
+        let mut existing = load_links(&self.db, &keys).await?;
         for key in &keys {
             let key = (key.0.to_owned(), key.1.to_owned());
             if !existing.contains_key(&key)
@@ -959,7 +996,9 @@ impl Linker {
         Ok(Linked {
             receipt: Receipt {
                 batch,
-                failures_at_link: self.failures_seen,
+                has_writes: !(new_customers.is_empty()
+                    && fresh.is_empty()
+                    && review_rows.is_empty()),
                 settlement: self.settlement.clone(),
                 reported: false,
             },

@@ -281,6 +281,13 @@ impl Pipeline {
             ..BatchReport::default()
         };
         if events.is_empty() {
+            // Nothing to do, but the caller's order still holds: an empty batch must not tell
+            // the batch behind it that all went well when the one ahead failed.
+            if let Some(after) = after
+                && after.await != Ok(true)
+            {
+                return Err(IngestError::OutOfTurn);
+            }
             return Ok(report);
         }
         let started = std::time::Instant::now();
@@ -295,6 +302,11 @@ impl Pipeline {
         let mut linker = self.inner.linker.lock().await;
         if let Some(tell) = linking {
             let _ = tell.send(());
+        }
+        if linker.must_reseed().await? {
+            // Re-seeding re-reads profiles and links from the database: every batch that linked
+            // before must have ended first, its decisions stored (or failed and forgotten).
+            drop(self.inner.record_order.wait_turn().await);
         }
         let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
         let seen = seen_events(&self.inner.db, &ids).await?;

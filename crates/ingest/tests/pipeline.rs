@@ -525,6 +525,15 @@ async fn a_batch_behind_a_failed_one_in_a_sequence_records_nothing_until_retried
                 .is_none(),
             "nothing recorded out of turn"
         );
+        // An empty batch keeps the order too: it does not vouch for a failed batch ahead.
+        let mut sequence = aloft_ingest::Sequence::default();
+        drop(sequence.next().await);
+        let empty = sequence.next().await;
+        let empty = pipeline.ingest_in_order(vec![], &ctx(), empty).await;
+        assert!(
+            matches!(empty, Err(aloft_ingest::IngestError::OutOfTurn)),
+            "{empty:?}"
+        );
         // Retried in order, in a fresh sequence: the later change wins.
         let mut sequence = aloft_ingest::Sequence::default();
         let ahead = sequence.next().await;
@@ -601,6 +610,9 @@ async fn a_batch_that_fails_to_commit_invalidates_the_batches_linked_after_it() 
             !second.receipt.still_valid(),
             "linked to a profile never stored"
         );
+        // The pipeline asks before linking, and lets the batches in flight end first.
+        assert!(linker.must_reseed().await.unwrap());
+        drop(second);
         let again = linker
             .link_batch(&[link_item("call-2", "AL400000001", "PAXTON/PAT")], &ctx())
             .await
