@@ -788,14 +788,6 @@ impl std::fmt::Debug for NewCustomers {
 }
 
 impl NewCustomers {
-    /// None.
-    pub fn none() -> Self {
-        Self {
-            customers: Vec::new(),
-            rows: Vec::new(),
-        }
-    }
-
     /// Their ids, in the order the profiles were given.
     pub fn ids(&self) -> impl Iterator<Item = CustomerId> + '_ {
         self.customers.iter().map(|c| c.id)

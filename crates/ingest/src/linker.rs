@@ -194,6 +194,9 @@ pub struct Linker {
     /// The merge epoch ([`crate::merge::merge_epoch`]) the maps were built at: a merge or
     /// unmerge anywhere moves it, and the linker re-seeds.
     epoch: (i64, i64),
+    /// The merge epoch [`Linker::must_reseed`] read, for the re-seed that follows: one read per
+    /// batch, and the re-seed is about what the caller waited for.
+    epoch_read: Option<(i64, i64)>,
     /// The greatest profile id known: profiles created elsewhere after it are learned at the
     /// start of the next batch (ids are UUIDv7, ordered by creation time).
     watermark: Option<CustomerId>,
@@ -354,6 +357,7 @@ impl Linker {
             facts: HashMap::new(),
             stale: true,
             epoch: (0, 0),
+            epoch_read: None,
             watermark: None,
             unsettled: HashMap::new(),
             unsettled_keys: HashMap::new(),
@@ -376,7 +380,10 @@ impl Linker {
     /// that batch then fails at its turn (its [`Receipt`] is no longer valid), so the linker
     /// never re-seeds while batches that linked before are still in flight.
     pub async fn ensure_seeded(&mut self) -> Result<(), IngestError> {
-        let epoch = crate::merge::merge_epoch(&self.db).await?;
+        let epoch = match self.epoch_read.take() {
+            Some(epoch) => epoch,
+            None => crate::merge::merge_epoch(&self.db).await?,
+        };
         if self.stale || epoch != self.epoch {
             self.reseed().await?;
             self.epoch = epoch;
@@ -395,7 +402,9 @@ impl Linker {
             self.stale = true;
             self.failures_seen = failures;
         }
-        Ok(self.stale || crate::merge::merge_epoch(&self.db).await? != self.epoch)
+        let epoch = crate::merge::merge_epoch(&self.db).await?;
+        self.epoch_read = Some(epoch);
+        Ok(self.stale || epoch != self.epoch)
     }
 
     async fn reseed(&mut self) -> Result<(), IngestError> {
@@ -524,17 +533,13 @@ impl Linker {
     /// this one creates). So batches must commit in the order they linked, and the caller
     /// reports each outcome on the [`Receipt`]; after a failure, batches linked since must link
     /// again. A database error while reading fails the batch and leaves the linker to re-seed.
-    pub async fn link_batch(
-        &mut self,
-        items: &[LinkItem],
-        ctx: &AccessContext,
-    ) -> Result<Linked, IngestError> {
+    pub async fn link_batch(&mut self, items: &[LinkItem]) -> Result<Linked, IngestError> {
         self.ensure_seeded().await?;
         if let Err(e) = self.catch_up().await {
             self.stale = true;
             return Err(e.into());
         }
-        match self.link_inner(items, ctx).await {
+        match self.link_inner(items).await {
             Ok(v) => Ok(v),
             Err(e) => {
                 self.stale = true;
@@ -864,11 +869,7 @@ impl Linker {
         })
     }
 
-    async fn link_inner(
-        &mut self,
-        items: &[LinkItem],
-        _ctx: &AccessContext,
-    ) -> Result<Linked, IngestError> {
+    async fn link_inner(&mut self, items: &[LinkItem]) -> Result<Linked, IngestError> {
         let keys: Vec<(&str, &str)> = items
             .iter()
             .map(|i| (i.source.as_str(), i.source_record_id.as_str()))

@@ -283,9 +283,7 @@ impl Pipeline {
         if events.is_empty() {
             // Nothing to do, but the caller's order still holds: an empty batch must not tell
             // the batch behind it that all went well when the one ahead failed.
-            if let Some(after) = after
-                && after.await != Ok(true)
-            {
+            if !ahead_succeeded(after).await {
                 return Err(IngestError::OutOfTurn);
             }
             return Ok(report);
@@ -363,7 +361,7 @@ impl Pipeline {
             links,
             data_keys,
             writes,
-        } = linker.link_batch(&items, ctx).await?;
+        } = linker.link_batch(&items).await?;
         let link_ms = linking.elapsed().as_millis() as u64;
         // Stage 2: queue behind the batch linked before this one, then let the linker go, so
         // the next batch links while this one stages, waits and records. Whether a batch ahead
@@ -425,9 +423,7 @@ impl Pipeline {
         let stage_ms = staging.elapsed().as_millis() as u64;
         let _turn = turn.wait().await;
         let receipt = receipt;
-        if let Some(after) = after
-            && after.await != Ok(true)
-        {
+        if !ahead_succeeded(after).await {
             return Err(IngestError::OutOfTurn);
         }
         if !receipt.still_valid() {
@@ -556,6 +552,14 @@ impl Sequence {
             after: self.outcome.replace(next_after),
             outcome,
         }
+    }
+}
+
+/// Whether the caller's previous batch (in a [`Sequence`]) succeeded; `true` without one.
+async fn ahead_succeeded(after: Option<oneshot::Receiver<bool>>) -> bool {
+    match after {
+        Some(after) => after.await == Ok(true),
+        None => true,
     }
 }
 

@@ -588,14 +588,14 @@ async fn a_batch_that_fails_to_commit_invalidates_the_batches_linked_after_it() 
         let (_pipeline, customers, _travel) = stores(&t.db);
         let mut linker = aloft_ingest::Linker::unseeded(customers.clone());
         let first = linker
-            .link_batch(&[link_item("call-1", "AL400000001", "PAXTON/PAT")], &ctx())
+            .link_batch(&[link_item("call-1", "AL400000001", "PAXTON/PAT")])
             .await
             .unwrap();
         let pending = first.links[0].as_ref().unwrap().customer_id;
         assert_eq!(first.writes.new_customers.len(), 1);
         assert_eq!(customers.count().await.unwrap(), 0, "nothing written yet");
         let second = linker
-            .link_batch(&[link_item("call-2", "AL400000001", "PAXTON/PAT")], &ctx())
+            .link_batch(&[link_item("call-2", "AL400000001", "PAXTON/PAT")])
             .await
             .unwrap();
         assert_eq!(
@@ -614,7 +614,7 @@ async fn a_batch_that_fails_to_commit_invalidates_the_batches_linked_after_it() 
         assert!(linker.must_reseed().await.unwrap());
         drop(second);
         let again = linker
-            .link_batch(&[link_item("call-2", "AL400000001", "PAXTON/PAT")], &ctx())
+            .link_batch(&[link_item("call-2", "AL400000001", "PAXTON/PAT")])
             .await
             .unwrap();
         let relinked = again.links[0].as_ref().unwrap().customer_id;
