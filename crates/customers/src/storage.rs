@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 
 use aloft_platform::db::{from_db_time, now, to_db_time};
 use aloft_platform::{
-    AccessContext, ApiError, Auditor, Backend, CloudEvent, Database, FieldError, StorageError,
-    WriteTx,
+    AccessContext, ApiError, Auditor, Backend, CloudEvent, Database, FieldError, Statements,
+    StorageError, WriteTx,
 };
 
 use std::sync::Arc;
@@ -372,11 +372,11 @@ impl CustomerStore {
             merged_into: None,
         };
         let row = StoredRow::of(&self.vault, &customer, None)?;
+        let mut inserts = Statements::new(self.db.backend());
+        render_inserts(&mut inserts, &[(&customer, &row)]);
+        inserts.emit(&[created_event(&customer)])?;
         let mut tx = self.db.begin_write().await?;
-        insert(tx.conn(), &[(&customer, &row)])
-            .await
-            .map_err(duplicate_or)?;
-        tx.emit(&created_event(&customer)).await?;
+        tx.execute(inserts).await.map_err(duplicate_or)?;
         let fields = shown_fields(&customer.profile);
         let entry = ctx.entry(
             "customer.create",
@@ -819,15 +819,23 @@ impl NewCustomers {
         tx: &mut WriteTx,
         ctx: &AccessContext,
     ) -> Result<(), CustomerError> {
+        let mut inserts = Statements::new(Backend::of(tx.conn()));
+        self.render(&mut inserts, ctx)?;
+        tx.execute(inserts).await.map_err(duplicate_or)
+    }
+
+    /// Renders what [`NewCustomers::insert_in`] writes, to execute in a transaction later (see
+    /// [`Statements`]). A loyalty number another profile holds makes the execution fail with
+    /// [`StorageError::Conflict`] naming the loyalty key.
+    pub fn render(&self, into: &mut Statements, ctx: &AccessContext) -> Result<(), StorageError> {
         if self.customers.is_empty() {
             return Ok(());
         }
         let rows: Vec<(&Customer, &StoredRow)> = self.customers.iter().zip(&self.rows).collect();
-        insert(tx.conn(), &rows).await.map_err(duplicate_or)?;
+        render_inserts(into, &rows);
         let events: Vec<CloudEvent> = self.customers.iter().map(created_event).collect();
-        tx.emit_all(&events).await?;
-        tx.audit(&[ctx.entry("customer.bulk_create", "customer", None, vec![], "success")])
-            .await?;
+        into.emit(&events)?;
+        into.audit([ctx.entry("customer.bulk_create", "customer", None, vec![], "success")]);
         Ok(())
     }
 }
@@ -903,38 +911,31 @@ async fn write_row(
 }
 
 /// Inserts new customers, many rows per statement.
-async fn insert(
-    conn: &mut sqlx::AnyConnection,
-    rows: &[(&Customer, &StoredRow)],
-) -> Result<(), StorageError> {
-    const ROWS_PER_STATEMENT: usize = 100;
-    const COLUMNS_PER_ROW: usize = 13;
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO customers (id, version, profile, first_name_key, last_name_key, email_key, phone_key, \
-             loyalty_key, passport_key, created_at, updated_at, data_key, sealed) VALUES {}",
-            aloft_platform::Backend::of(conn).values_rows(chunk.len(), COLUMNS_PER_ROW)
-        );
-        let mut query = sqlx::query(&sql);
-        for (c, stored) in chunk {
-            query = query
-                .bind(c.id.to_string())
+/// Renders the inserts of new rows, many per statement.
+fn render_inserts(into: &mut Statements, rows: &[(&Customer, &StoredRow)]) {
+    into.insert(
+        "INSERT INTO customers (id, version, profile, first_name_key, last_name_key, email_key, phone_key, \
+         loyalty_key, passport_key, created_at, updated_at, data_key, sealed) VALUES ",
+        "",
+        13,
+        100,
+        rows,
+        |v, (c, stored)| {
+            v.bind(c.id.to_string())
                 .bind(c.version)
-                .bind(stored.profile.as_str())
-                .bind(stored.keys.first_name.as_str())
-                .bind(stored.keys.last_name.as_str())
-                .bind(stored.keys.email.as_deref())
-                .bind(stored.keys.phone.as_deref())
-                .bind(stored.keys.loyalty.as_deref())
-                .bind(stored.keys.passport.as_deref())
+                .bind(stored.profile.clone())
+                .bind(stored.keys.first_name.clone())
+                .bind(stored.keys.last_name.clone())
+                .bind(stored.keys.email.clone())
+                .bind(stored.keys.phone.clone())
+                .bind(stored.keys.loyalty.clone())
+                .bind(stored.keys.passport.clone())
                 .bind(to_db_time(c.created_at))
                 .bind(to_db_time(c.updated_at))
-                .bind(stored.sealed.data_key.as_str())
-                .bind(stored.sealed.fields.as_str());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
+                .bind(stored.sealed.data_key.clone())
+                .bind(stored.sealed.fields.clone());
+        },
+    );
 }
 
 impl CustomerStore {

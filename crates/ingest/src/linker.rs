@@ -32,13 +32,11 @@ use aloft_customers::model::{
     CountryCode, EmailAddress, LoyaltyNumber, PassportNumber, PhoneNumber,
 };
 use aloft_customers::storage::Cursor;
-use aloft_customers::{
-    CustomerError, CustomerId, CustomerQuery, CustomerStore, NewCustomers, Profile,
-};
+use aloft_customers::{CustomerId, CustomerQuery, CustomerStore, NewCustomers, Profile};
 use aloft_identity::normalise::names::{clean_name, parse_pnr_name};
 use aloft_identity::{Decision, Explanation, GoldenId, PersonRecord, Resolver, ResolverConfig};
 use aloft_platform::db::{now, to_db_time};
-use aloft_platform::{AccessContext, Backend, Database, StorageError, WriteTx};
+use aloft_platform::{AccessContext, Database, Statements, StorageError};
 use aloft_security::DataKey;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -1028,8 +1026,8 @@ pub struct Linked {
     pub writes: LinkWrites,
 }
 
-/// What linking a batch decided to write: new profiles, new links and review rows. Written in
-/// the caller's transaction by [`LinkWrites::write_in`].
+/// What linking a batch decided to write: new profiles, new links and review rows. Rendered by
+/// [`LinkWrites::render`] to be written in the caller's transaction.
 #[derive(Debug)]
 pub struct LinkWrites {
     /// Profiles nobody matched.
@@ -1044,25 +1042,13 @@ impl LinkWrites {
         self.new_customers.is_empty() && self.links.is_empty() && self.reviews.is_empty()
     }
 
-    /// Writes them in `tx`. A loyalty number that another writer gave a profile since the
-    /// batch linked is a [`StorageError::Conflict`] (the linker must re-seed and the batch
-    /// link again).
-    pub async fn write_in(
-        &self,
-        tx: &mut WriteTx,
-        ctx: &AccessContext,
-    ) -> Result<(), StorageError> {
-        match self.new_customers.insert_in(tx, ctx).await {
-            Ok(()) => {}
-            Err(CustomerError::Storage(e)) => return Err(e),
-            Err(CustomerError::Duplicate(_)) => {
-                return Err(StorageError::Conflict(
-                    "a loyalty number was given to another profile meanwhile".into(),
-                ));
-            }
-            Err(e) => return Err(StorageError::Corrupt(e.to_string())),
-        }
-        insert_links(tx, &self.links, &self.reviews).await
+    /// Renders them to write in the caller's transaction (see [`Statements`]). A loyalty number
+    /// that another writer gave a profile since the batch linked makes the execution fail with
+    /// [`StorageError::Conflict`] (the linker must re-seed and the batch link again).
+    pub fn render(&self, into: &mut Statements, ctx: &AccessContext) -> Result<(), StorageError> {
+        self.new_customers.render(into, ctx)?;
+        render_links(into, &self.links, &self.reviews);
+        Ok(())
     }
 }
 
@@ -1140,16 +1126,9 @@ async fn load_links(
     Ok(out)
 }
 
-/// Inserts new links (a link already stored by a concurrent writer is kept) and review rows.
-async fn insert_links(
-    tx: &mut WriteTx,
-    links: &[LinkRow],
-    reviews: &[ReviewRow],
-) -> Result<(), StorageError> {
-    if links.is_empty() && reviews.is_empty() {
-        return Ok(());
-    }
-    let backend = Backend::of(tx.conn());
+/// Renders the inserts of new links (a link already stored by a concurrent writer is kept) and
+/// review rows.
+fn render_links(into: &mut Statements, links: &[LinkRow], reviews: &[ReviewRow]) {
     let stamp = to_db_time(now());
     // Links with and without a weight go in separate statements: through sqlx's `Any` driver a
     // NULL and a float in the same column of one multi-row insert reach PostgreSQL with
@@ -1157,50 +1136,45 @@ async fn insert_links(
     let (weighted, unweighted): (Vec<_>, Vec<_>) =
         links.iter().partition(|row| row.weight.is_some());
     for (rows, with_weight) in [(weighted, true), (unweighted, false)] {
-        let columns = if with_weight { 7 } else { 6 };
-        for chunk in rows.chunks(200) {
-            let sql = format!(
-                "INSERT INTO identity_links (source, source_record_id, customer_id, method, {}explanation, created_at) \
-                 VALUES {} ON CONFLICT (source, source_record_id) DO NOTHING",
-                if with_weight { "weight, " } else { "" },
-                backend.values_rows(chunk.len(), columns)
-            );
-            let mut q = sqlx::query(&sql);
-            for row in chunk {
-                q = q
-                    .bind(row.key.0.as_str())
-                    .bind(row.key.1.as_str())
+        let head = format!(
+            "INSERT INTO identity_links (source, source_record_id, customer_id, method, {}explanation, created_at) VALUES ",
+            if with_weight { "weight, " } else { "" },
+        );
+        into.insert(
+            &head,
+            " ON CONFLICT (source, source_record_id) DO NOTHING",
+            if with_weight { 7 } else { 6 },
+            200,
+            rows,
+            |v, row| {
+                v.bind(row.key.0.clone())
+                    .bind(row.key.1.clone())
                     .bind(row.customer_id.to_string())
                     .bind(row.method.as_str());
                 if let Some(w) = row.weight {
-                    q = q.bind(w);
+                    v.bind(w);
                 }
-                q = q.bind(row.explanation.as_str()).bind(stamp.as_str());
-            }
-            q.execute(&mut *tx.conn()).await?;
-        }
-    }
-    for chunk in reviews.chunks(200) {
-        let sql = format!(
-            "INSERT INTO identity_review (source, source_record_id, customer_id, candidate_customer_id, weight, explanation, status, created_at) \
-             VALUES {}",
-            backend.values_rows(chunk.len(), 8)
+                v.bind(row.explanation.clone()).bind(stamp.clone());
+            },
         );
-        let mut q = sqlx::query(&sql);
-        for r in chunk {
-            q = q
-                .bind(r.source.as_str())
-                .bind(r.source_record_id.as_str())
+    }
+    into.insert(
+        "INSERT INTO identity_review (source, source_record_id, customer_id, candidate_customer_id, weight, explanation, status, created_at) VALUES ",
+        "",
+        8,
+        200,
+        reviews,
+        |v, r| {
+            v.bind(r.source.clone())
+                .bind(r.source_record_id.clone())
                 .bind(r.customer.to_string())
                 .bind(r.candidate.to_string())
                 .bind(r.weight)
                 .bind(r.explanation.to_string())
                 .bind("open")
-                .bind(stamp.as_str());
-        }
-        q.execute(&mut *tx.conn()).await?;
-    }
-    Ok(())
+                .bind(stamp.clone());
+        },
+    );
 }
 
 /// Maps a profile validation pointer back to the hint attribute it came from.

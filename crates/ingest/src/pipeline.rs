@@ -43,7 +43,7 @@ use utoipa::ToSchema;
 
 use aloft_customers::CustomerStore;
 use aloft_platform::db::{now, to_db_time};
-use aloft_platform::{AccessContext, Backend, Database, StorageError, WriteTx};
+use aloft_platform::{AccessContext, Backend, Database, Statements, StorageError};
 use aloft_travel::{
     Alongside, CustomerId as TravelCustomerId, Outcome, Record, Recorded, TravelError, TravelStore,
 };
@@ -402,8 +402,18 @@ impl Pipeline {
                 "linking decided writes for a batch with nothing to record".into(),
             ));
         }
-        // Staging (keys, sealing and, unless a batch ahead writes the same records, planning)
-        // needs no lock: it runs while the batch ahead holds the write slot.
+        // What is written beside the records (new profiles, links, processed event ids).
+        let beside = BatchWrites {
+            linking: &writes,
+            events: recorded_index
+                .iter()
+                .map(|i| (events[*i].id.as_str(), events[*i].source.as_str()))
+                .collect(),
+            ctx,
+        };
+        // Staging (keys, sealing and, unless a batch ahead writes the same records, planning
+        // and rendering every statement) needs no lock: it runs while the batch ahead holds
+        // the write slot.
         let staging = std::time::Instant::now();
         let staged = if to_record.is_empty() {
             None
@@ -415,7 +425,7 @@ impl Pipeline {
             let staged = self
                 .inner
                 .travel
-                .stage_many(to_record, data_keys, !overlaps)
+                .stage_many(to_record, data_keys, !overlaps, &beside)
                 .await
                 .map_err(travel_error)?;
             Some(staged)
@@ -435,14 +445,6 @@ impl Pipeline {
         // Step 4, one transaction: new profiles, links, records and the processed event ids.
         let mut outcomes: Vec<(usize, &'static str)> = Vec::with_capacity(recorded_index.len());
         if let Some(staged) = staged {
-            let beside = BatchWrites {
-                linking: &writes,
-                events: recorded_index
-                    .iter()
-                    .map(|i| (events[*i].id.as_str(), events[*i].source.as_str()))
-                    .collect(),
-                ctx,
-            };
             let done = self
                 .inner
                 .travel
@@ -762,43 +764,42 @@ async fn seen_events(db: &Database, ids: &[&str]) -> Result<HashSet<String>, Sto
 
 /// Records processed event ids in their own transaction (segment forecasts, which are recorded
 /// one at a time).
-async fn mark_events(db: &Database, marks: &[(&SourceEvent, &str)]) -> Result<(), StorageError> {
+async fn mark_events(
+    db: &Database,
+    marks: &[(&SourceEvent, &'static str)],
+) -> Result<(), StorageError> {
     if marks.is_empty() {
         return Ok(());
     }
-    let rows: Vec<(&str, &str, &str)> = marks
+    let rows: Vec<(&str, &str, &'static str)> = marks
         .iter()
         .map(|(e, o)| (e.id.as_str(), e.source.as_str(), *o))
         .collect();
+    let mut inserts = Statements::new(db.backend());
+    render_marks(&mut inserts, &rows);
     let mut tx = db.begin_write().await?;
-    insert_marks(&mut tx, &rows).await?;
+    tx.execute(inserts).await?;
     tx.commit().await
 }
 
-/// Inserts processed event ids `(event id, source, outcome)` (a concurrent duplicate is
-/// ignored; the first outcome of an id repeated here is kept).
-async fn insert_marks(tx: &mut WriteTx, marks: &[(&str, &str, &str)]) -> Result<(), StorageError> {
-    let backend = Backend::of(tx.conn());
+/// Renders the inserts of processed event ids `(event id, source, outcome)` (a concurrent
+/// duplicate is ignored; the first outcome of an id repeated here is kept).
+fn render_marks(into: &mut Statements, marks: &[(&str, &str, &'static str)]) {
     let stamp = to_db_time(now());
     let mut seen = HashSet::with_capacity(marks.len());
-    let rows: Vec<&(&str, &str, &str)> = marks.iter().filter(|m| seen.insert(m.0)).collect();
-    for chunk in rows.chunks(250) {
-        let sql = format!(
-            "INSERT INTO ingested_events (event_id, source, processed_at, outcome) VALUES {} \
-             ON CONFLICT (event_id) DO NOTHING",
-            backend.values_rows(chunk.len(), 4)
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, source, outcome) in chunk {
-            q = q
-                .bind(*id)
-                .bind(*source)
-                .bind(stamp.as_str())
+    into.insert(
+        "INSERT INTO ingested_events (event_id, source, processed_at, outcome) VALUES ",
+        " ON CONFLICT (event_id) DO NOTHING",
+        4,
+        250,
+        marks.iter().filter(|m| seen.insert(m.0)),
+        |v, (id, source, outcome)| {
+            v.bind((*id).to_owned())
+                .bind((*source).to_owned())
+                .bind(stamp.clone())
                 .bind(*outcome);
-        }
-        q.execute(&mut *tx.conn()).await?;
-    }
-    Ok(())
+        },
+    );
 }
 
 /// What a batch writes beside its records, in their transaction: what linking decided (new
@@ -811,22 +812,17 @@ struct BatchWrites<'a> {
 }
 
 impl Alongside for BatchWrites<'_> {
-    fn write<'a>(
-        &'a self,
-        tx: &'a mut WriteTx,
-        outcomes: &'a [Recorded],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StorageError>> + Send + 'a>>
-    {
-        Box::pin(async move {
-            self.linking.write_in(tx, self.ctx).await?;
-            let marks: Vec<(&str, &str, &str)> = self
-                .events
-                .iter()
-                .zip(outcomes)
-                .map(|((id, source), r)| (*id, *source, outcome_name(&r.outcome)))
-                .collect();
-            insert_marks(tx, &marks).await
-        })
+    fn render(&self, outcomes: &[Recorded], backend: Backend) -> Result<Statements, StorageError> {
+        let mut into = Statements::new(backend);
+        self.linking.render(&mut into, self.ctx)?;
+        let marks: Vec<(&str, &str, &'static str)> = self
+            .events
+            .iter()
+            .zip(outcomes)
+            .map(|((id, source), r)| (*id, *source, outcome_name(&r.outcome)))
+            .collect();
+        render_marks(&mut into, &marks);
+        Ok(into)
     }
 }
 

@@ -66,32 +66,32 @@ impl CloudEvent {
     }
 }
 
-/// Appends event rows inside the caller's transaction (see [`crate::db::WriteTx::emit`]), many
-/// rows per statement so bulk loads do not pay a round trip per event.
-pub(crate) async fn append(
-    conn: &mut sqlx::AnyConnection,
-    events: &[CloudEvent],
-) -> Result<(), StorageError> {
-    const ROWS_PER_STATEMENT: usize = 200;
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO outbox (event_id, event_type, subject, payload, created_at) VALUES {}",
-            crate::db::Backend::of(conn).values_rows(chunk.len(), 5)
-        );
-        let mut query = sqlx::query(&sql);
-        for event in chunk {
-            let payload = serde_json::to_string(event)
-                .map_err(|e| StorageError::Corrupt(format!("event not serialisable: {e}")))?;
-            query = query
-                .bind(event.id.clone())
-                .bind(event.event_type.clone())
-                .bind(event.subject.clone())
-                .bind(payload)
-                .bind(to_db_time(event.time));
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
+/// The head of a multi-row outbox insert (see [`crate::statements::Statements::emit`]).
+pub(crate) const OUTBOX_INSERT: &str =
+    "INSERT INTO outbox (event_id, event_type, subject, payload, created_at) VALUES ";
+/// Values per outbox row.
+pub(crate) const OUTBOX_COLUMNS: usize = 5;
+
+/// An event as an outbox row stores it.
+pub(crate) struct OutboxRow {
+    pub event_id: String,
+    pub event_type: String,
+    pub subject: Option<String>,
+    /// The CloudEvent's JSON, published byte for byte.
+    pub payload: String,
+    pub created_at: String,
+}
+
+/// Renders `event` as its outbox row.
+pub(crate) fn outbox_row(event: &CloudEvent) -> Result<OutboxRow, StorageError> {
+    Ok(OutboxRow {
+        event_id: event.id.clone(),
+        event_type: event.event_type.clone(),
+        subject: event.subject.clone(),
+        payload: serde_json::to_string(event)
+            .map_err(|e| StorageError::Corrupt(format!("event not serialisable: {e}")))?,
+        created_at: to_db_time(event.time),
+    })
 }
 
 /// An outbox row waiting to be published.

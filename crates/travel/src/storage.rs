@@ -29,7 +29,8 @@ use uuid::Uuid;
 
 use aloft_platform::db::{from_db_time, now, to_db_time};
 use aloft_platform::{
-    AccessContext, ApiError, Backend, CloudEvent, Database, FieldError, StorageError, WriteTx,
+    AccessContext, ApiError, Backend, CloudEvent, Database, FieldError, Statements, StorageError,
+    WriteTx,
 };
 
 use aloft_security::DataKey;
@@ -194,19 +195,20 @@ impl Prepared {
 struct Plan {
     /// Per input, in input order.
     outcomes: Vec<Recorded>,
-    /// One per created or updated record.
-    events: Vec<CloudEvent>,
-    /// Records to insert or update (by `stored_version`), by customer, with their stored
-    /// (sealed) form.
-    rows: Vec<(State, sealing::Sealed)>,
-    /// The timeline entries of every written record, details sealed, by customer and time.
-    entries: Vec<(TimelineEntry, Option<String>)>,
+    /// Records to update (those already stored), with their stored (sealed) form.
+    updates: Vec<(State, sealing::Sealed)>,
+    /// Inserts of the new records, of every written record's timeline entries (details
+    /// sealed) and of one event per created or updated record, rendered (see
+    /// [`Statements`]).
+    inserts: Statements,
+    /// What another domain writes beside the batch ([`Alongside`]), when rendered at staging.
+    beside: Option<Statements>,
 }
 
 impl Plan {
     /// Nothing to write: every record was already stored as is.
     fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.updates.is_empty() && self.inserts.is_empty()
     }
 }
 
@@ -226,14 +228,11 @@ const CONFLICT_RETRIES: usize = 3;
 /// pipeline's new profiles, identity links and processed event ids), so that they and the
 /// batch's records commit together or not at all — and SQLite's write slot is taken once.
 pub trait Alongside: Send + Sync {
-    /// Runs in the batch's transaction before its records are written; `outcomes` are what
-    /// writing them will do, in input order. May run more than once (a conflicting concurrent
-    /// write makes the whole transaction retry).
-    fn write<'a>(
-        &'a self,
-        tx: &'a mut WriteTx,
-        outcomes: &'a [Recorded],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StorageError>> + Send + 'a>>;
+    /// Renders what to write in the batch's transaction, before its records; `outcomes` are
+    /// what writing them will do, in input order. Called before the transaction begins (on
+    /// SQLite before the write slot is taken), once per plan of the batch: again when a
+    /// conflicting concurrent write makes it re-plan.
+    fn render(&self, outcomes: &[Recorded], backend: Backend) -> Result<Statements, StorageError>;
 }
 
 /// A batch made ready to write ([`TravelStore::stage_many`]): data keys read, documents
@@ -340,9 +339,11 @@ impl TravelStore {
         records: Vec<(CustomerId, Record)>,
         data_keys: HashMap<CustomerId, DataKey>,
         plan_now: bool,
+        beside: &dyn Alongside,
     ) -> Result<Staged, TravelError> {
         let items = records.into_iter().map(|(c, r)| (Some(c), r)).collect();
-        self.stage(items, data_keys, true, plan_now).await
+        self.stage(items, data_keys, true, plan_now.then_some(beside))
+            .await
     }
 
     /// The second half of [`TravelStore::record_many`]: writes a staged batch, with another
@@ -363,16 +364,19 @@ impl TravelStore {
         ctx: &AccessContext,
         bulk: bool,
     ) -> Result<Vec<Recorded>, TravelError> {
-        let staged = self.stage(items, HashMap::new(), bulk, false).await?;
+        let staged = self.stage(items, HashMap::new(), bulk, None).await?;
         self.commit(staged, ctx, None).await
     }
 
+    /// Reads keys, validates, seals and digests; with `plan_now` (the writes beside the batch)
+    /// also plans the write and renders those writes (SQLite only, see
+    /// [`TravelStore::stage_many`]).
     async fn stage(
         &self,
         items: Vec<(Option<CustomerId>, Record)>,
         new_keys: HashMap<CustomerId, DataKey>,
         bulk: bool,
-        plan_now: bool,
+        plan_now: Option<&dyn Alongside>,
     ) -> Result<Staged, TravelError> {
         let customers: Vec<CustomerId> = items
             .iter()
@@ -384,8 +388,15 @@ impl TravelStore {
         // Documents, digests and keys for the whole batch: CPU only (see `cpu::bound`).
         let prepared = aloft_platform::cpu::bound(items.len(), || prepare(items, &keys, bulk))
             .map_err(TravelError::Invalid)?;
-        let plan = match self.db.backend() {
-            Backend::Sqlite if plan_now => Some(self.plan_unlocked(&prepared).await?),
+        let plan = match (self.db.backend(), plan_now) {
+            (Backend::Sqlite, Some(beside)) => {
+                let mut plan = self.plan_unlocked(&prepared).await?;
+                let outcomes = &plan.outcomes;
+                plan.beside = Some(aloft_platform::cpu::bound(outcomes.len(), || {
+                    beside.render(outcomes, Backend::Sqlite)
+                })?);
+                Some(plan)
+            }
             _ => None,
         };
         Ok(Staged {
@@ -425,7 +436,7 @@ impl TravelStore {
             let mut conn = self.db.pool().acquire().await?;
             load_states(Backend::Sqlite, &mut conn, &keys, false).await?
         };
-        Ok(self.plan(prepared, states).await)
+        self.plan(prepared, states).await
     }
 
     /// The plaintext document a stored state holds (for naming changed fields). Sealed fields
@@ -473,12 +484,12 @@ impl TravelStore {
         bulk: bool,
         beside: Option<&dyn Alongside>,
     ) -> Result<Vec<Recorded>, StorageError> {
-        let (tx, plan) = match self.db.backend() {
+        let (tx, mut plan) = match self.db.backend() {
             Backend::Postgres => {
                 let mut tx = self.db.begin_write().await?;
                 let keys: Vec<&(String, String)> = prepared.iter().map(|p| &p.key).collect();
                 let states = load_states(Backend::Postgres, tx.conn(), &keys, true).await?;
-                (Some(tx), self.plan(prepared, states).await)
+                (Some(tx), self.plan(prepared, states).await?)
             }
             Backend::Sqlite => match planned {
                 Some(plan) => (None, plan),
@@ -489,12 +500,17 @@ impl TravelStore {
             // Nothing changed: end the transaction (if any) without writing anything.
             return Ok(plan.outcomes);
         }
+        let beside = match (beside, plan.beside.take()) {
+            (_, Some(rendered)) => Some(rendered),
+            (Some(b), None) => Some(b.render(&plan.outcomes, self.db.backend())?),
+            (None, None) => None,
+        };
         let mut tx = match tx {
             Some(tx) => tx,
             None => self.db.begin_write().await?,
         };
         if let Some(beside) = beside {
-            beside.write(&mut tx, &plan.outcomes).await?;
+            tx.execute(beside).await?;
         }
         if plan.is_empty() {
             tx.commit().await?;
@@ -509,7 +525,7 @@ impl TravelStore {
         &self,
         prepared: &[Prepared],
         mut states: HashMap<(String, String), State>,
-    ) -> Plan {
+    ) -> Result<Plan, StorageError> {
         let mut outcomes = Vec::with_capacity(prepared.len());
         let mut events = Vec::new();
         for (i, p) in prepared.iter().enumerate() {
@@ -583,20 +599,22 @@ impl TravelStore {
         }
         let mut dirty: Vec<State> = states.into_values().filter(|s| s.dirty).collect();
         dirty.sort_by_key(|s| s.input);
-        // Sealing and projecting the batch is CPU only (see `cpu::bound`).
+        // Sealing, projecting and rendering the batch is CPU only (see `cpu::bound`).
+        let backend = self.db.backend();
         aloft_platform::cpu::bound(dirty.len(), || {
-            Self::seal_and_project(prepared, dirty, outcomes, events)
+            Self::seal_and_project(backend, prepared, dirty, outcomes, events)
         })
     }
 
-    /// The sealed rows and timeline entries of the records a plan writes (`dirty`, in input
-    /// order).
+    /// The sealed rows, timeline entries and events of the records a plan writes (`dirty`, in
+    /// input order), rendered.
     fn seal_and_project(
+        backend: Backend,
         prepared: &[Prepared],
         dirty: Vec<State>,
         outcomes: Vec<Recorded>,
         events: Vec<CloudEvent>,
-    ) -> Plan {
+    ) -> Result<Plan, StorageError> {
         let mut entries: Vec<(TimelineEntry, Option<String>)> = dirty
             .iter()
             .filter_map(|s| {
@@ -627,12 +645,19 @@ impl TravelStore {
         entries.sort_by(|(a, _), (b, _)| {
             (a.customer_id, a.occurred_at).cmp(&(b.customer_id, b.occurred_at))
         });
-        Plan {
+        let (updates, new): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|(s, _)| s.stored_version.is_some());
+        let mut inserts = Statements::new(backend);
+        insert_records(&mut inserts, prepared, new, &to_db_time(now()));
+        insert_entries(&mut inserts, entries);
+        inserts.emit(&events)?;
+        Ok(Plan {
             outcomes,
-            events,
-            rows,
-            entries,
-        }
+            updates,
+            inserts,
+            beside: None,
+        })
     }
 
     /// Writes a plan in `tx` and commits.
@@ -646,13 +671,10 @@ impl TravelStore {
     ) -> Result<Vec<Recorded>, StorageError> {
         let backend = self.db.backend();
         let stamp = to_db_time(now());
-        let (changed, new): (Vec<_>, Vec<_>) = plan
-            .rows
-            .iter()
-            .partition(|(s, _)| s.stored_version.is_some());
+        let changed = &plan.updates;
         // Updated records first (so their old timeline entries go), then new records, then
         // every written record's timeline entries.
-        for (s, stored) in &changed {
+        for (s, stored) in changed {
             let p = &prepared[s.input];
             let done = sqlx::query(
                 "UPDATE travel_records SET customer_id = $1, kind = $2, occurred_at = $3, document = $4, \
@@ -688,9 +710,7 @@ impl TravelStore {
             }
             q.execute(&mut *tx.conn()).await?;
         }
-        insert_records(backend, tx.conn(), prepared, &new, &stamp).await?;
-        insert_entries(backend, tx.conn(), &plan.entries).await?;
-        tx.emit_all(&plan.events).await?;
+        tx.execute(plan.inserts).await?;
         let entry = if bulk {
             ctx.entry(
                 "travel.bulk_record",
@@ -797,7 +817,9 @@ impl TravelStore {
                                 (e, d)
                             })
                             .collect();
-                        insert_entries(self.db.backend(), tx.conn(), &entries).await?;
+                        let mut inserts = Statements::new(self.db.backend());
+                        insert_entries(&mut inserts, entries);
+                        tx.execute(inserts).await?;
                     }
                     tx.commit().await?;
                     converted += 1;
@@ -1371,81 +1393,57 @@ fn prepare(
     }
 }
 
-/// Inserts new records (with their sealed forms), many rows per statement.
-async fn insert_records(
-    backend: Backend,
-    conn: &mut sqlx::AnyConnection,
+/// Renders the inserts of new records (with their sealed forms), many rows per statement.
+fn insert_records(
+    inserts: &mut Statements,
     prepared: &[Prepared],
-    new: &[&(State, sealing::Sealed)],
+    new: Vec<(State, sealing::Sealed)>,
     stamp: &str,
-) -> Result<(), StorageError> {
-    const COLUMNS: usize = 12;
-    const ROWS: usize = 160;
-    for chunk in new.chunks(ROWS) {
-        let sql = multi_row_insert(
-            backend,
-            "INSERT INTO travel_records (id, source, source_record_id, kind, customer_id, occurred_at, \
-             document, version, recorded_at, updated_at, sealed, digest) VALUES ",
-            chunk.len(),
-            COLUMNS,
-        );
-        let mut q = sqlx::query(&sql);
-        for (s, stored) in chunk {
+) {
+    inserts.insert(
+        "INSERT INTO travel_records (id, source, source_record_id, kind, customer_id, occurred_at, \
+         document, version, recorded_at, updated_at, sealed, digest) VALUES ",
+        "",
+        12,
+        160,
+        new,
+        |v, (s, stored)| {
             let p = &prepared[s.input];
-            q = q
-                .bind(s.id.to_string())
-                .bind(p.key.0.as_str())
-                .bind(p.key.1.as_str())
+            v.bind(s.id.to_string())
+                .bind(p.key.0.clone())
+                .bind(p.key.1.clone())
                 .bind(p.kind.as_str())
-                .bind(s.customer_id.clone())
-                .bind(p.occurred_at.as_str())
-                .bind(stored.document.as_str())
+                .bind(s.customer_id)
+                .bind(p.occurred_at.clone())
+                .bind(stored.document)
                 .bind(s.version)
-                .bind(stamp)
-                .bind(stamp)
-                .bind(stored.sealed.clone())
-                .bind(p.digest.as_str());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+                .bind(stamp.to_owned())
+                .bind(stamp.to_owned())
+                .bind(stored.sealed)
+                .bind(p.digest.clone());
+        },
+    );
 }
 
-/// Inserts timeline entries, many rows per statement.
-async fn insert_entries(
-    backend: Backend,
-    conn: &mut sqlx::AnyConnection,
-    entries: &[(TimelineEntry, Option<String>)],
-) -> Result<(), StorageError> {
-    const COLUMNS: usize = 8;
-    const ROWS: usize = 260;
-    for chunk in entries.chunks(ROWS) {
-        let sql = multi_row_insert(
-            backend,
-            "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind, detail) VALUES ",
-            chunk.len(),
-            COLUMNS,
-        );
-        let mut q = sqlx::query(&sql);
-        for (e, detail) in chunk {
-            q = q
-                .bind(e.entry_id.as_str())
+/// Renders the inserts of timeline entries, many rows per statement.
+fn insert_entries(inserts: &mut Statements, entries: Vec<(TimelineEntry, Option<String>)>) {
+    inserts.insert(
+        "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind, detail) VALUES ",
+        "",
+        8,
+        260,
+        entries,
+        |v, (e, detail)| {
+            v.bind(e.entry_id)
                 .bind(e.customer_id.to_string())
                 .bind(to_db_time(e.occurred_at))
                 .bind(e.kind.as_str())
-                .bind(e.summary.as_str())
+                .bind(e.summary)
                 .bind(e.record.record_id.to_string())
                 .bind(e.record.record_kind.as_str())
-                .bind(detail.clone());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// `head` followed by the `VALUES` rows of a multi-row insert.
-fn multi_row_insert(backend: Backend, head: &str, rows: usize, columns: usize) -> String {
-    format!("{head}{}", backend.values_rows(rows, columns))
+                .bind(detail);
+        },
+    );
 }
 
 fn recorded_event(p: &Prepared, r: &Recorded) -> CloudEvent {
