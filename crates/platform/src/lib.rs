@@ -1,7 +1,8 @@
 //! The platform every Aloft domain stands on: storage on SQLite or PostgreSQL from one codebase
 //! ([`db`], [`migrate`]), domain events through a transactional outbox ([`events`]), RFC 9457
 //! errors ([`problem`]), HTTP plumbing and operational endpoints ([`http`]), logs and metrics
-//! ([`telemetry`]), and the web UI shell ([`web`]).
+//! ([`telemetry`]), writes rendered ahead of their transaction ([`statements`]), and the web UI
+//! shell ([`web`]).
 //!
 //! Invariant: this crate knows no domain. Domains depend on it, never the reverse (the one
 //! exception is the migration list, which is the single ordered schema history of the product).
