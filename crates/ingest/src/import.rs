@@ -14,7 +14,10 @@
 //! `column` (CSV), `reason` and the original `text` of the line (card numbers redacted) — and
 //! counted in the summary.
 //! Re-running an import (after fixing rows, or after a crash) is safe: every step is idempotent
-//! (see [`crate::pipeline`]), so it completes the import without duplicates.
+//! (see [`crate::pipeline`]), so it completes the import without duplicates. A passing failure
+//! while it runs (the database away for a moment, another writer's batch failing ahead of one
+//! of its chunks) does not end it: the chunks concerned are retried in file order with back-off
+//! (about 20 s in all) before the import gives up.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -247,6 +250,7 @@ pub async fn run_import(
                 pipeline,
                 ctx,
                 chunks.by_ref(),
+                NdjsonChunk::events,
                 |NdjsonChunk { early, texts, upto }, mut r| {
                     r.add_rejections(early);
                     r.rejected.sort_by_key(|x| x.position);
@@ -278,7 +282,9 @@ pub async fn run_import(
                 let events: Vec<SourceEvent> = chunk.iter().map(|b| b.event.clone()).collect();
                 Ok((events, chunk))
             });
-            in_flight(&args.source, pipeline, ctx, reads, |chunk, mut r| {
+            let again =
+                |chunk: &&[csv::CsvBooking]| chunk.iter().map(|b| b.event.clone()).collect();
+            in_flight(&args.source, pipeline, ctx, reads, again, |chunk, mut r| {
                 let by_id: HashMap<&str, &csv::CsvBooking> =
                     chunk.iter().map(|b| (b.event.id.as_str(), b)).collect();
                 r.rejected = r
@@ -348,6 +354,18 @@ struct NdjsonChunk {
     upto: u64,
 }
 
+impl NdjsonChunk {
+    /// The chunk's events parsed again from its lines (to retry it).
+    fn events(&self) -> Vec<SourceEvent> {
+        let mut lines: Vec<(&u64, &String)> = self.texts.iter().collect();
+        lines.sort_unstable_by_key(|(n, _)| **n);
+        lines
+            .into_iter()
+            .filter_map(|(n, text)| parse_text(*n, text).ok())
+            .collect()
+    }
+}
+
 impl Iterator for Chunks {
     type Item = Result<(Vec<SourceEvent>, NdjsonChunk), IngestError>;
 
@@ -385,17 +403,24 @@ impl Iterator for Chunks {
 /// Feeds chunks to the pipeline with up to [`IN_FLIGHT`] of them in it at once, and hands each
 /// chunk's report (events naming another source already rejected) with the chunk's own context
 /// `C` to `done`, in file order. A chunk is submitted only once the one before it holds the
-/// linker, so chunks link and record in file order. On a failure the chunks already submitted
-/// are let finish (each is crash-safe either way) before the error is returned.
+/// linker, so chunks link and record in file order.
+///
+/// A chunk that fails for a passing reason ([`IngestError::is_transient`]: the database briefly
+/// away, or another writer's batch failing ahead of it) is not the end of the import: it and
+/// every chunk behind it (which record nothing before it succeeds) are retried one at a time, in
+/// order, with back-off — their events rebuilt by `again` from the chunk's context — and then
+/// the import goes on. Another failure, or a passing one that outlasts [`RETRIES`], ends the
+/// import once the chunks already submitted have ended (each is crash-safe either way); running
+/// it again completes it.
 async fn in_flight<C>(
     source: &str,
     pipeline: &Pipeline,
     ctx: &AccessContext,
     chunks: impl Iterator<Item = Result<(Vec<SourceEvent>, C), IngestError>>,
+    again: impl Fn(&C) -> Vec<SourceEvent>,
     mut done: impl FnMut(C, BatchReport) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
-    type Handle = tokio::task::JoinHandle<Result<BatchReport, IngestError>>;
-    let mut queue: VecDeque<(Handle, Vec<Rejection>, C)> = VecDeque::with_capacity(IN_FLIGHT);
+    let mut queue: VecDeque<Submitted<C>> = VecDeque::with_capacity(IN_FLIGHT);
     let mut sequence = Sequence::default();
     let outcome = async {
         for chunk in chunks {
@@ -403,39 +428,122 @@ async fn in_flight<C>(
             // Resolves when the previous chunk holds the linker, or has ended.
             let ticket = sequence.next().await;
             let (ok, mismatched) = check_source(source, events);
-            let (pipeline, ctx) = (pipeline.clone(), ctx.clone());
-            let handle =
-                tokio::spawn(async move { pipeline.ingest_in_order(ok, &ctx, ticket).await });
-            queue.push_back((handle, mismatched, context));
+            let handle = tokio::spawn({
+                let (pipeline, ctx) = (pipeline.clone(), ctx.clone());
+                async move { pipeline.ingest_in_order(ok, &ctx, ticket).await }
+            });
+            queue.push_back(Submitted {
+                handle,
+                mismatched,
+                context,
+            });
             while queue.len() >= IN_FLIGHT {
-                let (handle, mismatched, context) = queue.pop_front().expect("not empty");
-                done(context, report_of(handle, mismatched).await?)?;
+                if end_oldest(&mut queue, source, pipeline, ctx, &again, &mut done).await? {
+                    // Retried in order: the chunks ahead of the next one have all ended.
+                    sequence = Sequence::default();
+                }
             }
         }
-        while let Some((handle, mismatched, context)) = queue.pop_front() {
-            done(context, report_of(handle, mismatched).await?)?;
+        while !queue.is_empty() {
+            end_oldest(&mut queue, source, pipeline, ctx, &again, &mut done).await?;
         }
         Ok(())
     }
     .await;
     if outcome.is_err() {
-        for (handle, _, _) in queue {
-            let _ = handle.await;
+        for s in queue {
+            let _ = s.handle.await;
         }
     }
     outcome
 }
 
-/// A submitted chunk's report, with the rejections found before the pipeline added.
-async fn report_of(
+/// How many times an import retries a chunk that failed for a passing reason, waiting 0.2 s,
+/// then twice as long each time up to 5 s (about 20 s in all), before it gives up.
+const RETRIES: u32 = 7;
+
+/// A chunk in the pipeline.
+struct Submitted<C> {
     handle: tokio::task::JoinHandle<Result<BatchReport, IngestError>>,
+    /// Its events that named another source (rejected before the pipeline).
     mismatched: Vec<Rejection>,
-) -> Result<BatchReport, IngestError> {
-    let mut r = match handle.await {
-        Ok(r) => r?,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => return Err(IngestError::Identity(format!("import batch stopped: {e}"))),
+    context: C,
+}
+
+/// Waits for the oldest chunk in flight and reports it. If it failed for a passing reason, it
+/// and every chunk behind it are retried in order (see [`in_flight`]); returns whether that
+/// happened (the queue is then empty).
+async fn end_oldest<C>(
+    queue: &mut VecDeque<Submitted<C>>,
+    source: &str,
+    pipeline: &Pipeline,
+    ctx: &AccessContext,
+    again: &impl Fn(&C) -> Vec<SourceEvent>,
+    done: &mut impl FnMut(C, BatchReport) -> Result<(), IngestError>,
+) -> Result<bool, IngestError> {
+    let oldest = queue.pop_front().expect("a chunk in flight");
+    let failure = match joined(oldest.handle).await {
+        Ok(mut r) => {
+            r.add_rejections(oldest.mismatched);
+            done(oldest.context, r)?;
+            return Ok(false);
+        }
+        Err(e) if e.is_transient() => e,
+        Err(e) => return Err(e),
     };
-    r.add_rejections(mismatched);
-    Ok(r)
+    tracing::warn!(error = %failure, "import chunk failed; retrying it and the chunks behind it in order");
+    // The chunks behind it record nothing before it succeeded (their turn never came); wait for
+    // them all to end. (One that did succeed is reported as it is, in its place.)
+    let mut behind = vec![(Err(failure), oldest.mismatched, oldest.context)];
+    for s in queue.drain(..) {
+        behind.push((joined(s.handle).await, s.mismatched, s.context));
+    }
+    let lasting = |r: &Result<BatchReport, IngestError>| matches!(r, Err(e) if !e.is_transient());
+    if let Some(i) = behind.iter().position(|(r, _, _)| lasting(r))
+        && let Err(e) = behind.swap_remove(i).0
+    {
+        return Err(e);
+    }
+    for (outcome, mismatched, context) in behind {
+        let mut report = match outcome {
+            Ok(r) => r,
+            Err(_) => retried(pipeline, ctx, check_source(source, again(&context)).0).await?,
+        };
+        report.add_rejections(mismatched);
+        done(context, report)?;
+    }
+    Ok(true)
+}
+
+/// Ingests `events` outside any sequence, retrying passing failures with back-off (see
+/// [`RETRIES`]).
+async fn retried(
+    pipeline: &Pipeline,
+    ctx: &AccessContext,
+    events: Vec<SourceEvent>,
+) -> Result<BatchReport, IngestError> {
+    let mut wait = Duration::from_millis(200);
+    let mut attempt = 0;
+    loop {
+        match pipeline.ingest(events.clone(), ctx).await {
+            Err(e) if e.is_transient() && attempt < RETRIES => {
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "import chunk failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// A submitted chunk's outcome (a panic in it is passed on).
+async fn joined(
+    handle: tokio::task::JoinHandle<Result<BatchReport, IngestError>>,
+) -> Result<BatchReport, IngestError> {
+    match handle.await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(IngestError::Identity(format!("import batch stopped: {e}"))),
+    }
 }

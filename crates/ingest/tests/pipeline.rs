@@ -837,3 +837,82 @@ async fn import_in_batches(
     };
     run_import(args, pipeline, &ctx(), |_, _| {}).await.unwrap()
 }
+
+/// A database outage in the middle of an import does not end it: the chunk that failed and the
+/// chunks behind it are retried in order once the database is back, and the import completes
+/// with every record once and no duplicate profile (the linker re-seeds from what was stored).
+/// PostgreSQL only: the outage is a cut TCP proxy.
+#[tokio::test]
+async fn an_import_rides_out_a_database_outage_and_completes_in_order() {
+    if !backends().contains(&aloft_platform::Backend::Postgres) {
+        return;
+    }
+    let t = TestDatabase::new(aloft_platform::Backend::Postgres).await;
+    let proxy =
+        std::sync::Arc::new(aloft_platform::testing::FlakyProxy::start("127.0.0.1:5432").await);
+    let mut settings = t.settings.clone();
+    settings.url = aloft_platform::testing::via_proxy(&settings.url, proxy.addr());
+    let db = aloft_platform::Database::connect(&settings).await.unwrap();
+    let (pipeline, customers, travel) = stores(&db);
+    let scratch = Scratch::new();
+    // Ten chunks of 100 calls from 150 passengers; the last line changes the first record.
+    let mut lines: Vec<String> = (0..1_000)
+        .map(|i| {
+            call_line(
+                format!("ev-{i}"),
+                format!("call-{i}"),
+                i % 150,
+                "Seat change",
+            )
+        })
+        .collect();
+    lines.push(call_line("ev-last".into(), "call-0".into(), 0, "Refund"));
+    let file = scratch.0.join("calls.ndjson");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let mut reported = 0;
+    let outage = proxy.clone();
+    let args = ImportArgs {
+        batch_events: 100,
+        ..ImportArgs::new("genesys", file)
+    };
+    let summary = run_import(args, &pipeline, &ctx(), move |done, _| {
+        reported += 1;
+        // After the second chunk: the database goes away for a second.
+        if reported == 3 && done > 0 {
+            outage.cut();
+            let back = outage.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                back.restore();
+            });
+        }
+    })
+    .await
+    .expect("the import rides out the outage");
+    let r = &summary.report;
+    assert_eq!(r.received, 1_001);
+    assert_eq!(r.rejected_events, 0);
+    // A chunk whose commit was acknowledged after the cut is found unchanged on its retry.
+    assert_eq!(r.recorded + r.unchanged, 1_001, "{r:?}");
+    assert_eq!(
+        customers.count().await.unwrap(),
+        150,
+        "no duplicate profile"
+    );
+    let first = travel
+        .find_by_source("genesys", "call-0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first.record.to_document()["subject"],
+        "Refund",
+        "the file's last change wins: chunks were applied in order"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM travel_records")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 1_000);
+    db.close().await;
+}
