@@ -17,7 +17,10 @@
 //! own stream) with its original payload and the headers `Aloft-Dead-Letter-Reason` (the
 //! rejections as a JSON array), `Aloft-Original-Subject` and `Aloft-Stream-Sequence`; then it is
 //! acknowledged and the consumer goes on. A database outage is different: nothing is
-//! acknowledged, the batch is redelivered after a back-off, and nothing is lost.
+//! acknowledged, the batch is retried after a back-off, and nothing is lost. A batch that fails
+//! for a lasting reason (an error that is neither a bad event nor an outage) is processed again
+//! one message at a time, in order; the message that still fails on its own is dead-lettered
+//! with the error as its reason, so one such event never holds up or loops the others.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -292,9 +295,13 @@ impl SourceConsumer {
 
     /// Processes these batches one at a time, in order, each until it succeeds: a transient
     /// failure (database or broker away) is retried with back-off, since the messages'
-    /// acknowledgement deadline is long; anything else is left to redelivery.
+    /// acknowledgement deadline is long. A batch that fails for a lasting reason is taken apart
+    /// and its messages processed one at a time, in order, so that the one that cannot be
+    /// processed is found; that one goes to the dead-letter subject with the error as its
+    /// reason, and the others are processed as usual.
     async fn retry_in_order(&self, pipeline: &Pipeline, batches: Vec<Vec<jetstream::Message>>) {
-        for batch in batches {
+        let mut queue: VecDeque<Vec<jetstream::Message>> = batches.into();
+        while let Some(batch) = queue.pop_front() {
             let mut backoff = Duration::from_millis(200);
             loop {
                 let attempt = process(self.dead_letters(), pipeline.clone(), batch.clone(), None);
@@ -305,15 +312,46 @@ impl SourceConsumer {
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(10));
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, "source batch failed; left for redelivery");
-                        for m in &batch {
-                            let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await;
+                    Err(e) if batch.len() > 1 => {
+                        tracing::error!(error = %e, messages = batch.len(), "source batch failed; processing its messages one at a time");
+                        for m in batch.into_iter().rev() {
+                            queue.push_front(vec![m]);
                         }
+                        break;
+                    }
+                    Err(e) => {
+                        self.give_up(&batch[0], &e).await;
                         break;
                     }
                 }
             }
+        }
+    }
+
+    /// Dead-letters a message that failed on its own for a lasting reason, with the error as
+    /// its reason, and acknowledges it; if the dead-letter subject cannot take it, the message
+    /// is left for redelivery instead.
+    async fn give_up(&self, m: &jetstream::Message, error: &IngestError) {
+        let position = m.info().map(|i| i.stream_sequence).unwrap_or_default();
+        let event_id = std::str::from_utf8(&m.payload)
+            .ok()
+            .and_then(|text| parse_text(position, text).ok())
+            .map(|e| e.id);
+        let reason = [Rejection::new(
+            position,
+            event_id.as_deref(),
+            "",
+            format!("the event could not be processed: {error}"),
+        )];
+        tracing::error!(error = %error, position, "source event dead-lettered after failing on its own");
+        let sent = self.dead_letters().send(m, &reason).await;
+        let acked = match sent {
+            Ok(()) => m.ack().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = acked {
+            tracing::warn!(error = %e, "dead-lettering failed; left for redelivery");
+            let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await;
         }
     }
 

@@ -1,16 +1,19 @@
 //! The JetStream consumer against the real NATS server on 127.0.0.1:4222, on every storage
 //! backend: source events reach the timeline, a redelivered event id is processed once, poisoned
-//! events go to the dead-letter subject with their reason and the consumer goes on, and events
-//! published while Aloft is stopped are processed when it returns.
+//! events go to the dead-letter subject with their reason and the consumer goes on, an event the
+//! database refuses is found among its batch and dead-lettered alone, and events published while
+//! Aloft is stopped are processed when it returns.
+
+mod common;
 
 use std::time::Duration;
 
-use aloft_customers::{CustomerQuery, CustomerStore};
+use aloft_customers::CustomerQuery;
 use aloft_ingest::Pipeline;
 use aloft_ingest::consumer::{ConsumerSettings, REASON_HEADER, run_consumer};
 use aloft_platform::testing::{TestDatabase, backends};
-use aloft_travel::TravelStore;
 use async_nats::jetstream;
+use common::stores;
 use serde_json::{Value, json};
 
 fn nats_url() -> String {
@@ -82,13 +85,7 @@ async fn dead_letters(js: &jetstream::Context, stream: &str) -> Vec<(String, Val
 async fn source_events_reach_the_timeline_and_poisoned_ones_are_dead_lettered() {
     for backend in backends() {
         let t = TestDatabase::new(backend).await;
-        let keys = std::sync::Arc::new(aloft_platform::keys::InstanceKeys::new(
-            aloft_security::MasterKey::generate(),
-            aloft_security::IndexKey::generate(),
-        ));
-        let customers = CustomerStore::new(t.db.clone(), keys);
-        let travel = TravelStore::new(t.db.clone(), std::sync::Arc::new(customers.clone()));
-        let pipeline = Pipeline::new(t.db.clone(), customers.clone(), travel.clone());
+        let (pipeline, customers, travel) = stores(&t.db);
         let settings = unique_settings();
         let js = jetstream::new(async_nats::connect(nats_url()).await.unwrap());
 
@@ -198,6 +195,96 @@ async fn source_events_reach_the_timeline_and_poisoned_ones_are_dead_lettered() 
             "the call published while Aloft was stopped",
         )
         .await;
+        assert_eq!(customers.count().await.unwrap(), 1);
+        let _ = stop.send(());
+        consumer.await.unwrap();
+        let _ = js.delete_stream(&settings.stream).await;
+        let _ = js.delete_stream(&settings.dead_letter_stream).await;
+    }
+}
+
+/// Makes the database refuse to store the record `ev-poison` (a lasting error that is neither a
+/// bad event nor an outage, as a bug or a constraint would give).
+async fn refuse_poison(t: &TestDatabase) {
+    let statements: &[&str] = match t.db.backend() {
+        aloft_platform::Backend::Sqlite => &[
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON travel_records \
+             WHEN NEW.source_record_id = 'ev-poison' \
+             BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END",
+        ],
+        aloft_platform::Backend::Postgres => &[
+            "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
+             IF NEW.source_record_id = 'ev-poison' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON travel_records \
+             FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+        ],
+    };
+    for sql in statements {
+        sqlx::query(sql).execute(t.db.pool()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_event_the_database_refuses_is_dead_lettered_alone_and_its_batch_goes_on() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        refuse_poison(&t).await;
+        let (pipeline, customers, travel) = stores(&t.db);
+        let settings = unique_settings();
+        let js = jetstream::new(async_nats::connect(nats_url()).await.unwrap());
+        // Published before the consumer starts, so that the three arrive in one batch.
+        js.create_stream(jetstream::stream::Config {
+            name: settings.stream.clone(),
+            subjects: vec![format!("{}.>", settings.subject_prefix)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let subject = format!("{}.voice.call", settings.subject_prefix);
+        for id in ["ev-before", "ev-poison", "ev-after"] {
+            publish(
+                &js,
+                &subject,
+                call(id, "AL300000002", "OKAFOR/NGOZIMS").to_string(),
+            )
+            .await;
+        }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let consumer = tokio::spawn(run_consumer(settings.clone(), pipeline.clone(), async {
+            let _ = stopped.await;
+        }));
+        wait_for(
+            async || dead_letters(&js, &settings.dead_letter_stream).await.len() == 1,
+            "the refused event's dead letter",
+        )
+        .await;
+        let dead = dead_letters(&js, &settings.dead_letter_stream).await;
+        let (payload, reason) = &dead[0];
+        assert!(payload.contains("ev-poison"), "{payload}");
+        assert_eq!(reason[0]["event_id"], "ev-poison");
+        let why = reason[0]["reason"].as_str().unwrap();
+        assert!(why.contains("could not be processed"), "{why}");
+        for id in ["ev-before", "ev-after"] {
+            wait_for(
+                async || {
+                    travel
+                        .find_by_source("genesys", id)
+                        .await
+                        .unwrap()
+                        .is_some()
+                },
+                "the other events of the batch",
+            )
+            .await;
+        }
+        assert!(
+            travel
+                .find_by_source("genesys", "ev-poison")
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(customers.count().await.unwrap(), 1);
         let _ = stop.send(());
         consumer.await.unwrap();
