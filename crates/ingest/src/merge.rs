@@ -17,8 +17,10 @@
 //! The survivor keeps its id (golden ids are stable) and the absorbed id keeps leading to it.
 //!
 //! **Unmerge** undoes exactly one merge, in one transaction: the survivor's previous profile is
-//! restored, the absorbed profile stands on its own again, and the records and links that merge
-//! moved go back. Lineage is a stack: a merge can be undone only while it is the newest one still
+//! restored — except the fields edited on it since the merge (found in the audit trail, which
+//! names the fields of every `customer.update`), which keep their edited values: unmerge gives
+//! back what the merge took, not a later correction — the absorbed profile stands on its own
+//! again, and the records and links that merge moved go back. Lineage is a stack: a merge can be undone only while it is the newest one still
 //! in force on its survivor and the survivor has not itself been merged away (undo the later
 //! merge first). Records that arrived after the merge stay with the survivor.
 //!
@@ -26,7 +28,7 @@
 //! steward decides `merge` (the new profile is merged into the existing candidate) or `distinct`
 //! (different people; the row is closed and kept).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,7 +40,7 @@ use uuid::Uuid;
 use aloft_customers::model::changed_fields;
 use aloft_customers::storage::{CUSTOMER_MERGED, CUSTOMER_UNMERGED, EVENT_SOURCE, LockedCustomer};
 use aloft_customers::survivorship::{Contender, FieldChoice, survive};
-use aloft_customers::{CustomerError, CustomerId, CustomerStore};
+use aloft_customers::{CustomerError, CustomerId, CustomerStore, Profile};
 use aloft_platform::db::{from_db_time, now, to_db_time};
 use aloft_platform::{
     AccessContext, ApiError, CloudEvent, Database, FieldError, StorageError, WriteTx,
@@ -542,6 +544,22 @@ pub async fn unmerge(
         row.try_get::<Option<String>, _>("survivor_sealed")?
             .as_deref(),
     )?;
+    // Fields edited on the survivor since the merge keep their current values: unmerge gives
+    // back what the merge took, not a later correction by an agent or the passenger.
+    let edited = edited_since(&mut tx, survivor, merge.merged_at).await?;
+    let before = keep_edits(
+        before,
+        &s.customer.profile,
+        &edited,
+        Utc::now().date_naive(),
+    )
+    .map_err(|_| {
+        refuse(
+            "",
+            "the profile was edited since the merge in a way that does not fit the profile \
+                 it had before; correct it, then undo the merge",
+        )
+    })?;
     let changed: Vec<String> = changed_fields(&s.customer.profile, &before)
         .into_iter()
         .map(str::to_owned)
@@ -619,6 +637,53 @@ pub async fn unmerge(
     merge.unmerged_by = Some(ctx.actor.id.clone());
     merge.unmerged_at = Some(stamp);
     Ok(merge)
+}
+
+/// The profile fields of `customer` changed by an edit (`customer.update` in the audit trail,
+/// which names the fields of every change) after `since`.
+async fn edited_since(
+    tx: &mut WriteTx,
+    customer: CustomerId,
+    since: DateTime<Utc>,
+) -> Result<BTreeSet<String>, StorageError> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT fields FROM audit_log WHERE resource_type = 'customer' AND resource_id = $1 \
+         AND action = 'customer.update' AND outcome = 'success' AND occurred_at > $2",
+    )
+    .bind(customer.to_string())
+    .bind(to_db_time(since))
+    .fetch_all(&mut *tx.conn())
+    .await?;
+    let mut out = BTreeSet::new();
+    for fields in rows {
+        let names: Vec<String> = serde_json::from_str(&fields)
+            .map_err(|e| StorageError::Corrupt(format!("audit record fields: {e}")))?;
+        out.extend(names);
+    }
+    Ok(out)
+}
+
+/// `before` with the `edited` fields as `current` has them (absent where `current` has none).
+/// Pure; fails if the combination is not a valid profile.
+fn keep_edits(
+    before: Profile,
+    current: &Profile,
+    edited: &BTreeSet<String>,
+    today: chrono::NaiveDate,
+) -> Result<Profile, Vec<aloft_platform::FieldError>> {
+    if edited.is_empty() {
+        return Ok(before);
+    }
+    let (mut doc, now) = (before.to_document(), current.to_document());
+    if let Value::Object(fields) = &mut doc {
+        for name in edited {
+            match now.get(name) {
+                Some(v) => fields.insert(name.clone(), v.clone()),
+                None => fields.remove(name),
+            };
+        }
+    }
+    Profile::parse(&doc, today)
 }
 
 const MERGE_COLUMNS: &str = "id, survivor_id, absorbed_id, survivor_profile, survivor_sealed, \

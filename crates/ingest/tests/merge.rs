@@ -412,3 +412,55 @@ async fn a_steward_decides_reviews_distinct_or_merge() {
         );
     }
 }
+
+/// Unmerge gives back what the merge took, not what was corrected since: a field edited on the
+/// survivor after the merge keeps its edited value; the others return to the survivor's
+/// pre-merge profile, and the absorbed profile is restored as it was.
+#[tokio::test]
+async fn unmerge_keeps_the_survivors_edits_made_after_the_merge() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let (pipeline, customers, _travel) = stores(&t.db);
+        let ana = profile(
+            &customers,
+            json!({"first_name": "Ana", "last_name": "Silva", "email": "ana@example.com"}),
+        )
+        .await;
+        let dup = profile(
+            &customers,
+            json!({"first_name": "Ana", "last_name": "Silva", "phone": "+351912345678",
+                   "loyalty_number": "AL100000009"}),
+        )
+        .await;
+        let before_dup = customers.get(dup).await.unwrap().unwrap();
+        let m = pipeline
+            .merge(ana, dup, "same passenger", &ctx())
+            .await
+            .unwrap();
+        // After the merge an agent corrects the phone number the merge brought in.
+        let today = chrono::Utc::now().date_naive();
+        customers
+            .update(ana, None, &json!({"phone": "+351900000001"}), today, &ctx())
+            .await
+            .unwrap();
+        pipeline.unmerge(m.id, &ctx()).await.unwrap();
+        let after = customers.get(ana).await.unwrap().unwrap();
+        assert_eq!(
+            after.profile.phone.as_ref().unwrap().as_str(),
+            "+351900000001",
+            "the correction made after the merge stays"
+        );
+        assert!(
+            after.profile.loyalty_number.is_none(),
+            "the loyalty number the merge took goes back"
+        );
+        assert_eq!(
+            after.profile.email.as_ref().unwrap().as_str(),
+            "ana@example.com"
+        );
+        let restored = customers.get(dup).await.unwrap().unwrap();
+        assert_eq!(restored.merged_into, None);
+        assert_eq!(restored.profile, before_dup.profile);
+        assert_eq!(by_loyalty(&customers, "AL100000009").await, vec![dup]);
+    }
+}
