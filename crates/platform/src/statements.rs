@@ -86,8 +86,10 @@ impl Statements {
         self.events
     }
 
-    /// Adds one statement with its values.
-    pub fn push(&mut self, sql: String, args: AnyArguments<'static>) {
+    /// Adds one statement; `bind` binds its values in order.
+    pub fn push(&mut self, sql: String, bind: impl FnOnce(&mut RowValues<'_>)) {
+        let mut args = AnyArguments::default();
+        bind(&mut RowValues { args: &mut args });
         self.statements.push((sql, args));
     }
 

@@ -698,18 +698,10 @@ impl TravelStore {
                 return Err(StorageError::Conflict("travel_records version".into()));
             }
         }
-        for chunk in changed.chunks(250) {
-            let ranges: Vec<String> = (0..chunk.len())
-                .map(|i| timeline::of_record(backend, 2 * i + 1))
-                .collect();
-            let sql = format!("DELETE FROM timeline WHERE {}", ranges.join(" OR "));
-            let mut q = sqlx::query(&sql);
-            for (s, _) in chunk {
-                let (start, end) = timeline::entry_range(&s.id.to_string());
-                q = q.bind(start).bind(end);
-            }
-            q.execute(&mut *tx.conn()).await?;
-        }
+        let mut deletes = Statements::new(backend);
+        let records: Vec<String> = changed.iter().map(|(s, _)| s.id.to_string()).collect();
+        timeline::delete_entries_of(&mut deletes, &records);
+        tx.execute(deletes).await?;
         tx.execute(plan.inserts).await?;
         let entry = if bulk {
             ctx.entry(
@@ -798,15 +790,8 @@ impl TravelStore {
                 .rows_affected();
                 if done == 1 {
                     if let (Some(c), Some(k)) = (customer, &p.data_key) {
-                        let (start, end) = timeline::entry_range(&id);
-                        sqlx::query(&format!(
-                            "DELETE FROM timeline WHERE {}",
-                            timeline::of_record(self.db.backend(), 1)
-                        ))
-                        .bind(start)
-                        .bind(end)
-                        .execute(&mut *tx.conn())
-                        .await?;
+                        let mut rewrite = Statements::new(self.db.backend());
+                        timeline::delete_entries_of(&mut rewrite, std::slice::from_ref(&id));
                         let entries: Vec<_> = project(c, stored.id, &p.record)
                             .into_iter()
                             .map(|e| {
@@ -817,9 +802,8 @@ impl TravelStore {
                                 (e, d)
                             })
                             .collect();
-                        let mut inserts = Statements::new(self.db.backend());
-                        insert_entries(&mut inserts, entries);
-                        tx.execute(inserts).await?;
+                        insert_entries(&mut rewrite, entries);
+                        tx.execute(rewrite).await?;
                     }
                     tx.commit().await?;
                     converted += 1;

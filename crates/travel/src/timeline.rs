@@ -171,6 +171,26 @@ pub fn of_record(backend: aloft_platform::Backend, first: usize) -> String {
     )
 }
 
+/// Renders the deletion of the timeline entries of `records` (by id): each record's entries are
+/// the [`entry_range`] of the primary key; up to 250 records per statement.
+pub fn delete_entries_of(into: &mut aloft_platform::Statements, records: &[String]) {
+    for chunk in records.chunks(250) {
+        let backend = into.backend();
+        let ranges: Vec<String> = (0..chunk.len())
+            .map(|i| of_record(backend, 2 * i + 1))
+            .collect();
+        into.push(
+            format!("DELETE FROM timeline WHERE {}", ranges.join(" OR ")),
+            |v| {
+                for record in chunk {
+                    let (start, end) = entry_range(record);
+                    v.bind(start).bind(end);
+                }
+            },
+        );
+    }
+}
+
 /// The timeline entries of a record: one per flight segment of a booking, none for a segment
 /// forecast (flight-level data, not about one customer), one for every other record.
 pub fn project(customer_id: CustomerId, record_id: Uuid, record: &Record) -> Vec<TimelineEntry> {
