@@ -24,6 +24,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use uuid::Uuid;
 
 use aloft_platform::FieldError;
+use aloft_platform::fields::FieldReader;
 
 /// The stable, unique identifier of a customer profile (UUIDv7: sortable by creation time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -588,93 +589,8 @@ pub const PROFILE_FIELDS: &[&str] = &[
     "preferences",
 ];
 
-/// Reads one JSON object, collecting every problem with its pointer.
-struct Reader<'a> {
-    obj: &'a Map<String, Value>,
-    base: String,
-    errors: &'a mut Vec<FieldError>,
-}
-
-impl<'a> Reader<'a> {
-    fn pointer(&self, field: &str) -> String {
-        format!("{}/{field}", self.base)
-    }
-
-    fn fail(&mut self, field: &str, detail: impl Into<String>) {
-        let p = self.pointer(field);
-        self.errors.push(FieldError::new(p, detail));
-    }
-
-    fn reject_unknown(&mut self, known: &[&str]) {
-        let unknown: Vec<String> = self
-            .obj
-            .keys()
-            .filter(|k| !known.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        for k in unknown {
-            let detail = format!(
-                "is not a known field; expected one of: {}",
-                known.join(", ")
-            );
-            self.fail(&escape_pointer(&k), detail);
-        }
-    }
-
-    /// A string field parsed by `parse`; absent or null gives `None`.
-    fn opt<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
-        match self.obj.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => match parse(s) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    self.fail(field, e);
-                    None
-                }
-            },
-            Some(_) => {
-                self.fail(field, "must be a string");
-                None
-            }
-        }
-    }
-
-    /// Like [`Reader::opt`] but the field must be present.
-    fn req<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
-        if matches!(self.obj.get(field), None | Some(Value::Null)) {
-            self.fail(field, "is required");
-            return None;
-        }
-        self.opt(field, parse)
-    }
-
-    /// A nested object; `None` when absent or null (an error if not an object).
-    fn object(&mut self, field: &str) -> Option<&'a Map<String, Value>> {
-        match self.obj.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some(m),
-            Some(_) => {
-                self.fail(field, "must be an object");
-                None
-            }
-        }
-    }
-
-    fn nested<'b>(&'b mut self, field: &str, obj: &'a Map<String, Value>) -> Reader<'b>
-    where
-        'a: 'b,
-    {
-        Reader {
-            obj,
-            base: self.pointer(field),
-            errors: self.errors,
-        }
-    }
-}
-
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
+/// The profile reader: the platform's field reader.
+type Reader<'a, 'e> = FieldReader<'a, 'e>;
 
 fn iso_date(
     s: &str,
@@ -707,11 +623,7 @@ impl Profile {
         let Some(obj) = doc.as_object() else {
             return Err(vec![FieldError::new("", "the body must be a JSON object")]);
         };
-        let mut r = Reader {
-            obj,
-            base: String::new(),
-            errors: &mut errors,
-        };
+        let mut r = Reader::new(obj, "", &mut errors);
         r.reject_unknown(PROFILE_FIELDS);
         let title = r.opt("title", |s| ShortText::parse(s, 30));
         let first_name = r.req("first_name", PersonName::parse);

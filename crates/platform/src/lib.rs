@@ -13,6 +13,7 @@ pub mod audit_pages;
 pub mod cpu;
 pub mod db;
 pub mod events;
+pub mod fields;
 pub mod http;
 pub mod keys;
 pub mod migrate;

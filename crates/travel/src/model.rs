@@ -32,6 +32,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use aloft_platform::FieldError;
+use aloft_platform::fields::{FieldReader, escape_pointer};
 
 use crate::airports;
 
@@ -1263,11 +1264,7 @@ impl Record {
             )]);
         };
         let mut errors = Vec::new();
-        let mut r = Fields {
-            obj,
-            base: String::new(),
-            errors: &mut errors,
-        };
+        let mut r = Fields::new(obj, "", &mut errors);
         let record = match kind {
             RecordKind::Booking => parse_booking(&mut r).map(Record::Booking),
             RecordKind::Ancillary => parse_ancillary(&mut r).map(Record::Ancillary),
@@ -1405,126 +1402,21 @@ fn opt_utc<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::E
 // Parsing
 // ---------------------------------------------------------------------------------------------
 
-/// Reads one JSON object, collecting every problem with its pointer.
-struct Fields<'a, 'e> {
-    obj: &'a Map<String, Value>,
-    base: String,
-    errors: &'e mut Vec<FieldError>,
+/// The travel record reader: the platform's field reader with the fields every record kind
+/// shares (its source) and money.
+type Fields<'a, 'e> = FieldReader<'a, 'e>;
+
+/// Travel-specific reads on a [`Fields`].
+trait TravelFields {
+    /// `source` and `source_record_id`, present on every record.
+    fn source(&mut self) -> Option<SourceRef>;
+    /// A money object `{"amount": "12.50", "currency": "EUR"}`.
+    fn money(&mut self, field: &str, allow_negative: bool) -> Option<Money>;
+    /// Like [`TravelFields::money`] but required (and not negative).
+    fn req_money(&mut self, field: &str) -> Option<Money>;
 }
 
-impl<'a> Fields<'a, '_> {
-    fn pointer(&self, field: &str) -> String {
-        format!("{}/{field}", self.base)
-    }
-
-    fn fail(&mut self, field: &str, detail: impl Into<String>) {
-        let p = self.pointer(field);
-        self.errors.push(FieldError::new(p, detail));
-    }
-
-    fn reject_unknown(&mut self, known: &[&str]) {
-        let unknown: Vec<String> = self
-            .obj
-            .keys()
-            .filter(|k| !known.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        for k in unknown {
-            let detail = format!(
-                "is not a known field; expected one of: {}",
-                known.join(", ")
-            );
-            self.fail(&escape_pointer(&k), detail);
-        }
-    }
-
-    fn present(&self, field: &str) -> bool {
-        !matches!(self.obj.get(field), None | Some(Value::Null))
-    }
-
-    /// A string field parsed by `parse`; absent or null gives `None`.
-    fn opt<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
-        match self.obj.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => match parse(s) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    self.fail(field, e);
-                    None
-                }
-            },
-            Some(_) => {
-                self.fail(field, "must be a string");
-                None
-            }
-        }
-    }
-
-    /// Like [`Fields::opt`] but the field must be present.
-    fn req<T>(&mut self, field: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
-        if !self.present(field) {
-            self.fail(field, "is required");
-            return None;
-        }
-        self.opt(field, parse)
-    }
-
-    /// An optional whole number within `min..=max`.
-    fn int(&mut self, field: &str, min: u32, max: u32) -> Option<u32> {
-        match self.obj.get(field) {
-            None | Some(Value::Null) => None,
-            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                Some(n) if (min..=max).contains(&n) => Some(n),
-                _ => {
-                    self.fail(field, format!("must be a whole number from {min} to {max}"));
-                    None
-                }
-            },
-        }
-    }
-
-    fn req_int(&mut self, field: &str, min: u32, max: u32) -> Option<u32> {
-        if !self.present(field) {
-            self.fail(field, "is required");
-            return None;
-        }
-        self.int(field, min, max)
-    }
-
-    /// A nested object at `field`; `None` when absent (an error if not an object).
-    fn object(&mut self, field: &str) -> Option<&'a Map<String, Value>> {
-        match self.obj.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some(m),
-            Some(_) => {
-                self.fail(field, "must be an object");
-                None
-            }
-        }
-    }
-
-    /// An array at `field`; `None` when absent (an error if not an array).
-    fn array(&mut self, field: &str) -> Option<&'a Vec<Value>> {
-        match self.obj.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(a)) => Some(a),
-            Some(_) => {
-                self.fail(field, "must be an array");
-                None
-            }
-        }
-    }
-
-    /// A reader for the object at `pointer` (relative to this one, e.g. `segments/0`).
-    fn nested<'b>(&'b mut self, pointer: &str, obj: &'a Map<String, Value>) -> Fields<'a, 'b> {
-        Fields {
-            obj,
-            base: self.pointer(pointer),
-            errors: self.errors,
-        }
-    }
-
-    /// `source` and `source_record_id`, present on every record.
+impl TravelFields for Fields<'_, '_> {
     fn source(&mut self) -> Option<SourceRef> {
         let source = self.req("source", SourceSystem::parse);
         let id = self.req("source_record_id", Reference::parse);
@@ -1534,7 +1426,6 @@ impl<'a> Fields<'a, '_> {
         })
     }
 
-    /// A money object `{"amount": "12.50", "currency": "EUR"}`.
     fn money(&mut self, field: &str, allow_negative: bool) -> Option<Money> {
         let m = self.object(field)?;
         let mut f = self.nested(field, m);
@@ -1544,7 +1435,7 @@ impl<'a> Fields<'a, '_> {
             f.fail("amount", "is required");
             return None;
         }
-        match (f.obj.get("amount"), currency) {
+        match (f.get("amount"), currency) {
             (Some(Value::String(s)), Some(c)) => match Money::parse(s, &c, allow_negative) {
                 Ok(m) => Some(m),
                 Err(e) => {
@@ -1570,10 +1461,6 @@ impl<'a> Fields<'a, '_> {
         }
         self.money(field, false)
     }
-}
-
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// An RFC 3339 instant with an explicit offset (`Z` or `±hh:mm`), converted to UTC. Times without
