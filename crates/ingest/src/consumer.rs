@@ -19,8 +19,9 @@
 //! acknowledged and the consumer goes on. A database outage is different: nothing is
 //! acknowledged, the batch is retried after a back-off, and nothing is lost. A batch that fails
 //! for a lasting reason (an error that is neither a bad event nor an outage) is processed again
-//! one message at a time, in order; the message that still fails on its own is dead-lettered
-//! with the error as its reason, so one such event never holds up or loops the others.
+//! one message at a time, in order; a message that still fails on its own is left for
+//! redelivery, and dead-lettered with the error as its reason once it has failed alone on three
+//! deliveries, so one such event never holds up or loops the others.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -328,11 +329,20 @@ impl SourceConsumer {
         }
     }
 
-    /// Dead-letters a message that failed on its own for a lasting reason, with the error as
-    /// its reason, and acknowledges it; if the dead-letter subject cannot take it, the message
-    /// is left for redelivery instead.
+    /// A message that failed on its own for a lasting reason: left for redelivery the first
+    /// [`LONE_FAILURES`] − 1 times (a cause that is not the event's own may have passed by
+    /// then), then dead-lettered with the error as its reason and acknowledged. If the
+    /// dead-letter subject cannot take it, it is left for redelivery instead.
     async fn give_up(&self, m: &jetstream::Message, error: &IngestError) {
-        let position = m.info().map(|i| i.stream_sequence).unwrap_or_default();
+        let (position, delivered) = m
+            .info()
+            .map(|i| (i.stream_sequence, i.delivered))
+            .unwrap_or_default();
+        if delivered < LONE_FAILURES {
+            tracing::warn!(error = %error, position, delivered, "source event failed on its own; left for redelivery");
+            let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+            return;
+        }
         let event_id = std::str::from_utf8(&m.payload)
             .ok()
             .and_then(|text| parse_text(position, text).ok())
@@ -363,6 +373,9 @@ impl SourceConsumer {
         }
     }
 }
+
+/// Deliveries after which a message that keeps failing on its own is dead-lettered.
+const LONE_FAILURES: i64 = 3;
 
 /// Batches the consumer keeps in the pipeline at once: one records while the next links.
 const IN_FLIGHT: usize = 2;

@@ -553,11 +553,15 @@ pub async fn unmerge(
         &edited,
         Utc::now().date_naive(),
     )
-    .map_err(|_| {
+    .map_err(|errors| {
+        let fields: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
         refuse(
             "",
-            "the profile was edited since the merge in a way that does not fit the profile \
-                 it had before; correct it, then undo the merge",
+            format!(
+                "the profile was edited since the merge in a way that does not fit the profile \
+                 it had before ({}); correct it, then undo the merge",
+                fields.join(", ")
+            ),
         )
     })?;
     let changed: Vec<String> = changed_fields(&s.customer.profile, &before)
@@ -640,7 +644,10 @@ pub async fn unmerge(
 }
 
 /// The profile fields of `customer` changed by an edit (`customer.update` in the audit trail,
-/// which names the fields of every change) after `since`.
+/// which names the fields of every change) after `since`. Top-level fields: an edit of one
+/// part of the address keeps the whole current address. Times are the application hosts'
+/// clocks (the merge's and the edit's may come from different hosts on PostgreSQL; an edit
+/// within their skew of the merge could be missed).
 async fn edited_since(
     tx: &mut WriteTx,
     customer: CustomerId,

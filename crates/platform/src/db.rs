@@ -118,12 +118,7 @@ impl From<sqlx::Error> for StorageError {
                         db.constraint().unwrap_or(db.message()).to_string(),
                     );
                 }
-                // SQLITE_BUSY / SQLITE_LOCKED, PostgreSQL admin shutdown / cannot connect now.
-                let code = db.code().unwrap_or_default();
-                if matches!(
-                    code.as_ref(),
-                    "5" | "6" | "57P01" | "57P02" | "57P03" | "53300"
-                ) {
+                if passing(&db.code().unwrap_or_default()) {
                     StorageError::Unavailable(err.to_string())
                 } else {
                     StorageError::Other(err)
@@ -131,6 +126,28 @@ impl From<sqlx::Error> for StorageError {
             }
             _ => StorageError::Other(err),
         }
+    }
+}
+
+/// Whether a database error code names a condition that passes by itself — the database busy,
+/// locked, read-only for a moment (failover), out of disk or resources, restarting, or the
+/// connection lost — so the caller should retry (HTTP 503) rather than treat the request or the
+/// event as bad. `code` is SQLite's extended result code (decimal) or PostgreSQL's SQLSTATE
+/// (five characters).
+///
+/// Why it matters: callers that isolate a failing event (the source consumer dead-letters an
+/// event that fails on its own for a lasting reason) must never take an outage for a bad event.
+fn passing(code: &str) -> bool {
+    if code.len() == 5 {
+        // PostgreSQL: connection exception, transaction rollback (serialisation failure,
+        // deadlock), insufficient resources, operator intervention (shutdown, cannot connect
+        // now), system error; read-only transaction (a standby after failover).
+        matches!(&code[..2], "08" | "40" | "53" | "57" | "58") || code == "25006"
+    } else {
+        // SQLite: the primary code is the low byte of the extended one. BUSY, LOCKED, READONLY,
+        // IOERR, FULL, CANTOPEN, PROTOCOL.
+        code.parse::<u32>()
+            .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14 | 15))
     }
 }
 
@@ -596,6 +613,29 @@ mod tests {
     fn now_survives_a_storage_round_trip_unchanged() {
         let t = now();
         assert_eq!(from_db_time(&to_db_time(t)).unwrap(), t);
+    }
+
+    #[test]
+    fn outages_are_told_apart_from_bad_requests() {
+        // SQLite: BUSY_SNAPSHOT, BUSY_TIMEOUT, LOCKED, READONLY, IOERR_WRITE, FULL, CANTOPEN.
+        for code in ["5", "517", "773", "6", "8", "778", "13", "14"] {
+            assert!(passing(code), "{code}");
+        }
+        // SQLite: constraint (trigger, foreign key, not null), generic error, mismatch.
+        for code in ["19", "1811", "787", "1299", "1", "20"] {
+            assert!(!passing(code), "{code}");
+        }
+        // PostgreSQL: connection lost, serialisation failure, deadlock, too many connections,
+        // shutdown, read-only standby.
+        for code in [
+            "08006", "40001", "40P01", "53300", "57P01", "58030", "25006",
+        ] {
+            assert!(passing(code), "{code}");
+        }
+        // PostgreSQL: unique and check violations, raised exception, bad input.
+        for code in ["23505", "23514", "P0001", "22P02", "42P01"] {
+            assert!(!passing(code), "{code}");
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! On PostgreSQL it costs nothing either way.
 //!
 //! Invariant: rendering never reads the database; everything a statement needs is known when it
-//! is rendered. Statements run in the order they were added, audit entries after them (SQLite
+//! is rendered — including the times it stamps (`recorded_at`, `created_at`, the audit entry's
+//! time), which are therefore the rendering's, a few hundred milliseconds before the commit
+//! of a bulk batch; nothing uses them as a cursor (the audit chain orders by `seq`). Statements run in the order they were added, audit entries after them (SQLite
 //! needs a transaction's first statement to be a write).
 
 use sqlx::any::AnyArguments;
