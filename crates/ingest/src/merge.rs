@@ -383,23 +383,30 @@ pub async fn merge(
         }),
     ))
     .await?;
-    tx.audit(&[
-        ctx.entry(
-            "customer.merge",
-            "customer",
-            Some(survivor.to_string()),
-            changed,
-            "success",
-        ),
-        ctx.entry(
-            "customer.merge",
-            "customer",
-            Some(absorbed.to_string()),
-            vec![],
-            "success",
-        ),
-    ])
-    .await?;
+    let audit_seq = tx
+        .audit(&[
+            ctx.entry(
+                "customer.merge",
+                "customer",
+                Some(survivor.to_string()),
+                changed,
+                "success",
+            ),
+            ctx.entry(
+                "customer.merge",
+                "customer",
+                Some(absorbed.to_string()),
+                vec![],
+                "success",
+            ),
+        ])
+        .await?;
+    // Where the merge stands in the audit chain: unmerge keeps the edits audited after it.
+    sqlx::query("UPDATE identity_merges SET audit_seq = $1 WHERE id = $2")
+        .bind(audit_seq)
+        .bind(id.to_string())
+        .execute(&mut *tx.conn())
+        .await?;
     tx.commit().await?;
     tracing::info!(merge_id = %id, records = records.len(), links = links.len(), "profiles merged");
     Ok(Merge {
@@ -546,7 +553,8 @@ pub async fn unmerge(
     )?;
     // Fields edited on the survivor since the merge keep their current values: unmerge gives
     // back what the merge took, not a later correction by an agent or the passenger.
-    let edited = edited_since(&mut tx, survivor, merge.merged_at).await?;
+    let audit_seq: Option<i64> = row.try_get("audit_seq")?;
+    let edited = edited_since(&mut tx, survivor, audit_seq, merge.merged_at).await?;
     let before = keep_edits(
         before,
         &s.customer.profile,
@@ -644,23 +652,30 @@ pub async fn unmerge(
 }
 
 /// The profile fields of `customer` changed by an edit (`customer.update` in the audit trail,
-/// which names the fields of every change) after `since`. Top-level fields: an edit of one
-/// part of the address keeps the whole current address. Times are the application hosts'
-/// clocks (the merge's and the edit's may come from different hosts on PostgreSQL; an edit
-/// within their skew of the merge could be missed).
+/// which names the fields of every change) after the merge: after its audit record
+/// `merge_seq` in the chain, or — for merges recorded before the chain position was kept —
+/// after `merged_at` by the hosts' clocks. Top-level fields: an edit of one part of the address
+/// keeps the whole current address.
 async fn edited_since(
     tx: &mut WriteTx,
     customer: CustomerId,
-    since: DateTime<Utc>,
+    merge_seq: Option<i64>,
+    merged_at: DateTime<Utc>,
 ) -> Result<BTreeSet<String>, StorageError> {
-    let rows: Vec<String> = sqlx::query_scalar(
+    let after = match merge_seq {
+        Some(_) => "seq > $2",
+        None => "occurred_at > $2",
+    };
+    let query = format!(
         "SELECT fields FROM audit_log WHERE resource_type = 'customer' AND resource_id = $1 \
-         AND action = 'customer.update' AND outcome = 'success' AND occurred_at > $2",
-    )
-    .bind(customer.to_string())
-    .bind(to_db_time(since))
-    .fetch_all(&mut *tx.conn())
-    .await?;
+         AND action = 'customer.update' AND outcome = 'success' AND {after}"
+    );
+    let q = sqlx::query_scalar(&query).bind(customer.to_string());
+    let q = match merge_seq {
+        Some(seq) => q.bind(seq),
+        None => q.bind(to_db_time(merged_at)),
+    };
+    let rows: Vec<String> = q.fetch_all(&mut *tx.conn()).await?;
     let mut out = BTreeSet::new();
     for fields in rows {
         let names: Vec<String> = serde_json::from_str(&fields)
@@ -694,7 +709,7 @@ fn keep_edits(
 }
 
 const MERGE_COLUMNS: &str = "id, survivor_id, absorbed_id, survivor_profile, survivor_sealed, \
-    survivorship, review_id, reason, merged_by, merged_at, unmerged_by, unmerged_at, \
+    survivorship, review_id, reason, merged_by, merged_at, unmerged_by, unmerged_at, audit_seq, \
     (SELECT COUNT(*) FROM identity_merge_moves m WHERE m.merge_id = identity_merges.id AND m.kind = 'record') AS moved_records, \
     (SELECT COUNT(*) FROM identity_merge_moves m WHERE m.merge_id = identity_merges.id AND m.kind = 'link') AS moved_links";
 

@@ -123,12 +123,13 @@ pub struct AuditEntry {
 }
 
 /// Appends `entries` to the chain on `conn`, which must be inside a write transaction.
+/// Returns the sequence number of the first record appended (`None` for no entries).
 pub(crate) async fn append(
     conn: &mut sqlx::AnyConnection,
     entries: &[AuditEntry],
-) -> Result<(), StorageError> {
+) -> Result<Option<i64>, StorageError> {
     if entries.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let n = entries.len() as i64;
     let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
@@ -193,7 +194,7 @@ pub(crate) async fn append(
         .bind(&prev)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(Some(last - n + 1))
 }
 
 /// Most read records appended in one transaction.

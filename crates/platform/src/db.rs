@@ -453,12 +453,14 @@ impl WriteTx {
         self.emitted += events;
     }
 
-    /// Appends audit records to the chain inside this transaction. Call it after the change's
-    /// own first write (on SQLite the first statement of a write transaction must be a write).
+    /// Appends audit records to the chain inside this transaction; returns the sequence number
+    /// of the first (the chain's order, which unlike clocks is the same for every host). Call
+    /// it after the change's own first write (on SQLite the first statement of a write
+    /// transaction must be a write).
     pub async fn audit(
         &mut self,
         entries: &[crate::audit::AuditEntry],
-    ) -> Result<(), StorageError> {
+    ) -> Result<Option<i64>, StorageError> {
         crate::audit::append(&mut self.tx, entries).await
     }
 

@@ -90,6 +90,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "timeline_entry_ranges",
         sql: include_str!("../../../migrations/0012_timeline_entry_ranges.sql"),
     },
+    Migration {
+        version: 13,
+        name: "merge_audit_seq",
+        sql: include_str!("../../../migrations/0013_merge_audit_seq.sql"),
+    },
 ];
 
 /// Expands the placeholders of `sql` for `backend`.
