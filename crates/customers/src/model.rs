@@ -59,85 +59,44 @@ impl Serialize for CustomerId {
     }
 }
 
-/// Declares a string newtype that serialises as its string and documents itself in OpenAPI.
-macro_rules! string_type {
-    ($name:ident, $desc:literal) => {
-        #[doc = $desc]
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub struct $name(String);
-
-        impl $name {
-            /// The canonical text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
-
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> RefOr<Schema> {
-                RefOr::T(Schema::Object(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .description(Some($desc))
-                        .build(),
-                ))
-            }
-        }
-
-        impl utoipa::ToSchema for $name {}
-    };
-}
-
-string_type!(
+aloft_platform::string_newtype!(
     PersonName,
     "A person's name part, in any script, stored as given (trimmed)."
 );
-string_type!(
+aloft_platform::string_newtype!(
     ShortText,
     "A short free text (drink, browser…): no control characters, bounded length."
 );
-string_type!(
+aloft_platform::string_newtype!(
     EmailAddress,
     "An e-mail address; the domain is lower-cased."
 );
-string_type!(
+aloft_platform::string_newtype!(
     PhoneNumber,
     "A phone number in E.164 form: `+` and 8–15 digits."
 );
-string_type!(
+aloft_platform::string_newtype!(
     CountryCode,
     "An ISO 3166-1 alpha-2 country code, upper case."
 );
-string_type!(
+aloft_platform::string_newtype!(
     AirportCode,
     "An IATA three-letter airport code, upper case."
 );
-string_type!(
+aloft_platform::string_newtype!(
     PassportNumber,
     "A travel document number: 5–20 letters and digits, upper case."
 );
-string_type!(
+aloft_platform::string_newtype!(
     LoyaltyNumber,
     "A frequent-flyer number: 4–20 letters and digits, upper case."
 );
-string_type!(MealCode, "An IATA special meal code (AVML, VGML, KSML…).");
-string_type!(
+aloft_platform::string_newtype!(MealCode, "An IATA special meal code (AVML, VGML, KSML…).");
+aloft_platform::string_newtype!(
     SsrCode,
     "An IATA special service request code (WCHR, BLND, UMNR…)."
 );
-string_type!(
+aloft_platform::string_newtype!(
     LanguageTag,
     "A BCP 47 language tag (`en`, `ar`, `zh-Hans`, `pt-BR`), canonically cased."
 );

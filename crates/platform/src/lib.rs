@@ -17,6 +17,7 @@ pub mod fields;
 pub mod http;
 pub mod keys;
 pub mod migrate;
+pub mod newtype;
 pub mod problem;
 pub mod statements;
 pub mod telemetry;

@@ -78,88 +78,60 @@ impl Serialize for CustomerId {
     }
 }
 
-/// Declares a string newtype that serialises as its string.
-macro_rules! string_type {
-    ($name:ident, $desc:literal) => {
-        #[doc = $desc]
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
-
-        impl $name {
-            /// The canonical text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
-    };
-}
-
-string_type!(
+aloft_platform::string_newtype!(
     RecordLocator,
     "A PNR record locator: six letters and digits, upper case (`K7XQ2M`)."
 );
-string_type!(
+aloft_platform::string_newtype!(
     FlightNumber,
     "A flight designator: IATA airline designator (two characters, at least one a letter), \
      1–4 digits without leading zeros, optional operational suffix letter (`BA117`, `EK5`, `U21234A`)."
 );
-string_type!(
+aloft_platform::string_newtype!(
     ETicketNumber,
     "An electronic ticket number: 13 digits, the first three the issuing airline's accounting \
      prefix (`1251234567890`)."
 );
-string_type!(
+aloft_platform::string_newtype!(
     BagTag,
     "A bag tag licence plate: 10 digits — a leading digit, the carrier's three-digit accounting \
      code and a six-digit serial number (IATA Resolution 740)."
 );
-string_type!(
+aloft_platform::string_newtype!(
     Rbd,
     "A reservation booking designator (booking class): one letter, upper case."
 );
-string_type!(Seat, "A seat: row 1–99 and a column letter (`12A`).");
-string_type!(Gate, "A departure gate: 1–6 letters and digits (`B12`).");
-string_type!(
+aloft_platform::string_newtype!(Seat, "A seat: row 1–99 and a column letter (`12A`).");
+aloft_platform::string_newtype!(Gate, "A departure gate: 1–6 letters and digits (`B12`).");
+aloft_platform::string_newtype!(
     AirportCode,
     "The IATA code of an airport that exists in the reference data (`LHR`)."
 );
-string_type!(
+aloft_platform::string_newtype!(
     SourceSystem,
     "The name of the system a record came from: 1–40 characters of lower-case letters, digits, \
      `.`, `-` and `_` (`amadeus`, `genesys`, `lounge-pass`)."
 );
-string_type!(
+aloft_platform::string_newtype!(
     Reference,
     "An identifier issued by another system (order number, agent id, tracking number): 1–100 \
      printable characters without spaces at either end."
 );
-string_type!(
+aloft_platform::string_newtype!(
     CurrencyCode,
     "An active ISO 4217 currency code, upper case (`EUR`)."
 );
-string_type!(
+aloft_platform::string_newtype!(
     PaymentToken,
     "The payment processor's token for a card or wallet (`tok_1N3x…`): 4–200 printable characters \
      that are not a card number. Encrypted at rest like free text."
 );
-string_type!(
+aloft_platform::string_newtype!(
     MaskedCard,
     "A card number as PCI DSS allows it to be kept: at most the first six and the last four \
      digits, the rest masked (`411111******1111`). A full number given here is masked on parse."
 );
-string_type!(
+aloft_platform::string_newtype!(
     FreeText,
     "Free text as a person wrote it, with any card number masked to first six and last four \
      digits; bounded length, no control characters except line breaks and tabs."
