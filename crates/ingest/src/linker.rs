@@ -601,21 +601,19 @@ impl Linker {
             if let Some(l) = &clean.loyalty {
                 let l = l.as_str().to_owned();
                 if let Some(&p) = pending_loyalty.get(&l) {
-                    out.push(Some(Ok((
+                    out.push(Some(Ok(by_rule(
                         Target::Pending(p),
                         LinkMethod::Loyalty,
-                        None,
-                        json!({"rule": "loyalty_number"}),
+                        "loyalty_number",
                     ))));
                     continue;
                 }
                 let hit = self.loyalty.get(&l).copied();
                 if let Some(c) = hit {
-                    out.push(Some(Ok((
+                    out.push(Some(Ok(by_rule(
                         Target::Existing(c),
                         LinkMethod::Loyalty,
-                        None,
-                        json!({"rule": "loyalty_number"}),
+                        "loyalty_number",
                     ))));
                     continue;
                 }
@@ -624,11 +622,10 @@ impl Linker {
             if let Some(pp) = &clean.passport {
                 let pp = pp.as_str().to_owned();
                 if let Some(&p) = pending_passport.get(&pp) {
-                    out.push(Some(Ok((
+                    out.push(Some(Ok(by_rule(
                         Target::Pending(p),
                         LinkMethod::Passport,
-                        None,
-                        json!({"rule": "passport_number"}),
+                        "passport_number",
                     ))));
                     continue;
                 }
@@ -649,11 +646,10 @@ impl Linker {
                     } else {
                         "passport_number"
                     };
-                    out.push(Some(Ok((
+                    out.push(Some(Ok(by_rule(
                         Target::Existing(*c),
                         LinkMethod::Passport,
-                        None,
-                        json!({"rule": rule}),
+                        rule,
                     ))));
                     continue;
                 }
@@ -674,11 +670,10 @@ impl Linker {
                         nationality: None,
                     };
                     if same_name(Some(&f)) {
-                        out.push(Some(Ok((
+                        out.push(Some(Ok(by_rule(
                             Target::Pending(p),
                             LinkMethod::Email,
-                            None,
-                            json!({"rule": "email+name"}),
+                            "email+name",
                         ))));
                         continue;
                     }
@@ -687,11 +682,10 @@ impl Linker {
                 if let [c] = hits.as_slice()
                     && same_name(self.facts.get(c))
                 {
-                    out.push(Some(Ok((
+                    out.push(Some(Ok(by_rule(
                         Target::Existing(*c),
                         LinkMethod::Email,
-                        None,
-                        json!({"rule": "email+name"}),
+                        "email+name",
                     ))));
                     continue;
                 }
@@ -793,11 +787,10 @@ impl Linker {
             };
             match resolution {
                 Err(g) => match known {
-                    Some(t) => out.push(Some(Ok((
+                    Some(t) => out.push(Some(Ok(by_rule(
                         t,
                         LinkMethod::Probabilistic,
-                        None,
-                        json!({"rule": "resolved_before"}),
+                        "resolved_before",
                     )))),
                     None => {
                         make_new(g, json!({"reason": "no matching profile"}), &mut out);
@@ -1050,6 +1043,12 @@ impl LinkWrites {
         render_links(into, &self.links, &self.reviews);
         Ok(())
     }
+}
+
+/// A deterministic decision: the record goes to `target` by `method`, explained by its `rule`
+/// (no weight: deterministic keys are not scored).
+fn by_rule(target: Target, method: LinkMethod, rule: &str) -> Decided {
+    (target, method, None, json!({ "rule": rule }))
 }
 
 /// A new link to store.
