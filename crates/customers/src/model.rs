@@ -548,9 +548,6 @@ pub const PROFILE_FIELDS: &[&str] = &[
     "preferences",
 ];
 
-/// The profile reader: the platform's field reader.
-type Reader<'a, 'e> = FieldReader<'a, 'e>;
-
 fn iso_date(
     s: &str,
     min_year: i32,
@@ -582,7 +579,7 @@ impl Profile {
         let Some(obj) = doc.as_object() else {
             return Err(vec![FieldError::new("", "the body must be a JSON object")]);
         };
-        let mut r = Reader::new(obj, "", &mut errors);
+        let mut r = FieldReader::new(obj, "", &mut errors);
         r.reject_unknown(PROFILE_FIELDS);
         let title = r.opt("title", |s| ShortText::parse(s, 30));
         let first_name = r.req("first_name", PersonName::parse);

@@ -20,9 +20,10 @@
 //! restored — except the fields edited on it since the merge (found in the audit trail, which
 //! names the fields of every `customer.update`), which keep their edited values: unmerge gives
 //! back what the merge took, not a later correction — the absorbed profile stands on its own
-//! again, and the records and links that merge moved go back. Lineage is a stack: a merge can be undone only while it is the newest one still
-//! in force on its survivor and the survivor has not itself been merged away (undo the later
-//! merge first). Records that arrived after the merge stay with the survivor.
+//! again, and the records and links that merge moved go back. Lineage is a stack: a merge can
+//! be undone only while it is the newest one still in force on its survivor and the survivor
+//! has not itself been merged away (undo the later merge first). Records that arrived after the
+//! merge stay with the survivor.
 //!
 //! **Review queue**: the linker sends uncertain matches to `identity_review` (status `open`); a
 //! steward decides `merge` (the new profile is merged into the existing candidate) or `distinct`
@@ -348,12 +349,32 @@ pub async fn merge(
     let links = move_links(&mut tx, absorbed, survivor, None).await?;
     close_reviews_of_pair(&mut tx, survivor, absorbed, ctx).await?;
 
+    // Audited first: the lineage row keeps where the merge stands in the audit chain, and
+    // unmerge keeps the survivor's edits audited after it.
+    let audit_seq = tx
+        .audit(&[
+            ctx.entry(
+                "customer.merge",
+                "customer",
+                Some(survivor.to_string()),
+                changed.clone(),
+                "success",
+            ),
+            ctx.entry(
+                "customer.merge",
+                "customer",
+                Some(absorbed.to_string()),
+                vec![],
+                "success",
+            ),
+        ])
+        .await?;
     let id = Uuid::now_v7();
     let stamp = now();
     sqlx::query(
         "INSERT INTO identity_merges (id, survivor_id, absorbed_id, survivor_version_before, \
-         survivor_profile, survivor_sealed, survivorship, review_id, reason, merged_by, merged_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         survivor_profile, survivor_sealed, survivorship, review_id, reason, merged_by, merged_at, \
+         audit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(id.to_string())
     .bind(survivor.to_string())
@@ -366,6 +387,7 @@ pub async fn merge(
     .bind(reason)
     .bind(&ctx.actor.id)
     .bind(to_db_time(stamp))
+    .bind(audit_seq)
     .execute(&mut *tx.conn())
     .await?;
     record_moves(&mut tx, id, "record", &records).await?;
@@ -383,30 +405,6 @@ pub async fn merge(
         }),
     ))
     .await?;
-    let audit_seq = tx
-        .audit(&[
-            ctx.entry(
-                "customer.merge",
-                "customer",
-                Some(survivor.to_string()),
-                changed,
-                "success",
-            ),
-            ctx.entry(
-                "customer.merge",
-                "customer",
-                Some(absorbed.to_string()),
-                vec![],
-                "success",
-            ),
-        ])
-        .await?;
-    // Where the merge stands in the audit chain: unmerge keeps the edits audited after it.
-    sqlx::query("UPDATE identity_merges SET audit_seq = $1 WHERE id = $2")
-        .bind(audit_seq)
-        .bind(id.to_string())
-        .execute(&mut *tx.conn())
-        .await?;
     tx.commit().await?;
     tracing::info!(merge_id = %id, records = records.len(), links = links.len(), "profiles merged");
     Ok(Merge {

@@ -5,14 +5,15 @@
 //! is bounded by how long the slot is held. Building multi-row `INSERT`s, encoding their values
 //! and serialising events is CPU work that needs no lock, so the ingest pipeline does it while
 //! the batch ahead of it still writes, and holds the slot only while SQLite works (moving it out
-//! of the slot cut the slot time of a 50,000-record import from 2.3-2.5 s to 2.1 s, BENCHMARKS.md).
-//! On PostgreSQL it costs nothing either way.
+//! of the slot cut the slot time of a 50,000-record import from 2.3-2.5 s to 2.1 s,
+//! BENCHMARKS.md). On PostgreSQL it costs nothing either way.
 //!
 //! Invariant: rendering never reads the database; everything a statement needs is known when it
 //! is rendered — including the times it stamps (`recorded_at`, `created_at`, the audit entry's
 //! time), which are therefore the rendering's, a few hundred milliseconds before the commit
-//! of a bulk batch; nothing uses them as a cursor (the audit chain orders by `seq`). Statements run in the order they were added, audit entries after them (SQLite
-//! needs a transaction's first statement to be a write).
+//! of a bulk batch; nothing uses them as a cursor (the audit chain orders by `seq`).
+//! Statements run in the order they were added, audit entries after them (SQLite needs a
+//! transaction's first statement to be a write).
 
 use sqlx::any::AnyArguments;
 use sqlx::{Any, Arguments, Encode, Type};
@@ -148,14 +149,6 @@ impl Statements {
     /// Adds audit entries, appended to the chain after the statements.
     pub fn audit(&mut self, entries: impl IntoIterator<Item = AuditEntry>) {
         self.audit.extend(entries);
-    }
-
-    /// Appends `other`'s statements, events and audit entries after these.
-    pub fn extend(&mut self, other: Statements) {
-        debug_assert_eq!(self.backend, other.backend, "statements of one dialect");
-        self.statements.extend(other.statements);
-        self.events += other.events;
-        self.audit.extend(other.audit);
     }
 
     /// Runs the statements and appends the audit entries in `tx`.

@@ -197,10 +197,11 @@ struct Plan {
     outcomes: Vec<Recorded>,
     /// Records to update (those already stored), with their stored (sealed) form.
     updates: Vec<(State, sealing::Sealed)>,
-    /// Inserts of the new records, of every written record's timeline entries (details
-    /// sealed) and of one event per created or updated record, rendered (see
-    /// [`Statements`]).
-    inserts: Statements,
+    /// Run after the updates, rendered (see [`Statements`]): the deletion of the updated
+    /// records' old timeline entries, the inserts of the new records, of every written
+    /// record's timeline entries (details sealed) and of one event per created or updated
+    /// record.
+    statements: Statements,
     /// What another domain writes beside the batch ([`Alongside`]), when rendered at staging.
     beside: Option<Statements>,
 }
@@ -208,7 +209,7 @@ struct Plan {
 impl Plan {
     /// Nothing to write: every record was already stored as is.
     fn is_empty(&self) -> bool {
-        self.updates.is_empty() && self.inserts.is_empty()
+        self.updates.is_empty() && self.statements.is_empty()
     }
 }
 
@@ -648,14 +649,16 @@ impl TravelStore {
         let (updates, new): (Vec<_>, Vec<_>) = rows
             .into_iter()
             .partition(|(s, _)| s.stored_version.is_some());
-        let mut inserts = Statements::new(backend);
-        insert_records(&mut inserts, prepared, new, &to_db_time(now()));
-        insert_entries(&mut inserts, entries);
-        inserts.emit(&events)?;
+        let mut statements = Statements::new(backend);
+        let updated: Vec<String> = updates.iter().map(|(s, _)| s.id.to_string()).collect();
+        timeline::delete_entries_of(&mut statements, &updated);
+        insert_records(&mut statements, prepared, new, &to_db_time(now()));
+        insert_entries(&mut statements, entries);
+        statements.emit(&events)?;
         Ok(Plan {
             outcomes,
             updates,
-            inserts,
+            statements,
             beside: None,
         })
     }
@@ -669,12 +672,10 @@ impl TravelStore {
         ctx: &AccessContext,
         bulk: bool,
     ) -> Result<Vec<Recorded>, StorageError> {
-        let backend = self.db.backend();
         let stamp = to_db_time(now());
-        let changed = &plan.updates;
-        // Updated records first (so their old timeline entries go), then new records, then
-        // every written record's timeline entries.
-        for (s, stored) in changed {
+        // Updated records first, then the rendered statements: their old timeline entries go,
+        // new records come, then every written record's timeline entries and events.
+        for (s, stored) in &plan.updates {
             let p = &prepared[s.input];
             let done = sqlx::query(
                 "UPDATE travel_records SET customer_id = $1, kind = $2, occurred_at = $3, document = $4, \
@@ -698,11 +699,7 @@ impl TravelStore {
                 return Err(StorageError::Conflict("travel_records version".into()));
             }
         }
-        let mut deletes = Statements::new(backend);
-        let records: Vec<String> = changed.iter().map(|(s, _)| s.id.to_string()).collect();
-        timeline::delete_entries_of(&mut deletes, &records);
-        tx.execute(deletes).await?;
-        tx.execute(plan.inserts).await?;
+        tx.execute(plan.statements).await?;
         let entry = if bulk {
             ctx.entry(
                 "travel.bulk_record",
