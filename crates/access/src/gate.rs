@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
-use aloft_platform::access::{
-    AuthFuture, Authentication, Authenticator, Principal, Realm, RowScope,
-};
-use aloft_platform::db::now;
+use aloft_authz::{AuthFuture, Authentication, Authenticator, Principal, Realm, Roles};
+use aloft_kernel::db::now;
 use http::header;
 
 use crate::issuers::{ExternalIssuer, unverified_issuer};
@@ -49,7 +47,7 @@ impl AccessAuthenticator {
 
     /// A bearer token: Aloft's own, or one of a configured external issuer's (chosen by its
     /// unverified `iss`, then fully verified by that issuer's rules).
-    async fn bearer(&self, token: &str) -> Result<Authentication, aloft_platform::ApiError> {
+    async fn bearer(&self, token: &str) -> Result<Authentication, aloft_kernel::ApiError> {
         let issuer = unverified_issuer(token);
         let result = match self
             .external
@@ -61,7 +59,7 @@ impl AccessAuthenticator {
         };
         match result {
             Ok(p) => Ok(Authentication::Principal(p)),
-            Err(TokenError::Unavailable(why)) => Err(aloft_platform::ApiError::Unavailable(why)),
+            Err(TokenError::Unavailable(why)) => Err(aloft_kernel::ApiError::Unavailable(why)),
             Err(e) => Ok(Authentication::Invalid(e.to_string())),
         }
     }
@@ -77,7 +75,7 @@ impl AccessAuthenticator {
     async fn session_principal(
         &self,
         value: &str,
-    ) -> Result<Authentication, aloft_platform::ApiError> {
+    ) -> Result<Authentication, aloft_kernel::ApiError> {
         let Some(session) = self.accounts.session(value).await? else {
             return Ok(Authentication::Anonymous);
         };
@@ -95,27 +93,33 @@ impl AccessAuthenticator {
         if session.stage == Stage::Full && t - session.last_seen_at > TOUCH_INTERVAL {
             self.accounts.touch(&session.id_hash).await?;
         }
-        Ok(Authentication::Principal(principal_of(&session)))
+        // An account whose role the catalogue no longer has signs in as nobody.
+        Ok(match principal_of(self.tokens.roles(), &session) {
+            Some(p) => Authentication::Principal(p),
+            None => Authentication::Anonymous,
+        })
     }
 }
 
-/// The principal a session speaks for.
-pub fn principal_of(session: &Session) -> Principal {
+/// The principal a session speaks for (`None` if the account's role is not a staff role of
+/// the catalogue).
+pub fn principal_of(roles: &Roles, session: &Session) -> Option<Principal> {
     let a = &session.account;
-    Principal {
-        subject: a.id.to_string(),
-        display_name: a.display_name.clone(),
-        role: a.role,
-        realm: Realm::Staff,
-        scope: match &a.station {
-            Some(s) => RowScope::Station(s.clone()),
-            None => a.role.default_scope(),
-        },
-        fully_authenticated: session.stage == Stage::Full,
-        scopes: None,
-        csrf_token: Some(session.csrf_token.clone()),
-        session: Some(session.id_hash.clone()),
+    if !roles.get(&a.role).is_some_and(|r| r.is_staff()) {
+        return None;
     }
+    let mut p = roles.principal(
+        &a.role,
+        a.id.to_string(),
+        a.display_name.clone(),
+        Realm::Staff,
+        a.station.as_deref(),
+        None,
+        session.stage == Stage::Full,
+    )?;
+    p.csrf_token = Some(session.csrf_token.clone());
+    p.session = Some(session.id_hash.clone());
+    Some(p)
 }
 
 /// The value of cookie `name` in the request, if sent.

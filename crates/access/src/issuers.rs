@@ -16,7 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use tokio::sync::RwLock;
 
-use aloft_platform::access::{Permission, Principal, Realm, Role};
+use aloft_authz::{Principal, Realm, Roles};
 
 use crate::tokens::TokenError;
 
@@ -36,15 +36,15 @@ pub struct IssuerConfig {
     pub jwks_url: String,
     /// The claim holding role names (a string or an array of strings).
     pub role_claim: String,
-    /// Issuer role name → Aloft role. Aloft role ids are always accepted as themselves.
-    pub role_map: Vec<(String, Role)>,
+    /// Issuer role name → Aloft role id. Aloft role ids are always accepted as themselves.
+    pub role_map: Vec<(String, String)>,
     /// Minimum time between key fetches caused by unknown key ids ([`REFRESH_COOLDOWN`]).
     pub refresh_cooldown: Duration,
 }
 
 impl IssuerConfig {
     /// Parses a role map `"CRM.Agent=contact_centre_agent,CRM.Privacy=data_privacy_officer"`.
-    pub fn parse_role_map(text: &str) -> Result<Vec<(String, Role)>, String> {
+    pub fn parse_role_map(text: &str, roles: &Roles) -> Result<Vec<(String, String)>, String> {
         text.split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
@@ -52,19 +52,20 @@ impl IssuerConfig {
                 let (from, to) = pair
                     .split_once('=')
                     .ok_or_else(|| format!("`{pair}` is not NAME=ROLE"))?;
-                let role =
-                    Role::parse(to.trim()).ok_or_else(|| format!("`{to}` is not an Aloft role"))?;
-                Ok((from.trim().to_owned(), role))
+                let role = roles
+                    .get(to.trim())
+                    .filter(|r| r.is_staff())
+                    .ok_or_else(|| format!("`{}` is not an Aloft staff role", to.trim()))?;
+                Ok((from.trim().to_owned(), role.id.to_owned()))
             })
             .collect()
     }
 
-    fn role_for(&self, name: &str) -> Option<Role> {
+    fn role_for<'a>(&'a self, name: &'a str) -> &'a str {
         self.role_map
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, r)| *r)
-            .or_else(|| Role::parse(name))
+            .map_or(name, |(_, r)| r.as_str())
     }
 }
 
@@ -90,6 +91,7 @@ struct Cache {
 #[derive(Clone)]
 pub struct ExternalIssuer {
     config: Arc<IssuerConfig>,
+    roles: Roles,
     fetch: Arc<dyn Fetch>,
     cache: Arc<RwLock<Option<Cache>>>,
     last_fetch: Arc<std::sync::Mutex<Option<Instant>>>,
@@ -104,9 +106,10 @@ impl std::fmt::Debug for ExternalIssuer {
 }
 
 impl ExternalIssuer {
-    /// An issuer fetching its keys with `fetch`.
-    pub fn new(config: IssuerConfig, fetch: Arc<dyn Fetch>) -> Self {
+    /// An issuer fetching its keys with `fetch`, mapping to the roles of `roles`.
+    pub fn new(config: IssuerConfig, fetch: Arc<dyn Fetch>, roles: Roles) -> Self {
         Self {
+            roles,
             config: Arc::new(config),
             fetch,
             cache: Arc::new(RwLock::new(None)),
@@ -173,17 +176,18 @@ impl ExternalIssuer {
         self.principal(&claims)
     }
 
-    /// The single Aloft staff role the claims map to.
-    pub fn role_of(&self, claims: &Value) -> Result<Role, TokenError> {
+    /// The single Aloft staff role (its id) the claims map to.
+    pub fn role_of(&self, claims: &Value) -> Result<&'static str, TokenError> {
         let names: Vec<&str> = match &claims[&self.config.role_claim] {
             Value::String(s) => vec![s.as_str()],
             Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
             _ => vec![],
         };
-        let mut roles: Vec<Role> = names
+        let mut roles: Vec<&'static str> = names
             .iter()
-            .filter_map(|n| self.config.role_for(n))
+            .filter_map(|n| self.roles.get(self.config.role_for(n)))
             .filter(|r| r.is_staff())
+            .map(|r| r.id)
             .collect();
         roles.sort();
         roles.dedup();
@@ -245,26 +249,29 @@ impl ExternalIssuer {
             .as_str()
             .or_else(|| claims["scp"].as_str())
             .unwrap_or("");
-        let scopes: Vec<Permission> = scope_text
+        let scopes: Vec<String> = scope_text
             .split_whitespace()
-            .filter_map(Permission::parse)
+            .filter_map(|s| self.roles.permission(s))
+            .map(|p| p.as_str().to_owned())
             .collect();
         let subject = claims["sub"].as_str().unwrap_or("unknown");
         let name = claims["azp"]
             .as_str()
             .or_else(|| claims["client_id"].as_str())
             .unwrap_or(subject);
-        Ok(Principal {
-            subject: format!("token:{}:{subject}", self.config.issuer),
-            display_name: name.to_owned(),
-            role,
-            realm: Realm::Service,
-            scope: role.default_scope(),
-            fully_authenticated: true,
-            scopes: (!scopes.is_empty()).then_some(scopes),
-            csrf_token: None,
-            session: None,
-        })
+        // A scoped role's row-scope value comes from the `station` claim; without it, the
+        // principal sees no rows.
+        self.roles
+            .principal(
+                role,
+                format!("token:{}:{subject}", self.config.issuer),
+                name.to_owned(),
+                Realm::Service,
+                claims["station"].as_str(),
+                (!scopes.is_empty()).then_some(scopes.as_slice()),
+                true,
+            )
+            .ok_or_else(|| TokenError::UnknownRole(role.to_owned()))
     }
 }
 
@@ -359,20 +366,35 @@ pub fn unverified_issuer(token: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    use aloft_authz::{RoleDef, ScopeRule};
+
     #[test]
     fn role_maps_parse_and_reject_unknown_roles() {
+        let staff = |id| RoleDef {
+            id,
+            label: id,
+            description: "",
+            realm: Realm::Staff,
+            permissions: &[],
+            scope: ScopeRule::Unlimited,
+        };
+        let roles = Roles::new(
+            vec![staff("contact_centre_agent"), staff("data_privacy_officer")],
+            vec![],
+        );
         let map = IssuerConfig::parse_role_map(
             "CRM.Agent=contact_centre_agent, CRM.DPO=data_privacy_officer",
+            &roles,
         )
         .unwrap();
         assert_eq!(
             map,
             vec![
-                ("CRM.Agent".into(), Role::ContactCentreAgent),
-                ("CRM.DPO".into(), Role::DataPrivacyOfficer)
+                ("CRM.Agent".into(), "contact_centre_agent".into()),
+                ("CRM.DPO".into(), "data_privacy_officer".into())
             ]
         );
-        assert!(IssuerConfig::parse_role_map("X=pilot").is_err());
-        assert!(IssuerConfig::parse_role_map("nonsense").is_err());
+        assert!(IssuerConfig::parse_role_map("X=pilot", &roles).is_err());
+        assert!(IssuerConfig::parse_role_map("nonsense", &roles).is_err());
     }
 }

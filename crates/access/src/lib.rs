@@ -5,17 +5,20 @@
 //!   audited in the same transaction.
 //! - [`tokens`]: Aloft's own bearer tokens (HS256) for operators and integration clients.
 //! - [`issuers`]: bearer tokens from an external OAuth/OIDC issuer, checked against its JWKS.
-//! - [`gate`]: the [`aloft_platform::access::Authenticator`] — session cookie or bearer token.
+//! - [`gate`]: the [`aloft_authz::Authenticator`] — session cookie or bearer token.
 //! - [`limiter`]: per-address rate limiting of sign-in attempts.
 //! - [`routes`]: the OAuth client-credentials token endpoint for integration clients.
 //! - [`sso`]: workforce single sign-on with OpenID Connect (authorization code + PKCE).
 //! - [`passengers`]: passenger self-service accounts (their own realm, their own profile only).
 //! - [`pages`]: sign-in, second factor, MFA enrolment, sign-out, account, role review.
 //! - [`demo`]: one demo account per role.
+//! - [`audit_pages`]: the audit trail in the workspace (search, verify the chain).
+//! - [`permissions`]: the permissions this domain checks.
 //!
-//! Roles, permissions and the route policy gate live in [`aloft_platform::access`], because
-//! every domain declares its routes' policies there.
+//! Roles are data (the composition root's catalogue); the route gate is `aloft_authz`.
+//! [`AccessModule`] is the domain as the application assembles it.
 
+pub mod audit_pages;
 pub mod demo;
 pub mod gate;
 pub mod issuers;
@@ -23,13 +26,93 @@ pub mod limiter;
 pub mod model;
 pub mod pages;
 pub mod passengers;
+pub mod permissions;
 pub mod roster;
 pub mod routes;
 pub mod sso;
 pub mod storage;
 pub mod tokens;
 
-pub use aloft_platform::keys::{self, InstanceKeys, KeyError, KeySource};
+pub use aloft_kernel::keys::{self, InstanceKeys, KeyError, KeySource};
 pub use gate::AccessAuthenticator;
 pub use storage::AccountStore;
 pub use tokens::TokenIssuer;
+
+/// The access domain (sign-in, accounts, clients, tokens, passenger accounts, audit trail) as
+/// the application assembles it.
+pub struct AccessModule {
+    /// Sign-in, account and access-review pages.
+    pub sign_in: pages::SignInState,
+    /// The client-credentials token endpoint.
+    pub tokens: routes::TokenEndpoint,
+    /// Passenger self-service accounts.
+    pub passengers: passengers::PassengerAccounts,
+    /// Workforce SSO, when configured.
+    pub sso: Option<sso::Sso>,
+    /// The database whose audit trail the audit pages show.
+    pub db: aloft_kernel::Database,
+}
+
+impl aloft_module::DomainModule for AccessModule {
+    fn name(&self) -> &'static str {
+        "access"
+    }
+
+    fn permissions(&self) -> Vec<aloft_authz::PermissionInfo> {
+        permissions::PERMISSIONS.to_vec()
+    }
+
+    fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
+        let mut all = [
+            pages::POLICY,
+            routes::POLICY,
+            passengers::POLICY,
+            audit_pages::POLICY,
+        ]
+        .concat();
+        if self.sso.is_some() {
+            all.extend_from_slice(sso::POLICY);
+        }
+        all
+    }
+
+    fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
+        routes::api_routes(self.tokens.clone()).merge(self.passengers.clone().api_routes())
+    }
+
+    fn page_routes(&self) -> axum::Router {
+        pages::routes(self.sign_in.clone())
+            .merge(audit_pages::routes(self.db.clone()))
+            .merge(self.sso.clone().map(sso::Sso::routes).unwrap_or_default())
+    }
+
+    fn navigation(&self) -> Vec<aloft_web::NavEntry> {
+        use aloft_authz::Access;
+        vec![
+            aloft_web::NavEntry {
+                section: audit_pages::SECTION,
+                href: "/audit",
+                label: "Audit trail",
+                summary: "Who read or changed which customer's data, when and from where; verify \
+                          the tamper-evident chain.",
+                access: Access::Permission(permissions::AUDIT_READ),
+                order: 80,
+            },
+            aloft_web::NavEntry {
+                section: pages::SECTION,
+                href: "/access/roles",
+                label: "Access",
+                summary: "Roles and what they may do, staff accounts, integration clients.",
+                access: Access::Permission(permissions::ACCESS_REVIEW),
+                order: 90,
+            },
+        ]
+    }
+
+    fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
+        vec![(
+            "access",
+            "Tokens for integration clients (OAuth 2.0 client credentials)",
+        )]
+    }
+}

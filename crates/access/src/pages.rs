@@ -15,13 +15,15 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
-use aloft_platform::access::{Access, Permission, Principal, Role, RoutePolicy};
-use aloft_platform::db::now;
-use aloft_platform::web::{Section, csrf_field, layout, page};
-use aloft_platform::{AccessContext, ApiError};
+use aloft_authz::{Access, Permission, Principal, RoleDef, Roles, RoutePolicy, ScopeRule};
+
+use crate::permissions::{ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE};
+use aloft_kernel::db::now;
+use aloft_kernel::{AccessContext, ApiError};
 use aloft_security::password::verify_unknown_user;
 use aloft_security::totp::{TotpSecret, otpauth_uri};
 use aloft_security::verify_password;
+use aloft_web::{Section, csrf_field, layout, page};
 
 use crate::gate::{SESSION_COOKIE, SESSION_COOKIE_TLS, cookie};
 use crate::limiter::RateLimiter;
@@ -32,21 +34,29 @@ use crate::storage::{AccountStore, Session};
 #[derive(Clone)]
 pub struct SignInState {
     accounts: AccountStore,
+    roles: Roles,
     limiter: Arc<RateLimiter>,
     tls: bool,
     sso: bool,
 }
 
 impl SignInState {
-    /// Over `accounts`; `tls` makes cookies `Secure` with the `__Host-` prefix.
-    pub fn new(accounts: AccountStore, tls: bool) -> Self {
+    /// Over `accounts` in the roles of `roles`; `tls` makes cookies `Secure` with the
+    /// `__Host-` prefix.
+    pub fn new(accounts: AccountStore, roles: Roles, tls: bool) -> Self {
         Self {
             accounts,
+            roles,
             // Per client address: generous for an office behind one NAT, useless for spraying.
             limiter: Arc::new(RateLimiter::new(30, Duration::from_secs(60))),
             tls,
             sso: false,
         }
+    }
+
+    /// The role catalogue.
+    pub fn roles(&self) -> &Roles {
+        &self.roles
     }
 
     /// Offers "Sign in with your organisation" on the sign-in page.
@@ -102,7 +112,10 @@ impl SignInState {
     }
 }
 
-/// Who may open the access pages.
+/// The access section of the workspace (roles, accounts, clients).
+pub const SECTION: Section = Section::new("access");
+
+/// Who may open the sign-in, account and access pages.
 pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("GET", "/sign-in", Access::Public),
     RoutePolicy::new("POST", "/sign-in", Access::Public),
@@ -113,40 +126,36 @@ pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("POST", "/sign-out", Access::SignInStep),
     RoutePolicy::new("GET", "/account", Access::Staff),
     RoutePolicy::new("POST", "/account/sign-out-everywhere", Access::Staff),
-    RoutePolicy::new(
-        "GET",
-        "/access/roles",
-        Access::Permission(Permission::AccessReview),
-    ),
+    RoutePolicy::new("GET", "/access/roles", Access::Permission(ACCESS_REVIEW)),
     RoutePolicy::new(
         "GET",
         "/access/accounts",
-        Access::Permission(Permission::AccountsManage),
+        Access::Permission(ACCOUNTS_MANAGE),
     ),
     RoutePolicy::new(
         "POST",
         "/access/accounts",
-        Access::Permission(Permission::AccountsManage),
+        Access::Permission(ACCOUNTS_MANAGE),
     ),
     RoutePolicy::new(
         "POST",
         "/access/accounts/{id}/{action}",
-        Access::Permission(Permission::AccountsManage),
+        Access::Permission(ACCOUNTS_MANAGE),
     ),
     RoutePolicy::new(
         "GET",
         "/access/clients",
-        Access::Permission(Permission::ApiClientsManage),
+        Access::Permission(API_CLIENTS_MANAGE),
     ),
     RoutePolicy::new(
         "POST",
         "/access/clients",
-        Access::Permission(Permission::ApiClientsManage),
+        Access::Permission(API_CLIENTS_MANAGE),
     ),
     RoutePolicy::new(
         "POST",
         "/access/clients/{id}/revoke",
-        Access::Permission(Permission::ApiClientsManage),
+        Access::Permission(API_CLIENTS_MANAGE),
     ),
 ];
 
@@ -181,7 +190,7 @@ fn sign_in_page(status: StatusCode, next: &str, error: Option<&str>, sso: bool) 
         status,
         layout(
             "Sign in",
-            Section::Home,
+            Section::HOME,
             html! {
                 article.narrow {
                     h1 { "Sign in" }
@@ -310,9 +319,9 @@ async fn sign_in(
         ));
     };
     let ctx = AccessContext {
-        actor: aloft_platform::Actor {
+        actor: aloft_kernel::Actor {
             id: account.id.to_string(),
-            role: account.role.as_str().into(),
+            role: account.role.clone(),
         },
         ..ctx
     };
@@ -381,7 +390,7 @@ fn mfa_page(status: StatusCode, next: &str, error: Option<&str>) -> Response {
         status,
         layout(
             "Verification code",
-            Section::Home,
+            Section::HOME,
             html! {
                 article.narrow {
                     h1 { "Verification code" }
@@ -524,7 +533,7 @@ fn enrol_page(
         status,
         layout(
             "Set up your authenticator",
-            Section::Home,
+            Section::HOME,
             html! {
                 article.narrow {
                     h1 { "Set up your authenticator" }
@@ -621,7 +630,7 @@ async fn enrol(
         StatusCode::OK,
         layout(
             "Recovery codes",
-            Section::Home,
+            Section::HOME,
             html! {
                 article.narrow {
                     h1 { "Save your recovery codes" }
@@ -671,13 +680,13 @@ async fn account(
         StatusCode::OK,
         layout(
             "Account security",
-            Section::Home,
+            Section::HOME,
             html! {
                 h1 { "Account security" }
                 dl.profile {
                     dt { "Name" } dd { (a.display_name) }
                     dt { "Username" } dd { (a.username) }
-                    dt { "Role" } dd { (a.role.label()) " (" code { (a.role.as_str()) } ")" }
+                    dt { "Role" } dd { (role_label(&state.roles, &a.role)) " (" code { (a.role) } ")" }
                     @if let Some(s) = &a.station { dt { "Station" } dd { (s) } }
                     dt { "Two-step sign-in" } dd { @if a.has_totp() { "On (authenticator app)" } @else { "Not set up" } }
                     dt { "Recovery codes left" } dd { (a.recovery_codes_left()) }
@@ -706,18 +715,34 @@ async fn sign_out_everywhere(
     Ok(r)
 }
 
-async fn roles() -> Response {
+/// The label of role `id` (the id itself for a role the catalogue no longer has).
+fn role_label<'a>(roles: &Roles, id: &'a str) -> &'a str {
+    roles.get(id).map_or(id, |r| r.label)
+}
+
+/// Roles whose rows follow a per-account roster (cabin crew).
+fn rostered(role: Option<&RoleDef>) -> bool {
+    role.is_some_and(|r| matches!(r.scope, ScopeRule::OfSubject(_)))
+}
+
+/// Roles whose rows follow a value on the credential (a check-in agent's station).
+fn needs_station(role: Option<&RoleDef>) -> bool {
+    role.is_some_and(|r| matches!(r.scope, ScopeRule::FromCredential(_)))
+}
+
+async fn roles(State(state): State<SignInState>) -> Response {
+    let roles = &state.roles;
     page(
         StatusCode::OK,
         layout(
             "Roles and permissions",
-            Section::Access,
+            SECTION,
             html! {
                 h1 { "Roles and permissions" }
-                @if aloft_platform::access::current_principal().is_some_and(|p| p.can(Permission::AccountsManage)) {
+                @if aloft_authz::current_principal().is_some_and(|p| p.can(ACCOUNTS_MANAGE)) {
                     p { a href="/access/accounts" { "Manage staff accounts" } }
                 }
-                @if aloft_platform::access::current_principal().is_some_and(|p| p.can(Permission::ApiClientsManage)) {
+                @if aloft_authz::current_principal().is_some_and(|p| p.can(API_CLIENTS_MANAGE)) {
                     p { a href="/access/clients" { "Manage integration clients" } }
                 }
                 p { "What each role may do. Everything not listed is denied. Travel document numbers are masked for roles without that permission." }
@@ -726,16 +751,16 @@ async fn roles() -> Response {
                         thead {
                             tr {
                                 th scope="col" { "Role" }
-                                @for p in Permission::ALL { th scope="col" { abbr title=(p.description()) { (p.as_str()) } } }
+                                @for p in roles.permissions() { th scope="col" { abbr title=(p.description) { (p.permission.as_str()) } } }
                             }
                         }
                         tbody {
-                            @for r in Role::ALL {
+                            @for r in roles.all() {
                                 tr {
-                                    th scope="row" { (r.label()) br; small { code { (r.as_str()) } } }
-                                    @for p in Permission::ALL {
+                                    th scope="row" { (r.label) br; small { code { (r.id) } } }
+                                    @for p in roles.permissions() {
                                         td {
-                                            @if r.allows(p) { span aria-label="allowed" { "✓" } } @else { span aria-label="not allowed" { "—" } }
+                                            @if r.allows(p.permission) { span aria-label="allowed" { "✓" } } @else { span aria-label="not allowed" { "—" } }
                                         }
                                     }
                                 }
@@ -749,6 +774,7 @@ async fn roles() -> Response {
 }
 
 fn clients_page(
+    roles: &Roles,
     status: StatusCode,
     list: &[crate::storage::ApiClient],
     created: Option<(&str, &str)>,
@@ -759,7 +785,7 @@ fn clients_page(
         status,
         layout(
             "Integration clients",
-            Section::Access,
+            SECTION,
             html! {
                 h1 { "Integration clients" }
                 p { "Systems that call the API (booking channels, loyalty, partners) get their own credentials: a role, optional narrower permissions, an expiry, and revocation. They trade them at " code { "POST /api/v1/oauth/token" } " (client-credentials grant) for ten-minute bearer tokens." }
@@ -782,8 +808,8 @@ fn clients_page(
                                     tr {
                                         td { (c.name) }
                                         td { code { (c.id) } }
-                                        td { (c.role.as_str()) }
-                                        td { @if c.scopes.is_empty() { "whole role" } @else { (c.scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) } }
+                                        td { (c.role) @if let Some(s) = &c.station { " (" (s) ")" } }
+                                        td { @if c.scopes.is_empty() { "whole role" } @else { (c.scopes.join(", ")) } }
                                         td { (c.expires_at.format("%Y-%m-%d %H:%M UTC")) }
                                         td { @if c.revoked_at.is_some() { "revoked" } @else if c.active(t) { "active" } @else { "expired" } }
                                         td {
@@ -808,14 +834,17 @@ fn clients_page(
                     input #name name="name" type="text" required maxlength="100";
                     label for="role" { "Role" }
                     select #role name="role" required {
-                        @for r in Role::ALL.iter().filter(|r| **r != Role::Passenger) { option value=(r.as_str()) { (r.label()) } }
+                        @for r in roles.all().iter().filter(|r| r.is_staff()) { option value=(r.id) { (r.label) } }
                     }
+                    label for="station" { "Station (IATA code; for roles limited to a station's passengers)" }
+                    input #station name="station" type="text" maxlength="3" pattern="[A-Za-z]{3}" autocomplete="off";
                     fieldset {
                         legend { "Narrow to these permissions (none: the whole role)" }
-                        @for p in Permission::ALL {
-                            label for={ "scope-" (p.as_str()) } {
-                                input #{ "scope-" (p.as_str()) } type="checkbox" name="scope" value=(p.as_str());
-                                (p.as_str()) " — " (p.description())
+                        @for p in roles.permissions() {
+                            @let id = p.permission.as_str();
+                            label for={ "scope-" (id) } {
+                                input #{ "scope-" (id) } type="checkbox" name="scope" value=(id);
+                                (id) " — " (p.description)
                             }
                         }
                     }
@@ -830,7 +859,13 @@ fn clients_page(
 
 async fn clients(State(state): State<SignInState>) -> Result<Response, ApiError> {
     let list = state.accounts.clients().await?;
-    Ok(clients_page(StatusCode::OK, &list, None, None))
+    Ok(clients_page(
+        &state.roles,
+        StatusCode::OK,
+        &list,
+        None,
+        None,
+    ))
 }
 
 async fn create_client(
@@ -846,46 +881,72 @@ async fn create_client(
     };
     let name = get("name").unwrap_or_default();
     let role = get("role")
-        .as_deref()
-        .and_then(Role::parse)
+        .and_then(|r| state.roles.get(&r).copied())
         .filter(|r| r.is_staff());
+    let station = get("station")
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_ascii_uppercase());
     let days = get("days")
         .and_then(|d| d.parse::<i64>().ok())
         .filter(|d| (1..=730).contains(d));
     let scopes: Vec<Permission> = pairs
         .iter()
         .filter(|(k, _)| k == "scope")
-        .filter_map(|(_, v)| Permission::parse(v))
+        .filter_map(|(_, v)| state.roles.permission(v))
         .collect();
     let (Some(role), Some(days), false) =
         (role, days, name.is_empty() || name.chars().count() > 100)
     else {
         let list = state.accounts.clients().await?;
         return Ok(clients_page(
+            &state.roles,
             StatusCode::UNPROCESSABLE_ENTITY,
             &list,
             None,
             Some("Give a name (up to 100 characters), a staff role and 1–730 days."),
         ));
     };
+    if station
+        .as_deref()
+        .is_some_and(|s| s.len() != 3 || !s.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        let list = state.accounts.clients().await?;
+        return Ok(clients_page(
+            &state.roles,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &list,
+            None,
+            Some("A station is an IATA airport code: three letters."),
+        ));
+    }
     if let Some(p) = scopes.iter().find(|p| !role.allows(**p)) {
         let list = state.accounts.clients().await?;
         return Ok(clients_page(
+            &state.roles,
             StatusCode::UNPROCESSABLE_ENTITY,
             &list,
             None,
             Some(&format!(
-                "The role {role} does not include {}; a client can only be narrower than its role.",
+                "The role {} does not include {}; a client can only be narrower than its role.",
+                role.id,
                 p.as_str()
             )),
         ));
     }
     let (client, secret) = state
         .accounts
-        .create_client(&name, role, &scopes, chrono::Duration::days(days), &ctx)
+        .create_client(
+            &name,
+            role.id,
+            &scopes,
+            station.as_deref(),
+            chrono::Duration::days(days),
+            &ctx,
+        )
         .await?;
     let list = state.accounts.clients().await?;
     let mut r = clients_page(
+        &state.roles,
         StatusCode::CREATED,
         &list,
         Some((&client.id, &secret)),
@@ -914,10 +975,17 @@ async fn accounts_view(
 ) -> Result<Response, ApiError> {
     let list = state.accounts.list().await?;
     let mut rosters = Vec::new();
-    for a in list.iter().filter(|a| a.role == Role::CabinCrew) {
+    for a in list.iter().filter(|a| rostered(state.roles.get(&a.role))) {
         rosters.push((a.id, state.accounts.roster(&a.id.to_string()).await?));
     }
-    Ok(accounts_page(status, &list, &rosters, message, error))
+    Ok(accounts_page(
+        &state.roles,
+        status,
+        &list,
+        &rosters,
+        message,
+        error,
+    ))
 }
 
 /// Replaces a cabin crew member's roster from the form's `flights` (one `BA117 2026-03-12` a
@@ -935,7 +1003,7 @@ async fn set_roster(
     let Some(account) = list.iter().find(|a| a.id == id) else {
         return Err(ApiError::NotFound("account"));
     };
-    if account.role != Role::CabinCrew {
+    if !rostered(state.roles.get(&account.role)) {
         return accounts_view(
             state,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -978,6 +1046,7 @@ async fn set_roster(
 }
 
 fn accounts_page(
+    roles: &Roles,
     status: StatusCode,
     list: &[crate::storage::Account],
     rosters: &[(uuid::Uuid, Vec<crate::roster::RosteredFlight>)],
@@ -985,14 +1054,14 @@ fn accounts_page(
     error: Option<&str>,
 ) -> Response {
     let t = now();
-    let me = aloft_platform::access::current_principal()
+    let me = aloft_authz::current_principal()
         .map(|p| p.subject)
         .unwrap_or_default();
     page(
         status,
         layout(
             "Staff accounts",
-            Section::Access,
+            SECTION,
             html! {
                 h1 { "Staff accounts" }
                 p { "Each person has one account and one role. New accounts set up their authenticator app at first sign-in. Accounts that sign in through your organisation (SSO) appear here after their first sign-in; their role follows the identity provider." }
@@ -1005,7 +1074,7 @@ fn accounts_page(
                                 tr {
                                     td { (a.display_name) }
                                     td { code { (a.username) } }
-                                    td { (a.role.label()) }
+                                    td { (role_label(roles, &a.role)) }
                                     td { (a.station.as_deref().unwrap_or("—")) }
                                     td { @if a.has_totp() { "on" } @else if a.username.starts_with("sso:") { "by SSO" } @else { "at next sign-in" } }
                                     td {
@@ -1063,7 +1132,7 @@ fn accounts_page(
                     input #username name="username" type="text" required minlength="3" maxlength="64" autocomplete="off";
                     label for="role" { "Role" }
                     select #role name="role" required {
-                        @for r in Role::ALL.iter().filter(|r| r.is_staff()) { option value=(r.as_str()) { (r.label()) } }
+                        @for r in roles.all().iter().filter(|r| r.is_staff()) { option value=(r.id) { (r.label) } }
                     }
                     label for="station" { "Station (IATA airport code; check-in agents)" }
                     input #station name="station" type="text" maxlength="3" autocomplete="off";
@@ -1098,14 +1167,18 @@ async fn create_account(
         get("password"),
     );
     let station = get("station").to_ascii_uppercase();
-    let role = Role::parse(&get("role")).filter(|r| r.is_staff());
+    let role = state
+        .roles
+        .get(&get("role"))
+        .copied()
+        .filter(|r| r.is_staff());
     let problem = if name.is_empty() || name.chars().count() > 100 {
         Some("Give the person's full name (up to 100 characters).".to_owned())
     } else if !crate::model::valid_username(&username) {
         Some("The username must be 3–64 lower-case letters, digits, dots, hyphens, underscores or @.".to_owned())
     } else if role.is_none() {
         Some("Choose a staff role.".to_owned())
-    } else if role == Some(Role::CheckinAgent)
+    } else if needs_station(role.as_ref())
         && !(station.len() == 3 && station.bytes().all(|b| b.is_ascii_uppercase()))
     {
         Some("Check-in agents need their station: a three-letter IATA airport code.".to_owned())
@@ -1127,7 +1200,7 @@ async fn create_account(
             crate::storage::NewAccount {
                 username: &username,
                 display_name: &name,
-                role,
+                role: role.id,
                 station,
                 password: &password,
                 totp: None,

@@ -25,10 +25,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use aloft_platform::access::{Access, RoutePolicy};
-use aloft_platform::db::{from_db_time, now, to_db_time};
-use aloft_platform::http::JsonBody;
-use aloft_platform::{AccessContext, ApiError, Database, FieldError, Problem, StorageError};
+use aloft_authz::{Access, RoutePolicy};
+use aloft_kernel::db::{from_db_time, now, to_db_time};
+use aloft_kernel::http::JsonBody;
+use aloft_kernel::{AccessContext, ApiError, Database, FieldError, Problem, StorageError};
 use aloft_security::password::verify_unknown_user;
 use aloft_security::{check_password_policy, hash_password, verify_password};
 
@@ -86,7 +86,7 @@ impl PassengerAccounts {
             .with_state(self)
     }
 
-    async fn audit(&self, entry: aloft_platform::AuditEntry) -> Result<(), StorageError> {
+    async fn audit(&self, entry: aloft_kernel::AuditEntry) -> Result<(), StorageError> {
         let mut tx = self.db.begin_write().await?;
         sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
             .execute(tx.conn())
@@ -181,7 +181,7 @@ async fn register(
         }
     }
     let mut ctx = ctx;
-    ctx.actor = aloft_platform::Actor {
+    ctx.actor = aloft_kernel::Actor {
         id: format!("passenger:{id}"),
         role: "passenger".into(),
     };
@@ -301,7 +301,7 @@ async fn token(
     let hash: String = row.try_get("password_hash").map_err(StorageError::from)?;
     let locked: Option<String> = row.try_get("locked_until").map_err(StorageError::from)?;
     let mut ctx = ctx;
-    ctx.actor = aloft_platform::Actor {
+    ctx.actor = aloft_kernel::Actor {
         id: format!("passenger:{id}"),
         role: "passenger".into(),
     };

@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use aloft_platform::db::{now, to_db_time};
-use aloft_platform::{AccessContext, StorageError};
+use aloft_kernel::db::{now, to_db_time};
+use aloft_kernel::{AccessContext, StorageError};
 
 use crate::storage::AccountStore;
 

@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use aloft_platform::access::{Access, RoutePolicy};
-use aloft_platform::{AccessContext, ApiError};
+use aloft_authz::{Access, RoutePolicy};
+use aloft_kernel::{AccessContext, ApiError};
 
 use crate::limiter::RateLimiter;
 use crate::storage::AccountStore;
@@ -178,12 +178,18 @@ async fn token(
             "Unknown, expired or revoked client, or wrong secret.",
         ));
     };
-    let scopes = (!client.scopes.is_empty()).then_some(client.scopes.as_slice());
-    let access_token = state.tokens.issue(
-        client.role,
+    // Scopes name registered permissions; one that is no longer registered grants nothing.
+    let scopes: Vec<aloft_authz::Permission> = client
+        .scopes
+        .iter()
+        .filter_map(|s| state.tokens.roles().permission(s))
+        .collect();
+    let access_token = state.tokens.issue_scoped(
+        &client.role,
         &format!("client:{}", client.id),
         CLIENT_TOKEN_TTL,
-        scopes,
+        (!client.scopes.is_empty()).then_some(scopes.as_slice()),
+        client.station.as_deref(),
     );
     state
         .accounts
@@ -199,7 +205,13 @@ async fn token(
         access_token,
         token_type: "Bearer",
         expires_in: CLIENT_TOKEN_TTL.num_seconds(),
-        scope: scopes.map(|s| s.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")),
+        scope: (!client.scopes.is_empty()).then(|| {
+            scopes
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
     })
     .into_response();
     r.headers_mut().insert(

@@ -23,11 +23,11 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
-use aloft_platform::access::{Access, Role, RoutePolicy};
-use aloft_platform::keys::InstanceKeys;
-use aloft_platform::web::{Section, layout, page};
-use aloft_platform::{AccessContext, ApiError};
+use aloft_authz::{Access, RoutePolicy};
+use aloft_kernel::keys::InstanceKeys;
+use aloft_kernel::{AccessContext, ApiError};
 use aloft_security::{DataKey, decrypt_text, encrypt_text, random_token};
+use aloft_web::{Section, layout, page};
 
 use crate::gate::cookie;
 use crate::issuers::{ExternalIssuer, Fetch, IssuerConfig, REFRESH_COOLDOWN};
@@ -49,7 +49,7 @@ pub struct SsoConfig {
     /// The ID-token claim holding role names.
     pub role_claim: String,
     /// Provider role names → Aloft roles.
-    pub role_map: Vec<(String, Role)>,
+    pub role_map: Vec<(String, String)>,
     /// Refuse sign-ins where the provider does not report a second factor.
     pub require_mfa: bool,
 }
@@ -158,6 +158,7 @@ impl Sso {
                         refresh_cooldown: REFRESH_COOLDOWN,
                     },
                     self.fetch.clone(),
+                    self.sign_in.roles().clone(),
                 );
                 Ok((d, verifier))
             })
@@ -230,7 +231,7 @@ fn refusal(status: StatusCode, message: &str) -> Response {
         status,
         layout(
             "Single sign-on failed",
-            Section::Home,
+            Section::HOME,
             html! {
                 article.narrow {
                     h1 { "Single sign-on failed" }

@@ -10,9 +10,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use aloft_platform::access::Role;
-use aloft_platform::db::{from_db_time, now, to_db_time};
-use aloft_platform::{AccessContext, AuditEntry, Database, StorageError};
+use aloft_kernel::db::{from_db_time, now, to_db_time};
+use aloft_kernel::{AccessContext, AuditEntry, Database, StorageError};
 use aloft_security::totp::{TotpSecret, normalize_recovery_code};
 use aloft_security::{decrypt_text, encrypt_text, hash_password, random_token, sha256_hex};
 
@@ -28,8 +27,8 @@ pub struct Account {
     pub username: String,
     /// What the UI calls them.
     pub display_name: String,
-    /// Their one role.
-    pub role: Role,
+    /// Their one role (an id of the application's role catalogue).
+    pub role: String,
     /// Airport station (check-in agents).
     pub station: Option<String>,
     password_hash: String,
@@ -88,8 +87,8 @@ pub struct NewAccount<'a> {
     pub username: &'a str,
     /// Shown in the UI.
     pub display_name: &'a str,
-    /// The one role.
-    pub role: Role,
+    /// The one role (an id of the application's role catalogue).
+    pub role: &'a str,
     /// Airport station, for check-in agents.
     pub station: Option<&'a str>,
     /// Initial password.
@@ -122,7 +121,7 @@ fn decode_account(r: &AnyRow) -> Result<Account, StorageError> {
         id: Uuid::parse_str(&id).map_err(storage)?,
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
-        role: Role::parse(&role).ok_or_else(|| storage(format!("unknown role {role}")))?,
+        role,
         station: r.try_get("station")?,
         password_hash: r.try_get("password_hash")?,
         totp_secret: r.try_get("totp_secret")?,
@@ -178,7 +177,7 @@ impl AccountStore {
         .bind(id.to_string())
         .bind(username)
         .bind(display_name)
-        .bind(role.as_str())
+        .bind(role)
         .bind(station)
         .bind(&hash)
         .bind(secret)
@@ -312,9 +311,9 @@ impl AccountStore {
         .execute(tx.conn())
         .await?;
         let mut actor_ctx = ctx.clone();
-        actor_ctx.actor = aloft_platform::Actor {
+        actor_ctx.actor = aloft_kernel::Actor {
             id: account.id.to_string(),
-            role: account.role.as_str().into(),
+            role: account.role.clone(),
         };
         tx.audit(&[actor_ctx.entry(
             action,
@@ -334,7 +333,7 @@ impl AccountStore {
         &self,
         subject: &str,
         display_name: &str,
-        role: Role,
+        role: &str,
         ctx: &AccessContext,
     ) -> Result<Account, StorageError> {
         // The subject is opaque and may be long: its digest keeps the username bounded.
@@ -347,7 +346,7 @@ impl AccountStore {
         )
         .bind(&username)
         .bind(&display)
-        .bind(role.as_str())
+        .bind(role)
         .bind(&t)
         .execute(tx.conn())
         .await?;
@@ -361,7 +360,7 @@ impl AccountStore {
             .bind(id.to_string())
             .bind(&username)
             .bind(&display)
-            .bind(role.as_str())
+            .bind(role)
             .bind(&t)
             .execute(tx.conn())
             .await?;
@@ -658,10 +657,12 @@ pub struct ApiClient {
     pub id: String,
     /// What it is, e.g. "GDS booking feed".
     pub name: String,
-    /// The role its tokens act in.
-    pub role: Role,
-    /// Permissions narrowing the role (empty = the whole role).
-    pub scopes: Vec<aloft_platform::access::Permission>,
+    /// The role its tokens act in (an id of the application's role catalogue).
+    pub role: String,
+    /// Permission ids narrowing the role (empty = the whole role).
+    pub scopes: Vec<String>,
+    /// The row-scope value of a scoped role (a check-in kiosk's station).
+    pub station: Option<String>,
     /// Credentials stop working then.
     pub expires_at: DateTime<Utc>,
     /// Revoked (no new tokens).
@@ -685,11 +686,9 @@ fn decode_client(r: &AnyRow) -> Result<(ApiClient, String), StorageError> {
         ApiClient {
             id: r.try_get("id")?,
             name: r.try_get("name")?,
-            role: Role::parse(&role).ok_or_else(|| storage(format!("unknown role {role}")))?,
-            scopes: scopes
-                .split_whitespace()
-                .filter_map(aloft_platform::access::Permission::parse)
-                .collect(),
+            role,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            station: r.try_get("station")?,
             expires_at: from_db_time(&r.try_get::<String, _>("expires_at")?)?,
             revoked_at: revoked.as_deref().map(from_db_time).transpose()?,
             created_by: r.try_get("created_by")?,
@@ -704,8 +703,9 @@ impl AccountStore {
     pub async fn create_client(
         &self,
         name: &str,
-        role: Role,
-        scopes: &[aloft_platform::access::Permission],
+        role: &str,
+        scopes: &[aloft_authz::Permission],
+        station: Option<&str>,
         valid_for: chrono::Duration,
         ctx: &AccessContext,
     ) -> Result<(ApiClient, String), StorageError> {
@@ -715,24 +715,25 @@ impl AccountStore {
         let scope_text: Vec<&str> = scopes.iter().map(|p| p.as_str()).collect();
         let mut tx = self.db.begin_write().await?;
         sqlx::query(
-            "INSERT INTO api_clients (id, name, role, scopes, secret_hash, expires_at, revoked_at, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8)",
+            "INSERT INTO api_clients (id, name, role, scopes, secret_hash, expires_at, revoked_at, created_at, created_by, station) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9)",
         )
         .bind(&id)
         .bind(name)
-        .bind(role.as_str())
+        .bind(role)
         .bind(scope_text.join(" "))
         .bind(sha256_hex(&secret))
         .bind(to_db_time(t + valid_for))
         .bind(to_db_time(t))
         .bind(&ctx.actor.id)
+        .bind(station)
         .execute(tx.conn())
         .await?;
         tx.audit(&[ctx.entry(
             "api_client.created",
             "api_client",
             Some(id.clone()),
-            vec!["role".into(), "scopes".into()],
+            vec!["role".into(), "scopes".into(), "station".into()],
             "success",
         )])
         .await?;

@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use aloft_platform::access::{Permission, Principal, Realm, Role, RowScope};
+use aloft_authz::{Permission, Principal, Realm, Roles};
 
 use crate::keys::InstanceKeys;
 
@@ -46,6 +46,10 @@ pub struct Claims {
     /// For passenger tokens: the customer they are (their row scope).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
+    /// The row-scope value of a scoped role (a check-in agent's station). A scoped role's
+    /// token without one sees no rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsv: Option<String>,
 }
 
 /// Why a token was refused (said in the 401 body; never includes the token).
@@ -71,6 +75,7 @@ pub struct TokenIssuer {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    roles: Roles,
 }
 
 impl std::fmt::Debug for TokenIssuer {
@@ -80,8 +85,8 @@ impl std::fmt::Debug for TokenIssuer {
 }
 
 impl TokenIssuer {
-    /// An issuer signing with the instance's token key.
-    pub fn new(keys: &InstanceKeys) -> Self {
+    /// An issuer signing with the instance's token key, for the roles of `roles`.
+    pub fn new(keys: &InstanceKeys, roles: Roles) -> Self {
         let key = keys.token_signing_key();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
@@ -93,16 +98,35 @@ impl TokenIssuer {
             encoding: EncodingKey::from_secret(key.as_ref()),
             decoding: DecodingKey::from_secret(key.as_ref()),
             validation,
+            roles,
         }
+    }
+
+    /// The role catalogue tokens are checked against.
+    pub fn roles(&self) -> &Roles {
+        &self.roles
     }
 
     /// A signed token for `subject` acting as `role` for `ttl`, optionally narrowed to `scopes`.
     pub fn issue(
         &self,
-        role: Role,
+        role: &str,
         subject: &str,
         ttl: Duration,
         scopes: Option<&[Permission]>,
+    ) -> String {
+        self.issue_scoped(role, subject, ttl, scopes, None)
+    }
+
+    /// [`TokenIssuer::issue`] with the row-scope value of a scoped role (a check-in agent's
+    /// station); without one, such a token sees no rows.
+    pub fn issue_scoped(
+        &self,
+        role: &str,
+        subject: &str,
+        ttl: Duration,
+        scopes: Option<&[Permission]>,
+        row_scope: Option<&str>,
     ) -> String {
         let now = Utc::now().timestamp();
         let claims = Claims {
@@ -113,9 +137,10 @@ impl TokenIssuer {
             nbf: now,
             iat: now,
             jti: uuid::Uuid::now_v7().to_string(),
-            role: role.as_str().into(),
+            role: role.into(),
             scope: scopes.map(|s| s.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")),
             cid: None,
+            rsv: row_scope.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing cannot fail")
@@ -137,9 +162,10 @@ impl TokenIssuer {
             nbf: now,
             iat: now,
             jti: uuid::Uuid::now_v7().to_string(),
-            role: Role::Passenger.as_str().into(),
+            role: PASSENGER_ROLE.into(),
             scope: None,
             cid: Some(customer.to_string()),
+            rsv: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing cannot fail")
@@ -152,23 +178,33 @@ impl TokenIssuer {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 other => TokenError::Invalid(format!("{other:?}")),
             })?;
-        principal_from_claims(&data.claims)
+        principal_from_claims(&self.roles, &data.claims)
     }
 }
 
+/// The role id of passengers (self-service): the composition root's catalogue must define it,
+/// scoped to the passenger's own customer record.
+pub const PASSENGER_ROLE: &str = "passenger";
+
 /// The principal a set of verified claims speaks for.
-pub fn principal_from_claims(claims: &Claims) -> Result<Principal, TokenError> {
-    let role =
-        Role::parse(&claims.role).ok_or_else(|| TokenError::UnknownRole(claims.role.clone()))?;
-    let scopes = match &claims.scope {
+pub fn principal_from_claims(roles: &Roles, claims: &Claims) -> Result<Principal, TokenError> {
+    let def = roles
+        .get(&claims.role)
+        .ok_or_else(|| TokenError::UnknownRole(claims.role.clone()))?;
+    let scopes: Option<Vec<String>> = match &claims.scope {
         None => None,
         Some(s) => Some(
             s.split_whitespace()
-                .map(|p| Permission::parse(p).ok_or_else(|| TokenError::UnknownRole(p.to_owned())))
+                .map(|p| {
+                    roles
+                        .permission(p)
+                        .map(|p| p.as_str().to_owned())
+                        .ok_or_else(|| TokenError::UnknownRole(p.to_owned()))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
-    if role == Role::Passenger {
+    if def.id == PASSENGER_ROLE {
         // A passenger token is only ever about one customer; without one it grants nothing.
         let customer = claims
             .cid
@@ -177,29 +213,32 @@ pub fn principal_from_claims(claims: &Claims) -> Result<Principal, TokenError> {
             .ok_or_else(|| {
                 TokenError::UnknownRole("a passenger token must name its customer".into())
             })?;
-        return Ok(Principal {
-            subject: claims.sub.clone(),
-            display_name: "Passenger".into(),
-            role,
-            realm: Realm::Passenger,
-            scope: RowScope::Customer(customer),
-            fully_authenticated: true,
-            scopes,
-            csrf_token: None,
-            session: None,
-        });
+        return roles
+            .principal(
+                def.id,
+                claims.sub.clone(),
+                "Passenger".into(),
+                Realm::Passenger,
+                Some(&customer.to_string()),
+                scopes.as_deref(),
+                true,
+            )
+            .ok_or_else(|| TokenError::UnknownRole(claims.role.clone()));
     }
-    Ok(Principal {
-        subject: format!("token:{}", claims.sub),
-        display_name: claims.sub.clone(),
-        role,
-        realm: Realm::Service,
-        scope: role.default_scope(),
-        fully_authenticated: true,
-        scopes,
-        csrf_token: None,
-        session: None,
-    })
+    if !def.is_staff() {
+        return Err(TokenError::UnknownRole(claims.role.clone()));
+    }
+    roles
+        .principal(
+            def.id,
+            format!("token:{}", claims.sub),
+            claims.sub.clone(),
+            Realm::Service,
+            claims.rsv.as_deref(),
+            scopes.as_deref(),
+            true,
+        )
+        .ok_or_else(|| TokenError::UnknownRole(claims.role.clone()))
 }
 
 /// Parses `1h`, `30m`, `7d`, `90s` (the CLI's `--ttl`).
@@ -222,40 +261,77 @@ mod tests {
     use super::*;
     use aloft_security::{IndexKey, MasterKey};
 
+    use aloft_authz::{PermissionInfo, RoleDef, ScopeKind, ScopeRule};
+
+    const READ: Permission = Permission::new("customer.read");
+    const WRITE: Permission = Permission::new("customer.write");
+    const STATION: ScopeKind = ScopeKind::new("station");
+
+    fn roles() -> Roles {
+        let staff = |id, permissions, scope| RoleDef {
+            id,
+            label: id,
+            description: "",
+            realm: Realm::Staff,
+            permissions,
+            scope,
+        };
+        Roles::new(
+            vec![
+                staff("agent", &[READ, WRITE], ScopeRule::Unlimited),
+                staff("checkin", &[READ], ScopeRule::FromCredential(STATION)),
+                staff("administrator", &[], ScopeRule::Unlimited),
+            ],
+            [READ, WRITE]
+                .map(|permission| PermissionInfo {
+                    permission,
+                    description: "",
+                })
+                .to_vec(),
+        )
+    }
+
     fn issuer() -> TokenIssuer {
-        TokenIssuer::new(&InstanceKeys::new(
-            MasterKey::generate(),
-            IndexKey::generate(),
-        ))
+        TokenIssuer::new(
+            &InstanceKeys::new(MasterKey::generate(), IndexKey::generate()),
+            roles(),
+        )
+    }
+
+    #[test]
+    fn a_scoped_role_sees_nothing_without_its_scope_value() {
+        let i = issuer();
+        let bare = i.verify(&i.issue("checkin", "kiosk", Duration::hours(1), None));
+        assert_eq!(bare.unwrap().scope, aloft_authz::RowScope::Nothing);
+        let dxb = i.issue_scoped("checkin", "kiosk", Duration::hours(1), None, Some("DXB"));
+        assert_eq!(
+            i.verify(&dxb).unwrap().scope,
+            aloft_authz::RowScope::only(STATION, "DXB")
+        );
     }
 
     #[test]
     fn a_token_round_trips_with_role_and_scopes() {
         let i = issuer();
-        let t = i.issue(
-            Role::ContactCentreAgent,
-            "crm-sync",
-            Duration::hours(1),
-            Some(&[Permission::CustomerRead]),
-        );
+        let t = i.issue("agent", "crm-sync", Duration::hours(1), Some(&[READ]));
         let p = i.verify(&t).unwrap();
-        assert_eq!(p.role, Role::ContactCentreAgent);
-        assert!(p.can(Permission::CustomerRead));
-        assert!(!p.can(Permission::CustomerWrite), "scopes narrow the role");
+        assert_eq!(p.role, "agent");
+        assert!(p.can(READ));
+        assert!(!p.can(WRITE), "scopes narrow the role");
         assert_eq!(p.subject, "token:crm-sync");
     }
 
     #[test]
     fn expired_forged_and_foreign_tokens_are_refused() {
         let i = issuer();
-        let expired = i.issue(Role::Administrator, "x", Duration::seconds(-120), None);
+        let expired = i.issue("administrator", "x", Duration::seconds(-120), None);
         assert_eq!(i.verify(&expired).unwrap_err(), TokenError::Expired);
-        let other = issuer().issue(Role::Administrator, "x", Duration::hours(1), None);
+        let other = issuer().issue("administrator", "x", Duration::hours(1), None);
         assert!(
             matches!(i.verify(&other), Err(TokenError::Invalid(_))),
             "another instance's key"
         );
-        let good = i.issue(Role::Administrator, "x", Duration::hours(1), None);
+        let good = i.issue("administrator", "x", Duration::hours(1), None);
         let mut parts: Vec<&str> = good.split('.').collect();
         let forged_claims = base64_url(
             r#"{"iss":"aloft","sub":"x","aud":"aloft-api","exp":9999999999,"nbf":0,"iat":0,"jti":"j","role":"data_privacy_officer"}"#,
@@ -271,7 +347,7 @@ mod tests {
     #[test]
     fn wrong_audience_is_refused() {
         let keys = InstanceKeys::new(MasterKey::generate(), IndexKey::generate());
-        let i = TokenIssuer::new(&keys);
+        let i = TokenIssuer::new(&keys, roles());
         let now = Utc::now().timestamp();
         let claims = Claims {
             iss: ISSUER.into(),
@@ -284,6 +360,7 @@ mod tests {
             role: "administrator".into(),
             scope: None,
             cid: None,
+            rsv: None,
         };
         let t = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

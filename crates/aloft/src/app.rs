@@ -27,19 +27,21 @@ use aloft_access::passengers::{CustomerDirectory, PassengerAccounts};
 use aloft_access::routes::TokenEndpoint;
 use aloft_access::sso::{Sso, SsoConfig};
 use aloft_access::{AccessAuthenticator, AccountStore, InstanceKeys, KeySource, TokenIssuer};
+use aloft_authz::{Access, Gate, Roles, RoutePolicy, authorize};
 use aloft_broker::{NatsSettings, NatsSink};
 use aloft_customers::CustomerStore;
 use aloft_customers::storage::StationDepartures;
 use aloft_ingest::Pipeline;
 use aloft_ingest::consumer::ConsumerSettings;
-use aloft_platform::access::{Access, Gate, Role, RoutePolicy, authorize};
-use aloft_platform::http::{BODY_LIMIT, OpsState, observe, security_headers};
-use aloft_platform::keys::SharedKeys;
-use aloft_platform::{
+use aloft_kernel::http::{BODY_LIMIT, OpsState, observe, security_headers};
+use aloft_kernel::keys::SharedKeys;
+use aloft_kernel::{
     ApiError, Auditor, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay,
 };
+use aloft_module::Modules;
 use aloft_travel::TravelStore;
 use aloft_travel::routes::{StatedPreferences, TimelineState, Visibility};
+use aloft_web::Navigation;
 
 /// Everything needed to run Aloft.
 #[derive(Debug, Clone)]
@@ -75,13 +77,6 @@ pub struct AppConfig {
                        (`application/problem+json`) naming each invalid field.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    tags(
-        (name = "customers", description = "Passenger profiles: identity, contact, loyalty, travel documents, preferences"),
-        (name = "access", description = "Tokens for integration clients (OAuth 2.0 client credentials)"),
-        (name = "passengers", description = "Passenger self-service: registration, sign-in, one's own profile"),
-        (name = "ingest", description = "Source-system records (bookings, bags, purchases, interactions…) as CloudEvents, linked to customer profiles"),
-        (name = "identity", description = "Data stewardship: uncertain matches to review, merge and unmerge of golden profiles, lineage")
-    ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -110,8 +105,15 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Routes the binary itself serves.
-const APP_POLICY: &[RoutePolicy] = &[RoutePolicy::new("GET", "/api/openapi.json", Access::Public)];
+/// Routes the binary itself serves: the OpenAPI document, the web shell and the operational
+/// endpoints. Operational endpoints are open: orchestrators and Prometheus call them without
+/// credentials, and they reveal no customer data.
+const APP_POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new("GET", "/api/openapi.json", Access::Public),
+    RoutePolicy::new("GET", "/healthz", Access::Public),
+    RoutePolicy::new("GET", "/readyz", Access::Public),
+    RoutePolicy::new("GET", "/metrics", Access::Public),
+];
 
 type ServerFuture = std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
 
@@ -119,6 +121,7 @@ type ServerFuture = std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> +
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    policies: Vec<RoutePolicy>,
     db: Database,
     nats: Option<NatsSink>,
     bus: EventBus,
@@ -141,7 +144,7 @@ impl Application {
         let db = Database::connect(&config.database)
             .await
             .context("cannot open the database")?;
-        aloft_platform::migrate::run(&db)
+        aloft_kernel::migrate::run(&db)
             .await
             .context("cannot migrate the database")?;
         let nats = match config.nats {
@@ -155,7 +158,8 @@ impl Application {
                 .await
                 .context("cannot load the instance keys")?,
         );
-        let tokens = TokenIssuer::new(&keys);
+        let roles = crate::roles::catalogue();
+        let tokens = TokenIssuer::new(&keys, roles.clone());
         let shared_keys = SharedKeys::new(keys.clone(), &config.keys);
         // A master-key rotation (`aloft keys rotate`) is adopted within seconds, no restart.
         let key_watcher = shared_keys.watch(Duration::from_secs(5));
@@ -185,7 +189,7 @@ impl Application {
             );
         }
         let demo_accounts = if config.demo_accounts {
-            aloft_access::demo::ensure(&accounts).await?
+            aloft_access::demo::ensure(&accounts, &roles).await?
         } else {
             vec![]
         };
@@ -194,9 +198,9 @@ impl Application {
         let external = config
             .external_issuers
             .iter()
-            .map(|c| ExternalIssuer::new(c.clone(), fetch.clone()))
+            .map(|c| ExternalIssuer::new(c.clone(), fetch.clone(), roles.clone()))
             .collect();
-        let mut sign_in = SignInState::new(accounts.clone(), tls.is_some());
+        let mut sign_in = SignInState::new(accounts.clone(), roles.clone(), tls.is_some());
         if config.sso.is_some() {
             sign_in = sign_in.with_sso();
         }
@@ -204,7 +208,7 @@ impl Application {
             .sso
             .map(|c| Sso::new(c, fetch.clone(), &keys, accounts.clone(), sign_in.clone()));
         let pipeline = Pipeline::new(db.clone(), customers.clone(), travel.clone());
-        let router = router(
+        let (router, policies) = router(
             db.clone(),
             auditor.clone(),
             tls.is_some(),
@@ -218,6 +222,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            policies,
             db,
             nats,
             bus: EventBus::default(),
@@ -245,8 +250,25 @@ impl Application {
     }
 
     /// A bearer token for `role` (what `aloft token issue` prints), for tests and tools.
-    pub fn issue_token(&self, role: Role, subject: &str, ttl: chrono::Duration) -> String {
+    pub fn issue_token(&self, role: &str, subject: &str, ttl: chrono::Duration) -> String {
         self.tokens.issue(role, subject, ttl, None)
+    }
+
+    /// A bearer token for a scoped role with its row-scope value (a check-in agent's
+    /// station), for tests and tools.
+    pub fn issue_scoped_token(&self, role: &str, subject: &str, row_scope: &str) -> String {
+        self.tokens.issue_scoped(
+            role,
+            subject,
+            chrono::Duration::hours(1),
+            None,
+            Some(row_scope),
+        )
+    }
+
+    /// The role catalogue.
+    pub fn roles(&self) -> &Roles {
+        self.tokens.roles()
     }
 
     /// A passenger's token for `customer` (what passenger sign-in returns), for tests.
@@ -256,6 +278,11 @@ impl Application {
             customer,
             aloft_access::passengers::PASSENGER_TOKEN_TTL,
         )
+    }
+
+    /// Every route's declared policy (tests hold the router to them).
+    pub fn policies(&self) -> &[RoutePolicy] {
+        &self.policies
     }
 
     /// The complete router (tests enumerate its routes).
@@ -379,20 +406,15 @@ impl Application {
     }
 }
 
-/// The complete HTTP surface: API, OpenAPI document, pages, assets, operational endpoints.
-pub fn router(
+/// Every domain module of the application, over its stores: the one list the router, the
+/// gate, the navigation and the OpenAPI document are derived from.
+pub fn modules(
     db: Database,
     auditor: Auditor,
-    tls: bool,
     (accounts, sign_in, sso): (AccountStore, SignInState, Option<Sso>),
-    (tokens, external): (TokenIssuer, Vec<ExternalIssuer>),
+    tokens: TokenIssuer,
     (customers, pipeline): (CustomerStore, Pipeline),
-) -> Router {
-    let gate = Gate::new(
-        &policy_tables(sso.is_some()),
-        AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls),
-        Some(auditor.clone()),
-    );
+) -> Modules {
     let timeline = TimelineState::new(pipeline.travel().clone(), Some(auditor.clone()))
         .with_visibility(Arc::new(ScopeOf(customers.clone())))
         .with_stated_preferences(Arc::new(ScopeOf(customers.clone())));
@@ -403,34 +425,108 @@ pub fn router(
     );
     let stewardship =
         aloft_ingest::stewardship::StewardshipState::new(pipeline.clone(), Some(auditor.clone()));
-    let store = customers.clone().with_auditor(auditor);
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(aloft_customers::routes::api_routes(store.clone()))
-        .merge(aloft_travel::routes::api_routes(timeline.clone()))
-        .merge(aloft_ingest::api::api_routes(pipeline))
-        .merge(aloft_ingest::sources::api_routes(sources.clone()))
-        .merge(aloft_ingest::stewardship::api_routes(stewardship.clone()))
-        .merge(aloft_access::routes::api_routes(TokenEndpoint::new(
-            accounts.clone(),
-            tokens.clone(),
-        )))
-        .merge(
-            PassengerAccounts::new(
-                db.clone(),
-                tokens.clone(),
-                Arc::new(Directory(customers.clone())),
-            )
-            .api_routes(),
-        )
+    let passengers = PassengerAccounts::new(
+        db.clone(),
+        tokens.clone(),
+        Arc::new(Directory(customers.clone())),
+    );
+    Modules::new()
+        .with(aloft_customers::CustomersModule::new(
+            customers.clone().with_auditor(auditor),
+        ))
+        .with(aloft_travel::TravelModule::new(timeline))
+        .with(aloft_ingest::IngestModule::new(
+            pipeline,
+            sources,
+            stewardship,
+        ))
+        .with(aloft_access::AccessModule {
+            sign_in,
+            tokens: TokenEndpoint::new(accounts, tokens),
+            passengers,
+            sso,
+            db,
+        })
+}
+
+/// The navigation entry of the API reference (served by the shell).
+const API_NAV: aloft_web::NavEntry = aloft_web::NavEntry {
+    section: aloft_web::Section::new("api"),
+    href: "/api/docs",
+    label: "API reference",
+    summary: "Every endpoint, its fields and its errors, with a console to try them.",
+    access: Access::Public,
+    order: 100,
+};
+
+/// Every route's policy: the modules', the shell's and the binary's own.
+pub fn policies(modules: &Modules) -> Vec<RoutePolicy> {
+    let mut all = modules.policies();
+    all.extend_from_slice(APP_POLICY);
+    all.extend_from_slice(aloft_web::POLICY);
+    all
+}
+
+/// The complete HTTP surface: API, OpenAPI document, pages, assets, operational endpoints;
+/// returned with every route's policy.
+pub fn router(
+    db: Database,
+    auditor: Auditor,
+    tls: bool,
+    (accounts, sign_in, sso): (AccountStore, SignInState, Option<Sso>),
+    (tokens, external): (TokenIssuer, Vec<ExternalIssuer>),
+    (customers, pipeline): (CustomerStore, Pipeline),
+) -> (Router, Vec<RoutePolicy>) {
+    let authenticator = AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls);
+    let catalogue: std::collections::BTreeSet<_> = tokens
+        .roles()
+        .permissions()
+        .iter()
+        .map(|p| p.permission)
+        .collect();
+    let modules = modules(
+        db.clone(),
+        auditor.clone(),
+        (accounts, sign_in, sso),
+        tokens,
+        (customers, pipeline),
+    );
+    let registered: std::collections::BTreeSet<_> =
+        modules.permissions().iter().map(|p| p.permission).collect();
+    assert_eq!(
+        registered, catalogue,
+        "roles::registered_permissions() must list exactly the modules' permissions"
+    );
+    let policies = policies(&modules);
+    let gate = Gate::new(&policies, authenticator, Some(auditor))
+        .with_refusal_page(aloft_web::refusal_page);
+    let mut navigation = modules.navigation();
+    navigation.push(API_NAV);
+    let navigation = Navigation::new(navigation);
+    let mut doc = ApiDoc::openapi();
+    doc.tags = Some(
+        modules
+            .api_tags()
+            .into_iter()
+            .map(|(name, description)| {
+                utoipa::openapi::tag::TagBuilder::new()
+                    .name(name)
+                    .description(Some(description))
+                    .build()
+            })
+            .collect(),
+    );
+    let (api, openapi) = OpenApiRouter::with_openapi(doc)
+        .merge(modules.api_routes())
         .split_for_parts();
     let openapi_json = openapi
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
     let ops = OpsState {
         db,
-        metrics: aloft_platform::telemetry::metrics_handle(),
+        metrics: aloft_kernel::telemetry::metrics_handle(),
     };
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .route(
             "/api/openapi.json",
@@ -441,17 +537,15 @@ pub fn router(
                 )
             }),
         )
-        .merge(aloft_customers::pages::routes(store))
-        .merge(aloft_travel::routes::page_routes(timeline))
-        .merge(aloft_ingest::sources::page_routes(sources))
-        .merge(aloft_ingest::stewardship::page_routes(stewardship))
-        .merge(aloft_platform::web::routes())
-        .merge(aloft_platform::audit_pages::routes(ops.db.clone()))
-        .merge(aloft_platform::http::ops_routes(ops))
-        .merge(aloft_access::pages::routes(sign_in))
-        .merge(sso.map(Sso::routes).unwrap_or_default())
+        .merge(modules.page_routes())
+        .merge(aloft_web::routes())
+        .merge(aloft_kernel::http::ops_routes(ops))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(gate, authorize))
+        .layer(middleware::from_fn_with_state(
+            navigation,
+            aloft_web::provide_navigation,
+        ))
         .layer(middleware::from_fn(observe))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -466,7 +560,8 @@ pub fn router(
             )
         })))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    (router, policies)
 }
 
 /// Check-in agents' row scope, answered from travel history: passengers with a flight from the
@@ -484,9 +579,8 @@ impl aloft_customers::storage::RosterFlights for Crew {
         &'a self,
         crew: &'a str,
         customer: aloft_customers::CustomerId,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<bool, aloft_platform::StorageError>> + Send + 'a>,
-    > {
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<bool, aloft_kernel::StorageError>> + Send + 'a>>
+    {
         Box::pin(async move {
             let Some(id) = aloft_travel::CustomerId::parse(&customer.to_string()) else {
                 return Ok(false);
@@ -510,9 +604,8 @@ impl StationDepartures for Departures {
         &'a self,
         customer: aloft_customers::CustomerId,
         station: &'a str,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<bool, aloft_platform::StorageError>> + Send + 'a>,
-    > {
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<bool, aloft_kernel::StorageError>> + Send + 'a>>
+    {
         Box::pin(async move {
             let Some(id) = aloft_travel::CustomerId::parse(&customer.to_string()) else {
                 return Ok(false);
@@ -536,11 +629,10 @@ struct ScopeOf(CustomerStore);
 impl Visibility for ScopeOf {
     fn visible<'a>(
         &'a self,
-        principal: Option<&'a aloft_platform::access::Principal>,
+        principal: Option<&'a aloft_authz::Principal>,
         customer: aloft_travel::CustomerId,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<bool, aloft_platform::StorageError>> + Send + 'a>,
-    > {
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<bool, aloft_kernel::StorageError>> + Send + 'a>>
+    {
         Box::pin(async move {
             match aloft_customers::CustomerId::parse(&customer.to_string()) {
                 Some(id) => self.0.visible(principal, id).await,
@@ -559,7 +651,7 @@ impl StatedPreferences for ScopeOf {
             dyn Future<
                     Output = Result<
                         Option<(Option<String>, Option<String>)>,
-                        aloft_platform::StorageError,
+                        aloft_kernel::StorageError,
                     >,
                 > + Send
                 + 'a,
@@ -590,9 +682,7 @@ impl CustomerDirectory for Directory {
         email: &'a str,
     ) -> std::pin::Pin<
         Box<
-            dyn Future<Output = Result<Option<uuid::Uuid>, aloft_platform::StorageError>>
-                + Send
-                + 'a,
+            dyn Future<Output = Result<Option<uuid::Uuid>, aloft_kernel::StorageError>> + Send + 'a,
         >,
     > {
         Box::pin(async move {
@@ -609,35 +699,12 @@ impl CustomerDirectory for Directory {
     }
 }
 
-/// Every domain's route policy table; the gate refuses any route not in one of them.
-pub fn policy_tables(sso: bool) -> Vec<&'static [RoutePolicy]> {
-    let mut tables = vec![
-        APP_POLICY,
-        aloft_platform::web::POLICY,
-        aloft_platform::http::OPS_POLICY,
-        aloft_platform::audit_pages::POLICY,
-        aloft_customers::routes::POLICY,
-        aloft_customers::pages::POLICY,
-        aloft_access::pages::POLICY,
-        aloft_access::routes::POLICY,
-        aloft_access::passengers::POLICY,
-        aloft_travel::routes::POLICY,
-        aloft_ingest::api::POLICY,
-        aloft_ingest::sources::POLICY,
-        aloft_ingest::stewardship::POLICY,
-    ];
-    if sso {
-        tables.push(aloft_access::sso::POLICY);
-    }
-    tables
-}
-
 /// Unknown paths: problem+json under `/api`, a page elsewhere.
 async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        aloft_platform::http::api_not_found().await
+        aloft_kernel::http::api_not_found().await
     } else {
-        aloft_platform::web::page_not_found().await
+        aloft_web::page_not_found().await
     }
 }
 

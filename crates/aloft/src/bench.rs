@@ -21,7 +21,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::Mutex;
 
 use aloft_customers::{CustomerId, CustomerStore};
-use aloft_platform::{Database, DatabaseSettings};
+use aloft_kernel::{Database, DatabaseSettings};
 
 use crate::app::{AppConfig, Application};
 
@@ -248,12 +248,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     settings.max_connections = 16;
     if args.sqlite_full_sync {
-        settings.sqlite_durability = aloft_platform::SqliteDurability::Full;
+        settings.sqlite_durability = aloft_kernel::SqliteDurability::Full;
     }
     let db = Database::connect(&settings)
         .await
         .context("cannot open the database")?;
-    aloft_platform::migrate::run(&db).await?;
+    aloft_kernel::migrate::run(&db).await?;
     let key_source = aloft_access::KeySource::File(args.data_dir.join("aloft.keys"));
     let keys = std::sync::Arc::new(aloft_access::InstanceKeys::load(&db, &key_source).await?);
     let store = CustomerStore::new(db.clone(), keys);
@@ -285,7 +285,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let authorization = format!(
         "Bearer {}",
         app.issue_token(
-            aloft_platform::access::Role::ContactCentreAgent,
+            crate::roles::ids::CONTACT_CENTRE_AGENT,
             "bench",
             chrono::Duration::hours(2)
         )
@@ -431,7 +431,7 @@ async fn seed(store: &CustomerStore, from: u64, to: u64) -> anyhow::Result<()> {
             .map(|i| aloft_customers::demo::profile(42, i))
             .collect();
         store
-            .create_many(batch, &aloft_platform::AccessContext::system("bench"))
+            .create_many(batch, &aloft_kernel::AccessContext::system("bench"))
             .await?;
         index = end;
     }

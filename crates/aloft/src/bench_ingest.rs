@@ -27,8 +27,8 @@ use aloft_ingest::Pipeline;
 use aloft_ingest::consumer::{ConsumerSettings, run_consumer};
 use aloft_ingest::import::{ImportArgs, run_import};
 use aloft_ingest::synthetic;
-use aloft_platform::db::from_db_time;
-use aloft_platform::{AccessContext, Database, DatabaseSettings};
+use aloft_kernel::db::from_db_time;
+use aloft_kernel::{AccessContext, Database, DatabaseSettings};
 use aloft_travel::TravelStore;
 
 /// Flags of `aloft bench-ingest`.
@@ -83,7 +83,7 @@ pub async fn run(args: BenchIngestArgs) -> anyhow::Result<()> {
     let db = Database::connect(&settings)
         .await
         .context("cannot open the database")?;
-    aloft_platform::migrate::run(&db).await?;
+    aloft_kernel::migrate::run(&db).await?;
     let key_source = aloft_access::KeySource::File(args.data_dir.join("aloft.keys"));
     let keys = std::sync::Arc::new(aloft_access::InstanceKeys::load(&db, &key_source).await?);
     let customers = CustomerStore::new(db.clone(), keys);

@@ -4,4 +4,5 @@
 pub mod app;
 pub mod bench;
 pub mod bench_ingest;
+pub mod roles;
 pub mod tls;

@@ -16,9 +16,8 @@ use aloft_access::sso::SsoConfig;
 use aloft_broker::NatsSettings;
 use aloft_customers::CustomerStore;
 use aloft_ingest::consumer::ConsumerSettings;
-use aloft_platform::access::{Permission, Role};
-use aloft_platform::telemetry::{LogFormat, init_logging};
-use aloft_platform::{Database, DatabaseSettings, SqliteDurability};
+use aloft_kernel::telemetry::{LogFormat, init_logging};
+use aloft_kernel::{Database, DatabaseSettings, SqliteDurability};
 
 /// mimalloc instead of glibc's allocator: the bulk import allocates and frees many small
 /// strings and JSON values on several threads, and glibc's `malloc`/`free` (with its arena
@@ -123,7 +122,7 @@ enum TokenCommand {
         storage: StorageArgs,
         /// The role the token acts in, e.g. contact_centre_agent.
         #[arg(long, value_parser = parse_role)]
-        role: Role,
+        role: &'static str,
         /// Who or what the token is for (appears in the audit trail).
         #[arg(long, default_value = "operator")]
         subject: String,
@@ -132,20 +131,30 @@ enum TokenCommand {
         ttl: chrono::Duration,
         /// Narrow the role to these permissions (repeatable), e.g. customer.read.
         #[arg(long = "scope", value_parser = parse_permission)]
-        scopes: Vec<Permission>,
+        scopes: Vec<aloft_authz::Permission>,
+        /// The station (IATA code) of a role limited to a station's passengers (check-in
+        /// agents); without it, such a token sees no passenger.
+        #[arg(long)]
+        station: Option<String>,
     },
 }
 
-fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| {
-        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+fn parse_role(s: &str) -> Result<&'static str, String> {
+    let roles = aloft::roles::catalogue();
+    roles.get(s).map(|r| r.id).ok_or_else(|| {
+        let all: Vec<&str> = roles.all().iter().map(|r| r.id).collect();
         format!("unknown role; one of: {}", all.join(", "))
     })
 }
 
-fn parse_permission(s: &str) -> Result<Permission, String> {
-    Permission::parse(s).ok_or_else(|| {
-        let all: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+fn parse_permission(s: &str) -> Result<aloft_authz::Permission, String> {
+    let roles = aloft::roles::catalogue();
+    roles.permission(s).ok_or_else(|| {
+        let all: Vec<&str> = roles
+            .permissions()
+            .iter()
+            .map(|p| p.permission.as_str())
+            .collect();
         format!("unknown permission; one of: {}", all.join(", "))
     })
 }
@@ -423,7 +432,7 @@ async fn main() -> anyhow::Result<()> {
             let db = Database::connect(&storage.settings())
                 .await
                 .context("cannot open the database")?;
-            let n = aloft_platform::migrate::run(&db).await?;
+            let n = aloft_kernel::migrate::run(&db).await?;
             println!("Applied {n} migration(s); the schema is current.");
             Ok(())
         }
@@ -431,7 +440,7 @@ async fn main() -> anyhow::Result<()> {
             let db = Database::connect(&args.storage.settings())
                 .await
                 .context("cannot open the database")?;
-            aloft_platform::migrate::run(&db).await?;
+            aloft_kernel::migrate::run(&db).await?;
             let keys = aloft_access::InstanceKeys::load(&db, &args.storage.key_source()).await?;
             let store = CustomerStore::new(db.clone(), std::sync::Arc::new(keys));
             store.seal_plaintext_rows().await?;
@@ -443,7 +452,7 @@ async fn main() -> anyhow::Result<()> {
             let db = Database::connect(&storage.settings())
                 .await
                 .context("cannot open the database")?;
-            match aloft_platform::audit::verify(&db).await? {
+            match aloft_kernel::audit::verify(&db).await? {
                 Ok(n) => {
                     println!("The audit trail is intact: {n} record(s), every link verified.");
                     Ok(())
@@ -469,7 +478,7 @@ async fn main() -> anyhow::Result<()> {
             // Page through the trail so that memory stays flat however long it is.
             let (mut after, mut count) = (0u64, 0usize);
             loop {
-                let records = aloft_platform::audit::page_after(&db, after, 10_000).await?;
+                let records = aloft_kernel::audit::page_after(&db, after, 10_000).await?;
                 let Some(last) = records.last() else { break };
                 after = last.sequence;
                 for r in &records {
@@ -495,7 +504,7 @@ async fn main() -> anyhow::Result<()> {
             let db = Database::connect(&storage.settings())
                 .await
                 .context("cannot open the database")?;
-            aloft_platform::migrate::run(&db).await?;
+            aloft_kernel::migrate::run(&db).await?;
             let keys =
                 aloft_access::InstanceKeys::load(&db, &KeySource::File(path.clone())).await?;
             // Finish any earlier rotation first: the file keeps only one previous key.
@@ -541,19 +550,45 @@ async fn main() -> anyhow::Result<()> {
             subject,
             ttl,
             scopes,
+            station,
         }) => {
+            let roles = aloft::roles::catalogue();
+            let def = roles.get(role).expect("parsed from the catalogue");
             anyhow::ensure!(
-                role.is_staff(),
+                def.is_staff(),
                 "passenger tokens come from passenger sign-in (POST /api/v1/passenger/token), not from the CLI"
             );
-            let db = Database::connect(&storage.settings())
+            if let Some(p) = scopes.iter().find(|p| !def.allows(**p)) {
+                anyhow::bail!(
+                    "the role {role} does not include {p}; a token can only be narrower than its role"
+                );
+            }
+            let settings = storage.settings();
+            // A token is only worth something to an existing instance: never create a database
+            // and keys here (the server would reject the token, signed with keys it never had).
+            if let Some(path) = settings.sqlite_path()
+                && !path.exists()
+            {
+                anyhow::bail!(
+                    "no Aloft instance at {}: run this where the server keeps its data (--data-dir) or give --database-url",
+                    path.display()
+                );
+            }
+            let db = Database::connect(&settings)
                 .await
                 .context("cannot open the database")?;
-            aloft_platform::migrate::run(&db).await?;
+            anyhow::ensure!(
+                aloft_access::keys::instance_initialised(&db).await?,
+                "this database holds no Aloft instance yet (start `aloft serve` on it first); no token was issued"
+            );
             let keys = aloft_access::InstanceKeys::load(&db, &storage.key_source()).await?;
-            let issuer = aloft_access::TokenIssuer::new(&keys);
+            let issuer = aloft_access::TokenIssuer::new(&keys, roles.clone());
             let scopes = (!scopes.is_empty()).then_some(scopes.as_slice());
-            println!("{}", issuer.issue(role, &subject, ttl, scopes));
+            let station = station.map(|s| s.trim().to_ascii_uppercase());
+            println!(
+                "{}",
+                issuer.issue_scoped(role, &subject, ttl, scopes, station.as_deref())
+            );
             Ok(())
         }
     }
@@ -565,7 +600,7 @@ async fn import(args: ImportCliArgs) -> anyhow::Result<()> {
     let db = Database::connect(&args.storage.settings())
         .await
         .context("cannot open the database")?;
-    aloft_platform::migrate::run(&db).await?;
+    aloft_kernel::migrate::run(&db).await?;
     let keys = aloft_access::InstanceKeys::load(&db, &args.storage.key_source()).await?;
     let customers = CustomerStore::new(db.clone(), std::sync::Arc::new(keys));
     customers.seal_plaintext_rows().await?;
@@ -588,7 +623,7 @@ async fn import(args: ImportCliArgs) -> anyhow::Result<()> {
             batch_events: args.batch_events,
         },
         &pipeline,
-        &aloft_platform::AccessContext::system("import"),
+        &aloft_kernel::AccessContext::system("import"),
         |done, total| {
             let pct = (done * 100).checked_div(total).unwrap_or(100);
             if tty {
@@ -682,7 +717,7 @@ async fn load_demo_duplicates(
         .collect();
     let pipeline = aloft_ingest::Pipeline::new(store.database().clone(), store.clone(), travel);
     let report = pipeline
-        .ingest(events, &aloft_platform::AccessContext::system("demo"))
+        .ingest(events, &aloft_kernel::AccessContext::system("demo"))
         .await?;
     if report.recorded > 0 {
         let methods: Vec<String> = report
@@ -743,8 +778,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 audience: audience.clone(),
                 jwks_url: jwks_url.clone(),
                 role_claim: args.jwt_role_claim.clone(),
-                role_map: IssuerConfig::parse_role_map(&args.jwt_role_map)
-                    .map_err(|e| anyhow::anyhow!("--jwt-role-map: {e}"))?,
+                role_map: IssuerConfig::parse_role_map(
+                    &args.jwt_role_map,
+                    &aloft::roles::catalogue(),
+                )
+                .map_err(|e| anyhow::anyhow!("--jwt-role-map: {e}"))?,
                 refresh_cooldown: aloft_access::issuers::REFRESH_COOLDOWN,
             }],
             _ => vec![],
@@ -761,8 +799,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 client_secret: zeroize::Zeroizing::new(secret.clone()),
                 redirect_url: redirect.clone(),
                 role_claim: args.oidc_role_claim.clone(),
-                role_map: IssuerConfig::parse_role_map(&args.oidc_role_map)
-                    .map_err(|e| anyhow::anyhow!("--oidc-role-map: {e}"))?,
+                role_map: IssuerConfig::parse_role_map(
+                    &args.oidc_role_map,
+                    &aloft::roles::catalogue(),
+                )
+                .map_err(|e| anyhow::anyhow!("--oidc-role-map: {e}"))?,
                 require_mfa: !args.oidc_allow_without_mfa,
             }),
             _ => None,
@@ -834,7 +875,7 @@ async fn roster_demo_crew(app: &Application) -> anyhow::Result<Vec<String>> {
         .set_roster(
             crew.id,
             &roster,
-            &aloft_platform::AccessContext::system("demo"),
+            &aloft_kernel::AccessContext::system("demo"),
         )
         .await?;
     Ok(roster

@@ -2,8 +2,8 @@
 
 mod common;
 
-use aloft_platform::Backend;
-use aloft_platform::access::Role;
+use aloft::roles::ids;
+use aloft_kernel::Backend;
 use bytes::Bytes;
 use common::{TestApp, on_each_backend};
 use serde_json::{Value, json};
@@ -90,7 +90,7 @@ async fn profiles_are_created_read_and_updated_with_optimistic_concurrency() {
         );
 
         // Every change wrote its event in the same transaction.
-        let events = aloft_platform::events::events_for(&app.test_db.db, &id)
+        let events = aloft_kernel::events::events_for(&app.test_db.db, &id)
             .await
             .unwrap();
         let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
@@ -106,7 +106,7 @@ async fn profiles_are_created_read_and_updated_with_optimistic_concurrency() {
         // Every access was audited: the change in its transaction, the reads within moments.
         let mut audit = Vec::new();
         for _ in 0..50 {
-            audit = aloft_platform::audit::load(&app.test_db.db, Some(&id))
+            audit = aloft_kernel::audit::load(&app.test_db.db, Some(&id))
                 .await
                 .unwrap();
             if audit.len() >= 5 {
@@ -136,7 +136,7 @@ async fn profiles_are_created_read_and_updated_with_optimistic_concurrency() {
             !audit_text.contains("Müller") && !audit_text.contains("Anne"),
             "field names only, never values"
         );
-        let chain_len = aloft_platform::audit::verify(&app.test_db.db)
+        let chain_len = aloft_kernel::audit::verify(&app.test_db.db)
             .await
             .unwrap()
             .unwrap();
@@ -148,7 +148,7 @@ async fn profiles_are_created_read_and_updated_with_optimistic_concurrency() {
             .execute(app.test_db.db.pool())
             .await
             .unwrap();
-        let broken = aloft_platform::audit::verify(&app.test_db.db)
+        let broken = aloft_kernel::audit::verify(&app.test_db.db)
             .await
             .unwrap()
             .unwrap_err();
@@ -452,7 +452,7 @@ async fn pages_render_search_view_and_edit() {
         let app = TestApp::spawn(backend).await;
         let c = app.create_customer(zoe()).await;
         let id = c["id"].as_str().unwrap();
-        let staff = app.sign_in_as(Role::DataPrivacyOfficer).await;
+        let staff = app.sign_in_as(ids::DATA_PRIVACY_OFFICER).await;
         let home = app.get_as(&staff, "/").await;
         assert_eq!(home.status, 200);
         assert!(home.text().contains("<main"));
@@ -589,15 +589,15 @@ async fn pages_render_search_view_and_edit() {
 
 #[tokio::test]
 async fn database_outage_gives_503_and_the_service_recovers_by_itself() {
-    if !aloft_platform::testing::backends().contains(&Backend::Postgres) {
+    if !aloft_kernel::testing::backends().contains(&Backend::Postgres) {
         return;
     }
-    let proxy = aloft_platform::testing::FlakyProxy::start("127.0.0.1:5432").await;
+    let proxy = aloft_kernel::testing::FlakyProxy::start("127.0.0.1:5432").await;
     let addr = proxy.addr();
     let app = TestApp::spawn_with(
         Backend::Postgres,
         |mut s| {
-            s.url = aloft_platform::testing::via_proxy(&s.url, addr);
+            s.url = aloft_kernel::testing::via_proxy(&s.url, addr);
             s
         },
         None,

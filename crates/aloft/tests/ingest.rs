@@ -4,7 +4,7 @@
 
 mod common;
 
-use aloft_platform::access::Role;
+use aloft::roles::ids;
 use bytes::Bytes;
 use common::{TestApp, on_each_backend};
 use serde_json::{Value, json};
@@ -19,7 +19,7 @@ fn call(id: &str) -> Value {
     })
 }
 
-async fn send(app: &TestApp, role: Role, body: String) -> common::Reply {
+async fn send(app: &TestApp, role: &str, body: String) -> common::Reply {
     app.request(
         "POST",
         "/api/v1/ingest/events",
@@ -39,7 +39,7 @@ async fn a_batch_is_linked_stored_and_every_rejection_reported() {
         let mut bad = call("b-2");
         bad["data"]["direction"] = json!("sideways");
         let batch = json!([call("b-1"), bad, call("b-3"), {"specversion": "1.0"}]);
-        let r = send(&app, Role::CmpManager, batch.to_string()).await;
+        let r = send(&app, ids::CMP_MANAGER, batch.to_string()).await;
         assert_eq!(r.status, 200, "{}", r.text());
         let report = r.json();
         assert_eq!(report["received"], 4);
@@ -57,7 +57,7 @@ async fn a_batch_is_linked_stored_and_every_rejection_reported() {
         );
 
         // Re-sending the batch changes nothing.
-        let again = send(&app, Role::CmpManager, batch.to_string()).await.json();
+        let again = send(&app, ids::CMP_MANAGER, batch.to_string()).await.json();
         assert_eq!(
             (again["recorded"].as_u64(), again["unchanged"].as_u64()),
             (Some(0), Some(2))
@@ -92,7 +92,7 @@ async fn a_batch_is_linked_stored_and_every_rejection_reported() {
             "the first call made the profile, the second matched it"
         );
         assert!(links.iter().all(|l| l["source"] == "genesys"));
-        let agent = app.sign_in_as(Role::ContactCentreAgent).await;
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
         let fragment = app
             .get_as(&agent, &format!("/customers/{id}/sources"))
             .await;
@@ -105,7 +105,7 @@ async fn a_batch_is_linked_stored_and_every_rejection_reported() {
         let profile = app.get_as(&agent, &format!("/customers/{id}")).await.text();
         assert!(profile.contains(&format!("hx-get=\"/customers/{id}/sources\"")));
         // Outside the caller's row scope: not found.
-        let checkin = app.sign_in_as(Role::CheckinAgent).await;
+        let checkin = app.sign_in_as(ids::CHECKIN_AGENT).await;
         assert_eq!(
             app.get_as(&checkin, &format!("/customers/{id}/sources"))
                 .await
@@ -123,19 +123,19 @@ async fn only_the_ingest_permission_may_send_and_bad_batches_are_refused() {
         let app = TestApp::spawn(backend).await;
         let one = json!([call("p-1")]).to_string();
         for role in [
-            Role::ContactCentreAgent,
-            Role::DataAnalyst,
-            Role::Administrator,
+            ids::CONTACT_CENTRE_AGENT,
+            ids::DATA_ANALYST,
+            ids::ADMINISTRATOR,
         ] {
             assert_eq!(send(&app, role, one.clone()).await.status, 403, "{role:?}");
         }
-        let r = send(&app, Role::CmpManager, json!({"events": []}).to_string()).await;
+        let r = send(&app, ids::CMP_MANAGER, json!({"events": []}).to_string()).await;
         assert_eq!(r.status, 422);
         assert_eq!(r.json()["errors"][0]["pointer"], "");
         let many: Vec<Value> = (0..1001).map(|i| json!({"id": format!("x{i}")})).collect();
-        let r = send(&app, Role::CmpManager, Value::Array(many).to_string()).await;
+        let r = send(&app, ids::CMP_MANAGER, Value::Array(many).to_string()).await;
         assert_eq!(r.status, 413, "{}", r.text());
-        let r = send(&app, Role::CmpManager, "[{".into()).await;
+        let r = send(&app, ids::CMP_MANAGER, "[{".into()).await;
         assert_eq!(r.status, 400);
         app.stop().await;
     })
@@ -163,7 +163,7 @@ async fn a_steward_merges_and_unmerges_through_the_api_and_the_pages() {
             .unwrap()
             .to_owned();
         // Least privilege: an agent may read but not merge.
-        let agent = app.role_tokens.get(Role::ContactCentreAgent).to_owned();
+        let agent = app.role_tokens.get(ids::CONTACT_CENTRE_AGENT).to_owned();
         let r = app
             .request(
                 "POST",
@@ -232,7 +232,7 @@ async fn a_steward_merges_and_unmerges_through_the_api_and_the_pages() {
         assert_eq!(lineage.json()[0]["id"], merge_id.as_str());
 
         // The profile page shows the history with an undo button to a steward.
-        let dpo = app.sign_in_as(Role::DataPrivacyOfficer).await;
+        let dpo = app.sign_in_as(ids::DATA_PRIVACY_OFFICER).await;
         let fragment = app
             .get_as(&dpo, &format!("/customers/{a}/sources"))
             .await
@@ -297,7 +297,7 @@ async fn a_steward_merges_and_unmerges_through_the_api_and_the_pages() {
             .await;
         assert_eq!(r.status, 303);
         assert!(r.header("location").contains("error="));
-        let agent_session = app.sign_in_as(Role::ContactCentreAgent).await;
+        let agent_session = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
         assert_eq!(
             app.get_as(&agent_session, "/identity/reviews").await.status,
             403

@@ -8,9 +8,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aloft::roles::ids;
 use aloft_access::issuers::IssuerConfig;
-use aloft_platform::Backend;
-use aloft_platform::access::Role;
+use aloft_kernel::Backend;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -116,6 +116,7 @@ async fn external_issuer_tokens_are_verified_against_its_jwks() {
         role_claim: "roles".into(),
         role_map: IssuerConfig::parse_role_map(
             "CRM.Agent=contact_centre_agent,CRM.Marketing=marketing_manager",
+            &aloft::roles::catalogue(),
         )
         .unwrap(),
         refresh_cooldown: Duration::ZERO,
@@ -248,7 +249,7 @@ async fn external_issuer_tokens_are_verified_against_its_jwks() {
             &path,
             &[(
                 "authorization",
-                app.role_tokens.get(Role::ContactCentreAgent),
+                app.role_tokens.get(ids::CONTACT_CENTRE_AGENT),
             )],
             Bytes::new(),
         )

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use aloft_platform::Backend;
+use aloft_kernel::Backend;
 use common::TestApp;
 
 /// Starts `aloft serve` on a free port with a fresh SQLite directory; returns the child, the

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use aloft_access::issuers::IssuerConfig;
 use aloft_access::sso::{SsoConfig, pkce_challenge};
-use aloft_platform::Backend;
+use aloft_kernel::Backend;
 use axum::extract::{Form, State};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -193,6 +193,7 @@ async fn staff_sign_in_with_openid_connect_and_pkce() {
         role_claim: "roles".into(),
         role_map: IssuerConfig::parse_role_map(
             "CRM.Agent=contact_centre_agent,CRM.Privacy=data_privacy_officer",
+            &aloft::roles::catalogue(),
         )
         .unwrap(),
         require_mfa: true,

@@ -3,8 +3,8 @@
 
 mod common;
 
-use aloft_platform::AccessContext;
-use aloft_platform::access::Role;
+use aloft::roles::ids;
+use aloft_kernel::AccessContext;
 use aloft_travel::{Record, RecordKind, TravelStore};
 use bytes::Bytes;
 use common::{TestApp, on_each_backend};
@@ -61,11 +61,11 @@ async fn the_timeline_shows_a_customers_history_newest_first() {
         assert!(!app.get(&path).await.text().contains("4111 1111 1111 1111"), "no card numbers");
         // Permissions: like profile reads.
         let marketing = app
-            .request("GET", &path, &[("authorization", app.role_tokens.get(Role::MarketingManager))], Bytes::new())
+            .request("GET", &path, &[("authorization", app.role_tokens.get(ids::MARKETING_MANAGER))], Bytes::new())
             .await;
         assert_eq!(marketing.status, 403);
         // The pages: the profile loads the timeline; the timeline page filters.
-        let staff = app.sign_in_as(Role::ContactCentreAgent).await;
+        let staff = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
         let profile = app.get_as(&staff, &format!("/customers/{id}")).await.text();
         assert!(profile.contains(&format!("hx-get=\"/customers/{id}/timeline\"")));
         let page = app.get_as(&staff, &format!("/customers/{id}/timeline?kind=interaction")).await;
@@ -144,7 +144,7 @@ async fn check_in_agents_see_only_passengers_departing_from_their_station() {
         )
         .await
         .unwrap();
-        let agent = app.sign_in_as(Role::CheckinAgent).await;
+        let agent = app.sign_in_as(ids::CHECKIN_AGENT).await;
         assert_eq!(
             app.get_as(&agent, &format!("/customers/{dep_id}"))
                 .await
@@ -185,7 +185,7 @@ async fn check_in_agents_see_only_passengers_departing_from_their_station() {
             200
         );
         // An unscoped role sees both.
-        let contact = app.sign_in_as(Role::ContactCentreAgent).await;
+        let contact = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
         assert_eq!(
             app.get_as(&contact, &format!("/customers/{stay_id}"))
                 .await
@@ -199,7 +199,7 @@ async fn check_in_agents_see_only_passengers_departing_from_their_station() {
 
 #[tokio::test]
 async fn seat_and_meal_suggestions_put_stated_preferences_first_then_habits() {
-    let app = TestApp::spawn(aloft_platform::Backend::Sqlite).await;
+    let app = TestApp::spawn(aloft_kernel::Backend::Sqlite).await;
     let c = app
         .create_customer(
             json!({"first_name": "Ana", "last_name": "Silva", "preferences": {"meal": "VGML"}}),
@@ -302,7 +302,7 @@ async fn cabin_crew_see_only_the_passengers_of_their_rostered_flights() {
             .await
             .unwrap()
             .unwrap();
-        let admin = app.sign_in_as(Role::Administrator).await;
+        let admin = app.sign_in_as(ids::ADMINISTRATOR).await;
         let roster_path = format!("/access/accounts/{}/roster", crew_account.id);
         // A bad line changes nothing and is named.
         let bad = app
@@ -310,7 +310,7 @@ async fn cabin_crew_see_only_the_passengers_of_their_rostered_flights() {
             .await;
         assert_eq!(bad.status, 422);
         assert!(bad.text().contains("line 1"), "{}", bad.text());
-        let crew = app.sign_in_as(Role::CabinCrew).await;
+        let crew = app.sign_in_as(ids::CABIN_CREW).await;
         assert_eq!(
             app.get_as(&crew, &format!("/customers/{fly_id}"))
                 .await
@@ -358,7 +358,7 @@ async fn cabin_crew_see_only_the_passengers_of_their_rostered_flights() {
             .request(
                 "GET",
                 &format!("/api/v1/customers/{fly_id}"),
-                &[("authorization", app.role_tokens.get(Role::CabinCrew))],
+                &[("authorization", app.role_tokens.get(ids::CABIN_CREW))],
                 bytes::Bytes::new(),
             )
             .await;

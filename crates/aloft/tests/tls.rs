@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use aloft::app::{AppConfig, Application};
 use aloft::tls::TlsFiles;
-use aloft_platform::Backend;
-use aloft_platform::testing::TestDatabase;
+use aloft_kernel::Backend;
+use aloft_kernel::testing::TestDatabase;
 
 fn common_keys() -> aloft_access::KeySource {
     aloft_access::KeySource::Values {

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aloft_platform::{EventSink, PendingEvent, SinkError};
+use aloft_kernel::{EventSink, PendingEvent, SinkError};
 use async_nats::jetstream::{self, stream};
 use tokio::sync::OnceCell;
 

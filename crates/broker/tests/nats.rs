@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use aloft_broker::{NatsSettings, NatsSink};
-use aloft_platform::testing::{FlakyProxy, TestDatabase, backends};
-use aloft_platform::{CloudEvent, Database, EventBus, OutboxRelay};
+use aloft_kernel::testing::{FlakyProxy, TestDatabase, backends};
+use aloft_kernel::{CloudEvent, Database, EventBus, OutboxRelay};
 
 fn nats_url() -> String {
     std::env::var("ALOFT_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
@@ -73,7 +73,7 @@ async fn events_reach_jetstream_once_each_in_order() {
         let ids = write_events(&t.db, 30).await;
         let pass = relay.pass().await.unwrap();
         assert_eq!(pass.published, 30, "{pass:?}");
-        assert_eq!(aloft_platform::events::backlog(&t.db).await.unwrap(), 0);
+        assert_eq!(aloft_kernel::events::backlog(&t.db).await.unwrap(), 0);
 
         // Simulate a crash after publishing but before stamping: the relay publishes again.
         sqlx::query("UPDATE outbox SET published_at = NULL")
@@ -116,19 +116,19 @@ async fn a_broker_outage_delays_events_but_loses_none() {
         ids.extend(write_events(&t.db, 5).await);
         let during = relay.pass().await.unwrap();
         assert!(during.failed.is_some(), "{during:?}");
-        assert!(aloft_platform::events::backlog(&t.db).await.unwrap() >= 5);
+        assert!(aloft_kernel::events::backlog(&t.db).await.unwrap() >= 5);
 
         proxy.restore();
         let mut published = 0;
         for _ in 0..60 {
-            if aloft_platform::events::backlog(&t.db).await.unwrap() == 0 {
+            if aloft_kernel::events::backlog(&t.db).await.unwrap() == 0 {
                 break;
             }
             published += relay.pass().await.map(|p| p.published).unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         assert_eq!(
-            aloft_platform::events::backlog(&t.db).await.unwrap(),
+            aloft_kernel::events::backlog(&t.db).await.unwrap(),
             0,
             "backlog drains after the outage"
         );

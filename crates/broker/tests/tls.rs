@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use aloft_broker::{NatsSettings, NatsSink, NatsTls};
-use aloft_platform::{CloudEvent, EventSink, PendingEvent};
+use aloft_kernel::{CloudEvent, EventSink, PendingEvent};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")

@@ -80,7 +80,7 @@ pub async fn load(
     if store.count().await? > 0 {
         return Ok(0);
     }
-    let ctx = aloft_platform::AccessContext::system("demo");
+    let ctx = aloft_kernel::AccessContext::system("demo");
     let mut done = 0;
     while done < n {
         let end = n.min(done + BATCH_SIZE);

@@ -23,8 +23,8 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use uuid::Uuid;
 
-use aloft_platform::FieldError;
-use aloft_platform::fields::FieldReader;
+use aloft_kernel::FieldError;
+use aloft_kernel::fields::FieldReader;
 
 /// The stable, unique identifier of a customer profile (UUIDv7: sortable by creation time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,44 +59,44 @@ impl Serialize for CustomerId {
     }
 }
 
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     PersonName,
     "A person's name part, in any script, stored as given (trimmed)."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     ShortText,
     "A short free text (drink, browser…): no control characters, bounded length."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     EmailAddress,
     "An e-mail address; the domain is lower-cased."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     PhoneNumber,
     "A phone number in E.164 form: `+` and 8–15 digits."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     CountryCode,
     "An ISO 3166-1 alpha-2 country code, upper case."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     AirportCode,
     "An IATA three-letter airport code, upper case."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     PassportNumber,
     "A travel document number: 5–20 letters and digits, upper case."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     LoyaltyNumber,
     "A frequent-flyer number: 4–20 letters and digits, upper case."
 );
-aloft_platform::string_newtype!(MealCode, "An IATA special meal code (AVML, VGML, KSML…).");
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(MealCode, "An IATA special meal code (AVML, VGML, KSML…).");
+aloft_kernel::string_newtype!(
     SsrCode,
     "An IATA special service request code (WCHR, BLND, UMNR…)."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     LanguageTag,
     "A BCP 47 language tag (`en`, `ar`, `zh-Hans`, `pt-BR`), canonically cased."
 );

@@ -16,11 +16,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use aloft_platform::access::{Access, CSRF_FIELD, Permission, RoutePolicy};
-use aloft_platform::web::{Section, layout, page};
+use aloft_authz::{Access, CSRF_FIELD, RoutePolicy};
+use aloft_web::{Section, layout, page};
 
 use crate::disclosure::Disclosure;
-use aloft_platform::{AccessContext, FieldError};
+use aloft_kernel::{AccessContext, FieldError};
 
 use crate::model::{
     Channel, CustomerId, DeviceType, Gender, LoyaltyTier, MEAL_CODES, PhoneNumber, Profile,
@@ -28,42 +28,45 @@ use crate::model::{
 };
 use crate::storage::{Customer, CustomerError, CustomerQuery, CustomerStore};
 
+/// The customers section of the workspace.
+pub const SECTION: Section = Section::new("customers");
+
 /// Who may open the customer pages.
 pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new(
         "GET",
         "/customers",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(crate::permissions::CUSTOMER_READ),
     ),
     RoutePolicy::new(
         "GET",
         "/customers/results",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(crate::permissions::CUSTOMER_READ),
     ),
     RoutePolicy::new(
         "GET",
         "/customers/new",
-        Access::Permission(Permission::CustomerWrite),
+        Access::Permission(crate::permissions::CUSTOMER_WRITE),
     ),
     RoutePolicy::new(
         "POST",
         "/customers/new",
-        Access::Permission(Permission::CustomerWrite),
+        Access::Permission(crate::permissions::CUSTOMER_WRITE),
     ),
     RoutePolicy::new(
         "GET",
         "/customers/{id}",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(crate::permissions::CUSTOMER_READ),
     ),
     RoutePolicy::new(
         "GET",
         "/customers/{id}/edit",
-        Access::Permission(Permission::CustomerWrite),
+        Access::Permission(crate::permissions::CUSTOMER_WRITE),
     ),
     RoutePolicy::new(
         "POST",
         "/customers/{id}/edit",
-        Access::Permission(Permission::CustomerWrite),
+        Access::Permission(crate::permissions::CUSTOMER_WRITE),
     ),
 ];
 
@@ -142,7 +145,7 @@ fn interpret(q: &str) -> Vec<CustomerQuery> {
 }
 
 async fn find(store: &CustomerStore, q: &str) -> Result<Vec<Customer>, CustomerError> {
-    let principal = aloft_platform::access::current_principal();
+    let principal = aloft_authz::current_principal();
     for query in interpret(q) {
         let page = store.search(&query).await?;
         if !page.items.is_empty() {
@@ -203,7 +206,7 @@ async fn search_page(
         status,
         layout(
             "Customers",
-            Section::Customers,
+            crate::pages::SECTION,
             html! {
                 h1 { "Customers" }
                 p { a href="/customers/new" role="button" { "New customer" } }
@@ -241,7 +244,7 @@ fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         layout(
             "Customer not found",
-            Section::Customers,
+            crate::pages::SECTION,
             html! {
                 h1 { "Customer not found" }
                 p { "No customer has this id. " a href="/customers" { "Search customers" } "." }
@@ -255,7 +258,7 @@ fn unavailable() -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         layout(
             "Temporarily unavailable",
-            Section::Customers,
+            crate::pages::SECTION,
             html! {
                 h1 { "Temporarily unavailable" }
                 p { "The customer database cannot be reached right now. Nothing was lost; please try again in a moment." }
@@ -268,7 +271,7 @@ fn unavailable() -> Response {
 /// agent sees only passengers departing from their station; others get "not found").
 async fn load(store: &CustomerStore, id: &str) -> Result<Customer, Response> {
     let id = CustomerId::parse(id).ok_or_else(not_found)?;
-    let principal = aloft_platform::access::current_principal();
+    let principal = aloft_authz::current_principal();
     match store.visible(principal.as_ref(), id).await {
         Ok(true) => {}
         Ok(false) => return Err(not_found()),
@@ -352,11 +355,11 @@ async fn view(
         StatusCode::OK,
         layout(
             &p.display_name(),
-            Section::Customers,
+            crate::pages::SECTION,
             html! {
                 nav aria-label="Breadcrumb" { a href="/customers" { "Customers" } " › " (p.display_name()) }
                 h1 { (p.display_name()) }
-                @if aloft_platform::access::current_principal().is_some_and(|p| p.can(Permission::CustomerWrite)) {
+                @if aloft_authz::current_principal().is_some_and(|p| p.can(crate::permissions::CUSTOMER_WRITE)) {
                     p { a href={ "/customers/" (c.id) "/edit" } role="button" { "Edit profile" } }
                 }
                 div.grid {
@@ -649,7 +652,7 @@ fn form_page(
             }
         }
         form method="post" action=(action) novalidate {
-            (aloft_platform::web::csrf_field())
+            (aloft_web::csrf_field())
             @if let Some(v) = version { input type="hidden" name="version" value=(v); }
             @for (group, legend) in [("", "Identity and contact"), ("address.", "Postal address"), ("preferences.", "Preferences"), ("device.", "Device and location")] {
                 fieldset {
@@ -709,7 +712,7 @@ async fn new_form() -> Response {
         StatusCode::OK,
         layout(
             "New customer",
-            Section::Customers,
+            crate::pages::SECTION,
             form_page(
                 "New customer",
                 "/customers/new",
@@ -744,7 +747,10 @@ async fn create(
                 None,
                 None,
             );
-            page(status, layout("New customer", Section::Customers, markup))
+            page(
+                status,
+                layout("New customer", crate::pages::SECTION, markup),
+            )
         }
     }
 }
@@ -793,7 +799,10 @@ async fn edit_form(
         Some(c.version),
         None,
     );
-    page(StatusCode::OK, layout(&title, Section::Customers, markup))
+    page(
+        StatusCode::OK,
+        layout(&title, crate::pages::SECTION, markup),
+    )
 }
 
 async fn save(
@@ -848,7 +857,7 @@ async fn save(
             );
             page(
                 StatusCode::CONFLICT,
-                layout(&title, Section::Customers, markup),
+                layout(&title, crate::pages::SECTION, markup),
             )
         }
         Err(e) => {
@@ -862,7 +871,7 @@ async fn save(
                 version,
                 None,
             );
-            page(status, layout(&title, Section::Customers, markup))
+            page(status, layout(&title, crate::pages::SECTION, markup))
         }
     }
 }

@@ -12,9 +12,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use aloft_platform::access::{Access, Permission, RoutePolicy};
-use aloft_platform::http::JsonBody;
-use aloft_platform::{AccessContext, ApiError, FieldError, Problem};
+use aloft_authz::{Access, RoutePolicy};
+use aloft_kernel::http::JsonBody;
+use aloft_kernel::{AccessContext, ApiError, FieldError, Problem};
 
 use crate::disclosure::Disclosure;
 use crate::model::{CustomerId, EmailAddress, LoyaltyNumber, PassportNumber, PhoneNumber, Profile};
@@ -25,32 +25,32 @@ pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new(
         "GET",
         "/api/v1/customers",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(crate::permissions::CUSTOMER_READ),
     ),
     RoutePolicy::new(
         "POST",
         "/api/v1/customers",
-        Access::Permission(Permission::CustomerWrite),
+        Access::Permission(crate::permissions::CUSTOMER_WRITE),
     ),
     RoutePolicy::new(
         "GET",
         "/api/v1/customers/{id}",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(crate::permissions::CUSTOMER_READ),
     ),
     RoutePolicy::new(
         "PATCH",
         "/api/v1/customers/{id}",
-        Access::Permission(Permission::CustomerWrite),
+        Access::Permission(crate::permissions::CUSTOMER_WRITE),
     ),
     RoutePolicy::new(
         "GET",
         "/api/v1/me",
-        Access::Permission(Permission::OwnProfile),
+        Access::Permission(crate::permissions::OWN_PROFILE),
     ),
     RoutePolicy::new(
         "PATCH",
         "/api/v1/me",
-        Access::Permission(Permission::OwnProfile),
+        Access::Permission(crate::permissions::OWN_PROFILE),
     ),
 ];
 
@@ -206,7 +206,7 @@ async fn list_customers(
 ) -> Result<Response, ApiError> {
     let query = parse_query(pairs)?;
     let mut page = store.search(&query).await?;
-    let principal = aloft_platform::access::current_principal();
+    let principal = aloft_authz::current_principal();
     page.items = store.only_visible(principal.as_ref(), page.items).await?;
     store
         .record_reads(&ctx, "customer.search", &page.items)
@@ -347,7 +347,7 @@ async fn update_customer(
 /// Row scope: a customer outside the caller's scope does not exist for them (404, so that
 /// probing ids reveals nothing).
 async fn ensure_visible(store: &CustomerStore, id: CustomerId) -> Result<(), ApiError> {
-    let principal = aloft_platform::access::current_principal();
+    let principal = aloft_authz::current_principal();
     if store.visible(principal.as_ref(), id).await? {
         Ok(())
     } else {
@@ -357,12 +357,13 @@ async fn ensure_visible(store: &CustomerStore, id: CustomerId) -> Result<(), Api
 
 /// The signed-in passenger's own customer id (from their token's row scope).
 fn own_id() -> Result<CustomerId, ApiError> {
-    match aloft_platform::access::current_principal().map(|p| p.scope) {
-        Some(aloft_platform::access::RowScope::Customer(id)) => {
-            CustomerId::parse(&id.to_string()).ok_or(ApiError::NotFound("customer"))
-        }
-        _ => Err(ApiError::NotFound("customer")),
-    }
+    aloft_authz::current_principal()
+        .and_then(|p| {
+            p.scope
+                .value_of(crate::permissions::OWN_RECORD)
+                .and_then(CustomerId::parse)
+        })
+        .ok_or(ApiError::NotFound("customer"))
 }
 
 /// Your own profile (passengers).

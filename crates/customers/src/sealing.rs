@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use aloft_platform::keys::{SharedKeys, open_fields, seal_fields};
+use aloft_kernel::keys::{SharedKeys, open_fields, seal_fields};
 use aloft_security::{BlindIndex, CryptoError, DataKey, WrappedKey};
 
 /// Profile fields encrypted at rest.
@@ -179,7 +179,7 @@ mod tests {
     use serde_json::json;
 
     fn vault() -> Vault {
-        Vault::new(Arc::new(aloft_platform::keys::InstanceKeys::new(
+        Vault::new(Arc::new(aloft_kernel::keys::InstanceKeys::new(
             MasterKey::generate(),
             IndexKey::generate(),
         )))

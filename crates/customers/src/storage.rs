@@ -14,16 +14,18 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use utoipa::ToSchema;
 
-use aloft_platform::db::{from_db_time, now, to_db_time};
-use aloft_platform::{
+use aloft_kernel::db::{from_db_time, now, to_db_time};
+use aloft_kernel::{
     AccessContext, ApiError, Auditor, Backend, CloudEvent, Database, FieldError, Statements,
     StorageError, WriteTx,
 };
 
 use std::sync::Arc;
 
-use aloft_platform::access::{Principal, RowScope};
-use aloft_platform::keys::SharedKeys;
+use aloft_authz::{Principal, RowScope};
+
+use crate::permissions;
+use aloft_kernel::keys::SharedKeys;
 
 use crate::model::{CustomerId, Profile, changed_fields, fold, merge_patch};
 use crate::sealing::{Indexed, SealedFields, Vault};
@@ -228,11 +230,11 @@ const COLUMNS: &str = "id, version, profile, data_key, sealed, created_at, updat
 
 /// Customers' data keys for the other domains that encrypt their data (travel records' free
 /// text…): one key per customer covers everything about them, so destroying it erases it all.
-impl aloft_platform::keys::CustomerKeys for CustomerStore {
+impl aloft_kernel::keys::CustomerKeys for CustomerStore {
     fn data_keys<'a>(
         &'a self,
         customers: &'a [uuid::Uuid],
-    ) -> aloft_platform::keys::CustomerKeysFuture<'a> {
+    ) -> aloft_kernel::keys::CustomerKeysFuture<'a> {
         Box::pin(async move {
             let backend = self.db.backend();
             let mut out = std::collections::HashMap::with_capacity(customers.len());
@@ -297,17 +299,23 @@ impl CustomerStore {
         principal: Option<&Principal>,
         customer: CustomerId,
     ) -> Result<bool, StorageError> {
-        match principal.map(|p| &p.scope) {
-            None | Some(RowScope::All) => Ok(true),
-            Some(RowScope::Customer(id)) => Ok(id.to_string() == customer.to_string()),
-            Some(RowScope::Station(code)) => match &self.stations {
-                Some(s) => s.departs_soon(customer, code).await,
+        let grant = match principal.map(|p| &p.scope) {
+            None | Some(RowScope::All) => return Ok(true),
+            Some(RowScope::Nothing) => return Ok(false),
+            Some(RowScope::Only(grant)) => grant,
+        };
+        match grant.kind {
+            permissions::OWN_RECORD => Ok(grant.value == customer.to_string()),
+            permissions::STATION => match &self.stations {
+                Some(s) => s.departs_soon(customer, &grant.value).await,
                 None => Ok(false),
             },
-            Some(RowScope::Roster) => match (&self.rosters, principal) {
-                (Some(r), Some(p)) => r.on_rostered_flight(&p.subject, customer).await,
-                _ => Ok(false),
+            permissions::ROSTER => match &self.rosters {
+                Some(r) => r.on_rostered_flight(&grant.value, customer).await,
+                None => Ok(false),
             },
+            // A kind this domain does not understand shows nothing (fail-closed).
+            _ => Ok(false),
         }
     }
 
@@ -420,7 +428,7 @@ impl CustomerStore {
                 merged_into: None,
             })
             .collect();
-        let rows = aloft_platform::cpu::bound(customers.len(), || {
+        let rows = aloft_kernel::cpu::bound(customers.len(), || {
             customers
                 .iter()
                 .map(|c| StoredRow::of(&self.vault, c, None))

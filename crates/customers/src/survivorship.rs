@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use aloft_platform::FieldError;
+use aloft_kernel::FieldError;
 
 use crate::model::{PROFILE_FIELDS, Profile};
 

@@ -2,7 +2,7 @@
 
 use aloft_customers::storage::{CUSTOMER_CREATED, CUSTOMER_UPDATED, CustomerQuery};
 use aloft_customers::{CustomerError, CustomerStore, Profile};
-use aloft_platform::testing::{TestDatabase, backends};
+use aloft_kernel::testing::{TestDatabase, backends};
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -10,8 +10,8 @@ fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
 }
 
-fn ctx() -> aloft_platform::AccessContext {
-    aloft_platform::AccessContext::system("test")
+fn ctx() -> aloft_kernel::AccessContext {
+    aloft_kernel::AccessContext::system("test")
 }
 
 fn profile(doc: serde_json::Value) -> Profile {
@@ -72,14 +72,14 @@ async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_versio
                 "{backend:?}: {f} survived the concurrent writers"
             );
         }
-        let events = aloft_platform::events::events_for(&t.db, &c.id.to_string())
+        let events = aloft_kernel::events::events_for(&t.db, &c.id.to_string())
             .await
             .unwrap();
         assert_eq!(events.len(), 1 + fields.len());
         assert_eq!(events[0].event_type, CUSTOMER_CREATED);
         assert!(events[1..].iter().all(|e| e.event_type == CUSTOMER_UPDATED));
         // Every change was audited in its own transaction, and the chain holds together.
-        let audit = aloft_platform::audit::load(&t.db, Some(&c.id.to_string()))
+        let audit = aloft_kernel::audit::load(&t.db, Some(&c.id.to_string()))
             .await
             .unwrap();
         assert_eq!(audit.len(), 1 + fields.len(), "{backend:?}");
@@ -90,7 +90,7 @@ async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_versio
                 .all(|r| r.action == "customer.update" && r.fields.len() == 1)
         );
         assert_eq!(
-            aloft_platform::audit::verify(&t.db).await.unwrap(),
+            aloft_kernel::audit::verify(&t.db).await.unwrap(),
             Ok(1 + fields.len() as u64)
         );
         // Cutting records off the end is caught too (the chain tip is kept apart).
@@ -98,7 +98,7 @@ async fn concurrent_updates_without_if_match_all_apply_and_each_bumps_the_versio
             .execute(t.db.pool())
             .await
             .unwrap();
-        let broken = aloft_platform::audit::verify(&t.db)
+        let broken = aloft_kernel::audit::verify(&t.db)
             .await
             .unwrap()
             .unwrap_err();
@@ -158,7 +158,7 @@ async fn a_stale_expected_version_changes_nothing_and_a_no_op_patch_writes_nothi
             .await
             .unwrap();
         assert_eq!(same.version, 2, "nothing changed, nothing written");
-        let events = aloft_platform::events::events_for(&t.db, &c.id.to_string())
+        let events = aloft_kernel::events::events_for(&t.db, &c.id.to_string())
             .await
             .unwrap();
         assert_eq!(events.len(), 2);
@@ -189,7 +189,7 @@ async fn a_failed_write_leaves_neither_the_change_nor_its_event() {
         );
         assert_eq!(store.count().await.unwrap(), 1);
         assert_eq!(
-            aloft_platform::events::backlog(&t.db).await.unwrap(),
+            aloft_kernel::events::backlog(&t.db).await.unwrap(),
             1,
             "the rolled-back insert left no event"
         );
@@ -205,8 +205,8 @@ async fn a_failed_write_leaves_neither_the_change_nor_its_event() {
     }
 }
 
-fn test_keys() -> std::sync::Arc<aloft_platform::keys::InstanceKeys> {
-    std::sync::Arc::new(aloft_platform::keys::InstanceKeys::new(
+fn test_keys() -> std::sync::Arc<aloft_kernel::keys::InstanceKeys> {
+    std::sync::Arc::new(aloft_kernel::keys::InstanceKeys::new(
         aloft_security::MasterKey::generate(),
         aloft_security::IndexKey::generate(),
     ))

@@ -11,9 +11,9 @@ use http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use aloft_platform::access::{Access, Permission, RoutePolicy};
-use aloft_platform::http::JsonBody;
-use aloft_platform::{AccessContext, ApiError, Problem};
+use aloft_authz::{Access, RoutePolicy};
+use aloft_kernel::http::JsonBody;
+use aloft_kernel::{AccessContext, ApiError, Problem};
 
 use crate::envelope::parse_value;
 use crate::pipeline::{BatchReport, Pipeline};
@@ -28,7 +28,7 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 pub const POLICY: &[RoutePolicy] = &[RoutePolicy::new(
     "POST",
     "/api/v1/ingest/events",
-    Access::Permission(Permission::RecordsIngest),
+    Access::Permission(crate::permissions::RECORDS_INGEST),
 )];
 
 /// The ingest API routes (documented in OpenAPI).

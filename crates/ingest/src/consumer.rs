@@ -30,7 +30,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
 use futures_util::StreamExt;
 
-use aloft_platform::AccessContext;
+use aloft_kernel::AccessContext;
 
 use crate::IngestError;
 use crate::envelope::{Rejection, SourceEvent, parse_text};

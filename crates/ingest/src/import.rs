@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use aloft_platform::AccessContext;
+use aloft_kernel::AccessContext;
 
 use crate::envelope::{Rejection, SourceEvent, parse_text};
 use crate::pipeline::{BatchReport, Pipeline, Sequence};

@@ -26,12 +26,12 @@
 //! let summary = aloft_ingest::import::run_import(
 //!     aloft_ingest::import::ImportArgs { source, file, reject_file, batch_events },
 //!     &pipeline,
-//!     &aloft_platform::AccessContext::system("import"),
+//!     &aloft_kernel::AccessContext::system("import"),
 //!     |done, total| { /* progress bar */ },
 //! ).await?;
 //! println!("{summary}");
-//! // HTTP: merge next to the other API routers, and add the policy to the policy table.
-//! let router = aloft_ingest::api::api_routes(pipeline.clone()); // + aloft_ingest::api::POLICY
+//! // HTTP: the module brings the routes, their policies and the navigation.
+//! let module = aloft_ingest::IngestModule::new(pipeline.clone(), sources, stewardship);
 //! // Streaming: spawn the consumer with the server's shutdown signal.
 //! tokio::spawn(aloft_ingest::consumer::run_consumer(
 //!     aloft_ingest::consumer::ConsumerSettings::new("nats://127.0.0.1:4222"),
@@ -49,6 +49,7 @@ pub mod envelope;
 pub mod import;
 pub mod linker;
 pub mod merge;
+pub mod permissions;
 pub mod pipeline;
 pub mod sources;
 pub mod stewardship;
@@ -58,7 +59,7 @@ pub use envelope::{IdentityHints, Rejection, SourceEvent};
 pub use linker::{Link, LinkMethod, Linker};
 pub use pipeline::{BatchReport, Pipeline, Sequence, Ticket};
 
-use aloft_platform::StorageError;
+use aloft_kernel::StorageError;
 
 /// Why ingestion failed as a whole (as opposed to rejecting some records).
 #[derive(Debug, thiserror::Error)]
@@ -100,15 +101,90 @@ impl IngestError {
     }
 }
 
-impl From<IngestError> for aloft_platform::ApiError {
+impl From<IngestError> for aloft_kernel::ApiError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::Storage(s) => s.into(),
             // Nothing was written; the same request will succeed once retried.
-            IngestError::OutOfTurn => aloft_platform::ApiError::Unavailable(
+            IngestError::OutOfTurn => aloft_kernel::ApiError::Unavailable(
                 "an earlier batch failed; retry this one".into(),
             ),
-            other => aloft_platform::ApiError::Internal(other.to_string()),
+            other => aloft_kernel::ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+/// Ingestion and identity stewardship as the application assembles them: the batch ingest API,
+/// a profile's sources, and the identity review queue with merge and unmerge.
+pub struct IngestModule {
+    pipeline: Pipeline,
+    sources: sources::SourcesState,
+    stewardship: stewardship::StewardshipState,
+}
+
+impl IngestModule {
+    /// The module over the pipeline and the states of its routes.
+    pub fn new(
+        pipeline: Pipeline,
+        sources: sources::SourcesState,
+        stewardship: stewardship::StewardshipState,
+    ) -> Self {
+        Self {
+            pipeline,
+            sources,
+            stewardship,
+        }
+    }
+}
+
+impl aloft_module::DomainModule for IngestModule {
+    fn name(&self) -> &'static str {
+        "ingest"
+    }
+
+    fn permissions(&self) -> Vec<aloft_authz::PermissionInfo> {
+        permissions::PERMISSIONS.to_vec()
+    }
+
+    fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
+        [api::POLICY, sources::POLICY, stewardship::POLICY].concat()
+    }
+
+    fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
+        api::api_routes(self.pipeline.clone())
+            .merge(sources::api_routes(self.sources.clone()))
+            .merge(stewardship::api_routes(self.stewardship.clone()))
+    }
+
+    fn page_routes(&self) -> axum::Router {
+        sources::page_routes(self.sources.clone())
+            .merge(stewardship::page_routes(self.stewardship.clone()))
+    }
+
+    fn navigation(&self) -> Vec<aloft_web::NavEntry> {
+        vec![aloft_web::NavEntry {
+            section: stewardship::SECTION,
+            href: "/identity/reviews",
+            label: "Identity review",
+            summary: "Uncertain matches between source records and profiles: compare, merge or \
+                      keep apart; undo a merge.",
+            access: aloft_authz::Access::Permission(permissions::IDENTITY_REVIEW),
+            order: 20,
+        }]
+    }
+
+    fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "ingest",
+                "Source-system records (bookings, bags, purchases, interactions…) as CloudEvents, \
+                 linked to customer profiles",
+            ),
+            (
+                "identity",
+                "Data stewardship: uncertain matches to review, merge and unmerge of golden \
+                 profiles, lineage",
+            ),
+        ]
     }
 }

@@ -35,8 +35,8 @@ use aloft_customers::storage::Cursor;
 use aloft_customers::{CustomerId, CustomerQuery, CustomerStore, NewCustomers, Profile};
 use aloft_identity::normalise::names::{clean_name, parse_pnr_name};
 use aloft_identity::{Decision, Explanation, GoldenId, PersonRecord, Resolver, ResolverConfig};
-use aloft_platform::db::{now, to_db_time};
-use aloft_platform::{AccessContext, Database, Statements, StorageError};
+use aloft_kernel::db::{now, to_db_time};
+use aloft_kernel::{AccessContext, Database, Statements, StorageError};
 use aloft_security::DataKey;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -883,7 +883,7 @@ impl Linker {
         let today = chrono::Utc::now().date_naive();
         // Matching and sealing the new profiles are pure CPU for the whole batch: off the async
         // worker (see `cpu::bound`).
-        let (matched, new_customers) = aloft_platform::cpu::bound(items.len(), || {
+        let (matched, new_customers) = aloft_kernel::cpu::bound(items.len(), || {
             let matched = self.match_all(items, &keys, &existing, today)?;
             let profiles = matched.pending.iter().map(|p| p.profile.clone()).collect();
             let new = self.customers.prepare_new(profiles)?;

@@ -42,8 +42,8 @@ use aloft_customers::model::changed_fields;
 use aloft_customers::storage::{CUSTOMER_MERGED, CUSTOMER_UNMERGED, EVENT_SOURCE, LockedCustomer};
 use aloft_customers::survivorship::{Contender, FieldChoice, survive};
 use aloft_customers::{CustomerError, CustomerId, CustomerStore, Profile};
-use aloft_platform::db::{from_db_time, now, to_db_time};
-use aloft_platform::{
+use aloft_kernel::db::{from_db_time, now, to_db_time};
+use aloft_kernel::{
     AccessContext, ApiError, CloudEvent, Database, FieldError, StorageError, WriteTx,
 };
 use aloft_travel::TravelStore;
@@ -477,8 +477,8 @@ async fn record_moves(
     Ok(())
 }
 
-fn tx_backend(tx: &mut WriteTx) -> aloft_platform::Backend {
-    aloft_platform::Backend::of(tx.conn())
+fn tx_backend(tx: &mut WriteTx) -> aloft_kernel::Backend {
+    aloft_kernel::Backend::of(tx.conn())
 }
 
 /// Undoes merge `id` (see the module documentation).
@@ -690,7 +690,7 @@ fn keep_edits(
     current: &Profile,
     edited: &BTreeSet<String>,
     today: chrono::NaiveDate,
-) -> Result<Profile, Vec<aloft_platform::FieldError>> {
+) -> Result<Profile, Vec<aloft_kernel::FieldError>> {
     if edited.is_empty() {
         return Ok(before);
     }

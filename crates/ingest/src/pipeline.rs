@@ -42,8 +42,8 @@ use tokio::sync::{Mutex, oneshot};
 use utoipa::ToSchema;
 
 use aloft_customers::CustomerStore;
-use aloft_platform::db::{now, to_db_time};
-use aloft_platform::{AccessContext, Backend, Database, Statements, StorageError};
+use aloft_kernel::db::{now, to_db_time};
+use aloft_kernel::{AccessContext, Backend, Database, Statements, StorageError};
 use aloft_travel::{
     Alongside, CustomerId as TravelCustomerId, Outcome, Record, Recorded, TravelError, TravelStore,
 };
@@ -290,7 +290,7 @@ impl Pipeline {
         }
         let started = std::time::Instant::now();
         // Validation is pure: it runs before any lock, beside another batch's work.
-        let parsed: Vec<_> = aloft_platform::cpu::bound(events.len(), || {
+        let parsed: Vec<_> = aloft_kernel::cpu::bound(events.len(), || {
             events
                 .iter()
                 .map(|e| Record::parse(e.kind, &e.data))

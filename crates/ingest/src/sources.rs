@@ -17,10 +17,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use aloft_authz::{Access, RoutePolicy, current_principal};
 use aloft_customers::{CustomerId, CustomerStore};
-use aloft_platform::access::{Access, Permission, RoutePolicy, current_principal};
-use aloft_platform::db::from_db_time;
-use aloft_platform::{AccessContext, ApiError, Auditor, Database, Problem, StorageError};
+use aloft_kernel::db::from_db_time;
+use aloft_kernel::{AccessContext, ApiError, Auditor, Database, Problem, StorageError};
 
 /// Most links listed (newest first).
 pub const MAX_LINKS: i64 = 200;
@@ -30,12 +30,12 @@ pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new(
         "GET",
         "/api/v1/customers/{id}/sources",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(aloft_customers::permissions::CUSTOMER_READ),
     ),
     RoutePolicy::new(
         "GET",
         "/customers/{id}/sources",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(aloft_customers::permissions::CUSTOMER_READ),
     ),
 ];
 

@@ -24,61 +24,64 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use aloft_authz::{Access, RoutePolicy, current_principal};
 use aloft_customers::{Customer, CustomerId};
-use aloft_platform::access::{Access, Permission, RoutePolicy, current_principal};
-use aloft_platform::http::JsonBody;
-use aloft_platform::web::{Section, csrf_field, layout, page};
-use aloft_platform::{AccessContext, ApiError, Auditor, Problem};
+use aloft_kernel::http::JsonBody;
+use aloft_kernel::{AccessContext, ApiError, Auditor, Problem};
+use aloft_web::{Section, csrf_field, layout, page};
 
 use crate::merge::{self, Decision, Merge, MergeRequest, Review};
 use crate::pipeline::Pipeline;
+
+/// The identity review section of the workspace.
+pub const SECTION: Section = Section::new("identity");
 
 /// Who may use the stewardship routes.
 pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new(
         "GET",
         "/api/v1/identity/reviews",
-        Access::Permission(Permission::IdentityReview),
+        Access::Permission(crate::permissions::IDENTITY_REVIEW),
     ),
     RoutePolicy::new(
         "POST",
         "/api/v1/identity/reviews/{id}/decision",
-        Access::Permission(Permission::IdentityReview),
+        Access::Permission(crate::permissions::IDENTITY_REVIEW),
     ),
     RoutePolicy::new(
         "POST",
         "/api/v1/customers/{id}/merge",
-        Access::Permission(Permission::IdentityReview),
+        Access::Permission(crate::permissions::IDENTITY_REVIEW),
     ),
     RoutePolicy::new(
         "POST",
         "/api/v1/merges/{id}/unmerge",
-        Access::Permission(Permission::IdentityReview),
+        Access::Permission(crate::permissions::IDENTITY_REVIEW),
     ),
     RoutePolicy::new(
         "GET",
         "/api/v1/customers/{id}/merges",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(aloft_customers::permissions::CUSTOMER_READ),
     ),
     RoutePolicy::new(
         "GET",
         "/identity/reviews",
-        Access::Permission(Permission::IdentityReview),
+        Access::Permission(crate::permissions::IDENTITY_REVIEW),
     ),
     RoutePolicy::new(
         "POST",
         "/identity/reviews/{id}",
-        Access::Permission(Permission::IdentityReview),
+        Access::Permission(crate::permissions::IDENTITY_REVIEW),
     ),
     RoutePolicy::new(
         "POST",
         "/identity/customers/{id}/merge",
-        Access::Permission(Permission::IdentityReview),
+        Access::Permission(crate::permissions::IDENTITY_REVIEW),
     ),
     RoutePolicy::new(
         "POST",
         "/identity/merges/{id}/unmerge",
-        Access::Permission(Permission::IdentityReview),
+        Access::Permission(crate::permissions::IDENTITY_REVIEW),
     ),
 ];
 
@@ -464,7 +467,7 @@ async fn queue_page(
     };
     Ok(page(
         StatusCode::OK,
-        layout("Identity review", Section::Identity, markup),
+        layout("Identity review", SECTION, markup),
     ))
 }
 
@@ -592,7 +595,7 @@ async fn unmerge_form(
 /// The lineage section of the golden-record sources fragment: merges, with an undo button and
 /// a merge form for stewards.
 pub fn lineage_markup(customer: &str, merges: &[Merge]) -> Markup {
-    let steward = current_principal().is_some_and(|p| p.can(Permission::IdentityReview));
+    let steward = current_principal().is_some_and(|p| p.can(crate::permissions::IDENTITY_REVIEW));
     html! {
         h3 { "Merge history" }
         @if merges.is_empty() {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use aloft_customers::CustomerQuery;
 use aloft_ingest::Pipeline;
 use aloft_ingest::consumer::{ConsumerSettings, REASON_HEADER, run_consumer};
-use aloft_platform::testing::{TestDatabase, backends};
+use aloft_kernel::testing::{TestDatabase, backends};
 use async_nats::jetstream;
 use common::stores;
 use serde_json::{Value, json};
@@ -207,12 +207,12 @@ async fn source_events_reach_the_timeline_and_poisoned_ones_are_dead_lettered() 
 /// bad event nor an outage, as a bug or a constraint would give).
 async fn refuse_poison(t: &TestDatabase) {
     let statements: &[&str] = match t.db.backend() {
-        aloft_platform::Backend::Sqlite => &[
+        aloft_kernel::Backend::Sqlite => &[
             "CREATE TRIGGER refuse_poison BEFORE INSERT ON travel_records \
              WHEN NEW.source_record_id = 'ev-poison' \
              BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END",
         ],
-        aloft_platform::Backend::Postgres => &[
+        aloft_kernel::Backend::Postgres => &[
             "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
              IF NEW.source_record_id = 'ev-poison' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF; \
              RETURN NEW; END $$ LANGUAGE plpgsql",

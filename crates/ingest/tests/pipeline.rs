@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use aloft_customers::{CustomerId, CustomerQuery, CustomerStore, Profile};
 use aloft_ingest::import::{ImportArgs, ImportSummary, run_import};
 use aloft_ingest::{BatchReport, Pipeline, SourceEvent, envelope};
-use aloft_platform::AccessContext;
-use aloft_platform::testing::{TestDatabase, backends};
+use aloft_kernel::AccessContext;
+use aloft_kernel::testing::{TestDatabase, backends};
 use aloft_travel::{TimelineQuery, TravelStore};
 use serde_json::{Value, json};
 
@@ -634,12 +634,12 @@ async fn a_batch_whose_records_fail_to_write_leaves_no_profile_link_or_mark_behi
         let (pipeline, customers, travel) = stores(&t.db);
         // A fault injected below the pipeline: the database refuses one record.
         let (inject, remove): (&[&str], &[&str]) = match backend {
-            aloft_platform::Backend::Sqlite => (
+            aloft_kernel::Backend::Sqlite => (
                 &["CREATE TRIGGER refuse BEFORE INSERT ON travel_records \
                    WHEN NEW.source_record_id = 'call-2' BEGIN SELECT RAISE(ABORT, 'injected'); END"],
                 &["DROP TRIGGER refuse"],
             ),
-            aloft_platform::Backend::Postgres => (
+            aloft_kernel::Backend::Postgres => (
                 &[
                     "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
                      IF NEW.source_record_id = 'call-2' THEN RAISE EXCEPTION 'injected'; END IF; \
@@ -844,15 +844,15 @@ async fn import_in_batches(
 /// PostgreSQL only: the outage is a cut TCP proxy.
 #[tokio::test]
 async fn an_import_rides_out_a_database_outage_and_completes_in_order() {
-    if !backends().contains(&aloft_platform::Backend::Postgres) {
+    if !backends().contains(&aloft_kernel::Backend::Postgres) {
         return;
     }
-    let t = TestDatabase::new(aloft_platform::Backend::Postgres).await;
+    let t = TestDatabase::new(aloft_kernel::Backend::Postgres).await;
     let proxy =
-        std::sync::Arc::new(aloft_platform::testing::FlakyProxy::start("127.0.0.1:5432").await);
+        std::sync::Arc::new(aloft_kernel::testing::FlakyProxy::start("127.0.0.1:5432").await);
     let mut settings = t.settings.clone();
-    settings.url = aloft_platform::testing::via_proxy(&settings.url, proxy.addr());
-    let db = aloft_platform::Database::connect(&settings).await.unwrap();
+    settings.url = aloft_kernel::testing::via_proxy(&settings.url, proxy.addr());
+    let db = aloft_kernel::Database::connect(&settings).await.unwrap();
     let (pipeline, customers, travel) = stores(&db);
     let scratch = Scratch::new();
     // Ten chunks of 100 calls from 150 passengers; the last line changes the first record.

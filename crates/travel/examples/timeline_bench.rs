@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use aloft_platform::{AccessContext, Database, DatabaseSettings, migrate};
+use aloft_kernel::{AccessContext, Database, DatabaseSettings, migrate};
 use aloft_travel::{CustomerId, Record, RecordKind, TimelineKind, TimelineQuery, TravelStore};
 use chrono::{DateTime, Duration as Span, Utc};
 use serde_json::json;

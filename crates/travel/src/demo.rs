@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 
-use aloft_platform::{AccessContext, StorageError};
+use aloft_kernel::{AccessContext, StorageError};
 
 use crate::model::{CustomerId, Record, RecordKind};
 use crate::storage::{TravelError, TravelStore};

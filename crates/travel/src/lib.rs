@@ -12,10 +12,14 @@
 //!   bulk import and keyset-paginated timeline reads on SQLite and PostgreSQL.
 //! - [`preferences`]: seat and meal suggestions — stated first, else clear habits; pure.
 //! - [`routes`]: the timeline API and page (audited reads).
+//! - [`permissions`]: the permissions this domain checks.
+//!
+//! [`TravelModule`] is the domain as the application assembles it.
 
 pub mod airports;
 pub mod demo;
 pub mod model;
+pub mod permissions;
 pub mod preferences;
 pub mod routes;
 pub mod sealing;
@@ -26,3 +30,38 @@ pub use model::{CustomerId, Record, RecordKind};
 pub use sealing::{CustomerKeys, EphemeralKeys};
 pub use storage::{Alongside, Outcome, Recorded, Staged, StoredRecord, TravelError, TravelStore};
 pub use timeline::{TimelineCursor, TimelineEntry, TimelineKind, TimelinePage, TimelineQuery};
+
+/// The travel domain (timelines, suggestions, interaction logging) as the application
+/// assembles it.
+pub struct TravelModule {
+    timeline: routes::TimelineState,
+}
+
+impl TravelModule {
+    /// The module over the timeline routes' state.
+    pub fn new(timeline: routes::TimelineState) -> Self {
+        Self { timeline }
+    }
+}
+
+impl aloft_module::DomainModule for TravelModule {
+    fn name(&self) -> &'static str {
+        "travel"
+    }
+
+    fn permissions(&self) -> Vec<aloft_authz::PermissionInfo> {
+        permissions::PERMISSIONS.to_vec()
+    }
+
+    fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
+        routes::POLICY.to_vec()
+    }
+
+    fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
+        routes::api_routes(self.timeline.clone())
+    }
+
+    fn page_routes(&self) -> axum::Router {
+        routes::page_routes(self.timeline.clone())
+    }
+}

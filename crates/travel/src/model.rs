@@ -31,8 +31,8 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use aloft_platform::FieldError;
-use aloft_platform::fields::{FieldReader, escape_pointer};
+use aloft_kernel::FieldError;
+use aloft_kernel::fields::{FieldReader, escape_pointer};
 
 use crate::airports;
 
@@ -78,60 +78,60 @@ impl Serialize for CustomerId {
     }
 }
 
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     RecordLocator,
     "A PNR record locator: six letters and digits, upper case (`K7XQ2M`)."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     FlightNumber,
     "A flight designator: IATA airline designator (two characters, at least one a letter), \
      1–4 digits without leading zeros, optional operational suffix letter (`BA117`, `EK5`, `U21234A`)."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     ETicketNumber,
     "An electronic ticket number: 13 digits, the first three the issuing airline's accounting \
      prefix (`1251234567890`)."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     BagTag,
     "A bag tag licence plate: 10 digits — a leading digit, the carrier's three-digit accounting \
      code and a six-digit serial number (IATA Resolution 740)."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     Rbd,
     "A reservation booking designator (booking class): one letter, upper case."
 );
-aloft_platform::string_newtype!(Seat, "A seat: row 1–99 and a column letter (`12A`).");
-aloft_platform::string_newtype!(Gate, "A departure gate: 1–6 letters and digits (`B12`).");
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(Seat, "A seat: row 1–99 and a column letter (`12A`).");
+aloft_kernel::string_newtype!(Gate, "A departure gate: 1–6 letters and digits (`B12`).");
+aloft_kernel::string_newtype!(
     AirportCode,
     "The IATA code of an airport that exists in the reference data (`LHR`)."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     SourceSystem,
     "The name of the system a record came from: 1–40 characters of lower-case letters, digits, \
      `.`, `-` and `_` (`amadeus`, `genesys`, `lounge-pass`)."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     Reference,
     "An identifier issued by another system (order number, agent id, tracking number): 1–100 \
      printable characters without spaces at either end."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     CurrencyCode,
     "An active ISO 4217 currency code, upper case (`EUR`)."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     PaymentToken,
     "The payment processor's token for a card or wallet (`tok_1N3x…`): 4–200 printable characters \
      that are not a card number. Encrypted at rest like free text."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     MaskedCard,
     "A card number as PCI DSS allows it to be kept: at most the first six and the last four \
      digits, the rest masked (`411111******1111`). A full number given here is masked on parse."
 );
-aloft_platform::string_newtype!(
+aloft_kernel::string_newtype!(
     FreeText,
     "Free text as a person wrote it, with any card number masked to first six and last four \
      digits; bounded length, no control characters except line breaks and tabs."

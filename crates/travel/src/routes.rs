@@ -11,35 +11,40 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use aloft_platform::access::{Access, Permission, RoutePolicy};
-use aloft_platform::web::{Section, layout, page};
-use aloft_platform::{AccessContext, ApiError, Auditor, Problem};
+use aloft_authz::{Access, RoutePolicy};
+use aloft_web::{Section, layout, page};
+
+use crate::permissions::{INTERACTION_WRITE, TIMELINE_READ};
+use aloft_kernel::{AccessContext, ApiError, Auditor, Problem};
 
 use crate::model::CustomerId;
 use crate::storage::TravelStore;
 use crate::timeline::{TimelineEntry, TimelineKind, TimelinePage, TimelineQuery};
 
-/// Who may read timelines: whoever may read customer profiles.
+/// Timelines are shown inside the customers section of the workspace.
+const SECTION: Section = Section::new("customers");
+
+/// Who may read timelines and log interactions.
 pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new(
         "GET",
         "/api/v1/customers/{id}/timeline",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(TIMELINE_READ),
     ),
     RoutePolicy::new(
         "GET",
         "/customers/{id}/timeline",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(TIMELINE_READ),
     ),
     RoutePolicy::new(
         "GET",
         "/api/v1/customers/{id}/suggestions",
-        Access::Permission(Permission::CustomerRead),
+        Access::Permission(TIMELINE_READ),
     ),
     RoutePolicy::new(
         "POST",
         "/customers/{id}/interactions",
-        Access::Permission(Permission::CustomerWrite),
+        Access::Permission(INTERACTION_WRITE),
     ),
 ];
 
@@ -55,7 +60,7 @@ pub trait StatedPreferences: Send + Sync + 'static {
             dyn std::future::Future<
                     Output = Result<
                         Option<(Option<String>, Option<String>)>,
-                        aloft_platform::StorageError,
+                        aloft_kernel::StorageError,
                     >,
                 > + Send
                 + 'a,
@@ -69,14 +74,10 @@ pub trait Visibility: Send + Sync + 'static {
     /// `true` if `principal` may see `customer`.
     fn visible<'a>(
         &'a self,
-        principal: Option<&'a aloft_platform::access::Principal>,
+        principal: Option<&'a aloft_authz::Principal>,
         customer: CustomerId,
     ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = Result<bool, aloft_platform::StorageError>>
-                + Send
-                + 'a,
-        >,
+        Box<dyn std::future::Future<Output = Result<bool, aloft_kernel::StorageError>> + Send + 'a>,
     >;
 }
 
@@ -117,7 +118,7 @@ impl TimelineState {
 
     async fn ensure_visible(&self, customer: CustomerId) -> Result<(), ApiError> {
         if let Some(v) = &self.visibility {
-            let principal = aloft_platform::access::current_principal();
+            let principal = aloft_authz::current_principal();
             if !v.visible(principal.as_ref(), customer).await? {
                 return Err(ApiError::NotFound("customer"));
             }
@@ -286,7 +287,7 @@ async fn timeline_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 layout(
                     "Timeline",
-                    Section::Customers,
+                    SECTION,
                     html! { h1 { "Timeline" } p.form-error role="alert" { (detail.join("; ")) } },
                 ),
             );
@@ -333,7 +334,7 @@ async fn timeline_page(
         StatusCode::OK,
         layout(
             "Timeline",
-            Section::Customers,
+            SECTION,
             html! {
                 nav aria-label="Breadcrumb" { a href="/customers" { "Customers" } " › " a href={ "/customers/" (customer) } { "Profile" } " › Timeline" }
                 h1 { "Timeline" }
@@ -349,7 +350,7 @@ async fn timeline_page(
                     }
                     button type="submit" { "Filter" }
                 }
-                @if aloft_platform::access::current_principal().is_some_and(|p| p.can(Permission::CustomerWrite)) {
+                @if aloft_authz::current_principal().is_some_and(|p| p.can(INTERACTION_WRITE)) {
                     details {
                         summary { "Log a call, e-mail or chat" }
                         (interaction_form(customer, None))
@@ -364,7 +365,7 @@ async fn timeline_page(
 fn interaction_form(customer: CustomerId, error: Option<&str>) -> maud::Markup {
     html! {
         form method="post" action={ "/customers/" (customer) "/interactions" } {
-            (aloft_platform::web::csrf_field())
+            (aloft_web::csrf_field())
             @if let Some(e) = error { p.form-error role="alert" #interaction-error { (e) } }
             label for="i-channel" { "Channel" }
             select #i-channel name="channel" {
@@ -427,7 +428,7 @@ async fn log_interaction(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 layout(
                     "Log an interaction",
-                    Section::Customers,
+                    SECTION,
                     html! {
                         h1 { "Log an interaction" }
                         (interaction_form(customer, Some(&detail.join("; "))))

@@ -21,9 +21,9 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use aloft_platform::StorageError;
-pub use aloft_platform::keys::{CustomerKeys, CustomerKeysFuture};
-use aloft_platform::keys::{open_fields, seal_fields};
+use aloft_kernel::StorageError;
+pub use aloft_kernel::keys::{CustomerKeys, CustomerKeysFuture};
+use aloft_kernel::keys::{open_fields, seal_fields};
 use aloft_security::{DataKey, content_digest, decrypt_text, encrypt_text};
 
 use crate::model::{CustomerId, RecordKind};
@@ -84,7 +84,7 @@ impl CustomerKeys for EphemeralKeys {
 pub struct Sealed {
     /// The document without its sensitive fields.
     pub document: String,
-    /// JSON object field → ciphertext ([`aloft_platform::keys::seal_fields`]), or `None` when
+    /// JSON object field → ciphertext ([`aloft_kernel::keys::seal_fields`]), or `None` when
     /// the kind has no sensitive field present.
     pub sealed: Option<String>,
 }

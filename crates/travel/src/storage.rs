@@ -27,8 +27,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use aloft_platform::db::{from_db_time, now, to_db_time};
-use aloft_platform::{
+use aloft_kernel::db::{from_db_time, now, to_db_time};
+use aloft_kernel::{
     AccessContext, ApiError, Backend, CloudEvent, Database, FieldError, Statements, StorageError,
     WriteTx,
 };
@@ -387,13 +387,13 @@ impl TravelStore {
         let mut keys = self.data_keys(&customers).await?;
         keys.extend(new_keys);
         // Documents, digests and keys for the whole batch: CPU only (see `cpu::bound`).
-        let prepared = aloft_platform::cpu::bound(items.len(), || prepare(items, &keys, bulk))
+        let prepared = aloft_kernel::cpu::bound(items.len(), || prepare(items, &keys, bulk))
             .map_err(TravelError::Invalid)?;
         let plan = match (self.db.backend(), plan_now) {
             (Backend::Sqlite, Some(beside)) => {
                 let mut plan = self.plan_unlocked(&prepared).await?;
                 let outcomes = &plan.outcomes;
-                plan.beside = Some(aloft_platform::cpu::bound(outcomes.len(), || {
+                plan.beside = Some(aloft_kernel::cpu::bound(outcomes.len(), || {
                     beside.render(outcomes, Backend::Sqlite)
                 })?);
                 Some(plan)
@@ -602,7 +602,7 @@ impl TravelStore {
         dirty.sort_by_key(|s| s.input);
         // Sealing, projecting and rendering the batch is CPU only (see `cpu::bound`).
         let backend = self.db.backend();
-        aloft_platform::cpu::bound(dirty.len(), || {
+        aloft_kernel::cpu::bound(dirty.len(), || {
             Self::seal_and_project(backend, prepared, dirty, outcomes, events)
         })
     }

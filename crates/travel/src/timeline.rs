@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
-use aloft_platform::FieldError;
+use aloft_kernel::FieldError;
 
 use crate::model::{
     AncillaryStatus, BaggageEventType, CustomerId, Direction, InteractionChannel, PostOrderType,
@@ -163,7 +163,7 @@ pub fn entry_range(record_id: &str) -> (String, String) {
 
 /// The SQL condition on the entries of one record, given the two ends of [`entry_range`] as
 /// parameters `first` and `first + 1`.
-pub fn of_record(backend: aloft_platform::Backend, first: usize) -> String {
+pub fn of_record(backend: aloft_kernel::Backend, first: usize) -> String {
     format!(
         "(entry_id >= {} AND entry_id < {})",
         backend.param(first),
@@ -173,7 +173,7 @@ pub fn of_record(backend: aloft_platform::Backend, first: usize) -> String {
 
 /// Renders the deletion of the timeline entries of `records` (by id): each record's entries are
 /// the [`entry_range`] of the primary key; up to 250 records per statement.
-pub fn delete_entries_of(into: &mut aloft_platform::Statements, records: &[String]) {
+pub fn delete_entries_of(into: &mut aloft_kernel::Statements, records: &[String]) {
     for chunk in records.chunks(250) {
         let backend = into.backend();
         let ranges: Vec<String> = (0..chunk.len())

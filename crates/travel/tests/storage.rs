@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use aloft_platform::testing::{TestDatabase, backends};
-use aloft_platform::{AccessContext, Database};
+use aloft_kernel::testing::{TestDatabase, backends};
+use aloft_kernel::{AccessContext, Database};
 use aloft_travel::model::SegmentForecast;
 use aloft_travel::storage::{EVENT_SOURCE, event_type};
 use aloft_travel::{
@@ -68,7 +68,7 @@ async fn count(db: &Database, sql: &str) -> i64 {
 }
 
 async fn outbox_types(db: &Database, subject: &str) -> Vec<String> {
-    aloft_platform::events::events_for(db, subject)
+    aloft_kernel::events::events_for(db, subject)
         .await
         .unwrap()
         .into_iter()
@@ -145,9 +145,7 @@ async fn recording_is_idempotent_and_a_changed_record_updates_it_and_its_timelin
                 changed_fields: vec!["segments".into()]
             }
         );
-        let events = aloft_platform::events::events_for(&t.db, &id)
-            .await
-            .unwrap();
+        let events = aloft_kernel::events::events_for(&t.db, &id).await.unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].data["outcome"], "updated");
         assert_eq!(events[1].data["version"], 2);

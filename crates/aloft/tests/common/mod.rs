@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use aloft::app::{AppConfig, Application};
+use aloft::roles::ids;
 use aloft_access::KeySource;
 use aloft_broker::NatsSettings;
-use aloft_platform::access::Role;
-use aloft_platform::testing::TestDatabase;
-use aloft_platform::{Backend, DatabaseSettings};
+use aloft_kernel::testing::TestDatabase;
+use aloft_kernel::{Backend, DatabaseSettings};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -39,6 +39,8 @@ pub struct TestApp {
     pub role_tokens: RoleTokens,
     /// `Debug` of the router (its route table), for the route policy test.
     pub route_debug: String,
+    /// Every route's declared policy, as the gate has them.
+    pub policies: Vec<aloft_authz::RoutePolicy>,
     /// Staff accounts.
     pub accounts: aloft_access::AccountStore,
     /// Customer profiles (without read auditing), also the holder of customers' data keys.
@@ -116,12 +118,13 @@ impl TestApp {
         // The data privacy officer may read and write profiles and see travel documents: the
         // default caller of the functional tests. Role-specific tests issue their own tokens.
         let token = app.issue_token(
-            Role::DataPrivacyOfficer,
+            ids::DATA_PRIVACY_OFFICER,
             "tests",
             chrono::Duration::hours(1),
         );
         let tokens = RoleTokens::new(&app);
         let route_debug = format!("{:?}", app.router());
+        let policies = app.policies().to_vec();
         let accounts = app.accounts().clone();
         let customers = app.customers().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -135,6 +138,7 @@ impl TestApp {
             token: format!("Bearer {token}"),
             role_tokens: tokens,
             route_debug,
+            policies,
             accounts,
             customers,
             stop: Some(tx),
@@ -306,9 +310,9 @@ impl TestApp {
     }
 
     /// Signs in as the demo account of `role`.
-    pub async fn sign_in_as(&self, role: Role) -> StaffSession {
+    pub async fn sign_in_as(&self, role: &str) -> StaffSession {
         self.sign_in(
-            role.as_str(),
+            role,
             aloft_access::demo::DEMO_PASSWORD,
             &aloft_access::demo::demo_secret(role),
         )
@@ -399,27 +403,28 @@ pub fn test_keys() -> KeySource {
 }
 
 /// A bearer token (`Bearer …`) for every role.
-pub struct RoleTokens(Vec<(Role, String)>);
+pub struct RoleTokens(Vec<(&'static str, String)>);
 
 impl RoleTokens {
     fn new(app: &Application) -> Self {
         Self(
-            Role::ALL
+            app.roles()
+                .all()
                 .iter()
                 .map(|r| {
-                    let token = if *r == Role::Passenger {
+                    let token = if r.id == ids::PASSENGER {
                         app.issue_passenger_token(uuid::Uuid::now_v7())
                     } else {
-                        app.issue_token(*r, r.as_str(), chrono::Duration::hours(1))
+                        app.issue_token(r.id, r.id, chrono::Duration::hours(1))
                     };
-                    (*r, format!("Bearer {token}"))
+                    (r.id, format!("Bearer {token}"))
                 })
                 .collect(),
         )
     }
 
     /// The `Authorization` value for `role`.
-    pub fn get(&self, role: Role) -> &str {
+    pub fn get(&self, role: &str) -> &str {
         &self
             .0
             .iter()
@@ -435,7 +440,7 @@ where
     F: Fn(Backend) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for backend in aloft_platform::testing::backends() {
+    for backend in aloft_kernel::testing::backends() {
         scenario(backend).await;
     }
 }

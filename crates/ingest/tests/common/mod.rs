@@ -2,16 +2,16 @@
 
 use aloft_customers::CustomerStore;
 use aloft_ingest::Pipeline;
-use aloft_platform::Database;
+use aloft_kernel::Database;
 use aloft_travel::TravelStore;
 
 /// The instance keys, the same for every store of this test process (as a restarted server
 /// reads the same key file).
-pub fn keys() -> std::sync::Arc<aloft_platform::keys::InstanceKeys> {
-    static KEYS: std::sync::OnceLock<std::sync::Arc<aloft_platform::keys::InstanceKeys>> =
+pub fn keys() -> std::sync::Arc<aloft_kernel::keys::InstanceKeys> {
+    static KEYS: std::sync::OnceLock<std::sync::Arc<aloft_kernel::keys::InstanceKeys>> =
         std::sync::OnceLock::new();
     KEYS.get_or_init(|| {
-        std::sync::Arc::new(aloft_platform::keys::InstanceKeys::new(
+        std::sync::Arc::new(aloft_kernel::keys::InstanceKeys::new(
             aloft_security::MasterKey::generate(),
             aloft_security::IndexKey::generate(),
         ))

@@ -12,47 +12,93 @@ use axum::routing::get;
 use http::{StatusCode, header};
 use maud::{DOCTYPE, Markup, html};
 
-use crate::access::{CSRF_FIELD, Permission, Principal, current_principal};
+use std::sync::Arc;
 
-/// The product's sections, one per domain, in navigation order.
+use aloft_authz::{Access, CSRF_FIELD, Principal, Realm, RoutePolicy, current_principal};
+
+/// A section of the product (one per domain page group), named by a stable id; the layout marks
+/// the navigation entry of the page's section as current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
-    /// The start page.
-    Home,
-    /// Customer profiles.
-    Customers,
-    /// Data stewardship: the identity review queue (uncertain matches), merges.
-    Identity,
-    /// The audit trail (privacy and security teams).
-    Audit,
-    /// Roles and permissions, accounts, integration clients.
-    Access,
-    /// The interactive API reference.
-    Api,
-}
+pub struct Section(&'static str);
 
 impl Section {
-    const NAV: [(Section, &'static str, &'static str); 6] = [
-        (Section::Home, "/", "Home"),
-        (Section::Customers, "/customers", "Customers"),
-        (Section::Identity, "/identity/reviews", "Identity review"),
-        (Section::Audit, "/audit", "Audit trail"),
-        (Section::Access, "/access/roles", "Access"),
-        (Section::Api, "/api/docs", "API reference"),
-    ];
+    /// The start page.
+    pub const HOME: Section = Section("home");
 
-    /// Whether the signed-in principal may open this section (links they cannot use are not
-    /// shown; the route gate enforces it regardless).
-    fn visible_to(self, principal: Option<&Principal>) -> bool {
-        let needs = match self {
-            Section::Home | Section::Api => return true,
-            Section::Customers => Permission::CustomerRead,
-            Section::Identity => Permission::IdentityReview,
-            Section::Audit => Permission::AuditRead,
-            Section::Access => Permission::AccessReview,
-        };
-        principal.is_some_and(|p| p.can(needs))
+    /// A section with a stable id.
+    pub const fn new(id: &'static str) -> Self {
+        Self(id)
     }
+}
+
+/// One entry of the navigation, declared by the module that serves the page. Shown only to
+/// principals the route gate would let through, so nobody is offered a link that answers 403.
+#[derive(Debug, Clone, Copy)]
+pub struct NavEntry {
+    /// The section the entry opens.
+    pub section: Section,
+    /// Where it links.
+    pub href: &'static str,
+    /// Its label.
+    pub label: &'static str,
+    /// What the section is for, in a sentence (the start page's card).
+    pub summary: &'static str,
+    /// Who may follow it (the same access as the route's policy).
+    pub access: Access,
+    /// Position in the navigation (lower first); ties keep registration order.
+    pub order: u16,
+}
+
+impl NavEntry {
+    /// Whether `principal` may follow this entry.
+    pub fn visible_to(&self, principal: Option<&Principal>) -> bool {
+        match self.access {
+            Access::Public => true,
+            Access::SignInStep => principal.is_some(),
+            Access::Staff => {
+                principal.is_some_and(|p| p.fully_authenticated && p.realm == Realm::Staff)
+            }
+            Access::Permission(perm) => principal.is_some_and(|p| p.can(perm)),
+        }
+    }
+}
+
+/// The navigation of one assembled application: every module's entries, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Navigation(Arc<Vec<NavEntry>>);
+
+impl Navigation {
+    /// The navigation over `entries`, sorted by their order.
+    pub fn new(mut entries: Vec<NavEntry>) -> Self {
+        entries.sort_by_key(|e| e.order);
+        Self(Arc::new(entries))
+    }
+
+    /// The entries `principal` may follow.
+    pub fn visible_to<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+    ) -> impl Iterator<Item = &'a NavEntry> + 'a {
+        self.0.iter().filter(move |e| e.visible_to(principal))
+    }
+}
+
+tokio::task_local! {
+    static NAVIGATION: Navigation;
+}
+
+/// Middleware: makes the application's navigation available to [`layout`] while the request
+/// is handled (pages render without passing it around).
+pub async fn provide_navigation(
+    axum::extract::State(nav): axum::extract::State<Navigation>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    NAVIGATION.scope(nav, next.run(req)).await
+}
+
+fn navigation() -> Navigation {
+    NAVIGATION.try_with(|n| n.clone()).unwrap_or_default()
 }
 
 /// The hidden form field carrying the session's CSRF token; every `method="post"` form includes
@@ -69,6 +115,7 @@ pub fn csrf_field() -> Markup {
 /// Renders a full page: `title` is the page's own name (the `<title>` adds "— Aloft").
 pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
     let principal = current_principal().filter(|p| p.fully_authenticated);
+    let nav = navigation();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -90,12 +137,12 @@ pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
                             li { a.brand href="/" { strong { "Aloft" } } }
                         }
                         ul {
-                            @for (s, href, label) in Section::NAV.iter().skip(1).filter(|(s, _, _)| s.visible_to(principal.as_ref())) {
+                            @for entry in nav.visible_to(principal.as_ref()) {
                                 li {
-                                    @if *s == section {
-                                        a href=(href) aria-current="page" { (label) }
+                                    @if entry.section == section {
+                                        a href=(entry.href) aria-current="page" { (entry.label) }
                                     } @else {
-                                        a href=(href) { (label) }
+                                        a href=(entry.href) { (entry.label) }
                                     }
                                 }
                             }
@@ -104,7 +151,7 @@ pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
                                     details.dropdown {
                                         summary { (p.display_name) }
                                         ul dir="rtl" {
-                                            li dir="ltr" { small { (p.role.label()) } }
+                                            li dir="ltr" { small { (p.role_label) } }
                                             li dir="ltr" { a href="/account" { "Account security" } }
                                             li dir="ltr" {
                                                 form.sign-out method="post" action="/sign-out" {
@@ -141,8 +188,7 @@ pub fn page(status: StatusCode, markup: Markup) -> Response {
 }
 
 /// Who may open the shell's routes.
-pub const POLICY: &[crate::access::RoutePolicy] = {
-    use crate::access::{Access, RoutePolicy};
+pub const POLICY: &[RoutePolicy] = {
     &[
         RoutePolicy::new("GET", "/", Access::Staff),
         RoutePolicy::new("GET", "/assets/{name}", Access::Public),
@@ -150,30 +196,42 @@ pub const POLICY: &[crate::access::RoutePolicy] = {
     ]
 };
 
-/// The start page: one card per domain.
+/// The start page: one card per section the signed-in principal may open.
 pub async fn home() -> Response {
+    let principal = current_principal();
+    let nav = navigation();
     page(
         StatusCode::OK,
         layout(
             "Home",
-            Section::Home,
+            Section::HOME,
             html! {
                 h1 { "Aloft" }
                 p { "One trustworthy view of every passenger, across every touchpoint." }
-                div.grid {
-                    article {
-                        h2 { a href="/customers" { "Customers" } }
-                        p { "Find a passenger by name, e-mail, phone, loyalty or passport number; view and edit the profile." }
-                    }
-                    article {
-                        h2 { a href="/audit" { "Audit trail" } }
-                        p { "Who read or changed which customer's data, when and from where; verify the tamper-evident chain." }
-                    }
-                    article {
-                        h2 { a href="/api/docs" { "API reference" } }
-                        p { "Every endpoint, its fields and its errors, with a console to try them." }
+                div.grid.cards {
+                    @for entry in nav.visible_to(principal.as_ref()) {
+                        article {
+                            h2 { a href=(entry.href) { (entry.label) } }
+                            p { (entry.summary) }
+                        }
                     }
                 }
+            },
+        ),
+    )
+}
+
+/// A refusal rendered in the shell (the route gate's [`aloft_authz::RefusalPage`]).
+pub fn refusal_page(status: StatusCode, title: &'static str, detail: &'static str) -> Response {
+    page(
+        status,
+        layout(
+            title,
+            Section::HOME,
+            html! {
+                h1 { (title) }
+                p { (detail) }
+                p { a href="/" { "Back to the start page" } }
             },
         ),
     )
@@ -185,7 +243,7 @@ pub async fn page_not_found() -> Response {
         StatusCode::NOT_FOUND,
         layout(
             "Not found",
-            Section::Home,
+            Section::HOME,
             html! {
                 h1 { "Page not found" }
                 p { "There is nothing at this address. " a href="/" { "Go to the start page" } "." }

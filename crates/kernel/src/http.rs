@@ -73,8 +73,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for crate::audit::Access
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let principal = parts.extensions.get::<crate::access::Principal>();
-        Ok(crate::access::access_context(parts, principal))
+        let mut ctx = Self::from_parts(parts);
+        // The route gate leaves the signed-in principal's actor in the extensions.
+        if let Some(actor) = parts.extensions.get::<crate::audit::Actor>() {
+            ctx.actor = actor.clone();
+        }
+        Ok(ctx)
     }
 }
 
@@ -189,17 +193,6 @@ pub struct OpsState {
     /// Renders the Prometheus exposition.
     pub metrics: PrometheusHandle,
 }
-
-/// Operational endpoints are open: orchestrators and Prometheus call them without credentials,
-/// and they reveal no customer data (bind the server to a private interface in production).
-pub const OPS_POLICY: &[crate::access::RoutePolicy] = {
-    use crate::access::{Access, RoutePolicy};
-    &[
-        RoutePolicy::new("GET", "/healthz", Access::Public),
-        RoutePolicy::new("GET", "/readyz", Access::Public),
-        RoutePolicy::new("GET", "/metrics", Access::Public),
-    ]
-};
 
 /// `/healthz`, `/readyz` and `/metrics`.
 pub fn ops_routes(state: OpsState) -> Router {

@@ -1,15 +1,13 @@
 //! The platform every Aloft domain stands on: storage on SQLite or PostgreSQL from one codebase
 //! ([`db`], [`migrate`]), domain events through a transactional outbox ([`events`]), RFC 9457
 //! errors ([`problem`]), HTTP plumbing and operational endpoints ([`http`]), logs and metrics
-//! ([`telemetry`]), writes rendered ahead of their transaction ([`statements`]), and the web UI
-//! shell ([`web`]).
+//! ([`telemetry`]), writes rendered ahead of their transaction ([`statements`]), instance keys
+//! ([`keys`]) and the audit trail ([`audit`]).
 //!
-//! Invariant: this crate knows no domain. Domains depend on it, never the reverse (the one
-//! exception is the migration list, which is the single ordered schema history of the product).
+//! Invariant: this crate knows no domain, no role and no page. Domains depend on it, never the
+//! reverse; the schema history is handed to [`migrate::run`] by the composition root.
 
-pub mod access;
 pub mod audit;
-pub mod audit_pages;
 pub mod cpu;
 pub mod db;
 pub mod events;
@@ -22,7 +20,6 @@ pub mod problem;
 pub mod statements;
 pub mod telemetry;
 pub mod testing;
-pub mod web;
 
 pub use audit::{AccessContext, Actor, AuditEntry, Auditor};
 pub use db::{Backend, Database, DatabaseSettings, SqliteDurability, StorageError, WriteTx};

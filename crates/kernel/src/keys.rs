@@ -334,6 +334,21 @@ fn write_key_file(
         .map_err(|e| KeyError::Io(path.to_owned(), e))
 }
 
+/// Whether `db` already holds an Aloft instance (its schema and key fingerprints). Tools that
+/// only make sense against an existing instance (`aloft token issue`) check this first, so they
+/// never create a database and keys of their own.
+pub async fn instance_initialised(db: &Database) -> Result<bool, crate::StorageError> {
+    match sqlx::query("SELECT index_key_id FROM instance_keys WHERE id = 1")
+        .fetch_optional(db.pool())
+        .await
+    {
+        Ok(row) => Ok(row.is_some()),
+        // No such table: the schema was never created here.
+        Err(sqlx::Error::Database(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn recorded(db: &Database) -> Result<Option<(String, String)>, KeyError> {
     let row = sqlx::query("SELECT index_key_id, master_key_id FROM instance_keys WHERE id = 1")
         .fetch_optional(db.pool())

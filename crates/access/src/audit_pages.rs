@@ -9,9 +9,12 @@ use http::StatusCode;
 use maud::html;
 use serde::Deserialize;
 
-use crate::audit::{self, AuditFilter};
-use crate::db::Database;
-use crate::web::{Section, layout, page};
+use aloft_kernel::audit::{self, AuditFilter};
+use aloft_kernel::db::Database;
+
+/// The audit section of the workspace.
+pub const SECTION: Section = Section::new("audit");
+use aloft_web::{Section, layout, page};
 
 /// The actions that can appear in the trail (for the filter).
 const ACTIONS: &[&str] = &[
@@ -23,15 +26,12 @@ const ACTIONS: &[&str] = &[
 ];
 
 /// Only those who answer for security and privacy read the trail.
-pub const POLICY: &[crate::access::RoutePolicy] = {
-    use crate::access::{Access, Permission, RoutePolicy};
+pub const POLICY: &[aloft_authz::RoutePolicy] = {
+    use crate::permissions::AUDIT_READ;
+    use aloft_authz::{Access, RoutePolicy};
     &[
-        RoutePolicy::new("GET", "/audit", Access::Permission(Permission::AuditRead)),
-        RoutePolicy::new(
-            "GET",
-            "/audit/verify",
-            Access::Permission(Permission::AuditRead),
-        ),
+        RoutePolicy::new("GET", "/audit", Access::Permission(AUDIT_READ)),
+        RoutePolicy::new("GET", "/audit/verify", Access::Permission(AUDIT_READ)),
     ]
 };
 
@@ -140,7 +140,7 @@ async fn search_page(State(db): State<Database>, Query(form): Query<Form>) -> Re
             }
         }
     };
-    page(status, layout("Audit trail", Section::Audit, markup))
+    page(status, layout("Audit trail", SECTION, markup))
 }
 
 async fn verify_page(State(db): State<Database>) -> Response {
@@ -172,7 +172,7 @@ async fn verify_page(State(db): State<Database>) -> Response {
         status,
         layout(
             "Audit chain",
-            Section::Audit,
+            SECTION,
             html! { (markup) p { a href="/audit" { "Back to the audit trail" } } },
         ),
     )

@@ -2,13 +2,13 @@
 //! the statement size, NULLs bound, events and audit entries counted and committed with the
 //! rows — or, when one statement fails, none of it.
 
-use aloft_platform::testing::{TestDatabase, backends};
-use aloft_platform::{AccessContext, CloudEvent, Statements, StorageError, events};
+use aloft_kernel::testing::{TestDatabase, backends};
+use aloft_kernel::{AccessContext, CloudEvent, Statements, StorageError, events};
 use sqlx::Row;
 
 /// Renders `ids` as rows of a scratch table (every third without a note), one event per row
 /// and one audit entry.
-fn render(backend: aloft_platform::Backend, ids: &[String]) -> Statements {
+fn render(backend: aloft_kernel::Backend, ids: &[String]) -> Statements {
     let mut s = Statements::new(backend);
     s.insert(
         "INSERT INTO scratch (id, seq, note) VALUES ",

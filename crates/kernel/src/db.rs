@@ -191,6 +191,13 @@ impl DatabaseSettings {
     pub fn sqlite_in(data_dir: &Path) -> Self {
         Self::new(format!("sqlite://{}", data_dir.join("aloft.db").display()))
     }
+
+    /// The file of an embedded SQLite database (`None` for PostgreSQL).
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        let rest = self.url.strip_prefix("sqlite://")?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        Some(std::path::PathBuf::from(path))
+    }
 }
 
 /// A cheap-to-clone handle to the database pool.

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use aloft_platform::testing::{TestDatabase, backends};
-use aloft_platform::{CloudEvent, EventBus, NoBroker, OutboxRelay, events};
+use aloft_kernel::testing::{TestDatabase, backends};
+use aloft_kernel::{CloudEvent, EventBus, NoBroker, OutboxRelay, events};
 
 #[tokio::test]
 async fn events_are_dispatched_in_order_and_only_published_ones_are_pruned() {
@@ -80,14 +80,14 @@ async fn events_are_dispatched_in_order_and_only_published_ones_are_pruned() {
 /// the URL encrypts the connection; the server confirms it for our own session.
 #[tokio::test]
 async fn postgres_connections_can_be_encrypted() {
-    if !backends().contains(&aloft_platform::Backend::Postgres) {
+    if !backends().contains(&aloft_kernel::Backend::Postgres) {
         return;
     }
     let url = format!(
         "{}?sslmode=require",
-        aloft_platform::testing::postgres_admin_url()
+        aloft_kernel::testing::postgres_admin_url()
     );
-    let db = aloft_platform::Database::connect(&aloft_platform::DatabaseSettings::new(url))
+    let db = aloft_kernel::Database::connect(&aloft_kernel::DatabaseSettings::new(url))
         .await
         .expect("the local PostgreSQL accepts TLS");
     let encrypted: bool =

@@ -1,0 +1,33 @@
+//! What the access domain lets roles do: review roles, manage accounts and integration clients,
+//! read the audit trail. The composition root grants these permissions to roles.
+
+use aloft_authz::{Permission, PermissionInfo};
+
+/// Search and verify the audit trail.
+pub const AUDIT_READ: Permission = Permission::new("audit.read");
+/// Review roles and their permissions.
+pub const ACCESS_REVIEW: Permission = Permission::new("access.review");
+/// Create, disable and reset staff accounts.
+pub const ACCOUNTS_MANAGE: Permission = Permission::new("accounts.manage");
+/// Create and revoke integration API clients.
+pub const API_CLIENTS_MANAGE: Permission = Permission::new("api_clients.manage");
+
+/// The permissions this domain registers, with what they allow.
+pub const PERMISSIONS: &[PermissionInfo] = &[
+    PermissionInfo {
+        permission: AUDIT_READ,
+        description: "Search and verify the audit trail",
+    },
+    PermissionInfo {
+        permission: ACCESS_REVIEW,
+        description: "Review roles and permissions",
+    },
+    PermissionInfo {
+        permission: ACCOUNTS_MANAGE,
+        description: "Manage staff accounts",
+    },
+    PermissionInfo {
+        permission: API_CLIENTS_MANAGE,
+        description: "Manage integration API clients",
+    },
+];

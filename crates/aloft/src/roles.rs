@@ -1,0 +1,199 @@
+//! The airline's roles: which permissions each job holds and which rows it sees. Data, not
+//! code: a new domain registers its permissions through its module, and this table says which
+//! roles hold them. Shown to the CMP manager on `/access/roles`.
+//!
+//! Least privilege: a role gets what its job needs and nothing more, so the administrator
+//! manages accounts but reads no customer data, and the marketing manager and data analyst see
+//! aggregates, not individual profiles.
+
+use aloft_access::permissions::{ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ};
+use aloft_authz::{PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
+use aloft_customers::permissions::{
+    CUSTOMER_READ, CUSTOMER_WRITE, OWN_PROFILE, OWN_RECORD, ROSTER, STATION, TRAVEL_DOCUMENT_READ,
+};
+use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
+use aloft_travel::permissions::{INTERACTION_WRITE, TIMELINE_READ};
+
+/// Role ids, as tokens, accounts, the CLI and the audit trail name them.
+pub mod ids {
+    /// Answers calls, chats and e-mails; looks after bookings and profiles.
+    pub const CONTACT_CENTRE_AGENT: &str = "contact_centre_agent";
+    /// Checks passengers in at an airport station.
+    pub const CHECKIN_AGENT: &str = "checkin_agent";
+    /// Serves passengers on board their flights.
+    pub const CABIN_CREW: &str = "cabin_crew";
+    /// Handles complaints, claims and compensation.
+    pub const CUSTOMER_AFFAIRS_EXECUTIVE: &str = "customer_affairs_executive";
+    /// Runs the frequent-flyer programme.
+    pub const LOYALTY_MANAGER: &str = "loyalty_manager";
+    /// Plans campaigns from segments and consented audiences.
+    pub const MARKETING_MANAGER: &str = "marketing_manager";
+    /// Sells on board and on the web.
+    pub const INFLIGHT_RETAILER: &str = "inflight_retailer";
+    /// Builds analyses and models on pseudonymised data.
+    pub const DATA_ANALYST: &str = "data_analyst";
+    /// Answers for GDPR: subject requests, erasure, consent, audit.
+    pub const DATA_PRIVACY_OFFICER: &str = "data_privacy_officer";
+    /// Watches security: audit trail, sign-in anomalies, keys.
+    pub const SECURITY_OPERATIONS_MANAGER: &str = "security_operations_manager";
+    /// Owns the CMP itself: configuration, role review.
+    pub const CMP_MANAGER: &str = "cmp_manager";
+    /// Manages staff accounts and integration clients (not customer data).
+    pub const ADMINISTRATOR: &str = "administrator";
+    /// A traveller using self-service.
+    pub const PASSENGER: &str = aloft_access::tokens::PASSENGER_ROLE;
+}
+
+const fn staff(
+    id: &'static str,
+    label: &'static str,
+    description: &'static str,
+    permissions: &'static [aloft_authz::Permission],
+) -> RoleDef {
+    RoleDef {
+        id,
+        label,
+        description,
+        realm: Realm::Staff,
+        permissions,
+        scope: ScopeRule::Unlimited,
+    }
+}
+
+/// Every role, in the order pages list them.
+pub const ROLES: &[RoleDef] = &[
+    staff(
+        ids::CONTACT_CENTRE_AGENT,
+        "Contact centre agent",
+        "Answers calls, chats and e-mails; looks after bookings and profiles.",
+        &[
+            CUSTOMER_READ,
+            CUSTOMER_WRITE,
+            TIMELINE_READ,
+            INTERACTION_WRITE,
+        ],
+    ),
+    RoleDef {
+        scope: ScopeRule::FromCredential(STATION),
+        ..staff(
+            ids::CHECKIN_AGENT,
+            "Check-in agent",
+            "Checks passengers in at an airport station: sees passengers departing from it soon.",
+            &[
+                CUSTOMER_READ,
+                CUSTOMER_WRITE,
+                TRAVEL_DOCUMENT_READ,
+                TIMELINE_READ,
+                INTERACTION_WRITE,
+            ],
+        )
+    },
+    RoleDef {
+        scope: ScopeRule::OfSubject(ROSTER),
+        ..staff(
+            ids::CABIN_CREW,
+            "Cabin crew",
+            "Serves passengers on board: sees the passengers of the flights on their roster.",
+            &[CUSTOMER_READ, TIMELINE_READ],
+        )
+    },
+    staff(
+        ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+        "Customer affairs executive",
+        "Handles complaints, claims and compensation.",
+        &[
+            CUSTOMER_READ,
+            CUSTOMER_WRITE,
+            TIMELINE_READ,
+            INTERACTION_WRITE,
+        ],
+    ),
+    staff(
+        ids::LOYALTY_MANAGER,
+        "Loyalty manager",
+        "Runs the frequent-flyer programme; works the identity review queue.",
+        &[
+            CUSTOMER_READ,
+            CUSTOMER_WRITE,
+            TIMELINE_READ,
+            INTERACTION_WRITE,
+            IDENTITY_REVIEW,
+        ],
+    ),
+    staff(
+        ids::MARKETING_MANAGER,
+        "Marketing manager",
+        "Plans campaigns from segments and consented audiences.",
+        &[],
+    ),
+    staff(
+        ids::INFLIGHT_RETAILER,
+        "In-flight retailer",
+        "Builds product bundles from purchase data.",
+        &[],
+    ),
+    staff(
+        ids::DATA_ANALYST,
+        "Data analyst",
+        "Builds analyses and models on pseudonymised data.",
+        &[],
+    ),
+    staff(
+        ids::DATA_PRIVACY_OFFICER,
+        "Data privacy officer",
+        "Answers for GDPR: subject requests, erasure, consent, the audit trail.",
+        &[
+            CUSTOMER_READ,
+            CUSTOMER_WRITE,
+            TRAVEL_DOCUMENT_READ,
+            TIMELINE_READ,
+            AUDIT_READ,
+            ACCESS_REVIEW,
+            IDENTITY_REVIEW,
+        ],
+    ),
+    staff(
+        ids::SECURITY_OPERATIONS_MANAGER,
+        "Security operations manager",
+        "Watches security: the audit trail, sign-in anomalies, access.",
+        &[AUDIT_READ, ACCESS_REVIEW],
+    ),
+    staff(
+        ids::CMP_MANAGER,
+        "CMP manager",
+        "Owns the CMP itself: configuration, role review, source integrations.",
+        &[ACCESS_REVIEW, RECORDS_INGEST],
+    ),
+    staff(
+        ids::ADMINISTRATOR,
+        "Administrator",
+        "Manages staff accounts and integration clients; reads no customer data.",
+        &[ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE],
+    ),
+    RoleDef {
+        id: ids::PASSENGER,
+        label: "Passenger",
+        description: "A traveller using self-service: their own profile only.",
+        realm: Realm::Passenger,
+        permissions: &[OWN_PROFILE],
+        scope: ScopeRule::FromCredential(OWN_RECORD),
+    },
+];
+
+/// Every domain's registered permissions (what each module's `permissions()` returns; a test
+/// holds the two equal), known without building the application so that the CLI can check
+/// roles and scopes.
+pub fn registered_permissions() -> Vec<PermissionInfo> {
+    [
+        aloft_customers::permissions::PERMISSIONS,
+        aloft_travel::permissions::PERMISSIONS,
+        aloft_ingest::permissions::PERMISSIONS,
+        aloft_access::permissions::PERMISSIONS,
+    ]
+    .concat()
+}
+
+/// The role catalogue of this application.
+pub fn catalogue() -> Roles {
+    Roles::new(ROLES.to_vec(), registered_permissions())
+}

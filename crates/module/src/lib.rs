@@ -1,0 +1,102 @@
+//! The domain module contract. Each domain crate exposes one value implementing
+//! [`DomainModule`]; the binary lists the modules once ([`Modules`]) and everything else —
+//! the router, the route gate's policy, the permission registry, the navigation, the OpenAPI
+//! document and the background jobs — is derived from that list. A new domain adds a crate and
+//! one line in the composition root; it edits no shared crate.
+//!
+//! Invariant: a route is served only if its module also declares its policy (the gate refuses
+//! undeclared routes, and the route × role test walks every module's routes).
+
+use aloft_authz::{PermissionInfo, RoutePolicy};
+use aloft_web::NavEntry;
+use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+
+/// What one domain brings to the application.
+pub trait DomainModule: Send + Sync {
+    /// A short stable name (`customers`), used in logs and the OpenAPI tags.
+    fn name(&self) -> &'static str;
+
+    /// The permissions this domain checks (registered with their descriptions, so roles can
+    /// hold them and `/access/roles` can explain them).
+    fn permissions(&self) -> Vec<PermissionInfo> {
+        Vec::new()
+    }
+
+    /// Who may call each of this module's routes, API and pages alike.
+    fn policies(&self) -> Vec<RoutePolicy>;
+
+    /// The JSON API, with OpenAPI annotations.
+    fn api_routes(&self) -> OpenApiRouter {
+        OpenApiRouter::new()
+    }
+
+    /// The pages and page fragments.
+    fn page_routes(&self) -> Router {
+        Router::new()
+    }
+
+    /// Navigation entries (shown only to principals the gate would let through).
+    fn navigation(&self) -> Vec<NavEntry> {
+        Vec::new()
+    }
+
+    /// OpenAPI tags (name, description) this module's operations use.
+    fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+}
+
+/// The assembled list of modules.
+#[derive(Default)]
+pub struct Modules(Vec<Box<dyn DomainModule>>);
+
+impl Modules {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a module.
+    pub fn with(mut self, module: impl DomainModule + 'static) -> Self {
+        self.0.push(Box::new(module));
+        self
+    }
+
+    /// The modules, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn DomainModule> {
+        self.0.iter().map(|m| m.as_ref())
+    }
+
+    /// Every module's registered permissions.
+    pub fn permissions(&self) -> Vec<PermissionInfo> {
+        self.iter().flat_map(|m| m.permissions()).collect()
+    }
+
+    /// Every module's route policies.
+    pub fn policies(&self) -> Vec<RoutePolicy> {
+        self.iter().flat_map(|m| m.policies()).collect()
+    }
+
+    /// Every module's navigation entries.
+    pub fn navigation(&self) -> Vec<NavEntry> {
+        self.iter().flat_map(|m| m.navigation()).collect()
+    }
+
+    /// The API of every module merged, with its OpenAPI paths.
+    pub fn api_routes(&self) -> OpenApiRouter {
+        self.iter()
+            .fold(OpenApiRouter::new(), |r, m| r.merge(m.api_routes()))
+    }
+
+    /// The pages of every module merged.
+    pub fn page_routes(&self) -> Router {
+        self.iter()
+            .fold(Router::new(), |r, m| r.merge(m.page_routes()))
+    }
+
+    /// Every module's OpenAPI tags.
+    pub fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
+        self.iter().flat_map(|m| m.api_tags()).collect()
+    }
+}
