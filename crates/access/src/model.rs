@@ -83,12 +83,32 @@ pub fn valid_username(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b))
 }
 
-/// Where to go after signing in: only local paths, never another site (open redirect).
+/// Where to go after signing in: only a same-origin absolute path, never another site (open
+/// redirect); anything else becomes `/`.
+///
+/// Browsers are lenient with `Location`: they drop tabs and newlines anywhere (`/<TAB>/evil`
+/// becomes `//evil`, another host), read `\` as `/`, and some tools decode `%2F`/`%5C`. So the
+/// path must be printable ASCII (which also keeps it a valid header value: a CR/LF would
+/// otherwise fail building the response), start with exactly one `/`, and — raw or
+/// percent-decoded once — hold no `\`, no control or whitespace character, and not start with
+/// `//`. A path starting with `/` cannot carry a scheme.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if is_local_path(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+fn is_local_path(n: &str) -> bool {
+    let plain = |s: &str| {
+        s.starts_with('/')
+            && !s.starts_with("//")
+            && !s.contains('\\')
+            && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+    };
+    n.bytes().all(|b| b.is_ascii_graphic())
+        && plain(n)
+        && plain(&percent_encoding::percent_decode_str(n).decode_utf8_lossy())
 }
 
 #[cfg(test)]
@@ -147,5 +167,104 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    /// What a browser makes of a `Location` value on `https://aloft.example/`: WHATWG URL
+    /// parsing (which strips tabs and newlines, reads `\\` as `/`, resolves `.`/`..`).
+    fn browser_host(location: &str) -> Option<String> {
+        let base = url::Url::parse("https://aloft.example/").unwrap();
+        base.join(location)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    }
+
+    /// Property: whatever the attacker sends, the redirect stays on this site, is a valid
+    /// header value (no 500) and starts with exactly one `/`; plain local paths are kept.
+    #[test]
+    fn redirects_never_leave_the_site_whatever_the_input() {
+        let heads = [
+            "",
+            "/",
+            "//",
+            "/\\",
+            "\\",
+            "/%09/",
+            "/%0a/",
+            "/%0d%0a/",
+            "/%2f/",
+            "/%5c/",
+            "/\t/",
+            "/\n/",
+            "/\r\n/",
+            "/ /",
+            "/\u{0b}/",
+            "/\u{a0}/",
+            "/\u{2028}/",
+            "https:",
+            "http://",
+            "javascript:",
+            "/%252f/",
+            "/./",
+            "/../",
+            "%2f%2f",
+            "/\u{0}/",
+            "/%00/",
+            "/%e2%80%a8/",
+            "///",
+            "/\\/",
+            "/%09%09/",
+        ];
+        let tails = [
+            "evil.example",
+            "evil.example/path?x=1",
+            "@evil.example",
+            "/evil.example",
+            "\\evil.example",
+            "customers?q=Ana",
+            "",
+        ];
+        let mut checked = 0;
+        for head in heads {
+            for tail in tails {
+                for input in [format!("{head}{tail}"), format!("/customers{head}{tail}")] {
+                    let out = safe_next(Some(&input));
+                    assert!(
+                        http::HeaderValue::from_str(&out).is_ok(),
+                        "{input:?} → {out:?} is no header value"
+                    );
+                    assert!(
+                        out.starts_with('/') && !out.starts_with("//"),
+                        "{input:?} → {out:?}"
+                    );
+                    assert_eq!(
+                        browser_host(&out).as_deref(),
+                        Some("aloft.example"),
+                        "{input:?} → {out:?} leaves the site"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 400);
+        for kept in [
+            "/",
+            "/customers",
+            "/customers/0192?tab=timeline",
+            "/search?q=%C3%A9",
+        ] {
+            assert_eq!(safe_next(Some(kept)), kept, "{kept} is a plain local path");
+        }
+        for refused in [
+            "/%09/evil.example",
+            "/\t/evil.example",
+            "/\r\nSet-Cookie:%20x=1",
+            "/%0d%0aSet-Cookie:%20x=1",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "/ /evil.example",
+            "/café",
+        ] {
+            assert_eq!(safe_next(Some(refused)), "/", "{refused:?}");
+        }
     }
 }
