@@ -114,6 +114,26 @@ fn valid_flight_number(s: &str) -> bool {
 }
 
 impl AccountStore {
+    /// The flights of `crew`'s roster that are active at `at` (see [`RosteredFlight::active`]),
+    /// as a subquery yielding flight keys (`BA117 2026-03-12`) with `{}` parameter markers and
+    /// their values: the cabin crew's row scope, joined to the passengers' flights by the
+    /// composition root.
+    pub fn active_roster_flights_sql(crew: &str, at: DateTime<Utc>) -> (String, Vec<String>) {
+        // Active from the start of the day before the departure date to the end of the day
+        // after: the departure date lies within one day of `at`'s UTC date.
+        let today = at.date_naive();
+        (
+            "SELECT flight_number || ' ' || departure_date FROM crew_rosters \
+             WHERE account_id = {} AND departure_date >= {} AND departure_date <= {}"
+                .into(),
+            vec![
+                crew.to_owned(),
+                (today - Duration::days(1)).to_string(),
+                (today + Duration::days(1)).to_string(),
+            ],
+        )
+    }
+
     /// The flights on account `id`'s roster, oldest first.
     pub async fn roster(&self, id: &str) -> Result<Vec<RosteredFlight>, StorageError> {
         let rows = sqlx::query(

@@ -30,7 +30,7 @@ use aloft_access::{AccessAuthenticator, AccountStore, InstanceKeys, KeySource, T
 use aloft_authz::{Access, Gate, Roles, RoutePolicy, authorize};
 use aloft_broker::{NatsSettings, NatsSink};
 use aloft_customers::CustomerStore;
-use aloft_customers::storage::StationDepartures;
+use aloft_customers::storage::{Reader, RowScopes, ScopeSql};
 use aloft_ingest::Pipeline;
 use aloft_ingest::consumer::ConsumerSettings;
 use aloft_kernel::http::{BODY_LIMIT, OpsState, observe, security_headers};
@@ -167,12 +167,7 @@ impl Application {
         let key_holder = CustomerStore::new(db.clone(), shared_keys);
         let travel = TravelStore::new(db.clone(), Arc::new(key_holder.clone()));
         let accounts = AccountStore::new(db.clone(), keys.clone());
-        let customers = key_holder
-            .with_station_departures(Arc::new(Departures(travel.clone())))
-            .with_roster_flights(Arc::new(Crew {
-                accounts: accounts.clone(),
-                travel: travel.clone(),
-            }));
+        let customers = key_holder.with_row_scopes(Arc::new(Scopes));
         let sealed = customers
             .seal_plaintext_rows()
             .await
@@ -181,6 +176,16 @@ impl Application {
             .seal_plaintext_rows()
             .await
             .context("cannot encrypt travel records written before encryption at rest")?;
+        let filled = travel
+            .fill_flight_keys()
+            .await
+            .context("cannot fill in the flight keys of timeline entries")?;
+        if filled > 0 {
+            tracing::info!(
+                entries = filled,
+                "filled in flight keys of timeline entries"
+            );
+        }
         if sealed + sealed_travel > 0 {
             tracing::info!(
                 customers = sealed,
@@ -254,16 +259,9 @@ impl Application {
         self.tokens.issue(role, subject, ttl, None)
     }
 
-    /// A bearer token for a scoped role with its row-scope value (a check-in agent's
-    /// station), for tests and tools.
-    pub fn issue_scoped_token(&self, role: &str, subject: &str, row_scope: &str) -> String {
-        self.tokens.issue_scoped(
-            role,
-            subject,
-            chrono::Duration::hours(1),
-            None,
-            Some(row_scope),
-        )
+    /// The issuer of this instance's bearer tokens (tests issue scoped tokens with it).
+    pub fn token_issuer(&self) -> &TokenIssuer {
+        &self.tokens
     }
 
     /// The role catalogue.
@@ -564,62 +562,37 @@ pub fn router(
     (router, policies)
 }
 
-/// Check-in agents' row scope, answered from travel history: passengers with a flight from the
-/// agent's station departing from 6 hours ago to 48 hours ahead.
-struct Departures(TravelStore);
+/// The row scopes the customers domain cannot answer alone, as conditions of its queries:
+/// check-in agents see passengers with a flight from their station departing from 6 hours ago to
+/// 48 hours ahead (travel's timeline); cabin crew the passengers of the flights on their roster
+/// while those are active (access's roster joined to travel's timeline).
+struct Scopes;
 
-/// Cabin crew's row scope: their roster (access) against the passengers' segments (travel).
-struct Crew {
-    accounts: AccountStore,
-    travel: TravelStore,
-}
-
-impl aloft_customers::storage::RosterFlights for Crew {
-    fn on_rostered_flight<'a>(
-        &'a self,
-        crew: &'a str,
-        customer: aloft_customers::CustomerId,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<bool, aloft_kernel::StorageError>> + Send + 'a>>
-    {
-        Box::pin(async move {
-            let Some(id) = aloft_travel::CustomerId::parse(&customer.to_string()) else {
-                return Ok(false);
-            };
-            let now = chrono::Utc::now();
-            let flights: Vec<(String, chrono::NaiveDate)> = self
-                .accounts
-                .roster(crew)
-                .await?
-                .into_iter()
-                .filter(|f| f.active(now))
-                .map(|f| (f.flight_number, f.departure_date))
-                .collect();
-            self.travel.flies_on(id, &flights).await
-        })
-    }
-}
-
-impl StationDepartures for Departures {
-    fn departs_soon<'a>(
-        &'a self,
-        customer: aloft_customers::CustomerId,
-        station: &'a str,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<bool, aloft_kernel::StorageError>> + Send + 'a>>
-    {
-        Box::pin(async move {
-            let Some(id) = aloft_travel::CustomerId::parse(&customer.to_string()) else {
-                return Ok(false);
-            };
-            let now = chrono::Utc::now();
-            self.0
-                .departs_from(
-                    id,
-                    station,
+impl RowScopes for Scopes {
+    fn visible_ids(
+        &self,
+        grant: &aloft_authz::ScopeGrant,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<ScopeSql> {
+        use aloft_customers::permissions::{ROSTER, STATION};
+        match grant.kind {
+            STATION => {
+                let (sql, binds) = TravelStore::departing_passengers_sql(
+                    &grant.value,
                     now - chrono::Duration::hours(6),
                     now + chrono::Duration::hours(48),
-                )
-                .await
-        })
+                );
+                Some(ScopeSql { sql, binds })
+            }
+            ROSTER => {
+                let (flights, binds) = AccountStore::active_roster_flights_sql(&grant.value, now);
+                Some(ScopeSql {
+                    sql: TravelStore::flight_passengers_sql(&flights),
+                    binds,
+                })
+            }
+            _ => None,
+        }
     }
 }
 
@@ -635,7 +608,7 @@ impl Visibility for ScopeOf {
     {
         Box::pin(async move {
             match aloft_customers::CustomerId::parse(&customer.to_string()) {
-                Some(id) => self.0.visible(principal, id).await,
+                Some(id) => self.0.visible(Reader::request(principal), id).await,
                 None => Ok(false),
             }
         })

@@ -24,7 +24,7 @@ pub mod storage;
 pub mod survivorship;
 
 pub use model::{CustomerId, Profile};
-pub use storage::{Customer, CustomerError, CustomerQuery, CustomerStore, NewCustomers};
+pub use storage::{Customer, CustomerError, CustomerQuery, CustomerStore, NewCustomers, Reader};
 
 /// The customers domain as the application assembles it.
 pub struct CustomersModule {

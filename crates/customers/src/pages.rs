@@ -26,7 +26,7 @@ use crate::model::{
     Channel, CustomerId, DeviceType, Gender, LoyaltyTier, MEAL_CODES, PhoneNumber, Profile,
     SSR_CODES, SeatPreference,
 };
-use crate::storage::{Customer, CustomerError, CustomerQuery, CustomerStore};
+use crate::storage::{Customer, CustomerError, CustomerQuery, CustomerStore, Reader};
 
 /// The customers section of the workspace.
 pub const SECTION: Section = Section::new("customers");
@@ -147,9 +147,11 @@ fn interpret(q: &str) -> Vec<CustomerQuery> {
 async fn find(store: &CustomerStore, q: &str) -> Result<Vec<Customer>, CustomerError> {
     let principal = aloft_authz::current_principal();
     for query in interpret(q) {
-        let page = store.search(&query).await?;
+        let page = store
+            .search(&query, Reader::request(principal.as_ref()))
+            .await?;
         if !page.items.is_empty() {
-            return Ok(store.only_visible(principal.as_ref(), page.items).await?);
+            return Ok(page.items);
         }
     }
     Ok(vec![])
@@ -272,7 +274,7 @@ fn unavailable() -> Response {
 async fn load(store: &CustomerStore, id: &str) -> Result<Customer, Response> {
     let id = CustomerId::parse(id).ok_or_else(not_found)?;
     let principal = aloft_authz::current_principal();
-    match store.visible(principal.as_ref(), id).await {
+    match store.visible(Reader::request(principal.as_ref()), id).await {
         Ok(true) => {}
         Ok(false) => return Err(not_found()),
         Err(_) => return Err(unavailable()),

@@ -18,7 +18,7 @@ use aloft_kernel::{AccessContext, ApiError, FieldError, Problem};
 
 use crate::disclosure::Disclosure;
 use crate::model::{CustomerId, EmailAddress, LoyaltyNumber, PassportNumber, PhoneNumber, Profile};
-use crate::storage::{Cursor, Customer, CustomerQuery, CustomerStore};
+use crate::storage::{Cursor, Customer, CustomerQuery, CustomerStore, Reader};
 
 /// Who may call the customer API.
 pub const POLICY: &[RoutePolicy] = &[
@@ -205,9 +205,10 @@ async fn list_customers(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let query = parse_query(pairs)?;
-    let mut page = store.search(&query).await?;
     let principal = aloft_authz::current_principal();
-    page.items = store.only_visible(principal.as_ref(), page.items).await?;
+    let page = store
+        .search(&query, Reader::request(principal.as_ref()))
+        .await?;
     store
         .record_reads(&ctx, "customer.search", &page.items)
         .await;
@@ -348,7 +349,10 @@ async fn update_customer(
 /// probing ids reveals nothing).
 async fn ensure_visible(store: &CustomerStore, id: CustomerId) -> Result<(), ApiError> {
     let principal = aloft_authz::current_principal();
-    if store.visible(principal.as_ref(), id).await? {
+    if store
+        .visible(Reader::request(principal.as_ref()), id)
+        .await?
+    {
         Ok(())
     } else {
         Err(ApiError::NotFound("customer"))

@@ -22,7 +22,7 @@ use aloft_kernel::{
 
 use std::sync::Arc;
 
-use aloft_authz::{Principal, RowScope};
+use aloft_authz::{Principal, RowScope, ScopeGrant};
 
 use crate::permissions;
 use aloft_kernel::keys::SharedKeys;
@@ -187,43 +187,64 @@ pub struct CustomerStore {
     db: Database,
     auditor: Option<Auditor>,
     vault: Vault,
-    stations: Option<Arc<dyn StationDepartures>>,
-    rosters: Option<Arc<dyn RosterFlights>>,
+    scopes: Option<Arc<dyn RowScopes>>,
 }
 
-/// Which passengers are on a crew member's rostered flights: the row scope of cabin crew,
-/// answered from the crew roster (access) and the passengers' bookings (travel).
-pub trait RosterFlights: Send + Sync + 'static {
-    /// Whether `customer` flies on a flight of the roster of `crew` (the principal's subject)
-    /// that is near now.
-    fn on_rostered_flight<'a>(
-        &'a self,
-        crew: &'a str,
-        customer: CustomerId,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, StorageError>> + Send + 'a>>;
+/// Who is reading: the rows a read may return depend on it. There is no default: every
+/// listing, search and visibility check names its reader, and a request without a principal
+/// sees nothing (fail-closed).
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// The system itself: loaders, the ingest pipeline, tools. Sees every row.
+    System,
+    /// A signed-in or token-bearing caller, limited by their row scope.
+    Principal(&'a Principal),
+    /// A request that carries no principal: sees no row.
+    Nobody,
 }
 
-/// Which passengers depart from a station soon: the row scope of check-in agents, answered by
-/// the travel domain (this crate does not depend on it).
-pub trait StationDepartures: Send + Sync + 'static {
-    /// Whether `customer` has a flight from `station` departing within the check-in window.
-    fn departs_soon<'a>(
-        &'a self,
-        customer: CustomerId,
-        station: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, StorageError>> + Send + 'a>>;
-}
-
-impl std::fmt::Debug for dyn RosterFlights {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RosterFlights")
+impl<'a> Reader<'a> {
+    /// The reader of an HTTP request: its principal, or nobody.
+    pub fn request(principal: Option<&'a Principal>) -> Self {
+        principal.map_or(Reader::Nobody, Reader::Principal)
     }
 }
 
-impl std::fmt::Debug for dyn StationDepartures {
+/// A subquery selecting the ids of the customers a row scope lets a principal see, rendered by
+/// the domain that owns the data behind the scope (travel for a station's departures, access
+/// and travel for a crew roster). Each `{}` in `sql` is a parameter, bound to `binds` in
+/// order; the store numbers them, so the condition joins the query *before* its `LIMIT` and
+/// pages hold exactly the visible rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeSql {
+    /// `SELECT customer_id FROM … WHERE … = {}`.
+    pub sql: String,
+    /// The parameters, in the order of the `{}` markers.
+    pub binds: Vec<String>,
+}
+
+/// Resolves row scopes this crate cannot answer alone (it does not depend on travel or
+/// access): the binary implements it over their tables.
+pub trait RowScopes: Send + Sync + 'static {
+    /// The customers visible under `grant` at `now`, or `None` for a kind this resolver does not
+    /// know (the store then shows nothing).
+    fn visible_ids(&self, grant: &ScopeGrant, now: DateTime<Utc>) -> Option<ScopeSql>;
+}
+
+impl std::fmt::Debug for dyn RowScopes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StationDepartures")
+        f.write_str("RowScopes")
     }
+}
+
+/// How a reader's scope limits a query.
+enum Limit {
+    /// Every row.
+    None,
+    /// No row at all.
+    Nothing,
+    /// Only `customers.id IN (subquery)`.
+    Ids(ScopeSql),
 }
 
 const COLUMNS: &str = "id, version, profile, data_key, sealed, created_at, updated_at, merged_into";
@@ -273,68 +294,69 @@ impl CustomerStore {
             db,
             auditor: None,
             vault: Vault::new(keys),
-            stations: None,
-            rosters: None,
+            scopes: None,
         }
     }
 
-    /// The same store, limiting cabin crew to the passengers of their rostered flights.
-    pub fn with_roster_flights(mut self, rosters: Arc<dyn RosterFlights>) -> Self {
-        self.rosters = Some(rosters);
+    /// The same store, resolving row scopes (stations, rosters) through `scopes`.
+    pub fn with_row_scopes(mut self, scopes: Arc<dyn RowScopes>) -> Self {
+        self.scopes = Some(scopes);
         self
     }
 
-    /// The same store, limiting station-scoped principals (check-in agents) to the passengers
-    /// `stations` says depart from their station soon.
-    pub fn with_station_departures(mut self, stations: Arc<dyn StationDepartures>) -> Self {
-        self.stations = Some(stations);
-        self
+    /// How `reader`'s row scope limits a query. Fail-closed: no principal, `Nothing`, an
+    /// unknown kind or no resolver all mean no row.
+    fn limit(&self, reader: Reader<'_>) -> Limit {
+        let grant = match reader {
+            Reader::System => return Limit::None,
+            Reader::Nobody => return Limit::Nothing,
+            Reader::Principal(p) => match &p.scope {
+                RowScope::All => return Limit::None,
+                RowScope::Nothing => return Limit::Nothing,
+                RowScope::Only(grant) => grant,
+            },
+        };
+        if grant.kind == permissions::OWN_RECORD {
+            return Limit::Ids(ScopeSql {
+                sql: "SELECT {}".into(),
+                binds: vec![grant.value.clone()],
+            });
+        }
+        match self
+            .scopes
+            .as_ref()
+            .and_then(|s| s.visible_ids(grant, chrono::Utc::now()))
+        {
+            Some(sql) => Limit::Ids(sql),
+            None => Limit::Nothing,
+        }
     }
 
-    /// Whether `principal` may see `customer` given their row scope: everyone with an
-    /// unscoped role; a check-in agent only passengers departing from their station soon
-    /// (without travel data, nobody); a passenger only themselves.
+    /// Whether `reader` may see `customer` given their row scope: the system and unscoped roles
+    /// see everyone; a check-in agent only passengers departing from their station soon; cabin
+    /// crew only the passengers of their rostered flights; a passenger only themselves; a
+    /// request without a principal nobody. The same condition as [`CustomerStore::search`].
     pub async fn visible(
         &self,
-        principal: Option<&Principal>,
+        reader: Reader<'_>,
         customer: CustomerId,
     ) -> Result<bool, StorageError> {
-        let grant = match principal.map(|p| &p.scope) {
-            None | Some(RowScope::All) => return Ok(true),
-            Some(RowScope::Nothing) => return Ok(false),
-            Some(RowScope::Only(grant)) => grant,
+        let scope = match self.limit(reader) {
+            Limit::None => return Ok(true),
+            Limit::Nothing => return Ok(false),
+            Limit::Ids(scope) => scope,
         };
-        match grant.kind {
-            permissions::OWN_RECORD => Ok(grant.value == customer.to_string()),
-            permissions::STATION => match &self.stations {
-                Some(s) => s.departs_soon(customer, &grant.value).await,
-                None => Ok(false),
-            },
-            permissions::ROSTER => match &self.rosters {
-                Some(r) => r.on_rostered_flight(&grant.value, customer).await,
-                None => Ok(false),
-            },
-            // A kind this domain does not understand shows nothing (fail-closed).
-            _ => Ok(false),
+        let mut binds = vec![customer.to_string()];
+        let condition = render_scope(&scope, &mut |v| {
+            binds.push(v);
+            format!("${}", binds.len())
+        });
+        let sql = format!("SELECT 1 FROM customers WHERE id = $1 AND id IN ({condition})");
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = query.bind(b.as_str());
         }
-    }
-
-    /// Keeps only the customers `principal` may see (see [`CustomerStore::visible`]).
-    pub async fn only_visible(
-        &self,
-        principal: Option<&Principal>,
-        customers: Vec<Customer>,
-    ) -> Result<Vec<Customer>, StorageError> {
-        if matches!(principal.map(|p| &p.scope), None | Some(RowScope::All)) {
-            return Ok(customers);
-        }
-        let mut kept = Vec::with_capacity(customers.len());
-        for c in customers {
-            if self.visible(principal, c.id).await? {
-                kept.push(c);
-            }
-        }
-        Ok(kept)
+        Ok(query.fetch_optional(self.db.pool()).await?.is_some())
     }
 
     /// The same store, recording reads through `auditor` (the server always does).
@@ -541,15 +563,34 @@ impl CustomerStore {
         Ok(updated)
     }
 
-    /// Lists or searches profiles, one page at a time.
-    pub async fn search(&self, q: &CustomerQuery) -> Result<CustomerPage, StorageError> {
+    /// Lists or searches the profiles `reader` may see, one page at a time. The row scope is
+    /// a condition of the query itself, applied before its `LIMIT`: a page holds exactly the
+    /// visible rows, and the next page's cursor is a visible row's.
+    pub async fn search(
+        &self,
+        q: &CustomerQuery,
+        reader: Reader<'_>,
+    ) -> Result<CustomerPage, StorageError> {
         let limit = q.limit.clamp(1, 100);
+        let scope = match self.limit(reader) {
+            Limit::None => None,
+            Limit::Nothing => {
+                return Ok(CustomerPage {
+                    items: vec![],
+                    next: None,
+                });
+            }
+            Limit::Ids(scope) => Some(scope),
+        };
         let mut conditions: Vec<String> = Vec::new();
         let mut binds: Vec<String> = Vec::new();
         let mut bind = |value: String| {
             binds.push(value);
             format!("${}", binds.len())
         };
+        if let Some(scope) = &scope {
+            conditions.push(format!("id IN ({})", render_scope(scope, &mut bind)));
+        }
         for (column, which, value) in [
             (
                 "email_key",
@@ -695,12 +736,15 @@ impl CustomerStore {
             return Ok(None);
         };
         let page = self
-            .search(&CustomerQuery {
-                loyalty_number: Some(loyalty.as_str().to_owned()),
-                email: Some(email.key()),
-                limit: 2,
-                ..CustomerQuery::default()
-            })
+            .search(
+                &CustomerQuery {
+                    loyalty_number: Some(loyalty.as_str().to_owned()),
+                    email: Some(email.key()),
+                    limit: 2,
+                    ..CustomerQuery::default()
+                },
+                Reader::System,
+            )
             .await?;
         Ok(match page.items.as_slice() {
             [one] => Some(one.id),
@@ -736,6 +780,21 @@ impl CustomerStore {
 /// order and stops after `offset + limit + 1` rows, so a page costs O(page) however many people
 /// share a common prefix. (One `OR` of ranges sorted as a whole costs O(matches), and tempts
 /// PostgreSQL to walk an entire index.)
+/// The scope's subquery with its `{}` markers replaced by numbered parameters from `bind`.
+fn render_scope(scope: &ScopeSql, bind: &mut impl FnMut(String) -> String) -> String {
+    let mut out = String::with_capacity(scope.sql.len() + 16);
+    let mut values = scope.binds.iter();
+    let mut pieces = scope.sql.split("{}");
+    if let Some(first) = pieces.next() {
+        out.push_str(first);
+    }
+    for piece in pieces {
+        out.push_str(&bind(values.next().cloned().unwrap_or_default()));
+        out.push_str(piece);
+    }
+    out
+}
+
 fn name_branches_sql(
     ranked: &[(String, &str)],
     common: &[String],

@@ -194,11 +194,14 @@ async fn a_failed_write_leaves_neither_the_change_nor_its_event() {
             "the rolled-back insert left no event"
         );
         let page = store
-            .search(&CustomerQuery {
-                loyalty_number: Some("AL0001".into()),
-                limit: 10,
-                ..Default::default()
-            })
+            .search(
+                &CustomerQuery {
+                    loyalty_number: Some("AL0001".into()),
+                    limit: 10,
+                    ..Default::default()
+                },
+                aloft_customers::Reader::System,
+            )
             .await
             .unwrap();
         assert_eq!(page.items.len(), 1);

@@ -425,11 +425,14 @@ impl Linker {
         loop {
             let page = self
                 .customers
-                .search(&CustomerQuery {
-                    cursor,
-                    limit: 100,
-                    ..CustomerQuery::default()
-                })
+                .search(
+                    &CustomerQuery {
+                        cursor,
+                        limit: 100,
+                        ..CustomerQuery::default()
+                    },
+                    aloft_customers::Reader::System,
+                )
                 .await?;
             for c in &page.items {
                 self.remember(c.id, &c.profile);
@@ -507,11 +510,14 @@ impl Linker {
         loop {
             let page = self
                 .customers
-                .search(&CustomerQuery {
-                    cursor,
-                    limit: 100,
-                    ..CustomerQuery::default()
-                })
+                .search(
+                    &CustomerQuery {
+                        cursor,
+                        limit: 100,
+                        ..CustomerQuery::default()
+                    },
+                    aloft_customers::Reader::System,
+                )
                 .await?;
             for c in &page.items {
                 self.learn(c.id, &c.profile);

@@ -87,7 +87,14 @@ impl SourcesState {
     async fn read(&self, ctx: &AccessContext, id: &str) -> Result<Sources, ApiError> {
         let customer = CustomerId::parse(id).ok_or(ApiError::NotFound("customer"))?;
         let principal = current_principal();
-        if !self.customers.visible(principal.as_ref(), customer).await? {
+        if !self
+            .customers
+            .visible(
+                aloft_customers::Reader::request(principal.as_ref()),
+                customer,
+            )
+            .await?
+        {
             return Err(ApiError::NotFound("customer"));
         }
         let sources = sources_of(&self.db, &customer.to_string()).await?;

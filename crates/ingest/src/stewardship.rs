@@ -268,7 +268,7 @@ async fn lineage_api(
     if !state
         .pipeline
         .customers()
-        .visible(principal.as_ref(), c)
+        .visible(aloft_customers::Reader::request(principal.as_ref()), c)
         .await?
     {
         return Err(ApiError::NotFound("customer"));

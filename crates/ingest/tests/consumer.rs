@@ -126,10 +126,13 @@ async fn source_events_reach_the_timeline_and_poisoned_ones_are_dead_lettered() 
 
         let find = async || {
             customers
-                .search(&CustomerQuery {
-                    loyalty_number: Some("AL300000001".into()),
-                    ..CustomerQuery::default()
-                })
+                .search(
+                    &CustomerQuery {
+                        loyalty_number: Some("AL300000001".into()),
+                        ..CustomerQuery::default()
+                    },
+                    aloft_customers::Reader::System,
+                )
                 .await
                 .unwrap()
                 .items

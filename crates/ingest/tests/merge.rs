@@ -66,11 +66,14 @@ async fn lines(travel: &TravelStore, c: CustomerId) -> Vec<String> {
 
 async fn by_loyalty(customers: &CustomerStore, loyalty: &str) -> Vec<CustomerId> {
     customers
-        .search(&CustomerQuery {
-            loyalty_number: Some(loyalty.into()),
-            limit: 10,
-            ..CustomerQuery::default()
-        })
+        .search(
+            &CustomerQuery {
+                loyalty_number: Some(loyalty.into()),
+                limit: 10,
+                ..CustomerQuery::default()
+            },
+            aloft_customers::Reader::System,
+        )
         .await
         .unwrap()
         .items
@@ -81,11 +84,14 @@ async fn by_loyalty(customers: &CustomerStore, loyalty: &str) -> Vec<CustomerId>
 
 async fn by_name(customers: &CustomerStore, name: &str) -> Vec<CustomerId> {
     customers
-        .search(&CustomerQuery {
-            name: Some(name.into()),
-            limit: 10,
-            ..CustomerQuery::default()
-        })
+        .search(
+            &CustomerQuery {
+                name: Some(name.into()),
+                limit: 10,
+                ..CustomerQuery::default()
+            },
+            aloft_customers::Reader::System,
+        )
         .await
         .unwrap()
         .items

@@ -183,10 +183,13 @@ async fn every_sample_file_imports_rejecting_exactly_the_bad_lines_and_a_reimpor
 
 async fn one(customers: &CustomerStore, loyalty: &str) -> CustomerId {
     let page = customers
-        .search(&CustomerQuery {
-            loyalty_number: Some(loyalty.into()),
-            ..CustomerQuery::default()
-        })
+        .search(
+            &CustomerQuery {
+                loyalty_number: Some(loyalty.into()),
+                ..CustomerQuery::default()
+            },
+            aloft_customers::Reader::System,
+        )
         .await
         .unwrap();
     assert_eq!(page.items.len(), 1, "one profile with {loyalty}");

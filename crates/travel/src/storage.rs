@@ -1193,6 +1193,96 @@ impl TravelStore {
         Ok(TimelinePage { entries, next })
     }
 
+    /// Fills in the station and flight of flight entries written before migration 0018, so
+    /// row scopes find their passengers. Runs at start-up; returns how many entries it filled.
+    /// Idempotent; an entry whose record no longer parses gets empty keys (no scope matches it)
+    /// rather than being retried at every start.
+    pub async fn fill_flight_keys(&self) -> Result<u64, StorageError> {
+        let mut filled = 0;
+        loop {
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT record_id FROM timeline WHERE kind = 'flight' AND station IS NULL LIMIT 200",
+            )
+            .fetch_all(self.db.pool())
+            .await?;
+            if ids.is_empty() {
+                return Ok(filled);
+            }
+            let mut updates: Vec<(String, String, String)> = Vec::new();
+            for id in &ids {
+                let row = sqlx::query("SELECT kind, document FROM travel_records WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.db.pool())
+                    .await?;
+                let keys = row.and_then(|r| {
+                    let kind = RecordKind::parse(&r.try_get::<String, _>("kind").ok()?).ok()?;
+                    let doc: Value =
+                        serde_json::from_str(&r.try_get::<String, _>("document").ok()?).ok()?;
+                    let record = Record::parse(kind, &doc).ok()?;
+                    let uuid = Uuid::try_parse(id).ok()?;
+                    Some(crate::timeline::project(
+                        CustomerId::generate(),
+                        uuid,
+                        &record,
+                    ))
+                });
+                let entries: Vec<_> = keys.unwrap_or_default();
+                let known: Vec<(String, String, String)> = entries
+                    .into_iter()
+                    .filter_map(|e| e.flight.map(|f| (e.entry_id, f.station, f.flight)))
+                    .collect();
+                // Entries of this record that the projection does not know get empty keys.
+                updates.push((format!("{id}."), String::new(), String::new()));
+                updates.extend(known);
+            }
+            let mut tx = self.db.begin_write().await?;
+            for (entry, station, flight) in &updates {
+                if let Some(prefix) = entry.strip_suffix('.') {
+                    // Fallback first, so the precise keys below win.
+                    sqlx::query(
+                        "UPDATE timeline SET station = '', flight = '' WHERE record_id = $1 AND kind = 'flight' AND station IS NULL",
+                    )
+                    .bind(prefix)
+                    .execute(tx.conn())
+                    .await?;
+                    continue;
+                }
+                let n = sqlx::query(
+                    "UPDATE timeline SET station = $1, flight = $2 WHERE entry_id = $3",
+                )
+                .bind(station)
+                .bind(flight)
+                .bind(entry)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+                filled += n;
+            }
+            tx.commit().await?;
+        }
+    }
+
+    /// The passengers departing from `station` between `from` and `to` (scheduled departure):
+    /// a subquery of customer ids with `{}` parameter markers and their values, for the
+    /// customers domain's row-scoped reads (the check-in agent's scope).
+    pub fn departing_passengers_sql(
+        station: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> (String, Vec<String>) {
+        (
+            "SELECT customer_id FROM timeline WHERE station = {} AND occurred_at >= {} AND occurred_at < {}".into(),
+            vec![station.to_owned(), to_db_time(from), to_db_time(to)],
+        )
+    }
+
+    /// The passengers of the flights `flights` selects (a subquery yielding `BA117 2026-03-12`
+    /// flight keys, see [`crate::timeline::FlightKey`]): the cabin crew's scope, given their
+    /// roster.
+    pub fn flight_passengers_sql(flights: &str) -> String {
+        format!("SELECT customer_id FROM timeline WHERE flight IN ({flights})")
+    }
+
     /// How many timeline entries a customer has.
     pub async fn timeline_len(&self, customer_id: CustomerId) -> Result<i64, StorageError> {
         Ok(
@@ -1252,6 +1342,7 @@ fn decode_entry(row: &AnyRow) -> Result<TimelineEntry, StorageError> {
             record_kind: RecordKind::parse(&row.try_get::<String, _>("record_kind")?)
                 .map_err(|_| bad("record kind"))?,
         },
+        flight: None,
         entry_id: entry_id.clone(),
     })
 }
@@ -1409,12 +1500,13 @@ fn insert_records(
 /// Renders the inserts of timeline entries, many rows per statement.
 fn insert_entries(inserts: &mut Statements, entries: Vec<(TimelineEntry, Option<String>)>) {
     inserts.insert(
-        "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind, detail) VALUES ",
+        "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind, detail, station, flight) VALUES ",
         "",
-        8,
-        260,
+        10,
+        200,
         entries,
         |v, (e, detail)| {
+            let (station, flight) = e.flight.map_or((None, None), |f| (Some(f.station), Some(f.flight)));
             v.bind(e.entry_id)
                 .bind(e.customer_id.to_string())
                 .bind(to_db_time(e.occurred_at))
@@ -1422,7 +1514,9 @@ fn insert_entries(inserts: &mut Statements, entries: Vec<(TimelineEntry, Option<
                 .bind(e.summary)
                 .bind(e.record.record_id.to_string())
                 .bind(e.record.record_kind.as_str())
-                .bind(detail);
+                .bind(detail)
+                .bind(station)
+                .bind(flight);
         },
     );
 }

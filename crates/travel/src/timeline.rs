@@ -137,6 +137,31 @@ pub struct TimelineEntry {
     pub detail: Option<String>,
     /// The source record.
     pub record: RecordRef,
+    /// For a flight entry: where and on which flight the passenger departs, the keys of the
+    /// row scopes of check-in agents (station) and cabin crew (flight). Written, never read
+    /// back into entries.
+    #[serde(skip)]
+    pub flight: Option<FlightKey>,
+}
+
+/// The row-scope keys of a flight entry (migration `0018_timeline_flight_keys.sql`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlightKey {
+    /// The departure airport (IATA code).
+    pub station: String,
+    /// The flight designator and its local departure date at the origin: `BA117 2026-03-12`,
+    /// the way crew rosters name a flight.
+    pub flight: String,
+}
+
+impl FlightKey {
+    /// The key of a flight designator departing `origin` on local date `date`.
+    pub fn new(origin: &str, flight_number: &str, date: chrono::NaiveDate) -> Self {
+        Self {
+            station: origin.to_owned(),
+            flight: format!("{flight_number} {date}"),
+        }
+    }
 }
 
 impl TimelineEntry {
@@ -206,6 +231,7 @@ pub fn project(customer_id: CustomerId, record_id: Uuid, record: &Record) -> Vec
         summary,
         detail: None,
         record: reference.clone(),
+        flight: None,
     };
     let one = |kind, summary: String| vec![entry(0, record.occurred_at(), kind, summary)];
     match record {
@@ -236,7 +262,14 @@ pub fn project(customer_id: CustomerId, record_id: Uuid, record: &Record) -> Vec
                     let n = s.bag_tags.len();
                     summary.push_str(&format!(" · {n} bag{}", if n == 1 { "" } else { "s" }));
                 }
-                entry(i, s.scheduled_departure.utc, TimelineKind::Flight, summary)
+                TimelineEntry {
+                    flight: Some(FlightKey::new(
+                        s.origin.as_str(),
+                        s.flight_number.as_str(),
+                        s.scheduled_departure.local.date(),
+                    )),
+                    ..entry(i, s.scheduled_departure.utc, TimelineKind::Flight, summary)
+                }
             })
             .collect(),
         Record::Ancillary(a) => {

@@ -39,6 +39,8 @@ pub struct TestApp {
     pub role_tokens: RoleTokens,
     /// `Debug` of the router (its route table), for the route policy test.
     pub route_debug: String,
+    /// Issues tokens of this instance (scoped ones, for row-scope tests).
+    pub issuer: aloft_access::TokenIssuer,
     /// Every route's declared policy, as the gate has them.
     pub policies: Vec<aloft_authz::RoutePolicy>,
     /// Staff accounts.
@@ -125,6 +127,7 @@ impl TestApp {
         let tokens = RoleTokens::new(&app);
         let route_debug = format!("{:?}", app.router());
         let policies = app.policies().to_vec();
+        let issuer = app.token_issuer().clone();
         let accounts = app.accounts().clone();
         let customers = app.customers().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -139,6 +142,7 @@ impl TestApp {
             role_tokens: tokens,
             route_debug,
             policies,
+            issuer,
             accounts,
             customers,
             stop: Some(tx),
@@ -307,6 +311,12 @@ impl TestApp {
             Bytes::from(body),
         )
         .await
+    }
+
+    /// A bearer token of a scoped role with its row-scope value (a station).
+    pub fn issue_scoped_token(&self, role: &str, subject: &str, value: &str) -> String {
+        self.issuer
+            .issue_scoped(role, subject, chrono::Duration::hours(1), None, Some(value))
     }
 
     /// Signs in as the demo account of `role`.
