@@ -66,6 +66,8 @@ pub struct AppConfig {
     pub sso: Option<SsoConfig>,
     /// Consume source-system events from this JetStream stream (with `nats`).
     pub sources: Option<ConsumerSettings>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (rate limits, audit trail).
+    pub trusted_proxies: aloft_kernel::http::TrustedProxies,
 }
 
 /// The OpenAPI document's root: title, version, tags. Paths are collected from the routers.
@@ -221,6 +223,11 @@ impl Application {
             (tokens.clone(), external),
             (customers.clone(), pipeline.clone()),
         );
+        // Outermost, so every layer and handler sees the client behind a trusted proxy.
+        let router = router.layer(middleware::from_fn_with_state(
+            config.trusted_proxies.clone(),
+            aloft_kernel::http::resolve_client,
+        ));
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;

@@ -279,6 +279,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         external_issuers: vec![],
         sso: None,
         sources: None,
+        trusted_proxies: Default::default(),
     })
     .await?;
     let base = format!("http://{}", app.local_addr());

@@ -378,6 +378,16 @@ struct ServeArgs {
     /// Seconds in-flight requests may take to finish on shutdown.
     #[arg(long, env = "ALOFT_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     shutdown_grace_secs: u64,
+
+    /// Reverse proxies (addresses or CIDR networks, comma-separated, e.g. `10.0.0.0/8,fd00::/8`)
+    /// whose `X-Forwarded-For` names the client for rate limits and the audit trail. Without
+    /// it the header is ignored (anyone can send it).
+    #[arg(long, env = "ALOFT_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
+    trusted_proxies: aloft_kernel::http::TrustedProxies,
+}
+
+fn parse_trusted_proxies(s: &str) -> Result<aloft_kernel::http::TrustedProxies, String> {
+    aloft_kernel::http::TrustedProxies::parse(s)
 }
 
 #[derive(Debug, Args)]
@@ -759,6 +769,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.storage.settings();
     let app = Application::build(AppConfig {
         sources,
+        trusted_proxies: args.trusted_proxies.clone(),
         database: settings.clone(),
         bind: args.bind,
         nats,

@@ -640,6 +640,7 @@ async fn a_lost_key_file_stops_start_up_instead_of_making_new_keys() {
         external_issuers: vec![],
         sso: None,
         sources: None,
+        trusted_proxies: Default::default(),
     };
     let first = Application::build(config())
         .await

@@ -5,8 +5,9 @@
 mod common;
 
 use aloft::roles::ids;
+use aloft_kernel::http::TrustedProxies;
 use bytes::Bytes;
-use common::{TestApp, csrf_of, on_each_backend, totp_now};
+use common::{Extras, TestApp, csrf_of, on_each_backend, totp_now};
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
@@ -137,6 +138,76 @@ async fn sign_in_never_redirects_to_another_site() {
         )
         .await;
         assert_eq!(done.header("location"), "/customers?q=Ana");
+        app.stop().await;
+    })
+    .await;
+}
+
+/// A failed sign-in attempt (a different unknown username each time, so that only the
+/// per-address rate limit can refuse it), as if from `forwarded_for`.
+async fn guess(app: &TestApp, n: usize, forwarded_for: &str) -> common::Reply {
+    app.request(
+        "POST",
+        "/sign-in",
+        &[
+            FORM,
+            ("authorization", ""),
+            ("x-forwarded-for", forwarded_for),
+        ],
+        Bytes::from(format!("username=nobody{n}&password=guess")),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn rate_limits_follow_the_client_behind_a_trusted_proxy_and_ignore_forged_headers() {
+    on_each_backend(|backend| async move {
+        // The test client plays the load balancer at 127.0.0.1.
+        let app = TestApp::spawn_full(
+            backend,
+            |s| s,
+            None,
+            Extras {
+                trusted_proxies: TrustedProxies::parse("127.0.0.1/32").unwrap(),
+                ..Extras::default()
+            },
+        )
+        .await;
+        for n in 0..30 {
+            let r = guess(&app, n, "198.51.100.1, 203.0.113.7").await;
+            assert_eq!(r.status, 401, "attempt {n}: {}", r.text());
+        }
+        let limited = guess(&app, 30, "203.0.113.7").await;
+        assert_eq!(limited.status, 429, "{}", limited.text());
+        assert!(!limited.header("retry-after").is_empty());
+        let other = guess(&app, 31, "203.0.113.8").await;
+        assert_eq!(
+            other.status, 401,
+            "another client behind the same proxy is not limited"
+        );
+        // The audit trail names the client, not the proxy.
+        let trail = aloft_kernel::audit::search(
+            &app.test_db.db,
+            &aloft_kernel::audit::AuditFilter {
+                resource_id: None,
+                actor_id: None,
+                action: Some("auth.rate_limited".into()),
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(trail.len(), 1);
+        assert_eq!(trail[0].client_address.as_deref(), Some("203.0.113.7"));
+        app.stop().await;
+
+        // Nobody trusted: a forged header is ignored, the peer is limited.
+        let app = TestApp::spawn(backend).await;
+        for n in 0..30 {
+            let r = guess(&app, n, &format!("192.0.2.{n}")).await;
+            assert_eq!(r.status, 401, "attempt {n}");
+        }
+        assert_eq!(guess(&app, 30, "192.0.2.200").await.status, 429);
         app.stop().await;
     })
     .await;

@@ -74,6 +74,7 @@ async fn serves_https_with_hsts() {
         external_issuers: vec![],
         sso: None,
         sources: None,
+        trusted_proxies: Default::default(),
     })
     .await
     .unwrap();
@@ -151,6 +152,7 @@ async fn a_missing_certificate_stops_start_up_with_a_clear_message() {
         external_issuers: vec![],
         sso: None,
         sources: None,
+        trusted_proxies: Default::default(),
     })
     .await;
     let err = format!("{:#}", result.err().expect("start-up fails"));

@@ -5,6 +5,8 @@
 //! Invariant: access logs carry method, matched route template, status, latency and request id —
 //! never the raw URI (query strings hold names and e-mail addresses) nor any body.
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -91,10 +93,14 @@ impl crate::audit::AccessContext {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_owned();
+        // The client as [`resolve_client`] found it (behind a trusted proxy, the address it
+        // forwarded for), else the peer of the connection.
         let client_address = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .get::<ClientAddress>()
+            .map(|c| c.0)
+            .or_else(|| peer_of(&parts.extensions))
+            .map(|ip| ip.to_string());
         // The declared purpose of the access (GDPR purpose limitation), recorded in the audit
         // trail: `X-Access-Purpose: rebooking after IRROPS`. Bounded and stripped of control
         // characters; it is the caller's statement, not personal data.
@@ -118,6 +124,147 @@ impl crate::audit::AccessContext {
             purpose,
         }
     }
+}
+
+/// The connection's peer address, when the server recorded it.
+fn peer_of(extensions: &http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+}
+
+/// One trusted network: an address and a prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, ip.to_canonical()) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The reverse proxies (load balancers, ingress) whose `X-Forwarded-For` is believed
+/// (`--trusted-proxies`). Empty by default: then the header is ignored, because anyone can send
+/// it, and a client could otherwise pick the address the rate limits and the audit trail see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Arc<[Cidr]>);
+
+impl TrustedProxies {
+    /// Parses a list of addresses and CIDR networks separated by commas or spaces, e.g.
+    /// `10.0.0.0/8, 192.0.2.7, fd00::/8`.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for item in list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+        {
+            let (addr, prefix) = match item.split_once('/') {
+                Some((a, p)) => (a, Some(p)),
+                None => (item, None),
+            };
+            let network: IpAddr = addr
+                .parse()
+                .map_err(|_| format!("`{item}` is not an IP address or CIDR network"))?;
+            let network = network.to_canonical();
+            let max = if network.is_ipv4() { 32 } else { 128 };
+            let prefix = match prefix {
+                None => max,
+                Some(p) => p
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|p| *p <= max)
+                    .ok_or_else(|| format!("`{item}` has no valid prefix length (0–{max})"))?,
+            };
+            nets.push(Cidr { network, prefix });
+        }
+        Ok(Self(nets.into()))
+    }
+
+    /// Whether no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(ip))
+    }
+
+    /// The client behind a request that arrived from `peer`: the peer itself unless it is a
+    /// trusted proxy; then the `X-Forwarded-For` chain is read from the right (each proxy appends
+    /// the address it received from), skipping trusted proxies, and the first address that is
+    /// not one is the client. Entries left of it were written by the client and are ignored; an
+    /// unreadable entry stops the walk at the last proxy that could be believed.
+    pub fn client_of(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
+        let peer = peer.to_canonical();
+        if !self.contains(peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            let Some(ip) = parse_hop(hop) else { break };
+            client = ip;
+            if !self.contains(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port (`192.0.2.1:4711`,
+/// `[2001:db8::1]:4711`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+        .ok()
+        .map(|ip| ip.to_canonical())
+}
+
+/// The client's address as [`resolve_client`] determined it; read by
+/// [`AccessContext::from_parts`](crate::audit::AccessContext::from_parts), so rate limits and
+/// the audit trail see the real client behind a trusted proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+/// Middleware: resolves the client address of every request (see
+/// [`TrustedProxies::client_of`]) and leaves it in the extensions as [`ClientAddress`]. An
+/// extension rather than a process-wide setting, so that two servers in one process (tests) can
+/// trust different proxies.
+pub async fn resolve_client(
+    State(trusted): State<TrustedProxies>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if let Some(peer) = peer_of(req.extensions()) {
+        let client = trusted.client_of(peer, req.headers());
+        req.extensions_mut().insert(ClientAddress(client));
+    }
+    next.run(req).await
 }
 
 /// Middleware: gives the request a tracing span with its id and route, records Prometheus
@@ -247,4 +394,76 @@ async fn render_metrics(State(state): State<OpsState>) -> Response {
 /// Fallback for unknown API paths: a problem+json 404.
 pub async fn api_not_found() -> Response {
     ApiError::NotFound("resource").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(values: &[&str]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let none = TrustedProxies::default();
+        let peer = ip("10.0.0.5");
+        assert_eq!(
+            none.client_of(peer, &xff(&["203.0.113.9"])),
+            peer,
+            "nobody trusted: the header is ignored"
+        );
+        let lb = TrustedProxies::parse("10.0.0.0/8, 192.0.2.7 fd00::/8").unwrap();
+        assert_eq!(
+            lb.client_of(peer, &xff(&["203.0.113.9"])),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            lb.client_of(ip("198.51.100.1"), &xff(&["203.0.113.9"])),
+            ip("198.51.100.1"),
+            "an untrusted peer's header is ignored"
+        );
+        // The client prepends a forged address; the proxies append what they saw.
+        assert_eq!(
+            lb.client_of(peer, &xff(&["1.2.3.4, 203.0.113.9, 10.1.1.1"])),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            lb.client_of(peer, &xff(&["1.2.3.4", "203.0.113.9:4711, 192.0.2.7"])),
+            ip("203.0.113.9"),
+            "several headers, ports"
+        );
+        assert_eq!(
+            lb.client_of(peer, &xff(&["garbage, 10.2.2.2"])),
+            ip("10.2.2.2"),
+            "an unreadable hop stops at the last believable one"
+        );
+        assert_eq!(lb.client_of(peer, &xff(&[])), peer, "no header: the proxy");
+        assert_eq!(
+            lb.client_of(ip("::ffff:10.0.0.5"), &xff(&["[2001:db8::1]:80"])),
+            ip("2001:db8::1"),
+            "IPv4-mapped peers and bracketed IPv6 hops"
+        );
+        assert_eq!(
+            lb.client_of(ip("fd00::1"), &xff(&["2001:db8::2"])),
+            ip("2001:db8::2")
+        );
+        for bad in ["10.0.0.0/33", "nonsense", "fd00::/129", "10.0.0.1/x"] {
+            assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
+        }
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        assert!(
+            TrustedProxies::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
+    }
 }

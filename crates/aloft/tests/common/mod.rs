@@ -27,6 +27,8 @@ pub struct Extras {
     pub keys: Option<KeySource>,
     /// Consume source events from this stream.
     pub sources: Option<aloft_ingest::consumer::ConsumerSettings>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: aloft_kernel::http::TrustedProxies,
 }
 
 pub struct TestApp {
@@ -113,6 +115,7 @@ impl TestApp {
             external_issuers: extras.external_issuers,
             sso: extras.sso,
             sources: extras.sources,
+            trusted_proxies: extras.trusted_proxies,
         })
         .await
         .expect("the application builds");
