@@ -74,6 +74,8 @@ pub async fn ensure(store: &AccountStore, roles: &Roles) -> Result<Vec<DemoAccou
                         station,
                         password: DEMO_PASSWORD,
                         totp: Some(&demo_secret(a.role)),
+                        // The demo is set up by the system, not by a person.
+                        pending_approval: false,
                     },
                     &ctx,
                 )

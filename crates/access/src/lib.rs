@@ -12,6 +12,7 @@
 //! - [`passengers`]: passenger self-service accounts (their own realm, their own profile only).
 //! - [`pages`]: sign-in, second factor, MFA enrolment, sign-out, account, role review.
 //! - [`demo`]: one demo account per role.
+//! - [`grants`]: four-eyes grants of roles their requester does not hold.
 //! - [`audit_pages`]: the audit trail in the workspace (search, verify the chain).
 //! - [`permissions`]: the permissions this domain checks.
 //!
@@ -21,6 +22,7 @@
 pub mod audit_pages;
 pub mod demo;
 pub mod gate;
+pub mod grants;
 pub mod issuers;
 pub mod limiter;
 pub mod model;

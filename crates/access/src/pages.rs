@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use aloft_authz::{Access, Permission, Principal, RoleDef, Roles, RoutePolicy, ScopeRule};
 
-use crate::permissions::{ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE};
+use crate::permissions::{ACCESS_APPROVE, ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE};
 use aloft_kernel::db::now;
 use aloft_kernel::{AccessContext, ApiError};
 use aloft_security::password::verify_unknown_user;
@@ -157,6 +157,12 @@ pub const POLICY: &[RoutePolicy] = &[
         "/access/clients/{id}/revoke",
         Access::Permission(API_CLIENTS_MANAGE),
     ),
+    RoutePolicy::new("GET", "/access/grants", Access::Permission(ACCESS_APPROVE)),
+    RoutePolicy::new(
+        "POST",
+        "/access/grants/{id}/{decision}",
+        Access::Permission(ACCESS_APPROVE),
+    ),
 ];
 
 /// The sign-in and account pages.
@@ -173,6 +179,8 @@ pub fn routes(state: SignInState) -> Router {
         .route("/access/accounts/{id}/{action}", post(account_action))
         .route("/access/clients", get(clients).post(create_client))
         .route("/access/clients/{id}/revoke", post(revoke_client))
+        .route("/access/grants", get(grants))
+        .route("/access/grants/{id}/{decision}", post(decide_grant))
         .with_state(state)
 }
 
@@ -745,6 +753,9 @@ async fn roles(State(state): State<SignInState>) -> Response {
                 @if aloft_authz::current_principal().is_some_and(|p| p.can(API_CLIENTS_MANAGE)) {
                     p { a href="/access/clients" { "Manage integration clients" } }
                 }
+                @if aloft_authz::current_principal().is_some_and(|p| p.can(crate::permissions::ACCESS_APPROVE)) {
+                    p { a href="/access/grants" { "Pending grants (four-eyes approval)" } }
+                }
                 p { "What each role may do. Everything not listed is denied. Travel document numbers are masked for roles without that permission." }
                 div.table-scroll tabindex="0" role="region" aria-label="Permissions by role" {
                     table {
@@ -940,6 +951,7 @@ async fn create_client(
             role.id,
             &scopes,
             station.as_deref(),
+            escalates(&role),
             chrono::Duration::days(days),
             &ctx,
         )
@@ -1194,6 +1206,7 @@ async fn create_account(
     }
     let role = role.expect("checked above");
     let station = (!station.is_empty()).then_some(station.as_str());
+    let pending_approval = escalates(&role);
     state
         .accounts
         .create(
@@ -1204,19 +1217,144 @@ async fn create_account(
                 station,
                 password: &password,
                 totp: None,
+                pending_approval,
             },
             &ctx,
         )
         .await?;
-    accounts_view(
-        &state,
-        StatusCode::CREATED,
-        Some(&format!(
-            "Account {username} created; they set up two-step sign-in when they first sign in."
+    let message = if pending_approval {
+        format!(
+            "Account {username} created and disabled until a second person approves its role at Access › Pending grants (you do not hold all of its permissions)."
+        )
+    } else {
+        format!("Account {username} created; they set up two-step sign-in when they first sign in.")
+    };
+    accounts_view(&state, StatusCode::CREATED, Some(&message), None).await
+}
+
+/// Whether granting `role` gives permissions the signed-in requester does not hold: such a
+/// grant needs a second person ([`crate::grants`]).
+fn escalates(role: &RoleDef) -> bool {
+    let me = aloft_authz::current_principal();
+    role.permissions
+        .iter()
+        .any(|p| !me.as_ref().is_some_and(|me| me.can(*p)))
+}
+
+/// Grants waiting for a second person.
+async fn grants(State(state): State<SignInState>) -> Result<Response, ApiError> {
+    grants_view(&state, StatusCode::OK, None).await
+}
+
+async fn grants_view(
+    state: &SignInState,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Result<Response, ApiError> {
+    let pending = state.accounts.pending_grants().await?;
+    let accounts = state.accounts.list().await?;
+    let clients = state.accounts.clients().await?;
+    let me = aloft_authz::current_principal()
+        .map(|p| p.subject)
+        .unwrap_or_default();
+    let name_of = |g: &crate::grants::PendingGrant| -> String {
+        match g.subject {
+            crate::grants::Subject::Account => accounts
+                .iter()
+                .find(|a| a.id.to_string() == g.subject_id)
+                .map(|a| format!("{} ({})", a.display_name, a.username))
+                .unwrap_or_else(|| g.subject_id.clone()),
+            crate::grants::Subject::Client => clients
+                .iter()
+                .find(|c| c.id == g.subject_id)
+                .map(|c| format!("{} (client {})", c.name, c.id))
+                .unwrap_or_else(|| g.subject_id.clone()),
+        }
+    };
+    let requester = |id: &str| -> String {
+        accounts
+            .iter()
+            .find(|a| a.id.to_string() == id)
+            .map(|a| a.display_name.clone())
+            .unwrap_or_else(|| id.to_owned())
+    };
+    Ok(page(
+        status,
+        layout(
+            "Pending grants",
+            SECTION,
+            html! {
+                h1 { "Pending grants" }
+                p { "An account or client whose role holds permissions its creator does not hold stays disabled until a second person approves it here. You cannot decide a grant you asked for." }
+                @if let Some(m) = message { p role="status" #grant-message { (m) } }
+                @if pending.is_empty() {
+                    p { "Nothing is waiting for approval." }
+                } @else {
+                    div.table-scroll tabindex="0" role="region" aria-label="Pending grants" {
+                        table {
+                            thead { tr { th scope="col" { "For" } th scope="col" { "Role" } th scope="col" { "Asked by" } th scope="col" { "Asked at" } th scope="col" { span.visually-hidden { "Decision" } } } }
+                            tbody {
+                                @for g in &pending {
+                                    tr {
+                                        td { (name_of(g)) }
+                                        td { (role_label(&state.roles, &g.role)) }
+                                        td { (requester(&g.requested_by)) }
+                                        td { (g.requested_at.format("%Y-%m-%d %H:%M UTC")) }
+                                        td {
+                                            @if g.requested_by == me {
+                                                small { "Awaiting someone else" }
+                                            } @else {
+                                                form.inline method="post" action={ "/access/grants/" (g.id) "/approve" } {
+                                                    (csrf_field())
+                                                    button type="submit" aria-label={ "Approve " (name_of(g)) } { "Approve" }
+                                                }
+                                                form.inline method="post" action={ "/access/grants/" (g.id) "/reject" } {
+                                                    (csrf_field())
+                                                    button.secondary.outline type="submit" aria-label={ "Reject " (name_of(g)) } { "Reject" }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        ),
+    ))
+}
+
+async fn decide_grant(
+    State(state): State<SignInState>,
+    ctx: AccessContext,
+    axum::extract::Path((id, decision)): axum::extract::Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(ApiError::NotFound("grant decision")),
+    };
+    match state.accounts.decide_grant(&id, approve, &ctx).await {
+        Ok(g) => {
+            let done = if approve { "approved" } else { "rejected" };
+            let message = format!(
+                "The {} grant was {done}.",
+                role_label(&state.roles, &g.role)
+            );
+            grants_view(&state, StatusCode::OK, Some(&message)).await
+        }
+        Err(crate::grants::GrantError::NotFound) => Err(ApiError::NotFound("pending grant")),
+        Err(crate::grants::GrantError::SamePerson) => Err(ApiError::Problem(
+            aloft_kernel::Problem::new(
+                StatusCode::FORBIDDEN,
+                "four-eyes",
+                "A second person must decide",
+            )
+            .with_detail("You asked for this grant, so someone else must approve or reject it."),
         )),
-        None,
-    )
-    .await
+        Err(crate::grants::GrantError::Storage(e)) => Err(e.into()),
+    }
 }
 
 async fn account_action(

@@ -11,6 +11,9 @@ pub const ACCESS_REVIEW: Permission = Permission::new("access.review");
 pub const ACCOUNTS_MANAGE: Permission = Permission::new("accounts.manage");
 /// Create and revoke integration API clients.
 pub const API_CLIENTS_MANAGE: Permission = Permission::new("api_clients.manage");
+/// Approve or reject a grant of a role whose permissions its requester does not hold (the
+/// second person of four-eyes grants, [`crate::grants`]).
+pub const ACCESS_APPROVE: Permission = Permission::new("access.approve");
 
 /// The permissions this domain registers, with what they allow.
 pub const PERMISSIONS: &[PermissionInfo] = &[
@@ -29,5 +32,9 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: API_CLIENTS_MANAGE,
         description: "Manage integration API clients",
+    },
+    PermissionInfo {
+        permission: ACCESS_APPROVE,
+        description: "Approve grants of roles their requester does not hold (four-eyes)",
     },
 ];

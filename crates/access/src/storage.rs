@@ -95,6 +95,9 @@ pub struct NewAccount<'a> {
     pub password: &'a str,
     /// A pre-enrolled second factor.
     pub totp: Option<&'a TotpSecret>,
+    /// The role holds permissions its creator does not: the account is created disabled with a
+    /// pending four-eyes grant ([`crate::grants`]).
+    pub pending_approval: bool,
 }
 
 /// Staff accounts and sessions.
@@ -163,6 +166,7 @@ impl AccountStore {
             station,
             password,
             totp,
+            pending_approval,
         } = new;
         let id = Uuid::now_v7();
         let hash = hash_password(password).map_err(storage)?;
@@ -172,7 +176,7 @@ impl AccountStore {
         sqlx::query(
             "INSERT INTO staff_accounts (id, username, display_name, role, station, password_hash, \
              totp_secret, totp_last_step, recovery_codes, failed_attempts, locked_until, disabled_at, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, '[]', 0, NULL, NULL, $8, $8)",
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, '[]', 0, NULL, $9, $8, $8)",
         )
         .bind(id.to_string())
         .bind(username)
@@ -182,8 +186,19 @@ impl AccountStore {
         .bind(&hash)
         .bind(secret)
         .bind(&t)
+        .bind(pending_approval.then(|| t.clone()))
         .execute(tx.conn())
         .await?;
+        if pending_approval {
+            crate::grants::request(
+                &mut tx,
+                crate::grants::Subject::Account,
+                &id.to_string(),
+                role,
+                ctx,
+            )
+            .await?;
+        }
         tx.audit(&[ctx.entry(
             "account.created",
             "staff_account",
@@ -663,6 +678,8 @@ pub struct ApiClient {
     pub scopes: Vec<String>,
     /// The row-scope value of a scoped role (a check-in kiosk's station).
     pub station: Option<String>,
+    /// Waiting for a second person to approve its role (four-eyes): no tokens until then.
+    pub awaiting_approval: bool,
     /// Credentials stop working then.
     pub expires_at: DateTime<Utc>,
     /// Revoked (no new tokens).
@@ -674,7 +691,7 @@ pub struct ApiClient {
 impl ApiClient {
     /// Whether its credentials may get a token now.
     pub fn active(&self, at: DateTime<Utc>) -> bool {
-        self.revoked_at.is_none() && at < self.expires_at
+        self.revoked_at.is_none() && !self.awaiting_approval && at < self.expires_at
     }
 }
 
@@ -689,6 +706,7 @@ fn decode_client(r: &AnyRow) -> Result<(ApiClient, String), StorageError> {
             role,
             scopes: scopes.split_whitespace().map(str::to_owned).collect(),
             station: r.try_get("station")?,
+            awaiting_approval: r.try_get::<i64, _>("awaiting_approval")? != 0,
             expires_at: from_db_time(&r.try_get::<String, _>("expires_at")?)?,
             revoked_at: revoked.as_deref().map(from_db_time).transpose()?,
             created_by: r.try_get("created_by")?,
@@ -706,6 +724,7 @@ impl AccountStore {
         role: &str,
         scopes: &[aloft_authz::Permission],
         station: Option<&str>,
+        pending_approval: bool,
         valid_for: chrono::Duration,
         ctx: &AccessContext,
     ) -> Result<(ApiClient, String), StorageError> {
@@ -715,8 +734,8 @@ impl AccountStore {
         let scope_text: Vec<&str> = scopes.iter().map(|p| p.as_str()).collect();
         let mut tx = self.db.begin_write().await?;
         sqlx::query(
-            "INSERT INTO api_clients (id, name, role, scopes, secret_hash, expires_at, revoked_at, created_at, created_by, station) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9)",
+            "INSERT INTO api_clients (id, name, role, scopes, secret_hash, expires_at, revoked_at, created_at, created_by, station, awaiting_approval) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $10)",
         )
         .bind(&id)
         .bind(name)
@@ -727,8 +746,12 @@ impl AccountStore {
         .bind(to_db_time(t))
         .bind(&ctx.actor.id)
         .bind(station)
+        .bind(i64::from(pending_approval))
         .execute(tx.conn())
         .await?;
+        if pending_approval {
+            crate::grants::request(&mut tx, crate::grants::Subject::Client, &id, role, ctx).await?;
+        }
         tx.audit(&[ctx.entry(
             "api_client.created",
             "api_client",

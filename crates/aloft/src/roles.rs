@@ -6,7 +6,9 @@
 //! manages accounts but reads no customer data, and the marketing manager and data analyst see
 //! aggregates, not individual profiles.
 
-use aloft_access::permissions::{ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ};
+use aloft_access::permissions::{
+    ACCESS_APPROVE, ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ,
+};
 use aloft_authz::{PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
 use aloft_customers::permissions::{
     CUSTOMER_READ, CUSTOMER_WRITE, OWN_PROFILE, OWN_RECORD, ROSTER, STATION, TRAVEL_DOCUMENT_READ,
@@ -149,6 +151,7 @@ pub const ROLES: &[RoleDef] = &[
             TIMELINE_READ,
             AUDIT_READ,
             ACCESS_REVIEW,
+            ACCESS_APPROVE,
             IDENTITY_REVIEW,
         ],
     ),
@@ -156,7 +159,7 @@ pub const ROLES: &[RoleDef] = &[
         ids::SECURITY_OPERATIONS_MANAGER,
         "Security operations manager",
         "Watches security: the audit trail, sign-in anomalies, access.",
-        &[AUDIT_READ, ACCESS_REVIEW],
+        &[AUDIT_READ, ACCESS_REVIEW, ACCESS_APPROVE],
     ),
     staff(
         ids::CMP_MANAGER,

@@ -376,6 +376,7 @@ async fn new_staff_enrol_a_totp_by_qr_code_and_recovery_codes_work_once() {
                 station: None,
                 password: "correct horse battery staple",
                 totp: None,
+                pending_approval: false,
             },
             &AccessContext::system("test"),
         )
@@ -699,6 +700,8 @@ async fn integration_clients_get_scoped_tokens_and_can_be_revoked() {
             html[at..at + html[at..].find('<').unwrap()].to_owned()
         };
         let (client_id, secret) = (grab("client-id"), grab("client-secret"));
+        // The administrator does not hold customer.read: a second person approves the client.
+        assert_eq!(app.approve_pending_grants().await, 1);
         // A scope the role lacks is refused.
         let wider = app
             .post_form_as(
@@ -1016,6 +1019,11 @@ async fn administrators_manage_staff_accounts() {
     assert_eq!(again.status, 422, "usernames are unique");
     let account = app.accounts.by_username("kim.lee").await.unwrap().unwrap();
     assert_eq!(account.station.as_deref(), Some("LHR"));
+    assert!(
+        account.disabled,
+        "disabled until a second person approves the role"
+    );
+    assert_eq!(app.approve_pending_grants().await, 1);
     let sign_in = || async {
         app.request(
             "POST",

@@ -322,6 +322,30 @@ impl TestApp {
             .issue_scoped(role, subject, chrono::Duration::hours(1), None, Some(value))
     }
 
+    /// Approves every pending four-eyes grant as the security operations manager (the second
+    /// person); returns how many.
+    pub async fn approve_pending_grants(&self) -> usize {
+        let som = self.sign_in_as("security_operations_manager").await;
+        let page = self.get_as(&som, "/access/grants").await.text();
+        let ids: Vec<String> = page
+            .match_indices("action=\"/access/grants/")
+            .map(|(i, m)| {
+                let rest = &page[i + m.len()..];
+                rest[..rest.find('/').unwrap()].to_owned()
+            })
+            .filter(|id| !id.is_empty())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for id in &ids {
+            let r = self
+                .post_form_as(&som, &format!("/access/grants/{id}/approve"), "")
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        ids.len()
+    }
+
     /// Signs in as the demo account of `role`.
     pub async fn sign_in_as(&self, role: &str) -> StaffSession {
         self.sign_in(
