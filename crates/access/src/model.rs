@@ -16,6 +16,26 @@ pub fn lockout_after(failures: i64) -> Option<Duration> {
     Some(Duration::minutes((1i64 << doublings).min(60)))
 }
 
+/// Failures of one username, from all addresses together, after which every further sign-in
+/// for it is slowed down (never refused: refusing would hand anyone who can reach the sign-in
+/// page a way to lock staff out; the per-address lockout stops guessing from one place).
+pub const GLOBAL_FREE_FAILURES: i64 = 100;
+
+/// A failure count older than this (since its last failure) starts again from zero.
+pub const FAILURE_MEMORY: Duration = Duration::hours(24);
+
+/// How long to hold every sign-in for a username that failed `failures` times from all
+/// addresses together: nothing up to [`GLOBAL_FREE_FAILURES`], then one second, one more for
+/// every further hundred, at most five. Enough to make a distributed guess at one account
+/// costly; short enough that its owner still signs in.
+pub fn global_slowdown(failures: i64) -> Option<std::time::Duration> {
+    if failures < GLOBAL_FREE_FAILURES {
+        return None;
+    }
+    let seconds = 1 + (failures - GLOBAL_FREE_FAILURES) / 100;
+    Some(std::time::Duration::from_secs(seconds.min(5) as u64))
+}
+
 /// A session ends after this long without a request.
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 /// A session ends this long after sign-in, however active.
@@ -122,6 +142,24 @@ mod tests {
         assert_eq!(lockout_after(6), Some(Duration::minutes(2)));
         assert_eq!(lockout_after(8), Some(Duration::minutes(8)));
         assert_eq!(lockout_after(50), Some(Duration::minutes(60)));
+    }
+
+    #[test]
+    fn the_global_ceiling_only_slows() {
+        assert_eq!(global_slowdown(0), None);
+        assert_eq!(global_slowdown(99), None);
+        assert_eq!(
+            global_slowdown(100),
+            Some(std::time::Duration::from_secs(1))
+        );
+        assert_eq!(
+            global_slowdown(250),
+            Some(std::time::Duration::from_secs(2))
+        );
+        assert_eq!(
+            global_slowdown(1_000_000),
+            Some(std::time::Duration::from_secs(5))
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use aloft_web::{Section, csrf_field, layout, page};
 
 use crate::gate::{SESSION_COOKIE, SESSION_COOKIE_TLS, cookie};
 use crate::limiter::RateLimiter;
-use crate::model::{ABSOLUTE_TIMEOUT, Stage, safe_next};
+use crate::model::{ABSOLUTE_TIMEOUT, Stage, global_slowdown, safe_next};
 use crate::storage::{AccountStore, Session};
 
 /// Shared by the sign-in handlers.
@@ -306,64 +306,61 @@ async fn sign_in(
         ));
     }
     let username = form.username.trim().to_lowercase();
-    let Some(account) = state.accounts.by_username(&username).await? else {
-        // Same work and same answer as a wrong password: usernames cannot be probed.
-        verify_unknown_user(&form.password);
-        state
-            .accounts
-            .audit(ctx.entry(
-                "auth.password_failed",
-                "staff_account",
-                None,
-                vec![],
-                "failure",
-            ))
-            .await?;
-        return Ok(sign_in_page(
-            StatusCode::UNAUTHORIZED,
-            &next,
-            Some(WRONG),
-            state.sso,
-        ));
-    };
-    let ctx = AccessContext {
-        actor: aloft_kernel::Actor {
-            id: account.id.to_string(),
-            role: account.role.clone(),
+    // The back-off is keyed by the username as typed and this client address, whether or not
+    // the account exists: a locked account and an unknown name answer alike (same status, same
+    // page, same Argon2 work), and failures from one address never lock out another.
+    let backoff = state.accounts.backoff(&username, &ctx).await?;
+    if let Some(hold) = global_slowdown(backoff.global_failures) {
+        tokio::time::sleep(hold).await;
+    }
+    let account = state.accounts.by_username(&username).await?;
+    let ctx = match &account {
+        Some(account) => AccessContext {
+            actor: aloft_kernel::Actor {
+                id: account.id.to_string(),
+                role: account.role.clone(),
+            },
+            ..ctx
         },
-        ..ctx
+        None => ctx,
     };
-    if let Some(until) = account.locked_until.filter(|u| *u > now()) {
+    let resource = account.as_ref().map(|a| a.id.to_string());
+    if let Some(until) = backoff.blocked_until.filter(|u| *u > now()) {
         verify_unknown_user(&form.password);
         state
             .accounts
             .audit(ctx.entry(
                 "auth.locked_attempt",
                 "staff_account",
-                Some(account.id.to_string()),
+                resource,
                 vec![],
                 "denied",
             ))
             .await?;
-        let wait = (until - now()).to_std().unwrap_or(Duration::from_secs(60));
-        return Ok(too_many(wait, &next, &locked_message(wait)));
+        return Ok(locked(until, &next));
     }
-    if account.disabled || !verify_password(&form.password, account.password_hash()) {
-        if let Some(until) = state
-            .accounts
-            .record_failure(&account, "auth.password_failed", &ctx)
-            .await?
-        {
-            let wait = (until - now()).to_std().unwrap_or(Duration::from_secs(60));
-            return Ok(too_many(wait, &next, &locked_message(wait)));
+    let account = match account {
+        Some(a) if !a.disabled && verify_password(&form.password, a.password_hash()) => a,
+        account => {
+            if account.is_none() {
+                // Same work as a wrong password: usernames cannot be probed by timing.
+                verify_unknown_user(&form.password);
+            }
+            if let Some(until) = state
+                .accounts
+                .record_failure(&username, account.as_ref(), "auth.password_failed", &ctx)
+                .await?
+            {
+                return Ok(locked(until, &next));
+            }
+            return Ok(sign_in_page(
+                StatusCode::UNAUTHORIZED,
+                &next,
+                Some(WRONG),
+                state.sso,
+            ));
         }
-        return Ok(sign_in_page(
-            StatusCode::UNAUTHORIZED,
-            &next,
-            Some(WRONG),
-            state.sso,
-        ));
-    }
+    };
     let stage = if account.has_totp() {
         Stage::Password
     } else {
@@ -383,6 +380,12 @@ async fn sign_in(
     r.headers_mut()
         .insert(header::SET_COOKIE, state.set_cookie(&token));
     Ok(r)
+}
+
+/// The answer while a (username, address) is locked out: the same for every username.
+fn locked(until: chrono::DateTime<chrono::Utc>, next: &str) -> Response {
+    let wait = (until - now()).to_std().unwrap_or(Duration::from_secs(60));
+    too_many(wait, next, &locked_message(wait))
 }
 
 fn locked_message(wait: Duration) -> String {
@@ -453,9 +456,12 @@ async fn mfa(
     if session.stage != Stage::Password {
         return Ok(Redirect::to(&next).into_response());
     }
-    if let Some(until) = session.account.locked_until.filter(|u| *u > now()) {
-        let wait = (until - now()).to_std().unwrap_or(Duration::from_secs(60));
-        return Ok(too_many(wait, &next, &locked_message(wait)));
+    let backoff = state
+        .accounts
+        .backoff(&session.account.username, &ctx)
+        .await?;
+    if let Some(until) = backoff.blocked_until.filter(|u| *u > now()) {
+        return Ok(locked(until, &next));
     }
     let code = form.code.trim();
     let (ok, step, action) = if code.len() <= 7 {
@@ -471,7 +477,12 @@ async fn mfa(
     if !ok {
         if let Some(until) = state
             .accounts
-            .record_failure(&session.account, "auth.mfa_failed", &ctx)
+            .record_failure(
+                &session.account.username,
+                Some(&session.account),
+                "auth.mfa_failed",
+                &ctx,
+            )
             .await?
         {
             state
@@ -614,7 +625,12 @@ async fn enrol(
     let Some(step) = aloft_security::totp::verify(&secret, &form.code, unix, 1) else {
         state
             .accounts
-            .record_failure(&session.account, "auth.mfa_failed", &ctx)
+            .record_failure(
+                &session.account.username,
+                Some(&session.account),
+                "auth.mfa_failed",
+                &ctx,
+            )
             .await?;
         return Ok(enrol_page(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -16,7 +16,7 @@ use aloft_security::totp::{TotpSecret, normalize_recovery_code};
 use aloft_security::{decrypt_text, encrypt_text, hash_password, random_token, sha256_hex};
 
 use crate::keys::InstanceKeys;
-use crate::model::{ABSOLUTE_TIMEOUT, Stage, lockout_after};
+use crate::model::{ABSOLUTE_TIMEOUT, FAILURE_MEMORY, Stage, lockout_after};
 
 /// A staff member's account (secrets stay encrypted or hashed in here).
 #[derive(Debug, Clone)]
@@ -35,9 +35,10 @@ pub struct Account {
     totp_secret: Option<String>,
     totp_last_step: i64,
     recovery_codes: Vec<String>,
-    /// Consecutive failed attempts.
+    /// Failed attempts since the last sign-in, from any address (shown to administrators).
     pub failed_attempts: i64,
-    /// Locked until then, after too many failures.
+    /// Some client address is locked out until then (shown to administrators; sign-in itself
+    /// checks the back-off of the (username, address) asking, [`AccountStore::backoff`]).
     pub locked_until: Option<DateTime<Utc>>,
     /// Disabled accounts cannot sign in.
     pub disabled: bool,
@@ -134,6 +135,25 @@ fn decode_account(r: &AnyRow) -> Result<Account, StorageError> {
         locked_until: locked.as_deref().map(from_db_time).transpose()?,
         disabled: disabled.is_some(),
     })
+}
+
+/// Where a username stands in the sign-in back-off, seen from one client address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backoff {
+    /// Sign-ins for the username from this address are refused until then.
+    pub blocked_until: Option<DateTime<Utc>>,
+    /// Recent failures of the username from every address together.
+    pub global_failures: i64,
+}
+
+/// The back-off rows of `username`: (from the request's client address, from anywhere). The
+/// username is taken as typed (lower-cased by the caller), so unknown names are counted too.
+fn backoff_keys(username: &str, ctx: &AccessContext) -> (String, String) {
+    let client = ctx.client_address.as_deref().unwrap_or("-");
+    (
+        sha256_hex(&format!("aloft-signin:{username}\n{client}")),
+        sha256_hex(&format!("aloft-signin:{username}")),
+    )
 }
 
 /// Hash of a recovery code, bound to the account so equal codes of two accounts differ.
@@ -234,46 +254,100 @@ impl AccountStore {
         rows.iter().map(decode_account).collect()
     }
 
-    /// Counts a failed password or second-factor attempt, locking the account progressively;
-    /// audited with `action` (e.g. `auth.password_failed`). Returns the lock end if now locked.
+    /// Where `username` stands in the sign-in back-off as seen from the request's client
+    /// address. Asked for every sign-in attempt, whether or not the username exists.
+    pub async fn backoff(
+        &self,
+        username: &str,
+        ctx: &AccessContext,
+    ) -> Result<Backoff, StorageError> {
+        let (pair, subject) = backoff_keys(username, ctx);
+        let rows = sqlx::query(
+            "SELECT key_hash, failures, blocked_until FROM signin_backoff \
+             WHERE key_hash IN ($1, $2) AND updated_at >= $3",
+        )
+        .bind(&pair)
+        .bind(&subject)
+        .bind(to_db_time(now() - FAILURE_MEMORY))
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut backoff = Backoff::default();
+        for r in rows {
+            let key: String = r.try_get("key_hash")?;
+            if key == pair {
+                let until: Option<String> = r.try_get("blocked_until")?;
+                backoff.blocked_until = until.as_deref().map(from_db_time).transpose()?;
+            } else {
+                backoff.global_failures = r.try_get("failures")?;
+            }
+        }
+        Ok(backoff)
+    }
+
+    /// Counts a failed password or second-factor attempt for `username` (an `account` or a
+    /// name that does not exist, counted alike) from the request's client address: the
+    /// progressive lockout of that (username, address), and the username's count across all
+    /// addresses. Audited with `action` (e.g. `auth.password_failed`). Returns the end of the
+    /// lock if this address is now locked out.
     pub async fn record_failure(
         &self,
-        account: &Account,
+        username: &str,
+        account: Option<&Account>,
         action: &str,
         ctx: &AccessContext,
     ) -> Result<Option<DateTime<Utc>>, StorageError> {
+        let (pair, subject) = backoff_keys(username, ctx);
+        let t = now();
+        let stale = to_db_time(t - FAILURE_MEMORY);
         let mut tx = self.db.begin_write().await?;
-        let row = sqlx::query(
-            "UPDATE staff_accounts SET failed_attempts = failed_attempts + 1, updated_at = $2 \
-             WHERE id = $1 RETURNING failed_attempts",
-        )
-        .bind(account.id.to_string())
-        .bind(to_db_time(now()))
-        .fetch_one(tx.conn())
-        .await?;
-        let failures: i64 = row.try_get("failed_attempts")?;
-        let locked_until = lockout_after(failures).map(|d| now() + d);
-        let mut entries = vec![ctx.entry(
-            action,
-            "staff_account",
-            Some(account.id.to_string()),
-            vec![],
-            "failure",
-        )];
+        let mut failures = 0;
+        for key in [&pair, &subject] {
+            let row = sqlx::query(
+                "INSERT INTO signin_backoff (key_hash, subject_hash, failures, blocked_until, updated_at) \
+                 VALUES ($1, $2, 1, NULL, $3) ON CONFLICT (key_hash) DO UPDATE SET \
+                 failures = CASE WHEN signin_backoff.updated_at < $4 THEN 1 ELSE signin_backoff.failures + 1 END, \
+                 blocked_until = CASE WHEN signin_backoff.updated_at < $4 THEN NULL ELSE signin_backoff.blocked_until END, \
+                 updated_at = $3 RETURNING failures",
+            )
+            .bind(key)
+            .bind(&subject)
+            .bind(to_db_time(t))
+            .bind(&stale)
+            .fetch_one(tx.conn())
+            .await?;
+            if key == &pair {
+                failures = row.try_get("failures")?;
+            }
+        }
+        let locked_until = lockout_after(failures).map(|d| t + d);
+        let resource = account.map(|a| a.id.to_string());
+        let mut entries =
+            vec![ctx.entry(action, "staff_account", resource.clone(), vec![], "failure")];
         if let Some(until) = locked_until {
-            sqlx::query("UPDATE staff_accounts SET locked_until = $2 WHERE id = $1")
-                .bind(account.id.to_string())
+            sqlx::query("UPDATE signin_backoff SET blocked_until = $2 WHERE key_hash = $1")
+                .bind(&pair)
                 .bind(to_db_time(until))
                 .execute(tx.conn())
                 .await?;
-            entries.push(ctx.entry(
-                "auth.locked",
-                "staff_account",
-                Some(account.id.to_string()),
-                vec![],
-                "denied",
-            ));
+            entries.push(ctx.entry("auth.locked", "staff_account", resource, vec![], "denied"));
         }
+        if let Some(account) = account {
+            // Shown to administrators ("locked" while some address is locked out).
+            sqlx::query(
+                "UPDATE staff_accounts SET failed_attempts = failed_attempts + 1, \
+                 locked_until = COALESCE($2, locked_until), updated_at = $3 WHERE id = $1",
+            )
+            .bind(account.id.to_string())
+            .bind(locked_until.map(to_db_time))
+            .bind(to_db_time(t))
+            .execute(tx.conn())
+            .await?;
+        }
+        // Forget counts nobody added to for a day (bounded under a spraying attack).
+        sqlx::query("DELETE FROM signin_backoff WHERE updated_at < $1")
+            .bind(&stale)
+            .execute(tx.conn())
+            .await?;
         tx.audit(&entries).await?;
         tx.commit().await?;
         Ok(locked_until)
@@ -461,6 +535,11 @@ impl AccountStore {
         .bind(to_db_time(t))
         .execute(tx.conn())
         .await?;
+        // A full sign-in from this address clears its back-off (not other addresses').
+        sqlx::query("DELETE FROM signin_backoff WHERE key_hash = $1")
+            .bind(backoff_keys(&session.account.username, ctx).0)
+            .execute(tx.conn())
+            .await?;
         tx.audit(&[ctx.entry(
             action,
             "staff_account",
@@ -896,6 +975,17 @@ impl AccountStore {
             .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
+        }
+        if action == AccountAction::Unlock {
+            let row = sqlx::query("SELECT username FROM staff_accounts WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(tx.conn())
+                .await?;
+            let username: String = row.try_get("username")?;
+            sqlx::query("DELETE FROM signin_backoff WHERE subject_hash = $1")
+                .bind(backoff_keys(&username, ctx).1)
+                .execute(tx.conn())
+                .await?;
         }
         if matches!(action, AccountAction::Disable | AccountAction::ResetMfa) {
             sqlx::query("DELETE FROM staff_sessions WHERE account_id = $1")

@@ -173,14 +173,20 @@ async fn rate_limits_follow_the_client_behind_a_trusted_proxy_and_ignore_forged_
             },
         )
         .await;
-        for n in 0..30 {
+        // A burst of 30, then one attempt every two seconds: the limit bites within a few more.
+        let mut limited = None;
+        for n in 0..40 {
             let r = guess(&app, n, "198.51.100.1, 203.0.113.7").await;
+            if r.status == 429 {
+                assert!(n >= 30, "limited after only {n} attempts");
+                limited = Some(r);
+                break;
+            }
             assert_eq!(r.status, 401, "attempt {n}: {}", r.text());
         }
-        let limited = guess(&app, 30, "203.0.113.7").await;
-        assert_eq!(limited.status, 429, "{}", limited.text());
+        let limited = limited.expect("the client is rate limited");
         assert!(!limited.header("retry-after").is_empty());
-        let other = guess(&app, 31, "203.0.113.8").await;
+        let other = guess(&app, 99, "203.0.113.8").await;
         assert_eq!(
             other.status, 401,
             "another client behind the same proxy is not limited"
@@ -203,11 +209,108 @@ async fn rate_limits_follow_the_client_behind_a_trusted_proxy_and_ignore_forged_
 
         // Nobody trusted: a forged header is ignored, the peer is limited.
         let app = TestApp::spawn(backend).await;
-        for n in 0..30 {
-            let r = guess(&app, n, &format!("192.0.2.{n}")).await;
-            assert_eq!(r.status, 401, "attempt {n}");
+        let limited_at = {
+            let mut at = None;
+            for n in 0..40 {
+                if guess(&app, n, &format!("192.0.2.{n}")).await.status == 429 {
+                    at = Some(n);
+                    break;
+                }
+            }
+            at
+        };
+        assert!(
+            limited_at.is_some_and(|n| n >= 30),
+            "forged headers do not escape the limit: {limited_at:?}"
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+/// A password attempt for `username` from client `from` (behind the trusted test proxy).
+async fn attempt(app: &TestApp, username: &str, password: &str, from: &str) -> common::Reply {
+    app.request(
+        "POST",
+        "/sign-in",
+        &[FORM, ("authorization", ""), ("x-forwarded-for", from)],
+        Bytes::from(format!("username={username}&password={password}&next=%2F")),
+    )
+    .await
+}
+
+async fn behind_proxy(backend: aloft_kernel::Backend) -> TestApp {
+    TestApp::spawn_full(
+        backend,
+        |s| s,
+        None,
+        Extras {
+            trusted_proxies: TrustedProxies::parse("127.0.0.1").unwrap(),
+            ..Extras::default()
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn lockout_is_per_address_and_unknown_names_answer_like_locked_accounts() {
+    on_each_backend(|backend| async move {
+        let app = behind_proxy(backend).await;
+        let password = aloft_access::demo::DEMO_PASSWORD;
+        let (attacker, office) = ("203.0.113.66", "198.51.100.77");
+        for (username, why) in [
+            (ids::CONTACT_CENTRE_AGENT, "a real account"),
+            ("ghost.user", "a name that does not exist"),
+        ] {
+            for n in 1..=4 {
+                let r = attempt(&app, username, "guess", attacker).await;
+                assert_eq!(r.status, 401, "{why}: failure {n}");
+            }
+            let r = attempt(&app, username, "guess", attacker).await;
+            assert_eq!(r.status, 429, "{why}: the fifth failure locks");
         }
-        assert_eq!(guess(&app, 30, "192.0.2.200").await.status, 429);
+        // Both now answer alike: same status, same page (so nobody can tell which exists).
+        let real = attempt(&app, ids::CONTACT_CENTRE_AGENT, password, attacker).await;
+        let ghost = attempt(&app, "ghost.user", password, attacker).await;
+        assert_eq!(
+            real.status, 429,
+            "even the right password waits out the lock"
+        );
+        assert_eq!(ghost.status, real.status);
+        assert_eq!(ghost.text(), real.text(), "same body");
+        assert!(real.text().contains("locked"));
+        assert!(!ghost.header("retry-after").is_empty());
+        // The attacker's failures do not lock the owner out from the office.
+        let owner = attempt(&app, ids::CONTACT_CENTRE_AGENT, password, office).await;
+        assert_eq!(owner.status, 303, "{}", owner.text());
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failures_from_everywhere_only_slow_the_owner_down() {
+    on_each_backend(|backend| async move {
+        let app = behind_proxy(backend).await;
+        // 100 failures from 25 addresses, each staying under its own lockout.
+        for n in 0..100 {
+            let from = format!("192.0.2.{}", n % 25 + 1);
+            let r = attempt(&app, ids::LOYALTY_MANAGER, "guess", &from).await;
+            assert_eq!(r.status, 401, "failure {n} from {from}: {}", r.text());
+        }
+        let started = std::time::Instant::now();
+        let owner = attempt(
+            &app,
+            ids::LOYALTY_MANAGER,
+            aloft_access::demo::DEMO_PASSWORD,
+            "198.51.100.9",
+        )
+        .await;
+        assert_eq!(owner.status, 303, "slowed, never refused: {}", owner.text());
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(1),
+            "past the ceiling every attempt is held"
+        );
         app.stop().await;
     })
     .await;
