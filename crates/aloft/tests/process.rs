@@ -308,3 +308,87 @@ fn resolve_writes_a_cluster_for_every_row_and_names_unknown_columns() {
     assert_ne!(cluster("a1"), cluster("b1"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `kill -9` in the middle of a stream of audited reads: every read that was answered has its
+/// audit record, because no customer data leaves the server before its record is committed.
+/// (Before, reads were answered first and their records written up to 50 ms later; a crash lost
+/// the records of reads already answered — 56 of 14,754 in one trial.)
+#[test]
+fn no_answered_read_loses_its_audit_record_when_the_process_is_killed() {
+    let (mut child, addr, dir) = start_binary();
+    let token = issue_token(&dir, "data_privacy_officer");
+    let body = r#"{"first_name":"Ana","last_name":"Silva"}"#;
+    let created = http(
+        &addr,
+        &format!(
+            "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let id = created
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let readers: Vec<_> = (0..6)
+        .map(|_| {
+            let (addr, token, id, answered) =
+                (addr.clone(), token.clone(), id.clone(), answered.clone());
+            std::thread::spawn(move || {
+                let request = format!(
+                    "GET /api/v1/customers/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+                );
+                loop {
+                    let Ok(mut s) = TcpStream::connect(&addr) else { return };
+                    if s.write_all(request.as_bytes()).is_err() {
+                        return;
+                    }
+                    let mut out = String::new();
+                    if s.read_to_string(&mut out).is_err() {
+                        return;
+                    }
+                    // Count only complete answers that carry the customer's data.
+                    if out.starts_with("HTTP/1.1 200") && out.contains("\"first_name\":\"Ana\"") {
+                        answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    } else if out.is_empty() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let answered = answered.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(answered > 50, "the readers were answered ({answered})");
+    let audited = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let db = aloft_kernel::Database::connect(&aloft_kernel::DatabaseSettings::sqlite_in(&dir))
+                .await
+                .unwrap();
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'customer.read' AND resource_id = $1",
+            )
+            .bind(&id)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            db.close().await;
+            n as u64
+        });
+    assert!(
+        audited >= answered,
+        "{answered} reads answered, only {audited} audited"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -255,7 +255,8 @@ pub async fn authorize(State(gate): State<Gate>, req: Request, next: Next) -> Re
         let p = principal.as_ref().expect("denials have a principal");
         if let Some(auditor) = &gate.auditor {
             let ctx = access_context(&parts, Some(p));
-            auditor
+            // A refusal shows nothing, so it need not wait for (or fail with) its record.
+            let _ = auditor
                 .record(ctx.entry(
                     "access.denied",
                     "route",
@@ -278,7 +279,7 @@ pub async fn authorize(State(gate): State<Gate>, req: Request, next: Next) -> Re
         if !ok {
             if let Some(auditor) = &gate.auditor {
                 let ctx = access_context(&parts, principal.as_ref());
-                auditor
+                let _ = auditor
                     .record(ctx.entry(
                         "access.csrf_rejected",
                         "route",

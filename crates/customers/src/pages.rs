@@ -195,10 +195,14 @@ async fn search_page(
     ctx: AccessContext,
     Query(form): Query<SearchForm>,
 ) -> Response {
-    let found = find(&store, &form.q).await;
-    if let Ok(items) = &found {
-        store.record_reads(&ctx, "customer.search", items).await;
-    }
+    let found = match find(&store, &form.q).await {
+        // Shown only once the search is in the audit trail.
+        Ok(items) => match store.record_reads(&ctx, "customer.search", &items).await {
+            Ok(()) => Ok(items),
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e),
+    };
     let status = if found.is_err() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
@@ -234,10 +238,14 @@ async fn results_fragment(
     ctx: AccessContext,
     Query(form): Query<SearchForm>,
 ) -> Response {
-    let found = find(&store, &form.q).await;
-    if let Ok(items) = &found {
-        store.record_reads(&ctx, "customer.search", items).await;
-    }
+    let found = match find(&store, &form.q).await {
+        // Shown only once the search is in the audit trail.
+        Ok(items) => match store.record_reads(&ctx, "customer.search", &items).await {
+            Ok(()) => Ok(items),
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e),
+    };
     page(StatusCode::OK, results(&form.q, &found))
 }
 
@@ -302,9 +310,13 @@ async fn view(
     if let Some(survivor) = c.merged_into {
         return axum::response::Redirect::to(&format!("/customers/{survivor}")).into_response();
     }
-    store
+    if store
         .record_reads(&ctx, "customer.read", std::slice::from_ref(&c))
-        .await;
+        .await
+        .is_err()
+    {
+        return unavailable();
+    }
     let disclosure = Disclosure::current();
     let p = &c.profile;
     let s = |v: Option<&dyn std::fmt::Display>| v.map(|x| x.to_string());
@@ -789,9 +801,13 @@ async fn edit_form(
         Ok(c) => c,
         Err(r) => return r,
     };
-    store
+    if store
         .record_reads(&ctx, "customer.read", std::slice::from_ref(&c))
-        .await;
+        .await
+        .is_err()
+    {
+        return unavailable();
+    }
     let title = format!("Edit {}", c.profile.display_name());
     let markup = form_page(
         &title,

@@ -211,7 +211,7 @@ async fn list_customers(
         .await?;
     store
         .record_reads(&ctx, "customer.search", &page.items)
-        .await;
+        .await?;
     let disclosure = Disclosure::current();
     let items: Vec<serde_json::Value> = page
         .items
@@ -293,7 +293,7 @@ async fn get_customer(
     }
     store
         .record_reads(&ctx, "customer.read", std::slice::from_ref(&customer))
-        .await;
+        .await?;
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v == etag(customer.version))
@@ -392,7 +392,7 @@ async fn get_me(
         .ok_or(ApiError::NotFound("customer"))?;
     store
         .record_reads(&ctx, "customer.read_own", std::slice::from_ref(&customer))
-        .await;
+        .await?;
     let mut r = (StatusCode::OK, axum::Json(&customer)).into_response();
     r.headers_mut().insert(header::ETAG, etag(customer.version));
     Ok(r)

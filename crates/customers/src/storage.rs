@@ -365,21 +365,31 @@ impl CustomerStore {
         self
     }
 
-    /// Audits that `ctx` was shown these customers (field names only). Queued, not awaited.
-    pub async fn record_reads(&self, ctx: &AccessContext, action: &str, customers: &[Customer]) {
+    /// Audits that `ctx` is shown these customers (field names only), returning once the
+    /// records are committed: show nothing on `Err` (no customer data leaves the server before
+    /// its audit record is durable).
+    pub async fn record_reads(
+        &self,
+        ctx: &AccessContext,
+        action: &str,
+        customers: &[Customer],
+    ) -> Result<(), StorageError> {
         if let Some(auditor) = &self.auditor {
-            for c in customers {
-                auditor
-                    .record(ctx.entry(
+            let entries = customers
+                .iter()
+                .map(|c| {
+                    ctx.entry(
                         action,
                         "customer",
                         Some(c.id.to_string()),
                         shown_fields(&c.profile),
                         "success",
-                    ))
-                    .await;
-            }
+                    )
+                })
+                .collect();
+            auditor.record_all(entries).await?;
         }
+        Ok(())
     }
 
     /// The database behind this store.

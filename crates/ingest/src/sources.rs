@@ -107,7 +107,8 @@ impl SourcesState {
                     vec!["sources".into()],
                     "success",
                 ))
-                .await;
+                .await
+                .map_err(StorageError::from)?;
         }
         Ok(sources)
     }

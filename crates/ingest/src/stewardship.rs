@@ -98,13 +98,21 @@ impl StewardshipState {
         Self { pipeline, auditor }
     }
 
-    async fn audit_read(&self, ctx: &AccessContext, action: &str, ids: &[String]) {
+    /// Audits that `ctx` is shown these customers; show nothing on `Err`.
+    async fn audit_read(
+        &self,
+        ctx: &AccessContext,
+        action: &str,
+        ids: &[String],
+    ) -> Result<(), aloft_kernel::StorageError> {
         if let Some(a) = &self.auditor {
-            for id in ids {
-                a.record(ctx.entry(action, "customer", Some(id.clone()), vec![], "success"))
-                    .await;
-            }
+            let entries = ids
+                .iter()
+                .map(|id| ctx.entry(action, "customer", Some(id.clone()), vec![], "success"))
+                .collect();
+            a.record_all(entries).await?;
         }
+        Ok(())
     }
 }
 
@@ -276,7 +284,7 @@ async fn lineage_api(
     let merges = merge::lineage(state.pipeline.database(), c).await?;
     state
         .audit_read(&ctx, "customer.lineage_read", &[c.to_string()])
-        .await;
+        .await?;
     Ok(axum::Json(merges).into_response())
 }
 
@@ -456,7 +464,9 @@ async fn queue_page(
         shown.push(r.candidate_customer_id.clone());
         cards.push(side_by_side(r, new.as_ref(), old.as_ref()));
     }
-    state.audit_read(&ctx, "identity.review_read", &shown).await;
+    state
+        .audit_read(&ctx, "identity.review_read", &shown)
+        .await?;
     let markup = html! {
         h1 { "Identity review" }
         p { "Uncertain matches: the matcher found a likely but not certain match and kept the records apart. Decide whether each pair is the same person. A merge can be undone from the customer's page." }

@@ -3,9 +3,12 @@
 //!
 //! Records form one SHA-256 hash chain (`aloft_security::audit_chain`) in the `audit_log` table.
 //! Changes are audited inside the transaction that makes them ([`crate::db::WriteTx::audit`]), so
-//! a change without its audit record cannot exist. Reads are queued to the [`Auditor`], which
-//! appends them in batches every few milliseconds — durable within [`FLUSH_EVERY`] of the answer,
-//! without adding a database write to the read path.
+//! a change without its audit record cannot exist. Reads go to the [`Auditor`], which appends
+//! them in batches (group commit) and answers each reader only once its record is committed:
+//! **no customer data leaves the server before its audit record is durable**, so a crash
+//! (`kill -9`) can lose an answer but never an answered read's record. The writer never waits
+//! to fill a batch: it takes whatever is queued, commits it, and wakes those readers, while the
+//! next batch queues behind — under load, batches grow by themselves.
 //!
 //! Invariants: records hold identifiers and field *names*, never field values. The chain tip
 //! (`audit_head`) is updated by the first statement of every append, which serialises appenders
@@ -15,12 +18,25 @@ use std::time::Duration;
 
 use aloft_security::audit_chain::AuditRecord;
 use sqlx::Row;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Database, StorageError, now, to_db_time};
 
-/// How often queued read records are written.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// How long a reader waits for its audit record to commit before giving up with
+/// [`AuditUnavailable`] (the handler then answers 503 and shows nothing).
+pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The audit record of a read could not be committed (the database is away): the data must
+/// not be shown.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the access cannot be recorded in the audit trail right now; nothing was shown")]
+pub struct AuditUnavailable;
+
+impl From<AuditUnavailable> for StorageError {
+    fn from(e: AuditUnavailable) -> Self {
+        StorageError::Unavailable(e.to_string())
+    }
+}
 
 /// Who is acting. Until sign-in exists every caller is the anonymous actor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,10 +216,18 @@ pub(crate) async fn append(
 /// Most read records appended in one transaction.
 const MAX_BATCH: usize = 256;
 
-/// Queues read records and appends them in batches (see the module docs).
+/// Appends read records in batches and tells each reader when theirs is committed (see the
+/// module docs).
 #[derive(Debug, Clone)]
 pub struct Auditor {
-    queue: mpsc::Sender<AuditEntry>,
+    queue: mpsc::Sender<Queued>,
+}
+
+/// A queued record and, for the last record of a reader's set, who to tell once it commits
+/// (batches commit in queue order, so the last one committed means all of them did).
+struct Queued {
+    entry: AuditEntry,
+    committed: Option<oneshot::Sender<()>>,
 }
 
 /// Read records waiting to be written, at most. Far above what a healthy writer ever holds
@@ -220,43 +244,71 @@ impl Auditor {
         (Self { queue }, tokio::spawn(write_batches(db, rx)))
     }
 
-    /// Queues a record. Returns at once while there is room in the queue; when the writer has
-    /// fallen [`QUEUE_CAPACITY`] records behind, waits for room (back-pressure on readers).
-    pub async fn record(&self, entry: AuditEntry) {
-        match self.queue.try_send(entry) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(entry)) => {
-                metrics::counter!("aloft_audit_queue_full_total").increment(1);
-                if self.queue.send(entry).await.is_err() {
-                    tracing::error!("audit writer stopped; a read record could not be queued");
+    /// Records one access and returns once its record is committed. Show nothing on `Err`.
+    pub async fn record(&self, entry: AuditEntry) -> Result<(), AuditUnavailable> {
+        self.record_all(vec![entry]).await
+    }
+
+    /// Records accesses (a search result's customers) and returns once all are committed. When
+    /// the writer has fallen [`QUEUE_CAPACITY`] records behind, waits for room first
+    /// (back-pressure on readers). Show nothing on `Err`.
+    pub async fn record_all(&self, entries: Vec<AuditEntry>) -> Result<(), AuditUnavailable> {
+        let Some(last) = entries.len().checked_sub(1) else {
+            return Ok(());
+        };
+        let (tx, rx) = oneshot::channel();
+        let mut tx = Some(tx);
+        for (i, entry) in entries.into_iter().enumerate() {
+            let queued = Queued {
+                entry,
+                committed: if i == last { tx.take() } else { None },
+            };
+            let sent = match self.queue.try_send(queued) {
+                Ok(()) => Ok(()),
+                Err(mpsc::error::TrySendError::Full(queued)) => {
+                    metrics::counter!("aloft_audit_queue_full_total").increment(1);
+                    self.queue.send(queued).await.map_err(|_| ())
                 }
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+            };
+            if sent.is_err() {
+                tracing::error!("audit writer stopped; a read cannot be recorded");
+                return Err(AuditUnavailable);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::error!("audit writer stopped; a read record could not be queued");
+        }
+        match tokio::time::timeout(COMMIT_TIMEOUT, rx).await {
+            Ok(Ok(())) => Ok(()),
+            _ => {
+                metrics::counter!("aloft_audit_unconfirmed_total").increment(1);
+                Err(AuditUnavailable)
             }
         }
     }
 }
 
-async fn write_batches(db: Database, mut rx: mpsc::Receiver<AuditEntry>) {
+async fn write_batches(db: Database, mut rx: mpsc::Receiver<Queued>) {
     let mut pending: Vec<AuditEntry> = Vec::new();
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    let take = |q: Queued, pending: &mut Vec<AuditEntry>, waiting: &mut Vec<_>| {
+        pending.push(q.entry);
+        waiting.extend(q.committed);
+    };
     let mut open = true;
     while open || !pending.is_empty() {
-        if open {
+        if open && pending.is_empty() {
             match rx.recv().await {
-                Some(e) => pending.push(e),
+                Some(q) => take(q, &mut pending, &mut waiting),
                 None => open = false,
             }
-            // Gather what arrives within the flush window into the same transaction.
-            let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
-            // Small batches: each holds the write slot (SQLite) only briefly, so a burst of
-            // audited reads never makes a customer update wait behind it.
-            while open && pending.len() < MAX_BATCH {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(e)) => pending.push(e),
-                    Ok(None) => open = false,
-                    Err(_) => break,
-                }
+        }
+        // Take what is already queued, without waiting for more: readers are waiting. Small
+        // batches hold the write slot (SQLite) only briefly, so a burst of audited reads never
+        // makes a customer update wait long behind it.
+        while open && pending.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(q) => take(q, &mut pending, &mut waiting),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => open = false,
             }
         }
         if pending.is_empty() {
@@ -272,6 +324,9 @@ async fn write_batches(db: Database, mut rx: mpsc::Receiver<AuditEntry>) {
             Ok(()) => {
                 metrics::counter!("aloft_audit_records_total").increment(pending.len() as u64);
                 pending.clear();
+                for w in waiting.drain(..) {
+                    let _ = w.send(());
+                }
             }
             Err(e) => {
                 // Keep the records and retry: the database being away must not lose them.

@@ -152,7 +152,8 @@ impl TimelineState {
                     vec!["timeline".into()],
                     "success",
                 ))
-                .await;
+                .await
+                .map_err(aloft_kernel::StorageError::from)?;
         }
         Ok((customer, page))
     }
@@ -479,7 +480,8 @@ async fn suggestions(
                 vec!["preferences".into()],
                 "success",
             ))
-            .await;
+            .await
+            .map_err(aloft_kernel::StorageError::from)?;
     }
     Ok(axum::Json(crate::preferences::suggest(
         seat.as_deref(),
