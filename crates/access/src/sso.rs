@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 use aloft_authz::{Access, RoutePolicy};
 use aloft_kernel::keys::InstanceKeys;
-use aloft_kernel::{AccessContext, ApiError};
+use aloft_kernel::{AccessContext, ApiError, Problem};
 use aloft_security::{DataKey, decrypt_text, encrypt_text, random_token};
 use aloft_web::{Section, layout, page};
 
@@ -110,6 +110,12 @@ pub fn pkce_challenge(verifier: &str) -> String {
     b64url(&aloft_security::sha256(verifier.as_bytes()))
 }
 
+/// Whether two issuer identifiers are the same: exact comparison, after one trailing `/` is
+/// dropped from each (providers differ in whether they write it).
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.strip_suffix('/').unwrap_or(a) == b.strip_suffix('/').unwrap_or(b)
+}
+
 fn enc(v: &str) -> String {
     percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
@@ -148,6 +154,28 @@ impl Sso {
                         "the identity provider's discovery document is malformed: {e}"
                     ))
                 })?;
+                // OpenID Connect Discovery 1.0 §4.3: the document's issuer must be exactly the
+                // one configured. Otherwise whoever answers at that URL could name another
+                // issuer, whose ID tokens would then be accepted as this provider's.
+                if !same_issuer(&d.issuer, &self.config.issuer) {
+                    tracing::error!(
+                        configured = %self.config.issuer,
+                        discovered = %d.issuer,
+                        "the identity provider's discovery document names another issuer; SSO refused"
+                    );
+                    return Err(ApiError::Problem(
+                        Problem::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "identity-provider-issuer-mismatch",
+                            "The identity provider is not the one configured",
+                        )
+                        .with_detail(format!(
+                            "Its discovery document names the issuer `{}`, but Aloft is configured \
+                             for `{}`; single sign-on is refused until they are the same.",
+                            d.issuer, self.config.issuer
+                        )),
+                    ));
+                }
                 let verifier = ExternalIssuer::new(
                     IssuerConfig {
                         issuer: d.issuer.clone(),
@@ -395,4 +423,34 @@ async fn callback(
     r.headers_mut()
         .append(header::SET_COOKIE, sso.flow_cookie("", 0));
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuers_compare_exactly_but_for_one_trailing_slash() {
+        assert!(same_issuer(
+            "https://idp.example/t1",
+            "https://idp.example/t1/"
+        ));
+        assert!(same_issuer(
+            "https://idp.example/t1/",
+            "https://idp.example/t1"
+        ));
+        assert!(!same_issuer(
+            "https://idp.example/t1",
+            "https://idp.example/t2"
+        ));
+        assert!(!same_issuer(
+            "https://IDP.example/t1",
+            "https://idp.example/t1"
+        ));
+        assert!(!same_issuer(
+            "https://idp.example/t1//",
+            "https://idp.example/t1"
+        ));
+        assert!(!same_issuer("https://evil.example", "https://idp.example"));
+    }
 }

@@ -315,3 +315,69 @@ async fn failures_from_everywhere_only_slow_the_owner_down() {
     })
     .await;
 }
+
+/// An identity provider whose discovery document names another issuer than its own URL.
+async fn lying_idp() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let doc = serde_json::json!({
+        "issuer": "https://evil.example",
+        "authorization_endpoint": "https://evil.example/authorize",
+        "token_endpoint": "https://evil.example/token",
+        "jwks_uri": "https://evil.example/keys",
+    });
+    let app = axum::Router::new().route(
+        "/.well-known/openid-configuration",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+#[tokio::test]
+async fn an_identity_provider_naming_another_issuer_is_refused() {
+    let issuer = lying_idp().await;
+    let sso = aloft_access::sso::SsoConfig {
+        issuer: format!("{issuer}/"),
+        client_id: "aloft-web".into(),
+        client_secret: zeroize::Zeroizing::new("secret".into()),
+        redirect_url: "http://aloft.test/sign-in/sso/callback".into(),
+        role_claim: "roles".into(),
+        role_map: vec![],
+        require_mfa: true,
+    };
+    let app = TestApp::spawn_full(
+        aloft_kernel::Backend::Sqlite,
+        |s| s,
+        None,
+        Extras {
+            sso: Some(sso),
+            ..Extras::default()
+        },
+    )
+    .await;
+    let r = app
+        .request(
+            "GET",
+            "/sign-in/sso?next=%2F",
+            &[("authorization", "")],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(r.status, 503, "{} {}", r.header("location"), r.text());
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    let problem = r.json();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("https://evil.example") && detail.contains(&issuer),
+        "{detail}"
+    );
+    assert!(
+        r.header("location").is_empty(),
+        "never sent to the other issuer"
+    );
+    app.stop().await;
+}
