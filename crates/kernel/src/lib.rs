@@ -10,9 +10,11 @@
 pub mod audit;
 pub mod cpu;
 pub mod db;
+pub mod event_types;
 pub mod events;
 pub mod fields;
 pub mod http;
+pub mod jobs;
 pub mod keys;
 pub mod migrate;
 pub mod newtype;
