@@ -10,7 +10,6 @@
 pub mod audit;
 pub mod cpu;
 pub mod db;
-pub mod event_types;
 pub mod events;
 pub mod fields;
 pub mod http;
