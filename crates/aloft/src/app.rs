@@ -112,6 +112,12 @@ impl utoipa::Modify for BearerAuth {
 /// credentials, and they reveal no customer data.
 const APP_POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("GET", "/api/openapi.json", Access::Public),
+    RoutePolicy::new("GET", "/api/v1/events", Access::Public),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/events/{event_type}/{version}",
+        Access::Public,
+    ),
     RoutePolicy::new("GET", "/healthz", Access::Public),
     RoutePolicy::new("GET", "/readyz", Access::Public),
     RoutePolicy::new("GET", "/metrics", Access::Public),
@@ -543,6 +549,7 @@ pub fn router(
             }),
         )
         .merge(modules.page_routes())
+        .merge(event_schemas(modules.events()))
         .merge(aloft_web::routes())
         .merge(aloft_kernel::http::ops_routes(ops))
         .fallback(not_found)
@@ -677,6 +684,54 @@ impl CustomerDirectory for Directory {
     fn email_index(&self, email: &str) -> Option<String> {
         self.0.email_blind_index(email)
     }
+}
+
+/// The published event types (`GET /api/v1/events`) and the JSON Schema of each type's `data`
+/// (`GET /api/v1/events/{type}/v{version}`, the `dataschema` of every event). Events carry no
+/// personal data, so neither do their schemas: public, like the OpenAPI document.
+fn event_schemas(types: Vec<aloft_kernel::event_types::EventType>) -> Router {
+    use aloft_kernel::event_types::schema_url;
+    let types = Arc::new(types);
+    let list = {
+        let types = types.clone();
+        move || async move {
+            let items: Vec<serde_json::Value> = types
+                .iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "type": t.event_type,
+                        "version": t.version,
+                        "description": t.description,
+                        "dataschema": schema_url(t.event_type, t.version),
+                    })
+                })
+                .collect();
+            axum::Json(serde_json::json!({ "items": items }))
+        }
+    };
+    let one =
+        move |axum::extract::Path((event_type, version)): axum::extract::Path<(String, String)>| {
+            let types = types.clone();
+            async move {
+                let version = version
+                    .strip_prefix('v')
+                    .and_then(|v| v.parse::<u32>().ok());
+                match types
+                    .iter()
+                    .find(|t| t.event_type == event_type && Some(t.version) == version)
+                {
+                    Some(t) => (
+                        [(http::header::CONTENT_TYPE, "application/schema+json")],
+                        axum::Json(t.json_schema()),
+                    )
+                        .into_response(),
+                    None => ApiError::NotFound("event type").into_response(),
+                }
+            }
+        };
+    Router::new()
+        .route("/api/v1/events", get(list))
+        .route("/api/v1/events/{event_type}/{version}", get(one))
 }
 
 /// Unknown paths: problem+json under `/api`, a page elsewhere.

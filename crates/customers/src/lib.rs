@@ -9,12 +9,14 @@
 //! - [`routes`]: the REST API (`/api/v1/customers`).
 //! - [`pages`]: the server-rendered pages (`/customers`).
 //! - [`demo`]: a deterministic synthetic passenger population.
+//! - [`events`]: the typed, versioned CloudEvents this domain emits.
 //! - [`permissions`]: the permissions this domain checks and the row scopes it understands.
 //!
 //! [`CustomersModule`] is the domain as the application assembles it.
 
 pub mod demo;
 pub mod disclosure;
+pub mod events;
 pub mod model;
 pub mod pages;
 pub mod permissions;
@@ -45,6 +47,10 @@ impl aloft_module::DomainModule for CustomersModule {
 
     fn permissions(&self) -> Vec<aloft_authz::PermissionInfo> {
         permissions::PERMISSIONS.to_vec()
+    }
+
+    fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        events::event_types()
     }
 
     fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {

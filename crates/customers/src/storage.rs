@@ -31,18 +31,9 @@ use crate::model::{CustomerId, Profile, changed_fields, fold, merge_patch};
 use crate::sealing::{Indexed, SealedFields, Vault};
 use aloft_security::DataKey;
 
-/// CloudEvents `source` of this domain.
-pub const EVENT_SOURCE: &str = "/aloft/customers";
-/// Event type: a profile was created. Data: `customer_id`, `version`.
-pub const CUSTOMER_CREATED: &str = "aloft.customer.created";
-/// Event type: a profile changed. Data: `customer_id`, `version`, `changed_fields` (names only).
-pub const CUSTOMER_UPDATED: &str = "aloft.customer.updated";
-/// Event type: a profile was merged into another. Data: `merge_id`, `customer_id` (the
-/// survivor), `absorbed_customer_id`, `version` (the survivor's), `changed_fields`.
-pub const CUSTOMER_MERGED: &str = "aloft.customer.merged";
-/// Event type: a merge was undone. Data: `merge_id`, `customer_id` (the survivor),
-/// `restored_customer_id`, `version` (the survivor's).
-pub const CUSTOMER_UNMERGED: &str = "aloft.customer.unmerged";
+pub use crate::events::{
+    CUSTOMER_CREATED, CUSTOMER_MERGED, CUSTOMER_UNMERGED, CUSTOMER_UPDATED, EVENT_SOURCE,
+};
 
 /// A stored customer profile.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -549,16 +540,11 @@ impl CustomerStore {
             data_key.as_deref(),
         )
         .await?;
-        let event = CloudEvent::new(
-            EVENT_SOURCE,
-            CUSTOMER_UPDATED,
-            Some(id.to_string()),
-            serde_json::json!({
-                "customer_id": id.to_string(),
-                "version": updated.version,
-                "changed_fields": changed,
-            }),
-        );
+        let event = CloudEvent::of(&crate::events::CustomerUpdated {
+            customer_id: id.to_string(),
+            version: updated.version,
+            changed_fields: changed.iter().map(|f| f.to_string()).collect(),
+        });
         tx.emit(&event).await?;
         let fields = changed.iter().map(|f| f.to_string()).collect();
         tx.audit(&[ctx.entry(
@@ -841,12 +827,10 @@ fn shown_fields(p: &Profile) -> Vec<String> {
 }
 
 fn created_event(c: &Customer) -> CloudEvent {
-    CloudEvent::new(
-        EVENT_SOURCE,
-        CUSTOMER_CREATED,
-        Some(c.id.to_string()),
-        serde_json::json!({ "customer_id": c.id.to_string(), "version": c.version }),
-    )
+    CloudEvent::of(&crate::events::CustomerCreated {
+        customer_id: c.id.to_string(),
+        version: c.version,
+    })
 }
 
 /// New profiles ready to insert ([`CustomerStore::prepare_new`]): ids given, sensitive fields

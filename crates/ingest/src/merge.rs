@@ -33,13 +33,14 @@ use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use aloft_customers::events::{CustomerMerged, CustomerUnmerged};
 use aloft_customers::model::changed_fields;
-use aloft_customers::storage::{CUSTOMER_MERGED, CUSTOMER_UNMERGED, EVENT_SOURCE, LockedCustomer};
+use aloft_customers::storage::LockedCustomer;
 use aloft_customers::survivorship::{Contender, FieldChoice, survive};
 use aloft_customers::{CustomerError, CustomerId, CustomerStore, Profile};
 use aloft_kernel::db::{from_db_time, now, to_db_time};
@@ -392,18 +393,13 @@ pub async fn merge(
     .await?;
     record_moves(&mut tx, id, "record", &records).await?;
     record_moves(&mut tx, id, "link", &links).await?;
-    tx.emit(&CloudEvent::new(
-        EVENT_SOURCE,
-        CUSTOMER_MERGED,
-        Some(survivor.to_string()),
-        json!({
-            "merge_id": id.to_string(),
-            "customer_id": survivor.to_string(),
-            "absorbed_customer_id": absorbed.to_string(),
-            "version": version,
-            "changed_fields": changed,
-        }),
-    ))
+    tx.emit(&CloudEvent::of(&CustomerMerged {
+        merge_id: id.to_string(),
+        customer_id: survivor.to_string(),
+        absorbed_customer_id: absorbed.to_string(),
+        version,
+        changed_fields: changed.clone(),
+    }))
     .await?;
     tx.commit().await?;
     tracing::info!(merge_id = %id, records = records.len(), links = links.len(), "profiles merged");
@@ -613,17 +609,12 @@ pub async fn unmerge(
         .bind(id.to_string())
         .execute(&mut *tx.conn())
         .await?;
-    tx.emit(&CloudEvent::new(
-        EVENT_SOURCE,
-        CUSTOMER_UNMERGED,
-        Some(survivor.to_string()),
-        json!({
-            "merge_id": id.to_string(),
-            "customer_id": survivor.to_string(),
-            "restored_customer_id": absorbed.to_string(),
-            "version": version,
-        }),
-    ))
+    tx.emit(&CloudEvent::of(&CustomerUnmerged {
+        merge_id: id.to_string(),
+        customer_id: survivor.to_string(),
+        restored_customer_id: absorbed.to_string(),
+        version,
+    }))
     .await?;
     tx.audit(&[
         ctx.entry(

@@ -41,6 +41,10 @@ pub struct CloudEvent {
     pub time: DateTime<Utc>,
     /// Always `application/json`.
     pub datacontenttype: String,
+    /// Where the JSON Schema of `data` is published (`/api/v1/events/{type}/v{version}`); set
+    /// for typed domain events ([`crate::event_types::DomainEvent`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataschema: Option<String>,
     /// Event-specific payload.
     pub data: serde_json::Value,
 }
@@ -61,6 +65,7 @@ impl CloudEvent {
             subject,
             time: now(),
             datacontenttype: "application/json".into(),
+            dataschema: None,
             data,
         }
     }

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod cpu;
 pub mod db;
+pub mod event_types;
 pub mod events;
 pub mod fields;
 pub mod http;

@@ -41,6 +41,12 @@ pub trait DomainModule: Send + Sync {
         Vec::new()
     }
 
+    /// The CloudEvents types this module emits, with the JSON Schema of their `data`
+    /// (published at `/api/v1/events`).
+    fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        Vec::new()
+    }
+
     /// OpenAPI tags (name, description) this module's operations use.
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()
@@ -93,6 +99,11 @@ impl Modules {
     pub fn page_routes(&self) -> Router {
         self.iter()
             .fold(Router::new(), |r, m| r.merge(m.page_routes()))
+    }
+
+    /// Every module's event types.
+    pub fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        self.iter().flat_map(|m| m.events()).collect()
     }
 
     /// Every module's OpenAPI tags.

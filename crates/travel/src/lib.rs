@@ -6,6 +6,7 @@
 //! - [`airports`]: the compiled-in airport reference table (IATA code, country, coordinates, IANA
 //!   zone) and great-circle distances.
 //! - [`demo`]: deterministic synthetic travel history for the demo population.
+//! - [`events`]: the typed, versioned CloudEvents this domain emits.
 //! - [`model`]: the records and their value types; validation reports every bad field; pure.
 //! - [`timeline`]: the timeline projection of records and the timeline query; pure.
 //! - [`storage`]: idempotent recording (record + timeline + event + audit in one transaction),
@@ -18,6 +19,7 @@
 
 pub mod airports;
 pub mod demo;
+pub mod events;
 pub mod model;
 pub mod permissions;
 pub mod preferences;
@@ -51,6 +53,10 @@ impl aloft_module::DomainModule for TravelModule {
 
     fn permissions(&self) -> Vec<aloft_authz::PermissionInfo> {
         permissions::PERMISSIONS.to_vec()
+    }
+
+    fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        events::event_types()
     }
 
     fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {

@@ -42,14 +42,12 @@ use crate::timeline::{
     TimelineQuery, project,
 };
 
-/// CloudEvents `source` of this domain.
-pub const EVENT_SOURCE: &str = "/aloft/travel";
+pub use crate::events::EVENT_SOURCE;
 
 /// The event type announcing that a record of `kind` was recorded or changed:
-/// `aloft.travel.<kind>.recorded`. Data: `record_id`, `customer_id` (or null), `kind`, `source`
-/// (the system name), `version`, `outcome` (`created`/`updated`), `changed_fields` (names only).
+/// `aloft.travel.<kind>.recorded` (data: [`crate::events::RecordRecorded`]).
 pub fn event_type(kind: RecordKind) -> String {
-    format!("aloft.travel.{}.recorded", kind.as_str())
+    crate::events::recorded_type(kind).to_owned()
 }
 
 /// What recording did.
@@ -1527,20 +1525,15 @@ fn recorded_event(p: &Prepared, r: &Recorded) -> CloudEvent {
         Outcome::Updated { changed_fields } => ("updated", changed_fields.clone()),
         Outcome::AlreadyRecorded => ("already_recorded", Vec::new()),
     };
-    CloudEvent::new(
-        EVENT_SOURCE,
-        &event_type(p.kind),
-        Some(r.record_id.to_string()),
-        serde_json::json!({
-            "record_id": r.record_id.to_string(),
-            "customer_id": p.customer_id,
-            "kind": p.kind.as_str(),
-            "source": p.key.0,
-            "version": r.version,
-            "outcome": outcome,
-            "changed_fields": changed,
-        }),
-    )
+    CloudEvent::of(&crate::events::RecordRecorded {
+        record_id: r.record_id.to_string(),
+        customer_id: p.customer_id.clone(),
+        kind: p.kind.as_str().to_owned(),
+        source: p.key.0.clone(),
+        version: r.version,
+        outcome: outcome.to_owned(),
+        changed_fields: changed,
+    })
 }
 
 /// The field names a record holds (what a create wrote).
