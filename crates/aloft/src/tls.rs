@@ -15,6 +15,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::{Error as PemError, PemObject};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tower::ServiceExt;
 
 /// PEM files of the server certificate chain and its private key.
@@ -28,17 +30,18 @@ pub struct TlsFiles {
 
 /// Loads the certificate and key into a TLS acceptor (TLS 1.2 and 1.3, HTTP/1.1 over ALPN).
 pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
-    let certs = rustls_pemfile::certs(&mut read(&files.cert)?.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("{} is not a PEM certificate chain", files.cert.display()))?;
+    // rustls' own PEM reader (rustls-pki-types); rustls-pemfile is unmaintained
+    // (RUSTSEC-2025-0134).
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| pem_error(&files.cert, "certificate chain", e))?;
     anyhow::ensure!(
         !certs.is_empty(),
         "{} holds no certificate",
         files.cert.display()
     );
-    let key = rustls_pemfile::private_key(&mut read(&files.key)?.as_slice())
-        .with_context(|| format!("{} is not a PEM private key", files.key.display()))?
-        .with_context(|| format!("{} holds no private key", files.key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| pem_error(&files.key, "private key", e))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -49,8 +52,13 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+/// Says what is wrong with a PEM file: unreadable, or not holding what it should.
+fn pem_error(path: &Path, what: &str, e: PemError) -> anyhow::Error {
+    match e {
+        PemError::Io(io) => anyhow::anyhow!("cannot read {}: {io}", path.display()),
+        PemError::NoItemsFound => anyhow::anyhow!("{} holds no PEM {what}", path.display()),
+        other => anyhow::anyhow!("{} is not a PEM {what}: {other}", path.display()),
+    }
 }
 
 /// Serves `router` over TLS on `listener` until `shutdown` resolves, then stops accepting and
@@ -101,4 +109,49 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("aloft-tls-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn unusable_pem_files_are_named_with_what_is_wrong() {
+        let empty = file("empty.pem", "not a PEM file\n");
+        let files = TlsFiles {
+            cert: empty.clone(),
+            key: empty.clone(),
+        };
+        let err = acceptor(&files).err().expect("refused").to_string();
+        assert!(err.contains("holds no certificate"), "{err}");
+        let missing = TlsFiles {
+            cert: "/nonexistent/cert.pem".into(),
+            key: "/nonexistent/key.pem".into(),
+        };
+        let err = acceptor(&missing).err().expect("refused").to_string();
+        assert!(
+            err.starts_with("cannot read /nonexistent/cert.pem"),
+            "{err}"
+        );
+        let broken = file(
+            "broken.pem",
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        );
+        let err = acceptor(&TlsFiles {
+            cert: broken.clone(),
+            key: empty.clone(),
+        })
+        .err()
+        .expect("refused")
+        .to_string();
+        assert!(err.contains("is not a PEM certificate chain"), "{err}");
+        let _ = std::fs::remove_file(empty);
+        let _ = std::fs::remove_file(broken);
+    }
 }
