@@ -6,7 +6,9 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    // Read at run time: the build script binary may be shared by copies of the workspace.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("../../migrations");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<(i64, String, String)> = std::fs::read_dir(&dir)
         .expect("the migrations directory exists")

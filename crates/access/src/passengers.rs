@@ -7,8 +7,11 @@
 //! e-mail is kept only as a blind index. Failed sign-ins count towards the same progressive
 //! lockout as staff, and every registration and sign-in is audited.
 //!
-//! In production the registration would also confirm the e-mail address by a one-time link; Aloft
-//! does not send e-mail yet, so matching loyalty number and e-mail is the proof for now.
+//! Holding a loyalty number and knowing an e-mail address proves nothing (both are printed on
+//! boarding passes and shared with travel agents), so registration also proves the address: a
+//! one-time code goes by e-mail (the outbox-backed mailer) to the address on the profile, and the
+//! account cannot sign in until the code comes back (`/api/v1/passenger/verify`). The code is
+//! kept only as a digest; it expires after 30 minutes and after five wrong tries.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,7 +46,56 @@ pub const PASSENGER_TOKEN_TTL: chrono::Duration = chrono::Duration::hours(1);
 pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("POST", "/api/v1/passenger/register", Access::Public),
     RoutePolicy::new("POST", "/api/v1/passenger/token", Access::Public),
+    RoutePolicy::new("POST", "/api/v1/passenger/verify", Access::Public),
+    RoutePolicy::new("POST", "/api/v1/passenger/verify/resend", Access::Public),
 ];
+
+/// The mail template of the address-proving code.
+pub const VERIFY_TEMPLATE: &str = "passenger.verify_email";
+/// How long a code is good for.
+const CODE_TTL: chrono::Duration = chrono::Duration::minutes(30);
+/// Wrong codes before the code is void.
+const CODE_TRIES: i64 = 5;
+
+/// The mail templates passenger accounts send (register them with the application's mailer).
+pub fn mail_templates() -> Vec<aloft_mail::Template> {
+    use aloft_mail::{Template, Translation};
+    vec![
+        Template::new(
+            VERIFY_TEMPLATE,
+            Translation::new(
+                "Your Aloft verification code",
+                "Your verification code is {{code}}.\n\nEnter it to finish setting up your account. It expires in 30 minutes. If you did not ask for an account, ignore this message: nothing happens without the code.",
+            ),
+        )
+        .language(
+            "de",
+            Translation::new(
+                "Ihr Aloft-Bestätigungscode",
+                "Ihr Bestätigungscode lautet {{code}}.\n\nGeben Sie ihn ein, um Ihr Konto einzurichten. Er ist 30 Minuten gültig. Wenn Sie kein Konto angelegt haben, ignorieren Sie diese Nachricht.",
+            ),
+        )
+        .language(
+            "fr",
+            Translation::new(
+                "Votre code de vérification Aloft",
+                "Votre code de vérification est {{code}}.\n\nSaisissez-le pour terminer la création de votre compte. Il expire dans 30 minutes. Si vous n'avez rien demandé, ignorez ce message.",
+            ),
+        ),
+    ]
+}
+
+/// A fresh eight-digit code.
+fn new_code() -> String {
+    let digest = aloft_security::sha256(aloft_security::random_token().as_bytes());
+    let n = u64::from_le_bytes(digest[..8].try_into().expect("eight bytes")) % 100_000_000;
+    format!("{n:08}")
+}
+
+/// What is stored of `code`: its digest, bound to the account.
+fn code_digest(account: &str, code: &str) -> String {
+    aloft_security::sha256_hex(&format!("passenger-verify:{account}:{code}"))
+}
 
 /// The customer profiles, as far as passenger accounts need them (implemented by the binary
 /// over the customers domain, so this crate does not depend on it).
@@ -65,15 +117,23 @@ pub struct PassengerAccounts {
     tokens: TokenIssuer,
     directory: Arc<dyn CustomerDirectory>,
     limiter: Arc<RateLimiter>,
+    mailer: aloft_mail::Mailer,
 }
 
 impl PassengerAccounts {
-    /// Over `db`, issuing tokens with `tokens`, finding profiles in `directory`.
-    pub fn new(db: Database, tokens: TokenIssuer, directory: Arc<dyn CustomerDirectory>) -> Self {
+    /// Over `db`, issuing tokens with `tokens`, finding profiles in `directory`, sending codes
+    /// with `mailer` (which must know [`mail_templates`]).
+    pub fn new(
+        db: Database,
+        tokens: TokenIssuer,
+        directory: Arc<dyn CustomerDirectory>,
+        mailer: aloft_mail::Mailer,
+    ) -> Self {
         Self {
             db,
             tokens,
             directory,
+            mailer,
             limiter: Arc::new(RateLimiter::new(30, Duration::from_secs(60))),
         }
     }
@@ -83,6 +143,8 @@ impl PassengerAccounts {
         OpenApiRouter::new()
             .routes(routes!(register))
             .routes(routes!(token))
+            .routes(routes!(verify))
+            .routes(routes!(resend))
             .with_state(self)
     }
 
@@ -93,6 +155,47 @@ impl PassengerAccounts {
             .await?;
         tx.audit(&[entry]).await?;
         tx.commit().await
+    }
+
+    /// Sets a fresh code on `account` and queues its e-mail to `email`, in `tx`.
+    async fn send_code(
+        &self,
+        tx: &mut aloft_kernel::WriteTx,
+        account: &str,
+        email: &str,
+    ) -> Result<(), ApiError> {
+        let code = new_code();
+        sqlx::query(
+            "UPDATE passenger_accounts SET verification_digest = $2, verification_expires_at = $3, \
+             verification_tries = 0, updated_at = $4 WHERE id = $1",
+        )
+        .bind(account)
+        .bind(code_digest(account, &code))
+        .bind(to_db_time(now() + CODE_TTL))
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        self.mailer
+            .queue(
+                tx,
+                aloft_mail::Message {
+                    to: email.to_owned(),
+                    template: VERIFY_TEMPLATE.into(),
+                    language: "en".into(),
+                    params: serde_json::json!({ "code": code }),
+                    idempotency_key: format!("passenger-verify:{account}:{}", Uuid::now_v7()),
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                aloft_mail::QueueError::Storage(s) => ApiError::from(s),
+                aloft_mail::QueueError::BadRecipient => {
+                    ApiError::field("/email", "is not an e-mail address we can write to")
+                }
+                other => ApiError::Internal(other.to_string()),
+            })?;
+        Ok(())
     }
 }
 
@@ -113,6 +216,9 @@ pub struct Registration {
 pub struct Registered {
     /// The passenger account id.
     pub account_id: String,
+    /// Always `email_sent`: the account works once the code sent to the address is entered at
+    /// `/api/v1/passenger/verify`.
+    pub verification: &'static str,
 }
 
 /// Create a passenger account for an existing profile.
@@ -123,7 +229,7 @@ pub struct Registered {
     security(()),
     request_body = Registration,
     responses(
-        (status = 201, description = "Registered", body = Registered),
+        (status = 201, description = "Registered; a verification code was sent to the e-mail address", body = Registered),
         (status = 409, description = "This profile already has an account", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No profile matches, or the password is too weak", body = Problem, content_type = "application/problem+json"),
     )
@@ -185,6 +291,7 @@ async fn register(
         id: format!("passenger:{id}"),
         role: "passenger".into(),
     };
+    state.send_code(&mut tx, &id.to_string(), &reg.email).await?;
     tx.audit(&[ctx.entry(
         "passenger.registered",
         "customer",
@@ -198,6 +305,7 @@ async fn register(
         StatusCode::CREATED,
         axum::Json(Registered {
             account_id: id.to_string(),
+            verification: "email_sent",
         }),
     )
         .into_response())
@@ -278,7 +386,7 @@ async fn token(
         verify_unknown_user(&form.password);
         return Err(wrong());
     };
-    let row = sqlx::query("SELECT id, customer_id, password_hash, failed_attempts, locked_until FROM passenger_accounts WHERE email_index = $1")
+    let row = sqlx::query("SELECT id, customer_id, password_hash, failed_attempts, locked_until, email_verified_at FROM passenger_accounts WHERE email_index = $1")
         .bind(&index)
         .fetch_optional(state.db.pool())
         .await
@@ -354,6 +462,28 @@ async fn token(
         tx.commit().await?;
         return Err(wrong());
     }
+    let verified: Option<String> = row.try_get("email_verified_at").map_err(StorageError::from)?;
+    if verified.is_none() {
+        state
+            .audit(ctx.entry(
+                "passenger.unverified_sign_in",
+                "customer",
+                Some(customer),
+                vec![],
+                "denied",
+            ))
+            .await?;
+        return Err(ApiError::Problem(
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "email-not-verified",
+                "E-mail address not verified yet",
+            )
+            .with_detail(
+                "Enter the code we sent to your e-mail address at /api/v1/passenger/verify, or ask for a new one at /api/v1/passenger/verify/resend.",
+            ),
+        ));
+    }
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE passenger_accounts SET failed_attempts = 0, locked_until = NULL, updated_at = $2 WHERE id = $1")
         .bind(&id)
@@ -384,4 +514,192 @@ async fn token(
         http::HeaderValue::from_static("no-store"),
     );
     Ok(r)
+}
+
+/// The code that proves a passenger's e-mail address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verification {
+    /// The account's e-mail.
+    pub email: String,
+    /// The eight-digit code from the e-mail.
+    pub code: String,
+}
+
+/// The wrong-code answer: the same whatever was wrong (no account, wrong, expired, used up).
+fn bad_code() -> ApiError {
+    ApiError::field(
+        "/code",
+        "this code is not right or no longer valid; ask for a new one at /api/v1/passenger/verify/resend",
+    )
+}
+
+/// Prove the e-mail address of a new passenger account with the code sent to it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/passenger/verify",
+    tag = "passengers",
+    security(()),
+    request_body = Verification,
+    responses(
+        (status = 204, description = "Verified: the account can sign in"),
+        (status = 422, description = "The code is wrong, expired or used up", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn verify(
+    State(state): State<PassengerAccounts>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let form: Verification =
+        serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let ip = ctx
+        .client_address
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    if state.limiter.check(ip).is_err() {
+        return Err(ApiError::Problem(
+            Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Too many attempts")
+                .with_detail("Too many attempts from this address; wait a minute."),
+        ));
+    }
+    let Some(index) = state.directory.email_index(&form.email) else {
+        return Err(bad_code());
+    };
+    let row = sqlx::query(
+        "SELECT id, customer_id, email_verified_at, verification_digest, verification_expires_at, \
+         verification_tries FROM passenger_accounts WHERE email_index = $1",
+    )
+    .bind(&index)
+    .fetch_optional(state.db.pool())
+    .await
+    .map_err(StorageError::from)?;
+    let Some(row) = row else {
+        return Err(bad_code());
+    };
+    let id: String = row.try_get("id").map_err(StorageError::from)?;
+    let customer: String = row.try_get("customer_id").map_err(StorageError::from)?;
+    if row
+        .try_get::<Option<String>, _>("email_verified_at")
+        .map_err(StorageError::from)?
+        .is_some()
+    {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let digest: Option<String> = row.try_get("verification_digest").map_err(StorageError::from)?;
+    let expires: Option<String> = row
+        .try_get("verification_expires_at")
+        .map_err(StorageError::from)?;
+    let tries: i64 = row.try_get("verification_tries").map_err(StorageError::from)?;
+    let live = expires
+        .as_deref()
+        .map(from_db_time)
+        .transpose()?
+        .is_some_and(|e| e > now())
+        && tries < CODE_TRIES;
+    let right = digest.as_deref().is_some_and(|d| {
+        aloft_security::constant_time_eq(d.as_bytes(), code_digest(&id, form.code.trim()).as_bytes())
+    });
+    let mut ctx = ctx;
+    ctx.actor = aloft_kernel::Actor {
+        id: format!("passenger:{id}"),
+        role: "passenger".into(),
+    };
+    let mut tx = state.db.begin_write().await?;
+    if live && right {
+        sqlx::query(
+            "UPDATE passenger_accounts SET email_verified_at = $2, verification_digest = NULL, \
+             verification_expires_at = NULL, updated_at = $2 WHERE id = $1",
+        )
+        .bind(&id)
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        tx.audit(&[ctx.entry(
+            "passenger.email_verified",
+            "customer",
+            Some(customer),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    sqlx::query(
+        "UPDATE passenger_accounts SET verification_tries = verification_tries + 1 WHERE id = $1",
+    )
+    .bind(&id)
+    .execute(tx.conn())
+    .await
+    .map_err(StorageError::from)?;
+    tx.audit(&[ctx.entry(
+        "passenger.email_verification_failed",
+        "customer",
+        Some(customer),
+        vec![],
+        "failure",
+    )])
+    .await?;
+    tx.commit().await?;
+    Err(bad_code())
+}
+
+/// Ask for a new verification code.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resend {
+    /// The account's e-mail.
+    pub email: String,
+}
+
+/// Send a new verification code to an unverified account's e-mail address. Answers the same
+/// whether or not such an account exists, so it reveals nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/passenger/verify/resend",
+    tag = "passengers",
+    security(()),
+    request_body = Resend,
+    responses(
+        (status = 202, description = "If an unverified account has this address, a new code is on its way"),
+        (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn resend(
+    State(state): State<PassengerAccounts>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let form: Resend =
+        serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let ip = ctx
+        .client_address
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    if state.limiter.check(ip).is_err() {
+        return Err(ApiError::Problem(
+            Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Too many attempts")
+                .with_detail("Too many attempts from this address; wait a minute."),
+        ));
+    }
+    if let Some(index) = state.directory.email_index(&form.email) {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM passenger_accounts WHERE email_index = $1 AND email_verified_at IS NULL",
+        )
+        .bind(&index)
+        .fetch_optional(state.db.pool())
+        .await
+        .map_err(StorageError::from)?;
+        if let Some(id) = id {
+            let mut tx = state.db.begin_write().await?;
+            state.send_code(&mut tx, &id, &form.email).await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -68,6 +68,23 @@ pub struct AppConfig {
     pub sources: Option<ConsumerSettings>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (rate limits, audit trail).
     pub trusted_proxies: aloft_kernel::http::TrustedProxies,
+    /// Outgoing mail; `None` keeps every message for the development mail catcher.
+    pub mail: Option<aloft_mail::MailConfig>,
+}
+
+/// The sender of outgoing mail when none is configured.
+pub const DEFAULT_MAIL_FROM: &str = "Aloft <no-reply@aloft.invalid>";
+
+/// The application assembled from its modules: what [`router`] returns.
+pub struct Assembled {
+    /// Every route, behind the gate and the middleware.
+    pub router: Router,
+    /// Every route's policy.
+    pub policies: Vec<RoutePolicy>,
+    /// Background job handlers by kind.
+    pub jobs: std::collections::HashMap<&'static str, Arc<dyn aloft_kernel::jobs::JobHandler>>,
+    /// Recurring work.
+    pub schedules: Vec<aloft_kernel::jobs::Schedule>,
 }
 
 /// The OpenAPI document's root: title, version, tags. Paths are collected from the routers.
@@ -143,6 +160,8 @@ pub struct Application {
     key_watcher: tokio::task::JoinHandle<()>,
     pipeline: Pipeline,
     sources: Option<ConsumerSettings>,
+    jobs: std::collections::HashMap<&'static str, Arc<dyn aloft_kernel::jobs::JobHandler>>,
+    schedules: Vec<aloft_kernel::jobs::Schedule>,
 }
 
 impl Application {
@@ -221,13 +240,28 @@ impl Application {
             .sso
             .map(|c| Sso::new(c, fetch.clone(), &keys, accounts.clone(), sign_in.clone()));
         let pipeline = Pipeline::new(db.clone(), customers.clone(), travel.clone());
-        let (router, policies) = router(
+        let mail = config
+            .mail
+            .unwrap_or_else(|| aloft_mail::MailConfig::new(None, DEFAULT_MAIL_FROM));
+        let mailer = aloft_mail::Mailer::new(
+            db.clone(),
+            &mail,
+            aloft_mail::Templates::new().extend(aloft_access::passengers::mail_templates()),
+        )
+        .context("the mail settings are not usable")?;
+        let Assembled {
+            router,
+            policies,
+            jobs,
+            schedules,
+        } = router(
             db.clone(),
             auditor.clone(),
             tls.is_some(),
             (accounts.clone(), sign_in, sso),
             (tokens.clone(), external),
             (customers.clone(), pipeline.clone()),
+            mailer,
         );
         // Outermost, so every layer and handler sees the client behind a trusted proxy.
         let router = router.layer(middleware::from_fn_with_state(
@@ -254,6 +288,8 @@ impl Application {
             key_watcher,
             pipeline,
             sources: config.sources,
+            jobs,
+            schedules,
         })
     }
 
@@ -353,6 +389,15 @@ impl Application {
                     .run(stopped(stop_rx.clone())),
             ),
         };
+        // Background jobs (mail, and the domains' clocks and reminders): exactly once across
+        // every process on the database.
+        let jobs = {
+            let mut runner = aloft_kernel::jobs::JobRunner::new(self.db.clone(), self.jobs);
+            for schedule in self.schedules {
+                runner = runner.with_schedule(schedule);
+            }
+            tokio::spawn(runner.run(stopped(stop_rx.clone())))
+        };
         let consumer = self.sources.map(|settings| {
             let pipeline = self.pipeline.clone();
             let stop = stopped(stop_rx.clone());
@@ -404,6 +449,7 @@ impl Application {
             let _ = consumer.await;
         }
         let _ = relay.await;
+        let _ = jobs.await;
         drop(server);
         // The router (and with it every queue handle) is gone: the audit writer flushes and ends.
         if tokio::time::timeout(Duration::from_secs(10), self.audit_writer)
@@ -425,6 +471,7 @@ pub fn modules(
     (accounts, sign_in, sso): (AccountStore, SignInState, Option<Sso>),
     tokens: TokenIssuer,
     (customers, pipeline): (CustomerStore, Pipeline),
+    mailer: aloft_mail::Mailer,
 ) -> Modules {
     let timeline = TimelineState::new(pipeline.travel().clone(), Some(auditor.clone()))
         .with_visibility(Arc::new(ScopeOf(customers.clone())))
@@ -440,6 +487,7 @@ pub fn modules(
         db.clone(),
         tokens.clone(),
         Arc::new(Directory(customers.clone())),
+        mailer.clone(),
     );
     Modules::new()
         .with(aloft_customers::CustomersModule::new(
@@ -458,6 +506,7 @@ pub fn modules(
             sso,
             db,
         })
+        .with(aloft_mail::MailModule::new(mailer))
 }
 
 /// The navigation entry of the API reference (served by the shell).
@@ -487,7 +536,8 @@ pub fn router(
     (accounts, sign_in, sso): (AccountStore, SignInState, Option<Sso>),
     (tokens, external): (TokenIssuer, Vec<ExternalIssuer>),
     (customers, pipeline): (CustomerStore, Pipeline),
-) -> (Router, Vec<RoutePolicy>) {
+    mailer: aloft_mail::Mailer,
+) -> Assembled {
     let authenticator = AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls);
     let catalogue: std::collections::BTreeSet<_> = tokens
         .roles()
@@ -501,6 +551,7 @@ pub fn router(
         (accounts, sign_in, sso),
         tokens,
         (customers, pipeline),
+        mailer,
     );
     let registered: std::collections::BTreeSet<_> =
         modules.permissions().iter().map(|p| p.permission).collect();
@@ -573,7 +624,12 @@ pub fn router(
         })))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
-    (router, policies)
+    Assembled {
+        router,
+        policies,
+        jobs: modules.jobs(),
+        schedules: modules.schedules(),
+    }
 }
 
 /// The row scopes the customers domain cannot answer alone, as conditions of its queries:

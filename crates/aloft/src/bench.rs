@@ -280,6 +280,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         sso: None,
         sources: None,
         trusted_proxies: Default::default(),
+        mail: None,
     })
     .await?;
     let base = format!("http://{}", app.local_addr());

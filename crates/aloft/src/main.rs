@@ -16,7 +16,7 @@ use aloft_access::sso::SsoConfig;
 use aloft_broker::NatsSettings;
 use aloft_customers::CustomerStore;
 use aloft_ingest::consumer::ConsumerSettings;
-use aloft_kernel::telemetry::{LogFormat, init_logging};
+use aloft_kernel::telemetry::{LogFormat, init_telemetry};
 use aloft_kernel::{Database, DatabaseSettings, SqliteDurability};
 
 /// mimalloc instead of glibc's allocator: the bulk import allocates and frees many small
@@ -384,6 +384,16 @@ struct ServeArgs {
     /// it the header is ignored (anyone can send it).
     #[arg(long, env = "ALOFT_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
     trusted_proxies: aloft_kernel::http::TrustedProxies,
+
+    /// The SMTP server for outgoing mail: `smtp://user:pass@host:587` (STARTTLS when offered),
+    /// `smtp://host:587?tls=required`, `smtps://host:465`. Without it, mail is kept for the
+    /// development mail catcher (`/mail`) instead of being sent.
+    #[arg(long, env = "ALOFT_SMTP_URL")]
+    smtp_url: Option<String>,
+
+    /// The sender of outgoing mail.
+    #[arg(long, env = "ALOFT_MAIL_FROM", default_value = "Aloft <no-reply@aloft.invalid>")]
+    mail_from: String,
 }
 
 fn parse_trusted_proxies(s: &str) -> Result<aloft_kernel::http::TrustedProxies, String> {
@@ -770,6 +780,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Application::build(AppConfig {
         sources,
         trusted_proxies: args.trusted_proxies.clone(),
+        mail: Some(aloft_mail::MailConfig::new(
+            args.smtp_url.clone(),
+            args.mail_from.clone(),
+        )),
         database: settings.clone(),
         bind: args.bind,
         nats,

@@ -153,6 +153,7 @@ pub const ROLES: &[RoleDef] = &[
             ACCESS_REVIEW,
             ACCESS_APPROVE,
             IDENTITY_REVIEW,
+            aloft_mail::MAIL_CATCHER_READ,
         ],
     ),
     staff(
@@ -192,6 +193,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_travel::permissions::PERMISSIONS,
         aloft_ingest::permissions::PERMISSIONS,
         aloft_access::permissions::PERMISSIONS,
+        aloft_mail::PERMISSIONS,
     ]
     .concat()
 }

@@ -642,6 +642,7 @@ async fn a_lost_key_file_stops_start_up_instead_of_making_new_keys() {
         sso: None,
         sources: None,
         trusted_proxies: Default::default(),
+        mail: None,
     };
     let first = Application::build(config())
         .await
@@ -961,6 +962,31 @@ async fn passengers_register_sign_in_and_see_and_change_only_their_own_profile()
 
         let bad = anon("POST", "/api/v1/passenger/token", json!({"email": "ana.silva@example.com", "password": "nope"})).await;
         assert_eq!(bad.status, 401);
+        // Knowing a loyalty number and an e-mail address is not enough: the account works only
+        // once the code sent to the profile's address comes back (before, it worked at once and
+        // read the full passport).
+        let unproven = anon("POST", "/api/v1/passenger/token", json!({"email": "ana.silva@example.com", "password": "a long and unusual passphrase"})).await;
+        assert_eq!(unproven.status, 403, "{}", unproven.text());
+        assert_eq!(unproven.json()["type"], "urn:aloft:problem:email-not-verified");
+        assert_eq!(ok.json()["verification"], "email_sent");
+        let mail: Vec<(String, String)> = sqlx::query_as(
+            "SELECT to_address, text_body FROM mail_messages WHERE template = 'passenger.verify_email'",
+        )
+        .fetch_all(app.test_db.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].0.to_lowercase(), "ana.silva@example.com");
+        let code: String = mail[0].1.chars().filter(char::is_ascii_digit).take(8).collect();
+        assert_eq!(code.len(), 8, "{}", mail[0].1);
+        let wrong_code = if code == "00000000" { "11111111" } else { "00000000" };
+        let guessed = anon("POST", "/api/v1/passenger/verify", json!({"email": "ana.silva@example.com", "code": wrong_code})).await;
+        assert_eq!(guessed.status, 422);
+        assert_eq!(guessed.json()["errors"][0]["pointer"], "/code");
+        let resend_unknown = anon("POST", "/api/v1/passenger/verify/resend", json!({"email": "nobody@example.com"})).await;
+        assert_eq!(resend_unknown.status, 202, "the same answer whether or not the account exists");
+        let proven = anon("POST", "/api/v1/passenger/verify", json!({"email": "ana.silva@example.com", "code": code})).await;
+        assert_eq!(proven.status, 204, "{}", proven.text());
         let signed_in = anon("POST", "/api/v1/passenger/token", json!({"email": "ana.silva@example.com", "password": "a long and unusual passphrase"})).await;
         assert_eq!(signed_in.status, 200, "{}", signed_in.text());
         let bearer = format!("Bearer {}", signed_in.json()["access_token"].as_str().unwrap());

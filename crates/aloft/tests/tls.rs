@@ -75,6 +75,7 @@ async fn serves_https_with_hsts() {
         sso: None,
         sources: None,
         trusted_proxies: Default::default(),
+        mail: None,
     })
     .await
     .unwrap();
@@ -153,6 +154,7 @@ async fn a_missing_certificate_stops_start_up_with_a_clear_message() {
         sso: None,
         sources: None,
         trusted_proxies: Default::default(),
+        mail: None,
     })
     .await;
     let err = format!("{:#}", result.err().expect("start-up fails"));

@@ -385,3 +385,61 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredMessage, StorageError> {
         delivered_via: row.try_get("delivered_via")?,
     })
 }
+
+/// Outgoing mail as the application assembles it: the `mail.send` job and, when no SMTP server
+/// is configured, the development mail catcher's pages.
+pub struct MailModule {
+    mailer: Mailer,
+}
+
+impl MailModule {
+    /// The module over `mailer`.
+    pub fn new(mailer: Mailer) -> Self {
+        Self { mailer }
+    }
+}
+
+impl aloft_module::DomainModule for MailModule {
+    fn name(&self) -> &'static str {
+        "mail"
+    }
+
+    fn permissions(&self) -> Vec<aloft_authz::PermissionInfo> {
+        PERMISSIONS.to_vec()
+    }
+
+    fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
+        if self.mailer.sends_over_smtp() {
+            Vec::new()
+        } else {
+            CATCHER_POLICY.to_vec()
+        }
+    }
+
+    fn page_routes(&self) -> axum::Router {
+        if self.mailer.sends_over_smtp() {
+            axum::Router::new()
+        } else {
+            catcher_routes(self.mailer.inner.db.clone())
+        }
+    }
+
+    fn navigation(&self) -> Vec<aloft_web::NavEntry> {
+        if self.mailer.sends_over_smtp() {
+            return Vec::new();
+        }
+        vec![aloft_web::NavEntry {
+            section: catcher::SECTION,
+            href: "/mail/catcher",
+            label: "Mail catcher",
+            summary: "Development only: the e-mail Aloft would have sent (no SMTP server is \
+                      configured).",
+            access: aloft_authz::Access::Permission(MAIL_CATCHER_READ),
+            order: 95,
+        }]
+    }
+
+    fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
+        vec![(JOB_KIND, self.mailer.handler())]
+    }
+}

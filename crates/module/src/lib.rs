@@ -7,7 +7,11 @@
 //! Invariant: a route is served only if its module also declares its policy (the gate refuses
 //! undeclared routes, and the route × role test walks every module's routes).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use aloft_authz::{PermissionInfo, RoutePolicy};
+use aloft_kernel::jobs::{JobHandler, Schedule};
 use aloft_web::NavEntry;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,6 +48,17 @@ pub trait DomainModule: Send + Sync {
     /// The CloudEvents types this module emits, with the JSON Schema of their `data`
     /// (published at `/api/v1/events`).
     fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        Vec::new()
+    }
+
+    /// Background work this module runs: handlers by job kind (see `aloft_kernel::jobs`).
+    fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
+        Vec::new()
+    }
+
+    /// Recurring work (clocks, escalations, reminders): one occurrence per slot across every
+    /// process; each schedule's kind needs a handler in [`DomainModule::jobs`].
+    fn schedules(&self) -> Vec<Schedule> {
         Vec::new()
     }
 
@@ -104,6 +119,26 @@ impl Modules {
     /// Every module's event types.
     pub fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
         self.iter().flat_map(|m| m.events()).collect()
+    }
+
+    /// Every module's job handlers, by kind.
+    ///
+    /// # Panics
+    /// If two modules handle the same kind: a job has exactly one handler.
+    pub fn jobs(&self) -> HashMap<&'static str, Arc<dyn JobHandler>> {
+        let mut all = HashMap::new();
+        for (kind, handler) in self.iter().flat_map(|m| m.jobs()) {
+            assert!(
+                all.insert(kind, handler).is_none(),
+                "job kind {kind} has two handlers"
+            );
+        }
+        all
+    }
+
+    /// Every module's schedules.
+    pub fn schedules(&self) -> Vec<Schedule> {
+        self.iter().flat_map(|m| m.schedules()).collect()
     }
 
     /// Every module's OpenAPI tags.

@@ -116,6 +116,7 @@ impl TestApp {
             sso: extras.sso,
             sources: extras.sources,
             trusted_proxies: extras.trusted_proxies,
+            mail: None,
         })
         .await
         .expect("the application builds");
