@@ -263,6 +263,7 @@ impl Database {
                     StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
+            owner_only(&path, true)?;
             if !url.contains('?') {
                 url.push_str("?mode=rwc");
             }
@@ -305,6 +306,11 @@ impl Database {
             .connect(&url)
             .await?;
         if backend == Backend::Sqlite {
+            // The first connection has put the file in WAL mode: its -wal and -shm files exist.
+            let path = sqlite_path(&url);
+            for suffix in ["-wal", "-shm"] {
+                owner_only(Path::new(&format!("{}{suffix}", path.display())), false)?;
+            }
             tokio::spawn(checkpoint_in_background(pool.clone()));
         }
         Ok(Self {
@@ -565,6 +571,44 @@ fn backend_of(url: &str) -> Result<Backend, StorageError> {
             "unsupported database URL: expected sqlite://PATH or postgres://…".into(),
         ))
     }
+}
+
+/// Makes an SQLite file readable and writable by its owner only (0600), whatever the umask:
+/// the database holds personal data (sealed fields aside: names, search keys, the audit trail).
+/// With `create`, a missing file is created so, before SQLite opens it (SQLite then gives its
+/// -wal and -shm files the same mode); an existing file is tightened. A file that is not there
+/// (an in-memory database, a sidecar not yet written) is left alone.
+fn owner_only(path: &Path, create: bool) -> Result<(), StorageError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let name = path.to_string_lossy();
+        if name.is_empty() || name.starts_with(':') {
+            return Ok(());
+        }
+        let fail =
+            |e: std::io::Error| StorageError::Unavailable(format!("cannot protect {name}: {e}"));
+        if create {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(fail(e)),
+            }
+        }
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, create);
+    Ok(())
 }
 
 fn sqlite_path(url: &str) -> PathBuf {

@@ -27,3 +27,38 @@ async fn a_new_database_has_16_kib_pages_in_wal_mode_and_keeps_them() {
     assert_eq!(size, "16384");
     again.close().await;
 }
+
+/// The database holds personal data: its file and the `-wal`/`-shm` files beside it are readable
+/// and writable by their owner only, whatever the process umask.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_its_wal_and_shm_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestDatabase::new(Backend::Sqlite).await;
+    // A write, so that the write-ahead log certainly exists.
+    sqlx::query("CREATE TABLE IF NOT EXISTS mode_probe (x INTEGER)")
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    let db = t.settings.sqlite_path().unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "{} is {:o}",
+            path.display(),
+            mode & 0o777
+        );
+    }
+    // An existing file made readable by others is tightened when it is opened again.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let again = aloft_kernel::Database::connect(&t.settings).await.unwrap();
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    again.close().await;
+}
