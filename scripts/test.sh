@@ -43,6 +43,12 @@ say "Formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+say "Supply chain (cargo deny: licences, banned crates, sources; see deny.toml)"
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  cargo install --locked --quiet cargo-deny --no-default-features
+fi
+cargo deny --offline check licenses bans sources
+
 say "Rust tests (SQLite and PostgreSQL, NATS JetStream)"
 export ALOFT_TEST_BACKENDS="${ALOFT_TEST_BACKENDS:-sqlite,postgres}"
 if command -v cargo-nextest >/dev/null 2>&1; then
