@@ -33,6 +33,12 @@ struct Cli {
     #[arg(long, global = true, env = "ALOFT_LOG_FORMAT", value_enum, default_value_t = LogFormatArg::Json)]
     log_format: LogFormatArg,
 
+    /// OpenTelemetry collector to export traces to over OTLP/HTTP (JSON), e.g.
+    /// http://127.0.0.1:4318 (spans are POSTed to `<URL>/v1/traces`). Without it nothing is
+    /// exported; log lines carry trace ids either way.
+    #[arg(long, global = true, env = "ALOFT_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -442,10 +448,15 @@ struct DemoArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(match cli.log_format {
-        LogFormatArg::Json => LogFormat::Json,
-        LogFormatArg::Text => LogFormat::Text,
-    });
+    // Kept until `main` returns: dropping it exports the spans still queued.
+    let _traces = init_telemetry(
+        match cli.log_format {
+            LogFormatArg::Json => LogFormat::Json,
+            LogFormatArg::Text => LogFormat::Text,
+        },
+        cli.otlp_endpoint.as_deref(),
+    )
+    .context("--otlp-endpoint")?;
     match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Migrate(storage) => {

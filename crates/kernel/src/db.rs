@@ -22,6 +22,7 @@ use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tracing::Instrument;
 
 use crate::events::CloudEvent;
 
@@ -79,6 +80,14 @@ impl Backend {
         match self {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
+        }
+    }
+
+    /// The OpenTelemetry `db.system` value, for trace spans.
+    pub fn otel_system(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
         }
     }
 }
@@ -334,7 +343,16 @@ impl Database {
 
     /// Starts a write transaction. The first statement inside it must be a write (INSERT/UPDATE/
     /// DELETE), never a read-then-write upgrade, so that SQLite never has to abort a stale snapshot.
+    ///
+    /// The transaction has a `db.transaction` span (a child of the caller's, e.g. the request's)
+    /// from the moment it asks for the write slot until it commits or rolls back, so a trace shows
+    /// slot waits and how long the change held the database.
     pub async fn begin_write(&self) -> Result<WriteTx, StorageError> {
+        let span = tracing::info_span!("db.transaction", db.system = self.backend.otel_system());
+        self.begin_write_in(span.clone()).instrument(span).await
+    }
+
+    async fn begin_write_in(&self, span: tracing::Span) -> Result<WriteTx, StorageError> {
         let asked = std::time::Instant::now();
         let guard = match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),
@@ -348,6 +366,7 @@ impl Database {
         let tx = self.pool.begin().await?;
         Ok(WriteTx {
             tx,
+            span,
             _guard: guard,
             emitted: 0,
             signal: self.outbox_signal.clone(),
@@ -418,6 +437,8 @@ impl Database {
 /// A write transaction that can also append events to the outbox.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    /// Open while the transaction is; closing it ends the `db.transaction` span.
+    span: tracing::Span,
     emitted: usize,
     signal: Arc<Notify>,
     // Field order matters: the held time is counted before the slot is released.
@@ -479,7 +500,13 @@ impl WriteTx {
 
     /// Commits the change and its events together, then wakes the relay.
     pub async fn commit(self) -> Result<(), StorageError> {
-        self.tx.commit().await?;
+        let span = tracing::info_span!(
+            parent: &self.span,
+            "db.commit",
+            db.system = Backend::of(&self.tx).otel_system(),
+            db.operation = "COMMIT",
+        );
+        self.tx.commit().instrument(span).await?;
         if self.emitted > 0 {
             self.signal.notify_one();
         }

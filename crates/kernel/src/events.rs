@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use tokio::sync::broadcast;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::db::{Backend, Database, StorageError, now, to_db_time};
@@ -47,6 +48,11 @@ pub struct CloudEvent {
     pub dataschema: Option<String>,
     /// Event-specific payload.
     pub data: serde_json::Value,
+    /// The W3C trace context of the change that caused the event (CloudEvents distributed
+    /// tracing extension), set only while traces are exported: the relay publishes the event in
+    /// that trace, and consumers can continue it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl CloudEvent {
@@ -67,6 +73,7 @@ impl CloudEvent {
             datacontenttype: "application/json".into(),
             dataschema: None,
             data,
+            traceparent: aloft_otlp::exported_traceparent(&tracing::Span::current()),
         }
     }
 }
@@ -119,6 +126,12 @@ pub struct SinkError(pub String);
 pub trait EventSink: Send + Sync + 'static {
     /// Publishes one event; returns only after the broker durably acknowledged it.
     fn publish(&self, event: &PendingEvent) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// The broker's OpenTelemetry `messaging.system` name (e.g. `nats`), recorded on the relay's
+    /// trace spans.
+    fn messaging_system(&self) -> &'static str {
+        "in-process"
+    }
 }
 
 /// The sink for single-node installs without a broker: events are only dispatched in-process.
@@ -202,9 +215,14 @@ impl<S: EventSink> OutboxRelay<S> {
             // Claim the rows so that relays in other processes skip them.
             let mut tx = self.db.pool().begin().await?;
             let pending = fetch_pending(&mut tx, self.batch_size, true).await?;
-            let outcome = self.publish_all(&pending).await;
-            record(&mut tx, &pending, &outcome).await?;
-            tx.commit().await?;
+            let outcome = async {
+                let outcome = self.publish_all(&pending).await;
+                record(&mut tx, &pending, &outcome).await?;
+                tx.commit().await?;
+                Ok::<_, StorageError>(outcome)
+            }
+            .instrument(self.batch_span(pending.len()))
+            .await?;
             self.dispatch(pending, &outcome);
             outcome
         } else {
@@ -216,10 +234,15 @@ impl<S: EventSink> OutboxRelay<S> {
             if pending.is_empty() {
                 return Ok(RelayPass::default());
             }
-            let outcome = self.publish_all(&pending).await;
-            let mut tx = self.db.begin_write().await?;
-            record(tx.conn(), &pending, &outcome).await?;
-            tx.commit().await?;
+            let outcome = async {
+                let outcome = self.publish_all(&pending).await;
+                let mut tx = self.db.begin_write().await?;
+                record(tx.conn(), &pending, &outcome).await?;
+                tx.commit().await?;
+                Ok::<_, StorageError>(outcome)
+            }
+            .instrument(self.batch_span(pending.len()))
+            .await?;
             self.dispatch(pending, &outcome);
             outcome
         };
@@ -230,10 +253,41 @@ impl<S: EventSink> OutboxRelay<S> {
         Ok(outcome)
     }
 
+    /// The trace span of one batch: publishing it and the transaction that stamps it. A root
+    /// span (its own trace); an empty pass (the idle poll) has none, so idling exports nothing.
+    fn batch_span(&self, events: usize) -> tracing::Span {
+        if events == 0 {
+            return tracing::Span::none();
+        }
+        tracing::info_span!(
+            "outbox.publish",
+            messaging.system = self.sink.messaging_system(),
+            messaging.operation = "publish",
+            messaging.batch.message_count = events,
+        )
+    }
+
+    /// The trace span of publishing one event, in the trace of the change that caused it (when
+    /// that trace was exported; else none). Current while the sink publishes, so a broker can
+    /// pass the context on (`aloft_otlp::traceparent`).
+    fn event_span(&self, pending: &PendingEvent) -> tracing::Span {
+        let Some(parent) = &pending.event.traceparent else {
+            return tracing::Span::none();
+        };
+        let span = tracing::info_span!(
+            parent: None,
+            "outbox.send",
+            messaging.system = self.sink.messaging_system(),
+            messaging.operation = "publish",
+        );
+        aloft_otlp::continue_trace(&span, parent);
+        span
+    }
+
     async fn publish_all(&self, pending: &[PendingEvent]) -> RelayPass {
         let mut outcome = RelayPass::default();
         for p in pending {
-            if let Err(e) = self.sink.publish(p).await {
+            if let Err(e) = self.sink.publish(p).instrument(self.event_span(p)).await {
                 tracing::warn!(error = %e, seq = p.seq, "outbox publish failed; will retry");
                 outcome.failed = Some(e.0);
                 break;

@@ -267,8 +267,9 @@ pub async fn resolve_client(
     next.run(req).await
 }
 
-/// Middleware: gives the request a tracing span with its id and route, records Prometheus
-/// request counts and latency per route, and writes one access-log line.
+/// Middleware: gives the request a tracing span with its id and route (continuing the caller's
+/// trace when it sent `traceparent`), records Prometheus request counts and latency per route,
+/// and writes one access-log line.
 pub async fn observe(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().as_str().to_owned();
@@ -283,11 +284,28 @@ pub async fn observe(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    // `http.*` are the OpenTelemetry names the trace exporter sends (route template, never the
+    // URI); a caller's W3C `traceparent` makes this span part of the caller's trace.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if let Some(parent) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        aloft_otlp::continue_trace(&span, parent);
+    }
     let response = next.run(req).instrument(span.clone()).await;
     let elapsed = start.elapsed();
     let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
     metrics::counter!("aloft_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
         .increment(1);
     metrics::histogram!("aloft_http_request_duration_seconds", "method" => method, "route" => route)
