@@ -48,13 +48,20 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 20)]
     pub duration_secs: u64,
 
-    /// Scenarios to run, comma separated: read, search, update, max.
-    #[arg(long, default_value = "read,search,update,max")]
+    /// Scenarios to run, comma separated: read, search, update, scoped, max. `scoped` is the
+    /// search as a check-in agent at a station (row scope in the query), over passengers of
+    /// whom `--departing` depart from that station within the check-in window.
+    #[arg(long, default_value = "read,search,update,scoped,max")]
     pub scenarios: String,
 
     /// Connections for the closed-loop `max` scenario.
     #[arg(long, default_value_t = 32)]
     pub connections: u32,
+
+    /// Passengers given a flight from the benchmark's station (DXB) in the next day, for the
+    /// `scoped` scenario.
+    #[arg(long, default_value_t = 2_000)]
+    pub departing: u64,
 
     /// SQLite only: `full` syncs the WAL on every commit (see `aloft serve --help`).
     #[arg(long)]
@@ -66,6 +73,8 @@ enum Scenario {
     Read,
     Search,
     Update,
+    /// The search, as a check-in agent whose row scope is a station.
+    Scoped,
 }
 
 struct Target {
@@ -76,6 +85,8 @@ struct Target {
     /// `Bearer …` for a contact centre agent: the benchmark measures the real, authorised and
     /// audited path.
     authorization: String,
+    /// `Bearer …` for a check-in agent at the benchmark's station (the `scoped` scenario).
+    scoped_authorization: String,
 }
 
 impl Target {
@@ -89,7 +100,7 @@ impl Target {
                 self.ids[pick(self.ids.len())]
             ))
             .body(Full::new(Bytes::new())),
-            Scenario::Search => {
+            Scenario::Search | Scenario::Scoped => {
                 let prefix = &self.name_prefixes[pick(self.name_prefixes.len())];
                 let q = percent_encoding::utf8_percent_encode(
                     prefix,
@@ -110,7 +121,11 @@ impl Target {
             )))),
         };
         let Ok(mut req) = req else { return false };
-        if let Ok(v) = http::HeaderValue::from_str(&self.authorization) {
+        let authorization = match scenario {
+            Scenario::Scoped => &self.scoped_authorization,
+            _ => &self.authorization,
+        };
+        if let Ok(v) = http::HeaderValue::from_str(authorization) {
             req.headers_mut().insert(http::header::AUTHORIZATION, v);
         }
         match self.client.request(req).await {
@@ -266,6 +281,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         db.analyze().await?;
         eprintln!("seeded in {:.1} s", t.elapsed().as_secs_f64());
     }
+    if args.departing > 0 {
+        let t = Instant::now();
+        depart_soon(&db, &store, args.departing).await?;
+        db.analyze().await?;
+        eprintln!(
+            "{} passengers depart from {STATION} in the next day ({:.1} s)",
+            args.departing,
+            t.elapsed().as_secs_f64()
+        );
+    }
     db.close().await;
 
     let app = Application::build(AppConfig {
@@ -292,6 +317,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             chrono::Duration::hours(2)
         )
     );
+    let scoped_authorization = format!(
+        "Bearer {}",
+        app.token_issuer().issue_scoped(
+            crate::roles::ids::CHECKIN_AGENT,
+            "bench",
+            chrono::Duration::hours(2),
+            None,
+            Some(STATION),
+        )
+    );
     let ids = app.customers().sample_ids(args.customers as i64).await?;
     anyhow::ensure!(!ids.is_empty(), "no customers to benchmark");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -316,6 +351,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         name_prefixes,
         client,
         authorization,
+        scoped_authorization,
     });
     let duration = Duration::from_secs(args.duration_secs);
 
@@ -343,9 +379,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "read" => fixed_rate(target.clone(), Scenario::Read, args.rate, duration).await,
             "search" => fixed_rate(target.clone(), Scenario::Search, args.rate, duration).await,
             "update" => fixed_rate(target.clone(), Scenario::Update, args.rate, duration).await,
+            "scoped" => fixed_rate(target.clone(), Scenario::Scoped, args.rate, duration).await,
             "max" => closed_loop(target.clone(), args.connections, duration).await,
             other => {
-                anyhow::bail!("unknown scenario {other:?}; expected read, search, update or max")
+                anyhow::bail!(
+                    "unknown scenario {other:?}; expected read, search, update, scoped or max"
+                )
             }
         };
         let after = server_buckets(&target).await;
@@ -422,6 +461,55 @@ fn server_p99(before: &[(f64, u64)], after: &[(f64, u64)]) -> Option<f64> {
         .iter()
         .find(|(_, c)| *c as f64 >= total as f64 * 0.99)
         .map(|(b, _)| *b)
+}
+
+/// The station of the `scoped` scenario's check-in agent.
+const STATION: &str = "DXB";
+
+/// Gives `n` customers (spread over the population) a booking on a flight from [`STATION`]
+/// departing within the next day, so the check-in agent's scope holds them. Idempotent on the
+/// booking's source id: a re-run moves the same bookings to new departure times.
+async fn depart_soon(db: &Database, customers: &CustomerStore, n: u64) -> anyhow::Result<()> {
+    use aloft_travel::{Record, RecordKind, TravelStore};
+    let travel = TravelStore::new(db.clone(), Arc::new(customers.clone()));
+    let ids = customers.sample_ids(n as i64).await?;
+    let now = chrono::Utc::now();
+    let mut batch = Vec::with_capacity(1_000);
+    for (i, id) in ids.iter().enumerate() {
+        // Dubai keeps UTC+4 all year; departures spread over the next 24 hours.
+        let departure = now + chrono::Duration::minutes(30 + (i as i64 * 37) % (24 * 60));
+        let local = |t: chrono::DateTime<chrono::Utc>| {
+            (t + chrono::Duration::hours(4))
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+        };
+        let record = Record::parse(
+            RecordKind::Booking,
+            &serde_json::json!({"source": "bench", "source_record_id": format!("bench-dxb-{id}"),
+                "record_locator": format!("B{:05}", i % 100_000),
+                "segments": [{"flight_number": format!("EK{}", 1 + i % 40), "origin": STATION,
+                    "destination": "LHR", "scheduled_departure_local": local(departure),
+                    "scheduled_arrival_local": local(departure + chrono::Duration::hours(8)),
+                    "cabin": "economy", "rbd": "Y", "status": "scheduled"}]}),
+        )
+        .map_err(|e| anyhow::anyhow!("bench booking: {e:?}"))?;
+        let id = aloft_travel::CustomerId::parse(&id.to_string()).expect("a customer id");
+        batch.push((id, record));
+        if batch.len() == 1_000 {
+            travel
+                .record_many(
+                    std::mem::take(&mut batch),
+                    &aloft_kernel::AccessContext::system("bench"),
+                )
+                .await?;
+        }
+    }
+    if !batch.is_empty() {
+        travel
+            .record_many(batch, &aloft_kernel::AccessContext::system("bench"))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Adds demo customers `from..to` (the same population `aloft demo` creates).
