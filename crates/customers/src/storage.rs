@@ -546,6 +546,18 @@ impl CustomerStore {
             changed_fields: changed.iter().map(|f| f.to_string()).collect(),
         });
         tx.emit(&event).await?;
+        // The domain's change log (field names only): what unmerge reads to keep later edits.
+        sqlx::query(
+            "INSERT INTO customer_changes (customer_id, version, changed_fields, changed_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.to_string())
+        .bind(updated.version)
+        .bind(serde_json::to_string(&changed).unwrap_or_else(|_| "[]".into()))
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
         let fields = changed.iter().map(|f| f.to_string()).collect();
         tx.audit(&[ctx.entry(
             "customer.update",

@@ -375,7 +375,7 @@ pub async fn merge(
     sqlx::query(
         "INSERT INTO identity_merges (id, survivor_id, absorbed_id, survivor_version_before, \
          survivor_profile, survivor_sealed, survivorship, review_id, reason, merged_by, merged_at, \
-         audit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         audit_seq, survivor_version_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(id.to_string())
     .bind(survivor.to_string())
@@ -389,6 +389,7 @@ pub async fn merge(
     .bind(&ctx.actor.id)
     .bind(to_db_time(stamp))
     .bind(audit_seq)
+    .bind(version)
     .execute(&mut *tx.conn())
     .await?;
     record_moves(&mut tx, id, "record", &records).await?;
@@ -547,8 +548,13 @@ pub async fn unmerge(
     )?;
     // Fields edited on the survivor since the merge keep their current values: unmerge gives
     // back what the merge took, not a later correction by an agent or the passenger.
-    let audit_seq: Option<i64> = row.try_get("audit_seq")?;
-    let edited = edited_since(&mut tx, survivor, audit_seq, merge.merged_at).await?;
+    let edited = match row.try_get::<Option<i64>, _>("survivor_version_after")? {
+        Some(version) => changed_since(&mut tx, survivor, version).await?,
+        None => {
+            let audit_seq: Option<i64> = row.try_get("audit_seq")?;
+            edited_since(&mut tx, survivor, audit_seq, merge.merged_at).await?
+        }
+    };
     let before = keep_edits(
         before,
         &s.customer.profile,
@@ -640,8 +646,33 @@ pub async fn unmerge(
     Ok(merge)
 }
 
-/// The profile fields of `customer` changed by an edit (`customer.update` in the audit trail,
-/// which names the fields of every change) after the merge: after its audit record
+/// The profile fields of `customer` changed by edits after its version `version` (the one the
+/// merge left), from the customers domain's change log. Top-level fields: an edit of one part
+/// of the address keeps the whole current address.
+async fn changed_since(
+    tx: &mut WriteTx,
+    customer: CustomerId,
+    version: i64,
+) -> Result<BTreeSet<String>, StorageError> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT changed_fields FROM customer_changes WHERE customer_id = $1 AND version > $2",
+    )
+    .bind(customer.to_string())
+    .bind(version)
+    .fetch_all(&mut *tx.conn())
+    .await?;
+    let mut out = BTreeSet::new();
+    for fields in rows {
+        let names: Vec<String> = serde_json::from_str(&fields)
+            .map_err(|e| StorageError::Corrupt(format!("customer change fields: {e}")))?;
+        out.extend(names);
+    }
+    Ok(out)
+}
+
+/// For merges recorded before the change log existed (migration 0021): the profile fields of
+/// `customer` changed by an edit (`customer.update` in the audit trail, which names the fields
+/// of every change) after the merge: after its audit record
 /// `merge_seq` in the chain, or — for merges recorded before the chain position was kept —
 /// after `merged_at` by the hosts' clocks. Top-level fields: an edit of one part of the address
 /// keeps the whole current address.
@@ -698,7 +729,7 @@ fn keep_edits(
 }
 
 const MERGE_COLUMNS: &str = "id, survivor_id, absorbed_id, survivor_profile, survivor_sealed, \
-    survivorship, review_id, reason, merged_by, merged_at, unmerged_by, unmerged_at, audit_seq, \
+    survivorship, review_id, reason, merged_by, merged_at, unmerged_by, unmerged_at, audit_seq, survivor_version_after, \
     (SELECT COUNT(*) FROM identity_merge_moves m WHERE m.merge_id = identity_merges.id AND m.kind = 'record') AS moved_records, \
     (SELECT COUNT(*) FROM identity_merge_moves m WHERE m.merge_id = identity_merges.id AND m.kind = 'link') AS moved_links";
 
