@@ -7,20 +7,12 @@
 // Env: ALOFT_BIN (default ../../target/debug/aloft), CHROMIUM (default /usr/bin/chromium),
 //      ALOFT_DATABASE_URL (optional: run against PostgreSQL instead of a temporary SQLite file).
 
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createHash, createHmac } from "node:crypto";
-import { chromium } from "playwright-core";
+import { startServer, demoSecret, totp, launch } from "./lib.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const axePath = require.resolve("axe-core/axe.min.js");
-const bin = process.env.ALOFT_BIN || join(here, "..", "..", "target", "debug", "aloft");
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 let passed = 0;
 let failed = 0;
@@ -42,27 +34,6 @@ function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
 
-function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), "aloft-browser-"));
-  const args = ["serve", "--bind", "127.0.0.1:0", "--data-dir", dataDir, "--demo", "--demo-customers", "300"];
-  const child = spawn(bin, args, { env: { ...process.env, ALOFT_LOG_FORMAT: "json" }, stdio: ["ignore", "pipe", "pipe"] });
-  let logs = "";
-  child.stderr.on("data", (d) => { logs += d; });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${logs}`)), 60000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, base: m[1], dataDir, logs: () => logs });
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${out}\n${logs}`)));
-  });
-}
-
 async function axe(page, label) {
   await page.addScriptTag({ path: axePath });
   const result = await page.evaluate(async () => {
@@ -76,27 +47,8 @@ async function axe(page, label) {
   }
 }
 
-// The demo accounts' TOTP secrets are derived like aloft_access::demo::demo_secret.
-function demoSecret(role) {
-  return createHash("sha256").update(`aloft-demo-totp:${role}`).digest().subarray(0, 20);
-}
-
-// RFC 6238: HMAC-SHA1 over the 30-second step, dynamic truncation, 6 digits.
-function totp(secret, unixSeconds = Math.floor(Date.now() / 1000)) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
-  const mac = createHmac("sha1", secret).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1000000;
-  return String(value).padStart(6, "0");
-}
-
 const server = await startServer();
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 // bypassCSP lets axe be injected; the pages' own scripts run under the real CSP headers otherwise.
 const context = await browser.newContext({ bypassCSP: true });
 const page = await context.newPage();
@@ -159,6 +111,8 @@ try {
     ["account security", "/account"],
     ["roles and permissions", "/access/roles"],
     ["identity review queue", "/identity/reviews"],
+    ["pending grants (four-eyes)", "/access/grants"],
+    ["mail catcher", "/mail/catcher"],
   ];
   for (const [label, path] of pages) {
     await check(`axe: ${label}`, async () => {
