@@ -381,3 +381,53 @@ async fn an_identity_provider_naming_another_issuer_is_refused() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn responses_that_may_carry_personal_data_are_never_stored_by_caches() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let customer = app
+            .create_customer(serde_json::json!({
+                "first_name": "Ana", "last_name": "Lima", "email": "ana.lima@example.com"
+            }))
+            .await;
+        let id = customer["id"].as_str().unwrap();
+        let staff = app.sign_in_as(ids::CUSTOMER_AFFAIRS_EXECUTIVE).await;
+        for (path, reply) in [
+            (
+                "/api/v1/customers/{id}",
+                app.get(&format!("/api/v1/customers/{id}")).await,
+            ),
+            (
+                "/api/v1/customers?q=Ana",
+                app.get("/api/v1/customers?q=Ana").await,
+            ),
+            ("/api/v1/nowhere", app.get("/api/v1/nowhere").await),
+            ("/", app.get_as(&staff, "/").await),
+            (
+                "/customers/{id}",
+                app.get_as(&staff, &format!("/customers/{id}")).await,
+            ),
+            (
+                "/sign-in",
+                app.request("GET", "/sign-in", &[("authorization", "")], Bytes::new())
+                    .await,
+            ),
+        ] {
+            assert!(reply.status < 500, "{path}: {}", reply.status);
+            assert_eq!(reply.header("cache-control"), "no-store", "{path}");
+        }
+        // Public, personal-data-free responses keep their own caching.
+        let css = app.get("/assets/app.css").await;
+        assert_eq!(css.header("cache-control"), "public, max-age=3600");
+        for path in ["/healthz", "/readyz"] {
+            let r = app
+                .request("GET", path, &[("authorization", "")], Bytes::new())
+                .await;
+            assert_eq!(r.status, 200, "{path}");
+            assert_ne!(r.header("cache-control"), "no-store", "{path}");
+        }
+        app.stop().await;
+    })
+    .await;
+}

@@ -320,14 +320,26 @@ pub async fn observe(req: Request, next: Next) -> Response {
     response
 }
 
+/// Whether responses under `path` may be kept by caches: the public assets (which set their own
+/// caching) and the probes. Everything else — every API response and every page — may carry
+/// personal data, which must not linger in browser, proxy or CDN caches.
+fn cacheable_path(path: &str) -> bool {
+    path.starts_with("/assets/") || path == "/healthz" || path == "/readyz"
+}
+
 /// Middleware: security headers for every response. The content security policy allows only
-/// same-origin scripts and styles: no inline script anywhere, no CDN.
+/// same-origin scripts and styles: no inline script anywhere, no CDN. `Cache-Control: no-store`
+/// unless the path is [`cacheable_path`] or the handler chose its own caching.
 pub async fn security_headers(req: Request, next: Next) -> Response {
+    let no_store = !cacheable_path(req.uri().path());
     let mut response = next.run(req).await;
     let h = response.headers_mut();
     let set = |h: &mut http::HeaderMap, name: HeaderName, value: &'static str| {
         h.entry(name).or_insert(HeaderValue::from_static(value));
     };
+    if no_store {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
