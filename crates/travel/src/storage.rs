@@ -1206,13 +1206,14 @@ impl TravelStore {
             if ids.is_empty() {
                 return Ok(filled);
             }
-            let mut updates: Vec<(String, String, String)> = Vec::new();
+            // (entry id, station, flight) of every flight entry the records project.
+            let mut keys: Vec<(String, String, String)> = Vec::new();
             for id in &ids {
                 let row = sqlx::query("SELECT kind, document FROM travel_records WHERE id = $1")
                     .bind(id)
                     .fetch_optional(self.db.pool())
                     .await?;
-                let keys = row.and_then(|r| {
+                let entries = row.and_then(|r| {
                     let kind = RecordKind::parse(&r.try_get::<String, _>("kind").ok()?).ok()?;
                     let doc: Value =
                         serde_json::from_str(&r.try_get::<String, _>("document").ok()?).ok()?;
@@ -1224,28 +1225,16 @@ impl TravelStore {
                         &record,
                     ))
                 });
-                let entries: Vec<_> = keys.unwrap_or_default();
-                let known: Vec<(String, String, String)> = entries
-                    .into_iter()
-                    .filter_map(|e| e.flight.map(|f| (e.entry_id, f.station, f.flight)))
-                    .collect();
-                // Entries of this record that the projection does not know get empty keys.
-                updates.push((format!("{id}."), String::new(), String::new()));
-                updates.extend(known);
+                keys.extend(
+                    entries
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| e.flight.map(|f| (e.entry_id, f.station, f.flight))),
+                );
             }
             let mut tx = self.db.begin_write().await?;
-            for (entry, station, flight) in &updates {
-                if let Some(prefix) = entry.strip_suffix('.') {
-                    // Fallback first, so the precise keys below win.
-                    sqlx::query(
-                        "UPDATE timeline SET station = '', flight = '' WHERE record_id = $1 AND kind = 'flight' AND station IS NULL",
-                    )
-                    .bind(prefix)
-                    .execute(tx.conn())
-                    .await?;
-                    continue;
-                }
-                let n = sqlx::query(
+            for (entry, station, flight) in &keys {
+                filled += sqlx::query(
                     "UPDATE timeline SET station = $1, flight = $2 WHERE entry_id = $3",
                 )
                 .bind(station)
@@ -1254,7 +1243,17 @@ impl TravelStore {
                 .execute(tx.conn())
                 .await?
                 .rows_affected();
-                filled += n;
+            }
+            // What the records did not give keys to (a record that no longer parses) gets empty
+            // ones, which no scope matches, so it is not looked at again at every start.
+            for id in &ids {
+                sqlx::query(
+                    "UPDATE timeline SET station = '', flight = '' \
+                     WHERE record_id = $1 AND kind = 'flight' AND station IS NULL",
+                )
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
             }
             tx.commit().await?;
         }

@@ -692,3 +692,47 @@ async fn rows_from_before_encryption_are_sealed_at_start_up() {
         assert_eq!(again.outcome, Outcome::AlreadyRecorded);
     }
 }
+
+/// Flight entries carry the station and flight that row scopes query; entries written before
+/// those columns existed get them at start-up, and one whose record cannot say gets empty keys
+/// rather than being looked at again.
+#[tokio::test]
+async fn flight_entries_carry_their_scope_keys_and_old_ones_are_filled_in() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let store = store_on(&t.db);
+        let customer = CustomerId::generate();
+        store
+            .record(customer, booking("PNR-KEYS", "2026-03-12T09:40", "scheduled"), &ctx())
+            .await
+            .unwrap();
+        let keys = || async {
+            sqlx::query_as::<_, (Option<String>, Option<String>)>(
+                "SELECT station, flight FROM timeline WHERE kind = 'flight'",
+            )
+            .fetch_all(t.db.pool())
+            .await
+            .unwrap()
+        };
+        let written = vec![(Some("DXB".to_owned()), Some("EK1 2026-03-12".to_owned()))];
+        assert_eq!(keys().await, written, "{backend:?}: written with the entry");
+        sqlx::query("UPDATE timeline SET station = NULL, flight = NULL")
+            .execute(t.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(store.fill_flight_keys().await.unwrap(), 1);
+        assert_eq!(keys().await, written, "{backend:?}: filled in");
+        assert_eq!(store.fill_flight_keys().await.unwrap(), 0, "idempotent");
+        // A record whose document no longer parses: its entry gets empty keys, once.
+        sqlx::query("UPDATE timeline SET station = NULL, flight = NULL")
+            .execute(t.db.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE travel_records SET document = '{}'")
+            .execute(t.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(store.fill_flight_keys().await.unwrap(), 0);
+        assert_eq!(keys().await, vec![(Some(String::new()), Some(String::new()))]);
+    }
+}
