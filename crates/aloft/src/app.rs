@@ -15,7 +15,6 @@ use http::Uri;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -33,7 +32,7 @@ use aloft_customers::CustomerStore;
 use aloft_customers::storage::{Reader, RowScopes, ScopeSql};
 use aloft_ingest::Pipeline;
 use aloft_ingest::consumer::ConsumerSettings;
-use aloft_kernel::http::{BODY_LIMIT, OpsState, observe, security_headers};
+use aloft_kernel::http::{BODY_LIMIT, OpsState, observe, request_id, security_headers};
 use aloft_kernel::keys::SharedKeys;
 use aloft_kernel::{
     ApiError, Auditor, Database, DatabaseSettings, EventBus, NoBroker, OutboxRelay,
@@ -622,8 +621,8 @@ pub fn router(
                 http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
             )
         })))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+        // A client's request id only if short and plain; else a fresh one (logs, audit trail).
+        .layer(middleware::from_fn(request_id));
     Assembled {
         router,
         policies,

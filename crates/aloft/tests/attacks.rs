@@ -431,3 +431,78 @@ async fn responses_that_may_carry_personal_data_are_never_stored_by_caches() {
     })
     .await;
 }
+
+/// Whether `s` is a UUID as the server generates them.
+fn is_uuid(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok() && s.len() == 36
+}
+
+#[tokio::test]
+async fn a_client_chosen_request_id_is_kept_only_when_short_and_plain() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let with_id = |id: String| {
+            let app = &app;
+            async move {
+                app.request("GET", "/healthz", &[("x-request-id", &id)], Bytes::new())
+                    .await
+                    .header("x-request-id")
+                    .to_owned()
+            }
+        };
+        for good in ["a", "trace-42_A.b", &"x".repeat(64)] {
+            assert_eq!(with_id(good.to_owned()).await, good);
+        }
+        let long = "x".repeat(65);
+        for bad in [
+            "has space",
+            "a/b",
+            "x;drop",
+            "\"quoted\"",
+            "tab\there",
+            long.as_str(),
+        ] {
+            let echoed = with_id(bad.to_owned()).await;
+            assert!(
+                is_uuid(&echoed),
+                "{bad:?} replaced by a fresh id: {echoed:?}"
+            );
+        }
+        let none = app.get("/healthz").await;
+        assert!(is_uuid(none.header("x-request-id")));
+
+        // The audit trail records the id the response carried, not the client's.
+        let r = app
+            .request(
+                "POST",
+                "/api/v1/customers",
+                &[
+                    ("content-type", "application/json"),
+                    ("x-request-id", "forged id with spaces"),
+                ],
+                Bytes::from(
+                    serde_json::json!({ "first_name": "Rui", "last_name": "Costa" }).to_string(),
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let echoed = r.header("x-request-id").to_owned();
+        assert!(is_uuid(&echoed), "{echoed:?}");
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        let trail = aloft_kernel::audit::search(
+            &app.test_db.db,
+            &aloft_kernel::audit::AuditFilter {
+                resource_id: Some(id),
+                actor_id: None,
+                action: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(!trail.is_empty());
+        assert!(trail.iter().all(|e| e.request_id == echoed), "{trail:?}");
+        app.stop().await;
+    })
+    .await;
+}

@@ -320,6 +320,31 @@ pub async fn observe(req: Request, next: Next) -> Response {
     response
 }
 
+/// Whether a client-sent request id may be kept: 1–64 characters of `[A-Za-z0-9._-]`. Anything
+/// else (long values, spaces, quotes, separators) would flow into logs and the audit trail as the
+/// client wrote it — log forging, oversized records — so it is replaced.
+pub fn acceptable_request_id(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Middleware (outermost but for [`resolve_client`]): gives every request an `X-Request-Id` —
+/// the caller's when [`acceptable_request_id`], else a fresh UUID — and echoes it on the
+/// response. The access log, traces and the audit trail read it from the request headers.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = match req.headers().get(&REQUEST_ID) {
+        Some(v) if acceptable_request_id(v.as_bytes()) => v.clone(),
+        _ => HeaderValue::try_from(uuid::Uuid::new_v4().to_string())
+            .expect("a UUID is a valid header value"),
+    };
+    req.headers_mut().insert(REQUEST_ID.clone(), id.clone());
+    let mut response = next.run(req).await;
+    response.headers_mut().insert(REQUEST_ID.clone(), id);
+    response
+}
+
 /// Whether responses under `path` may be kept by caches: the public assets (which set their own
 /// caching) and the probes. Everything else — every API response and every page — may carry
 /// personal data, which must not linger in browser, proxy or CDN caches.
@@ -440,6 +465,16 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn request_ids_are_short_and_plain() {
+        for good in ["a", "trace-42_A.b", &"x".repeat(64)] {
+            assert!(acceptable_request_id(good.as_bytes()), "{good}");
+        }
+        for bad in ["", "a b", "a/b", "a;b", "\"q\"", "ü", "\t", &"x".repeat(65)] {
+            assert!(!acceptable_request_id(bad.as_bytes()), "{bad:?}");
+        }
     }
 
     #[test]
