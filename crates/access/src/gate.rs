@@ -60,7 +60,11 @@ impl AccessAuthenticator {
         match result {
             Ok(p) => Ok(Authentication::Principal(p)),
             Err(TokenError::Unavailable(why)) => Err(aloft_kernel::ApiError::Unavailable(why)),
-            Err(e) => Ok(Authentication::Invalid(e.to_string())),
+            Err(e) => {
+                // The client hears only the kind of refusal; the detail is for operators.
+                tracing::debug!(detail = ?e, "bearer token refused");
+                Ok(Authentication::Invalid(e.to_string()))
+            }
         }
     }
 

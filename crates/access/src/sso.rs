@@ -353,7 +353,7 @@ async fn callback(
         Ok(c) => c,
         Err(crate::tokens::TokenError::Unavailable(e)) => return Err(ApiError::Unavailable(e)),
         Err(e) => {
-            tracing::info!(reason = %e, "SSO ID token refused");
+            tracing::info!(reason = ?e, "SSO ID token refused");
             return Ok(refusal(
                 StatusCode::UNAUTHORIZED,
                 "The identity provider's answer could not be verified.",

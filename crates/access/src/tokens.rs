@@ -52,17 +52,20 @@ pub struct Claims {
     pub rsv: Option<String>,
 }
 
-/// Why a token was refused (said in the 401 body; never includes the token).
+/// Why a token was refused. The message (the 401 body) says only which of three things went
+/// wrong: the detail a variant carries — the JWT library's error kind, a role or scope name taken
+/// from the token — helps an attacker probe the verifier and would echo their input, so it is
+/// for the debug log only (see `Debug`), never for the client. Never includes the token.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
     /// Expired.
     #[error("the token has expired")]
     Expired,
-    /// Bad signature, wrong issuer/audience, not yet valid, malformed.
-    #[error("the token is not valid: {0}")]
+    /// Bad signature, wrong issuer/audience, not yet valid, malformed (the detail: why).
+    #[error("the token is not valid")]
     Invalid(String),
-    /// Names a role or scope Aloft does not know.
-    #[error("the token names an unknown role or scope: {0}")]
+    /// Names a role or scope Aloft does not know (the detail: which).
+    #[error("the token names no role Aloft knows")]
     UnknownRole(String),
     /// The issuer's keys cannot be fetched right now (a dependency outage: 503, retry).
     #[error("{0}")]

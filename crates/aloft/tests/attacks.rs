@@ -506,3 +506,61 @@ async fn a_client_chosen_request_id_is_kept_only_when_short_and_plain() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn refused_tokens_are_explained_without_library_internals_or_echoes() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let good = app.issuer.issue(
+            ids::DATA_PRIVACY_OFFICER,
+            "t",
+            chrono::Duration::hours(1),
+            None,
+        );
+        let mut tampered = good.clone();
+        let last = tampered.pop().unwrap();
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        let expired = app.issuer.issue(
+            ids::DATA_PRIVACY_OFFICER,
+            "t",
+            chrono::Duration::hours(-2),
+            None,
+        );
+        let unknown = app.issuer.issue(
+            "role_of_<script>evil",
+            "t",
+            chrono::Duration::hours(1),
+            None,
+        );
+        let unknown_scope = app.issuer.issue(
+            ids::DATA_PRIVACY_OFFICER,
+            "t",
+            chrono::Duration::hours(1),
+            Some(&[aloft_authz::Permission::new("scope.<script>evil")]),
+        );
+        for (token, detail) in [
+            (tampered.as_str(), "the token is not valid"),
+            ("not-a-jwt", "the token is not valid"),
+            ("e30.e30.!!!", "the token is not valid"),
+            (expired.as_str(), "the token has expired"),
+            (unknown.as_str(), "the token names no role Aloft knows"),
+            (
+                unknown_scope.as_str(),
+                "the token names no role Aloft knows",
+            ),
+        ] {
+            let r = app
+                .request(
+                    "GET",
+                    "/api/v1/customers",
+                    &[("authorization", &format!("Bearer {token}"))],
+                    Bytes::new(),
+                )
+                .await;
+            assert_eq!(r.status, 401, "{token}");
+            assert_eq!(r.json()["detail"], detail, "{token}");
+        }
+        app.stop().await;
+    })
+    .await;
+}
