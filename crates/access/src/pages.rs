@@ -963,12 +963,14 @@ async fn create_client(
     let (client, secret) = state
         .accounts
         .create_client(
-            &name,
-            role.id,
-            &scopes,
-            station.as_deref(),
-            escalates(&role),
-            chrono::Duration::days(days),
+            crate::storage::NewClient {
+                name: &name,
+                role: role.id,
+                scopes: &scopes,
+                station: station.as_deref(),
+                pending_approval: escalates(&role),
+                valid_for: chrono::Duration::days(days),
+            },
             &ctx,
         )
         .await?;

@@ -794,19 +794,40 @@ fn decode_client(r: &AnyRow) -> Result<(ApiClient, String), StorageError> {
     ))
 }
 
+/// What registering an integration client needs: grouped so that the call site names each
+/// value (a role and a station are both plain strings, easily swapped in a positional list).
+#[derive(Debug, Clone, Copy)]
+pub struct NewClient<'a> {
+    /// Its display name.
+    pub name: &'a str,
+    /// The role it acts in.
+    pub role: &'a str,
+    /// Permissions it is narrowed to (empty: the whole role).
+    pub scopes: &'a [aloft_authz::Permission],
+    /// The row-scope value of a scoped role (a check-in agent's station).
+    pub station: Option<&'a str>,
+    /// Whether it waits for a second person's approval before it may get tokens.
+    pub pending_approval: bool,
+    /// How long its secret stays valid.
+    pub valid_for: chrono::Duration,
+}
+
 impl AccountStore {
     /// Registers an integration client; returns it and its secret (shown once, stored only as
     /// a digest).
     pub async fn create_client(
         &self,
-        name: &str,
-        role: &str,
-        scopes: &[aloft_authz::Permission],
-        station: Option<&str>,
-        pending_approval: bool,
-        valid_for: chrono::Duration,
+        new: NewClient<'_>,
         ctx: &AccessContext,
     ) -> Result<(ApiClient, String), StorageError> {
+        let NewClient {
+            name,
+            role,
+            scopes,
+            station,
+            pending_approval,
+            valid_for,
+        } = new;
         let id = format!("cli_{}", Uuid::now_v7().simple());
         let secret = random_token();
         let t = now();
