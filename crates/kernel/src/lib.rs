@@ -23,6 +23,7 @@ pub mod statements;
 pub mod telemetry;
 pub mod testing;
 
+pub use aloft_vocab::string_newtype;
 pub use audit::{AccessContext, Actor, AuditEntry, Auditor};
 pub use db::{Backend, Database, DatabaseSettings, SqliteDurability, StorageError, WriteTx};
 pub use events::{CloudEvent, EventBus, EventSink, NoBroker, OutboxRelay, PendingEvent, SinkError};
