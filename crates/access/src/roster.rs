@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use aloft_kernel::db::{now, to_db_time};
 use aloft_kernel::{AccessContext, StorageError};
+use aloft_vocab::FlightNumber;
 
 use crate::storage::AccountStore;
 
@@ -39,17 +40,22 @@ impl RosteredFlight {
         let (Some(flight), Some(date), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err("each line must be a flight and its date, e.g. BA117 2026-03-12".into());
         };
-        let flight = flight.to_ascii_uppercase();
-        if !valid_flight_number(&flight) {
-            return Err(format!(
+        // The shared flight-number rule, so a rostered flight is written exactly as the
+        // bookings it is matched against (`BA0117` is `BA117`).
+        let flight = FlightNumber::parse(flight).map_err(|_| {
+            format!(
                 "{} is not a flight designator (airline code and 1–4 digits, e.g. BA117)",
-                flight.chars().take(12).collect::<String>()
-            ));
-        }
+                flight
+                    .to_ascii_uppercase()
+                    .chars()
+                    .take(12)
+                    .collect::<String>()
+            )
+        })?;
         let departure_date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
             .map_err(|_| "the date must be YYYY-MM-DD".to_owned())?;
         Ok(Self {
-            flight_number: flight,
+            flight_number: flight.to_string(),
             departure_date,
         })
     }
@@ -92,25 +98,6 @@ impl RosteredFlight {
             None => false,
         }
     }
-}
-
-/// An IATA flight designator: two characters (at least one a letter), 1–4 digits without a
-/// leading zero, an optional suffix letter.
-fn valid_flight_number(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 3 || !b[..2].iter().all(u8::is_ascii_alphanumeric) {
-        return false;
-    }
-    if !b[..2].iter().any(u8::is_ascii_alphabetic) {
-        return false;
-    }
-    let rest = &s[2..];
-    let digits: &str = rest.trim_end_matches(|c: char| c.is_ascii_uppercase());
-    let suffix = rest.len() - digits.len();
-    (1..=4).contains(&digits.len())
-        && digits.bytes().all(|c| c.is_ascii_digit())
-        && !digits.starts_with('0')
-        && suffix <= 1
 }
 
 impl AccountStore {
@@ -209,12 +196,19 @@ mod tests {
         assert_eq!(flights.len(), 2, "duplicates dropped");
         assert_eq!(flights[0].flight_number, "BA117");
         let errors = RosteredFlight::parse_list(
-            "BA117\n117 2026-03-12\nBA0117 2026-03-12\nBA117 12/03/2026",
+            "BA117\n117 2026-03-12\nBA12345 2026-03-12\nBA117 12/03/2026",
         )
         .unwrap_err();
         assert_eq!(errors.len(), 4);
         assert!(errors[0].starts_with("line 1:") && errors[3].starts_with("line 4:"));
         assert!(RosteredFlight::parse("U21234A 2026-03-12").is_ok());
+        // The shared rule writes a flight one way: a leading zero is dropped, as in bookings.
+        assert_eq!(
+            RosteredFlight::parse("ba0117 2026-03-12")
+                .unwrap()
+                .flight_number,
+            "BA117"
+        );
     }
 
     #[test]

@@ -675,12 +675,7 @@ impl Visibility for ScopeOf {
         customer: aloft_travel::CustomerId,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<bool, aloft_kernel::StorageError>> + Send + 'a>>
     {
-        Box::pin(async move {
-            match aloft_customers::CustomerId::parse(&customer.to_string()) {
-                Some(id) => self.0.visible(Reader::request(principal), id).await,
-                None => Ok(false),
-            }
-        })
+        Box::pin(async move { self.0.visible(Reader::request(principal), customer).await })
     }
 }
 
@@ -700,10 +695,7 @@ impl StatedPreferences for ScopeOf {
         >,
     > {
         Box::pin(async move {
-            let Some(id) = aloft_customers::CustomerId::parse(&customer.to_string()) else {
-                return Ok(None);
-            };
-            Ok(self.0.get(id).await?.map(|c| {
+            Ok(self.0.get(customer).await?.map(|c| {
                 let prefs = c.profile.preferences;
                 (
                     prefs.seat.map(|s| s.as_str().to_owned()),
@@ -732,7 +724,7 @@ impl CustomerDirectory for Directory {
                 .0
                 .find_by_loyalty_and_email(loyalty_number, email)
                 .await?
-                .and_then(|id| uuid::Uuid::parse_str(&id.to_string()).ok()))
+                .map(|id| id.as_uuid()))
         })
     }
 

@@ -536,7 +536,8 @@ struct Name {
 
 impl Name {
     /// Appends the e-mail spelling: lower-case ASCII letters and digits only, accents folded
-    /// (as [`crate::model::fold`] does, without its cost), punctuation and spaces dropped.
+    /// (as the umlaut-less search key of [`crate::model::name_key_variants`] does, without its
+    /// cost), punctuation and spaces dropped.
     fn push_ascii(self, out: &mut String) {
         if let Some(latin) = self.latin {
             out.extend(latin.chars().filter(char::is_ascii_alphanumeric));
@@ -1685,7 +1686,7 @@ mod tests {
                         name.text
                     );
                     if name.latin.is_none() {
-                        let folded: String = crate::model::fold(name.text)
+                        let folded: String = crate::model::name_key_variants(name.text)[1]
                             .chars()
                             .filter(char::is_ascii_alphanumeric)
                             .collect();

@@ -1,6 +1,7 @@
 //! The customer profile as a domain model: value types that can only hold valid values
 //! ("parse, don't validate"), the [`Profile`] that groups them, and the pure rules around it
-//! (search-key folding, JSON merge patch, changed-field detection).
+//! (search keys from the shared fold, JSON merge patch, changed-field detection). The id and the
+//! airport code are the shared vocabulary's (`aloft_vocab`), re-exported here.
 //!
 //! Invariants:
 //! - A [`Profile`] that exists is valid. It is built only by [`Profile::parse`], which checks every
@@ -11,53 +12,18 @@
 //! - Rules do not depend on the current date except "date of birth is not in the future", which
 //!   can only become more permissive with time — a stored profile never turns invalid.
 
-use std::fmt;
-
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
-use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use uuid::Uuid;
 
 use aloft_kernel::FieldError;
 use aloft_kernel::fields::FieldReader;
 
-/// The stable, unique identifier of a customer profile (UUIDv7: sortable by creation time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CustomerId(Uuid);
-
-impl CustomerId {
-    /// A new identifier.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Parses the canonical hyphenated form.
-    pub fn parse(s: &str) -> Option<Self> {
-        Uuid::try_parse(s).ok().map(Self)
-    }
-
-    /// The UUID (other domains keep their own id types over the same value).
-    pub fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-}
-
-impl fmt::Display for CustomerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl Serialize for CustomerId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
+pub use aloft_vocab::{AirportCode, CustomerId, fold, without_umlauts};
 
 aloft_kernel::string_newtype!(
     PersonName,
@@ -78,10 +44,6 @@ aloft_kernel::string_newtype!(
 aloft_kernel::string_newtype!(
     CountryCode,
     "An ISO 3166-1 alpha-2 country code, upper case."
-);
-aloft_kernel::string_newtype!(
-    AirportCode,
-    "An IATA three-letter airport code, upper case."
 );
 aloft_kernel::string_newtype!(
     PassportNumber,
@@ -216,18 +178,6 @@ impl CountryCode {
             Ok(Self(t))
         } else {
             Err("must be an ISO 3166-1 alpha-2 country code such as GB, AE or IN".into())
-        }
-    }
-}
-
-impl AirportCode {
-    /// Three letters, any case.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let t = s.trim().to_ascii_uppercase();
-        if t.len() == 3 && t.chars().all(|c| c.is_ascii_uppercase()) {
-            Ok(Self(t))
-        } else {
-            Err("must be a three-letter IATA airport code such as DXB".into())
         }
     }
 }
@@ -716,11 +666,16 @@ impl Profile {
         parts.join(" ")
     }
 
-    /// Derived search keys (see [`fold`]).
+    /// Derived search keys: each name part folded (see [`fold`]) as it is and as it is spelt
+    /// [`without_umlauts`] (see [`name_key_variants`]).
     pub fn search_keys(&self) -> SearchKeys {
+        let [first_name, first_name_plain] = name_key_variants(self.first_name.as_str());
+        let [last_name, last_name_plain] = name_key_variants(self.last_name.as_str());
         SearchKeys {
-            first_name: fold(self.first_name.as_str()),
-            last_name: fold(self.last_name.as_str()),
+            first_name,
+            last_name,
+            first_name_plain,
+            last_name_plain,
             email: self.email.as_ref().map(EmailAddress::key),
             phone: self.phone.as_ref().map(|p| p.as_str().to_owned()),
             loyalty: self.loyalty_number.as_ref().map(|l| l.as_str().to_owned()),
@@ -732,10 +687,14 @@ impl Profile {
 /// The normalised look-up keys of a profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchKeys {
-    /// Folded first name.
+    /// Folded first name (ICAO: "Müller" → `mueller`).
     pub first_name: String,
     /// Folded last name.
     pub last_name: String,
+    /// Folded first name spelt without umlauts ("Müller" → `muller`).
+    pub first_name_plain: String,
+    /// Folded last name spelt without umlauts.
+    pub last_name_plain: String,
     /// Lower-cased e-mail.
     pub email: Option<String>,
     /// E.164 phone.
@@ -746,39 +705,13 @@ pub struct SearchKeys {
     pub passport: Option<String>,
 }
 
-/// Folds a name for accent- and case-insensitive matching: compatibility decomposition, combining
-/// marks (Latin accents, Arabic harakat) removed, a few letters without a decomposition mapped
-/// (ß→ss, ø→o, æ→ae, ł→l, đ→d, ı→i, œ→oe, þ→th), lower-cased, whitespace collapsed.
-pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut space = false;
-    for c in s.nfkd() {
-        if is_combining_mark(c) {
-            continue;
-        }
-        if c.is_whitespace() {
-            space = !out.is_empty();
-            continue;
-        }
-        if space {
-            out.push(' ');
-            space = false;
-        }
-        match c {
-            'ß' | 'ẞ' => out.push_str("ss"),
-            'ø' | 'Ø' => out.push('o'),
-            'æ' | 'Æ' => out.push_str("ae"),
-            'œ' | 'Œ' => out.push_str("oe"),
-            'ł' | 'Ł' => out.push('l'),
-            'đ' | 'Đ' => out.push('d'),
-            'ı' => out.push('i'),
-            'þ' | 'Þ' => out.push_str("th"),
-            // Arabic tatweel is decoration, not a letter.
-            '\u{0640}' => {}
-            c => out.extend(c.to_lowercase()),
-        }
-    }
-    out
+/// The two search keys of a name (or of a typed query): its [`fold`] (ICAO 9303: "Müller" and
+/// "Mueller" → `mueller`, as a PNR spells it) and the fold of its spelling [`without_umlauts`]
+/// ("Müller" and "Muller" → `muller`, as a keyboard without umlauts spells it). A profile stores
+/// both; a search matches the query's first against the first and its second against the
+/// second, so "Müller", "Mueller", "Muller" and "mull" all find Müller.
+pub fn name_key_variants(name: &str) -> [String; 2] {
+    [fold(name), fold(&without_umlauts(name))]
 }
 
 /// Applies an RFC 7396 JSON merge patch: objects merge recursively, `null` removes a member,
@@ -1030,13 +963,34 @@ mod tests {
     }
 
     #[test]
-    fn folding_ignores_case_accents_and_script_marks() {
-        assert_eq!(fold("Müller"), "muller");
-        assert_eq!(fold("  ZOË  Straße "), "zoe strasse");
-        assert_eq!(fold("Øyvind Ærø"), "oyvind aero");
-        assert_eq!(fold("مُحَمَّد"), "محمد");
-        assert_eq!(fold("王伟"), "王伟");
-        assert_eq!(fold("Łukasz"), "lukasz");
+    fn search_keys_fold_as_a_pnr_and_as_a_plain_keyboard_spell() {
+        assert_eq!(name_key_variants("Müller"), ["mueller", "muller"]);
+        assert_eq!(name_key_variants("Mueller"), ["mueller", "mueller"]);
+        assert_eq!(
+            name_key_variants("  ZOË  Straße "),
+            ["zoe strasse", "zoe strasse"]
+        );
+        assert_eq!(
+            name_key_variants("Øyvind Ærø"),
+            ["oeyvind aeroe", "oyvind aero"]
+        );
+        assert_eq!(name_key_variants("مُحَمَّد"), ["محمد", "محمد"]);
+        assert_eq!(name_key_variants("王伟"), ["王伟", "王伟"]);
+        assert_eq!(name_key_variants("Łukasz"), ["lukasz", "lukasz"]);
+        let p = Profile::parse(
+            &json!({"first_name": "Zoë", "last_name": "Müller"}),
+            today(),
+        )
+        .unwrap()
+        .search_keys();
+        assert_eq!(
+            (
+                p.first_name.as_str(),
+                p.last_name.as_str(),
+                p.last_name_plain.as_str()
+            ),
+            ("zoe", "mueller", "muller")
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use aloft_authz::{Principal, RowScope, ScopeGrant};
 use crate::permissions;
 use aloft_kernel::keys::SharedKeys;
 
-use crate::model::{CustomerId, Profile, changed_fields, fold, merge_patch};
+use crate::model::{CustomerId, Profile, changed_fields, merge_patch, name_key_variants};
 use crate::sealing::{Indexed, SealedFields, Vault};
 use aloft_security::DataKey;
 
@@ -613,33 +613,43 @@ impl CustomerStore {
                 conditions.push(format!("{column} = {}", bind(self.vault.index(which, &v))));
             }
         }
-        let name = q.name.as_deref().map(fold).filter(|n| !n.is_empty());
+        // The query's two keys (see `name_key_variants`): its ICAO fold is matched against the
+        // ICAO-folded columns, its umlaut-less fold against the plain ones.
+        let name = q
+            .name
+            .as_deref()
+            .map(name_key_variants)
+            .filter(|[icao, _]| !icao.is_empty());
         // Name matches in rank order; each is (condition, sort keys). See `name_branches_sql`.
-        let mut ranked: Vec<(String, &str)> = Vec::new();
-        const BY_LAST: &str = "last_name_key, first_name_key";
-        const BY_FIRST: &str = "first_name_key, last_name_key";
-        if let Some(name) = &name {
+        let mut ranked: Vec<(String, String)> = Vec::new();
+        if let Some(keys) = &name {
             let mut range = |column: &str, prefix: &str| {
                 let lo = bind(prefix.to_owned());
                 let hi = bind(prefix_end(prefix));
                 format!("({column} >= {lo} AND {column} < {hi})")
             };
-            if let Some((head, tail)) = name.split_once(' ') {
-                let first_last = format!(
-                    "{} AND {}",
-                    range("first_name_key", head),
-                    range("last_name_key", tail)
-                );
-                let last_first = format!(
-                    "{} AND {}",
-                    range("last_name_key", head),
-                    range("first_name_key", tail)
-                );
-                ranked.push((first_last, BY_LAST));
-                ranked.push((last_first, BY_LAST));
+            let spellings = [
+                ("first_name_key", "last_name_key", keys[0].as_str()),
+                (
+                    "first_name_plain_key",
+                    "last_name_plain_key",
+                    keys[1].as_str(),
+                ),
+            ];
+            let mut kinds: Vec<Vec<(String, String)>> = vec![vec![]; 4];
+            for (first, last, key) in spellings {
+                let by_last = format!("{last}, {first}");
+                let by_first = format!("{first}, {last}");
+                if let Some((head, tail)) = key.split_once(' ') {
+                    let first_last = format!("{} AND {}", range(first, head), range(last, tail));
+                    let last_first = format!("{} AND {}", range(last, head), range(first, tail));
+                    kinds[0].push((first_last, by_last.clone()));
+                    kinds[1].push((last_first, by_last.clone()));
+                }
+                kinds[2].push((range(last, key), by_last));
+                kinds[3].push((range(first, key), by_first));
             }
-            ranked.push((range("last_name_key", name), BY_LAST));
-            ranked.push((range("first_name_key", name), BY_FIRST));
+            ranked = kinds.into_iter().flatten().collect();
         }
         let ordered_by_name = name.is_some();
         if !ordered_by_name {
@@ -804,7 +814,7 @@ fn render_scope(scope: &ScopeSql, bind: &mut impl FnMut(String) -> String) -> St
 }
 
 fn name_branches_sql(
-    ranked: &[(String, &str)],
+    ranked: &[(String, String)],
     common: &[String],
     limit: u32,
     offset: u32,
@@ -816,7 +826,7 @@ fn name_branches_sql(
         .enumerate()
         .map(|(rank, (condition, order))| {
             let earlier: String = ranked[..rank].iter().map(|(c, _)| format!(" AND NOT ({c})")).collect();
-            let (key1, key2) = order.split_once(", ").unwrap_or((order, order));
+            let (key1, key2) = order.split_once(", ").unwrap_or((order.as_str(), order.as_str()));
             format!(
                 "SELECT * FROM (SELECT id, {rank} AS match_rank, {key1} AS key1, {key2} AS key2 FROM customers \
                  WHERE {condition}{earlier}{common} ORDER BY {order}, id LIMIT {take}) AS branch{rank}"
@@ -957,7 +967,8 @@ async fn write_row(
     let done = sqlx::query(
         "UPDATE customers SET version = $1, profile = $2, first_name_key = $3, last_name_key = $4, \
          email_key = $5, phone_key = $6, loyalty_key = $7, passport_key = $8, updated_at = $9, \
-         data_key = $12, sealed = $13, merged_into = $14 WHERE id = $10 AND version = $11",
+         data_key = $12, sealed = $13, merged_into = $14, first_name_plain_key = $15, \
+         last_name_plain_key = $16 WHERE id = $10 AND version = $11",
     )
     .bind(updated.version)
     .bind(stored.profile)
@@ -973,6 +984,8 @@ async fn write_row(
     .bind(stored.sealed.data_key)
     .bind(stored.sealed.fields)
     .bind(updated.merged_into.map(|m| m.to_string()))
+    .bind(stored.keys.first_name_plain)
+    .bind(stored.keys.last_name_plain)
     .execute(&mut *conn)
     .await
     .map_err(|e| duplicate_or(e.into()))?;
@@ -988,9 +1001,10 @@ async fn write_row(
 fn render_inserts(into: &mut Statements, rows: &[(&Customer, &StoredRow)]) {
     into.insert(
         "INSERT INTO customers (id, version, profile, first_name_key, last_name_key, email_key, phone_key, \
-         loyalty_key, passport_key, created_at, updated_at, data_key, sealed) VALUES ",
+         loyalty_key, passport_key, created_at, updated_at, data_key, sealed, first_name_plain_key, \
+         last_name_plain_key) VALUES ",
         "",
-        13,
+        15,
         100,
         rows,
         |v, (c, stored)| {
@@ -1006,7 +1020,9 @@ fn render_inserts(into: &mut Statements, rows: &[(&Customer, &StoredRow)]) {
                 .bind(to_db_time(c.created_at))
                 .bind(to_db_time(c.updated_at))
                 .bind(stored.sealed.data_key.clone())
-                .bind(stored.sealed.fields.clone());
+                .bind(stored.sealed.fields.clone())
+                .bind(stored.keys.first_name_plain.clone())
+                .bind(stored.keys.last_name_plain.clone());
         },
     );
 }
@@ -1108,9 +1124,11 @@ impl CustomerStore {
         }
     }
 
+    /// Converts the rows written by earlier versions, at start-up, in batches; idempotent.
     /// Encrypts the rows written before encryption at rest existed (no data key yet) and
-    /// replaces their plaintext search keys with blind indexes. Runs at start-up, in batches;
-    /// returns how many rows it converted.
+    /// replaces their plaintext search keys with blind indexes; then gives rows written before
+    /// migration 0022 their name keys as they are derived now (see
+    /// [`CustomerStore::derive_name_keys`]). Returns how many conversions it made.
     pub async fn seal_plaintext_rows(&self) -> Result<u64, StorageError> {
         let mut done = 0;
         loop {
@@ -1120,7 +1138,7 @@ impl CustomerStore {
             .fetch_all(self.db.pool())
             .await?;
             if rows.is_empty() {
-                return Ok(done);
+                return Ok(done + self.derive_name_keys().await?);
             }
             let mut tx = self.db.begin_write().await?;
             for row in &rows {
@@ -1137,6 +1155,58 @@ impl CustomerStore {
                 .bind(stored.keys.passport)
                 .bind(stored.sealed.data_key)
                 .bind(stored.sealed.fields)
+                .bind(c.id.to_string())
+                .execute(&mut *tx.conn())
+                .await?;
+            }
+            tx.commit().await?;
+            done += rows.len() as u64;
+        }
+    }
+}
+
+impl CustomerStore {
+    /// Re-derives both name keys (ICAO fold and umlaut-less fold, `name_key_variants`) of the
+    /// rows that have no umlaut-less key yet — those written before migration 0022, whose
+    /// first/last name keys were folded by the previous rule (umlauts dropped, punctuation
+    /// kept). Merged rows keep empty keys. Batched; a row updated meanwhile already has its keys
+    /// and is left alone. Returns how many rows it re-keyed.
+    pub async fn derive_name_keys(&self) -> Result<u64, StorageError> {
+        let mut done = 0;
+        loop {
+            let rows = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM customers WHERE last_name_plain_key IS NULL ORDER BY id LIMIT 500"
+            ))
+            .fetch_all(self.db.pool())
+            .await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            let mut tx = self.db.begin_write().await?;
+            for row in &rows {
+                let (c, _) = self.decode(row)?;
+                let keys = match c.merged_into {
+                    Some(_) => [String::new(), String::new(), String::new(), String::new()],
+                    None => {
+                        let k = c.profile.search_keys();
+                        [
+                            k.first_name,
+                            k.last_name,
+                            k.first_name_plain,
+                            k.last_name_plain,
+                        ]
+                    }
+                };
+                let [first, last, first_plain, last_plain] = keys;
+                sqlx::query(
+                    "UPDATE customers SET first_name_key = $1, last_name_key = $2, \
+                     first_name_plain_key = $3, last_name_plain_key = $4 \
+                     WHERE id = $5 AND last_name_plain_key IS NULL",
+                )
+                .bind(first)
+                .bind(last)
+                .bind(first_plain)
+                .bind(last_plain)
                 .bind(c.id.to_string())
                 .execute(&mut *tx.conn())
                 .await?;
@@ -1256,6 +1326,7 @@ impl CustomerStore {
         let c = &absorbed.customer;
         let done = sqlx::query(
             "UPDATE customers SET merged_into = $1, first_name_key = '', last_name_key = '', \
+             first_name_plain_key = '', last_name_plain_key = '', \
              email_key = NULL, phone_key = NULL, loyalty_key = NULL, passport_key = NULL, \
              version = $2, updated_at = $3 WHERE id = $4 AND version = $5 AND merged_into IS NULL",
         )

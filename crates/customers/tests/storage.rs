@@ -208,6 +208,121 @@ async fn a_failed_write_leaves_neither_the_change_nor_its_event() {
     }
 }
 
+/// The last names a name search finds, in order.
+async fn found(store: &CustomerStore, name: &str) -> Vec<String> {
+    let page = store
+        .search(
+            &CustomerQuery {
+                name: Some(name.into()),
+                limit: 10,
+                ..Default::default()
+            },
+            aloft_customers::Reader::System,
+        )
+        .await
+        .unwrap();
+    page.items
+        .iter()
+        .map(|c| c.profile.last_name.as_str().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn umlauts_are_found_as_written_as_a_pnr_spells_them_and_without_them() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let store = CustomerStore::new(t.db.clone(), test_keys());
+        for (first, last) in [("Zoë", "Müller"), ("Søren", "Ørsted"), ("Anna", "Mulan")] {
+            store
+                .create(
+                    profile(json!({"first_name": first, "last_name": last})),
+                    &ctx(),
+                )
+                .await
+                .unwrap();
+        }
+        for typed in [
+            "Müller",
+            "Mueller",
+            "MUELLER",
+            "Muller",
+            "mull",
+            "MÜLL",
+            "zoe mü",
+            "mueller zo",
+        ] {
+            assert_eq!(
+                found(&store, typed).await,
+                ["Müller"],
+                "{backend:?}: {typed}"
+            );
+        }
+        assert_eq!(
+            found(&store, "mul").await,
+            ["Mulan", "Müller"],
+            "{backend:?}"
+        );
+        for typed in ["Ørsted", "Oersted", "Orsted", "soeren", "soren ors"] {
+            assert_eq!(
+                found(&store, typed).await,
+                ["Ørsted"],
+                "{backend:?}: {typed}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn rows_keyed_by_the_previous_fold_are_rekeyed_once_at_start_up() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let store = CustomerStore::new(t.db.clone(), test_keys());
+        for (first, last) in [("Zoë", "Müller-Lüdenscheidt"), ("Seán", "O'Brien")] {
+            store
+                .create(
+                    profile(json!({"first_name": first, "last_name": last})),
+                    &ctx(),
+                )
+                .await
+                .unwrap();
+        }
+        // As written before migration 0022: umlauts dropped, punctuation kept, no plain keys.
+        sqlx::query(
+            "UPDATE customers SET last_name_key = 'muller-ludenscheidt', first_name_key = 'zoe', \
+             first_name_plain_key = NULL, last_name_plain_key = NULL WHERE last_name_key LIKE 'mue%'",
+        )
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "UPDATE customers SET last_name_key = 'o''brien', first_name_plain_key = NULL, \
+             last_name_plain_key = NULL WHERE last_name_key = 'obrien'",
+        )
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            found(&store, "obrien").await,
+            Vec::<String>::new(),
+            "{backend:?}"
+        );
+        assert_eq!(store.seal_plaintext_rows().await.unwrap(), 2, "{backend:?}");
+        assert_eq!(
+            store.seal_plaintext_rows().await.unwrap(),
+            0,
+            "{backend:?}: idempotent"
+        );
+        assert_eq!(found(&store, "obrien").await, ["O'Brien"], "{backend:?}");
+        for typed in ["Müller-Lü", "mueller lued", "muller"] {
+            assert_eq!(
+                found(&store, typed).await,
+                ["Müller-Lüdenscheidt"],
+                "{backend:?}: {typed}"
+            );
+        }
+    }
+}
+
 fn test_keys() -> std::sync::Arc<aloft_kernel::keys::InstanceKeys> {
     std::sync::Arc::new(aloft_kernel::keys::InstanceKeys::new(
         aloft_security::MasterKey::generate(),

@@ -203,7 +203,7 @@ fn refuse(pointer: &str, detail: impl Into<String>) -> MergeError {
 }
 
 fn travel_id(id: CustomerId) -> aloft_travel::CustomerId {
-    aloft_travel::CustomerId::from_uuid(*id.as_uuid())
+    aloft_travel::CustomerId::from_uuid(id.as_uuid())
 }
 
 /// The source that created a profile: the source of its first `new` link, else Aloft itself.

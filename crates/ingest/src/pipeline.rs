@@ -387,7 +387,7 @@ impl Pipeline {
                     if link.created_customer {
                         report.new_customers += 1;
                     }
-                    let customer = TravelCustomerId::from_uuid(*link.customer_id.as_uuid());
+                    let customer = TravelCustomerId::from_uuid(link.customer_id.as_uuid());
                     to_record.push((customer, v.record));
                     recorded_index.push(v.index);
                 }
@@ -420,7 +420,7 @@ impl Pipeline {
         } else {
             let data_keys = data_keys
                 .into_iter()
-                .map(|(id, key)| (TravelCustomerId::from_uuid(*id.as_uuid()), key))
+                .map(|(id, key)| (TravelCustomerId::from_uuid(id.as_uuid()), key))
                 .collect();
             let staged = self
                 .inner

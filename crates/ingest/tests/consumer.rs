@@ -137,7 +137,7 @@ async fn source_events_reach_the_timeline_and_poisoned_ones_are_dead_lettered() 
                 .unwrap()
                 .items
                 .first()
-                .map(|c| aloft_travel::CustomerId::from_uuid(*c.id.as_uuid()))
+                .map(|c| aloft_travel::CustomerId::from_uuid(c.id.as_uuid()))
         };
         wait_for(
             async || match find().await {

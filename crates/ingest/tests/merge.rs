@@ -37,7 +37,7 @@ async fn ingest(pipeline: &Pipeline, events: Vec<SourceEvent>) -> BatchReport {
 }
 
 fn tid(c: CustomerId) -> aloft_travel::CustomerId {
-    aloft_travel::CustomerId::from_uuid(*c.as_uuid())
+    aloft_travel::CustomerId::from_uuid(c.as_uuid())
 }
 
 async fn owner(travel: &TravelStore, record: &str) -> CustomerId {

@@ -197,7 +197,7 @@ async fn one(customers: &CustomerStore, loyalty: &str) -> CustomerId {
 }
 
 fn travel_id(c: CustomerId) -> aloft_travel::CustomerId {
-    aloft_travel::CustomerId::from_uuid(*c.as_uuid())
+    aloft_travel::CustomerId::from_uuid(c.as_uuid())
 }
 
 /// A call record from the voice platform about whoever `hints` describe.

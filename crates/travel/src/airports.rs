@@ -16,6 +16,8 @@ use std::sync::OnceLock;
 
 use chrono_tz::Tz;
 
+use crate::model::AirportCode;
+
 /// The vendored table (header: `iata,icao,name,city,subd,country,lat,lon,tz`).
 const AIRPORTS_CSV: &str = include_str!("../../../data/airports/airports.csv");
 
@@ -84,6 +86,30 @@ pub fn lookup(iata: &str) -> Option<&'static Airport> {
         .binary_search_by(|a| a.iata.as_str().cmp(&code))
         .ok()
         .map(|i| &airports[i])
+}
+
+/// Whether `code` names an airport in the reference data. The code's format is the shared
+/// vocabulary's ([`AirportCode`]); which airports exist is this domain's reference data, so the
+/// check lives here and travel's parse sites add it ([`parse_known`]).
+pub fn known(code: &AirportCode) -> bool {
+    lookup(code.as_str()).is_some()
+}
+
+/// Parses the airport of a travel record: a three-letter code (any case) that [`known`] finds.
+/// Its sentences say which of the two rules failed.
+pub fn parse_known(s: &str) -> Result<AirportCode, String> {
+    let code = AirportCode::parse(s)
+        .map_err(|_| "must be a three-letter IATA airport code such as LHR".to_owned())?;
+    if !known(&code) {
+        return Err("must be the IATA code of a known airport".into());
+    }
+    Ok(code)
+}
+
+/// The IANA time zone of the airport `code` names; `None` when the reference data lacks it
+/// (never for a code from [`parse_known`]).
+pub fn time_zone(code: &AirportCode) -> Option<Tz> {
+    lookup(code.as_str()).map(|a| a.time_zone)
 }
 
 /// How many rows of the vendored table could not be read (zero; kept so by a test).

@@ -29,63 +29,17 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use aloft_kernel::FieldError;
 use aloft_kernel::fields::{FieldReader, escape_pointer};
 
 use crate::airports;
 
-/// The customer (golden profile) a record belongs to.
-///
-/// The same UUID as `aloft_customers::CustomerId`; this crate keeps its own newtype so that the
-/// customer domain can later show the timeline without a dependency cycle. Convert through the
-/// canonical text form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CustomerId(Uuid);
-
-impl CustomerId {
-    /// Wraps a UUID.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// A new identifier (tests, demo data).
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Parses the canonical hyphenated form.
-    pub fn parse(s: &str) -> Option<Self> {
-        Uuid::try_parse(s).ok().map(Self)
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for CustomerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl Serialize for CustomerId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
+pub use aloft_vocab::{AirportCode, CurrencyCode, CustomerId, FlightNumber, Money};
 
 aloft_kernel::string_newtype!(
     RecordLocator,
     "A PNR record locator: six letters and digits, upper case (`K7XQ2M`)."
-);
-aloft_kernel::string_newtype!(
-    FlightNumber,
-    "A flight designator: IATA airline designator (two characters, at least one a letter), \
-     1–4 digits without leading zeros, optional operational suffix letter (`BA117`, `EK5`, `U21234A`)."
 );
 aloft_kernel::string_newtype!(
     ETicketNumber,
@@ -104,10 +58,6 @@ aloft_kernel::string_newtype!(
 aloft_kernel::string_newtype!(Seat, "A seat: row 1–99 and a column letter (`12A`).");
 aloft_kernel::string_newtype!(Gate, "A departure gate: 1–6 letters and digits (`B12`).");
 aloft_kernel::string_newtype!(
-    AirportCode,
-    "The IATA code of an airport that exists in the reference data (`LHR`)."
-);
-aloft_kernel::string_newtype!(
     SourceSystem,
     "The name of the system a record came from: 1–40 characters of lower-case letters, digits, \
      `.`, `-` and `_` (`amadeus`, `genesys`, `lounge-pass`)."
@@ -116,10 +66,6 @@ aloft_kernel::string_newtype!(
     Reference,
     "An identifier issued by another system (order number, agent id, tracking number): 1–100 \
      printable characters without spaces at either end."
-);
-aloft_kernel::string_newtype!(
-    CurrencyCode,
-    "An active ISO 4217 currency code, upper case (`EUR`)."
 );
 aloft_kernel::string_newtype!(
     PaymentToken,
@@ -146,46 +92,6 @@ impl RecordLocator {
         } else {
             Err("must be a six-character record locator of letters and digits".into())
         }
-    }
-}
-
-impl FlightNumber {
-    /// Designator + number + optional suffix; spaces between designator and number are dropped,
-    /// leading zeros of the number are removed (`BA 0117` → `BA117`).
-    pub fn parse(s: &str) -> Result<Self, String> {
-        const MSG: &str = "must be a flight number: a two-character IATA airline designator, \
-                           1–4 digits and an optional suffix letter, e.g. BA117";
-        let t: String = s
-            .trim()
-            .chars()
-            .filter(|c| *c != ' ')
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let b = t.as_bytes();
-        if b.len() < 3 || !b.iter().all(u8::is_ascii_alphanumeric) {
-            return Err(MSG.into());
-        }
-        let (airline, rest) = t.split_at(2);
-        if airline.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(MSG.into());
-        }
-        let (digits, suffix) = match rest.as_bytes().last() {
-            Some(c) if c.is_ascii_alphabetic() => rest.split_at(rest.len() - 1),
-            _ => (rest, ""),
-        };
-        if !(1..=4).contains(&digits.len()) || !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(MSG.into());
-        }
-        let number = digits.trim_start_matches('0');
-        if number.is_empty() {
-            return Err("must be a flight number above zero".into());
-        }
-        Ok(Self(format!("{airline}{number}{suffix}")))
-    }
-
-    /// The airline designator (`BA`).
-    pub fn airline(&self) -> &str {
-        &self.0[..2]
     }
 }
 
@@ -269,31 +175,6 @@ impl Gate {
         } else {
             Err("must be a gate of 1–6 letters and digits such as B12".into())
         }
-    }
-}
-
-impl AirportCode {
-    /// Three letters, any case, naming an airport in the reference data.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let t = s.trim().to_ascii_uppercase();
-        if t.len() != 3 || !t.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err("must be a three-letter IATA airport code such as LHR".into());
-        }
-        if airports::lookup(&t).is_none() {
-            return Err("must be the IATA code of a known airport".into());
-        }
-        Ok(Self(t))
-    }
-
-    /// The airport's reference data.
-    pub fn airport(&self) -> &'static airports::Airport {
-        // Parsing checked the code exists in the same compiled-in table.
-        airports::lookup(&self.0).unwrap_or_else(|| unreachable!("validated airport code"))
-    }
-
-    /// The airport's IANA time zone.
-    pub fn time_zone(&self) -> Tz {
-        self.airport().time_zone
     }
 }
 
@@ -425,97 +306,6 @@ impl MaskedCard {
             return Err(BAD.into());
         }
         Ok(Self(chars.into_iter().collect()))
-    }
-}
-
-impl CurrencyCode {
-    /// An active ISO 4217 code, any case.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let t = s.trim().to_ascii_uppercase();
-        if t.len() == 3 && minor_units(&t).is_some() {
-            Ok(Self(t))
-        } else {
-            Err("must be an active ISO 4217 currency code such as EUR, USD or AED".into())
-        }
-    }
-
-    /// How many decimal places the currency has (ISO 4217 "minor unit"): 2 for EUR, 0 for JPY,
-    /// 3 for KWD.
-    pub fn minor_units(&self) -> u32 {
-        minor_units(&self.0).unwrap_or(2)
-    }
-}
-
-/// An amount of money.
-///
-/// Why `rust_decimal` and not integer minor units: amounts arrive as decimal text from retail,
-/// web shop and partner systems, compensation rules (EU261 50 % reductions, per-currency caps)
-/// divide and multiply amounts, and reports add them across records — a decimal type keeps the
-/// exact value through all of that without every caller remembering the currency's exponent.
-/// The amount is always rescaled to the currency's ISO 4217 minor units (`12.5 EUR` is stored as
-/// `12.50`), and an input with more decimal places than the currency has is rejected rather than
-/// rounded. It travels as a JSON *string* (`"12.50"`): JSON numbers are binary floats in most
-/// producers and consumers. Never a float in Aloft.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Money {
-    /// The amount, scaled to the currency's minor units.
-    pub amount: Decimal,
-    /// The currency.
-    pub currency: CurrencyCode,
-}
-
-impl Money {
-    /// Parses `amount` (decimal text such as `12.50`, optional leading `-` when `allow_negative`)
-    /// in `currency`.
-    pub fn parse(
-        amount: &str,
-        currency: &CurrencyCode,
-        allow_negative: bool,
-    ) -> Result<Self, String> {
-        let t = amount.trim();
-        let digits = t.strip_prefix('-').unwrap_or(t);
-        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        let well_formed = !int.is_empty()
-            && int.len() <= 12
-            && int.bytes().all(|b| b.is_ascii_digit())
-            && frac.bytes().all(|b| b.is_ascii_digit())
-            && !(digits.contains('.') && frac.is_empty());
-        if !well_formed {
-            return Err("must be a decimal amount as a string, e.g. \"12.50\"".into());
-        }
-        let mut value = Decimal::from_str_exact(t)
-            .map_err(|_| "must be a decimal amount as a string, e.g. \"12.50\"".to_string())?;
-        if value.is_sign_negative() && !value.is_zero() && !allow_negative {
-            return Err("must not be negative".into());
-        }
-        let units = currency.minor_units();
-        value = value.normalize();
-        if value.scale() > units {
-            return Err(format!(
-                "must have at most {units} decimal places for this currency"
-            ));
-        }
-        value.rescale(units);
-        Ok(Self {
-            amount: value,
-            currency: currency.clone(),
-        })
-    }
-}
-
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount, self.currency)
-    }
-}
-
-impl Serialize for Money {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Money", 2)?;
-        st.serialize_field("amount", &self.amount.to_string())?;
-        st.serialize_field("currency", &self.currency)?;
-        st.end()
     }
 }
 
@@ -1565,8 +1355,8 @@ fn parse_booking(r: &mut Fields<'_, '_>) -> Option<Booking> {
 fn parse_segment(r: &mut Fields<'_, '_>) -> Option<Segment> {
     r.reject_unknown(SEGMENT_FIELDS);
     let flight_number = r.req("flight_number", FlightNumber::parse);
-    let origin = r.req("origin", AirportCode::parse);
-    let destination = r.req("destination", AirportCode::parse);
+    let origin = r.req("origin", airports::parse_known);
+    let destination = r.req("destination", airports::parse_known);
     let dep_local = r.req("scheduled_departure_local", parse_local);
     let arr_local = r.req("scheduled_arrival_local", parse_local);
     let cabin = r.req("cabin", Cabin::parse);
@@ -1656,7 +1446,11 @@ fn scheduled(
     local: NaiveDateTime,
 ) -> Option<ScheduledTime> {
     let local_field = format!("{prefix}_local");
-    let t = match ScheduledTime::at(local, airport.time_zone()) {
+    let Some(zone) = airports::time_zone(airport) else {
+        r.fail(&local_field, "must be at an airport in the reference data");
+        return None;
+    };
+    let t = match ScheduledTime::at(local, zone) {
         Ok(t) => t,
         Err(e) => {
             r.fail(&local_field, e);
@@ -1976,7 +1770,7 @@ fn parse_lounge_visit(r: &mut Fields<'_, '_>) -> Option<LoungeVisit> {
         "access",
     ]));
     let source = r.source();
-    let airport = r.req("airport", AirportCode::parse);
+    let airport = r.req("airport", airports::parse_known);
     let lounge = r.req("lounge", |s| FreeText::parse(s, 100));
     let entered_at = r.req("entered_at", parse_instant);
     let left_at = r.opt("left_at", parse_instant);
@@ -2011,7 +1805,7 @@ fn parse_chauffeur_ride(r: &mut Fields<'_, '_>) -> Option<ChauffeurRide> {
     let pickup_at = r.req("pickup_at", parse_instant);
     let pickup = r.req("pickup", |s| FreeText::parse(s, 200));
     let dropoff = r.req("dropoff", |s| FreeText::parse(s, 200));
-    let airport = r.opt("airport", AirportCode::parse);
+    let airport = r.opt("airport", airports::parse_known);
     let record_locator = r.opt("record_locator", RecordLocator::parse);
     let status = r.req("status", RideStatus::parse);
     Some(ChauffeurRide {
@@ -2037,7 +1831,7 @@ fn parse_baggage_event(r: &mut Fields<'_, '_>) -> Option<BaggageEvent> {
     let source = r.source();
     let bag_tag = r.req("bag_tag", BagTag::parse);
     let event = r.req("event", BaggageEventType::parse);
-    let airport = r.req("airport", AirportCode::parse);
+    let airport = r.req("airport", airports::parse_known);
     let occurred_at = r.req("occurred_at", parse_instant);
     let flight_number = r.opt("flight_number", FlightNumber::parse);
     let record_locator = r.opt("record_locator", RecordLocator::parse);
@@ -2067,7 +1861,7 @@ fn parse_segment_forecast(r: &mut Fields<'_, '_>) -> Option<SegmentForecast> {
     let source = r.source();
     let flight_number = r.req("flight_number", FlightNumber::parse);
     let departure_date = r.req("departure_date", parse_date);
-    let origin = r.req("origin", AirportCode::parse);
+    let origin = r.req("origin", airports::parse_known);
     let cabin = r.req("cabin", Cabin::parse);
     let rbd = r.opt("rbd", Rbd::parse);
     let capacity = r.req_int("capacity", 1, 1_000);
@@ -2094,32 +1888,6 @@ fn parse_segment_forecast(r: &mut Fields<'_, '_>) -> Option<SegmentForecast> {
         forecast_booked,
         forecast_at: forecast_at?,
     })
-}
-
-/// ISO 4217 minor units of an active currency code; `None` for unknown codes.
-fn minor_units(code: &str) -> Option<u32> {
-    const ZERO: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
-    const THREE: &str = "BHD IQD JOD KWD LYD OMR TND";
-    const FOUR: &str = "CLF UYW";
-    const TWO: &str = "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL \
-        BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN \
-        ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS \
-        KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV \
-        MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG \
-        SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN \
-        UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG";
-    let has = |list: &str| list.split_whitespace().any(|c| c == code);
-    if has(TWO) {
-        Some(2)
-    } else if has(ZERO) {
-        Some(0)
-    } else if has(THREE) {
-        Some(3)
-    } else if has(FOUR) {
-        Some(4)
-    } else {
-        None
-    }
 }
 
 impl FromStr for RecordKind {
@@ -2536,11 +2304,16 @@ pub(crate) mod tests {
                 && Gate::parse("").is_err()
                 && Gate::parse("GATE123").is_err()
         );
+        let dxb = airports::parse_known("dxb").unwrap();
+        assert_eq!(airports::time_zone(&dxb).unwrap().name(), "Asia/Dubai");
         assert_eq!(
-            AirportCode::parse("dxb").unwrap().time_zone().name(),
-            "Asia/Dubai"
+            airports::parse_known("QQQ").unwrap_err(),
+            "must be the IATA code of a known airport"
         );
-        assert!(AirportCode::parse("QQQ").is_err() && AirportCode::parse("DX").is_err());
+        assert_eq!(
+            airports::parse_known("DX").unwrap_err(),
+            "must be a three-letter IATA airport code such as LHR"
+        );
         assert!(SourceSystem::parse("Lounge-Pass").is_ok() && SourceSystem::parse("a b").is_err());
         assert_eq!(
             Cabin::parse("Premium Economy").unwrap(),
