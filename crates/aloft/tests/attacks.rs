@@ -564,3 +564,72 @@ async fn refused_tokens_are_explained_without_library_internals_or_echoes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn json_bodies_naming_a_key_twice_are_refused_with_its_pointer() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let send = |path: &'static str, body: &'static str, auth: String| {
+            let app = &app;
+            async move {
+                app.request(
+                    "POST",
+                    path,
+                    &[("content-type", "application/json"), ("authorization", &auth)],
+                    Bytes::from(body),
+                )
+                .await
+            }
+        };
+        let staff = app.token.clone();
+        let ingest = app.role_tokens.get(ids::CMP_MANAGER).to_owned();
+        for (path, body, auth, pointer) in [
+            // Which value wins differs between parsers: a check that read the first
+            // `first_name` and a store that keeps the last would disagree.
+            (
+                "/api/v1/customers",
+                r#"{"first_name":"Ana","last_name":"Lima","last_name":"Other"}"#,
+                staff.clone(),
+                "/last_name",
+            ),
+            (
+                "/api/v1/customers",
+                r#"{"first_name":"Ana","last_name":"Lima","address":{"country":"PT","city":"Porto","country":"ZZ"}}"#,
+                staff.clone(),
+                "/address/country",
+            ),
+            (
+                "/api/v1/passenger/register",
+                r#"{"email":"a@example.com","email":"b@example.com","password":"x"}"#,
+                String::new(),
+                "/email",
+            ),
+            (
+                "/api/v1/ingest/events",
+                r#"[{"id":"1"},{"id":"2","data":{"a/b":1,"a/b":2}}]"#,
+                ingest,
+                "/1/data/a~1b",
+            ),
+        ] {
+            let r = send(path, body, auth).await;
+            assert_eq!(r.status, 400, "{path} {body}: {}", r.text());
+            assert_eq!(r.header("content-type"), "application/problem+json");
+            let problem = r.json();
+            assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
+            assert!(
+                problem["detail"].as_str().unwrap().contains(pointer),
+                "{problem}"
+            );
+        }
+        // The same key in different objects is no duplicate.
+        let r = send(
+            "/api/v1/customers",
+            r#"{"first_name":"Ana","last_name":"Lima","address":{"city":"Porto","country":"PT"},"city":1}"#,
+            staff,
+        )
+        .await;
+        assert_ne!(r.status, 400, "{}", r.text());
+        app.stop().await;
+    })
+    .await;
+}

@@ -20,7 +20,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tracing::Instrument;
 
 use crate::db::Database;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, FieldError, Problem};
 
 /// Largest accepted request body, in bytes. Profiles are small; anything larger is a mistake or
 /// an attack.
@@ -55,14 +55,178 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ApiError::Malformed(e.body_text())
             }
         })?;
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            ApiError::Malformed(format!(
+        match parse_json(&bytes) {
+            Ok(value) => Ok(JsonBody(value)),
+            Err(JsonError::DuplicateKey(pointer)) => {
+                let mut problem = Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-request",
+                    "Malformed request",
+                )
+                .with_detail(format!("the key {pointer} appears more than once"));
+                problem.errors = vec![FieldError::new(
+                    pointer,
+                    "this key appears more than once in its object; send it once",
+                )];
+                Err(ApiError::Problem(problem))
+            }
+            Err(JsonError::Syntax(e)) => Err(ApiError::Malformed(format!(
                 "the body is not valid JSON ({:?} error at line {}, column {})",
                 e.classify(),
                 e.line(),
                 e.column()
-            ))
-        })
+            ))),
+        }
+    }
+}
+
+/// Why [`parse_json`] refused a document.
+#[derive(Debug)]
+pub enum JsonError {
+    /// Not JSON (syntax, nesting deeper than serde_json's limit, trailing characters).
+    Syntax(serde_json::Error),
+    /// An object names a key twice; the JSON pointer of its second occurrence.
+    DuplicateKey(String),
+}
+
+/// Parses a JSON document, refusing any object (at any depth) that names a key twice.
+/// RFC 8259 leaves duplicates' meaning open and parsers differ — serde_json keeps the last, others
+/// the first — so a proxy, a signature check or a validator reading one value while Aloft stores
+/// the other is a request smuggling path. One meaning only: a repeated key is an error.
+pub fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, JsonError> {
+    let duplicate = std::cell::RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = serde::de::DeserializeSeed::deserialize(
+        Strict {
+            at: None,
+            duplicate: &duplicate,
+        },
+        &mut de,
+    )
+    .and_then(|value| de.end().map(|()| value));
+    match (parsed, duplicate.into_inner()) {
+        (_, Some(pointer)) => Err(JsonError::DuplicateKey(pointer)),
+        (Ok(value), None) => Ok(value),
+        (Err(e), None) => Err(JsonError::Syntax(e)),
+    }
+}
+
+/// Where a value sits in the document: a chain up to the root on the stack, turned into a JSON
+/// pointer only when a duplicate is found (an 8 MiB ingest batch builds no path strings).
+struct Segment<'a> {
+    parent: Option<&'a Segment<'a>>,
+    key: Step<'a>,
+}
+
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The RFC 6901 pointer of `at` (`~` and `/` in keys escaped as `~0` and `~1`).
+fn pointer_of(at: Option<&Segment<'_>>) -> String {
+    let mut steps = Vec::new();
+    let mut cursor = at;
+    while let Some(segment) = cursor {
+        steps.push(match segment.key {
+            Step::Key(k) => k.replace('~', "~0").replace('/', "~1"),
+            Step::Index(i) => i.to_string(),
+        });
+        cursor = segment.parent;
+    }
+    steps.iter().rev().map(|s| format!("/{s}")).collect()
+}
+
+/// Builds a `serde_json::Value` exactly as serde_json would, but fails on a repeated key (and
+/// records its pointer in `duplicate`).
+struct Strict<'a> {
+    at: Option<&'a Segment<'a>>,
+    duplicate: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strict<'_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        loop {
+            let at = Segment {
+                parent: self.at,
+                key: Step::Index(items.len()),
+            };
+            let seed = Strict {
+                at: Some(&at),
+                duplicate: self.duplicate,
+            };
+            match seq.next_element_seed(seed)? {
+                Some(item) => items.push(item),
+                None => return Ok(serde_json::Value::Array(items)),
+            }
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let at = Segment {
+                parent: self.at,
+                key: Step::Key(&key),
+            };
+            if object.contains_key(&key) {
+                *self.duplicate.borrow_mut() = Some(pointer_of(Some(&at)));
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            let value = map.next_value_seed(Strict {
+                at: Some(&at),
+                duplicate: self.duplicate,
+            })?;
+            object.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(object))
     }
 }
 
@@ -465,6 +629,38 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_key_named_twice_in_any_object_is_refused_with_its_pointer() {
+        let dup = |text: &str| match parse_json(text.as_bytes()) {
+            Err(JsonError::DuplicateKey(p)) => p,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(dup(r#"{"a":1,"a":1}"#), "/a");
+        assert_eq!(dup(r#"{"a":{"b":[1,{"c":1,"d":2,"c":3}]}}"#), "/a/b/1/c");
+        assert_eq!(dup(r#"[{}, {"x/y~z": 1, "x/y~z": 2}]"#), "/1/x~1y~0z");
+        assert_eq!(dup(r#"{"a":1,"b":{"a":1},"b":2}"#), "/b");
+        assert_eq!(dup(r#"{"":1,"":2}"#), "/");
+        // Everything else parses exactly as serde_json does.
+        for text in [
+            r#"{"a":{"a":{"a":[{"a":1},{"a":2}]}},"b":[1,-2,3.5,1e300,18446744073709551615,true,null,"\u00e9"]}"#,
+            "[]",
+            "  \"x\" ",
+            "-0",
+        ] {
+            let ours = parse_json(text.as_bytes()).unwrap();
+            let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(ours, theirs, "{text}");
+        }
+        // Nesting deeper than serde_json's recursion limit is refused, not a stack overflow.
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        for bad in ["", "{", "[1,]", "{} {}", "{\"a\":1,}", &deep] {
+            assert!(
+                matches!(parse_json(bad.as_bytes()), Err(JsonError::Syntax(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
