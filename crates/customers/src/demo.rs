@@ -19,6 +19,7 @@
 //! - Unique where the database requires it: loyalty numbers are a bijection of the index.
 
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use chrono::{Days, NaiveDate};
 use serde_json::{Map, Value};
@@ -583,37 +584,66 @@ fn latin_base(c: char) -> &'static str {
     }
 }
 
+/// A list of names compiled in from a data file under `data/names/`: one name per line, as
+/// written, and for names not in Latin script a tab and the transliteration. Why files: the
+/// lists are data (easy to review, extend and diff by people who do not read Rust), and they
+/// were most of this module. Parsed once, on first use.
+struct Names {
+    text: &'static str,
+    parsed: OnceLock<Vec<Name>>,
+}
+
+impl Names {
+    const fn new(text: &'static str) -> Self {
+        Self {
+            text,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    fn all(&self) -> &[Name] {
+        self.parsed.get_or_init(|| {
+            self.text
+                .lines()
+                .filter(|line| !line.is_empty())
+                .map(|line| match line.split_once('\t') {
+                    Some((text, latin)) => Name {
+                        text,
+                        latin: Some(latin),
+                    },
+                    None => Name {
+                        text: line,
+                        latin: None,
+                    },
+                })
+                .collect()
+        })
+    }
+}
+
 /// A list of names of one kind (male given, female given, family) in one culture.
 #[derive(Clone, Copy)]
 enum Pool {
     /// Latin script; the e-mail spelling is derived by folding the accents away.
-    Latin(&'static [&'static str]),
+    Latin(&'static Names),
     /// Another script, each name with its transliteration.
-    Native(&'static [(&'static str, &'static str)]),
+    Native(&'static Names),
 }
 
 impl Pool {
-    fn len(self) -> usize {
+    fn names(self) -> &'static [Name] {
         match self {
-            Pool::Latin(names) => names.len(),
-            Pool::Native(names) => names.len(),
+            Pool::Latin(names) | Pool::Native(names) => names.all(),
         }
     }
 
+    fn len(self) -> usize {
+        self.names().len()
+    }
+
     fn get(self, i: usize) -> Name {
-        match self {
-            Pool::Latin(names) => Name {
-                text: names[i % names.len()],
-                latin: None,
-            },
-            Pool::Native(names) => {
-                let (text, latin) = names[i % names.len()];
-                Name {
-                    text,
-                    latin: Some(latin),
-                }
-            }
-        }
+        let names = self.names();
+        names[i % names.len()]
     }
 }
 
@@ -700,20 +730,20 @@ struct Culture {
     drinks: &'static [&'static str],
 }
 
-/// The data tables: name pools, homes and cultures, in hand-aligned rows (hence the
-/// `rustfmt::skip`).
+/// The data tables: cultures and homes in hand-aligned rows (hence the `rustfmt::skip`), and
+/// the name pools, whose names are in `data/names/*.txt`.
 #[rustfmt::skip]
 mod tables {
-    use super::{Culture, Home, Pool, Streets, Style, home};
+    use super::{Culture, Home, Names, Pool, Streets, Style, home};
     use super::{ARABIC_MEALS, CHINESE_MEALS, DRINKS, INDIAN_MEALS, JAPANESE_MEALS};
     use super::{RUSSIAN_MEALS, SOFT_DRINKS, TEA_DRINKS, WESTERN_MEALS};
 
-    pub(super) const CULTURES: &[Culture] = &[
+    pub(super) static CULTURES: &[Culture] = &[
         Culture {
             weight: 24,
-            male: Pool::Latin(EN_MALE),
-            female: Pool::Latin(EN_FEMALE),
-            last: Pool::Latin(EN_LAST),
+            male: Pool::Latin(&EN_MALE),
+            female: Pool::Latin(&EN_FEMALE),
+            last: Pool::Latin(&EN_LAST),
             last_female: None,
             middle_pct: 30,
             double_surname_pct: 0,
@@ -724,9 +754,9 @@ mod tables {
         },
         Culture {
             weight: 7,
-            male: Pool::Latin(FR_MALE),
-            female: Pool::Latin(FR_FEMALE),
-            last: Pool::Latin(FR_LAST),
+            male: Pool::Latin(&FR_MALE),
+            female: Pool::Latin(&FR_FEMALE),
+            last: Pool::Latin(&FR_LAST),
             last_female: None,
             middle_pct: 15,
             double_surname_pct: 0,
@@ -737,9 +767,9 @@ mod tables {
         },
         Culture {
             weight: 8,
-            male: Pool::Latin(ES_MALE),
-            female: Pool::Latin(ES_FEMALE),
-            last: Pool::Latin(ES_LAST),
+            male: Pool::Latin(&ES_MALE),
+            female: Pool::Latin(&ES_FEMALE),
+            last: Pool::Latin(&ES_LAST),
             last_female: None,
             middle_pct: 10,
             double_surname_pct: 60,
@@ -750,9 +780,9 @@ mod tables {
         },
         Culture {
             weight: 7,
-            male: Pool::Latin(DE_MALE),
-            female: Pool::Latin(DE_FEMALE),
-            last: Pool::Latin(DE_LAST),
+            male: Pool::Latin(&DE_MALE),
+            female: Pool::Latin(&DE_FEMALE),
+            last: Pool::Latin(&DE_LAST),
             last_female: None,
             middle_pct: 15,
             double_surname_pct: 0,
@@ -763,9 +793,9 @@ mod tables {
         },
         Culture {
             weight: 5,
-            male: Pool::Latin(PT_MALE),
-            female: Pool::Latin(PT_FEMALE),
-            last: Pool::Latin(PT_LAST),
+            male: Pool::Latin(&PT_MALE),
+            female: Pool::Latin(&PT_FEMALE),
+            last: Pool::Latin(&PT_LAST),
             last_female: None,
             middle_pct: 20,
             double_surname_pct: 35,
@@ -776,9 +806,9 @@ mod tables {
         },
         Culture {
             weight: 4,
-            male: Pool::Latin(NORDIC_MALE),
-            female: Pool::Latin(NORDIC_FEMALE),
-            last: Pool::Latin(NORDIC_LAST),
+            male: Pool::Latin(&NORDIC_MALE),
+            female: Pool::Latin(&NORDIC_FEMALE),
+            last: Pool::Latin(&NORDIC_LAST),
             last_female: None,
             middle_pct: 20,
             double_surname_pct: 0,
@@ -789,10 +819,10 @@ mod tables {
         },
         Culture {
             weight: 3,
-            male: Pool::Latin(PL_MALE),
-            female: Pool::Latin(PL_FEMALE),
-            last: Pool::Latin(PL_LAST),
-            last_female: Some(Pool::Latin(PL_LAST_FEMALE)),
+            male: Pool::Latin(&PL_MALE),
+            female: Pool::Latin(&PL_FEMALE),
+            last: Pool::Latin(&PL_LAST),
+            last_female: Some(Pool::Latin(&PL_LAST_FEMALE)),
             middle_pct: 10,
             double_surname_pct: 0,
             english_pct: 15,
@@ -802,9 +832,9 @@ mod tables {
         },
         Culture {
             weight: 10,
-            male: Pool::Native(AR_MALE),
-            female: Pool::Native(AR_FEMALE),
-            last: Pool::Native(AR_LAST),
+            male: Pool::Native(&AR_MALE),
+            female: Pool::Native(&AR_FEMALE),
+            last: Pool::Native(&AR_LAST),
             last_female: None,
             middle_pct: 0,
             double_surname_pct: 0,
@@ -815,9 +845,9 @@ mod tables {
         },
         Culture {
             weight: 5,
-            male: Pool::Latin(AR_LATIN_MALE),
-            female: Pool::Latin(AR_LATIN_FEMALE),
-            last: Pool::Latin(AR_LATIN_LAST),
+            male: Pool::Latin(&AR_LATIN_MALE),
+            female: Pool::Latin(&AR_LATIN_FEMALE),
+            last: Pool::Latin(&AR_LATIN_LAST),
             last_female: None,
             middle_pct: 15,
             double_surname_pct: 0,
@@ -828,9 +858,9 @@ mod tables {
         },
         Culture {
             weight: 9,
-            male: Pool::Native(ZH_MALE),
-            female: Pool::Native(ZH_FEMALE),
-            last: Pool::Native(ZH_LAST),
+            male: Pool::Native(&ZH_MALE),
+            female: Pool::Native(&ZH_FEMALE),
+            last: Pool::Native(&ZH_LAST),
             last_female: None,
             middle_pct: 0,
             double_surname_pct: 0,
@@ -841,9 +871,9 @@ mod tables {
         },
         Culture {
             weight: 5,
-            male: Pool::Native(JA_MALE),
-            female: Pool::Native(JA_FEMALE),
-            last: Pool::Native(JA_LAST),
+            male: Pool::Native(&JA_MALE),
+            female: Pool::Native(&JA_FEMALE),
+            last: Pool::Native(&JA_LAST),
             last_female: None,
             middle_pct: 0,
             double_surname_pct: 0,
@@ -854,9 +884,9 @@ mod tables {
         },
         Culture {
             weight: 9,
-            male: Pool::Latin(IN_MALE),
-            female: Pool::Latin(IN_FEMALE),
-            last: Pool::Latin(IN_LAST),
+            male: Pool::Latin(&IN_MALE),
+            female: Pool::Latin(&IN_FEMALE),
+            last: Pool::Latin(&IN_LAST),
             last_female: None,
             middle_pct: 10,
             double_surname_pct: 0,
@@ -867,10 +897,10 @@ mod tables {
         },
         Culture {
             weight: 4,
-            male: Pool::Native(RU_MALE),
-            female: Pool::Native(RU_FEMALE),
-            last: Pool::Native(RU_LAST),
-            last_female: Some(Pool::Native(RU_LAST_FEMALE)),
+            male: Pool::Native(&RU_MALE),
+            female: Pool::Native(&RU_FEMALE),
+            last: Pool::Native(&RU_LAST),
+            last_female: Some(Pool::Native(&RU_LAST_FEMALE)),
             middle_pct: 0,
             double_surname_pct: 0,
             english_pct: 10,
@@ -882,27 +912,11 @@ mod tables {
 
     // ---- English ------------------------------------------------------------------------------
 
-    const EN_MALE: &[&str] = &[
-        "James", "John", "Robert", "Michael", "William", "David", "Richard", "Thomas",
-        "Christopher", "Daniel", "Matthew", "Andrew", "Joshua", "Oliver", "Harry", "George", "Jack",
-        "Noah", "Liam", "Ethan", "Samuel", "Benjamin", "Alexander", "Ryan", "Connor", "Patrick",
-        "Seán", "Nathan", "Lucas", "Henry",
-    ];
+    static EN_MALE: Names = Names::new(include_str!("../data/names/en_male.txt"));
 
-    const EN_FEMALE: &[&str] = &[
-        "Mary", "Elizabeth", "Sarah", "Emma", "Olivia", "Charlotte", "Amelia", "Sophie", "Jessica",
-        "Emily", "Hannah", "Grace", "Chloe", "Lucy", "Jennifer", "Laura", "Rebecca", "Megan",
-        "Isla", "Ava", "Mia", "Ella", "Abigail", "Zoë", "Renée", "Siobhán", "Aoife", "Niamh",
-        "Naomi", "Ruth",
-    ];
+    static EN_FEMALE: Names = Names::new(include_str!("../data/names/en_female.txt"));
 
-    const EN_LAST: &[&str] = &[
-        "Smith", "Jones", "Williams", "Brown", "Taylor", "Davies", "Evans", "Wilson", "Thomas",
-        "Johnson", "Roberts", "Walker", "Wright", "Robinson", "Thompson", "White", "Hughes",
-        "Edwards", "Green", "Hall", "Wood", "Harris", "Clarke", "Jackson", "Turner", "Hill",
-        "Moore", "Cooper", "Ward", "Morris", "King", "Baker", "Miller", "Davis", "O'Brien",
-        "O'Connor", "Murphy", "Kelly", "MacDonald", "Ó Briain",
-    ];
+    static EN_LAST: Names = Names::new(include_str!("../data/names/en_last.txt"));
 
     const EN_STREETS: &Streets = &Streets {
         style: Style::NumberFirst,
@@ -937,26 +951,11 @@ mod tables {
 
     // ---- French -------------------------------------------------------------------------------
 
-    const FR_MALE: &[&str] = &[
-        "Jean", "Pierre", "Michel", "Philippe", "Alain", "Nicolas", "Julien", "Thomas", "Antoine",
-        "Maxime", "Hugo", "Louis", "Lucas", "Gabriel", "Raphaël", "Théo", "Mathéo", "Noé", "Jérôme",
-        "Stéphane", "Frédéric", "Sébastien", "Benoît", "François", "Loïc", "Aurélien", "Jean-Luc",
-        "Jean-Pierre", "Rémi", "Cédric",
-    ];
+    static FR_MALE: Names = Names::new(include_str!("../data/names/fr_male.txt"));
 
-    const FR_FEMALE: &[&str] = &[
-        "Marie", "Nathalie", "Isabelle", "Sylvie", "Catherine", "Sophie", "Camille", "Léa", "Manon",
-        "Chloé", "Inès", "Louise", "Jade", "Zoé", "Éloïse", "Hélène", "Céline", "Amélie", "Margaux",
-        "Océane", "Clémence", "Anaïs", "Maëlle", "Françoise", "Geneviève", "Béatrice", "Élodie",
-        "Agnès", "Mélanie", "Noémie",
-    ];
+    static FR_FEMALE: Names = Names::new(include_str!("../data/names/fr_female.txt"));
 
-    const FR_LAST: &[&str] = &[
-        "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
-        "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux",
-        "Vincent", "Fournier", "Morel", "Girard", "André", "Mercier", "Dupont", "Lambert", "Bonnet",
-        "François", "Gagnon", "Côté", "Bélanger", "Lévesque", "Pelletier", "Château", "Lemaître",
-    ];
+    static FR_LAST: Names = Names::new(include_str!("../data/names/fr_last.txt"));
 
     const FR_STREETS: &Streets = &Streets {
         style: Style::NumberFirst,
@@ -981,27 +980,11 @@ mod tables {
 
     // ---- Spanish ------------------------------------------------------------------------------
 
-    const ES_MALE: &[&str] = &[
-        "José", "Antonio", "Manuel", "Francisco", "Juan", "David", "Javier", "Daniel", "Carlos",
-        "Jesús", "Alejandro", "Miguel", "Rafael", "Pablo", "Sergio", "Fernando", "Jorge", "Luis",
-        "Alberto", "Álvaro", "Adrián", "Diego", "Íñigo", "Rubén", "Andrés", "Martín", "Joaquín",
-        "Nicolás", "Sebastián", "Hugo",
-    ];
+    static ES_MALE: Names = Names::new(include_str!("../data/names/es_male.txt"));
 
-    const ES_FEMALE: &[&str] = &[
-        "María", "Carmen", "Ana", "Isabel", "Laura", "Lucía", "Cristina", "Marta", "Elena", "Paula",
-        "Sofía", "Raquel", "Sara", "Beatriz", "Pilar", "Rocío", "Inés", "Alba", "Irene", "Julia",
-        "Valentina", "Camila", "Martina", "Ximena", "Mónica", "Verónica", "Ángela", "Nuria",
-        "Begoña", "Montserrat",
-    ];
+    static ES_FEMALE: Names = Names::new(include_str!("../data/names/es_female.txt"));
 
-    const ES_LAST: &[&str] = &[
-        "García", "Fernández", "González", "Rodríguez", "López", "Martínez", "Sánchez", "Pérez",
-        "Gómez", "Martín", "Jiménez", "Ruiz", "Hernández", "Díaz", "Moreno", "Muñoz", "Álvarez",
-        "Romero", "Alonso", "Gutiérrez", "Navarro", "Torres", "Domínguez", "Vázquez", "Ramos",
-        "Gil", "Ramírez", "Serrano", "Blanco", "Núñez", "Castillo", "Ortega", "Rubio", "Peña",
-        "Ibáñez",
-    ];
+    static ES_LAST: Names = Names::new(include_str!("../data/names/es_last.txt"));
 
     const ES_STREETS: &Streets = &Streets {
         style: Style::NumberAfterComma,
@@ -1025,27 +1008,11 @@ mod tables {
 
     // ---- German -------------------------------------------------------------------------------
 
-    const DE_MALE: &[&str] = &[
-        "Thomas", "Michael", "Andreas", "Stefan", "Christian", "Markus", "Alexander", "Jürgen",
-        "Klaus", "Wolfgang", "Uwe", "Jörg", "Lukas", "Leon", "Finn", "Jonas", "Paul", "Felix",
-        "Maximilian", "Elias", "Matthias", "Tobias", "Sebastian", "Florian", "Niklas", "Dominik",
-        "Björn", "Sören", "Günter", "Ralf",
-    ];
+    static DE_MALE: Names = Names::new(include_str!("../data/names/de_male.txt"));
 
-    const DE_FEMALE: &[&str] = &[
-        "Sabine", "Petra", "Claudia", "Susanne", "Andrea", "Nicole", "Stefanie", "Julia",
-        "Katharina", "Anna", "Lena", "Mia", "Hannah", "Emilia", "Leonie", "Lea", "Johanna", "Marie",
-        "Sophie", "Ursula", "Monika", "Brigitte", "Jutta", "Bärbel", "Birgit", "Anke", "Svenja",
-        "Jana", "Charlotte", "Lisa",
-    ];
+    static DE_FEMALE: Names = Names::new(include_str!("../data/names/de_female.txt"));
 
-    const DE_LAST: &[&str] = &[
-        "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz",
-        "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf", "Schröder", "Neumann",
-        "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Schmitt",
-        "Werner", "Krause", "Meier", "Lehmann", "Köhler", "Weiß", "Jäger", "Groß", "Böhm",
-        "Günther", "Vogel", "Fuchs",
-    ];
+    static DE_LAST: Names = Names::new(include_str!("../data/names/de_last.txt"));
 
     const DE_STREETS: &Streets = &Streets {
         style: Style::NumberLast,
@@ -1067,26 +1034,11 @@ mod tables {
 
     // ---- Portuguese ---------------------------------------------------------------------------
 
-    const PT_MALE: &[&str] = &[
-        "João", "José", "António", "Francisco", "Pedro", "Lucas", "Gabriel", "Miguel", "Rafael",
-        "Gustavo", "Matheus", "Guilherme", "Felipe", "Bruno", "Thiago", "Rodrigo", "Diogo", "Tiago",
-        "Luís", "André", "Caio", "Vinícius", "Leandro", "Marcelo", "Henrique", "Júlio", "Sérgio",
-        "Fábio", "Otávio", "Davi",
-    ];
+    static PT_MALE: Names = Names::new(include_str!("../data/names/pt_male.txt"));
 
-    const PT_FEMALE: &[&str] = &[
-        "Maria", "Ana", "Francisca", "Antônia", "Adriana", "Juliana", "Márcia", "Fernanda",
-        "Patrícia", "Aline", "Beatriz", "Camila", "Larissa", "Letícia", "Mariana", "Gabriela",
-        "Luíza", "Bruna", "Carolina", "Inês", "Leonor", "Matilde", "Joana", "Sílvia", "Cláudia",
-        "Débora", "Tânia", "Vitória", "Lívia", "Conceição",
-    ];
+    static PT_FEMALE: Names = Names::new(include_str!("../data/names/pt_female.txt"));
 
-    const PT_LAST: &[&str] = &[
-        "Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima",
-        "Gomes", "Costa", "Ribeiro", "Martins", "Carvalho", "Almeida", "Lopes", "Soares",
-        "Fernandes", "Vieira", "Barbosa", "Rocha", "Dias", "Nascimento", "Araújo", "Gonçalves",
-        "Magalhães", "Simões", "Brandão", "Guimarães", "Assunção", "Falcão", "Conceição",
-    ];
+    static PT_LAST: Names = Names::new(include_str!("../data/names/pt_last.txt"));
 
     const PT_STREETS: &Streets = &Streets {
         style: Style::NumberAfterComma,
@@ -1112,26 +1064,11 @@ mod tables {
 
     // ---- Nordic -------------------------------------------------------------------------------
 
-    const NORDIC_MALE: &[&str] = &[
-        "Øyvind", "Bjørn", "Lars", "Erik", "Jens", "Anders", "Magnus", "Henrik", "Mikkel", "Rasmus",
-        "Søren", "Jørgen", "Håkon", "Ståle", "Olav", "Sigurd", "Åke", "Björn", "Göran", "Nils",
-        "Johan", "Oskar", "Mattias", "Juha", "Mikko", "Jukka", "Ville", "Eero", "Kasper",
-        "Frederik",
-    ];
+    static NORDIC_MALE: Names = Names::new(include_str!("../data/names/nordic_male.txt"));
 
-    const NORDIC_FEMALE: &[&str] = &[
-        "Ingrid", "Astrid", "Sigrid", "Åsa", "Solveig", "Kari", "Liv", "Ragnhild", "Maja", "Freja",
-        "Ida", "Sofie", "Mette", "Signe", "Karin", "Ebba", "Linnéa", "Märta", "Saga", "Elin",
-        "Aino", "Päivi", "Sanna", "Tuula", "Hanne", "Birgitte", "Tove", "Siv", "Therese", "Marit",
-    ];
+    static NORDIC_FEMALE: Names = Names::new(include_str!("../data/names/nordic_female.txt"));
 
-    const NORDIC_LAST: &[&str] = &[
-        "Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Kristiansen",
-        "Jensen", "Karlsen", "Sørensen", "Jørgensen", "Nørgaard", "Østergaard", "Bakke", "Haugen",
-        "Dahl", "Lund", "Berg", "Strand", "Andersson", "Johansson", "Karlsson", "Nilsson",
-        "Eriksson", "Söderström", "Åberg", "Lindqvist", "Björk", "Sjöberg", "Virtanen", "Mäkinen",
-        "Järvinen", "Hämäläinen", "Korhonen",
-    ];
+    static NORDIC_LAST: Names = Names::new(include_str!("../data/names/nordic_last.txt"));
 
     const NORDIC_STREETS: &Streets = &Streets {
         style: Style::NumberLast,
@@ -1153,33 +1090,13 @@ mod tables {
 
     // ---- Polish -------------------------------------------------------------------------------
 
-    const PL_MALE: &[&str] = &[
-        "Łukasz", "Piotr", "Krzysztof", "Andrzej", "Tomasz", "Paweł", "Michał", "Marcin", "Jakub",
-        "Kamil", "Mateusz", "Grzegorz", "Jan", "Wojciech", "Maciej", "Dariusz", "Rafał", "Adam",
-        "Marek", "Szymon", "Przemysław", "Bartłomiej", "Zbigniew", "Jarosław", "Mirosław",
-        "Stanisław", "Józef", "Tadeusz", "Sławomir", "Kacper",
-    ];
+    static PL_MALE: Names = Names::new(include_str!("../data/names/pl_male.txt"));
 
-    const PL_FEMALE: &[&str] = &[
-        "Anna", "Katarzyna", "Małgorzata", "Agnieszka", "Barbara", "Ewa", "Krystyna", "Elżbieta",
-        "Magdalena", "Joanna", "Aleksandra", "Zofia", "Jadwiga", "Monika", "Natalia", "Weronika",
-        "Wiktoria", "Julia", "Zuzanna", "Maja", "Oliwia", "Dorota", "Beata", "Grażyna", "Bożena",
-        "Halina", "Urszula", "Jolanta", "Danuta", "Iwona",
-    ];
+    static PL_FEMALE: Names = Names::new(include_str!("../data/names/pl_female.txt"));
 
-    const PL_LAST: &[&str] = &[
-        "Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kowalczyk", "Kamiński", "Lewandowski",
-        "Zieliński", "Szymański", "Woźniak", "Dąbrowski", "Kozłowski", "Jankowski", "Mazur",
-        "Kwiatkowski", "Krawczyk", "Piotrowski", "Grabowski", "Nowakowski", "Pawłowski",
-        "Michalski", "Zając", "Król", "Wróbel", "Jabłoński", "Górski", "Sikora", "Baran",
-    ];
+    static PL_LAST: Names = Names::new(include_str!("../data/names/pl_last.txt"));
 
-    const PL_LAST_FEMALE: &[&str] = &[
-        "Nowak", "Kowalska", "Wiśniewska", "Wójcik", "Kowalczyk", "Kamińska", "Lewandowska",
-        "Zielińska", "Szymańska", "Woźniak", "Dąbrowska", "Kozłowska", "Jankowska", "Mazur",
-        "Kwiatkowska", "Krawczyk", "Piotrowska", "Grabowska", "Nowakowska", "Pawłowska",
-        "Michalska", "Zając", "Król", "Wróbel", "Jabłońska", "Górska", "Sikora", "Baran",
-    ];
+    static PL_LAST_FEMALE: Names = Names::new(include_str!("../data/names/pl_last_female.txt"));
 
     const PL_STREETS: &Streets = &Streets {
         style: Style::NumberLast,
@@ -1200,37 +1117,11 @@ mod tables {
 
     // ---- Arabic (Arabic script) ---------------------------------------------------------------
 
-    const AR_MALE: &[(&str, &str)] = &[
-        ("محمد", "mohammed"), ("أحمد", "ahmed"), ("علي", "ali"), ("عمر", "omar"),
-        ("خالد", "khalid"), ("يوسف", "yousef"), ("إبراهيم", "ibrahim"), ("عبدالله", "abdullah"),
-        ("حسن", "hassan"), ("حسين", "hussein"), ("سعيد", "saeed"), ("فيصل", "faisal"),
-        ("سلطان", "sultan"), ("راشد", "rashid"), ("حمد", "hamad"), ("ناصر", "nasser"),
-        ("طارق", "tariq"), ("زياد", "ziad"), ("كريم", "karim"), ("مصطفى", "mustafa"),
-        ("حمزة", "hamza"), ("ماجد", "majid"), ("وليد", "walid"), ("فهد", "fahad"),
-        ("منصور", "mansour"),
-    ];
+    static AR_MALE: Names = Names::new(include_str!("../data/names/ar_male.txt"));
 
-    const AR_FEMALE: &[(&str, &str)] = &[
-        ("فاطمة", "fatima"), ("عائشة", "aisha"), ("مريم", "maryam"), ("نور", "noor"),
-        ("ليلى", "layla"), ("سارة", "sara"), ("هدى", "huda"), ("زينب", "zainab"),
-        ("خديجة", "khadija"), ("أمل", "amal"), ("ريم", "reem"), ("دانة", "dana"),
-        ("لطيفة", "latifa"), ("شيخة", "shaikha"), ("منى", "mona"), ("رنا", "rana"),
-        ("ياسمين", "yasmin"), ("سلمى", "salma"), ("هند", "hind"), ("لينا", "lina"),
-        ("نادية", "nadia"), ("فرح", "farah"), ("جمانة", "jumana"), ("دلال", "dalal"),
-        ("حصة", "hessa"),
-    ];
+    static AR_FEMALE: Names = Names::new(include_str!("../data/names/ar_female.txt"));
 
-    const AR_LAST: &[(&str, &str)] = &[
-        ("العلي", "alali"), ("الهاشمي", "alhashimi"), ("المنصوري", "almansoori"),
-        ("الشامسي", "alshamsi"), ("الكعبي", "alkaabi"), ("المهيري", "almuhairi"),
-        ("النعيمي", "alnuaimi"), ("السويدي", "alsuwaidi"), ("القاسمي", "alqasimi"),
-        ("الظاهري", "aldhaheri"), ("الحمادي", "alhammadi"), ("الزعابي", "alzaabi"),
-        ("العتيبي", "alotaibi"), ("القحطاني", "alqahtani"), ("الشمري", "alshammari"),
-        ("الدوسري", "aldosari"), ("الغامدي", "alghamdi"), ("الحربي", "alharbi"),
-        ("المري", "almarri"), ("الكواري", "alkuwari"), ("السليطي", "alsulaiti"), ("حداد", "haddad"),
-        ("خوري", "khoury"), ("منصور", "mansour"), ("درويش", "darwish"), ("صالح", "saleh"),
-        ("حمدان", "hamdan"),
-    ];
+    static AR_LAST: Names = Names::new(include_str!("../data/names/ar_last.txt"));
 
     const AR_STREETS: &Streets = &Streets {
         style: Style::NumberLast,
@@ -1255,24 +1146,11 @@ mod tables {
 
     // ---- Arabic (Latin transliteration) -------------------------------------------------------
 
-    const AR_LATIN_MALE: &[&str] = &[
-        "Mohammed", "Ahmed", "Ali", "Omar", "Khalid", "Youssef", "Ibrahim", "Abdullah", "Hassan",
-        "Hussein", "Saeed", "Faisal", "Sultan", "Rashid", "Hamad", "Nasser", "Tariq", "Ziad",
-        "Karim", "Mostafa", "Hamza", "Bilal", "Majid", "Walid", "Fahad",
-    ];
+    static AR_LATIN_MALE: Names = Names::new(include_str!("../data/names/ar_latin_male.txt"));
 
-    const AR_LATIN_FEMALE: &[&str] = &[
-        "Fatima", "Aisha", "Maryam", "Noor", "Layla", "Sara", "Huda", "Zainab", "Khadija", "Amal",
-        "Reem", "Dana", "Latifa", "Mona", "Rania", "Yasmin", "Salma", "Hind", "Lina", "Nadia",
-        "Rana", "Dalia", "Hala", "Jumana", "Farah",
-    ];
+    static AR_LATIN_FEMALE: Names = Names::new(include_str!("../data/names/ar_latin_female.txt"));
 
-    const AR_LATIN_LAST: &[&str] = &[
-        "Al-Ali", "Al Hashimi", "Al Mansoori", "Al Shamsi", "Al Kaabi", "Al Muhairi", "Al Nuaimi",
-        "Al Suwaidi", "Al Qasimi", "Al Dhaheri", "Al-Otaibi", "Al-Qahtani", "Al-Shammari",
-        "Al-Dosari", "Al-Ghamdi", "Al-Harbi", "Haddad", "Khoury", "Mansour", "Nasser", "El-Sayed",
-        "Abdel-Rahman", "Hamdan", "Saleh", "Darwish", "Aziz",
-    ];
+    static AR_LATIN_LAST: Names = Names::new(include_str!("../data/names/ar_latin_last.txt"));
 
     const AR_LATIN_STREETS: &Streets = &Streets {
         style: Style::NumberLast,
@@ -1295,27 +1173,11 @@ mod tables {
 
     // ---- Chinese ------------------------------------------------------------------------------
 
-    const ZH_MALE: &[(&str, &str)] = &[
-        ("伟", "wei"), ("强", "qiang"), ("磊", "lei"), ("军", "jun"), ("洋", "yang"), ("勇", "yong"),
-        ("杰", "jie"), ("涛", "tao"), ("明", "ming"), ("超", "chao"), ("浩然", "haoran"),
-        ("子轩", "zixuan"), ("宇航", "yuhang"), ("俊杰", "junjie"), ("建华", "jianhua"), ("志强", "zhiqiang"),
-        ("文博", "wenbo"), ("思远", "siyuan"), ("天佑", "tianyou"), ("国栋", "guodong"),
-    ];
+    static ZH_MALE: Names = Names::new(include_str!("../data/names/zh_male.txt"));
 
-    const ZH_FEMALE: &[(&str, &str)] = &[
-        ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"), ("丽", "li"), ("艳", "yan"),
-        ("娟", "juan"), ("霞", "xia"), ("婷", "ting"), ("雪", "xue"), ("秀英", "xiuying"),
-        ("桂英", "guiying"), ("欣怡", "xinyi"), ("梓涵", "zihan"), ("雨桐", "yutong"), ("诗涵", "shihan"),
-        ("佳怡", "jiayi"), ("梦琪", "mengqi"), ("晓燕", "xiaoyan"), ("慧敏", "huimin"),
-    ];
+    static ZH_FEMALE: Names = Names::new(include_str!("../data/names/zh_female.txt"));
 
-    const ZH_LAST: &[(&str, &str)] = &[
-        ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"),
-        ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"), ("徐", "xu"), ("孙", "sun"),
-        ("马", "ma"), ("朱", "zhu"), ("胡", "hu"), ("郭", "guo"), ("何", "he"), ("林", "lin"),
-        ("高", "gao"), ("罗", "luo"), ("郑", "zheng"), ("梁", "liang"), ("欧阳", "ouyang"),
-        ("司马", "sima"),
-    ];
+    static ZH_LAST: Names = Names::new(include_str!("../data/names/zh_last.txt"));
 
     const ZH_STREETS: &Streets = &Streets {
         style: Style::Chinese,
@@ -1335,27 +1197,11 @@ mod tables {
 
     // ---- Japanese -----------------------------------------------------------------------------
 
-    const JA_MALE: &[(&str, &str)] = &[
-        ("翔太", "shota"), ("大翔", "hiroto"), ("蓮", "ren"), ("健太", "kenta"), ("拓海", "takumi"),
-        ("悠真", "yuma"), ("陽斗", "haruto"), ("一郎", "ichiro"), ("健一", "kenichi"), ("大輔", "daisuke"),
-        ("誠", "makoto"), ("浩", "hiroshi"), ("隆", "takashi"), ("直樹", "naoki"), ("和也", "kazuya"),
-        ("翼", "tsubasa"), ("亮", "ryo"), ("達也", "tatsuya"),
-    ];
+    static JA_MALE: Names = Names::new(include_str!("../data/names/ja_male.txt"));
 
-    const JA_FEMALE: &[(&str, &str)] = &[
-        ("陽菜", "hina"), ("結衣", "yui"), ("さくら", "sakura"), ("美咲", "misaki"), ("葵", "aoi"),
-        ("花子", "hanako"), ("由美", "yumi"), ("恵子", "keiko"), ("明美", "akemi"), ("愛", "ai"),
-        ("優子", "yuko"), ("真由美", "mayumi"), ("彩", "aya"), ("七海", "nanami"), ("凛", "rin"),
-        ("美穂", "miho"), ("麻衣", "mai"), ("千尋", "chihiro"),
-    ];
+    static JA_FEMALE: Names = Names::new(include_str!("../data/names/ja_female.txt"));
 
-    const JA_LAST: &[(&str, &str)] = &[
-        ("佐藤", "sato"), ("鈴木", "suzuki"), ("高橋", "takahashi"), ("田中", "tanaka"), ("伊藤", "ito"),
-        ("渡辺", "watanabe"), ("山本", "yamamoto"), ("中村", "nakamura"), ("小林", "kobayashi"),
-        ("加藤", "kato"), ("吉田", "yoshida"), ("山田", "yamada"), ("佐々木", "sasaki"), ("山口", "yamaguchi"),
-        ("松本", "matsumoto"), ("井上", "inoue"), ("木村", "kimura"), ("林", "hayashi"), ("清水", "shimizu"),
-        ("斎藤", "saito"),
-    ];
+    static JA_LAST: Names = Names::new(include_str!("../data/names/ja_last.txt"));
 
     const JA_STREETS: &Streets = &Streets {
         style: Style::Japanese,
@@ -1375,26 +1221,11 @@ mod tables {
 
     // ---- Indian -------------------------------------------------------------------------------
 
-    const IN_MALE: &[&str] = &[
-        "Aarav", "Vivaan", "Aditya", "Arjun", "Rohan", "Rahul", "Amit", "Sanjay", "Vikram",
-        "Rajesh", "Suresh", "Anil", "Sunil", "Deepak", "Manoj", "Pradeep", "Karthik", "Venkatesh",
-        "Srinivas", "Harish", "Nikhil", "Siddharth", "Ishaan", "Kabir", "Varun", "Gaurav", "Ankit",
-        "Abhishek", "Mohammed", "Imran",
-    ];
+    static IN_MALE: Names = Names::new(include_str!("../data/names/in_male.txt"));
 
-    const IN_FEMALE: &[&str] = &[
-        "Priya", "Ananya", "Aanya", "Diya", "Isha", "Kavya", "Neha", "Pooja", "Sneha", "Divya",
-        "Shreya", "Anjali", "Sunita", "Lakshmi", "Meera", "Deepika", "Aishwarya", "Nisha", "Ritu",
-        "Swati", "Kiran", "Lata", "Rekha", "Geeta", "Radha", "Sita", "Aditi", "Riya", "Tanvi",
-        "Fatima",
-    ];
+    static IN_FEMALE: Names = Names::new(include_str!("../data/names/in_female.txt"));
 
-    const IN_LAST: &[&str] = &[
-        "Sharma", "Verma", "Gupta", "Singh", "Kumar", "Patel", "Shah", "Mehta", "Reddy", "Rao",
-        "Nair", "Menon", "Iyer", "Iyengar", "Pillai", "Das", "Chatterjee", "Banerjee", "Mukherjee",
-        "Bose", "Ghosh", "Joshi", "Kulkarni", "Deshpande", "Jain", "Agarwal", "Malhotra", "Kapoor",
-        "Chopra", "Bhatia", "Khan", "Qureshi", "Naidu", "Chaudhary", "Pandey",
-    ];
+    static IN_LAST: Names = Names::new(include_str!("../data/names/in_last.txt"));
 
     const IN_STREETS: &Streets = &Streets {
         style: Style::NumberFirst,
@@ -1419,42 +1250,13 @@ mod tables {
 
     // ---- Russian ------------------------------------------------------------------------------
 
-    const RU_MALE: &[(&str, &str)] = &[
-        ("Александр", "aleksandr"), ("Дмитрий", "dmitry"), ("Максим", "maksim"),
-        ("Сергей", "sergey"), ("Андрей", "andrey"), ("Алексей", "aleksey"), ("Иван", "ivan"),
-        ("Михаил", "mikhail"), ("Николай", "nikolay"), ("Владимир", "vladimir"),
-        ("Артём", "artyom"), ("Евгений", "evgeny"), ("Павел", "pavel"), ("Роман", "roman"),
-        ("Игорь", "igor"), ("Олег", "oleg"), ("Юрий", "yury"), ("Кирилл", "kirill"),
-    ];
+    static RU_MALE: Names = Names::new(include_str!("../data/names/ru_male.txt"));
 
-    const RU_FEMALE: &[(&str, &str)] = &[
-        ("Анна", "anna"), ("Мария", "maria"), ("Елена", "elena"), ("Ольга", "olga"),
-        ("Наталья", "natalya"), ("Татьяна", "tatyana"), ("Ирина", "irina"),
-        ("Екатерина", "ekaterina"), ("Светлана", "svetlana"), ("Юлия", "yulia"),
-        ("Анастасия", "anastasia"), ("Дарья", "darya"), ("Ксения", "ksenia"), ("Алёна", "alyona"),
-        ("Полина", "polina"), ("Виктория", "viktoria"), ("Софья", "sofya"), ("Людмила", "lyudmila"),
-    ];
+    static RU_FEMALE: Names = Names::new(include_str!("../data/names/ru_female.txt"));
 
-    const RU_LAST: &[(&str, &str)] = &[
-        ("Иванов", "ivanov"), ("Смирнов", "smirnov"), ("Кузнецов", "kuznetsov"), ("Попов", "popov"),
-        ("Васильев", "vasilyev"), ("Петров", "petrov"), ("Соколов", "sokolov"),
-        ("Михайлов", "mikhaylov"), ("Новиков", "novikov"), ("Фёдоров", "fyodorov"),
-        ("Морозов", "morozov"), ("Волков", "volkov"), ("Алексеев", "alekseev"),
-        ("Лебедев", "lebedev"), ("Семёнов", "semyonov"), ("Егоров", "egorov"), ("Павлов", "pavlov"),
-        ("Козлов", "kozlov"), ("Степанов", "stepanov"), ("Николаев", "nikolaev"),
-        ("Орлов", "orlov"), ("Зайцев", "zaytsev"),
-    ];
+    static RU_LAST: Names = Names::new(include_str!("../data/names/ru_last.txt"));
 
-    const RU_LAST_FEMALE: &[(&str, &str)] = &[
-        ("Иванова", "ivanova"), ("Смирнова", "smirnova"), ("Кузнецова", "kuznetsova"),
-        ("Попова", "popova"), ("Васильева", "vasilyeva"), ("Петрова", "petrova"),
-        ("Соколова", "sokolova"), ("Михайлова", "mikhaylova"), ("Новикова", "novikova"),
-        ("Фёдорова", "fyodorova"), ("Морозова", "morozova"), ("Волкова", "volkova"),
-        ("Алексеева", "alekseeva"), ("Лебедева", "lebedeva"), ("Семёнова", "semyonova"),
-        ("Егорова", "egorova"), ("Павлова", "pavlova"), ("Козлова", "kozlova"),
-        ("Степанова", "stepanova"), ("Николаева", "nikolaeva"), ("Орлова", "orlova"),
-        ("Зайцева", "zaytseva"),
-    ];
+    static RU_LAST_FEMALE: Names = Names::new(include_str!("../data/names/ru_last_female.txt"));
 
     const RU_STREETS: &Streets = &Streets {
         style: Style::NumberAfterComma,
@@ -1484,6 +1286,21 @@ mod tests {
 
     fn is_in(c: char, from: u32, to: u32) -> bool {
         (from..=to).contains(&u32::from(c))
+    }
+
+    #[test]
+    fn name_files_hold_what_their_pools_say() {
+        for c in CULTURES {
+            for pool in [c.male, c.female, c.last].into_iter().chain(c.last_female) {
+                let native = matches!(pool, Pool::Native(_));
+                assert!(pool.len() >= 10);
+                for name in pool.names() {
+                    assert_eq!(name.latin.is_some(), native, "{}", name.text);
+                    assert_eq!(name.text, name.text.trim(), "{}", name.text);
+                    assert!(!name.text.is_empty() && name.latin != Some(""));
+                }
+            }
+        }
     }
 
     /// Pins the population itself: the FNV-1a digest of the first 5,000 documents of two seeds.
