@@ -596,8 +596,20 @@ impl CustomerStore {
             binds.push(value);
             format!("${}", binds.len())
         };
-        if let Some(scope) = &scope {
-            conditions.push(format!("id IN ({})", render_scope(scope, &mut bind)));
+        // A row scope's visible ids, computed once per query (a check-in agent's station holds a
+        // few thousand passengers; each name branch below reuses them).
+        let scope_cte = scope.as_ref().map(|scope| render_scope(scope, &mut bind));
+        if scope_cte.is_some() {
+            // Name searches walk the name indexes in order and keep the visible rows until the
+            // page is full; SQLite's `+` stops it from driving the query from the id list
+            // instead, which would look up and sort every visible row for every branch.
+            // Listings (ordered by id) drive from the list, which suits small scopes.
+            let column = if q.name.is_some() && self.db.backend() == Backend::Sqlite {
+                "+id"
+            } else {
+                "id"
+            };
+            conditions.push(format!("{column} IN (SELECT id FROM visible)"));
         }
         for (column, which, value) in [
             (
@@ -674,7 +686,10 @@ impl CustomerStore {
         let mut items = if ordered_by_name {
             // Two steps: order and page over the covering name indexes (keys and id only), then
             // read the few profiles of the page. Sorting whole profiles would cost 5–10× more.
-            let sql = name_branches_sql(&ranked, &conditions, limit, offset);
+            let sql = with_visible(
+                &scope_cte,
+                name_branches_sql(&ranked, &conditions, limit, offset),
+            );
             let mut query = sqlx::query_scalar::<_, String>(&sql);
             for b in &binds {
                 query = query.bind(b.as_str());
@@ -682,9 +697,12 @@ impl CustomerStore {
             let ids = query.fetch_all(self.db.pool()).await?;
             self.get_many(&ids).await?
         } else {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM customers {filter} ORDER BY id LIMIT {}",
-                limit + 1
+            let sql = with_visible(
+                &scope_cte,
+                format!(
+                    "SELECT {COLUMNS} FROM customers {filter} ORDER BY id LIMIT {}",
+                    limit + 1
+                ),
             );
             let mut query = sqlx::query(&sql);
             for b in &binds {
@@ -798,6 +816,15 @@ impl CustomerStore {
 /// order and stops after `offset + limit + 1` rows, so a page costs O(page) however many people
 /// share a common prefix. (One `OR` of ranges sorted as a whole costs O(matches), and tempts
 /// PostgreSQL to walk an entire index.)
+/// `sql` with the row scope's visible ids as a materialised `visible(id)` (computed once per
+/// query), when there is a scope.
+fn with_visible(scope: &Option<String>, sql: String) -> String {
+    match scope {
+        Some(ids) => format!("WITH visible(id) AS MATERIALIZED ({ids}) {sql}"),
+        None => sql,
+    }
+}
+
 /// The scope's subquery with its `{}` markers replaced by numbered parameters from `bind`.
 fn render_scope(scope: &ScopeSql, bind: &mut impl FnMut(String) -> String) -> String {
     let mut out = String::with_capacity(scope.sql.len() + 16);
