@@ -8,6 +8,7 @@
 //! Output is a Markdown table for `BENCHMARKS.md`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -80,6 +81,8 @@ enum Scenario {
 struct Target {
     base: String,
     ids: Vec<CustomerId>,
+    /// The version last seen of each of `ids` (same index), for the update scenario's `If-Match`.
+    versions: Vec<AtomicI64>,
     name_prefixes: Vec<String>,
     client: Client<HttpConnector, Full<Bytes>>,
     /// `Bearer …` for a contact centre agent: the benchmark measures the real, authorised and
@@ -109,33 +112,80 @@ impl Target {
                 http::Request::get(format!("{}/api/v1/customers?name={q}&limit=20", self.base))
                     .body(Full::new(Bytes::new()))
             }
-            Scenario::Update => http::Request::patch(format!(
-                "{}/api/v1/customers/{}",
-                self.base,
-                self.ids[pick(self.ids.len())]
-            ))
-            .header("content-type", "application/merge-patch+json")
-            .body(Full::new(Bytes::from(format!(
-                "{{\"preferences\":{{\"drink\":\"Still water {}\"}}}}",
-                n % 1000
-            )))),
+            Scenario::Update => return self.update(pick(self.ids.len()), n).await,
         };
-        let Ok(mut req) = req else { return false };
+        let Ok(req) = req else { return false };
         let authorization = match scenario {
             Scenario::Scoped => &self.scoped_authorization,
             _ => &self.authorization,
         };
+        self.call(req, authorization)
+            .await
+            .is_some_and(|(status, _)| status.is_success())
+    }
+
+    /// Sends `req` as `authorization`; the answer's status and the version its `ETag` names.
+    async fn call(
+        &self,
+        mut req: http::Request<Full<Bytes>>,
+        authorization: &str,
+    ) -> Option<(http::StatusCode, Option<i64>)> {
         if let Ok(v) = http::HeaderValue::from_str(authorization) {
             req.headers_mut().insert(http::header::AUTHORIZATION, v);
         }
-        match self.client.request(req).await {
-            Ok(resp) => {
-                let ok = resp.status().is_success();
-                let _ = resp.into_body().collect().await;
-                ok
+        let resp = self.client.request(req).await.ok()?;
+        let status = resp.status();
+        let version = resp
+            .headers()
+            .get(http::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim_start_matches("W/").trim_matches('"').parse().ok());
+        let _ = resp.into_body().collect().await;
+        Some((status, version))
+    }
+
+    /// The update scenario: a merge patch of customer `i` whose `If-Match` names the version last
+    /// seen, as the API requires of every client. The benchmark seeded these customers (version
+    /// 1), so it does not read before each write; a 412 — a version moved on by an earlier run on
+    /// the same data or a concurrent update of the same customer — reads the profile and tries
+    /// once more, and counts as an error only if that fails too.
+    async fn update(&self, i: usize, n: u64) -> bool {
+        let url = format!("{}/api/v1/customers/{}", self.base, self.ids[i]);
+        let body = Bytes::from(format!(
+            "{{\"preferences\":{{\"drink\":\"Still water {}\"}}}}",
+            n % 1000
+        ));
+        for attempt in 0..2 {
+            let version = self.versions[i].load(Ordering::Relaxed);
+            let Ok(req) = http::Request::patch(&url)
+                .header("content-type", "application/merge-patch+json")
+                .header("if-match", format!("\"{version}\""))
+                .body(Full::new(body.clone()))
+            else {
+                return false;
+            };
+            match self.call(req, &self.authorization).await {
+                Some((status, seen)) if status.is_success() => {
+                    if let Some(v) = seen {
+                        self.versions[i].fetch_max(v, Ordering::Relaxed);
+                    }
+                    return true;
+                }
+                Some((http::StatusCode::PRECONDITION_FAILED, _)) if attempt == 0 => {
+                    let Ok(read) = http::Request::get(&url).body(Full::new(Bytes::new())) else {
+                        return false;
+                    };
+                    match self.call(read, &self.authorization).await {
+                        Some((status, Some(v))) if status.is_success() => {
+                            self.versions[i].fetch_max(v, Ordering::Relaxed);
+                        }
+                        _ => return false,
+                    }
+                }
+                _ => return false,
             }
-            Err(_) => false,
         }
+        false
     }
 }
 
@@ -345,9 +395,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let client = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(256)
         .build(http);
+    let versions = ids.iter().map(|_| AtomicI64::new(1)).collect();
     let target = Arc::new(Target {
         base,
         ids,
+        versions,
         name_prefixes,
         client,
         authorization,

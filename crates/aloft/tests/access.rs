@@ -825,7 +825,7 @@ async fn sensitive_fields_are_encrypted_at_rest_on_both_backends() {
             .patch_json(
                 &format!("/api/v1/customers/{id}"),
                 &json!({"phone": "+441632960777"}),
-                None,
+                Some("\"1\""),
             )
             .await;
         assert_eq!(patched.status, 200);
@@ -843,12 +843,14 @@ async fn sensitive_fields_are_encrypted_at_rest_on_both_backends() {
         }
         // What people wrote and how they paid, through the ingest API (the same pipeline as
         // imports and the broker), linked to this customer by loyalty number.
-        app.patch_json(
-            &format!("/api/v1/customers/{id}"),
-            &json!({"loyalty_number": "ZQ7001"}),
-            None,
-        )
-        .await;
+        let linked = app
+            .patch_json(
+                &format!("/api/v1/customers/{id}"),
+                &json!({"loyalty_number": "ZQ7001"}),
+                Some(patched.header("etag")),
+            )
+            .await;
+        assert_eq!(linked.status, 200, "{}", linked.text());
         let event = |n: u32, kind: &str, data: Value| {
             json!({"specversion": "1.0", "id": format!("canary-{n}"), "source": "/canary",
                 "type": format!("com.airline.{kind}"), "loyaltynumber": "ZQ7001",
@@ -1000,10 +1002,17 @@ async fn passengers_register_sign_in_and_see_and_change_only_their_own_profile()
         let me = as_me("GET", "/api/v1/me".into(), json!(null)).await;
         assert_eq!(me.status, 200, "{}", me.text());
         assert_eq!(me.json()["id"], mine["id"]);
-        let changed = as_me("PATCH", "/api/v1/me".into(), json!({"preferences": {"seat": "window"}, "phone": "+351 21 000 0000"})).await;
+        let patch_me = |body: Value, etag: String| {
+            let (app, bearer) = (&app, bearer.clone());
+            async move {
+                app.request("PATCH", "/api/v1/me", &[("authorization", &bearer), ("content-type", "application/merge-patch+json"), ("if-match", &etag)], Bytes::from(body.to_string()))
+                    .await
+            }
+        };
+        let changed = patch_me(json!({"preferences": {"seat": "window"}, "phone": "+351 21 000 0000"}), me.header("etag").to_owned()).await;
         assert_eq!(changed.status, 200, "{}", changed.text());
         assert_eq!(changed.json()["preferences"]["seat"], "window");
-        let upgrade = as_me("PATCH", "/api/v1/me".into(), json!({"loyalty_tier": "platinum", "passport_number": "X0000000"})).await;
+        let upgrade = patch_me(json!({"loyalty_tier": "platinum", "passport_number": "X0000000"}), changed.header("etag").to_owned()).await;
         assert_eq!(upgrade.status, 422);
         let pointers: Vec<String> = upgrade.json()["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap().to_owned()).collect();
         assert_eq!(pointers, vec!["/loyalty_tier", "/passport_number"]);

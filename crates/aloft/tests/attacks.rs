@@ -633,3 +633,54 @@ async fn json_bodies_naming_a_key_twice_are_refused_with_its_pointer() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_profile_update_must_name_the_version_it_overwrites() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let created = app
+            .create_customer(serde_json::json!({"first_name": "Ana", "last_name": "Lima"}))
+            .await;
+        let id = created["id"].as_str().unwrap();
+        let path = format!("/api/v1/customers/{id}");
+        // Without If-Match a client would silently overwrite whatever changed since it read.
+        let blind = app
+            .patch_json(&path, &serde_json::json!({"middle_name": "Blind"}), None)
+            .await;
+        assert_eq!(blind.status, 428, "{}", blind.text());
+        assert_eq!(blind.header("content-type"), "application/problem+json");
+        assert!(
+            blind.json()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("If-Match")
+        );
+        let read = app.get(&path).await;
+        assert!(read.json().get("middle_name").is_none(), "nothing changed");
+        let etag = read.header("etag").to_owned();
+        let patched = app
+            .patch_json(
+                &path,
+                &serde_json::json!({"middle_name": "Seen"}),
+                Some(&etag),
+            )
+            .await;
+        assert_eq!(patched.status, 200, "{}", patched.text());
+
+        // Passengers changing their own profile alike.
+        let me = app
+            .request(
+                "PATCH",
+                "/api/v1/me",
+                &[
+                    ("authorization", app.role_tokens.get(ids::PASSENGER)),
+                    ("content-type", "application/merge-patch+json"),
+                ],
+                Bytes::from(r#"{"preferences":{"seat":"window"}}"#),
+            )
+            .await;
+        assert_eq!(me.status, 428, "{}", me.text());
+        app.stop().await;
+    })
+    .await;
+}

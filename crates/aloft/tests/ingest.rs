@@ -223,7 +223,7 @@ async fn a_steward_merges_and_unmerges_through_the_api_and_the_pages() {
             .patch_json(
                 &format!("/api/v1/customers/{b}"),
                 &json!({"first_name": "X"}),
-                None,
+                Some("*"),
             )
             .await;
         assert_eq!(r.status, 409, "{}", r.text());

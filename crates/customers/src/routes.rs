@@ -1,7 +1,7 @@
 //! The customer profile REST API under `/api/v1/customers`, documented in OpenAPI from this code.
 //!
-//! Optimistic concurrency: responses carry `ETag: "<version>"`; `PATCH` with `If-Match` fails with
-//! 412 when the profile changed meanwhile. Updates are JSON merge patches (RFC 7396): a member set
+//! Optimistic concurrency: responses carry `ETag: "<version>"`; `PATCH` must send `If-Match` (428
+//! without it) and fails with 412 when the profile changed meanwhile. Updates are JSON merge patches (RFC 7396): a member set
 //! to `null` is removed, nested objects merge.
 
 use axum::extract::{Path, Query, State};
@@ -101,10 +101,22 @@ fn parse_id(raw: &str) -> Result<CustomerId, ApiError> {
     CustomerId::parse(raw).ok_or(ApiError::NotFound("customer"))
 }
 
-/// The version named by `If-Match` (`"7"`, `W/"7"`), `None` without the header or with `*`.
+/// The version named by `If-Match` (`"7"`, `W/"7"`), `None` with `*` (the caller's explicit
+/// choice to overwrite any version). Without the header: 428, because a merge patch sent blind
+/// silently overwrites whatever changed since the caller read the profile (a lost update).
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
+        return Err(ApiError::Problem(
+            Problem::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "If-Match is required",
+            )
+            .with_detail(
+                "Read the profile and send its ETag in If-Match, so that you never overwrite a \
+                 change you have not seen.",
+            ),
+        ));
     };
     let text = value
         .to_str()
@@ -307,15 +319,16 @@ async fn get_customer(
 
 /// Change a customer profile (JSON merge patch).
 ///
-/// Send only the fields to change; `null` clears an optional field. Send `If-Match` with the
-/// `ETag` you read to make sure you do not overwrite someone else's change (412 if you would).
+/// Send only the fields to change; `null` clears an optional field. `If-Match` with the `ETag`
+/// you read is required (428 without it), so that you never overwrite someone else's change
+/// (412 if you would).
 #[utoipa::path(
     patch,
     path = "/api/v1/customers/{id}",
     tag = "customers",
     params(
         ("id" = String, Path, description = "Customer id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` you read"),
+        ("If-Match" = String, Header, description = "The `ETag` you read (required)"),
     ),
     request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields to change; same names as the profile"),
     responses(
@@ -324,6 +337,7 @@ async fn get_customer(
         (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Loyalty number already in use", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The profile changed since you read it", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "No If-Match: read the profile and send its ETag", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body larger than 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; retry later", body = Problem, content_type = "application/problem+json"),
@@ -336,9 +350,9 @@ async fn update_customer(
     headers: HeaderMap,
     JsonBody(patch): JsonBody,
 ) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
     let id = parse_id(&id)?;
     ensure_visible(&store, id).await?;
-    let expected = if_match(&headers)?;
     let customer = store
         .update(id, expected, &patch, chrono::Utc::now().date_naive(), &ctx)
         .await?;
@@ -406,11 +420,12 @@ async fn get_me(
     patch,
     path = "/api/v1/me",
     tag = "passengers",
-    params(("If-Match" = Option<String>, Header, description = "The `ETag` you read")),
+    params(("If-Match" = String, Header, description = "The `ETag` you read (required)")),
     request_body(content = Object, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Your updated profile", body = Customer),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "No If-Match: read your profile and send its ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or fields you cannot change yourself", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -420,6 +435,7 @@ async fn update_me(
     headers: HeaderMap,
     JsonBody(patch): JsonBody,
 ) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
     let id = own_id()?;
     if let serde_json::Value::Object(fields) = &patch {
         let refused: Vec<FieldError> = fields
@@ -436,7 +452,6 @@ async fn update_me(
             return Err(ApiError::Invalid(refused));
         }
     }
-    let expected = if_match(&headers)?;
     let customer = store
         .update(id, expected, &patch, chrono::Utc::now().date_naive(), &ctx)
         .await?;
@@ -483,9 +498,12 @@ mod tests {
     }
 
     #[test]
-    fn if_match_accepts_strong_weak_and_star() {
+    fn if_match_is_required_and_accepts_strong_weak_and_star() {
         let mut h = HeaderMap::new();
-        assert_eq!(if_match(&h).unwrap(), None);
+        assert_eq!(
+            if_match(&h).unwrap_err().to_problem().status,
+            StatusCode::PRECONDITION_REQUIRED.as_u16()
+        );
         h.insert(header::IF_MATCH, HeaderValue::from_static("\"7\""));
         assert_eq!(if_match(&h).unwrap(), Some(7));
         h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"8\""));
