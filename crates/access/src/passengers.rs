@@ -4,8 +4,9 @@
 //! e-mail address — and choosing a password (the same policy as staff; Argon2id). They then sign
 //! in with e-mail and password for a one-hour bearer token whose row scope is their own customer
 //! record: with it they see and change only their own data (`/api/v1/me`), nothing else. The
-//! e-mail is kept only as a blind index. Failed sign-ins count towards the same progressive
-//! lockout as staff, and every registration and sign-in is audited.
+//! e-mail is kept only as a blind index. Failed sign-ins count towards the same back-off as
+//! staff (per e-mail and client address, known and unknown addresses alike), and every
+//! registration and sign-in is audited.
 //!
 //! Holding a loyalty number and knowing an e-mail address proves nothing (both are printed on
 //! boarding passes and shared with travel agents), so registration also proves the address: a
@@ -36,7 +37,8 @@ use aloft_security::password::verify_unknown_user;
 use aloft_security::{check_password_policy, hash_password, verify_password};
 
 use crate::limiter::RateLimiter;
-use crate::model::lockout_after;
+use crate::model::global_slowdown;
+use crate::storage::{SignInSubject, backoff_of, clear_backoff, count_failure};
 use crate::tokens::TokenIssuer;
 
 /// How long a passenger token lasts.
@@ -291,7 +293,9 @@ async fn register(
         id: format!("passenger:{id}"),
         role: "passenger".into(),
     };
-    state.send_code(&mut tx, &id.to_string(), &reg.email).await?;
+    state
+        .send_code(&mut tx, &id.to_string(), &reg.email)
+        .await?;
     tx.audit(&[ctx.entry(
         "passenger.registered",
         "customer",
@@ -382,49 +386,52 @@ async fn token(
             "Too many sign-in attempts from this address; wait a minute.",
         ));
     }
-    let Some(index) = state.directory.email_index(&form.email) else {
-        verify_unknown_user(&form.password);
-        return Err(wrong());
-    };
-    let row = sqlx::query("SELECT id, customer_id, password_hash, failed_attempts, locked_until, email_verified_at FROM passenger_accounts WHERE email_index = $1")
-        .bind(&index)
+    // The staff sign-in's rule: the back-off is keyed by the e-mail (its blind index) and this
+    // client address, whether or not an account exists. A per-account lock would let anyone who
+    // knows a passenger's e-mail lock them out at will by guessing; this way failures from one
+    // address never lock out another, and a locked account and an unknown address answer alike.
+    let index = state.directory.email_index(&form.email);
+    let key = index
+        .clone()
+        .unwrap_or_else(|| format!("unindexed:{}", form.email.trim().to_lowercase()));
+    let subject = SignInSubject::Passenger(&key);
+    let backoff = backoff_of(&state.db, subject, &ctx).await?;
+    if let Some(hold) = global_slowdown(backoff.global_failures) {
+        tokio::time::sleep(hold).await;
+    }
+    let row = match &index {
+        Some(index) => sqlx::query(
+            "SELECT id, customer_id, password_hash, email_verified_at FROM passenger_accounts WHERE email_index = $1",
+        )
+        .bind(index)
         .fetch_optional(state.db.pool())
         .await
-        .map_err(StorageError::from)?;
-    let Some(row) = row else {
-        verify_unknown_user(&form.password);
-        state
-            .audit(ctx.entry(
-                "passenger.sign_in_failed",
-                "customer",
-                None,
-                vec![],
-                "failure",
-            ))
-            .await?;
-        return Err(wrong());
+        .map_err(StorageError::from)?,
+        None => None,
     };
-    let id: String = row.try_get("id").map_err(StorageError::from)?;
-    let customer: String = row.try_get("customer_id").map_err(StorageError::from)?;
-    let hash: String = row.try_get("password_hash").map_err(StorageError::from)?;
-    let locked: Option<String> = row.try_get("locked_until").map_err(StorageError::from)?;
     let mut ctx = ctx;
-    ctx.actor = aloft_kernel::Actor {
-        id: format!("passenger:{id}"),
-        role: "passenger".into(),
-    };
-    if let Some(until) = locked
-        .as_deref()
-        .map(from_db_time)
-        .transpose()?
-        .filter(|u| *u > now())
-    {
+    let mut account = None;
+    if let Some(row) = &row {
+        let id: String = row.try_get("id").map_err(StorageError::from)?;
+        let customer: String = row.try_get("customer_id").map_err(StorageError::from)?;
+        let hash: String = row.try_get("password_hash").map_err(StorageError::from)?;
+        let verified: Option<String> = row
+            .try_get("email_verified_at")
+            .map_err(StorageError::from)?;
+        ctx.actor = aloft_kernel::Actor {
+            id: format!("passenger:{id}"),
+            role: "passenger".into(),
+        };
+        account = Some((id, customer, hash, verified.is_some()));
+    }
+    let resource = account.as_ref().map(|(_, customer, _, _)| customer.clone());
+    if let Some(until) = backoff.blocked_until.filter(|u| *u > now()) {
         verify_unknown_user(&form.password);
         state
             .audit(ctx.entry(
                 "passenger.locked_attempt",
                 "customer",
-                Some(customer),
+                resource,
                 vec![],
                 "denied",
             ))
@@ -434,36 +441,30 @@ async fn token(
             "This account is locked for {minutes} more minute(s) after too many failed attempts."
         )));
     }
-    if !verify_password(&form.password, &hash) {
-        let mut tx = state.db.begin_write().await?;
-        let r = sqlx::query("UPDATE passenger_accounts SET failed_attempts = failed_attempts + 1, updated_at = $2 WHERE id = $1 RETURNING failed_attempts")
-            .bind(&id)
-            .bind(to_db_time(now()))
-            .fetch_one(tx.conn())
-            .await
-            .map_err(StorageError::from)?;
-        let failures: i64 = r.try_get("failed_attempts").map_err(StorageError::from)?;
-        if let Some(d) = lockout_after(failures) {
-            sqlx::query("UPDATE passenger_accounts SET locked_until = $2 WHERE id = $1")
-                .bind(&id)
-                .bind(to_db_time(now() + d))
-                .execute(tx.conn())
-                .await
-                .map_err(StorageError::from)?;
+    let (id, customer, verified) = match account {
+        Some((id, customer, hash, verified)) if verify_password(&form.password, &hash) => {
+            (id, customer, verified)
         }
-        tx.audit(&[ctx.entry(
-            "passenger.sign_in_failed",
-            "customer",
-            Some(customer),
-            vec![],
-            "failure",
-        )])
-        .await?;
-        tx.commit().await?;
-        return Err(wrong());
-    }
-    let verified: Option<String> = row.try_get("email_verified_at").map_err(StorageError::from)?;
-    if verified.is_none() {
+        account => {
+            if account.is_none() {
+                // Same work as a wrong password: addresses cannot be probed by timing.
+                verify_unknown_user(&form.password);
+            }
+            let mut tx = state.db.begin_write().await?;
+            count_failure(&mut tx, subject, &ctx).await?;
+            tx.audit(&[ctx.entry(
+                "passenger.sign_in_failed",
+                "customer",
+                resource,
+                vec![],
+                "failure",
+            )])
+            .await?;
+            tx.commit().await?;
+            return Err(wrong());
+        }
+    };
+    if !verified {
         state
             .audit(ctx.entry(
                 "passenger.unverified_sign_in",
@@ -491,6 +492,7 @@ async fn token(
         .execute(tx.conn())
         .await
         .map_err(StorageError::from)?;
+    clear_backoff(&mut tx, subject, &ctx).await?;
     tx.audit(&[ctx.entry(
         "passenger.signed_in",
         "customer",
@@ -561,8 +563,12 @@ async fn verify(
         .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
     if state.limiter.check(ip).is_err() {
         return Err(ApiError::Problem(
-            Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Too many attempts")
-                .with_detail("Too many attempts from this address; wait a minute."),
+            Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+            )
+            .with_detail("Too many attempts from this address; wait a minute."),
         ));
     }
     let Some(index) = state.directory.email_index(&form.email) else {
@@ -588,11 +594,15 @@ async fn verify(
     {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let digest: Option<String> = row.try_get("verification_digest").map_err(StorageError::from)?;
+    let digest: Option<String> = row
+        .try_get("verification_digest")
+        .map_err(StorageError::from)?;
     let expires: Option<String> = row
         .try_get("verification_expires_at")
         .map_err(StorageError::from)?;
-    let tries: i64 = row.try_get("verification_tries").map_err(StorageError::from)?;
+    let tries: i64 = row
+        .try_get("verification_tries")
+        .map_err(StorageError::from)?;
     let live = expires
         .as_deref()
         .map(from_db_time)
@@ -600,7 +610,10 @@ async fn verify(
         .is_some_and(|e| e > now())
         && tries < CODE_TRIES;
     let right = digest.as_deref().is_some_and(|d| {
-        aloft_security::constant_time_eq(d.as_bytes(), code_digest(&id, form.code.trim()).as_bytes())
+        aloft_security::constant_time_eq(
+            d.as_bytes(),
+            code_digest(&id, form.code.trim()).as_bytes(),
+        )
     });
     let mut ctx = ctx;
     ctx.actor = aloft_kernel::Actor {
@@ -683,8 +696,12 @@ async fn resend(
         .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
     if state.limiter.check(ip).is_err() {
         return Err(ApiError::Problem(
-            Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Too many attempts")
-                .with_detail("Too many attempts from this address; wait a minute."),
+            Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+            )
+            .with_detail("Too many attempts from this address; wait a minute."),
         ));
     }
     if let Some(index) = state.directory.email_index(&form.email) {

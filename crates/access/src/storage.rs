@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use aloft_kernel::db::{from_db_time, now, to_db_time};
-use aloft_kernel::{AccessContext, AuditEntry, Database, StorageError};
+use aloft_kernel::{AccessContext, AuditEntry, Database, StorageError, WriteTx};
 use aloft_security::totp::{TotpSecret, normalize_recovery_code};
 use aloft_security::{decrypt_text, encrypt_text, hash_password, random_token, sha256_hex};
 
@@ -146,14 +146,115 @@ pub struct Backoff {
     pub global_failures: i64,
 }
 
-/// The back-off rows of `username`: (from the request's client address, from anywhere). The
-/// username is taken as typed (lower-cased by the caller), so unknown names are counted too.
-fn backoff_keys(username: &str, ctx: &AccessContext) -> (String, String) {
+/// Whose sign-ins a back-off row counts. Staff and passengers share one rule and one table; the
+/// realm is part of the key so that a username and an e-mail never share a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInSubject<'a> {
+    /// A staff username as typed (lower-cased by the caller), so unknown names count too.
+    Staff(&'a str),
+    /// A passenger's e-mail blind index (or, for text that is no e-mail address, that text):
+    /// known and unknown addresses count alike.
+    Passenger(&'a str),
+}
+
+/// The back-off rows of `subject`: (from the request's client address, from anywhere).
+fn backoff_keys(subject: SignInSubject<'_>, ctx: &AccessContext) -> (String, String) {
     let client = ctx.client_address.as_deref().unwrap_or("-");
-    (
-        sha256_hex(&format!("aloft-signin:{username}\n{client}")),
-        sha256_hex(&format!("aloft-signin:{username}")),
+    let name = match subject {
+        SignInSubject::Staff(username) => format!("aloft-signin:{username}"),
+        SignInSubject::Passenger(email) => format!("aloft-passenger-signin:{email}"),
+    };
+    (sha256_hex(&format!("{name}\n{client}")), sha256_hex(&name))
+}
+
+/// Where `subject` stands in the sign-in back-off as seen from the request's client address.
+/// Asked for every sign-in attempt, whether or not the account exists.
+pub async fn backoff_of(
+    db: &Database,
+    subject: SignInSubject<'_>,
+    ctx: &AccessContext,
+) -> Result<Backoff, StorageError> {
+    let (pair, whole) = backoff_keys(subject, ctx);
+    let rows = sqlx::query(
+        "SELECT key_hash, failures, blocked_until FROM signin_backoff \
+         WHERE key_hash IN ($1, $2) AND updated_at >= $3",
     )
+    .bind(&pair)
+    .bind(&whole)
+    .bind(to_db_time(now() - FAILURE_MEMORY))
+    .fetch_all(db.pool())
+    .await?;
+    let mut backoff = Backoff::default();
+    for r in rows {
+        let key: String = r.try_get("key_hash")?;
+        if key == pair {
+            let until: Option<String> = r.try_get("blocked_until")?;
+            backoff.blocked_until = until.as_deref().map(from_db_time).transpose()?;
+        } else {
+            backoff.global_failures = r.try_get("failures")?;
+        }
+    }
+    Ok(backoff)
+}
+
+/// Counts a failed attempt of `subject` from the request's client address in `tx` (its first
+/// statement writes): the progressive lockout of that (subject, address) and the subject's count
+/// across all addresses. Returns the end of the lock if this address is now locked out. Counts
+/// nobody added to for a day are forgotten (bounded under a spraying attack).
+pub async fn count_failure(
+    tx: &mut WriteTx,
+    subject: SignInSubject<'_>,
+    ctx: &AccessContext,
+) -> Result<Option<DateTime<Utc>>, StorageError> {
+    let (pair, whole) = backoff_keys(subject, ctx);
+    let t = now();
+    let stale = to_db_time(t - FAILURE_MEMORY);
+    let mut failures = 0;
+    for key in [&pair, &whole] {
+        let row = sqlx::query(
+            "INSERT INTO signin_backoff (key_hash, subject_hash, failures, blocked_until, updated_at) \
+             VALUES ($1, $2, 1, NULL, $3) ON CONFLICT (key_hash) DO UPDATE SET \
+             failures = CASE WHEN signin_backoff.updated_at < $4 THEN 1 ELSE signin_backoff.failures + 1 END, \
+             blocked_until = CASE WHEN signin_backoff.updated_at < $4 THEN NULL ELSE signin_backoff.blocked_until END, \
+             updated_at = $3 RETURNING failures",
+        )
+        .bind(key)
+        .bind(&whole)
+        .bind(to_db_time(t))
+        .bind(&stale)
+        .fetch_one(tx.conn())
+        .await?;
+        if key == &pair {
+            failures = row.try_get("failures")?;
+        }
+    }
+    let locked_until = lockout_after(failures).map(|d| t + d);
+    if let Some(until) = locked_until {
+        sqlx::query("UPDATE signin_backoff SET blocked_until = $2 WHERE key_hash = $1")
+            .bind(&pair)
+            .bind(to_db_time(until))
+            .execute(tx.conn())
+            .await?;
+    }
+    sqlx::query("DELETE FROM signin_backoff WHERE updated_at < $1")
+        .bind(&stale)
+        .execute(tx.conn())
+        .await?;
+    Ok(locked_until)
+}
+
+/// After a successful sign-in, clears the back-off of `subject` from this client address (not
+/// other addresses'), in `tx`.
+pub async fn clear_backoff(
+    tx: &mut WriteTx,
+    subject: SignInSubject<'_>,
+    ctx: &AccessContext,
+) -> Result<(), StorageError> {
+    sqlx::query("DELETE FROM signin_backoff WHERE key_hash = $1")
+        .bind(backoff_keys(subject, ctx).0)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 /// Hash of a recovery code, bound to the account so equal codes of two accounts differ.
@@ -261,27 +362,7 @@ impl AccountStore {
         username: &str,
         ctx: &AccessContext,
     ) -> Result<Backoff, StorageError> {
-        let (pair, subject) = backoff_keys(username, ctx);
-        let rows = sqlx::query(
-            "SELECT key_hash, failures, blocked_until FROM signin_backoff \
-             WHERE key_hash IN ($1, $2) AND updated_at >= $3",
-        )
-        .bind(&pair)
-        .bind(&subject)
-        .bind(to_db_time(now() - FAILURE_MEMORY))
-        .fetch_all(self.db.pool())
-        .await?;
-        let mut backoff = Backoff::default();
-        for r in rows {
-            let key: String = r.try_get("key_hash")?;
-            if key == pair {
-                let until: Option<String> = r.try_get("blocked_until")?;
-                backoff.blocked_until = until.as_deref().map(from_db_time).transpose()?;
-            } else {
-                backoff.global_failures = r.try_get("failures")?;
-            }
-        }
-        Ok(backoff)
+        backoff_of(&self.db, SignInSubject::Staff(username), ctx).await
     }
 
     /// Counts a failed password or second-factor attempt for `username` (an `account` or a
@@ -296,39 +377,13 @@ impl AccountStore {
         action: &str,
         ctx: &AccessContext,
     ) -> Result<Option<DateTime<Utc>>, StorageError> {
-        let (pair, subject) = backoff_keys(username, ctx);
         let t = now();
-        let stale = to_db_time(t - FAILURE_MEMORY);
         let mut tx = self.db.begin_write().await?;
-        let mut failures = 0;
-        for key in [&pair, &subject] {
-            let row = sqlx::query(
-                "INSERT INTO signin_backoff (key_hash, subject_hash, failures, blocked_until, updated_at) \
-                 VALUES ($1, $2, 1, NULL, $3) ON CONFLICT (key_hash) DO UPDATE SET \
-                 failures = CASE WHEN signin_backoff.updated_at < $4 THEN 1 ELSE signin_backoff.failures + 1 END, \
-                 blocked_until = CASE WHEN signin_backoff.updated_at < $4 THEN NULL ELSE signin_backoff.blocked_until END, \
-                 updated_at = $3 RETURNING failures",
-            )
-            .bind(key)
-            .bind(&subject)
-            .bind(to_db_time(t))
-            .bind(&stale)
-            .fetch_one(tx.conn())
-            .await?;
-            if key == &pair {
-                failures = row.try_get("failures")?;
-            }
-        }
-        let locked_until = lockout_after(failures).map(|d| t + d);
+        let locked_until = count_failure(&mut tx, SignInSubject::Staff(username), ctx).await?;
         let resource = account.map(|a| a.id.to_string());
         let mut entries =
             vec![ctx.entry(action, "staff_account", resource.clone(), vec![], "failure")];
-        if let Some(until) = locked_until {
-            sqlx::query("UPDATE signin_backoff SET blocked_until = $2 WHERE key_hash = $1")
-                .bind(&pair)
-                .bind(to_db_time(until))
-                .execute(tx.conn())
-                .await?;
+        if locked_until.is_some() {
             entries.push(ctx.entry("auth.locked", "staff_account", resource, vec![], "denied"));
         }
         if let Some(account) = account {
@@ -343,11 +398,6 @@ impl AccountStore {
             .execute(tx.conn())
             .await?;
         }
-        // Forget counts nobody added to for a day (bounded under a spraying attack).
-        sqlx::query("DELETE FROM signin_backoff WHERE updated_at < $1")
-            .bind(&stale)
-            .execute(tx.conn())
-            .await?;
         tx.audit(&entries).await?;
         tx.commit().await?;
         Ok(locked_until)
@@ -536,10 +586,12 @@ impl AccountStore {
         .execute(tx.conn())
         .await?;
         // A full sign-in from this address clears its back-off (not other addresses').
-        sqlx::query("DELETE FROM signin_backoff WHERE key_hash = $1")
-            .bind(backoff_keys(&session.account.username, ctx).0)
-            .execute(tx.conn())
-            .await?;
+        clear_backoff(
+            &mut tx,
+            SignInSubject::Staff(&session.account.username),
+            ctx,
+        )
+        .await?;
         tx.audit(&[ctx.entry(
             action,
             "staff_account",
@@ -1004,7 +1056,7 @@ impl AccountStore {
                 .await?;
             let username: String = row.try_get("username")?;
             sqlx::query("DELETE FROM signin_backoff WHERE subject_hash = $1")
-                .bind(backoff_keys(&username, ctx).1)
+                .bind(backoff_keys(SignInSubject::Staff(&username), ctx).1)
                 .execute(tx.conn())
                 .await?;
         }

@@ -684,3 +684,85 @@ async fn a_profile_update_must_name_the_version_it_overwrites() {
     })
     .await;
 }
+
+/// A passenger sign-in attempt from client `from` (behind the trusted test proxy).
+async fn passenger_attempt(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    from: &str,
+) -> common::Reply {
+    app.request(
+        "POST",
+        "/api/v1/passenger/token",
+        &[
+            ("authorization", ""),
+            ("content-type", "application/json"),
+            ("x-forwarded-for", from),
+        ],
+        Bytes::from(serde_json::json!({"email": email, "password": password}).to_string()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn guessing_a_passengers_password_locks_out_only_the_guesser() {
+    on_each_backend(|backend| async move {
+        let app = behind_proxy(backend).await;
+        app.create_customer(serde_json::json!({
+            "first_name": "Ana", "last_name": "Lima",
+            "email": "ana.lima@example.com", "loyalty_number": "AL77701"
+        }))
+        .await;
+        let passphrase = "a long and unusual passphrase";
+        let registered = app
+            .request(
+                "POST",
+                "/api/v1/passenger/register",
+                &[("authorization", ""), ("content-type", "application/json")],
+                Bytes::from(
+                    serde_json::json!({
+                        "loyalty_number": "AL77701",
+                        "email": "ana.lima@example.com",
+                        "password": passphrase
+                    })
+                    .to_string(),
+                ),
+            )
+            .await;
+        assert_eq!(registered.status, 201, "{}", registered.text());
+        // The e-mail round trip is another test's subject.
+        sqlx::query(
+            "UPDATE passenger_accounts SET email_verified_at = '2026-01-01T00:00:00.000000Z'",
+        )
+        .execute(app.test_db.db.pool())
+        .await
+        .unwrap();
+        let (attacker, home) = ("203.0.113.66", "198.51.100.77");
+        let mut locked = Vec::new();
+        for (email, why) in [
+            ("ana.lima@example.com", "a real account"),
+            ("nobody.here@example.com", "an address with no account"),
+        ] {
+            for n in 1..=5 {
+                let r = passenger_attempt(&app, email, "guess", attacker).await;
+                assert!(r.status == 401 || r.status == 429, "{why}: failure {n}");
+            }
+            let r = passenger_attempt(&app, email, passphrase, attacker).await;
+            assert_eq!(
+                r.status, 429,
+                "{why}: even the right password waits out the lock"
+            );
+            locked.push(r.json());
+        }
+        assert_eq!(
+            locked[0], locked[1],
+            "a locked account and no account answer alike"
+        );
+        // The attacker's failures do not lock the passenger out from home.
+        let owner = passenger_attempt(&app, "ana.lima@example.com", passphrase, home).await;
+        assert_eq!(owner.status, 200, "{}", owner.text());
+        app.stop().await;
+    })
+    .await;
+}
