@@ -69,6 +69,10 @@ pub struct AppConfig {
     pub trusted_proxies: aloft_kernel::http::TrustedProxies,
     /// Outgoing mail; `None` keeps every message for the development mail catcher.
     pub mail: Option<aloft_mail::MailConfig>,
+    /// A second, plain-HTTP listener serving only `/metrics`, `/healthz` and `/readyz` without
+    /// authentication (for Prometheus and orchestrators on an internal network). `/metrics` on
+    /// the main listener needs a token holding `ops.metrics.read` either way.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The sender of outgoing mail when none is configured.
@@ -136,7 +140,12 @@ const APP_POLICY: &[RoutePolicy] = &[
     ),
     RoutePolicy::new("GET", "/healthz", Access::Public),
     RoutePolicy::new("GET", "/readyz", Access::Public),
-    RoutePolicy::new("GET", "/metrics", Access::Public),
+    // Public only on the separate `--metrics-bind` listener, which the gate does not guard.
+    RoutePolicy::new(
+        "GET",
+        "/metrics",
+        Access::Permission(crate::roles::OPS_METRICS_READ),
+    ),
 ];
 
 type ServerFuture = std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
@@ -144,6 +153,8 @@ type ServerFuture = std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> +
 /// A built application, listening, ready to run.
 pub struct Application {
     listener: TcpListener,
+    /// The `--metrics-bind` listener, if any.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     policies: Vec<RoutePolicy>,
     db: Database,
@@ -270,8 +281,17 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (--metrics-bind)"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             listener,
+            metrics_listener,
             router,
             policies,
             db,
@@ -351,6 +371,14 @@ impl Application {
         &self.demo_accounts
     }
 
+    /// The address the metrics listener actually bound, if [`AppConfig::metrics_bind`] asked
+    /// for one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
@@ -408,6 +436,19 @@ impl Application {
                 aloft_ingest::consumer::run_consumer(settings, pipeline, stop).await;
             })
         });
+        // The operational endpoints alone, unauthenticated, on the internal listener.
+        let ops_server = self.metrics_listener.map(|listener| {
+            let router = ops_router(self.db.clone());
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            })
+        });
         let grace = self.shutdown_grace;
         let announce_stop = {
             let stop_tx = stop_tx.clone();
@@ -444,6 +485,9 @@ impl Application {
         }
         let _ = stop_tx.send(true);
         self.key_watcher.abort();
+        if let Some(ops_server) = ops_server {
+            let _ = ops_server.await;
+        }
         if let Some(consumer) = consumer {
             let _ = consumer.await;
         }
@@ -508,6 +552,20 @@ pub fn modules(
         .with(aloft_mail::MailModule::new(mailer))
 }
 
+/// What the `--metrics-bind` listener serves: `/metrics`, `/healthz` and `/readyz`, without the
+/// gate (it is meant for an internal network: Prometheus, orchestrators' probes), and a
+/// problem+json 404 for anything else — no page, API or asset is reachable there.
+fn ops_router(db: Database) -> Router {
+    aloft_kernel::http::ops_routes(OpsState {
+        db,
+        metrics: aloft_kernel::telemetry::metrics_handle(),
+    })
+    .fallback(aloft_kernel::http::api_not_found)
+    .layer(middleware::from_fn(observe))
+    .layer(middleware::from_fn(security_headers))
+    .layer(middleware::from_fn(request_id))
+}
+
 /// The navigation entry of the API reference (served by the shell).
 const API_NAV: aloft_web::NavEntry = aloft_web::NavEntry {
     section: aloft_web::Section::new("api"),
@@ -552,11 +610,15 @@ pub fn router(
         (customers, pipeline),
         mailer,
     );
-    let registered: std::collections::BTreeSet<_> =
-        modules.permissions().iter().map(|p| p.permission).collect();
+    let registered: std::collections::BTreeSet<_> = modules
+        .permissions()
+        .iter()
+        .chain(crate::roles::APP_PERMISSIONS)
+        .map(|p| p.permission)
+        .collect();
     assert_eq!(
         registered, catalogue,
-        "roles::registered_permissions() must list exactly the modules' permissions"
+        "roles::registered_permissions() must list exactly the modules' permissions and the binary's own"
     );
     let policies = policies(&modules);
     let gate = Gate::new(&policies, authenticator, Some(auditor))

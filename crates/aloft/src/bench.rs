@@ -90,6 +90,8 @@ struct Target {
     authorization: String,
     /// `Bearer …` for a check-in agent at the benchmark's station (the `scoped` scenario).
     scoped_authorization: String,
+    /// `Bearer …` of a role holding `ops.metrics.read`, for the "server p99" column.
+    metrics_authorization: String,
 }
 
 impl Target {
@@ -356,6 +358,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         sources: None,
         trusted_proxies: Default::default(),
         mail: None,
+        metrics_bind: None,
     })
     .await?;
     let base = format!("http://{}", app.local_addr());
@@ -375,6 +378,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             chrono::Duration::hours(2),
             None,
             Some(STATION),
+        )
+    );
+    let metrics_authorization = format!(
+        "Bearer {}",
+        app.issue_token(
+            crate::roles::ids::SECURITY_OPERATIONS_MANAGER,
+            "bench",
+            chrono::Duration::hours(2)
         )
     );
     let ids = app.customers().sample_ids(args.customers as i64).await?;
@@ -404,6 +415,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         client,
         authorization,
         scoped_authorization,
+        metrics_authorization,
     });
     let duration = Duration::from_secs(args.duration_secs);
 
@@ -450,8 +462,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 /// Cumulative counts of the server's request-latency histogram (all routes), by bucket bound.
 async fn server_buckets(target: &Target) -> Vec<(f64, u64)> {
-    let Ok(req) =
-        http::Request::get(format!("{}/metrics", target.base)).body(Full::new(Bytes::new()))
+    let Ok(req) = http::Request::get(format!("{}/metrics", target.base))
+        .header(http::header::AUTHORIZATION, &target.metrics_authorization)
+        .body(Full::new(Bytes::new()))
     else {
         return vec![];
     };

@@ -391,6 +391,12 @@ struct ServeArgs {
     #[arg(long, env = "ALOFT_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
     trusted_proxies: aloft_kernel::http::TrustedProxies,
 
+    /// Also serve `/metrics`, `/healthz` and `/readyz` on this address (plain HTTP, no
+    /// authentication: bind it to an internal interface), e.g. `10.0.0.5:9090`. `/metrics` on
+    /// the main listener needs a bearer token whose role holds `ops.metrics.read` either way.
+    #[arg(long, env = "ALOFT_METRICS_BIND")]
+    metrics_bind: Option<SocketAddr>,
+
     /// The SMTP server for outgoing mail: `smtp://user:pass@host:587` (STARTTLS when offered),
     /// `smtp://host:587?tls=required`, `smtps://host:465`. Without it, mail is kept for the
     /// development mail catcher (`/mail`) instead of being sent.
@@ -791,6 +797,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Application::build(AppConfig {
         sources,
         trusted_proxies: args.trusted_proxies.clone(),
+        metrics_bind: args.metrics_bind,
         mail: Some(aloft_mail::MailConfig::new(
             args.smtp_url.clone(),
             args.mail_from.clone(),

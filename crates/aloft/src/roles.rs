@@ -9,12 +9,24 @@
 use aloft_access::permissions::{
     ACCESS_APPROVE, ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ,
 };
-use aloft_authz::{PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
+use aloft_authz::{Permission, PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
 use aloft_customers::permissions::{
     CUSTOMER_READ, CUSTOMER_WRITE, OWN_PROFILE, OWN_RECORD, ROSTER, STATION, TRAVEL_DOCUMENT_READ,
 };
 use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
 use aloft_travel::permissions::{INTERACTION_WRITE, TIMELINE_READ};
+
+/// Read the Prometheus metrics at `/metrics` on the main listener. No personal data, but a map
+/// of the system's routes, load and error rates — operators' business, not every staff member's
+/// (or the internet's). Scrapers on an internal network use `--metrics-bind` instead.
+pub const OPS_METRICS_READ: Permission = Permission::new("ops.metrics.read");
+
+/// The permissions the binary declares for its own routes (`app::APP_POLICY`), as modules
+/// declare theirs.
+pub const APP_PERMISSIONS: &[PermissionInfo] = &[PermissionInfo {
+    permission: OPS_METRICS_READ,
+    description: "Read the Prometheus metrics at /metrics",
+}];
 
 /// Role ids, as tokens, accounts, the CLI and the audit trail name them.
 pub mod ids {
@@ -160,7 +172,7 @@ pub const ROLES: &[RoleDef] = &[
         ids::SECURITY_OPERATIONS_MANAGER,
         "Security operations manager",
         "Watches security: the audit trail, sign-in anomalies, access.",
-        &[AUDIT_READ, ACCESS_REVIEW, ACCESS_APPROVE],
+        &[AUDIT_READ, ACCESS_REVIEW, ACCESS_APPROVE, OPS_METRICS_READ],
     ),
     staff(
         ids::CMP_MANAGER,
@@ -172,7 +184,12 @@ pub const ROLES: &[RoleDef] = &[
         ids::ADMINISTRATOR,
         "Administrator",
         "Manages staff accounts and integration clients; reads no customer data.",
-        &[ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE],
+        &[
+            ACCESS_REVIEW,
+            ACCOUNTS_MANAGE,
+            API_CLIENTS_MANAGE,
+            OPS_METRICS_READ,
+        ],
     ),
     RoleDef {
         id: ids::PASSENGER,
@@ -194,6 +211,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_ingest::permissions::PERMISSIONS,
         aloft_access::permissions::PERMISSIONS,
         aloft_mail::PERMISSIONS,
+        APP_PERMISSIONS,
     ]
     .concat()
 }

@@ -643,6 +643,7 @@ async fn a_lost_key_file_stops_start_up_instead_of_making_new_keys() {
         sources: None,
         trusted_proxies: Default::default(),
         mail: None,
+        metrics_bind: None,
     };
     let first = Application::build(config())
         .await

@@ -426,7 +426,18 @@ async fn operations_endpoints_docs_and_headers() {
     assert_eq!(health.header("x-content-type-options"), "nosniff");
 
     app.create_customer(zoe()).await;
-    let metrics = app.get("/metrics").await.text();
+    let metrics = app
+        .request(
+            "GET",
+            "/metrics",
+            &[(
+                "authorization",
+                app.role_tokens.get(ids::SECURITY_OPERATIONS_MANAGER),
+            )],
+            Bytes::new(),
+        )
+        .await
+        .text();
     assert!(metrics.contains("aloft_http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/api/v1/customers\""));
     assert!(metrics.contains("aloft_http_request_duration_seconds_bucket"));

@@ -766,3 +766,73 @@ async fn guessing_a_passengers_password_locks_out_only_the_guesser() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn metrics_need_a_token_holding_their_permission_or_the_separate_listener() {
+    on_each_backend(|backend| async move {
+        // Without --metrics-bind: /metrics on the main listener needs ops.metrics.read.
+        let app = TestApp::spawn(backend).await;
+        let scrape = |auth: String| {
+            let app = &app;
+            async move {
+                app.request("GET", "/metrics", &[("authorization", &auth)], Bytes::new())
+                    .await
+            }
+        };
+        assert_eq!(scrape(String::new()).await.status, 401, "anonymous");
+        for role in [ids::CONTACT_CENTRE_AGENT, ids::DATA_PRIVACY_OFFICER] {
+            let r = scrape(app.role_tokens.get(role).to_owned()).await;
+            assert_eq!(r.status, 403, "{role}");
+        }
+        for role in [ids::SECURITY_OPERATIONS_MANAGER, ids::ADMINISTRATOR] {
+            let r = scrape(app.role_tokens.get(role).to_owned()).await;
+            assert_eq!(r.status, 200, "{role}");
+            assert!(r.text().contains("aloft_http_requests_total"));
+        }
+        for probe in ["/healthz", "/readyz"] {
+            let r = app
+                .request("GET", probe, &[("authorization", "")], Bytes::new())
+                .await;
+            assert_eq!(r.status, 200, "{probe} stays public");
+        }
+        app.stop().await;
+
+        // With --metrics-bind: the scrape listener serves the operational endpoints only,
+        // without authentication; the main listener still wants the token.
+        let app = TestApp::spawn_full(
+            backend,
+            |s| s,
+            None,
+            Extras {
+                metrics_bind: Some("127.0.0.1:0".parse().unwrap()),
+                ..Extras::default()
+            },
+        )
+        .await;
+        let ops = app.metrics_addr.expect("a metrics listener");
+        assert_ne!(ops, app.addr);
+        let metrics = app.request_at(ops, "GET", "/metrics").await;
+        assert_eq!(metrics.status, 200, "{}", metrics.text());
+        assert!(metrics.text().contains("aloft_http_requests_total"));
+        for probe in ["/healthz", "/readyz"] {
+            assert_eq!(
+                app.request_at(ops, "GET", probe).await.status,
+                200,
+                "{probe}"
+            );
+        }
+        for elsewhere in ["/api/v1/customers", "/", "/sign-in", "/api/openapi.json"] {
+            let r = app.request_at(ops, "GET", elsewhere).await;
+            assert_eq!(
+                r.status, 404,
+                "{elsewhere} is not served on the metrics listener"
+            );
+        }
+        let main = app
+            .request("GET", "/metrics", &[("authorization", "")], Bytes::new())
+            .await;
+        assert_eq!(main.status, 401);
+        app.stop().await;
+    })
+    .await;
+}

@@ -76,6 +76,7 @@ async fn serves_https_with_hsts() {
         sources: None,
         trusted_proxies: Default::default(),
         mail: None,
+        metrics_bind: None,
     })
     .await
     .unwrap();
@@ -155,6 +156,7 @@ async fn a_missing_certificate_stops_start_up_with_a_clear_message() {
         sources: None,
         trusted_proxies: Default::default(),
         mail: None,
+        metrics_bind: None,
     })
     .await;
     let err = format!("{:#}", result.err().expect("start-up fails"));

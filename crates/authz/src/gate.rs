@@ -174,8 +174,11 @@ pub fn current_principal() -> Option<Principal> {
 /// Name of the form field (and `x-csrf-token` header) carrying the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
 
+/// Whether refusals answer as an API (401/403 problem+json) rather than a page (redirect to
+/// sign-in): everything under `/api/`, and the kernel's Prometheus `/metrics`, whose callers are
+/// scrapers that cannot follow a sign-in page.
 fn is_api(path: &str) -> bool {
-    path.starts_with("/api/")
+    path.starts_with("/api/") || path == "/metrics"
 }
 
 fn unsafe_method(method: &Method) -> bool {

@@ -29,10 +29,14 @@ pub struct Extras {
     pub sources: Option<aloft_ingest::consumer::ConsumerSettings>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: aloft_kernel::http::TrustedProxies,
+    /// Serve the operational endpoints on this separate listener too (`--metrics-bind`).
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The separate listener of the operational endpoints, when [`Extras::metrics_bind`] asked.
+    pub metrics_addr: Option<SocketAddr>,
     pub test_db: TestDatabase,
     client: Client<HttpConnector, Full<Bytes>>,
     /// Sent as `Authorization` unless a request names its own (or `anonymous` is set).
@@ -117,10 +121,12 @@ impl TestApp {
             sources: extras.sources,
             trusted_proxies: extras.trusted_proxies,
             mail: None,
+            metrics_bind: extras.metrics_bind,
         })
         .await
         .expect("the application builds");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         // The data privacy officer may read and write profiles and see travel documents: the
         // default caller of the functional tests. Role-specific tests issue their own tokens.
         let token = app.issue_token(
@@ -140,6 +146,7 @@ impl TestApp {
         }));
         Self {
             addr,
+            metrics_addr,
             test_db,
             client: Client::builder(TokioExecutor::new()).build_http(),
             token: format!("Bearer {token}"),
@@ -182,6 +189,29 @@ impl TestApp {
             .request(req.body(Full::new(body)).unwrap())
             .await
             .expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .expect("body read")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// An unauthenticated request to another listener of the app (`addr`).
+    pub async fn request_at(&self, addr: SocketAddr, method: &str, path: &str) -> Reply {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let resp = self.client.request(req).await.expect("request sent");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp
