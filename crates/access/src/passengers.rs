@@ -159,6 +159,27 @@ impl PassengerAccounts {
         tx.commit().await
     }
 
+    /// Refuses (429) when the caller's address has tried too often: verification codes, like
+    /// passwords, must not be guessable by volume.
+    fn throttle(&self, ctx: &AccessContext) -> Result<(), ApiError> {
+        let ip = ctx
+            .client_address
+            .as_deref()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        if self.limiter.check(ip).is_err() {
+            return Err(ApiError::Problem(
+                Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-attempts",
+                    "Too many attempts",
+                )
+                .with_detail("Too many attempts from this address; wait a minute."),
+            ));
+        }
+        Ok(())
+    }
+
     /// Sets a fresh code on `account` and queues its e-mail to `email`, in `tx`.
     async fn send_code(
         &self,
@@ -556,21 +577,7 @@ async fn verify(
 ) -> Result<Response, ApiError> {
     let form: Verification =
         serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    let ip = ctx
-        .client_address
-        .as_deref()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-    if state.limiter.check(ip).is_err() {
-        return Err(ApiError::Problem(
-            Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-attempts",
-                "Too many attempts",
-            )
-            .with_detail("Too many attempts from this address; wait a minute."),
-        ));
-    }
+    state.throttle(&ctx)?;
     let Some(index) = state.directory.email_index(&form.email) else {
         return Err(bad_code());
     };
@@ -689,21 +696,7 @@ async fn resend(
 ) -> Result<Response, ApiError> {
     let form: Resend =
         serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    let ip = ctx
-        .client_address
-        .as_deref()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-    if state.limiter.check(ip).is_err() {
-        return Err(ApiError::Problem(
-            Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-attempts",
-                "Too many attempts",
-            )
-            .with_detail("Too many attempts from this address; wait a minute."),
-        ));
-    }
+    state.throttle(&ctx)?;
     if let Some(index) = state.directory.email_index(&form.email) {
         let id: Option<String> = sqlx::query_scalar(
             "SELECT id FROM passenger_accounts WHERE email_index = $1 AND email_verified_at IS NULL",
