@@ -703,7 +703,11 @@ async fn flight_entries_carry_their_scope_keys_and_old_ones_are_filled_in() {
         let store = store_on(&t.db);
         let customer = CustomerId::generate();
         store
-            .record(customer, booking("PNR-KEYS", "2026-03-12T09:40", "scheduled"), &ctx())
+            .record(
+                customer,
+                booking("PNR-KEYS", "2026-03-12T09:40", "scheduled"),
+                &ctx(),
+            )
             .await
             .unwrap();
         let keys = || async {
@@ -733,6 +737,9 @@ async fn flight_entries_carry_their_scope_keys_and_old_ones_are_filled_in() {
             .await
             .unwrap();
         assert_eq!(store.fill_flight_keys().await.unwrap(), 0);
-        assert_eq!(keys().await, vec![(Some(String::new()), Some(String::new()))]);
+        assert_eq!(
+            keys().await,
+            vec![(Some(String::new()), Some(String::new()))]
+        );
     }
 }
