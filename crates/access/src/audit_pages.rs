@@ -9,21 +9,12 @@ use http::StatusCode;
 use maud::html;
 use serde::Deserialize;
 
-use aloft_kernel::audit::{self, AuditFilter};
+use aloft_kernel::audit::{self, AuditAction, AuditFilter};
 use aloft_kernel::db::Database;
 
 /// The audit section of the workspace.
 pub const SECTION: Section = Section::new("audit");
 use aloft_web::{Section, layout, page};
-
-/// The actions that can appear in the trail (for the filter).
-const ACTIONS: &[&str] = &[
-    "customer.read",
-    "customer.search",
-    "customer.create",
-    "customer.update",
-    "customer.bulk_create",
-];
 
 /// Only those who answer for security and privacy read the trail.
 pub const POLICY: &[aloft_authz::RoutePolicy] = {
@@ -35,12 +26,25 @@ pub const POLICY: &[aloft_authz::RoutePolicy] = {
     ]
 };
 
-/// `/audit` and `/audit/verify`.
-pub fn routes(db: Database) -> Router {
+/// What the audit pages work with: the trail's database and every action the application
+/// records (the filter offers them by name).
+#[derive(Clone)]
+struct Trail {
+    db: Database,
+    actions: std::sync::Arc<Vec<AuditAction>>,
+}
+
+/// `/audit` and `/audit/verify`, offering `actions` in the filter.
+pub fn routes(db: Database, mut actions: Vec<AuditAction>) -> Router {
+    actions.sort();
+    actions.dedup();
     Router::new()
         .route("/audit", get(search_page))
         .route("/audit/verify", get(verify_page))
-        .with_state(db)
+        .with_state(Trail {
+            db,
+            actions: std::sync::Arc::new(actions),
+        })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,7 +62,8 @@ fn non_empty(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
-async fn search_page(State(db): State<Database>, Query(form): Query<Form>) -> Response {
+async fn search_page(State(trail): State<Trail>, Query(form): Query<Form>) -> Response {
+    let db = trail.db;
     let filter = AuditFilter {
         resource_id: non_empty(&form.resource_id),
         actor_id: non_empty(&form.actor_id),
@@ -89,8 +94,8 @@ async fn search_page(State(db): State<Database>, Query(form): Query<Form>) -> Re
                     label for="action" { "Action" }
                     select #action name="action" {
                         option value="" { "Any" }
-                        @for a in ACTIONS {
-                            option value=(a) selected[form.action == *a] { (a) }
+                        @for a in trail.actions.iter() {
+                            option value=(a.as_str()) selected[form.action == a.as_str()] { (a.as_str()) }
                         }
                     }
                 }
@@ -143,7 +148,8 @@ async fn search_page(State(db): State<Database>, Query(form): Query<Form>) -> Re
     page(status, layout("Audit trail", SECTION, markup))
 }
 
-async fn verify_page(State(db): State<Database>) -> Response {
+async fn verify_page(State(trail): State<Trail>) -> Response {
+    let db = trail.db;
     let (status, markup) = match audit::verify(&db).await {
         Ok(Ok(n)) => (
             StatusCode::OK,

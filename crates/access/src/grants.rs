@@ -94,7 +94,7 @@ pub async fn request(
     .execute(tx.conn())
     .await?;
     tx.audit(&[ctx.entry(
-        "access.grant_requested",
+        crate::events::audit::ACCESS_GRANT_REQUESTED,
         "access_grant",
         Some(id),
         vec!["role".into(), subject.as_str().into()],
@@ -186,9 +186,9 @@ impl AccountStore {
         q.execute(tx.conn()).await.map_err(StorageError::from)?;
         tx.audit(&[ctx.entry(
             if approve {
-                "access.grant_approved"
+                crate::events::audit::ACCESS_GRANT_APPROVED
             } else {
-                "access.grant_rejected"
+                crate::events::audit::ACCESS_GRANT_REJECTED
             },
             "access_grant",
             Some(grant.id.clone()),

@@ -21,6 +21,7 @@
 
 pub mod audit_pages;
 pub mod demo;
+pub mod events;
 pub mod gate;
 pub mod grants;
 pub mod issuers;
@@ -53,6 +54,8 @@ pub struct AccessModule {
     pub sso: Option<sso::Sso>,
     /// The database whose audit trail the audit pages show.
     pub db: aloft_kernel::Database,
+    /// Every action the application records in the audit trail (the audit page's filter).
+    pub audit_actions: Vec<aloft_kernel::audit::AuditAction>,
 }
 
 impl aloft_module::DomainModule for AccessModule {
@@ -84,7 +87,10 @@ impl aloft_module::DomainModule for AccessModule {
 
     fn page_routes(&self) -> axum::Router {
         pages::routes(self.sign_in.clone())
-            .merge(audit_pages::routes(self.db.clone()))
+            .merge(audit_pages::routes(
+                self.db.clone(),
+                self.audit_actions.clone(),
+            ))
             .merge(self.sso.clone().map(sso::Sso::routes).unwrap_or_default())
     }
 

@@ -297,7 +297,13 @@ async fn sign_in(
     if let Err(wait) = state.limiter.check(client_ip(&ctx)) {
         state
             .accounts
-            .audit(ctx.entry("auth.rate_limited", "staff_account", None, vec![], "denied"))
+            .audit(ctx.entry(
+                crate::events::audit::AUTH_RATE_LIMITED,
+                "staff_account",
+                None,
+                vec![],
+                "denied",
+            ))
             .await?;
         return Ok(too_many(
             wait,
@@ -330,7 +336,7 @@ async fn sign_in(
         state
             .accounts
             .audit(ctx.entry(
-                "auth.locked_attempt",
+                crate::events::audit::AUTH_LOCKED_ATTEMPT,
                 "staff_account",
                 resource,
                 vec![],
@@ -348,7 +354,12 @@ async fn sign_in(
             }
             if let Some(until) = state
                 .accounts
-                .record_failure(&username, account.as_ref(), "auth.password_failed", &ctx)
+                .record_failure(
+                    &username,
+                    account.as_ref(),
+                    crate::events::audit::AUTH_PASSWORD_FAILED,
+                    &ctx,
+                )
                 .await?
             {
                 return Ok(locked(until, &next));
@@ -466,13 +477,13 @@ async fn mfa(
     let code = form.code.trim();
     let (ok, step, action) = if code.len() <= 7 {
         let step = state.accounts.check_totp(&session.account, code)?;
-        (step.is_some(), step, "auth.mfa_passed")
+        (step.is_some(), step, crate::events::audit::AUTH_MFA_PASSED)
     } else {
         let used = state
             .accounts
             .use_recovery_code(&session.account, code)
             .await?;
-        (used, None, "auth.recovery_code_used")
+        (used, None, crate::events::audit::AUTH_RECOVERY_CODE_USED)
     };
     if !ok {
         if let Some(until) = state
@@ -480,7 +491,7 @@ async fn mfa(
             .record_failure(
                 &session.account.username,
                 Some(&session.account),
-                "auth.mfa_failed",
+                crate::events::audit::AUTH_MFA_FAILED,
                 &ctx,
             )
             .await?
@@ -628,7 +639,7 @@ async fn enrol(
             .record_failure(
                 &session.account.username,
                 Some(&session.account),
-                "auth.mfa_failed",
+                crate::events::audit::AUTH_MFA_FAILED,
                 &ctx,
             )
             .await?;
@@ -648,7 +659,12 @@ async fn enrol(
         .await?;
     let token = state
         .accounts
-        .complete_sign_in(&session, Some(step), "auth.mfa_passed", &ctx)
+        .complete_sign_in(
+            &session,
+            Some(step),
+            crate::events::audit::AUTH_MFA_PASSED,
+            &ctx,
+        )
         .await?;
     let mut r = page(
         StatusCode::OK,

@@ -318,7 +318,7 @@ async fn register(
         .send_code(&mut tx, &id.to_string(), &reg.email)
         .await?;
     tx.audit(&[ctx.entry(
-        "passenger.registered",
+        crate::events::audit::PASSENGER_REGISTERED,
         "customer",
         Some(customer.to_string()),
         vec![],
@@ -401,7 +401,13 @@ async fn token(
     };
     if state.limiter.check(ip).is_err() {
         state
-            .audit(ctx.entry("passenger.rate_limited", "customer", None, vec![], "denied"))
+            .audit(ctx.entry(
+                crate::events::audit::PASSENGER_RATE_LIMITED,
+                "customer",
+                None,
+                vec![],
+                "denied",
+            ))
             .await?;
         return Err(too_many(
             "Too many sign-in attempts from this address; wait a minute.",
@@ -450,7 +456,7 @@ async fn token(
         verify_unknown_user(&form.password);
         state
             .audit(ctx.entry(
-                "passenger.locked_attempt",
+                crate::events::audit::PASSENGER_LOCKED_ATTEMPT,
                 "customer",
                 resource,
                 vec![],
@@ -474,7 +480,7 @@ async fn token(
             let mut tx = state.db.begin_write().await?;
             count_failure(&mut tx, subject, &ctx).await?;
             tx.audit(&[ctx.entry(
-                "passenger.sign_in_failed",
+                crate::events::audit::PASSENGER_SIGN_IN_FAILED,
                 "customer",
                 resource,
                 vec![],
@@ -488,7 +494,7 @@ async fn token(
     if !verified {
         state
             .audit(ctx.entry(
-                "passenger.unverified_sign_in",
+                crate::events::audit::PASSENGER_UNVERIFIED_SIGN_IN,
                 "customer",
                 Some(customer),
                 vec![],
@@ -515,7 +521,7 @@ async fn token(
         .map_err(StorageError::from)?;
     clear_backoff(&mut tx, subject, &ctx).await?;
     tx.audit(&[ctx.entry(
-        "passenger.signed_in",
+        crate::events::audit::PASSENGER_SIGNED_IN,
         "customer",
         Some(customer.clone()),
         vec![],
@@ -639,7 +645,7 @@ async fn verify(
         .await
         .map_err(StorageError::from)?;
         tx.audit(&[ctx.entry(
-            "passenger.email_verified",
+            crate::events::audit::PASSENGER_EMAIL_VERIFIED,
             "customer",
             Some(customer),
             vec![],
@@ -657,7 +663,7 @@ async fn verify(
     .await
     .map_err(StorageError::from)?;
     tx.audit(&[ctx.entry(
-        "passenger.email_verification_failed",
+        crate::events::audit::PASSENGER_EMAIL_VERIFICATION_FAILED,
         "customer",
         Some(customer),
         vec![],

@@ -169,7 +169,7 @@ impl AccountStore {
             .await?;
         }
         tx.audit(&[ctx.entry(
-            "account.roster_set",
+            crate::events::audit::ACCOUNT_ROSTER_SET,
             "staff_account",
             Some(id.to_string()),
             vec![format!("flights:{}", flights.len())],

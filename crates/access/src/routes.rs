@@ -165,7 +165,7 @@ async fn token(
         state
             .accounts
             .audit(ctx.entry(
-                "auth.client_failed",
+                crate::events::audit::AUTH_CLIENT_FAILED,
                 "api_client",
                 Some(id.chars().take(64).collect()),
                 vec![],
@@ -194,7 +194,7 @@ async fn token(
     state
         .accounts
         .audit(ctx.entry(
-            "auth.client_token_issued",
+            crate::events::audit::AUTH_CLIENT_TOKEN_ISSUED,
             "api_client",
             Some(client.id.clone()),
             vec![],

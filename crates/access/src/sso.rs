@@ -377,7 +377,7 @@ async fn callback(
     {
         sso.accounts
             .audit(ctx.entry(
-                "auth.sso_refused_without_mfa",
+                crate::events::audit::AUTH_SSO_REFUSED_WITHOUT_MFA,
                 "staff_account",
                 None,
                 vec![],
@@ -394,7 +394,7 @@ async fn callback(
         Err(_) => {
             sso.accounts
                 .audit(ctx.entry(
-                    "auth.sso_refused_without_role",
+                    crate::events::audit::AUTH_SSO_REFUSED_WITHOUT_ROLE,
                     "staff_account",
                     None,
                     vec![],
@@ -415,7 +415,12 @@ async fn callback(
         .await?;
     let token = sso
         .accounts
-        .start_session_at(&account, Stage::Full, "auth.sso_signed_in", &ctx)
+        .start_session_at(
+            &account,
+            Stage::Full,
+            crate::events::audit::AUTH_SSO_SIGNED_IN,
+            &ctx,
+        )
         .await?;
     let mut r = Redirect::to(&flow.next).into_response();
     r.headers_mut()

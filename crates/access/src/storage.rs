@@ -321,7 +321,7 @@ impl AccountStore {
             .await?;
         }
         tx.audit(&[ctx.entry(
-            "account.created",
+            crate::events::audit::ACCOUNT_CREATED,
             "staff_account",
             Some(id.to_string()),
             vec!["role".into()],
@@ -374,7 +374,7 @@ impl AccountStore {
         &self,
         username: &str,
         account: Option<&Account>,
-        action: &str,
+        action: aloft_kernel::audit::AuditAction,
         ctx: &AccessContext,
     ) -> Result<Option<DateTime<Utc>>, StorageError> {
         let t = now();
@@ -384,7 +384,13 @@ impl AccountStore {
         let mut entries =
             vec![ctx.entry(action, "staff_account", resource.clone(), vec![], "failure")];
         if locked_until.is_some() {
-            entries.push(ctx.entry("auth.locked", "staff_account", resource, vec![], "denied"));
+            entries.push(ctx.entry(
+                crate::events::audit::AUTH_LOCKED,
+                "staff_account",
+                resource,
+                vec![],
+                "denied",
+            ));
         }
         if let Some(account) = account {
             // Shown to administrators ("locked" while some address is locked out).
@@ -422,8 +428,13 @@ impl AccountStore {
         stage: Stage,
         ctx: &AccessContext,
     ) -> Result<String, StorageError> {
-        self.start_session_at(account, stage, "auth.password_accepted", ctx)
-            .await
+        self.start_session_at(
+            account,
+            stage,
+            crate::events::audit::AUTH_PASSWORD_ACCEPTED,
+            ctx,
+        )
+        .await
     }
 
     /// Starts a session at `stage`, auditing it as `action`. Returns the cookie value.
@@ -431,7 +442,7 @@ impl AccountStore {
         &self,
         account: &Account,
         stage: Stage,
-        action: &str,
+        action: aloft_kernel::audit::AuditAction,
         ctx: &AccessContext,
     ) -> Result<String, StorageError> {
         let token = random_token();
@@ -504,7 +515,7 @@ impl AccountStore {
             .execute(tx.conn())
             .await?;
             tx.audit(&[ctx.entry(
-                "account.created_by_sso",
+                crate::events::audit::ACCOUNT_CREATED_BY_SSO,
                 "staff_account",
                 Some(id.to_string()),
                 vec!["role".into()],
@@ -560,7 +571,7 @@ impl AccountStore {
         &self,
         session: &Session,
         totp_step: Option<u64>,
-        action: &str,
+        action: aloft_kernel::audit::AuditAction,
         ctx: &AccessContext,
     ) -> Result<String, StorageError> {
         let token = random_token();
@@ -617,7 +628,7 @@ impl AccountStore {
             .execute(tx.conn())
             .await?;
         tx.audit(&[ctx.entry(
-            "auth.signed_out",
+            crate::events::audit::AUTH_SIGNED_OUT,
             "staff_account",
             Some(account.to_string()),
             vec![],
@@ -639,7 +650,7 @@ impl AccountStore {
             .execute(tx.conn())
             .await?;
         tx.audit(&[ctx.entry(
-            "auth.signed_out_everywhere",
+            crate::events::audit::AUTH_SIGNED_OUT_EVERYWHERE,
             "staff_account",
             Some(account.to_string()),
             vec![],
@@ -784,7 +795,7 @@ impl AccountStore {
             .execute(tx.conn())
             .await?;
         tx.audit(&[ctx.entry(
-            "auth.mfa_enrolled",
+            crate::events::audit::AUTH_MFA_ENROLLED,
             "staff_account",
             Some(account.id.to_string()),
             vec!["totp_secret".into()],
@@ -905,7 +916,7 @@ impl AccountStore {
             crate::grants::request(&mut tx, crate::grants::Subject::Client, &id, role, ctx).await?;
         }
         tx.audit(&[ctx.entry(
-            "api_client.created",
+            crate::events::audit::API_CLIENT_CREATED,
             "api_client",
             Some(id.clone()),
             vec!["role".into(), "scopes".into(), "station".into()],
@@ -968,7 +979,7 @@ impl AccountStore {
         .await?;
         if done.rows_affected() > 0 {
             tx.audit(&[ctx.entry(
-                "api_client.revoked",
+                crate::events::audit::API_CLIENT_REVOKED,
                 "api_client",
                 Some(id.to_owned()),
                 vec![],
@@ -1007,12 +1018,12 @@ impl AccountAction {
         }
     }
 
-    fn audit_action(self) -> &'static str {
+    fn audit_action(self) -> aloft_kernel::audit::AuditAction {
         match self {
-            Self::Disable => "account.disabled",
-            Self::Enable => "account.enabled",
-            Self::ResetMfa => "account.mfa_reset",
-            Self::Unlock => "account.unlocked",
+            Self::Disable => crate::events::audit::ACCOUNT_DISABLED,
+            Self::Enable => crate::events::audit::ACCOUNT_ENABLED,
+            Self::ResetMfa => crate::events::audit::ACCOUNT_MFA_RESET,
+            Self::Unlock => crate::events::audit::ACCOUNT_UNLOCKED,
         }
     }
 }

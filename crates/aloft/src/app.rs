@@ -548,8 +548,27 @@ pub fn modules(
             passengers,
             sso,
             db,
+            audit_actions: audit_actions(),
         })
         .with(aloft_mail::MailModule::new(mailer))
+}
+
+/// Every action the application records in the audit trail: each domain's `events::audit`,
+/// the gate's refusals and the key rotation. Like `roles::registered_permissions`, one line per
+/// domain.
+pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
+    [
+        aloft_customers::events::audit::ALL,
+        aloft_travel::events::audit::ALL,
+        aloft_ingest::events::audit::ALL,
+        aloft_access::events::audit::ALL,
+        &[
+            aloft_authz::gate::ACCESS_DENIED,
+            aloft_authz::gate::CSRF_REJECTED,
+            aloft_kernel::keys::MASTER_ROTATED,
+        ],
+    ]
+    .concat()
 }
 
 /// What the `--metrics-bind` listener serves: `/metrics`, `/healthz` and `/readyz`, without the

@@ -99,6 +99,22 @@ async fn an_administrator_cannot_reach_customer_data_through_a_client_or_account
         assert_eq!(peer.status, 201);
         assert!(!app.accounts.by_username("sam.ray").await.unwrap().unwrap().disabled);
         assert!(app.accounts.pending_grants().await.unwrap().is_empty());
+        // Every action in the trail is one the application declares (typed audit actions):
+        // the audit page offers exactly these.
+        let recorded: Vec<String> = sqlx::query_scalar("SELECT DISTINCT action FROM audit_log")
+            .fetch_all(app.test_db.db.pool())
+            .await
+            .unwrap();
+        let declared: Vec<&str> = aloft::app::audit_actions()
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        assert!(recorded.len() >= 8, "{recorded:?}");
+        for action in &recorded {
+            assert!(declared.contains(&action.as_str()), "{action} is not declared");
+        }
+        let audit_page = app.get_as(&dpo, "/audit").await.text();
+        assert!(audit_page.contains("access.grant_approved"), "the filter offers it");
         app.stop().await;
     })
     .await;

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use aloft_kernel::audit::{AccessContext, Auditor};
+use aloft_kernel::audit::{AccessContext, AuditAction, Auditor};
 use aloft_kernel::problem::{ApiError, Problem};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -16,6 +16,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{Method, StatusCode, header};
 
 use crate::principal::{Permission, Principal, Realm};
+
+/// Audit action: a request was refused by the route gate.
+pub const ACCESS_DENIED: AuditAction = AuditAction::new("access.denied");
+/// Audit action: a cookie-authenticated state change came without its CSRF token.
+pub const CSRF_REJECTED: AuditAction = AuditAction::new("access.csrf_rejected");
 
 /// What a route requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,7 +266,7 @@ pub async fn authorize(State(gate): State<Gate>, req: Request, next: Next) -> Re
             // A refusal shows nothing, so it need not wait for (or fail with) its record.
             let _ = auditor
                 .record(ctx.entry(
-                    "access.denied",
+                    ACCESS_DENIED,
                     "route",
                     Some(format!("{method} {route}")),
                     vec![],
@@ -284,7 +289,7 @@ pub async fn authorize(State(gate): State<Gate>, req: Request, next: Next) -> Re
                 let ctx = access_context(&parts, principal.as_ref());
                 let _ = auditor
                     .record(ctx.entry(
-                        "access.csrf_rejected",
+                        CSRF_REJECTED,
                         "route",
                         Some(format!("{method} {route}")),
                         vec![],

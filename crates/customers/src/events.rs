@@ -127,3 +127,32 @@ pub fn event_types() -> Vec<EventType> {
         ),
     ]
 }
+
+/// What this domain records in the audit trail: typed actions, so that no code coins an action
+/// string of its own and the audit page can offer every action by name.
+pub mod audit {
+    use aloft_kernel::audit::AuditAction;
+
+    /// `customer.read`.
+    pub const CUSTOMER_READ: AuditAction = AuditAction::new("customer.read");
+    /// `customer.search`.
+    pub const CUSTOMER_SEARCH: AuditAction = AuditAction::new("customer.search");
+    /// `customer.read_own`.
+    pub const CUSTOMER_READ_OWN: AuditAction = AuditAction::new("customer.read_own");
+    /// `customer.create`.
+    pub const CUSTOMER_CREATE: AuditAction = AuditAction::new("customer.create");
+    /// `customer.update`.
+    pub const CUSTOMER_UPDATE: AuditAction = AuditAction::new("customer.update");
+    /// `customer.bulk_create`.
+    pub const CUSTOMER_BULK_CREATE: AuditAction = AuditAction::new("customer.bulk_create");
+
+    /// Every action of this domain.
+    pub const ALL: &[AuditAction] = &[
+        CUSTOMER_READ,
+        CUSTOMER_SEARCH,
+        CUSTOMER_READ_OWN,
+        CUSTOMER_CREATE,
+        CUSTOMER_UPDATE,
+        CUSTOMER_BULK_CREATE,
+    ];
+}

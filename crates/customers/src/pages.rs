@@ -197,7 +197,10 @@ async fn search_page(
 ) -> Response {
     let found = match find(&store, &form.q).await {
         // Shown only once the search is in the audit trail.
-        Ok(items) => match store.record_reads(&ctx, "customer.search", &items).await {
+        Ok(items) => match store
+            .record_reads(&ctx, crate::events::audit::CUSTOMER_SEARCH, &items)
+            .await
+        {
             Ok(()) => Ok(items),
             Err(e) => Err(e.into()),
         },
@@ -240,7 +243,10 @@ async fn results_fragment(
 ) -> Response {
     let found = match find(&store, &form.q).await {
         // Shown only once the search is in the audit trail.
-        Ok(items) => match store.record_reads(&ctx, "customer.search", &items).await {
+        Ok(items) => match store
+            .record_reads(&ctx, crate::events::audit::CUSTOMER_SEARCH, &items)
+            .await
+        {
             Ok(()) => Ok(items),
             Err(e) => Err(e.into()),
         },
@@ -311,7 +317,11 @@ async fn view(
         return axum::response::Redirect::to(&format!("/customers/{survivor}")).into_response();
     }
     if store
-        .record_reads(&ctx, "customer.read", std::slice::from_ref(&c))
+        .record_reads(
+            &ctx,
+            crate::events::audit::CUSTOMER_READ,
+            std::slice::from_ref(&c),
+        )
         .await
         .is_err()
     {
@@ -802,7 +812,11 @@ async fn edit_form(
         Err(r) => return r,
     };
     if store
-        .record_reads(&ctx, "customer.read", std::slice::from_ref(&c))
+        .record_reads(
+            &ctx,
+            crate::events::audit::CUSTOMER_READ,
+            std::slice::from_ref(&c),
+        )
         .await
         .is_err()
     {

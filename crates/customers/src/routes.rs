@@ -222,7 +222,7 @@ async fn list_customers(
         .search(&query, Reader::request(principal.as_ref()))
         .await?;
     store
-        .record_reads(&ctx, "customer.search", &page.items)
+        .record_reads(&ctx, crate::events::audit::CUSTOMER_SEARCH, &page.items)
         .await?;
     let disclosure = Disclosure::current();
     let items: Vec<serde_json::Value> = page
@@ -304,7 +304,11 @@ async fn get_customer(
         return Ok(r);
     }
     store
-        .record_reads(&ctx, "customer.read", std::slice::from_ref(&customer))
+        .record_reads(
+            &ctx,
+            crate::events::audit::CUSTOMER_READ,
+            std::slice::from_ref(&customer),
+        )
         .await?;
     if headers
         .get(header::IF_NONE_MATCH)
@@ -405,7 +409,11 @@ async fn get_me(
         .await?
         .ok_or(ApiError::NotFound("customer"))?;
     store
-        .record_reads(&ctx, "customer.read_own", std::slice::from_ref(&customer))
+        .record_reads(
+            &ctx,
+            crate::events::audit::CUSTOMER_READ_OWN,
+            std::slice::from_ref(&customer),
+        )
         .await?;
     let mut r = (StatusCode::OK, axum::Json(&customer)).into_response();
     r.headers_mut().insert(header::ETAG, etag(customer.version));

@@ -362,7 +362,7 @@ impl CustomerStore {
     pub async fn record_reads(
         &self,
         ctx: &AccessContext,
-        action: &str,
+        action: aloft_kernel::audit::AuditAction,
         customers: &[Customer],
     ) -> Result<(), StorageError> {
         if let Some(auditor) = &self.auditor {
@@ -410,7 +410,7 @@ impl CustomerStore {
         tx.execute(inserts).await.map_err(duplicate_or)?;
         let fields = shown_fields(&customer.profile);
         let entry = ctx.entry(
-            "customer.create",
+            crate::events::audit::CUSTOMER_CREATE,
             "customer",
             Some(customer.id.to_string()),
             fields,
@@ -560,7 +560,7 @@ impl CustomerStore {
         .map_err(StorageError::from)?;
         let fields = changed.iter().map(|f| f.to_string()).collect();
         tx.audit(&[ctx.entry(
-            "customer.update",
+            crate::events::audit::CUSTOMER_UPDATE,
             "customer",
             Some(id.to_string()),
             fields,
@@ -945,7 +945,13 @@ impl NewCustomers {
         render_inserts(into, &rows);
         let events: Vec<CloudEvent> = self.customers.iter().map(created_event).collect();
         into.emit(&events)?;
-        into.audit([ctx.entry("customer.bulk_create", "customer", None, vec![], "success")]);
+        into.audit([ctx.entry(
+            crate::events::audit::CUSTOMER_BULK_CREATE,
+            "customer",
+            None,
+            vec![],
+            "success",
+        )]);
         Ok(())
     }
 }

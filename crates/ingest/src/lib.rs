@@ -46,6 +46,7 @@ pub mod consumer;
 pub mod csv;
 pub mod demo;
 pub mod envelope;
+pub mod events;
 pub mod import;
 pub mod linker;
 pub mod merge;

@@ -355,14 +355,14 @@ pub async fn merge(
     let audit_seq = tx
         .audit(&[
             ctx.entry(
-                "customer.merge",
+                crate::events::audit::CUSTOMER_MERGE,
                 "customer",
                 Some(survivor.to_string()),
                 changed.clone(),
                 "success",
             ),
             ctx.entry(
-                "customer.merge",
+                crate::events::audit::CUSTOMER_MERGE,
                 "customer",
                 Some(absorbed.to_string()),
                 vec![],
@@ -624,14 +624,14 @@ pub async fn unmerge(
     .await?;
     tx.audit(&[
         ctx.entry(
-            "customer.unmerge",
+            crate::events::audit::CUSTOMER_UNMERGE,
             "customer",
             Some(survivor.to_string()),
             changed,
             "success",
         ),
         ctx.entry(
-            "customer.unmerge",
+            crate::events::audit::CUSTOMER_UNMERGE,
             "customer",
             Some(absorbed.to_string()),
             vec![],
@@ -889,7 +889,7 @@ pub async fn decide(
                 return Err(refuse("/decision", "this review was already decided"));
             }
             tx.audit(&[ctx.entry(
-                "identity.review_decide",
+                crate::events::audit::IDENTITY_REVIEW_DECIDE,
                 "identity_review",
                 Some(id.to_string()),
                 vec!["distinct".into()],

@@ -101,7 +101,7 @@ impl SourcesState {
         if let Some(auditor) = &self.auditor {
             auditor
                 .record(ctx.entry(
-                    "customer.sources_read",
+                    crate::events::audit::CUSTOMER_SOURCES_READ,
                     "customer",
                     Some(customer.to_string()),
                     vec!["sources".into()],

@@ -102,7 +102,7 @@ impl StewardshipState {
     async fn audit_read(
         &self,
         ctx: &AccessContext,
-        action: &str,
+        action: aloft_kernel::audit::AuditAction,
         ids: &[String],
     ) -> Result<(), aloft_kernel::StorageError> {
         if let Some(a) = &self.auditor {
@@ -283,7 +283,11 @@ async fn lineage_api(
     }
     let merges = merge::lineage(state.pipeline.database(), c).await?;
     state
-        .audit_read(&ctx, "customer.lineage_read", &[c.to_string()])
+        .audit_read(
+            &ctx,
+            crate::events::audit::CUSTOMER_LINEAGE_READ,
+            &[c.to_string()],
+        )
         .await?;
     Ok(axum::Json(merges).into_response())
 }
@@ -465,7 +469,7 @@ async fn queue_page(
         cards.push(side_by_side(r, new.as_ref(), old.as_ref()));
     }
     state
-        .audit_read(&ctx, "identity.review_read", &shown)
+        .audit_read(&ctx, crate::events::audit::IDENTITY_REVIEW_READ, &shown)
         .await?;
     let markup = html! {
         h1 { "Identity review" }

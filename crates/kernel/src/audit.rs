@@ -92,7 +92,7 @@ impl AccessContext {
     /// An audit entry for `action` on one resource.
     pub fn entry(
         &self,
-        action: &str,
+        action: AuditAction,
         resource_type: &str,
         resource_id: Option<String>,
         fields: Vec<String>,
@@ -101,7 +101,7 @@ impl AccessContext {
         AuditEntry {
             occurred_at: now(),
             actor: self.actor.clone(),
-            action: action.into(),
+            action: action.as_str().into(),
             resource_type: resource_type.into(),
             resource_id,
             fields,
@@ -110,6 +110,30 @@ impl AccessContext {
             request_id: self.request_id.clone(),
             client_address: self.client_address.clone(),
         }
+    }
+}
+
+/// An action recorded in the audit trail. Declared as a constant by the domain that performs
+/// it (`events::audit` in each domain crate), so that the trail's actions are a known set —
+/// nobody coins a string of their own — and the audit page can offer them by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AuditAction(&'static str);
+
+impl AuditAction {
+    /// An action with a stable dotted id (`customer.read`).
+    pub const fn new(id: &'static str) -> Self {
+        Self(id)
+    }
+
+    /// The id stored in the trail.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
     }
 }
 

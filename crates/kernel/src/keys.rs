@@ -15,6 +15,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+/// The audit action of a master-key rotation.
+pub const MASTER_ROTATED: crate::audit::AuditAction =
+    crate::audit::AuditAction::new("keys.master_rotated");
+
 use crate::Database;
 use crate::db::{now, to_db_time};
 use aloft_security::{DataKey, IndexKey, Keyring, LocalKeyProvider, MasterKey};
@@ -248,7 +252,7 @@ impl InstanceKeys {
             .await
             .map_err(crate::StorageError::from)?;
         tx.audit(&[crate::AccessContext::system("keys").entry(
-            "keys.master_rotated",
+            MASTER_ROTATED,
             "instance_keys",
             Some(self.master_id.clone()),
             vec![],

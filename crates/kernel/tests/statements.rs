@@ -34,7 +34,13 @@ fn render(backend: aloft_kernel::Backend, ids: &[String]) -> Statements {
         })
         .collect();
     s.emit(&events).unwrap();
-    s.audit([AccessContext::system("test").entry("test.bulk", "test", None, vec![], "success")]);
+    s.audit([AccessContext::system("test").entry(
+        aloft_kernel::audit::AuditAction::new("test.bulk"),
+        "test",
+        None,
+        vec![],
+        "success",
+    )]);
     s
 }
 

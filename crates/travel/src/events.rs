@@ -78,3 +78,27 @@ pub fn event_types() -> Vec<EventType> {
         })
         .collect()
 }
+
+/// What this domain records in the audit trail: typed actions, so that no code coins an action
+/// string of its own and the audit page can offer every action by name.
+pub mod audit {
+    use aloft_kernel::audit::AuditAction;
+
+    /// `travel.record`.
+    pub const TRAVEL_RECORD: AuditAction = AuditAction::new("travel.record");
+    /// `travel.bulk_record`.
+    pub const TRAVEL_BULK_RECORD: AuditAction = AuditAction::new("travel.bulk_record");
+    /// `customer.timeline_read`.
+    pub const CUSTOMER_TIMELINE_READ: AuditAction = AuditAction::new("customer.timeline_read");
+    /// `customer.suggestions_read`.
+    pub const CUSTOMER_SUGGESTIONS_READ: AuditAction =
+        AuditAction::new("customer.suggestions_read");
+
+    /// Every action of this domain.
+    pub const ALL: &[AuditAction] = &[
+        TRAVEL_RECORD,
+        TRAVEL_BULK_RECORD,
+        CUSTOMER_TIMELINE_READ,
+        CUSTOMER_SUGGESTIONS_READ,
+    ];
+}

@@ -146,7 +146,7 @@ impl TimelineState {
         if let Some(auditor) = &self.auditor {
             auditor
                 .record(ctx.entry(
-                    "customer.timeline_read",
+                    crate::events::audit::CUSTOMER_TIMELINE_READ,
                     "customer",
                     Some(customer.to_string()),
                     vec!["timeline".into()],
@@ -474,7 +474,7 @@ async fn suggestions(
     if let Some(auditor) = &state.auditor {
         auditor
             .record(ctx.entry(
-                "customer.suggestions_read",
+                crate::events::audit::CUSTOMER_SUGGESTIONS_READ,
                 "customer",
                 Some(customer.to_string()),
                 vec!["preferences".into()],

@@ -700,7 +700,7 @@ impl TravelStore {
         tx.execute(plan.statements).await?;
         let entry = if bulk {
             ctx.entry(
-                "travel.bulk_record",
+                crate::events::audit::TRAVEL_BULK_RECORD,
                 "travel_record",
                 None,
                 vec![],
@@ -713,7 +713,7 @@ impl TravelStore {
                 _ => top_level_fields(&prepared[0].record),
             };
             ctx.entry(
-                "travel.record",
+                crate::events::audit::TRAVEL_RECORD,
                 "travel_record",
                 Some(r.record_id.to_string()),
                 fields,
