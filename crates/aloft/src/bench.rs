@@ -558,8 +558,7 @@ async fn depart_soon(db: &Database, customers: &CustomerStore, n: u64) -> anyhow
                     "cabin": "economy", "rbd": "Y", "status": "scheduled"}]}),
         )
         .map_err(|e| anyhow::anyhow!("bench booking: {e:?}"))?;
-        let id = aloft_travel::CustomerId::parse(&id.to_string()).expect("a customer id");
-        batch.push((id, record));
+        batch.push((*id, record));
         if batch.len() == 1_000 {
             travel
                 .record_many(

@@ -202,10 +202,6 @@ fn refuse(pointer: &str, detail: impl Into<String>) -> MergeError {
     MergeError::Refused(FieldError::new(pointer, detail))
 }
 
-fn travel_id(id: CustomerId) -> aloft_travel::CustomerId {
-    aloft_travel::CustomerId::from_uuid(id.as_uuid())
-}
-
 /// The source that created a profile: the source of its first `new` link, else Aloft itself.
 async fn origin(tx: &mut WriteTx, id: CustomerId) -> Result<String, StorageError> {
     let source: Option<String> = sqlx::query_scalar(
@@ -344,9 +340,7 @@ pub async fn merge(
             .await?
             .version
     };
-    let records = travel
-        .transfer(&mut tx, travel_id(absorbed), travel_id(survivor), None)
-        .await?;
+    let records = travel.transfer(&mut tx, absorbed, survivor, None).await?;
     let links = move_links(&mut tx, absorbed, survivor, None).await?;
     close_reviews_of_pair(&mut tx, survivor, absorbed, ctx).await?;
 
@@ -600,12 +594,7 @@ pub async fn unmerge(
         };
     }
     travel
-        .transfer(
-            &mut tx,
-            travel_id(survivor),
-            travel_id(absorbed),
-            Some(&records),
-        )
+        .transfer(&mut tx, survivor, absorbed, Some(&records))
         .await?;
     move_links(&mut tx, survivor, absorbed, Some(&links)).await?;
     let stamp = now();

@@ -44,9 +44,7 @@ use utoipa::ToSchema;
 use aloft_customers::CustomerStore;
 use aloft_kernel::db::{now, to_db_time};
 use aloft_kernel::{AccessContext, Backend, Database, Statements, StorageError};
-use aloft_travel::{
-    Alongside, CustomerId as TravelCustomerId, Outcome, Record, Recorded, TravelError, TravelStore,
-};
+use aloft_travel::{Alongside, CustomerId, Outcome, Record, Recorded, TravelError, TravelStore};
 
 use crate::IngestError;
 use crate::envelope::{Rejection, SourceEvent};
@@ -182,8 +180,8 @@ impl Pipeline {
     /// batch.
     pub async fn merge(
         &self,
-        survivor: aloft_customers::CustomerId,
-        absorbed: aloft_customers::CustomerId,
+        survivor: CustomerId,
+        absorbed: CustomerId,
         reason: &str,
         ctx: &AccessContext,
     ) -> Result<crate::merge::Merge, crate::merge::MergeError> {
@@ -373,7 +371,7 @@ impl Pipeline {
         // (Re-bound after the place, and again after the turn, so that on every early return
         // the receipt reports the failure before the next batch gets its turn.)
         let receipt = receipt;
-        let mut to_record: Vec<(TravelCustomerId, Record)> = Vec::with_capacity(valid.len());
+        let mut to_record: Vec<(CustomerId, Record)> = Vec::with_capacity(valid.len());
         let mut recorded_index = Vec::with_capacity(valid.len());
         for (v, link) in valid.into_iter().zip(links) {
             match link {
@@ -387,7 +385,7 @@ impl Pipeline {
                     if link.created_customer {
                         report.new_customers += 1;
                     }
-                    let customer = TravelCustomerId::from_uuid(link.customer_id.as_uuid());
+                    let customer = link.customer_id;
                     to_record.push((customer, v.record));
                     recorded_index.push(v.index);
                 }
@@ -418,10 +416,7 @@ impl Pipeline {
         let staged = if to_record.is_empty() {
             None
         } else {
-            let data_keys = data_keys
-                .into_iter()
-                .map(|(id, key)| (TravelCustomerId::from_uuid(id.as_uuid()), key))
-                .collect();
+            let data_keys = data_keys.into_iter().collect();
             let staged = self
                 .inner
                 .travel

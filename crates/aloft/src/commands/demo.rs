@@ -59,12 +59,7 @@ pub(crate) async fn load_demo(
     }
     // Travel history for the first customers (idempotent: a second run adds nothing).
     let start = Instant::now();
-    let ids: Vec<aloft_travel::CustomerId> = store
-        .sample_ids(DEMO_TRAVELLERS)
-        .await?
-        .iter()
-        .filter_map(|id| aloft_travel::CustomerId::parse(&id.to_string()))
-        .collect();
+    let ids = store.sample_ids(DEMO_TRAVELLERS).await?;
     let travel = aloft_travel::TravelStore::new(db.clone(), std::sync::Arc::new(store.clone()));
     let records = aloft_travel::demo::load(&travel, seed, &ids).await?;
     if records > 0 {
