@@ -7,9 +7,13 @@
 // Env: ALOFT_BIN (default ../../target/debug/aloft), CHROMIUM (default /usr/bin/chromium),
 //      ALOFT_DATABASE_URL (optional: run against PostgreSQL instead of a temporary SQLite file).
 
-import { rmSync } from "node:fs";
+import { rmSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { startServer, demoSecret, totp, launch } from "./lib.mjs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer, demoSecret, totp, launch, signIn } from "./lib.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve("axe-core/axe.min.js");
@@ -182,7 +186,7 @@ try {
 
   await check("sign out from the user menu ends the session", async () => {
     await page.goto(`${base}/`);
-    await page.click("nav summary");
+    await page.click(".user-menu summary");
     await page.click("form.sign-out button");
     await page.waitForURL(/\/sign-in$/);
     await page.goto(`${base}/customers`);
@@ -208,6 +212,33 @@ try {
     await page.waitForSelector("#client-secret");
     await axe(page, "/access/clients (created)");
   });
+
+  // Each area's checks live in checks/*.mjs (`export default async function (t) {...}`), run in
+  // name order with the harness below. `t.session(role)` is one signed-in browser context per
+  // role, shared by every file: a TOTP code is good once, so a role signs in only once per run.
+  const sessions = new Map();
+  const t = {
+    browser, base, check, assert, axe,
+    async session(role) {
+      if (!sessions.has(role)) {
+        const ctx = await browser.newContext({ bypassCSP: true });
+        const p = await ctx.newPage();
+        p.on("console", (m) => {
+          if (m.type() === "error" && !m.text().startsWith("Failed to load resource: the server responded with a status of")) {
+            consoleErrors.push(`${role}: ${m.text()}`);
+          }
+        });
+        p.on("pageerror", (e) => consoleErrors.push(`${role}: ${e}`));
+        await signIn(p, base, role);
+        sessions.set(role, { context: ctx, page: p });
+      }
+      return sessions.get(role);
+    },
+  };
+  for (const file of readdirSync(join(here, "checks")).filter((f) => f.endsWith(".mjs")).sort()) {
+    const mod = await import(join(here, "checks", file));
+    await mod.default(t);
+  }
 
   await check("no console errors (CSP violations, script errors)", async () => {
     assert(consoleErrors.length === 0, consoleErrors.join("\n"));

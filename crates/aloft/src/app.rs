@@ -40,7 +40,6 @@ use aloft_kernel::{
 use aloft_module::Modules;
 use aloft_travel::TravelStore;
 use aloft_travel::routes::{StatedPreferences, TimelineState, Visibility};
-use aloft_web::Navigation;
 
 /// Everything needed to run Aloft.
 #[derive(Debug, Clone)]
@@ -644,7 +643,8 @@ pub fn router(
         .with_refusal_page(aloft_web::refusal_page);
     let mut navigation = modules.navigation();
     navigation.push(API_NAV);
-    let navigation = Navigation::new(navigation);
+    let workspace =
+        aloft_web::Workspace::new(navigation, modules.home_panels(), modules.search_sources());
     let mut doc = ApiDoc::openapi();
     doc.tags = Some(
         modules
@@ -686,8 +686,8 @@ pub fn router(
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(gate, authorize))
         .layer(middleware::from_fn_with_state(
-            navigation,
-            aloft_web::provide_navigation,
+            workspace,
+            aloft_web::provide_workspace,
         ))
         .layer(middleware::from_fn(observe))
         .layer(middleware::from_fn(security_headers))

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use aloft_authz::{PermissionInfo, RoutePolicy};
 use aloft_kernel::jobs::{JobHandler, Schedule};
-use aloft_web::NavEntry;
+use aloft_web::{HomePanel, NavEntry, SearchSource};
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -42,6 +42,16 @@ pub trait DomainModule: Send + Sync {
 
     /// Navigation entries (shown only to principals the gate would let through).
     fn navigation(&self) -> Vec<NavEntry> {
+        Vec::new()
+    }
+
+    /// Panels of the start page: what the roles allowed to see them need on arrival.
+    fn home_panels(&self) -> Vec<HomePanel> {
+        Vec::new()
+    }
+
+    /// Sources of the global search box (each answers for what it recognises).
+    fn search_sources(&self) -> Vec<SearchSource> {
         Vec::new()
     }
 
@@ -102,6 +112,16 @@ impl Modules {
     /// Every module's navigation entries.
     pub fn navigation(&self) -> Vec<NavEntry> {
         self.iter().flat_map(|m| m.navigation()).collect()
+    }
+
+    /// Every module's start-page panels.
+    pub fn home_panels(&self) -> Vec<HomePanel> {
+        self.iter().flat_map(|m| m.home_panels()).collect()
+    }
+
+    /// Every module's search sources.
+    pub fn search_sources(&self) -> Vec<SearchSource> {
+        self.iter().flat_map(|m| m.search_sources()).collect()
     }
 
     /// The API of every module merged, with its OpenAPI paths.

@@ -1,9 +1,21 @@
-//! The web UI shell: the page layout every domain's pages render into, and the vendored static
-//! assets (Pico CSS, htmx, Swagger UI) compiled into the binary — nothing is fetched from a CDN.
+//! The web workspace: the console shell every domain's pages render into (top bar with the
+//! global search, navigation rail, toasts), the component kit ([`kit`]), what modules contribute
+//! to the workspace ([`workspace`]: navigation, start-page panels, search sources), the start
+//! page, the global search page, the style guide at `/ui`, and the vendored static assets (Pico
+//! CSS, htmx, Swagger UI) compiled into the binary — nothing is fetched from a CDN.
 //!
 //! Accessibility is built into the shell: a skip link, landmark regions (`header`, `nav`, `main`),
 //! `aria-current` on the active section, a visible focus ring, and a language attribute. Pages add
 //! their content inside `main`. No inline script or style anywhere (the CSP forbids them).
+
+pub mod kit;
+mod search;
+mod styleguide;
+pub mod workspace;
+
+pub use workspace::{
+    HomePanel, NavEntry, SearchHit, SearchSource, Section, Workspace, provide_workspace,
+};
 
 use axum::Router;
 use axum::extract::Path;
@@ -12,94 +24,7 @@ use axum::routing::get;
 use http::{StatusCode, header};
 use maud::{DOCTYPE, Markup, html};
 
-use std::sync::Arc;
-
-use aloft_authz::{Access, CSRF_FIELD, Principal, Realm, RoutePolicy, current_principal};
-
-/// A section of the product (one per domain page group), named by a stable id; the layout marks
-/// the navigation entry of the page's section as current.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Section(&'static str);
-
-impl Section {
-    /// The start page.
-    pub const HOME: Section = Section("home");
-
-    /// A section with a stable id.
-    pub const fn new(id: &'static str) -> Self {
-        Self(id)
-    }
-}
-
-/// One entry of the navigation, declared by the module that serves the page. Shown only to
-/// principals the route gate would let through, so nobody is offered a link that answers 403.
-#[derive(Debug, Clone, Copy)]
-pub struct NavEntry {
-    /// The section the entry opens.
-    pub section: Section,
-    /// Where it links.
-    pub href: &'static str,
-    /// Its label.
-    pub label: &'static str,
-    /// What the section is for, in a sentence (the start page's card).
-    pub summary: &'static str,
-    /// Who may follow it (the same access as the route's policy).
-    pub access: Access,
-    /// Position in the navigation (lower first); ties keep registration order.
-    pub order: u16,
-}
-
-impl NavEntry {
-    /// Whether `principal` may follow this entry.
-    pub fn visible_to(&self, principal: Option<&Principal>) -> bool {
-        match self.access {
-            Access::Public => true,
-            Access::SignInStep => principal.is_some(),
-            Access::Staff => {
-                principal.is_some_and(|p| p.fully_authenticated && p.realm == Realm::Staff)
-            }
-            Access::Permission(perm) => principal.is_some_and(|p| p.can(perm)),
-        }
-    }
-}
-
-/// The navigation of one assembled application: every module's entries, in order.
-#[derive(Debug, Clone, Default)]
-pub struct Navigation(Arc<Vec<NavEntry>>);
-
-impl Navigation {
-    /// The navigation over `entries`, sorted by their order.
-    pub fn new(mut entries: Vec<NavEntry>) -> Self {
-        entries.sort_by_key(|e| e.order);
-        Self(Arc::new(entries))
-    }
-
-    /// The entries `principal` may follow.
-    pub fn visible_to<'a>(
-        &'a self,
-        principal: Option<&'a Principal>,
-    ) -> impl Iterator<Item = &'a NavEntry> + 'a {
-        self.0.iter().filter(move |e| e.visible_to(principal))
-    }
-}
-
-tokio::task_local! {
-    static NAVIGATION: Navigation;
-}
-
-/// Middleware: makes the application's navigation available to [`layout`] while the request
-/// is handled (pages render without passing it around).
-pub async fn provide_navigation(
-    axum::extract::State(nav): axum::extract::State<Navigation>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    NAVIGATION.scope(nav, next.run(req)).await
-}
-
-fn navigation() -> Navigation {
-    NAVIGATION.try_with(|n| n.clone()).unwrap_or_default()
-}
+use aloft_authz::{Access, CSRF_FIELD, RoutePolicy, current_principal};
 
 /// The hidden form field carrying the session's CSRF token; every `method="post"` form includes
 /// it (the route gate rejects state changes without it).
@@ -113,9 +38,18 @@ pub fn csrf_field() -> Markup {
 }
 
 /// Renders a full page: `title` is the page's own name (the `<title>` adds "— Aloft").
+///
+/// The shell: a top bar (brand, the global search for staff, the user menu), the navigation
+/// rail of the entries the principal may follow (a strip that scrolls sideways inside itself on
+/// a phone), the toast of a notice carried over a redirect, then the page.
 pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
     let principal = current_principal().filter(|p| p.fully_authenticated);
-    let nav = navigation();
+    let workspace = workspace::current();
+    let searches = workspace
+        .search_sources(principal.as_ref())
+        .next()
+        .is_some();
+    let nav: Vec<&NavEntry> = workspace.navigation(principal.as_ref()).collect();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -128,49 +62,67 @@ pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
                 link rel="stylesheet" href="/assets/pico.min.css";
                 link rel="stylesheet" href="/assets/app.css";
                 script src="/assets/htmx.min.js" defer {}
+                script src="/assets/app.js" defer {}
             }
-            body {
+            body.shell {
                 a.skip-link href="#main" { "Skip to main content" }
-                header.container {
-                    nav aria-label="Main" {
-                        ul {
-                            li { a.brand href="/" { strong { "Aloft" } } }
+                header.topbar {
+                    a.brand href="/" { strong { "Aloft" } }
+                    @if searches {
+                        form.global-search method="get" action="/search" role="search" aria-label="Everything" {
+                            label.visually-hidden for="global-q" { "Search passengers, bookings, bags and flights" }
+                            input #global-q type="search" name="q" autocomplete="off"
+                                placeholder="Name, e-mail, phone, loyalty no., PNR, bag tag, flight"
+                                aria-keyshortcuts="/" data-shortcut="/";
+                            button type="submit" { "Search" }
                         }
-                        ul {
-                            @for entry in nav.visible_to(principal.as_ref()) {
-                                li {
-                                    @if entry.section == section {
-                                        a href=(entry.href) aria-current="page" { (entry.label) }
-                                    } @else {
-                                        a href=(entry.href) { (entry.label) }
-                                    }
+                    }
+                    @if let Some(p) = &principal {
+                        details.user-menu {
+                            summary { (p.display_name) }
+                            div.user-menu-panel {
+                                p { small { (p.role_label) } }
+                                @if p.realm == aloft_authz::Realm::Staff {
+                                    p { a href="/account" { "Account security" } }
+                                }
+                                form.sign-out method="post" action="/sign-out" {
+                                    (csrf_field())
+                                    button.secondary type="submit" { "Sign out" }
                                 }
                             }
-                            @if let Some(p) = &principal {
-                                li.user-menu {
-                                    details.dropdown {
-                                        summary { (p.display_name) }
-                                        ul dir="rtl" {
-                                            li dir="ltr" { small { (p.role_label) } }
-                                            li dir="ltr" { a href="/account" { "Account security" } }
-                                            li dir="ltr" {
-                                                form.sign-out method="post" action="/sign-out" {
-                                                    (csrf_field())
-                                                    button.secondary type="submit" { "Sign out" }
-                                                }
-                                            }
+                        }
+                    }
+                }
+                div.frame {
+                    @if !nav.is_empty() {
+                        nav.rail aria-label="Main" {
+                            ul {
+                                li {
+                                    @if section == Section::HOME {
+                                        a href="/" aria-current="page" { "Home" }
+                                    } @else {
+                                        a href="/" { "Home" }
+                                    }
+                                }
+                                @for entry in &nav {
+                                    li {
+                                        @if entry.section == section {
+                                            a href=(entry.href) aria-current="page" { (entry.label) }
+                                        } @else {
+                                            a href=(entry.href) { (entry.label) }
                                         }
                                     }
                                 }
                             }
                         }
                     }
-                }
-                main.container #main tabindex="-1" {
-                    (content)
-                }
-                footer.container {
-                    small { "Aloft — customer management for airlines. " a href="/api/docs" { "API reference" } }
+                    main #main tabindex="-1" {
+                        (kit::toast())
+                        (content)
+                        footer {
+                            small { "Aloft — customer management for airlines. " a href="/api/docs" { "API reference" } " · " a href="/ui" { "Style guide" } }
+                        }
+                    }
                 }
             }
         }
@@ -191,28 +143,51 @@ pub fn page(status: StatusCode, markup: Markup) -> Response {
 pub const POLICY: &[RoutePolicy] = {
     &[
         RoutePolicy::new("GET", "/", Access::Staff),
+        RoutePolicy::new("GET", "/search", Access::Staff),
+        RoutePolicy::new("GET", "/ui", Access::Staff),
         RoutePolicy::new("GET", "/assets/{name}", Access::Public),
         RoutePolicy::new("GET", "/api/docs", Access::Public),
     ]
 };
 
-/// The start page: one card per section the signed-in principal may open.
+/// The start page: the panels of the signed-in principal's job (rendered concurrently), or a
+/// short orientation when a role has none yet.
 pub async fn home() -> Response {
-    let principal = current_principal();
-    let nav = navigation();
+    let principal = current_principal().filter(|p| p.fully_authenticated);
+    let workspace = workspace::current();
+    let panels: Vec<&HomePanel> = workspace.panels(principal.as_ref()).collect();
+    let rendered = match &principal {
+        Some(p) => {
+            futures_util::future::join_all(panels.iter().map(|panel| (panel.render)(p.clone())))
+                .await
+        }
+        None => Vec::new(),
+    };
+    let greeting = principal
+        .as_ref()
+        .map(|p| format!("{} — {}", p.display_name, p.role_label))
+        .unwrap_or_default();
+    let nav: Vec<&NavEntry> = workspace.navigation(principal.as_ref()).collect();
     page(
         StatusCode::OK,
         layout(
             "Home",
             Section::HOME,
             html! {
-                h1 { "Aloft" }
-                p { "One trustworthy view of every passenger, across every touchpoint." }
-                div.grid.cards {
-                    @for entry in nav.visible_to(principal.as_ref()) {
-                        article {
-                            h2 { a href=(entry.href) { (entry.label) } }
-                            p { (entry.summary) }
+                (kit::page_header(&[], "Home", Some(html! { (greeting) }), None))
+                @if rendered.is_empty() {
+                    div.grid.cards {
+                        @for entry in &nav {
+                            article {
+                                h2 { a href=(entry.href) { (entry.label) } }
+                                p { (entry.summary) }
+                            }
+                        }
+                    }
+                } @else {
+                    div.panels {
+                        @for (panel, body) in panels.iter().zip(rendered) {
+                            div class=(if panel.wide { "panel-slot wide" } else { "panel-slot" }) { (body) }
                         }
                     }
                 }
@@ -337,10 +312,12 @@ async fn asset(Path(name): Path<String>) -> Response {
     }
 }
 
-/// Routes of the shell: `/`, `/assets/{name}`, `/api/docs`.
+/// Routes of the shell: `/`, `/search`, `/ui`, `/assets/{name}`, `/api/docs`.
 pub fn routes() -> Router {
     Router::new()
         .route("/", get(home))
+        .route("/search", get(search::search_page))
+        .route("/ui", get(styleguide::style_guide))
         .route("/assets/{name}", get(asset))
         .route("/api/docs", get(api_docs))
 }

@@ -1,0 +1,283 @@
+//! What the modules contribute to the workspace beyond routes: navigation entries, panels of the
+//! start page, and sources for the global search. The app collects them once ([`Workspace`]);
+//! a middleware makes them available to the pages of each request.
+//!
+//! Every contribution carries the same [`Access`] as the route it leads to, so a principal is
+//! never shown a link, a panel or a search hit that would answer 403.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use aloft_authz::{Access, Principal, Realm};
+use maud::Markup;
+
+/// A section of the product (one per domain page group), named by a stable id; the layout marks
+/// the navigation entry of the page's section as current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section(&'static str);
+
+impl Section {
+    /// The start page.
+    pub const HOME: Section = Section("home");
+
+    /// A section with a stable id.
+    pub const fn new(id: &'static str) -> Self {
+        Self(id)
+    }
+
+    /// The id.
+    pub const fn id(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Whether `principal` passes `access` (the same rule as the route gate's).
+pub fn allowed(access: Access, principal: Option<&Principal>) -> bool {
+    match access {
+        Access::Public => true,
+        Access::SignInStep => principal.is_some(),
+        Access::Staff => {
+            principal.is_some_and(|p| p.fully_authenticated && p.realm == Realm::Staff)
+        }
+        Access::Permission(perm) => principal.is_some_and(|p| p.can(perm)),
+    }
+}
+
+/// One entry of the navigation, declared by the module that serves the page. Shown only to
+/// principals the route gate would let through, so nobody is offered a link that answers 403.
+#[derive(Debug, Clone, Copy)]
+pub struct NavEntry {
+    /// The section the entry opens.
+    pub section: Section,
+    /// Where it links.
+    pub href: &'static str,
+    /// Its label.
+    pub label: &'static str,
+    /// What the section is for, in a sentence.
+    pub summary: &'static str,
+    /// Who may follow it (the same access as the route's policy).
+    pub access: Access,
+    /// Position in the navigation (lower first); ties keep registration order.
+    pub order: u16,
+}
+
+impl NavEntry {
+    /// Whether `principal` may follow this entry.
+    pub fn visible_to(&self, principal: Option<&Principal>) -> bool {
+        allowed(self.access, principal)
+    }
+}
+
+/// A boxed future returning markup (what panels and search sources produce).
+pub type BoxMarkup = Pin<Box<dyn Future<Output = Markup> + Send>>;
+
+/// Renders a panel for the signed-in principal.
+pub type PanelRender = Arc<dyn Fn(Principal) -> BoxMarkup + Send + Sync>;
+
+/// A panel of the start page: what one job needs on arrival (today's departures for a check-in
+/// agent, the review queue for a loyalty manager). Each role's start page is the panels it may
+/// see, so no role lands on a page of links that answer 403.
+#[derive(Clone)]
+pub struct HomePanel {
+    /// Stable id (also the HTML id of the panel's section).
+    pub id: &'static str,
+    /// Who sees it (the access of the data it shows).
+    pub access: Access,
+    /// Position on the page (lower first).
+    pub order: u16,
+    /// Whether it takes the full width (lists, tables) or a column (counts, short lists).
+    pub wide: bool,
+    /// Renders the panel body (a `section` is drawn around it by the home page).
+    pub render: PanelRender,
+}
+
+impl HomePanel {
+    /// A panel from an async function of the principal.
+    pub fn new<F, Fut>(id: &'static str, access: Access, order: u16, render: F) -> Self
+    where
+        F: Fn(Principal) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Markup> + Send + 'static,
+    {
+        Self {
+            id,
+            access,
+            order,
+            wide: false,
+            render: Arc::new(move |p| Box::pin(render(p))),
+        }
+    }
+
+    /// The panel, full width.
+    pub fn wide(mut self) -> Self {
+        self.wide = true;
+        self
+    }
+}
+
+impl std::fmt::Debug for HomePanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HomePanel").field("id", &self.id).finish()
+    }
+}
+
+/// One thing the global search found.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// What it is ("Customer", "Booking", "Flight", "Bag").
+    pub kind: &'static str,
+    /// The main line (a name, a flight).
+    pub title: String,
+    /// A second line (loyalty tier, route and date).
+    pub detail: String,
+    /// Where it opens.
+    pub href: String,
+}
+
+/// Finds hits for a query on behalf of a principal (its own row scope applies).
+pub type SearchFind = Arc<
+    dyn Fn(Principal, String) -> Pin<Box<dyn Future<Output = Vec<SearchHit>> + Send>> + Send + Sync,
+>;
+
+/// A source of the global search box (customers by name, e-mail, phone or loyalty number;
+/// bookings by PNR; bags by tag; flights by number). Each source decides whether the query
+/// looks like something it knows and answers quickly, scoped to the principal.
+#[derive(Clone)]
+pub struct SearchSource {
+    /// Stable id.
+    pub id: &'static str,
+    /// Who may use it (the access of the pages its hits open).
+    pub access: Access,
+    /// The finder.
+    pub find: SearchFind,
+}
+
+impl SearchSource {
+    /// A source from an async function of the principal and the query.
+    pub fn new<F, Fut>(id: &'static str, access: Access, find: F) -> Self
+    where
+        F: Fn(Principal, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<SearchHit>> + Send + 'static,
+    {
+        Self {
+            id,
+            access,
+            find: Arc::new(move |p, q| Box::pin(find(p, q))),
+        }
+    }
+}
+
+impl std::fmt::Debug for SearchSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchSource")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+/// Everything the modules contribute to the workspace, assembled once.
+#[derive(Debug, Clone, Default)]
+pub struct Workspace {
+    inner: Arc<Parts>,
+}
+
+#[derive(Debug, Default)]
+struct Parts {
+    navigation: Vec<NavEntry>,
+    panels: Vec<HomePanel>,
+    search: Vec<SearchSource>,
+}
+
+impl Workspace {
+    /// The workspace over the modules' contributions (each sorted by its order).
+    pub fn new(
+        mut navigation: Vec<NavEntry>,
+        mut panels: Vec<HomePanel>,
+        search: Vec<SearchSource>,
+    ) -> Self {
+        navigation.sort_by_key(|e| e.order);
+        panels.sort_by_key(|p| p.order);
+        Self {
+            inner: Arc::new(Parts {
+                navigation,
+                panels,
+                search,
+            }),
+        }
+    }
+
+    /// The navigation entries `principal` may follow.
+    pub fn navigation<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+    ) -> impl Iterator<Item = &'a NavEntry> + 'a {
+        self.inner
+            .navigation
+            .iter()
+            .filter(move |e| e.visible_to(principal))
+    }
+
+    /// The start-page panels `principal` may see.
+    pub fn panels<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+    ) -> impl Iterator<Item = &'a HomePanel> + 'a {
+        self.inner
+            .panels
+            .iter()
+            .filter(move |p| allowed(p.access, principal))
+    }
+
+    /// The search sources `principal` may use.
+    pub fn search_sources<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+    ) -> impl Iterator<Item = &'a SearchSource> + 'a {
+        self.inner
+            .search
+            .iter()
+            .filter(move |s| allowed(s.access, principal))
+    }
+
+    /// Every navigation entry, whoever may see it (for tests that follow each link).
+    pub fn all_navigation(&self) -> &[NavEntry] {
+        &self.inner.navigation
+    }
+}
+
+tokio::task_local! {
+    static WORKSPACE: Workspace;
+    static FLASH: Option<String>;
+}
+
+/// The workspace of the request being handled (empty outside one).
+pub fn current() -> Workspace {
+    WORKSPACE.try_with(|w| w.clone()).unwrap_or_default()
+}
+
+/// The one-time notice carried over a redirect (see [`crate::kit::redirect_with_notice`]).
+pub(crate) fn current_flash() -> Option<String> {
+    FLASH.try_with(|f| f.clone()).ok().flatten()
+}
+
+/// Middleware: makes the workspace available to the pages while a request is handled, and
+/// hands a notice set before a redirect to the page after it (then forgets it).
+pub async fn provide_workspace(
+    axum::extract::State(workspace): axum::extract::State<Workspace>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let flash = crate::kit::flash_from(req.headers());
+    let had_flash = flash.is_some();
+    let mut response = WORKSPACE
+        .scope(workspace, FLASH.scope(flash, next.run(req)))
+        .await;
+    let is_redirect = response.status().is_redirection();
+    if had_flash && !is_redirect {
+        response.headers_mut().append(
+            http::header::SET_COOKIE,
+            http::HeaderValue::from_static(crate::kit::FLASH_CLEAR),
+        );
+    }
+    response
+}
