@@ -643,8 +643,12 @@ pub fn router(
         .with_refusal_page(aloft_web::refusal_page);
     let mut navigation = modules.navigation();
     navigation.push(API_NAV);
-    let workspace =
-        aloft_web::Workspace::new(navigation, modules.home_panels(), modules.search_sources());
+    let workspace = aloft_web::Workspace::new(
+        navigation,
+        modules.home_panels(),
+        modules.search_sources(),
+        modules.record_views(),
+    );
     let mut doc = ApiDoc::openapi();
     doc.tags = Some(
         modules

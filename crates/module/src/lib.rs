@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use aloft_authz::{PermissionInfo, RoutePolicy};
 use aloft_kernel::jobs::{JobHandler, Schedule};
-use aloft_web::{HomePanel, NavEntry, SearchSource};
+use aloft_web::{HomePanel, NavEntry, RecordView, SearchSource};
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -52,6 +52,12 @@ pub trait DomainModule: Send + Sync {
 
     /// Sources of the global search box (each answers for what it recognises).
     fn search_sources(&self) -> Vec<SearchSource> {
+        Vec::new()
+    }
+
+    /// Views this module adds to other modules' record pages (tabs and header alerts of the
+    /// customer 360° page).
+    fn record_views(&self) -> Vec<RecordView> {
         Vec::new()
     }
 
@@ -122,6 +128,11 @@ impl Modules {
     /// Every module's search sources.
     pub fn search_sources(&self) -> Vec<SearchSource> {
         self.iter().flat_map(|m| m.search_sources()).collect()
+    }
+
+    /// Every module's record views.
+    pub fn record_views(&self) -> Vec<RecordView> {
+        self.iter().flat_map(|m| m.record_views()).collect()
     }
 
     /// The API of every module merged, with its OpenAPI paths.

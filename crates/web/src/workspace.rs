@@ -121,6 +121,78 @@ impl std::fmt::Debug for HomePanel {
     }
 }
 
+/// Where a [`RecordView`] appears on a record's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// In the page header, under the name: short alerts and facts (next flight, open
+    /// disruptions, open cases).
+    Header,
+    /// A tab of its own.
+    Tab,
+}
+
+/// Renders a view of one record for the signed-in principal: `(principal, record id, the
+/// page's query pairs)`. The view checks the record's visibility and audits what it reads.
+pub type RecordRender =
+    Arc<dyn Fn(Principal, String, Vec<(String, String)>) -> BoxMarkup + Send + Sync>;
+
+/// A view another module contributes to a record's page (the customer 360° page is made of the
+/// customers module's overview plus the travel, identity, cases, compensation and consent
+/// modules' views), so a new domain adds its tab without editing the page's owner.
+#[derive(Clone)]
+pub struct RecordView {
+    /// The kind of record whose page shows it (`customer`).
+    pub record: &'static str,
+    /// Stable id (the `?tab=` value).
+    pub id: &'static str,
+    /// The tab's label.
+    pub label: &'static str,
+    /// Who sees it.
+    pub access: Access,
+    /// Position among the tabs or header items (lower first).
+    pub order: u16,
+    /// Where it appears.
+    pub placement: Placement,
+    /// The renderer.
+    pub render: RecordRender,
+}
+
+impl RecordView {
+    /// A view from an async function of the principal, the record id and the query pairs.
+    pub fn new<F, Fut>(
+        record: &'static str,
+        id: &'static str,
+        label: &'static str,
+        access: Access,
+        order: u16,
+        placement: Placement,
+        render: F,
+    ) -> Self
+    where
+        F: Fn(Principal, String, Vec<(String, String)>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Markup> + Send + 'static,
+    {
+        Self {
+            record,
+            id,
+            label,
+            access,
+            order,
+            placement,
+            render: Arc::new(move |p, id, q| Box::pin(render(p, id, q))),
+        }
+    }
+}
+
+impl std::fmt::Debug for RecordView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordView")
+            .field("record", &self.record)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
 /// One thing the global search found.
 #[derive(Debug, Clone)]
 pub struct SearchHit {
@@ -186,6 +258,7 @@ struct Parts {
     navigation: Vec<NavEntry>,
     panels: Vec<HomePanel>,
     search: Vec<SearchSource>,
+    views: Vec<RecordView>,
 }
 
 impl Workspace {
@@ -194,16 +267,31 @@ impl Workspace {
         mut navigation: Vec<NavEntry>,
         mut panels: Vec<HomePanel>,
         search: Vec<SearchSource>,
+        mut views: Vec<RecordView>,
     ) -> Self {
         navigation.sort_by_key(|e| e.order);
         panels.sort_by_key(|p| p.order);
+        views.sort_by_key(|v| v.order);
         Self {
             inner: Arc::new(Parts {
                 navigation,
                 panels,
                 search,
+                views,
             }),
         }
+    }
+
+    /// The views of `record` pages at `placement` that `principal` may see.
+    pub fn record_views<'a>(
+        &'a self,
+        record: &'a str,
+        placement: Placement,
+        principal: Option<&'a Principal>,
+    ) -> impl Iterator<Item = &'a RecordView> + 'a {
+        self.inner.views.iter().filter(move |v| {
+            v.record == record && v.placement == placement && allowed(v.access, principal)
+        })
     }
 
     /// The navigation entries `principal` may follow.
