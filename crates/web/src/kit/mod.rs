@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 pub use chart::{BarChart, Series, TimeChart};
-pub use form::{Field, FieldKind, FormErrors, error_summary};
+pub use form::{Field, FieldKind, FormData, FormErrors, error_summary, field_id};
 pub use table::{Column, DataTable, SortDir, Sorting};
 
 /// The meaning of a badge or notice; also told in words, never by colour alone.
