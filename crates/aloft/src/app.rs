@@ -688,6 +688,9 @@ pub fn router(
         .merge(aloft_web::routes())
         .merge(aloft_kernel::http::ops_routes(ops))
         .fallback(not_found)
+        .layer(middleware::from_fn(
+            aloft_kernel::http::provide_access_context,
+        ))
         .layer(middleware::from_fn_with_state(gate, authorize))
         .layer(middleware::from_fn_with_state(
             workspace,

@@ -14,7 +14,7 @@ use aloft_customers::permissions::{
     CUSTOMER_READ, CUSTOMER_WRITE, OWN_PROFILE, OWN_RECORD, ROSTER, STATION, TRAVEL_DOCUMENT_READ,
 };
 use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
-use aloft_travel::permissions::{INTERACTION_WRITE, TIMELINE_READ};
+use aloft_travel::permissions::{INTERACTION_READ, INTERACTION_WRITE, TIMELINE_READ};
 
 /// Read the Prometheus metrics at `/metrics` on the main listener. No personal data, but a map
 /// of the system's routes, load and error rates — operators' business, not every staff member's
@@ -84,6 +84,7 @@ pub const ROLES: &[RoleDef] = &[
             CUSTOMER_READ,
             CUSTOMER_WRITE,
             TIMELINE_READ,
+            INTERACTION_READ,
             INTERACTION_WRITE,
         ],
     ),
@@ -119,6 +120,7 @@ pub const ROLES: &[RoleDef] = &[
             CUSTOMER_READ,
             CUSTOMER_WRITE,
             TIMELINE_READ,
+            INTERACTION_READ,
             INTERACTION_WRITE,
         ],
     ),
@@ -130,8 +132,10 @@ pub const ROLES: &[RoleDef] = &[
             CUSTOMER_READ,
             CUSTOMER_WRITE,
             TIMELINE_READ,
+            INTERACTION_READ,
             INTERACTION_WRITE,
             IDENTITY_REVIEW,
+            aloft_customers::permissions::LOYALTY_MANAGE,
         ],
     ),
     staff(
@@ -161,6 +165,7 @@ pub const ROLES: &[RoleDef] = &[
             CUSTOMER_WRITE,
             TRAVEL_DOCUMENT_READ,
             TIMELINE_READ,
+            INTERACTION_READ,
             AUDIT_READ,
             ACCESS_REVIEW,
             ACCESS_APPROVE,

@@ -19,6 +19,7 @@ pub mod disclosure;
 pub mod events;
 pub mod model;
 pub mod pages;
+pub mod panels;
 pub mod permissions;
 pub mod routes;
 pub mod sealing;
@@ -63,6 +64,14 @@ impl aloft_module::DomainModule for CustomersModule {
 
     fn page_routes(&self) -> axum::Router {
         pages::routes(self.store.clone())
+    }
+
+    fn home_panels(&self) -> Vec<aloft_web::HomePanel> {
+        panels::home_panels(self.store.clone())
+    }
+
+    fn search_sources(&self) -> Vec<aloft_web::SearchSource> {
+        vec![panels::search_source(self.store.clone())]
     }
 
     fn navigation(&self) -> Vec<aloft_web::NavEntry> {

@@ -17,7 +17,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use aloft_authz::{Access, CSRF_FIELD, RoutePolicy};
-use aloft_web::{Section, layout, page};
+use aloft_web::kit::{self, Crumb, Tab, Tone};
+use aloft_web::{Placement, RecordView, Section, layout, page};
 
 use crate::disclosure::Disclosure;
 use aloft_kernel::{AccessContext, FieldError};
@@ -88,7 +89,7 @@ struct SearchForm {
 }
 
 /// Recognises what the agent typed: e-mail, phone, a document/loyalty number, or a name.
-fn interpret(q: &str) -> Vec<CustomerQuery> {
+pub(crate) fn interpret(q: &str) -> Vec<CustomerQuery> {
     let q = q.trim();
     let base = CustomerQuery {
         limit: 25,
@@ -300,14 +301,29 @@ async fn load(store: &CustomerStore, id: &str) -> Result<Customer, Response> {
     }
 }
 
-fn row(label: &str, value: Option<String>) -> Markup {
-    html! { dt { (label) } dd { (value.unwrap_or_else(|| "—".into())) } }
+/// The tab of the 360° page the customers module draws itself.
+const OVERVIEW: &str = "overview";
+
+/// Whether an SSR code is about reduced mobility or another assistance need (PRM), as opposed
+/// to a pet or an unaccompanied minor: PRM codes get the warning tone in the header.
+fn is_prm(code: &str) -> bool {
+    code.starts_with("WC")
+        || matches!(
+            code,
+            "BLND" | "DEAF" | "DPNA" | "MAAS" | "MEDA" | "OXYG" | "STCR"
+        )
 }
 
+/// The customer 360° page: a header with who the passenger is and what to watch for (tier,
+/// SSR/PRM, special meal, contact preferences, and the header alerts other modules contribute —
+/// next flight, open disruptions), quick actions, then tabs: the overview drawn here and every
+/// tab other modules contribute (timeline, travel, interactions, suggestions, sources). Each tab
+/// has its own address (`?tab=`).
 async fn view(
     State(store): State<CustomerStore>,
     ctx: AccessContext,
     Path(id): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
     let c = match load(&store, &id).await {
         Ok(c) => c,
@@ -327,9 +343,121 @@ async fn view(
     {
         return unavailable();
     }
+    let Some(principal) = aloft_authz::current_principal() else {
+        return not_found();
+    };
+    let workspace = aloft_web::workspace::current();
+    let tab = query
+        .iter()
+        .find(|(k, _)| k == "tab")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or(OVERVIEW)
+        .to_string();
+    let views: Vec<&RecordView> = workspace
+        .record_views("customer", Placement::Tab, Some(&principal))
+        .collect();
+    let chosen = views.iter().find(|v| v.id == tab);
+    if tab != OVERVIEW && chosen.is_none() {
+        return not_found();
+    }
+    let customer_id = c.id.to_string();
+    let header_views: Vec<&RecordView> = workspace
+        .record_views("customer", Placement::Header, Some(&principal))
+        .collect();
+    let header_items = futures_util::future::join_all(
+        header_views
+            .iter()
+            .map(|v| (v.render)(principal.clone(), customer_id.clone(), query.clone())),
+    );
+    let body = async {
+        match chosen {
+            Some(v) => (v.render)(principal.clone(), customer_id.clone(), query.clone()).await,
+            None => overview(&c),
+        }
+    };
+    let (header_items, body) = tokio::join!(header_items, body);
+    let p = &c.profile;
+    let prefs = &p.preferences;
+    let base = format!("/customers/{}", c.id);
+    let mut tab_links: Vec<(String, &str, bool)> =
+        vec![(base.clone(), "Overview", tab == OVERVIEW)];
+    for v in &views {
+        tab_links.push((format!("{base}?tab={}", v.id), v.label, v.id == tab));
+    }
+    let tabs: Vec<Tab<'_>> = tab_links
+        .iter()
+        .map(|(href, label, current)| Tab {
+            label,
+            href,
+            current: *current,
+        })
+        .collect();
+    let can_write = principal.can(crate::permissions::CUSTOMER_WRITE);
+    let can_log = workspace
+        .record_views("customer", Placement::Tab, Some(&principal))
+        .any(|v| v.id == "interactions");
+    let title = p.display_name();
+    let subtitle = html! {
+        span.badges {
+            @if let Some(tier) = p.loyalty_tier {
+                (kit::badge(&format!("{} tier", capitalise(tier.as_str())), Tone::Info)) " "
+            }
+            @for code in &prefs.special_service_requests {
+                (kit::badge_titled(code.as_str(), code.describe(), if is_prm(code.as_str()) { Tone::Warn } else { Tone::Neutral })) " "
+            }
+            @if let Some(meal) = &prefs.meal {
+                (kit::badge_titled(meal.as_str(), meal.describe(), Tone::Neutral)) " "
+            }
+        }
+        span.contact-prefs {
+            @if let Some(ch) = prefs.communication_channel { "Prefers " (ch.as_str()) }
+            @if let Some(lang) = &prefs.language { " · speaks " (lang) }
+            @if let Some(n) = &p.loyalty_number { " · " (n) }
+        }
+    };
+    let actions = html! {
+        @if can_log {
+            a role="button" href={ (base) "?tab=interactions#log" } { "Log an interaction" }
+        }
+        @if can_write {
+            a.secondary role="button" href={ (base) "/edit" } { "Edit profile" }
+        }
+    };
+    page(
+        StatusCode::OK,
+        layout(
+            &title,
+            crate::pages::SECTION,
+            html! {
+                div.record-header {
+                    (kit::page_header(&[Crumb { label: "Customers", href: "/customers" }], &title, Some(subtitle), Some(actions)))
+                    @if header_items.iter().any(|m| !m.0.is_empty()) {
+                        div.record-alerts aria-label="At a glance" role="group" {
+                            @for item in &header_items { (item) }
+                        }
+                    }
+                }
+                (kit::tabs("Customer views", &tabs))
+                (body)
+            },
+        ),
+    )
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|f| f.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The overview tab: the profile's facts, grouped as an agent reads them.
+fn overview(c: &Customer) -> Markup {
     let disclosure = Disclosure::current();
     let p = &c.profile;
-    let s = |v: Option<&dyn std::fmt::Display>| v.map(|x| x.to_string());
+    let prefs = &p.preferences;
+    let text = |v: Option<String>| kit::or_dash(v);
     let address = p.address.as_ref().map(|a| {
         [
             Some(a.line1.to_string()),
@@ -344,7 +472,6 @@ async fn view(
         .collect::<Vec<_>>()
         .join(", ")
     });
-    let prefs = &p.preferences;
     let ssrs = (!prefs.special_service_requests.is_empty()).then(|| {
         prefs
             .special_service_requests
@@ -375,85 +502,65 @@ async fn view(
         .collect::<Vec<_>>()
         .join(", ")
     });
-    page(
-        StatusCode::OK,
-        layout(
-            &p.display_name(),
-            crate::pages::SECTION,
-            html! {
-                nav aria-label="Breadcrumb" { a href="/customers" { "Customers" } " › " (p.display_name()) }
-                h1 { (p.display_name()) }
-                @if aloft_authz::current_principal().is_some_and(|p| p.can(crate::permissions::CUSTOMER_WRITE)) {
-                    p { a href={ "/customers/" (c.id) "/edit" } role="button" { "Edit profile" } }
-                }
-                div.grid {
-                    section aria-labelledby="h-identity" {
-                        h2 #h-identity { "Identity" }
-                        dl.profile {
-                            (row("Title", s(p.title.as_ref().map(|v| v as _))))
-                            (row("First name", Some(p.first_name.to_string())))
-                            (row("Middle name", s(p.middle_name.as_ref().map(|v| v as _))))
-                            (row("Last name", Some(p.last_name.to_string())))
-                            (row("Gender", p.gender.map(|g| g.as_str().to_string())))
-                            (row("Date of birth", p.date_of_birth.map(|d| d.to_string())))
-                            (row("Nationality", s(p.nationality.as_ref().map(|v| v as _))))
-                        }
-                    }
-                    section aria-labelledby="h-contact" {
-                        h2 #h-contact { "Contact" }
-                        dl.profile {
-                            (row("E-mail", s(p.email.as_ref().map(|v| v as _))))
-                            (row("Phone", s(p.phone.as_ref().map(|v| v as _))))
-                            (row("Address", address))
-                            (row("Preferred channel", prefs.communication_channel.map(|c| c.as_str().to_string())))
-                            (row("Language", s(prefs.language.as_ref().map(|v| v as _))))
-                        }
-                    }
-                }
-                div.grid {
-                    section aria-labelledby="h-travel" {
-                        h2 #h-travel { "Loyalty and documents" }
-                        dl.profile {
-                            (row("Loyalty number", s(p.loyalty_number.as_ref().map(|v| v as _))))
-                            (row("Tier", p.loyalty_tier.map(|t| t.as_str().to_string())))
-                            (row("Passport number", p.passport_number.as_ref().map(|v| if disclosure.shows("passport_number") { v.as_str().to_owned() } else { crate::disclosure::mask(v.as_str()) })))
-                            (row("Passport expiry", p.passport_expiry.map(|d| d.to_string())))
-                        }
-                    }
-                    section aria-labelledby="h-prefs" {
-                        h2 #h-prefs { "Preferences" }
-                        dl.profile {
-                            (row("Seat", prefs.seat.map(|v| v.as_str().replace('_', " "))))
-                            (row("Meal", prefs.meal.as_ref().map(|m| format!("{m} ({})", m.describe()))))
-                            (row("Drink", s(prefs.drink.as_ref().map(|v| v as _))))
-                            (row("Special service", ssrs))
-                        }
-                    }
-                }
-                section aria-labelledby="h-digital" {
-                    h2 #h-digital { "Digital footprint" }
-                    dl.profile {
-                        (row("Device", device))
-                        (row("Location", location))
-                    }
-                }
-                p.muted { small { "Profile version " (c.version) " · created " (c.created_at.format("%Y-%m-%d %H:%M UTC")) " · updated " (c.updated_at.format("%Y-%m-%d %H:%M UTC")) } }
-                section aria-labelledby="h-sources" {
-                    h2 #h-sources { "Golden record sources" }
-                    div #sources hx-get={ "/customers/" (c.id) "/sources" } hx-trigger="load" hx-swap="innerHTML" {
-                        p { "Loading the source records…" }
-                    }
-                }
-                section aria-labelledby="h-timeline" {
-                    h2 #h-timeline { "Timeline" }
-                    div #timeline hx-get={ "/customers/" (c.id) "/timeline" } hx-trigger="load" hx-swap="innerHTML" {
-                        p { a href={ "/customers/" (c.id) "/timeline" } { "Open the timeline" } }
-                    }
-                    p { a href={ "/customers/" (c.id) "/timeline" } { "Filter the timeline" } }
-                }
-            },
-        ),
-    )
+    let passport = p.passport_number.as_ref().map(|v| {
+        if disclosure.shows("passport_number") {
+            v.as_str().to_owned()
+        } else {
+            crate::disclosure::mask(v.as_str())
+        }
+    });
+    html! {
+        div.overview {
+            section aria-labelledby="h-identity" {
+                h2 #h-identity { "Identity" }
+                (kit::facts(&[
+                    ("Title", text(p.title.as_ref().map(ToString::to_string))),
+                    ("First name", text(Some(p.first_name.to_string()))),
+                    ("Middle name", text(p.middle_name.as_ref().map(ToString::to_string))),
+                    ("Last name", text(Some(p.last_name.to_string()))),
+                    ("Gender", text(p.gender.map(|g| g.as_str().to_string()))),
+                    ("Date of birth", text(p.date_of_birth.map(|d| d.to_string()))),
+                    ("Nationality", text(p.nationality.as_ref().map(ToString::to_string))),
+                ]))
+            }
+            section aria-labelledby="h-contact" {
+                h2 #h-contact { "Contact" }
+                (kit::facts(&[
+                    ("E-mail", text(p.email.as_ref().map(ToString::to_string))),
+                    ("Phone", text(p.phone.as_ref().map(ToString::to_string))),
+                    ("Address", text(address)),
+                    ("Preferred channel", text(prefs.communication_channel.map(|c| c.as_str().to_string()))),
+                    ("Language", text(prefs.language.as_ref().map(ToString::to_string))),
+                ]))
+            }
+            section aria-labelledby="h-travel" {
+                h2 #h-travel { "Loyalty and documents" }
+                (kit::facts(&[
+                    ("Loyalty number", text(p.loyalty_number.as_ref().map(ToString::to_string))),
+                    ("Tier", text(p.loyalty_tier.map(|t| capitalise(t.as_str())))),
+                    ("Passport number", text(passport)),
+                    ("Passport expiry", text(p.passport_expiry.map(|d| d.to_string()))),
+                ]))
+            }
+            section aria-labelledby="h-prefs" {
+                h2 #h-prefs { "Preferences" }
+                (kit::facts(&[
+                    ("Seat", text(prefs.seat.map(|v| v.as_str().replace('_', " ")))),
+                    ("Meal", text(prefs.meal.as_ref().map(|m| format!("{m} ({})", m.describe())))),
+                    ("Drink", text(prefs.drink.as_ref().map(ToString::to_string))),
+                    ("Special service", text(ssrs)),
+                ]))
+            }
+            section aria-labelledby="h-digital" {
+                h2 #h-digital { "Digital footprint" }
+                (kit::facts(&[
+                    ("Device", text(device)),
+                    ("Location", text(location)),
+                ]))
+            }
+            p.muted { small { "Profile version " (c.version) " · created " (c.created_at.format("%Y-%m-%d %H:%M UTC")) " · updated " (c.updated_at.format("%Y-%m-%d %H:%M UTC")) } }
+        }
+    }
 }
 
 /// Form field names: JSON pointer segments joined with dots (`address.line1`).

@@ -10,6 +10,8 @@ pub const CUSTOMER_READ: Permission = Permission::new("customer.read");
 pub const CUSTOMER_WRITE: Permission = Permission::new("customer.write");
 /// See travel document numbers unmasked.
 pub const TRAVEL_DOCUMENT_READ: Permission = Permission::new("customer.travel_document.read");
+/// Follow the frequent-flyer programme: tier changes across the member base.
+pub const LOYALTY_MANAGE: Permission = Permission::new("loyalty.manage");
 /// A passenger's own profile, and only theirs.
 pub const OWN_PROFILE: Permission = Permission::new("self.profile");
 
@@ -26,6 +28,10 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: TRAVEL_DOCUMENT_READ,
         description: "See passport numbers unmasked",
+    },
+    PermissionInfo {
+        permission: LOYALTY_MANAGE,
+        description: "Follow loyalty tier changes across the member base",
     },
     PermissionInfo {
         permission: OWN_PROFILE,

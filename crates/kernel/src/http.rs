@@ -248,7 +248,41 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for crate::audit::Access
     }
 }
 
+tokio::task_local! {
+    static CURRENT_CONTEXT: crate::audit::AccessContext;
+}
+
+/// Middleware (inside the route gate): keeps the request's [`crate::audit::AccessContext`] at
+/// hand for code that renders without extractors — views other modules contribute to a page,
+/// start-page panels, search sources — so what they read is audited under the same actor,
+/// request id and client address as the page itself.
+pub async fn provide_access_context(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (mut parts, body) = req.into_parts();
+    let ctx = match <crate::audit::AccessContext as axum::extract::FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
+        Ok(ctx) => ctx,
+        Err(never) => match never {},
+    };
+    let req = axum::extract::Request::from_parts(parts, body);
+    CURRENT_CONTEXT.scope(ctx, next.run(req)).await
+}
+
 impl crate::audit::AccessContext {
+    /// The context of the request being handled (see [`provide_access_context`]); outside a
+    /// request, an anonymous one, so an audit record is never lost for want of a context.
+    pub fn current() -> Self {
+        CURRENT_CONTEXT
+            .try_with(Clone::clone)
+            .unwrap_or_else(|_| Self {
+                actor: crate::audit::Actor::anonymous(),
+                request_id: "-".into(),
+                client_address: None,
+                purpose: None,
+            })
+    }
+
     /// The request id and client address of a request, with an anonymous actor.
     pub fn from_parts(parts: &http::request::Parts) -> Self {
         let request_id = parts

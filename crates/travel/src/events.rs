@@ -94,11 +94,16 @@ pub mod audit {
     pub const CUSTOMER_SUGGESTIONS_READ: AuditAction =
         AuditAction::new("customer.suggestions_read");
 
+    /// `customer.interactions_read`: the texts of interactions and feedback were shown.
+    pub const CUSTOMER_INTERACTIONS_READ: AuditAction =
+        AuditAction::new("customer.interactions_read");
+
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
         TRAVEL_RECORD,
         TRAVEL_BULK_RECORD,
         CUSTOMER_TIMELINE_READ,
         CUSTOMER_SUGGESTIONS_READ,
+        CUSTOMER_INTERACTIONS_READ,
     ];
 }

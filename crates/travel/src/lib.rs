@@ -21,6 +21,7 @@ pub mod airports;
 pub mod demo;
 pub mod events;
 pub mod model;
+pub mod pages;
 pub mod permissions;
 pub mod preferences;
 pub mod routes;
@@ -69,5 +70,9 @@ impl aloft_module::DomainModule for TravelModule {
 
     fn page_routes(&self) -> axum::Router {
         routes::page_routes(self.timeline.clone())
+    }
+
+    fn record_views(&self) -> Vec<aloft_web::RecordView> {
+        pages::record_views(self.timeline.clone())
     }
 }

@@ -84,10 +84,10 @@ pub trait Visibility: Send + Sync + 'static {
 /// State of the timeline routes.
 #[derive(Clone)]
 pub struct TimelineState {
-    store: TravelStore,
-    auditor: Option<Auditor>,
+    pub(crate) store: TravelStore,
+    pub(crate) auditor: Option<Auditor>,
     visibility: Option<std::sync::Arc<dyn Visibility>>,
-    stated: Option<std::sync::Arc<dyn StatedPreferences>>,
+    pub(crate) stated: Option<std::sync::Arc<dyn StatedPreferences>>,
 }
 
 impl TimelineState {
@@ -116,7 +116,7 @@ impl TimelineState {
         self
     }
 
-    async fn ensure_visible(&self, customer: CustomerId) -> Result<(), ApiError> {
+    pub(crate) async fn ensure_visible(&self, customer: CustomerId) -> Result<(), ApiError> {
         if let Some(v) = &self.visibility {
             let principal = aloft_authz::current_principal();
             if !v.visible(principal.as_ref(), customer).await? {
@@ -237,7 +237,7 @@ async fn timeline(
     .into_response())
 }
 
-fn kind_label(k: TimelineKind) -> &'static str {
+pub(crate) fn kind_label(k: TimelineKind) -> &'static str {
     match k {
         TimelineKind::Flight => "Flights",
         TimelineKind::Ancillary => "Ancillaries",
@@ -363,7 +363,7 @@ async fn timeline_page(
     )
 }
 
-fn interaction_form(customer: CustomerId, error: Option<&str>) -> maud::Markup {
+pub(crate) fn interaction_form(customer: CustomerId, error: Option<&str>) -> maud::Markup {
     html! {
         form method="post" action={ "/customers/" (customer) "/interactions" } {
             (aloft_web::csrf_field())
