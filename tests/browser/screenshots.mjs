@@ -33,7 +33,16 @@ try {
     const context = await browser.newContext();
     const page = await context.newPage();
     await signIn(page, server.base, role);
-    for (const path of paths) {
+    let customer = null;
+    for (let path of paths) {
+      // "{customer}" stands for the first customer a name search finds (ids differ per run).
+      if (path.includes("{customer}")) {
+        if (!customer) {
+          await page.goto(`${server.base}/customers?q=a`);
+          customer = await page.locator("#results tbody a").first().getAttribute("href");
+        }
+        path = path.replace("{customer}", customer);
+      }
       for (const width of [1366, 390]) {
         await page.setViewportSize({ width, height: width > 500 ? 800 : 844 });
         await page.goto(`${server.base}${path}`);

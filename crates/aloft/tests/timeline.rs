@@ -67,7 +67,7 @@ async fn the_timeline_shows_a_customers_history_newest_first() {
         // The pages: the profile loads the timeline; the timeline page filters.
         let staff = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
         let profile = app.get_as(&staff, &format!("/customers/{id}")).await.text();
-        assert!(profile.contains(&format!("hx-get=\"/customers/{id}/timeline\"")));
+        assert!(profile.contains(&format!("href=\"/customers/{id}?tab=timeline\"")));
         let page = app.get_as(&staff, &format!("/customers/{id}/timeline?kind=interaction")).await;
         assert_eq!(page.status, 200);
         assert!(page.text().contains("Call 4") && !page.text().contains("Galleries"));

@@ -558,6 +558,12 @@ fn overview(c: &Customer) -> Markup {
                     ("Location", text(location)),
                 ]))
             }
+            section.wide aria-labelledby="h-sources" {
+                h2 #h-sources { "Sources and merges" }
+                div #sources hx-get={ "/customers/" (c.id) "/sources" } hx-trigger="load" hx-swap="innerHTML" {
+                    p { a href={ "/customers/" (c.id) "/sources" } { "Open the source records" } }
+                }
+            }
             p.muted { small { "Profile version " (c.version) " · created " (c.created_at.format("%Y-%m-%d %H:%M UTC")) " · updated " (c.updated_at.format("%Y-%m-%d %H:%M UTC")) } }
         }
     }

@@ -114,7 +114,7 @@ fn find_panel(p: &Principal) -> Markup {
         "find-customer",
         "Find a passenger",
         html! {
-            form method="get" action="/search" role="search" aria-label="Find a passenger" {
+            form method="get" action="/search" {
                 label for="home-q" { "Name, e-mail, phone, loyalty number, PNR, bag tag or flight" }
                 div.search-row {
                     input #home-q type="search" name="q" autocomplete="off";

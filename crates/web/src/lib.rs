@@ -166,7 +166,13 @@ pub async fn home() -> Response {
     };
     let greeting = principal
         .as_ref()
-        .map(|p| format!("{} — {}", p.display_name, p.role_label))
+        .map(|p| {
+            if p.display_name == p.role_label {
+                format!("Signed in as {}", p.role_label)
+            } else {
+                format!("{} — {}", p.display_name, p.role_label)
+            }
+        })
         .unwrap_or_default();
     let nav: Vec<&NavEntry> = workspace.navigation(principal.as_ref()).collect();
     page(

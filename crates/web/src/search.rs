@@ -62,7 +62,7 @@ pub(crate) async fn search_page(Query(query): Query<SearchQuery>) -> Response {
             Section::HOME,
             html! {
                 (kit::page_header(&[Crumb { label: "Home", href: "/" }], "Search", None, None))
-                form.search-page method="get" action="/search" role="search" aria-label="Search again" {
+                form.search-page method="get" action="/search" {
                     label for="search-q" { "Name, e-mail, phone, loyalty number, PNR, bag tag or flight number" }
                     div.search-row {
                         input #search-q type="search" name="q" value=(q) autocomplete="off";
