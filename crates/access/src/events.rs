@@ -82,6 +82,26 @@ pub mod audit {
     /// `passenger.unverified_sign_in`.
     pub const PASSENGER_UNVERIFIED_SIGN_IN: AuditAction =
         AuditAction::new("passenger.unverified_sign_in");
+    /// `passenger.password_accepted`: the portal's first step; the second factor is due.
+    pub const PASSENGER_PASSWORD_ACCEPTED: AuditAction =
+        AuditAction::new("passenger.password_accepted");
+    /// `passenger.mfa_passed`.
+    pub const PASSENGER_MFA_PASSED: AuditAction = AuditAction::new("passenger.mfa_passed");
+    /// `passenger.mfa_failed`.
+    pub const PASSENGER_MFA_FAILED: AuditAction = AuditAction::new("passenger.mfa_failed");
+    /// `passenger.recovery_code_used`.
+    pub const PASSENGER_RECOVERY_CODE_USED: AuditAction =
+        AuditAction::new("passenger.recovery_code_used");
+    /// `passenger.mfa_enrolled`.
+    pub const PASSENGER_MFA_ENROLLED: AuditAction = AuditAction::new("passenger.mfa_enrolled");
+    /// `passenger.mfa_removed`.
+    pub const PASSENGER_MFA_REMOVED: AuditAction = AuditAction::new("passenger.mfa_removed");
+    /// `passenger.signed_out`.
+    pub const PASSENGER_SIGNED_OUT: AuditAction = AuditAction::new("passenger.signed_out");
+    /// `passenger.sign_up_unmatched`: a portal sign-up named no profile (or one already
+    /// signed up); answered like any other.
+    pub const PASSENGER_SIGN_UP_UNMATCHED: AuditAction =
+        AuditAction::new("passenger.sign_up_unmatched");
 
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
@@ -121,5 +141,13 @@ pub mod audit {
         PASSENGER_SIGN_IN_FAILED,
         PASSENGER_SIGNED_IN,
         PASSENGER_UNVERIFIED_SIGN_IN,
+        PASSENGER_PASSWORD_ACCEPTED,
+        PASSENGER_MFA_PASSED,
+        PASSENGER_MFA_FAILED,
+        PASSENGER_RECOVERY_CODE_USED,
+        PASSENGER_MFA_ENROLLED,
+        PASSENGER_MFA_REMOVED,
+        PASSENGER_SIGNED_OUT,
+        PASSENGER_SIGN_UP_UNMATCHED,
     ];
 }

@@ -1,6 +1,6 @@
-//! How a request proves who it is: a bearer token (machines, operators) or the staff session
-//! cookie. Implements the platform's [`Authenticator`]; the platform's route gate then enforces
-//! the route's policy.
+//! How a request proves who it is: a bearer token (machines, operators), the staff session
+//! cookie, or — on the passenger portal's paths only — a passenger session cookie. Implements
+//! the platform's [`Authenticator`]; the platform's route gate then enforces the route's policy.
 
 use std::sync::Arc;
 
@@ -10,6 +10,10 @@ use http::header;
 
 use crate::issuers::{ExternalIssuer, unverified_issuer};
 use crate::model::{Stage, TOUCH_INTERVAL, session_alive};
+use crate::passengers::{
+    PassengerStage, is_portal_path, passenger_cookie_name, passenger_session,
+    touch_passenger_session,
+};
 use crate::storage::{AccountStore, Session};
 use crate::tokens::{TokenError, TokenIssuer};
 
@@ -105,6 +109,42 @@ impl AccessAuthenticator {
     }
 }
 
+impl AccessAuthenticator {
+    /// The passenger realm: a signed-in passenger session speaks for the passenger role, row
+    /// scope their own customer record. Half-finished sessions (sign-up, second factor due)
+    /// speak for nobody; the portal's sign-in steps read them themselves.
+    async fn passenger_principal(
+        &self,
+        value: &str,
+    ) -> Result<Option<Principal>, aloft_kernel::ApiError> {
+        let db = self.accounts.database();
+        let Some(session) = passenger_session(db, value).await? else {
+            return Ok(None);
+        };
+        if session.stage != PassengerStage::Full {
+            return Ok(None);
+        }
+        if session.due_for_touch(now()) {
+            touch_passenger_session(db, &session.id_hash).await?;
+        }
+        let mut p = match self.tokens.roles().principal(
+            crate::tokens::PASSENGER_ROLE,
+            format!("passenger:{}", session.account_id),
+            "Passenger".into(),
+            Realm::Passenger,
+            Some(&session.customer_id),
+            None,
+            true,
+        ) {
+            Some(p) => p,
+            None => return Ok(None),
+        };
+        p.csrf_token = Some(session.csrf_token);
+        p.session = Some(session.id_hash);
+        Ok(Some(p))
+    }
+}
+
 /// The principal a session speaks for (`None` if the account's role is not a staff role of
 /// the catalogue).
 pub fn principal_of(roles: &Roles, session: &Session) -> Option<Principal> {
@@ -153,6 +193,15 @@ impl Authenticator for AccessAuthenticator {
                     )),
                     Some(t) => self.bearer(t.trim()).await,
                 };
+            }
+            // Passenger sessions count only on the portal's paths (their cookie is sent nowhere
+            // else either); there they come first, so a staff cookie in the same browser never
+            // stands in for a passenger. Elsewhere, staff sessions exactly as before.
+            if is_portal_path(parts.uri.path())
+                && let Some(value) = cookie(parts, passenger_cookie_name(self.tls))
+                && let Some(p) = self.passenger_principal(value).await?
+            {
+                return Ok(Authentication::Principal(p));
             }
             match cookie(parts, self.cookie_name()) {
                 Some(value) => self.session_principal(value).await,

@@ -38,7 +38,7 @@ use aloft_security::{check_password_policy, hash_password, verify_password};
 
 use crate::limiter::RateLimiter;
 use crate::model::global_slowdown;
-use crate::storage::{SignInSubject, backoff_of, clear_backoff, count_failure};
+use crate::storage::{AccountStore, SignInSubject, backoff_of, clear_backoff, count_failure};
 use crate::tokens::TokenIssuer;
 
 /// How long a passenger token lasts.
@@ -120,6 +120,7 @@ pub struct PassengerAccounts {
     directory: Arc<dyn CustomerDirectory>,
     limiter: Arc<RateLimiter>,
     mailer: aloft_mail::Mailer,
+    secrets: Option<AccountStore>,
 }
 
 impl PassengerAccounts {
@@ -137,7 +138,20 @@ impl PassengerAccounts {
             directory,
             mailer,
             limiter: Arc::new(RateLimiter::new(30, Duration::from_secs(60))),
+            secrets: None,
         }
+    }
+
+    /// Encrypts passengers' second-factor secrets with `accounts`' account-secret key (the
+    /// portal's second factor needs it; without it, setting one up fails).
+    pub fn with_account_secrets(mut self, accounts: AccountStore) -> Self {
+        self.secrets = Some(accounts);
+        self
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
     }
 
     /// The endpoints, with their OpenAPI descriptions.
@@ -344,6 +358,10 @@ pub struct PassengerSignIn {
     pub email: String,
     /// The password.
     pub password: String,
+    /// The code of the passenger's authenticator app (or a recovery code), when they turned
+    /// on a second factor.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// A passenger's bearer token.
@@ -373,7 +391,7 @@ fn wrong() -> ApiError {
     request_body = PassengerSignIn,
     responses(
         (status = 200, description = "Signed in", body = PassengerToken),
-        (status = 401, description = "Wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong e-mail, password or second factor, or the second factor is missing", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts; the account or address is locked for a while", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -384,156 +402,36 @@ async fn token(
 ) -> Result<Response, ApiError> {
     let form: PassengerSignIn =
         serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    let ip = ctx
-        .client_address
-        .as_deref()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-    let too_many = |detail: &str| {
-        ApiError::Problem(
-            Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-attempts",
-                "Too many attempts",
-            )
-            .with_detail(detail),
-        )
-    };
-    if state.limiter.check(ip).is_err() {
-        state
-            .audit(ctx.entry(
-                crate::events::audit::PASSENGER_RATE_LIMITED,
-                "customer",
-                None,
-                vec![],
-                "denied",
-            ))
-            .await?;
-        return Err(too_many(
-            "Too many sign-in attempts from this address; wait a minute.",
-        ));
-    }
-    // The staff sign-in's rule: the back-off is keyed by the e-mail (its blind index) and this
-    // client address, whether or not an account exists. A per-account lock would let anyone who
-    // knows a passenger's e-mail lock them out at will by guessing; this way failures from one
-    // address never lock out another, and a locked account and an unknown address answer alike.
-    let index = state.directory.email_index(&form.email);
-    let key = index
-        .clone()
-        .unwrap_or_else(|| format!("unindexed:{}", form.email.trim().to_lowercase()));
-    let subject = SignInSubject::Passenger(&key);
-    let backoff = backoff_of(&state.db, subject, &ctx).await?;
-    if let Some(hold) = global_slowdown(backoff.global_failures) {
-        tokio::time::sleep(hold).await;
-    }
-    let row = match &index {
-        Some(index) => sqlx::query(
-            "SELECT id, customer_id, password_hash, email_verified_at FROM passenger_accounts WHERE email_index = $1",
-        )
-        .bind(index)
-        .fetch_optional(state.db.pool())
-        .await
-        .map_err(StorageError::from)?,
-        None => None,
-    };
-    let mut ctx = ctx;
-    let mut account = None;
-    if let Some(row) = &row {
-        let id: String = row.try_get("id").map_err(StorageError::from)?;
-        let customer: String = row.try_get("customer_id").map_err(StorageError::from)?;
-        let hash: String = row.try_get("password_hash").map_err(StorageError::from)?;
-        let verified: Option<String> = row
-            .try_get("email_verified_at")
-            .map_err(StorageError::from)?;
-        ctx.actor = aloft_kernel::Actor {
-            id: format!("passenger:{id}"),
-            role: "passenger".into(),
+    let (account, ctx) = state.authenticate(&form.email, &form.password, ctx).await?;
+    if account.totp.is_some() {
+        // A passenger who turned on a second factor gives it here too (TOTP or recovery code).
+        let Some(code) = form.code.as_deref() else {
+            return Err(ApiError::Problem(
+                Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "second-factor-required",
+                    "Second factor required",
+                )
+                .with_detail("Send the code from your authenticator app as `code`."),
+            ));
         };
-        account = Some((id, customer, hash, verified.is_some()));
-    }
-    let resource = account.as_ref().map(|(_, customer, _, _)| customer.clone());
-    if let Some(until) = backoff.blocked_until.filter(|u| *u > now()) {
-        verify_unknown_user(&form.password);
-        state
-            .audit(ctx.entry(
-                crate::events::audit::PASSENGER_LOCKED_ATTEMPT,
-                "customer",
-                resource,
-                vec![],
-                "denied",
-            ))
-            .await?;
-        let minutes = (until - now()).num_minutes().max(1);
-        return Err(too_many(&format!(
-            "This account is locked for {minutes} more minute(s) after too many failed attempts."
-        )));
-    }
-    let (id, customer, verified) = match account {
-        Some((id, customer, hash, verified)) if verify_password(&form.password, &hash) => {
-            (id, customer, verified)
-        }
-        account => {
-            if account.is_none() {
-                // Same work as a wrong password: addresses cannot be probed by timing.
-                verify_unknown_user(&form.password);
-            }
-            let mut tx = state.db.begin_write().await?;
-            count_failure(&mut tx, subject, &ctx).await?;
-            tx.audit(&[ctx.entry(
-                crate::events::audit::PASSENGER_SIGN_IN_FAILED,
-                "customer",
-                resource,
-                vec![],
-                "failure",
-            )])
-            .await?;
-            tx.commit().await?;
+        if state
+            .check_second_factor(&account, code, &ctx)
+            .await?
+            .is_none()
+        {
             return Err(wrong());
         }
-    };
-    if !verified {
-        state
-            .audit(ctx.entry(
-                crate::events::audit::PASSENGER_UNVERIFIED_SIGN_IN,
-                "customer",
-                Some(customer),
-                vec![],
-                "denied",
-            ))
-            .await?;
-        return Err(ApiError::Problem(
-            Problem::new(
-                StatusCode::FORBIDDEN,
-                "email-not-verified",
-                "E-mail address not verified yet",
-            )
-            .with_detail(
-                "Enter the code we sent to your e-mail address at /api/v1/passenger/verify, or ask for a new one at /api/v1/passenger/verify/resend.",
-            ),
-        ));
     }
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("UPDATE passenger_accounts SET failed_attempts = 0, locked_until = NULL, updated_at = $2 WHERE id = $1")
-        .bind(&id)
-        .bind(to_db_time(now()))
-        .execute(tx.conn())
-        .await
-        .map_err(StorageError::from)?;
-    clear_backoff(&mut tx, subject, &ctx).await?;
-    tx.audit(&[ctx.entry(
-        crate::events::audit::PASSENGER_SIGNED_IN,
-        "customer",
-        Some(customer.clone()),
-        vec![],
-        "success",
-    )])
-    .await?;
-    tx.commit().await?;
-    let customer = Uuid::parse_str(&customer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state
+        .signed_in(&account, &ctx, crate::events::audit::PASSENGER_SIGNED_IN)
+        .await?;
+    let customer =
+        Uuid::parse_str(&account.customer).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut r = axum::Json(PassengerToken {
         access_token: state
             .tokens
-            .issue_for_passenger(&id, customer, PASSENGER_TOKEN_TTL),
+            .issue_for_passenger(&account.id, customer, PASSENGER_TOKEN_TTL),
         token_type: "Bearer",
         expires_in: PASSENGER_TOKEN_TTL.num_seconds(),
     })
@@ -584,94 +482,133 @@ async fn verify(
     let form: Verification =
         serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
     state.throttle(&ctx)?;
-    let Some(index) = state.directory.email_index(&form.email) else {
-        return Err(bad_code());
-    };
-    let row = sqlx::query(
-        "SELECT id, customer_id, email_verified_at, verification_digest, verification_expires_at, \
-         verification_tries FROM passenger_accounts WHERE email_index = $1",
-    )
-    .bind(&index)
-    .fetch_optional(state.db.pool())
-    .await
-    .map_err(StorageError::from)?;
-    let Some(row) = row else {
-        return Err(bad_code());
-    };
-    let id: String = row.try_get("id").map_err(StorageError::from)?;
-    let customer: String = row.try_get("customer_id").map_err(StorageError::from)?;
-    if row
-        .try_get::<Option<String>, _>("email_verified_at")
-        .map_err(StorageError::from)?
-        .is_some()
-    {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+    match state.check_code(&form.email, &form.code, ctx).await? {
+        CodeCheck::Verified { .. } | CodeCheck::AlreadyVerified => {
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        CodeCheck::Wrong => Err(bad_code()),
     }
-    let digest: Option<String> = row
-        .try_get("verification_digest")
-        .map_err(StorageError::from)?;
-    let expires: Option<String> = row
-        .try_get("verification_expires_at")
-        .map_err(StorageError::from)?;
-    let tries: i64 = row
-        .try_get("verification_tries")
-        .map_err(StorageError::from)?;
-    let live = expires
-        .as_deref()
-        .map(from_db_time)
-        .transpose()?
-        .is_some_and(|e| e > now())
-        && tries < CODE_TRIES;
-    let right = digest.as_deref().is_some_and(|d| {
-        aloft_security::constant_time_eq(
-            d.as_bytes(),
-            code_digest(&id, form.code.trim()).as_bytes(),
+}
+
+/// What a verification code turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right: the account `account` (of customer `customer`) is now verified.
+    Verified {
+        /// The passenger account id.
+        account: String,
+        /// Its customer id.
+        customer: String,
+    },
+    /// The account was verified before (the code was not looked at).
+    AlreadyVerified,
+    /// No such account, or the code is wrong, expired or used up (one answer for all).
+    Wrong,
+}
+
+impl PassengerAccounts {
+    /// Checks `code` against the unverified account of `email`, counting wrong tries and
+    /// auditing the outcome (the caller throttles first).
+    pub async fn check_code(
+        &self,
+        email: &str,
+        code: &str,
+        ctx: AccessContext,
+    ) -> Result<CodeCheck, ApiError> {
+        let Some(index) = self.directory.email_index(email) else {
+            return Ok(CodeCheck::Wrong);
+        };
+        let row = sqlx::query(
+            "SELECT id, customer_id, email_verified_at, verification_digest, verification_expires_at, \
+             verification_tries FROM passenger_accounts WHERE email_index = $1",
         )
-    });
-    let mut ctx = ctx;
-    ctx.actor = aloft_kernel::Actor {
-        id: format!("passenger:{id}"),
-        role: "passenger".into(),
-    };
-    let mut tx = state.db.begin_write().await?;
-    if live && right {
+        .bind(&index)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StorageError::from)?;
+        let Some(row) = row else {
+            return Ok(CodeCheck::Wrong);
+        };
+        let id: String = row.try_get("id").map_err(StorageError::from)?;
+        let customer: String = row.try_get("customer_id").map_err(StorageError::from)?;
+        if row
+            .try_get::<Option<String>, _>("email_verified_at")
+            .map_err(StorageError::from)?
+            .is_some()
+        {
+            return Ok(CodeCheck::AlreadyVerified);
+        }
+        let digest: Option<String> = row
+            .try_get("verification_digest")
+            .map_err(StorageError::from)?;
+        let expires: Option<String> = row
+            .try_get("verification_expires_at")
+            .map_err(StorageError::from)?;
+        let tries: i64 = row
+            .try_get("verification_tries")
+            .map_err(StorageError::from)?;
+        let live = expires
+            .as_deref()
+            .map(from_db_time)
+            .transpose()?
+            .is_some_and(|e| e > now())
+            && tries < CODE_TRIES;
+        let right = digest.as_deref().is_some_and(|d| {
+            aloft_security::constant_time_eq(d.as_bytes(), code_digest(&id, code.trim()).as_bytes())
+        });
+        let mut ctx = ctx;
+        ctx.actor = passenger_actor(&id);
+        let mut tx = self.db.begin_write().await?;
+        if live && right {
+            sqlx::query(
+                "UPDATE passenger_accounts SET email_verified_at = $2, verification_digest = NULL, \
+                 verification_expires_at = NULL, updated_at = $2 WHERE id = $1",
+            )
+            .bind(&id)
+            .bind(to_db_time(now()))
+            .execute(tx.conn())
+            .await
+            .map_err(StorageError::from)?;
+            tx.audit(&[ctx.entry(
+                crate::events::audit::PASSENGER_EMAIL_VERIFIED,
+                "customer",
+                Some(customer.clone()),
+                vec![],
+                "success",
+            )])
+            .await?;
+            tx.commit().await?;
+            return Ok(CodeCheck::Verified {
+                account: id,
+                customer,
+            });
+        }
         sqlx::query(
-            "UPDATE passenger_accounts SET email_verified_at = $2, verification_digest = NULL, \
-             verification_expires_at = NULL, updated_at = $2 WHERE id = $1",
+            "UPDATE passenger_accounts SET verification_tries = verification_tries + 1 WHERE id = $1",
         )
         .bind(&id)
-        .bind(to_db_time(now()))
         .execute(tx.conn())
         .await
         .map_err(StorageError::from)?;
         tx.audit(&[ctx.entry(
-            crate::events::audit::PASSENGER_EMAIL_VERIFIED,
+            crate::events::audit::PASSENGER_EMAIL_VERIFICATION_FAILED,
             "customer",
             Some(customer),
             vec![],
-            "success",
+            "failure",
         )])
         .await?;
         tx.commit().await?;
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        Ok(CodeCheck::Wrong)
     }
-    sqlx::query(
-        "UPDATE passenger_accounts SET verification_tries = verification_tries + 1 WHERE id = $1",
-    )
-    .bind(&id)
-    .execute(tx.conn())
-    .await
-    .map_err(StorageError::from)?;
-    tx.audit(&[ctx.entry(
-        crate::events::audit::PASSENGER_EMAIL_VERIFICATION_FAILED,
-        "customer",
-        Some(customer),
-        vec![],
-        "failure",
-    )])
-    .await?;
-    tx.commit().await?;
-    Err(bad_code())
+}
+
+/// The audit actor of a passenger account.
+fn passenger_actor(account: &str) -> aloft_kernel::Actor {
+    aloft_kernel::Actor {
+        id: format!("passenger:{account}"),
+        role: "passenger".into(),
+    }
 }
 
 /// Ask for a new verification code.
@@ -702,20 +639,947 @@ async fn resend(
 ) -> Result<Response, ApiError> {
     let form: Resend =
         serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    state.throttle(&ctx)?;
-    if let Some(index) = state.directory.email_index(&form.email) {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM passenger_accounts WHERE email_index = $1 AND email_verified_at IS NULL",
-        )
-        .bind(&index)
-        .fetch_optional(state.db.pool())
-        .await
-        .map_err(StorageError::from)?;
-        if let Some(id) = id {
-            let mut tx = state.db.begin_write().await?;
-            state.send_code(&mut tx, &id, &form.email).await?;
-            tx.commit().await?;
+    state.resend_code(&form.email, &ctx).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+impl PassengerAccounts {
+    /// Sends a new code if an unverified account has `email`; does the same visible nothing
+    /// otherwise. Throttled per address.
+    pub async fn resend_code(&self, email: &str, ctx: &AccessContext) -> Result<(), ApiError> {
+        self.throttle(ctx)?;
+        if let Some(index) = self.directory.email_index(email) {
+            let id: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM passenger_accounts WHERE email_index = $1 AND email_verified_at IS NULL",
+            )
+            .bind(&index)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(StorageError::from)?;
+            if let Some(id) = id {
+                let mut tx = self.db.begin_write().await?;
+                self.send_code(&mut tx, &id, email).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The portal's side: password checks shared with the token endpoint, cookie sessions of the
+// passenger realm, sign-up without enumeration, the optional second factor.
+// ---------------------------------------------------------------------------------------------
+
+/// Cookie name of a passenger session over plain HTTP (development).
+pub const PASSENGER_COOKIE: &str = "aloft_passenger";
+/// Cookie name over HTTPS: `__Secure-` makes browsers insist on `Secure`. (Not `__Host-`: the
+/// cookie is limited to [`PASSENGER_COOKIE_PATH`], so no staff page ever receives it.)
+pub const PASSENGER_COOKIE_TLS: &str = "__Secure-aloft_passenger";
+/// The only path a passenger session cookie is sent to: the portal.
+pub const PASSENGER_COOKIE_PATH: &str = "/my";
+/// A sign-up may be finished with the mailed code in the same browser for this long.
+const SIGN_UP_TIMEOUT: chrono::Duration = CODE_TTL;
+/// The associated-data field name of a passenger's TOTP secret.
+const TOTP_FIELD: &str = "passenger_totp_secret";
+
+/// Whether `path` belongs to the passenger portal (where passenger sessions count).
+pub fn is_portal_path(path: &str) -> bool {
+    path == PASSENGER_COOKIE_PATH
+        || path
+            .strip_prefix(PASSENGER_COOKIE_PATH)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The passenger session cookie's name (`tls`: the server speaks HTTPS).
+pub fn passenger_cookie_name(tls: bool) -> &'static str {
+    if tls {
+        PASSENGER_COOKIE_TLS
+    } else {
+        PASSENGER_COOKIE
+    }
+}
+
+/// `Set-Cookie` for a passenger session: HttpOnly, SameSite=Strict, path `/my`, Secure with TLS.
+pub fn passenger_cookie(tls: bool, value: &str) -> http::HeaderValue {
+    let secure = if tls { "; Secure" } else { "" };
+    http::HeaderValue::from_str(&format!(
+        "{}={value}; Path={PASSENGER_COOKIE_PATH}; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        passenger_cookie_name(tls),
+        crate::model::ABSOLUTE_TIMEOUT.num_seconds()
+    ))
+    .expect("cookie values are URL-safe base64")
+}
+
+/// `Set-Cookie` that removes the passenger session cookie.
+pub fn clear_passenger_cookie(tls: bool) -> http::HeaderValue {
+    let secure = if tls { "; Secure" } else { "" };
+    http::HeaderValue::from_str(&format!(
+        "{}=; Path={PASSENGER_COOKIE_PATH}; HttpOnly; SameSite=Strict; Max-Age=0{secure}",
+        passenger_cookie_name(tls)
+    ))
+    .expect("static cookie")
+}
+
+/// How far a passenger session has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassengerStage {
+    /// This browser just signed up; the mailed code finishes it (nothing else is open).
+    SignUp,
+    /// The password was right; the second factor is due.
+    Code,
+    /// Signed in.
+    Full,
+}
+
+impl PassengerStage {
+    fn as_str(self) -> &'static str {
+        match self {
+            PassengerStage::SignUp => "signup",
+            PassengerStage::Code => "code",
+            PassengerStage::Full => "full",
         }
     }
-    Ok(StatusCode::ACCEPTED.into_response())
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "signup" => Some(PassengerStage::SignUp),
+            "code" => Some(PassengerStage::Code),
+            "full" => Some(PassengerStage::Full),
+            _ => None,
+        }
+    }
+}
+
+/// A passenger's web session.
+#[derive(Debug, Clone)]
+pub struct PassengerSession {
+    /// SHA-256 of the cookie value.
+    pub id_hash: String,
+    /// The passenger account.
+    pub account_id: String,
+    /// The account's customer profile.
+    pub customer_id: String,
+    /// How far the sign-in has come.
+    pub stage: PassengerStage,
+    /// The CSRF token forms of this session must echo.
+    pub csrf_token: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    last_seen_at: chrono::DateTime<chrono::Utc>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl PassengerSession {
+    /// Whether the session is still good at `t`: signed-in sessions end after 30 idle minutes
+    /// or 12 hours (as staff's), a half-finished sign-in after 10 minutes, a sign-up when its
+    /// code expires.
+    pub fn alive(&self, t: chrono::DateTime<chrono::Utc>) -> bool {
+        use crate::model::{IDLE_TIMEOUT, SIGN_IN_STEP_TIMEOUT};
+        t < self.expires_at
+            && match self.stage {
+                PassengerStage::Full => t - self.last_seen_at < IDLE_TIMEOUT,
+                PassengerStage::Code => t - self.created_at < SIGN_IN_STEP_TIMEOUT,
+                PassengerStage::SignUp => t - self.created_at < SIGN_UP_TIMEOUT,
+            }
+    }
+
+    /// Whether activity should be recorded now (at most once a minute).
+    pub fn due_for_touch(&self, t: chrono::DateTime<chrono::Utc>) -> bool {
+        self.stage == PassengerStage::Full && t - self.last_seen_at > crate::model::TOUCH_INTERVAL
+    }
+}
+
+/// The live session behind a passenger cookie value (`None` if unknown or expired).
+pub async fn passenger_session(
+    db: &Database,
+    token: &str,
+) -> Result<Option<PassengerSession>, StorageError> {
+    let row = sqlx::query(
+        "SELECT s.id_hash, s.account_id, s.stage, s.csrf_token, s.created_at, \
+         s.last_seen_at, s.expires_at, a.customer_id FROM passenger_sessions s \
+         JOIN passenger_accounts a ON a.id = s.account_id WHERE s.id_hash = $1",
+    )
+    .bind(aloft_security::sha256_hex(token))
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let stage: String = r.try_get("stage")?;
+    let session = PassengerSession {
+        id_hash: r.try_get("id_hash")?,
+        account_id: r.try_get("account_id")?,
+        customer_id: r.try_get("customer_id")?,
+        stage: PassengerStage::parse(&stage)
+            .ok_or_else(|| StorageError::Conflict("unknown passenger session stage".into()))?,
+        csrf_token: r.try_get("csrf_token")?,
+        created_at: from_db_time(&r.try_get::<String, _>("created_at")?)?,
+        last_seen_at: from_db_time(&r.try_get::<String, _>("last_seen_at")?)?,
+        expires_at: from_db_time(&r.try_get::<String, _>("expires_at")?)?,
+    };
+    Ok(session.alive(now()).then_some(session))
+}
+
+/// Records activity of a signed-in passenger session.
+pub async fn touch_passenger_session(db: &Database, id_hash: &str) -> Result<(), StorageError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE passenger_sessions SET last_seen_at = $2 WHERE id_hash = $1")
+        .bind(id_hash)
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await
+}
+
+/// A passenger account whose password was just checked.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The account id.
+    pub id: String,
+    /// Its customer id.
+    pub customer: String,
+    email_index: String,
+    totp: Option<String>,
+    totp_last_step: i64,
+    recovery: Vec<String>,
+}
+
+impl Authenticated {
+    /// Whether the passenger turned on a second factor.
+    pub fn has_second_factor(&self) -> bool {
+        self.totp.is_some()
+    }
+}
+
+/// How a portal sign-in went on.
+#[derive(Debug, Clone)]
+pub enum PortalSignIn {
+    /// Signed in: the new session's cookie value.
+    Full(String),
+    /// The second factor is due: the cookie value of the half-finished session.
+    SecondFactor(String),
+}
+
+/// How a portal verification went on.
+#[derive(Debug, Clone)]
+pub enum PortalVerified {
+    /// Verified in the browser that signed up: signed in (the new session's cookie value).
+    SignedIn(String),
+    /// Verified from elsewhere: sign in with the password.
+    SignInNext,
+}
+
+fn recovery_digest(account: &str, code: &str) -> String {
+    aloft_security::sha256_hex(&format!("aloft-passenger-recovery:{account}:{code}"))
+}
+
+fn too_many_attempts(detail: &str) -> ApiError {
+    ApiError::Problem(
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            "Too many attempts",
+        )
+        .with_detail(detail),
+    )
+}
+
+impl PassengerAccounts {
+    fn ip(ctx: &AccessContext) -> std::net::IpAddr {
+        ctx.client_address
+            .as_deref()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
+    }
+
+    /// Checks an e-mail and password under the per-address limit and the sign-in back-off
+    /// (the token endpoint's and the portal's one rule), auditing every refusal. Returns the
+    /// account and the audit context acting as it; success is recorded by
+    /// [`PassengerAccounts::signed_in`] (or the second factor's step).
+    pub async fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+        ctx: AccessContext,
+    ) -> Result<(Authenticated, AccessContext), ApiError> {
+        if self.limiter.check(Self::ip(&ctx)).is_err() {
+            self.audit(ctx.entry(
+                crate::events::audit::PASSENGER_RATE_LIMITED,
+                "customer",
+                None,
+                vec![],
+                "denied",
+            ))
+            .await?;
+            return Err(too_many_attempts(
+                "Too many sign-in attempts from this address; wait a minute.",
+            ));
+        }
+        // The staff sign-in's rule: the back-off is keyed by the e-mail (its blind index) and
+        // this client address, whether or not an account exists. A per-account lock would let
+        // anyone who knows a passenger's e-mail lock them out at will by guessing; this way
+        // failures from one address never lock out another, and a locked account and an
+        // unknown address answer alike.
+        let index = self.directory.email_index(email);
+        let key = index
+            .clone()
+            .unwrap_or_else(|| format!("unindexed:{}", email.trim().to_lowercase()));
+        let subject = SignInSubject::Passenger(&key);
+        let backoff = backoff_of(&self.db, subject, &ctx).await?;
+        if let Some(hold) = global_slowdown(backoff.global_failures) {
+            tokio::time::sleep(hold).await;
+        }
+        let row = match &index {
+            Some(index) => sqlx::query(
+                "SELECT id, customer_id, password_hash, email_verified_at, totp_secret, totp_last_step, \
+                 recovery_codes FROM passenger_accounts WHERE email_index = $1",
+            )
+            .bind(index)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(StorageError::from)?,
+            None => None,
+        };
+        let mut ctx = ctx;
+        let mut account = None;
+        if let Some(row) = &row {
+            let id: String = row.try_get("id").map_err(StorageError::from)?;
+            let hash: String = row.try_get("password_hash").map_err(StorageError::from)?;
+            let verified: Option<String> = row
+                .try_get("email_verified_at")
+                .map_err(StorageError::from)?;
+            let recovery: String = row.try_get("recovery_codes").map_err(StorageError::from)?;
+            ctx.actor = passenger_actor(&id);
+            account = Some((
+                Authenticated {
+                    customer: row.try_get("customer_id").map_err(StorageError::from)?,
+                    email_index: key.clone(),
+                    totp: row.try_get("totp_secret").map_err(StorageError::from)?,
+                    totp_last_step: row.try_get("totp_last_step").map_err(StorageError::from)?,
+                    recovery: serde_json::from_str(&recovery).unwrap_or_default(),
+                    id,
+                },
+                hash,
+                verified.is_some(),
+            ));
+        }
+        let resource = account.as_ref().map(|(a, _, _)| a.customer.clone());
+        if let Some(until) = backoff.blocked_until.filter(|u| *u > now()) {
+            verify_unknown_user(password);
+            self.audit(ctx.entry(
+                crate::events::audit::PASSENGER_LOCKED_ATTEMPT,
+                "customer",
+                resource,
+                vec![],
+                "denied",
+            ))
+            .await?;
+            let minutes = (until - now()).num_minutes().max(1);
+            return Err(too_many_attempts(&format!(
+                "This account is locked for {minutes} more minute(s) after too many failed attempts."
+            )));
+        }
+        let (account, verified) = match account {
+            Some((account, hash, verified)) if verify_password(password, &hash) => {
+                (account, verified)
+            }
+            account => {
+                if account.is_none() {
+                    // Same work as a wrong password: addresses cannot be probed by timing.
+                    verify_unknown_user(password);
+                }
+                let mut tx = self.db.begin_write().await?;
+                count_failure(&mut tx, subject, &ctx).await?;
+                tx.audit(&[ctx.entry(
+                    crate::events::audit::PASSENGER_SIGN_IN_FAILED,
+                    "customer",
+                    resource,
+                    vec![],
+                    "failure",
+                )])
+                .await?;
+                tx.commit().await?;
+                return Err(wrong());
+            }
+        };
+        if !verified {
+            self.audit(ctx.entry(
+                crate::events::audit::PASSENGER_UNVERIFIED_SIGN_IN,
+                "customer",
+                Some(account.customer.clone()),
+                vec![],
+                "denied",
+            ))
+            .await?;
+            return Err(ApiError::Problem(
+                Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "email-not-verified",
+                    "E-mail address not verified yet",
+                )
+                .with_detail(
+                    "Enter the code we sent to your e-mail address at /api/v1/passenger/verify, or ask for a new one at /api/v1/passenger/verify/resend.",
+                ),
+            ));
+        }
+        Ok((account, ctx))
+    }
+
+    /// Records a completed sign-in of `account` as `action`: clears the back-off from this
+    /// address (not others') and audits it.
+    pub async fn signed_in(
+        &self,
+        account: &Authenticated,
+        ctx: &AccessContext,
+        action: aloft_kernel::audit::AuditAction,
+    ) -> Result<(), ApiError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE passenger_accounts SET failed_attempts = 0, locked_until = NULL, updated_at = $2 WHERE id = $1",
+        )
+        .bind(&account.id)
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        clear_backoff(&mut tx, SignInSubject::Passenger(&account.email_index), ctx).await?;
+        tx.audit(&[ctx.entry(
+            action,
+            "customer",
+            Some(account.customer.clone()),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn secrets(&self) -> Result<&AccountStore, ApiError> {
+        self.secrets.as_ref().ok_or_else(|| {
+            ApiError::Internal("passenger second factors need the account-secret key".into())
+        })
+    }
+
+    /// Checks a second-factor code (six digits from the app, or a recovery code) of
+    /// `account`. A wrong code counts towards the back-off and is audited; a right one is
+    /// consumed (the TOTP step or the recovery code cannot be used again). Returns the audit
+    /// action of the success, `None` when wrong.
+    pub async fn check_second_factor(
+        &self,
+        account: &Authenticated,
+        code: &str,
+        ctx: &AccessContext,
+    ) -> Result<Option<aloft_kernel::audit::AuditAction>, ApiError> {
+        let subject = SignInSubject::Passenger(&account.email_index);
+        let backoff = backoff_of(&self.db, subject, ctx).await?;
+        if let Some(until) = backoff.blocked_until.filter(|u| *u > now()) {
+            let minutes = (until - now()).num_minutes().max(1);
+            return Err(too_many_attempts(&format!(
+                "This account is locked for {minutes} more minute(s) after too many failed attempts."
+            )));
+        }
+        let Some(sealed) = &account.totp else {
+            return Ok(None);
+        };
+        let code = code.trim();
+        let mut tx = self.db.begin_write().await?;
+        let mut passed = None;
+        if code.len() <= 7 {
+            let text = self
+                .secrets()?
+                .open_passenger_secret(&account.id, TOTP_FIELD, sealed)?;
+            let secret = aloft_security::totp::TotpSecret::from_base32(&text)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let unix = now().timestamp().max(0) as u64;
+            if let Some(step) = aloft_security::totp::verify(&secret, code, unix, 1)
+                .filter(|s| *s as i64 > account.totp_last_step)
+            {
+                // Only if no other request used this step meanwhile (replays refused).
+                let done = sqlx::query(
+                    "UPDATE passenger_accounts SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+                )
+                .bind(&account.id)
+                .bind(step as i64)
+                .execute(tx.conn())
+                .await
+                .map_err(StorageError::from)?;
+                if done.rows_affected() == 1 {
+                    passed = Some(crate::events::audit::PASSENGER_MFA_PASSED);
+                }
+            }
+        } else if let Some(typed) = aloft_security::totp::normalize_recovery_code(code) {
+            let digest = recovery_digest(&account.id, &typed);
+            if account
+                .recovery
+                .iter()
+                .any(|h| aloft_security::constant_time_eq(h.as_bytes(), digest.as_bytes()))
+            {
+                let left: Vec<&String> =
+                    account.recovery.iter().filter(|h| **h != digest).collect();
+                sqlx::query("UPDATE passenger_accounts SET recovery_codes = $2, updated_at = $3 WHERE id = $1")
+                    .bind(&account.id)
+                    .bind(serde_json::to_string(&left).map_err(|e| ApiError::Internal(e.to_string()))?)
+                    .bind(to_db_time(now()))
+                    .execute(tx.conn())
+                    .await
+                    .map_err(StorageError::from)?;
+                passed = Some(crate::events::audit::PASSENGER_RECOVERY_CODE_USED);
+            }
+        }
+        if passed.is_none() {
+            count_failure(&mut tx, subject, ctx).await?;
+            tx.audit(&[ctx.entry(
+                crate::events::audit::PASSENGER_MFA_FAILED,
+                "customer",
+                Some(account.customer.clone()),
+                vec![],
+                "failure",
+            )])
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(passed)
+    }
+
+    async fn insert_session(
+        &self,
+        tx: &mut aloft_kernel::WriteTx,
+        account: &str,
+        stage: PassengerStage,
+    ) -> Result<String, StorageError> {
+        let token = aloft_security::random_token();
+        let t = now();
+        sqlx::query(
+            "INSERT INTO passenger_sessions (id_hash, account_id, stage, csrf_token, pending_totp, \
+             created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, NULL, $5, $5, $6)",
+        )
+        .bind(aloft_security::sha256_hex(&token))
+        .bind(account)
+        .bind(stage.as_str())
+        .bind(aloft_security::random_token())
+        .bind(to_db_time(t))
+        .bind(to_db_time(t + crate::model::ABSOLUTE_TIMEOUT))
+        .execute(tx.conn())
+        .await?;
+        Ok(token)
+    }
+
+    /// Signs a passenger in to the portal: the same limiter, back-off and audit as the token
+    /// endpoint; a **new** session (any earlier cookie value is worthless), at the second-factor
+    /// step if they turned one on.
+    pub async fn portal_sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        ctx: AccessContext,
+    ) -> Result<PortalSignIn, ApiError> {
+        let (account, ctx) = self.authenticate(email, password, ctx).await?;
+        if account.has_second_factor() {
+            let mut tx = self.db.begin_write().await?;
+            let token = self
+                .insert_session(&mut tx, &account.id, PassengerStage::Code)
+                .await?;
+            tx.audit(&[ctx.entry(
+                crate::events::audit::PASSENGER_PASSWORD_ACCEPTED,
+                "customer",
+                Some(account.customer.clone()),
+                vec![],
+                "success",
+            )])
+            .await?;
+            tx.commit().await?;
+            return Ok(PortalSignIn::SecondFactor(token));
+        }
+        let mut tx = self.db.begin_write().await?;
+        let token = self
+            .insert_session(&mut tx, &account.id, PassengerStage::Full)
+            .await?;
+        tx.commit().await?;
+        self.signed_in(&account, &ctx, crate::events::audit::PASSENGER_SIGNED_IN)
+            .await?;
+        Ok(PortalSignIn::Full(token))
+    }
+
+    async fn account_of(&self, id: &str) -> Result<Option<Authenticated>, ApiError> {
+        let row = sqlx::query(
+            "SELECT id, customer_id, email_index, totp_secret, totp_last_step, recovery_codes \
+             FROM passenger_accounts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StorageError::from)?;
+        let Some(r) = row else { return Ok(None) };
+        let recovery: String = r.try_get("recovery_codes").map_err(StorageError::from)?;
+        Ok(Some(Authenticated {
+            id: r.try_get("id").map_err(StorageError::from)?,
+            customer: r.try_get("customer_id").map_err(StorageError::from)?,
+            email_index: r.try_get("email_index").map_err(StorageError::from)?,
+            totp: r.try_get("totp_secret").map_err(StorageError::from)?,
+            totp_last_step: r.try_get("totp_last_step").map_err(StorageError::from)?,
+            recovery: serde_json::from_str(&recovery).unwrap_or_default(),
+        }))
+    }
+
+    /// The second step of a portal sign-in: a right code turns the half-finished session into a
+    /// signed-in one under a **new** id (returned); a wrong one returns `None` (and counts).
+    pub async fn portal_second_factor(
+        &self,
+        session: &PassengerSession,
+        code: &str,
+        ctx: AccessContext,
+    ) -> Result<Option<String>, ApiError> {
+        if session.stage != PassengerStage::Code {
+            return Ok(None);
+        }
+        let Some(account) = self.account_of(&session.account_id).await? else {
+            return Ok(None);
+        };
+        let mut ctx = ctx;
+        ctx.actor = passenger_actor(&account.id);
+        let Some(action) = self.check_second_factor(&account, code, &ctx).await? else {
+            return Ok(None);
+        };
+        let token = aloft_security::random_token();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE passenger_sessions SET id_hash = $2, stage = 'full', csrf_token = $3, last_seen_at = $4 \
+             WHERE id_hash = $1",
+        )
+        .bind(&session.id_hash)
+        .bind(aloft_security::sha256_hex(&token))
+        .bind(aloft_security::random_token())
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        tx.commit().await?;
+        self.signed_in(&account, &ctx, action).await?;
+        Ok(Some(token))
+    }
+
+    /// Portal sign-up: one answer whatever the loyalty number and e-mail are (an account is
+    /// created and a code mailed only when both belong to one profile that has no verified
+    /// account yet), so sign-up tells nobody who is a customer or who has an account. Returns
+    /// the cookie value of the browser's sign-up session (meaningless when nothing matched:
+    /// the same shape, no row). A weak password is refused first, before any lookup.
+    pub async fn portal_sign_up(
+        &self,
+        loyalty_number: &str,
+        email: &str,
+        password: &str,
+        ctx: AccessContext,
+    ) -> Result<String, ApiError> {
+        self.throttle(&ctx)?;
+        if let Err(why) = check_password_policy(password) {
+            return Err(ApiError::field("/password", why.to_string()));
+        }
+        // The Argon2 work is done whether or not anything matches.
+        let hash = hash_password(password).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let decoy = aloft_security::random_token();
+        let customer = self
+            .directory
+            .find_for_registration(loyalty_number, email)
+            .await?;
+        let index = self.directory.email_index(email);
+        let (Some(customer), Some(index)) = (customer, index) else {
+            self.audit(ctx.entry(
+                crate::events::audit::PASSENGER_SIGN_UP_UNMATCHED,
+                "customer",
+                None,
+                vec![],
+                "denied",
+            ))
+            .await?;
+            return Ok(decoy);
+        };
+        let existing = sqlx::query(
+            "SELECT id, email_verified_at FROM passenger_accounts WHERE customer_id = $1 OR email_index = $2",
+        )
+        .bind(customer.to_string())
+        .bind(&index)
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StorageError::from)?;
+        let mut ctx = ctx;
+        let t = to_db_time(now());
+        let mut tx = self.db.begin_write().await?;
+        let id = match existing.as_slice() {
+            [] => {
+                let id = Uuid::now_v7().to_string();
+                sqlx::query(
+                    "INSERT INTO passenger_accounts (id, customer_id, email_index, password_hash, failed_attempts, \
+                     locked_until, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, NULL, $5, $5)",
+                )
+                .bind(&id)
+                .bind(customer.to_string())
+                .bind(&index)
+                .bind(&hash)
+                .bind(&t)
+                .execute(tx.conn())
+                .await
+                .map_err(StorageError::from)?;
+                id
+            }
+            [row]
+                if row
+                    .try_get::<Option<String>, _>("email_verified_at")
+                    .map_err(StorageError::from)?
+                    .is_none() =>
+            {
+                // Signed up before but never proven: the new password replaces the old one
+                // and a new code goes out (the address's owner decides by entering it).
+                let id: String = row.try_get("id").map_err(StorageError::from)?;
+                sqlx::query(
+                    "UPDATE passenger_accounts SET password_hash = $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(&id)
+                .bind(&hash)
+                .bind(&t)
+                .execute(tx.conn())
+                .await
+                .map_err(StorageError::from)?;
+                id
+            }
+            _ => {
+                drop(tx);
+                self.audit(ctx.entry(
+                    crate::events::audit::PASSENGER_SIGN_UP_UNMATCHED,
+                    "customer",
+                    Some(customer.to_string()),
+                    vec![],
+                    "denied",
+                ))
+                .await?;
+                return Ok(decoy);
+            }
+        };
+        ctx.actor = passenger_actor(&id);
+        self.send_code(&mut tx, &id, email).await?;
+        let token = self
+            .insert_session(&mut tx, &id, PassengerStage::SignUp)
+            .await?;
+        tx.audit(&[ctx.entry(
+            crate::events::audit::PASSENGER_REGISTERED,
+            "customer",
+            Some(customer.to_string()),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Portal verification: the code from the e-mail. In the browser that signed up (its
+    /// sign-up session names the same account) the passenger is signed in under a **new**
+    /// session id; elsewhere they sign in with their password next. `None`: the code is not
+    /// right (one answer for unknown, wrong, expired, used up and already verified).
+    pub async fn portal_verify(
+        &self,
+        email: &str,
+        code: &str,
+        sign_up: Option<&PassengerSession>,
+        ctx: AccessContext,
+    ) -> Result<Option<PortalVerified>, ApiError> {
+        self.throttle(&ctx)?;
+        let CodeCheck::Verified { account, customer } =
+            self.check_code(email, code, ctx.clone()).await?
+        else {
+            return Ok(None);
+        };
+        let Some(session) =
+            sign_up.filter(|s| s.stage == PassengerStage::SignUp && s.account_id == account)
+        else {
+            return Ok(Some(PortalVerified::SignInNext));
+        };
+        let mut ctx = ctx;
+        ctx.actor = passenger_actor(&account);
+        let token = aloft_security::random_token();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE passenger_sessions SET id_hash = $2, stage = 'full', csrf_token = $3, last_seen_at = $4 \
+             WHERE id_hash = $1",
+        )
+        .bind(&session.id_hash)
+        .bind(aloft_security::sha256_hex(&token))
+        .bind(aloft_security::random_token())
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        tx.audit(&[ctx.entry(
+            crate::events::audit::PASSENGER_SIGNED_IN,
+            "customer",
+            Some(customer),
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(Some(PortalVerified::SignedIn(token)))
+    }
+
+    /// Ends a passenger session (audited).
+    pub async fn portal_sign_out(
+        &self,
+        id_hash: &str,
+        ctx: &AccessContext,
+    ) -> Result<(), ApiError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("DELETE FROM passenger_sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(tx.conn())
+            .await
+            .map_err(StorageError::from)?;
+        tx.audit(&[ctx.entry(
+            crate::events::audit::PASSENGER_SIGNED_OUT,
+            "passenger_account",
+            None,
+            vec![],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether account `account` has a second factor, and how many recovery codes are left.
+    pub async fn second_factor_status(&self, account: &str) -> Result<(bool, usize), ApiError> {
+        Ok(self
+            .account_of(account)
+            .await?
+            .map(|a| (a.totp.is_some(), a.recovery.len()))
+            .unwrap_or((false, 0)))
+    }
+
+    /// The secret being set up in session `id_hash` of `account` (made and kept, sealed, on
+    /// the session if there is none yet).
+    pub async fn pending_second_factor(
+        &self,
+        account: &str,
+        id_hash: &str,
+    ) -> Result<aloft_security::totp::TotpSecret, ApiError> {
+        let sealed: Option<String> = sqlx::query_scalar(
+            "SELECT pending_totp FROM passenger_sessions WHERE id_hash = $1 AND account_id = $2",
+        )
+        .bind(id_hash)
+        .bind(account)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StorageError::from)?
+        .flatten();
+        if let Some(sealed) = sealed {
+            let text = self
+                .secrets()?
+                .open_passenger_secret(account, TOTP_FIELD, &sealed)?;
+            return aloft_security::totp::TotpSecret::from_base32(&text)
+                .map_err(|e| ApiError::Internal(e.to_string()));
+        }
+        let secret = aloft_security::totp::TotpSecret::generate();
+        let sealed =
+            self.secrets()?
+                .seal_passenger_secret(account, TOTP_FIELD, &secret.to_base32());
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE passenger_sessions SET pending_totp = $3 WHERE id_hash = $1 AND account_id = $2")
+            .bind(id_hash)
+            .bind(account)
+            .bind(sealed)
+            .execute(tx.conn())
+            .await
+            .map_err(StorageError::from)?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    /// Turns on the second factor being set up in session `id_hash` once `code` from the app
+    /// proves it works. Returns the recovery codes to show once (only their digests are kept),
+    /// `None` if the code is not right.
+    pub async fn enable_second_factor(
+        &self,
+        account: &str,
+        id_hash: &str,
+        code: &str,
+        ctx: &AccessContext,
+    ) -> Result<Option<Vec<String>>, ApiError> {
+        let secret = self.pending_second_factor(account, id_hash).await?;
+        let unix = now().timestamp().max(0) as u64;
+        let Some(step) = aloft_security::totp::verify(&secret, code.trim(), unix, 1) else {
+            return Ok(None);
+        };
+        let codes = aloft_security::recovery_codes(10);
+        let digests: Vec<String> = codes.iter().map(|c| recovery_digest(account, c)).collect();
+        let customer: Option<String> =
+            sqlx::query_scalar("SELECT customer_id FROM passenger_accounts WHERE id = $1")
+                .bind(account)
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(StorageError::from)?;
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE passenger_accounts SET totp_secret = $2, totp_last_step = $3, recovery_codes = $4, \
+             updated_at = $5 WHERE id = $1",
+        )
+        .bind(account)
+        .bind(self.secrets()?.seal_passenger_secret(account, TOTP_FIELD, &secret.to_base32()))
+        .bind(step as i64)
+        .bind(serde_json::to_string(&digests).map_err(|e| ApiError::Internal(e.to_string()))?)
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        sqlx::query("UPDATE passenger_sessions SET pending_totp = NULL WHERE account_id = $1")
+            .bind(account)
+            .execute(tx.conn())
+            .await
+            .map_err(StorageError::from)?;
+        tx.audit(&[ctx.entry(
+            crate::events::audit::PASSENGER_MFA_ENROLLED,
+            "customer",
+            customer,
+            vec!["totp_secret".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(Some(codes))
+    }
+
+    /// Turns the second factor off, if `code` (from the app, or a recovery code) is right.
+    pub async fn disable_second_factor(
+        &self,
+        account: &str,
+        code: &str,
+        ctx: &AccessContext,
+    ) -> Result<bool, ApiError> {
+        let Some(a) = self.account_of(account).await? else {
+            return Ok(false);
+        };
+        if self.check_second_factor(&a, code, ctx).await?.is_none() {
+            return Ok(false);
+        }
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE passenger_accounts SET totp_secret = NULL, recovery_codes = '[]', updated_at = $2 WHERE id = $1",
+        )
+        .bind(account)
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        tx.audit(&[ctx.entry(
+            crate::events::audit::PASSENGER_MFA_REMOVED,
+            "customer",
+            Some(a.customer.clone()),
+            vec!["totp_secret".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Refuses (429) when the caller's address has tried too often (sign-up, codes).
+    pub fn check_rate(&self, ctx: &AccessContext) -> Result<(), ApiError> {
+        self.throttle(ctx)
+    }
 }

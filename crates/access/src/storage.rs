@@ -687,6 +687,22 @@ impl AccountStore {
         Ok(done.rows_affected())
     }
 
+    /// Encrypts a passenger account's secret `field` with the account-secret key, bound to
+    /// the passenger account id and the field name (passenger accounts' second factor).
+    pub(crate) fn seal_passenger_secret(&self, account: &str, field: &str, text: &str) -> String {
+        encrypt_text(&self.keys.account_secrets_key(), account, field, text)
+    }
+
+    /// Decrypts what [`AccountStore::seal_passenger_secret`] sealed.
+    pub(crate) fn open_passenger_secret(
+        &self,
+        account: &str,
+        field: &str,
+        sealed: &str,
+    ) -> Result<String, StorageError> {
+        decrypt_text(&self.keys.account_secrets_key(), account, field, sealed).map_err(storage)
+    }
+
     fn seal_totp(&self, account: Uuid, secret: &TotpSecret) -> String {
         encrypt_text(
             &self.keys.account_secrets_key(),

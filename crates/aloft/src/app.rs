@@ -532,6 +532,15 @@ pub fn modules(
         mailer.clone(),
     );
     Modules::new()
+        .with(aloft_departure::DepartureModule::new(
+            aloft_departure::Departures::new(
+                customers.clone(),
+                pipeline.travel().clone(),
+                accounts.clone(),
+                Some(auditor.clone()),
+                Arc::new(Scopes),
+            ),
+        ))
         .with(aloft_customers::CustomersModule::new(
             customers.clone().with_auditor(auditor),
         ))
@@ -561,6 +570,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_travel::events::audit::ALL,
         aloft_ingest::events::audit::ALL,
         aloft_access::events::audit::ALL,
+        aloft_departure::events::audit::ALL,
         &[
             aloft_authz::gate::ACCESS_DENIED,
             aloft_authz::gate::CSRF_REJECTED,

@@ -10,6 +10,7 @@ use aloft_access::permissions::{
     ACCESS_APPROVE, ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ,
 };
 use aloft_authz::{Permission, PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
+use aloft_departure::permissions::{CHECKIN_CONSOLE, CREW_MANIFEST};
 use aloft_customers::permissions::{
     CUSTOMER_READ, CUSTOMER_WRITE, OWN_PROFILE, OWN_RECORD, ROSTER, STATION, TRAVEL_DOCUMENT_READ,
 };
@@ -100,6 +101,7 @@ pub const ROLES: &[RoleDef] = &[
                 TRAVEL_DOCUMENT_READ,
                 TIMELINE_READ,
                 INTERACTION_WRITE,
+                CHECKIN_CONSOLE,
             ],
         )
     },
@@ -109,7 +111,7 @@ pub const ROLES: &[RoleDef] = &[
             ids::CABIN_CREW,
             "Cabin crew",
             "Serves passengers on board: sees the passengers of the flights on their roster.",
-            &[CUSTOMER_READ, TIMELINE_READ],
+            &[CUSTOMER_READ, TIMELINE_READ, CREW_MANIFEST],
         )
     },
     staff(
@@ -215,6 +217,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_travel::permissions::PERMISSIONS,
         aloft_ingest::permissions::PERMISSIONS,
         aloft_access::permissions::PERMISSIONS,
+        aloft_departure::permissions::PERMISSIONS,
         aloft_mail::PERMISSIONS,
         APP_PERMISSIONS,
     ]

@@ -1289,6 +1289,180 @@ impl TravelStore {
                 .await?,
         )
     }
+
+    // --- Departure control (crates/departure): flights and their passengers, read through the
+    // timeline's flight entries (indexes `timeline_station_departures`, `timeline_flights`).
+
+    /// The flight entries departing from `station` with a scheduled departure between `from`
+    /// and `to`, each with its booking's plain document, soonest first: a station's departures.
+    /// `scope` (a subquery of visible customer ids with `{}` markers and their values, see
+    /// [`TravelStore::departing_passengers_sql`]) is a condition of the query; `None` reads
+    /// every passenger.
+    pub async fn station_departures(
+        &self,
+        station: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        scope: Option<&(String, Vec<String>)>,
+    ) -> Result<Vec<FlightPassenger>, StorageError> {
+        let mut binds = vec![station.to_owned(), to_db_time(from), to_db_time(to)];
+        let condition = scope_condition(scope, &mut binds);
+        self.flight_passengers_where(
+            &format!(
+                "t.station = $1 AND t.occurred_at >= $2 AND t.occurred_at < $3 AND t.kind = 'flight'{condition}"
+            ),
+            &binds,
+        )
+        .await
+    }
+
+    /// The passengers of one flight (`BA117 2026-03-12`, see [`crate::timeline::FlightKey`]),
+    /// each with its booking's plain document, limited by `scope` as in
+    /// [`TravelStore::station_departures`].
+    pub async fn flight_manifest(
+        &self,
+        flight: &str,
+        scope: Option<&(String, Vec<String>)>,
+    ) -> Result<Vec<FlightPassenger>, StorageError> {
+        let mut binds = vec![flight.to_owned()];
+        let condition = scope_condition(scope, &mut binds);
+        self.flight_passengers_where(
+            &format!("t.flight = $1 AND t.kind = 'flight'{condition}"),
+            &binds,
+        )
+        .await
+    }
+
+    async fn flight_passengers_where(
+        &self,
+        condition: &str,
+        binds: &[String],
+    ) -> Result<Vec<FlightPassenger>, StorageError> {
+        let sql = format!(
+            "SELECT t.entry_id, t.customer_id, t.occurred_at, t.station, t.flight, r.document \
+             FROM timeline t JOIN travel_records r ON r.id = t.record_id \
+             WHERE {condition} ORDER BY t.occurred_at, t.entry_id"
+        );
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b.as_str());
+        }
+        let rows = q.fetch_all(self.db.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let entry_id: String = r.try_get("entry_id")?;
+                let customer: String = r.try_get("customer_id")?;
+                let occurred: String = r.try_get("occurred_at")?;
+                let document: String = r.try_get("document")?;
+                Ok(FlightPassenger {
+                    customer_id: CustomerId::parse(&customer)
+                        .ok_or_else(|| corrupt("customer id", &entry_id))?,
+                    departure: from_db_time(&occurred)
+                        .map_err(|_| corrupt("departure time", &entry_id))?,
+                    station: r
+                        .try_get::<Option<String>, _>("station")?
+                        .unwrap_or_default(),
+                    flight: r
+                        .try_get::<Option<String>, _>("flight")?
+                        .unwrap_or_default(),
+                    booking: serde_json::from_str(&document)
+                        .map_err(|_| corrupt("document", &entry_id))?,
+                    entry_id,
+                })
+            })
+            .collect()
+    }
+
+    /// The plain documents of these customers' records of `kinds` that occurred between `from`
+    /// and `to` (sealed fields — what people wrote, how they paid — are left out): a manifest's
+    /// special meals, recent disruptions and complaints. One index range per customer.
+    pub async fn documents_between(
+        &self,
+        customers: &[CustomerId],
+        kinds: &[RecordKind],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(CustomerId, RecordKind, Value)>, StorageError> {
+        let mut out = Vec::new();
+        if customers.is_empty() || kinds.is_empty() {
+            return Ok(out);
+        }
+        for chunk in customers.chunks(400) {
+            let mut binds: Vec<String> = vec![to_db_time(from), to_db_time(to)];
+            let kind_params: Vec<String> = kinds
+                .iter()
+                .map(|k| {
+                    binds.push(k.as_str().to_owned());
+                    format!("${}", binds.len())
+                })
+                .collect();
+            let id_params: Vec<String> = chunk
+                .iter()
+                .map(|c| {
+                    binds.push(c.to_string());
+                    format!("${}", binds.len())
+                })
+                .collect();
+            let sql = format!(
+                "SELECT id, customer_id, kind, document FROM travel_records \
+                 WHERE customer_id IN ({}) AND kind IN ({}) AND occurred_at >= $1 AND occurred_at < $2",
+                id_params.join(", "),
+                kind_params.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for b in &binds {
+                q = q.bind(b.as_str());
+            }
+            for r in q.fetch_all(self.db.pool()).await? {
+                let id: String = r.try_get("id")?;
+                let customer: String = r.try_get("customer_id")?;
+                let kind: String = r.try_get("kind")?;
+                let document: String = r.try_get("document")?;
+                out.push((
+                    CustomerId::parse(&customer).ok_or_else(|| corrupt("customer id", &id))?,
+                    RecordKind::parse(&kind).map_err(|_| corrupt("kind", &id))?,
+                    serde_json::from_str(&document).map_err(|_| corrupt("document", &id))?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// ` AND t.customer_id IN (…)` for a scope subquery with `{}` markers, its values appended to
+/// `binds` and numbered after them; empty without a scope.
+fn scope_condition(scope: Option<&(String, Vec<String>)>, binds: &mut Vec<String>) -> String {
+    let Some((sql, values)) = scope else {
+        return String::new();
+    };
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut values = values.iter();
+    let mut pieces = sql.split("{}").peekable();
+    while let Some(piece) = pieces.next() {
+        out.push_str(piece);
+        if pieces.peek().is_some() {
+            binds.push(values.next().cloned().unwrap_or_default());
+            out.push_str(&format!("${}", binds.len()));
+        }
+    }
+    format!(" AND t.customer_id IN ({out})")
+}
+
+/// A passenger's flight entry with its booking (departure control).
+#[derive(Debug, Clone)]
+pub struct FlightPassenger {
+    /// The timeline entry (`<record id>.<segment>`).
+    pub entry_id: String,
+    /// The passenger.
+    pub customer_id: CustomerId,
+    /// Scheduled departure (UTC).
+    pub departure: DateTime<Utc>,
+    /// Departure station (IATA).
+    pub station: String,
+    /// The flight key (`BA117 2026-03-12`).
+    pub flight: String,
+    /// The booking's plain document (record locator, segments with seat, cabin, bags…).
+    pub booking: Value,
 }
 
 const RECORD_COLUMNS: &str =

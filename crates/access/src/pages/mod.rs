@@ -227,6 +227,13 @@ fn sign_in_page(status: StatusCode, next: &str, error: Option<&str>, sso: bool) 
 }
 
 async fn sign_in_form(State(state): State<SignInState>, Query(q): Query<NextQuery>) -> Response {
+    // The gate sends everyone who is not signed in here; passengers on their way to the portal
+    // sign in on the portal's own page (passenger and staff sign-in never mix).
+    let next = safe_next(q.next.as_deref());
+    if crate::passengers::is_portal_path(next.split('?').next().unwrap_or("")) {
+        let next = percent_encoding::utf8_percent_encode(&next, percent_encoding::NON_ALPHANUMERIC);
+        return Redirect::to(&format!("/my/sign-in?next={next}")).into_response();
+    }
     sign_in_page(
         StatusCode::OK,
         &safe_next(q.next.as_deref()),
@@ -525,8 +532,9 @@ async fn mfa(
     Ok(r)
 }
 
-/// The QR code of an otpauth URI as inline SVG (no image request, no script).
-fn qr_svg(uri: &str) -> Markup {
+/// The QR code of an otpauth URI as inline SVG (no image request, no script); also the
+/// passenger portal's second-factor set-up.
+pub fn qr_svg(uri: &str) -> Markup {
     match qrcode::QrCode::new(uri.as_bytes()) {
         Ok(code) => {
             let svg = code
