@@ -532,6 +532,13 @@ pub fn modules(
         mailer.clone(),
     );
     Modules::new()
+        .with(aloft_portal::PortalModule::new(
+            passengers.clone().with_account_secrets(accounts.clone()),
+            customers.clone().with_auditor(auditor.clone()),
+            pipeline.travel().clone(),
+            Some(auditor.clone()),
+            sign_in.tls(),
+        ))
         .with(aloft_departure::DepartureModule::new(
             aloft_departure::Departures::new(
                 customers.clone(),
