@@ -532,6 +532,16 @@ pub fn modules(
         mailer.clone(),
     );
     Modules::new()
+        // First only because the others take `db` and `auditor` by value.
+        .with(
+            aloft_insights::InsightsModule::new(
+                db.clone(),
+                Arc::new(customers.clone()),
+                Some(auditor.clone()),
+                aloft_insights::InsightsConfig::default(),
+            )
+            .refreshing_when_empty(),
+        )
         .with(aloft_portal::PortalModule::new(
             passengers.clone().with_account_secrets(accounts.clone()),
             customers.clone().with_auditor(auditor.clone()),
@@ -578,6 +588,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_ingest::events::audit::ALL,
         aloft_access::events::audit::ALL,
         aloft_departure::events::audit::ALL,
+        aloft_insights::events::audit::ALL,
         &[
             aloft_authz::gate::ACCESS_DENIED,
             aloft_authz::gate::CSRF_REJECTED,

@@ -15,6 +15,7 @@ use aloft_customers::permissions::{
     CUSTOMER_READ, CUSTOMER_WRITE, OWN_PROFILE, OWN_RECORD, ROSTER, STATION, TRAVEL_DOCUMENT_READ,
 };
 use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
+use aloft_insights::permissions::{AGGREGATES_READ, POPULATION_READ, RETAIL_READ, TRAVEL_READ};
 use aloft_travel::permissions::{INTERACTION_READ, INTERACTION_WRITE, TIMELINE_READ};
 
 /// Read the Prometheus metrics at `/metrics` on the main listener. No personal data, but a map
@@ -138,25 +139,27 @@ pub const ROLES: &[RoleDef] = &[
             INTERACTION_WRITE,
             IDENTITY_REVIEW,
             aloft_customers::permissions::LOYALTY_MANAGE,
+            AGGREGATES_READ,
+            POPULATION_READ,
         ],
     ),
     staff(
         ids::MARKETING_MANAGER,
         "Marketing manager",
         "Plans campaigns from segments and consented audiences.",
-        &[],
+        &[AGGREGATES_READ, POPULATION_READ, TRAVEL_READ],
     ),
     staff(
         ids::INFLIGHT_RETAILER,
         "In-flight retailer",
         "Builds product bundles from purchase data.",
-        &[],
+        &[AGGREGATES_READ, RETAIL_READ],
     ),
     staff(
         ids::DATA_ANALYST,
         "Data analyst",
         "Builds analyses and models on pseudonymised data.",
-        &[],
+        &[AGGREGATES_READ, POPULATION_READ, TRAVEL_READ, RETAIL_READ],
     ),
     staff(
         ids::DATA_PRIVACY_OFFICER,
@@ -219,6 +222,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_access::permissions::PERMISSIONS,
         aloft_departure::permissions::PERMISSIONS,
         aloft_mail::PERMISSIONS,
+        aloft_insights::permissions::PERMISSIONS,
         APP_PERMISSIONS,
     ]
     .concat()

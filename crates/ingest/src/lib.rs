@@ -174,6 +174,16 @@ impl aloft_module::DomainModule for IngestModule {
         }]
     }
 
+    fn home_panels(&self) -> Vec<aloft_web::HomePanel> {
+        let db = self.pipeline.database().clone();
+        vec![aloft_web::HomePanel::new(
+            "identity-reviews",
+            aloft_authz::Access::Permission(permissions::IDENTITY_REVIEW),
+            20,
+            move |_principal| review_queue_panel(db.clone()),
+        )]
+    }
+
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
         vec![
             (
@@ -188,4 +198,40 @@ impl aloft_module::DomainModule for IngestModule {
             ),
         ]
     }
+}
+
+/// The identity review queue on the start page: how many uncertain matches wait and since when
+/// (counts and a date only: no names until the reviewer opens the queue, whose reads are
+/// audited).
+async fn review_queue_panel(db: aloft_kernel::Database) -> maud::Markup {
+    use aloft_web::kit;
+    let counts: Result<(i64, Option<String>), StorageError> = sqlx::query_as(
+        "SELECT COUNT(*), MIN(created_at) FROM identity_review WHERE status = 'open'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .map_err(StorageError::from);
+    let body = match counts {
+        Ok((0, _)) => kit::empty_state(
+            "No matches to review",
+            "When identity resolution is unsure whether two records are the same person, the pair waits here.",
+            None,
+        ),
+        Ok((open, oldest)) => {
+            let oldest = oldest
+                .as_deref()
+                .and_then(|t| aloft_kernel::db::from_db_time(t).ok())
+                .map(|t| t.format("%-d %b %Y, %H:%M UTC").to_string())
+                .unwrap_or_else(|| "—".into());
+            maud::html! {
+                (kit::stats(&[
+                    ("Open reviews", open.to_string(), Some("/identity/reviews")),
+                    ("Oldest waiting since", oldest, None),
+                ]))
+                p { a href="/identity/reviews" { "Work the review queue" } }
+            }
+        }
+        Err(_) => maud::html! { p role="status" { "The review queue cannot be read just now." } },
+    };
+    kit::panel("identity-reviews", "Identity review queue", body)
 }
