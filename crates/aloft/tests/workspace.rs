@@ -15,7 +15,7 @@ use serde_json::json;
 async fn seeded(app: &TestApp) -> String {
     let c = app
         .create_customer(json!({"first_name": "Leila", "last_name": "Haddad", "loyalty_number": "AL1234567",
-            "loyalty_tier": "gold", "preferences": {"special_service_requests": ["WCHR"], "meal": "VGML"}}))
+            "email": "leila.haddad@example.com", "loyalty_tier": "gold", "preferences": {"special_service_requests": ["WCHR"], "meal": "VGML"}}))
         .await;
     let id = c["id"].as_str().unwrap().to_owned();
     let customer = aloft_travel::CustomerId::parse(&id).unwrap();
@@ -241,6 +241,43 @@ async fn every_role_lands_on_its_own_start_page_without_links_that_answer_403() 
             home.contains("Recently opened") && home.contains("Leila Haddad"),
             "recent customers"
         );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn creating_a_customer_who_resembles_one_warns_with_the_evidence_and_lets_the_agent_decide() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let id = seeded(&app).await;
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        let form = "first_name=Leila&last_name=Hadad&email=leila.haddad%40example.com";
+        let warned = app.post_form_as(&agent, "/customers/new", form).await;
+        assert_eq!(warned.status, 409, "{}", warned.text());
+        let html = warned.text();
+        assert!(
+            html.contains("may already have a profile")
+                && html.contains(&format!("/customers/{id}")),
+            "{html}"
+        );
+        assert!(
+            html.contains("name=\"confirm_new\""),
+            "the agent may still create it"
+        );
+        let created = app
+            .post_form_as(&agent, "/customers/new", &format!("{form}&confirm_new=yes"))
+            .await;
+        assert_eq!(created.status, 303, "{}", created.text());
+        // Someone unrelated is created without a warning.
+        let other = app
+            .post_form_as(
+                &agent,
+                "/customers/new",
+                "first_name=Tomasz&last_name=Wr%C3%B3bel&email=",
+            )
+            .await;
+        assert_eq!(other.status, 303, "{}", other.text());
         app.stop().await;
     })
     .await;

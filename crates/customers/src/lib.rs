@@ -16,6 +16,7 @@
 
 pub mod demo;
 pub mod disclosure;
+pub mod duplicates;
 pub mod events;
 pub mod model;
 pub mod pages;

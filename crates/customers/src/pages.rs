@@ -677,7 +677,7 @@ fn document_from_form(pairs: &[(String, String)]) -> Value {
     let mut ssrs = Vec::new();
     for (name, value) in pairs {
         let v = value.trim();
-        if v.is_empty() || name == "version" || name == CSRF_FIELD {
+        if v.is_empty() || name == "version" || name == "confirm_new" || name == CSRF_FIELD {
             continue;
         }
         if name == "preferences.special_service_requests" {
@@ -790,6 +790,12 @@ fn form_page(
         }
         form method="post" action=(action) novalidate {
             (aloft_web::csrf_field())
+            @if values.get("confirm_new").and_then(Value::as_str) == Some("offer") {
+                label.confirm-new for="confirm-new" {
+                    input #confirm-new type="checkbox" name="confirm_new" value="yes";
+                    " I checked: this is a different person — create a new profile"
+                }
+            }
             @if let Some(v) = version { input type="hidden" name="version" value=(v); }
             @for (group, legend) in [("", "Identity and contact"), ("address.", "Postal address"), ("preferences.", "Preferences"), ("device.", "Device and location")] {
                 fieldset {
@@ -840,7 +846,6 @@ fn form_page(
             }
             button type="submit" { "Save" }
         }
-        script src="/assets/app.js" defer {}
     }
 }
 
@@ -868,8 +873,27 @@ async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let doc = document_from_form(&pairs);
+    let confirmed = pairs.iter().any(|(k, v)| k == "confirm_new" && v == "yes");
     let result = match Profile::parse(&doc, chrono::Utc::now().date_naive()) {
-        Ok(profile) => store.create(profile, &ctx).await,
+        Ok(profile) => {
+            if !confirmed {
+                let principal = aloft_authz::current_principal();
+                match crate::duplicates::possible_duplicates(
+                    &store,
+                    Reader::request(principal.as_ref()),
+                    &profile,
+                )
+                .await
+                {
+                    Ok(found) if !found.is_empty() => {
+                        return duplicate_warning(&store, &ctx, &doc, &found).await;
+                    }
+                    Ok(_) => {}
+                    Err(_) => return unavailable(),
+                }
+            }
+            store.create(profile, &ctx).await
+        }
         Err(errors) => Err(CustomerError::Invalid(errors)),
     };
     match result {
@@ -890,6 +914,49 @@ async fn create(
             )
         }
     }
+}
+
+/// The form again, above it the profiles that may be the same person (audited as a search),
+/// each with the evidence and a link, and the choice to create the new profile anyway.
+async fn duplicate_warning(
+    store: &CustomerStore,
+    ctx: &AccessContext,
+    doc: &Value,
+    found: &[crate::duplicates::PossibleDuplicate],
+) -> Response {
+    let shown: Vec<Customer> = found.iter().map(|d| d.customer.clone()).collect();
+    if store
+        .record_reads(ctx, crate::events::audit::CUSTOMER_SEARCH, &shown)
+        .await
+        .is_err()
+    {
+        return unavailable();
+    }
+    let warning = html! {
+        section.duplicate-warning #duplicates role="alert" aria-labelledby="dup-title" tabindex="-1" {
+            h2 #dup-title { "This passenger may already have a profile" }
+            p { "Open the existing profile instead of creating a second one, or confirm below that this is a different person." }
+            ul {
+                @for d in found {
+                    li {
+                        a href={ "/customers/" (d.customer.id) } { (d.customer.profile.display_name()) }
+                        " — " (format!("{:.0} %", d.probability * 100.0)) " likely the same person"
+                        @if !d.evidence.is_empty() { br; small.muted { "Agrees on: " (d.evidence) } }
+                    }
+                }
+            }
+        }
+    };
+    let mut values = values_of(doc);
+    values.insert("confirm_new".into(), Value::String("offer".into()));
+    let markup = html! {
+        (warning)
+        (form_page("New customer", "/customers/new", &values, &[], None, None))
+    };
+    page(
+        StatusCode::CONFLICT,
+        layout("New customer", crate::pages::SECTION, markup),
+    )
 }
 
 fn form_errors(e: CustomerError) -> (StatusCode, Vec<FieldError>) {

@@ -1,7 +1,7 @@
 // Small progressive enhancements; every page works without this file.
 document.addEventListener("DOMContentLoaded", function () {
   // After a failed form submission, focus the error summary so screen-reader users hear it.
-  var summary = document.getElementById("error-summary");
+  var summary = document.getElementById("error-summary") || document.getElementById("duplicates");
   if (summary) { summary.focus(); }
 
   // "/" jumps to the global search (unless the user is typing somewhere).
