@@ -13,7 +13,11 @@
 //! - [`pages`]: sign-in, second factor, MFA enrolment, sign-out, account, role review.
 //! - [`demo`]: one demo account per role.
 //! - [`grants`]: four-eyes grants of roles their requester does not hold.
-//! - [`audit_pages`]: the audit trail in the workspace (search, verify the chain).
+//! - [`audit_pages`]: the audit trail in the workspace (filter, page, export as CSV, verify
+//!   the chain).
+//! - [`security`]: the sign-in anomalies view and the start-page panels of security
+//!   operations, data privacy, administration and configuration.
+//! - [`directory`]: names for the account and client ids the audit trail keeps.
 //! - [`permissions`]: the permissions this domain checks.
 //!
 //! Roles are data (the composition root's catalogue); the route gate is `aloft_authz`.
@@ -21,6 +25,7 @@
 
 pub mod audit_pages;
 pub mod demo;
+pub mod directory;
 pub mod events;
 pub mod gate;
 pub mod grants;
@@ -32,6 +37,7 @@ pub mod passengers;
 pub mod permissions;
 pub mod roster;
 pub mod routes;
+pub mod security;
 pub mod sso;
 pub mod storage;
 pub mod tokens;
@@ -73,6 +79,7 @@ impl aloft_module::DomainModule for AccessModule {
             routes::POLICY,
             passengers::POLICY,
             audit_pages::POLICY,
+            security::POLICY,
         ]
         .concat();
         if self.sso.is_some() {
@@ -90,7 +97,9 @@ impl aloft_module::DomainModule for AccessModule {
             .merge(audit_pages::routes(
                 self.db.clone(),
                 self.audit_actions.clone(),
+                self.sign_in.roles().clone(),
             ))
+            .merge(security::routes(self.db.clone()))
             .merge(self.sso.clone().map(sso::Sso::routes).unwrap_or_default())
     }
 
@@ -107,6 +116,15 @@ impl aloft_module::DomainModule for AccessModule {
                 order: 80,
             },
             aloft_web::NavEntry {
+                section: security::SECTION,
+                href: "/security",
+                label: "Sign-in anomalies",
+                summary: "Failed sign-ins, refusals and lockouts by account and address, with \
+                          unusual activity flagged.",
+                access: Access::Permission(permissions::SECURITY_MONITOR),
+                order: 79,
+            },
+            aloft_web::NavEntry {
                 section: pages::SECTION,
                 href: "/access/roles",
                 label: "Access",
@@ -115,6 +133,14 @@ impl aloft_module::DomainModule for AccessModule {
                 order: 90,
             },
         ]
+    }
+
+    fn home_panels(&self) -> Vec<aloft_web::HomePanel> {
+        security::home_panels(
+            self.db.clone(),
+            self.sign_in.roles().clone(),
+            self.audit_actions.clone(),
+        )
     }
 
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {

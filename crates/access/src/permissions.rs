@@ -14,6 +14,11 @@ pub const API_CLIENTS_MANAGE: Permission = Permission::new("api_clients.manage")
 /// Approve or reject a grant of a role whose permissions its requester does not hold (the
 /// second person of four-eyes grants, [`crate::grants`]).
 pub const ACCESS_APPROVE: Permission = Permission::new("access.approve");
+/// Watch sign-in anomalies: failed sign-ins, refusals and lockouts by account and address
+/// (`/security`, the security panel of the start page).
+pub const SECURITY_MONITOR: Permission = Permission::new("security.monitor");
+/// Review the platform's configuration on the start page: the roles matrix, sources, policies.
+pub const CONFIG_REVIEW: Permission = Permission::new("config.review");
 
 /// The permissions this domain registers, with what they allow.
 pub const PERMISSIONS: &[PermissionInfo] = &[
@@ -36,5 +41,13 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: ACCESS_APPROVE,
         description: "Approve grants of roles their requester does not hold (four-eyes)",
+    },
+    PermissionInfo {
+        permission: SECURITY_MONITOR,
+        description: "Watch sign-in anomalies (failed sign-ins, refusals, lockouts)",
+    },
+    PermissionInfo {
+        permission: CONFIG_REVIEW,
+        description: "Review the configuration overview (roles matrix, sources, policies)",
     },
 ];

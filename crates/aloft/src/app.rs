@@ -589,6 +589,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_access::events::audit::ALL,
         aloft_departure::events::audit::ALL,
         aloft_insights::events::audit::ALL,
+        aloft_access::audit_pages::ACTIONS,
         &[
             aloft_authz::gate::ACCESS_DENIED,
             aloft_authz::gate::CSRF_REJECTED,

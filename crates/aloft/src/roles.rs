@@ -7,7 +7,8 @@
 //! aggregates, not individual profiles.
 
 use aloft_access::permissions::{
-    ACCESS_APPROVE, ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ,
+    ACCESS_APPROVE, ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ, CONFIG_REVIEW,
+    SECURITY_MONITOR,
 };
 use aloft_authz::{Permission, PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
 use aloft_departure::permissions::{CHECKIN_CONSOLE, CREW_MANIFEST};
@@ -182,13 +183,19 @@ pub const ROLES: &[RoleDef] = &[
         ids::SECURITY_OPERATIONS_MANAGER,
         "Security operations manager",
         "Watches security: the audit trail, sign-in anomalies, access.",
-        &[AUDIT_READ, ACCESS_REVIEW, ACCESS_APPROVE, OPS_METRICS_READ],
+        &[
+            AUDIT_READ,
+            ACCESS_REVIEW,
+            ACCESS_APPROVE,
+            OPS_METRICS_READ,
+            SECURITY_MONITOR,
+        ],
     ),
     staff(
         ids::CMP_MANAGER,
         "CMP manager",
         "Owns the CMP itself: configuration, role review, source integrations.",
-        &[ACCESS_REVIEW, RECORDS_INGEST],
+        &[ACCESS_REVIEW, RECORDS_INGEST, CONFIG_REVIEW],
     ),
     staff(
         ids::ADMINISTRATOR,

@@ -499,3 +499,306 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<AuditRecord, StorageError> {
         hash: r.try_get("hash")?,
     })
 }
+
+/// Where a page of [`trail`] starts: the instant and sequence number of the last record of the
+/// previous page (the trail is shown newest first by instant, ties by sequence), so paging is
+/// a keyset walk that stays fast and never skips or repeats a record while records are added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailCursor {
+    /// The stored instant (RFC 3339 UTC text) of the last record shown.
+    pub occurred_at: String,
+    /// Its sequence number.
+    pub sequence: u64,
+}
+
+impl TrailCursor {
+    /// The cursor after `record`.
+    pub fn after(record: &AuditRecord) -> Self {
+        Self {
+            occurred_at: record.occurred_at.clone(),
+            sequence: record.sequence,
+        }
+    }
+
+    /// As a query value (`<sequence>_<instant>`).
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.sequence, self.occurred_at)
+    }
+
+    /// From [`TrailCursor::encode`]'s text; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (seq, at) = text.split_once('_')?;
+        let sequence = seq.parse().ok()?;
+        chrono::DateTime::parse_from_rfc3339(at).ok()?;
+        Some(Self {
+            occurred_at: at.to_owned(),
+            sequence,
+        })
+    }
+}
+
+/// Which records of the trail to show (the audit page and its export); every criterion is
+/// optional and they combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct TrailQuery {
+    /// Records at or after this instant.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Records before this instant.
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Records of any of these actions (empty: every action).
+    pub actions: Vec<String>,
+    /// Records by this actor id.
+    pub actor_id: Option<String>,
+    /// Records about this resource id (a customer id, an account id, a route).
+    pub resource_id: Option<String>,
+    /// Records from this client address.
+    pub client_address: Option<String>,
+    /// Records older than this cursor (the next page).
+    pub before: Option<TrailCursor>,
+    /// At most this many records (1 to 5,000).
+    pub limit: u32,
+}
+
+/// One page of the trail and where the next one starts (`None`: this was the last).
+#[derive(Debug, Clone)]
+pub struct TrailPage {
+    /// The records, newest first.
+    pub records: Vec<AuditRecord>,
+    /// The cursor of the next page, if there are more records.
+    pub next: Option<TrailCursor>,
+}
+
+/// `$n` placeholders for `values`, appended to `binds`.
+fn placeholders(values: &[String], binds: &mut Vec<String>) -> String {
+    values
+        .iter()
+        .map(|v| {
+            binds.push(v.clone());
+            format!("${}", binds.len())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A page of the trail matching `query`, newest first (by instant, then sequence).
+pub async fn trail(db: &Database, query: &TrailQuery) -> Result<TrailPage, StorageError> {
+    let mut binds: Vec<String> = Vec::new();
+    let mut conditions: Vec<String> = Vec::new();
+    if let Some(from) = query.from {
+        binds.push(to_db_time(from));
+        conditions.push(format!("occurred_at >= ${}", binds.len()));
+    }
+    if let Some(to) = query.to {
+        binds.push(to_db_time(to));
+        conditions.push(format!("occurred_at < ${}", binds.len()));
+    }
+    if !query.actions.is_empty() {
+        let list = placeholders(&query.actions, &mut binds);
+        conditions.push(format!("action IN ({list})"));
+    }
+    for (column, value) in [
+        ("actor_id", &query.actor_id),
+        ("resource_id", &query.resource_id),
+        ("client_address", &query.client_address),
+    ] {
+        if let Some(v) = value {
+            binds.push(v.clone());
+            conditions.push(format!("{column} = ${}", binds.len()));
+        }
+    }
+    let mut seq_bind = None;
+    if let Some(cursor) = &query.before {
+        binds.push(cursor.occurred_at.clone());
+        let at = binds.len();
+        seq_bind = Some(cursor.sequence as i64);
+        conditions.push(format!(
+            "(occurred_at < ${at} OR (occurred_at = ${at} AND seq < ${}))",
+            at + 1
+        ));
+    }
+    let limit = query.limit.clamp(1, 5_000) as usize;
+    let sql = format!(
+        "SELECT * FROM audit_log {} ORDER BY occurred_at DESC, seq DESC LIMIT {}",
+        if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        },
+        limit + 1
+    );
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.as_str());
+    }
+    if let Some(seq) = seq_bind {
+        q = q.bind(seq);
+    }
+    let mut records = q
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if records.len() > limit {
+        records.truncate(limit);
+        records.last().map(TrailCursor::after)
+    } else {
+        None
+    };
+    Ok(TrailPage { records, next })
+}
+
+/// The width of a time bucket in [`counts_over_time`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    /// Per hour: keys like `2026-12-06T06`.
+    Hour,
+    /// Per day: keys like `2026-12-06`.
+    Day,
+}
+
+impl Bucket {
+    /// The bucket key of `t` (as [`counts_over_time`] returns them).
+    pub fn key(self, t: chrono::DateTime<chrono::Utc>) -> String {
+        match self {
+            Bucket::Hour => t.format("%Y-%m-%dT%H").to_string(),
+            Bucket::Day => t.format("%Y-%m-%d").to_string(),
+        }
+    }
+
+    fn chars(self) -> i64 {
+        match self {
+            Bucket::Hour => 13,
+            Bucket::Day => 10,
+        }
+    }
+}
+
+/// How many records of each of `actions` fell into each `bucket` since `since`:
+/// `(bucket key, action, count)`, buckets without records left out.
+pub async fn counts_over_time(
+    db: &Database,
+    actions: &[&str],
+    since: chrono::DateTime<chrono::Utc>,
+    bucket: Bucket,
+) -> Result<Vec<(String, String, u64)>, StorageError> {
+    if actions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut binds = vec![to_db_time(since)];
+    let owned: Vec<String> = actions.iter().map(|a| (*a).to_owned()).collect();
+    let list = placeholders(&owned, &mut binds);
+    let sql = format!(
+        "SELECT substr(occurred_at, 1, {}) AS bucket, action, COUNT(*) AS n FROM audit_log \
+         WHERE action IN ({list}) AND occurred_at >= $1 GROUP BY substr(occurred_at, 1, {}), action",
+        bucket.chars(),
+        bucket.chars()
+    );
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.as_str());
+    }
+    q.fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("bucket")?,
+                r.try_get::<String, _>("action")?,
+                r.try_get::<i64, _>("n")?.max(0) as u64,
+            ))
+        })
+        .collect()
+}
+
+/// Who a [`grouped_counts`] row is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// The account concerned: the actor when signed in, else the record the attempt named
+    /// (a failed sign-in's account; `None` for a username that does not exist).
+    Subject,
+    /// The client address.
+    ClientAddress,
+}
+
+/// One row of [`grouped_counts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupedCount {
+    /// The account id or client address (`None`: not known).
+    pub key: Option<String>,
+    /// The action.
+    pub action: String,
+    /// How many records.
+    pub count: u64,
+    /// The newest record's instant (RFC 3339 UTC text).
+    pub last_at: String,
+}
+
+/// How many records of each of `actions` each subject or client address left since `since`.
+pub async fn grouped_counts(
+    db: &Database,
+    actions: &[&str],
+    since: chrono::DateTime<chrono::Utc>,
+    grouping: Grouping,
+) -> Result<Vec<GroupedCount>, StorageError> {
+    if actions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = match grouping {
+        Grouping::Subject => "CASE WHEN actor_id = 'anonymous' THEN resource_id ELSE actor_id END",
+        Grouping::ClientAddress => "client_address",
+    };
+    let mut binds = vec![to_db_time(since)];
+    let owned: Vec<String> = actions.iter().map(|a| (*a).to_owned()).collect();
+    let list = placeholders(&owned, &mut binds);
+    let sql = format!(
+        "SELECT {key} AS k, action, COUNT(*) AS n, MAX(occurred_at) AS last_at FROM audit_log \
+         WHERE action IN ({list}) AND occurred_at >= $1 GROUP BY {key}, action"
+    );
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.as_str());
+    }
+    q.fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(GroupedCount {
+                key: r.try_get("k")?,
+                action: r.try_get("action")?,
+                count: r.try_get::<i64, _>("n")?.max(0) as u64,
+                last_at: r.try_get("last_at")?,
+            })
+        })
+        .collect()
+}
+
+/// How many records of `actions` (every action when empty) since `since`.
+pub async fn count_since(
+    db: &Database,
+    actions: &[&str],
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, StorageError> {
+    let mut binds = vec![to_db_time(since)];
+    let owned: Vec<String> = actions.iter().map(|a| (*a).to_owned()).collect();
+    let filter = if owned.is_empty() {
+        String::new()
+    } else {
+        format!(" AND action IN ({})", placeholders(&owned, &mut binds))
+    };
+    let sql = format!("SELECT COUNT(*) AS n FROM audit_log WHERE occurred_at >= $1{filter}");
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.as_str());
+    }
+    let row = q.fetch_one(db.pool()).await?;
+    Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
+}
+
+/// The number of records in the chain (its tip's sequence number).
+pub async fn chain_length(db: &Database) -> Result<u64, StorageError> {
+    let row = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(row.try_get::<i64, _>("seq")?.max(0) as u64)
+}
