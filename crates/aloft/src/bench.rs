@@ -49,7 +49,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 20)]
     pub duration_secs: u64,
 
-    /// Scenarios to run, comma separated: read, search, update, scoped, max. `scoped` is the
+    /// Scenarios to run, comma separated: read, search, update, scoped, max, or `page:<path>`
+    /// (a workspace page as the contact centre agent; `{id}` a random customer, `{name}` a
+    /// random name prefix). `scoped` is the
     /// search as a check-in agent at a station (row scope in the query), over passengers of
     /// whom `--departing` depart from that station within the check-in window.
     #[arg(long, default_value = "read,search,update,scoped,max")]
@@ -76,6 +78,10 @@ enum Scenario {
     Update,
     /// The search, as a check-in agent whose row scope is a station.
     Scoped,
+    /// A page of the web workspace, as the contact centre agent: `page:<path>` where `{id}`
+    /// stands for a random customer and `{name}` for a random name prefix
+    /// (`page:/customers/{id}?tab=timeline`).
+    Page(&'static str),
 }
 
 struct Target {
@@ -115,6 +121,15 @@ impl Target {
                     .body(Full::new(Bytes::new()))
             }
             Scenario::Update => return self.update(pick(self.ids.len()), n).await,
+            Scenario::Page(path) => {
+                let path = path
+                    .replace("{id}", &self.ids[pick(self.ids.len())].to_string())
+                    .replace(
+                        "{name}",
+                        &self.name_prefixes[pick(self.name_prefixes.len())],
+                    );
+                http::Request::get(format!("{}{path}", self.base)).body(Full::new(Bytes::new()))
+            }
         };
         let Ok(req) = req else { return false };
         let authorization = match scenario {
@@ -261,7 +276,10 @@ async fn fixed_rate(
     let elapsed = start.elapsed();
     let hist = hist.lock().await.clone();
     Outcome {
-        label: format!("{scenario:?} @ {rate}/s").to_lowercase(),
+        label: match scenario {
+            Scenario::Page(path) => format!("page {path} @ {rate}/s"),
+            _ => format!("{scenario:?} @ {rate}/s").to_lowercase(),
+        },
         server_p99: None,
         hist,
         errors: errors.load(std::sync::atomic::Ordering::Relaxed),
@@ -445,9 +463,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "update" => fixed_rate(target.clone(), Scenario::Update, args.rate, duration).await,
             "scoped" => fixed_rate(target.clone(), Scenario::Scoped, args.rate, duration).await,
             "max" => closed_loop(target.clone(), args.connections, duration).await,
+            page if page.starts_with("page:") => {
+                // Leaked once per scenario of a short-lived benchmark process.
+                let path: &'static str =
+                    Box::leak(page["page:".len()..].to_string().into_boxed_str());
+                fixed_rate(target.clone(), Scenario::Page(path), args.rate, duration).await
+            }
             other => {
                 anyhow::bail!(
-                    "unknown scenario {other:?}; expected read, search, update, scoped or max"
+                    "unknown scenario {other:?}; expected read, search, update, scoped, max or page:<path>"
                 )
             }
         };

@@ -15,7 +15,7 @@ use serde_json::json;
 async fn seeded(app: &TestApp) -> String {
     let c = app
         .create_customer(json!({"first_name": "Leila", "last_name": "Haddad", "loyalty_number": "AL1234567",
-            "email": "leila.haddad@example.com", "loyalty_tier": "gold", "preferences": {"special_service_requests": ["WCHR"], "meal": "VGML"}}))
+            "email": "leila.haddad@example.com", "phone": "+971501234567", "loyalty_tier": "gold", "preferences": {"special_service_requests": ["WCHR"], "meal": "VGML"}}))
         .await;
     let id = c["id"].as_str().unwrap().to_owned();
     let customer = aloft_travel::CustomerId::parse(&id).unwrap();
@@ -171,6 +171,19 @@ async fn the_global_search_finds_by_name_and_opens_a_single_hit() {
         assert_eq!(one.header("location"), format!("/customers/{id}"));
         let by_loyalty = app.get_as(&agent, "/search?q=AL1234567").await;
         assert_eq!(by_loyalty.header("location"), format!("/customers/{id}"));
+        // A phone number in national form (as a Dubai caller gives it) and in international form.
+        for typed in [
+            "050%20123%204567",
+            "%2B971%2050%20123%204567",
+            "00971501234567",
+        ] {
+            let by_phone = app.get_as(&agent, &format!("/search?q={typed}")).await;
+            assert_eq!(
+                by_phone.header("location"),
+                format!("/customers/{id}"),
+                "{typed}"
+            );
+        }
         let none = app.get_as(&agent, "/search?q=zzzzzz").await;
         assert_eq!(none.status, 200);
         assert!(none.text().contains("Nothing found"));

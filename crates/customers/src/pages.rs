@@ -88,6 +88,14 @@ struct SearchForm {
     q: String,
 }
 
+/// Country calling codes tried for a phone number typed in national form (`050 123 4567`,
+/// `0171 5550100`): the markets of the demo airline's network. Numbers typed in international form
+/// (`+44…`, `0044…`) need no guess.
+const NATIONAL_CALLING_CODES: &[&str] = &[
+    "971", "44", "49", "33", "34", "39", "31", "41", "43", "1", "91", "966", "974", "65", "61",
+    "81", "86", "27", "20", "90",
+];
+
 /// Recognises what the agent typed: e-mail, phone, a document/loyalty number, or a name.
 pub(crate) fn interpret(q: &str) -> Vec<CustomerQuery> {
     let q = q.trim();
@@ -105,27 +113,42 @@ pub(crate) fn interpret(q: &str) -> Vec<CustomerQuery> {
         }];
     }
     let digits = q.chars().filter(char::is_ascii_digit).count();
+    let mut out = Vec::new();
     if q.starts_with('+')
         || (digits >= 7 && q.chars().all(|c| c.is_ascii_digit() || " -().".contains(c)))
     {
-        let with_plus = if q.starts_with('+') {
-            q.to_owned()
+        let bare: String = q.chars().filter(char::is_ascii_digit).collect();
+        let candidates: Vec<String> = if q.starts_with('+') {
+            vec![q.to_owned()]
+        } else if let Some(international) = bare.strip_prefix("00") {
+            // 00 is the international call prefix in most of the world.
+            vec![format!("+{international}")]
+        } else if let Some(national) = bare.strip_prefix('0') {
+            // A national number (trunk prefix 0): the country is not typed, so try the
+            // airline's markets; each try is one exact index lookup.
+            NATIONAL_CALLING_CODES
+                .iter()
+                .map(|cc| format!("+{cc}{national}"))
+                .collect()
         } else {
-            format!("+{q}")
+            vec![format!("+{bare}")]
         };
-        if let Ok(p) = PhoneNumber::parse(&with_plus) {
-            return vec![CustomerQuery {
+        let phones: Vec<CustomerQuery> = candidates
+            .iter()
+            .filter_map(|c| PhoneNumber::parse(c).ok())
+            .map(|p| CustomerQuery {
                 phone: Some(p.as_str().to_owned()),
-                ..base
-            }];
-        }
+                ..base.clone()
+            })
+            .collect();
+        // Phone first; a number that is also a loyalty number is tried next.
+        out.extend(phones);
     }
     let compact: String = q
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
         .to_ascii_uppercase();
-    let mut out = Vec::new();
     if digits > 0 && compact.chars().all(|c| c.is_ascii_alphanumeric()) {
         out.push(CustomerQuery {
             loyalty_number: Some(compact.clone()),
@@ -1103,6 +1126,18 @@ mod tests {
         assert!(doc[0].loyalty_number.is_some() && doc[1].passport_number.is_some());
         assert_eq!(interpret("Müller")[0].name.as_deref(), Some("Müller"));
         assert!(interpret("   ").is_empty());
+        // National form: the trunk 0 dropped, each market's calling code tried.
+        let national = interpret("050 123 4567");
+        assert!(
+            national
+                .iter()
+                .any(|q| q.phone.as_deref() == Some("+971501234567")),
+            "{national:?}"
+        );
+        assert_eq!(
+            interpret("0044 1632 960961")[0].phone.as_deref(),
+            Some("+441632960961")
+        );
     }
 
     #[test]

@@ -439,7 +439,10 @@ async fn log_interaction(
         }
     };
     state.store.record(customer, record, &ctx).await?;
-    Ok(axum::response::Redirect::to(&format!("/customers/{customer}/timeline")).into_response())
+    Ok(aloft_web::kit::redirect_with_notice(
+        &format!("/customers/{customer}?tab=interactions"),
+        "Interaction saved to the timeline.",
+    ))
 }
 
 /// Seat and meal suggestions for the customer's next flight.
