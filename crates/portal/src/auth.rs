@@ -11,7 +11,7 @@ use aloft_access::passengers::{
 use aloft_authz::{CSRF_FIELD, current_principal};
 use aloft_kernel::{AccessContext, ApiError};
 use aloft_web::kit::{
-    self, Crumb, Field, FieldKind, FormErrors, Tone, error_summary, redirect_with_notice,
+    self, Field, FieldKind, FormErrors, Tone, error_summary, redirect_with_notice,
 };
 use axum::Form;
 use axum::extract::{Query, State};
@@ -633,12 +633,4 @@ pub async fn sign_out(
         redirect_with_notice("/my/sign-in", "You are signed out."),
         [clear_passenger_cookie(portal.tls)],
     ))
-}
-
-/// Breadcrumbs of the signed-in pages.
-pub(crate) fn crumbs() -> [Crumb<'static>; 1] {
-    [Crumb {
-        label: "My account",
-        href: "/my",
-    }]
 }

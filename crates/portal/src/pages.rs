@@ -25,7 +25,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::Portal;
-use crate::auth::crumbs;
 use crate::shell::{Place, csrf_field, layout, page};
 
 /// What a passenger may see of their own timeline: their travel, not staff's notes of calls.
@@ -166,7 +165,7 @@ pub async fn home(
                 ("Name", html! { (name_of(&c)) }),
                 ("E-mail", or_dash(c.profile.email.as_ref())),
                 ("Phone", or_dash(c.profile.phone.as_ref())),
-                ("Seat", or_dash(c.profile.preferences.seat.map(|s| seat_label(s)))),
+                ("Seat", or_dash(c.profile.preferences.seat.map(seat_label))),
                 ("Meal", or_dash(c.profile.preferences.meal.as_ref().map(|m| m.to_string()))),
             ])))
             (kit::panel("my-cases", "My cases", kit::empty_state(
@@ -268,7 +267,7 @@ fn profile_page(
             .map(|ch| (ch.as_str().to_owned(), channel_label(*ch).to_owned())),
     );
     let body = html! {
-        (kit::page_header(&crumbs(), "Profile and preferences",
+        (kit::page_header(&[], "Profile and preferences",
             Some(html! { "Keep your contact details and travel preferences up to date. Names, travel documents and your membership are changed by our service team." }), None))
         @if let Some((m, tone)) = message { (kit::notice(m, tone)) }
         (error_summary(errors))
@@ -283,6 +282,7 @@ fn profile_page(
         form.portal-form method="post" action="/my/profile" novalidate {
             (csrf_field())
             input type="hidden" name="version" value=(c.version);
+            div.portal-fieldsets {
             fieldset {
                 legend { "Contact details" }
                 (Field::new("email", "E-mail address", FieldKind::Input("email")).autocomplete("email")
@@ -302,6 +302,7 @@ fn profile_page(
                     .value(value("preferences.meal")).render(errors))
                 (Field::text("preferences.drink", "Favourite drink").hint("In your own words, e.g. sparkling water.")
                     .value(value("preferences.drink")).render(errors))
+            }
             }
             button type="submit" { "Save changes" }
         }
@@ -451,7 +452,10 @@ pub async fn trips(
     ctx: AccessContext,
     Query(q): Query<TripsQuery>,
 ) -> Result<Response, ApiError> {
-    let (_, id) = own()?;
+    let (p, id) = own()?;
+    if !portal.customers.visible(Reader::Principal(&p), id).await? {
+        return Err(ApiError::NotFound("customer"));
+    }
     let (upcoming, past) = flights(&portal, &ctx, id).await?;
     let mut query = TimelineQuery::newest(25).of_kinds(PASSENGER_KINDS);
     query.cursor = q.cursor.as_deref().and_then(TimelineCursor::decode);
@@ -470,7 +474,7 @@ pub async fn trips(
         })
         .collect();
     let body = html! {
-        (kit::page_header(&crumbs(), "Your trips", Some(html! { "Times are shown in UTC." }), None))
+        (kit::page_header(&[], "Your trips", Some(html! { "Times are shown in UTC." }), None))
         section.portal-section aria-labelledby="upcoming" {
             h2 #upcoming { "Upcoming flights" }
             @if upcoming.is_empty() {
@@ -535,7 +539,7 @@ async fn security_page(
         ))
     };
     let body = html! {
-        (kit::page_header(&crumbs(), "Sign-in security", Some(html! { "A second step makes your account safe even if someone learns your password." }), None))
+        (kit::page_header(&[], "Sign-in security", Some(html! { "A second step makes your account safe even if someone learns your password." }), None))
         @if let Some((m, tone)) = message { (kit::notice(m, tone)) }
         @if let Some(codes) = recovery {
             section.portal-section aria-labelledby="recovery" {

@@ -68,8 +68,8 @@ pub fn layout(title: &str, place: Place, content: Markup) -> Markup {
                             (kit::tabs("Your account", &[
                                 tab("Overview", "/my", Place::Home),
                                 tab("Trips", "/my/trips", Place::Trips),
-                                tab("Profile and preferences", "/my/profile", Place::Profile),
-                                tab("Sign-in security", "/my/security", Place::Security),
+                                tab("Profile", "/my/profile", Place::Profile),
+                                tab("Security", "/my/security", Place::Security),
                             ]))
                         }
                         (kit::toast())
