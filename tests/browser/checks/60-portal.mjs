@@ -4,6 +4,20 @@
 // no staff navigation shows, and staff pages stay closed to the passenger.
 
 import { noSidewaysScroll } from "./10-workspace.mjs";
+import { totp } from "../lib.mjs";
+
+// RFC 4648 base32 (the key the security page shows) to bytes.
+function base32(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0, value = 0;
+  const out = [];
+  for (const c of text.replace(/[=\s]/g, "").toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
+  }
+  return Buffer.from(out);
+}
 
 const PASSWORD = "a long and unusual passphrase";
 
@@ -126,6 +140,26 @@ export default async function (t) {
     await page.goto(`${base}/my/trips`);
     assert(await page.locator("h2", { hasText: "Upcoming flights" }).count() === 1, "trips page");
     assert(await page.locator("h2", { hasText: "Your travel record" }).count() === 1, "travel record");
+  });
+
+  await check("portal: turn on a second step; signing in then asks for it (axe on the code step and the recovery codes)", async () => {
+    await page.goto(`${base}/my/security`);
+    const key = (await page.textContent("code.totp-key")).trim();
+    await page.fill("#f-code", totp(base32(key)));
+    await page.click("form[action='/my/security/enable'] button[type=submit]");
+    await page.waitForSelector("ul.recovery-codes");
+    const recovery = (await page.locator("ul.recovery-codes code").first().textContent()).trim();
+    await axeAt(t, page, "/my/security", "/my/security (recovery codes)");
+    await page.click("form.portal-sign-out button");
+    await page.waitForURL(/\/my\/sign-in$/);
+    await page.fill("#f-email", passenger.email);
+    await page.fill("#f-password", PASSWORD);
+    await page.click("form[action='/my/sign-in'] button[type=submit]");
+    await page.waitForURL(/\/my\/sign-in\/code/);
+    await axeAt(t, page, "/my/sign-in/code", "/my/sign-in/code");
+    await page.fill("#f-code", recovery);
+    await page.click("form[action='/my/sign-in/code'] button[type=submit]");
+    await page.waitForURL(/\/my$/);
   });
 
   await check("portal: the passenger cannot reach staff pages or another customer", async () => {
