@@ -17,7 +17,8 @@
   var offline = document.querySelector("[data-offline-page]");
   var crewPage = /^\/departure\/roster(\/|$)/.test(location.pathname);
 
-  if ("serviceWorker" in navigator && crewPage) {
+  var fromCache = offline && offline.dataset.source === "cache";
+  if ("serviceWorker" in navigator && crewPage && !fromCache) {
     navigator.serviceWorker.register("/departure/sw.js", { scope: "/departure/" }).catch(function () {});
     // The first visit is not yet under the worker's control: keep this page's copy now.
     if (!navigator.serviceWorker.controller && offline && offline.dataset.source === "network" && window.caches) {

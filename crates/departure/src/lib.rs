@@ -112,7 +112,7 @@ impl aloft_module::DomainModule for DepartureModule {
                         let title = format!("Today's departures from {station}");
                         let body = match d.station_today(&p, &station, Utc::now()).await {
                             Ok(day) => html! {
-                                (pages::departures_table(&day, &title))
+                                (pages::departures_table(&day, "Flights still to depart, local time"))
                                 p { a href="/departure" { "Open the check-in console" } }
                             },
                             Err(_) => {

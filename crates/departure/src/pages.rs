@@ -235,10 +235,9 @@ pub fn departures_table(day: &crate::service::StationDay, caption: &str) -> Mark
             Column::new("Departs"),
             Column::new("To"),
             Column::new("Passengers").numeric(),
-            Column::new("SSR").numeric(),
-            Column::new("PRM").numeric(),
-            Column::new("Special meals").numeric(),
-            Column::new("Gold & Platinum").numeric(),
+            Column::new("SSR / PRM").numeric(),
+            Column::new("Meals").numeric(),
+            Column::new("Gold+").numeric(),
             Column::new("Documents").numeric(),
         ],
     )
@@ -252,8 +251,10 @@ pub fn departures_table(day: &crate::service::StationDay, caption: &str) -> Mark
                     html! { time datetime=(f.departure.to_rfc3339()) { (local_time(f.departure, day.zone)) } },
                     html! { (f.destination) },
                     html! { (f.passengers) },
-                    html! { (f.ssr) },
-                    count_badge(f.prm, Tone::Warn),
+                    html! {
+                        (f.ssr)
+                        @if f.prm > 0 { " · " (kit::badge(&format!("{} PRM", f.prm), Tone::Warn)) }
+                    },
                     html! { (f.meals) },
                     count_badge(f.top_tier, Tone::Info),
                     count_badge(f.documents, Tone::Warn),
@@ -432,6 +433,19 @@ fn ssr_badges(line: &PassengerLine) -> Markup {
     }
 }
 
+/// The documents to check, one per line, marked as needing attention (in words too).
+fn documents(l: &PassengerLine) -> Markup {
+    html! {
+        @if l.documents.is_empty() {
+            span.muted { "—" }
+        } @else {
+            ul.doc-checks aria-label="Documents to check" {
+                @for d in &l.documents { li { (d) } }
+            }
+        }
+    }
+}
+
 fn checkin_table(view: &FlightView) -> Markup {
     if view.passengers.is_empty() {
         return kit::empty_state(
@@ -469,10 +483,7 @@ fn checkin_table(view: &FlightView) -> Markup {
                     html! { span id=[first.then(|| format!("pnr-{}", l.pnr))] { (l.pnr) } },
                     tier_badge(l.tier.as_deref()),
                     ssr_badges(l),
-                    html! {
-                        @if l.documents.is_empty() { "—" }
-                        @for d in &l.documents { (kit::badge(d, Tone::Warn)) " " }
-                    },
+                    documents(l),
                     html! {
                         (capitalise(&l.status)) " · " (capitalise(&l.cabin))
                         @if l.bags > 0 { " · " (l.bags) " bag" @if l.bags > 1 { "s" } }
@@ -565,7 +576,7 @@ fn scan_result(found: &ScanResult) -> Markup {
                     @if l.prm() { " " (kit::badge("PRM", Tone::Warn)) }
                 }
             }
-            @for d in &l.documents { (kit::notice(d, Tone::Warn)) }
+            @for d in &l.documents { (kit::notice(&format!("Check documents: {d}."), Tone::Warn)) }
             @if l.birthday { (kit::notice("Birthday today.", Tone::Good)) }
             (kit::facts(&[
                 ("Booking (PNR)", html! { (l.pnr) }),

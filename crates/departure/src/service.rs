@@ -318,10 +318,15 @@ impl Departures {
         }
         let empty = History::default();
         let mut lines = Vec::with_capacity(entries.len());
+        // A passenger booked twice on one flight (a duplicate booking) is one line.
+        let mut seen = std::collections::HashSet::new();
         for e in entries {
             let Some(customer) = profiles.get(&e.customer_id) else {
                 continue;
             };
+            if !seen.insert((e.customer_id, e.flight.as_str())) {
+                continue;
+            }
             let Some(date) = e
                 .flight
                 .split_once(' ')

@@ -87,6 +87,18 @@ fn instant(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// The daily departure of route `route` (UTC, a fixed time of day per route) on `at`'s date,
+/// or the next day's if that is less than an hour after `now`.
+fn scheduled(at: DateTime<Utc>, route: usize, now: DateTime<Utc>) -> DateTime<Utc> {
+    let minute = (route as i64 * 97 + 5 * 60) % (24 * 60) / 5 * 5;
+    let midnight = at - Duration::seconds(at.timestamp().rem_euclid(86_400));
+    let mut t = midnight + Duration::minutes(minute);
+    if t < now + Duration::hours(1) {
+        t += Duration::days(1);
+    }
+    t
+}
+
 /// The synthetic records of one customer (number `i` of the demo population).
 pub fn history(seed: u64, i: u64, now: DateTime<Utc>) -> Vec<(RecordKind, Value)> {
     let mut rng = Rng(seed ^ i.wrapping_mul(0x2545_F491_4F6C_DD1D));
@@ -95,16 +107,28 @@ pub fn history(seed: u64, i: u64, now: DateTime<Utc>) -> Vec<(RecordKind, Value)
     let habit_seat = *rng.pick(SEATS);
     let habit_meal = *rng.pick(MEALS);
     for t in 0..trips {
-        let &(origin, destination, flight, block) = rng.pick(ROUTES);
-        // Mostly past trips, one in three upcoming within three weeks (some within two days, so
-        // check-in agents have passengers to see).
-        let offset_hours = if rng.below(3) == 0 {
-            3 + rng.below(21 * 24) as i64
+        let route = rng.below(ROUTES.len() as u64) as usize;
+        let (origin, destination, flight, block) = ROUTES[route];
+        // Mostly past trips, one in three upcoming within three weeks (half of those within two
+        // days, so check-in agents and cabin crew have passengers to see).
+        let upcoming = rng.below(3) == 0;
+        let offset_hours = if upcoming {
+            if rng.below(2) == 0 {
+                2 + rng.below(40) as i64
+            } else {
+                3 + rng.below(21 * 24) as i64
+            }
         } else {
             -(24 + rng.below(365 * 24) as i64)
         };
         let departure = (now + Duration::hours(offset_hours)).with_timezone(&Utc);
-        let departure = departure - Duration::minutes(departure.timestamp() / 60 % 5);
+        let departure = if upcoming {
+            // Upcoming flights keep their route's daily schedule, so a flight's passengers share
+            // one departure (the check-in console and the crew manifest list them together).
+            scheduled(departure, route, now)
+        } else {
+            departure - Duration::minutes(departure.timestamp() / 60 % 5)
+        };
         let arrival = departure + Duration::minutes(block);
         let dep_zone = crate::airports::lookup(origin)
             .map(|a| a.time_zone)
