@@ -217,14 +217,43 @@ async fn names_for(
     names_of(db, &ids).await.unwrap_or_default()
 }
 
-fn actor_cell(r: &AuditRecord, names: &std::collections::HashMap<String, Named>) -> Markup {
+fn actor_cell(
+    r: &AuditRecord,
+    names: &std::collections::HashMap<String, Named>,
+    roles: &Roles,
+) -> Markup {
     let href = format!(
         "/audit?actor={}",
         percent_encoding::utf8_percent_encode(&r.actor_id, percent_encoding::NON_ALPHANUMERIC)
     );
-    match names.get(&r.actor_id) {
-        Some(n) => html! { a href=(href) title={ (n.kind) " " (r.actor_id) } { (n.name) } },
-        None => html! { a href=(href) title=(r.actor_id) { (fallback_name(&r.actor_id)) } },
+    let role = roles
+        .get(&r.actor_role)
+        .map_or(r.actor_role.as_str(), |d| d.label);
+    html! {
+        @match names.get(&r.actor_id) {
+            Some(n) => a href=(href) title={ (n.kind) " " (r.actor_id) } { (n.name) },
+            None => a href=(href) title=(r.actor_id) { (fallback_name(&r.actor_id)) },
+        }
+        br;
+        small.muted {
+            @if let Some(n) = names.get(&r.actor_id).filter(|n| !n.detail.is_empty()) { (n.detail) " · " }
+            (role)
+        }
+    }
+}
+
+/// An instant on two lines: the day, then the time.
+fn when_cell(at: &str) -> Markup {
+    match DateTime::parse_from_rfc3339(at) {
+        Ok(t) => {
+            let t = t.with_timezone(&Utc);
+            html! {
+                time datetime=(at) title=(readable(at)) {
+                    (t.format("%a %-d %b %Y")) br; (t.format("%H:%M:%S"))
+                }
+            }
+        }
+        Err(_) => html! { (at) },
     }
 }
 
@@ -342,21 +371,18 @@ async fn search_page(
             )),
             Some(Ok(p)) => {
                 @let rows = p.records.iter().map(|r| vec![
-                    html! { time datetime=(r.occurred_at) { (readable(&r.occurred_at)) } },
-                    actor_cell(r, &names),
-                    html! { (trail.roles.get(&r.actor_role).map_or(r.actor_role.as_str(), |d| d.label)) },
-                    html! { code { (r.action) } },
+                    when_cell(&r.occurred_at),
+                    actor_cell(r, &names, &trail.roles),
+                    html! { code { (r.action) } br; (outcome_badge(&r.outcome)) },
                     record_cell(r, &names),
                     html! { (if r.fields.is_empty() { "—".to_owned() } else { r.fields.join(", ") }) },
-                    outcome_badge(&r.outcome),
                     html! { (r.client_address.as_deref().unwrap_or("—")) },
                     html! { span title={ "request " (r.request_id) } { "#" (r.sequence) } },
                 ]).collect::<Vec<_>>();
                 @let caption = if filters.query.before.is_some() { "Audit records (older page)" } else { "Audit records, newest first" };
                 (DataTable::new(caption, vec![
-                    Column::new("When (UTC)"), Column::new("Actor"), Column::new("Role"), Column::new("Action"),
-                    Column::new("Record"), Column::new("Fields"), Column::new("Outcome"), Column::new("Client"),
-                    Column::new("Record no."),
+                    Column::new("When (UTC)"), Column::new("Actor and role"), Column::new("Action and outcome"),
+                    Column::new("Record"), Column::new("Fields"), Column::new("Client"), Column::new("No."),
                 ])
                 .id("audit-records")
                 .rows(rows)
@@ -437,13 +463,13 @@ async fn export_csv(
             }
             let actor_name = names
                 .get(&r.actor_id)
-                .map(|n| n.name.clone())
+                .map(Named::full)
                 .unwrap_or_else(|| fallback_name(&r.actor_id));
             let resource_name = r
                 .resource_id
                 .as_ref()
                 .and_then(|id| names.get(id))
-                .map(|n| n.name.clone())
+                .map(Named::full)
                 .unwrap_or_default();
             let cells = [
                 r.sequence.to_string(),

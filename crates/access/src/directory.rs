@@ -9,8 +9,10 @@ use sqlx::Row;
 /// Who an actor or record id stands for, as the trail pages show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Named {
-    /// The readable name (`Dana Ortiz (security_operations_manager)`, `Booking engine`).
+    /// The readable name (`Dana Ortiz`, `Booking engine`).
     pub name: String,
+    /// What tells it apart: the username of a staff account, empty for a client.
+    pub detail: String,
     /// What kind of party it is (`staff account`, `integration client`).
     pub kind: &'static str,
 }
@@ -58,7 +60,8 @@ pub async fn names_of(
             found.insert(
                 id,
                 Named {
-                    name: format!("{display} ({username})"),
+                    name: display,
+                    detail: username,
                     kind: "staff account",
                 },
             );
@@ -74,6 +77,7 @@ pub async fn names_of(
                 id,
                 Named {
                     name,
+                    detail: String::new(),
                     kind: "integration client",
                 },
             );
@@ -98,6 +102,17 @@ pub async fn account_id_of(db: &Database, username: &str) -> Result<Option<Strin
         .fetch_optional(db.pool())
         .await?;
     row.map(|r| r.try_get("id")).transpose().map_err(Into::into)
+}
+
+impl Named {
+    /// The name with its username, for text without markup (`Dana Ortiz (dortiz)`).
+    pub fn full(&self) -> String {
+        if self.detail.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} ({})", self.name, self.detail)
+        }
+    }
 }
 
 /// How an actor id reads when no account or client has it (`anonymous`, `system:demo`).

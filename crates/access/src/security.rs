@@ -318,7 +318,7 @@ fn account_label(key: &Option<String>, names: &HashMap<String, Named>) -> Markup
     match key {
         None => html! { span.muted { "Unknown username" } },
         Some(id) => match names.get(id) {
-            Some(n) => html! { span title={ (n.kind) " " (id) } { (n.name) } },
+            Some(n) => html! { span title={ (n.kind) " " (id) } { (n.full()) } },
             None => html! { span title=(id) { (fallback_name(id)) } },
         },
     }
@@ -622,7 +622,7 @@ async fn privacy_panel(db: Database, actions: std::sync::Arc<Vec<AuditAction>>) 
                         @for (id, n) in &top {
                             li {
                                 a href={ "/audit?actor=" (enc(id)) "&from=" (from) } {
-                                    (names.get(id).map_or_else(|| fallback_name(id), |n| n.name.clone()))
+                                    (names.get(id).map_or_else(|| fallback_name(id), |n| n.full()))
                                 }
                                 ": " (n) " read(s)"
                             }
@@ -708,7 +708,7 @@ async fn admin_panel(db: Database) -> Markup {
             let name = |id: &str| {
                 names
                     .get(id)
-                    .map_or_else(|| fallback_name(id), |n| n.name.clone())
+                    .map_or_else(|| fallback_name(id), |n| n.full())
             };
             let items: Vec<FeedItem> = changes
                 .iter()
@@ -717,7 +717,7 @@ async fn admin_panel(db: Database) -> Markup {
                     datetime: r.occurred_at.clone(),
                     title: format!(
                         "{}: {}",
-                        r.action.replace(['.', '_'], " "),
+                        sentence(&r.action),
                         r.resource_id.as_deref().map_or_else(String::new, name)
                     ),
                     badges: vec![],
@@ -757,13 +757,23 @@ async fn admin_panel(db: Database) -> Markup {
     )
 }
 
-fn scope_text(rule: &ScopeRule) -> &'static str {
+/// An action as a phrase: `account.roster_set` → `Account roster set`.
+fn sentence(action: &str) -> String {
+    let words = action.replace(['.', '_'], " ");
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn scope_text(rule: &ScopeRule) -> String {
     match rule {
-        ScopeRule::Unlimited => "All rows",
-        ScopeRule::FromCredential(_) => "Rows of the credential's value (station, own record)",
-        ScopeRule::OfSubject(_) => "Rows of their roster",
-        #[allow(unreachable_patterns)]
-        _ => "Limited",
+        ScopeRule::Unlimited => "All rows".to_owned(),
+        ScopeRule::FromCredential(kind) => {
+            format!("Only their {}", kind.as_str().replace('_', " "))
+        }
+        ScopeRule::OfSubject(kind) => format!("Only their {}", kind.as_str().replace('_', " ")),
     }
 }
 
@@ -831,7 +841,8 @@ pub fn home_panels(db: Database, roles: Roles, actions: Vec<AuditAction>) -> Vec
             Access::Permission(ACCOUNTS_MANAGE),
             10,
             move |_| admin_panel(d3.clone()),
-        ),
+        )
+        .wide(),
         HomePanel::new(
             "cmp-configuration",
             Access::Permission(CONFIG_REVIEW),

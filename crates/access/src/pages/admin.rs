@@ -36,22 +36,32 @@ pub(super) async fn roles(State(state): State<SignInState>) -> Response {
                 @if aloft_authz::current_principal().is_some_and(|p| p.can(crate::permissions::ACCESS_APPROVE)) {
                     p { a href="/access/grants" { "Pending grants (four-eyes approval)" } }
                 }
-                p { "What each role may do. Everything not listed is denied. Travel document numbers are masked for roles without that permission." }
+                p { "What each role may do: one row per permission, one column per role. Everything not marked is denied. Travel document numbers are masked for roles without that permission." }
                 div.table-scroll tabindex="0" role="region" aria-label="Permissions by role" {
-                    table {
+                    table.roles-matrix #roles-matrix {
+                        caption { "Roles × permissions" }
                         thead {
                             tr {
-                                th scope="col" { "Role" }
-                                @for p in roles.permissions() { th scope="col" { abbr title=(p.description) { (p.permission.as_str()) } } }
+                                th scope="col" { "Permission" }
+                                @for r in roles.all() {
+                                    th scope="col" id={ "role-" (r.id) } title=(r.description) { (r.label) }
+                                }
                             }
                         }
                         tbody {
-                            @for r in roles.all() {
+                            @for p in roles.permissions() {
                                 tr {
-                                    th scope="row" { (r.label) br; small { code { (r.id) } } }
-                                    @for p in roles.permissions() {
-                                        td {
-                                            @if r.allows(p.permission) { span aria-label="allowed" { "✓" } } @else { span aria-label="not allowed" { "—" } }
+                                    th scope="row" {
+                                        (p.description) br;
+                                        small.muted { code { (p.permission.as_str()) } }
+                                    }
+                                    @for r in roles.all() {
+                                        td.matrix-cell {
+                                            @if r.allows(p.permission) {
+                                                span title={ (r.label) ": " (p.description) } { "✓" span.visually-hidden { " allowed" } }
+                                            } @else {
+                                                span.muted aria-hidden="true" { "·" } span.visually-hidden { "not allowed" }
+                                            }
                                         }
                                     }
                                 }
