@@ -32,13 +32,13 @@ impl BarChart {
         html! {
             figure.chart {
                 figcaption { (self.title) }
-                svg viewBox={ "0 0 600 " (height) } role="img" aria-label=(summary) preserveAspectRatio="xMinYMin meet" {
+                svg.bars viewBox={ "0 0 440 " (height) } role="img" aria-label=(summary) preserveAspectRatio="xMinYMin meet" {
                     @for (i, (label, value)) in self.bars.iter().enumerate() {
                         @let y = i as u64 * row_h;
-                        @let w = (value * 300 / max).max(u64::from(*value > 0));
-                        text x="0" y=(y + 18) class="chart-label" { (truncate(label, 28)) }
-                        rect x="200" y=(y + 5) width=(w) height="18" class="series-0" {}
-                        text x=(205 + w) y=(y + 18) class="chart-value" { (value) }
+                        @let w = (value * 220 / max).max(u64::from(*value > 0));
+                        text x="0" y=(y + 18) class="chart-label" { (truncate(label, 22)) }
+                        rect x="150" y=(y + 5) width=(w) height="18" class="series-0" {}
+                        text x=(155 + w) y=(y + 18) class="chart-value" { (value) }
                     }
                 }
                 (data_table(&self.title, &["", &self.unit], self.bars.iter().map(|(l, v)| vec![l.clone(), v.to_string()])))
