@@ -28,6 +28,24 @@
     }
   }
 
+  // The roster, read online, says which manifests are still open: forget the copies of the
+  // others (flights flown, taken off the roster) so passenger data does not linger on the device.
+  var roster = document.getElementById("roster");
+  if (location.pathname === "/departure/roster" && window.caches) {
+    var open = {};
+    (roster || document).querySelectorAll("a[href^='/departure/roster/']").forEach(function (a) {
+      open[a.getAttribute("href")] = true;
+    });
+    caches.open(CACHE).then(function (cache) {
+      return cache.keys().then(function (keys) {
+        return Promise.all(keys.filter(function (req) {
+          var path = new URL(req.url).pathname;
+          return path.indexOf("/departure/roster/") === 0 && !open[path];
+        }).map(function (req) { return cache.delete(req); }));
+      });
+    }).catch(function () {});
+  }
+
   if (offline && offline.dataset.source === "cache") {
     var banner = document.getElementById("offline-banner");
     var generated = new Date(offline.dataset.generated);

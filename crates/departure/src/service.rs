@@ -286,8 +286,6 @@ impl Departures {
         entries: &[FlightPassenger],
         with_history: bool,
     ) -> Result<Vec<PassengerLine>, StorageError> {
-        let mut profiles = self.profiles(entries).await?;
-        let ids: Vec<_> = profiles.keys().copied().collect();
         let (from, to) = match entries.iter().map(|e| e.departure).min() {
             Some(first) => (
                 first - manifest::RECENT,
@@ -304,10 +302,16 @@ impl Departures {
         } else {
             &[RecordKind::Ancillary]
         };
-        let docs = self
-            .travel
-            .documents_between(&ids, kinds, from, to + Duration::seconds(1))
-            .await?;
+        let mut ids: Vec<_> = entries.iter().map(|e| e.customer_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // Profiles and recent records are independent reads: both at once.
+        let (mut profiles, docs) = futures_util::future::try_join(
+            self.profiles(entries),
+            self.travel
+                .documents_between(&ids, kinds, from, to + Duration::seconds(1)),
+        )
+        .await?;
         let mut by_customer: HashMap<_, History<'_>> = HashMap::new();
         for (id, kind, doc) in &docs {
             by_customer
