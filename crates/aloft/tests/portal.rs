@@ -225,6 +225,14 @@ async fn a_passenger_signs_up_signs_in_and_keeps_their_own_preferences() {
         let invalid = b.post(&app, "/my/profile", &format!("csrf={csrf}&version=2&email=not-an-email")).await;
         assert_eq!(invalid.status, 422);
         assert!(invalid.text().contains("error-summary"));
+        let partial = b.post(&app, "/my/profile", &format!("csrf={csrf}&version=2&address.line1=Rua+Augusta+1&address.city=&address.country=")).await;
+        assert_eq!(partial.status, 422, "an address needs its city and country");
+        assert!(partial.text().contains("f-address-city-error") || partial.text().contains("f-address-country-error"), "{}", partial.text());
+        let moved = b.post(&app, "/my/profile", &format!("csrf={csrf}&version=2&address.line1=Rua+Augusta+1&address.line2=&address.city=Lisboa&address.region=&address.postal_code=1100-048&address.country=PT")).await;
+        assert_eq!(moved.status, 303, "{}", moved.text());
+        let stored = app.get(&format!("/api/v1/customers/{}", ana["id"].as_str().unwrap())).await.json();
+        assert_eq!(stored["address"]["city"], "Lisboa");
+        assert_eq!(stored["preferences"]["seat"], "window", "preferences the form did not send stay");
         assert_eq!(b.get(&app, "/my/trips").await.status, 200);
 
         // Reads are audited as the passenger's own.
@@ -318,6 +326,7 @@ async fn the_portal_holds_against_an_outsider() {
         assert_eq!(bo_now["phone"], "+442079460001");
         let ana_now = app.get(&format!("/api/v1/customers/{}", ana["id"].as_str().unwrap())).await.json();
         assert_eq!(ana_now["phone"], "+351210000009");
+        assert_eq!(ana_now["preferences"]["seat"], "aisle", "fields the form did not send stay");
 
         // A staff session is no passenger, and the portal refuses it.
         let staff = app.sign_in_as("contact_centre_agent").await;

@@ -22,7 +22,7 @@ use chrono::Utc;
 use http::StatusCode;
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::Portal;
 use crate::shell::{Place, csrf_field, layout, page};
@@ -146,6 +146,10 @@ pub async fn home(
     let (_, c) = load(&portal, &ctx).await?;
     let (upcoming, _) = flights(&portal, &ctx, c.id).await?;
     let next = upcoming.first();
+    let next_card = match next {
+        Some(e) => segment_card(&portal, c.id, e).await?,
+        None => None,
+    };
     let body = html! {
         (kit::page_header(&[], &format!("Hello, {}", c.profile.first_name),
             Some(html! { (tier_badge(&c)) @if let Some(n) = &c.profile.loyalty_number { " · Loyalty number " (n.to_string()) } }),
@@ -154,8 +158,10 @@ pub async fn home(
             (kit::panel("next-trip", "Your next trip", html! {
                 @match next {
                     Some(e) => {
-                        p.portal-next-when { time datetime=(e.occurred_at.to_rfc3339()) { (when(e)) } }
-                        p { (e.summary) }
+                        @if let Some(card) = &next_card { (card) } @else {
+                            p.portal-next-when { time datetime=(e.occurred_at.to_rfc3339()) { (when(e)) } }
+                            p { (e.summary) }
+                        }
                         p { a href="/my/trips" { "All your trips" } }
                     }
                     None => (kit::empty_state("No upcoming flights", "When you book a flight with us, it appears here with its times and seat.", Some(html! { a href="/my/trips" { "See your past trips" } })))
@@ -188,6 +194,64 @@ pub async fn home(
     ))
 }
 
+/// A place as passengers know it: the city (or airport name) and its code.
+fn place(code: &str) -> String {
+    match aloft_travel::airports::lookup(code) {
+        Some(a) if !a.city.is_empty() => format!("{} ({code})", a.city),
+        Some(a) => format!("{} ({code})", a.name),
+        None => code.to_owned(),
+    }
+}
+
+/// The flight segment behind a timeline entry, in local times with their zones: flight, route,
+/// departure and arrival, cabin, seat, gate, status, booking reference. `None` if the record is
+/// not a booking of this customer.
+async fn segment_card(
+    portal: &Portal,
+    customer: CustomerId,
+    entry: &TimelineEntry,
+) -> Result<Option<Markup>, ApiError> {
+    let Some(stored) = portal.travel.get(entry.record.record_id).await? else {
+        return Ok(None);
+    };
+    if stored.customer_id != Some(customer) {
+        return Ok(None);
+    }
+    let aloft_travel::Record::Booking(booking) = &stored.record else {
+        return Ok(None);
+    };
+    let ordinal: usize = entry
+        .entry_id
+        .rsplit('.')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let Some(seg) = booking.segments.get(ordinal) else {
+        return Ok(None);
+    };
+    let local = |t: &aloft_travel::model::ScheduledTime| {
+        format!(
+            "{} ({})",
+            t.local.format("%a %-d %b %Y, %H:%M"),
+            t.zone.name()
+        )
+    };
+    Ok(Some(html! {
+        p.portal-next-when {
+            (seg.flight_number.to_string()) " · " (place(seg.origin.as_str())) " → " (place(seg.destination.as_str()))
+        }
+        (facts(&[
+            ("Departs", html! { time datetime=(seg.scheduled_departure.utc.to_rfc3339()) { (local(&seg.scheduled_departure)) } }),
+            ("Arrives", html! { time datetime=(seg.scheduled_arrival.utc.to_rfc3339()) { (local(&seg.scheduled_arrival)) } }),
+            ("Cabin", html! { (capitalise(&seg.cabin.as_str().replace('_', " "))) }),
+            ("Seat", or_dash(seg.seat.as_ref().map(|s| s.to_string()))),
+            ("Gate", or_dash(seg.gate.as_ref().map(|g| g.to_string()))),
+            ("Status", html! { (capitalise(&seg.status.as_str().replace('_', " "))) }),
+            ("Booking reference", html! { (booking.record_locator.to_string()) }),
+        ]))
+    }))
+}
+
 fn seat_label(s: SeatPreference) -> &'static str {
     match s {
         SeatPreference::Aisle => "Aisle",
@@ -215,9 +279,25 @@ fn profile_page(
     message: Option<(&str, Tone)>,
 ) -> Response {
     let prefs = &c.profile.preferences;
+    let address = c.profile.address.as_ref();
     let stored: Vec<(&str, Option<String>)> = vec![
         ("email", c.profile.email.as_ref().map(|e| e.to_string())),
         ("phone", c.profile.phone.as_ref().map(|p| p.to_string())),
+        ("address.line1", address.map(|a| a.line1.to_string())),
+        (
+            "address.line2",
+            address.and_then(|a| a.line2.as_ref().map(|l| l.to_string())),
+        ),
+        ("address.city", address.map(|a| a.city.to_string())),
+        (
+            "address.region",
+            address.and_then(|a| a.region.as_ref().map(|r| r.to_string())),
+        ),
+        (
+            "address.postal_code",
+            address.and_then(|a| a.postal_code.as_ref().map(|p| p.to_string())),
+        ),
+        ("address.country", address.map(|a| a.country.to_string())),
         (
             "preferences.seat",
             prefs.seat.map(|s| s.as_str().to_owned()),
@@ -286,6 +366,7 @@ fn profile_page(
             fieldset {
                 legend { "Contact details" }
                 (Field::new("email", "E-mail address", FieldKind::Input("email")).autocomplete("email")
+                    .hint("Where we write to you. You keep signing in with the address you signed up with.")
                     .value(value("email")).render(errors))
                 (Field::new("phone", "Phone number", FieldKind::Input("tel")).autocomplete("tel")
                     .hint("With the country code, e.g. +44 20 7946 0000.").value(value("phone")).render(errors))
@@ -293,6 +374,21 @@ fn profile_page(
                     .value(value("preferences.communication_channel")).render(errors))
                 (Field::text("preferences.language", "Language for service and messages").autocomplete("language")
                     .hint("A language code such as en, de, fr or pt-BR.").value(value("preferences.language")).render(errors))
+            }
+            fieldset {
+                legend { "Postal address" }
+                (Field::text("address.line1", "Street and number").autocomplete("address-line1")
+                    .value(value("address.line1")).render(errors))
+                (Field::text("address.line2", "Flat, building, c/o").autocomplete("address-line2")
+                    .value(value("address.line2")).render(errors))
+                (Field::text("address.city", "City or town").autocomplete("address-level2")
+                    .value(value("address.city")).render(errors))
+                (Field::text("address.region", "State, province or county").autocomplete("address-level1")
+                    .value(value("address.region")).render(errors))
+                (Field::text("address.postal_code", "Postal code").autocomplete("postal-code")
+                    .value(value("address.postal_code")).render(errors))
+                (Field::text("address.country", "Country").autocomplete("country")
+                    .hint("Two-letter code, e.g. GB, DE, AE.").value(value("address.country")).render(errors))
             }
             fieldset {
                 legend { "On board" }
@@ -328,11 +424,16 @@ pub async fn profile(
     ))
 }
 
-fn text_or_null(pairs: &[(String, String)], name: &str) -> Value {
-    match pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()) {
-        Some(v) if !v.is_empty() => Value::String(v.to_owned()),
-        _ => Value::Null,
-    }
+/// The patch value of form field `name`: its text, `null` when left blank (removes the value),
+/// `None` when the form did not send the field at all (leaves the value alone).
+fn text_or_null(pairs: &[(String, String)], name: &str) -> Option<Value> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| match v.trim() {
+            "" => Value::Null,
+            v => Value::String(v.to_owned()),
+        })
 }
 
 /// `POST /my/profile`: a merge patch of the self-service fields, naming the version the form
@@ -350,18 +451,41 @@ pub async fn save_profile(
         .iter()
         .find(|(k, _)| k == "version")
         .and_then(|(_, v)| v.trim().parse::<i64>().ok());
-    let mut prefs = Map::new();
-    for key in ["seat", "meal", "drink", "language", "communication_channel"] {
-        prefs.insert(
-            key.into(),
-            text_or_null(&pairs, &format!("preferences.{key}")),
+    let fields = |prefix: &str, keys: &[&str]| -> Map<String, Value> {
+        keys.iter()
+            .filter_map(|k| {
+                Some((
+                    (*k).to_owned(),
+                    text_or_null(&pairs, &format!("{prefix}{k}"))?,
+                ))
+            })
+            .collect()
+    };
+    let mut patch = fields("", &["email", "phone"]);
+    let prefs = fields(
+        "preferences.",
+        &["seat", "meal", "drink", "language", "communication_channel"],
+    );
+    if !prefs.is_empty() {
+        patch.insert("preferences".into(), Value::Object(prefs));
+    }
+    let address = fields(
+        "address.",
+        &["line1", "line2", "city", "region", "postal_code", "country"],
+    );
+    // A blank address removes it; a partly filled one is checked whole (line, city, country).
+    if !address.is_empty() {
+        let blank = address.values().all(Value::is_null);
+        patch.insert(
+            "address".into(),
+            if blank {
+                Value::Null
+            } else {
+                Value::Object(address)
+            },
         );
     }
-    let patch = json!({
-        "email": text_or_null(&pairs, "email"),
-        "phone": text_or_null(&pairs, "phone"),
-        "preferences": Value::Object(prefs),
-    });
+    let patch = Value::Object(patch);
     let Some(version) = version else {
         return Err(ApiError::Malformed("the form names no version".into()));
     };
@@ -379,9 +503,14 @@ pub async fn save_profile(
             let mut errors = FormErrors::new();
             for f in fields {
                 let name = f.pointer.trim_start_matches('/').replace('/', ".");
-                let name = if name.starts_with("preferences.") || name == "email" || name == "phone"
+                let name = if name.starts_with("preferences.")
+                    || name.starts_with("address.")
+                    || name == "email"
+                    || name == "phone"
                 {
                     name
+                } else if name == "address" {
+                    "address.line1".to_owned()
                 } else {
                     "email".to_owned()
                 };
