@@ -509,11 +509,13 @@ async fn scan(State(state): State<Departures>, ctx: AccessContext, form: FormDat
         .unwrap_or_default();
     let result = state.scan(&p, &ctx, text, Utc::now()).await;
     let mut errors = FormErrors::new();
+    let mut unreadable = false;
     let found = match result {
         Ok(found) => Some(found),
         Err(ScanError::Storage(e)) => return failure(&e),
         Err(e) => {
             errors.add("bcbp", sentence(&e.to_string()));
+            unreadable = matches!(e, ScanError::Unreadable(_));
             None
         }
     };
@@ -524,7 +526,8 @@ async fn scan(State(state): State<Departures>, ctx: AccessContext, form: FormDat
     };
     let title = match &found {
         Some(f) => format!("Boarding pass: {}", f.passenger.name),
-        None => "Boarding pass not found".to_owned(),
+        None if unreadable => "Boarding pass not readable".to_owned(),
+        None => "Passenger not found".to_owned(),
     };
     page(
         status,
