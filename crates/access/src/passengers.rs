@@ -1583,3 +1583,69 @@ impl PassengerAccounts {
         self.throttle(ctx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_portal_paths_count_as_the_portal() {
+        for yes in ["/my", "/my/", "/my/trips", "/my/sign-in/code"] {
+            assert!(is_portal_path(yes), "{yes}");
+        }
+        for no in [
+            "/",
+            "/myself",
+            "/mystery/my",
+            "/customers/my",
+            "/api/v1/me",
+            "/sign-in",
+        ] {
+            assert!(!is_portal_path(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn the_passenger_cookie_stays_on_the_portal_and_away_from_scripts_and_other_sites() {
+        let plain = passenger_cookie(false, "abc").to_str().unwrap().to_owned();
+        assert!(plain.starts_with("aloft_passenger=abc; Path=/my; HttpOnly; SameSite=Strict"));
+        assert!(!plain.contains("Secure"));
+        let tls = passenger_cookie(true, "abc").to_str().unwrap().to_owned();
+        assert!(tls.starts_with("__Secure-aloft_passenger=abc;") && tls.ends_with("; Secure"));
+        assert!(
+            clear_passenger_cookie(true)
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
+    }
+
+    #[test]
+    fn half_finished_sessions_expire_sooner_than_signed_in_ones() {
+        let t = now();
+        let session = |stage, age: chrono::Duration, idle: chrono::Duration| PassengerSession {
+            id_hash: String::new(),
+            account_id: String::new(),
+            customer_id: String::new(),
+            stage,
+            csrf_token: String::new(),
+            created_at: t - age,
+            last_seen_at: t - idle,
+            expires_at: t - age + crate::model::ABSOLUTE_TIMEOUT,
+        };
+        let m = chrono::Duration::minutes;
+        assert!(session(PassengerStage::Full, m(60), m(5)).alive(t));
+        assert!(
+            !session(PassengerStage::Full, m(60), m(31)).alive(t),
+            "idle"
+        );
+        assert!(
+            !session(PassengerStage::Full, m(13 * 60), m(1)).alive(t),
+            "absolute"
+        );
+        assert!(session(PassengerStage::Code, m(5), m(5)).alive(t));
+        assert!(!session(PassengerStage::Code, m(11), m(11)).alive(t));
+        assert!(session(PassengerStage::SignUp, m(25), m(25)).alive(t));
+        assert!(!session(PassengerStage::SignUp, m(31), m(31)).alive(t));
+    }
+}
