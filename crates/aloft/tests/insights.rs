@@ -240,7 +240,11 @@ async fn the_job_computes_aggregates_and_suppresses_every_group_below_k() {
             .await
             .text();
         assert!(page.contains("fewer than 10"), "suppressed groups say so");
-        assert!(page.contains("Download Customers by loyalty tier as CSV"));
+        assert!(
+            page.contains(
+                "Download CSV<span class=\"visually-hidden\"> of Customers by loyalty tier"
+            )
+        );
         // The job's read of the population is audited once per snapshot; the download too.
         let actions: Vec<String> = sqlx::query_scalar(
             "SELECT action FROM audit_log WHERE action LIKE 'insights.%' ORDER BY seq",
@@ -330,7 +334,7 @@ async fn each_role_reads_only_its_areas_and_nobody_else_reads_any() {
         );
         assert!(!marketing.contains("id=\"insights-purchases\""));
         assert!(
-            marketing.contains("FRA Frankfurt"),
+            marketing.contains("FRA → JFK"),
             "top routes on the marketing home page"
         );
         let retail = home(ids::INFLIGHT_RETAILER).await;

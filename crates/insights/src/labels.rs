@@ -52,9 +52,18 @@ pub fn airport(code: &str) -> String {
     }
 }
 
-/// `LHR London → JFK New York`.
-pub fn route(from: &str, to: &str) -> String {
-    format!("{} → {}", airport(from), airport(to))
+/// `LHR → JFK` with `London – New York` beside, when the cities are known.
+pub fn route(from: &str, to: &str) -> (String, Option<String>) {
+    let city = |code: &str| {
+        aloft_travel::airports::lookup(code)
+            .map(|a| a.city.clone())
+            .filter(|c| !c.is_empty())
+    };
+    let detail = match (city(from), city(to)) {
+        (Some(a), Some(b)) => Some(format!("{a} – {b}")),
+        _ => None,
+    };
+    (format!("{from} → {to}"), detail)
 }
 
 /// `VGML Vegan meal`.

@@ -81,8 +81,11 @@ pub fn group_digits(n: u64) -> String {
 pub struct Row {
     /// Stable key (`gold`, `LHR-JFK`, `2026-03`, a SKU).
     pub key: String,
-    /// What pages show (`Gold`, `London LHR → New York JFK`).
+    /// What pages show (`Gold`, `LHR → JFK`).
     pub label: String,
+    /// A second line for the label, when it helps (`London – New York`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// Distinct customers in the group.
     pub people: Cell,
     /// The volume beside (flights, orders, units), when the table has one.
@@ -104,6 +107,10 @@ pub struct Table {
     pub volume_label: Option<String>,
     /// The groups, in display order (largest first, or the dimension's own order).
     pub rows: Vec<Row>,
+    /// Whether the rows follow the dimension's own order (tiers, age bands, months) rather than
+    /// size.
+    #[serde(default)]
+    pub ordered: bool,
 }
 
 impl Table {
@@ -187,6 +194,7 @@ pub struct Tally {
 #[derive(Debug, Default, Clone)]
 struct Group {
     label: String,
+    detail: Option<String>,
     people: HashSet<u32>,
     volume: u64,
 }
@@ -200,11 +208,26 @@ impl Tally {
     /// Counts `person` (an index the caller gives each customer, never stored) in group `key`
     /// with `volume` more of the table's volume.
     pub fn add(&mut self, key: &str, label: impl FnOnce() -> String, person: u32, volume: u64) {
+        self.add_detailed(key, || (label(), None), person, volume);
+    }
+
+    /// [`Tally::add`] with a second line for the label.
+    pub fn add_detailed(
+        &mut self,
+        key: &str,
+        label: impl FnOnce() -> (String, Option<String>),
+        person: u32,
+        volume: u64,
+    ) {
         let g = match self.groups.get_mut(key) {
             Some(g) => g,
-            None => self.groups.entry(key.to_owned()).or_insert_with(|| Group {
-                label: label(),
-                ..Group::default()
+            None => self.groups.entry(key.to_owned()).or_insert_with(|| {
+                let (label, detail) = label();
+                Group {
+                    label,
+                    detail,
+                    ..Group::default()
+                }
             }),
         };
         g.people.insert(person);
@@ -219,30 +242,38 @@ impl Tally {
     /// The protected table: groups ordered, suppressed below `k`, complementary suppression
     /// applied. `volume_label` `None` leaves the volume out.
     pub fn into_table(self, spec: &TableSpec, k: u64) -> Table {
-        let mut rows: Vec<(String, String, u64, u64)> = self
-            .groups
-            .into_iter()
-            .map(|(key, g)| (key, g.label, g.people.len() as u64, g.volume))
-            .collect();
+        let mut groups: Vec<(String, Group)> = self.groups.into_iter().collect();
         match spec.order {
-            Order::Largest => rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0))),
-            Order::Key => rows.sort_by(|a, b| a.0.cmp(&b.0)),
+            Order::Largest => groups.sort_by(|a, b| {
+                b.1.people
+                    .len()
+                    .cmp(&a.1.people.len())
+                    .then_with(|| a.0.cmp(&b.0))
+            }),
+            Order::Key => groups.sort_by(|a, b| a.0.cmp(&b.0)),
         }
         let has_volume = spec.volume_label.is_some();
-        let rows = protect(
-            rows.into_iter()
-                .map(|(key, label, people, volume)| {
-                    (key, label, people, has_volume.then_some(volume))
+        let details: Vec<Option<String>> = groups.iter().map(|(_, g)| g.detail.clone()).collect();
+        let mut rows = protect(
+            groups
+                .into_iter()
+                .map(|(key, g)| {
+                    let people = g.people.len() as u64;
+                    (key, g.label, people, has_volume.then_some(g.volume))
                 })
                 .collect(),
             k,
         );
+        for (row, detail) in rows.iter_mut().zip(details) {
+            row.detail = detail;
+        }
         Table {
             id: spec.id.into(),
             title: spec.title.into(),
             people_label: spec.people_label.into(),
             volume_label: spec.volume_label.map(str::to_owned),
             rows,
+            ordered: spec.order == Order::Key,
         }
     }
 }
@@ -272,6 +303,7 @@ pub fn protect(groups: Vec<(String, String, u64, Option<u64>)>, k: u64) -> Vec<R
                 Row {
                     key,
                     label,
+                    detail: None,
                     people: Cell::FewerThan(k),
                     volume: volume.map(|_| Cell::Withheld),
                 }
@@ -279,6 +311,7 @@ pub fn protect(groups: Vec<(String, String, u64, Option<u64>)>, k: u64) -> Vec<R
                 Row {
                     key,
                     label,
+                    detail: None,
                     people: Cell::Count(people),
                     volume: volume.map(Cell::Count),
                 }

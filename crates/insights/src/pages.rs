@@ -192,8 +192,12 @@ fn not_yet() -> Markup {
 
 /// The visible groups of `t` as bars (at most `n`): hidden groups have no bar.
 fn bars(t: &Table, n: usize) -> BarChart {
+    bars_titled(t, n, t.title.clone())
+}
+
+fn bars_titled(t: &Table, n: usize, title: String) -> BarChart {
     BarChart {
-        title: t.title.clone(),
+        title,
         unit: t.people_label.to_lowercase(),
         bars: t
             .rows
@@ -206,11 +210,17 @@ fn bars(t: &Table, n: usize) -> BarChart {
 
 fn hidden_note(t: &Table) -> Markup {
     let (s, w) = (t.suppressed(), t.withheld());
+    let k = t.rows.iter().find_map(|r| match r.people {
+        Cell::FewerThan(k) => Some(k),
+        _ => None,
+    });
     html! {
         @if s + w > 0 {
-            p.muted {
-                @if s > 0 { (s) " group" @if s != 1 { "s" } " with fewer than the minimum number of customers " @if s != 1 { "are" } @else { "is" } " not shown. " }
-                @if w > 0 { (w) " more " @if w != 1 { "are" } @else { "is" } " withheld so that a small group cannot be worked out from the totals." }
+            p.muted.insight-note {
+                "Hidden: " (s) " group" @if s != 1 { "s" }
+                @if let Some(k) = k { " of fewer than " (k) " " (t.people_label.to_lowercase()) }
+                @if w > 0 { ", and " (w) " more withheld so that " @if s == 1 { "it" } @else { "they" } " cannot be worked out from the totals" }
+                "."
             }
         }
     }
@@ -223,15 +233,18 @@ fn cell(c: Cell) -> Markup {
     }
 }
 
-/// A table section: chart of the largest visible groups, the table of `rows` groups, the note
+/// A table's card: a chart of the largest visible groups, the table of `rows` groups, the note
 /// on hidden groups and the CSV link.
-fn table_section(t: &Table, area: &Area, rows: usize, by_name: bool) -> Markup {
+fn table_card(t: &Table, area: &Area, rows: usize, by_name: bool) -> Markup {
     let mut shown: Vec<&crate::model::Row> = t.rows.iter().collect();
     if by_name {
         shown.sort_by(|a, b| a.label.cmp(&b.label));
     }
     let total = shown.len();
-    shown.truncate(rows);
+    // A dimension with its own order (tiers, age bands, months) is read whole.
+    if !t.ordered {
+        shown.truncate(rows);
+    }
     let mut columns = vec![
         Column::new("Group"),
         Column::new(t.people_label.clone()).numeric(),
@@ -242,7 +255,10 @@ fn table_section(t: &Table, area: &Area, rows: usize, by_name: bool) -> Markup {
     let body: Vec<Vec<Markup>> = shown
         .iter()
         .map(|r| {
-            let mut row = vec![html! { (r.label) }, cell(r.people)];
+            let mut row = vec![
+                html! { (r.label) @if let Some(d) = &r.detail { br; small.muted { (d) } } },
+                cell(r.people),
+            ];
             if t.volume_label.is_some() {
                 row.push(r.volume.map(cell).unwrap_or_else(|| html! {}));
             }
@@ -250,22 +266,36 @@ fn table_section(t: &Table, area: &Area, rows: usize, by_name: bool) -> Markup {
         })
         .collect();
     let anchor = t.id.replace('.', "-");
-    html! {
-        section.insight id=(anchor) aria-labelledby={ (anchor) "-h" } {
-            h2 id={ (anchor) "-h" } { (t.title) }
+    let visible = t.rows.iter().filter(|r| r.people.count().is_some()).count();
+    let caption = if total > shown.len() {
+        format!("{} of {} groups", shown.len(), total)
+    } else {
+        format!("All {total} group{}", if total == 1 { "" } else { "s" })
+    };
+    kit::panel(
+        &anchor,
+        &t.title,
+        html! {
             @if t.rows.is_empty() {
                 (kit::empty_state("Nothing to count yet", "No customer has data for this table yet.", None))
             } @else {
-                (bars(t, 10).render())
-                (DataTable::new(
-                    if total > shown.len() { format!("{} — {} of {} groups", t.title, shown.len(), total) } else { t.title.clone() },
-                    columns,
-                ).rows(body).id(format!("{anchor}-table")).render())
-                (hidden_note(t))
+                div.insight-body {
+                    @if visible > 0 {
+                        @if t.ordered {
+                            (bars_titled(t, 24, format!("{} per group", t.people_label)).render())
+                        } @else {
+                            (bars_titled(t, 8, format!("Largest groups ({})", t.people_label.to_lowercase())).render())
+                        }
+                    }
+                    div {
+                        (DataTable::new(caption, columns).rows(body).id(format!("{anchor}-table")).render())
+                        (hidden_note(t))
+                    }
+                }
             }
-            p { a href={ "/insights/" (area.slug) ".csv?table=" (t.id) } download { "Download " (t.title) " as CSV" } }
-        }
-    }
+            p { a href={ "/insights/" (area.slug) ".csv?table=" (t.id) } download { "Download CSV" span.visually-hidden { " of " (t.title) } } }
+        },
+    )
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -328,16 +358,16 @@ async fn area_page(
 ) -> Result<Response, ApiError> {
     let snapshot = state.store.latest().await?;
     let rows = match q.rows.as_deref() {
-        Some("10") => 10,
+        Some("25") => 25,
         Some("100") => 100,
         Some("all") => usize::MAX,
-        _ => 25,
+        _ => 10,
     };
     let rows_value = match rows {
-        10 => "10",
+        25 => "25",
         100 => "100",
         usize::MAX => "all",
-        _ => "25",
+        _ => "10",
     };
     let by_name = q.order.as_deref() == Some("name");
     let path = format!("/insights/{}", area.slug);
@@ -369,8 +399,10 @@ async fn area_page(
                     }
                 }
             }
-            @for id in area.tables {
-                @if let Some(t) = s.table(id) { (table_section(t, area, rows, by_name)) }
+            div.panels {
+                @for id in area.tables {
+                    @if let Some(t) = s.table(id) { div."panel-slot".wide { (table_card(t, area, rows, by_name)) } }
+                }
             }
         },
     };
@@ -458,7 +490,7 @@ pub fn home_panels(store: InsightsStore) -> Vec<HomePanel> {
             move |_p| {
                 let store = store.clone();
                 async move {
-                    panel_body(&store, "insights-population", "Customers by loyalty tier", "/insights/customers", |s| {
+                    panel_body(&store, "insights-population", "Customer population", ("/insights/customers", "All customer aggregates"), |s| {
                     html! {
                         (kit::stats(&[("Customers", s.population.text(), None), ("Travellers", s.travellers.text(), None)]))
                         @if let Some(t) = s.table(tables::TIER.id) { (bars(t, 6).render()) (hidden_note(t)) }
@@ -478,7 +510,7 @@ pub fn home_panels(store: InsightsStore) -> Vec<HomePanel> {
             move |_p| {
                 let store = store.clone();
                 async move {
-                    panel_body(&store, "insights-routes", "Top routes", "/insights/travel", |s| {
+                    panel_body(&store, "insights-routes", "Top routes", ("/insights/travel", "All travel aggregates"), |s| {
                     html! { @if let Some(t) = s.table(tables::ROUTE.id) { (bars(t, 5).render()) (hidden_note(t)) } }
                 })
                 .await
@@ -495,7 +527,7 @@ pub fn home_panels(store: InsightsStore) -> Vec<HomePanel> {
             move |_p| {
                 let store = store.clone();
                 async move {
-                    panel_body(&store, "insights-purchases", "Purchase mix", "/insights/purchases", |s| {
+                    panel_body(&store, "insights-purchases", "Purchase mix", ("/insights/purchases", "All purchase aggregates"), |s| {
                     html! {
                         (kit::stats(&[("Buyers", s.buyers.text(), None)]))
                         @if let Some(t) = s.table(tables::CATEGORY.id) { (bars(t, 6).render()) (hidden_note(t)) }
@@ -507,18 +539,19 @@ pub fn home_panels(store: InsightsStore) -> Vec<HomePanel> {
             },
         )
     };
-    let preferences = HomePanel::new(
-        "insights-preferences",
-        Access::Permission(RETAIL_READ),
-        53,
-        move |_p| {
-            let store = store.clone();
-            async move {
-                panel_body(
+    let preferences =
+        HomePanel::new(
+            "insights-preferences",
+            Access::Permission(RETAIL_READ),
+            53,
+            move |_p| {
+                let store = store.clone();
+                async move {
+                    panel_body(
                     &store,
                     "insights-preferences",
                     "Preference mix",
-                    "/insights/purchases#preferences-seat",
+                    ("/insights/purchases#preferences-seat", "All preference aggregates"),
                     |s| {
                         html! {
                             @if let Some(t) = s.table(tables::SEAT.id) { (bars(t, 5).render()) }
@@ -528,9 +561,9 @@ pub fn home_panels(store: InsightsStore) -> Vec<HomePanel> {
                     },
                 )
                 .await
-            }
-        },
-    );
+                }
+            },
+        );
     vec![population, routes, purchases, preferences]
 }
 
@@ -538,14 +571,14 @@ async fn panel_body(
     store: &InsightsStore,
     id: &str,
     title: &str,
-    href: &str,
+    (href, link): (&str, &str),
     body: impl FnOnce(&Arc<Snapshot>) -> Markup,
 ) -> Markup {
     let content = match store.latest().await {
         Ok(Some(s)) => html! {
             p.muted { "As of " (as_of(&s)) "; groups under " (s.min_group) " not shown." }
             (body(&s))
-            p { a href=(href) { "Open " (title.to_lowercase()) } }
+            p { a href=(href) { (link) } }
         },
         Ok(None) => {
             html! { p { "The first snapshot of the aggregates is being computed; it appears here within a minute." } }

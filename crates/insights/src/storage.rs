@@ -443,6 +443,20 @@ impl Aggregation {
         *self.index.entry(id.to_owned()).or_insert(next)
     }
 
+    fn add_detailed(
+        &mut self,
+        table: &TableSpec,
+        key: &str,
+        label: impl FnOnce() -> (String, Option<String>),
+        person: u32,
+        volume: u64,
+    ) {
+        self.tallies
+            .entry(table.id)
+            .or_default()
+            .add_detailed(key, label, person, volume);
+    }
+
     fn add(
         &mut self,
         table: &TableSpec,
@@ -519,7 +533,7 @@ impl Aggregation {
                     self.travellers.insert(p);
                     self.flights += 1;
                     let route = format!("{from}-{to}");
-                    self.add(&ROUTE, &route, || labels::route(&from, &to), p, 1);
+                    self.add_detailed(&ROUTE, &route, || labels::route(&from, &to), p, 1);
                     if let Some((key, label)) = text(s, "cabin").as_deref().and_then(labels::cabin)
                     {
                         self.add(&CABIN, key, || label.into(), p, 1);
