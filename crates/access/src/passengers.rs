@@ -32,7 +32,7 @@ use uuid::Uuid;
 use aloft_authz::{Access, RoutePolicy};
 use aloft_kernel::db::{from_db_time, now, to_db_time};
 use aloft_kernel::http::JsonBody;
-use aloft_kernel::{AccessContext, ApiError, Database, FieldError, Problem, StorageError};
+use aloft_kernel::{AccessContext, ApiError, Database, Problem, StorageError};
 use aloft_security::password::verify_unknown_user;
 use aloft_security::{check_password_policy, hash_password, verify_password};
 
@@ -251,14 +251,19 @@ pub struct Registration {
 /// A registered account.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Registered {
-    /// The passenger account id.
-    pub account_id: String,
-    /// Always `email_sent`: the account works once the code sent to the address is entered at
-    /// `/api/v1/passenger/verify`.
+    /// Always `email_sent_if_the_details_match`: the account works once the code sent to the
+    /// profile's address is entered at `/api/v1/passenger/verify`. Nothing in the answer says
+    /// whether the details matched.
     pub verification: &'static str,
 }
 
 /// Create a passenger account for an existing profile.
+///
+/// One answer (202) whether or not the loyalty number and e-mail belong to one profile and
+/// whether or not it already has an account: otherwise sign-up would tell an outsider which
+/// loyalty numbers, e-mail addresses and accounts exist. When the details match, a code goes to
+/// the profile's e-mail address; the account works once the code comes back at
+/// `/api/v1/passenger/verify`. The portal's sign-up (`/my/sign-up`) is the same operation.
 #[utoipa::path(
     post,
     path = "/api/v1/passenger/register",
@@ -266,9 +271,9 @@ pub struct Registered {
     security(()),
     request_body = Registration,
     responses(
-        (status = 201, description = "Registered; a verification code was sent to the e-mail address", body = Registered),
-        (status = 409, description = "This profile already has an account", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No profile matches, or the password is too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Accepted; if the details match a profile, a code was sent to its e-mail address", body = Registered),
+        (status = 422, description = "The password is too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address; retry later", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn register(
@@ -278,73 +283,15 @@ async fn register(
 ) -> Result<Response, ApiError> {
     let reg: Registration =
         serde_json::from_value(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    if let Err(why) = check_password_policy(&reg.password) {
-        return Err(ApiError::field("/password", why.to_string()));
-    }
-    let no_match = || {
-        ApiError::field(
-            "/loyalty_number",
-            "no profile has this loyalty number together with this e-mail address",
-        )
-    };
-    let customer = state
-        .directory
-        .find_for_registration(&reg.loyalty_number, &reg.email)
-        .await?
-        .ok_or_else(no_match)?;
-    let email_index = state
-        .directory
-        .email_index(&reg.email)
-        .ok_or_else(no_match)?;
-    let id = Uuid::now_v7();
-    let hash = hash_password(&reg.password).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let t = to_db_time(now());
-    let mut tx = state.db.begin_write().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO passenger_accounts (id, customer_id, email_index, password_hash, failed_attempts, \
-         locked_until, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, NULL, $5, $5)",
-    )
-    .bind(id.to_string())
-    .bind(customer.to_string())
-    .bind(&email_index)
-    .bind(&hash)
-    .bind(&t)
-    .execute(tx.conn())
-    .await;
-    match inserted {
-        Ok(_) => {}
-        Err(e) => {
-            return Err(match StorageError::from(e) {
-                StorageError::Conflict(_) => ApiError::Conflict(FieldError::new(
-                    "/email",
-                    "this profile already has a passenger account; sign in instead",
-                )),
-                other => other.into(),
-            });
-        }
-    }
-    let mut ctx = ctx;
-    ctx.actor = aloft_kernel::Actor {
-        id: format!("passenger:{id}"),
-        role: "passenger".into(),
-    };
-    state
-        .send_code(&mut tx, &id.to_string(), &reg.email)
+    // The sign-up session the portal would hold in a cookie is not handed out here (it
+    // expires unused); the API passenger signs in with a token after verifying.
+    let _ = state
+        .portal_sign_up(&reg.loyalty_number, &reg.email, &reg.password, ctx)
         .await?;
-    tx.audit(&[ctx.entry(
-        crate::events::audit::PASSENGER_REGISTERED,
-        "customer",
-        Some(customer.to_string()),
-        vec![],
-        "success",
-    )])
-    .await?;
-    tx.commit().await?;
     Ok((
-        StatusCode::CREATED,
+        StatusCode::ACCEPTED,
         axum::Json(Registered {
-            account_id: id.to_string(),
-            verification: "email_sent",
+            verification: "email_sent_if_the_details_match",
         }),
     )
         .into_response())

@@ -730,7 +730,7 @@ async fn guessing_a_passengers_password_locks_out_only_the_guesser() {
                 ),
             )
             .await;
-        assert_eq!(registered.status, 201, "{}", registered.text());
+        assert_eq!(registered.status, 202, "{}", registered.text());
         // The e-mail round trip is another test's subject.
         sqlx::query(
             "UPDATE passenger_accounts SET email_verified_at = '2026-01-01T00:00:00.000000Z'",

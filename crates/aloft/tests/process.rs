@@ -130,7 +130,7 @@ fn logs_are_json_with_request_ids_and_carry_no_personal_data() {
             reg.len()
         ),
     );
-    assert!(registered.starts_with("HTTP/1.1 422"), "{registered}");
+    assert!(registered.starts_with("HTTP/1.1 202"), "{registered}");
     let forged = http(
         &addr,
         &format!(
