@@ -71,6 +71,8 @@ struct Area {
     intro: &'static str,
     permission: aloft_authz::Permission,
     tables: &'static [&'static str],
+    /// The overview's link to the area.
+    link: &'static str,
 }
 
 const CUSTOMERS: Area = Area {
@@ -78,6 +80,7 @@ const CUSTOMERS: Area = Area {
     title: "Customers",
     intro: "Who the customers are: loyalty tier, age band, nationality, home airport and standing special service requests.",
     permission: POPULATION_READ,
+    link: "All customer aggregates",
     tables: &[
         tables::TIER.id,
         tables::AGE.id,
@@ -92,6 +95,7 @@ const TRAVEL: Area = Area {
     title: "Travel",
     intro: "Where and how customers fly: routes, cabins and months of departure (cancelled flights not counted). Travellers are distinct customers; flights count every booked flight.",
     permission: TRAVEL_READ,
+    link: "All travel aggregates",
     tables: &[tables::ROUTE.id, tables::CABIN.id, tables::MONTH.id],
 };
 
@@ -100,6 +104,7 @@ const PURCHASES: Area = Area {
     title: "Purchases and preferences",
     intro: "What customers buy in the shops and as ancillaries, and the preference mix they state: seat, special meal and drink.",
     permission: RETAIL_READ,
+    link: "All purchase and preference aggregates",
     tables: &[
         tables::CATEGORY.id,
         tables::PRODUCT.id,
@@ -329,7 +334,7 @@ async fn overview(State(state): State<PagesState>) -> Result<Response, ApiError>
                                     (bars(t, 5).render())
                                     (hidden_note(t))
                                 }
-                                p { a href={ "/insights/" (area.slug) } { "All " (area.title.to_lowercase()) " aggregates" } }
+                                p { a href={ "/insights/" (area.slug) } { (area.link) } }
                             }))
                         }
                     }
