@@ -39,7 +39,7 @@ async fn seed(app: &TestApp) -> Vec<aloft_customers::CustomerId> {
     for i in 0..3 {
         docs.push(json!({"first_name": "Eyja", "last_name": format!("Zzrareperson{}", letters(i)), "loyalty_tier": "platinum",
             "nationality": "IS", "date_of_birth": "1950-03-03", "location": {"home_airport": "KEF"},
-            "preferences": {"seat": "aisle", "special_service_requests": ["WCHR"]}}));
+            "preferences": {"seat": "aisle", "special_service_requests": ["WCHR"], "drink": if i == 0 { "Brennivin from my uncle Jon" } else { "Skyr smoothie" }}}));
     }
     let profiles = docs
         .iter()
@@ -211,6 +211,12 @@ async fn the_job_computes_aggregates_and_suppresses_every_group_below_k() {
             drinks.contains("Sparkling water,Sparkling water,25\r\n"),
             "{drinks}"
         );
+        // What fewer than k people wrote is not even named.
+        assert!(
+            drinks.contains("\"2 other answers, each given by fewer than 10\",other,fewer than 10"),
+            "{drinks}"
+        );
+        assert!(!drinks.to_lowercase().contains("uncle"), "{drinks}");
         // No page or file names or identifies anyone.
         for path in [
             "/insights",
@@ -364,6 +370,44 @@ async fn each_role_reads_only_its_areas_and_nobody_else_reads_any() {
             !home(ids::CONTACT_CENTRE_AGENT)
                 .await
                 .contains("id=\"insights-")
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_snapshot_is_computed_at_start_up_when_there_is_none() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM insights_snapshots")
+                .fetch_one(app.test_db.db.pool())
+                .await
+                .unwrap();
+            if n > 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no snapshot after start-up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let page = get_as(&app, ids::DATA_ANALYST, "/insights").await;
+        assert_eq!(page.status, 200);
+        assert!(page.text().contains("As of "), "{}", page.text());
+        // The schedule keeps it fresh: one occurrence of the refresh per 15-minute slot.
+        let next: Vec<String> = sqlx::query_scalar(
+            "SELECT dedupe_key FROM jobs WHERE kind = 'insights.refresh' AND state = 'pending'",
+        )
+        .fetch_all(app.test_db.db.pool())
+        .await
+        .unwrap();
+        assert!(
+            next.iter().any(|k| k.starts_with("insights.refresh@")),
+            "{next:?}"
         );
         app.stop().await;
     })

@@ -267,6 +267,23 @@ impl Tally {
         for (row, detail) in rows.iter_mut().zip(details) {
             row.detail = detail;
         }
+        if spec.free_text {
+            let before = rows.len();
+            rows.retain(|r| !matches!(r.people, Cell::FewerThan(_)));
+            let hidden = before - rows.len();
+            if hidden > 0 {
+                rows.push(Row {
+                    key: "other".into(),
+                    label: format!(
+                        "{hidden} other answer{}, each given by fewer than {k}",
+                        if hidden == 1 { "" } else { "s" }
+                    ),
+                    detail: None,
+                    people: Cell::FewerThan(k),
+                    volume: has_volume.then_some(Cell::Withheld),
+                });
+            }
+        }
         Table {
             id: spec.id.into(),
             title: spec.title.into(),
@@ -291,6 +308,10 @@ pub struct TableSpec {
     pub volume_label: Option<&'static str>,
     /// Row order.
     pub order: Order,
+    /// The groups are what people wrote (a drink), not codes: a group too small to show keeps
+    /// no name either (what one person wrote may say who they are); all such groups become one
+    /// row, "other answers".
+    pub free_text: bool,
 }
 
 /// Suppresses groups below `k` and applies complementary suppression (see the module
@@ -427,6 +448,7 @@ mod tests {
         people_label: "Customers",
         volume_label: Some("Flights"),
         order: Order::Largest,
+        free_text: false,
     };
 
     fn tally(groups: &[(&str, u32)]) -> Tally {
@@ -474,6 +496,32 @@ mod tests {
             "alone below k, c would be 35 - 30 - b: b is withheld"
         );
         assert_eq!(t.rows[0].people, Cell::Count(30));
+    }
+
+    #[test]
+    fn what_fewer_than_k_people_wrote_is_not_shown_even_as_a_name() {
+        let spec = TableSpec {
+            free_text: true,
+            ..SPEC
+        };
+        let t = tally(&[
+            ("Water", 20),
+            ("Tea", 15),
+            ("my name is ana", 1),
+            ("rare gin", 2),
+        ])
+        .into_table(&spec, 10);
+        let labels: Vec<&str> = t.rows.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "WATER",
+                "TEA",
+                "2 other answers, each given by fewer than 10"
+            ]
+        );
+        assert_eq!(t.rows[2].people, Cell::FewerThan(10));
+        assert!(!t.to_csv().to_lowercase().contains("ana"));
     }
 
     #[test]

@@ -182,13 +182,16 @@ pub mod tables {
         Order::Largest,
     );
     /// Stated drink.
-    pub const DRINK: TableSpec = spec(
-        "preferences.drink",
-        "Preferred drink",
-        "Customers",
-        None,
-        Order::Largest,
-    );
+    pub const DRINK: TableSpec = TableSpec {
+        free_text: true,
+        ..spec(
+            "preferences.drink",
+            "Preferred drink",
+            "Customers",
+            None,
+            Order::Largest,
+        )
+    };
 
     const fn spec(
         id: &'static str,
@@ -203,6 +206,7 @@ pub mod tables {
             people_label,
             volume_label,
             order,
+            free_text: false,
         }
     }
 }
