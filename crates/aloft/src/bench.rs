@@ -69,6 +69,17 @@ pub struct BenchArgs {
     /// SQLite only: `full` syncs the WAL on every commit (see `aloft serve --help`).
     #[arg(long)]
     pub sqlite_full_sync: bool,
+
+    /// The role whose token the `page:` scenarios use (e.g. `security_operations_manager`
+    /// for `page:/audit`).
+    #[arg(long, default_value = crate::roles::ids::CONTACT_CENTRE_AGENT)]
+    pub page_role: String,
+
+    /// Records in the audit trail before measuring: synthetic ones are appended (reads of
+    /// customers by 50 staff, failed sign-ins and lockouts from 300 addresses, refusals, over
+    /// the last 14 days) until the chain holds this many, for the audit and security pages.
+    #[arg(long, default_value_t = 0)]
+    pub audit_records: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +109,8 @@ struct Target {
     scoped_authorization: String,
     /// `Bearer …` of a role holding `ops.metrics.read`, for the "server p99" column.
     metrics_authorization: String,
+    /// `Bearer …` of `--page-role`, for the `page:` scenarios.
+    page_authorization: String,
 }
 
 impl Target {
@@ -134,6 +147,7 @@ impl Target {
         let Ok(req) = req else { return false };
         let authorization = match scenario {
             Scenario::Scoped => &self.scoped_authorization,
+            Scenario::Page(_) => &self.page_authorization,
             _ => &self.authorization,
         };
         self.call(req, authorization)
@@ -361,6 +375,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             t.elapsed().as_secs_f64()
         );
     }
+    seed_audit(&db, args.audit_records).await?;
     db.close().await;
 
     let app = Application::build(AppConfig {
@@ -387,6 +402,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "bench",
             chrono::Duration::hours(2)
         )
+    );
+    let page_authorization = format!(
+        "Bearer {}",
+        app.issue_token(&args.page_role, "bench", chrono::Duration::hours(2))
     );
     let scoped_authorization = format!(
         "Bearer {}",
@@ -434,6 +453,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         authorization,
         scoped_authorization,
         metrics_authorization,
+        page_authorization,
     });
     let duration = Duration::from_secs(args.duration_secs);
 
@@ -597,6 +617,87 @@ async fn depart_soon(db: &Database, customers: &CustomerStore, n: u64) -> anyhow
             .record_many(batch, &aloft_kernel::AccessContext::system("bench"))
             .await?;
     }
+    Ok(())
+}
+
+/// Appends synthetic audit records until the chain holds `target` (see
+/// [`BenchArgs::audit_records`]): 90 % customer reads by 50 staff ids, 5 % failed sign-ins and
+/// 2 % lockouts from 300 client addresses, 3 % refusals, spread over the last 14 days.
+async fn seed_audit(db: &Database, target: u64) -> anyhow::Result<()> {
+    let existing = aloft_kernel::audit::chain_length(db).await?;
+    if existing >= target {
+        return Ok(());
+    }
+    eprintln!("appending {} audit records…", target - existing);
+    let t = Instant::now();
+    let now = chrono::Utc::now();
+    let span = 14 * 24 * 3600 * 1_000_000i64;
+    let mut n = existing;
+    while n < target {
+        let end = (n + 5_000).min(target);
+        let entries: Vec<_> = (n..end)
+            .map(|i| {
+                let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let mut ctx = aloft_kernel::AccessContext::system("bench");
+                ctx.client_address = Some(format!("10.0.{}.{}", (h >> 20) % 3, (h >> 30) % 100));
+                let (action, resource_type, resource, outcome) = match h % 100 {
+                    0..=4 => {
+                        ctx.actor = aloft_kernel::Actor::anonymous();
+                        (
+                            aloft_access::events::audit::AUTH_PASSWORD_FAILED,
+                            "staff_account",
+                            format!("bench-staff-{}", (h >> 8) % 50),
+                            "failure",
+                        )
+                    }
+                    5..=6 => {
+                        ctx.actor = aloft_kernel::Actor::anonymous();
+                        (
+                            aloft_access::events::audit::AUTH_LOCKED_ATTEMPT,
+                            "staff_account",
+                            format!("bench-staff-{}", (h >> 8) % 50),
+                            "denied",
+                        )
+                    }
+                    7..=9 => {
+                        ctx.actor.id = format!("bench-staff-{}", (h >> 8) % 50);
+                        ctx.actor.role = crate::roles::ids::CONTACT_CENTRE_AGENT.into();
+                        (
+                            aloft_authz::gate::ACCESS_DENIED,
+                            "route",
+                            "GET /audit".to_owned(),
+                            "denied",
+                        )
+                    }
+                    _ => {
+                        ctx.actor.id = format!("bench-staff-{}", (h >> 8) % 50);
+                        ctx.actor.role = crate::roles::ids::CONTACT_CENTRE_AGENT.into();
+                        (
+                            aloft_customers::events::audit::CUSTOMER_READ,
+                            "customer",
+                            uuid::Uuid::now_v7().to_string(),
+                            "success",
+                        )
+                    }
+                };
+                let mut e = ctx.entry(
+                    action,
+                    resource_type,
+                    Some(resource),
+                    vec!["name".into()],
+                    outcome,
+                );
+                e.occurred_at = now - chrono::Duration::microseconds((h >> 3) as i64 % span);
+                e
+            })
+            .collect();
+        let mut tx = db.begin_write().await?;
+        tx.audit(&entries).await?;
+        tx.commit().await?;
+        n = end;
+    }
+    db.analyze().await?;
+    eprintln!("appended in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
 }
 

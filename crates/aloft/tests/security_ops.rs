@@ -332,3 +332,35 @@ async fn each_role_that_runs_access_lands_on_its_own_panels() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_admin_forms_report_every_bad_field_and_keep_what_was_typed() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.sign_in_as(ids::ADMINISTRATOR).await;
+        let r = app
+            .post_form_as(
+                &admin,
+                "/access/accounts",
+                "display_name=Ada+Lovelace&username=A&role=checkin_agent&station=&password=short",
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        let html = r.text();
+        assert!(html.contains("Please correct 3 fields"), "{html}");
+        for field in ["f-username", "f-station", "f-password"] {
+            assert!(html.contains(&format!("href=\"#{field}\"")), "{field}");
+        }
+        assert!(
+            html.contains("value=\"Ada Lovelace\""),
+            "the typed name is kept"
+        );
+        let r = app
+            .post_form_as(&admin, "/access/clients", "name=&role=nobody&days=9999")
+            .await;
+        assert_eq!(r.status, 422);
+        let html = r.text();
+        assert!(html.contains("Please correct 3 fields"), "{html}");
+    })
+    .await;
+}

@@ -2,6 +2,8 @@
 //! rosters, integration clients, and four-eyes grants.
 
 use super::*;
+use aloft_web::kit::form::FormData;
+use aloft_web::kit::{self, Field, FieldKind, FormErrors};
 
 /// The label of role `id` (the id itself for a role the catalogue no longer has).
 pub(super) fn role_label<'a>(roles: &Roles, id: &'a str) -> &'a str {
@@ -74,14 +76,33 @@ pub(super) async fn roles(State(state): State<SignInState>) -> Response {
     )
 }
 
+/// A submitted form and what is wrong with it, to show it again with every error.
+pub(super) type Submitted<'a> = Option<(&'a FormData, &'a FormErrors)>;
+
+/// The staff roles as select options.
+fn staff_role_options(roles: &Roles) -> Vec<(String, String)> {
+    roles
+        .all()
+        .iter()
+        .filter(|r| r.is_staff())
+        .map(|r| (r.id.to_owned(), r.label.to_owned()))
+        .collect()
+}
+
 pub(super) fn clients_page(
     roles: &Roles,
     status: StatusCode,
     list: &[crate::storage::ApiClient],
     created: Option<(&str, &str)>,
-    error: Option<&str>,
+    submitted: Submitted<'_>,
 ) -> Response {
     let t = now();
+    let none = FormErrors::new();
+    let errors = submitted.map_or(&none, |(_, e)| e);
+    let value = |name: &str| submitted.and_then(|(f, _)| f.text(name)).map(str::to_owned);
+    let ticked: Vec<String> = submitted
+        .map(|(f, _)| f.all("scope").into_iter().map(str::to_owned).collect())
+        .unwrap_or_default();
     page(
         status,
         layout(
@@ -127,30 +148,25 @@ pub(super) fn clients_page(
                         }
                     }
                 }
-                h2 { "New client" }
-                @if let Some(e) = error { p.form-error role="alert" #client-error { (e) } }
-                form method="post" action="/access/clients" {
+                h2 #new-client { "New client" }
+                (kit::error_summary(errors))
+                form method="post" action="/access/clients" novalidate {
                     (csrf_field())
-                    label for="name" { "Name" }
-                    input #name name="name" type="text" required maxlength="100";
-                    label for="role" { "Role" }
-                    select #role name="role" required {
-                        @for r in roles.all().iter().filter(|r| r.is_staff()) { option value=(r.id) { (r.label) } }
-                    }
-                    label for="station" { "Station (IATA code; for roles limited to a station's passengers)" }
-                    input #station name="station" type="text" maxlength="3" pattern="[A-Za-z]{3}" autocomplete="off";
-                    fieldset {
+                    (Field::text("name", "Name").required().autocomplete("off").value(value("name")).render(errors))
+                    (Field::new("role", "Role", FieldKind::Select(staff_role_options(roles))).required().value(value("role")).render(errors))
+                    (Field::text("station", "Station").hint("IATA airport code, for roles limited to a station's passengers").autocomplete("off").value(value("station")).render(errors))
+                    fieldset #f-scope aria-describedby=[errors.of("scope").map(|_| "f-scope-error")] {
                         legend { "Narrow to these permissions (none: the whole role)" }
+                        @if let Some(e) = errors.of("scope") { small.field-error #f-scope-error { (e) } }
                         @for p in roles.permissions() {
                             @let id = p.permission.as_str();
                             label for={ "scope-" (id) } {
-                                input #{ "scope-" (id) } type="checkbox" name="scope" value=(id);
+                                input #{ "scope-" (id) } type="checkbox" name="scope" value=(id) checked[ticked.iter().any(|t| t == id)];
                                 (id) " — " (p.description)
                             }
                         }
                     }
-                    label for="days" { "Valid for (days)" }
-                    input #days name="days" type="number" min="1" max="730" value="365" required;
+                    (Field::new("days", "Valid for (days)", FieldKind::Input("number")).hint("1 to 730").required().value(value("days").or(Some("365".to_owned()))).render(errors))
                     button type="submit" { "Create client" }
                 }
             },
@@ -172,68 +188,64 @@ pub(super) async fn clients(State(state): State<SignInState>) -> Result<Response
 pub(super) async fn create_client(
     State(state): State<SignInState>,
     ctx: AccessContext,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: FormData,
 ) -> Result<Response, ApiError> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_owned())
-    };
-    let name = get("name").unwrap_or_default();
-    let role = get("role")
-        .and_then(|r| state.roles.get(&r).copied())
+    let mut errors = FormErrors::new();
+    let name = form.text("name").unwrap_or_default().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.add("name", "Give the client a name (up to 100 characters).");
+    }
+    let role = form
+        .text("role")
+        .and_then(|r| state.roles.get(r).copied())
         .filter(|r| r.is_staff());
-    let station = get("station")
-        .filter(|s| !s.is_empty())
-        .map(|s| s.to_ascii_uppercase());
-    let days = get("days")
-        .and_then(|d| d.parse::<i64>().ok())
-        .filter(|d| (1..=730).contains(d));
-    let scopes: Vec<Permission> = pairs
-        .iter()
-        .filter(|(k, _)| k == "scope")
-        .filter_map(|(_, v)| state.roles.permission(v))
-        .collect();
-    let (Some(role), Some(days), false) =
-        (role, days, name.is_empty() || name.chars().count() > 100)
-    else {
-        let list = state.accounts.clients().await?;
-        return Ok(clients_page(
-            &state.roles,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list,
-            None,
-            Some("Give a name (up to 100 characters), a staff role and 1–730 days."),
-        ));
-    };
+    if role.is_none() {
+        errors.add("role", "Choose a staff role.");
+    }
+    let station = form.text("station").map(|s| s.to_ascii_uppercase());
     if station
         .as_deref()
         .is_some_and(|s| s.len() != 3 || !s.bytes().all(|b| b.is_ascii_uppercase()))
     {
-        let list = state.accounts.clients().await?;
-        return Ok(clients_page(
-            &state.roles,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list,
-            None,
-            Some("A station is an IATA airport code: three letters."),
-        ));
+        errors.add(
+            "station",
+            "A station is an IATA airport code: three letters.",
+        );
     }
-    if let Some(p) = scopes.iter().find(|p| !role.allows(**p)) {
-        let list = state.accounts.clients().await?;
-        return Ok(clients_page(
-            &state.roles,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list,
-            None,
-            Some(&format!(
+    let days = form
+        .text("days")
+        .and_then(|d| d.parse::<i64>().ok())
+        .filter(|d| (1..=730).contains(d));
+    if days.is_none() {
+        errors.add("days", "Enter a number of days from 1 to 730.");
+    }
+    let scopes: Vec<Permission> = form
+        .all("scope")
+        .into_iter()
+        .filter_map(|v| state.roles.permission(v))
+        .collect();
+    if let Some(role) = &role
+        && let Some(p) = scopes.iter().find(|p| !role.allows(**p))
+    {
+        errors.add(
+            "scope",
+            format!(
                 "The role {} does not include {}; a client can only be narrower than its role.",
                 role.id,
                 p.as_str()
-            )),
-        ));
+            ),
+        );
     }
+    let (Some(role), Some(days), true) = (role, days, errors.is_empty()) else {
+        let list = state.accounts.clients().await?;
+        return Ok(clients_page(
+            &state.roles,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &list,
+            None,
+            Some((&form, &errors)),
+        ));
+    };
     let (client, secret) = state
         .accounts
         .create_client(
@@ -276,6 +288,7 @@ pub(super) async fn accounts_view(
     status: StatusCode,
     message: Option<&str>,
     error: Option<&str>,
+    submitted: Submitted<'_>,
 ) -> Result<Response, ApiError> {
     let list = state.accounts.list().await?;
     let mut rosters = Vec::new();
@@ -289,6 +302,7 @@ pub(super) async fn accounts_view(
         &rosters,
         message,
         error,
+        submitted,
     ))
 }
 
@@ -313,6 +327,7 @@ pub(super) async fn set_roster(
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
             Some("Only cabin crew have a flight roster."),
+            None,
         )
         .await;
     }
@@ -330,7 +345,7 @@ pub(super) async fn set_roster(
                 flights.len(),
                 if flights.len() == 1 { "" } else { "s" }
             );
-            accounts_view(state, StatusCode::OK, Some(&message), None).await
+            accounts_view(state, StatusCode::OK, Some(&message), None, None).await
         }
         Err(errors) => {
             let message = format!(
@@ -343,6 +358,7 @@ pub(super) async fn set_roster(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 Some(&message),
+                None,
             )
             .await
         }
@@ -356,8 +372,12 @@ pub(super) fn accounts_page(
     rosters: &[(uuid::Uuid, Vec<crate::roster::RosteredFlight>)],
     message: Option<&str>,
     error: Option<&str>,
+    submitted: Submitted<'_>,
 ) -> Response {
     let t = now();
+    let none = FormErrors::new();
+    let errors = submitted.map_or(&none, |(_, e)| e);
+    let value = |name: &str| submitted.and_then(|(f, _)| f.text(name)).map(str::to_owned);
     let me = aloft_authz::current_principal()
         .map(|p| p.subject)
         .unwrap_or_default();
@@ -370,6 +390,7 @@ pub(super) fn accounts_page(
                 h1 { "Staff accounts" }
                 p { "Each person has one account and one role. New accounts set up their authenticator app at first sign-in. Accounts that sign in through your organisation (SSO) appear here after their first sign-in; their role follows the identity provider." }
                 @if let Some(m) = message { p role="status" #account-message { (m) } }
+                @if let Some(e) = error { p.form-error role="alert" #account-error { (e) } }
                 div.table-scroll tabindex="0" role="region" aria-label="Staff accounts" {
                     table {
                         thead { tr { th scope="col" { "Name" } th scope="col" { "Username" } th scope="col" { "Role" } th scope="col" { "Station" } th scope="col" { "Two-step" } th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Actions" } } } }
@@ -426,22 +447,15 @@ pub(super) fn accounts_page(
                         }
                     }
                 }
-                h2 { "New staff account" }
-                @if let Some(e) = error { p.form-error role="alert" #account-error { (e) } }
-                form method="post" action="/access/accounts" {
+                h2 #new-account { "New staff account" }
+                (kit::error_summary(errors))
+                form method="post" action="/access/accounts" novalidate {
                     (csrf_field())
-                    label for="display_name" { "Full name" }
-                    input #display_name name="display_name" type="text" required maxlength="100" autocomplete="off";
-                    label for="username" { "Username (lower-case letters, digits, . _ - @)" }
-                    input #username name="username" type="text" required minlength="3" maxlength="64" autocomplete="off";
-                    label for="role" { "Role" }
-                    select #role name="role" required {
-                        @for r in roles.all().iter().filter(|r| r.is_staff()) { option value=(r.id) { (r.label) } }
-                    }
-                    label for="station" { "Station (IATA airport code; check-in agents)" }
-                    input #station name="station" type="text" maxlength="3" autocomplete="off";
-                    label for="password" { "Initial password (at least 12 characters; share it securely)" }
-                    input #password name="password" type="password" required minlength="12" autocomplete="new-password";
+                    (Field::text("display_name", "Full name").required().autocomplete("off").value(value("display_name")).render(errors))
+                    (Field::text("username", "Username").hint("3–64 lower-case letters, digits, . _ - @").required().autocomplete("off").value(value("username")).render(errors))
+                    (Field::new("role", "Role", FieldKind::Select(staff_role_options(roles))).required().value(value("role")).render(errors))
+                    (Field::text("station", "Station").hint("IATA airport code; check-in agents").autocomplete("off").value(value("station")).render(errors))
+                    (Field::new("password", "Initial password", FieldKind::Input("password")).hint("At least 12 characters; share it securely").required().autocomplete("new-password").render(errors))
                     button type="submit" { "Create account" }
                 }
             },
@@ -450,25 +464,23 @@ pub(super) fn accounts_page(
 }
 
 pub(super) async fn accounts(State(state): State<SignInState>) -> Result<Response, ApiError> {
-    accounts_view(&state, StatusCode::OK, None, None).await
+    accounts_view(&state, StatusCode::OK, None, None, None).await
 }
 
 pub(super) async fn create_account(
     State(state): State<SignInState>,
     ctx: AccessContext,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: FormData,
 ) -> Result<Response, ApiError> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| form.text(k).unwrap_or_default().to_owned();
     let (name, username, password) = (
         get("display_name"),
         get("username").to_lowercase(),
-        get("password"),
+        form.pairs()
+            .iter()
+            .find(|(k, _)| k == "password")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
     );
     let station = get("station").to_ascii_uppercase();
     let role = state
@@ -476,25 +488,43 @@ pub(super) async fn create_account(
         .get(&get("role"))
         .copied()
         .filter(|r| r.is_staff());
-    let problem = if name.is_empty() || name.chars().count() > 100 {
-        Some("Give the person's full name (up to 100 characters).".to_owned())
-    } else if !crate::model::valid_username(&username) {
-        Some("The username must be 3–64 lower-case letters, digits, dots, hyphens, underscores or @.".to_owned())
-    } else if role.is_none() {
-        Some("Choose a staff role.".to_owned())
+    let mut errors = FormErrors::new();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.add(
+            "display_name",
+            "Give the person's full name (up to 100 characters).",
+        );
+    }
+    if !crate::model::valid_username(&username) {
+        errors.add("username", "The username must be 3–64 lower-case letters, digits, dots, hyphens, underscores or @.");
+    } else if state.accounts.by_username(&username).await?.is_some() {
+        errors.add("username", "That username is taken.");
+    }
+    if role.is_none() {
+        errors.add("role", "Choose a staff role.");
     } else if needs_station(role.as_ref())
         && !(station.len() == 3 && station.bytes().all(|b| b.is_ascii_uppercase()))
     {
-        Some("Check-in agents need their station: a three-letter IATA airport code.".to_owned())
-    } else if let Err(why) = aloft_security::check_password_policy(&password) {
-        Some(format!("The initial password is not strong enough: {why}."))
-    } else if state.accounts.by_username(&username).await?.is_some() {
-        Some("That username is taken.".to_owned())
-    } else {
-        None
-    };
-    if let Some(p) = problem {
-        return accounts_view(&state, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&p)).await;
+        errors.add(
+            "station",
+            "Check-in agents need their station: a three-letter IATA airport code.",
+        );
+    }
+    if let Err(why) = aloft_security::check_password_policy(&password) {
+        errors.add(
+            "password",
+            format!("The initial password is not strong enough: {why}."),
+        );
+    }
+    if !errors.is_empty() {
+        return accounts_view(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            None,
+            Some((&form, &errors)),
+        )
+        .await;
     }
     let role = role.expect("checked above");
     let station = (!station.is_empty()).then_some(station.as_str());
@@ -521,7 +551,7 @@ pub(super) async fn create_account(
     } else {
         format!("Account {username} created; they set up two-step sign-in when they first sign in.")
     };
-    accounts_view(&state, StatusCode::CREATED, Some(&message), None).await
+    accounts_view(&state, StatusCode::CREATED, Some(&message), None, None).await
 }
 
 /// Whether granting `role` gives permissions the signed-in requester does not hold: such a
@@ -670,6 +700,7 @@ pub(super) async fn account_action(
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
             Some("You cannot change your own account here; ask another administrator."),
+            None,
         )
         .await;
     }
