@@ -70,8 +70,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub sqlite_full_sync: bool,
 
-    /// The role whose token the `page:` scenarios use (e.g. `security_operations_manager`
-    /// for `page:/audit`).
+    /// The role whose signed-in session the `page:` scenarios use (e.g.
+    /// `security_operations_manager` for `page:/audit`): the demo account of that role, with a
+    /// browser session cookie, as staff use the workspace.
     #[arg(long, default_value = crate::roles::ids::CONTACT_CENTRE_AGENT)]
     pub page_role: String,
 
@@ -109,8 +110,8 @@ struct Target {
     scoped_authorization: String,
     /// `Bearer …` of a role holding `ops.metrics.read`, for the "server p99" column.
     metrics_authorization: String,
-    /// `Bearer …` of `--page-role`, for the `page:` scenarios.
-    page_authorization: String,
+    /// The session cookie of `--page-role`'s demo account, for the `page:` scenarios.
+    page_cookie: String,
 }
 
 impl Target {
@@ -144,15 +145,22 @@ impl Target {
                 http::Request::get(format!("{}{path}", self.base)).body(Full::new(Bytes::new()))
             }
         };
-        let Ok(req) = req else { return false };
+        let Ok(mut req) = req else { return false };
         let authorization = match scenario {
             Scenario::Scoped => &self.scoped_authorization,
-            Scenario::Page(_) => &self.page_authorization,
+            Scenario::Page(_) => {
+                if let Ok(v) = http::HeaderValue::from_str(&self.page_cookie) {
+                    req.headers_mut().insert(http::header::COOKIE, v);
+                }
+                ""
+            }
             _ => &self.authorization,
         };
+        // A page may answer with a redirect (the global search opens a single hit).
+        let page = matches!(scenario, Scenario::Page(_));
         self.call(req, authorization)
             .await
-            .is_some_and(|(status, _)| status.is_success())
+            .is_some_and(|(status, _)| status.is_success() || (page && status.is_redirection()))
     }
 
     /// Sends `req` as `authorization`; the answer's status and the version its `ETag` names.
@@ -385,7 +393,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         shutdown_grace: Duration::from_secs(5),
         tls: None,
         keys: key_source,
-        demo_accounts: false,
+        // The `page:` scenarios sign in as a demo account (this database is the benchmark's own).
+        demo_accounts: true,
         external_issuers: vec![],
         sso: None,
         sources: None,
@@ -403,9 +412,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             chrono::Duration::hours(2)
         )
     );
-    let page_authorization = format!(
-        "Bearer {}",
-        app.issue_token(&args.page_role, "bench", chrono::Duration::hours(2))
+    let page_account = app
+        .accounts()
+        .by_username(&args.page_role)
+        .await?
+        .with_context(|| format!("no demo account for role {}", args.page_role))?;
+    let page_cookie = format!(
+        "{}={}",
+        aloft_access::gate::SESSION_COOKIE,
+        app.accounts()
+            .start_session(
+                &page_account,
+                aloft_access::model::Stage::Full,
+                &aloft_kernel::AccessContext::system("bench"),
+            )
+            .await?
     );
     let scoped_authorization = format!(
         "Bearer {}",
@@ -453,7 +474,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         authorization,
         scoped_authorization,
         metrics_authorization,
-        page_authorization,
+        page_cookie,
     });
     let duration = Duration::from_secs(args.duration_secs);
 
