@@ -69,6 +69,20 @@ impl aloft_module::DomainModule for AccessModule {
         "access"
     }
 
+    fn actor_names(&self) -> Option<aloft_web::ActorNames> {
+        let db = self.db.clone();
+        Some(std::sync::Arc::new(move |ids: Vec<String>| {
+            let db = db.clone();
+            Box::pin(async move {
+                let ids: std::collections::BTreeSet<String> = ids.into_iter().collect();
+                directory::names_of(&db, &ids)
+                    .await
+                    .map(|found| found.into_iter().map(|(id, n)| (id, n.name)).collect())
+                    .unwrap_or_default()
+            })
+        }))
+    }
+
     fn permissions(&self) -> Vec<aloft_authz::PermissionInfo> {
         permissions::PERMISSIONS.to_vec()
     }

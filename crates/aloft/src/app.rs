@@ -677,7 +677,8 @@ pub fn router(
         modules.home_panels(),
         modules.search_sources(),
         modules.record_views(),
-    );
+    )
+    .with_actor_names(modules.actor_names());
     let mut doc = ApiDoc::openapi();
     doc.tags = Some(
         modules

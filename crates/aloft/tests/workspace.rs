@@ -295,3 +295,45 @@ async fn creating_a_customer_who_resembles_one_warns_with_the_evidence_and_lets_
     })
     .await;
 }
+
+#[tokio::test]
+async fn merges_on_the_360_page_name_the_steward_not_an_id() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let survivor = seeded(&app).await;
+        let twin = app
+            .create_customer(json!({"first_name": "Leyla", "last_name": "Haddad"}))
+            .await;
+        let twin = twin["id"].as_str().unwrap().to_owned();
+        let steward = app.sign_in_as(ids::LOYALTY_MANAGER).await;
+        let merged = app
+            .post_form_as(
+                &steward,
+                &format!("/identity/customers/{survivor}/merge"),
+                &format!("absorb={twin}&reason=same+person"),
+            )
+            .await;
+        assert!(merged.status < 400, "{}", merged.text());
+        let sources = app
+            .get_as(&steward, &format!("/customers/{survivor}/sources"))
+            .await
+            .text();
+        assert!(sources.contains("Merged in profile"), "{sources}");
+        let account = app
+            .accounts
+            .by_username(ids::LOYALTY_MANAGER)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            sources.contains(&format!("title=\"{}\"", account.id)),
+            "the id stays in the title: {sources}"
+        );
+        assert!(
+            sources.contains(&format!(">{}<", account.display_name)),
+            "the steward by name: {sources}"
+        );
+        app.stop().await;
+    })
+    .await;
+}

@@ -253,6 +253,14 @@ async fn sources_fragment(
         Some(c) => crate::merge::lineage(&state.db, c).await?,
         None => vec![],
     };
+    let names = aloft_web::workspace::actor_names(
+        lineage
+            .iter()
+            .flat_map(|m| [Some(m.merged_by.clone()), m.unmerged_by.clone()])
+            .flatten()
+            .collect(),
+    )
+    .await;
     let markup = html! {
         @if let Some(m) = &merged { p role="status" { (m) } }
         @if let Some(e) = &merge_error { p role="alert" { "Not merged: " (e) } }
@@ -279,7 +287,7 @@ async fn sources_fragment(
                 }
             }
         }
-        (crate::stewardship::lineage_markup(&id, &lineage))
+        (crate::stewardship::lineage_markup(&id, &lineage, &names))
     };
     Ok(axum::response::Html(markup.into_string()).into_response())
 }

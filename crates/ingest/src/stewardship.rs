@@ -608,7 +608,12 @@ async fn unmerge_form(
 
 /// The lineage section of the golden-record sources fragment: merges, with an undo button and
 /// a merge form for stewards.
-pub fn lineage_markup(customer: &str, merges: &[Merge]) -> Markup {
+/// `names`: actors by id (see `aloft_web::workspace::actor_names`); an unknown id is shown as is.
+pub fn lineage_markup(
+    customer: &str,
+    merges: &[Merge],
+    names: &std::collections::HashMap<String, String>,
+) -> Markup {
     let steward = current_principal().is_some_and(|p| p.can(crate::permissions::IDENTITY_REVIEW));
     html! {
         h3 { "Merge history" }
@@ -623,7 +628,7 @@ pub fn lineage_markup(customer: &str, merges: &[Merge]) -> Markup {
                         } @else {
                             "Merged into profile " a href={ "/customers/" (m.survivor_id) } { code { (m.survivor_id) } }
                         }
-                        " on " (m.merged_at.format("%Y-%m-%d %H:%M UTC")) " by " (m.merged_by)
+                        " on " (m.merged_at.format("%Y-%m-%d %H:%M UTC")) " by " span title=(m.merged_by) { (names.get(&m.merged_by).map(String::as_str).unwrap_or(m.merged_by.as_str())) }
                         " (" (m.moved_records) " records, " (m.moved_links) " links"
                         @if !m.reason.is_empty() { "; " (m.reason) } ")."
                         @if let Some(u) = m.unmerged_at { " Undone on " (u.format("%Y-%m-%d %H:%M UTC")) "." }

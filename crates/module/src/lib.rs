@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use aloft_authz::{PermissionInfo, RoutePolicy};
 use aloft_kernel::jobs::{JobHandler, Schedule};
-use aloft_web::{HomePanel, NavEntry, RecordView, SearchSource};
+use aloft_web::{ActorNames, HomePanel, NavEntry, RecordView, SearchSource};
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -59,6 +59,12 @@ pub trait DomainModule: Send + Sync {
     /// customer 360° page).
     fn record_views(&self) -> Vec<RecordView> {
         Vec::new()
+    }
+
+    /// How to name actors (staff accounts, integration clients) by id: offered by the module
+    /// that owns them, used by every page that shows who did something.
+    fn actor_names(&self) -> Option<ActorNames> {
+        None
     }
 
     /// The CloudEvents types this module emits, with the JSON Schema of their `data`
@@ -133,6 +139,11 @@ impl Modules {
     /// Every module's record views.
     pub fn record_views(&self) -> Vec<RecordView> {
         self.iter().flat_map(|m| m.record_views()).collect()
+    }
+
+    /// The first module's actor naming, if any module offers one.
+    pub fn actor_names(&self) -> Option<ActorNames> {
+        self.iter().find_map(|m| m.actor_names())
     }
 
     /// The API of every module merged, with its OpenAPI paths.

@@ -14,8 +14,8 @@ mod styleguide;
 pub mod workspace;
 
 pub use workspace::{
-    HomePanel, NavEntry, Placement, RecordView, SearchHit, SearchSource, Section, Workspace,
-    provide_workspace,
+    ActorNames, HomePanel, NavEntry, Placement, RecordView, SearchHit, SearchSource, Section,
+    Workspace, provide_workspace,
 };
 
 use axum::Router;

@@ -247,18 +247,42 @@ impl std::fmt::Debug for SearchSource {
     }
 }
 
+/// Resolves actor ids (as the audit trail and domain records keep them: account and client ids,
+/// never names) to the names people know them by; ids it does not know are left out.
+pub type ActorNames = Arc<
+    dyn Fn(
+            Vec<String>,
+        )
+            -> Pin<Box<dyn Future<Output = std::collections::HashMap<String, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// Everything the modules contribute to the workspace, assembled once.
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
     inner: Arc<Parts>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Parts {
     navigation: Vec<NavEntry>,
     panels: Vec<HomePanel>,
     search: Vec<SearchSource>,
     views: Vec<RecordView>,
+    actor_names: Option<ActorNames>,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("navigation", &self.navigation)
+            .field("panels", &self.panels)
+            .field("search", &self.search)
+            .field("views", &self.views)
+            .field("actor_names", &self.actor_names.is_some())
+            .finish()
+    }
 }
 
 impl Workspace {
@@ -278,7 +302,23 @@ impl Workspace {
                 panels,
                 search,
                 views,
+                actor_names: None,
             }),
+        }
+    }
+
+    /// The workspace that names actors through `names` (the module owning staff accounts).
+    pub fn with_actor_names(self, names: Option<ActorNames>) -> Self {
+        let mut parts = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Parts {
+            navigation: shared.navigation.clone(),
+            panels: shared.panels.clone(),
+            search: shared.search.clone(),
+            views: shared.views.clone(),
+            actor_names: shared.actor_names.clone(),
+        });
+        parts.actor_names = names;
+        Self {
+            inner: Arc::new(parts),
         }
     }
 
@@ -341,6 +381,15 @@ tokio::task_local! {
 /// The workspace of the request being handled (empty outside one).
 pub fn current() -> Workspace {
     WORKSPACE.try_with(|w| w.clone()).unwrap_or_default()
+}
+
+/// The names of `ids` (see [`ActorNames`]); empty when no module names actors. Pages show the
+/// name and keep the id for a title or a link.
+pub async fn actor_names(ids: Vec<String>) -> std::collections::HashMap<String, String> {
+    match current().inner.actor_names.clone() {
+        Some(names) if !ids.is_empty() => names(ids).await,
+        _ => std::collections::HashMap::new(),
+    }
 }
 
 /// The one-time notice carried over a redirect (see [`crate::kit::redirect_with_notice`]).
