@@ -4,6 +4,7 @@
 //! data privacy, administration and the CMP's configuration.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -227,6 +228,8 @@ fn tally(rows: Vec<GroupedCount>) -> Vec<(Option<String>, Tally)> {
 
 /// What the anomalies view and the security panel show.
 struct Activity {
+    /// When the figures were counted (RFC 3339 UTC).
+    as_of: String,
     chart: TimeChart,
     failed: u64,
     denied: u64,
@@ -294,6 +297,7 @@ async fn activity(db: &Database, window: Window, top: usize) -> Result<Activity,
     let ids: BTreeSet<String> = accounts.iter().filter_map(|(k, _)| k.clone()).collect();
     let names = names_of(db, &ids).await?;
     Ok(Activity {
+        as_of: to_db_time(now),
         chart,
         failed,
         denied,
@@ -411,11 +415,98 @@ fn addresses_table(a: &Activity, window: Window, caption: &str) -> Markup {
     .render()
 }
 
+/// How long aggregates over the trail are reused. Counting a busy fortnight of the trail takes
+/// longer than a page may; a figure half a minute old serves watching just as well, and the page
+/// says how old it is.
+pub const REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Aggregates computed at most once per [`REFRESH`]: a fresh value is served as is, a stale one
+/// too while one background task recomputes it (stale-while-revalidate), so no request waits for
+/// the trail to be counted except the very first.
+struct Cached<V> {
+    entries: std::sync::Mutex<HashMap<String, Entry<V>>>,
+}
+
+/// A cached value: when it was computed, the value, whether a refresh is under way.
+type Entry<V> = (std::time::Instant, Arc<V>, bool);
+
+impl<V: Send + Sync + 'static> Cached<V> {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            entries: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    async fn get<F, Fut>(self: &Arc<Self>, key: &str, compute: F) -> Result<Arc<V>, StorageError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<V, StorageError>> + Send + 'static,
+    {
+        let stale = {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            match entries.get_mut(key) {
+                Some((at, value, _)) if at.elapsed() < REFRESH => return Ok(value.clone()),
+                Some((_, value, refreshing)) => {
+                    let start = !*refreshing;
+                    *refreshing = true;
+                    Some((value.clone(), start))
+                }
+                None => None,
+            }
+        };
+        match stale {
+            Some((value, start)) => {
+                if start {
+                    let me = self.clone();
+                    let key = key.to_owned();
+                    tokio::spawn(async move {
+                        let fresh = compute().await;
+                        let mut entries = me.entries.lock().unwrap_or_else(|e| e.into_inner());
+                        match fresh {
+                            Ok(v) => {
+                                entries
+                                    .insert(key, (std::time::Instant::now(), Arc::new(v), false));
+                            }
+                            Err(_) => {
+                                if let Some(e) = entries.get_mut(&key) {
+                                    e.2 = false;
+                                }
+                            }
+                        }
+                    });
+                }
+                Ok(value)
+            }
+            None => {
+                let value = Arc::new(compute().await?);
+                self.entries
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(
+                        key.to_owned(),
+                        (std::time::Instant::now(), value.clone(), false),
+                    );
+                Ok(value)
+            }
+        }
+    }
+}
+
+/// The state of `/security`: the trail and the aggregates of each period.
+#[derive(Clone)]
+struct Watch {
+    db: Database,
+    cache: Arc<Cached<Activity>>,
+}
+
 /// `/security`.
 pub fn routes(db: Database) -> Router {
     Router::new()
         .route("/security", get(anomalies_page))
-        .with_state(db)
+        .with_state(Watch {
+            db,
+            cache: Cached::new(),
+        })
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -424,12 +515,18 @@ struct WindowQuery {
     window: Option<String>,
 }
 
-async fn anomalies_page(State(db): State<Database>, Query(q): Query<WindowQuery>) -> Response {
+async fn anomalies_page(State(watch): State<Watch>, Query(q): Query<WindowQuery>) -> Response {
     let window = match q.window.as_deref() {
         Some("14d") => Window::Fortnight,
         _ => Window::Day,
     };
-    let found = activity(&db, window, 15).await;
+    let db = watch.db.clone();
+    let found = watch
+        .cache
+        .get(&format!("{window:?}"), move || async move {
+            activity(&db, window, 15).await
+        })
+        .await;
     let crumbs = [Crumb {
         label: "Home",
         href: "/",
@@ -482,6 +579,7 @@ async fn anomalies_page(State(db): State<Database>, Query(q): Query<WindowQuery>
                         ("Lockouts and back-offs", a.lockouts.to_string(), Some(&format!("/audit?action=auth.locked&from={from}"))),
                     ]))
                     @if let Some(b) = fail_flag { p { (b) " Failed sign-ins are far above the usual level." } }
+                    p.muted { "Counted " time datetime=(a.as_of) { (readable(&a.as_of)) } "; the figures are refreshed every " (REFRESH.as_secs()) " seconds." }
                     (a.chart.render())
                     @if a.accounts.is_empty() && a.addresses.is_empty() {
                         (kit::empty_state("Nothing unusual", "No failed sign-in, refusal or lockout in this period.", None))
@@ -537,8 +635,14 @@ async fn chain_line(db: &Database) -> Markup {
     }
 }
 
-async fn security_panel(db: Database) -> Markup {
-    let body = match activity(&db, Window::Day, 5).await {
+async fn security_panel(db: Database, cache: Arc<Cached<Activity>>) -> Markup {
+    let counting = db.clone();
+    let found = cache
+        .get("panel", move || async move {
+            activity(&counting, Window::Day, 5).await
+        })
+        .await;
+    let body = match found {
         Err(_) => unavailable(),
         Ok(a) => html! {
             (kit::stats(&[
@@ -547,6 +651,7 @@ async fn security_panel(db: Database) -> Markup {
                 ("Lockouts, 24 h", a.lockouts.to_string(), Some("/security")),
             ]))
             (a.chart.render())
+            p.muted { "Counted " time datetime=(a.as_of) { (readable(&a.as_of)) } "." }
             @if a.addresses.is_empty() {
                 p.muted { "No failed sign-in, refusal or lockout in the last 24 hours." }
             } @else {
@@ -583,19 +688,33 @@ async fn pending_grants(db: &Database) -> Result<u64, StorageError> {
     Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
 }
 
-async fn privacy_panel(db: Database, actions: std::sync::Arc<Vec<AuditAction>>) -> Markup {
-    let reads = customer_reads(&actions);
-    let since = Utc::now() - Duration::hours(24);
+/// Reads of customer data in the last 24 hours: how many, and by whom.
+type Reads = (u64, Vec<GroupedCount>);
+
+async fn privacy_panel(
+    db: Database,
+    actions: Arc<Vec<AuditAction>>,
+    cache: Arc<Cached<Reads>>,
+) -> Markup {
+    let counting = db.clone();
     let figures = async {
         let grants = pending_grants(&db).await?;
-        let read_count = audit::count_since(&db, &reads, since).await?;
-        let readers = grouped_counts(&db, &reads, since, Grouping::Subject).await?;
-        Ok::<_, StorageError>((grants, read_count, readers))
+        let reads = cache
+            .get("reads", move || async move {
+                let reads = customer_reads(&actions);
+                let since = Utc::now() - Duration::hours(24);
+                let n = audit::count_since(&counting, &reads, since).await?;
+                let by = grouped_counts(&counting, &reads, since, Grouping::Subject).await?;
+                Ok((n, by))
+            })
+            .await?;
+        Ok::<_, StorageError>((grants, reads))
     }
     .await;
     let body = match figures {
         Err(_) => unavailable(),
-        Ok((grants, read_count, readers)) => {
+        Ok((grants, reads)) => {
+            let (read_count, readers) = (reads.0, reads.1.clone());
             let mut by_actor: HashMap<String, u64> = HashMap::new();
             for r in readers {
                 if let Some(k) = r.key {
@@ -820,21 +939,22 @@ async fn configuration_panel(roles: Roles) -> Markup {
 
 /// The start-page panels of the roles that watch and run access.
 pub fn home_panels(db: Database, roles: Roles, actions: Vec<AuditAction>) -> Vec<HomePanel> {
-    let actions = std::sync::Arc::new(actions);
+    let actions = Arc::new(actions);
     let (d1, d2, d3) = (db.clone(), db.clone(), db);
+    let (activity_cache, reads_cache) = (Cached::new(), Cached::new());
     vec![
         HomePanel::new(
             "security-activity",
             Access::Permission(SECURITY_MONITOR),
             10,
-            move |_| security_panel(d1.clone()),
+            move |_| security_panel(d1.clone(), activity_cache.clone()),
         )
         .wide(),
         HomePanel::new(
             "privacy-oversight",
             Access::Permission(AUDIT_READ),
             20,
-            move |_| privacy_panel(d2.clone(), actions.clone()),
+            move |_| privacy_panel(d2.clone(), actions.clone(), reads_cache.clone()),
         ),
         HomePanel::new(
             "access-administration",

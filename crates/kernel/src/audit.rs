@@ -581,7 +581,42 @@ fn placeholders(values: &[String], binds: &mut Vec<String>) -> String {
 }
 
 /// A page of the trail matching `query`, newest first (by instant, then sequence).
+///
+/// Several actions (a family such as `auth.*`) are read one action at a time, each a short walk
+/// of the (action, instant) index in page order, and merged: one `IN` query would have to sort
+/// every matching record of the trail before the first page could be shown.
 pub async fn trail(db: &Database, query: &TrailQuery) -> Result<TrailPage, StorageError> {
+    let limit = query.limit.clamp(1, 5_000) as usize;
+    let mut records = if query.actions.len() > 1 {
+        let mut all = Vec::new();
+        for action in &query.actions {
+            let one = TrailQuery {
+                actions: vec![action.clone()],
+                ..query.clone()
+            };
+            all.extend(trail_rows(db, &one, limit + 1).await?);
+        }
+        all.sort_by(|a, b| (&b.occurred_at, b.sequence).cmp(&(&a.occurred_at, a.sequence)));
+        all.truncate(limit + 1);
+        all
+    } else {
+        trail_rows(db, query, limit + 1).await?
+    };
+    let next = if records.len() > limit {
+        records.truncate(limit);
+        records.last().map(TrailCursor::after)
+    } else {
+        None
+    };
+    Ok(TrailPage { records, next })
+}
+
+/// Up to `fetch` records matching `query`, newest first.
+async fn trail_rows(
+    db: &Database,
+    query: &TrailQuery,
+    fetch: usize,
+) -> Result<Vec<AuditRecord>, StorageError> {
     let mut binds: Vec<String> = Vec::new();
     let mut conditions: Vec<String> = Vec::new();
     if let Some(from) = query.from {
@@ -616,15 +651,13 @@ pub async fn trail(db: &Database, query: &TrailQuery) -> Result<TrailPage, Stora
             at + 1
         ));
     }
-    let limit = query.limit.clamp(1, 5_000) as usize;
     let sql = format!(
-        "SELECT * FROM audit_log {} ORDER BY occurred_at DESC, seq DESC LIMIT {}",
+        "SELECT * FROM audit_log {} ORDER BY occurred_at DESC, seq DESC LIMIT {fetch}",
         if conditions.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         },
-        limit + 1
     );
     let mut q = sqlx::query(&sql);
     for b in &binds {
@@ -633,19 +666,7 @@ pub async fn trail(db: &Database, query: &TrailQuery) -> Result<TrailPage, Stora
     if let Some(seq) = seq_bind {
         q = q.bind(seq);
     }
-    let mut records = q
-        .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(decode)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = if records.len() > limit {
-        records.truncate(limit);
-        records.last().map(TrailCursor::after)
-    } else {
-        None
-    };
-    Ok(TrailPage { records, next })
+    q.fetch_all(db.pool()).await?.iter().map(decode).collect()
 }
 
 /// The width of a time bucket in [`counts_over_time`].
