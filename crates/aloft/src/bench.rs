@@ -140,7 +140,11 @@ impl Target {
                     .replace("{id}", &self.ids[pick(self.ids.len())].to_string())
                     .replace(
                         "{name}",
-                        &self.name_prefixes[pick(self.name_prefixes.len())],
+                        &percent_encoding::utf8_percent_encode(
+                            &self.name_prefixes[pick(self.name_prefixes.len())],
+                            percent_encoding::NON_ALPHANUMERIC,
+                        )
+                        .to_string(),
                     );
                 http::Request::get(format!("{}{path}", self.base)).body(Full::new(Bytes::new()))
             }
@@ -169,11 +173,23 @@ impl Target {
         mut req: http::Request<Full<Bytes>>,
         authorization: &str,
     ) -> Option<(http::StatusCode, Option<i64>)> {
-        if let Ok(v) = http::HeaderValue::from_str(authorization) {
+        if !authorization.is_empty()
+            && let Ok(v) = http::HeaderValue::from_str(authorization)
+        {
             req.headers_mut().insert(http::header::AUTHORIZATION, v);
         }
         let resp = self.client.request(req).await.ok()?;
-        let status = resp.status();
+        let mut status = resp.status();
+        // Sent to sign in: the request was not served (a lapsed session must not look fast).
+        if status.is_redirection()
+            && resp
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|l| l.starts_with("/sign-in"))
+        {
+            status = http::StatusCode::UNAUTHORIZED;
+        }
         let version = resp
             .headers()
             .get(http::header::ETAG)
