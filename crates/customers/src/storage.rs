@@ -726,6 +726,18 @@ impl CustomerStore {
         Ok(CustomerPage { items, next })
     }
 
+    /// Reads many profiles by id in a few round trips (chunks of 500), in no particular order;
+    /// missing ones are skipped. For lists whose row scope the caller has already applied (a
+    /// manifest of the crew member's rostered flight): this read does not check scopes.
+    pub async fn get_all(&self, ids: &[CustomerId]) -> Result<Vec<Customer>, StorageError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let ids: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+            out.extend(self.get_many(&ids).await?);
+        }
+        Ok(out)
+    }
+
     /// Reads the profiles with these ids, in the order given (missing ones are skipped).
     async fn get_many(&self, ids: &[String]) -> Result<Vec<Customer>, StorageError> {
         if ids.is_empty() {
