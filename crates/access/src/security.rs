@@ -425,6 +425,9 @@ pub const REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
 /// the trail to be counted except the very first.
 struct Cached<V> {
     entries: std::sync::Mutex<HashMap<String, Entry<V>>>,
+    /// Held while a missing value is computed, so concurrent first requests wait for that one
+    /// computation instead of each counting the trail.
+    first: tokio::sync::Mutex<()>,
 }
 
 /// A cached value: when it was computed, the value, whether a refresh is under way.
@@ -434,6 +437,7 @@ impl<V: Send + Sync + 'static> Cached<V> {
     fn new() -> Arc<Self> {
         Arc::new(Self {
             entries: std::sync::Mutex::new(HashMap::new()),
+            first: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -478,6 +482,15 @@ impl<V: Send + Sync + 'static> Cached<V> {
                 Ok(value)
             }
             None => {
+                let _one = self.first.lock().await;
+                if let Some((_, value, _)) = self
+                    .entries
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(key)
+                {
+                    return Ok(value.clone());
+                }
                 let value = Arc::new(compute().await?);
                 self.entries
                     .lock()
