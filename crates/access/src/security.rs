@@ -512,14 +512,26 @@ struct Watch {
     cache: Arc<Cached<Activity>>,
 }
 
-/// `/security`.
+/// `/security`. The fortnight (the long count) is counted once in the background at start-up,
+/// so the first person to open it does not wait for a busy trail to be counted.
 pub fn routes(db: Database) -> Router {
+    let cache: Arc<Cached<Activity>> = Cached::new();
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let (warm, counting) = (cache.clone(), db.clone());
+        runtime.spawn(async move {
+            for window in [Window::Fortnight] {
+                let db = counting.clone();
+                let _ = warm
+                    .get(&format!("{window:?}"), move || async move {
+                        activity(&db, window, 15).await
+                    })
+                    .await;
+            }
+        });
+    }
     Router::new()
         .route("/security", get(anomalies_page))
-        .with_state(Watch {
-            db,
-            cache: Cached::new(),
-        })
+        .with_state(Watch { db, cache })
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
