@@ -206,8 +206,8 @@ try {
     await axe(page, "/access/accounts");
     await page.goto(`${base}/access/clients`);
     await axe(page, "/access/clients");
-    await page.fill("#name", "Loyalty sync");
-    await page.selectOption("#role", "loyalty_manager");
+    await page.fill("#f-name", "Loyalty sync");
+    await page.selectOption("#f-role", "loyalty_manager");
     await page.click("form[action='/access/clients'] button[type=submit]");
     await page.waitForSelector("#client-secret");
     await axe(page, "/access/clients (created)");

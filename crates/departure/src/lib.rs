@@ -109,7 +109,7 @@ impl aloft_module::DomainModule for DepartureModule {
                                 ),
                             );
                         };
-                        let title = format!("Today's departures from {station}");
+                        let title = format!("Departures from {station}: today and the next 12 hours");
                         let body = match d.station_today(&p, &station, Utc::now()).await {
                             Ok(day) => html! {
                                 (pages::departures_table(&day, "Flights still to depart, local time"))

@@ -248,7 +248,13 @@ pub fn departures_table(day: &crate::service::StationDay, caption: &str) -> Mark
             .map(|f| {
                 vec![
                     html! { a href=(flight_path("flights", &f.number, f.date)) { (f.number) } },
-                    html! { time datetime=(f.departure.to_rfc3339()) { (local_time(f.departure, day.zone)) } },
+                    html! { time datetime=(f.departure.to_rfc3339()) {
+                        @if f.departure.with_timezone(&day.zone).date_naive() != day.date {
+                            // A flight of the next morning (the list looks twelve hours ahead).
+                            (f.departure.with_timezone(&day.zone).format("%a %e %b, "))
+                        }
+                        (local_time(f.departure, day.zone))
+                    } },
                     html! { (f.destination) },
                     html! { (f.passengers) },
                     html! {

@@ -85,6 +85,9 @@ pub struct FlightSummary {
     pub documents: usize,
 }
 
+/// How far ahead the departures list always looks, whatever the local hour.
+pub const LOOKAHEAD: Duration = Duration::hours(12);
+
 /// A station's departures on its local today.
 #[derive(Debug, Clone)]
 pub struct StationDay {
@@ -373,9 +376,10 @@ impl Departures {
         Ok(())
     }
 
-    /// The station's departures on its local today (flights that left more than the check-in
-    /// window ago are outside the agent's scope and not listed). Counts only: no personal data
-    /// is shown, so nothing is audited.
+    /// The station's departures on its local today, and at least the next [`LOOKAHEAD`] (late
+    /// in the evening the agent prepares the first flights of the morning); flights that left
+    /// more than the check-in window ago are outside the agent's scope and not listed. Counts
+    /// only: no personal data is shown, so nothing is audited.
     pub async fn station_today(
         &self,
         principal: &Principal,
@@ -387,6 +391,7 @@ impl Departures {
             .unwrap_or(chrono_tz::UTC);
         let date = now.with_timezone(&zone).date_naive();
         let (from, to) = local_day(zone, date);
+        let to = to.max(now + LOOKAHEAD);
         let entries = self.station_entries(principal, station, from, to).await?;
         let lines = self.lines(&entries, false).await?;
         let mut flights: Vec<FlightSummary> = Vec::new();

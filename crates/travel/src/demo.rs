@@ -25,6 +25,10 @@ const ROUTES: &[(&str, &str, &str, i64)] = &[
     ("SIN", "HKG", "SQ890", 235),
     ("AMS", "BCN", "KL1671", 140),
     ("MAD", "LIS", "IB3110", 75),
+    // Dubai departs around the clock: with EK1 and EK500 these leave no gap of more than ten
+    // hours, so the check-in console always has a flight in its next twelve hours.
+    ("DXB", "JFK", "EK201", 840),
+    ("DXB", "SIN", "EK354", 450),
 ];
 const SEATS: &[&str] = &[
     "3C", "12A", "14D", "21C", "30K", "17F", "22H", "8G", "9B", "41E",

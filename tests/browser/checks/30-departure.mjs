@@ -56,14 +56,17 @@ export default async function (t) {
         const td = tr.querySelectorAll("td");
         return { seat: td[0].textContent.trim(), name: td[1].textContent.trim(), pnr: td[2].textContent.trim() };
       }));
-      const p = rows.find((r) => /^[A-Z][A-Z' -]*, [A-Za-z][A-Za-z' -]*$/.test(r.name));
+      const p = rows.find((r) => /^[\p{Script=Latin}' -]+, [\p{Script=Latin}' -]+$/u.test(r.name));
       if (p) { chosen = { ...p, ...f }; break; }
     }
-    assert(chosen, "a passenger with a Latin-script name departs from DXB today");
+    assert(chosen, "a passenger with a Latin-script name departs from DXB in the next hours");
     await axeAt(page, t, "flight passengers");
 
     const [, , , flight, date] = chosen.href.split("/");
-    const [surname, given] = chosen.name.split(", ");
+    // A boarding pass prints names in ASCII, transliterated as ICAO 9303 does (MÜLLER → MUELLER).
+    const icao = (n) => n.toUpperCase().replace(/[ÄÆ]/g, "AE").replace(/[ÖØ]/g, "OE").replace(/Ü/g, "UE")
+      .replace(/Å/g, "AA").replace(/ß/g, "SS").normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+    const [surname, given] = chosen.name.split(", ").map(icao);
     const pass = boardingPass({ surname, given: given.split(" ")[0], pnr: chosen.pnr, from: "DXB", to: chosen.to, flight, date, seat: chosen.seat });
     await page.goto(`${base}/departure`);
     await page.fill("#bcbp", pass);
