@@ -5,8 +5,6 @@
 //! notes, e-mail bodies, feedback text) are decrypted only for holders of `interaction.read`,
 //! and each such read is audited with the fields shown.
 
-use std::collections::HashSet;
-
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use uuid::Uuid;
@@ -170,12 +168,14 @@ async fn alerts(state: &TimelineState, _p: &Principal, id: &str) -> Markup {
     // Newest first: the last upcoming entry is the soonest.
     let next = upcoming.entries.last();
     let mut disrupted = Vec::new();
-    let mut seen = HashSet::new();
-    for e in &recent.entries {
-        if !seen.insert(e.record.record_id) {
-            continue;
-        }
-        if let Ok(Some(stored)) = state.store.get(e.record.record_id).await
+    let mut ids: Vec<Uuid> = recent.entries.iter().map(|e| e.record.record_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let Ok(bookings) = state.store.get_many(&ids).await else {
+        return unavailable();
+    };
+    for stored in &bookings {
+        if stored.customer_id == Some(customer)
             && let Record::Booking(b) = &stored.record
         {
             for seg in &b.segments {
@@ -338,15 +338,11 @@ async fn texts_of(
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
-    for rid in ids {
-        match state.store.get(rid).await {
-            Ok(Some(stored)) if stored.customer_id == Some(customer) => {
-                if let Some(m) = text_markup(&stored.record) {
-                    out.push((rid, m));
-                }
-            }
-            Ok(_) => {}
-            Err(_) => return Err(()),
+    for stored in state.store.get_many(&ids).await.map_err(|_| ())? {
+        if stored.customer_id == Some(customer)
+            && let Some(m) = text_markup(&stored.record)
+        {
+            out.push((stored.id, m));
         }
     }
     if !audit(
@@ -400,15 +396,22 @@ async fn travel_tab(
     let Ok(page) = state.store.timeline(customer, &query).await else {
         return unavailable();
     };
-    let mut seen = HashSet::new();
-    let mut rows = Vec::new();
+    // Every booking of the page in one read, shown in the timeline's order.
+    let mut ids: Vec<Uuid> = Vec::new();
     for e in &page.entries {
-        if !seen.insert(e.record.record_id) {
+        if !ids.contains(&e.record.record_id) {
+            ids.push(e.record.record_id);
+        }
+    }
+    let Ok(mut stored) = state.store.get_many(&ids).await else {
+        return unavailable();
+    };
+    stored.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
+    let mut rows = Vec::new();
+    for stored in &stored {
+        if stored.customer_id != Some(customer) {
             continue;
         }
-        let Ok(Some(stored)) = state.store.get(e.record.record_id).await else {
-            continue;
-        };
         let Record::Booking(b) = &stored.record else {
             continue;
         };

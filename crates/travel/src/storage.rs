@@ -910,6 +910,27 @@ impl TravelStore {
         }
     }
 
+    /// Reads several records by Aloft's id in one query, in no particular order (missing ones
+    /// are skipped): the 360° page's travel tab shows up to fifty bookings at once.
+    pub async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<StoredRecord>, StorageError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {RECORD_COLUMNS} FROM travel_records WHERE id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(self.db.pool()).await? {
+                out.push(self.decode_record(&r).await?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads one record by its source key.
     pub async fn find_by_source(
         &self,
