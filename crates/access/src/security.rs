@@ -660,13 +660,14 @@ async fn chain_line(db: &Database) -> Markup {
     }
 }
 
+/// The last 24 hours of sign-in failures, refusals and lockouts (the security panel's figures).
+async fn activity_of_day(db: Database) -> Result<Activity, StorageError> {
+    activity(&db, Window::Day, 5).await
+}
+
 async fn security_panel(db: Database, cache: Arc<Cached<Activity>>) -> Markup {
     let counting = db.clone();
-    let found = cache
-        .get("panel", move || async move {
-            activity(&counting, Window::Day, 5).await
-        })
-        .await;
+    let found = cache.get("panel", move || activity_of_day(counting)).await;
     let body = match found {
         Err(_) => unavailable(),
         Ok(a) => html! {
@@ -725,13 +726,7 @@ async fn privacy_panel(
     let figures = async {
         let grants = pending_grants(&db).await?;
         let reads = cache
-            .get("reads", move || async move {
-                let reads = customer_reads(&actions);
-                let since = Utc::now() - Duration::hours(24);
-                let n = audit::count_since(&counting, &reads, since).await?;
-                let by = grouped_counts(&counting, &reads, since, Grouping::Subject).await?;
-                Ok((n, by))
-            })
+            .get("reads", move || reads_today(counting, actions))
             .await?;
         Ok::<_, StorageError>((grants, reads))
     }
@@ -962,11 +957,33 @@ async fn configuration_panel(roles: Roles) -> Markup {
     )
 }
 
-/// The start-page panels of the roles that watch and run access.
+/// Reads of customer data in the last 24 hours: how many, and by whom.
+async fn reads_today(db: Database, actions: Arc<Vec<AuditAction>>) -> Result<Reads, StorageError> {
+    let reads = customer_reads(&actions);
+    let since = Utc::now() - Duration::hours(24);
+    let n = audit::count_since(&db, &reads, since).await?;
+    let by = grouped_counts(&db, &reads, since, Grouping::Subject).await?;
+    Ok((n, by))
+}
+
+/// The start-page panels of the roles that watch and run access. Their counts over the trail
+/// are made once in the background at start-up (then kept 30 s and refreshed behind the
+/// answer), so the first security manager to sign in does not wait for a busy trail.
 pub fn home_panels(db: Database, roles: Roles, actions: Vec<AuditAction>) -> Vec<HomePanel> {
     let actions = Arc::new(actions);
     let (d1, d2, d3) = (db.clone(), db.clone(), db);
-    let (activity_cache, reads_cache) = (Cached::new(), Cached::new());
+    let (activity_cache, reads_cache): (Arc<Cached<Activity>>, Arc<Cached<Reads>>) =
+        (Cached::new(), Cached::new());
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let (activity, reads) = (activity_cache.clone(), reads_cache.clone());
+        let (db_a, db_r, acts) = (d1.clone(), d2.clone(), actions.clone());
+        runtime.spawn(async move {
+            let _ = activity
+                .get("panel", move || async move { activity_of_day(db_a).await })
+                .await;
+            let _ = reads.get("reads", move || reads_today(db_r, acts)).await;
+        });
+    }
     vec![
         HomePanel::new(
             "security-activity",
