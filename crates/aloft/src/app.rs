@@ -87,6 +87,8 @@ pub struct Assembled {
     pub jobs: std::collections::HashMap<&'static str, Arc<dyn aloft_kernel::jobs::JobHandler>>,
     /// Recurring work.
     pub schedules: Vec<aloft_kernel::jobs::Schedule>,
+    /// The modules' demo-data loaders, in module order.
+    pub demo_data: Vec<(&'static str, Arc<dyn aloft_module::DemoData>)>,
 }
 
 /// The OpenAPI document's root: title, version, tags. Paths are collected from the routers.
@@ -171,6 +173,7 @@ pub struct Application {
     sources: Option<ConsumerSettings>,
     jobs: std::collections::HashMap<&'static str, Arc<dyn aloft_kernel::jobs::JobHandler>>,
     schedules: Vec<aloft_kernel::jobs::Schedule>,
+    demo_data: Vec<(&'static str, Arc<dyn aloft_module::DemoData>)>,
 }
 
 impl Application {
@@ -263,6 +266,7 @@ impl Application {
             policies,
             jobs,
             schedules,
+            demo_data,
         } = router(
             db.clone(),
             auditor.clone(),
@@ -308,6 +312,7 @@ impl Application {
             sources: config.sources,
             jobs,
             schedules,
+            demo_data,
         })
     }
 
@@ -383,6 +388,12 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// The modules' demo-data loaders (run by `aloft serve --demo` and `aloft demo` after the
+    /// demo population), by module name.
+    pub fn demo_data(&self) -> &[(&'static str, Arc<dyn aloft_module::DemoData>)] {
+        &self.demo_data
     }
 
     /// The database handle.
@@ -746,6 +757,7 @@ pub fn router(
         policies,
         jobs: modules.jobs(),
         schedules: modules.schedules(),
+        demo_data: modules.demo_data(),
     }
 }
 

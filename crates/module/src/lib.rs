@@ -12,8 +12,11 @@ use std::sync::Arc;
 
 use aloft_authz::{PermissionInfo, RoutePolicy};
 use aloft_kernel::jobs::{JobHandler, Schedule};
+use aloft_vocab::CustomerId;
 use aloft_web::{ActorNames, HomePanel, NavEntry, RecordView, SearchSource};
 use axum::Router;
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use utoipa_axum::router::OpenApiRouter;
 
 /// What one domain brings to the application.
@@ -88,6 +91,35 @@ pub trait DomainModule: Send + Sync {
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()
     }
+
+    /// This module's demo data (`aloft serve --demo`, `aloft demo`), loaded after the demo
+    /// population (customers, their travel, cross-source duplicates) so it can refer to them.
+    fn demo_data(&self) -> Option<Arc<dyn DemoData>> {
+        None
+    }
+}
+
+/// What every demo-data hook receives: the same seed and population for every module, so a
+/// demo database is the same on every run and every module's data fits the others'.
+#[derive(Debug, Clone)]
+pub struct DemoContext {
+    /// The generator's seed (`--seed`): the same seed gives the same data.
+    pub seed: u64,
+    /// The demo travellers: customers with a travel history (bookings, bags, calls…), the
+    /// ones a module's demo cases, claims or consents should concern.
+    pub travellers: Vec<CustomerId>,
+    /// The instant the demo is loaded at (demo data is dated relative to it).
+    pub now: DateTime<Utc>,
+}
+
+/// A module's demo-data loader.
+///
+/// Invariant: idempotent — a second run over a database that already holds the module's demo
+/// data adds nothing (a restart with `--demo` must not double the data).
+pub trait DemoData: Send + Sync {
+    /// Loads the data unless already there; returns one line for the console saying what was
+    /// added (`None` when nothing was).
+    fn load<'a>(&'a self, demo: &'a DemoContext) -> BoxFuture<'a, anyhow::Result<Option<String>>>;
 }
 
 /// The assembled list of modules.
@@ -183,8 +215,68 @@ impl Modules {
         self.iter().flat_map(|m| m.schedules()).collect()
     }
 
+    /// Every module's demo-data loader, by module name, in module order.
+    pub fn demo_data(&self) -> Vec<(&'static str, Arc<dyn DemoData>)> {
+        self.iter()
+            .filter_map(|m| m.demo_data().map(|d| (m.name(), d)))
+            .collect()
+    }
+
     /// Every module's OpenAPI tags.
     pub fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
         self.iter().flat_map(|m| m.api_tags()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Seeds(&'static str, bool);
+
+    impl DemoData for Seeds {
+        fn load<'a>(
+            &'a self,
+            demo: &'a DemoContext,
+        ) -> BoxFuture<'a, anyhow::Result<Option<String>>> {
+            Box::pin(async move { Ok(Some(format!("{} for {}", self.0, demo.travellers.len()))) })
+        }
+    }
+
+    impl DomainModule for Seeds {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn policies(&self) -> Vec<RoutePolicy> {
+            Vec::new()
+        }
+        fn demo_data(&self) -> Option<Arc<dyn DemoData>> {
+            self.1
+                .then(|| Arc::new(Seeds(self.0, true)) as Arc<dyn DemoData>)
+        }
+    }
+
+    #[tokio::test]
+    async fn demo_data_hooks_run_in_module_order_and_only_where_declared() {
+        let modules = Modules::new()
+            .with(Seeds("cases", true))
+            .with(Seeds("portal", false))
+            .with(Seeds("compensation", true));
+        let demo = DemoContext {
+            seed: 42,
+            travellers: vec![CustomerId::generate(), CustomerId::generate()],
+            now: Utc::now(),
+        };
+        let mut lines = Vec::new();
+        for (name, data) in modules.demo_data() {
+            lines.push((name, data.load(&demo).await.unwrap()));
+        }
+        assert_eq!(
+            lines,
+            vec![
+                ("cases", Some("cases for 2".to_owned())),
+                ("compensation", Some("compensation for 2".to_owned())),
+            ]
+        );
     }
 }

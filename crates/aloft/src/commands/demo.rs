@@ -1,13 +1,16 @@
-//! `aloft demo` and the demo data `aloft serve --demo` loads: synthetic customers, their travel
-//! history, and cross-source duplicates for identity resolution.
+//! `aloft demo` and the demo data `aloft serve --demo` loads: first the demo population
+//! (synthetic customers, their travel history, cross-source duplicates for identity
+//! resolution), then each module's own data through its demo-data hook
+//! (`DomainModule::demo_data`), which refers to the population's travellers.
 
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
 
+use aloft::app::{AppConfig, Application};
 use aloft_customers::CustomerStore;
-use aloft_kernel::Database;
+use aloft_module::DemoContext;
 
 use super::StorageArgs;
 
@@ -28,13 +31,36 @@ pub(crate) struct DemoArgs {
 /// How many demo customers get a travel history.
 const DEMO_TRAVELLERS: i64 = 2_000;
 
-/// Adds `customers` deterministic demo customers (from `seed`) unless customers exist, and a
-/// travel history for the first [`DEMO_TRAVELLERS`] of them.
-pub(crate) async fn load_demo(
+/// Loads the whole demo: the population ([`load_population`]), then every module's demo data
+/// in module order. Idempotent, like each of its parts.
+pub(crate) async fn load_demo(app: &Application, seed: u64, customers: u64) -> anyhow::Result<()> {
+    let travellers = load_population(app.customers(), seed, customers).await?;
+    let demo = DemoContext {
+        seed,
+        travellers,
+        now: chrono::Utc::now(),
+    };
+    for (module, data) in app.demo_data() {
+        let start = Instant::now();
+        let added = data
+            .load(&demo)
+            .await
+            .with_context(|| format!("the {module} module's demo data"))?;
+        if let Some(line) = added {
+            println!("{line} ({:.1} s)", start.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
+}
+
+/// Adds `customers` deterministic demo customers (from `seed`) unless customers exist, a
+/// travel history for the first [`DEMO_TRAVELLERS`] of them, and their duplicates in other
+/// source systems; returns the travellers.
+pub(crate) async fn load_population(
     store: &CustomerStore,
     seed: u64,
     customers: u64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<aloft_customers::CustomerId>> {
     let db = store.database();
     let start = Instant::now();
     let step = (customers / 10).max(1_000);
@@ -69,7 +95,8 @@ pub(crate) async fn load_demo(
             start.elapsed().as_secs_f64()
         );
     }
-    load_demo_duplicates(store, travel).await
+    load_demo_duplicates(store, travel).await?;
+    Ok(ids)
 }
 
 /// How many demo travellers other source systems also know (cross-source duplicates).
@@ -115,14 +142,25 @@ pub(crate) async fn load_demo_duplicates(
     Ok(())
 }
 
-/// Runs `aloft demo`.
+/// Runs `aloft demo`: assembles the application as `aloft serve` does (so every module's
+/// demo-data hook is there), on a loopback port nobody is served on, and loads the demo.
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let db = Database::connect(&args.storage.settings())
-        .await
-        .context("cannot open the database")?;
-    aloft_kernel::migrate::run(&db).await?;
-    let keys = aloft_access::InstanceKeys::load(&db, &args.storage.key_source()).await?;
-    let store = CustomerStore::new(db.clone(), std::sync::Arc::new(keys));
-    store.seal_plaintext_rows().await?;
-    load_demo(&store, args.seed, args.customers).await
+    let app = Application::build(AppConfig {
+        database: args.storage.settings(),
+        bind: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+        nats: None,
+        shutdown_grace: std::time::Duration::from_secs(1),
+        tls: None,
+        keys: args.storage.key_source(),
+        demo_accounts: false,
+        external_issuers: Vec::new(),
+        sso: None,
+        sources: None,
+        trusted_proxies: Default::default(),
+        mail: None,
+        metrics_bind: None,
+    })
+    .await?;
+    app.customers().seal_plaintext_rows().await?;
+    load_demo(&app, args.seed, args.customers).await
 }

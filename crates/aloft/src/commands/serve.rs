@@ -243,7 +243,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     let mut crew_flights = Vec::new();
     if args.demo {
-        load_demo(app.customers(), 42, args.demo_customers).await?;
+        load_demo(&app, 42, args.demo_customers).await?;
         crew_flights = roster_demo_crew(&app).await?;
     }
     let addr = app.local_addr();
