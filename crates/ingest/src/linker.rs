@@ -151,6 +151,86 @@ struct Pending {
     owner: usize,
 }
 
+/// The profiles a batch creates so far, and the keys that find them: later items of the same
+/// batch link to a pending profile exactly as they would to a stored one.
+#[derive(Default)]
+struct BatchProfiles {
+    /// Profiles to create, in order.
+    pending: Vec<Pending>,
+    loyalty: HashMap<String, usize>,
+    passport: HashMap<String, usize>,
+    email: HashMap<String, usize>,
+    /// Golden ids of the resolver that belong to a pending profile.
+    golden: HashMap<GoldenId, usize>,
+    /// Pending profiles with their review candidates.
+    reviews: Vec<(usize, Vec<Candidate>)>,
+}
+
+impl BatchProfiles {
+    /// Registers `profile` (asked for by item `owner`) under its keys and `golden` id; returns
+    /// its number and the decision linking the item to it.
+    fn create(
+        &mut self,
+        owner: usize,
+        profile: Profile,
+        clean: &Clean,
+        golden: GoldenId,
+        explanation: Value,
+    ) -> (usize, Decided) {
+        let p = self.pending.len();
+        if let Some(l) = &clean.loyalty {
+            self.loyalty.insert(l.as_str().to_owned(), p);
+        }
+        if let Some(pp) = &clean.passport {
+            self.passport.insert(pp.as_str().to_owned(), p);
+        }
+        if let Some(e) = &clean.email {
+            self.email.insert(e.key(), p);
+        }
+        self.golden.insert(golden, p);
+        self.pending.push(Pending { profile, owner });
+        (p, (Target::Pending(p), LinkMethod::New, None, explanation))
+    }
+}
+
+/// The decision of a record seen twice in one batch: the first one's, its rejections
+/// addressed to the repeat.
+fn repeated(
+    first: &Option<Result<Decided, Vec<Rejection>>>,
+    item: &LinkItem,
+) -> Option<Result<Decided, Vec<Rejection>>> {
+    match first.as_ref()? {
+        Ok(decided) => Some(Ok(decided.clone())),
+        Err(rejections) => Some(Err(rejections
+            .iter()
+            .map(|r| Rejection {
+                position: item.position,
+                event_id: item.event_id.clone(),
+                ..r.clone()
+            })
+            .collect())),
+    }
+}
+
+/// Why a record without a usable name cannot be linked: no key matched and there is nothing
+/// to create a profile from.
+fn unidentified(item: &LinkItem, clean: &Clean) -> Rejection {
+    let has_key = clean.loyalty.is_some() || clean.passport.is_some() || clean.email.is_some();
+    let reason = if item.hints.passenger_name.is_none() && has_key {
+        "cannot identify the passenger: the loyalty number, passport or e-mail matches no profile, and there is no name to create one"
+    } else if item.hints.is_empty() || item.hints.passenger_name.is_none() {
+        NO_IDENTITY
+    } else {
+        "the passenger name needs a family name and a given name (SURNAME/GIVEN)"
+    };
+    Rejection::new(
+        item.position,
+        item.event_id.as_deref(),
+        "/passengername",
+        reason,
+    )
+}
+
 /// A decision for one item: where it goes, by which method, with which weight and why.
 type Decided = (Target, LinkMethod, Option<f64>, Value);
 
@@ -553,24 +633,19 @@ impl Linker {
     }
 
     /// Decides every item of a batch from the linker's indexes: an earlier link, a
-    /// deterministic key, the resolver, or a new profile (pending until created). No IO.
+    /// deterministic key ([`Linker::by_key`]), the resolver or a new profile
+    /// ([`Linker::by_resolver`]; new profiles stay pending until created). No IO.
     fn match_all(
         &mut self,
         items: &[LinkItem],
         keys: &[(&str, &str)],
         existing: &HashMap<(String, String), Link>,
-        today: chrono::NaiveDate,
+        today: NaiveDate,
     ) -> Result<Matched, IngestError> {
         let mut out: Vec<Option<Result<Decided, Vec<Rejection>>>> = Vec::with_capacity(items.len());
         let mut reused: Vec<Option<Link>> = vec![None; items.len()];
         let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut pending: Vec<Pending> = Vec::new();
-        let mut pending_loyalty: HashMap<String, usize> = HashMap::new();
-        let mut pending_passport: HashMap<String, usize> = HashMap::new();
-        let mut pending_email: HashMap<String, usize> = HashMap::new();
-        let mut golden_pending: HashMap<GoldenId, usize> = HashMap::new();
-        let mut reviews: Vec<(usize, Vec<Candidate>)> = Vec::new();
-
+        let mut batch = BatchProfiles::default();
         for (i, item) in items.iter().enumerate() {
             let key = keys[i];
             if let Some(link) = existing.get(&(key.0.to_owned(), key.1.to_owned())) {
@@ -580,290 +655,218 @@ impl Linker {
             }
             if let Some(&first) = first_of_key.get(&key) {
                 // The same record twice in one batch: the same decision.
-                let again = match &out[first] {
-                    Some(Ok((t, m, w, e))) => Some(Ok((*t, *m, *w, e.clone()))),
-                    Some(Err(r)) => Some(Err(r
-                        .iter()
-                        .map(|r| Rejection {
-                            position: item.position,
-                            event_id: item.event_id.clone(),
-                            ..r.clone()
-                        })
-                        .collect())),
-                    None => None,
-                };
+                let again = repeated(&out[first], item);
                 out.push(again);
                 continue;
             }
             first_of_key.insert(key, i);
-            let clean = match clean_hints(item) {
-                Ok(c) => c,
-                Err(r) => {
-                    out.push(Some(Err(r)));
-                    continue;
-                }
-            };
-            // 1. Loyalty number.
-            if let Some(l) = &clean.loyalty {
-                let l = l.as_str().to_owned();
-                if let Some(&p) = pending_loyalty.get(&l) {
-                    out.push(Some(Ok(by_rule(
-                        Target::Pending(p),
-                        LinkMethod::Loyalty,
-                        "loyalty_number",
-                    ))));
-                    continue;
-                }
-                let hit = self.loyalty.get(&l).copied();
-                if let Some(c) = hit {
-                    out.push(Some(Ok(by_rule(
-                        Target::Existing(c),
-                        LinkMethod::Loyalty,
-                        "loyalty_number",
-                    ))));
-                    continue;
-                }
-            }
-            // 2. Passport number (+ nationality).
-            if let Some(pp) = &clean.passport {
-                let pp = pp.as_str().to_owned();
-                if let Some(&p) = pending_passport.get(&pp) {
-                    out.push(Some(Ok(by_rule(
-                        Target::Pending(p),
-                        LinkMethod::Passport,
-                        "passport_number",
-                    ))));
-                    continue;
-                }
-                let mut hits = self.passport.get(&pp).cloned().unwrap_or_default();
-                let nat = clean.nationality.as_ref().map(|n| n.as_str());
-                hits.retain(|c| {
-                    match (
-                        nat,
-                        self.facts.get(c).and_then(|f| f.nationality.as_deref()),
-                    ) {
-                        (Some(a), Some(b)) => a == b,
-                        _ => true,
-                    }
-                });
-                if let [c] = hits.as_slice() {
-                    let rule = if nat.is_some() {
-                        "passport_number+nationality"
-                    } else {
-                        "passport_number"
-                    };
-                    out.push(Some(Ok(by_rule(
-                        Target::Existing(*c),
-                        LinkMethod::Passport,
-                        rule,
-                    ))));
-                    continue;
-                }
-            }
-            // 3. E-mail, unique holder with the same name.
-            if let Some(e) = &clean.email {
-                let e = e.key();
-                let same_name = |f: Option<&Facts>| match (&clean.name, f) {
-                    (Some((g, s)), Some(f)) => *g == f.given && *s == f.surname,
-                    (None, _) => true,
-                    _ => false,
-                };
-                if let Some(&p) = pending_email.get(&e) {
-                    let pf = &pending[p].profile;
-                    let f = Facts {
-                        given: clean_name(pf.first_name.as_str()),
-                        surname: clean_name(pf.last_name.as_str()),
-                        nationality: None,
-                    };
-                    if same_name(Some(&f)) {
-                        out.push(Some(Ok(by_rule(
-                            Target::Pending(p),
-                            LinkMethod::Email,
-                            "email+name",
-                        ))));
-                        continue;
-                    }
-                }
-                let hits = self.email.get(&e).cloned().unwrap_or_default();
-                if let [c] = hits.as_slice()
-                    && same_name(self.facts.get(c))
-                {
-                    out.push(Some(Ok(by_rule(
-                        Target::Existing(*c),
-                        LinkMethod::Email,
-                        "email+name",
-                    ))));
-                    continue;
-                }
-            }
-            // 4. Probabilistic, else a new profile — both need a name.
-            let Some((given, surname)) = clean.name.clone() else {
-                let reason = if item.hints.is_empty() || item.hints.passenger_name.is_none() {
-                    NO_IDENTITY
-                } else {
-                    "the passenger name needs a family name and a given name (SURNAME/GIVEN)"
-                };
-                let reason = if item.hints.passenger_name.is_none()
-                    && (clean.loyalty.is_some()
-                        || clean.passport.is_some()
-                        || clean.email.is_some())
-                {
-                    "cannot identify the passenger: the loyalty number, passport or e-mail matches no profile, and there is no name to create one"
-                } else {
-                    reason
-                };
-                out.push(Some(Err(vec![Rejection::new(
-                    item.position,
-                    item.event_id.as_deref(),
-                    "/passengername",
-                    reason,
-                )])));
-                continue;
-            };
-            let profile = match new_profile(&clean, &given, &surname, today) {
-                Ok(p) => p,
-                Err(mut r) => {
-                    for x in &mut r {
-                        x.position = item.position;
-                        x.event_id = item.event_id.clone();
-                    }
-                    out.push(Some(Err(r)));
-                    continue;
-                }
-            };
-            let record = PersonRecord {
-                source: item.source.clone(),
-                record_id: item.source_record_id.clone(),
-                given_name: Some(given.clone()),
-                surname: Some(surname.clone()),
-                date_of_birth: clean.dob.map(|d| d.format("%Y-%m-%d").to_string()),
-                email: clean.email.as_ref().map(|e| e.as_str().to_owned()),
-                phone: clean.phone.as_ref().map(|e| e.as_str().to_owned()),
-                loyalty_number: clean.loyalty.as_ref().map(|e| e.as_str().to_owned()),
-                passport_number: clean.passport.as_ref().map(|e| e.as_str().to_owned()),
-                nationality: clean.nationality.as_ref().map(|e| e.as_str().to_owned()),
-                ..PersonRecord::default()
-            };
-            let resolution = match self
-                .resolver
-                .golden_id(&item.source, &item.source_record_id)
-            {
-                // Resolved before (its link was not stored): treat as new evidence-free.
-                Some(g) => Err(g),
-                None => Ok(self
-                    .resolver
-                    .resolve(&record)
-                    .map_err(|e| IngestError::Identity(e.to_string()))?),
-            };
-            // The profile behind the record's golden id, if there is one (decided before any new
-            // profile of this record is registered).
-            let known = {
-                let g = match &resolution {
-                    Err(g) => *g,
-                    Ok(r) => r.golden_id,
-                };
-                self.golden
-                    .get(&g)
-                    .map(|c| Target::Existing(*c))
-                    .or_else(|| golden_pending.get(&g).map(|p| Target::Pending(*p)))
-            };
-            let mut make_new = |golden: GoldenId, explanation: Value, out: &mut Vec<_>| {
-                let p = pending.len();
-                if let Some(l) = &clean.loyalty {
-                    pending_loyalty.insert(l.as_str().to_owned(), p);
-                }
-                if let Some(pp) = &clean.passport {
-                    pending_passport.insert(pp.as_str().to_owned(), p);
-                }
-                if let Some(e) = &clean.email {
-                    pending_email.insert(e.key(), p);
-                }
-                golden_pending.insert(golden, p);
-                pending.push(Pending {
-                    owner: i,
-                    profile: profile.clone(),
-                });
-                out.push(Some(Ok((
-                    Target::Pending(p),
-                    LinkMethod::New,
-                    None,
-                    explanation,
-                ))));
-                p
-            };
-            match resolution {
-                Err(g) => match known {
-                    Some(t) => out.push(Some(Ok(by_rule(
-                        t,
-                        LinkMethod::Probabilistic,
-                        "resolved_before",
-                    )))),
-                    None => {
-                        make_new(g, json!({"reason": "no matching profile"}), &mut out);
-                    }
+            let decided = match clean_hints(item) {
+                Err(rejections) => Err(rejections),
+                Ok(clean) => match self.by_key(&clean, &batch) {
+                    Some(decided) => Ok(decided),
+                    None => self.by_resolver(i, item, &clean, today, &mut batch)?,
                 },
-                Ok(r) => match r.decision {
-                    Decision::Matched {
-                        weight,
-                        rule,
-                        explanation,
-                    } => {
-                        let mut ex = explanation_json(&explanation);
-                        if let Some(rule) = rule {
-                            ex["rule"] = json!(rule.name());
-                        }
-                        match known {
-                            Some(t) => {
-                                out.push(Some(Ok((t, LinkMethod::Probabilistic, Some(weight), ex))))
-                            }
-                            None => {
-                                make_new(
-                                    r.golden_id,
-                                    json!({"reason": "matched an unlinked record"}),
-                                    &mut out,
-                                );
-                            }
-                        }
-                    }
-                    Decision::New => {
-                        make_new(
-                            r.golden_id,
-                            json!({"reason": "no matching profile"}),
-                            &mut out,
-                        );
-                    }
-                    Decision::Review { candidates } => {
-                        let cands: Vec<Candidate> = candidates
-                            .iter()
-                            .filter_map(|c| {
-                                self.golden.get(&c.golden_id).map(|id| {
-                                    (
-                                        *id,
-                                        c.explanation.match_weight,
-                                        explanation_json(&c.explanation),
-                                    )
-                                })
-                            })
-                            .collect();
-                        let p = make_new(
-                            r.golden_id,
-                            json!({"reason": "uncertain match sent to review", "review_candidates": cands.len()}),
-                            &mut out,
-                        );
-                        if !cands.is_empty() {
-                            reviews.push((p, cands));
-                        }
-                    }
-                },
-            }
+            };
+            out.push(Some(decided));
         }
         Ok(Matched {
             out,
             reused,
-            pending,
-            golden_pending,
-            reviews,
+            pending: batch.pending,
+            golden_pending: batch.golden,
+            reviews: batch.reviews,
         })
+    }
+
+    /// Rules 1–3, deterministic keys, each finding a stored profile or one this batch creates:
+    /// the loyalty number; the passport number (with the nationality, when both sides have
+    /// one) held by exactly one profile; the e-mail held by exactly one profile of the same name.
+    fn by_key(&self, clean: &Clean, batch: &BatchProfiles) -> Option<Decided> {
+        if let Some(loyalty) = &clean.loyalty {
+            let loyalty = loyalty.as_str();
+            if let Some(&p) = batch.loyalty.get(loyalty) {
+                return Some(by_rule(
+                    Target::Pending(p),
+                    LinkMethod::Loyalty,
+                    "loyalty_number",
+                ));
+            }
+            if let Some(&c) = self.loyalty.get(loyalty) {
+                return Some(by_rule(
+                    Target::Existing(c),
+                    LinkMethod::Loyalty,
+                    "loyalty_number",
+                ));
+            }
+        }
+        if let Some(passport) = &clean.passport {
+            let passport = passport.as_str();
+            if let Some(&p) = batch.passport.get(passport) {
+                return Some(by_rule(
+                    Target::Pending(p),
+                    LinkMethod::Passport,
+                    "passport_number",
+                ));
+            }
+            let nationality = clean.nationality.as_ref().map(|n| n.as_str());
+            let mut hits = self.passport.get(passport).cloned().unwrap_or_default();
+            hits.retain(|c| {
+                match (
+                    nationality,
+                    self.facts.get(c).and_then(|f| f.nationality.as_deref()),
+                ) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+            });
+            if let [c] = hits.as_slice() {
+                let rule = if nationality.is_some() {
+                    "passport_number+nationality"
+                } else {
+                    "passport_number"
+                };
+                return Some(by_rule(Target::Existing(*c), LinkMethod::Passport, rule));
+            }
+        }
+        if let Some(email) = &clean.email {
+            let email = email.key();
+            let same_name = |f: Option<&Facts>| match (&clean.name, f) {
+                (Some((g, s)), Some(f)) => *g == f.given && *s == f.surname,
+                (None, _) => true,
+                _ => false,
+            };
+            if let Some(&p) = batch.email.get(&email) {
+                let profile = &batch.pending[p].profile;
+                let facts = Facts {
+                    given: clean_name(profile.first_name.as_str()),
+                    surname: clean_name(profile.last_name.as_str()),
+                    nationality: None,
+                };
+                if same_name(Some(&facts)) {
+                    return Some(by_rule(Target::Pending(p), LinkMethod::Email, "email+name"));
+                }
+            }
+            if let Some([c]) = self.email.get(&email).map(Vec::as_slice)
+                && same_name(self.facts.get(c))
+            {
+                return Some(by_rule(
+                    Target::Existing(*c),
+                    LinkMethod::Email,
+                    "email+name",
+                ));
+            }
+        }
+        None
+    }
+
+    /// Rule 4: the probabilistic resolver, else a new profile — both need a name. A record
+    /// the resolver has seen before keeps its golden record's profile; an uncertain match
+    /// creates a profile and sends the candidates to the data steward's review queue.
+    fn by_resolver(
+        &mut self,
+        i: usize,
+        item: &LinkItem,
+        clean: &Clean,
+        today: NaiveDate,
+        batch: &mut BatchProfiles,
+    ) -> Result<Result<Decided, Vec<Rejection>>, IngestError> {
+        let Some((given, surname)) = clean.name.clone() else {
+            return Ok(Err(vec![unidentified(item, clean)]));
+        };
+        let profile = match new_profile(clean, &given, &surname, today) {
+            Ok(p) => p,
+            Err(mut rejections) => {
+                for r in &mut rejections {
+                    r.position = item.position;
+                    r.event_id = item.event_id.clone();
+                }
+                return Ok(Err(rejections));
+            }
+        };
+        let record = PersonRecord {
+            source: item.source.clone(),
+            record_id: item.source_record_id.clone(),
+            given_name: Some(given),
+            surname: Some(surname),
+            date_of_birth: clean.dob.map(|d| d.format("%Y-%m-%d").to_string()),
+            email: clean.email.as_ref().map(|e| e.as_str().to_owned()),
+            phone: clean.phone.as_ref().map(|e| e.as_str().to_owned()),
+            loyalty_number: clean.loyalty.as_ref().map(|e| e.as_str().to_owned()),
+            passport_number: clean.passport.as_ref().map(|e| e.as_str().to_owned()),
+            nationality: clean.nationality.as_ref().map(|e| e.as_str().to_owned()),
+            ..PersonRecord::default()
+        };
+        let resolution = match self
+            .resolver
+            .golden_id(&item.source, &item.source_record_id)
+        {
+            // Resolved before (its link was not stored): treat as new evidence-free.
+            Some(g) => Err(g),
+            None => Ok(self
+                .resolver
+                .resolve(&record)
+                .map_err(|e| IngestError::Identity(e.to_string()))?),
+        };
+        // The profile behind the record's golden id, if there is one (decided before any new
+        // profile of this record is registered).
+        let known = {
+            let g = match &resolution {
+                Err(g) => *g,
+                Ok(r) => r.golden_id,
+            };
+            self.golden
+                .get(&g)
+                .map(|c| Target::Existing(*c))
+                .or_else(|| batch.golden.get(&g).map(|p| Target::Pending(*p)))
+        };
+        let no_match = || json!({"reason": "no matching profile"});
+        let decided = match resolution {
+            Err(g) => match known {
+                Some(t) => by_rule(t, LinkMethod::Probabilistic, "resolved_before"),
+                None => batch.create(i, profile, clean, g, no_match()).1,
+            },
+            Ok(r) => match r.decision {
+                Decision::Matched {
+                    weight,
+                    rule,
+                    explanation,
+                } => match known {
+                    Some(t) => {
+                        let mut ex = explanation_json(&explanation);
+                        if let Some(rule) = rule {
+                            ex["rule"] = json!(rule.name());
+                        }
+                        (t, LinkMethod::Probabilistic, Some(weight), ex)
+                    }
+                    None => {
+                        let why = json!({"reason": "matched an unlinked record"});
+                        batch.create(i, profile, clean, r.golden_id, why).1
+                    }
+                },
+                Decision::New => batch.create(i, profile, clean, r.golden_id, no_match()).1,
+                Decision::Review { candidates } => {
+                    let candidates: Vec<Candidate> = candidates
+                        .iter()
+                        .filter_map(|c| {
+                            self.golden.get(&c.golden_id).map(|id| {
+                                (
+                                    *id,
+                                    c.explanation.match_weight,
+                                    explanation_json(&c.explanation),
+                                )
+                            })
+                        })
+                        .collect();
+                    let why = json!({"reason": "uncertain match sent to review", "review_candidates": candidates.len()});
+                    let (p, decided) = batch.create(i, profile, clean, r.golden_id, why);
+                    if !candidates.is_empty() {
+                        batch.reviews.push((p, candidates));
+                    }
+                    decided
+                }
+            },
+        };
+        Ok(Ok(decided))
     }
 
     async fn link_inner(&mut self, items: &[LinkItem]) -> Result<Linked, IngestError> {
