@@ -71,6 +71,8 @@ struct Scene {
     app: TestApp,
     /// Ali Turner (gold, WCHR, vegan meal, birthday today) on EK1 from Dubai in 3 h, PNR TRN001.
     ali: String,
+    /// Sara Haddad on EK1 from Dubai in 3 h, PNR HAD777.
+    sara: String,
     /// Flies from London: no Dubai agent sees her.
     london: String,
 }
@@ -117,7 +119,12 @@ async fn scene(backend: aloft_kernel::Backend) -> Scene {
     ];
     records.extend(disruption("TRN001").into_iter().map(|r| (id(&ali), r)));
     travel.record_many(records, &ctx).await.unwrap();
-    Scene { app, ali, london }
+    Scene {
+        app,
+        ali,
+        sara,
+        london,
+    }
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
@@ -345,6 +352,95 @@ async fn a_boarding_pass_finds_its_passenger_or_names_the_bad_item() {
             "{}",
             r.text()
         );
+        s.app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn check_in_status_comes_from_a_scanned_pass_or_the_desk_and_is_recorded_once() {
+    on_each_backend(|backend| async move {
+        let s = scene(backend).await;
+        let app = &s.app;
+        let agent = app.sign_in_as(ids::CHECKIN_AGENT).await;
+        let date = dubai_date(3);
+        let page = format!("/departure/flights/EK1/{date}");
+        let check_in = format!("{page}/check-in");
+        let html = app.get_as(&agent, &page).await.text();
+        assert!(html.contains("0 of 2"), "nobody checked in yet: {html}");
+        assert!(html.contains("Check in TURNER, Ali"), "{html}");
+
+        // Ali's boarding pass carries check-in sequence 7: scanning it records the check-in.
+        let flight = aloft_travel::model::FlightNumber::parse("EK1").unwrap();
+        let pass = aloft_departure::bcbp::encode(
+            "Turner",
+            "Ali",
+            "TRN001",
+            "DXB",
+            "LHR",
+            &flight,
+            date,
+            'Y',
+            Some("21C"),
+            7,
+        );
+        let r = app
+            .post_form_as(&agent, "/departure/scan", &form(&[("bcbp", &pass)]))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.text().contains("Checked in"), "{}", r.text());
+        // Sara checks in at the desk; a second press changes nothing.
+        for _ in 0..2 {
+            let r = app
+                .post_form_as(&agent, &check_in, &form(&[("customer", &s.sara)]))
+                .await;
+            assert_eq!(r.status, 303, "{}", r.text());
+            assert_eq!(r.header("location"), page);
+        }
+        // Lena departs from London: not the Dubai agent's to check in; nothing recorded.
+        let r = app
+            .post_form_as(&agent, &check_in, &form(&[("customer", &s.london)]))
+            .await;
+        assert_eq!(r.status, 404, "{}", r.text());
+        let r = app
+            .post_form_as(&agent, &check_in, &form(&[("customer", "not-an-id")]))
+            .await;
+        assert_eq!(r.status, 404, "{}", r.text());
+
+        let html = app.get_as(&agent, &page).await.text();
+        assert!(html.contains("2 of 2"), "{html}");
+        assert!(
+            html.contains("boarding pass") && html.contains("at the desk"),
+            "{html}"
+        );
+        let list = app.get_as(&agent, "/departure").await.text();
+        assert!(list.contains("2 of 2"), "{list}");
+
+        // One record, one event and one audit entry per check-in, in the same transaction.
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM departure_checkins")
+            .fetch_one(app.test_db.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, 2);
+        let events: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.passenger.checked_in'",
+        )
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(events, 2);
+        let mut recorded = audited(app, "departure.checkin_recorded").await;
+        recorded.sort();
+        let mut expected = vec![s.ali.clone(), s.sara.clone()];
+        expected.sort();
+        assert_eq!(recorded, expected);
+
+        // Cabin crew may not check anyone in.
+        let crew = app.sign_in_as(ids::CABIN_CREW).await;
+        let r = app
+            .post_form_as(&crew, &check_in, &form(&[("customer", &s.ali)]))
+            .await;
+        assert_eq!(r.status, 403);
         s.app.stop().await;
     })
     .await;

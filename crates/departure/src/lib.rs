@@ -4,13 +4,14 @@
 //! rostered flights and each flight's manifest, readable on a tablet and offline).
 //!
 //! It composes the customers domain (profiles, row scopes) and the travel domain (flight
-//! entries, bookings) like the ingest crate does, and reads crew rosters from access; it stores
-//! nothing of its own.
+//! entries, bookings) like the ingest crate does, and reads crew rosters from access; all it
+//! stores of its own is the check-ins it learns of ([`checkins`], migration 0031).
 //!
 //! - [`bcbp`]: the IATA BCBP (Resolution 792) parser; pure.
 //! - [`manifest`]: a passenger's line (tier, SSR/PRM, meal, documents, birthday, recent
 //!   disruption or complaint, drink); pure.
-//! - [`service`]: the scoped, audited reads.
+//! - [`checkins`]: check-in status (boarding pass scanned at the desk, or checked in there).
+//! - [`service`]: the scoped, audited reads and the check-in.
 //! - [`pages`]: the pages and the service worker.
 //! - [`permissions`], [`events`]: what it checks and what it audits.
 //!
@@ -19,6 +20,7 @@
 //! rostered flights, nobody else anything.
 
 pub mod bcbp;
+pub mod checkins;
 pub mod events;
 pub mod manifest;
 pub mod pages;
@@ -60,6 +62,10 @@ impl aloft_module::DomainModule for DepartureModule {
 
     fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
         pages::POLICY.to_vec()
+    }
+
+    fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        events::event_types()
     }
 
     fn page_routes(&self) -> axum::Router {

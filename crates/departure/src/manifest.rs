@@ -113,6 +113,8 @@ pub struct PassengerLine {
     pub disruption: Option<String>,
     /// A recent complaint of theirs.
     pub complaint: Option<String>,
+    /// Their check-in for this flight, if Aloft knows of one.
+    pub checked_in: Option<crate::checkins::CheckIn>,
 }
 
 impl PassengerLine {
@@ -290,6 +292,7 @@ pub fn assemble(
         disruption,
         complaint,
         customer,
+        checked_in: None,
     }
 }
 

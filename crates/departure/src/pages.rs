@@ -42,6 +42,11 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(CHECKIN_CONSOLE),
     ),
     RoutePolicy::new(
+        "POST",
+        "/departure/flights/{flight}/{date}/check-in",
+        Access::Permission(CHECKIN_CONSOLE),
+    ),
+    RoutePolicy::new(
         "GET",
         "/departure/roster",
         Access::Permission(CREW_MANIFEST),
@@ -62,6 +67,10 @@ pub fn routes(state: Departures) -> Router {
         .route("/departure", get(departures))
         .route("/departure/scan", axum::routing::post(scan))
         .route("/departure/flights/{flight}/{date}", get(flight))
+        .route(
+            "/departure/flights/{flight}/{date}/check-in",
+            axum::routing::post(check_in),
+        )
         .route("/departure/roster", get(roster))
         .route("/departure/roster/{flight}/{date}", get(manifest))
         .route("/departure/sw.js", get(service_worker))
@@ -239,6 +248,7 @@ pub fn departures_table(day: &crate::service::StationDay, caption: &str) -> Mark
             Column::new("Meals").numeric(),
             Column::new("Gold+").numeric(),
             Column::new("Documents").numeric(),
+            Column::new("Checked in").numeric(),
         ],
     )
     .id("departures")
@@ -264,6 +274,7 @@ pub fn departures_table(day: &crate::service::StationDay, caption: &str) -> Mark
                     html! { (f.meals) },
                     count_badge(f.top_tier, Tone::Info),
                     count_badge(f.documents, Tone::Warn),
+                    html! { (f.checked_in) " of " (f.passengers) },
                 ]
             })
             .collect(),
@@ -347,7 +358,7 @@ async fn flight(
                     None,
                 ))
                 (flight_stats(&view))
-                (kit::notice("Check-in status is not among the data Aloft receives: each line shows the booking's status, the seat and the bags tagged so far.", Tone::Neutral))
+                (kit::toast())
                 (checkin_table(&view))
             },
         ),
@@ -392,6 +403,15 @@ fn flight_stats(view: &FlightView) -> Markup {
         (
             "Documents to check",
             count(|l| !l.documents.is_empty()).to_string(),
+            None,
+        ),
+        (
+            "Checked in",
+            format!(
+                "{} of {}",
+                count(|l| l.checked_in.is_some()),
+                view.passengers.len()
+            ),
             None,
         ),
     ])
@@ -475,6 +495,7 @@ fn checkin_table(view: &FlightView) -> Markup {
             Column::new("SSR / meal"),
             Column::new("Documents"),
             Column::new("Booking"),
+            Column::new("Check-in"),
         ],
     )
     .id("passengers")
@@ -494,11 +515,69 @@ fn checkin_table(view: &FlightView) -> Markup {
                         (capitalise(&l.status)) " · " (capitalise(&l.cabin))
                         @if l.bags > 0 { " · " (l.bags) " bag" @if l.bags > 1 { "s" } }
                     },
+                    checkin_cell(view, l),
                 ]
             })
             .collect(),
     )
     .render()
+}
+
+/// A line's check-in: when and how it became known, or the button that checks the passenger
+/// in at the desk.
+fn checkin_cell(view: &FlightView, l: &PassengerLine) -> Markup {
+    match &l.checked_in {
+        Some(c) => html! {
+            (kit::badge("Checked in", Tone::Good))
+            " " small.muted { (local_time(c.at, view.zone)) ", " (c.method.label()) }
+        },
+        None => html! {
+            form.inline method="post"
+                action=(format!("{}/check-in", flight_path("flights", &view.number, view.date))) {
+                (csrf_field())
+                input type="hidden" name="customer" value=(l.customer.id);
+                button.secondary type="submit" aria-label=(format!("Check in {}", l.name)) { "Check in" }
+            }
+        },
+    }
+}
+
+/// `POST /departure/flights/{flight}/{date}/check-in`: checks a passenger in at the desk, then
+/// back to the flight with a toast.
+async fn check_in(
+    State(state): State<Departures>,
+    ctx: AccessContext,
+    Path((number, date)): Path<(String, String)>,
+    form: FormData,
+) -> Response {
+    let Some(p) = principal() else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let back = ("Departures", "/departure");
+    let (Some((number, date)), Some(customer)) = (
+        parse_flight(&number, &date),
+        form.text("customer")
+            .and_then(aloft_customers::CustomerId::parse),
+    ) else {
+        return not_found(
+            CHECKIN_SECTION,
+            "Passenger not found",
+            "The form names no passenger of a flight.",
+            back,
+        );
+    };
+    let here = flight_path("flights", number.as_str(), date);
+    match state.check_in(&p, &ctx, &number, date, customer).await {
+        Ok(Some(true)) => kit::redirect_with_notice(&here, "Checked in."),
+        Ok(Some(false)) => kit::redirect_with_notice(&here, "Already checked in."),
+        Ok(None) => not_found(
+            CHECKIN_SECTION,
+            "Passenger not found",
+            "This passenger does not depart on this flight from your station in your check-in window.",
+            back,
+        ),
+        Err(e) => failure(&e),
+    }
 }
 
 /// `POST /departure/scan`: the passenger of a scanned boarding pass, or what is wrong with it.
@@ -598,7 +677,16 @@ fn scan_result(found: &ScanResult) -> Markup {
                     @if seat_differs { " " (kit::badge(&format!("pass says {}", leg.seat.as_deref().unwrap_or("")), Tone::Warn)) }
                 }),
                 ("Cabin", html! { (capitalise(&l.cabin)) " (compartment " (leg.compartment) ")" }),
-                ("Check-in sequence", kit::or_dash(leg.sequence.as_deref())),
+                ("Check-in", html! {
+                    @match &l.checked_in {
+                        Some(c) => {
+                            (kit::badge("Checked in", Tone::Good))
+                            " " (c.method.label())
+                            @if let Some(seq) = &c.sequence { " · sequence " (seq) }
+                        }
+                        None => { "Not checked in (the pass has no check-in sequence number)" }
+                    }
+                }),
                 ("Booking status", html! { (capitalise(&l.status)) @if l.bags > 0 { " · " (l.bags) " bag(s) tagged" } }),
                 ("SSR / meal", ssr_badges(l)),
                 ("E-ticket", kit::or_dash(l.ticket.as_deref())),

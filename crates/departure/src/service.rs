@@ -20,6 +20,7 @@ use aloft_travel::{RecordKind, TravelStore};
 use aloft_vocab::FlightNumber;
 
 use crate::bcbp::{self, BoardingPass};
+use crate::checkins::{CheckIn, CheckIns, Method};
 use crate::events::audit;
 use crate::manifest::{self, History, PassengerLine};
 
@@ -37,6 +38,7 @@ pub const SHOWN_FIELDS: &[&str] = &[
 /// Departure control's view of the stores.
 #[derive(Clone)]
 pub struct Departures {
+    checkins: CheckIns,
     customers: CustomerStore,
     travel: TravelStore,
     accounts: AccountStore,
@@ -83,6 +85,8 @@ pub struct FlightSummary {
     pub top_tier: usize,
     /// Passengers with documents to check.
     pub documents: usize,
+    /// Passengers checked in.
+    pub checked_in: usize,
 }
 
 /// How far ahead the departures list always looks, whatever the local hour.
@@ -186,6 +190,7 @@ impl Departures {
         scopes: Arc<dyn RowScopes>,
     ) -> Self {
         Self {
+            checkins: CheckIns::new(travel.database().clone()),
             customers,
             travel,
             accounts,
@@ -315,10 +320,14 @@ impl Departures {
             }
             Ok(profiles)
         };
-        let (mut profiles, docs) = futures_util::future::try_join(
+        let mut flights: Vec<&str> = entries.iter().map(|e| e.flight.as_str()).collect();
+        flights.sort_unstable();
+        flights.dedup();
+        let (mut profiles, docs, mut checkins) = futures_util::future::try_join3(
             profiles_audited,
             self.travel
                 .documents_between(&ids, kinds, from, to + Duration::seconds(1)),
+            self.checkins.of_flights(&flights),
         )
         .await?;
         let mut by_customer: HashMap<_, History<'_>> = HashMap::new();
@@ -351,13 +360,15 @@ impl Departures {
                 .and_then(|s| s["destination"].as_str())
                 .and_then(aloft_travel::airports::lookup)
                 .map(|a| a.country.as_str());
-            lines.push(manifest::assemble(
+            let mut line = manifest::assemble(
                 e,
                 customer.clone(),
                 date,
                 destination,
                 by_customer.get(&e.customer_id).unwrap_or(&empty),
-            ));
+            );
+            line.checked_in = checkins.remove(&(e.flight.clone(), e.customer_id));
+            lines.push(line);
         }
         profiles.clear();
         Ok(lines)
@@ -450,6 +461,7 @@ impl Departures {
             f.meals += usize::from(line.meal.is_some());
             f.top_tier += usize::from(line.top_tier());
             f.documents += usize::from(!line.documents.is_empty());
+            f.checked_in += usize::from(line.checked_in.is_some());
             *destinations
                 .entry(line.flight.clone())
                 .or_default()
@@ -499,6 +511,36 @@ impl Departures {
             zone,
             passengers,
         }))
+    }
+
+    /// Checks `customer` in at the desk for the flight `number` on `date` departing from the
+    /// principal's station. `Ok(None)` when the principal does not see that passenger on that
+    /// flight from their station (nothing is recorded); `Ok(Some(false))` when already checked
+    /// in (nothing changes).
+    pub async fn check_in(
+        &self,
+        principal: &Principal,
+        ctx: &AccessContext,
+        number: &FlightNumber,
+        date: NaiveDate,
+        customer: aloft_customers::CustomerId,
+    ) -> Result<Option<bool>, StorageError> {
+        let Some(station) = Self::station_of(principal) else {
+            return Ok(None);
+        };
+        let key = format!("{number} {date}");
+        let on_board = self
+            .flight_entries(principal, &key)
+            .await?
+            .iter()
+            .any(|e| e.customer_id == customer && e.station == station);
+        if !on_board {
+            return Ok(None);
+        }
+        self.checkins
+            .record(&key, customer, Method::Desk, None, ctx)
+            .await
+            .map(Some)
     }
 
     /// The crew member's roster, soonest first, with whether each flight is active now.
@@ -583,11 +625,31 @@ impl Departures {
                 !given.starts_with(&aloft_vocab::fold(l.customer.profile.first_name.as_str()))
             });
         }
-        let Some(line) = matching.first().map(|l| (*l).clone()) else {
+        let Some(mut line) = matching.first().map(|l| (*l).clone()) else {
             return Err(not_found());
         };
         self.audit(ctx, audit::BOARDING_PASS_READ, std::slice::from_ref(&line))
             .await?;
+        // A boarding pass is issued at check-in and its sequence number says so: the passenger
+        // is checked in (the first record stands).
+        if line.checked_in.is_none()
+            && let Some(sequence) = leg.sequence.as_deref()
+        {
+            self.checkins
+                .record(
+                    &line.flight,
+                    line.customer.id,
+                    Method::BoardingPass,
+                    Some(sequence),
+                    ctx,
+                )
+                .await?;
+            line.checked_in = Some(CheckIn {
+                at: Utc::now(),
+                method: Method::BoardingPass,
+                sequence: Some(sequence.to_owned()),
+            });
+        }
         Ok(ScanResult {
             leg: leg_index,
             date,
