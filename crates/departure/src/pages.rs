@@ -218,6 +218,7 @@ async fn departures(State(state): State<Departures>) -> Response {
                 (kit::stats(&[
                     ("Flights today", day.flights.len().to_string(), None),
                     ("Passengers", total(|f| f.passengers).to_string(), None),
+                    ("Checked in", total(|f| f.checked_in).to_string(), None),
                     ("Need assistance (PRM)", total(|f| f.prm).to_string(), None),
                     ("Documents to check", total(|f| f.documents).to_string(), None),
                 ]))
@@ -248,7 +249,6 @@ pub fn departures_table(day: &crate::service::StationDay, caption: &str) -> Mark
             Column::new("Meals").numeric(),
             Column::new("Gold+").numeric(),
             Column::new("Documents").numeric(),
-            Column::new("Checked in").numeric(),
         ],
     )
     .id("departures")
@@ -266,7 +266,7 @@ pub fn departures_table(day: &crate::service::StationDay, caption: &str) -> Mark
                         (local_time(f.departure, day.zone))
                     } },
                     html! { (f.destination) },
-                    html! { (f.passengers) },
+                    html! { (f.passengers) br; small.muted { (f.checked_in) " checked in" } },
                     html! {
                         (f.ssr)
                         @if f.prm > 0 { " · " (kit::badge(&format!("{} PRM", f.prm), Tone::Warn)) }
@@ -274,7 +274,6 @@ pub fn departures_table(day: &crate::service::StationDay, caption: &str) -> Mark
                     html! { (f.meals) },
                     count_badge(f.top_tier, Tone::Info),
                     count_badge(f.documents, Tone::Warn),
-                    html! { (f.checked_in) " of " (f.passengers) },
                 ]
             })
             .collect(),
@@ -386,6 +385,15 @@ fn flight_stats(view: &FlightView) -> Markup {
     kit::stats(&[
         ("Passengers", view.passengers.len().to_string(), None),
         (
+            "Checked in",
+            format!(
+                "{} of {}",
+                count(|l| l.checked_in.is_some()),
+                view.passengers.len()
+            ),
+            None,
+        ),
+        (
             "Need assistance (PRM)",
             count(PassengerLine::prm).to_string(),
             None,
@@ -403,15 +411,6 @@ fn flight_stats(view: &FlightView) -> Markup {
         (
             "Documents to check",
             count(|l| !l.documents.is_empty()).to_string(),
-            None,
-        ),
-        (
-            "Checked in",
-            format!(
-                "{} of {}",
-                count(|l| l.checked_in.is_some()),
-                view.passengers.len()
-            ),
             None,
         ),
     ])
