@@ -357,7 +357,6 @@ async fn flight(
                     None,
                 ))
                 (flight_stats(&view))
-                (kit::toast())
                 (checkin_table(&view))
             },
         ),

@@ -55,6 +55,8 @@ export default async function (t) {
     await page.waitForSelector("dialog.confirm-dialog[open]");
     await axe(page, "/ui confirmation dialog");
     await page.click("dialog.confirm-dialog button.secondary");
+    // The dialog's `close` event (which removes it) is dispatched as a task of its own: wait.
+    await page.waitForSelector("dialog.confirm-dialog", { state: "detached", timeout: 5000 }).catch(() => {});
     assert(await page.locator("dialog.confirm-dialog").count() === 0, "dialog closed");
     assert(page.url().endsWith("/ui"), "still on the page");
   });

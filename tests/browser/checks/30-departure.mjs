@@ -85,6 +85,19 @@ export default async function (t) {
     const summary = await page.locator("#error-summary").textContent();
     assert(/Compartment code at position 48/.test(summary), `error summary: ${summary}`);
     await axeAt(page, t, "scan error");
+
+    // The scanned pass (check-in sequence 0001) recorded the check-in; another passenger is
+    // checked in at the desk, and the page comes back with a toast.
+    await page.goto(`${base}${chosen.href}`);
+    const row = page.locator("#passengers tbody tr", { hasText: chosen.name }).first();
+    assert((await row.textContent()).includes("Checked in"), "the scanned passenger is checked in");
+    const button = page.locator("#passengers tbody tr button", { hasText: "Check in" }).first();
+    if (await button.count() > 0) {
+      await Promise.all([page.waitForNavigation(), button.click()]);
+      const toast = await page.locator(".toast").textContent();
+      assert(/Checked in\./.test(toast), `toast: ${toast}`);
+    }
+    await axeAt(page, t, "flight with check-ins");
   });
 
   await check("cabin crew: rostered flights, a manifest at tablet and phone widths, offline copy with a stale banner", async () => {
