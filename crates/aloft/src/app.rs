@@ -74,6 +74,29 @@ pub struct AppConfig {
     pub metrics_bind: Option<SocketAddr>,
 }
 
+impl AppConfig {
+    /// An instance on a free loopback port with nothing configured beyond its storage: no
+    /// broker, TLS, SSO, external issuers or mail server (what `aloft demo` and `aloft bench`
+    /// run their work through).
+    pub fn loopback(database: DatabaseSettings, keys: KeySource) -> Self {
+        Self {
+            database,
+            bind: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+            nats: None,
+            shutdown_grace: Duration::from_secs(5),
+            tls: None,
+            keys,
+            demo_accounts: false,
+            external_issuers: Vec::new(),
+            sso: None,
+            sources: None,
+            trusted_proxies: Default::default(),
+            mail: None,
+            metrics_bind: None,
+        }
+    }
+}
+
 /// The sender of outgoing mail when none is configured.
 pub const DEFAULT_MAIL_FROM: &str = "Aloft <no-reply@aloft.invalid>";
 

@@ -403,20 +403,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     db.close().await;
 
     let app = Application::build(AppConfig {
-        database: settings.clone(),
-        bind: "127.0.0.1:0".parse()?,
-        nats: None,
-        shutdown_grace: Duration::from_secs(5),
-        tls: None,
-        keys: key_source,
         // The `page:` scenarios sign in as a demo account (this database is the benchmark's own).
         demo_accounts: true,
-        external_issuers: vec![],
-        sso: None,
-        sources: None,
-        trusted_proxies: Default::default(),
-        mail: None,
-        metrics_bind: None,
+        ..AppConfig::loopback(settings.clone(), key_source)
     })
     .await?;
     let base = format!("http://{}", app.local_addr());

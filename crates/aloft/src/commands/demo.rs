@@ -145,21 +145,10 @@ pub(crate) async fn load_demo_duplicates(
 /// Runs `aloft demo`: assembles the application as `aloft serve` does (so every module's
 /// demo-data hook is there), on a loopback port nobody is served on, and loads the demo.
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let app = Application::build(AppConfig {
-        database: args.storage.settings(),
-        bind: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
-        nats: None,
-        shutdown_grace: std::time::Duration::from_secs(1),
-        tls: None,
-        keys: args.storage.key_source(),
-        demo_accounts: false,
-        external_issuers: Vec::new(),
-        sso: None,
-        sources: None,
-        trusted_proxies: Default::default(),
-        mail: None,
-        metrics_bind: None,
-    })
+    let app = Application::build(AppConfig::loopback(
+        args.storage.settings(),
+        args.storage.key_source(),
+    ))
     .await?;
     app.customers().seal_plaintext_rows().await?;
     load_demo(&app, args.seed, args.customers).await
