@@ -368,6 +368,9 @@ async fn check_in_status_comes_from_a_scanned_pass_or_the_desk_and_is_recorded_o
         let check_in = format!("{page}/check-in");
         let html = app.get_as(&agent, &page).await.text();
         assert!(html.contains("0 of 2"), "nobody checked in yet: {html}");
+        // The departures list is shared for a few seconds; a check-in makes it stale at once.
+        let list = app.get_as(&agent, "/departure").await.text();
+        assert!(list.contains("0 checked in"), "{list}");
         assert!(html.contains("Check in TURNER, Ali"), "{html}");
 
         // Ali's boarding pass carries check-in sequence 7: scanning it records the check-in.
