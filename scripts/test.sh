@@ -38,6 +38,8 @@ fi
 
 say "Python test peers"
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
+# DuckDB reads the lake export's Parquet files back (tests/lake.rs).
+python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install --quiet duckdb
 
 say "Formatting and lints"
 cargo fmt --all -- --check

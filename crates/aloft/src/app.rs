@@ -622,6 +622,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_ingest::events::audit::ALL,
         aloft_access::events::audit::ALL,
         aloft_departure::events::audit::ALL,
+        aloft_lake::audit::ALL,
         aloft_insights::events::audit::ALL,
         aloft_access::audit_pages::ACTIONS,
         &[

@@ -12,6 +12,7 @@ use aloft_kernel::telemetry::{LogFormat, init_telemetry};
 use commands::StorageArgs;
 use commands::audit::AuditCommand;
 use commands::demo::DemoArgs;
+use commands::export::ExportCommand;
 use commands::import::ImportCliArgs;
 use commands::keys::KeysCommand;
 use commands::resolve::ResolveCliArgs;
@@ -77,6 +78,9 @@ enum Command {
     /// Manage the instance keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Export pseudonymised facts for analysis outside Aloft (`export parquet --output DIR`).
+    #[command(subcommand)]
+    Export(ExportCommand),
 }
 
 #[tokio::main]
@@ -99,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchIngest(args) => aloft::bench_ingest::run(args).await,
         Command::Audit(command) => commands::audit::run(command).await,
         Command::Keys(command) => commands::keys::run(command).await,
+        Command::Export(command) => commands::export::run(command).await,
         Command::Resolve(args) => commands::resolve::run(args),
         Command::Import(args) => commands::import::import(args).await,
         Command::Token(command) => commands::token::run(command).await,

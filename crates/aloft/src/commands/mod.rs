@@ -3,6 +3,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod demo;
+pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod keys;
 pub(crate) mod resolve;
@@ -99,6 +100,29 @@ impl StorageArgs {
             Durability::Full => SqliteDurability::Full,
         };
         s
+    }
+
+    /// The database of an existing instance (as it is: no migration runs). Refuses (naming
+    /// `what` was not done) where no instance is: an offline command must never create a
+    /// database and keys of its own, which the server would not know.
+    async fn open_existing(&self, what: &str) -> anyhow::Result<Database> {
+        let settings = self.settings();
+        if let Some(path) = settings.sqlite_path()
+            && !path.exists()
+        {
+            anyhow::bail!(
+                "no Aloft instance at {}: run this where the server keeps its data (--data-dir) or give --database-url; {what}",
+                path.display()
+            );
+        }
+        let db = Database::connect(&settings)
+            .await
+            .context("cannot open the database")?;
+        anyhow::ensure!(
+            aloft_access::keys::instance_initialised(&db).await?,
+            "this database holds no Aloft instance yet (start `aloft serve` on it first); {what}"
+        );
+        Ok(db)
     }
 }
 

@@ -1,10 +1,7 @@
 //! `aloft token issue`: a signed bearer token for scripts and operators, only for an instance
 //! that exists (its keys sign it).
 
-use anyhow::Context;
 use clap::Subcommand;
-
-use aloft_kernel::Database;
 
 use super::StorageArgs;
 
@@ -79,24 +76,9 @@ pub(crate) async fn run(command: TokenCommand) -> anyhow::Result<()> {
             "the role {role} does not include {p}; a token can only be narrower than its role"
         );
     }
-    let settings = storage.settings();
     // A token is only worth something to an existing instance: never create a database
     // and keys here (the server would reject the token, signed with keys it never had).
-    if let Some(path) = settings.sqlite_path()
-        && !path.exists()
-    {
-        anyhow::bail!(
-            "no Aloft instance at {}: run this where the server keeps its data (--data-dir) or give --database-url",
-            path.display()
-        );
-    }
-    let db = Database::connect(&settings)
-        .await
-        .context("cannot open the database")?;
-    anyhow::ensure!(
-        aloft_access::keys::instance_initialised(&db).await?,
-        "this database holds no Aloft instance yet (start `aloft serve` on it first); no token was issued"
-    );
+    let db = storage.open_existing("no token was issued").await?;
     let keys = aloft_access::InstanceKeys::load(&db, &storage.key_source()).await?;
     let issuer = aloft_access::TokenIssuer::new(&keys, roles.clone());
     let scopes = (!scopes.is_empty()).then_some(scopes.as_slice());
