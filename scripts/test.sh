@@ -49,6 +49,8 @@ say "Supply chain (cargo deny: licences, banned crates, sources; see deny.toml)"
 if ! command -v cargo-deny >/dev/null 2>&1; then
   cargo install --locked --quiet cargo-deny --no-default-features
 fi
+# cargo deny reads the metadata of every platform's dependencies: fetch them first (crates.io).
+cargo fetch --quiet
 cargo deny --offline check licenses bans sources
 
 say "Rust tests (SQLite and PostgreSQL, NATS JetStream)"
