@@ -610,6 +610,9 @@ pub fn modules(
             audit_actions: audit_actions(),
         })
         .with(aloft_mail::MailModule::new(mailer))
+        .with(aloft_rights::RightsModule::new(
+            aloft_rights::Rules::default_rules(),
+        ))
 }
 
 /// Every action the application records in the audit trail: each domain's `events::audit`,

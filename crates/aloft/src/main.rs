@@ -11,6 +11,7 @@ use aloft_kernel::telemetry::{LogFormat, init_telemetry};
 
 use commands::StorageArgs;
 use commands::audit::AuditCommand;
+use commands::compensation::CompensationCommand;
 use commands::demo::DemoArgs;
 use commands::export::ExportCommand;
 use commands::import::ImportCliArgs;
@@ -81,6 +82,9 @@ enum Command {
     /// Export pseudonymised facts for analysis outside Aloft (`export parquet --output DIR`).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Passenger rights: judge a claim under EU261, UK261, APPR and the Montreal Convention.
+    #[command(subcommand)]
+    Compensation(CompensationCommand),
 }
 
 #[tokio::main]
@@ -104,6 +108,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit(command) => commands::audit::run(command).await,
         Command::Keys(command) => commands::keys::run(command).await,
         Command::Export(command) => commands::export::run(command).await,
+        Command::Compensation(command) => {
+            if !commands::compensation::run(command)? {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
         Command::Resolve(args) => commands::resolve::run(args),
         Command::Import(args) => commands::import::import(args).await,
         Command::Token(command) => commands::token::run(command).await,

@@ -17,6 +17,7 @@ use aloft_customers::permissions::{
 use aloft_departure::permissions::{CHECKIN_CONSOLE, CREW_MANIFEST};
 use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
 use aloft_insights::permissions::{AGGREGATES_READ, POPULATION_READ, RETAIL_READ, TRAVEL_READ};
+use aloft_rights::routes::COMPENSATION_EVALUATE;
 use aloft_travel::permissions::{INTERACTION_READ, INTERACTION_WRITE, TIMELINE_READ};
 
 /// Read the Prometheus metrics at `/metrics` on the main listener. No personal data, but a map
@@ -89,6 +90,7 @@ pub const ROLES: &[RoleDef] = &[
             TIMELINE_READ,
             INTERACTION_READ,
             INTERACTION_WRITE,
+            COMPENSATION_EVALUATE,
         ],
     ),
     RoleDef {
@@ -126,6 +128,7 @@ pub const ROLES: &[RoleDef] = &[
             TIMELINE_READ,
             INTERACTION_READ,
             INTERACTION_WRITE,
+            COMPENSATION_EVALUATE,
         ],
     ),
     staff(
@@ -230,6 +233,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_departure::permissions::PERMISSIONS,
         aloft_mail::PERMISSIONS,
         aloft_insights::permissions::PERMISSIONS,
+        aloft_rights::routes::PERMISSIONS,
         APP_PERMISSIONS,
     ]
     .concat()

@@ -7,7 +7,7 @@ use crate::claim::{Amount, Cabin, Cause, Claim, ClaimError, Kind, Regime};
 use crate::rules::{Appr, Eu261, Montreal, Rules};
 
 /// One regime's decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Decision {
     /// `EU261`, `UK261`, `APPR` or `MONTREAL`.
     pub regime: &'static str,
@@ -26,7 +26,7 @@ pub struct Decision {
 }
 
 /// The contract's money: a decimal string with two places and a currency code.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Money {
     /// `"300.00"`.
     pub amount: String,
@@ -56,7 +56,7 @@ impl TwoPlaces for Decimal {
 }
 
 /// Every decision for a claim.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Decisions {
     /// One per regime evaluated.
     pub decisions: Vec<Decision>,

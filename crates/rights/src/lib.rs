@@ -9,17 +9,21 @@
 //!   judged as a whole: distance from first departure to final destination, delay at the final
 //!   destination (C-559/16 *Bossen*; C-11/11 *Folkerts*).
 //!
-//! Pure: no IO, no clock, no database — the same claim gives the same decision everywhere
+//! - [`routes`] — `POST /api/v1/compensation/evaluate` and the module.
+//!
+//! The rules are pure: no IO, no clock, no database — the same claim gives the same decision everywhere
 //! (the CLI, the API, automatic processing of disruptions).
 
 #![forbid(unsafe_code)]
 
 pub mod claim;
 pub mod decide;
+pub mod routes;
 pub mod rules;
 
 pub use claim::{Claim, ClaimError, Regime};
 pub use decide::{Decision, Decisions, Money, evaluate};
+pub use routes::RightsModule;
 pub use rules::Rules;
 
 /// A rules document that cannot be used.

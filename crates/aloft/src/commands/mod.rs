@@ -2,6 +2,7 @@
 //! over here. Shared: where the data lives ([`StorageArgs`]).
 
 pub(crate) mod audit;
+pub(crate) mod compensation;
 pub(crate) mod demo;
 pub(crate) mod export;
 pub(crate) mod import;
