@@ -132,3 +132,74 @@ fn the_cli_reads_a_claim_on_stdin_and_prints_the_decision() {
     let (code, _) = evaluate_cli("not json");
     assert_eq!(code, 2);
 }
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[tokio::test]
+async fn a_claim_handler_types_a_claim_in_local_times_and_reads_the_decision() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let agent = app.sign_in_as(ids::CUSTOMER_AFFAIRS_EXECUTIVE).await;
+        let page = app.get_as(&agent, "/compensation/claim").await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert!(page.text().contains("Evaluate the claim"));
+        let lh400 = [
+            ("flight", "LH400"),
+            ("carrier_country", "DE"),
+            ("from", "FRA"),
+            ("to", "JFK"),
+            ("cabin", "economy"),
+            ("scheduled_departure", "2026-07-01T10:00"),
+            ("scheduled_arrival", "2026-07-01T12:40"),
+            ("actual_arrival", "2026-07-01T16:05"),
+            ("kind", "delay"),
+            ("cause", "technical"),
+        ];
+        let r = app
+            .post_form_as(&agent, "/compensation/claim", &form(&lh400))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let html = r.text();
+        for expected in ["300.00 EUR", "Art. 7(2)(c)", "6188 km", "Wallentin-Hermann"] {
+            assert!(html.contains(expected), "{expected}: {html}");
+        }
+        // Missing facts come back as an error summary naming the fields, values kept.
+        let r = app
+            .post_form_as(
+                &agent,
+                "/compensation/claim",
+                &form(&[
+                    ("flight", "LH400"),
+                    ("from", "XXX"),
+                    ("kind", "cancellation"),
+                    ("cause", "technical"),
+                ]),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        let html = r.text();
+        assert!(
+            html.contains("error-summary") && html.contains("Is not a known IATA airport code"),
+            "{html}"
+        );
+        assert!(html.contains("value=\"XXX\""));
+        let analyst = app.sign_in_as(ids::DATA_ANALYST).await;
+        assert_eq!(
+            app.get_as(&analyst, "/compensation/claim").await.status,
+            403
+        );
+        app.stop().await;
+    })
+    .await;
+}

@@ -10,6 +10,7 @@
 //!   destination (C-559/16 *Bossen*; C-11/11 *Folkerts*).
 //!
 //! - [`routes`] — `POST /api/v1/compensation/evaluate` and the module.
+//! - [`pages`] — `/compensation/claim`, the agent's claim form answering at once.
 //!
 //! The rules are pure: no IO, no clock, no database — the same claim gives the same decision everywhere
 //! (the CLI, the API, automatic processing of disruptions).
@@ -18,6 +19,7 @@
 
 pub mod claim;
 pub mod decide;
+pub mod pages;
 pub mod routes;
 pub mod rules;
 

@@ -81,7 +81,22 @@ impl aloft_module::DomainModule for RightsModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        POLICY.to_vec()
+        [POLICY, crate::pages::POLICY].concat()
+    }
+
+    fn page_routes(&self) -> axum::Router {
+        crate::pages::routes(self.rules.clone())
+    }
+
+    fn navigation(&self) -> Vec<aloft_web::NavEntry> {
+        vec![aloft_web::NavEntry {
+            section: crate::pages::SECTION,
+            href: "/compensation/claim",
+            label: "Compensation",
+            summary: "What a disrupted passenger is owed, with the reasons and the law.",
+            access: Access::Permission(COMPENSATION_EVALUATE),
+            order: 40,
+        }]
     }
 
     fn api_routes(&self) -> OpenApiRouter {
