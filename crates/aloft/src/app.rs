@@ -549,6 +549,7 @@ pub fn modules(
     (customers, pipeline): (CustomerStore, Pipeline),
     mailer: aloft_mail::Mailer,
 ) -> Modules {
+    let (privacy_db, privacy_auditor) = (db.clone(), auditor.clone());
     let timeline = TimelineState::new(pipeline.travel().clone(), Some(auditor.clone()))
         .with_visibility(Arc::new(ScopeOf(customers.clone())))
         .with_stated_preferences(Arc::new(ScopeOf(customers.clone())));
@@ -613,6 +614,9 @@ pub fn modules(
         .with(aloft_rights::RightsModule::new(
             aloft_rights::Rules::default_rules(),
         ))
+        .with(aloft_privacy::PrivacyModule::new(
+            aloft_privacy::ConsentStore::new(privacy_db, Some(privacy_auditor)),
+        ))
 }
 
 /// Every action the application records in the audit trail: each domain's `events::audit`,
@@ -627,6 +631,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_departure::events::audit::ALL,
         aloft_lake::audit::ALL,
         aloft_insights::events::audit::ALL,
+        aloft_privacy::events::audit::ALL,
         aloft_access::audit_pages::ACTIONS,
         &[
             aloft_authz::gate::ACCESS_DENIED,

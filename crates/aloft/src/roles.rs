@@ -17,6 +17,7 @@ use aloft_customers::permissions::{
 use aloft_departure::permissions::{CHECKIN_CONSOLE, CREW_MANIFEST};
 use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
 use aloft_insights::permissions::{AGGREGATES_READ, POPULATION_READ, RETAIL_READ, TRAVEL_READ};
+use aloft_privacy::permissions::{CONSENT_READ, CONSENT_WRITE};
 use aloft_rights::routes::COMPENSATION_EVALUATE;
 use aloft_travel::permissions::{INTERACTION_READ, INTERACTION_WRITE, TIMELINE_READ};
 
@@ -91,6 +92,8 @@ pub const ROLES: &[RoleDef] = &[
             INTERACTION_READ,
             INTERACTION_WRITE,
             COMPENSATION_EVALUATE,
+            CONSENT_READ,
+            CONSENT_WRITE,
         ],
     ),
     RoleDef {
@@ -180,6 +183,8 @@ pub const ROLES: &[RoleDef] = &[
             ACCESS_APPROVE,
             IDENTITY_REVIEW,
             aloft_mail::MAIL_CATCHER_READ,
+            CONSENT_READ,
+            CONSENT_WRITE,
         ],
     ),
     staff(
@@ -234,6 +239,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_mail::PERMISSIONS,
         aloft_insights::permissions::PERMISSIONS,
         aloft_rights::routes::PERMISSIONS,
+        aloft_privacy::permissions::PERMISSIONS,
         APP_PERMISSIONS,
     ]
     .concat()

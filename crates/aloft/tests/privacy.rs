@@ -1,0 +1,189 @@
+//! Consent and preferences end to end on both backends: the consent API records an append-only
+//! history with source and proof, refuses unknown purposes and missing proof storing nothing,
+//! emits `aloft.consent.changed` without the proof, and the consent check other modules use
+//! agrees with what was recorded.
+
+mod common;
+
+use bytes::Bytes;
+use common::{TestApp, on_each_backend};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use aloft::roles::ids;
+use aloft_customers::CustomerId;
+use aloft_privacy::{ConsentStore, consent_exists_sql, purpose};
+
+async fn post_as(app: &TestApp, role: &str, path: &str, body: &Value) -> common::Reply {
+    app.request(
+        "POST",
+        path,
+        &[
+            ("content-type", "application/json"),
+            ("authorization", app.role_tokens.get(role)),
+        ],
+        Bytes::from(body.to_string()),
+    )
+    .await
+}
+
+async fn get_as(app: &TestApp, role: &str, path: &str) -> common::Reply {
+    app.request(
+        "GET",
+        path,
+        &[("authorization", app.role_tokens.get(role))],
+        Bytes::new(),
+    )
+    .await
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn consent_is_recorded_with_proof_never_overwritten_and_checked() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ana = app
+            .create_customer(json!({"first_name": "Ana", "last_name": "Silva"}))
+            .await;
+        let bo = app
+            .create_customer(json!({"first_name": "Bo", "last_name": "Lindqvist"}))
+            .await;
+        let ana_id = ana["id"].as_str().unwrap().to_owned();
+        let bo_id = bo["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/customers/{ana_id}/consents");
+
+        // Refusals name the field and store nothing.
+        let r = post_as(
+            &app,
+            ids::CONTACT_CENTRE_AGENT,
+            &path,
+            &json!({"purpose": "telepathy", "granted": true, "source": "contact_centre", "proof": "call 4471"}),
+        )
+        .await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.header("content-type").starts_with("application/problem+json"));
+        assert_eq!(r.json()["errors"][0]["pointer"], "/purpose");
+        let r = post_as(
+            &app,
+            ids::CONTACT_CENTRE_AGENT,
+            &path,
+            &json!({"purpose": "marketing_email", "granted": true}),
+        )
+        .await;
+        assert_eq!(r.status, 422);
+        let pointers = r.json()["errors"].to_string();
+        assert!(pointers.contains("/source") && pointers.contains("/proof"), "{pointers}");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_consents").await, 0);
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.consent.changed'").await,
+            0
+        );
+
+        // Not a consent recorder: the gate refuses.
+        let r = post_as(
+            &app,
+            ids::MARKETING_MANAGER,
+            &path,
+            &json!({"purpose": "marketing_email", "granted": true, "source": "web", "proof": "form 1"}),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{}", r.text());
+
+        // Given by phone, then withdrawn: two rows, the first kept.
+        let r = post_as(
+            &app,
+            ids::CONTACT_CENTRE_AGENT,
+            &path,
+            &json!({"purpose": "marketing_email", "granted": true, "source": "contact_centre", "proof": "call recording CC-2026-88412"}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["notice_version"], "2026-01");
+        assert_eq!(r.json()["lawful_basis"], "consent");
+        let r = post_as(
+            &app,
+            ids::CONTACT_CENTRE_AGENT,
+            &format!("/api/v1/customers/{bo_id}/consents"),
+            &json!({"purpose": "marketing_email", "granted": true, "source": "web", "proof": "form 9001"}),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+        let r = post_as(
+            &app,
+            ids::DATA_PRIVACY_OFFICER,
+            &path,
+            &json!({"purpose": "marketing_email", "granted": false, "source": "email", "proof": "unsubscribe link 77"}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+
+        let r = get_as(&app, ids::CONTACT_CENTRE_AGENT, &path).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let c = r.json();
+        assert_eq!(c["history"].as_array().unwrap().len(), 2);
+        assert_eq!(c["history"][1]["proof"], "call recording CC-2026-88412");
+        assert_eq!(c["current"].as_array().unwrap().len(), 1);
+        assert_eq!(c["current"][0]["granted"], false);
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.consent_recorded'").await,
+            3
+        );
+
+        // Unknown customer: 404, nothing stored.
+        let r = post_as(
+            &app,
+            ids::CONTACT_CENTRE_AGENT,
+            &format!("/api/v1/customers/{}/consents", CustomerId::generate()),
+            &json!({"purpose": "analytics", "granted": true, "source": "web", "proof": "form 2"}),
+        )
+        .await;
+        assert_eq!(r.status, 404);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_consents").await, 3);
+
+        // Events: one per change, codes only, never the proof.
+        let payloads: Vec<String> = sqlx::query(
+            "SELECT payload FROM outbox WHERE event_type = 'aloft.consent.changed' ORDER BY seq",
+        )
+        .fetch_all(app.test_db.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String, _>(0).unwrap())
+        .collect();
+        assert_eq!(payloads.len(), 3);
+        assert!(payloads.iter().all(|p| !p.contains("CC-2026") && !p.contains("form 9001")));
+
+        // The consent check: Bo consented, Ana withdrew.
+        let store = ConsentStore::new(app.test_db.db.clone(), None);
+        let email = purpose("marketing_email").unwrap();
+        let ana = CustomerId::parse(&ana_id).unwrap();
+        let bo = CustomerId::parse(&bo_id).unwrap();
+        let yes = store.consented(email, &[ana, bo]).await.unwrap();
+        assert!(yes.contains(&bo) && !yes.contains(&ana) && yes.len() == 1);
+        let sql = format!(
+            "SELECT COUNT(*) FROM customers c WHERE {}",
+            consent_exists_sql(email, "c.id")
+        );
+        assert_eq!(count(&app, &sql).await, 1);
+        let sql = format!(
+            "SELECT COUNT(*) FROM customers c WHERE NOT {}",
+            consent_exists_sql(email, "c.id")
+        );
+        assert_eq!(count(&app, &sql).await, 1, "the exclusion is countable");
+
+        // The purpose register is served.
+        let r = get_as(&app, ids::DATA_PRIVACY_OFFICER, "/api/v1/privacy/purposes").await;
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains("disruption_alerts"));
+        app.stop().await;
+    })
+    .await;
+}

@@ -1,0 +1,65 @@
+//! What the privacy domain records: consent changes as the CloudEvent `aloft.consent.changed`
+//! (codes and ids only — never the proof, which may quote the passenger) and, in the audit
+//! trail, every consent recorded and every consent history shown.
+
+use aloft_kernel::event_types::{DomainEvent, EventType};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// CloudEvents `source` of this domain.
+pub const EVENT_SOURCE: &str = "/aloft/privacy";
+/// Event type: a consent or subscription was given or withdrawn.
+pub const CONSENT_CHANGED: &str = "aloft.consent.changed";
+
+/// `aloft.consent.changed`, version 1.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsentChanged {
+    /// The passenger's profile.
+    pub customer_id: String,
+    /// The history row (`/api/v1/customers/{id}/consents` lists it).
+    pub consent_id: String,
+    /// The purpose code (`marketing_email`).
+    pub purpose: String,
+    /// The channel code (`email`, `sms`, `push`, `any`).
+    pub channel: String,
+    /// Given (`true`) or withdrawn (`false`).
+    pub granted: bool,
+    /// The lawful basis (`consent`, `contract`…).
+    pub lawful_basis: String,
+    /// The notice version the passenger saw.
+    pub notice_version: String,
+    /// The touchpoint (`web`, `contact_centre`…).
+    pub source: String,
+}
+
+impl DomainEvent for ConsentChanged {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        CONSENT_CHANGED
+    }
+    fn subject(&self) -> Option<String> {
+        Some(self.customer_id.clone())
+    }
+}
+
+/// The event types this domain publishes.
+pub fn event_types() -> Vec<EventType> {
+    vec![EventType::of::<ConsentChanged>(
+        CONSENT_CHANGED,
+        "A passenger's consent or subscription for a purpose and channel was given or withdrawn.",
+    )]
+}
+
+/// Audit actions of the privacy domain.
+pub mod audit {
+    use aloft_kernel::audit::AuditAction;
+
+    /// `privacy.consent_recorded`: a consent given or withdrawn was recorded.
+    pub const CONSENT_RECORDED: AuditAction = AuditAction::new("privacy.consent_recorded");
+    /// `privacy.consent_read`: a passenger's consent history was shown.
+    pub const CONSENT_READ: AuditAction = AuditAction::new("privacy.consent_read");
+
+    /// Every action of this domain.
+    pub const ALL: &[AuditAction] = &[CONSENT_RECORDED, CONSENT_READ];
+}

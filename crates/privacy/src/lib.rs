@@ -1,0 +1,64 @@
+//! Privacy: the consent and preference centre, and the consent check other modules call where
+//! personal data is used.
+//!
+//! - [`model`]: the purpose register (purposes × channels, lawful bases, versioned notices,
+//!   data categories, recipients) and the validation of a consent change; pure.
+//! - [`store`]: the append-only consent history (migration 0029), the current state derived
+//!   from it in the same transaction, and the consent check ([`ConsentStore::consented`],
+//!   [`consent_exists_sql`]).
+//! - [`routes`]: the consent API. [`events`], [`permissions`]: what it emits, audits, checks.
+//!
+//! Invariants: a consent record is never updated or deleted (withdrawal is a new row); a change
+//! without a known purpose, a source or a proof stores nothing; events carry codes and ids,
+//! never the proof.
+#![forbid(unsafe_code)]
+
+pub mod events;
+pub mod model;
+pub mod permissions;
+pub mod routes;
+pub mod store;
+
+pub use model::{PURPOSES, Purpose, purpose};
+pub use store::{ConsentError, ConsentRecord, ConsentStore, Consents, consent_exists_sql};
+
+/// The privacy domain as the application assembles it.
+pub struct PrivacyModule {
+    store: ConsentStore,
+}
+
+impl PrivacyModule {
+    /// The module over its store.
+    pub fn new(store: ConsentStore) -> Self {
+        Self { store }
+    }
+}
+
+impl aloft_module::DomainModule for PrivacyModule {
+    fn name(&self) -> &'static str {
+        "privacy"
+    }
+
+    fn permissions(&self) -> Vec<aloft_authz::PermissionInfo> {
+        permissions::PERMISSIONS.to_vec()
+    }
+
+    fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
+        routes::POLICY.to_vec()
+    }
+
+    fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
+        routes::api_routes(self.store.clone())
+    }
+
+    fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        events::event_types()
+    }
+
+    fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
+        vec![(
+            "privacy",
+            "Consent and preferences: what each passenger agreed to, with source and proof",
+        )]
+    }
+}

@@ -1,0 +1,20 @@
+//! What the privacy domain lets roles do.
+
+use aloft_authz::{Permission, PermissionInfo};
+
+/// Read a passenger's consents and the purpose register.
+pub const CONSENT_READ: Permission = Permission::new("privacy.consent.read");
+/// Record a consent given or withdrawn on a passenger's behalf (by phone, at the airport).
+pub const CONSENT_WRITE: Permission = Permission::new("privacy.consent.write");
+
+/// The permissions this domain registers, with what they allow.
+pub const PERMISSIONS: &[PermissionInfo] = &[
+    PermissionInfo {
+        permission: CONSENT_READ,
+        description: "Read a passenger's consents and their history, and the purpose register",
+    },
+    PermissionInfo {
+        permission: CONSENT_WRITE,
+        description: "Record a passenger's consent given or withdrawn, with its source and proof",
+    },
+];

@@ -1,0 +1,118 @@
+//! The consent API: `GET`/`POST /api/v1/customers/{id}/consents` and the purpose register
+//! `GET /api/v1/privacy/purposes`.
+
+use aloft_authz::{Access, RoutePolicy};
+use aloft_kernel::http::JsonBody;
+use aloft_kernel::{AccessContext, ApiError, Problem};
+use aloft_vocab::CustomerId;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::model::{PURPOSES, Purpose, parse_change};
+use crate::permissions::{CONSENT_READ, CONSENT_WRITE};
+use crate::store::{ConsentError, ConsentRecord, ConsentStore, Consents};
+
+/// Who may call each route.
+pub const POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/customers/{id}/consents",
+        Access::Permission(CONSENT_READ),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/customers/{id}/consents",
+        Access::Permission(CONSENT_WRITE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/purposes",
+        Access::Permission(CONSENT_READ),
+    ),
+];
+
+/// The API routes.
+pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(read_consents, record_consent))
+        .routes(routes!(purposes))
+        .with_state(store)
+}
+
+fn parse_id(id: &str) -> Result<CustomerId, ApiError> {
+    CustomerId::parse(id).ok_or(ApiError::NotFound("customer"))
+}
+
+impl From<ConsentError> for ApiError {
+    fn from(e: ConsentError) -> Self {
+        match e {
+            ConsentError::UnknownCustomer => ApiError::NotFound("customer"),
+            ConsentError::AuditUnavailable => ApiError::Unavailable("audit trail".into()),
+            ConsentError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// A passenger's consents: the state per purpose and channel, and the full history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}/consents",
+    tag = "privacy",
+    params(("id" = String, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "Current consents and history", body = Consents),
+        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database or audit trail unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn read_consents(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Result<Json<Consents>, ApiError> {
+    let id = parse_id(&id)?;
+    Ok(Json(store.consents(id, &ctx).await?))
+}
+
+/// Record a consent given or withdrawn. Appends to the history (never overwrites) and emits
+/// `aloft.consent.changed`. An unknown purpose, or a change without `source` or `proof`, is
+/// refused naming the field, and nothing is stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/{id}/consents",
+    tag = "privacy",
+    params(("id" = String, Path, description = "Customer id")),
+    request_body(content = serde_json::Value, description = "`purpose` (a code of `/api/v1/privacy/purposes`), `granted` (bool), `source` (touchpoint), `proof` (reference to the evidence); optional `channel`, `lawful_basis`, `notice_version` (defaults: the purpose's first channel and basis, its current notice)."),
+    responses(
+        (status = 201, description = "Recorded", body = ConsentRecord),
+        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or invalid; each is named by JSON pointer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn record_consent(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<ConsentRecord>), ApiError> {
+    let id = parse_id(&id)?;
+    let change = parse_change(&body).map_err(ApiError::Invalid)?;
+    let rec = store.record(id, &change, &ctx).await?;
+    Ok((StatusCode::CREATED, Json(rec)))
+}
+
+/// The purpose register: every purpose with its channels, lawful bases, notice versions, data
+/// categories and recipients — the configuration the consent API and check enforce.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/purposes",
+    tag = "privacy",
+    responses((status = 200, description = "The purpose register", body = serde_json::Value))
+)]
+async fn purposes() -> Json<&'static [Purpose]> {
+    Json(PURPOSES)
+}

@@ -1,0 +1,281 @@
+//! Consent storage: the append-only history, the derived current state, and the consent check
+//! other modules call where data is used.
+
+use std::collections::HashSet;
+
+use aloft_kernel::db::{now, to_db_time};
+use aloft_kernel::{AccessContext, Auditor, CloudEvent, Database, StorageError};
+use aloft_vocab::CustomerId;
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::events::{ConsentChanged, audit};
+use crate::model::{ConsentChange, Purpose};
+
+/// Errors of consent storage.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsentError {
+    /// No such customer profile.
+    #[error("no such customer")]
+    UnknownCustomer,
+    /// The audit trail cannot record the access; nothing is shown.
+    #[error("audit trail unavailable")]
+    AuditUnavailable,
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// One row of a passenger's consent history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsentRecord {
+    /// The row's id.
+    pub id: String,
+    /// The purpose code.
+    pub purpose: String,
+    /// The channel code.
+    pub channel: String,
+    /// Given or withdrawn.
+    pub granted: bool,
+    /// The lawful basis.
+    pub lawful_basis: String,
+    /// The notice version the passenger saw.
+    pub notice_version: String,
+    /// The touchpoint.
+    pub source: String,
+    /// Reference to the evidence.
+    pub proof: String,
+    /// When (RFC 3339 UTC).
+    pub recorded_at: String,
+    /// The actor who recorded it (a staff account, the passenger, an integration client).
+    pub recorded_by: String,
+}
+
+/// A passenger's consents: the state now per purpose and channel, and the full history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Consents {
+    /// The customer.
+    pub customer_id: String,
+    /// The latest record per purpose and channel.
+    pub current: Vec<ConsentRecord>,
+    /// Every record, newest first.
+    pub history: Vec<ConsentRecord>,
+}
+
+/// The consent store. Cheap to clone.
+#[derive(Clone)]
+pub struct ConsentStore {
+    db: Database,
+    auditor: Option<Auditor>,
+}
+
+const COLUMNS: &str = "id, purpose, channel, granted, lawful_basis, notice_version, source, proof, recorded_at, recorded_by";
+
+impl ConsentStore {
+    /// A store over `db`; reads are audited through `auditor`.
+    pub fn new(db: Database, auditor: Option<Auditor>) -> Self {
+        Self { db, auditor }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    async fn ensure_customer(&self, customer: CustomerId) -> Result<(), ConsentError> {
+        let p = self.db.backend().param(1);
+        let found = sqlx::query(&format!("SELECT 1 FROM customers WHERE id = {p}"))
+            .bind(customer.to_string())
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(StorageError::from)?;
+        found.map(|_| ()).ok_or(ConsentError::UnknownCustomer)
+    }
+
+    /// Records a consent change: a new history row, the current state, the event
+    /// `aloft.consent.changed` and the audit record, in one transaction. Returns the row.
+    pub async fn record(
+        &self,
+        customer: CustomerId,
+        change: &ConsentChange,
+        ctx: &AccessContext,
+    ) -> Result<ConsentRecord, ConsentError> {
+        self.ensure_customer(customer).await?;
+        let b = self.db.backend();
+        let id = uuid::Uuid::now_v7().to_string();
+        let at = to_db_time(now());
+        let rec = ConsentRecord {
+            id: id.clone(),
+            purpose: change.purpose.code.into(),
+            channel: change.channel.into(),
+            granted: change.granted,
+            lawful_basis: change.lawful_basis.into(),
+            notice_version: change.notice_version.into(),
+            source: change.source.into(),
+            proof: change.proof.clone(),
+            recorded_at: at.clone(),
+            recorded_by: ctx.actor.id.clone(),
+        };
+        let mut tx = self.db.begin_write().await?;
+        let ps: Vec<String> = (1..=11).map(|n| b.param(n)).collect();
+        sqlx::query(&format!(
+            "INSERT INTO privacy_consents (id, customer_id, purpose, channel, granted, lawful_basis, notice_version, source, proof, recorded_at, recorded_by) VALUES ({})",
+            ps.join(", ")
+        ))
+        .bind(&id)
+        .bind(customer.to_string())
+        .bind(&rec.purpose)
+        .bind(&rec.channel)
+        .bind(i64::from(rec.granted))
+        .bind(&rec.lawful_basis)
+        .bind(&rec.notice_version)
+        .bind(&rec.source)
+        .bind(&rec.proof)
+        .bind(&at)
+        .bind(&rec.recorded_by)
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        let ps: Vec<String> = (1..=6).map(|n| b.param(n)).collect();
+        sqlx::query(&format!(
+            "INSERT INTO privacy_consent_state (customer_id, purpose, channel, granted, consent_id, updated_at) VALUES ({}) \
+             ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET granted = excluded.granted, consent_id = excluded.consent_id, updated_at = excluded.updated_at",
+            ps.join(", ")
+        ))
+        .bind(customer.to_string())
+        .bind(&rec.purpose)
+        .bind(&rec.channel)
+        .bind(i64::from(rec.granted))
+        .bind(&id)
+        .bind(&at)
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?;
+        tx.emit(&CloudEvent::of(&ConsentChanged {
+            customer_id: customer.to_string(),
+            consent_id: id.clone(),
+            purpose: rec.purpose.clone(),
+            channel: rec.channel.clone(),
+            granted: rec.granted,
+            lawful_basis: rec.lawful_basis.clone(),
+            notice_version: rec.notice_version.clone(),
+            source: rec.source.clone(),
+        }))
+        .await?;
+        tx.audit(&[ctx.entry(
+            audit::CONSENT_RECORDED,
+            "customer",
+            Some(customer.to_string()),
+            vec![format!("consents.{}.{}", rec.purpose, rec.channel)],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(rec)
+    }
+
+    /// A passenger's consents (audited as a read by `ctx`).
+    pub async fn consents(
+        &self,
+        customer: CustomerId,
+        ctx: &AccessContext,
+    ) -> Result<Consents, ConsentError> {
+        self.ensure_customer(customer).await?;
+        let history = self.history(customer).await?;
+        if let Some(a) = &self.auditor {
+            a.record(ctx.entry(
+                audit::CONSENT_READ,
+                "customer",
+                Some(customer.to_string()),
+                vec!["consents".into()],
+                "success",
+            ))
+            .await
+            .map_err(|_| ConsentError::AuditUnavailable)?;
+        }
+        let mut seen = HashSet::new();
+        let current = history
+            .iter()
+            .filter(|r| seen.insert((r.purpose.clone(), r.channel.clone())))
+            .cloned()
+            .collect();
+        Ok(Consents {
+            customer_id: customer.to_string(),
+            current,
+            history,
+        })
+    }
+
+    /// Every history row of `customer`, newest first (unaudited: callers audit).
+    pub async fn history(&self, customer: CustomerId) -> Result<Vec<ConsentRecord>, StorageError> {
+        let p = self.db.backend().param(1);
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM privacy_consents WHERE customer_id = {p} ORDER BY seq DESC"
+        ))
+        .bind(customer.to_string())
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ConsentRecord {
+                    id: r.try_get("id")?,
+                    purpose: r.try_get("purpose")?,
+                    channel: r.try_get("channel")?,
+                    granted: r.try_get::<i64, _>("granted")? == 1,
+                    lawful_basis: r.try_get("lawful_basis")?,
+                    notice_version: r.try_get("notice_version")?,
+                    source: r.try_get("source")?,
+                    proof: r.try_get("proof")?,
+                    recorded_at: r.try_get("recorded_at")?,
+                    recorded_by: r.try_get("recorded_by")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StorageError::from)
+    }
+
+    /// The consent check: which of `customers` have consent for `purpose` given now (on any of
+    /// its channels). One indexed query per call; customers never asked are not consented.
+    pub async fn consented(
+        &self,
+        purpose: &Purpose,
+        customers: &[CustomerId],
+    ) -> Result<HashSet<CustomerId>, StorageError> {
+        let mut out = HashSet::new();
+        let b = self.db.backend();
+        for chunk in customers.chunks(500) {
+            let ps: Vec<String> = (1..=chunk.len()).map(|n| b.param(n + 1)).collect();
+            let sql = format!(
+                "SELECT DISTINCT customer_id FROM privacy_consent_state WHERE purpose = {} AND granted = 1 AND customer_id IN ({})",
+                b.param(1),
+                ps.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(purpose.code);
+            for c in chunk {
+                q = q.bind(c.to_string());
+            }
+            for row in q.fetch_all(self.db.pool()).await? {
+                let id: String = row.try_get("customer_id")?;
+                if let Some(c) = CustomerId::parse(&id) {
+                    out.insert(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The consent check as SQL, for audience and segment queries that select customers
+/// themselves: an `EXISTS (…)` condition true when the customer in `customer_column` has
+/// consent for `purpose` given now. Join it into the `WHERE` clause; the exclusion count is the
+/// same query with `NOT` in front.
+///
+/// Safe to splice: the purpose code comes from the register (lower-case letters and
+/// underscores, checked by a test) and `customer_column` is the caller's own column name.
+pub fn consent_exists_sql(purpose: &Purpose, customer_column: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM privacy_consent_state pcs WHERE pcs.purpose = '{}' AND pcs.granted = 1 AND pcs.customer_id = {customer_column})",
+        purpose.code
+    )
+}
