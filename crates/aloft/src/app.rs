@@ -281,7 +281,9 @@ impl Application {
         let mailer = aloft_mail::Mailer::new(
             db.clone(),
             &mail,
-            aloft_mail::Templates::new().extend(aloft_access::passengers::mail_templates()),
+            aloft_mail::Templates::new()
+                .extend(aloft_access::passengers::mail_templates())
+                .extend(aloft_compensation::mail_templates()),
         )
         .context("the mail settings are not usable")?;
         let Assembled {
@@ -560,6 +562,12 @@ pub fn modules(
     );
     let stewardship =
         aloft_ingest::stewardship::StewardshipState::new(pipeline.clone(), Some(auditor.clone()));
+    let (compensation_db, compensation_travel, compensation_auditor, compensation_mail) = (
+        db.clone(),
+        pipeline.travel().clone(),
+        auditor.clone(),
+        mailer.clone(),
+    );
     let passengers = PassengerAccounts::new(
         db.clone(),
         tokens.clone(),
@@ -617,6 +625,17 @@ pub fn modules(
         .with(aloft_privacy::PrivacyModule::new(
             aloft_privacy::ConsentStore::new(privacy_db, Some(privacy_auditor)),
         ))
+        .with(aloft_compensation::CompensationModule::new(
+            aloft_compensation::Compensation::new(
+                compensation_db,
+                compensation_travel,
+                customers.clone(),
+                compensation_mail,
+                aloft_rights::Rules::default_rules(),
+                aloft_compensation::Settings::default(),
+                Some(compensation_auditor),
+            ),
+        ))
 }
 
 /// Every action the application records in the audit trail: each domain's `events::audit`,
@@ -632,6 +651,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_lake::audit::ALL,
         aloft_insights::events::audit::ALL,
         aloft_privacy::events::audit::ALL,
+        aloft_compensation::events::audit::ALL,
         aloft_access::audit_pages::ACTIONS,
         &[
             aloft_authz::gate::ACCESS_DENIED,

@@ -132,6 +132,7 @@ pub const ROLES: &[RoleDef] = &[
             INTERACTION_READ,
             INTERACTION_WRITE,
             COMPENSATION_EVALUATE,
+            aloft_compensation::permissions::COMPENSATION_APPROVE,
         ],
     ),
     staff(
@@ -203,7 +204,12 @@ pub const ROLES: &[RoleDef] = &[
         ids::CMP_MANAGER,
         "CMP manager",
         "Owns the CMP itself: configuration, role review, source integrations.",
-        &[ACCESS_REVIEW, RECORDS_INGEST, CONFIG_REVIEW],
+        &[
+            ACCESS_REVIEW,
+            RECORDS_INGEST,
+            CONFIG_REVIEW,
+            aloft_compensation::permissions::COMPENSATION_PROCESS,
+        ],
     ),
     staff(
         ids::ADMINISTRATOR,
@@ -240,6 +246,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_insights::permissions::PERMISSIONS,
         aloft_rights::routes::PERMISSIONS,
         aloft_privacy::permissions::PERMISSIONS,
+        aloft_compensation::permissions::PERMISSIONS,
         APP_PERMISSIONS,
     ]
     .concat()

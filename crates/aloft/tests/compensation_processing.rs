@@ -1,0 +1,268 @@
+//! Automatic compensation processing (issue 20, item 4): a flight disruption finds the
+//! passengers booked on the flight, proposes what each is owed, pays the smallest amounts at
+//! once (payment instruction + mail), queues the rest for a customer affairs executive, holds
+//! passengers who missed a connection until their arrival is known, and does all of it once
+//! however often the event is replayed.
+
+mod common;
+
+use aloft::roles::ids;
+use aloft_kernel::AccessContext;
+use aloft_travel::{CustomerId, Record, RecordKind, TravelStore};
+use bytes::Bytes;
+use common::{TestApp, on_each_backend};
+use serde_json::{Value, json};
+
+fn segment(flight: &str, from: &str, to: &str, dep: &str, arr: &str) -> Value {
+    json!({"flight_number": flight, "origin": from, "destination": to,
+        "scheduled_departure_local": dep, "scheduled_arrival_local": arr,
+        "cabin": "economy", "rbd": "Y", "status": "scheduled"})
+}
+
+fn booking(pnr: &str, segments: Vec<Value>) -> Record {
+    Record::parse(
+        RecordKind::Booking,
+        &json!({"source": "gds", "source_record_id": pnr, "record_locator": pnr,
+            "segments": segments}),
+    )
+    .unwrap()
+}
+
+fn feeder() -> Value {
+    segment(
+        "LH1021",
+        "CDG",
+        "FRA",
+        "2026-07-01T07:00",
+        "2026-07-01T08:15",
+    )
+}
+
+fn long_haul() -> Value {
+    segment(
+        "LH400",
+        "FRA",
+        "JFK",
+        "2026-07-01T10:00",
+        "2026-07-01T12:40",
+    )
+}
+
+async fn post(app: &TestApp, role: &str, path: &str, body: &Value) -> common::Reply {
+    app.request(
+        "POST",
+        path,
+        &[
+            ("authorization", app.role_tokens.get(role)),
+            ("content-type", "application/json"),
+        ],
+        Bytes::from(body.to_string()),
+    )
+    .await
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn payments(app: &TestApp) -> i64 {
+    count(
+        app,
+        "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.compensation.payment_instructed'",
+    )
+    .await
+}
+
+async fn mails(app: &TestApp) -> i64 {
+    count(app, "SELECT COUNT(*) FROM mail_messages").await
+}
+
+fn delay(flight: &str, departed: &str, arrived: &str) -> Value {
+    json!({"flight": flight, "date": "2026-07-01", "kind": "delay", "cause": "technical",
+        "operating_carrier_country": "DE", "operating_carrier_large": true,
+        "actual_departure": departed, "actual_arrival": arrived})
+}
+
+#[tokio::test]
+async fn a_disruption_is_proposed_paid_and_queued_once_however_often_it_is_replayed() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let person = |first: &str, email: &str| {
+            json!({"first_name": first, "last_name": "Traveller", "email": email})
+        };
+        let mut ids_of = Vec::new();
+        for (first, email) in [
+            ("Anna", "anna@example.com"),
+            ("Ben", "ben@example.com"),
+            ("Dora", "dora@example.com"),
+        ] {
+            let c = app.create_customer(person(first, email)).await;
+            ids_of.push(CustomerId::parse(c["id"].as_str().unwrap()).unwrap());
+        }
+        let (anna, ben, dora) = (ids_of[0], ids_of[1], ids_of[2]);
+        let travel = TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        );
+        travel
+            .record_many(
+                vec![
+                    (anna, booking("ANNA01", vec![long_haul()])),
+                    (ben, booking("BENX02", vec![feeder(), long_haul()])),
+                    (dora, booking("DORA03", vec![feeder()])),
+                ],
+                &AccessContext::system("test"),
+            )
+            .await
+            .unwrap();
+        let path = "/api/v1/compensation/disruptions";
+
+        // Bad input is refused with every field named, and nothing is stored.
+        let r = post(
+            &app,
+            ids::CMP_MANAGER,
+            path,
+            &json!({"date": "2026-07-01", "kind": "delay", "cause": "gremlins",
+                "operating_carrier_country": "DE",
+                "actual_departure": "2026-07-01T10:05:00+02:00",
+                "actual_arrival": "2026-07-01T09:30:00+02:00"}),
+        )
+        .await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        let pointers: Vec<String> = r.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["pointer"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(pointers, ["/flight", "/cause", "/actual_arrival"]);
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM compensation_proposals").await,
+            0
+        );
+
+        // The feeder lands 3 h 15 late: Dora (CDG–FRA, ≤ 1,500 km) is owed €250 and paid at
+        // once; Ben misses LH400 and waits until his arrival in New York is known.
+        let feeder_late = delay(
+            "LH1021",
+            "2026-07-01T10:05:00+02:00",
+            "2026-07-01T11:30:00+02:00",
+        );
+        let r = post(&app, ids::CMP_MANAGER, path, &feeder_late).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let first = r.json();
+        assert_eq!(first["passengers"], 2, "{first}");
+        assert_eq!(first["approved"], 1, "{first}");
+        assert_eq!(first["awaiting_facts"], 1, "{first}");
+        assert_eq!(payments(&app).await, 1);
+        assert_eq!(mails(&app).await, 1);
+
+        // Replayed twice: nothing new is proposed, paid or mailed.
+        for _ in 0..2 {
+            let r = post(&app, ids::CMP_MANAGER, path, &feeder_late).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            assert_eq!(r.json()["created"], 0);
+            assert_eq!(r.json()["disruption_id"], first["disruption_id"]);
+        }
+        assert_eq!(payments(&app).await, 1);
+        assert_eq!(mails(&app).await, 1);
+
+        // LH400 arrives 3 h 25 late: Anna (FRA–JFK) and Ben (CDG–JFK as one journey) are owed
+        // €600 less 50 % (Art. 7(2)(c), > 3,500 km and under 4 h): above the limit, queued.
+        let r = post(
+            &app,
+            ids::CMP_MANAGER,
+            path,
+            &delay(
+                "LH400",
+                "2026-07-01T13:20:00+02:00",
+                "2026-07-01T16:05:00-04:00",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["pending"], 2, "{}", r.json());
+
+        // The executive's queue; a contact centre agent sees none of it.
+        let queue = app
+            .request(
+                "GET",
+                "/api/v1/compensation/proposals?status=pending",
+                &[(
+                    "authorization",
+                    app.role_tokens.get(ids::CUSTOMER_AFFAIRS_EXECUTIVE),
+                )],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(queue.status, 200, "{}", queue.text());
+        let queue = queue.json();
+        let annas = queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["customer_id"] == anna.to_string() && p["regime"] == "EU261")
+            .expect("Anna's EU261 proposal is queued")
+            .clone();
+        assert_eq!(annas["amount"], "300.00");
+        assert_eq!(annas["currency"], "EUR");
+        assert!(
+            annas["decision"]["citations"]
+                .to_string()
+                .contains("261/2004"),
+            "{annas}"
+        );
+        let refused = app
+            .request(
+                "GET",
+                "/api/v1/compensation/proposals",
+                &[("authorization", app.role_tokens.get(ids::CONTACT_CENTRE_AGENT))],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(refused.status, 403);
+
+        // A voucher needs the passenger's agreement (Art. 7(3)); cash is approved and paid once.
+        let decide = format!(
+            "/api/v1/compensation/proposals/{}/decision",
+            annas["id"].as_str().unwrap()
+        );
+        let exec = ids::CUSTOMER_AFFAIRS_EXECUTIVE;
+        let r = post(
+            &app,
+            exec,
+            &decide,
+            &json!({"approve": true, "method": "voucher"}),
+        )
+        .await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("/method"));
+        assert_eq!(payments(&app).await, 1);
+        let r = post(&app, exec, &decide, &json!({"approve": true})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["status"], "approved");
+        assert_eq!(r.json()["method"], "cash");
+        assert_eq!(payments(&app).await, 2);
+        assert_eq!(mails(&app).await, 2);
+        let again = post(&app, exec, &decide, &json!({"approve": true})).await;
+        assert_eq!(again.status, 409, "{}", again.text());
+        assert_eq!(payments(&app).await, 2);
+
+        // Events carry ids and amounts, never the passenger's name or address.
+        let payloads: Vec<String> = sqlx::query_scalar(
+            "SELECT payload FROM outbox WHERE event_type LIKE 'aloft.compensation.%'",
+        )
+        .fetch_all(app.test_db.db.pool())
+        .await
+        .unwrap();
+        assert!(!payloads.is_empty());
+        for p in payloads {
+            assert!(!p.contains("Anna") && !p.contains("example.com"), "{p}");
+        }
+        app.stop().await;
+    })
+    .await;
+}

@@ -1,0 +1,64 @@
+//! Automatic compensation processing (issue 20, item 4): a flight disruption finds every
+//! passenger booked on the flight, judges each booking as one journey under the passenger-rights
+//! regimes of `aloft-rights`, and stores one proposal per passenger × flight × regime.
+//! Proposals up to a configurable amount are approved at once; the rest wait for a customer
+//! affairs executive. Every approval emits one `aloft.compensation.payment_instructed` event for
+//! Finance and queues one mail to the passenger, in the transaction that approves.
+//!
+//! - [`model`] — pure: the disruption event, the claim a booking makes, missed connections,
+//!   automatic approval, allowed payment forms.
+//! - [`service`] — the stores: processing, the queue, decisions.
+//! - [`routes`] — `POST /api/v1/compensation/disruptions` and the proposals API.
+//!
+//! Invariants: one passenger × flight × regime is proposed and paid once, whatever is replayed
+//! (unique key of `compensation_proposals`); a passenger whose final arrival is not known
+//! (missed connection) is never judged ineligible but waits (`awaiting_facts`); events carry ids
+//! and amounts, never names or addresses.
+
+#![forbid(unsafe_code)]
+
+pub mod events;
+pub mod model;
+pub mod permissions;
+pub mod routes;
+pub mod service;
+
+use aloft_authz::{PermissionInfo, RoutePolicy};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use model::Settings;
+pub use service::{Compensation, mail_templates};
+
+/// Compensation processing as the application assembles it.
+pub struct CompensationModule {
+    service: Compensation,
+}
+
+impl CompensationModule {
+    /// The module over `service`.
+    pub fn new(service: Compensation) -> Self {
+        Self { service }
+    }
+}
+
+impl aloft_module::DomainModule for CompensationModule {
+    fn name(&self) -> &'static str {
+        "compensation-processing"
+    }
+
+    fn permissions(&self) -> Vec<PermissionInfo> {
+        permissions::PERMISSIONS.to_vec()
+    }
+
+    fn policies(&self) -> Vec<RoutePolicy> {
+        routes::POLICY.to_vec()
+    }
+
+    fn api_routes(&self) -> OpenApiRouter {
+        routes::api_routes(self.service.clone())
+    }
+
+    fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        events::event_types()
+    }
+}

@@ -1,0 +1,21 @@
+//! The permissions of compensation processing. Evaluating a claim (`compensation.evaluate`)
+//! belongs to `aloft-rights`.
+
+use aloft_authz::{Permission, PermissionInfo};
+
+/// Report flight disruptions for automatic processing (operations systems, integration clients).
+pub const COMPENSATION_PROCESS: Permission = Permission::new("compensation.process");
+/// See proposals and approve or reject the pending ones (customer affairs executive).
+pub const COMPENSATION_APPROVE: Permission = Permission::new("compensation.approve");
+
+/// The permissions this crate registers.
+pub const PERMISSIONS: &[PermissionInfo] = &[
+    PermissionInfo {
+        permission: COMPENSATION_PROCESS,
+        description: "Report flight disruptions so affected passengers' compensation is proposed",
+    },
+    PermissionInfo {
+        permission: COMPENSATION_APPROVE,
+        description: "See compensation proposals and approve or reject those above the automatic limit",
+    },
+];

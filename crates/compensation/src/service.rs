@@ -1,0 +1,722 @@
+//! Automatic processing over the stores: a disruption judged for every passenger of the flight,
+//! proposals stored once per passenger × flight × regime (the table's unique key), approval
+//! below the limit at once, the rest by a customer affairs executive; every approval emits one
+//! payment instruction and queues one mail to the passenger, in the transaction that approves.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use aloft_customers::{CustomerId, CustomerStore};
+use aloft_kernel::audit::{AccessContext, Auditor};
+use aloft_kernel::db::{from_db_time, now, to_db_time};
+use aloft_kernel::events::CloudEvent;
+use aloft_kernel::{Database, StorageError, WriteTx};
+use aloft_mail::{Mailer, Message};
+use aloft_rights::Rules;
+use aloft_travel::TravelStore;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::events::{self, PaymentInstructed, Proposed};
+use crate::model::{self, FlightDisruption, Method, Passage, Settings, Status};
+
+/// The mail template of an approved compensation.
+pub const APPROVED_TEMPLATE: &str = "compensation-approved";
+
+/// Why a person's decision on a proposal was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    /// No such proposal.
+    #[error("no such proposal")]
+    NotFound,
+    /// Decided before (approved, rejected), or nothing to decide (not owed, awaiting facts).
+    #[error("the proposal is {0}, not pending")]
+    NotPending(String),
+    /// The payment form is not allowed for the regime.
+    #[error("{0}")]
+    Method(&'static str),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What processing a disruption did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Processed {
+    /// The disruption (the same id for every replay of the same flight and kind).
+    pub disruption_id: String,
+    /// The flight (`LH400 2026-07-01`).
+    pub flight: String,
+    /// Passengers found on the flight's bookings.
+    pub passengers: usize,
+    /// Proposals made now (a replay makes none).
+    pub created: usize,
+    /// Of those, approved at once (below the automatic limit).
+    pub approved: usize,
+    /// Of those, queued for a customer affairs executive.
+    pub pending: usize,
+    /// Of those, waiting for a fact (arrival after a missed connection).
+    pub awaiting_facts: usize,
+    /// Proposals that existed already (replayed event): left as they were.
+    pub already_proposed: usize,
+}
+
+/// One stored proposal.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Proposal {
+    /// Its id.
+    pub id: String,
+    /// The passenger's profile.
+    pub customer_id: String,
+    /// The flight (`LH400 2026-07-01`).
+    pub flight: String,
+    /// `EU261`, `UK261`, `APPR`, `MONTREAL`.
+    pub regime: String,
+    /// The disruption that caused it.
+    pub disruption_id: String,
+    /// The booking (PNR) judged.
+    pub record_locator: Option<String>,
+    /// `pending`, `approved`, `rejected`, `not_owed`, `awaiting_facts`.
+    pub status: String,
+    /// What is owed (`null` when nothing is, or not yet known).
+    pub amount: Option<String>,
+    /// Its currency.
+    pub currency: Option<String>,
+    /// The rights engine's decision: eligible, reasons, citations, reductions, distance.
+    #[schema(value_type = Object)]
+    pub decision: Value,
+    /// How it is paid, once approved.
+    pub method: Option<String>,
+    /// `auto` or the approving person's id.
+    pub decided_by: Option<String>,
+    /// When approved or rejected.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// When proposed.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A disruption as received.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Disruption {
+    /// Its id.
+    pub id: String,
+    /// The flight (`LH400 2026-07-01`).
+    pub flight: String,
+    /// `delay` or `cancellation`.
+    pub kind: String,
+    /// The cause category.
+    pub cause: String,
+    /// The event as first received.
+    #[schema(value_type = Object)]
+    pub document: Value,
+    /// When first received.
+    pub received_at: DateTime<Utc>,
+    /// How many times it was received again.
+    pub replays: i64,
+}
+
+/// Compensation processing over the stores it reads and writes.
+#[derive(Clone)]
+pub struct Compensation {
+    db: Database,
+    travel: TravelStore,
+    customers: CustomerStore,
+    mailer: Mailer,
+    rules: Arc<Rules>,
+    settings: Arc<Settings>,
+    auditor: Option<Auditor>,
+}
+
+const PROPOSAL_COLUMNS: &str = "id, customer_id, flight, regime, disruption_id, record_locator, status, amount, currency, decision, method, decided_by, decided_at, created_at";
+
+/// A proposal about to be stored (pure result of judging one passenger).
+struct Draft {
+    customer: CustomerId,
+    regime: String,
+    record_locator: Option<String>,
+    status: Status,
+    amount: Option<(String, String)>,
+    decision: Value,
+}
+
+impl Compensation {
+    /// Processing with `rules` and `settings`.
+    pub fn new(
+        db: Database,
+        travel: TravelStore,
+        customers: CustomerStore,
+        mailer: Mailer,
+        rules: Rules,
+        settings: Settings,
+        auditor: Option<Auditor>,
+    ) -> Self {
+        Self {
+            db,
+            travel,
+            customers,
+            mailer,
+            rules: Arc::new(rules),
+            settings: Arc::new(settings),
+            auditor,
+        }
+    }
+
+    /// The rules the engine judges by.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Judges `disruption` for every passenger of the flight and stores what is new.
+    ///
+    /// Idempotent: a passenger × flight × regime already proposed is left alone (the unique key
+    /// decides, also between two processes replaying at once), so a replay neither proposes,
+    /// pays nor mails twice.
+    ///
+    /// # Errors
+    /// Storage failures; nothing is stored then.
+    pub async fn process(
+        &self,
+        ctx: &AccessContext,
+        disruption: &FlightDisruption,
+        document: &Value,
+    ) -> Result<Processed, StorageError> {
+        let flight = disruption.flight_key();
+        let manifest = self.travel.flight_manifest(&flight, None).await?;
+        let existing: BTreeSet<(String, String)> =
+            sqlx::query("SELECT customer_id, regime FROM compensation_proposals WHERE flight = $1")
+                .bind(&flight)
+                .fetch_all(self.db.pool())
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("customer_id")?, r.try_get("regime")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+        let mut seen = BTreeSet::new();
+        let mut drafts = Vec::new();
+        let mut already = 0;
+        for p in &manifest {
+            if !seen.insert(p.customer_id) {
+                continue;
+            }
+            let record_locator = p
+                .booking
+                .get("record_locator")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            for draft in self.judge(p.customer_id, &p.booking, disruption, record_locator) {
+                if existing.contains(&(draft.customer.to_string(), draft.regime.clone())) {
+                    already += 1;
+                } else {
+                    drafts.push(draft);
+                }
+            }
+        }
+        let approved_customers: BTreeSet<CustomerId> = drafts
+            .iter()
+            .filter(|d| d.status == Status::Approved)
+            .map(|d| d.customer)
+            .collect();
+        let contacts = self.contacts(ctx, approved_customers).await?;
+
+        let mut tx = self.db.begin_write().await?;
+        let at = to_db_time(now());
+        sqlx::query(
+            "INSERT INTO compensation_disruptions (id, flight, kind, cause, document, received_at, replays) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0) \
+             ON CONFLICT (flight, kind) DO UPDATE SET replays = compensation_disruptions.replays + 1",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(&flight)
+        .bind(disruption.kind.as_str())
+        .bind(&disruption.cause)
+        .bind(document.to_string())
+        .bind(&at)
+        .execute(tx.conn())
+        .await?;
+        let disruption_id: String = sqlx::query_scalar(
+            "SELECT id FROM compensation_disruptions WHERE flight = $1 AND kind = $2",
+        )
+        .bind(&flight)
+        .bind(disruption.kind.as_str())
+        .fetch_one(tx.conn())
+        .await?;
+        let mut out = Processed {
+            disruption_id: disruption_id.clone(),
+            flight: flight.clone(),
+            passengers: seen.len(),
+            created: 0,
+            approved: 0,
+            pending: 0,
+            awaiting_facts: 0,
+            already_proposed: already,
+        };
+        for d in drafts {
+            let id = uuid::Uuid::now_v7().to_string();
+            let (amount, currency) = d.amount.clone().unzip();
+            let auto = d.status == Status::Approved;
+            let inserted = sqlx::query(
+                "INSERT INTO compensation_proposals (id, customer_id, flight, regime, disruption_id, record_locator, status, amount, currency, decision, method, decided_by, decided_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                 ON CONFLICT (customer_id, flight, regime) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(d.customer.to_string())
+            .bind(&flight)
+            .bind(&d.regime)
+            .bind(&disruption_id)
+            .bind(d.record_locator.as_deref())
+            .bind(d.status.as_str())
+            .bind(amount.as_deref())
+            .bind(currency.as_deref())
+            .bind(d.decision.to_string())
+            .bind(auto.then_some(Method::Cash.as_str()))
+            .bind(auto.then_some("auto"))
+            .bind(auto.then_some(at.as_str()))
+            .bind(&at)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                out.already_proposed += 1;
+                continue;
+            }
+            out.created += 1;
+            match d.status {
+                Status::Approved => out.approved += 1,
+                Status::Pending => out.pending += 1,
+                Status::AwaitingFacts => out.awaiting_facts += 1,
+                _ => {}
+            }
+            tx.emit(&CloudEvent::of(&Proposed {
+                proposal_id: id.clone(),
+                customer_id: d.customer.to_string(),
+                flight: flight.clone(),
+                regime: d.regime.clone(),
+                status: d.status.as_str().into(),
+            }))
+            .await?;
+            if let (true, Some((amount, currency))) = (auto, &d.amount) {
+                let paid = Paid {
+                    proposal_id: &id,
+                    customer: d.customer,
+                    flight: &flight,
+                    regime: &d.regime,
+                    amount,
+                    currency,
+                    method: Method::Cash,
+                    approved_by: "auto",
+                };
+                self.instruct_payment(&mut tx, &paid, contacts.get(&d.customer))
+                    .await?;
+            }
+        }
+        tx.audit(&[ctx.entry(
+            events::audit::DISRUPTION_PROCESSED,
+            "flight",
+            Some(flight.clone()),
+            vec!["proposals".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// The proposals of one passenger of a disrupted flight (pure but for the rules).
+    fn judge(
+        &self,
+        customer: CustomerId,
+        booking: &Value,
+        disruption: &FlightDisruption,
+        record_locator: Option<String>,
+    ) -> Vec<Draft> {
+        let draft = |regime: &str, status: Status, amount, decision| Draft {
+            customer,
+            regime: regime.to_owned(),
+            record_locator: record_locator.clone(),
+            status,
+            amount,
+            decision,
+        };
+        match model::passage(booking, disruption, self.settings.minimum_connection) {
+            Err(e) => vec![draft(
+                "ALL",
+                Status::AwaitingFacts,
+                None,
+                json!({"eligible": false, "reasons": [e.to_string()], "citations": []}),
+            )],
+            Ok(Passage::MissedConnection { connection }) => vec![draft(
+                "ALL",
+                Status::AwaitingFacts,
+                None,
+                json!({
+                    "eligible": false,
+                    "reasons": [format!("The delay made the passenger miss the connection to {connection}; the arrival at the final destination is not known yet, so the claim is not judged until it is.")],
+                    "citations": ["CJEU C-11/11 Folkerts (delay judged at the final destination)"],
+                    "missed_connection": connection,
+                }),
+            )],
+            Ok(Passage::Claim(claim)) => match aloft_rights::evaluate_json(&claim, &self.rules) {
+                Err(errors) => vec![draft(
+                    "ALL",
+                    Status::AwaitingFacts,
+                    None,
+                    json!({
+                        "eligible": false,
+                        "reasons": errors.iter().map(|e| format!("{}: {}", e.pointer, e.message)).collect::<Vec<_>>(),
+                        "citations": [],
+                    }),
+                )],
+                Ok(decisions) => decisions
+                    .decisions
+                    .into_iter()
+                    .map(|dec| {
+                        let owed = dec.amount.as_ref().filter(|_| dec.eligible).and_then(|m| {
+                            m.amount
+                                .parse::<Decimal>()
+                                .ok()
+                                .map(|a| (m.currency.clone(), a))
+                        });
+                        let status = self
+                            .settings
+                            .initial_status(owed.as_ref().map(|(c, a)| (c.as_str(), *a)));
+                        let amount = owed.map(|(c, a)| (a.round_dp(2).to_string(), c));
+                        let value = serde_json::to_value(&dec).unwrap_or(Value::Null);
+                        draft(dec.regime, status, amount, value)
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    /// E-mail address and language of each customer to notify, audited as a contact read.
+    async fn contacts(
+        &self,
+        ctx: &AccessContext,
+        customers: BTreeSet<CustomerId>,
+    ) -> Result<HashMap<CustomerId, (String, String)>, StorageError> {
+        let mut out = HashMap::new();
+        let mut entries = Vec::new();
+        for id in customers {
+            if let Some(c) = self.customers.get(id).await? {
+                entries.push(ctx.entry(
+                    events::audit::CONTACT_READ,
+                    "customer",
+                    Some(id.to_string()),
+                    vec!["email".into(), "preferences.language".into()],
+                    "success",
+                ));
+                if let Some(email) = &c.profile.email {
+                    let language = c
+                        .profile
+                        .preferences
+                        .language
+                        .as_ref()
+                        .map_or("en", |l| l.as_str())
+                        .to_owned();
+                    out.insert(id, (email.as_str().to_owned(), language));
+                }
+            }
+        }
+        if let Some(auditor) = &self.auditor
+            && !entries.is_empty()
+        {
+            auditor
+                .record_all(entries)
+                .await
+                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        }
+        Ok(out)
+    }
+
+    /// Emits the payment instruction and queues the passenger's mail, inside `tx`.
+    async fn instruct_payment(
+        &self,
+        tx: &mut WriteTx,
+        paid: &Paid<'_>,
+        contact: Option<&(String, String)>,
+    ) -> Result<(), StorageError> {
+        tx.emit(&CloudEvent::of(&PaymentInstructed {
+            proposal_id: paid.proposal_id.to_owned(),
+            customer_id: paid.customer.to_string(),
+            flight: paid.flight.to_owned(),
+            regime: paid.regime.to_owned(),
+            amount: paid.amount.to_owned(),
+            currency: paid.currency.to_owned(),
+            method: paid.method.as_str().into(),
+            approved_by: if paid.approved_by == "auto" {
+                "auto".into()
+            } else {
+                "person".into()
+            },
+        }))
+        .await?;
+        if let Some((to, language)) = contact {
+            let queued = self
+                .mailer
+                .queue(
+                    tx,
+                    Message {
+                        to: to.clone(),
+                        template: APPROVED_TEMPLATE.into(),
+                        language: language.clone(),
+                        params: json!({
+                            "flight": paid.flight,
+                            "amount": paid.amount,
+                            "currency": paid.currency,
+                            "regime": paid.regime,
+                            "method": paid.method.as_str(),
+                        }),
+                        idempotency_key: format!("compensation:{}", paid.proposal_id),
+                    },
+                )
+                .await;
+            if let Err(e) = queued {
+                // A bad address must not block the payment: Finance pays, the agent follows up.
+                tracing::warn!(proposal = paid.proposal_id, error = %e, "compensation mail not queued");
+            }
+        }
+        Ok(())
+    }
+
+    /// A customer affairs executive approves (paid as `method`) or rejects a pending proposal.
+    ///
+    /// # Errors
+    /// Unknown or no longer pending proposal, a payment form the regime does not allow, storage.
+    pub async fn decide(
+        &self,
+        ctx: &AccessContext,
+        id: &str,
+        approve: bool,
+        method: Method,
+        passenger_agreed: bool,
+    ) -> Result<Proposal, DecideError> {
+        let p = self.proposal(id).await?.ok_or(DecideError::NotFound)?;
+        if p.status != Status::Pending.as_str() {
+            return Err(DecideError::NotPending(p.status));
+        }
+        if approve {
+            model::method_allowed(&p.regime, method, passenger_agreed)
+                .map_err(DecideError::Method)?;
+        }
+        let customer = CustomerId::parse(&p.customer_id)
+            .ok_or_else(|| StorageError::Corrupt(format!("proposal {id}: bad customer id")))?;
+        let contacts = if approve {
+            self.contacts(ctx, BTreeSet::from([customer])).await?
+        } else {
+            HashMap::new()
+        };
+        let status = if approve {
+            Status::Approved
+        } else {
+            Status::Rejected
+        };
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE compensation_proposals SET status = $1, method = $2, decided_by = $3, decided_at = $4 \
+             WHERE id = $5 AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(approve.then_some(method.as_str()))
+        .bind(&ctx.actor.id)
+        .bind(to_db_time(now()))
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?
+        .rows_affected();
+        if changed == 0 {
+            // Decided by someone else in between: nothing changes.
+            return Err(DecideError::NotPending("decided".into()));
+        }
+        if let (true, Some(amount), Some(currency)) = (approve, &p.amount, &p.currency) {
+            let paid = Paid {
+                proposal_id: id,
+                customer,
+                flight: &p.flight,
+                regime: &p.regime,
+                amount,
+                currency,
+                method,
+                approved_by: &ctx.actor.id,
+            };
+            self.instruct_payment(&mut tx, &paid, contacts.get(&customer))
+                .await?;
+        }
+        tx.audit(&[ctx.entry(
+            events::audit::PROPOSAL_DECIDED,
+            "compensation_proposal",
+            Some(id.to_owned()),
+            vec!["status".into(), "method".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        self.proposal(id).await?.ok_or(DecideError::NotFound)
+    }
+
+    /// One proposal.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn proposal(&self, id: &str) -> Result<Option<Proposal>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Proposals in `status`, oldest first (the approval queue), at most `limit`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn queue(&self, status: Status, limit: i64) -> Result<Vec<Proposal>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE status = $1 ORDER BY created_at, id LIMIT $2"
+        ))
+        .bind(status.as_str())
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// A passenger's proposals, newest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn of_customer(&self, customer: CustomerId) -> Result<Vec<Proposal>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE customer_id = $1 ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(customer.to_string())
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// A disruption and its proposals.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn disruption(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Disruption, Vec<Proposal>)>, StorageError> {
+        let Some(row) = sqlx::query(
+            "SELECT id, flight, kind, cause, document, received_at, replays FROM compensation_disruptions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let d = decode_disruption(&row)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE disruption_id = $1 ORDER BY customer_id, regime"
+        ))
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(Some((
+            d,
+            rows.iter().map(decode).collect::<Result<_, _>>()?,
+        )))
+    }
+
+    /// The newest disruptions.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn disruptions(&self, limit: i64) -> Result<Vec<Disruption>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, flight, kind, cause, document, received_at, replays FROM compensation_disruptions ORDER BY received_at DESC, id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(decode_disruption).collect()
+    }
+}
+
+/// An approved payment, as instructed.
+struct Paid<'a> {
+    proposal_id: &'a str,
+    customer: CustomerId,
+    flight: &'a str,
+    regime: &'a str,
+    amount: &'a str,
+    currency: &'a str,
+    method: Method,
+    approved_by: &'a str,
+}
+
+fn decode(r: &sqlx::any::AnyRow) -> Result<Proposal, StorageError> {
+    let id: String = r.try_get("id")?;
+    let corrupt = |what: &str| StorageError::Corrupt(format!("proposal {id}: bad {what}"));
+    let decision: String = r.try_get("decision")?;
+    let decided_at: Option<String> = r.try_get("decided_at")?;
+    let created_at: String = r.try_get("created_at")?;
+    Ok(Proposal {
+        customer_id: r.try_get("customer_id")?,
+        flight: r.try_get("flight")?,
+        regime: r.try_get("regime")?,
+        disruption_id: r.try_get("disruption_id")?,
+        record_locator: r.try_get("record_locator")?,
+        status: r.try_get("status")?,
+        amount: r.try_get("amount")?,
+        currency: r.try_get("currency")?,
+        decision: serde_json::from_str(&decision).map_err(|_| corrupt("decision"))?,
+        method: r.try_get("method")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: decided_at
+            .map(|t| from_db_time(&t))
+            .transpose()
+            .map_err(|_| corrupt("decided_at"))?,
+        created_at: from_db_time(&created_at).map_err(|_| corrupt("created_at"))?,
+        id,
+    })
+}
+
+fn decode_disruption(r: &sqlx::any::AnyRow) -> Result<Disruption, StorageError> {
+    let id: String = r.try_get("id")?;
+    let document: String = r.try_get("document")?;
+    let received: String = r.try_get("received_at")?;
+    Ok(Disruption {
+        flight: r.try_get("flight")?,
+        kind: r.try_get("kind")?,
+        cause: r.try_get("cause")?,
+        document: serde_json::from_str(&document)
+            .map_err(|_| StorageError::Corrupt(format!("disruption {id}: bad document")))?,
+        received_at: from_db_time(&received)?,
+        replays: r.try_get("replays")?,
+        id,
+    })
+}
+
+/// The mail template of an approved compensation (registered by the composition root).
+pub fn mail_templates() -> Vec<aloft_mail::Template> {
+    use aloft_mail::{Template, Translation};
+    vec![
+        Template::new(
+            APPROVED_TEMPLATE,
+            Translation::new(
+                "Your compensation for flight {{flight}}",
+                "We are sorry your journey on {{flight}} was disrupted. Under {{regime}} you are owed {{amount}} {{currency}}, which we are paying as {{method}}. You need do nothing more: the payment is on its way.",
+            ),
+        )
+        .language(
+            "de",
+            Translation::new(
+                "Ihre Entschädigung für Flug {{flight}}",
+                "Es tut uns leid, dass Ihre Reise mit {{flight}} gestört war. Nach {{regime}} stehen Ihnen {{amount}} {{currency}} zu, die wir als {{method}} auszahlen. Sie müssen nichts weiter tun.",
+            ),
+        ),
+    ]
+}
