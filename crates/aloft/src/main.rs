@@ -17,6 +17,7 @@ use commands::export::ExportCommand;
 use commands::import::ImportCliArgs;
 use commands::keys::KeysCommand;
 use commands::resolve::ResolveCliArgs;
+use commands::sentiment::SentimentCommand;
 use commands::serve::ServeArgs;
 use commands::token::TokenCommand;
 
@@ -85,6 +86,10 @@ enum Command {
     /// Passenger rights: judge a claim under EU261, UK261, APPR and the Montreal Convention.
     #[command(subcommand)]
     Compensation(CompensationCommand),
+    /// Sentiment and airline topics of free text: `sentiment train` on labelled CSV,
+    /// `sentiment classify` into `id,label,score,topics`.
+    #[command(subcommand)]
+    Sentiment(SentimentCommand),
 }
 
 #[tokio::main]
@@ -114,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Sentiment(command) => commands::sentiment::run(command),
         Command::Resolve(args) => commands::resolve::run(args),
         Command::Import(args) => commands::import::import(args).await,
         Command::Token(command) => commands::token::run(command).await,

@@ -8,6 +8,7 @@ pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod keys;
 pub(crate) mod resolve;
+pub(crate) mod sentiment;
 pub(crate) mod serve;
 pub(crate) mod token;
 

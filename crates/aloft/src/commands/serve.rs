@@ -157,6 +157,11 @@ pub(crate) struct ServeArgs {
         default_value = "Aloft <no-reply@aloft.invalid>"
     )]
     mail_from: String,
+
+    /// A sentiment model written by `aloft sentiment train`, used for every text the server
+    /// labels; without it, the built-in lexicon model.
+    #[arg(long, env = "ALOFT_SENTIMENT_MODEL")]
+    sentiment_model: Option<PathBuf>,
 }
 
 pub(crate) fn parse_trusted_proxies(s: &str) -> Result<aloft_kernel::http::TrustedProxies, String> {
@@ -164,6 +169,14 @@ pub(crate) fn parse_trusted_proxies(s: &str) -> Result<aloft_kernel::http::Trust
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.sentiment_model {
+        let model = super::sentiment::load_model(path)
+            .map_err(|e| anyhow::anyhow!("--sentiment-model: {e:#}"))?;
+        tracing::info!(model = %model.describe(), "sentiment model loaded");
+        if aloft_sentiment::install(model).is_err() {
+            anyhow::bail!("--sentiment-model: a sentiment model is already installed");
+        }
+    }
     let nats_tls = aloft_broker::NatsTls {
         ca_file: args.nats_ca.clone(),
         client_cert: args.nats_client_cert.clone(),
