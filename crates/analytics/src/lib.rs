@@ -1,0 +1,10 @@
+//! Analytics and personalisation (issue 22): segments over customers' travel, loyalty,
+//! preferences, interactions, sentiment, cases and consent.
+//!
+//! So far the pure core: [`segment`], the rule language — validation that names every bad
+//! field by JSON pointer (served as a 422) and compilation to one SQL condition over the facts
+//! table, identical on SQLite and PostgreSQL but for the parameter syntax.
+
+#![forbid(unsafe_code)]
+
+pub mod segment;
