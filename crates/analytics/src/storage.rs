@@ -1,0 +1,167 @@
+//! Segment storage: the facts table rules are evaluated on, and the count preview.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::Row;
+
+use aloft_kernel::{Database, StorageError};
+
+use crate::segment::{Bind, Rule, compile};
+
+/// One customer's segmentable facts (a row of `analytics_customer_facts` and its lists).
+/// Codes, counts and instants only: no name, contact or document ever lands here.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerFacts {
+    /// The customer.
+    pub customer_id: String,
+    /// Home airport (IATA).
+    pub home_airport: Option<String>,
+    /// Nationality (ISO 3166 alpha-2).
+    pub nationality: Option<String>,
+    /// Age band (`35-44`).
+    pub age_band: Option<String>,
+    /// Preferred language.
+    pub language: Option<String>,
+    /// Loyalty tier code.
+    pub tier: Option<String>,
+    /// When the tier last changed.
+    pub tier_changed_at: Option<DateTime<Utc>>,
+    /// Flights in the last 12 months.
+    pub flights_12m: i64,
+    /// Flights in the last 90 days.
+    pub flights_90d: i64,
+    /// The last flight's departure.
+    pub last_flight_at: Option<DateTime<Utc>>,
+    /// Cabin flown most.
+    pub main_cabin: Option<String>,
+    /// Spend in the last 12 months, minor units.
+    pub spend_12m_minor: i64,
+    /// Disruptions (delays ≥ 3 h, cancellations, misconnections, mishandled bags) in 12 months.
+    pub disruptions_12m: i64,
+    /// Meal preference code.
+    pub meal_preference: Option<String>,
+    /// Seat preference code.
+    pub seat_preference: Option<String>,
+    /// Interactions in the last 90 days.
+    pub interactions_90d: i64,
+    /// Negative texts in the last 90 days.
+    pub negative_90d: i64,
+    /// Sentiment label of the latest text.
+    pub last_sentiment: Option<String>,
+    /// Open cases.
+    pub open_cases: i64,
+    /// Marketing e-mail consent given.
+    pub consent_marketing_email: bool,
+    /// Routes flown in 24 months (`FRA-JFK`).
+    pub routes: Vec<String>,
+    /// Airports flown from or to in 24 months.
+    pub airports: Vec<String>,
+}
+
+fn instant(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// Reads and writes segment facts; counts segments.
+#[derive(Clone)]
+pub struct SegmentStore {
+    db: Database,
+}
+
+impl SegmentStore {
+    /// A store on `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// Replaces the facts of these customers (row and lists) in one transaction.
+    pub async fn put_facts(
+        &self,
+        facts: &[CustomerFacts],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let b = self.db.backend();
+        let p: Vec<String> = (1..=22).map(|n| b.param(n)).collect();
+        let insert = format!(
+            "INSERT INTO analytics_customer_facts (customer_id, home_airport, nationality, age_band, \
+             language, tier, tier_changed_at, flights_12m, flights_90d, last_flight_at, main_cabin, \
+             spend_12m_minor, disruptions_12m, meal_preference, seat_preference, interactions_90d, \
+             negative_90d, last_sentiment, open_cases, consent_marketing_email, updated_at) VALUES ({})",
+            p[..21].join(", ")
+        );
+        let mut tx = self.db.pool().begin().await?;
+        for f in facts {
+            for table in [
+                "analytics_customer_facts",
+                "analytics_customer_routes",
+                "analytics_customer_airports",
+            ] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = {}", p[0]))
+                    .bind(&f.customer_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(&insert)
+                .bind(&f.customer_id)
+                .bind(&f.home_airport)
+                .bind(&f.nationality)
+                .bind(&f.age_band)
+                .bind(&f.language)
+                .bind(&f.tier)
+                .bind(instant(f.tier_changed_at))
+                .bind(f.flights_12m)
+                .bind(f.flights_90d)
+                .bind(instant(f.last_flight_at))
+                .bind(&f.main_cabin)
+                .bind(f.spend_12m_minor)
+                .bind(f.disruptions_12m)
+                .bind(&f.meal_preference)
+                .bind(&f.seat_preference)
+                .bind(f.interactions_90d)
+                .bind(f.negative_90d)
+                .bind(&f.last_sentiment)
+                .bind(f.open_cases)
+                .bind(i64::from(f.consent_marketing_email))
+                .bind(instant(Some(now)))
+                .execute(&mut *tx)
+                .await?;
+            for (table, values) in [
+                ("analytics_customer_routes", &f.routes),
+                ("analytics_customer_airports", &f.airports),
+            ] {
+                let mut seen = std::collections::BTreeSet::new();
+                for v in values.iter().filter(|v| seen.insert(v.as_str())) {
+                    sqlx::query(&format!(
+                        "INSERT INTO {table} (customer_id, value) VALUES ({}, {})",
+                        p[0], p[1]
+                    ))
+                    .bind(&f.customer_id)
+                    .bind(v)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many customers a rule selects now (the segment builder's live count).
+    pub async fn count(&self, rule: &Rule, now: DateTime<Utc>) -> Result<u64, StorageError> {
+        let b = self.db.backend();
+        let c = compile(rule, now, 1, &|n| b.param(n));
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM analytics_customer_facts f WHERE {}",
+            c.sql
+        );
+        let mut q = sqlx::query(&sql);
+        for bind in &c.binds {
+            q = match bind {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        let row = q.fetch_one(self.db.pool()).await?;
+        let n: i64 = row.try_get("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

@@ -1,0 +1,81 @@
+//! The segment rule language compiled and counted on each backend (`ALOFT_TEST_BACKENDS`).
+
+use aloft_analytics::segment::parse;
+use aloft_analytics::storage::{CustomerFacts, SegmentStore};
+use aloft_kernel::testing::{TestDatabase, backends};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+fn now() -> DateTime<Utc> {
+    "2026-12-06T12:00:00Z".parse().unwrap()
+}
+
+/// 40 customers: tiers cycle blue/silver/gold/platinum; customer i flew i % 7 times in 12
+/// months, last i × 10 days ago (never for multiples of 10); every third has FRA-JFK; every
+/// fourth consents to marketing e-mail; spend i × 100.50.
+fn population() -> Vec<CustomerFacts> {
+    (0..40)
+        .map(|i| CustomerFacts {
+            customer_id: format!("c{i:02}"),
+            tier: Some(["blue", "silver", "gold", "platinum"][i % 4].to_owned()),
+            home_airport: Some(if i % 2 == 0 { "FRA" } else { "MUC" }.to_owned()),
+            flights_12m: (i % 7) as i64,
+            last_flight_at: (i % 10 != 0).then(|| now() - Duration::days(i as i64 * 10)),
+            routes: if i % 3 == 0 {
+                vec!["FRA-JFK".into(), "JFK-FRA".into()]
+            } else {
+                vec![]
+            },
+            consent_marketing_email: i % 4 == 0,
+            spend_12m_minor: i as i64 * 10_050,
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn expected(f: impl Fn(usize) -> bool) -> u64 {
+    (0..40).filter(|&i| f(i)).count() as u64
+}
+
+#[tokio::test]
+async fn rules_count_the_same_on_every_backend() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let store = SegmentStore::new(t.db.clone());
+        store.put_facts(&population(), now()).await.unwrap();
+        // Writing again replaces, never duplicates.
+        store.put_facts(&population()[..5], now()).await.unwrap();
+
+        let cases = [
+            (json!({"all": []}), 40),
+            (
+                json!({"field": "loyalty.tier", "op": "in", "value": ["gold", "platinum"]}),
+                expected(|i| i % 4 >= 2),
+            ),
+            (
+                json!({"all": [{"field": "travel.flights_12m", "op": ">=", "value": 4},
+                               {"field": "profile.home_airport", "op": "=", "value": "FRA"}]}),
+                expected(|i| i % 7 >= 4 && i % 2 == 0),
+            ),
+            (
+                // Lapsed: no flight for more than 200 days, or never.
+                json!({"field": "travel.days_since_last_flight", "op": ">", "value": 200}),
+                expected(|i| i % 10 == 0 || i * 10 > 200),
+            ),
+            (
+                json!({"not": {"field": "travel.route", "op": "=", "value": "FRA-JFK"}}),
+                expected(|i| i % 3 != 0),
+            ),
+            (
+                json!({"any": [{"field": "consent.marketing_email", "op": "=", "value": true},
+                               {"field": "travel.spend_12m", "op": ">=", "value": "3000.00"}]}),
+                expected(|i| i % 4 == 0 || i * 10_050 >= 300_000),
+            ),
+        ];
+        for (rule, want) in cases {
+            let parsed = parse(&rule).unwrap();
+            let got = store.count(&parsed, now()).await.unwrap();
+            assert_eq!(got, want, "{backend:?}: {rule}");
+        }
+    }
+}
