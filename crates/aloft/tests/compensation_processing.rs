@@ -262,6 +262,57 @@ async fn a_disruption_is_proposed_paid_and_queued_once_however_often_it_is_repla
         for p in payloads {
             assert!(!p.contains("Anna") && !p.contains("example.com"), "{p}");
         }
+
+        // The pages: the executive's queue holds Ben's proposal, its page gives the reasons and
+        // the sources, a voucher without agreement is refused with the field named, cash is
+        // approved; the disruption view lists every passenger; the profile has the tab.
+        let exec = app.sign_in_as(ids::CUSTOMER_AFFAIRS_EXECUTIVE).await;
+        let q = app.get_as(&exec, "/compensation/proposals").await;
+        assert_eq!(q.status, 200, "{}", q.text());
+        assert!(q.text().contains("BENX02"), "{}", q.text());
+        assert!(!q.text().contains("ANNA01"), "Anna's is decided");
+        let bens = queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["customer_id"] == ben.to_string() && p["regime"] == "EU261")
+            .expect("Ben's EU261 proposal is queued")
+            .clone();
+        let at = format!("/compensation/proposals/{}", bens["id"].as_str().unwrap());
+        let d = app.get_as(&exec, &at).await;
+        assert_eq!(d.status, 200, "{}", d.text());
+        assert!(d.text().contains("Art. 7"), "{}", d.text());
+        let r = app
+            .post_form_as(&exec, &format!("{at}/decision"), "decision=approve&method=miles")
+            .await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("signed agreement"));
+        assert_eq!(payments(&app).await, 2);
+        let r = app
+            .post_form_as(&exec, &format!("{at}/decision"), "decision=approve&method=cash")
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert_eq!(payments(&app).await, 3);
+        let view = app
+            .get_as(
+                &exec,
+                &format!("/compensation/disruptions/{}", bens["disruption_id"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(view.status, 200, "{}", view.text());
+        assert!(view.text().contains("ANNA01") && view.text().contains("BENX02"));
+        let list = app.get_as(&exec, "/compensation/disruptions").await;
+        assert!(list.text().contains("LH1021 2026-07-01"), "{}", list.text());
+        let tab = app
+            .get_as(&exec, &format!("/customers/{dora}?tab=compensation"))
+            .await;
+        assert_eq!(tab.status, 200, "{}", tab.text());
+        assert!(tab.text().contains("250.00 EUR"), "{}", tab.text());
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        assert_eq!(
+            app.get_as(&agent, "/compensation/proposals").await.status,
+            403
+        );
         app.stop().await;
     })
     .await;

@@ -9,6 +9,8 @@
 //!   automatic approval, allowed payment forms.
 //! - [`service`] — the stores: processing, the queue, decisions.
 //! - [`routes`] — `POST /api/v1/compensation/disruptions` and the proposals API.
+//! - [`pages`] — the approval queue, a proposal with reasons and sources, the disruption view,
+//!   the "Compensation" tab of the customer 360° page.
 //!
 //! Invariants: one passenger × flight × regime is proposed and paid once, whatever is replayed
 //! (unique key of `compensation_proposals`); a passenger whose final arrival is not known
@@ -17,8 +19,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod demo;
 pub mod events;
 pub mod model;
+pub mod pages;
 pub mod permissions;
 pub mod routes;
 pub mod service;
@@ -51,11 +55,34 @@ impl aloft_module::DomainModule for CompensationModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        routes::POLICY.to_vec()
+        [routes::POLICY, pages::POLICY].concat()
+    }
+
+    fn page_routes(&self) -> axum::Router {
+        pages::routes(self.service.clone())
+    }
+
+    fn navigation(&self) -> Vec<aloft_web::NavEntry> {
+        vec![aloft_web::NavEntry {
+            section: pages::SECTION,
+            href: "/compensation/proposals",
+            label: "Compensation proposals",
+            summary: "Proposals from flight disruptions: approve, reject, see why.",
+            access: aloft_authz::Access::Permission(permissions::COMPENSATION_APPROVE),
+            order: 41,
+        }]
+    }
+
+    fn record_views(&self) -> Vec<aloft_web::RecordView> {
+        pages::record_views(self.service.clone())
     }
 
     fn api_routes(&self) -> OpenApiRouter {
         routes::api_routes(self.service.clone())
+    }
+
+    fn demo_data(&self) -> Option<std::sync::Arc<dyn aloft_module::DemoData>> {
+        Some(std::sync::Arc::new(demo::Demo(self.service.clone())))
     }
 
     fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {

@@ -164,6 +164,11 @@ impl Compensation {
         }
     }
 
+    /// The travel store (bookings by flight).
+    pub fn travel(&self) -> &TravelStore {
+        &self.travel
+    }
+
     /// The rules the engine judges by.
     pub fn rules(&self) -> &Rules {
         &self.rules
@@ -555,6 +560,30 @@ impl Compensation {
         .await?;
         tx.commit().await?;
         self.proposal(id).await?.ok_or(DecideError::NotFound)
+    }
+
+    /// Records that `ctx` was shown the proposals of `customer` (audited before they are shown).
+    ///
+    /// # Errors
+    /// The audit trail is unavailable: show nothing.
+    pub async fn audit_read(
+        &self,
+        ctx: &AccessContext,
+        customer: &str,
+    ) -> Result<(), StorageError> {
+        if let Some(auditor) = &self.auditor {
+            auditor
+                .record(ctx.entry(
+                    crate::pages::READ,
+                    "customer",
+                    Some(customer.to_owned()),
+                    vec!["compensation".into()],
+                    "success",
+                ))
+                .await
+                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// One proposal.
