@@ -79,3 +79,67 @@ async fn rules_count_the_same_on_every_backend() {
         }
     }
 }
+
+/// The issue's target: a segment count preview over 1,000,000 customers ≤ 200 ms on
+/// PostgreSQL. Run with `ALOFT_TEST_BACKENDS=postgres cargo test -p aloft-analytics --release
+/// --test segments -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "benchmark: fills 1,000,000 customers"]
+async fn preview_over_a_million_customers() {
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let fill = "INSERT INTO analytics_customer_facts (customer_id, home_airport, tier, \
+             flights_12m, last_flight_at, spend_12m_minor, disruptions_12m, negative_90d, \
+             consent_marketing_email, updated_at) \
+             SELECT 'c' || n, (ARRAY['FRA','MUC','LHR','JFK','DXB','CDG','AMS','MAD'])[1 + n % 8], \
+             (ARRAY['blue','blue','blue','silver','silver','gold','platinum'])[1 + n % 7], n % 13, \
+             to_char(timestamp '2026-12-06' - (n % 700) * interval '1 day', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             (n % 5000) * 100, n % 4, n % 3, (n / 3) % 2, '2026-12-06T00:00:00Z' \
+             FROM generate_series(1, 1000000) AS n";
+        if backend != aloft_kernel::Backend::Postgres {
+            continue;
+        }
+        sqlx::query(fill).execute(t.db.pool()).await.unwrap();
+        sqlx::query("INSERT INTO analytics_customer_routes (customer_id, value) SELECT 'c' || n, 'FRA-JFK' FROM generate_series(1, 1000000, 9) AS n")
+            .execute(t.db.pool()).await.unwrap();
+        sqlx::query("ANALYZE").execute(t.db.pool()).await.unwrap();
+        let store = SegmentStore::new(t.db.clone());
+        let rules = [
+            (
+                "gold or platinum, ≥ 4 flights",
+                json!({"all": [
+                {"field": "loyalty.tier", "op": "in", "value": ["gold", "platinum"]},
+                {"field": "travel.flights_12m", "op": ">=", "value": 4}]}),
+            ),
+            (
+                "lapsed FRA flyers with consent",
+                json!({"all": [
+                {"field": "profile.home_airport", "op": "=", "value": "FRA"},
+                {"field": "travel.days_since_last_flight", "op": ">", "value": 180},
+                {"field": "consent.marketing_email", "op": "=", "value": true}]}),
+            ),
+            (
+                "disrupted and negative, on FRA-JFK",
+                json!({"all": [
+                {"field": "travel.disruptions_12m", "op": ">=", "value": 2},
+                {"field": "sentiment.negative_90d", "op": ">", "value": 0},
+                {"field": "travel.route", "op": "=", "value": "FRA-JFK"}]}),
+            ),
+        ];
+        for (name, rule) in rules {
+            let rule = parse(&rule).unwrap();
+            let mut times = Vec::new();
+            let mut n = 0;
+            for _ in 0..21 {
+                let started = std::time::Instant::now();
+                n = store.count(&rule, now()).await.unwrap();
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{name}: {n} customers, p50 {:.1} ms, max {:.1} ms (21 runs)",
+                times[10], times[20]
+            );
+        }
+    }
+}
