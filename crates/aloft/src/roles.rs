@@ -186,6 +186,7 @@ pub const ROLES: &[RoleDef] = &[
             aloft_mail::MAIL_CATCHER_READ,
             CONSENT_READ,
             CONSENT_WRITE,
+            aloft_privacy::permissions::REQUESTS_MANAGE,
         ],
     ),
     staff(

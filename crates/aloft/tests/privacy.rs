@@ -187,3 +187,130 @@ async fn consent_is_recorded_with_proof_never_overwritten_and_checked() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_agent_records_consent_given_by_phone_on_the_consent_tab() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let c = app
+            .create_customer(json!({"first_name": "Chidi", "last_name": "Okafor"}))
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        let tab = app
+            .get_as(&agent, &format!("/customers/{id}?tab=consent"))
+            .await;
+        assert_eq!(tab.status, 200);
+        assert!(tab.text().contains("No consent recorded"), "{}", tab.text());
+        assert!(tab.text().contains("Record a consent"));
+
+        // Without proof: the form comes back naming it, nothing stored.
+        let r = app
+            .post_form_as(
+                &agent,
+                &format!("/customers/{id}/consents"),
+                "purpose=marketing_sms&channel=&granted=true&source=contact_centre&proof=",
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("proof"), "{}", r.text());
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_consents").await, 0);
+
+        let r = app
+            .post_form_as(
+                &agent,
+                &format!("/customers/{id}/consents"),
+                "purpose=marketing_sms&channel=&granted=true&source=contact_centre&proof=call+CC-7731",
+            )
+            .await;
+        assert!(r.status == 303 || r.status == 302, "{} {}", r.status, r.text());
+        let tab = app
+            .get_as(&agent, &format!("/customers/{id}?tab=consent"))
+            .await
+            .text();
+        assert!(tab.contains("call CC-7731") && tab.contains("Given"), "{tab}");
+
+        // A marketing manager neither sees the tab nor records.
+        let mm = app.sign_in_as(ids::MARKETING_MANAGER).await;
+        let r = app
+            .post_form_as(
+                &mm,
+                &format!("/customers/{id}/consents"),
+                "purpose=marketing_sms&granted=true&source=web&proof=x",
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_table_about_a_customer_is_covered_and_exported() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let missing = aloft_privacy::coverage::uncovered(&app.test_db.db)
+            .await
+            .unwrap();
+        assert!(
+            missing.is_empty(),
+            "tables with a customer reference that export and erasure do not cover \
+             (add them to aloft_privacy::coverage::PERSONAL_TABLES): {missing:?}"
+        );
+
+        let c = app
+            .create_customer(json!({"first_name": "Dagny", "last_name": "Haugen", "email": "dagny.haugen@example.com"}))
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let r = post_as(
+            &app,
+            ids::CONTACT_CENTRE_AGENT,
+            &format!("/api/v1/customers/{id}/consents"),
+            &json!({"purpose": "newsletter", "granted": true, "source": "web", "proof": "form 5150"}),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+
+        let path = format!("/api/v1/customers/{id}/export");
+        let r = get_as(&app, ids::CONTACT_CENTRE_AGENT, &path).await;
+        assert_eq!(r.status, 403, "only the privacy officer exports");
+        let r = get_as(&app, ids::DATA_PRIVACY_OFFICER, &path).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let sections = r.json();
+        let of = |t: &str| {
+            sections
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["table"] == t)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(of("customers")["rows"].as_array().unwrap().len(), 1);
+        assert_eq!(of("privacy_consents")["rows"][0]["proof"], "form 5150");
+        assert_eq!(of("privacy_consents")["source"], "privacy");
+        assert!(
+            of("outbox")["rows"].as_array().unwrap().len() >= 2,
+            "created + consent events"
+        );
+        let r = get_as(&app, ids::DATA_PRIVACY_OFFICER, &format!("{path}?format=csv")).await;
+        assert_eq!(r.status, 200);
+        assert!(r.header("content-type").starts_with("text/csv"));
+        assert!(r.text().contains("\"form 5150\""));
+        let r = get_as(&app, ids::DATA_PRIVACY_OFFICER, &format!("{path}?format=xml")).await;
+        assert_eq!(r.status, 422);
+        let r = get_as(
+            &app,
+            ids::DATA_PRIVACY_OFFICER,
+            &format!("/api/v1/customers/{}/export", CustomerId::generate()),
+        )
+        .await;
+        assert_eq!(r.status, 404);
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.subject_exported'").await,
+            2
+        );
+        app.stop().await;
+    })
+    .await;
+}

@@ -60,6 +60,9 @@ pub mod audit {
     /// `privacy.consent_read`: a passenger's consent history was shown.
     pub const CONSENT_READ: AuditAction = AuditAction::new("privacy.consent_read");
 
+    /// `privacy.subject_exported`: everything held about a person exported (access request).
+    pub const SUBJECT_EXPORTED: AuditAction = AuditAction::new("privacy.subject_exported");
+
     /// Every action of this domain.
-    pub const ALL: &[AuditAction] = &[CONSENT_RECORDED, CONSENT_READ];
+    pub const ALL: &[AuditAction] = &[CONSENT_RECORDED, CONSENT_READ, SUBJECT_EXPORTED];
 }

@@ -6,15 +6,19 @@
 //! - [`store`]: the append-only consent history (migration 0029), the current state derived
 //!   from it in the same transaction, and the consent check ([`ConsentStore::consented`],
 //!   [`consent_exists_sql`]).
-//! - [`routes`]: the consent API. [`events`], [`permissions`]: what it emits, audits, checks.
+//! - [`coverage`]: every table holding data about a customer, with category, source and what
+//!   erasure does; the subject access export (JSON, CSV) reads exactly these.
+//! - [`routes`]: the consent API; [`pages`]: the Consent tab of the customer 360° page. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
 //! Invariants: a consent record is never updated or deleted (withdrawal is a new row); a change
 //! without a known purpose, a source or a proof stores nothing; events carry codes and ids,
 //! never the proof.
 #![forbid(unsafe_code)]
 
+pub mod coverage;
 pub mod events;
 pub mod model;
+pub mod pages;
 pub mod permissions;
 pub mod routes;
 pub mod store;
@@ -44,7 +48,15 @@ impl aloft_module::DomainModule for PrivacyModule {
     }
 
     fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
-        routes::POLICY.to_vec()
+        [routes::POLICY, pages::POLICY].concat()
+    }
+
+    fn page_routes(&self) -> axum::Router {
+        pages::routes(self.store.clone())
+    }
+
+    fn record_views(&self) -> Vec<aloft_web::RecordView> {
+        pages::record_views(self.store.clone())
     }
 
     fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {

@@ -7,6 +7,9 @@ pub const CONSENT_READ: Permission = Permission::new("privacy.consent.read");
 /// Record a consent given or withdrawn on a passenger's behalf (by phone, at the airport).
 pub const CONSENT_WRITE: Permission = Permission::new("privacy.consent.write");
 
+/// Handle data-subject requests: export everything held about a person.
+pub const REQUESTS_MANAGE: Permission = Permission::new("privacy.requests.manage");
+
 /// The permissions this domain registers, with what they allow.
 pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
@@ -16,5 +19,9 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: CONSENT_WRITE,
         description: "Record a passenger's consent given or withdrawn, with its source and proof",
+    },
+    PermissionInfo {
+        permission: REQUESTS_MANAGE,
+        description: "Handle data-subject requests: export everything held about a person (JSON, CSV)",
     },
 ];

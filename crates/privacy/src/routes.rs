@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::model::{PURPOSES, Purpose, parse_change};
-use crate::permissions::{CONSENT_READ, CONSENT_WRITE};
+use crate::permissions::{CONSENT_READ, CONSENT_WRITE, REQUESTS_MANAGE};
 use crate::store::{ConsentError, ConsentRecord, ConsentStore, Consents};
 
 /// Who may call each route.
@@ -29,6 +29,11 @@ pub const POLICY: &[RoutePolicy] = &[
     ),
     RoutePolicy::new(
         "GET",
+        "/api/v1/customers/{id}/export",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
         "/api/v1/privacy/purposes",
         Access::Permission(CONSENT_READ),
     ),
@@ -39,6 +44,7 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(read_consents, record_consent))
         .routes(routes!(purposes))
+        .routes(routes!(export_subject))
         .with_state(store)
 }
 
@@ -115,4 +121,62 @@ async fn record_consent(
 )]
 async fn purposes() -> Json<&'static [Purpose]> {
     Json(PURPOSES)
+}
+
+/// The format of a subject access export.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// Everything held about a person (access and portability request): every table of the
+/// coverage list, with the data category and the source of each; JSON or CSV. Audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}/export",
+    tag = "privacy",
+    params(("id" = String, Path, description = "Customer id"), ExportQuery),
+    responses(
+        (status = 200, description = "The export", body = Vec<crate::coverage::ExportSection>),
+        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn export_subject(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ExportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let id = parse_id(&id)?;
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::field("/format", "must be json or csv")),
+    };
+    let sections = crate::coverage::export(store.db(), id).await?;
+    if sections
+        .iter()
+        .all(|s| s.table != "customers" || s.rows.is_empty())
+    {
+        return Err(ApiError::NotFound("customer"));
+    }
+    store.audit_export(id, &ctx).await?;
+    Ok(if csv {
+        (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"export.csv\"",
+                ),
+            ],
+            crate::coverage::export_csv(&sections),
+        )
+            .into_response()
+    } else {
+        Json(sections).into_response()
+    })
 }

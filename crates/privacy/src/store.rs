@@ -207,6 +207,26 @@ impl ConsentStore {
         })
     }
 
+    /// Records that everything about `customer` was exported by `ctx`; returns once committed.
+    pub async fn audit_export(
+        &self,
+        customer: CustomerId,
+        ctx: &AccessContext,
+    ) -> Result<(), ConsentError> {
+        if let Some(a) = &self.auditor {
+            a.record(ctx.entry(
+                audit::SUBJECT_EXPORTED,
+                "customer",
+                Some(customer.to_string()),
+                vec!["*".into()],
+                "success",
+            ))
+            .await
+            .map_err(|_| ConsentError::AuditUnavailable)?;
+        }
+        Ok(())
+    }
+
     /// Every history row of `customer`, newest first (unaudited: callers audit).
     pub async fn history(&self, customer: CustomerId) -> Result<Vec<ConsentRecord>, StorageError> {
         let p = self.db.backend().param(1);

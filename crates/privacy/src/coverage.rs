@@ -1,0 +1,423 @@
+//! Where personal data about one customer lives: every table that refers to a customer, listed
+//! once ([`PERSONAL_TABLES`]) with its data category, the domain it comes from, and what an
+//! erasure does to it. The subject access export reads exactly these tables; a test compares the
+//! list with the live schema, so a migration adding a `customer_id` column that this list does
+//! not cover fails the build's tests instead of silently escaping export and erasure.
+
+use aloft_kernel::{Backend, Database, StorageError};
+use aloft_vocab::CustomerId;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sqlx::{Column, Row, TypeInfo};
+use utoipa::ToSchema;
+
+/// What an erasure does to a table's rows about the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum OnErasure {
+    /// The rows are deleted.
+    Delete,
+    /// The rows stay with the person's values removed or crypto-shredded, because another law
+    /// requires the record (`legal_basis` says which).
+    Pseudonymise {
+        /// The law that requires keeping the record.
+        legal_basis: &'static str,
+    },
+    /// The rows stay as they are: they hold ids and codes only (the audit trail).
+    KeepIdsOnly,
+}
+
+/// One table holding data about a customer.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PersonalTable {
+    /// The table.
+    pub table: &'static str,
+    /// The column holding the customer's id.
+    pub column: &'static str,
+    /// An extra SQL condition on the table (`resource_type = 'customer'`), if any.
+    pub condition: Option<&'static str>,
+    /// The data category (records of processing).
+    pub category: &'static str,
+    /// The domain the data comes from (the export's "source").
+    pub source: &'static str,
+    /// What erasure does.
+    pub on_erasure: OnErasure,
+}
+
+const fn t(
+    table: &'static str,
+    column: &'static str,
+    category: &'static str,
+    source: &'static str,
+    on_erasure: OnErasure,
+) -> PersonalTable {
+    PersonalTable {
+        table,
+        column,
+        condition: None,
+        category,
+        source,
+        on_erasure,
+    }
+}
+
+/// Every table that refers to a customer. Tables of domains not yet migrated in a database are
+/// skipped at run time (the list names them ahead of their migrations).
+pub const PERSONAL_TABLES: &[PersonalTable] = &[
+    t(
+        "customers",
+        "id",
+        "identity, contact details, documents, preferences",
+        "customers",
+        OnErasure::Delete,
+    ),
+    t(
+        "customer_changes",
+        "customer_id",
+        "profile change history",
+        "customers",
+        OnErasure::Delete,
+    ),
+    t(
+        "passenger_accounts",
+        "customer_id",
+        "self-service account",
+        "access",
+        OnErasure::Delete,
+    ),
+    t(
+        "travel_records",
+        "customer_id",
+        "bookings, flights, bags, purchases, interactions",
+        "travel, ingest",
+        OnErasure::Delete,
+    ),
+    t(
+        "timeline",
+        "customer_id",
+        "customer timeline",
+        "travel",
+        OnErasure::Delete,
+    ),
+    t(
+        "identity_links",
+        "customer_id",
+        "source system identifiers",
+        "ingest",
+        OnErasure::Delete,
+    ),
+    t(
+        "identity_review",
+        "customer_id",
+        "duplicate review",
+        "ingest",
+        OnErasure::Delete,
+    ),
+    t(
+        "identity_review",
+        "candidate_customer_id",
+        "duplicate review",
+        "ingest",
+        OnErasure::Delete,
+    ),
+    t(
+        "identity_merges",
+        "survivor_id",
+        "profile merges",
+        "ingest",
+        OnErasure::Delete,
+    ),
+    t(
+        "identity_merges",
+        "absorbed_id",
+        "profile merges",
+        "ingest",
+        OnErasure::Delete,
+    ),
+    t(
+        "departure_checkins",
+        "customer_id",
+        "check-ins",
+        "departure",
+        OnErasure::Delete,
+    ),
+    t(
+        "cases",
+        "customer_id",
+        "complaints and service cases",
+        "cases",
+        OnErasure::Pseudonymise {
+            legal_basis: "limitation periods for claims (e.g. EU261 claims, national civil codes): closed cases kept 6 years",
+        },
+    ),
+    t(
+        "compensation_proposals",
+        "customer_id",
+        "compensation payments",
+        "compensation",
+        OnErasure::Pseudonymise {
+            legal_basis: "commercial and tax record keeping (e.g. HGB § 257, AO § 147): payments kept 10 years",
+        },
+    ),
+    t(
+        "analytics_customer_facts",
+        "customer_id",
+        "derived profile facts for segments",
+        "analytics",
+        OnErasure::Delete,
+    ),
+    t(
+        "analytics_customer_routes",
+        "customer_id",
+        "derived travel patterns",
+        "analytics",
+        OnErasure::Delete,
+    ),
+    t(
+        "analytics_customer_airports",
+        "customer_id",
+        "derived travel patterns",
+        "analytics",
+        OnErasure::Delete,
+    ),
+    t(
+        "analytics_segment_members",
+        "customer_id",
+        "segment membership",
+        "analytics",
+        OnErasure::Delete,
+    ),
+    t(
+        "privacy_consents",
+        "customer_id",
+        "consent history",
+        "privacy",
+        OnErasure::Pseudonymise {
+            legal_basis: "GDPR Art. 7(1): proof that consent was given; proof text removed",
+        },
+    ),
+    t(
+        "privacy_consent_state",
+        "customer_id",
+        "current consents",
+        "privacy",
+        OnErasure::Delete,
+    ),
+    PersonalTable {
+        table: "audit_log",
+        column: "resource_id",
+        condition: Some("resource_type = 'customer'"),
+        category: "access log",
+        source: "audit trail",
+        on_erasure: OnErasure::KeepIdsOnly,
+    },
+    t(
+        "outbox",
+        "subject",
+        "events published about the customer",
+        "events",
+        OnErasure::Delete,
+    ),
+];
+
+/// Whether `column` names a customer reference (the convention migrations follow).
+pub fn is_customer_column(column: &str) -> bool {
+    column == "customer_id" || column.ends_with("_customer_id")
+}
+
+/// Every (table, column) of the live schema whose column is a customer reference.
+pub async fn customer_columns(db: &Database) -> Result<Vec<(String, String)>, StorageError> {
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY 1, 2"
+        }
+        Backend::Postgres => {
+            "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1, 2"
+        }
+    };
+    let rows = sqlx::query(sql).fetch_all(db.pool()).await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let t: String = r.try_get("t")?;
+        let c: String = r.try_get("c")?;
+        if is_customer_column(&c) {
+            out.push((t, c));
+        }
+    }
+    Ok(out)
+}
+
+/// The tables of the live schema.
+pub async fn tables(db: &Database) -> Result<Vec<String>, StorageError> {
+    let sql = match db.backend() {
+        Backend::Sqlite => "SELECT name AS t FROM sqlite_master WHERE type = 'table'",
+        Backend::Postgres => {
+            "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = current_schema()"
+        }
+    };
+    sqlx::query(sql)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("t").map_err(StorageError::from))
+        .collect()
+}
+
+/// Customer columns of the schema that [`PERSONAL_TABLES`] does not cover.
+pub async fn uncovered(db: &Database) -> Result<Vec<(String, String)>, StorageError> {
+    Ok(customer_columns(db)
+        .await?
+        .into_iter()
+        .filter(|(t, c)| {
+            !PERSONAL_TABLES
+                .iter()
+                .any(|p| p.table == t && p.column == c)
+        })
+        .collect())
+}
+
+/// The rows of one table about the person, in the export.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExportSection {
+    /// The table.
+    pub table: String,
+    /// The column that refers to the person.
+    pub column: String,
+    /// The data category.
+    pub category: String,
+    /// The domain the data comes from.
+    pub source: String,
+    /// The rows, column by column (sealed fields as stored: opened only with the person's key).
+    pub rows: Vec<Map<String, Value>>,
+}
+
+fn cell(row: &sqlx::any::AnyRow, i: usize) -> Value {
+    let kind = row.columns()[i].type_info().name().to_ascii_uppercase();
+    if kind.contains("NULL") {
+        return Value::Null;
+    }
+    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+        return v.map(Value::from).unwrap_or(Value::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+        return v.map(Value::from).unwrap_or(Value::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+        return v.map(Value::from).unwrap_or(Value::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<bool>, _>(i) {
+        return v.map(Value::from).unwrap_or(Value::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
+        return v
+            .map(|b| Value::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>()))
+            .unwrap_or(Value::Null);
+    }
+    Value::Null
+}
+
+/// Everything held about `customer`, table by table, from every table of [`PERSONAL_TABLES`]
+/// present in this database.
+pub async fn export(
+    db: &Database,
+    customer: CustomerId,
+) -> Result<Vec<ExportSection>, StorageError> {
+    let present = tables(db).await?;
+    let p = db.backend().param(1);
+    let mut out = Vec::new();
+    for pt in PERSONAL_TABLES {
+        if !present.iter().any(|t| t == pt.table) {
+            continue;
+        }
+        let extra = pt
+            .condition
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let sql = format!(
+            "SELECT * FROM {} WHERE {} = {p}{extra}",
+            pt.table, pt.column
+        );
+        let rows = sqlx::query(&sql)
+            .bind(customer.to_string())
+            .fetch_all(db.pool())
+            .await?;
+        let rows: Vec<Map<String, Value>> = rows
+            .iter()
+            .map(|r| {
+                r.columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.name().to_owned(), cell(r, i)))
+                    .collect()
+            })
+            .collect();
+        out.push(ExportSection {
+            table: pt.table.into(),
+            column: pt.column.into(),
+            category: pt.category.into(),
+            source: pt.source.into(),
+            rows,
+        });
+    }
+    Ok(out)
+}
+
+/// The export as CSV: one line per value (`table,column_of_person,row,field,value`), so every
+/// table fits one file; values that a spreadsheet would run as a formula are quoted with `'`.
+pub fn export_csv(sections: &[ExportSection]) -> String {
+    fn q(s: &str) -> String {
+        let s = if s.starts_with(['=', '+', '-', '@']) {
+            format!("'{s}")
+        } else {
+            s.to_owned()
+        };
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+    let mut out = String::from("table,source,row,field,value\n");
+    for s in sections {
+        for (n, row) in s.rows.iter().enumerate() {
+            for (k, v) in row {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                out.push_str(&format!(
+                    "{},{},{},{},{}\n",
+                    q(&s.table),
+                    q(&s.source),
+                    n,
+                    q(k),
+                    q(&v)
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let mut row = Map::new();
+        row.insert("note".into(), Value::from("=HYPERLINK(\"x\")"));
+        let csv = export_csv(&[ExportSection {
+            table: "timeline".into(),
+            column: "customer_id".into(),
+            category: "c".into(),
+            source: "travel".into(),
+            rows: vec![row],
+        }]);
+        assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{csv}");
+    }
+
+    #[test]
+    fn customer_columns_follow_the_convention() {
+        assert!(is_customer_column("customer_id"));
+        assert!(is_customer_column("candidate_customer_id"));
+        assert!(!is_customer_column("customer_ids_hint"));
+    }
+}
