@@ -283,6 +283,7 @@ impl Application {
             &mail,
             aloft_mail::Templates::new()
                 .extend(aloft_access::passengers::mail_templates())
+                .extend(aloft_cases::service::mail_templates())
                 .extend(aloft_compensation::mail_templates()),
         )
         .context("the mail settings are not usable")?;
@@ -605,6 +606,12 @@ pub fn modules(
             customers.clone().with_auditor(auditor),
         ))
         .with(aloft_travel::TravelModule::new(timeline))
+        .with(aloft_cases::CasesModule::new(aloft_cases::Cases::new(
+            db.clone(),
+            Some(mailer.clone()),
+            Arc::new(aloft_cases::ProfileFacts(customers.clone())),
+            aloft_cases::CasesConfig::default(),
+        )))
         .with(aloft_ingest::IngestModule::new(
             pipeline,
             sources,
@@ -648,6 +655,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_ingest::events::audit::ALL,
         aloft_access::events::audit::ALL,
         aloft_departure::events::audit::ALL,
+        aloft_cases::events::audit::ALL,
         aloft_lake::audit::ALL,
         aloft_insights::events::audit::ALL,
         aloft_privacy::events::audit::ALL,

@@ -14,6 +14,7 @@ use aloft_authz::{Permission, PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
 use aloft_customers::permissions::{
     CUSTOMER_READ, CUSTOMER_WRITE, OWN_PROFILE, OWN_RECORD, ROSTER, STATION, TRAVEL_DOCUMENT_READ,
 };
+use aloft_cases::permissions::{CASE_CONFIGURE, CASE_SUPERVISE, CASE_WORK};
 use aloft_departure::permissions::{CHECKIN_CONSOLE, CREW_MANIFEST};
 use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
 use aloft_insights::permissions::{AGGREGATES_READ, POPULATION_READ, RETAIL_READ, TRAVEL_READ};
@@ -94,6 +95,7 @@ pub const ROLES: &[RoleDef] = &[
             COMPENSATION_EVALUATE,
             CONSENT_READ,
             CONSENT_WRITE,
+            CASE_WORK,
         ],
     ),
     RoleDef {
@@ -133,6 +135,8 @@ pub const ROLES: &[RoleDef] = &[
             INTERACTION_WRITE,
             COMPENSATION_EVALUATE,
             aloft_compensation::permissions::COMPENSATION_APPROVE,
+            CASE_WORK,
+            CASE_SUPERVISE,
         ],
     ),
     staff(
@@ -210,6 +214,7 @@ pub const ROLES: &[RoleDef] = &[
             RECORDS_INGEST,
             CONFIG_REVIEW,
             aloft_compensation::permissions::COMPENSATION_PROCESS,
+            CASE_CONFIGURE,
         ],
     ),
     staff(
@@ -243,6 +248,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_ingest::permissions::PERMISSIONS,
         aloft_access::permissions::PERMISSIONS,
         aloft_departure::permissions::PERMISSIONS,
+        aloft_cases::permissions::PERMISSIONS,
         aloft_mail::PERMISSIONS,
         aloft_insights::permissions::PERMISSIONS,
         aloft_rights::routes::PERMISSIONS,

@@ -3,6 +3,132 @@
 //! - [`model`]: the rules, pure: categories, workflows as versioned data, priority with its
 //!   reasons, SLA targets and clocks on business-hours calendars, routing and round-robin
 //!   assignment.
+//! - [`service`]: the store and its operations; every change, its CloudEvent, its audit entry
+//!   and the passenger's notification commit in one transaction (migration 0027).
+//! - [`routes`]: the API (`/api/v1/cases…`), with OpenAPI annotations.
+//! - [`permissions`], [`events`]: what it checks, emits and audits.
+//!
+//! Invariants: an open case follows the workflow version it was opened under; at most one
+//! open case per matter (customer, category, booking) — enforced by a partial unique index;
+//! a refused request changes nothing; each SLA warning and breach is raised once.
 #![forbid(unsafe_code)]
 
+pub mod events;
 pub mod model;
+pub mod permissions;
+pub mod routes;
+pub mod service;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aloft_authz::{PermissionInfo, RoutePolicy};
+use aloft_kernel::StorageError;
+use aloft_kernel::jobs::{JobError, JobHandler, Schedule, handler_fn};
+use aloft_vocab::CustomerId;
+use futures_util::future::BoxFuture;
+
+pub use service::{Cases, CasesConfig, CustomerFacts, Facts};
+
+/// Job kind of the SLA sweep (warnings, breaches, escalation, reassignment).
+pub const SLA_SWEEP: &str = "cases.sla_sweep";
+
+/// Special service requests that mean the passenger needs assistance.
+const ASSISTANCE_SSRS: &[&str] = &[
+    "WCHR", "WCHS", "WCHC", "BLND", "DEAF", "DPNA", "MAAS", "MEDA", "STCR", "PRM",
+];
+
+/// Customer facts read from the customers domain's profiles.
+#[derive(Clone)]
+pub struct ProfileFacts(pub aloft_customers::CustomerStore);
+
+impl CustomerFacts for ProfileFacts {
+    fn facts<'a>(
+        &'a self,
+        customer: CustomerId,
+    ) -> BoxFuture<'a, Result<Option<Facts>, StorageError>> {
+        Box::pin(async move {
+            let Some(c) = self.0.get(customer).await? else {
+                return Ok(None);
+            };
+            let v = serde_json::to_value(&c).unwrap_or_default();
+            let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_owned);
+            let ssrs = v
+                .pointer("/preferences/special_service_requests")
+                .and_then(|x| x.as_array())
+                .cloned()
+                .unwrap_or_default();
+            Ok(Some(Facts {
+                tier: s("/loyalty_tier").map(|t| t.to_ascii_lowercase()),
+                special_assistance: ssrs
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .any(|x| ASSISTANCE_SSRS.contains(&x)),
+                language: s("/preferences/language"),
+                email: s("/email"),
+            }))
+        })
+    }
+}
+
+/// Case management as the application assembles it.
+pub struct CasesModule {
+    cases: Cases,
+}
+
+impl CasesModule {
+    /// The module over `cases`.
+    pub fn new(cases: Cases) -> Self {
+        Self { cases }
+    }
+}
+
+impl aloft_module::DomainModule for CasesModule {
+    fn name(&self) -> &'static str {
+        "cases"
+    }
+
+    fn permissions(&self) -> Vec<PermissionInfo> {
+        permissions::PERMISSIONS.to_vec()
+    }
+
+    fn policies(&self) -> Vec<RoutePolicy> {
+        routes::POLICY.to_vec()
+    }
+
+    fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
+        routes::api_routes(self.cases.clone())
+    }
+
+    fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        events::event_types()
+    }
+
+    fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
+        let cases = self.cases.clone();
+        vec![(
+            SLA_SWEEP,
+            handler_fn(move |_job| {
+                let cases = cases.clone();
+                async move {
+                    cases
+                        .sweep(aloft_kernel::db::now())
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| JobError::Retry(e.to_string()))
+                }
+            }),
+        )]
+    }
+
+    fn schedules(&self) -> Vec<Schedule> {
+        vec![Schedule::every(SLA_SWEEP, Duration::from_secs(60))]
+    }
+
+    fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
+        vec![(
+            "cases",
+            "Case management: open, follow, answer and resolve passengers' cases under SLA",
+        )]
+    }
+}

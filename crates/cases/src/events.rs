@@ -1,0 +1,146 @@
+//! What case management publishes (CloudEvents, ids and field names only — never the
+//! customer's words) and what it records in the audit trail.
+
+use aloft_kernel::event_types::{DomainEvent, EventType};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// CloudEvents `source` of this domain.
+pub const EVENT_SOURCE: &str = "/aloft/cases";
+
+/// `aloft.case.opened`: a case is opened.
+pub const CASE_OPENED: &str = "aloft.case.opened";
+/// `aloft.case.linked`: a request about a matter already open was linked to its case.
+pub const CASE_LINKED: &str = "aloft.case.linked";
+/// `aloft.case.state_changed`: a case moved between workflow states.
+pub const CASE_STATE_CHANGED: &str = "aloft.case.state_changed";
+/// `aloft.case.message_added`: a message was added (by an agent or the customer).
+pub const CASE_MESSAGE_ADDED: &str = "aloft.case.message_added";
+/// `aloft.case.assigned`: a case was given to an agent or queue.
+pub const CASE_ASSIGNED: &str = "aloft.case.assigned";
+/// `aloft.case.sla_warning`: an SLA clock passed its warning share.
+pub const CASE_SLA_WARNING: &str = "aloft.case.sla_warning";
+/// `aloft.case.sla_breached`: an SLA clock passed its target.
+pub const CASE_SLA_BREACHED: &str = "aloft.case.sla_breached";
+
+macro_rules! case_event {
+    ($name:ident, $ty:expr, $doc:literal { $($(#[$m:meta])* $f:ident : $t:ty),* $(,)? }) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Serialize, ToSchema)]
+        pub struct $name {
+            /// The case.
+            pub case_id: String,
+            /// The customer it concerns.
+            pub customer_id: String,
+            $($(#[$m])* pub $f: $t,)*
+        }
+        impl DomainEvent for $name {
+            const VERSION: u32 = 1;
+            const SOURCE: &'static str = EVENT_SOURCE;
+            fn event_type(&self) -> &'static str {
+                $ty
+            }
+            fn subject(&self) -> Option<String> {
+                Some(self.case_id.clone())
+            }
+        }
+    };
+}
+
+case_event!(CaseOpened, CASE_OPENED, "`aloft.case.opened`, version 1." {
+    /// Category (`baggage`).
+    category: String,
+    /// Channel it came from.
+    channel: String,
+    /// Computed priority.
+    priority: String,
+    /// Queue it was routed to.
+    queue: String,
+    /// Agent it was given to, if any.
+    assignee: Option<String>,
+});
+case_event!(CaseLinked, CASE_LINKED, "`aloft.case.linked`, version 1." {
+    /// Channel the new request came from.
+    channel: String,
+});
+case_event!(CaseStateChanged, CASE_STATE_CHANGED, "`aloft.case.state_changed`, version 1." {
+    /// Previous state.
+    from: String,
+    /// New state.
+    to: String,
+    /// Workflow version the case follows.
+    workflow_version: i64,
+});
+case_event!(CaseMessageAdded, CASE_MESSAGE_ADDED, "`aloft.case.message_added`, version 1." {
+    /// `agent` or `customer`.
+    author: String,
+});
+case_event!(CaseAssigned, CASE_ASSIGNED, "`aloft.case.assigned`, version 1." {
+    /// Queue.
+    queue: String,
+    /// Agent, if any.
+    assignee: Option<String>,
+    /// Why (`routing`, `transfer`, `escalation`, `reassignment`).
+    reason: String,
+});
+case_event!(CaseSlaWarning, CASE_SLA_WARNING, "`aloft.case.sla_warning`, version 1." {
+    /// Which clock (`first_response`, `next_response`, `resolution`).
+    clock: String,
+});
+case_event!(CaseSlaBreached, CASE_SLA_BREACHED, "`aloft.case.sla_breached`, version 1." {
+    /// Which clock (`first_response`, `next_response`, `resolution`).
+    clock: String,
+});
+
+/// The event types this domain publishes.
+pub fn event_types() -> Vec<EventType> {
+    vec![
+        EventType::of::<CaseOpened>(CASE_OPENED, "A case is opened."),
+        EventType::of::<CaseLinked>(
+            CASE_LINKED,
+            "A request about a matter already open was linked to its case instead of opening another.",
+        ),
+        EventType::of::<CaseStateChanged>(
+            CASE_STATE_CHANGED,
+            "A case moved between workflow states.",
+        ),
+        EventType::of::<CaseMessageAdded>(CASE_MESSAGE_ADDED, "A message was added to a case."),
+        EventType::of::<CaseAssigned>(CASE_ASSIGNED, "A case was given to a queue or an agent."),
+        EventType::of::<CaseSlaWarning>(
+            CASE_SLA_WARNING,
+            "An SLA clock of a case passed its warning share.",
+        ),
+        EventType::of::<CaseSlaBreached>(
+            CASE_SLA_BREACHED,
+            "An SLA clock of a case passed its target; the case is escalated.",
+        ),
+    ]
+}
+
+/// Audit actions of case management.
+pub mod audit {
+    use aloft_kernel::audit::AuditAction;
+
+    /// `case.opened`: a case opened (or a request linked to an open one).
+    pub const OPENED: AuditAction = AuditAction::new("case.opened");
+    /// `case.read`: a case shown.
+    pub const READ: AuditAction = AuditAction::new("case.read");
+    /// `case.transitioned`: a case's state changed.
+    pub const TRANSITIONED: AuditAction = AuditAction::new("case.transitioned");
+    /// `case.message_added`: a message added.
+    pub const MESSAGE_ADDED: AuditAction = AuditAction::new("case.message_added");
+    /// `case.assigned`: a case given to a queue or agent (routing, transfer, escalation).
+    pub const ASSIGNED: AuditAction = AuditAction::new("case.assigned");
+    /// `case.agent_configured`: an agent's queues, capacity or availability set.
+    pub const AGENT_CONFIGURED: AuditAction = AuditAction::new("case.agent_configured");
+
+    /// Every action of this domain.
+    pub const ALL: &[AuditAction] = &[
+        OPENED,
+        READ,
+        TRANSITIONED,
+        MESSAGE_ADDED,
+        ASSIGNED,
+        AGENT_CONFIGURED,
+    ];
+}

@@ -1,0 +1,26 @@
+//! What case management lets roles do. The composition root grants these to roles.
+
+use aloft_authz::{Permission, PermissionInfo};
+
+/// Work cases: open, read, reply, move through the workflow, transfer.
+pub const CASE_WORK: Permission = Permission::new("case.work");
+/// Supervise: agents' queues and capacity, escalations, the dashboard.
+pub const CASE_SUPERVISE: Permission = Permission::new("case.supervise");
+/// Configure case types and workflows.
+pub const CASE_CONFIGURE: Permission = Permission::new("case.configure");
+
+/// The permissions this domain registers, with what they allow.
+pub const PERMISSIONS: &[PermissionInfo] = &[
+    PermissionInfo {
+        permission: CASE_WORK,
+        description: "Work customer cases: open, read, reply, move through the workflow, transfer",
+    },
+    PermissionInfo {
+        permission: CASE_SUPERVISE,
+        description: "Supervise case queues: agents' queues, capacity and availability, escalations",
+    },
+    PermissionInfo {
+        permission: CASE_CONFIGURE,
+        description: "Configure case types and workflows (versioned; open cases keep theirs)",
+    },
+];

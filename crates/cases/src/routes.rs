@@ -1,0 +1,520 @@
+//! The case API: open, read, move, reply, transfer, the work queue, and agents' routing
+//! settings. Every refusal is problem+json naming the field or the reason; a refused request
+//! changes nothing.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use aloft_authz::{Access, RoutePolicy};
+use aloft_kernel::fields::FieldReader;
+use aloft_kernel::http::JsonBody;
+use aloft_kernel::{AccessContext, ApiError, FieldError, Problem};
+use aloft_vocab::CustomerId;
+
+use crate::model::{Category, TransitionError, is_queue};
+use crate::permissions::{CASE_SUPERVISE, CASE_WORK};
+use crate::service::{
+    AgentSettings, Case, CaseError, Cases, Entry, NewCase, Opened, QueueFilter, TransitionRequest,
+    cursor_of,
+};
+
+/// Who may call each API route.
+pub const POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new("POST", "/api/v1/cases", Access::Permission(CASE_WORK)),
+    RoutePolicy::new("GET", "/api/v1/cases", Access::Permission(CASE_WORK)),
+    RoutePolicy::new("GET", "/api/v1/cases/{id}", Access::Permission(CASE_WORK)),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/cases/{id}/transitions",
+        Access::Permission(CASE_WORK),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/cases/{id}/messages",
+        Access::Permission(CASE_WORK),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/cases/{id}/assignment",
+        Access::Permission(CASE_WORK),
+    ),
+    RoutePolicy::new(
+        "PUT",
+        "/api/v1/case-agents/{agent}",
+        Access::Permission(CASE_SUPERVISE),
+    ),
+];
+
+/// The channels a case can come from.
+pub const CHANNELS: &[&str] = &[
+    "agent",
+    "phone",
+    "email",
+    "chat",
+    "web",
+    "self_service",
+    "social",
+    "api",
+    "event",
+];
+
+impl From<CaseError> for ApiError {
+    fn from(e: CaseError) -> Self {
+        match e {
+            CaseError::NotFound => ApiError::NotFound("case"),
+            CaseError::UnknownCustomer => {
+                ApiError::field("/customer_id", "no customer with this id")
+            }
+            CaseError::Transition(TransitionError::UnknownState(s)) => {
+                ApiError::field("/to", format!("{s} is not a state of this case's workflow"))
+            }
+            CaseError::Transition(TransitionError::MissingField(f)) => {
+                ApiError::field(format!("/{f}"), "is required for this transition")
+            }
+            CaseError::Transition(TransitionError::NotAllowed { from, to }) => {
+                let mut p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "illegal-transition",
+                    "Illegal transition",
+                )
+                .with_detail(format!(
+                    "A case in {from} cannot move to {to} under its workflow."
+                ));
+                p.errors = vec![FieldError::new("/to", format!("not allowed from {from}"))];
+                ApiError::Problem(p)
+            }
+            CaseError::Closed => ApiError::Problem(
+                Problem::new(StatusCode::CONFLICT, "case-closed", "Case closed")
+                    .with_detail("A closed case takes no more changes; open a new one."),
+            ),
+            CaseError::Busy => ApiError::Problem(
+                Problem::new(StatusCode::CONFLICT, "case-busy", "Case changed meanwhile")
+                    .with_detail("Another change to this case happened at the same moment; retry."),
+            ),
+            CaseError::Mail(m) => ApiError::Internal(m),
+            CaseError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// A case with its timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseDetail {
+    /// The case.
+    #[serde(flatten)]
+    pub case: Case,
+    /// Its timeline, oldest first.
+    pub timeline: Vec<Entry>,
+}
+
+/// The created (or linked) case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseCreated {
+    /// The case.
+    #[serde(flatten)]
+    pub case: Case,
+    /// `true` when the request was linked to the open case about the same matter.
+    pub linked_to_existing: bool,
+}
+
+fn object(
+    body: &serde_json::Value,
+) -> Result<&serde_json::Map<String, serde_json::Value>, ApiError> {
+    body.as_object()
+        .ok_or_else(|| ApiError::field("", "must be a JSON object"))
+}
+
+fn text(max: usize) -> impl Fn(&str) -> Result<String, String> {
+    move |s: &str| {
+        let t = s.trim();
+        if t.is_empty() {
+            Err("must not be empty".into())
+        } else if t.chars().count() > max {
+            Err(format!("must be at most {max} characters"))
+        } else {
+            Ok(t.to_owned())
+        }
+    }
+}
+
+/// Open a case; a request about a matter already open (same customer, category and booking)
+/// is linked to the open case (200) instead of opening another.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases",
+    tag = "cases",
+    request_body(content = serde_json::Value, description = "`customer_id`, `category`, `subject`, `description`, `channel`, optional `booking_reference`, `queue`, `regulatory_deadline` (RFC 3339)."),
+    responses(
+        (status = 201, description = "Opened", body = CaseCreated),
+        (status = 200, description = "Linked to the open case about the same matter", body = CaseCreated),
+        (status = 422, description = "A field is missing or invalid (named by pointer); an unknown queue", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn open_case(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let obj = object(&body)?;
+    let mut errors = Vec::new();
+    let mut r = FieldReader::new(obj, "", &mut errors);
+    r.reject_unknown(&[
+        "customer_id",
+        "category",
+        "subject",
+        "description",
+        "channel",
+        "booking_reference",
+        "queue",
+        "regulatory_deadline",
+    ]);
+    let customer = r.req("customer_id", |s| {
+        CustomerId::parse(s).ok_or_else(|| "must be a customer id (UUID)".to_owned())
+    });
+    let category = r.req("category", |s| {
+        Category::parse(s).ok_or_else(|| {
+            format!(
+                "must be one of: {}",
+                Category::ALL.map(Category::as_str).join(", ")
+            )
+        })
+    });
+    let subject = r.req("subject", text(200));
+    let description = r.req("description", text(10_000));
+    let channel = r.req("channel", |s| {
+        if CHANNELS.contains(&s) {
+            Ok(s.to_owned())
+        } else {
+            Err(format!("must be one of: {}", CHANNELS.join(", ")))
+        }
+    });
+    let booking = r.opt("booking_reference", |s| {
+        let s = s.trim().to_ascii_uppercase();
+        if (5..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()) {
+            Ok(s)
+        } else {
+            Err("must be a booking reference (5–8 letters and digits)".into())
+        }
+    });
+    let queue = r.opt("queue", |s| {
+        if is_queue(s) {
+            Ok(s.to_owned())
+        } else {
+            Err(format!("{s} is not a queue"))
+        }
+    });
+    let deadline = r.opt("regulatory_deadline", |s| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .map_err(|_| "must be an RFC 3339 instant".to_owned())
+    });
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let (Some(customer_id), Some(category), Some(subject), Some(description), Some(channel)) =
+        (customer, category, subject, description, channel)
+    else {
+        return Err(ApiError::Invalid(errors));
+    };
+    let opened = cases
+        .open(
+            NewCase {
+                customer_id,
+                category,
+                subject,
+                description,
+                channel,
+                booking_reference: booking,
+                queue,
+                regulatory_deadline: deadline,
+            },
+            &ctx,
+        )
+        .await?;
+    let (status, case, linked) = match opened {
+        Opened::New(c) => (StatusCode::CREATED, c, false),
+        Opened::Linked(c) => (StatusCode::OK, c, true),
+    };
+    let location = format!("/api/v1/cases/{}", case.id);
+    Ok((
+        status,
+        [(http::header::LOCATION, location)],
+        Json(CaseCreated {
+            case,
+            linked_to_existing: linked,
+        }),
+    )
+        .into_response())
+}
+
+/// A case with its timeline (the read is audited).
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case id")),
+    responses(
+        (status = 200, description = "The case", body = CaseDetail),
+        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_case(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    let (case, timeline) = cases.get(&id, &ctx).await?;
+    Ok(Json(CaseDetail { case, timeline }))
+}
+
+/// Move a case to another state of its workflow, with the fields the transition requires.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/transitions",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case id")),
+    request_body(content = serde_json::Value, description = "`to` (a state) and the fields the transition requires (`resolution`, `reason`, `message`)."),
+    responses(
+        (status = 200, description = "Moved", body = Case),
+        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The workflow does not allow this move from the current state (or the case is closed); nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown state or a missing required field, named by pointer; nothing changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn transition(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Case>, ApiError> {
+    let obj = object(&body)?;
+    let mut errors = Vec::new();
+    let mut r = FieldReader::new(obj, "", &mut errors);
+    let to = r.req("to", text(64));
+    let mut fields = std::collections::BTreeMap::new();
+    for (k, v) in obj {
+        if k == "to" {
+            continue;
+        }
+        match v {
+            serde_json::Value::String(s) if !s.trim().is_empty() => {
+                if s.chars().count() > 10_000 {
+                    r.fail(k, "must be at most 10000 characters");
+                }
+                fields.insert(k.clone(), s.trim().to_owned());
+            }
+            serde_json::Value::String(_) | serde_json::Value::Null => {}
+            _ => r.fail(k, "must be a string"),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let Some(to) = to else {
+        return Err(ApiError::field("/to", "is required"));
+    };
+    Ok(Json(
+        cases
+            .transition(&id, &TransitionRequest { to, fields }, &ctx)
+            .await?,
+    ))
+}
+
+/// Add a message: an agent's reply (stops the response clocks, notifies the passenger) or,
+/// with `"author": "customer"`, the customer's words received by another channel (resumes
+/// paused clocks).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/messages",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case id")),
+    request_body(content = serde_json::Value, description = "`body`, optional `author` (`agent`, the default, or `customer`)."),
+    responses(
+        (status = 201, description = "Added; the case as it now stands", body = Case),
+        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or invalid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn add_message(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Case>), ApiError> {
+    let obj = object(&body)?;
+    let mut errors = Vec::new();
+    let mut r = FieldReader::new(obj, "", &mut errors);
+    r.reject_unknown(&["body", "author"]);
+    let text_body = r.req("body", text(10_000));
+    let from_customer = r
+        .opt("author", |s| match s {
+            "agent" => Ok(false),
+            "customer" => Ok(true),
+            _ => Err("must be agent or customer".to_owned()),
+        })
+        .unwrap_or(false);
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let Some(text_body) = text_body else {
+        return Err(ApiError::field("/body", "is required"));
+    };
+    let case = cases
+        .add_message(&id, from_customer, &text_body, &ctx)
+        .await?;
+    Ok((StatusCode::CREATED, Json(case)))
+}
+
+/// Give a case to another queue or agent, with a reason (manual assignment or transfer).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/assignment",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case id")),
+    request_body(content = serde_json::Value, description = "`queue`, optional `assignee` (else round-robin in the queue), `reason`."),
+    responses(
+        (status = 200, description = "Assigned", body = Case),
+        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown queue or missing reason", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn assign(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Case>, ApiError> {
+    let obj = object(&body)?;
+    let mut errors = Vec::new();
+    let mut r = FieldReader::new(obj, "", &mut errors);
+    r.reject_unknown(&["queue", "assignee", "reason"]);
+    let queue = r.req("queue", |s| {
+        if is_queue(s) {
+            Ok(s.to_owned())
+        } else {
+            Err(format!("{s} is not a queue"))
+        }
+    });
+    let assignee = r.opt("assignee", text(200));
+    let reason = r.req("reason", text(2_000));
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let (Some(queue), Some(reason)) = (queue, reason) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    Ok(Json(
+        cases
+            .assign(&id, &queue, assignee.as_deref(), &reason, &ctx)
+            .await?,
+    ))
+}
+
+/// Which work queue to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct QueueQuery {
+    /// A queue name; absent: the caller's own cases.
+    pub queue: Option<String>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size (1–200, default 50).
+    pub limit: Option<i64>,
+}
+
+/// A page of the work queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuePage {
+    /// Open cases, most urgent first.
+    pub items: Vec<Case>,
+    /// Cursor of the next page, if there may be one.
+    pub next: Option<String>,
+}
+
+/// The work queue: the caller's open cases, or a queue's, most urgent first (keyset paging).
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases",
+    tag = "cases",
+    params(QueueQuery),
+    responses(
+        (status = 200, description = "A page", body = QueuePage),
+        (status = 422, description = "Unknown queue", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn work_queue(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Query(q): Query<QueueQuery>,
+) -> Result<Json<QueuePage>, ApiError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let filter = match &q.queue {
+        Some(name) if !is_queue(name) => {
+            return Err(ApiError::field("/queue", format!("{name} is not a queue")));
+        }
+        Some(name) => QueueFilter::Queue(name),
+        None => QueueFilter::Assignee(&ctx.actor.id),
+    };
+    let items = cases.work_queue(filter, q.after.as_deref(), limit).await?;
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(cursor_of))
+        .flatten();
+    Ok(Json(QueuePage { items, next }))
+}
+
+/// Set an agent's queues, languages, capacity and availability (supervisors).
+#[utoipa::path(
+    put,
+    path = "/api/v1/case-agents/{agent}",
+    tag = "cases",
+    params(("agent" = String, Path, description = "The staff member's actor id")),
+    request_body = AgentSettings,
+    responses(
+        (status = 204, description = "Saved"),
+        (status = 422, description = "Unknown queue or bad capacity", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn configure_agent(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(agent): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<StatusCode, ApiError> {
+    let settings: AgentSettings = serde_json::from_value(body)
+        .map_err(|e| ApiError::field("", format!("must be agent settings: {e}")))?;
+    let mut errors = Vec::new();
+    for (i, q) in settings.queues.iter().enumerate() {
+        if !is_queue(q) {
+            errors.push(FieldError::new(
+                format!("/queues/{i}"),
+                format!("{q} is not a queue"),
+            ));
+        }
+    }
+    if !(0..=500).contains(&settings.capacity) {
+        errors.push(FieldError::new("/capacity", "must be between 0 and 500"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    cases.configure_agent(&agent, &settings, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The API routes over `cases`.
+pub fn api_routes(cases: Cases) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(open_case, work_queue))
+        .routes(routes!(get_case))
+        .routes(routes!(transition))
+        .routes(routes!(add_message))
+        .routes(routes!(assign))
+        .routes(routes!(configure_agent))
+        .with_state(cases)
+}
