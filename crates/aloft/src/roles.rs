@@ -19,6 +19,7 @@ use aloft_departure::permissions::{CHECKIN_CONSOLE, CREW_MANIFEST};
 use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
 use aloft_insights::permissions::{AGGREGATES_READ, POPULATION_READ, RETAIL_READ, TRAVEL_READ};
 use aloft_privacy::permissions::{CONSENT_READ, CONSENT_WRITE};
+use aloft_analytics::routes::SEGMENT_BUILD;
 use aloft_rights::routes::COMPENSATION_EVALUATE;
 use aloft_travel::permissions::{INTERACTION_READ, INTERACTION_WRITE, TIMELINE_READ};
 
@@ -153,13 +154,14 @@ pub const ROLES: &[RoleDef] = &[
             aloft_customers::permissions::LOYALTY_MANAGE,
             AGGREGATES_READ,
             POPULATION_READ,
+            SEGMENT_BUILD,
         ],
     ),
     staff(
         ids::MARKETING_MANAGER,
         "Marketing manager",
         "Plans campaigns from segments and consented audiences.",
-        &[AGGREGATES_READ, POPULATION_READ, TRAVEL_READ],
+        &[AGGREGATES_READ, POPULATION_READ, TRAVEL_READ, SEGMENT_BUILD],
     ),
     staff(
         ids::INFLIGHT_RETAILER,
@@ -252,6 +254,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_mail::PERMISSIONS,
         aloft_insights::permissions::PERMISSIONS,
         aloft_rights::routes::PERMISSIONS,
+        aloft_analytics::routes::PERMISSIONS,
         aloft_privacy::permissions::PERMISSIONS,
         aloft_compensation::permissions::PERMISSIONS,
         APP_PERMISSIONS,

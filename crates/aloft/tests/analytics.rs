@@ -1,9 +1,90 @@
-//! Analytics and personalisation (issue 22) through the real `aloft` binary: the sentiment
-//! CSV contract (`aloft sentiment train|classify`) and `aloft serve --sentiment-model`.
+//! Analytics and personalisation (issue 22): the segment preview API on a running instance
+//! (both backends), and through the real `aloft` binary the sentiment CSV contract (`aloft
+//! sentiment train|classify`) and `aloft serve --sentiment-model`.
+
+mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use bytes::Bytes;
+use common::{TestApp, on_each_backend};
+use serde_json::{Value, json};
+
+use aloft::roles::ids;
+use aloft_analytics::storage::{CustomerFacts, SegmentStore};
+
+async fn preview_as(app: &TestApp, role: &str, body: &Value) -> common::Reply {
+    app.request(
+        "POST",
+        "/api/v1/segments/preview",
+        &[
+            ("content-type", "application/json"),
+            ("authorization", app.role_tokens.get(role)),
+        ],
+        Bytes::from(body.to_string()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn segment_preview_counts_names_bad_fields_and_is_for_segment_builders() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let facts: Vec<CustomerFacts> = (0..12)
+            .map(|i| CustomerFacts {
+                customer_id: format!("seg-{i}"),
+                tier: Some(if i < 5 { "gold" } else { "blue" }.to_owned()),
+                flights_12m: i,
+                ..Default::default()
+            })
+            .collect();
+        SegmentStore::new(app.test_db.db.clone())
+            .put_facts(&facts, chrono::Utc::now())
+            .await
+            .unwrap();
+        let rule = json!({"rule": {"all": [
+            {"field": "loyalty.tier", "op": "=", "value": "gold"},
+            {"field": "travel.flights_12m", "op": ">=", "value": 2}
+        ]}});
+        for role in [ids::MARKETING_MANAGER, ids::LOYALTY_MANAGER] {
+            let r = preview_as(&app, role, &rule).await;
+            assert_eq!(r.status, 200, "{role}: {}", r.text());
+            assert_eq!(r.json()["count"], 3, "{}", r.text());
+        }
+
+        let bad = json!({"rule": {"all": [
+            {"field": "loyalty.teir", "op": "=", "value": "gold"},
+            {"field": "travel.flights_12m", "op": ">=", "value": "many"}
+        ]}});
+        let r = preview_as(&app, ids::MARKETING_MANAGER, &bad).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(
+            r.header("content-type")
+                .starts_with("application/problem+json")
+        );
+        let errors = r.json()["errors"].to_string();
+        assert!(
+            errors.contains("/rule/all/0/field") && errors.contains("loyalty.teir"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("/rule/all/1/value") && errors.contains("integer"),
+            "{errors}"
+        );
+        let r = preview_as(&app, ids::MARKETING_MANAGER, &json!({})).await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("/rule"), "{}", r.text());
+
+        for role in [ids::CONTACT_CENTRE_AGENT, ids::CABIN_CREW, ids::PASSENGER] {
+            let r = preview_as(&app, role, &rule).await;
+            assert_eq!(r.status, 403, "{role}");
+        }
+        app.stop().await;
+    })
+    .await;
+}
 
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("aloft-sent-{}", uuid::Uuid::new_v4().simple()));

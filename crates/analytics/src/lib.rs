@@ -7,5 +7,8 @@
 
 #![forbid(unsafe_code)]
 
+pub use routes::AnalyticsModule;
+
+pub mod routes;
 pub mod segment;
 pub mod storage;
