@@ -317,3 +317,94 @@ async fn a_disruption_is_proposed_paid_and_queued_once_however_often_it_is_repla
     })
     .await;
 }
+
+/// The storm: 100 cancelled flights × 300 passengers. Every decision made, every proposal
+/// stored, every approved passenger's mail queued; the processing time is what counts (the
+/// bookings are loaded first).
+/// `ALOFT_TEST_BACKENDS=postgres cargo test --release -p aloft --test compensation_processing -- --ignored --nocapture storm`
+#[tokio::test]
+#[ignore]
+async fn storm_of_cancellations_performance() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ctx = AccessContext::system("bench");
+        let travel = TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        );
+        let (flights, seats) = (100u32, 300u32);
+        let today = chrono::Utc::now().date_naive();
+        let loaded = std::time::Instant::now();
+        for f in 0..flights {
+            let profiles = (0..seats)
+                .map(|s| {
+                    aloft_customers::Profile::parse(
+                        &json!({"first_name": "Storm", "last_name": format!("Pax {}", letters(f * 1000 + s)),
+                            "email": format!("pax{f}x{s}@example.com")}),
+                        today,
+                    )
+                    .unwrap()
+                })
+                .collect();
+            let ids = app.customers.create_many(profiles, &ctx).await.unwrap();
+            let (to, arrive) = if f % 2 == 0 {
+                ("CDG", "2026-07-01T11:15")
+            } else {
+                ("JFK", "2026-07-01T12:40")
+            };
+            let flight = format!("LH{}", 2000 + f);
+            let records = ids
+                .iter()
+                .enumerate()
+                .map(|(s, id)| {
+                    (
+                        *id,
+                        booking(
+                            &format!("S{f:02}{s:03}"),
+                            vec![segment(&flight, "FRA", to, "2026-07-01T10:00", arrive)],
+                        ),
+                    )
+                })
+                .collect();
+            travel.record_many(records, &ctx).await.unwrap();
+        }
+        eprintln!("{backend:?}: loaded in {:?}", loaded.elapsed());
+        let started = std::time::Instant::now();
+        let mut created = 0;
+        for f in 0..flights {
+            let r = post(
+                &app,
+                ids::CMP_MANAGER,
+                "/api/v1/compensation/disruptions",
+                &json!({"flight": format!("LH{}", 2000 + f), "date": "2026-07-01",
+                    "kind": "cancellation", "cause": "technical", "notice_days": 1,
+                    "operating_carrier_country": "DE", "operating_carrier_large": true}),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            created += r.json()["created"].as_u64().unwrap();
+        }
+        let took = started.elapsed();
+        let proposals = count(&app, "SELECT COUNT(*) FROM compensation_proposals").await;
+        let mail = mails(&app).await;
+        eprintln!(
+            "{backend:?}: {flights} flights × {seats} passengers: {created} proposals ({proposals} stored), {mail} mails queued in {took:?}"
+        );
+        assert!(proposals >= i64::from(flights * seats));
+        assert_eq!(mail, i64::from(flights / 2 * seats));
+        app.stop().await;
+    })
+    .await;
+}
+
+/// A name-safe spelling of `n` (names take letters only).
+fn letters(mut n: u32) -> String {
+    let mut s = String::new();
+    loop {
+        s.push(char::from(b'a' + (n % 26) as u8));
+        n /= 26;
+        if n == 0 {
+            return s;
+        }
+    }
+}

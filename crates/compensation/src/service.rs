@@ -257,33 +257,48 @@ impl Compensation {
             awaiting_facts: 0,
             already_proposed: already,
         };
-        for d in drafts {
-            let id = uuid::Uuid::now_v7().to_string();
-            let (amount, currency) = d.amount.clone().unzip();
-            let auto = d.status == Status::Approved;
-            let inserted = sqlx::query(
-                "INSERT INTO compensation_proposals (id, customer_id, flight, regime, disruption_id, record_locator, status, amount, currency, decision, method, decided_by, decided_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                 ON CONFLICT (customer_id, flight, regime) DO NOTHING",
-            )
-            .bind(&id)
-            .bind(d.customer.to_string())
-            .bind(&flight)
-            .bind(&d.regime)
-            .bind(&disruption_id)
-            .bind(d.record_locator.as_deref())
-            .bind(d.status.as_str())
-            .bind(amount.as_deref())
-            .bind(currency.as_deref())
-            .bind(d.decision.to_string())
-            .bind(auto.then_some(Method::Cash.as_str()))
-            .bind(auto.then_some("auto"))
-            .bind(auto.then_some(at.as_str()))
-            .bind(&at)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
-            if inserted == 0 {
+        // Multi-row inserts; `RETURNING` names the rows this transaction added, so a
+        // proposal another process inserted meanwhile is neither announced nor paid twice.
+        let drafts: Vec<(String, Draft)> = drafts
+            .into_iter()
+            .map(|d| (uuid::Uuid::now_v7().to_string(), d))
+            .collect();
+        let backend = aloft_kernel::Backend::of(tx.conn());
+        let mut inserted = BTreeSet::new();
+        for chunk in drafts.chunks(PROPOSALS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO compensation_proposals ({PROPOSAL_COLUMNS}) VALUES {} \
+                 ON CONFLICT (customer_id, flight, regime) DO NOTHING RETURNING id",
+                backend.values_rows(chunk.len(), 14)
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, d) in chunk {
+                let (amount, currency) = d.amount.clone().unzip();
+                let auto = d.status == Status::Approved;
+                q = q
+                    .bind(id.clone())
+                    .bind(d.customer.to_string())
+                    .bind(flight.clone())
+                    .bind(d.regime.clone())
+                    .bind(disruption_id.clone())
+                    .bind(d.record_locator.clone())
+                    .bind(d.status.as_str())
+                    .bind(amount)
+                    .bind(currency)
+                    .bind(d.decision.to_string())
+                    .bind(auto.then_some(Method::Cash.as_str()))
+                    .bind(auto.then_some("auto"))
+                    .bind(auto.then(|| at.clone()))
+                    .bind(at.clone());
+            }
+            for row in q.fetch_all(tx.conn()).await? {
+                inserted.insert(row.try_get::<String, _>("id")?);
+            }
+        }
+        let mut announced = Vec::new();
+        let mut paid = Vec::new();
+        for (id, d) in &drafts {
+            if !inserted.contains(id) {
                 out.already_proposed += 1;
                 continue;
             }
@@ -294,17 +309,16 @@ impl Compensation {
                 Status::AwaitingFacts => out.awaiting_facts += 1,
                 _ => {}
             }
-            tx.emit(&CloudEvent::of(&Proposed {
+            announced.push(CloudEvent::of(&Proposed {
                 proposal_id: id.clone(),
                 customer_id: d.customer.to_string(),
                 flight: flight.clone(),
                 regime: d.regime.clone(),
                 status: d.status.as_str().into(),
-            }))
-            .await?;
-            if let (true, Some((amount, currency))) = (auto, &d.amount) {
-                let paid = Paid {
-                    proposal_id: &id,
+            }));
+            if let (Status::Approved, Some((amount, currency))) = (d.status, &d.amount) {
+                paid.push(Paid {
+                    proposal_id: id,
                     customer: d.customer,
                     flight: &flight,
                     regime: &d.regime,
@@ -312,10 +326,14 @@ impl Compensation {
                     currency,
                     method: Method::Cash,
                     approved_by: "auto",
-                };
-                self.instruct_payment(&mut tx, &paid, contacts.get(&d.customer))
-                    .await?;
+                });
             }
+        }
+        announced.extend(paid.iter().map(payment_event));
+        tx.emit_all(&announced).await?;
+        for p in &paid {
+            self.queue_mail(&mut tx, p, contacts.get(&p.customer))
+                .await?;
         }
         tx.audit(&[ctx.entry(
             events::audit::DISRUPTION_PROCESSED,
@@ -443,21 +461,18 @@ impl Compensation {
         paid: &Paid<'_>,
         contact: Option<&(String, String)>,
     ) -> Result<(), StorageError> {
-        tx.emit(&CloudEvent::of(&PaymentInstructed {
-            proposal_id: paid.proposal_id.to_owned(),
-            customer_id: paid.customer.to_string(),
-            flight: paid.flight.to_owned(),
-            regime: paid.regime.to_owned(),
-            amount: paid.amount.to_owned(),
-            currency: paid.currency.to_owned(),
-            method: paid.method.as_str().into(),
-            approved_by: if paid.approved_by == "auto" {
-                "auto".into()
-            } else {
-                "person".into()
-            },
-        }))
-        .await?;
+        tx.emit(&payment_event(paid)).await?;
+        self.queue_mail(tx, paid, contact).await
+    }
+
+    /// Queues the passenger's mail of an approved compensation, inside `tx` (once per proposal:
+    /// the idempotency key names it).
+    async fn queue_mail(
+        &self,
+        tx: &mut WriteTx,
+        paid: &Paid<'_>,
+        contact: Option<&(String, String)>,
+    ) -> Result<(), StorageError> {
         if let Some((to, language)) = contact {
             let queued = self
                 .mailer
@@ -672,6 +687,27 @@ impl Compensation {
         .await?;
         rows.iter().map(decode_disruption).collect()
     }
+}
+
+/// Proposals per multi-row insert (14 values each: well under every backend's limit).
+const PROPOSALS_PER_STATEMENT: usize = 200;
+
+/// The payment instruction of an approved proposal.
+fn payment_event(paid: &Paid<'_>) -> CloudEvent {
+    CloudEvent::of(&PaymentInstructed {
+        proposal_id: paid.proposal_id.to_owned(),
+        customer_id: paid.customer.to_string(),
+        flight: paid.flight.to_owned(),
+        regime: paid.regime.to_owned(),
+        amount: paid.amount.to_owned(),
+        currency: paid.currency.to_owned(),
+        method: paid.method.as_str().into(),
+        approved_by: if paid.approved_by == "auto" {
+            "auto".into()
+        } else {
+            "person".into()
+        },
+    })
 }
 
 /// An approved payment, as instructed.
