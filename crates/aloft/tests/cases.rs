@@ -505,3 +505,65 @@ async fn only_case_workers_may_work_cases() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_agent_works_a_case_in_the_pages() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let customer = traveller(&app).await;
+        let id = call(
+            &app,
+            "POST",
+            ids::CONTACT_CENTRE_AGENT,
+            "/api/v1/cases",
+            Some(&bag_case(&customer, "ABC123")),
+        )
+        .await
+        .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        let queue = app.get_as(&agent, "/cases?view=queue&queue=baggage").await;
+        assert_eq!(queue.status, 200, "{}", queue.text());
+        assert!(queue.text().contains("Bag missing after LH400"));
+        let at_risk = app.get_as(&agent, "/cases?view=at_risk").await;
+        assert_eq!(at_risk.status, 200);
+        assert!(
+            at_risk.text().contains("Bag missing after LH400"),
+            "urgent: due within the hour"
+        );
+        let page = app.get_as(&agent, &format!("/cases/{id}")).await;
+        assert_eq!(page.status, 200);
+        assert!(page.text().contains("Why this priority"));
+        let r = app
+            .post_form_as(
+                &agent,
+                &format!("/cases/{id}/reply"),
+                "body=We+are+tracing+your+bag.",
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let r = app
+            .post_form_as(&agent, &format!("/cases/{id}/transition"), "to=resolved")
+            .await;
+        assert_eq!(r.status, 303);
+        assert!(
+            app.get_as(&agent, &format!("/cases/{id}"))
+                .await
+                .text()
+                .contains("We are tracing your bag.")
+        );
+        let tab = app
+            .get_as(&agent, &format!("/customers/{customer}?tab=cases"))
+            .await;
+        assert_eq!(tab.status, 200);
+        assert!(tab.text().contains("Bag missing after LH400"));
+        let home = app.get_as(&agent, "/").await;
+        assert!(home.text().contains("My cases"));
+        let analyst = app.sign_in_as(ids::DATA_ANALYST).await;
+        assert_eq!(app.get_as(&analyst, "/cases").await.status, 403);
+        app.stop().await;
+    })
+    .await;
+}

@@ -13,8 +13,10 @@
 //! a refused request changes nothing; each SLA warning and breach is raised once.
 #![forbid(unsafe_code)]
 
+pub mod demo;
 pub mod events;
 pub mod model;
+pub mod pages;
 pub mod permissions;
 pub mod routes;
 pub mod service;
@@ -93,7 +95,30 @@ impl aloft_module::DomainModule for CasesModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        routes::POLICY.to_vec()
+        [routes::POLICY, pages::POLICY].concat()
+    }
+
+    fn page_routes(&self) -> axum::Router {
+        pages::routes(self.cases.clone())
+    }
+
+    fn navigation(&self) -> Vec<aloft_web::NavEntry> {
+        vec![aloft_web::NavEntry {
+            section: pages::SECTION,
+            href: "/cases",
+            label: "Cases",
+            summary: "Open cases: yours, your team's queue, and those at risk of SLA breach.",
+            access: aloft_authz::Access::Permission(permissions::CASE_WORK),
+            order: 20,
+        }]
+    }
+
+    fn home_panels(&self) -> Vec<aloft_web::HomePanel> {
+        pages::home_panels(self.cases.clone())
+    }
+
+    fn record_views(&self) -> Vec<aloft_web::RecordView> {
+        pages::record_views(self.cases.clone())
     }
 
     fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
@@ -123,6 +148,10 @@ impl aloft_module::DomainModule for CasesModule {
 
     fn schedules(&self) -> Vec<Schedule> {
         vec![Schedule::every(SLA_SWEEP, Duration::from_secs(60))]
+    }
+
+    fn demo_data(&self) -> Option<Arc<dyn aloft_module::DemoData>> {
+        Some(Arc::new(demo::Demo(self.cases.clone())))
     }
 
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {

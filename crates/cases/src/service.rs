@@ -1299,12 +1299,47 @@ impl Cases {
             .collect()
     }
 
-    /// The cases of one customer, newest first (the customer 360° tab).
-    pub async fn of_customer(&self, customer: &str) -> Result<Vec<Case>, StorageError> {
-        sqlx::query(&format!(
+    /// The cases of one customer, newest first (the customer 360° tab); the read is audited.
+    pub async fn of_customer(
+        &self,
+        customer: &str,
+        ctx: &AccessContext,
+    ) -> Result<Vec<Case>, StorageError> {
+        let list = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM cases WHERE customer_id = $1 ORDER BY opened_at DESC LIMIT 50"
         ))
         .bind(customer)
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(|r| self.decode(r))
+        .collect::<Result<Vec<_>, _>>()?;
+        let mut tx = self.db.begin_write().await?;
+        tx.audit(&[ctx.entry(
+            audit::READ,
+            "customer",
+            Some(customer.to_owned()),
+            vec!["cases".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    /// Open cases with an SLA clock due before `until` (at risk or breached), soonest first.
+    pub async fn at_risk(
+        &self,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Case>, StorageError> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM cases WHERE is_open = 1 AND (resolution_due < $1 \
+             OR first_response_due < $1 OR next_response_due < $1) \
+             ORDER BY resolution_due, id LIMIT {}",
+            limit.clamp(1, 200)
+        ))
+        .bind(to_db_time(until))
         .fetch_all(self.db.pool())
         .await?
         .iter()

@@ -1,0 +1,545 @@
+//! The agent's pages: `/cases` (the work queue: mine, a queue, at risk of SLA breach; keyset
+//! paging), `/cases/{id}` (the case with its timeline, reply, move and transfer forms), the
+//! "Cases" tab of the customer 360° page and the "My cases" start-page panel. Kit only.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::Utc;
+use http::StatusCode;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use aloft_authz::{Access, Principal, RoutePolicy};
+use aloft_kernel::AccessContext;
+use aloft_web::kit::{
+    self, Column, Crumb, DataTable, FeedItem, Field, FieldKind, FormData, Tab, Tone,
+};
+use aloft_web::{HomePanel, Placement, RecordView, Section, csrf_field, layout, page};
+
+use crate::model::{Category, Priority, QUEUES, is_queue};
+use crate::permissions::CASE_WORK;
+use crate::service::{
+    Case, CaseError, Cases, Entry, QueueFilter, TransitionRequest, cursor_of, short_ref,
+};
+
+/// The cases section of the workspace.
+pub const SECTION: Section = Section::new("cases");
+
+/// Who may open the pages.
+pub const POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new("GET", "/cases", Access::Permission(CASE_WORK)),
+    RoutePolicy::new("GET", "/cases/{id}", Access::Permission(CASE_WORK)),
+    RoutePolicy::new("POST", "/cases/{id}/reply", Access::Permission(CASE_WORK)),
+    RoutePolicy::new(
+        "POST",
+        "/cases/{id}/transition",
+        Access::Permission(CASE_WORK),
+    ),
+    RoutePolicy::new("POST", "/cases/{id}/assign", Access::Permission(CASE_WORK)),
+];
+
+/// The page routes.
+pub fn routes(cases: Cases) -> Router {
+    Router::new()
+        .route("/cases", get(work_queue))
+        .route("/cases/{id}", get(detail))
+        .route("/cases/{id}/reply", post(reply))
+        .route("/cases/{id}/transition", post(transition))
+        .route("/cases/{id}/assign", post(assign))
+        .with_state(cases)
+}
+
+fn priority_badge(p: Priority) -> Markup {
+    let tone = match p {
+        Priority::Urgent => Tone::Bad,
+        Priority::High => Tone::Warn,
+        Priority::Normal => Tone::Info,
+        Priority::Low => Tone::Neutral,
+    };
+    kit::badge(p.as_str(), tone)
+}
+
+fn due(case: &Case) -> Markup {
+    let next = [
+        case.sla.first_response_due,
+        case.sla.next_response_due,
+        case.sla.resolution_due,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    match next {
+        _ if case.sla.paused => kit::badge("paused", Tone::Neutral),
+        Some(t) if t <= Utc::now() => html! {
+            (kit::badge("breached", Tone::Bad)) " " time datetime=(t.to_rfc3339()) { (t.format("%d %b %H:%M UTC")) }
+        },
+        Some(t) if t <= Utc::now() + chrono::Duration::hours(2) => html! {
+            (kit::badge("at risk", Tone::Warn)) " " time datetime=(t.to_rfc3339()) { (t.format("%d %b %H:%M UTC")) }
+        },
+        Some(t) => html! { time datetime=(t.to_rfc3339()) { (t.format("%d %b %H:%M UTC")) } },
+        None => kit::or_dash(None::<&str>),
+    }
+}
+
+/// A table of cases.
+pub fn cases_table(caption: &str, cases: &[Case], base: &str, next: Option<String>) -> Markup {
+    DataTable::new(
+        caption,
+        vec![
+            Column::new("Case"),
+            Column::new("Subject"),
+            Column::new("Category"),
+            Column::new("Priority"),
+            Column::new("State"),
+            Column::new("Queue"),
+            Column::new("Next SLA due"),
+        ],
+    )
+    .id("cases")
+    .rows(
+        cases
+            .iter()
+            .map(|c| {
+                vec![
+                    html! { a href={ "/cases/" (c.id) } { (short_ref(&c.id)) } },
+                    html! { (c.subject) },
+                    html! { (c.category.label()) },
+                    priority_badge(c.priority),
+                    html! { (c.state.replace('_', " ")) },
+                    html! { (c.queue) },
+                    due(c),
+                ]
+            })
+            .collect(),
+    )
+    .sorted(base, None)
+    .next_after(next)
+    .render()
+}
+
+/// Which list of the work queue.
+#[derive(Debug, Deserialize)]
+struct QueueParams {
+    view: Option<String>,
+    queue: Option<String>,
+    after: Option<String>,
+}
+
+/// `GET /cases`: the work queue.
+async fn work_queue(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Query(q): Query<QueueParams>,
+) -> Response {
+    let view = q.view.as_deref().unwrap_or("mine");
+    let queue = q
+        .queue
+        .as_deref()
+        .filter(|n| is_queue(n))
+        .unwrap_or(QUEUES[0].name);
+    let (title, base, result) = match view {
+        "queue" => (
+            format!("Queue: {queue}"),
+            format!("/cases?view=queue&queue={queue}"),
+            cases
+                .work_queue(QueueFilter::Queue(queue), q.after.as_deref(), 50)
+                .await,
+        ),
+        "at_risk" => (
+            "At risk of SLA breach".to_owned(),
+            "/cases?view=at_risk".to_owned(),
+            cases
+                .at_risk(Utc::now() + chrono::Duration::hours(2), 50)
+                .await,
+        ),
+        _ => (
+            "Assigned to me".to_owned(),
+            "/cases?view=mine".to_owned(),
+            cases
+                .work_queue(QueueFilter::Assignee(&ctx.actor.id), q.after.as_deref(), 50)
+                .await,
+        ),
+    };
+    let tabs = kit::tabs(
+        "Work queue views",
+        &[
+            Tab {
+                label: "Mine",
+                href: "/cases?view=mine",
+                current: view == "mine",
+            },
+            Tab {
+                label: "Team queue",
+                href: "/cases?view=queue",
+                current: view == "queue",
+            },
+            Tab {
+                label: "At risk",
+                href: "/cases?view=at_risk",
+                current: view == "at_risk",
+            },
+        ],
+    );
+    let body = match result {
+        Ok(list) if list.is_empty() => {
+            kit::empty_state("Nothing here", "No open case in this view.", None)
+        }
+        Ok(list) => {
+            let next = (list.len() == 50 && view != "at_risk")
+                .then(|| list.last().map(cursor_of))
+                .flatten();
+            cases_table(&title, &list, &base, next)
+        }
+        Err(_) => kit::notice("Cases cannot be read right now.", Tone::Bad),
+    };
+    page(
+        StatusCode::OK,
+        layout(
+            "Cases",
+            SECTION,
+            html! {
+                (kit::page_header(&[Crumb { label: "Home", href: "/" }], "Cases", Some(html! { "Open cases, most urgent first." }), None))
+                (tabs)
+                @if view == "queue" {
+                    (kit::filter_bar("/cases", "Choose a queue", html! {
+                        input type="hidden" name="view" value="queue";
+                        (Field::new("queue", "Queue", FieldKind::Select(QUEUES.iter().map(|q| (q.name.to_owned(), q.label.to_owned())).collect())).value(Some(queue)).render(&kit::FormErrors::new()))
+                    }, "/cases?view=queue"))
+                }
+                (body)
+            },
+        ),
+    )
+}
+
+fn timeline(entries: &[Entry]) -> Markup {
+    let items: Vec<FeedItem> = entries
+        .iter()
+        .rev()
+        .map(|e| {
+            let title = match (e.kind.as_str(), e.author.as_deref()) {
+                ("message", Some("customer")) => "Message from the customer".to_owned(),
+                ("message", _) => "Reply to the customer".to_owned(),
+                ("transition", _) => format!(
+                    "Moved from {} to {}",
+                    e.detail["from"].as_str().unwrap_or("?").replace('_', " "),
+                    e.detail["to"].as_str().unwrap_or("?").replace('_', " ")
+                ),
+                ("assigned", _) => format!(
+                    "Assigned to {} ({})",
+                    e.detail["assignee"].as_str().unwrap_or("the queue"),
+                    e.detail["queue"].as_str().unwrap_or("?")
+                ),
+                ("linked", _) => "The customer wrote again about the same matter".to_owned(),
+                ("opened", _) => "Case opened".to_owned(),
+                (k, _) => k.to_owned(),
+            };
+            FeedItem {
+                when: e.at.format("%d %b %Y %H:%M UTC").to_string(),
+                datetime: e.at.to_rfc3339(),
+                title,
+                badges: vec![],
+                meta: Some(format!("by {}", e.actor)),
+                details: e.body.as_ref().map(|b| html! { p { (b) } }).or_else(|| {
+                    e.detail["reason"]
+                        .as_str()
+                        .map(|r| html! { p { "Reason: " (r) } })
+                }),
+                kind: if e.kind == "message" { "email" } else { "note" },
+            }
+        })
+        .collect();
+    kit::feed(&items)
+}
+
+/// `GET /cases/{id}`: the case, its timeline and the forms.
+async fn detail(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Response {
+    let (case, entries) = match cases.get(&id, &ctx).await {
+        Ok(x) => x,
+        Err(CaseError::NotFound) => {
+            return page(
+                StatusCode::NOT_FOUND,
+                layout(
+                    "Case not found",
+                    SECTION,
+                    kit::empty_state(
+                        "No such case",
+                        "It may have been mistyped.",
+                        Some(html! { a href="/cases" { "Back to the work queue" } }),
+                    ),
+                ),
+            );
+        }
+        Err(_) => {
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                layout(
+                    "Cases",
+                    SECTION,
+                    kit::notice("The case cannot be read right now.", Tone::Bad),
+                ),
+            );
+        }
+    };
+    let workflow = cases.workflow(case.workflow_version).await.ok();
+    let moves: Vec<(String, String)> = workflow
+        .as_ref()
+        .map(|w| {
+            w.next(&case.state)
+                .map(|t| {
+                    let label = w.state(&t.to).map_or(t.to.clone(), |s| s.label.clone());
+                    let needs = if t.required.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (needs {})", t.required.join(", "))
+                    };
+                    (t.to.clone(), format!("{label}{needs}"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let closed = workflow
+        .as_ref()
+        .is_some_and(|w| w.is_terminal(&case.state));
+    let reference = short_ref(&case.id);
+    let errors = kit::FormErrors::new();
+    page(
+        StatusCode::OK,
+        layout(
+            &format!("Case {reference}"),
+            SECTION,
+            html! {
+                (kit::page_header(
+                    &[Crumb { label: "Home", href: "/" }, Crumb { label: "Cases", href: "/cases" }],
+                    &format!("{reference}: {}", case.subject),
+                    Some(html! { (priority_badge(case.priority)) " " (case.category.label()) " · " (case.state.replace('_', " ")) }),
+                    None,
+                ))
+                (kit::facts(&[
+                    ("Customer", html! { a #case-customer href={ "/customers/" (case.customer_id) } { "Open the customer's 360° view" } }),
+                    ("Booking", kit::or_dash(case.booking_reference.as_deref())),
+                    ("Channel", html! { (case.channel) }),
+                    ("Queue", html! { (case.queue) }),
+                    ("Assignee", kit::or_dash(case.assignee.as_deref())),
+                    ("Next SLA due", due(&case)),
+                    ("Opened", html! { time datetime=(case.opened_at.to_rfc3339()) { (case.opened_at.format("%d %b %Y %H:%M UTC")) } }),
+                ]))
+                section aria-labelledby="why-priority" {
+                    h2 #why-priority { "Why this priority" }
+                    @if case.priority_reasons.is_empty() { p { "Nothing raises it." } }
+                    ul { @for r in &case.priority_reasons { li { (r.detail) " (" (r.points) ")" } } }
+                }
+                section aria-labelledby="description" {
+                    h2 #description { "What the customer wrote" }
+                    p { (case.description) }
+                }
+                @if !closed {
+                    section aria-labelledby="reply-title" {
+                        h2 #reply-title { "Reply to the customer" }
+                        form method="post" action={ "/cases/" (case.id) "/reply" } {
+                            (csrf_field())
+                            (Field::new("body", "Message", FieldKind::TextArea).required().render(&errors))
+                            button type="submit" { "Send reply" }
+                        }
+                    }
+                    @if !moves.is_empty() {
+                        section aria-labelledby="move-title" {
+                            h2 #move-title { "Move the case" }
+                            form method="post" action={ "/cases/" (case.id) "/transition" } {
+                                (csrf_field())
+                                (Field::new("to", "New state", FieldKind::Select(moves)).render(&errors))
+                                (Field::new("message", "Message to the customer (when asking them)", FieldKind::TextArea).render(&errors))
+                                (Field::text("resolution", "Resolution (when resolving)").render(&errors))
+                                (Field::text("reason", "Reason (when closing early or reopening)").render(&errors))
+                                button type="submit" { "Move" }
+                            }
+                        }
+                    }
+                    section aria-labelledby="assign-title" {
+                        h2 #assign-title { "Assign or transfer" }
+                        form method="post" action={ "/cases/" (case.id) "/assign" } {
+                            (csrf_field())
+                            (Field::new("queue", "Queue", FieldKind::Select(QUEUES.iter().map(|q| (q.name.to_owned(), q.label.to_owned())).collect())).value(Some(case.queue.clone())).render(&errors))
+                            (Field::text("assignee", "Agent (empty: next available in the queue)").render(&errors))
+                            (Field::text("transfer_reason", "Reason for the transfer").required().render(&errors))
+                            button type="submit" { "Transfer" }
+                        }
+                    }
+                }
+                section aria-labelledby="timeline-title" {
+                    h2 #timeline-title { "Timeline" }
+                    (timeline(&entries))
+                }
+            },
+        ),
+    )
+}
+
+fn refused(id: &str, e: CaseError) -> Response {
+    let message = match e {
+        CaseError::Transition(t) => format!("Not done: {t}."),
+        CaseError::Closed => "Not done: the case is closed.".to_owned(),
+        CaseError::Busy => "Not done: the case changed meanwhile; try again.".to_owned(),
+        CaseError::NotFound => "No such case.".to_owned(),
+        _ => "Not done: cases cannot be changed right now.".to_owned(),
+    };
+    kit::redirect_with_notice(&format!("/cases/{id}"), &message)
+}
+
+fn given(form: &FormData, name: &str) -> Option<String> {
+    form.text(name)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// `POST /cases/{id}/reply`.
+async fn reply(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let Some(body) = given(&form, "body") else {
+        return kit::redirect_with_notice(
+            &format!("/cases/{id}"),
+            "Not sent: the message is empty.",
+        );
+    };
+    match cases.add_message(&id, false, &body, &ctx).await {
+        Ok(_) => kit::redirect_with_notice(&format!("/cases/{id}"), "Reply sent."),
+        Err(e) => refused(&id, e),
+    }
+}
+
+/// `POST /cases/{id}/transition`.
+async fn transition(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let Some(to) = given(&form, "to") else {
+        return kit::redirect_with_notice(&format!("/cases/{id}"), "Not done: choose a state.");
+    };
+    let fields = ["message", "resolution", "reason"]
+        .iter()
+        .filter_map(|f| given(&form, f).map(|v| ((*f).to_owned(), v)))
+        .collect();
+    match cases
+        .transition(&id, &TransitionRequest { to, fields }, &ctx)
+        .await
+    {
+        Ok(c) => kit::redirect_with_notice(
+            &format!("/cases/{id}"),
+            &format!("Moved to {}.", c.state.replace('_', " ")),
+        ),
+        Err(e) => refused(&id, e),
+    }
+}
+
+/// `POST /cases/{id}/assign`.
+async fn assign(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let queue = given(&form, "queue").filter(|q| is_queue(q));
+    let (Some(queue), Some(reason)) = (queue, given(&form, "transfer_reason")) else {
+        return kit::redirect_with_notice(
+            &format!("/cases/{id}"),
+            "Not done: a known queue and a reason are required.",
+        );
+    };
+    match cases
+        .assign(
+            &id,
+            &queue,
+            given(&form, "assignee").as_deref(),
+            &reason,
+            &ctx,
+        )
+        .await
+    {
+        Ok(c) => kit::redirect_with_notice(
+            &format!("/cases/{id}"),
+            &format!(
+                "Transferred to {}{}.",
+                c.queue,
+                c.assignee.map(|a| format!(" ({a})")).unwrap_or_default()
+            ),
+        ),
+        Err(e) => refused(&id, e),
+    }
+}
+
+fn ctx_of(p: &Principal) -> AccessContext {
+    let mut ctx = AccessContext::system("cases");
+    ctx.actor = p.actor();
+    ctx
+}
+
+/// The "Cases" tab of the customer 360° page.
+pub fn record_views(cases: Cases) -> Vec<RecordView> {
+    vec![RecordView::new(
+        "customer",
+        "cases",
+        "Cases",
+        Access::Permission(CASE_WORK),
+        55,
+        Placement::Tab,
+        move |principal, id, _| {
+            let cases = cases.clone();
+            async move {
+                match cases.of_customer(&id, &ctx_of(&principal)).await {
+                    Ok(list) if list.is_empty() => {
+                        kit::empty_state("No cases", "This customer has no case.", None)
+                    }
+                    Ok(list) => cases_table(
+                        "The customer's cases, newest first",
+                        &list,
+                        &format!("/customers/{id}?tab=cases"),
+                        None,
+                    ),
+                    Err(_) => kit::notice("Cases cannot be read right now.", Tone::Bad),
+                }
+            }
+        },
+    )]
+}
+
+/// The "My cases" start-page panel.
+pub fn home_panels(cases: Cases) -> Vec<HomePanel> {
+    vec![
+        HomePanel::new("my-cases", Access::Permission(CASE_WORK), 12, move |p: Principal| {
+            let cases = cases.clone();
+            async move {
+                let body = match cases.work_queue(QueueFilter::Assignee(&p.subject), None, 10).await {
+                    Ok(list) if list.is_empty() => kit::empty_state("No open case is yours", "New cases reach you by round-robin.", Some(html! { a href="/cases?view=queue" { "Open the team queue" } })),
+                    Ok(list) => html! {
+                        (cases_table("Your open cases, most urgent first", &list, "/cases?view=mine", None))
+                        p { a href="/cases" { "Open the work queue" } }
+                    },
+                    Err(_) => kit::notice("Your cases cannot be read right now.", Tone::Bad),
+                };
+                kit::panel("my-cases", "My cases", body)
+            }
+        })
+        .wide(),
+    ]
+}
+
+/// Categories as form options.
+pub fn category_options() -> Vec<(String, String)> {
+    Category::ALL
+        .iter()
+        .map(|c| (c.as_str().to_owned(), c.label().to_owned()))
+        .collect()
+}
