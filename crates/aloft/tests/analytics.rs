@@ -29,6 +29,40 @@ async fn preview_as(app: &TestApp, role: &str, body: &Value) -> common::Reply {
 }
 
 #[tokio::test]
+async fn facts_are_derived_from_profiles_for_the_preview() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        for (i, (tier, nationality)) in [("gold", "DE"), ("gold", "FR"), ("silver", "DE")]
+            .into_iter()
+            .enumerate()
+        {
+            app.create_customer(json!({
+                "first_name": "Ana", "last_name": (["Silva", "Costa", "Pereira"][i]), "nationality": nationality,
+                "loyalty_number": format!("AL30000000{i}"), "loyalty_tier": tier,
+                "preferences": {"seat": "aisle", "language": "de"}
+            }))
+            .await;
+        }
+        let n = SegmentStore::new(app.test_db.db.clone())
+            .rebuild(chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+        let rule = json!({"rule": {"all": [
+            {"field": "loyalty.tier", "op": "=", "value": "gold"},
+            {"field": "profile.nationality", "op": "=", "value": "DE"},
+            {"field": "preferences.seat", "op": "=", "value": "aisle"},
+            {"field": "travel.days_since_last_flight", "op": ">", "value": 30}
+        ]}});
+        let r = preview_as(&app, ids::MARKETING_MANAGER, &rule).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["count"], 1, "{}", r.text());
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn segment_preview_counts_names_bad_fields_and_is_for_segment_builders() {
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;

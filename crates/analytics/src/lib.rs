@@ -9,6 +9,7 @@
 
 pub use routes::AnalyticsModule;
 
+pub mod derive;
 pub mod routes;
 pub mod segment;
 pub mod storage;

@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use aloft_authz::{Access, Permission, PermissionInfo, RoutePolicy};
 use aloft_kernel::http::JsonBody;
+use aloft_kernel::jobs::{JobError, JobHandler, Schedule, handler_fn};
 use aloft_kernel::{ApiError, FieldError, Problem};
+use aloft_module::{DemoContext, DemoData};
 use axum::Json;
 use axum::extract::State;
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -78,6 +81,24 @@ async fn preview(
     }))
 }
 
+/// The job that derives every customer's segment facts again.
+pub const REBUILD_JOB: &str = "analytics.facts.rebuild";
+
+/// How often the facts are derived again (until they are kept current from events).
+pub const REBUILD_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Demo data: the facts of the demo population, so segment counts mean something at once.
+struct Demo(Arc<SegmentStore>);
+
+impl DemoData for Demo {
+    fn load<'a>(&'a self, demo: &'a DemoContext) -> BoxFuture<'a, anyhow::Result<Option<String>>> {
+        Box::pin(async move {
+            let n = self.0.rebuild(demo.now).await?;
+            Ok(Some(format!("analytics: segment facts of {n} customers")))
+        })
+    }
+}
+
 /// Analytics as the application assembles it.
 pub struct AnalyticsModule {
     store: Arc<SegmentStore>,
@@ -109,6 +130,31 @@ impl aloft_module::DomainModule for AnalyticsModule {
         OpenApiRouter::new()
             .routes(routes!(preview))
             .with_state(self.store.clone())
+    }
+
+    fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
+        let store = self.store.clone();
+        vec![(
+            REBUILD_JOB,
+            handler_fn(move |_job| {
+                let store = store.clone();
+                async move {
+                    store
+                        .rebuild(chrono::Utc::now())
+                        .await
+                        .map(|_| ())
+                        .map_err(JobError::from)
+                }
+            }),
+        )]
+    }
+
+    fn schedules(&self) -> Vec<Schedule> {
+        vec![Schedule::every(REBUILD_JOB, REBUILD_EVERY)]
+    }
+
+    fn demo_data(&self) -> Option<Arc<dyn DemoData>> {
+        Some(Arc::new(Demo(self.store.clone())))
     }
 
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {

@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use aloft_kernel::{Database, StorageError};
 
+use crate::derive::Derivation;
 use crate::segment::{Bind, Rule, compile};
 
 /// One customer's segmentable facts (a row of `analytics_customer_facts` and its lists).
@@ -79,6 +80,75 @@ impl SegmentStore {
         facts: &[CustomerFacts],
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
+        self.write_facts(facts, now, false).await
+    }
+
+    /// Derives every customer's facts again from the profiles, the travel history and the
+    /// marketing e-mail consent, and replaces the whole facts table with them in one
+    /// transaction (readers see the old facts until it commits). Returns the customers written.
+    pub async fn rebuild(&self, now: DateTime<Utc>) -> Result<usize, StorageError> {
+        let mut d = Derivation::new(now);
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, profile FROM customers WHERE merged_into IS NULL AND id > $1 \
+                 ORDER BY id LIMIT 2000",
+            )
+            .bind(&after)
+            .fetch_all(self.db.pool())
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("id")?;
+            for row in &rows {
+                let id: String = row.try_get("id")?;
+                let profile: String = row.try_get("profile")?;
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&profile) {
+                    d.profile(&id, &v);
+                }
+            }
+        }
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, customer_id, kind, occurred_at, document FROM travel_records \
+                 WHERE id > $1 AND kind IN ('booking', 'interaction', 'feedback') \
+                 AND customer_id IS NOT NULL ORDER BY id LIMIT 2000",
+            )
+            .bind(&after)
+            .fetch_all(self.db.pool())
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("id")?;
+            for row in &rows {
+                let customer: String = row.try_get("customer_id")?;
+                let kind: String = row.try_get("kind")?;
+                let occurred: String = row.try_get("occurred_at")?;
+                let document: String = row.try_get("document")?;
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&document) {
+                    d.record(&customer, &kind, &occurred, &v);
+                }
+            }
+        }
+        let consented: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT customer_id FROM privacy_consent_state \
+             WHERE purpose = 'marketing_email' AND granted = 1",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        for c in consented {
+            d.consent_marketing_email(&c);
+        }
+        let facts = d.finish();
+        self.write_facts(&facts, now, true).await?;
+        Ok(facts.len())
+    }
+
+    async fn write_facts(
+        &self,
+        facts: &[CustomerFacts],
+        now: DateTime<Utc>,
+        replace_all: bool,
+    ) -> Result<(), StorageError> {
         let b = self.db.backend();
         let p: Vec<String> = (1..=22).map(|n| b.param(n)).collect();
         let insert = format!(
@@ -89,12 +159,26 @@ impl SegmentStore {
             p[..21].join(", ")
         );
         let mut tx = self.db.pool().begin().await?;
+        if replace_all {
+            for table in [
+                "analytics_customer_facts",
+                "analytics_customer_routes",
+                "analytics_customer_airports",
+            ] {
+                sqlx::query(&format!("DELETE FROM {table}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         for f in facts {
             for table in [
                 "analytics_customer_facts",
                 "analytics_customer_routes",
                 "analytics_customer_airports",
             ] {
+                if replace_all {
+                    break;
+                }
                 sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = {}", p[0]))
                     .bind(&f.customer_id)
                     .execute(&mut *tx)
