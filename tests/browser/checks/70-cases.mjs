@@ -1,0 +1,45 @@
+// Cases: a contact centre agent opens the baggage queue (demo cases), the at-risk view and a
+// case with its timeline, replies to the customer and sees the toast and the reply in the
+// timeline; a customer's 360° page has a "Cases" tab. Axe at 1366 and 390 px, no sideways scroll.
+
+import { noSidewaysScroll } from "./10-workspace.mjs";
+
+export default async function (t) {
+  const { base, check, assert, axe } = t;
+
+  await check("contact centre: work queue, case detail, reply", async () => {
+    const { page } = await t.session("contact_centre_agent");
+    for (const path of ["/cases?view=queue&queue=baggage", "/cases?view=at_risk", "/cases"]) {
+      for (const width of [1366, 390]) {
+        await page.setViewportSize({ width, height: 900 });
+        const resp = await page.goto(`${base}${path}`);
+        assert(resp.status() === 200, `${path}: ${resp.status()}`);
+        await axe(page, `${path} @${width}`);
+        await noSidewaysScroll(page, assert, `${path} @${width}`);
+      }
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.goto(`${base}/cases?view=queue&queue=baggage`);
+    const link = page.locator("#cases a[href^='/cases/']").first();
+    assert((await link.count()) === 1, "the demo has baggage cases");
+    await Promise.all([page.waitForNavigation(), link.click()]);
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await axe(page, `case detail @${width}`);
+      await noSidewaysScroll(page, assert, `case detail @${width}`);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.fill("#f-body", "We are tracing your bag and will call you today.");
+    await Promise.all([page.waitForNavigation(), page.click("form[action$='/reply'] button[type=submit]")]);
+    const toast = await page.locator(".toast").textContent();
+    assert(/Reply sent/.test(toast), `toast: ${toast}`);
+    const timeline = await page.locator("ol.feed").textContent();
+    assert(timeline.includes("We are tracing your bag"), "the reply is in the timeline");
+    await axe(page, "case after reply");
+
+    const customer = await page.locator("#case-customer").getAttribute("href");
+    const resp = await page.goto(`${base}${customer}?tab=cases`);
+    assert(resp.status() === 200, `customer cases tab: ${resp.status()}`);
+    await axe(page, "customer cases tab");
+  });
+}
