@@ -424,22 +424,25 @@ async fn the_sla_sweep_warns_breaches_and_escalates_once() {
             .as_str()
             .unwrap()
             .to_owned();
-        let cases = aloft_cases::Cases::new(
-            app.test_db.db.clone(),
-            None,
-            std::sync::Arc::new(aloft_cases::ProfileFacts(app.customers.clone())),
-            aloft_cases::CasesConfig::default(),
-        );
+        // Three instances: each its own connection pool on the same database.
+        let mut instances = Vec::new();
+        for _ in 0..3 {
+            let db = aloft_kernel::Database::connect(&app.test_db.settings)
+                .await
+                .unwrap();
+            instances.push(aloft_cases::Cases::new(
+                db,
+                None,
+                std::sync::Arc::new(aloft_cases::ProfileFacts(app.customers.clone())),
+                aloft_cases::CasesConfig::default(),
+            ));
+        }
+        let cases = instances[0].clone();
         let later = chrono::Utc::now() + chrono::Duration::days(30);
-        // Three sweeps of the same instant (as three instances would): one escalation.
-        let runs = futures_util::future::join_all([
-            cases.sweep(later),
-            cases.sweep(later),
-            cases.sweep(later),
-        ])
-        .await;
+        // The same instant swept by all three at once: one escalation, each event once.
+        let runs = futures_util::future::join_all(instances.iter().map(|c| c.sweep(later))).await;
         let changed: usize = runs.into_iter().map(|r| r.unwrap()).sum();
-        assert!(changed >= 1);
+        assert_eq!(changed, 1);
         let case = cases.get_raw(&id).await.unwrap().unwrap();
         assert_eq!(case.queue, "supervisors");
         let events = aloft_kernel::events::events_for(&app.test_db.db, &id)
