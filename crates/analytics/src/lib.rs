@@ -10,6 +10,7 @@
 pub use routes::AnalyticsModule;
 
 pub mod derive;
+pub mod nba;
 pub mod routes;
 pub mod segment;
 pub mod storage;

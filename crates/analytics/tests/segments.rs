@@ -76,6 +76,12 @@ async fn rules_count_the_same_on_every_backend() {
             let parsed = parse(&rule).unwrap();
             let got = store.count(&parsed, now()).await.unwrap();
             assert_eq!(got, want, "{backend:?}: {rule}");
+            // The in-memory evaluation (next best action's eligibility) agrees with the SQL.
+            let in_memory = population()
+                .iter()
+                .filter(|f| aloft_analytics::nba::matches(&parsed, f, now()))
+                .count() as u64;
+            assert_eq!(in_memory, want, "in memory: {rule}");
         }
     }
 }
