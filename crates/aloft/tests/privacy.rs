@@ -314,3 +314,134 @@ async fn every_table_about_a_customer_is_covered_and_exported() {
     })
     .await;
 }
+
+/// Every (table, column) of the live schema.
+async fn all_columns(app: &TestApp) -> Vec<(String, String)> {
+    let sql = match app.test_db.db.backend() {
+        aloft_kernel::Backend::Sqlite => {
+            "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+        }
+        aloft_kernel::Backend::Postgres => {
+            "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+             WHERE table_schema = current_schema()"
+        }
+    };
+    sqlx::query(sql)
+        .fetch_all(app.test_db.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.try_get("t").unwrap(), r.try_get("c").unwrap()))
+        .collect()
+}
+
+/// Where in the database `needle` (lower case) can be read in plain text.
+async fn readable(app: &TestApp, columns: &[(String, String)], needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (t, c) in columns {
+        let sql =
+            format!("SELECT COUNT(*) FROM {t} WHERE LOWER(CAST({c} AS TEXT)) LIKE '%{needle}%'");
+        if count(app, &sql).await > 0 {
+            found.push(format!("{t}.{c}"));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn erasure_leaves_no_canary_readable_anywhere_and_is_idempotent() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let c = app
+            .create_customer(json!({
+                "first_name": "Zqcanaryfirst", "last_name": "Zqcanarylast",
+                "email": "zqcanary.mail@example.com", "phone": "+44 1632 960123",
+                "passport_number": "ZQCANARY7", "date_of_birth": "1970-01-01",
+                "address": {"line1": "1 Zqcanarystreet", "city": "Zqcanarycity", "country": "GB"}
+            }))
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let other = app
+            .create_customer(json!({"first_name": "Keep", "last_name": "Me"}))
+            .await;
+        let other_id = other["id"].as_str().unwrap().to_owned();
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        let r = app
+            .post_form_as(
+                &agent,
+                &format!("/customers/{id}/interactions"),
+                "channel=call&direction=inbound&subject=Zqcanarysubject&body=Zqcanarybody+notes",
+            )
+            .await;
+        assert!(r.status < 400, "{} {}", r.status, r.text());
+        for cid in [&id, &other_id] {
+            let r = post_as(
+                &app,
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/customers/{cid}/consents"),
+                &json!({"purpose": "analytics", "granted": true, "source": "contact_centre", "proof": "Zqcanaryproof call"}),
+            )
+            .await;
+            assert_eq!(r.status, 201);
+        }
+        let columns = all_columns(&app).await;
+        let before = readable(&app, &columns, "zqcanary").await;
+        assert!(
+            before.iter().any(|c| c.starts_with("privacy_consents"))
+                && before.iter().any(|c| c.starts_with("customers")),
+            "canaries are seeded where they can be read: {before:?}"
+        );
+
+        let path = format!("/api/v1/customers/{id}/erasure");
+        let r = post_as(&app, ids::CONTACT_CENTRE_AGENT, &path, &json!({})).await;
+        assert_eq!(r.status, 403, "only the privacy officer erases");
+        let started = std::time::Instant::now();
+        let r = post_as(&app, ids::DATA_PRIVACY_OFFICER, &path, &json!({})).await;
+        let took = started.elapsed();
+        assert_eq!(r.status, 200, "{}", r.text());
+        eprintln!("{backend:?}: erasure over HTTP took {took:?}");
+        let report = r.json();
+        assert_eq!(report["already_erased"], false);
+        assert_eq!(report["key_destroyed"], true);
+
+        // The other passenger's consent proof remains; none of the erased person's anywhere.
+        let after = readable(&app, &columns, "zqcanary").await;
+        assert_eq!(after, ["privacy_consents.proof"], "{after:?}");
+        assert_eq!(
+            count(
+                &app,
+                &format!("SELECT COUNT(*) FROM privacy_consents WHERE proof LIKE '%Zqcanary%' AND customer_id = '{other_id}'")
+            )
+            .await,
+            1
+        );
+        // Kept for proof of consent (Art. 7(1)), without its text.
+        assert_eq!(
+            count(&app, &format!("SELECT COUNT(*) FROM privacy_consents WHERE customer_id = '{id}' AND proof = ''")).await,
+            1
+        );
+        // The key is gone: nothing sealed under it opens any more.
+        use aloft_kernel::keys::CustomerKeys;
+        let uuid = uuid::Uuid::parse_str(&id).unwrap();
+        assert!(app.customers.data_keys(&[uuid]).await.unwrap().is_empty());
+        // The audit trail keeps the erasure, with ids only.
+        assert_eq!(
+            count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.subject_erased' AND resource_id = '{id}'")).await,
+            1
+        );
+        let r = app.get(&format!("/api/v1/customers/{id}")).await;
+        assert_eq!(r.status, 404);
+
+        // Again: nothing left, said so, nothing changes.
+        let r = post_as(&app, ids::DATA_PRIVACY_OFFICER, &path, &json!({})).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["already_erased"], true);
+        assert_eq!(
+            readable(&app, &columns, "zqcanary").await,
+            ["privacy_consents.proof"]
+        );
+        app.stop().await;
+    })
+    .await;
+}

@@ -22,6 +22,8 @@ pub enum OnErasure {
     Pseudonymise {
         /// The law that requires keeping the record.
         legal_basis: &'static str,
+        /// Text columns emptied (the rest holds ids, codes, amounts and instants).
+        clear: &'static [&'static str],
     },
     /// The rows stay as they are: they hold ids and codes only (the audit trail).
     KeepIdsOnly,
@@ -68,6 +70,13 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         "customers",
         "id",
         "identity, contact details, documents, preferences",
+        "customers",
+        OnErasure::Delete,
+    ),
+    t(
+        "customers",
+        "merged_into",
+        "profiles merged into this one (the same person)",
         "customers",
         OnErasure::Delete,
     ),
@@ -148,6 +157,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         "cases",
         OnErasure::Pseudonymise {
             legal_basis: "limitation periods for claims (e.g. EU261 claims, national civil codes): closed cases kept 6 years",
+            clear: &["subject", "description", "booking_reference"],
         },
     ),
     t(
@@ -157,6 +167,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         "compensation",
         OnErasure::Pseudonymise {
             legal_basis: "commercial and tax record keeping (e.g. HGB § 257, AO § 147): payments kept 10 years",
+            clear: &["record_locator"],
         },
     ),
     t(
@@ -194,6 +205,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         "privacy",
         OnErasure::Pseudonymise {
             legal_basis: "GDPR Art. 7(1): proof that consent was given; proof text removed",
+            clear: &["proof"],
         },
     ),
     t(
@@ -211,13 +223,15 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         source: "audit trail",
         on_erasure: OnErasure::KeepIdsOnly,
     },
-    t(
-        "outbox",
-        "subject",
-        "events published about the customer",
-        "events",
-        OnErasure::Delete,
-    ),
+    // The erasure's own event stays: downstream copies learn of the erasure from it.
+    PersonalTable {
+        table: "outbox",
+        column: "subject",
+        condition: Some("event_type <> 'aloft.customer.erased'"),
+        category: "events published about the customer",
+        source: "events",
+        on_erasure: OnErasure::Delete,
+    },
 ];
 
 /// Whether `column` names a customer reference (the convention migrations follow).

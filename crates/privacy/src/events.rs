@@ -43,12 +43,41 @@ impl DomainEvent for ConsentChanged {
     }
 }
 
+/// Event type: everything about a customer was erased (downstream copies must follow).
+pub const CUSTOMER_ERASED: &str = "aloft.customer.erased";
+
+/// `aloft.customer.erased`, version 1.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerErased {
+    /// The erased customer's id (kept: it names nothing once the profile is gone).
+    pub customer_id: String,
+    /// Whether this was a repeated request that found nothing left.
+    pub repeated: bool,
+}
+
+impl DomainEvent for CustomerErased {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        CUSTOMER_ERASED
+    }
+    fn subject(&self) -> Option<String> {
+        Some(self.customer_id.clone())
+    }
+}
+
 /// The event types this domain publishes.
 pub fn event_types() -> Vec<EventType> {
-    vec![EventType::of::<ConsentChanged>(
-        CONSENT_CHANGED,
-        "A passenger's consent or subscription for a purpose and channel was given or withdrawn.",
-    )]
+    vec![
+        EventType::of::<ConsentChanged>(
+            CONSENT_CHANGED,
+            "A passenger's consent or subscription for a purpose and channel was given or withdrawn.",
+        ),
+        EventType::of::<CustomerErased>(
+            CUSTOMER_ERASED,
+            "Everything about a customer was erased (key destroyed, records deleted or pseudonymised); copies elsewhere must follow.",
+        ),
+    ]
 }
 
 /// Audit actions of the privacy domain.
@@ -63,6 +92,14 @@ pub mod audit {
     /// `privacy.subject_exported`: everything held about a person exported (access request).
     pub const SUBJECT_EXPORTED: AuditAction = AuditAction::new("privacy.subject_exported");
 
+    /// `privacy.subject_erased`: a person erased everywhere (fields: the tables touched).
+    pub const SUBJECT_ERASED: AuditAction = AuditAction::new("privacy.subject_erased");
+
     /// Every action of this domain.
-    pub const ALL: &[AuditAction] = &[CONSENT_RECORDED, CONSENT_READ, SUBJECT_EXPORTED];
+    pub const ALL: &[AuditAction] = &[
+        CONSENT_RECORDED,
+        CONSENT_READ,
+        SUBJECT_EXPORTED,
+        SUBJECT_ERASED,
+    ];
 }

@@ -8,6 +8,7 @@
 //!   [`consent_exists_sql`]).
 //! - [`coverage`]: every table holding data about a customer, with category, source and what
 //!   erasure does; the subject access export (JSON, CSV) reads exactly these.
+//! - [`erasure`]: crypto-shredding and erasure over the same list, in one transaction.
 //! - [`routes`]: the consent API; [`pages`]: the Consent tab of the customer 360° page. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
 //! Invariants: a consent record is never updated or deleted (withdrawal is a new row); a change
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod coverage;
+pub mod erasure;
 pub mod events;
 pub mod model;
 pub mod pages;

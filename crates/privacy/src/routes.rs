@@ -33,6 +33,11 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(REQUESTS_MANAGE),
     ),
     RoutePolicy::new(
+        "POST",
+        "/api/v1/customers/{id}/erasure",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
         "GET",
         "/api/v1/privacy/purposes",
         Access::Permission(CONSENT_READ),
@@ -45,6 +50,7 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
         .routes(routes!(read_consents, record_consent))
         .routes(routes!(purposes))
         .routes(routes!(export_subject))
+        .routes(routes!(erase_subject))
         .with_state(store)
 }
 
@@ -179,4 +185,27 @@ async fn export_subject(
     } else {
         Json(sections).into_response()
     })
+}
+
+/// Erase a person everywhere (right to erasure): the data key is destroyed, their records
+/// deleted, or kept pseudonymised with the legal basis recorded where another law requires them;
+/// the audit trail keeps ids only. Idempotent: a repeated request reports `already_erased`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/{id}/erasure",
+    tag = "privacy",
+    params(("id" = String, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "What was erased, table by table", body = crate::erasure::ErasureReport),
+        (status = 404, description = "Not a customer id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable; nothing was erased, retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn erase_subject(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Result<Json<crate::erasure::ErasureReport>, ApiError> {
+    let id = parse_id(&id)?;
+    Ok(Json(crate::erasure::erase(store.db(), id, &ctx).await?))
 }

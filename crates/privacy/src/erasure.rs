@@ -1,0 +1,163 @@
+//! Erasure (GDPR Art. 17): the person's data key is destroyed (crypto-shredding: every field
+//! sealed under it, in any table or backup of those tables, becomes unreadable) and every table
+//! of [`PERSONAL_TABLES`] is treated as it says — rows deleted, or kept pseudonymised with
+//! their text emptied where another law requires the record, or (the audit trail) kept with ids
+//! only.
+//!
+//! Why one transaction rather than a resumable multi-step job: the whole erasure of one person
+//! is a few hundred row deletions, well under a second, so a crash anywhere leaves nothing
+//! half-erased (the transaction rolls back) and running it again finishes it. Repeating a
+//! finished erasure changes nothing (idempotent) and says so.
+
+use aloft_kernel::{AccessContext, CloudEvent, Database, StorageError};
+use aloft_vocab::CustomerId;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::coverage::{OnErasure, PERSONAL_TABLES, tables};
+use crate::events::{CustomerErased, audit};
+
+/// What one table's erasure did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErasedTable {
+    /// The table.
+    pub table: String,
+    /// The column that referred to the person.
+    pub column: String,
+    /// `deleted`, `pseudonymised` or `kept_ids_only`.
+    pub action: String,
+    /// Rows affected.
+    pub rows: u64,
+    /// For pseudonymised rows, the law that requires keeping them.
+    pub legal_basis: Option<String>,
+}
+
+/// The outcome of an erasure.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErasureReport {
+    /// The erased customer.
+    pub customer_id: String,
+    /// Whether there was nothing left to erase (a repeated request).
+    pub already_erased: bool,
+    /// Whether a data key was destroyed by this run.
+    pub key_destroyed: bool,
+    /// Table by table.
+    pub tables: Vec<ErasedTable>,
+}
+
+/// Erases `customer` everywhere, in one transaction with its audit record and the event
+/// `aloft.customer.erased` (ids only).
+pub async fn erase(
+    db: &Database,
+    customer: CustomerId,
+    ctx: &AccessContext,
+) -> Result<ErasureReport, StorageError> {
+    let present = tables(db).await?;
+    let b = db.backend();
+    let p = b.param(1);
+    let id = customer.to_string();
+    let mut tx = db.begin_write().await?;
+    // Crypto-shredding first: the key of the person and of profiles merged into theirs.
+    let shred = sqlx::query(&format!(
+        "UPDATE customers SET data_key = NULL WHERE (id = {p} OR merged_into = {}) AND data_key IS NOT NULL",
+        b.param(2)
+    ))
+    .bind(&id)
+    .bind(&id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    let mut out = Vec::new();
+    let mut touched = 0u64;
+    // Reverse order: rows that refer to others (timeline → travel records, profiles last).
+    for pt in PERSONAL_TABLES.iter().rev() {
+        if !present.iter().any(|t| t == pt.table) {
+            continue;
+        }
+        let extra = pt
+            .condition
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let (sql, action, basis) = match pt.on_erasure {
+            OnErasure::Delete => (
+                format!("DELETE FROM {} WHERE {} = {p}{extra}", pt.table, pt.column),
+                "deleted",
+                None,
+            ),
+            OnErasure::Pseudonymise { legal_basis, clear } => {
+                if clear.is_empty() {
+                    // Nothing but ids, codes and amounts: the rows stand as they are.
+                    (
+                        format!(
+                            "SELECT 1 FROM {} WHERE 1 = 0 AND {} = {p}",
+                            pt.table, pt.column
+                        ),
+                        "pseudonymised",
+                        Some(legal_basis),
+                    )
+                } else {
+                    let sets: Vec<String> = clear.iter().map(|c| format!("{c} = ''")).collect();
+                    let cond: Vec<String> = clear.iter().map(|c| format!("{c} <> ''")).collect();
+                    (
+                        format!(
+                            "UPDATE {} SET {} WHERE {} = {p}{extra} AND ({})",
+                            pt.table,
+                            sets.join(", "),
+                            pt.column,
+                            cond.join(" OR ")
+                        ),
+                        "pseudonymised",
+                        Some(legal_basis),
+                    )
+                }
+            }
+            OnErasure::KeepIdsOnly => {
+                out.push(ErasedTable {
+                    table: pt.table.into(),
+                    column: pt.column.into(),
+                    action: "kept_ids_only".into(),
+                    rows: 0,
+                    legal_basis: None,
+                });
+                continue;
+            }
+        };
+        let rows = sqlx::query(&sql)
+            .bind(&id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        touched += rows;
+        out.push(ErasedTable {
+            table: pt.table.into(),
+            column: pt.column.into(),
+            action: action.into(),
+            rows,
+            legal_basis: basis.map(str::to_owned),
+        });
+    }
+    let already_erased = touched == 0 && shred == 0;
+    tx.emit(&CloudEvent::of(&CustomerErased {
+        customer_id: id.clone(),
+        repeated: already_erased,
+    }))
+    .await?;
+    tx.audit(&[ctx.entry(
+        audit::SUBJECT_ERASED,
+        "customer",
+        Some(id.clone()),
+        out.iter()
+            .filter(|t| t.rows > 0)
+            .map(|t| format!("{}.{}", t.table, t.column))
+            .collect(),
+        "success",
+    )])
+    .await?;
+    tx.commit().await?;
+    Ok(ErasureReport {
+        customer_id: id,
+        already_erased,
+        key_destroyed: shred > 0,
+        tables: out,
+    })
+}
