@@ -10,16 +10,16 @@ use aloft_access::permissions::{
     ACCESS_APPROVE, ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ, CONFIG_REVIEW,
     SECURITY_MONITOR,
 };
+use aloft_analytics::routes::SEGMENT_BUILD;
 use aloft_authz::{Permission, PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
+use aloft_cases::permissions::{CASE_CONFIGURE, CASE_SUPERVISE, CASE_WORK};
 use aloft_customers::permissions::{
     CUSTOMER_READ, CUSTOMER_WRITE, OWN_PROFILE, OWN_RECORD, ROSTER, STATION, TRAVEL_DOCUMENT_READ,
 };
-use aloft_cases::permissions::{CASE_CONFIGURE, CASE_SUPERVISE, CASE_WORK};
 use aloft_departure::permissions::{CHECKIN_CONSOLE, CREW_MANIFEST};
 use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
 use aloft_insights::permissions::{AGGREGATES_READ, POPULATION_READ, RETAIL_READ, TRAVEL_READ};
 use aloft_privacy::permissions::{CONSENT_READ, CONSENT_WRITE};
-use aloft_analytics::routes::SEGMENT_BUILD;
 use aloft_rights::routes::COMPENSATION_EVALUATE;
 use aloft_travel::permissions::{INTERACTION_READ, INTERACTION_WRITE, TIMELINE_READ};
 
