@@ -191,6 +191,21 @@ pub(crate) fn is_negation(word: &str) -> bool {
     word.ends_with("n't") || NEGATE.contains(&word)
 }
 
+static INSTALLED: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
+
+/// Makes `model` the process's model (`aloft serve --sentiment-model`). Once per process: the
+/// server labels every text with one model, so figures stay comparable; a second call is
+/// refused and returns the model back.
+pub fn install(model: Model) -> Result<(), Model> {
+    INSTALLED.set(model)
+}
+
+/// The model modules label texts with: the installed one, or the built-in lexicon.
+pub fn current() -> &'static Model {
+    static BUILTIN: Model = Model::Builtin;
+    INSTALLED.get().unwrap_or(&BUILTIN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,19 +251,4 @@ mod tests {
         let a = m.analyse("The food was good but the delay was terrible");
         assert_eq!(a.label, Label::Negative);
     }
-}
-
-static INSTALLED: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
-
-/// Makes `model` the process's model (`aloft serve --sentiment-model`). Once per process: the
-/// server labels every text with one model, so figures stay comparable; a second call is
-/// refused and returns the model back.
-pub fn install(model: Model) -> Result<(), Model> {
-    INSTALLED.set(model)
-}
-
-/// The model modules label texts with: the installed one, or the built-in lexicon.
-pub fn current() -> &'static Model {
-    static BUILTIN: Model = Model::Builtin;
-    INSTALLED.get().unwrap_or(&BUILTIN)
 }
