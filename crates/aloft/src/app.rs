@@ -530,6 +530,13 @@ impl Application {
         let _ = relay.await;
         let _ = jobs.await;
         drop(server);
+        // Everything else that holds an auditor goes too (the demo loaders hold the domains'
+        // stores): the writer ends only when the last handle to its queue is gone.
+        drop(self.demo_data);
+        drop(self.pipeline);
+        drop(self.customers);
+        drop(self.accounts);
+        drop(self.tokens);
         // The router (and with it every queue handle) is gone: the audit writer flushes and ends.
         if tokio::time::timeout(Duration::from_secs(10), self.audit_writer)
             .await

@@ -37,7 +37,18 @@ const CANARIES: &[&str] = &[
 ];
 
 /// Runs `aloft export parquet` on the instance's database with its keys.
-fn export(settings_url: &str, keys: &(String, String), out: &Path) -> String {
+///
+/// The command waits on a thread of its own: the in-process server shares this test's runtime,
+/// and blocking it would stop a write the server has begun, so the command's own audit write
+/// would wait on the SQLite lock until it timed out.
+async fn export(settings_url: &str, keys: &(String, String), out: &Path) -> String {
+    let (url, keys, out) = (settings_url.to_owned(), keys.clone(), out.to_path_buf());
+    tokio::task::spawn_blocking(move || export_blocking(&url, &keys, &out))
+        .await
+        .expect("the export thread")
+}
+
+fn export_blocking(settings_url: &str, keys: &(String, String), out: &Path) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_aloft"))
         // Nothing is written while the test exports: no need to stay behind the present.
         .args([
@@ -199,7 +210,7 @@ async fn the_lake_export_is_pseudonymised_partitioned_and_incremental() {
 
         let dir = tempfile_dir();
         let url = &app.test_db.settings.url;
-        let said = export(url, &keys, &dir);
+        let said = export(url, &keys, &dir).await;
         assert!(said.starts_with("First export"), "{said}");
         let lake = read_lake(&dir);
         let customers = rows(&lake, "customers");
@@ -242,7 +253,7 @@ async fn the_lake_export_is_pseudonymised_partitioned_and_incremental() {
         assert!(types.contains("TIMESTAMP WITH TIME ZONE"), "{types}");
 
         // Incremental: nothing changed, nothing written; one profile changes, one row follows.
-        let said = export(url, &keys, &dir);
+        let said = export(url, &keys, &dir).await;
         assert!(said.contains("nothing changed"), "{said}");
         let current = app.get(&format!("/api/v1/customers/{other_id}")).await;
         let etag = current.header("etag").to_owned();
@@ -254,7 +265,7 @@ async fn the_lake_export_is_pseudonymised_partitioned_and_incremental() {
             )
             .await;
         assert_eq!(patched.status, 200, "{}", patched.text());
-        let said = export(url, &keys, &dir);
+        let said = export(url, &keys, &dir).await;
         assert!(said.contains("Incremental export") && said.contains("1 customers"), "{said}");
         let lake = read_lake(&dir);
         assert_eq!(rows(&lake, "customers").len(), 3, "the changed profile again, newest last");
