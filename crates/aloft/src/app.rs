@@ -640,7 +640,8 @@ pub fn modules(
             aloft_rights::Rules::default_rules(),
         ))
         .with(aloft_privacy::PrivacyModule::new(
-            aloft_privacy::ConsentStore::new(privacy_db, Some(privacy_auditor)),
+            aloft_privacy::ConsentStore::new(privacy_db, Some(privacy_auditor))
+                .with_keys(Arc::new(customers.clone())),
         ))
         .with(aloft_compensation::CompensationModule::new(
             aloft_compensation::Compensation::new(

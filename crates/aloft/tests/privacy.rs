@@ -287,6 +287,13 @@ async fn every_table_about_a_customer_is_covered_and_exported() {
                 .unwrap()
         };
         assert_eq!(of("customers")["rows"].as_array().unwrap().len(), 1);
+        // The person is owed their data, not its ciphertext: sealed fields come out opened.
+        let sealed = &of("customers")["rows"][0]["sealed"];
+        assert!(sealed.is_object(), "sealed fields opened: {sealed}");
+        assert!(
+            sections.to_string().contains("dagny.haugen@example.com"),
+            "the e-mail address is in the export in clear"
+        );
         assert_eq!(of("privacy_consents")["rows"][0]["proof"], "form 5150");
         assert_eq!(of("privacy_consents")["source"], "privacy");
         assert!(

@@ -4,7 +4,9 @@
 //! list with the live schema, so a migration adding a `customer_id` column that this list does
 //! not cover fails the build's tests instead of silently escaping export and erasure.
 
+use aloft_kernel::keys::open_fields;
 use aloft_kernel::{Backend, Database, StorageError};
+use aloft_security::{DataKey, decrypt_text};
 use aloft_vocab::CustomerId;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -301,8 +303,63 @@ pub struct ExportSection {
     pub category: String,
     /// The domain the data comes from.
     pub source: String,
-    /// The rows, column by column (sealed fields as stored: opened only with the person's key).
+    /// The rows, column by column. Encrypted fields are opened with the person's data key (a
+    /// `sealed` column becomes the object of its fields); where the key is destroyed (erasure)
+    /// they say so instead of showing ciphertext.
     pub rows: Vec<Map<String, Value>>,
+}
+
+/// Encrypted text columns that are not a `sealed` object: table, column, the column holding the
+/// record id bound into the ciphertext, and the field name bound with it. The field name is the
+/// owning domain's (`aloft_travel::sealing::DETAIL_FIELD`); a test holds the two equal.
+pub const SEALED_TEXT: &[(&str, &str, &str, &str)] =
+    &[("timeline", "detail", "entry_id", "timeline.detail")];
+
+/// What an export shows for an encrypted value it cannot open.
+pub const UNREADABLE: &str = "[encrypted; the key is destroyed]";
+
+/// Opens, in place, the encrypted values of the export with the person's data key: every
+/// `sealed` column (a JSON object of field → ciphertext bound to the row's `id`, the one format
+/// of `aloft_kernel::keys::seal_fields`) and every [`SEALED_TEXT`] column. The person is owed
+/// their data, not its ciphertext (GDPR Art. 15(3)).
+pub fn open_sealed(sections: &mut [ExportSection], key: Option<&DataKey>) {
+    for section in sections {
+        let text = SEALED_TEXT
+            .iter()
+            .find(|(t, ..)| *t == section.table)
+            .map(|&(_, column, id_column, field)| (column, id_column, field));
+        for row in &mut section.rows {
+            let id = row.get("id").and_then(Value::as_str).map(str::to_owned);
+            if let Some(Value::String(stored)) = row.get("sealed") {
+                let opened = (|| {
+                    let key = key?;
+                    let fields: Map<String, Value> = serde_json::from_str(stored).ok()?;
+                    let mut doc = Value::Object(Map::new());
+                    open_fields(key, id.as_deref()?, &mut doc, fields).ok()?;
+                    Some(doc)
+                })();
+                row.insert(
+                    "sealed".into(),
+                    opened.unwrap_or_else(|| Value::from(UNREADABLE)),
+                );
+            }
+            if let Some((column, id_column, field)) = text {
+                let record = row
+                    .get(id_column)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                if let Some(Value::String(stored)) = row.get(column) {
+                    let opened = key
+                        .zip(record.as_deref())
+                        .and_then(|(k, r)| decrypt_text(k, r, field, stored).ok());
+                    row.insert(
+                        column.into(),
+                        Value::from(opened.unwrap_or_else(|| UNREADABLE.to_owned())),
+                    );
+                }
+            }
+        }
+    }
 }
 
 fn cell(row: &sqlx::any::AnyRow, i: usize) -> Value {
@@ -433,5 +490,55 @@ mod tests {
         assert!(is_customer_column("customer_id"));
         assert!(is_customer_column("candidate_customer_id"));
         assert!(!is_customer_column("customer_ids_hint"));
+    }
+
+    use serde_json::json;
+
+    fn section(table: &str, row: Value) -> ExportSection {
+        ExportSection {
+            table: table.into(),
+            column: "customer_id".into(),
+            category: String::new(),
+            source: String::new(),
+            rows: vec![row.as_object().unwrap().clone()],
+        }
+    }
+
+    #[test]
+    fn sealed_fields_and_texts_open_with_the_key_and_say_so_without_it() {
+        let key = DataKey::from_bytes([7; 32]);
+        let mut doc = json!({"email": "a@example.com", "tier": "gold"});
+        let sealed = aloft_kernel::keys::seal_fields(&key, "c-1", &mut doc, &["email"]);
+        let detail = aloft_security::encrypt_text(
+            &key,
+            "e-1",
+            aloft_travel::sealing::DETAIL_FIELD,
+            "Lost bag at LHR",
+        );
+        let sections = || {
+            vec![
+                section(
+                    "customers",
+                    json!({"id": "c-1", "sealed": Value::Object(sealed.clone()).to_string()}),
+                ),
+                section("timeline", json!({"entry_id": "e-1", "detail": detail})),
+            ]
+        };
+        let mut opened = sections();
+        open_sealed(&mut opened, Some(&key));
+        assert_eq!(
+            opened[0].rows[0]["sealed"],
+            json!({"email": "a@example.com"})
+        );
+        assert_eq!(opened[1].rows[0]["detail"], "Lost bag at LHR");
+
+        let mut erased = sections();
+        open_sealed(&mut erased, None);
+        assert_eq!(erased[0].rows[0]["sealed"], UNREADABLE);
+        assert_eq!(erased[1].rows[0]["detail"], UNREADABLE);
+        // Another person's key opens nothing either.
+        let mut other = sections();
+        open_sealed(&mut other, Some(&DataKey::from_bytes([8; 32])));
+        assert_eq!(other[0].rows[0]["sealed"], UNREADABLE);
     }
 }

@@ -162,7 +162,8 @@ async fn export_subject(
         Some("csv") => true,
         Some(_) => return Err(ApiError::field("/format", "must be json or csv")),
     };
-    let sections = crate::coverage::export(store.db(), id).await?;
+    let mut sections = crate::coverage::export(store.db(), id).await?;
+    crate::coverage::open_sealed(&mut sections, store.data_key(id).await?.as_ref());
     if sections
         .iter()
         .all(|s| s.table != "customers" || s.rows.is_empty())

@@ -68,6 +68,8 @@ pub struct Consents {
 pub struct ConsentStore {
     db: Database,
     auditor: Option<Auditor>,
+    /// The customers' data keys: the subject access export opens encrypted fields with them.
+    keys: Option<std::sync::Arc<dyn aloft_kernel::keys::CustomerKeys>>,
 }
 
 const COLUMNS: &str = "id, purpose, channel, granted, lawful_basis, notice_version, source, proof, recorded_at, recorded_by";
@@ -75,7 +77,29 @@ const COLUMNS: &str = "id, purpose, channel, granted, lawful_basis, notice_versi
 impl ConsentStore {
     /// A store over `db`; reads are audited through `auditor`.
     pub fn new(db: Database, auditor: Option<Auditor>) -> Self {
-        Self { db, auditor }
+        Self {
+            db,
+            auditor,
+            keys: None,
+        }
+    }
+
+    /// The store, opening encrypted fields in subject access exports with these keys.
+    pub fn with_keys(mut self, keys: std::sync::Arc<dyn aloft_kernel::keys::CustomerKeys>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The person's data key, if keys are known and theirs is not destroyed.
+    pub async fn data_key(
+        &self,
+        customer: CustomerId,
+    ) -> Result<Option<aloft_security::DataKey>, StorageError> {
+        let Some(keys) = &self.keys else {
+            return Ok(None);
+        };
+        let id = customer.as_uuid();
+        Ok(keys.data_keys(&[id]).await?.remove(&id))
     }
 
     /// The database.
