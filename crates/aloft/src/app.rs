@@ -184,7 +184,7 @@ pub struct Application {
     db: Database,
     nats: Option<NatsSink>,
     bus: EventBus,
-    audit_writer: tokio::task::JoinHandle<()>,
+    audit_writer: aloft_kernel::audit::AuditWriter,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown_grace: Duration,
     tokens: TokenIssuer,
@@ -530,18 +530,8 @@ impl Application {
         let _ = relay.await;
         let _ = jobs.await;
         drop(server);
-        // Everything else that holds an auditor goes too (the demo loaders hold the domains'
-        // stores): the writer ends only when the last handle to its queue is gone.
-        drop(self.demo_data);
-        drop(self.pipeline);
-        drop(self.customers);
-        drop(self.accounts);
-        drop(self.tokens);
-        // The router (and with it every queue handle) is gone: the audit writer flushes and ends.
-        if tokio::time::timeout(Duration::from_secs(10), self.audit_writer)
-            .await
-            .is_err()
-        {
+        // Every request has finished: the audit writer flushes what is queued and ends.
+        if !self.audit_writer.close(Duration::from_secs(10)).await {
             tracing::error!("audit writer did not finish flushing within 10 s");
         }
         self.db.close().await;

@@ -237,6 +237,23 @@ pub(crate) async fn append(
     Ok(Some(last - n + 1))
 }
 
+/// The background writer of an [`Auditor`], for shutting it down.
+#[derive(Debug)]
+pub struct AuditWriter {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl AuditWriter {
+    /// Stops taking records, writes every record already queued and ends; `false` if that took
+    /// longer than `within`. Shutdown calls it: it must not depend on every component that holds
+    /// an `Auditor` clone having been dropped first.
+    pub async fn close(self, within: Duration) -> bool {
+        let _ = self.stop.send(());
+        tokio::time::timeout(within, self.task).await.is_ok()
+    }
+}
+
 /// Most read records appended in one transaction.
 const MAX_BATCH: usize = 256;
 
@@ -261,11 +278,16 @@ struct Queued {
 pub const QUEUE_CAPACITY: usize = 50_000;
 
 impl Auditor {
-    /// Starts the background writer for `db`. It stops, after a last flush, when every `Auditor`
-    /// clone is dropped.
-    pub fn start(db: Database) -> (Self, tokio::task::JoinHandle<()>) {
+    /// Starts the background writer for `db`. It stops, after a last flush, when
+    /// [`AuditWriter::close`] is called or every `Auditor` clone is dropped.
+    pub fn start(db: Database) -> (Self, AuditWriter) {
         let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
-        (Self { queue }, tokio::spawn(write_batches(db, rx)))
+        let (stop, stopped) = oneshot::channel();
+        let writer = AuditWriter {
+            stop,
+            task: tokio::spawn(write_batches(db, rx, stopped)),
+        };
+        (Self { queue }, writer)
     }
 
     /// Records one access and returns once its record is committed. Show nothing on `Err`.
@@ -310,7 +332,13 @@ impl Auditor {
     }
 }
 
-async fn write_batches(db: Database, mut rx: mpsc::Receiver<Queued>) {
+async fn write_batches(
+    db: Database,
+    mut rx: mpsc::Receiver<Queued>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    // Armed until asked to stop (or its `AuditWriter` is dropped without asking).
+    let mut armed = true;
     let mut pending: Vec<AuditEntry> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     let take = |q: Queued, pending: &mut Vec<AuditEntry>, waiting: &mut Vec<_>| {
@@ -320,9 +348,18 @@ async fn write_batches(db: Database, mut rx: mpsc::Receiver<Queued>) {
     let mut open = true;
     while open || !pending.is_empty() {
         if open && pending.is_empty() {
-            match rx.recv().await {
-                Some(q) => take(q, &mut pending, &mut waiting),
-                None => open = false,
+            tokio::select! {
+                q = rx.recv() => match q {
+                    Some(q) => take(q, &mut pending, &mut waiting),
+                    None => open = false,
+                },
+                asked = &mut stop, if armed => {
+                    armed = false;
+                    // No new records; those already queued are still received, then `None`.
+                    if asked.is_ok() {
+                        rx.close();
+                    }
+                }
             }
         }
         // Take what is already queued, without waiting for more: readers are waiting. Small

@@ -212,32 +212,16 @@ impl Exporter {
         let (since_text, until_text) =
             (since.map(to_db_time).unwrap_or_default(), to_db_time(until));
 
-        // The export usually runs beside a live server: on SQLite its one write may find the
-        // file locked by the server's writer for a moment. Retry for up to ~10 s.
-        let entry = ctx.entry(
+        let mut tx = self.db.begin_write().await?;
+        tx.audit(&[ctx.entry(
             crate::audit::LAKE_EXPORTED,
             "customer_population",
             Some(id.clone()),
             FIELDS_READ.iter().map(|f| (*f).to_owned()).collect(),
             "success",
-        );
-        let mut attempt = 0;
-        loop {
-            let result = async {
-                let mut tx = self.db.begin_write().await?;
-                tx.audit(std::slice::from_ref(&entry)).await?;
-                tx.commit().await
-            }
-            .await;
-            match result {
-                Ok(()) => break,
-                Err(aloft_kernel::StorageError::Unavailable(_)) if attempt < 100 => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        )])
+        .await?;
+        tx.commit().await?;
 
         let customers = self.customers(&since_text, &until_text).await?;
         let (segments, interactions) = self.travel(&since_text, &until_text).await?;
