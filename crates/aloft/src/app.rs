@@ -750,7 +750,8 @@ pub fn router(
         modules.search_sources(),
         modules.record_views(),
     )
-    .with_actor_names(modules.actor_names());
+    .with_actor_names(modules.actor_names())
+    .with_portal(modules.portal_entries(), modules.portal_panels());
     let mut doc = ApiDoc::openapi();
     doc.tags = Some(
         modules

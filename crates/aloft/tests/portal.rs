@@ -198,7 +198,7 @@ async fn a_passenger_signs_up_signs_in_and_keeps_their_own_preferences() {
         let home = b.get(&app, "/my").await;
         assert_eq!(home.status, 200, "{}", home.text());
         let html = home.text();
-        for expected in ["Hello, Ana", "Gold member", "My cases", "My claims", "My consents", "action=\"/my/sign-out\""] {
+        for expected in ["Hello, Ana", "Gold member", "Your details", "href=\"/my/trips\"", "href=\"/my/profile\"", "href=\"/my/security\"", "action=\"/my/sign-out\""] {
             assert!(html.contains(expected), "home lacks {expected}");
         }
         for staff in ["nav class=\"rail\"", "href=\"/customers", "global-search", "href=\"/ui\"", "href=\"/account\""] {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use aloft_authz::{PermissionInfo, RoutePolicy};
 use aloft_kernel::jobs::{JobHandler, Schedule};
 use aloft_vocab::CustomerId;
-use aloft_web::{ActorNames, HomePanel, NavEntry, RecordView, SearchSource};
+use aloft_web::{ActorNames, HomePanel, NavEntry, PortalEntry, RecordView, SearchSource};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
@@ -61,6 +61,18 @@ pub trait DomainModule: Send + Sync {
     /// Views this module adds to other modules' record pages (tabs and header alerts of the
     /// customer 360° page).
     fn record_views(&self) -> Vec<RecordView> {
+        Vec::new()
+    }
+
+    /// Tabs this module adds to the passenger portal (`/my`): its `/my/...` pages, rendered in
+    /// [`aloft_web::portal::layout`] and needing the passenger permission.
+    fn portal_entries(&self) -> Vec<PortalEntry> {
+        Vec::new()
+    }
+
+    /// Panels of the portal's overview page (`/my`): what a passenger should see on arrival
+    /// (open cases, claims, consent to review). Rendered for the signed-in passenger only.
+    fn portal_panels(&self) -> Vec<HomePanel> {
         Vec::new()
     }
 
@@ -171,6 +183,16 @@ impl Modules {
     /// Every module's record views.
     pub fn record_views(&self) -> Vec<RecordView> {
         self.iter().flat_map(|m| m.record_views()).collect()
+    }
+
+    /// Every module's portal tabs.
+    pub fn portal_entries(&self) -> Vec<PortalEntry> {
+        self.iter().flat_map(|m| m.portal_entries()).collect()
+    }
+
+    /// Every module's portal overview panels.
+    pub fn portal_panels(&self) -> Vec<HomePanel> {
+        self.iter().flat_map(|m| m.portal_panels()).collect()
     }
 
     /// The first module's actor naming, if any module offers one.

@@ -1,7 +1,8 @@
 //! The passenger portal under `/my`: passenger self-service on the web — sign-up with proof of
 //! the e-mail address, sign-in with an optional second factor, profile and preferences, trips
-//! and the timeline of one's own travel, and the places where cases, claims and consent will
-//! appear.
+//! and the timeline of one's own travel. Other modules add their own `/my/...` pages (cases,
+//! claims, consent) as portal tabs and overview panels through the module contract
+//! (`DomainModule::portal_entries`, `portal_panels`), rendered in `aloft_web::portal`'s frame.
 //!
 //! - [`shell`]: the portal's own page frame (the workspace's stylesheet and component kit, but
 //!   no staff navigation, search or links), form tokens for the forms shown before sign-in,
@@ -30,6 +31,7 @@ use aloft_customers::CustomerStore;
 use aloft_customers::permissions::OWN_PROFILE;
 use aloft_kernel::audit::Auditor;
 use aloft_travel::TravelStore;
+use aloft_web::PortalEntry;
 use axum::Router;
 use axum::routing::{get, post};
 
@@ -120,5 +122,30 @@ impl aloft_module::DomainModule for PortalModule {
 
     fn page_routes(&self) -> Router {
         routes(self.0.clone())
+    }
+
+    fn portal_entries(&self) -> Vec<PortalEntry> {
+        vec![
+            PortalEntry {
+                label: "Overview",
+                href: "/my",
+                order: 0,
+            },
+            PortalEntry {
+                label: "Trips",
+                href: "/my/trips",
+                order: 10,
+            },
+            PortalEntry {
+                label: "Profile",
+                href: "/my/profile",
+                order: 80,
+            },
+            PortalEntry {
+                label: "Security",
+                href: "/my/security",
+                order: 90,
+            },
+        ]
     }
 }

@@ -174,18 +174,7 @@ pub async fn home(
                 ("Seat", or_dash(c.profile.preferences.seat.map(seat_label))),
                 ("Meal", or_dash(c.profile.preferences.meal.as_ref().map(|m| m.to_string()))),
             ])))
-            (kit::panel("my-cases", "My cases", kit::empty_state(
-                "Nothing here yet",
-                "Soon you will follow your requests to our service team here — what you asked, where it stands, and our answers.",
-                None)))
-            (kit::panel("my-claims", "My claims", kit::empty_state(
-                "Nothing here yet",
-                "Soon you will claim compensation for a delayed or cancelled flight here and follow each claim until it is paid.",
-                None)))
-            (kit::panel("my-consents", "My consents", kit::empty_state(
-                "Nothing here yet",
-                "Soon you will choose here which messages and offers you receive, and see and change every consent you gave us.",
-                None)))
+            (aloft_web::portal::panels().await)
         }
     };
     Ok(page(

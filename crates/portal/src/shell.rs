@@ -1,10 +1,9 @@
 //! The portal's page frame and the small rules every portal form keeps.
 
 use aloft_authz::{CSRF_FIELD, current_principal};
-use aloft_web::kit::{self, Tab};
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
 /// Cookie of the token that forms shown before sign-in echo (double submit): set with the
 /// form, compared on post. Path `/my`, HttpOnly, SameSite=Strict.
@@ -27,61 +26,23 @@ pub enum Place {
     Security,
 }
 
-/// A portal page: the workspace's stylesheet and kit, the brand leading to `/my`, the
-/// passenger's own navigation (as tabs) and sign-out — and nothing of the staff workspace (no
-/// rail, no global search, no staff links).
-pub fn layout(title: &str, place: Place, content: Markup) -> Markup {
-    let signed_in = place != Place::Outside
-        && current_principal().is_some_and(|p| p.realm == aloft_authz::Realm::Passenger);
-    let tab = |label, href, p| Tab {
-        label,
-        href,
-        current: place == p,
-    };
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
-                title { (title) " — Aloft" }
-                link rel="icon" href="data:,";
-                link rel="stylesheet" href="/assets/pico.min.css";
-                link rel="stylesheet" href="/assets/app.css";
-                script src="/assets/app.js" defer {}
-            }
-            body.shell.portal {
-                a.skip-link href="#main" { "Skip to main content" }
-                header.topbar {
-                    a.brand href="/my" { strong { "Aloft" } span.portal-tagline { " · My travel" } }
-                    @if signed_in {
-                        form.sign-out.portal-sign-out method="post" action="/my/sign-out" {
-                            (csrf_field())
-                            button.secondary.outline type="submit" { "Sign out" }
-                        }
-                    }
-                }
-                div.frame {
-                    main #main tabindex="-1" {
-                        @if signed_in {
-                            (kit::tabs("Your account", &[
-                                tab("Overview", "/my", Place::Home),
-                                tab("Trips", "/my/trips", Place::Trips),
-                                tab("Profile", "/my/profile", Place::Profile),
-                                tab("Security", "/my/security", Place::Security),
-                            ]))
-                        }
-                        (kit::toast())
-                        (content)
-                        footer {
-                            small { "Aloft — your airline account. We show and change only your own data; every look at it is recorded." }
-                        }
-                    }
-                }
-            }
+impl Place {
+    /// The href of the portal tab (empty when signed out).
+    pub fn href(self) -> &'static str {
+        match self {
+            Place::Outside => "",
+            Place::Home => "/my",
+            Place::Trips => "/my/trips",
+            Place::Profile => "/my/profile",
+            Place::Security => "/my/security",
         }
     }
+}
+
+/// A portal page in the shared portal frame ([`aloft_web::portal::layout`]), whose tabs are
+/// these pages and those other modules declare.
+pub fn layout(title: &str, place: Place, content: Markup) -> Markup {
+    aloft_web::portal::layout(title, place.href(), content)
 }
 
 /// An HTML response.

@@ -9,13 +9,14 @@
 //! their content inside `main`. No inline script or style anywhere (the CSP forbids them).
 
 pub mod kit;
+pub mod portal;
 mod search;
 mod styleguide;
 pub mod workspace;
 
 pub use workspace::{
-    ActorNames, HomePanel, NavEntry, Placement, RecordView, SearchHit, SearchSource, Section,
-    Workspace, provide_workspace,
+    ActorNames, HomePanel, NavEntry, Placement, PortalEntry, RecordView, SearchHit, SearchSource,
+    Section, Workspace, provide_workspace,
 };
 
 use axum::Router;

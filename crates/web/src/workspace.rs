@@ -121,6 +121,20 @@ impl std::fmt::Debug for HomePanel {
     }
 }
 
+/// A tab of the passenger portal (`/my`), declared by the module that serves the page: the
+/// portal's own pages (overview, trips, profile, security) and what other modules add — cases,
+/// claims, consent — so a new domain offers passengers a page without editing the portal.
+/// Every portal page needs the passenger permission, so a tab has no access of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortalEntry {
+    /// Its label.
+    pub label: &'static str,
+    /// Where it links (`/my/...`); also how a page names the tab it belongs to.
+    pub href: &'static str,
+    /// Position among the tabs (lower first; the portal's own use 0–99).
+    pub order: u16,
+}
+
 /// Where a [`RecordView`] appears on a record's page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
@@ -271,6 +285,8 @@ struct Parts {
     search: Vec<SearchSource>,
     views: Vec<RecordView>,
     actor_names: Option<ActorNames>,
+    portal_entries: Vec<PortalEntry>,
+    portal_panels: Vec<HomePanel>,
 }
 
 impl std::fmt::Debug for Parts {
@@ -281,6 +297,8 @@ impl std::fmt::Debug for Parts {
             .field("search", &self.search)
             .field("views", &self.views)
             .field("actor_names", &self.actor_names.is_some())
+            .field("portal_entries", &self.portal_entries)
+            .field("portal_panels", &self.portal_panels)
             .finish()
     }
 }
@@ -303,23 +321,58 @@ impl Workspace {
                 search,
                 views,
                 actor_names: None,
+                portal_entries: Vec::new(),
+                portal_panels: Vec::new(),
             }),
         }
     }
 
     /// The workspace that names actors through `names` (the module owning staff accounts).
     pub fn with_actor_names(self, names: Option<ActorNames>) -> Self {
+        self.edit(|parts| parts.actor_names = names)
+    }
+
+    /// The workspace with the passenger portal's tabs and the panels of its overview page
+    /// (`/my`), each sorted by its order.
+    pub fn with_portal(self, mut entries: Vec<PortalEntry>, mut panels: Vec<HomePanel>) -> Self {
+        entries.sort_by_key(|e| e.order);
+        panels.sort_by_key(|p| p.order);
+        self.edit(|parts| {
+            parts.portal_entries = entries;
+            parts.portal_panels = panels;
+        })
+    }
+
+    fn edit(self, change: impl FnOnce(&mut Parts)) -> Self {
         let mut parts = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Parts {
             navigation: shared.navigation.clone(),
             panels: shared.panels.clone(),
             search: shared.search.clone(),
             views: shared.views.clone(),
             actor_names: shared.actor_names.clone(),
+            portal_entries: shared.portal_entries.clone(),
+            portal_panels: shared.portal_panels.clone(),
         });
-        parts.actor_names = names;
+        change(&mut parts);
         Self {
             inner: Arc::new(parts),
         }
+    }
+
+    /// The passenger portal's tabs, in order.
+    pub fn portal_entries(&self) -> &[PortalEntry] {
+        &self.inner.portal_entries
+    }
+
+    /// The panels of the portal's overview that `principal` may see.
+    pub fn portal_panels<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+    ) -> impl Iterator<Item = &'a HomePanel> + 'a {
+        self.inner
+            .portal_panels
+            .iter()
+            .filter(move |p| allowed(p.access, principal))
     }
 
     /// The views of `record` pages at `placement` that `principal` may see.
