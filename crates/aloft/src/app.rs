@@ -661,6 +661,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_insights::events::audit::ALL,
         aloft_privacy::events::audit::ALL,
         aloft_compensation::events::audit::ALL,
+        aloft_analytics::events::audit::ALL,
         aloft_access::audit_pages::ACTIONS,
         &[
             aloft_authz::gate::ACCESS_DENIED,

@@ -10,7 +10,7 @@ use aloft_access::permissions::{
     ACCESS_APPROVE, ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ, CONFIG_REVIEW,
     SECURITY_MONITOR,
 };
-use aloft_analytics::routes::SEGMENT_BUILD;
+use aloft_analytics::permissions::{OFFER_MAKE, OFFER_REPORT, SEGMENT_BUILD};
 use aloft_authz::{Permission, PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
 use aloft_cases::permissions::{CASE_CONFIGURE, CASE_SUPERVISE, CASE_WORK};
 use aloft_customers::permissions::{
@@ -97,6 +97,7 @@ pub const ROLES: &[RoleDef] = &[
             CONSENT_READ,
             CONSENT_WRITE,
             CASE_WORK,
+            OFFER_MAKE,
         ],
     ),
     RoleDef {
@@ -138,6 +139,7 @@ pub const ROLES: &[RoleDef] = &[
             aloft_compensation::permissions::COMPENSATION_APPROVE,
             CASE_WORK,
             CASE_SUPERVISE,
+            OFFER_MAKE,
         ],
     ),
     staff(
@@ -155,13 +157,21 @@ pub const ROLES: &[RoleDef] = &[
             AGGREGATES_READ,
             POPULATION_READ,
             SEGMENT_BUILD,
+            OFFER_MAKE,
+            OFFER_REPORT,
         ],
     ),
     staff(
         ids::MARKETING_MANAGER,
         "Marketing manager",
         "Plans campaigns from segments and consented audiences.",
-        &[AGGREGATES_READ, POPULATION_READ, TRAVEL_READ, SEGMENT_BUILD],
+        &[
+            AGGREGATES_READ,
+            POPULATION_READ,
+            TRAVEL_READ,
+            SEGMENT_BUILD,
+            OFFER_REPORT,
+        ],
     ),
     staff(
         ids::INFLIGHT_RETAILER,
@@ -254,7 +264,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_mail::PERMISSIONS,
         aloft_insights::permissions::PERMISSIONS,
         aloft_rights::routes::PERMISSIONS,
-        aloft_analytics::routes::PERMISSIONS,
+        aloft_analytics::permissions::PERMISSIONS,
         aloft_privacy::permissions::PERMISSIONS,
         aloft_compensation::permissions::PERMISSIONS,
         APP_PERMISSIONS,

@@ -341,3 +341,271 @@ fn serve_refuses_an_unreadable_model_and_starts_with_a_trained_one() {
     child.wait().unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// ---- Next best action (issue 22, item 4) ----------------------------------------------------
+
+async fn api_as(
+    app: &TestApp,
+    role: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> common::Reply {
+    let mut headers = vec![("authorization", app.role_tokens.get(role))];
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    app.request(
+        method,
+        path,
+        &headers,
+        body.map(|b| Bytes::from(b.to_string())).unwrap_or_default(),
+    )
+    .await
+}
+
+async fn count(app: &TestApp, sql: &str, bind: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .bind(bind)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap()
+}
+
+/// A past flight `days_ago` from London to New York in economy, `delay` minutes late.
+fn flown(pnr: &str, n: usize, days_ago: i64, delay: u64) -> aloft_travel::Record {
+    let dep = chrono::Utc::now() - chrono::Duration::days(days_ago);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
+    let mut segment = json!({"flight_number": format!("AL{}", 100 + n), "origin": "LHR", "destination": "JFK",
+        "scheduled_departure_local": fmt(dep), "scheduled_arrival_local": fmt(dep + chrono::Duration::hours(8)),
+        "cabin": "economy", "rbd": "Y", "status": "flown"});
+    if delay > 0 {
+        segment["status"] = json!("delayed");
+        segment["delay_minutes"] = json!(delay);
+    }
+    aloft_travel::Record::parse(
+        aloft_travel::RecordKind::Booking,
+        &json!({"source": "gds", "source_record_id": format!("{pnr}-{n}"), "record_locator": pnr,
+            "segments": [segment]}),
+    )
+    .unwrap()
+}
+
+/// A silver flyer with five economy flights in the last months, two of them delayed over
+/// three hours, who consented to marketing e-mail: a service recovery voucher is due.
+async fn disrupted_flyer(app: &TestApp) -> String {
+    let id = app
+        .create_customer(json!({"first_name": "Ines", "last_name": "Duarte",
+            "loyalty_number": "AL400000001", "loyalty_tier": "silver"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cid = aloft_travel::CustomerId::parse(&id).unwrap();
+    let records = [(10, 200), (20, 0), (30, 240), (40, 0), (50, 0)]
+        .into_iter()
+        .enumerate()
+        .map(|(n, (days, delay))| (cid, flown("DUA001", n, days, delay)))
+        .collect();
+    aloft_travel::TravelStore::new(
+        app.test_db.db.clone(),
+        std::sync::Arc::new(app.customers.clone()),
+    )
+    .record_many(records, &aloft_kernel::AccessContext::system("test"))
+    .await
+    .unwrap();
+    let r = api_as(
+        app,
+        ids::CONTACT_CENTRE_AGENT,
+        "POST",
+        &format!("/api/v1/customers/{id}/consents"),
+        Some(&json!({"purpose": "marketing_email", "granted": true, "source": "contact_centre", "proof": "call 4471"})),
+    )
+    .await;
+    assert!(r.status < 300, "{}", r.text());
+    id
+}
+
+fn outcome_of<'a>(nba: &'a Value, code: &str) -> &'a str {
+    nba["considered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == code)
+        .unwrap_or_else(|| panic!("{code} considered: {nba}"))["outcome"]
+        .as_str()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn next_best_action_is_chosen_explained_capped_and_recorded() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let id = disrupted_flyer(&app).await;
+        let agent = ids::CONTACT_CENTRE_AGENT;
+        let path = format!("/api/v1/customers/{id}/next-best-action");
+
+        let r = api_as(&app, agent, "GET", &path, None).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let nba = r.json();
+        assert_eq!(nba["action"]["code"], "service_recovery_voucher", "{nba}");
+        assert_eq!(nba["action"]["channel"], "agent");
+        assert_eq!(nba["action"]["cost"], json!({"amount": "50.00", "currency": "EUR"}));
+        assert_eq!(nba["action"]["expected_value"]["amount"], "300.00");
+        assert!(nba["explanation"].as_str().unwrap().contains("two or more disruptions"), "{nba}");
+        assert_eq!(nba["considered"].as_array().unwrap().len(), 8, "{nba}");
+        assert_eq!(outcome_of(&nba, "service_recovery_voucher"), "chosen");
+        assert_eq!(outcome_of(&nba, "upgrade_offer"), "lower_value");
+        assert_eq!(outcome_of(&nba, "retention_call"), "not_eligible");
+        // Consent given, so the consent request is not eligible.
+        assert_eq!(outcome_of(&nba, "consent_request"), "not_eligible");
+        for c in nba["considered"].as_array().unwrap() {
+            assert!(!c["reason"].as_str().unwrap().is_empty(), "{c}");
+        }
+        // The read of the customer's data was audited.
+        let audited = count(
+            &app,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'offer.next_best_action_read' AND resource_id = $1",
+            &id,
+        )
+        .await;
+        assert_eq!(audited, 1);
+
+        // Offer the voucher; the offer, its event and its audit record are stored together.
+        let offers = format!("/api/v1/customers/{id}/offers");
+        let r = api_as(&app, agent, "POST", &offers, Some(&json!({"action": "service_recovery_voucher", "channel": "agent"}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let offer = r.json();
+        assert_eq!(offer["status"], "offered");
+        let offer_id = offer["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.offer.made' AND subject = $1", &offer_id).await,
+            1
+        );
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'offer.made' AND resource_id = $1", &id).await,
+            1
+        );
+
+        // Now the voucher is capped by frequency and e-mail actions are in the quiet period;
+        // the agent's next best action is the miles.
+        let nba = api_as(&app, agent, "GET", &path, None).await.json();
+        assert_eq!(nba["action"]["code"], "service_recovery_miles", "{nba}");
+        assert_eq!(outcome_of(&nba, "service_recovery_voucher"), "frequency_cap");
+        assert_eq!(outcome_of(&nba, "upgrade_offer"), "quiet_period");
+        let r = api_as(&app, agent, "POST", &offers, Some(&json!({"action": "service_recovery_voucher", "channel": "agent"}))).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert!(r.text().contains("/action"), "{}", r.text());
+        let r = api_as(&app, agent, "POST", &offers, Some(&json!({"action": "upgrade_offer", "channel": "email"}))).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert!(r.text().contains("/channel") && r.text().contains("quiet period"), "{}", r.text());
+        // Bad input is named.
+        let r = api_as(&app, agent, "POST", &offers, Some(&json!({"action": "free_beer", "channel": "pigeon"}))).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("/action") && r.text().contains("/channel"), "{}", r.text());
+        let r = api_as(&app, agent, "POST", &offers, Some(&json!({"action": "upgrade_offer", "channel": "agent"}))).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+
+        // The answer is recorded once.
+        let outcome = format!("/api/v1/offers/{offer_id}/outcome");
+        let r = api_as(&app, agent, "POST", &outcome, Some(&json!({"outcome": "maybe"}))).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        let r = api_as(&app, agent, "POST", &outcome, Some(&json!({"outcome": "accepted"}))).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["status"], "accepted");
+        let r = api_as(&app, agent, "POST", &outcome, Some(&json!({"outcome": "declined"}))).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type IN ('aloft.offer.accepted', 'aloft.offer.declined') AND subject = $1", &offer_id).await,
+            1
+        );
+        let r = api_as(&app, agent, "POST", "/api/v1/offers/no-such-offer/outcome", Some(&json!({"outcome": "accepted"}))).await;
+        assert_eq!(r.status, 404, "{}", r.text());
+
+        // Offer the miles too and let the customer decline.
+        let r = api_as(&app, agent, "POST", &offers, Some(&json!({"action": "service_recovery_miles", "channel": "agent"}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let miles = r.json()["id"].as_str().unwrap().to_owned();
+        let r = api_as(&app, agent, "POST", &format!("/api/v1/offers/{miles}/outcome"), Some(&json!({"outcome": "declined"}))).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+
+        // The report by action, for the marketing manager.
+        let r = api_as(&app, ids::MARKETING_MANAGER, "GET", "/api/v1/offers/report", None).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let report = r.json();
+        let line = |code: &str| report.as_array().unwrap().iter().find(|l| l["action"] == code).cloned().unwrap();
+        assert_eq!(line("service_recovery_voucher")["offered"], 1, "{report}");
+        assert_eq!(line("service_recovery_voucher")["accepted"], 1);
+        assert_eq!(line("service_recovery_voucher")["acceptance_rate"], "100.0");
+        assert_eq!(line("service_recovery_miles")["declined"], 1);
+        assert_eq!(line("service_recovery_miles")["acceptance_rate"], "0.0");
+        assert_eq!(line("upgrade_offer")["offered"], 0);
+        assert!(line("upgrade_offer")["acceptance_rate"].is_null());
+        let r = api_as(&app, ids::MARKETING_MANAGER, "GET", "/api/v1/offers/report?from=2020-01-01&to=2020-12-31", None).await;
+        assert_eq!(line("service_recovery_voucher")["offered"], 1);
+        assert_eq!(r.json()[0]["offered"], 0, "{}", r.text());
+        let r = api_as(&app, ids::MARKETING_MANAGER, "GET", "/api/v1/offers/report?from=yesterday", None).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("/from"), "{}", r.text());
+
+        // Least privilege: the offer permission is for the roles that serve customers.
+        for role in [ids::CHECKIN_AGENT, ids::CABIN_CREW, ids::MARKETING_MANAGER, ids::DATA_ANALYST, ids::PASSENGER] {
+            let r = api_as(&app, role, "GET", &path, None).await;
+            assert_eq!(r.status, 403, "{role}: {}", r.text());
+            let r = api_as(&app, role, "POST", &offers, Some(&json!({"action": "service_recovery_miles", "channel": "agent"}))).await;
+            assert_eq!(r.status, 403, "{role}: {}", r.text());
+        }
+        for role in [ids::CONTACT_CENTRE_AGENT, ids::DATA_ANALYST] {
+            let r = api_as(&app, role, "GET", "/api/v1/offers/report", None).await;
+            assert_eq!(r.status, 403, "{role}");
+        }
+        for role in [ids::CUSTOMER_AFFAIRS_EXECUTIVE, ids::LOYALTY_MANAGER] {
+            let r = api_as(&app, role, "GET", &path, None).await;
+            assert_eq!(r.status, 200, "{role}: {}", r.text());
+        }
+        let r = api_as(&app, agent, "GET", &format!("/api/v1/customers/{}/next-best-action", aloft_travel::CustomerId::generate()), None).await;
+        assert_eq!(r.status, 404, "{}", r.text());
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn offers_need_channel_consent() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        // Frequent economy flyer, no consent at all: the upgrade offer (e-mail or push) is
+        // passed over for lack of consent, and asking for consent is the best action.
+        let id = app
+            .create_customer(json!({"first_name": "Tomas", "last_name": "Berg"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let cid = aloft_travel::CustomerId::parse(&id).unwrap();
+        let records = (0..4).map(|n| (cid, flown("BER001", n, 10 + n as i64 * 10, 0))).collect();
+        aloft_travel::TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()))
+            .record_many(records, &aloft_kernel::AccessContext::system("test"))
+            .await
+            .unwrap();
+        let agent = ids::CONTACT_CENTRE_AGENT;
+        let nba = api_as(&app, agent, "GET", &format!("/api/v1/customers/{id}/next-best-action"), None).await.json();
+        assert_eq!(nba["action"]["code"], "consent_request", "{nba}");
+        assert_eq!(outcome_of(&nba, "upgrade_offer"), "no_consent");
+        let r = api_as(&app, agent, "POST", &format!("/api/v1/customers/{id}/offers"), Some(&json!({"action": "upgrade_offer", "channel": "email"}))).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert!(r.text().contains("/channel") && r.text().contains("marketing_email"), "{}", r.text());
+        // Consent to push: the upgrade offer goes out by push.
+        let r = api_as(&app, agent, "POST", &format!("/api/v1/customers/{id}/consents"),
+            Some(&json!({"purpose": "marketing_push", "granted": true, "source": "app", "proof": "app consent 17"}))).await;
+        assert!(r.status < 300, "{}", r.text());
+        let nba = api_as(&app, agent, "GET", &format!("/api/v1/customers/{id}/next-best-action"), None).await.json();
+        assert_eq!(nba["action"]["code"], "upgrade_offer", "{nba}");
+        assert_eq!(nba["action"]["channel"], "push", "{nba}");
+        app.stop().await;
+    })
+    .await;
+}

@@ -10,7 +10,10 @@
 pub use routes::AnalyticsModule;
 
 pub mod derive;
+pub mod events;
 pub mod nba;
+pub mod offers;
+pub mod permissions;
 pub mod routes;
 pub mod segment;
 pub mod storage;

@@ -10,17 +10,85 @@ use serde_json::json;
 use crate::segment::{Bind, Op, Rule, parse};
 use crate::storage::CustomerFacts;
 
+/// The currency of the catalogue's amounts.
+pub const CURRENCY: &str = "EUR";
+
+/// How long an offer waits for the customer's answer before it counts as expired.
+pub const OFFER_TTL_DAYS: i64 = 7;
+
 /// How an action reaches the customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
-    /// Said or offered by an agent in a conversation the customer started (no consent needed).
+    /// Said or offered by an agent in a conversation the customer started (no marketing
+    /// consent needed, and no quiet period: the customer is talking to us).
     Agent,
-    /// A marketing e-mail (needs the marketing e-mail consent).
+    /// A marketing e-mail.
     Email,
-    /// An outbound call by the retention team (needs the marketing e-mail consent as a proxy
-    /// until a phone purpose exists).
+    /// A marketing text message.
+    Sms,
+    /// An app notification.
+    Push,
+    /// An outbound call by the loyalty team.
     OutboundCall,
+}
+
+impl Channel {
+    /// Every channel.
+    pub const ALL: &'static [Channel] = &[
+        Channel::Agent,
+        Channel::Email,
+        Channel::Sms,
+        Channel::Push,
+        Channel::OutboundCall,
+    ];
+
+    /// The code (`outbound_call`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Agent => "agent",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Push => "push",
+            Channel::OutboundCall => "outbound_call",
+        }
+    }
+
+    /// The channel with code `code`.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == code)
+    }
+
+    /// The purpose and channel of the privacy purpose register (`crates/privacy`) whose
+    /// consent this channel needs; `None` for the agent, who answers a customer who came to
+    /// us. An outbound call has no marketing purpose of its own in the register; it is made
+    /// because profiling picked the customer, so it needs the `personalisation` consent.
+    pub fn consent(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Channel::Agent => None,
+            Channel::Email => Some(("marketing_email", "email")),
+            Channel::Sms => Some(("marketing_sms", "sms")),
+            Channel::Push => Some(("marketing_push", "push")),
+            Channel::OutboundCall => Some(("personalisation", "any")),
+        }
+    }
+}
+
+/// The consents a customer has given, as `(purpose, channel)` codes of the purpose register.
+#[derive(Debug, Clone, Default)]
+pub struct Consents(pub Vec<(String, String)>);
+
+impl Consents {
+    /// Whether an offer may be made on `channel`.
+    pub fn allow(&self, channel: Channel) -> bool {
+        match channel.consent() {
+            None => true,
+            Some((purpose, ch)) => self
+                .0
+                .iter()
+                .any(|(p, c)| p == purpose && (c == ch || c == "any")),
+        }
+    }
 }
 
 /// One action of the catalogue.
@@ -32,14 +100,23 @@ pub struct Action {
     pub label: &'static str,
     /// Who is eligible.
     pub eligibility: Rule,
-    /// Cost to the airline, minor units.
+    /// The eligibility rule in words, for explanations.
+    pub eligible_when: &'static str,
+    /// Cost to the airline, minor units of [`CURRENCY`].
     pub cost_minor: i64,
     /// Expected value (revenue or retained value × probability), minor units.
     pub expected_value_minor: i64,
-    /// The channel.
-    pub channel: Channel,
+    /// The channels it may be offered on, preferred first.
+    pub channels: &'static [Channel],
     /// At most this many offers of this action per 30 days.
     pub max_per_30_days: u32,
+}
+
+impl Action {
+    /// Expected value − cost, minor units.
+    pub fn net_value_minor(&self) -> i64 {
+        self.expected_value_minor - self.cost_minor
+    }
 }
 
 /// A past offer to the customer.
@@ -47,6 +124,8 @@ pub struct Action {
 pub struct Contact {
     /// The action offered.
     pub action: String,
+    /// The channel it was offered on.
+    pub channel: String,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -54,7 +133,7 @@ pub struct Contact {
 /// The contact policy over all actions.
 #[derive(Debug, Clone, Copy)]
 pub struct ContactPolicy {
-    /// No new offer within this many days of the last one (any action).
+    /// No new offer outside a conversation within this many days of the last one (any action).
     pub quiet_days: i64,
 }
 
@@ -65,46 +144,108 @@ impl Default for ContactPolicy {
 }
 
 /// Why an action was or was not chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The best action now.
+    Chosen,
+    /// The customer does not meet the action's eligibility rule.
+    NotEligible,
+    /// Offered as often as its frequency cap allows in 30 days.
+    FrequencyCap,
+    /// The customer consented to none of the action's channels.
+    NoConsent,
+    /// Only channels outside a conversation, and the customer had an offer recently.
+    QuietPeriod,
+    /// Allowed, but another action is worth more.
+    LowerValue,
+}
+
+impl Outcome {
+    /// The code (`frequency_cap`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Chosen => "chosen",
+            Outcome::NotEligible => "not_eligible",
+            Outcome::FrequencyCap => "frequency_cap",
+            Outcome::NoConsent => "no_consent",
+            Outcome::QuietPeriod => "quiet_period",
+            Outcome::LowerValue => "lower_value",
+        }
+    }
+}
+
+/// How one action fared.
 #[derive(Debug, Clone, Serialize)]
 pub struct Considered {
-    /// The action.
+    /// The action's code.
     pub action: &'static str,
+    /// Its label.
+    pub label: &'static str,
+    /// The channel it would use (when one is allowed).
+    pub channel: Option<Channel>,
     /// Net value (expected value − cost), minor units.
     pub net_value_minor: i64,
-    /// `chosen`, `not_eligible`, `no_consent`, `frequency_cap`, `quiet_period`, `lower_value`.
-    pub outcome: &'static str,
+    /// Chosen or why not.
+    pub outcome: Outcome,
+    /// The reason in a sentence (codes, counts and dates only).
+    pub reason: String,
+}
+
+/// The action arbitration chose.
+#[derive(Debug, Clone)]
+pub struct Chosen {
+    /// The action.
+    pub action: &'static Action,
+    /// The channel to offer it on.
+    pub channel: Channel,
 }
 
 /// The arbitration's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Decision {
     /// The action to offer now, if any.
-    pub action: Option<&'static str>,
-    /// Its label.
-    pub label: Option<&'static str>,
-    /// Its channel.
-    pub channel: Option<Channel>,
+    pub chosen: Option<Chosen>,
     /// A sentence for the agent.
     pub explanation: String,
     /// Every action considered, best net value first.
     pub considered: Vec<Considered>,
 }
 
+/// `minor` units as a decimal string with two places (`-1234` → `-12.34`); integer
+/// arithmetic, never float.
+pub fn decimal(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", m / 100, m % 100)
+}
+
 fn rule(v: serde_json::Value) -> Rule {
     parse(&v).expect("the built-in catalogue's rules are valid")
 }
 
-/// The built-in catalogue (amounts in euro cents).
-pub fn catalogue() -> Vec<Action> {
+/// The built-in catalogue (amounts in euro cents), built once.
+pub fn catalogue() -> &'static [Action] {
+    static CATALOGUE: std::sync::OnceLock<Vec<Action>> = std::sync::OnceLock::new();
+    CATALOGUE.get_or_init(build_catalogue)
+}
+
+/// The catalogue's action with code `code`.
+pub fn action(code: &str) -> Option<&'static Action> {
+    catalogue().iter().find(|a| a.code == code)
+}
+
+fn build_catalogue() -> Vec<Action> {
     vec![
         Action {
             code: "service_recovery_voucher",
             label: "Service recovery: EUR 50 voucher",
             eligibility: rule(json!({"all": [
                 {"field": "travel.disruptions_12m", "op": ">=", "value": 2}]})),
+            eligible_when: "two or more disruptions in 12 months",
             cost_minor: 5_000,
             expected_value_minor: 30_000,
-            channel: Channel::Agent,
+            channels: &[Channel::Agent],
             max_per_30_days: 1,
         },
         Action {
@@ -113,9 +254,10 @@ pub fn catalogue() -> Vec<Action> {
             eligibility: rule(json!({"any": [
                 {"field": "travel.disruptions_12m", "op": ">=", "value": 1},
                 {"field": "sentiment.negative_90d", "op": ">=", "value": 1}]})),
+            eligible_when: "a disruption in 12 months or a negative text in 90 days",
             cost_minor: 1_500,
             expected_value_minor: 12_000,
-            channel: Channel::Agent,
+            channels: &[Channel::Agent],
             max_per_30_days: 1,
         },
         Action {
@@ -124,9 +266,10 @@ pub fn catalogue() -> Vec<Action> {
             eligibility: rule(json!({"all": [
                 {"field": "loyalty.tier", "op": "in", "value": ["gold", "platinum"]},
                 {"field": "travel.days_since_last_flight", "op": ">", "value": 120}]})),
+            eligible_when: "gold or platinum with no flight for 120 days",
             cost_minor: 2_000,
             expected_value_minor: 25_000,
-            channel: Channel::OutboundCall,
+            channels: &[Channel::OutboundCall],
             max_per_30_days: 1,
         },
         Action {
@@ -135,9 +278,10 @@ pub fn catalogue() -> Vec<Action> {
             eligibility: rule(json!({"all": [
                 {"field": "travel.flights_12m", "op": ">=", "value": 4},
                 {"field": "travel.main_cabin", "op": "in", "value": ["economy", "premium_economy"]}]})),
+            eligible_when: "four or more flights in 12 months, mostly in economy or premium economy",
             cost_minor: 500,
             expected_value_minor: 9_000,
-            channel: Channel::Email,
+            channels: &[Channel::Email, Channel::Push],
             max_per_30_days: 2,
         },
         Action {
@@ -146,9 +290,10 @@ pub fn catalogue() -> Vec<Action> {
             eligibility: rule(json!({"all": [
                 {"field": "travel.flights_90d", "op": ">=", "value": 1},
                 {"field": "loyalty.tier", "op": "not_in", "value": ["gold", "platinum"]}]})),
+            eligible_when: "a flight in 90 days and no gold or platinum tier",
             cost_minor: 2_500,
             expected_value_minor: 6_000,
-            channel: Channel::Email,
+            channels: &[Channel::Email, Channel::Push],
             max_per_30_days: 1,
         },
         Action {
@@ -156,9 +301,10 @@ pub fn catalogue() -> Vec<Action> {
             label: "Preferred seat offer",
             eligibility: rule(json!({"all": [
                 {"field": "travel.flights_90d", "op": ">=", "value": 1}]})),
+            eligible_when: "a flight in 90 days",
             cost_minor: 200,
             expected_value_minor: 2_500,
-            channel: Channel::Email,
+            channels: &[Channel::Email, Channel::Sms, Channel::Push],
             max_per_30_days: 2,
         },
         Action {
@@ -166,9 +312,10 @@ pub fn catalogue() -> Vec<Action> {
             label: "Meal pre-order",
             eligibility: rule(json!({"all": [
                 {"field": "travel.flights_90d", "op": ">=", "value": 1}]})),
+            eligible_when: "a flight in 90 days",
             cost_minor: 100,
             expected_value_minor: 1_500,
-            channel: Channel::Email,
+            channels: &[Channel::Email, Channel::Push],
             max_per_30_days: 2,
         },
         Action {
@@ -177,9 +324,10 @@ pub fn catalogue() -> Vec<Action> {
             eligibility: rule(
                 json!({"field": "consent.marketing_email", "op": "=", "value": false}),
             ),
+            eligible_when: "no marketing e-mail consent",
             cost_minor: 0,
             expected_value_minor: 1_000,
-            channel: Channel::Agent,
+            channels: &[Channel::Agent],
             max_per_30_days: 1,
         },
     ]
@@ -276,61 +424,147 @@ fn compare(o: std::cmp::Ordering, op: Op) -> bool {
     }
 }
 
-/// Picks the best action for a customer now.
-pub fn arbitrate(
-    catalogue: &[Action],
+/// Why `action` may or may not be offered to this customer now on `channel` (or on the best
+/// channel it allows when `channel` is `None`): the arbitration's checks but the value
+/// ranking, also what recording an offer checks again.
+pub fn allowed(
+    action: &Action,
+    channel: Option<Channel>,
     facts: &CustomerFacts,
+    consents: &Consents,
+    history: &[Contact],
+    policy: ContactPolicy,
+    now: DateTime<Utc>,
+) -> Result<Channel, (Outcome, String)> {
+    if !matches(&action.eligibility, facts, now) {
+        return Err((
+            Outcome::NotEligible,
+            format!("not eligible: needs {}", action.eligible_when),
+        ));
+    }
+    let month_ago = now - Duration::days(30);
+    let recent = history
+        .iter()
+        .filter(|c| c.action == action.code && c.at > month_ago)
+        .count();
+    if recent >= action.max_per_30_days as usize {
+        return Err((
+            Outcome::FrequencyCap,
+            format!(
+                "capped by frequency: offered {recent} time(s) in the last 30 days, at most {}",
+                action.max_per_30_days
+            ),
+        ));
+    }
+    let channels: Vec<Channel> = match channel {
+        Some(c) => vec![c],
+        None => action.channels.to_vec(),
+    };
+    let consented: Vec<Channel> = channels
+        .iter()
+        .copied()
+        .filter(|c| consents.allow(*c))
+        .collect();
+    if consented.is_empty() {
+        let needed: Vec<String> = channels
+            .iter()
+            .filter_map(|c| c.consent())
+            .map(|(p, c)| format!("{p} ({c})"))
+            .collect();
+        return Err((
+            Outcome::NoConsent,
+            format!("no channel consent: needs {}", needed.join(" or ")),
+        ));
+    }
+    let last_contact = history.iter().map(|c| c.at).max();
+    let quiet_until = last_contact
+        .map(|t| t + Duration::days(policy.quiet_days))
+        .filter(|until| now < *until);
+    match consented
+        .iter()
+        .copied()
+        .find(|c| *c == Channel::Agent || quiet_until.is_none())
+    {
+        Some(c) => Ok(c),
+        None => Err((
+            Outcome::QuietPeriod,
+            format!(
+                "quiet period: the customer had an offer recently; nothing outside a conversation before {}",
+                quiet_until
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// Picks the best action for a customer now: of the actions the customer is eligible for and
+/// the contact policy allows, the one with the highest net value (ties: catalogue order).
+pub fn arbitrate(
+    catalogue: &'static [Action],
+    facts: &CustomerFacts,
+    consents: &Consents,
     history: &[Contact],
     policy: ContactPolicy,
     now: DateTime<Utc>,
 ) -> Decision {
-    let mut ranked: Vec<&Action> = catalogue.iter().collect();
-    ranked.sort_by_key(|a| std::cmp::Reverse(a.expected_value_minor - a.cost_minor));
-    let last_contact = history.iter().map(|c| c.at).max();
-    let quiet = last_contact.is_some_and(|t| now - t < Duration::days(policy.quiet_days));
-    let month_ago = now - Duration::days(30);
-    let mut chosen: Option<&Action> = None;
+    let mut ranked: Vec<&'static Action> = catalogue.iter().collect();
+    ranked.sort_by_key(|a| std::cmp::Reverse(a.net_value_minor()));
+    let mut chosen: Option<Chosen> = None;
     let mut considered = Vec::with_capacity(ranked.len());
     for a in ranked {
-        let outcome = if !matches(&a.eligibility, facts, now) {
-            "not_eligible"
-        } else if a.channel != Channel::Agent && !facts.consent_marketing_email {
-            "no_consent"
-        } else if history
-            .iter()
-            .filter(|c| c.action == a.code && c.at > month_ago)
-            .count()
-            >= a.max_per_30_days as usize
-        {
-            "frequency_cap"
-        } else if quiet && a.channel != Channel::Agent {
-            "quiet_period"
-        } else if chosen.is_some() {
-            "lower_value"
-        } else {
-            chosen = Some(a);
-            "chosen"
+        let (channel, outcome, reason) = match allowed(
+            a, None, facts, consents, history, policy, now,
+        ) {
+            Err((outcome, reason)) => (None, outcome, reason),
+            Ok(channel) => match &chosen {
+                Some(c) => (
+                    Some(channel),
+                    Outcome::LowerValue,
+                    format!(
+                        "eligible and allowed, but its net value ({} {CURRENCY}) is below {}'s",
+                        decimal(a.net_value_minor()),
+                        c.action.code
+                    ),
+                ),
+                None => {
+                    chosen = Some(Chosen { action: a, channel });
+                    (
+                        Some(channel),
+                        Outcome::Chosen,
+                        format!(
+                            "eligible ({}) and allowed on {}; highest net value ({} {CURRENCY})",
+                            a.eligible_when,
+                            channel.as_str(),
+                            decimal(a.net_value_minor())
+                        ),
+                    )
+                }
+            },
         };
         considered.push(Considered {
             action: a.code,
-            net_value_minor: a.expected_value_minor - a.cost_minor,
+            label: a.label,
+            channel,
+            net_value_minor: a.net_value_minor(),
             outcome,
+            reason,
         });
     }
-    let explanation = match chosen {
-        Some(a) => format!(
-            "{}: eligible, highest net value ({:.2}) of the actions the contact policy allows.",
-            a.label,
-            (a.expected_value_minor - a.cost_minor) as f64 / 100.0
+    let explanation = match &chosen {
+        Some(c) => format!(
+            "{} by {}: the customer is eligible ({}), and it has the highest net value ({} {CURRENCY}) of the actions the contact policy allows.",
+            c.action.label,
+            c.channel.as_str().replace('_', " "),
+            c.action.eligible_when,
+            decimal(c.action.net_value_minor())
         ),
         None => {
             "No action now: none is both eligible and allowed by the contact policy.".to_owned()
         }
     };
     Decision {
-        action: chosen.map(|a| a.code),
-        label: chosen.map(|a| a.label),
-        channel: chosen.map(|a| a.channel),
+        chosen,
         explanation,
         considered,
     }
@@ -358,79 +592,154 @@ mod tests {
         }
     }
 
+    fn email() -> Consents {
+        Consents(vec![("marketing_email".into(), "email".into())])
+    }
+
+    fn outcome(d: &Decision, code: &str) -> Outcome {
+        d.considered
+            .iter()
+            .find(|c| c.action == code)
+            .unwrap()
+            .outcome
+    }
+
     #[test]
     fn service_recovery_wins_after_repeated_disruption() {
         let d = arbitrate(
-            &catalogue(),
+            catalogue(),
             &disrupted(),
+            &email(),
             &[],
             ContactPolicy::default(),
             now(),
         );
-        assert_eq!(d.action, Some("service_recovery_voucher"));
-        assert!(d.explanation.contains("voucher"));
-        assert_eq!(d.considered[0].outcome, "chosen");
-        assert!(d.considered.iter().any(|c| c.outcome == "lower_value"));
+        let c = d.chosen.as_ref().unwrap();
+        assert_eq!(c.action.code, "service_recovery_voucher");
+        assert_eq!(c.channel, Channel::Agent);
+        assert!(d.explanation.contains("voucher"), "{}", d.explanation);
+        assert!(d.explanation.contains("250.00 EUR"), "{}", d.explanation);
+        assert_eq!(d.considered[0].outcome, Outcome::Chosen);
+        assert_eq!(d.considered.len(), catalogue().len());
+        assert_eq!(outcome(&d, "upgrade_offer"), Outcome::LowerValue);
+        assert_eq!(outcome(&d, "retention_call"), Outcome::NotEligible);
+        assert_eq!(outcome(&d, "consent_request"), Outcome::NotEligible);
+        assert!(
+            d.considered
+                .iter()
+                .find(|c| c.action == "retention_call")
+                .unwrap()
+                .reason
+                .contains("gold or platinum")
+        );
     }
 
     #[test]
     fn caps_quiet_periods_and_consent() {
         let history = vec![Contact {
             action: "service_recovery_voucher".into(),
+            channel: "agent".into(),
             at: now() - Duration::days(1),
         }];
         let d = arbitrate(
-            &catalogue(),
+            catalogue(),
             &disrupted(),
+            &email(),
             &history,
             ContactPolicy::default(),
             now(),
         );
         // The voucher is capped; the next agent-channel action is allowed despite the quiet
         // period (the customer is talking to us), e-mail actions are not.
-        assert_eq!(d.action, Some("service_recovery_miles"));
-        let outcome = |code: &str| {
-            d.considered
-                .iter()
-                .find(|c| c.action == code)
-                .unwrap()
-                .outcome
-        };
-        assert_eq!(outcome("service_recovery_voucher"), "frequency_cap");
-        assert_eq!(outcome("upgrade_offer"), "quiet_period");
+        assert_eq!(
+            d.chosen.as_ref().unwrap().action.code,
+            "service_recovery_miles"
+        );
+        assert_eq!(
+            outcome(&d, "service_recovery_voucher"),
+            Outcome::FrequencyCap
+        );
+        assert_eq!(outcome(&d, "upgrade_offer"), Outcome::QuietPeriod);
+        // Three days later the quiet period is over, the cap (30 days) is not.
+        let d = arbitrate(
+            catalogue(),
+            &disrupted(),
+            &email(),
+            &history,
+            ContactPolicy::default(),
+            now() + Duration::days(3),
+        );
+        assert_eq!(outcome(&d, "upgrade_offer"), Outcome::LowerValue);
+        assert_eq!(
+            outcome(&d, "service_recovery_voucher"),
+            Outcome::FrequencyCap
+        );
 
         let mut no_consent = disrupted();
         no_consent.disruptions_12m = 0;
         no_consent.consent_marketing_email = false;
         let d = arbitrate(
-            &catalogue(),
+            catalogue(),
             &no_consent,
+            &Consents::default(),
             &[],
             ContactPolicy::default(),
             now(),
         );
-        assert_eq!(d.action, Some("consent_request"));
-        let outcome = |code: &str| {
-            d.considered
-                .iter()
-                .find(|c| c.action == code)
-                .unwrap()
-                .outcome
-        };
-        assert_eq!(outcome("upgrade_offer"), "no_consent");
+        assert_eq!(d.chosen.as_ref().unwrap().action.code, "consent_request");
+        assert_eq!(outcome(&d, "upgrade_offer"), Outcome::NoConsent);
+        // Push consent alone lets the upgrade offer through on push.
+        let push = Consents(vec![("marketing_push".into(), "push".into())]);
+        let d = arbitrate(
+            catalogue(),
+            &no_consent,
+            &push,
+            &[],
+            ContactPolicy::default(),
+            now(),
+        );
+        let c = d.chosen.unwrap();
+        assert_eq!((c.action.code, c.channel), ("upgrade_offer", Channel::Push));
     }
 
     #[test]
-    fn lapsed_gold_gets_a_retention_call() {
+    fn lapsed_gold_gets_a_retention_call_with_personalisation_consent() {
         let f = CustomerFacts {
             tier: Some("gold".into()),
             last_flight_at: Some(now() - Duration::days(200)),
             consent_marketing_email: true,
             ..Default::default()
         };
-        let d = arbitrate(&catalogue(), &f, &[], ContactPolicy::default(), now());
-        assert_eq!(d.action, Some("retention_call"));
-        assert_eq!(d.channel, Some(Channel::OutboundCall));
+        let consents = Consents(vec![("personalisation".into(), "any".into())]);
+        let d = arbitrate(
+            catalogue(),
+            &f,
+            &consents,
+            &[],
+            ContactPolicy::default(),
+            now(),
+        );
+        let c = d.chosen.unwrap();
+        assert_eq!(c.action.code, "retention_call");
+        assert_eq!(c.channel, Channel::OutboundCall);
+        let d = arbitrate(
+            catalogue(),
+            &f,
+            &email(),
+            &[],
+            ContactPolicy::default(),
+            now(),
+        );
+        assert!(d.chosen.is_none(), "{}", d.explanation);
+        assert_eq!(outcome(&d, "retention_call"), Outcome::NoConsent);
+    }
+
+    #[test]
+    fn amounts_are_decimal_text() {
+        assert_eq!(decimal(25_000), "250.00");
+        assert_eq!(decimal(5), "0.05");
+        assert_eq!(decimal(-1234), "-12.34");
+        assert_eq!(decimal(0), "0.00");
     }
 
     #[test]

@@ -1,40 +1,62 @@
-//! `POST /api/v1/segments/preview`: how many customers a rule selects (the segment builder's
-//! live count), and the module that brings analytics to the application. A count reveals no
-//! one, so nothing is audited; a rule with an unknown field or a wrong type is a 422 naming it.
+//! The analytics API and the module that brings analytics to the application:
+//! - `POST /api/v1/segments/preview`: how many customers a rule selects (the segment builder's
+//!   live count). A count reveals no one, so nothing is audited; a rule with an unknown field
+//!   or a wrong type is a 422 naming it.
+//! - Next best action: `GET /api/v1/customers/{id}/next-best-action` (audited read),
+//!   `POST /api/v1/customers/{id}/offers`, `POST /api/v1/offers/{id}/outcome` and
+//!   `GET /api/v1/offers/report`.
 
 use std::sync::Arc;
 
-use aloft_authz::{Access, Permission, PermissionInfo, RoutePolicy};
+use aloft_authz::{Access, PermissionInfo, RoutePolicy, RowScope};
 use aloft_kernel::http::JsonBody;
 use aloft_kernel::jobs::{JobError, JobHandler, Schedule, handler_fn};
-use aloft_kernel::{ApiError, FieldError, Problem};
+use aloft_kernel::{AccessContext, ApiError, FieldError, Problem};
 use aloft_module::{DemoContext, DemoData};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::nba::{self, Channel};
+use crate::offers::{NextBestAction, Offer, Offers, ReportLine};
+pub use crate::permissions::{OFFER_MAKE, OFFER_REPORT, PERMISSIONS, SEGMENT_BUILD};
 use crate::segment::parse;
 use crate::storage::SegmentStore;
 
-/// Build customer segments and see their size (no one is listed).
-pub const SEGMENT_BUILD: Permission = Permission::new("segment.build");
-
-/// The permissions this crate registers.
-pub const PERMISSIONS: &[PermissionInfo] = &[PermissionInfo {
-    permission: SEGMENT_BUILD,
-    description: "Build customer segments from rules and preview how many customers they hold",
-}];
-
 /// Who may call each route.
-pub const POLICY: &[RoutePolicy] = &[RoutePolicy::new(
-    "POST",
-    "/api/v1/segments/preview",
-    Access::Permission(SEGMENT_BUILD),
-)];
+pub const POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/segments/preview",
+        Access::Permission(SEGMENT_BUILD),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/customers/{id}/next-best-action",
+        Access::Permission(OFFER_MAKE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/customers/{id}/offers",
+        Access::Permission(OFFER_MAKE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/offers/{id}/outcome",
+        Access::Permission(OFFER_MAKE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/offers/report",
+        Access::Permission(OFFER_REPORT),
+    ),
+];
 
 /// The size of a segment now.
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,6 +103,253 @@ async fn preview(
     }))
 }
 
+/// Whether the caller's row scope covers every customer. The roles that make offers are
+/// unscoped; a scoped principal (a station, a roster, a passenger) sees no customer here —
+/// fail closed rather than re-implement each scope kind.
+pub fn sees_every_customer() -> bool {
+    aloft_authz::current_principal().is_some_and(|p| matches!(p.scope, RowScope::All))
+}
+
+/// A customer's next best action: the chosen action (code, label, channel, cost and expected
+/// value as decimal strings) and why every other action was passed over. The read is audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}/next-best-action",
+    tag = "analytics",
+    params(("id" = String, Path, description = "The customer id")),
+    responses(
+        (status = 200, description = "The decision and its explanation", body = NextBestAction),
+        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn next_best_action(
+    State(offers): State<Offers>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Result<Json<NextBestAction>, ApiError> {
+    if !sees_every_customer() {
+        return Err(ApiError::NotFound("customer"));
+    }
+    Ok(Json(
+        offers
+            .next_best_action(&id, &ctx, aloft_kernel::db::now())
+            .await?,
+    ))
+}
+
+/// Record that an action was offered to the customer on a channel. Eligibility and the
+/// contact policy (frequency cap, channel consent, quiet period) are checked again: a refusal
+/// is a 409 naming `/action` or `/channel`, and nothing is recorded.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/{id}/offers",
+    tag = "analytics",
+    params(("id" = String, Path, description = "The customer id")),
+    request_body(content = serde_json::Value, description = "`{\"action\": \"upgrade_offer\", \"channel\": \"email\"}`: an action of the catalogue and one of its channels."),
+    responses(
+        (status = 201, description = "Recorded; `aloft.offer.made` is published", body = Offer),
+        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not eligible, capped by frequency, no channel consent or quiet period; nothing recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown action or channel, named by pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn make_offer(
+    State(offers): State<Offers>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Offer>), ApiError> {
+    if !sees_every_customer() {
+        return Err(ApiError::NotFound("customer"));
+    }
+    let text = |k: &str| body.get(k).and_then(serde_json::Value::as_str);
+    let mut errors = Vec::new();
+    let action = match text("action") {
+        None => {
+            errors.push(FieldError::new(
+                "/action",
+                "is required: an action code of the catalogue",
+            ));
+            None
+        }
+        Some(code) => {
+            let a = nba::action(code);
+            if a.is_none() {
+                errors.push(FieldError::new(
+                    "/action",
+                    format!(
+                        "is not an action of the catalogue; expected one of: {}",
+                        nba::catalogue()
+                            .iter()
+                            .map(|a| a.code)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            a
+        }
+    };
+    let channel = match text("channel") {
+        None => {
+            errors.push(FieldError::new("/channel", "is required: a channel code"));
+            None
+        }
+        Some(code) => match (Channel::parse(code), action) {
+            (Some(c), Some(a)) if !a.channels.contains(&c) => {
+                errors.push(FieldError::new(
+                    "/channel",
+                    format!(
+                        "is not a channel of this action; expected one of: {}",
+                        a.channels
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+                None
+            }
+            (Some(c), _) => Some(c),
+            (None, _) => {
+                errors.push(FieldError::new(
+                    "/channel",
+                    format!(
+                        "is not a known channel; expected one of: {}",
+                        Channel::ALL
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    let (Some(action), Some(channel)) = (action, channel) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    let offer = offers
+        .make(&id, action, channel, &ctx, aloft_kernel::db::now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(offer)))
+}
+
+/// Record the customer's answer to an offer, once: a second answer, or one after the offer
+/// expired, is a 409 and changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/offers/{id}/outcome",
+    tag = "analytics",
+    params(("id" = String, Path, description = "The offer id")),
+    request_body(content = serde_json::Value, description = "`{\"outcome\": \"accepted\"}` or `{\"outcome\": \"declined\"}`."),
+    responses(
+        (status = 200, description = "Recorded; `aloft.offer.accepted` or `aloft.offer.declined` is published", body = Offer),
+        (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already answered or expired; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`outcome` missing or not `accepted`/`declined`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn offer_outcome(
+    State(offers): State<Offers>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Offer>, ApiError> {
+    if !sees_every_customer() {
+        return Err(ApiError::NotFound("offer"));
+    }
+    let accepted = match body.get("outcome").and_then(serde_json::Value::as_str) {
+        Some("accepted") => true,
+        Some("declined") => false,
+        _ => {
+            return Err(ApiError::field(
+                "/outcome",
+                "is required: \"accepted\" or \"declined\"",
+            ));
+        }
+    };
+    Ok(Json(
+        offers
+            .answer(&id, accepted, &ctx, aloft_kernel::db::now())
+            .await?,
+    ))
+}
+
+/// The period of a report.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct Period {
+    /// First day (`YYYY-MM-DD`) or instant (RFC 3339), inclusive; default 30 days ago.
+    pub from: Option<String>,
+    /// Last day (`YYYY-MM-DD`, inclusive) or instant (RFC 3339, exclusive); default now.
+    pub to: Option<String>,
+}
+
+/// Parses the period of a report; errors name `/from` or `/to`.
+pub fn period(
+    p: &Period,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), Vec<FieldError>> {
+    let bound =
+        |v: &Option<String>, name: &str, end: bool| -> Result<Option<DateTime<Utc>>, FieldError> {
+            let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
+                return Ok(None);
+            };
+            if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+                let d = if end { d.succ_opt().unwrap_or(d) } else { d };
+                return Ok(Some(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()));
+            }
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|_| {
+                    FieldError::new(
+                        format!("/{name}"),
+                        "must be a date (YYYY-MM-DD) or an RFC 3339 instant",
+                    )
+                })
+        };
+    let mut errors = Vec::new();
+    let from = bound(&p.from, "from", false).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let to = bound(&p.to, "to", true).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let to = to.unwrap_or(now);
+    let from = from.unwrap_or(to - Duration::days(30));
+    if from >= to {
+        return Err(vec![FieldError::new("/to", "must be after from")]);
+    }
+    Ok((from, to))
+}
+
+/// Offers by action in a period: offered, accepted, declined, expired and the acceptance
+/// rate. Counts only: no customer is named, so nothing is audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/offers/report",
+    tag = "analytics",
+    params(Period),
+    responses(
+        (status = 200, description = "One line per action of the catalogue", body = [ReportLine]),
+        (status = 422, description = "A bad date, named by pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn offers_report(
+    State(offers): State<Offers>,
+    Query(p): Query<Period>,
+) -> Result<Json<Vec<ReportLine>>, ApiError> {
+    let now = aloft_kernel::db::now();
+    let (from, to) = period(&p, now).map_err(ApiError::Invalid)?;
+    Ok(Json(offers.report(from, to, now).await?))
+}
+
 /// The job that derives every customer's segment facts again.
 pub const REBUILD_JOB: &str = "analytics.facts.rebuild";
 
@@ -102,13 +371,16 @@ impl DemoData for Demo {
 /// Analytics as the application assembles it.
 pub struct AnalyticsModule {
     store: Arc<SegmentStore>,
+    offers: Offers,
 }
 
 impl AnalyticsModule {
-    /// The module on `store`.
+    /// The module on `store` (offers are kept in the same database).
     pub fn new(store: SegmentStore) -> Self {
+        let offers = Offers::new(store.database().clone(), store.clone());
         Self {
             store: Arc::new(store),
+            offers,
         }
     }
 }
@@ -130,6 +402,18 @@ impl aloft_module::DomainModule for AnalyticsModule {
         OpenApiRouter::new()
             .routes(routes!(preview))
             .with_state(self.store.clone())
+            .merge(
+                OpenApiRouter::new()
+                    .routes(routes!(next_best_action))
+                    .routes(routes!(make_offer))
+                    .routes(routes!(offer_outcome))
+                    .routes(routes!(offers_report))
+                    .with_state(self.offers.clone()),
+            )
+    }
+
+    fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        crate::events::event_types()
     }
 
     fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {

@@ -74,6 +74,11 @@ impl SegmentStore {
         Self { db }
     }
 
+    /// The database it reads.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Replaces the facts of these customers (row and lists) in one transaction.
     pub async fn put_facts(
         &self,
@@ -141,6 +146,68 @@ impl SegmentStore {
         let facts = d.finish();
         self.write_facts(&facts, now, true).await?;
         Ok(facts.len())
+    }
+
+    /// Derives one customer's facts now, from their profile, travel history and consent (what
+    /// the rebuild derives for everyone, read for one: a next-best-action request or an event
+    /// about them sees the current state, not the last rebuild's). `None` if no such live
+    /// customer (unknown or merged into another).
+    pub async fn derive_one(
+        &self,
+        customer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CustomerFacts>, StorageError> {
+        let Some(row) =
+            sqlx::query("SELECT profile FROM customers WHERE id = $1 AND merged_into IS NULL")
+                .bind(customer)
+                .fetch_optional(self.db.pool())
+                .await?
+        else {
+            return Ok(None);
+        };
+        let mut d = Derivation::new(now);
+        let profile: String = row.try_get("profile")?;
+        let profile = serde_json::from_str::<serde_json::Value>(&profile).unwrap_or_default();
+        d.profile(customer, &profile);
+        let rows = sqlx::query(
+            "SELECT kind, occurred_at, document FROM travel_records \
+             WHERE customer_id = $1 AND kind IN ('booking', 'interaction', 'feedback')",
+        )
+        .bind(customer)
+        .fetch_all(self.db.pool())
+        .await?;
+        for row in &rows {
+            let kind: String = row.try_get("kind")?;
+            let occurred: String = row.try_get("occurred_at")?;
+            let document: String = row.try_get("document")?;
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&document) {
+                d.record(customer, &kind, &occurred, &v);
+            }
+        }
+        if self
+            .consents_of(customer)
+            .await?
+            .iter()
+            .any(|(p, _)| p == "marketing_email")
+        {
+            d.consent_marketing_email(customer);
+        }
+        Ok(d.finish().pop())
+    }
+
+    /// The consents a customer has given now, as `(purpose, channel)` codes of the privacy
+    /// purpose register (withdrawn ones are left out).
+    pub async fn consents_of(&self, customer: &str) -> Result<Vec<(String, String)>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT purpose, channel FROM privacy_consent_state \
+             WHERE customer_id = $1 AND granted = 1 ORDER BY purpose, channel",
+        )
+        .bind(customer)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("purpose")?, r.try_get("channel")?)))
+            .collect()
     }
 
     async fn write_facts(
