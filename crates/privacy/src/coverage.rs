@@ -201,6 +201,21 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         OnErasure::Delete,
     ),
     t(
+        "analytics_offers",
+        "customer_id",
+        "offers made (next best action) and their outcome",
+        "analytics",
+        OnErasure::Delete,
+    ),
+    // Ids and codes only; the row keeps a retried disruption job from opening a case again.
+    t(
+        "case_disruption_passengers",
+        "customer_id",
+        "disruption handling (which case a disruption opened)",
+        "cases",
+        OnErasure::KeepIdsOnly,
+    ),
+    t(
         "privacy_consents",
         "customer_id",
         "consent history",
@@ -214,6 +229,33 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         "privacy_consent_state",
         "customer_id",
         "current consents",
+        "privacy",
+        OnErasure::Delete,
+    ),
+    t(
+        "privacy_requests",
+        "customer_id",
+        "data-subject requests",
+        "privacy",
+        OnErasure::Pseudonymise {
+            legal_basis: "GDPR Art. 5(2), 12: accountability — proof each request was answered in time; what the person wrote removed",
+            clear: &["details"],
+        },
+    ),
+    t(
+        "privacy_request_steps",
+        "customer_id",
+        "data-subject request handling",
+        "privacy",
+        OnErasure::Pseudonymise {
+            legal_basis: "GDPR Art. 5(2), 12: accountability — who handled each request and when; notes removed",
+            clear: &["note"],
+        },
+    ),
+    t(
+        "privacy_restrictions",
+        "customer_id",
+        "restriction of processing",
         "privacy",
         OnErasure::Delete,
     ),

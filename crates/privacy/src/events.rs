@@ -66,12 +66,49 @@ impl DomainEvent for CustomerErased {
     }
 }
 
+/// Event type: a data-subject request was received, moved, or its deadline extended.
+pub const REQUEST_CHANGED: &str = "aloft.privacy_request.changed";
+
+/// `aloft.privacy_request.changed`, version 1. Ids and codes only: never what the person wrote,
+/// a note or a reason.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestChanged {
+    /// The request.
+    pub request_id: String,
+    /// The person it is about.
+    pub customer_id: String,
+    /// `access`, `portability`, `rectification`, `restriction`, `objection`, `erasure`.
+    pub kind: String,
+    /// `received`, `extended`, or the state moved to (`identity_verified`, `in_progress`,
+    /// `completed`, `refused`).
+    pub change: String,
+    /// The state now.
+    pub state: String,
+    /// The date it must be answered by (YYYY-MM-DD, UTC).
+    pub deadline: String,
+}
+
+impl DomainEvent for RequestChanged {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        REQUEST_CHANGED
+    }
+    fn subject(&self) -> Option<String> {
+        Some(self.customer_id.clone())
+    }
+}
+
 /// The event types this domain publishes.
 pub fn event_types() -> Vec<EventType> {
     vec![
         EventType::of::<ConsentChanged>(
             CONSENT_CHANGED,
             "A passenger's consent or subscription for a purpose and channel was given or withdrawn.",
+        ),
+        EventType::of::<RequestChanged>(
+            REQUEST_CHANGED,
+            "A data-subject request (access, portability, rectification, restriction, objection, erasure) was received, moved to another state, or its deadline extended.",
         ),
         EventType::of::<CustomerErased>(
             CUSTOMER_ERASED,
@@ -95,11 +132,28 @@ pub mod audit {
     /// `privacy.subject_erased`: a person erased everywhere (fields: the tables touched).
     pub const SUBJECT_ERASED: AuditAction = AuditAction::new("privacy.subject_erased");
 
+    /// `privacy.request_received`: a data-subject request was opened.
+    pub const REQUEST_RECEIVED: AuditAction = AuditAction::new("privacy.request_received");
+    /// `privacy.request_changed`: a request was moved or extended.
+    pub const REQUEST_CHANGED: AuditAction = AuditAction::new("privacy.request_changed");
+    /// `privacy.request_read`: a request (with what the person wrote) was shown.
+    pub const REQUEST_READ: AuditAction = AuditAction::new("privacy.request_read");
+    /// `privacy.requests_listed`: the list of requests (ids, kinds, deadlines) was shown.
+    pub const REQUESTS_LISTED: AuditAction = AuditAction::new("privacy.requests_listed");
+    /// `privacy.processing_restricted`: a person's processing was restricted (Art. 18).
+    pub const PROCESSING_RESTRICTED: AuditAction =
+        AuditAction::new("privacy.processing_restricted");
+
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
         CONSENT_RECORDED,
         CONSENT_READ,
         SUBJECT_EXPORTED,
         SUBJECT_ERASED,
+        REQUEST_RECEIVED,
+        REQUEST_CHANGED,
+        REQUEST_READ,
+        REQUESTS_LISTED,
+        PROCESSING_RESTRICTED,
     ];
 }

@@ -9,6 +9,9 @@
 //! - [`coverage`]: every table holding data about a customer, with category, source and what
 //!   erasure does; the subject access export (JSON, CSV) reads exactly these.
 //! - [`erasure`]: crypto-shredding and erasure over the same list, in one transaction.
+//! - [`requests`]: data-subject requests — kinds, states, the one-month deadline and its
+//!   extension, due-soon/overdue; pure. [`service`]: their storage (migration 0033) and
+//!   fulfilment (export, erasure, restriction of processing, objection, rectification record).
 //! - [`routes`]: the consent API; [`pages`]: the Consent tab of the customer 360° page. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
 //! Invariants: a consent record is never updated or deleted (withdrawal is a new row); a change
@@ -22,7 +25,9 @@ pub mod events;
 pub mod model;
 pub mod pages;
 pub mod permissions;
+pub mod requests;
 pub mod routes;
+pub mod service;
 pub mod store;
 
 pub use model::{PURPOSES, Purpose, purpose};

@@ -39,6 +39,9 @@ pub struct Purpose {
     pub categories: &'static [&'static str],
     /// Who receives data for this purpose (records of processing).
     pub recipients: &'static [&'static str],
+    /// Whether a law requires this processing, so that it continues while the person's
+    /// processing is restricted (Art. 18(2)); every other purpose is then "not allowed".
+    pub required_by_law: bool,
 }
 
 /// Every purpose Aloft knows. Adding one is adding a line here; nothing else lists them.
@@ -55,6 +58,7 @@ pub const PURPOSES: &[Purpose] = &[
         )],
         categories: &["contact details", "travel history", "preferences"],
         recipients: &["airline marketing", "e-mail service provider"],
+        required_by_law: false,
     },
     Purpose {
         code: "marketing_sms",
@@ -68,6 +72,7 @@ pub const PURPOSES: &[Purpose] = &[
         )],
         categories: &["contact details", "preferences"],
         recipients: &["airline marketing", "SMS gateway"],
+        required_by_law: false,
     },
     Purpose {
         code: "marketing_push",
@@ -81,6 +86,7 @@ pub const PURPOSES: &[Purpose] = &[
         )],
         categories: &["device identifiers", "preferences"],
         recipients: &["airline marketing", "push notification service"],
+        required_by_law: false,
     },
     Purpose {
         code: "partner_sharing",
@@ -94,6 +100,7 @@ pub const PURPOSES: &[Purpose] = &[
         )],
         categories: &["identity", "contact details", "preferences"],
         recipients: &["alliance partner airlines", "hotel and car hire partners"],
+        required_by_law: false,
     },
     Purpose {
         code: "personalisation",
@@ -107,6 +114,7 @@ pub const PURPOSES: &[Purpose] = &[
         )],
         categories: &["travel history", "preferences", "interactions"],
         recipients: &["airline marketing", "airline customer service"],
+        required_by_law: false,
     },
     Purpose {
         code: "analytics",
@@ -120,6 +128,7 @@ pub const PURPOSES: &[Purpose] = &[
         )],
         categories: &["travel history", "interactions"],
         recipients: &["airline network planning", "airline customer insights"],
+        required_by_law: false,
     },
     Purpose {
         code: "newsletter",
@@ -133,6 +142,7 @@ pub const PURPOSES: &[Purpose] = &[
         )],
         categories: &["contact details"],
         recipients: &["airline marketing", "e-mail service provider"],
+        required_by_law: false,
     },
     Purpose {
         code: "disruption_alerts",
@@ -150,6 +160,9 @@ pub const PURPOSES: &[Purpose] = &[
             "SMS gateway",
             "e-mail service provider",
         ],
+        // Regulation (EC) No 261/2004 Art. 5(2) and 14: passengers of a cancelled or delayed
+        // flight must be informed; a restriction of processing cannot stop that.
+        required_by_law: true,
     },
 ];
 
@@ -172,6 +185,8 @@ pub const SOURCES: &[&str] = &[
     "email",
     "partner",
     "source_system",
+    "self_service",
+    "privacy_request",
 ];
 
 /// The purpose with code `code`.

@@ -1,5 +1,6 @@
 //! The consent API: `GET`/`POST /api/v1/customers/{id}/consents` and the purpose register
-//! `GET /api/v1/privacy/purposes`.
+//! `GET /api/v1/privacy/purposes`, the subject access export and erasure, and data-subject
+//! requests under `/api/v1/privacy/requests`.
 
 use aloft_authz::{Access, RoutePolicy};
 use aloft_kernel::http::JsonBody;
@@ -11,8 +12,12 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use aloft_kernel::FieldError;
+
 use crate::model::{PURPOSES, Purpose, parse_change};
 use crate::permissions::{CONSENT_READ, CONSENT_WRITE, REQUESTS_MANAGE};
+use crate::requests::{parse_extension, parse_new, parse_transition};
+use crate::service::{Filter, Moved, PrivacyRequest, RequestError, Requests};
 use crate::store::{ConsentError, ConsentRecord, ConsentStore, Consents};
 
 /// Who may call each route.
@@ -42,6 +47,31 @@ pub const POLICY: &[RoutePolicy] = &[
         "/api/v1/privacy/purposes",
         Access::Permission(CONSENT_READ),
     ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/requests",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/requests",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/requests/{id}",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/requests/{id}/transitions",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/requests/{id}/extension",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
 ];
 
 /// The API routes.
@@ -51,7 +81,194 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
         .routes(routes!(purposes))
         .routes(routes!(export_subject))
         .routes(routes!(erase_subject))
-        .with_state(store)
+        .with_state(store.clone())
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(open_request, list_requests))
+                .routes(routes!(get_request))
+                .routes(routes!(move_request))
+                .routes(routes!(extend_request))
+                .with_state(Requests::new(store)),
+        )
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::NotFound => ApiError::NotFound("privacy request"),
+            RequestError::UnknownCustomer => {
+                ApiError::field("/customer_id", "no customer with this id")
+            }
+            RequestError::Illegal { from, to } => {
+                let mut p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "illegal-transition",
+                    "Illegal transition",
+                )
+                .with_detail(format!(
+                    "A request in {from} cannot move to {to}; requests move received → identity_verified → in_progress → completed, or to refused while open."
+                ));
+                p.errors = vec![FieldError::new("/to", format!("not allowed from {from}"))];
+                ApiError::Problem(p)
+            }
+            RequestError::Extension(x) => {
+                let mut p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "extension-refused",
+                    "Extension not allowed",
+                )
+                .with_detail(format!("{x}; Art. 12(3) allows one extension by two further months, decided within the first month."));
+                p.errors = vec![FieldError::new("/reason", x.to_string())];
+                ApiError::Problem(p)
+            }
+            RequestError::CustomerGone => ApiError::Problem(
+                Problem::new(StatusCode::CONFLICT, "customer-gone", "Profile no longer exists")
+                    .with_detail("The person's profile was erased; there is nothing left to export or restrict. Refuse the request with that reason."),
+            ),
+            RequestError::Busy => ApiError::Problem(
+                Problem::new(StatusCode::CONFLICT, "request-busy", "Request changed meanwhile")
+                    .with_detail("Another change to this request happened at the same moment; reload and retry."),
+            ),
+            RequestError::AuditUnavailable => ApiError::Unavailable("audit trail".into()),
+            RequestError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// Open a data-subject request. Its deadline is one calendar month from receipt (Art. 12(3)).
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/requests",
+    tag = "privacy",
+    request_body(content = serde_json::Value, description = "`customer_id`, `kind` (access, portability, rectification, restriction, objection, erasure), `channel` (self_service, web, email, letter, phone, in_person), optional `details` (what the person wrote)."),
+    responses(
+        (status = 201, description = "Opened, with its id and deadline", body = PrivacyRequest),
+        (status = 422, description = "A field is missing or invalid (an unknown kind, an unknown customer); each is named by JSON pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn open_request(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<PrivacyRequest>), ApiError> {
+    let new = parse_new(&body).map_err(ApiError::Invalid)?;
+    let req = requests.open(&new, None, &ctx).await?;
+    Ok((StatusCode::CREATED, Json(req)))
+}
+
+/// Which requests to list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// `open` (default), `closed`, `all`, or a state.
+    pub state: Option<String>,
+    /// Only this person's requests.
+    pub customer_id: Option<String>,
+}
+
+/// Data-subject requests, oldest deadline first, each with its urgency (overdue, due soon).
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/requests",
+    tag = "privacy",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The requests (without what the person wrote)", body = Vec<PrivacyRequest>),
+        (status = 422, description = "Unknown state filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_requests(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Result<Json<Vec<PrivacyRequest>>, ApiError> {
+    let filter = match q.state.as_deref() {
+        None => Filter::Open,
+        Some(s) => Filter::parse(s).ok_or_else(|| {
+            ApiError::field(
+                "/state",
+                "must be open, closed, all, received, identity_verified, in_progress, completed or refused",
+            )
+        })?,
+    };
+    let customer = match q.customer_id.as_deref() {
+        None => None,
+        Some(c) => Some(
+            CustomerId::parse(c)
+                .ok_or_else(|| ApiError::field("/customer_id", "must be a customer id"))?,
+        ),
+    };
+    Ok(Json(requests.list(filter, customer, &ctx).await?))
+}
+
+/// One request with every step (who moved it, when, with which note).
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/requests/{id}",
+    tag = "privacy",
+    params(("id" = String, Path, description = "The request id")),
+    responses(
+        (status = 200, description = "The request", body = PrivacyRequest),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_request(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Result<Json<PrivacyRequest>, ApiError> {
+    Ok(Json(requests.get(&id, &ctx).await?))
+}
+
+/// Move a request. Completing it fulfils it: access and portability return the export,
+/// erasure erases, restriction restricts processing, objection withdraws the objected purposes'
+/// consents, rectification records the corrected fields.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/requests/{id}/transitions",
+    tag = "privacy",
+    params(("id" = String, Path, description = "The request id")),
+    request_body(content = serde_json::Value, description = "`to` (identity_verified, in_progress, completed, refused); `note` (required for identity_verified: how), `reason` (required for refused), `purposes` (objection), `corrected_fields` (required to complete a rectification)."),
+    responses(
+        (status = 200, description = "Moved; with the export when an access or portability request completes", body = Moved),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from the current state, the profile is gone, or a concurrent change; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or invalid, named by pointer; nothing changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn move_request(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Moved>, ApiError> {
+    let req = requests.get(&id, &ctx).await?;
+    let t = parse_transition(&body, req.kind).map_err(ApiError::Invalid)?;
+    Ok(Json(requests.transition(&id, &t, &ctx).await?))
+}
+
+/// Extend a request's deadline by two further months (Art. 12(3)), once, within the first
+/// month, with the reason the person is told.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/requests/{id}/extension",
+    tag = "privacy",
+    params(("id" = String, Path, description = "The request id")),
+    request_body(content = serde_json::Value, description = "`reason`: why more time is needed (complexity, number of requests)."),
+    responses(
+        (status = 200, description = "Extended; the new deadline", body = PrivacyRequest),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Closed, already extended, or the first month is over", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn extend_request(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<PrivacyRequest>, ApiError> {
+    let reason = parse_extension(&body).map_err(ApiError::Invalid)?;
+    Ok(Json(requests.extend(&id, &reason, &ctx).await?))
 }
 
 fn parse_id(id: &str) -> Result<CustomerId, ApiError> {

@@ -102,6 +102,11 @@ impl ConsentStore {
         Ok(keys.data_keys(&[id]).await?.remove(&id))
     }
 
+    /// The audit trail, if reads are audited.
+    pub(crate) fn auditor(&self) -> Option<&Auditor> {
+        self.auditor.as_ref()
+    }
+
     /// The database.
     pub fn db(&self) -> &Database {
         &self.db
@@ -126,75 +131,8 @@ impl ConsentStore {
         ctx: &AccessContext,
     ) -> Result<ConsentRecord, ConsentError> {
         self.ensure_customer(customer).await?;
-        let b = self.db.backend();
-        let id = uuid::Uuid::now_v7().to_string();
-        let at = to_db_time(now());
-        let rec = ConsentRecord {
-            id: id.clone(),
-            purpose: change.purpose.code.into(),
-            channel: change.channel.into(),
-            granted: change.granted,
-            lawful_basis: change.lawful_basis.into(),
-            notice_version: change.notice_version.into(),
-            source: change.source.into(),
-            proof: change.proof.clone(),
-            recorded_at: at.clone(),
-            recorded_by: ctx.actor.id.clone(),
-        };
         let mut tx = self.db.begin_write().await?;
-        let ps: Vec<String> = (1..=11).map(|n| b.param(n)).collect();
-        sqlx::query(&format!(
-            "INSERT INTO privacy_consents (id, customer_id, purpose, channel, granted, lawful_basis, notice_version, source, proof, recorded_at, recorded_by) VALUES ({})",
-            ps.join(", ")
-        ))
-        .bind(&id)
-        .bind(customer.to_string())
-        .bind(&rec.purpose)
-        .bind(&rec.channel)
-        .bind(i64::from(rec.granted))
-        .bind(&rec.lawful_basis)
-        .bind(&rec.notice_version)
-        .bind(&rec.source)
-        .bind(&rec.proof)
-        .bind(&at)
-        .bind(&rec.recorded_by)
-        .execute(tx.conn())
-        .await
-        .map_err(StorageError::from)?;
-        let ps: Vec<String> = (1..=6).map(|n| b.param(n)).collect();
-        sqlx::query(&format!(
-            "INSERT INTO privacy_consent_state (customer_id, purpose, channel, granted, consent_id, updated_at) VALUES ({}) \
-             ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET granted = excluded.granted, consent_id = excluded.consent_id, updated_at = excluded.updated_at",
-            ps.join(", ")
-        ))
-        .bind(customer.to_string())
-        .bind(&rec.purpose)
-        .bind(&rec.channel)
-        .bind(i64::from(rec.granted))
-        .bind(&id)
-        .bind(&at)
-        .execute(tx.conn())
-        .await
-        .map_err(StorageError::from)?;
-        tx.emit(&CloudEvent::of(&ConsentChanged {
-            customer_id: customer.to_string(),
-            consent_id: id.clone(),
-            purpose: rec.purpose.clone(),
-            channel: rec.channel.clone(),
-            granted: rec.granted,
-            lawful_basis: rec.lawful_basis.clone(),
-            notice_version: rec.notice_version.clone(),
-            source: rec.source.clone(),
-        }))
-        .await?;
-        tx.audit(&[ctx.entry(
-            audit::CONSENT_RECORDED,
-            "customer",
-            Some(customer.to_string()),
-            vec![format!("consents.{}.{}", rec.purpose, rec.channel)],
-            "success",
-        )])
-        .await?;
+        let rec = insert_change(&mut tx, customer, change, ctx).await?;
         tx.commit().await?;
         Ok(rec)
     }
@@ -280,7 +218,9 @@ impl ConsentStore {
     }
 
     /// The consent check: which of `customers` have consent for `purpose` given now (on any of
-    /// its channels). One indexed query per call; customers never asked are not consented.
+    /// its channels). One indexed query per call; customers never asked are not consented, and
+    /// customers whose processing is restricted (Art. 18) are not allowed for any purpose a law
+    /// does not require.
     pub async fn consented(
         &self,
         purpose: &Purpose,
@@ -290,8 +230,16 @@ impl ConsentStore {
         let b = self.db.backend();
         for chunk in customers.chunks(500) {
             let ps: Vec<String> = (1..=chunk.len()).map(|n| b.param(n + 1)).collect();
+            let restricted = if purpose.required_by_law {
+                String::new()
+            } else {
+                format!(
+                    " AND {}",
+                    unrestricted_sql("privacy_consent_state.customer_id")
+                )
+            };
             let sql = format!(
-                "SELECT DISTINCT customer_id FROM privacy_consent_state WHERE purpose = {} AND granted = 1 AND customer_id IN ({})",
+                "SELECT DISTINCT customer_id FROM privacy_consent_state WHERE purpose = {} AND granted = 1 AND customer_id IN ({}){restricted}",
                 b.param(1),
                 ps.join(", ")
             );
@@ -308,18 +256,124 @@ impl ConsentStore {
         }
         Ok(out)
     }
+
+    /// Whether `customer`'s processing is restricted now (Art. 18), and since when.
+    pub async fn restricted_since(
+        &self,
+        customer: CustomerId,
+    ) -> Result<Option<String>, StorageError> {
+        let p = self.db.backend().param(1);
+        Ok(sqlx::query_scalar::<_, String>(&format!(
+            "SELECT since FROM privacy_restrictions WHERE customer_id = {p} AND lifted_at IS NULL"
+        ))
+        .bind(customer.to_string())
+        .fetch_optional(self.db.pool())
+        .await?)
+    }
+}
+
+/// Appends a consent change inside `tx`: the history row, the current state, the event and the
+/// audit record. The one writer of consent, so a change recorded by an agent, by the passenger
+/// or by an objection request (in the request's own transaction) is recorded the same way.
+pub(crate) async fn insert_change(
+    tx: &mut aloft_kernel::db::WriteTx,
+    customer: CustomerId,
+    change: &ConsentChange,
+    ctx: &AccessContext,
+) -> Result<ConsentRecord, StorageError> {
+    let b = aloft_kernel::Backend::of(tx.conn());
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = to_db_time(now());
+    let rec = ConsentRecord {
+        id: id.clone(),
+        purpose: change.purpose.code.into(),
+        channel: change.channel.into(),
+        granted: change.granted,
+        lawful_basis: change.lawful_basis.into(),
+        notice_version: change.notice_version.into(),
+        source: change.source.into(),
+        proof: change.proof.clone(),
+        recorded_at: at.clone(),
+        recorded_by: ctx.actor.id.clone(),
+    };
+    let ps: Vec<String> = (1..=11).map(|n| b.param(n)).collect();
+    sqlx::query(&format!(
+        "INSERT INTO privacy_consents (id, customer_id, purpose, channel, granted, lawful_basis, notice_version, source, proof, recorded_at, recorded_by) VALUES ({})",
+        ps.join(", ")
+    ))
+    .bind(&id)
+    .bind(customer.to_string())
+    .bind(&rec.purpose)
+    .bind(&rec.channel)
+    .bind(i64::from(rec.granted))
+    .bind(&rec.lawful_basis)
+    .bind(&rec.notice_version)
+    .bind(&rec.source)
+    .bind(&rec.proof)
+    .bind(&at)
+    .bind(&rec.recorded_by)
+    .execute(tx.conn())
+    .await?;
+    let ps: Vec<String> = (1..=6).map(|n| b.param(n)).collect();
+    sqlx::query(&format!(
+        "INSERT INTO privacy_consent_state (customer_id, purpose, channel, granted, consent_id, updated_at) VALUES ({}) \
+         ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET granted = excluded.granted, consent_id = excluded.consent_id, updated_at = excluded.updated_at",
+        ps.join(", ")
+    ))
+    .bind(customer.to_string())
+    .bind(&rec.purpose)
+    .bind(&rec.channel)
+    .bind(i64::from(rec.granted))
+    .bind(&id)
+    .bind(&at)
+    .execute(tx.conn())
+    .await?;
+    tx.emit(&CloudEvent::of(&ConsentChanged {
+        customer_id: customer.to_string(),
+        consent_id: id.clone(),
+        purpose: rec.purpose.clone(),
+        channel: rec.channel.clone(),
+        granted: rec.granted,
+        lawful_basis: rec.lawful_basis.clone(),
+        notice_version: rec.notice_version.clone(),
+        source: rec.source.clone(),
+    }))
+    .await?;
+    tx.audit(&[ctx.entry(
+        audit::CONSENT_RECORDED,
+        "customer",
+        Some(customer.to_string()),
+        vec![format!("consents.{}.{}", rec.purpose, rec.channel)],
+        "success",
+    )])
+    .await?;
+    Ok(rec)
+}
+
+/// The condition "the customer in `customer_column` is not restricted" (Art. 18), for every
+/// purpose a law does not require.
+fn unrestricted_sql(customer_column: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM privacy_restrictions prs WHERE prs.customer_id = {customer_column} AND prs.lifted_at IS NULL)"
+    )
 }
 
 /// The consent check as SQL, for audience and segment queries that select customers
 /// themselves: an `EXISTS (…)` condition true when the customer in `customer_column` has
-/// consent for `purpose` given now. Join it into the `WHERE` clause; the exclusion count is the
-/// same query with `NOT` in front.
+/// consent for `purpose` given now and their processing is not restricted (Art. 18; purposes
+/// a law requires continue). Join it into the `WHERE` clause; the exclusion count is the same
+/// query with `NOT` in front.
 ///
 /// Safe to splice: the purpose code comes from the register (lower-case letters and
 /// underscores, checked by a test) and `customer_column` is the caller's own column name.
 pub fn consent_exists_sql(purpose: &Purpose, customer_column: &str) -> String {
-    format!(
+    let given = format!(
         "EXISTS (SELECT 1 FROM privacy_consent_state pcs WHERE pcs.purpose = '{}' AND pcs.granted = 1 AND pcs.customer_id = {customer_column})",
         purpose.code
-    )
+    );
+    if purpose.required_by_law {
+        given
+    } else {
+        format!("({given} AND {})", unrestricted_sql(customer_column))
+    }
 }
