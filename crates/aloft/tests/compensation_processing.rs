@@ -408,3 +408,127 @@ fn letters(mut n: u32) -> String {
         }
     }
 }
+
+/// A booking segment `days_ago` days back, at local times `dep`/`arr` (`HH:MM`).
+fn past_segment(flight: &str, from: &str, to: &str, days_ago: i64, dep: &str, arr: &str) -> Value {
+    let day = (chrono::Utc::now() - chrono::Duration::days(days_ago)).date_naive();
+    segment(
+        flight,
+        from,
+        to,
+        &format!("{day}T{dep}"),
+        &format!("{day}T{arr}"),
+    )
+}
+
+#[tokio::test]
+async fn a_passenger_claims_for_their_own_delayed_flight_and_sees_the_decision_at_once() {
+    use common::portal::{enc, sign_up_and_verify};
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let mut ids_of = Vec::new();
+        for (first, email, loyalty) in [
+            ("Ana", "ana.claims@example.com", "AL77701"),
+            ("Bo", "bo.claims@example.com", "AL77702"),
+        ] {
+            let c = app
+                .create_customer(json!({"first_name": first, "last_name": "Flyer",
+                    "email": email, "loyalty_number": loyalty}))
+                .await;
+            ids_of.push(CustomerId::parse(c["id"].as_str().unwrap()).unwrap());
+        }
+        let travel = TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        );
+        let flight = past_segment("LH400", "FRA", "JFK", 20, "10:00", "12:40");
+        let day = flight["scheduled_departure_local"].as_str().unwrap()[..10].to_owned();
+        let key = format!("LH400 {day}");
+        travel
+            .record_many(
+                vec![
+                    (ids_of[0], booking("ANACL1", vec![flight.clone()])),
+                    (ids_of[1], booking("BOCLM2", vec![past_segment("BA117", "LHR", "JFK", 10, "08:00", "11:00")])),
+                ],
+                &AccessContext::system("test"),
+            )
+            .await
+            .unwrap();
+
+        let mut ana = sign_up_and_verify(&app, "AL77701", "ana.claims@example.com").await;
+        let home = ana.get(&app, "/my").await;
+        assert!(home.text().contains("href=\"/my/claims\""), "the portal offers the claims tab");
+        let list = ana.get(&app, "/my/claims").await;
+        assert_eq!(list.status, 200, "{}", list.text());
+        let form_path = format!("/my/claims/new?flight={}", key.replace(' ', "+"));
+        assert!(list.text().contains(&form_path.replace('&', "&amp;")), "{}", list.text());
+
+        // Bad input: every field named, nothing stored.
+        let r = ana.submit(&app, &form_path, "/my/claims/new", &[("flight", &key), ("kind", "delay"), ("arrival", "")]).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("f-arrival"), "the arrival field is named");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM compensation_proposals").await, 0);
+
+        // Arrived 3 h 25 late at JFK (local time): EU261 owes €600 less 50 % (> 3,500 km, < 4 h),
+        // judged with an unknown cause and left for a person — never paid on the passenger's word.
+        let arrival = format!("{day}T16:05");
+        let r = ana.submit(&app, &form_path, "/my/claims/new", &[("flight", &key), ("kind", "delay"), ("arrival", &arrival)]).await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let location = r.header("location").to_owned();
+        assert!(location.starts_with("/my/claims/"), "{location}");
+        let page = ana.get(&app, &location).await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let html = page.text();
+        assert!(html.contains("300.00 EUR"), "{html}");
+        assert!(html.contains("Being checked by our team"), "{html}");
+        assert!(html.contains("Art. 7"), "the law is cited: {html}");
+        let (pending, approved): (i64, i64) = (
+            count(&app, "SELECT COUNT(*) FROM compensation_proposals WHERE status = 'pending' AND disruption_id LIKE 'claim:%'").await,
+            count(&app, "SELECT COUNT(*) FROM compensation_proposals WHERE status = 'approved'").await,
+        );
+        assert_eq!((pending, approved), (1, 0));
+        assert_eq!(payments(&app).await, 0);
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.compensation.proposed'").await,
+            1
+        );
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'compensation.claim_received'").await,
+            1
+        );
+
+        // Claimed again: nothing new, the same claim shown.
+        let r = ana.submit(&app, &form_path, "/my/claims/new", &[("flight", &key), ("kind", "delay"), ("arrival", &arrival)]).await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert_eq!(r.header("location"), location);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM compensation_proposals").await, 1);
+
+        // Another passenger sees neither the claim nor can claim for a flight not theirs.
+        let mut bo = sign_up_and_verify(&app, "AL77702", "bo.claims@example.com").await;
+        assert_eq!(bo.get(&app, &location).await.status, 404);
+        assert_eq!(bo.get(&app, &form_path).await.status, 404);
+        let token = common::csrf_of(&bo.get(&app, "/my/claims").await.text());
+        let r = bo
+            .post(&app, "/my/claims/new", &format!("csrf={}&flight={}&kind=cancellation&notice_days=1", enc(&token), enc(&key)))
+            .await;
+        assert_eq!(r.status, 404, "{}", r.text());
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM compensation_proposals").await, 1);
+
+        // Staff see it in the approval queue, marked as the passenger's own claim; a staff
+        // session is no passenger.
+        let queue = app
+            .request(
+                "GET",
+                "/api/v1/compensation/proposals?status=pending",
+                &[("authorization", app.role_tokens.get(ids::CUSTOMER_AFFAIRS_EXECUTIVE))],
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(queue.status, 200);
+        assert!(queue.text().contains("claim:"), "{}", queue.text());
+        let staff = app.sign_in_as(ids::CUSTOMER_AFFAIRS_EXECUTIVE).await;
+        assert_ne!(app.get_as(&staff, "/my/claims").await.status, 200);
+        app.stop().await;
+    })
+    .await;
+}

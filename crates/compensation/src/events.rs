@@ -96,6 +96,8 @@ pub mod audit {
     pub const PROPOSAL_DECIDED: AuditAction = AuditAction::new("compensation.proposal_decided");
     /// `compensation.contact_read`: a passenger's e-mail address read to send the approval.
     pub const CONTACT_READ: AuditAction = AuditAction::new("compensation.contact_read");
+    /// `compensation.claim_received`: a passenger claimed for a flight of their own booking.
+    pub const CLAIM_RECEIVED: AuditAction = AuditAction::new("compensation.claim_received");
     /// `compensation.proposals_read`: a passenger's proposals shown.
     pub const PROPOSALS_READ: AuditAction = AuditAction::new("compensation.proposals_read");
 
@@ -104,6 +106,7 @@ pub mod audit {
         DISRUPTION_PROCESSED,
         PROPOSAL_DECIDED,
         CONTACT_READ,
+        CLAIM_RECEIVED,
         PROPOSALS_READ,
     ];
 }

@@ -9,6 +9,8 @@
 //!   automatic approval, allowed payment forms.
 //! - [`service`] — the stores: processing, the queue, decisions.
 //! - [`routes`] — `POST /api/v1/compensation/disruptions` and the proposals API.
+//! - [`portal`] — the passenger's claims in the portal (`/my/claims`): their proposals, and a
+//!   claim form for a flight of their booking that answers at once with the decision.
 //! - [`pages`] — the approval queue, a proposal with reasons and sources, the disruption view,
 //!   the "Compensation" tab of the customer 360° page.
 //!
@@ -24,6 +26,7 @@ pub mod events;
 pub mod model;
 pub mod pages;
 pub mod permissions;
+pub mod portal;
 pub mod routes;
 pub mod service;
 
@@ -55,11 +58,19 @@ impl aloft_module::DomainModule for CompensationModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        [routes::POLICY, pages::POLICY].concat()
+        [routes::POLICY, pages::POLICY, portal::POLICY].concat()
     }
 
     fn page_routes(&self) -> axum::Router {
-        pages::routes(self.service.clone())
+        pages::routes(self.service.clone()).merge(portal::routes(self.service.clone()))
+    }
+
+    fn portal_entries(&self) -> Vec<aloft_web::PortalEntry> {
+        portal::entries()
+    }
+
+    fn portal_panels(&self) -> Vec<aloft_web::HomePanel> {
+        portal::panels(self.service.clone())
     }
 
     fn navigation(&self) -> Vec<aloft_web::NavEntry> {

@@ -397,6 +397,8 @@ pub struct Settings {
     /// The shortest connection a passenger can make; an arrival later than the onward
     /// departure minus this misses the connection.
     pub minimum_connection: Duration,
+    /// The carriers passengers may claim for themselves (see [`Carrier`]).
+    pub carriers: Vec<Carrier>,
 }
 
 impl Default for Settings {
@@ -410,6 +412,7 @@ impl Default for Settings {
                 ("CAD".into(), Decimal::new(400, 0)),
             ],
             minimum_connection: Duration::minutes(45),
+            carriers: default_carriers(),
         }
     }
 }
@@ -488,6 +491,151 @@ pub fn method_allowed(
         _ => Err(
             "vouchers or miles need the passenger's signed agreement (Regulation (EC) No 261/2004, Art. 7(3))",
         ),
+    }
+}
+
+/// The carriers whose flights passengers may claim for themselves: designator prefix, the
+/// country that licensed the carrier (EU261 Art. 3(1)(b)) and whether it is a large carrier
+/// under APPR. Bookings do not record licensing, so a self-service claim needs it from here;
+/// a flight of a carrier not listed is not judged automatically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carrier {
+    /// Two-character designator (`LH`).
+    pub code: String,
+    /// ISO 3166-1 alpha-2 licensing country.
+    pub country: String,
+    /// APPR large carrier.
+    pub large: bool,
+}
+
+/// The carriers known by default: the demo airlines and their usual partners.
+pub fn default_carriers() -> Vec<Carrier> {
+    [
+        ("LH", "DE", true),
+        ("BA", "GB", true),
+        ("AF", "FR", true),
+        ("KL", "NL", true),
+        ("IB", "ES", true),
+        ("AZ", "IT", true),
+        ("LX", "CH", true),
+        ("SK", "SE", true),
+        ("AY", "FI", true),
+        ("TP", "PT", true),
+        ("EI", "IE", true),
+        ("AC", "CA", true),
+        ("EK", "AE", true),
+        ("UA", "US", true),
+    ]
+    .into_iter()
+    .map(|(code, country, large)| Carrier {
+        code: code.into(),
+        country: country.into(),
+        large,
+    })
+    .collect()
+}
+
+/// What a passenger says happened to one flight of their own booking (`/my/claims/new`).
+/// Passengers do not know the cause, so the claim is judged with cause `other` — the airline
+/// must prove extraordinary circumstances (EU261 Art. 5(3)) — and a person confirms it before
+/// anything is paid.
+#[derive(Debug, Clone, Copy)]
+pub struct Statement<'a> {
+    /// `delay` or `cancellation`, as typed.
+    pub kind: &'a str,
+    /// For a delay: when they reached the destination, in its local time (`YYYY-MM-DDTHH:MM`).
+    pub arrival_local: &'a str,
+    /// For a cancellation: how many days before departure they were told, as typed.
+    pub notice_days: &'a str,
+}
+
+/// The disruption a passenger's statement describes for flight `flight` departing on `date`
+/// (local) to `destination`, whose local time is `zone`; every bad field named (`/kind`,
+/// `/arrival`, `/notice_days`, `/flight` for a carrier not in `carriers`).
+///
+/// # Errors
+/// The fields that are missing or invalid.
+pub fn passenger_disruption(
+    flight: &str,
+    date: NaiveDate,
+    zone: Option<chrono_tz::Tz>,
+    statement: Statement<'_>,
+    carriers: &[Carrier],
+) -> Result<FlightDisruption, Vec<FieldError>> {
+    use chrono::TimeZone;
+    let mut errors = Vec::new();
+    let carrier = carriers
+        .iter()
+        .find(|c| flight.get(..2) == Some(c.code.as_str()));
+    if carrier.is_none() {
+        errors.push(FieldError::new(
+            "/flight",
+            "is operated by an airline whose flights cannot be claimed here; please contact us and we will look into it",
+        ));
+    }
+    let kind = match statement.kind.trim() {
+        "delay" => Some(DisruptionKind::Delay),
+        "cancellation" => Some(DisruptionKind::Cancellation),
+        _ => {
+            errors.push(FieldError::new(
+                "/kind",
+                "choose what happened: delayed or cancelled",
+            ));
+            None
+        }
+    };
+    let mut actual_arrival = None;
+    let mut notice_days = None;
+    match kind {
+        Some(DisruptionKind::Delay) => {
+            let local =
+                chrono::NaiveDateTime::parse_from_str(statement.arrival_local.trim(), "%Y-%m-%dT%H:%M");
+            match (local, zone) {
+                (Ok(t), Some(z)) => match z.from_local_datetime(&t).earliest() {
+                    Some(t) if t.date_naive() >= date => actual_arrival = Some(t.fixed_offset()),
+                    Some(_) => errors.push(FieldError::new(
+                        "/arrival",
+                        "is before the flight's departure date",
+                    )),
+                    None => errors.push(FieldError::new(
+                        "/arrival",
+                        "does not exist in the destination's local time (a clock change)",
+                    )),
+                },
+                (Ok(_), None) => errors.push(FieldError::new(
+                    "/arrival",
+                    "cannot be judged: the destination's time zone is not known",
+                )),
+                (Err(_), _) => errors.push(FieldError::new(
+                    "/arrival",
+                    "is required for a delay: the date and local time you arrived",
+                )),
+            }
+        }
+        Some(DisruptionKind::Cancellation) => match statement.notice_days.trim().parse::<i64>() {
+            Ok(d) if (0..=365).contains(&d) => notice_days = Some(d),
+            _ => errors.push(FieldError::new(
+                "/notice_days",
+                "is required for a cancellation: how many days before departure you were told (0 if at the airport)",
+            )),
+        },
+        None => {}
+    }
+    match (kind, carrier) {
+        (Some(kind), Some(carrier)) if errors.is_empty() => Ok(FlightDisruption {
+            flight: flight.to_owned(),
+            date,
+            kind,
+            cause: "other".into(),
+            carrier_country: carrier.country.clone(),
+            carrier_large: Some(carrier.large),
+            actual_departure: None,
+            actual_arrival,
+            notice_days,
+            rerouting: None,
+            required_for_safety: false,
+        }),
+        _ => Err(errors),
     }
 }
 
@@ -667,5 +815,81 @@ mod tests {
         for m in [Method::Cash, Method::Voucher, Method::Miles] {
             assert_eq!(Method::parse(m.as_str()), Some(m));
         }
+    }
+
+    #[test]
+    fn a_passengers_statement_becomes_a_disruption_with_an_unknown_cause() {
+        let date = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
+        let ny = Some(chrono_tz::America::New_York);
+        let carriers = default_carriers();
+        let said = |kind, arrival, notice| Statement {
+            kind,
+            arrival_local: arrival,
+            notice_days: notice,
+        };
+        let d = passenger_disruption(
+            "LH400",
+            date,
+            ny,
+            said("delay", "2026-07-01T16:05", ""),
+            &carriers,
+        )
+        .unwrap();
+        assert_eq!(d.cause, "other");
+        assert_eq!(d.carrier_country, "DE");
+        assert_eq!(
+            d.actual_arrival.unwrap().to_rfc3339(),
+            "2026-07-01T16:05:00-04:00"
+        );
+        let c = passenger_disruption("LH400", date, ny, said("cancellation", "", "3"), &carriers)
+            .unwrap();
+        assert_eq!(c.notice_days, Some(3));
+
+        let pointers = |r: Result<FlightDisruption, Vec<FieldError>>| {
+            r.unwrap_err()
+                .into_iter()
+                .map(|e| e.pointer)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            pointers(passenger_disruption(
+                "LH400",
+                date,
+                ny,
+                said("delay", "", ""),
+                &carriers
+            )),
+            ["/arrival"]
+        );
+        assert_eq!(
+            pointers(passenger_disruption(
+                "LH400",
+                date,
+                ny,
+                said("delay", "2026-06-30T10:00", ""),
+                &carriers
+            )),
+            ["/arrival"]
+        );
+        assert_eq!(
+            pointers(passenger_disruption(
+                "LH400",
+                date,
+                ny,
+                said("cancellation", "", "soon"),
+                &carriers
+            )),
+            ["/notice_days"]
+        );
+        assert_eq!(
+            pointers(passenger_disruption(
+                "XX123",
+                date,
+                ny,
+                said("lost", "", ""),
+                &carriers
+            )),
+            ["/flight", "/kind"]
+        );
     }
 }

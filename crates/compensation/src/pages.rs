@@ -217,7 +217,10 @@ fn detail_page(status: StatusCode, p: &Proposal, form: &FormData, errors: &FormE
                 (kit::facts(&[
                     ("Passenger", html! { a href=(format!("/customers/{}", p.customer_id)) { "Open the profile" } }),
                     ("Booking", kit::or_dash(p.record_locator.as_deref())),
-                    ("Flight", html! { a href=(format!("/compensation/disruptions/{}", p.disruption_id)) { (p.flight) } }),
+                    ("Flight", html! {
+                        @if p.from_claim() { (p.flight) " (the passenger's own claim: cause not known, facts as they stated)" }
+                        @else { a href=(format!("/compensation/disruptions/{}", p.disruption_id)) { (p.flight) } }
+                    }),
                     ("Amount", amount(p)),
                     ("Paid as", kit::or_dash(p.method.as_deref())),
                     ("Decided by", kit::or_dash(p.decided_by.as_deref())),

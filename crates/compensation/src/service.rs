@@ -43,6 +43,35 @@ pub enum DecideError {
     Storage(#[from] StorageError),
 }
 
+/// Why a passenger's claim could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// The flight is not on any booking of the passenger.
+    #[error("the flight is not on one of your bookings")]
+    NotYourFlight,
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What a passenger's claim gave: the proposals about the flight, and whether this claim made
+/// them (`false`: they existed — an earlier claim, or the airline's own processing).
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// Whether this claim stored them.
+    pub created: bool,
+    /// Every proposal about the passenger and the flight, one per regime.
+    pub proposals: Vec<Proposal>,
+}
+
+impl Proposal {
+    /// Whether it came from the passenger's own claim rather than a disruption the airline
+    /// reported (its disruption id is then `claim:<id>`, which names no reported disruption).
+    pub fn from_claim(&self) -> bool {
+        self.disruption_id.starts_with("claim:")
+    }
+}
+
 /// What processing a disruption did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Processed {
@@ -345,6 +374,118 @@ impl Compensation {
         .await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// A passenger's own claim about `disruption` (built from their statement, cause unknown):
+    /// judged on the booking that holds the flight and stored as proposals, one per regime —
+    /// none approved without a person, since the facts are the passenger's word.
+    ///
+    /// The unique passenger × flight × regime key makes a second claim, or a claim after the
+    /// airline's own processing of the flight, a no-op that returns the proposals there are.
+    ///
+    /// # Errors
+    /// The flight is not on one of the passenger's bookings; storage failures (nothing stored).
+    pub async fn claim(
+        &self,
+        ctx: &AccessContext,
+        customer: CustomerId,
+        disruption: &FlightDisruption,
+    ) -> Result<Claimed, ClaimError> {
+        let flight = disruption.flight_key();
+        let existing = self.of_customer_on(customer, &flight).await?;
+        if !existing.is_empty() {
+            return Ok(Claimed {
+                created: false,
+                proposals: existing,
+            });
+        }
+        let booking = self
+            .travel
+            .flight_manifest(&flight, None)
+            .await?
+            .into_iter()
+            .find(|p| p.customer_id == customer)
+            .ok_or(ClaimError::NotYourFlight)?
+            .booking;
+        let record_locator = booking
+            .get("record_locator")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let claim_id = format!("claim:{}", uuid::Uuid::now_v7());
+        let at = to_db_time(now());
+        let mut tx = self.db.begin_write().await?;
+        let mut announced = Vec::new();
+        for mut d in self.judge(customer, &booking, disruption, record_locator) {
+            if d.status == Status::Approved {
+                d.status = Status::Pending;
+            }
+            let id = uuid::Uuid::now_v7().to_string();
+            let (amount, currency) = d.amount.clone().unzip();
+            let added = sqlx::query(&format!(
+                "INSERT INTO compensation_proposals ({PROPOSAL_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL, $11) \
+                 ON CONFLICT (customer_id, flight, regime) DO NOTHING"
+            ))
+            .bind(&id)
+            .bind(customer.to_string())
+            .bind(&flight)
+            .bind(&d.regime)
+            .bind(&claim_id)
+            .bind(d.record_locator.clone())
+            .bind(d.status.as_str())
+            .bind(amount)
+            .bind(currency)
+            .bind(d.decision.to_string())
+            .bind(&at)
+            .execute(tx.conn())
+            .await
+            .map_err(StorageError::from)?
+            .rows_affected();
+            if added == 1 {
+                announced.push(CloudEvent::of(&Proposed {
+                    proposal_id: id,
+                    customer_id: customer.to_string(),
+                    flight: flight.clone(),
+                    regime: d.regime.clone(),
+                    status: d.status.as_str().into(),
+                }));
+            }
+        }
+        tx.emit_all(&announced).await?;
+        tx.audit(&[ctx.entry(
+            events::audit::CLAIM_RECEIVED,
+            "customer",
+            Some(customer.to_string()),
+            vec!["compensation".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(Claimed {
+            created: !announced.is_empty(),
+            proposals: self.of_customer_on(customer, &flight).await?,
+        })
+    }
+
+    /// A passenger's proposals about one flight (`LH400 2026-07-01`).
+    async fn of_customer_on(
+        &self,
+        customer: CustomerId,
+        flight: &str,
+    ) -> Result<Vec<Proposal>, StorageError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE customer_id = $1 AND flight = $2 ORDER BY regime"
+        ))
+        .bind(customer.to_string())
+        .bind(flight)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// The settings processing and claims follow.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// The proposals of one passenger of a disrupted flight (pure but for the rules).

@@ -1354,6 +1354,22 @@ impl TravelStore {
         .await
     }
 
+    /// One customer's flight segments with a scheduled departure between `from` and `to`,
+    /// each with its booking's plain document, soonest first: the flights a passenger may claim
+    /// for, and the booking a claim is judged on.
+    pub async fn customer_flights(
+        &self,
+        customer: CustomerId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FlightPassenger>, StorageError> {
+        self.flight_passengers_where(
+            "t.customer_id = $1 AND t.kind = 'flight' AND t.occurred_at >= $2 AND t.occurred_at < $3",
+            &[customer.to_string(), to_db_time(from), to_db_time(to)],
+        )
+        .await
+    }
+
     async fn flight_passengers_where(
         &self,
         condition: &str,

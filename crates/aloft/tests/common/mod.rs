@@ -2,6 +2,8 @@
 //! chosen backend, and talks to it over real HTTP.
 #![allow(dead_code)]
 
+pub mod portal;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
