@@ -609,3 +609,89 @@ async fn offers_need_channel_consent() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn offer_now_tab_records_offers_and_answers_and_the_report_page_counts_them() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let id = disrupted_flyer(&app).await;
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        let tab = format!("/customers/{id}?tab=offer");
+
+        let r = app.get_as(&agent, &tab).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let html = r.text();
+        assert!(html.contains("Offer now"), "the tab is listed");
+        assert!(html.contains("Service recovery: EUR 50 voucher"), "{html}");
+        assert!(html.contains("two or more disruptions"), "the explanation is shown");
+        assert!(html.contains("capped by frequency") || html.contains("not eligible"), "the others are explained");
+        assert!(html.contains(&format!("action=\"/customers/{id}/offers\"")), "the offer form posts back");
+
+        // Offered and accepted at once.
+        let r = app
+            .post_form_as(&agent, &format!("/customers/{id}/offers"), "action=service_recovery_voucher&channel=agent&outcome=accepted")
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert_eq!(r.header("location"), tab);
+        assert!(r.header("set-cookie").contains("aloft_flash="), "a notice is carried");
+        let voucher_status: String = sqlx::query_scalar("SELECT status FROM analytics_offers WHERE customer_id = $1 AND action = 'service_recovery_voucher'")
+            .bind(&id)
+            .fetch_one(app.test_db.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(voucher_status, "accepted");
+
+        // The miles are next; offered with the answer pending, then declined from the list.
+        let html = app.get_as(&agent, &tab).await.text();
+        assert!(html.contains("Service recovery: 5,000 miles"), "{html}");
+        let r = app
+            .post_form_as(&agent, &format!("/customers/{id}/offers"), "action=service_recovery_miles&channel=agent&outcome=pending")
+            .await;
+        assert_eq!(r.status, 303);
+        let html = app.get_as(&agent, &tab).await.text();
+        let marker = "action=\"/offers/";
+        let start = html.find(marker).expect("a pending offer with its answer form") + marker.len();
+        let offer_id = html[start..start + html[start..].find('/').unwrap()].to_owned();
+        let r = app.post_form_as(&agent, &format!("/offers/{offer_id}/outcome"), "outcome=declined").await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.header("location"), tab);
+        let r = app.post_form_as(&agent, &format!("/offers/{offer_id}/outcome"), "outcome=accepted").await;
+        assert_eq!(r.status, 303);
+        let status: String = sqlx::query_scalar("SELECT status FROM analytics_offers WHERE id = $1")
+            .bind(&offer_id)
+            .fetch_one(app.test_db.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(status, "declined", "the second answer changed nothing");
+        // Without the CSRF token nothing is recorded.
+        let r = app
+            .request("POST", &format!("/customers/{id}/offers"),
+                &[("content-type", "application/x-www-form-urlencoded"), ("cookie", &agent.cookie)],
+                Bytes::from("action=seat_offer&channel=email"))
+            .await;
+        assert_eq!(r.status, 403, "{}", r.text());
+
+        // Roles without the permission neither see the tab nor post.
+        let checkin = app.sign_in_as(ids::CHECKIN_AGENT).await;
+        let r = app.post_form_as(&checkin, &format!("/customers/{id}/offers"), "action=seat_offer&channel=email").await;
+        assert_eq!(r.status, 403);
+        let marketing = app.sign_in_as(ids::MARKETING_MANAGER).await;
+        let r = app.get_as(&marketing, &tab).await;
+        assert!(r.status == 403 || r.status == 404, "{}", r.status);
+
+        // The marketing manager's report.
+        let r = app.get_as(&marketing, "/offers/report").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let html = r.text();
+        assert!(html.contains("id=\"offer-report\""), "{html}");
+        assert!(html.contains("100.0 %") && html.contains("0.0 %"), "{html}");
+        assert!(html.contains("50.0 %"), "total acceptance rate: {html}");
+        let r = app.get_as(&marketing, "/offers/report?from=someday").await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("error-summary") && r.text().contains("f-from"), "{}", r.text());
+        let r = app.get_as(&agent, "/offers/report").await;
+        assert_eq!(r.status, 403);
+        app.stop().await;
+    })
+    .await;
+}

@@ -13,6 +13,7 @@ pub mod derive;
 pub mod events;
 pub mod nba;
 pub mod offers;
+pub mod pages;
 pub mod permissions;
 pub mod routes;
 pub mod segment;

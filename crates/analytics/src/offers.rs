@@ -342,11 +342,16 @@ impl Offers {
     /// that the customer is eligible and the contact policy allows it (frequency cap, channel
     /// consent, quiet period) — a refusal is a conflict naming `/action` or `/channel`. The
     /// row, `aloft.offer.made` and the audit record commit together.
+    ///
+    /// With `answer` (an agent offering in a conversation and hearing the answer at once), the
+    /// offer is recorded already answered — `aloft.offer.made` and `aloft.offer.accepted` or
+    /// `declined` in the same transaction.
     pub async fn make(
         &self,
         customer: &str,
         action: &'static Action,
         channel: Channel,
+        answer: Option<bool>,
         ctx: &AccessContext,
         now: DateTime<Utc>,
     ) -> Result<Offer, OfferError> {
@@ -367,10 +372,16 @@ impl Offers {
             return Err(OfferError::Conflict(FieldError::new(pointer, reason)));
         }
         let id = uuid::Uuid::now_v7().to_string();
+        let status = match answer {
+            None => "offered",
+            Some(true) => "accepted",
+            Some(false) => "declined",
+        };
+        let answered = answer.map(|_| (to_db_time(now), ctx.actor.id.clone()));
         let mut tx = self.db.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO analytics_offers ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'offered', $8, $9, NULL, NULL)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&id)
         .bind(customer)
@@ -379,8 +390,11 @@ impl Offers {
         .bind(action.cost_minor)
         .bind(action.expected_value_minor)
         .bind(CURRENCY)
+        .bind(status)
         .bind(to_db_time(now))
         .bind(&ctx.actor.id)
+        .bind(answered.as_ref().map(|a| a.0.clone()))
+        .bind(answered.as_ref().map(|a| a.1.clone()))
         .execute(tx.conn())
         .await?;
         tx.emit(&CloudEvent::of(&OfferMade {
@@ -393,14 +407,31 @@ impl Offers {
             currency: CURRENCY.to_owned(),
         }))
         .await?;
-        tx.audit(&[ctx.entry(
+        let mut entries = vec![ctx.entry(
             audit::OFFER_MADE,
             "customer",
             Some(customer.to_owned()),
             vec!["offers".into()],
             "success",
-        )])
-        .await?;
+        )];
+        if answer.is_some() {
+            tx.emit(&CloudEvent::of(&OfferAnswered {
+                offer_id: id.clone(),
+                customer_id: customer.to_owned(),
+                action: action.code.to_owned(),
+                channel: channel.as_str().to_owned(),
+                outcome: status.to_owned(),
+            }))
+            .await?;
+            entries.push(ctx.entry(
+                audit::OFFER_ANSWERED,
+                "customer",
+                Some(customer.to_owned()),
+                vec!["offers".into()],
+                "success",
+            ));
+        }
+        tx.audit(&entries).await?;
         tx.commit().await?;
         Ok(Offer {
             id,
@@ -409,11 +440,11 @@ impl Offers {
             channel: channel.as_str().to_owned(),
             cost: Amount::of(action.cost_minor),
             expected_value: Amount::of(action.expected_value_minor),
-            status: "offered".into(),
+            status: status.into(),
             offered_at: to_db_time(now),
             offered_by: ctx.actor.id.clone(),
-            outcome_at: None,
-            outcome_by: None,
+            outcome_at: answered.as_ref().map(|a| a.0.clone()),
+            outcome_by: answered.map(|a| a.1),
         })
     }
 

@@ -231,7 +231,7 @@ async fn make_offer(
         return Err(ApiError::Invalid(errors));
     };
     let offer = offers
-        .make(&id, action, channel, &ctx, aloft_kernel::db::now())
+        .make(&id, action, channel, None, &ctx, aloft_kernel::db::now())
         .await?;
     Ok((StatusCode::CREATED, Json(offer)))
 }
@@ -395,7 +395,27 @@ impl aloft_module::DomainModule for AnalyticsModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        POLICY.to_vec()
+        [POLICY, crate::pages::POLICY].concat()
+    }
+
+    fn page_routes(&self) -> axum::Router {
+        crate::pages::routes(self.offers.clone())
+    }
+
+    fn navigation(&self) -> Vec<aloft_web::NavEntry> {
+        vec![aloft_web::NavEntry {
+            section: crate::pages::SECTION,
+            href: "/offers/report",
+            label: "Offers",
+            summary: "Next best actions offered to customers by action: offered, accepted, \
+                      declined, expired and the acceptance rate.",
+            access: Access::Permission(OFFER_REPORT),
+            order: 65,
+        }]
+    }
+
+    fn record_views(&self) -> Vec<aloft_web::RecordView> {
+        crate::pages::record_views(self.offers.clone())
     }
 
     fn api_routes(&self) -> OpenApiRouter {
