@@ -379,3 +379,262 @@ async fn fulfilment_restricts_objects_rectifies_and_erases() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_dpo_console_shows_deadlines_and_moves_requests() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ed = app
+            .create_customer(json!({"first_name": "Ed", "last_name": "Zqlast"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        consent(&app, &ed, "analytics", "any").await;
+        let late = open(&app, &ed, "access", "").await["id"].as_str().unwrap().to_owned();
+        let today = chrono::Utc::now().date_naive();
+        sqlx::query(&format!(
+            "UPDATE privacy_requests SET received_at = '{}T09:00:00.000000Z', deadline = '{}' WHERE id = '{late}'",
+            today - chrono::Days::new(40),
+            today - chrono::Days::new(9)
+        ))
+        .execute(app.test_db.db.pool())
+        .await
+        .unwrap();
+
+        // Only the privacy officer opens the console.
+        for role in [ids::CONTACT_CENTRE_AGENT, ids::MARKETING_MANAGER, ids::SECURITY_OPERATIONS_MANAGER] {
+            let s = app.sign_in_as(role).await;
+            assert_eq!(app.get_as(&s, "/privacy").await.status, 403, "{role}");
+            assert_eq!(app.get_as(&s, &format!("/privacy/requests/{late}")).await.status, 403, "{role}");
+        }
+        let dpo = app.sign_in_as(DPO).await;
+        let r = app.get_as(&dpo, "/privacy").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let html = r.text();
+        assert!(html.contains("Overdue"), "{html}");
+        assert!(html.contains(&format!("/privacy/requests/{late}")));
+        assert!(html.contains(&format!("/audit?record={ed}")), "link to the audit trail");
+        assert!(html.contains("consent-stats") && html.contains("Including your data in analyses"));
+
+        // Opening from the console: bad input comes back naming the field; a good one redirects.
+        let r = app
+            .post_form_as(&dpo, "/privacy/requests", &format!("customer_id={ed}&kind=forget&channel=email"))
+            .await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("f-kind"), "the error links to the field");
+        let r = app
+            .post_form_as(&dpo, "/privacy/requests", &format!("customer_id={ed}&kind=restriction&channel=letter&details=disputed"))
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let location = r.header("location").to_owned();
+        assert!(location.starts_with("/privacy/requests/"), "{location}");
+        let page = app.get_as(&dpo, &location).await;
+        assert_eq!(page.status, 200);
+        assert!(page.text().contains("Move the request") && page.text().contains("Extend by two months"));
+
+        // The move form: a missing note is named; the moves then go through.
+        let action = format!("{location}/transition");
+        let r = app.post_form_as(&dpo, &action, "to=identity_verified&note=").await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("f-note"));
+        let r = app.post_form_as(&dpo, &action, "to=identity_verified&note=signed+letter").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let r = app.post_form_as(&dpo, &action, "to=completed").await;
+        assert_eq!(r.status, 409, "not from identity_verified: {}", r.text());
+        let r = app.post_form_as(&dpo, &action, "to=in_progress").await;
+        assert_eq!(r.status, 303);
+        let r = app.post_form_as(&dpo, &action, "to=completed&note=done").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let html = app.get_as(&dpo, &location).await.text();
+        assert!(html.contains("Completed") && html.contains("signed letter"), "{html}");
+        let ed_id = CustomerId::parse(&ed).unwrap();
+        let store = ConsentStore::new(app.test_db.db.clone(), None);
+        assert!(store.restricted_since(ed_id).await.unwrap().is_some());
+
+        // The extension form on the overdue request is not offered, and refused if posted.
+        let html = app.get_as(&dpo, &format!("/privacy/requests/{late}")).await.text();
+        assert!(!html.contains("Extend by two months"));
+        let r = app
+            .post_form_as(&dpo, &format!("/privacy/requests/{late}/extension"), "reason=busy")
+            .await;
+        assert_eq!(r.status, 409);
+        app.stop().await;
+    })
+    .await;
+}
+
+/// A passenger's browser: a cookie jar over the test app (as in tests/portal.rs).
+#[derive(Default)]
+struct Browser {
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn keep(&mut self, r: &common::Reply) {
+        for v in r.headers.get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (name, value) = v.split(';').next().unwrap().split_once('=').unwrap();
+            if value.is_empty() || v.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn send(&mut self, app: &TestApp, method: &str, path: &str, body: &str) -> common::Reply {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let cookie = cookie.join("; ");
+        let r = app
+            .request(
+                method,
+                path,
+                &[
+                    ("authorization", ""),
+                    ("cookie", &cookie),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ],
+                Bytes::from(body.to_owned()),
+            )
+            .await;
+        self.keep(&r);
+        r
+    }
+
+    /// Opens `page`, then posts `body` to `action` with the page's form token.
+    async fn submit(
+        &mut self,
+        app: &TestApp,
+        page: &str,
+        action: &str,
+        body: &str,
+    ) -> common::Reply {
+        let form = self.send(app, "GET", page, "").await;
+        assert_eq!(form.status, 200, "{page}: {}", form.text());
+        let token = common::csrf_of(&form.text());
+        let token =
+            percent_encoding::utf8_percent_encode(&token, percent_encoding::NON_ALPHANUMERIC);
+        self.send(app, "POST", action, &format!("csrf={token}&{body}"))
+            .await
+    }
+}
+
+/// Signs a passenger up with the mailed code; returns their browser.
+async fn passenger(app: &TestApp, loyalty: &str, email: &str) -> Browser {
+    let mut b = Browser::default();
+    let r = b
+        .submit(
+            app,
+            "/my/sign-up",
+            "/my/sign-up",
+            &format!(
+                "loyalty_number={loyalty}&email={}&password=a+long+and+unusual+passphrase",
+                email.replace('@', "%40")
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let code: String = sqlx::query_scalar::<_, String>(
+        "SELECT text_body FROM mail_messages WHERE template = 'passenger.verify_email' ORDER BY queued_at DESC, id DESC",
+    )
+    .fetch_all(app.test_db.db.pool())
+    .await
+    .unwrap()[0]
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(8)
+        .collect();
+    let r = b
+        .submit(
+            app,
+            "/my/verify",
+            "/my/verify",
+            &format!("email={}&code={code}", email.replace('@', "%40")),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    b
+}
+
+#[tokio::test]
+async fn a_passenger_manages_consent_and_asks_for_their_data() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let fay = app
+            .create_customer(json!({"first_name": "Fay", "last_name": "Zqlast", "email": "fay@example.com", "loyalty_number": "AL77701"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let gus = app
+            .create_customer(json!({"first_name": "Gus", "last_name": "Zqlast", "email": "gus@example.com", "loyalty_number": "AL77702"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut b = passenger(&app, "AL77701", "fay@example.com").await;
+
+        let r = b.send(&app, "GET", "/my/consent", "").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let html = r.text();
+        for p in aloft_privacy::PURPOSES {
+            assert!(html.contains(p.description), "{} shown", p.code);
+        }
+        assert!(html.contains("Notice version 2026-01") && html.contains("Request my data"));
+        assert!(html.contains("href=\"/my/consent\""), "the portal tab");
+        assert_eq!(
+            count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.consent_read' AND resource_id = '{fay}'")).await,
+            1,
+            "the read is audited"
+        );
+
+        // Turning a purpose on: recorded as self-service with the session as proof, for her
+        // only — a customer id slipped into the form is ignored.
+        let r = b
+            .submit(&app, "/my/consent", "/my/consent", &format!("purpose=marketing_sms&channel=sms&granted=true&customer_id={gus}"))
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let store = ConsentStore::new(app.test_db.db.clone(), None);
+        let history = store.history(CustomerId::parse(&fay).unwrap()).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].source, "self_service");
+        assert!(history[0].proof.starts_with("self-service session "), "{}", history[0].proof);
+        assert!(history[0].granted);
+        assert!(store.history(CustomerId::parse(&gus).unwrap()).await.unwrap().is_empty());
+        let r = b.submit(&app, "/my/consent", "/my/consent", "purpose=marketing_sms&channel=sms&granted=false").await;
+        assert_eq!(r.status, 303);
+        let r = b.submit(&app, "/my/consent", "/my/consent", "purpose=telepathy&channel=any&granted=true").await;
+        assert_eq!(r.status, 422);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM privacy_consents WHERE customer_id = '{fay}'")).await, 2);
+        let html = b.send(&app, "GET", "/my/consent", "").await.text();
+        assert!(html.contains("my-consent-history") && html.contains("self service"), "{html}");
+
+        // "Request my data": an access request, identity verified by the session.
+        let r = b.submit(&app, "/my/consent", "/my/consent/data-request", "").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let row = sqlx::query("SELECT customer_id, kind, channel, state FROM privacy_requests")
+            .fetch_one(app.test_db.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(row.try_get::<String, _>("customer_id").unwrap(), fay);
+        assert_eq!(row.try_get::<String, _>("kind").unwrap(), "access");
+        assert_eq!(row.try_get::<String, _>("channel").unwrap(), "self_service");
+        assert_eq!(row.try_get::<String, _>("state").unwrap(), "identity_verified");
+        let html = b.send(&app, "GET", "/my/consent", "").await.text();
+        assert!(html.contains("my-requests") && html.contains("Identity verified"), "{html}");
+
+        // Without its token the form changes nothing; staff are not passengers.
+        let r = b.send(&app, "POST", "/my/consent", "purpose=analytics&channel=any&granted=true").await;
+        assert!(r.status == 403 || r.status == 400, "{}", r.status);
+        let dpo = app.sign_in_as(DPO).await;
+        assert_ne!(app.get_as(&dpo, "/my/consent").await.status, 200);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM privacy_consents WHERE customer_id = '{fay}'")).await, 2);
+        app.stop().await;
+    })
+    .await;
+}

@@ -12,7 +12,8 @@
 //! - [`requests`]: data-subject requests — kinds, states, the one-month deadline and its
 //!   extension, due-soon/overdue; pure. [`service`]: their storage (migration 0033) and
 //!   fulfilment (export, erasure, restriction of processing, objection, rectification record).
-//! - [`routes`]: the consent API; [`pages`]: the Consent tab of the customer 360° page. [`events`], [`permissions`]: what it emits, audits, checks.
+//! - [`routes`]: the consent and request API; [`pages`]: the Consent tab of the customer 360°
+//!   page and the DPO console (`/privacy`); [`my_pages`]: the passenger's `/my/consent`. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
 //! Invariants: a consent record is never updated or deleted (withdrawal is a new row); a change
 //! without a known purpose, a source or a proof stores nothing; events carry codes and ids,
@@ -23,6 +24,7 @@ pub mod coverage;
 pub mod erasure;
 pub mod events;
 pub mod model;
+pub mod my_pages;
 pub mod pages;
 pub mod permissions;
 pub mod requests;
@@ -55,11 +57,40 @@ impl aloft_module::DomainModule for PrivacyModule {
     }
 
     fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
-        [routes::POLICY, pages::POLICY].concat()
+        [
+            routes::POLICY,
+            pages::POLICY,
+            pages::CONSOLE_POLICY,
+            my_pages::POLICY,
+        ]
+        .concat()
     }
 
     fn page_routes(&self) -> axum::Router {
         pages::routes(self.store.clone())
+            .merge(pages::console_routes(service::Requests::new(
+                self.store.clone(),
+            )))
+            .merge(my_pages::routes(service::Requests::new(self.store.clone())))
+    }
+
+    fn portal_entries(&self) -> Vec<aloft_web::PortalEntry> {
+        my_pages::entries()
+    }
+
+    fn portal_panels(&self) -> Vec<aloft_web::HomePanel> {
+        my_pages::panels()
+    }
+
+    fn navigation(&self) -> Vec<aloft_web::NavEntry> {
+        vec![aloft_web::NavEntry {
+            section: pages::CONSOLE,
+            href: "/privacy",
+            label: "Privacy",
+            summary: "Data-subject requests to their deadlines, consent per purpose, and any customer's audit trail.",
+            access: aloft_authz::Access::Permission(permissions::REQUESTS_MANAGE),
+            order: 70,
+        }]
     }
 
     fn record_views(&self) -> Vec<aloft_web::RecordView> {

@@ -1,6 +1,8 @@
 //! The Consent tab of the customer 360° page (current consents, the full history with source
 //! and proof, and the agent's form to record a consent given by phone or at the desk), and the
-//! form's handler. Reads are audited like the API's.
+//! form's handler; and the DPO console (`/privacy`: open requests overdue first with their
+//! deadlines, consent per purpose, each request's page with its steps and the forms that move
+//! and extend it, links to the customer's audit trail). Reads are audited like the API's.
 
 use aloft_authz::{Access, RoutePolicy};
 use aloft_kernel::{AccessContext, ApiError};
@@ -10,11 +12,15 @@ use aloft_web::{Placement, RecordView, Section, layout, page};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use maud::{Markup, html};
 
 use crate::model::{PURPOSES, SOURCES, parse_change};
-use crate::permissions::{CONSENT_READ, CONSENT_WRITE};
+use crate::permissions::{CONSENT_READ, CONSENT_WRITE, REQUESTS_MANAGE};
+use crate::requests::{
+    CHANNELS, RequestKind, Urgency, parse_extension, parse_new, parse_transition,
+};
+use crate::service::{Filter, PrivacyRequest, RequestError, Requests};
 use crate::store::{ConsentRecord, ConsentStore};
 
 const SECTION: Section = Section::new("customers");
@@ -219,4 +225,527 @@ async fn record_form(
         &format!("/customers/{customer}?tab=consent"),
         "Consent recorded.",
     ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The DPO console
+// ---------------------------------------------------------------------------------------------
+
+/// The privacy section of the workspace (the DPO console).
+pub const CONSOLE: Section = Section::new("privacy");
+
+/// Who may open the DPO console: the holder of `privacy.requests.manage` (the data privacy
+/// officer alone).
+pub const CONSOLE_POLICY: &[RoutePolicy] = &[
+    RoutePolicy::new("GET", "/privacy", Access::Permission(REQUESTS_MANAGE)),
+    RoutePolicy::new(
+        "POST",
+        "/privacy/requests",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/privacy/requests/{id}",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/privacy/requests/{id}/transition",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/privacy/requests/{id}/extension",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+];
+
+/// The console's routes.
+pub fn console_routes(requests: Requests) -> axum::Router {
+    axum::Router::new()
+        .route("/privacy", get(console))
+        .route("/privacy/requests", post(open_form))
+        .route("/privacy/requests/{id}", get(request_page))
+        .route("/privacy/requests/{id}/transition", post(transition_form))
+        .route("/privacy/requests/{id}/extension", post(extension_form))
+        .with_state(requests)
+}
+
+fn urgency_badge(u: Urgency) -> Markup {
+    match u {
+        Urgency::Overdue => kit::badge("Overdue", Tone::Bad),
+        Urgency::DueSoon => kit::badge("Due soon", Tone::Warn),
+        Urgency::OnTrack => kit::badge("On track", Tone::Good),
+        Urgency::Closed => kit::badge("Closed", Tone::Neutral),
+    }
+}
+
+fn deadline_cell(r: &PrivacyRequest) -> Markup {
+    html! {
+        (urgency_badge(r.urgency)) " "
+        time datetime=(r.deadline) { (r.deadline) }
+        @if r.extended { " " (kit::badge("extended", Tone::Info)) }
+    }
+}
+
+fn unavailable(title: &str) -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        layout(
+            title,
+            CONSOLE,
+            kit::notice(
+                "Privacy requests cannot be read right now. Try again in a moment.",
+                Tone::Bad,
+            ),
+        ),
+    )
+}
+
+fn open_request_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
+    let kinds: Vec<(String, String)> = RequestKind::ALL
+        .iter()
+        .map(|k| (k.as_str().to_owned(), k.label().to_owned()))
+        .collect();
+    let channels: Vec<(String, String)> = CHANNELS
+        .iter()
+        .map(|c| (c.to_string(), c.replace('_', " ")))
+        .collect();
+    let value = |n: &str| data.and_then(|d| d.text(n)).map(str::to_owned);
+    html! {
+        form method="post" action="/privacy/requests" {
+            (aloft_web::csrf_field())
+            (kit::error_summary(errors))
+            (Field::text("customer_id", "Customer id").hint("The id of the person's profile (from their customer page)").value(value("customer_id")).required().render(errors))
+            (Field::new("kind", "What the person asks for", FieldKind::Select(kinds)).value(value("kind")).required().render(errors))
+            (Field::new("channel", "How it arrived", FieldKind::Select(channels)).value(value("channel").or(Some("email".into()))).required().render(errors))
+            (Field::new("details", "What they wrote", FieldKind::TextArea).value(value("details")).render(errors))
+            button type="submit" { "Open request" }
+        }
+    }
+}
+
+fn console_body(
+    open: &[PrivacyRequest],
+    stats: &[crate::service::PurposeStats],
+    form: Markup,
+) -> Markup {
+    let mut open: Vec<&PrivacyRequest> = open.iter().collect();
+    // Overdue first, then due soon, then the rest; oldest deadline first within each.
+    open.sort_by(|a, b| (a.urgency, &a.deadline).cmp(&(b.urgency, &b.deadline)));
+    let overdue = open
+        .iter()
+        .filter(|r| r.urgency == Urgency::Overdue)
+        .count();
+    let soon = open
+        .iter()
+        .filter(|r| r.urgency == Urgency::DueSoon)
+        .count();
+    html! {
+        (kit::page_header(&[], "Privacy", Some(html! { "Data-subject requests to their statutory deadline, and consent per purpose." }), None))
+        (kit::stats(&[
+            ("Open requests", open.len().to_string(), Some("#requests-h")),
+            ("Overdue", overdue.to_string(), None),
+            ("Due within 7 days", soon.to_string(), None),
+        ]))
+        section aria-labelledby="requests-h" {
+            h2 #requests-h { "Open requests" }
+            @if open.is_empty() {
+                (kit::empty_state("No open request", "Requests opened here, by phone or letter, or by passengers in self-service appear with their deadline.", None))
+            } @else {
+                (DataTable::new("Open data-subject requests, overdue first", vec![
+                    Column::new("Deadline"), Column::new("Request"), Column::new("State"),
+                    Column::new("Received (UTC)"), Column::new("Channel"), Column::new("Person"),
+                ])
+                .id("privacy-requests")
+                .rows(open.iter().map(|r| vec![
+                    deadline_cell(r),
+                    html! { a href={ "/privacy/requests/" (r.id) } { (r.kind.label()) } },
+                    html! { (r.state.label()) },
+                    html! { time datetime=(r.received_at) { (r.received_at.get(..10).unwrap_or(&r.received_at)) } },
+                    html! { (r.channel.replace('_', " ")) },
+                    html! {
+                        a href={ "/customers/" (r.customer_id) } { "Profile" } " · "
+                        a href={ "/audit?record=" (r.customer_id) } { "Audit trail" }
+                    },
+                ]).collect())
+                .render())
+            }
+        }
+        section aria-labelledby="consent-stats-h" {
+            h2 #consent-stats-h { "Consent per purpose" }
+            (DataTable::new("People with consent given or withdrawn now, per purpose", vec![
+                Column::new("Purpose"), Column::new("Given").numeric(), Column::new("Withdrawn").numeric(),
+            ])
+            .id("consent-stats")
+            .rows(stats.iter().map(|s| vec![
+                html! { (label_of(&s.purpose)) " " small.muted { "(" (s.purpose) ")" } },
+                html! { (s.given) },
+                html! { (s.withdrawn) },
+            ]).collect())
+            .render())
+        }
+        section aria-labelledby="open-request-h" {
+            h2 #open-request-h { "Record a request" }
+            (form)
+        }
+    }
+}
+
+async fn console_page(
+    requests: &Requests,
+    ctx: &AccessContext,
+    status: StatusCode,
+    form: Markup,
+) -> Response {
+    let (Ok(open), Ok(stats)) = (
+        requests.list(Filter::Open, None, ctx).await,
+        requests.consent_stats().await,
+    ) else {
+        return unavailable("Privacy");
+    };
+    page(
+        status,
+        layout("Privacy", CONSOLE, console_body(&open, &stats, form)),
+    )
+}
+
+/// `GET /privacy`: the DPO console.
+async fn console(State(requests): State<Requests>, ctx: AccessContext) -> Response {
+    console_page(
+        &requests,
+        &ctx,
+        StatusCode::OK,
+        open_request_form(None, &FormErrors::new()),
+    )
+    .await
+}
+
+fn form_errors(errs: Vec<aloft_kernel::FieldError>) -> FormErrors {
+    let mut errors = FormErrors::new();
+    for e in errs {
+        let field = e.pointer.trim_start_matches('/');
+        let field = field.split('/').next().unwrap_or(field).to_owned();
+        errors.add(&field, e.detail);
+    }
+    errors
+}
+
+/// `POST /privacy/requests`: opens a request from the console's form.
+async fn open_form(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let data = FormData::from_pairs(pairs);
+    let mut doc = serde_json::Map::new();
+    for name in ["customer_id", "kind", "channel", "details"] {
+        if let Some(v) = data.text(name).map(str::trim).filter(|v| !v.is_empty()) {
+            doc.insert(name.into(), v.into());
+        }
+    }
+    let result = match parse_new(&serde_json::Value::Object(doc)) {
+        Ok(new) => requests.open(&new, None, &ctx).await,
+        Err(errs) => {
+            let errors = form_errors(errs);
+            return console_page(
+                &requests,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                open_request_form(Some(&data), &errors),
+            )
+            .await;
+        }
+    };
+    match result {
+        Ok(r) => kit::redirect_with_notice(
+            &format!("/privacy/requests/{}", r.id),
+            &format!("Request opened; answer by {}.", r.deadline),
+        ),
+        Err(RequestError::UnknownCustomer) => {
+            let mut errors = FormErrors::new();
+            errors.add("customer_id", "No customer has this id.");
+            console_page(
+                &requests,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                open_request_form(Some(&data), &errors),
+            )
+            .await
+        }
+        Err(_) => unavailable("Privacy"),
+    }
+}
+
+fn move_form(r: &PrivacyRequest, data: Option<&FormData>, errors: &FormErrors) -> Markup {
+    let moves: Vec<(String, String)> = r
+        .state
+        .next()
+        .iter()
+        .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
+        .collect();
+    let value = |n: &str| data.and_then(|d| d.text(n)).map(str::to_owned);
+    let hint = match r.kind {
+        RequestKind::Access | RequestKind::Portability => {
+            "Completing produces the export of everything held about the person (JSON and CSV)."
+        }
+        RequestKind::Erasure => {
+            "Completing erases the person everywhere: the data key is destroyed and records deleted or pseudonymised. It cannot be undone."
+        }
+        RequestKind::Restriction => {
+            "Completing restricts processing: every purpose not required by law is refused from then on."
+        }
+        RequestKind::Objection => {
+            "Completing withdraws the consents of the purposes objected to (by default all marketing and personalisation)."
+        }
+        RequestKind::Rectification => {
+            "Correct the profile first (customer page), then complete naming the fields corrected."
+        }
+    };
+    html! {
+        form method="post" action={ "/privacy/requests/" (r.id) "/transition" } {
+            (aloft_web::csrf_field())
+            (kit::error_summary(errors))
+            p.hint { (hint) }
+            (Field::new("to", "Move to", FieldKind::Select(moves)).value(value("to")).required().render(errors))
+            (Field::new("note", "Note", FieldKind::TextArea).hint("How the identity was verified, or what was done").value(value("note")).render(errors))
+            (Field::text("reason", "Reason for a refusal").hint("Told to the person (Art. 12(4))").value(value("reason")).render(errors))
+            @if r.kind == RequestKind::Objection {
+                (Field::text("purposes", "Purposes objected to").hint("Codes separated by commas; empty for all marketing and personalisation").value(value("purposes")).render(errors))
+            }
+            @if r.kind == RequestKind::Rectification {
+                (Field::text("corrected_fields", "Fields corrected").hint("Profile field names separated by commas (email, last_name)").value(value("corrected_fields")).render(errors))
+            }
+            button type="submit" { "Move request" }
+        }
+    }
+}
+
+fn extension_form_markup(r: &PrivacyRequest, errors: &FormErrors) -> Markup {
+    html! {
+        form method="post" action={ "/privacy/requests/" (r.id) "/extension" } {
+            (aloft_web::csrf_field())
+            (Field::text("reason", "Why more time is needed").hint("Told to the person within the first month (Art. 12(3))").required().render(errors))
+            button.secondary type="submit" { "Extend by two months" }
+        }
+    }
+}
+
+fn request_body(r: &PrivacyRequest, moves: Markup, extension: Option<Markup>) -> Markup {
+    let title = r.kind.label();
+    html! {
+        (kit::page_header(&[kit::Crumb { label: "Privacy", href: "/privacy" }], title, Some(html! { "Received " (r.received_at.get(..10).unwrap_or(&r.received_at)) " by " (r.channel.replace('_', " ")) }), None))
+        (kit::facts(&[
+            ("State", html! { (r.state.label()) }),
+            ("Deadline", deadline_cell(r)),
+            ("Extension", if r.extended { html! { (r.extension_reason) } } else { html! { "None" } }),
+            ("Person", html! { a href={ "/customers/" (r.customer_id) } { "Customer profile" } " · " a href={ "/audit?record=" (r.customer_id) } { "Audit trail of this customer" } }),
+            ("What they wrote", if r.details.is_empty() { kit::or_dash(None::<&str>) } else { html! { (r.details) } }),
+        ]))
+        @if r.outcome.as_object().is_some_and(|o| !o.is_empty()) {
+            section aria-labelledby="outcome-h" {
+                h2 #outcome-h { "What was done" }
+                pre { code { (serde_json::to_string_pretty(&r.outcome).unwrap_or_default()) } }
+                @if matches!(r.kind, RequestKind::Access | RequestKind::Portability) {
+                    p { a href={ "/api/v1/customers/" (r.customer_id) "/export" } { "Export (JSON)" } " · " a href={ "/api/v1/customers/" (r.customer_id) "/export?format=csv" } { "Export (CSV)" } }
+                }
+            }
+        }
+        @if !r.state.is_closed() {
+            section aria-labelledby="move-h" {
+                h2 #move-h { "Move the request" }
+                (moves)
+            }
+        }
+        @if let Some(x) = extension {
+            section aria-labelledby="extend-h" {
+                h2 #extend-h { "Extend the deadline" }
+                (x)
+            }
+        }
+        section aria-labelledby="steps-h" {
+            h2 #steps-h { "Steps" }
+            (DataTable::new("Every step of the request, oldest first", vec![
+                Column::new("When (UTC)"), Column::new("From"), Column::new("To"), Column::new("By"), Column::new("Note"),
+            ])
+            .id("request-steps")
+            .rows(r.steps.iter().map(|s| vec![
+                html! { time datetime=(s.at) { (s.at.get(..16).unwrap_or(&s.at).replace('T', " ")) } },
+                html! { (s.from.replace('_', " ")) },
+                html! { (s.to.replace('_', " ")) },
+                html! { (s.actor) },
+                html! { (s.note) },
+            ]).collect())
+            .render())
+        }
+    }
+}
+
+fn request_response(
+    status: StatusCode,
+    r: &PrivacyRequest,
+    data: Option<&FormData>,
+    errors: &FormErrors,
+    extension_errors: &FormErrors,
+) -> Response {
+    let can_extend = !r.extended && !r.state.is_closed() && r.urgency != Urgency::Overdue;
+    page(
+        status,
+        layout(
+            r.kind.label(),
+            CONSOLE,
+            request_body(
+                r,
+                move_form(r, data, errors),
+                can_extend.then(|| extension_form_markup(r, extension_errors)),
+            ),
+        ),
+    )
+}
+
+fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        layout(
+            "Request not found",
+            CONSOLE,
+            kit::empty_state(
+                "No such request",
+                "It may have been mistyped.",
+                Some(html! { a href="/privacy" { "Back to the privacy console" } }),
+            ),
+        ),
+    )
+}
+
+/// `GET /privacy/requests/{id}`: one request with its steps and forms (read audited).
+async fn request_page(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Response {
+    match requests.get(&id, &ctx).await {
+        Ok(r) => request_response(
+            StatusCode::OK,
+            &r,
+            None,
+            &FormErrors::new(),
+            &FormErrors::new(),
+        ),
+        Err(RequestError::NotFound) => not_found(),
+        Err(_) => unavailable("Privacy request"),
+    }
+}
+
+fn list_of(data: &FormData, name: &str) -> Option<serde_json::Value> {
+    let v = data.text(name)?.trim();
+    if v.is_empty() {
+        return None;
+    }
+    Some(
+        v.split(',')
+            .map(|s| serde_json::Value::String(s.trim().to_owned()))
+            .collect(),
+    )
+}
+
+/// `POST /privacy/requests/{id}/transition`: the move form.
+async fn transition_form(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let r = match requests.get(&id, &ctx).await {
+        Ok(r) => r,
+        Err(RequestError::NotFound) => return not_found(),
+        Err(_) => return unavailable("Privacy request"),
+    };
+    let data = FormData::from_pairs(pairs);
+    let mut doc = serde_json::Map::new();
+    for name in ["to", "note", "reason"] {
+        if let Some(v) = data.text(name).map(str::trim).filter(|v| !v.is_empty()) {
+            doc.insert(name.into(), v.into());
+        }
+    }
+    for name in ["purposes", "corrected_fields"] {
+        if let Some(v) = list_of(&data, name) {
+            doc.insert(name.into(), v);
+        }
+    }
+    let t = match parse_transition(&serde_json::Value::Object(doc), r.kind) {
+        Ok(t) => t,
+        Err(errs) => {
+            return request_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &r,
+                Some(&data),
+                &form_errors(errs),
+                &FormErrors::new(),
+            );
+        }
+    };
+    match requests.transition(&id, &t, &ctx).await {
+        Ok(m) => kit::redirect_with_notice(
+            &format!("/privacy/requests/{id}"),
+            &format!("Request moved to {}.", m.request.state.label()),
+        ),
+        Err(
+            e @ (RequestError::Illegal { .. } | RequestError::CustomerGone | RequestError::Busy),
+        ) => {
+            let mut errors = FormErrors::new();
+            errors.add("to", format!("Not possible: {e}."));
+            request_response(
+                StatusCode::CONFLICT,
+                &r,
+                Some(&data),
+                &errors,
+                &FormErrors::new(),
+            )
+        }
+        Err(_) => unavailable("Privacy request"),
+    }
+}
+
+/// `POST /privacy/requests/{id}/extension`: the extension form.
+async fn extension_form(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let r = match requests.get(&id, &ctx).await {
+        Ok(r) => r,
+        Err(RequestError::NotFound) => return not_found(),
+        Err(_) => return unavailable("Privacy request"),
+    };
+    let data = FormData::from_pairs(pairs);
+    let mut doc = serde_json::Map::new();
+    if let Some(v) = data.text("reason") {
+        doc.insert("reason".into(), v.into());
+    }
+    let reason = match parse_extension(&serde_json::Value::Object(doc)) {
+        Ok(x) => x,
+        Err(errs) => {
+            return request_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &r,
+                None,
+                &FormErrors::new(),
+                &form_errors(errs),
+            );
+        }
+    };
+    match requests.extend(&id, &reason, &ctx).await {
+        Ok(x) => kit::redirect_with_notice(
+            &format!("/privacy/requests/{id}"),
+            &format!("Deadline extended to {}.", x.deadline),
+        ),
+        Err(RequestError::Extension(e)) => {
+            let mut errors = FormErrors::new();
+            errors.add("reason", format!("Not possible: {e}."));
+            request_response(StatusCode::CONFLICT, &r, None, &FormErrors::new(), &errors)
+        }
+        Err(_) => unavailable("Privacy request"),
+    }
 }
