@@ -47,7 +47,7 @@ pub fn routes(requests: Requests) -> Router {
 /// The portal tab.
 pub fn entries() -> Vec<PortalEntry> {
     vec![PortalEntry {
-        label: "Privacy",
+        label: "Consents",
         href: TAB,
         order: 60,
     }]
@@ -55,10 +55,10 @@ pub fn entries() -> Vec<PortalEntry> {
 
 /// The overview panel: a pointer to the page (no data, so nothing to audit).
 pub fn panels() -> Vec<HomePanel> {
-    vec![HomePanel::new("my-privacy", OWN, 60, |_| async {
+    vec![HomePanel::new("my-consents", OWN, 60, |_| async {
         kit::panel(
-            "my-privacy",
-            "Your privacy",
+            "my-consents",
+            "My consents",
             html! {
                 p { "Choose what we may use your data for, and ask for a copy of everything we hold about you." }
                 p { a href=(TAB) { "Your privacy choices" } }
