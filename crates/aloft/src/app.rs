@@ -611,7 +611,7 @@ pub fn modules(
             Some(mailer.clone()),
             Arc::new(aloft_cases::ProfileFacts(customers.clone())),
             aloft_cases::CasesConfig::default(),
-        )))
+        ).with_manifest(Arc::new(aloft_cases::TravelManifest(pipeline.travel().clone())))))
         .with(aloft_ingest::IngestModule::new(
             pipeline,
             sources,

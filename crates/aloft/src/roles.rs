@@ -227,6 +227,7 @@ pub const ROLES: &[RoleDef] = &[
             CONFIG_REVIEW,
             aloft_compensation::permissions::COMPENSATION_PROCESS,
             CASE_CONFIGURE,
+            aloft_cases::permissions::CASE_DISRUPTIONS,
         ],
     ),
     staff(

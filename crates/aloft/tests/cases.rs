@@ -570,3 +570,411 @@ async fn an_agent_works_a_case_in_the_pages() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Passenger self-service (`/my/cases`)
+// ---------------------------------------------------------------------------------------------
+
+const PASSWORD: &str = "a long and unusual passphrase";
+
+/// A browser: a cookie jar over the test app.
+#[derive(Default, Clone)]
+struct Browser {
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, r: &common::Reply) {
+        for v in r.headers.get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let pair = v.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || v.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn get(&mut self, app: &TestApp, path: &str) -> common::Reply {
+        let cookie = self.header();
+        let r = app
+            .request(
+                "GET",
+                path,
+                &[("authorization", ""), ("cookie", &cookie)],
+                Bytes::new(),
+            )
+            .await;
+        self.keep(&r);
+        r
+    }
+
+    async fn post(&mut self, app: &TestApp, path: &str, body: &str) -> common::Reply {
+        let cookie = self.header();
+        let r = app
+            .request(
+                "POST",
+                path,
+                &[
+                    ("authorization", ""),
+                    ("cookie", &cookie),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ],
+                Bytes::from(body.to_owned()),
+            )
+            .await;
+        self.keep(&r);
+        r
+    }
+
+    /// Opens the form at `page`, then posts `fields` with the form's token.
+    async fn submit(
+        &mut self,
+        app: &TestApp,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> common::Reply {
+        let form = self.get(app, page).await;
+        assert_eq!(form.status, 200, "{page}: {}", form.text());
+        let token = common::csrf_of(&form.text());
+        let mut body = format!("csrf={}", enc(&token));
+        for (k, v) in fields {
+            body.push_str(&format!("&{}={}", enc(k), enc(v)));
+        }
+        self.post(app, action, &body).await
+    }
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Signs up `loyalty`/`email` and enters the mailed code in the same browser.
+async fn passenger(app: &TestApp, loyalty: &str, email: &str) -> Browser {
+    let mut b = Browser::default();
+    let r = b
+        .submit(
+            app,
+            "/my/sign-up",
+            "/my/sign-up",
+            &[
+                ("loyalty_number", loyalty),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let body: String = sqlx::query_scalar(
+        "SELECT text_body FROM mail_messages WHERE template = 'passenger.verify_email' \
+         ORDER BY queued_at DESC, id DESC LIMIT 1",
+    )
+    .fetch_one(app.test_db.db.pool())
+    .await
+    .unwrap();
+    let code: String = body.chars().filter(char::is_ascii_digit).take(8).collect();
+    let r = b
+        .submit(
+            app,
+            "/my/verify",
+            "/my/verify",
+            &[("email", email), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), "/my");
+    b
+}
+
+async fn case_state(app: &TestApp, id: &str) -> (String, Option<i64>, i64) {
+    sqlx::query_as("SELECT state, csat, version FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_passenger_opens_follows_answers_closes_and_rates_only_their_own_case() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ana = app
+            .create_customer(json!({"first_name": "Ana", "last_name": "Silva",
+                "email": "ana.silva@example.com", "loyalty_number": "AL55501"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.create_customer(json!({"first_name": "Bo", "last_name": "Li",
+            "email": "bo.li@example.com", "loyalty_number": "AL55502"}))
+            .await;
+        let soon = (chrono::Utc::now() + chrono::Duration::days(10)).date_naive();
+        let travel = aloft_travel::TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        );
+        travel
+            .record_many(
+                vec![(
+                    aloft_travel::CustomerId::parse(&ana).unwrap(),
+                    aloft_travel::Record::parse(
+                        aloft_travel::RecordKind::Booking,
+                        &json!({"source": "gds", "source_record_id": "ANA001",
+                            "record_locator": "ANA001", "segments": [{
+                            "flight_number": "LH400", "origin": "FRA", "destination": "JFK",
+                            "scheduled_departure_local": format!("{soon}T10:00"),
+                            "scheduled_arrival_local": format!("{soon}T12:40"),
+                            "cabin": "economy", "rbd": "Y", "status": "scheduled"}]}),
+                    )
+                    .unwrap(),
+                )],
+                &aloft_kernel::AccessContext::system("test"),
+            )
+            .await
+            .unwrap();
+        let mut a = passenger(&app, "AL55501", "ana.silva@example.com").await;
+        let mut b = passenger(&app, "AL55502", "bo.li@example.com").await;
+
+        let list = a.get(&app, "/my/cases").await;
+        assert_eq!(list.status, 200, "{}", list.text());
+        assert!(list.text().contains("No cases yet"), "{}", list.text());
+        assert!(list.text().contains("href=\"/my/cases\""), "the portal tab");
+        let form = a.get(&app, "/my/cases/new").await;
+        assert!(form.text().contains("ANA001"), "own bookings offered");
+
+        // Bad input: each field named; a booking that is not hers is refused; nothing opened.
+        let bad = a
+            .submit(
+                &app,
+                "/my/cases/new",
+                "/my/cases",
+                &[
+                    ("category", "baggage"),
+                    ("booking_reference", "BOB999"),
+                    ("subject", ""),
+                    ("description", "My bag"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.text());
+        assert!(
+            bad.text().contains("Choose one of your bookings."),
+            "{}",
+            bad.text()
+        );
+        assert!(bad.text().contains("Enter a subject."), "{}", bad.text());
+        assert_eq!(count_cases(&app).await, 0);
+
+        let r = a
+            .submit(
+                &app,
+                "/my/cases/new",
+                "/my/cases",
+                &[
+                    ("category", "baggage"),
+                    ("booking_reference", "ANA001"),
+                    ("subject", "Bag not on the belt"),
+                    ("description", "My suitcase did not arrive in New York."),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let location = r.header("location").to_owned();
+        let id = location.strip_prefix("/my/cases/").unwrap().to_owned();
+        let (customer, channel, booking): (String, String, Option<String>) = sqlx::query_as(
+            "SELECT customer_id, channel, booking_reference FROM cases WHERE id = $1",
+        )
+        .bind(&id)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            (customer.as_str(), channel.as_str(), booking.as_deref()),
+            (ana.as_str(), "self_service", Some("ANA001"))
+        );
+
+        // Staff answer, and note things for themselves (a transfer's reason).
+        let reply = call(
+            &app,
+            "POST",
+            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+            &format!("/api/v1/cases/{id}/messages"),
+            Some(&json!({"body": "We found your bag; it arrives tonight."})),
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+        let moved = call(
+            &app,
+            "POST",
+            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+            &format!("/api/v1/cases/{id}/assignment"),
+            Some(&json!({"queue": "baggage", "reason": "INTERNAL-NOTE escalate quietly"})),
+        )
+        .await;
+        assert_eq!(moved.status, 200, "{}", moved.text());
+
+        let page = a.get(&app, &location).await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let html = page.text();
+        assert!(
+            html.contains("We found your bag; it arrives tonight."),
+            "{html}"
+        );
+        assert!(html.contains("My suitcase did not arrive"), "{html}");
+        assert!(
+            !html.contains("INTERNAL-NOTE"),
+            "internal notes never reach the passenger"
+        );
+        assert!(
+            !html.contains("token:") && !html.contains("Assigned to"),
+            "{html}"
+        );
+        let reads: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'case.read' AND resource_id = $1 \
+             AND actor_id LIKE 'passenger:%'",
+        )
+        .bind(&id)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(reads, 1, "the passenger's read is audited");
+
+        // The /my overview lists the open case.
+        let home = a.get(&app, "/my").await;
+        assert!(home.text().contains("My open cases"), "{}", home.text());
+        assert!(
+            home.text().contains(&format!("/my/cases/{id}")),
+            "{}",
+            home.text()
+        );
+
+        // Her reply; a rating before resolution is refused.
+        let r = a
+            .submit(
+                &app,
+                &location,
+                &format!("{location}/reply"),
+                &[("body", "Thank you, I will be at the hotel.")],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let r = a
+            .submit(
+                &app,
+                &location,
+                &format!("{location}/rating"),
+                &[("csat", "5")],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        assert_eq!(case_state(&app, &id).await.1, None);
+
+        // Bo tries her case by id: 404 everywhere, and nothing changes.
+        let before = case_state(&app, &id).await;
+        assert_eq!(b.get(&app, &location).await.status, 404);
+        let token = common::csrf_of(&b.get(&app, "/my/cases").await.text());
+        for (action, field) in [
+            ("reply", "body=hijack"),
+            ("close", "x=1"),
+            ("rating", "csat=1"),
+        ] {
+            let r = b
+                .post(
+                    &app,
+                    &format!("{location}/{action}"),
+                    &format!("csrf={}&{field}", enc(&token)),
+                )
+                .await;
+            assert_eq!(r.status, 404, "{action}: {}", r.text());
+        }
+        assert_eq!(case_state(&app, &id).await, before);
+        assert!(!b.get(&app, "/my/cases").await.text().contains(&short(&id)));
+        // Nor can a passenger use the staff API or pages.
+        assert!(matches!(
+            a.get(&app, &format!("/api/v1/cases/{id}")).await.status,
+            401 | 403
+        ));
+        assert!(matches!(
+            a.get(&app, &format!("/cases/{id}")).await.status,
+            401 | 403 | 303
+        ));
+
+        // Resolved by staff: she rates it once.
+        for to in [
+            json!({"to": "in_progress"}),
+            json!({"to": "resolved", "resolution": "Bag delivered"}),
+        ] {
+            let r = call(
+                &app,
+                "POST",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                &format!("/api/v1/cases/{id}/transitions"),
+                Some(&to),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        let page = a.get(&app, &location).await.text();
+        assert!(page.contains("How did we do?"), "{page}");
+        assert!(
+            !page.contains("Bag delivered"),
+            "the staff's resolution note stays internal"
+        );
+        let r = a
+            .submit(
+                &app,
+                &location,
+                &format!("{location}/rating"),
+                &[("csat", "4")],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+        let r = a
+            .submit(&app, &location, &format!("{location}/close"), &[])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let (state, csat, _) = case_state(&app, &id).await;
+        assert_eq!((state.as_str(), csat), ("closed", Some(4)));
+        // Once only.
+        let token = common::csrf_of(&a.get(&app, &location).await.text());
+        let again = a
+            .post(
+                &app,
+                &format!("{location}/rating"),
+                &format!("csrf={}&csat=1", enc(&token)),
+            )
+            .await;
+        assert_eq!(again.status, 303);
+        assert_eq!(case_state(&app, &id).await.1, Some(4));
+        let rated: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.case.rated'")
+                .fetch_one(app.test_db.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(rated, 1);
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn count_cases(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM cases")
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap()
+}
+
+fn short(id: &str) -> String {
+    aloft_cases::service::short_ref(id)
+}

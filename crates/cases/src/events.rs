@@ -18,6 +18,8 @@ pub const CASE_STATE_CHANGED: &str = "aloft.case.state_changed";
 pub const CASE_MESSAGE_ADDED: &str = "aloft.case.message_added";
 /// `aloft.case.assigned`: a case was given to an agent or queue.
 pub const CASE_ASSIGNED: &str = "aloft.case.assigned";
+/// `aloft.case.rated`: the passenger rated the resolution (CSAT).
+pub const CASE_RATED: &str = "aloft.case.rated";
 /// `aloft.case.sla_warning`: an SLA clock passed its warning share.
 pub const CASE_SLA_WARNING: &str = "aloft.case.sla_warning";
 /// `aloft.case.sla_breached`: an SLA clock passed its target.
@@ -83,6 +85,10 @@ case_event!(CaseAssigned, CASE_ASSIGNED, "`aloft.case.assigned`, version 1." {
     /// Why (`routing`, `transfer`, `escalation`, `reassignment`).
     reason: String,
 });
+case_event!(CaseRated, CASE_RATED, "`aloft.case.rated`, version 1." {
+    /// The rating, 1 (poor) to 5 (excellent).
+    csat: i64,
+});
 case_event!(CaseSlaWarning, CASE_SLA_WARNING, "`aloft.case.sla_warning`, version 1." {
     /// Which clock (`first_response`, `next_response`, `resolution`).
     clock: String,
@@ -91,6 +97,37 @@ case_event!(CaseSlaBreached, CASE_SLA_BREACHED, "`aloft.case.sla_breached`, vers
     /// Which clock (`first_response`, `next_response`, `resolution`).
     clock: String,
 });
+
+/// `aloft.case.disruption_processed`: irregular operations handled a flight disruption.
+pub const CASE_DISRUPTION_PROCESSED: &str = "aloft.case.disruption_processed";
+
+/// `aloft.case.disruption_processed`, version 1: the cases a flight disruption opened or linked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisruptionProcessed {
+    /// The reported disruption.
+    pub disruption_id: String,
+    /// The flight (`LH400 2026-07-01`).
+    pub flight: String,
+    /// `cancellation` or `delay`.
+    pub kind: String,
+    /// Passengers booked on the flight.
+    pub passengers: i64,
+    /// Cases opened.
+    pub opened: i64,
+    /// Open cases linked instead.
+    pub linked: i64,
+}
+
+impl DomainEvent for DisruptionProcessed {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        CASE_DISRUPTION_PROCESSED
+    }
+    fn subject(&self) -> Option<String> {
+        Some(self.disruption_id.clone())
+    }
+}
 
 /// The event types this domain publishes.
 pub fn event_types() -> Vec<EventType> {
@@ -114,6 +151,14 @@ pub fn event_types() -> Vec<EventType> {
             CASE_SLA_BREACHED,
             "An SLA clock of a case passed its target; the case is escalated.",
         ),
+        EventType::of::<CaseRated>(
+            CASE_RATED,
+            "The passenger rated how their case was resolved (CSAT 1-5), once.",
+        ),
+        EventType::of::<DisruptionProcessed>(
+            CASE_DISRUPTION_PROCESSED,
+            "A flight disruption opened a case for every affected passenger, or linked their open one.",
+        ),
     ]
 }
 
@@ -134,6 +179,14 @@ pub mod audit {
     /// `case.agent_configured`: an agent's queues, capacity or availability set.
     pub const AGENT_CONFIGURED: AuditAction = AuditAction::new("case.agent_configured");
 
+    /// `case.disruption_reported`: a flight disruption reported for irregular operations.
+    pub const DISRUPTION_REPORTED: AuditAction = AuditAction::new("case.disruption_reported");
+    /// `case.disruption_processed`: a disruption's cases opened or linked.
+    pub const DISRUPTION_PROCESSED: AuditAction = AuditAction::new("case.disruption_processed");
+
+    /// `case.rated`: the passenger rated the resolution.
+    pub const RATED: AuditAction = AuditAction::new("case.rated");
+
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
         OPENED,
@@ -142,5 +195,8 @@ pub mod audit {
         MESSAGE_ADDED,
         ASSIGNED,
         AGENT_CONFIGURED,
+        DISRUPTION_REPORTED,
+        DISRUPTION_PROCESSED,
+        RATED,
     ];
 }

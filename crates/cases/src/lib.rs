@@ -14,13 +14,17 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod disruptions;
 pub mod events;
 pub mod model;
+pub mod my_pages;
 pub mod pages;
 pub mod permissions;
 pub mod routes;
+pub mod selfservice;
 pub mod service;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +34,7 @@ use aloft_kernel::jobs::{JobError, JobHandler, Schedule, handler_fn};
 use aloft_vocab::CustomerId;
 use futures_util::future::BoxFuture;
 
-pub use service::{Cases, CasesConfig, CustomerFacts, Facts};
+pub use service::{Cases, CasesConfig, CustomerFacts, Facts, FlightManifest, ManifestEntry};
 
 /// Job kind of the SLA sweep (warnings, breaches, escalation, reassignment).
 pub const SLA_SWEEP: &str = "cases.sla_sweep";
@@ -44,31 +48,103 @@ const ASSISTANCE_SSRS: &[&str] = &[
 #[derive(Clone)]
 pub struct ProfileFacts(pub aloft_customers::CustomerStore);
 
+/// A profile's facts as cases use them.
+fn facts_of(c: &aloft_customers::Customer) -> Facts {
+    let v = serde_json::to_value(c).unwrap_or_default();
+    let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_owned);
+    let ssrs = v
+        .pointer("/preferences/special_service_requests")
+        .and_then(|x| x.as_array())
+        .cloned()
+        .unwrap_or_default();
+    Facts {
+        tier: s("/loyalty_tier").map(|t| t.to_ascii_lowercase()),
+        special_assistance: ssrs
+            .iter()
+            .filter_map(|x| x.as_str())
+            .any(|x| ASSISTANCE_SSRS.contains(&x)),
+        language: s("/preferences/language"),
+        email: s("/email"),
+    }
+}
+
 impl CustomerFacts for ProfileFacts {
     fn facts<'a>(
         &'a self,
         customer: CustomerId,
     ) -> BoxFuture<'a, Result<Option<Facts>, StorageError>> {
+        Box::pin(async move { Ok(self.0.get(customer).await?.map(|c| facts_of(&c))) })
+    }
+
+    fn facts_many<'a>(
+        &'a self,
+        customers: &'a [CustomerId],
+    ) -> BoxFuture<'a, Result<HashMap<CustomerId, Facts>, StorageError>> {
         Box::pin(async move {
-            let Some(c) = self.0.get(customer).await? else {
-                return Ok(None);
-            };
-            let v = serde_json::to_value(&c).unwrap_or_default();
-            let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_owned);
-            let ssrs = v
-                .pointer("/preferences/special_service_requests")
-                .and_then(|x| x.as_array())
-                .cloned()
-                .unwrap_or_default();
-            Ok(Some(Facts {
-                tier: s("/loyalty_tier").map(|t| t.to_ascii_lowercase()),
-                special_assistance: ssrs
-                    .iter()
-                    .filter_map(|x| x.as_str())
-                    .any(|x| ASSISTANCE_SSRS.contains(&x)),
-                language: s("/preferences/language"),
-                email: s("/email"),
-            }))
+            Ok(self
+                .0
+                .get_all(customers)
+                .await?
+                .iter()
+                .map(|c| (c.id, facts_of(c)))
+                .collect())
+        })
+    }
+}
+
+/// Flight manifests read from travel's bookings (irregular operations).
+#[derive(Clone)]
+pub struct TravelManifest(pub aloft_travel::TravelStore);
+
+impl FlightManifest for TravelManifest {
+    fn passengers<'a>(
+        &'a self,
+        flight_key: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ManifestEntry>, StorageError>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .flight_manifest(flight_key, None)
+                .await?
+                .into_iter()
+                .map(|p| ManifestEntry {
+                    customer: p.customer_id,
+                    record_locator: p
+                        .booking
+                        .get("record_locator")
+                        .and_then(|r| r.as_str())
+                        .map(str::to_owned),
+                    booking: p.booking,
+                })
+                .collect())
+        })
+    }
+
+    fn bookings_of<'a>(
+        &'a self,
+        customer: CustomerId,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, StorageError>> {
+        Box::pin(async move {
+            let now = aloft_kernel::db::now();
+            let year = chrono::Duration::days(366);
+            let mut out: Vec<(String, String)> = Vec::new();
+            for f in self
+                .0
+                .customer_flights(customer, now - year, now + year)
+                .await?
+            {
+                let Some(locator) = f.booking.get("record_locator").and_then(|r| r.as_str()) else {
+                    continue;
+                };
+                match out.iter_mut().find(|(l, _)| l == locator) {
+                    Some((_, label)) => {
+                        label.push_str(", ");
+                        label.push_str(&f.flight);
+                    }
+                    None => out.push((locator.to_owned(), format!("{locator} — {}", f.flight))),
+                }
+            }
+            Ok(out)
         })
     }
 }
@@ -95,11 +171,19 @@ impl aloft_module::DomainModule for CasesModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        [routes::POLICY, pages::POLICY].concat()
+        [routes::POLICY, pages::POLICY, my_pages::POLICY].concat()
     }
 
     fn page_routes(&self) -> axum::Router {
-        pages::routes(self.cases.clone())
+        pages::routes(self.cases.clone()).merge(my_pages::routes(self.cases.clone()))
+    }
+
+    fn portal_entries(&self) -> Vec<aloft_web::PortalEntry> {
+        my_pages::entries()
+    }
+
+    fn portal_panels(&self) -> Vec<aloft_web::HomePanel> {
+        my_pages::panels(self.cases.clone())
     }
 
     fn navigation(&self) -> Vec<aloft_web::NavEntry> {
@@ -131,19 +215,41 @@ impl aloft_module::DomainModule for CasesModule {
 
     fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
         let cases = self.cases.clone();
-        vec![(
-            SLA_SWEEP,
-            handler_fn(move |_job| {
-                let cases = cases.clone();
-                async move {
-                    cases
-                        .sweep(aloft_kernel::db::now())
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| JobError::Retry(e.to_string()))
-                }
-            }),
-        )]
+        let disruptions = self.cases.clone();
+        vec![
+            (
+                disruptions::DISRUPTION_JOB,
+                handler_fn(move |job| {
+                    let cases = disruptions.clone();
+                    async move {
+                        let id = job
+                            .payload
+                            .get("disruption")
+                            .and_then(|d| d.as_str())
+                            .ok_or_else(|| JobError::Fail("no disruption in payload".into()))?
+                            .to_owned();
+                        cases
+                            .process_disruption(&id)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| JobError::Retry(e.to_string()))
+                    }
+                }),
+            ),
+            (
+                SLA_SWEEP,
+                handler_fn(move |_job| {
+                    let cases = cases.clone();
+                    async move {
+                        cases
+                            .sweep(aloft_kernel::db::now())
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| JobError::Retry(e.to_string()))
+                    }
+                }),
+            ),
+        ]
     }
 
     fn schedules(&self) -> Vec<Schedule> {

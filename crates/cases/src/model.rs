@@ -10,6 +10,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod irregular;
+
 // ---------------------------------------------------------------------------------------------
 // Categories
 // ---------------------------------------------------------------------------------------------
@@ -844,6 +846,11 @@ pub const QUEUES: &[QueueDef] = &[
         name: "assistance",
         label: "Special assistance",
         categories: &[Category::SpecialAssistance],
+    },
+    QueueDef {
+        name: irregular::DISRUPTION_QUEUE,
+        label: "Irregular operations",
+        categories: &[],
     },
     QueueDef {
         name: SUPERVISOR_QUEUE,

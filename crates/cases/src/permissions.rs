@@ -9,6 +9,10 @@ pub const CASE_SUPERVISE: Permission = Permission::new("case.supervise");
 /// Configure case types and workflows.
 pub const CASE_CONFIGURE: Permission = Permission::new("case.configure");
 
+/// Report flight disruptions so irregular operations open cases for the affected passengers
+/// (operations systems, integration clients, the CMP manager).
+pub const CASE_DISRUPTIONS: Permission = Permission::new("case.disruptions.report");
+
 /// The permissions this domain registers, with what they allow.
 pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
@@ -22,5 +26,9 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: CASE_CONFIGURE,
         description: "Configure case types and workflows (versioned; open cases keep theirs)",
+    },
+    PermissionInfo {
+        permission: CASE_DISRUPTIONS,
+        description: "Report flight disruptions: a case is opened (or linked) for every affected passenger",
     },
 ];

@@ -17,8 +17,9 @@ use aloft_kernel::http::JsonBody;
 use aloft_kernel::{AccessContext, ApiError, FieldError, Problem};
 use aloft_vocab::CustomerId;
 
+use crate::disruptions::Disruption;
 use crate::model::{Category, TransitionError, is_queue};
-use crate::permissions::{CASE_SUPERVISE, CASE_WORK};
+use crate::permissions::{CASE_DISRUPTIONS, CASE_SUPERVISE, CASE_WORK};
 use crate::service::{
     AgentSettings, Case, CaseError, Cases, Entry, NewCase, Opened, QueueFilter, TransitionRequest,
     cursor_of,
@@ -48,6 +49,16 @@ pub const POLICY: &[RoutePolicy] = &[
         "PUT",
         "/api/v1/case-agents/{agent}",
         Access::Permission(CASE_SUPERVISE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/cases/disruptions",
+        Access::Permission(CASE_DISRUPTIONS),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/cases/disruptions/{id}",
+        Access::Permission(CASE_DISRUPTIONS),
     ),
 ];
 
@@ -507,6 +518,66 @@ async fn configure_agent(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Report a flight disruption (cancellation or long delay): a case is opened for every
+/// affected passenger — or their open case about the same flight or booking is linked —
+/// prioritised by tier, special assistance and onward connection, each passenger notified.
+/// Accepted at once and processed by a job (exactly once, surviving restarts); the same flight
+/// and kind reported again is the same disruption (200) and opens nothing new. Accepts the
+/// document sent to `/api/v1/compensation/disruptions` (extra fields are ignored).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/disruptions",
+    tag = "cases",
+    request_body(content = serde_json::Value, description = "`flight` (LH400), `date` (local departure date), `kind` (`cancellation` or `delay`); for a delay `delay_minutes` or `actual_departure` (RFC 3339). Delays under 180 minutes open no cases."),
+    responses(
+        (status = 202, description = "Accepted; processing is queued", body = Disruption),
+        (status = 200, description = "Reported before: the same disruption, nothing added", body = Disruption),
+        (status = 422, description = "A field is missing or invalid (named by pointer)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn report_disruption(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let report = crate::model::irregular::parse_report(&body).map_err(ApiError::Invalid)?;
+    let (disruption, new) = cases.report_disruption(&report, &body, &ctx).await?;
+    let location = format!("/api/v1/cases/disruptions/{}", disruption.id);
+    let status = if new {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        [(http::header::LOCATION, location)],
+        Json(disruption),
+    )
+        .into_response())
+}
+
+/// A reported disruption: `queued`, or `done` with the cases it opened and linked.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/disruptions/{id}",
+    tag = "cases",
+    params(("id" = String, Path, description = "The disruption id")),
+    responses(
+        (status = 200, description = "The disruption", body = Disruption),
+        (status = 404, description = "No such disruption", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_disruption(
+    State(cases): State<Cases>,
+    Path(id): Path<String>,
+) -> Result<Json<Disruption>, ApiError> {
+    cases
+        .disruption(&id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound("disruption"))
+}
+
 /// The API routes over `cases`.
 pub fn api_routes(cases: Cases) -> OpenApiRouter {
     OpenApiRouter::new()
@@ -516,5 +587,7 @@ pub fn api_routes(cases: Cases) -> OpenApiRouter {
         .routes(routes!(add_message))
         .routes(routes!(assign))
         .routes(routes!(configure_agent))
+        .routes(routes!(report_disruption))
+        .routes(routes!(get_disruption))
         .with_state(cases)
 }

@@ -70,6 +70,7 @@ pub fn mail_templates() -> Vec<aloft_mail::Template> {
                 "Your case {{reference}} ({{subject}}) is closed. Thank you for your patience; you can rate how we handled it in your account.",
             ),
         ),
+        crate::disruptions::mail_template(),
     ]
 }
 
@@ -81,6 +82,58 @@ pub trait CustomerFacts: Send + Sync {
         &'a self,
         customer: CustomerId,
     ) -> futures_util::future::BoxFuture<'a, Result<Option<Facts>, StorageError>>;
+
+    /// The facts of many customers at once (irregular operations: a whole flight); customers
+    /// not found are left out. The default asks one by one; owners with a bulk read override it.
+    fn facts_many<'a>(
+        &'a self,
+        customers: &'a [CustomerId],
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<std::collections::HashMap<CustomerId, Facts>, StorageError>,
+    > {
+        Box::pin(async move {
+            let mut out = std::collections::HashMap::new();
+            for c in customers {
+                if let Some(f) = self.facts(*c).await? {
+                    out.insert(*c, f);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// What irregular operations need of travel: the passengers booked on a flight.
+pub trait FlightManifest: Send + Sync {
+    /// Every booking holding `flight_key` (`LH400 2026-07-01`): the passenger, their record
+    /// locator and the booking document (segments with their schedule).
+    fn passengers<'a>(
+        &'a self,
+        flight_key: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<ManifestEntry>, StorageError>>;
+
+    /// The record locators of a passenger's bookings with a flight within a year either side
+    /// of now, each with a label (`ABC123 — LH400 2026-07-01`), for the self-service form's
+    /// choice. The caller has established that `customer` is the passenger themself.
+    fn bookings_of<'a>(
+        &'a self,
+        customer: CustomerId,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<(String, String)>, StorageError>> {
+        let _ = customer;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+/// One passenger's booking on a flight.
+#[derive(Debug, Clone)]
+pub struct ManifestEntry {
+    /// The passenger.
+    pub customer: CustomerId,
+    /// The booking's record locator, if it has one.
+    pub record_locator: Option<String>,
+    /// The booking document (travel's `Booking` JSON).
+    pub booking: serde_json::Value,
 }
 
 /// A customer's facts as cases use them.
@@ -312,11 +365,12 @@ pub struct AgentSettings {
 /// Case management over its tables.
 #[derive(Clone)]
 pub struct Cases {
-    db: Database,
-    mailer: Option<aloft_mail::Mailer>,
-    customers: Arc<dyn CustomerFacts>,
+    pub(crate) db: Database,
+    pub(crate) mailer: Option<aloft_mail::Mailer>,
+    pub(crate) customers: Arc<dyn CustomerFacts>,
     sentiment: Arc<dyn Sentiment>,
-    config: Arc<CasesConfig>,
+    pub(crate) config: Arc<CasesConfig>,
+    pub(crate) manifest: Option<Arc<dyn FlightManifest>>,
 }
 
 impl std::fmt::Debug for Cases {
@@ -325,11 +379,11 @@ impl std::fmt::Debug for Cases {
     }
 }
 
-const COLUMNS: &str = "id, customer_id, category, subject, description, channel, \
+pub(crate) const COLUMNS: &str = "id, customer_id, category, subject, description, channel, \
     booking_reference, state, workflow_version, priority, priority_reasons, queue, assignee, \
     language, opened_at, updated_at, last_agent_action_at, clocks, sla_flags, csat, version";
 
-fn opt_time(t: Option<DateTime<Utc>>) -> Option<String> {
+pub(crate) fn opt_time(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(to_db_time)
 }
 
@@ -347,7 +401,14 @@ impl Cases {
             customers,
             sentiment: Arc::new(NegativeWords),
             config: Arc::new(config),
+            manifest: None,
         }
+    }
+
+    /// The same reading flight manifests from `manifest` (irregular operations).
+    pub fn with_manifest(mut self, manifest: Arc<dyn FlightManifest>) -> Self {
+        self.manifest = Some(manifest);
+        self
     }
 
     /// The same with another sentiment scorer.
@@ -405,7 +466,7 @@ impl Cases {
         }
     }
 
-    fn clocks_view(&self, clocks: &Clocks, paused: bool) -> SlaView {
+    pub(crate) fn clocks_view(&self, clocks: &Clocks, paused: bool) -> SlaView {
         let cal = &self.config.calendar;
         SlaView {
             first_response_due: clocks.first_response.and_then(|c| c.due(cal)),
@@ -563,7 +624,7 @@ impl Cases {
         Ok(Opened::New(case))
     }
 
-    async fn notify(
+    pub(crate) async fn notify(
         &self,
         tx: &mut WriteTx,
         to: &str,
@@ -764,7 +825,7 @@ impl Cases {
         Ok((case, entries))
     }
 
-    async fn entries(&self, id: &str) -> Result<Vec<Entry>, StorageError> {
+    pub(crate) async fn entries(&self, id: &str) -> Result<Vec<Entry>, StorageError> {
         let rows = sqlx::query(
             "SELECT at, actor, kind, author, body, detail FROM case_entries \
              WHERE case_id = $1 ORDER BY id",
@@ -797,7 +858,7 @@ impl Cases {
         row.map(|r| self.decode(&r)).transpose()
     }
 
-    fn decode(&self, r: &sqlx::any::AnyRow) -> Result<Case, StorageError> {
+    pub(crate) fn decode(&self, r: &sqlx::any::AnyRow) -> Result<Case, StorageError> {
         let bad = |e: String| StorageError::Corrupt(e);
         let category: String = r.try_get("category")?;
         let priority: String = r.try_get("priority")?;
@@ -1409,7 +1470,7 @@ async fn record_assignment(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn entry(
+pub(crate) async fn entry(
     tx: &mut WriteTx,
     case: &str,
     at: DateTime<Utc>,
