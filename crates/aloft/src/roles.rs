@@ -226,6 +226,7 @@ pub const ROLES: &[RoleDef] = &[
             RECORDS_INGEST,
             CONFIG_REVIEW,
             aloft_compensation::permissions::COMPENSATION_PROCESS,
+            aloft_compensation::permissions::GOODWILL_POLICY,
             CASE_CONFIGURE,
             aloft_cases::permissions::CASE_DISRUPTIONS,
         ],

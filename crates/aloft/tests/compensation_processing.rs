@@ -532,3 +532,112 @@ async fn a_passenger_claims_for_their_own_delayed_flight_and_sees_the_decision_a
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_goodwill_policy_is_edited_simulated_published_and_applied_once() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let gold = app
+            .create_customer(json!({"first_name": "Greta", "last_name": "Gold",
+                "email": "greta@example.com", "loyalty_number": "AL88801", "loyalty_tier": "gold"}))
+            .await;
+        let blue = app
+            .create_customer(json!({"first_name": "Bruno", "last_name": "Blue",
+                "email": "bruno@example.com", "loyalty_number": "AL88802", "loyalty_tier": "blue"}))
+            .await;
+        let ids_of: Vec<CustomerId> = [&gold, &blue]
+            .iter()
+            .map(|c| CustomerId::parse(c["id"].as_str().unwrap()).unwrap())
+            .collect();
+        let travel = TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        );
+        let hop = |flight: &str, day: &str| {
+            segment(flight, "CDG", "FRA", &format!("2026-07-0{day}T07:00"), &format!("2026-07-0{day}T08:15"))
+        };
+        travel
+            .record_many(
+                vec![
+                    (ids_of[0], booking("GOLD01", vec![hop("LH1021", "1"), hop("LH1023", "2")])),
+                    (ids_of[1], booking("BLUE02", vec![hop("LH1021", "1"), hop("LH1023", "2")])),
+                ],
+                &AccessContext::system("test"),
+            )
+            .await
+            .unwrap();
+        let late = |flight: &str, day: &str, arrived: &str| {
+            json!({"flight": flight, "date": format!("2026-07-0{day}"), "kind": "delay", "cause": "weather",
+                "operating_carrier_country": "DE", "operating_carrier_large": true,
+                "actual_arrival": format!("2026-07-0{day}T{arrived}:00+02:00")})
+        };
+        let disruptions = "/api/v1/compensation/disruptions";
+        let goodwill = "/api/v1/compensation/goodwill";
+
+        // Before any policy: 90 minutes late, nothing owed by law or goodwill; the facts are kept.
+        let r = post(&app, ids::CMP_MANAGER, disruptions, &late("LH1021", "1", "09:45")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["goodwill_awarded"], 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM compensation_goodwill_facts").await, 2);
+
+        // A bad table: every field named, nothing stored.
+        let r = post(&app, ids::CMP_MANAGER, goodwill, &json!({"rows": [
+            {"name": "Gold", "tiers": ["diamond"], "benefit": "miles", "amount": "many"}]})).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        let pointers: Vec<String> = r.json()["errors"].as_array().unwrap().iter()
+            .map(|e| e["pointer"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(pointers, ["/rows/0/tiers", "/rows/0/amount"]);
+
+        // Least privilege: an executive approves proposals but does not set the policy.
+        let r = post(&app, ids::CUSTOMER_AFFAIRS_EXECUTIVE, goodwill, &json!({"rows": []})).await;
+        assert_eq!(r.status, 403);
+
+        let table = json!({"note": "Gold miles below the legal threshold", "rows": [
+            {"name": "Gold 1–3 h", "tiers": ["gold"], "kinds": ["delay"], "min_delay_minutes": 60,
+             "max_delay_minutes": 180, "legally_owed": false, "benefit": "miles", "amount": "5000"},
+            {"name": "Meal 2 h+", "kinds": ["delay"], "min_delay_minutes": 120,
+             "benefit": "meal_voucher", "amount": "15.00", "currency": "EUR"}]});
+        let r = post(&app, ids::CMP_MANAGER, goodwill, &table).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!((r.json()["version"].as_i64(), r.json()["state"].as_str()), (Some(1), Some("draft")));
+
+        // Not published before it is simulated.
+        let r = post(&app, ids::CMP_MANAGER, "/api/v1/compensation/goodwill/1/publication", &json!({})).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        let r = post(&app, ids::CMP_MANAGER, "/api/v1/compensation/goodwill/1/simulation", &json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let sim = r.json();
+        assert_eq!((sim["passengers"].as_i64(), sim["awarded"].as_i64(), sim["awarded_now"].as_i64(), sim["changed"].as_i64()),
+            (Some(2), Some(1), Some(0), Some(1)), "{sim}");
+        assert_eq!(sim["cost"]["miles"], "5000");
+        let r = post(&app, ids::CMP_MANAGER, "/api/v1/compensation/goodwill/1/publication", &json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["state"], "published");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.compensation.goodwill_published'").await, 1);
+
+        // The next disruption, 2 h 30 late: Greta gets miles and a meal, Bruno a meal — once,
+        // however often the event is replayed.
+        let next = late("LH1023", "2", "10:45");
+        let r = post(&app, ids::CMP_MANAGER, disruptions, &next).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["goodwill_awarded"], 3, "{}", r.json());
+        for _ in 0..2 {
+            let r = post(&app, ids::CMP_MANAGER, disruptions, &next).await;
+            assert_eq!(r.json()["goodwill_awarded"], 0);
+        }
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM compensation_goodwill_awards").await, 3);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.compensation.goodwill_awarded'").await, 3);
+        assert_eq!(
+            count(&app, &format!("SELECT COUNT(*) FROM compensation_goodwill_awards WHERE customer_id = '{}' AND benefit = 'miles' AND amount = '5000'", ids_of[0])).await,
+            1
+        );
+
+        // The editor page shows the version in force to the CMP manager.
+        let staff = app.sign_in_as(ids::CMP_MANAGER).await;
+        let page = app.get_as(&staff, "/compensation/goodwill").await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert!(page.text().contains("Version 1, published"), "{}", page.text());
+        app.stop().await;
+    })
+    .await;
+}

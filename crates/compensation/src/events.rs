@@ -13,6 +13,64 @@ pub const PROPOSED: &str = "aloft.compensation.proposed";
 /// Event type: Finance is to pay an approved compensation.
 pub const PAYMENT_INSTRUCTED: &str = "aloft.compensation.payment_instructed";
 
+/// Event type: goodwill was given to a passenger of a disrupted flight.
+pub const GOODWILL_AWARDED: &str = "aloft.compensation.goodwill_awarded";
+/// Event type: a version of the goodwill policy was published.
+pub const GOODWILL_PUBLISHED: &str = "aloft.compensation.goodwill_published";
+
+/// `aloft.compensation.goodwill_awarded`, version 1: for the loyalty system (miles) and
+/// Finance (vouchers); one per passenger, flight and benefit kind.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GoodwillAwarded {
+    /// The award (each is given once).
+    pub award_id: String,
+    /// The passenger's profile.
+    pub customer_id: String,
+    /// The flight (`LH400 2026-07-01`).
+    pub flight: String,
+    /// `miles`, `voucher`, `meal_voucher`, `lounge_access`.
+    pub benefit: String,
+    /// Miles or the decimal amount (`null` for lounge access).
+    pub amount: Option<String>,
+    /// The voucher's currency.
+    pub currency: Option<String>,
+    /// The policy version and the row that gave it.
+    pub policy_version: i64,
+    /// The row's name.
+    pub rule: String,
+}
+
+impl DomainEvent for GoodwillAwarded {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        GOODWILL_AWARDED
+    }
+    fn subject(&self) -> Option<String> {
+        Some(self.customer_id.clone())
+    }
+}
+
+/// `aloft.compensation.goodwill_published`, version 1.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GoodwillPublished {
+    /// The version now in force.
+    pub version: i64,
+    /// The version it replaces (`null` for the first).
+    pub replaces: Option<i64>,
+}
+
+impl DomainEvent for GoodwillPublished {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        GOODWILL_PUBLISHED
+    }
+    fn subject(&self) -> Option<String> {
+        Some(self.version.to_string())
+    }
+}
+
 /// `aloft.compensation.proposed`, version 1.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Proposed {
@@ -78,6 +136,14 @@ pub fn event_types() -> Vec<EventType> {
             PROPOSED,
             "A compensation proposal was made for a passenger of a disrupted flight (one per passenger, flight and regime).",
         ),
+        EventType::of::<GoodwillAwarded>(
+            GOODWILL_AWARDED,
+            "Goodwill (miles, a voucher, a meal voucher, lounge access) was given to a passenger of a disrupted flight under the published policy; once per passenger, flight and benefit.",
+        ),
+        EventType::of::<GoodwillPublished>(
+            GOODWILL_PUBLISHED,
+            "A version of the goodwill policy was published after its simulation; it applies to disruptions processed from now on.",
+        ),
         EventType::of::<PaymentInstructed>(
             PAYMENT_INSTRUCTED,
             "An approved compensation is to be paid by Finance (cash, voucher or miles); emitted once per proposal.",
@@ -96,6 +162,12 @@ pub mod audit {
     pub const PROPOSAL_DECIDED: AuditAction = AuditAction::new("compensation.proposal_decided");
     /// `compensation.contact_read`: a passenger's e-mail address read to send the approval.
     pub const CONTACT_READ: AuditAction = AuditAction::new("compensation.contact_read");
+    /// `compensation.goodwill_saved`: a goodwill policy version was saved as a draft.
+    pub const GOODWILL_SAVED: AuditAction = AuditAction::new("compensation.goodwill_saved");
+    /// `compensation.goodwill_simulated`: a version was replayed over past disruptions.
+    pub const GOODWILL_SIMULATED: AuditAction = AuditAction::new("compensation.goodwill_simulated");
+    /// `compensation.goodwill_published`: a version was put in force.
+    pub const GOODWILL_PUBLISHED: AuditAction = AuditAction::new("compensation.goodwill_published");
     /// `compensation.claim_received`: a passenger claimed for a flight of their own booking.
     pub const CLAIM_RECEIVED: AuditAction = AuditAction::new("compensation.claim_received");
     /// `compensation.proposals_read`: a passenger's proposals shown.
@@ -107,6 +179,9 @@ pub mod audit {
         PROPOSAL_DECIDED,
         CONTACT_READ,
         CLAIM_RECEIVED,
+        GOODWILL_SAVED,
+        GOODWILL_SIMULATED,
+        GOODWILL_PUBLISHED,
         PROPOSALS_READ,
     ];
 }

@@ -23,9 +23,11 @@
 
 pub mod demo;
 pub mod events;
+pub mod goodwill;
 pub mod model;
 pub mod pages;
 pub mod permissions;
+pub mod policy;
 pub mod portal;
 pub mod routes;
 pub mod service;
@@ -58,11 +60,20 @@ impl aloft_module::DomainModule for CompensationModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        [routes::POLICY, pages::POLICY, portal::POLICY].concat()
+        [
+            routes::POLICY,
+            policy::POLICY,
+            pages::POLICY,
+            pages::GOODWILL_POLICY_PAGES,
+            portal::POLICY,
+        ]
+        .concat()
     }
 
     fn page_routes(&self) -> axum::Router {
-        pages::routes(self.service.clone()).merge(portal::routes(self.service.clone()))
+        pages::routes(self.service.clone())
+            .merge(pages::goodwill_routes(self.service.clone()))
+            .merge(portal::routes(self.service.clone()))
     }
 
     fn portal_entries(&self) -> Vec<aloft_web::PortalEntry> {
@@ -74,14 +85,24 @@ impl aloft_module::DomainModule for CompensationModule {
     }
 
     fn navigation(&self) -> Vec<aloft_web::NavEntry> {
-        vec![aloft_web::NavEntry {
-            section: pages::SECTION,
-            href: "/compensation/proposals",
-            label: "Compensation proposals",
-            summary: "Proposals from flight disruptions: approve, reject, see why.",
-            access: aloft_authz::Access::Permission(permissions::COMPENSATION_APPROVE),
-            order: 41,
-        }]
+        vec![
+            aloft_web::NavEntry {
+                section: pages::SECTION,
+                href: "/compensation/proposals",
+                label: "Compensation proposals",
+                summary: "Proposals from flight disruptions: approve, reject, see why.",
+                access: aloft_authz::Access::Permission(permissions::COMPENSATION_APPROVE),
+                order: 41,
+            },
+            aloft_web::NavEntry {
+                section: pages::SECTION,
+                href: "/compensation/goodwill",
+                label: "Goodwill policy",
+                summary: "What the airline gives beyond the law: edit, simulate, publish.",
+                access: aloft_authz::Access::Permission(permissions::GOODWILL_POLICY),
+                order: 42,
+            },
+        ]
     }
 
     fn record_views(&self) -> Vec<aloft_web::RecordView> {
@@ -89,7 +110,7 @@ impl aloft_module::DomainModule for CompensationModule {
     }
 
     fn api_routes(&self) -> OpenApiRouter {
-        routes::api_routes(self.service.clone())
+        routes::api_routes(self.service.clone()).merge(policy::api_routes(self.service.clone()))
     }
 
     fn demo_data(&self) -> Option<std::sync::Arc<dyn aloft_module::DemoData>> {

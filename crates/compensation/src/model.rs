@@ -348,6 +348,32 @@ pub fn passage(
     })))
 }
 
+/// How late the disrupted flight arrived against the booking's schedule, minutes (`None` for
+/// a cancellation, or when the booking lacks the flight or its schedule): what the goodwill
+/// policy's delay ranges read.
+pub fn delay_minutes(booking: &Value, d: &FlightDisruption) -> Option<i64> {
+    if d.kind != DisruptionKind::Delay {
+        return None;
+    }
+    let arrived = d.actual_arrival?;
+    let scheduled = booking
+        .get("segments")?
+        .as_array()?
+        .iter()
+        .find(|s| {
+            s.get("flight_number").and_then(Value::as_str) == Some(d.flight.as_str())
+                && s.get("scheduled_departure_local")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.get(..10))
+                    .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+                    == Some(d.date)
+        })?
+        .get("scheduled_arrival_utc")?
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())?;
+    Some((arrived - scheduled).num_minutes().max(0))
+}
+
 /// Where a proposal stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

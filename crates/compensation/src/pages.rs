@@ -479,3 +479,394 @@ fn unavailable() -> Response {
 
 /// Audit action used when a passenger's proposals are shown.
 pub(crate) const READ: aloft_kernel::audit::AuditAction = events::audit::PROPOSALS_READ;
+
+/// Who may open the goodwill policy editor.
+pub const GOODWILL_POLICY_PAGES: &[RoutePolicy] = &[
+    RoutePolicy::new("GET", "/compensation/goodwill", GOODWILL),
+    RoutePolicy::new("POST", "/compensation/goodwill", GOODWILL),
+    RoutePolicy::new(
+        "POST",
+        "/compensation/goodwill/{version}/simulation",
+        GOODWILL,
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/compensation/goodwill/{version}/publication",
+        GOODWILL,
+    ),
+];
+
+const GOODWILL: Access = Access::Permission(crate::permissions::GOODWILL_POLICY);
+
+/// The goodwill editor's routes.
+pub fn goodwill_routes(service: Compensation) -> Router {
+    Router::new()
+        .route(
+            "/compensation/goodwill",
+            get(goodwill_page).post(goodwill_save),
+        )
+        .route(
+            "/compensation/goodwill/{version}/simulation",
+            post(goodwill_simulate),
+        )
+        .route(
+            "/compensation/goodwill/{version}/publication",
+            post(goodwill_publish),
+        )
+        .with_state(service)
+}
+
+/// Which version the editor shows.
+#[derive(Debug, Deserialize)]
+struct VersionParams {
+    version: Option<i64>,
+}
+
+const BENEFIT_LABELS: &[(&str, &str)] = &[
+    ("miles", "Miles"),
+    ("voucher", "Travel voucher"),
+    ("meal_voucher", "Meal voucher"),
+    ("lounge_access", "Lounge access"),
+];
+
+fn benefit_text(r: &crate::goodwill::Row) -> String {
+    let label = BENEFIT_LABELS
+        .iter()
+        .find(|(k, _)| *k == r.benefit)
+        .map_or(r.benefit.as_str(), |(_, l)| l);
+    match (&r.amount, &r.currency) {
+        (Some(a), Some(c)) => format!("{label}: {a} {c}"),
+        (Some(a), None) => format!("{label}: {a}"),
+        _ => label.to_owned(),
+    }
+}
+
+fn delay_text(r: &crate::goodwill::Row) -> String {
+    let h = |m: i64| {
+        if m % 60 == 0 {
+            format!("{} h", m / 60)
+        } else {
+            format!("{m} min")
+        }
+    };
+    match (r.min_delay_minutes, r.max_delay_minutes) {
+        (None, None) => "Any".into(),
+        (Some(a), None) => format!("{} or more", h(a)),
+        (None, Some(b)) => format!("under {}", h(b)),
+        (Some(a), Some(b)) => format!("{} to under {}", h(a), h(b)),
+    }
+}
+
+fn table_view(caption: &str, table: &crate::goodwill::Table) -> Markup {
+    let or_any = |v: &[String]| {
+        if v.is_empty() {
+            "Any".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    let rows = table
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            vec![
+                html! { (i + 1) },
+                html! { (r.name) },
+                html! { (or_any(&r.tiers)) },
+                html! { (or_any(&r.kinds)) },
+                html! { (delay_text(r)) },
+                html! { (match r.legally_owed { None => "Either", Some(true) => "Yes", Some(false) => "No" }) },
+                html! { (benefit_text(r)) },
+            ]
+        })
+        .collect();
+    DataTable::new(
+        caption,
+        vec![
+            Column::new("#").numeric(),
+            Column::new("Rule"),
+            Column::new("Tiers"),
+            Column::new("Disruption"),
+            Column::new("Delay at destination"),
+            Column::new("Owed by law"),
+            Column::new("Gives"),
+        ],
+    )
+    .rows(rows)
+    .render()
+}
+
+fn simulation_view(s: &crate::goodwill::Simulation) -> Markup {
+    let costs: std::collections::BTreeSet<&String> =
+        s.cost.keys().chain(s.cost_now.keys()).collect();
+    html! {
+        (kit::stats(&[
+            ("Passengers replayed", s.passengers.to_string(), None),
+            ("Would receive goodwill", s.awarded.to_string(), Some("under this version")),
+            ("Receive it now", s.awarded_now.to_string(), Some("under the version in force")),
+            ("Awards that change", s.changed.to_string(), None),
+        ]))
+        (DataTable::new("Cost over past disruptions", vec![Column::new("Benefit"), Column::new("In force").numeric(), Column::new("This version").numeric()])
+            .rows(costs.into_iter().map(|k| vec![
+                html! { (k.replace('_', " ")) },
+                html! { (s.cost_now.get(k).map_or("0", String::as_str)) },
+                html! { (s.cost.get(k).map_or("0", String::as_str)) },
+            ]).collect())
+            .render())
+    }
+}
+
+fn editor(start: &crate::goodwill::Table, form: Option<&FormData>, errors: &FormErrors) -> Markup {
+    let select = |pairs: &[(&str, &str)]| {
+        FieldKind::Select(
+            pairs
+                .iter()
+                .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+                .collect(),
+        )
+    };
+    let rows = start.rows.len() + 2;
+    html! {
+        form.goodwill-editor method="post" action="/compensation/goodwill" novalidate {
+            (csrf_field())
+            (kit::error_summary(errors))
+            p { "Rows are read top to bottom: for each kind of benefit, the first row that matches gives it. Leave a row's name empty to drop it." }
+            @for i in 0..rows {
+                @let r = start.rows.get(i);
+                @let v = |name: &str, from_row: Option<String>| -> Option<String> {
+                    match form { Some(f) => f.text(&format!("{name}_{i}")).map(str::to_owned), None => from_row }
+                };
+                fieldset.goodwill-row {
+                    legend { "Row " (i + 1) }
+                    (Field::text(&format!("name_{i}"), "Rule name").value(v("name", r.map(|r| r.name.clone()))).render(errors))
+                    (Field::text(&format!("tiers_{i}"), "Tiers").hint("Comma-separated (blue, silver, gold, platinum, none); empty for all").value(v("tiers", r.map(|r| r.tiers.join(", ")))).render(errors))
+                    (Field::new(&format!("kinds_{i}"), "Disruption", select(&[("", "Any"), ("delay", "Delay"), ("cancellation", "Cancellation")])).value(v("kinds", r.map(|r| r.kinds.join(",")))).render(errors))
+                    (Field::new(&format!("min_{i}"), "Delay at least (minutes)", FieldKind::Input("number")).value(v("min", r.and_then(|r| r.min_delay_minutes).map(|m| m.to_string()))).render(errors))
+                    (Field::new(&format!("max_{i}"), "Delay under (minutes)", FieldKind::Input("number")).value(v("max", r.and_then(|r| r.max_delay_minutes).map(|m| m.to_string()))).render(errors))
+                    (Field::new(&format!("owed_{i}"), "Owed by law", select(&[("", "Either"), ("yes", "Yes"), ("no", "No")])).value(v("owed", r.and_then(|r| r.legally_owed).map(|o| if o { "yes".into() } else { "no".into() }))).render(errors))
+                    (Field::new(&format!("benefit_{i}"), "Gives", select(&[("miles", "Miles"), ("voucher", "Travel voucher"), ("meal_voucher", "Meal voucher"), ("lounge_access", "Lounge access")])).value(v("benefit", r.map(|r| r.benefit.clone()))).render(errors))
+                    (Field::text(&format!("amount_{i}"), "Amount").hint("Miles, or the voucher's amount; empty for lounge access").value(v("amount", r.and_then(|r| r.amount.clone()))).render(errors))
+                    (Field::text(&format!("currency_{i}"), "Currency").hint("For vouchers: EUR, GBP…").value(v("currency", r.and_then(|r| r.currency.clone()))).render(errors))
+                }
+            }
+            (Field::text("note", "Why this change").value(form.and_then(|f| f.text("note")).map(str::to_owned)).render(errors))
+            button type="submit" { "Save as a new version" }
+        }
+    }
+}
+
+/// The table a submitted editor form describes (rows without a name are dropped).
+fn table_json(form: &FormData) -> serde_json::Value {
+    let mut rows = Vec::new();
+    for i in 0..=crate::goodwill::MAX_ROWS + 2 {
+        let t = |k: &str| {
+            form.text(&format!("{k}_{i}"))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let Some(name) = t("name") else { continue };
+        let num = |k: &str| {
+            t(k).map(|v| {
+                v.parse::<i64>()
+                    .map(serde_json::Value::from)
+                    .unwrap_or_else(|_| serde_json::json!(v))
+            })
+        };
+        rows.push(serde_json::json!({
+            "name": name,
+            "tiers": t("tiers").map(|s| s.split(',').map(|x| x.trim().to_ascii_lowercase()).filter(|x| !x.is_empty()).collect::<Vec<_>>()).unwrap_or_default(),
+            "kinds": t("kinds").map(|k| vec![k.to_owned()]).unwrap_or_default(),
+            "min_delay_minutes": num("min"),
+            "max_delay_minutes": num("max"),
+            "legally_owed": t("owed").map(|o| o == "yes"),
+            "benefit": t("benefit").unwrap_or(""),
+            "amount": t("amount"),
+            "currency": t("currency").map(str::to_ascii_uppercase),
+        }));
+    }
+    serde_json::json!({"rows": rows})
+}
+
+/// `/rows/3/amount` → form field `amount_3` (the JSON row index is the position among the
+/// named rows, which the form numbers the same way only when no row was left blank before it;
+/// `names` maps one to the other).
+fn field_of_pointer(pointer: &str, names: &[usize]) -> String {
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["rows", i, k] => {
+            let at = i
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| names.get(i).copied())
+                .unwrap_or(0);
+            let k = match *k {
+                "min_delay_minutes" => "min",
+                "max_delay_minutes" => "max",
+                "legally_owed" => "owed",
+                other => other,
+            };
+            format!("{k}_{at}")
+        }
+        _ => "name_0".into(),
+    }
+}
+
+async fn goodwill_render(
+    s: &Compensation,
+    status: StatusCode,
+    shown: Option<i64>,
+    form: Option<&FormData>,
+    errors: &FormErrors,
+) -> Response {
+    let (versions, in_force) = match (s.goodwill_versions().await, s.published_goodwill().await) {
+        (Ok(v), Ok(p)) => (v, p),
+        _ => return unavailable(),
+    };
+    let shown = shown
+        .and_then(|n| versions.iter().find(|v| v.version == n))
+        .or_else(|| versions.iter().find(|v| v.state == "draft"))
+        .or(in_force.as_ref());
+    let start = shown
+        .map(|v| v.table.clone())
+        .unwrap_or_else(crate::goodwill::default_table);
+    let body = html! {
+        (kit::page_header(&crumbs(), "Goodwill policy",
+            Some(html! { "What the airline gives on top of the law. Edit, simulate on past disruptions, then publish: a published version applies to disruptions processed from then on." }),
+            None))
+        section aria-labelledby="in-force" {
+            h2 #in-force { "In force" }
+            @match &in_force {
+                Some(v) => {
+                    p { "Version " (v.version) ", published " (v.published_at.as_deref().unwrap_or("")) "." }
+                    (table_view("Rules in force", &v.table))
+                }
+                None => (kit::notice("No goodwill policy is published: disruptions give only what the law owes. The editor below starts from a suggested policy.", Tone::Warn)),
+            }
+        }
+        @if let Some(v) = shown.filter(|v| v.state == "draft") {
+            section aria-labelledby="draft" {
+                h2 #draft { "Draft version " (v.version) }
+                @if let Some(n) = &v.note { p { (n) } }
+                (table_view(&format!("Rules of version {}", v.version), &v.table))
+                @match &v.simulation {
+                    Some(sim) => {
+                        h3 { "Simulation on past disruptions" }
+                        (simulation_view(sim))
+                    }
+                    None => p { "Simulate this version before publishing it." },
+                }
+                div.actions {
+                    form method="post" action=(format!("/compensation/goodwill/{}/simulation", v.version)) {
+                        (csrf_field())
+                        button.secondary type="submit" { "Simulate on past disruptions" }
+                    }
+                    @if v.simulation.is_some() {
+                        form method="post" action=(format!("/compensation/goodwill/{}/publication", v.version)) {
+                            (csrf_field())
+                            button type="submit" { "Publish version " (v.version) }
+                        }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="edit" {
+            h2 #edit { "Edit" }
+            (editor(&start, form, errors))
+        }
+        section aria-labelledby="versions" {
+            h2 #versions { "Versions" }
+            (DataTable::new("Every version", vec![Column::new("Version").numeric(), Column::new("State"), Column::new("Saved by"), Column::new("Saved"), Column::new("Note")])
+                .rows(versions.iter().map(|v| vec![
+                    html! { a href=(format!("/compensation/goodwill?version={}", v.version)) { (v.version) } },
+                    kit::badge(&v.state, match v.state.as_str() { "published" => Tone::Good, "draft" => Tone::Info, _ => Tone::Neutral }),
+                    html! { (v.created_by) },
+                    html! { (v.created_at.get(..16).unwrap_or("").replace('T', " ")) },
+                    kit::or_dash(v.note.as_deref()),
+                ]).collect())
+                .render())
+        }
+    };
+    page(status, layout("Goodwill policy", SECTION, body))
+}
+
+/// `GET /compensation/goodwill`.
+async fn goodwill_page(State(s): State<Compensation>, Query(q): Query<VersionParams>) -> Response {
+    goodwill_render(&s, StatusCode::OK, q.version, None, &FormErrors::new()).await
+}
+
+/// `POST /compensation/goodwill`: a new draft, or the editor with every bad field named.
+async fn goodwill_save(
+    State(s): State<Compensation>,
+    ctx: AccessContext,
+    form: FormData,
+) -> Response {
+    let doc = table_json(&form);
+    let names: Vec<usize> = (0..=crate::goodwill::MAX_ROWS + 2)
+        .filter(|i| {
+            form.text(&format!("name_{i}"))
+                .is_some_and(|n| !n.trim().is_empty())
+        })
+        .collect();
+    match crate::goodwill::parse(&doc) {
+        Ok(table) => match s.save_goodwill(&ctx, &table, form.text("note")).await {
+            Ok(v) => kit::redirect_with_notice(
+                &format!("/compensation/goodwill?version={v}"),
+                &format!("Version {v} saved as a draft. Simulate it before publishing."),
+            ),
+            Err(_) => unavailable(),
+        },
+        Err(problems) => {
+            let mut errors = FormErrors::new();
+            for p in problems {
+                errors.add(&field_of_pointer(&p.pointer, &names), p.detail);
+            }
+            goodwill_render(
+                &s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(&form),
+                &errors,
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /compensation/goodwill/{version}/simulation`.
+async fn goodwill_simulate(
+    State(s): State<Compensation>,
+    ctx: AccessContext,
+    Path(v): Path<i64>,
+) -> Response {
+    match s.simulate_goodwill(&ctx, v).await {
+        Ok(sim) => kit::redirect_with_notice(
+            &format!("/compensation/goodwill?version={v}"),
+            &format!("Simulated on {} past passengers.", sim.passengers),
+        ),
+        Err(crate::policy::PolicyError::Storage(_)) => unavailable(),
+        Err(e) => kit::redirect_with_notice(
+            &format!("/compensation/goodwill?version={v}"),
+            &e.to_string(),
+        ),
+    }
+}
+
+/// `POST /compensation/goodwill/{version}/publication`.
+async fn goodwill_publish(
+    State(s): State<Compensation>,
+    ctx: AccessContext,
+    Path(v): Path<i64>,
+) -> Response {
+    match s.publish_goodwill(&ctx, v).await {
+        Ok(_) => kit::redirect_with_notice(
+            "/compensation/goodwill",
+            &format!("Version {v} is in force."),
+        ),
+        Err(crate::policy::PolicyError::Storage(_)) => unavailable(),
+        Err(e) => kit::redirect_with_notice(
+            &format!("/compensation/goodwill?version={v}"),
+            &e.to_string(),
+        ),
+    }
+}

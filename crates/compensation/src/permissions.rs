@@ -8,6 +8,9 @@ pub const COMPENSATION_PROCESS: Permission = Permission::new("compensation.proce
 /// See proposals and approve or reject the pending ones (customer affairs executive).
 pub const COMPENSATION_APPROVE: Permission = Permission::new("compensation.approve");
 
+/// Edit, simulate and publish the goodwill policy (CMP manager).
+pub const GOODWILL_POLICY: Permission = Permission::new("compensation.goodwill");
+
 /// The permissions this crate registers.
 pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
@@ -17,5 +20,9 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: COMPENSATION_APPROVE,
         description: "See compensation proposals and approve or reject those above the automatic limit",
+    },
+    PermissionInfo {
+        permission: GOODWILL_POLICY,
+        description: "Edit the goodwill policy's decision tables, simulate them on past disruptions and publish them",
     },
 ];

@@ -91,6 +91,8 @@ pub struct Processed {
     pub awaiting_facts: usize,
     /// Proposals that existed already (replayed event): left as they were.
     pub already_proposed: usize,
+    /// Goodwill benefits given under the published policy (miles, vouchers, lounge access).
+    pub goodwill_awarded: usize,
 }
 
 /// One stored proposal.
@@ -150,13 +152,13 @@ pub struct Disruption {
 /// Compensation processing over the stores it reads and writes.
 #[derive(Clone)]
 pub struct Compensation {
-    db: Database,
+    pub(crate) db: Database,
     travel: TravelStore,
     customers: CustomerStore,
     mailer: Mailer,
     rules: Arc<Rules>,
     settings: Arc<Settings>,
-    auditor: Option<Auditor>,
+    pub(crate) auditor: Option<Auditor>,
 }
 
 const PROPOSAL_COLUMNS: &str = "id, customer_id, flight, regime, disruption_id, record_locator, status, amount, currency, decision, method, decided_by, decided_at, created_at";
@@ -227,6 +229,17 @@ impl Compensation {
                 .iter()
                 .map(|r| Ok((r.try_get("customer_id")?, r.try_get("regime")?)))
                 .collect::<Result<_, sqlx::Error>>()?;
+        // Passengers whose goodwill was decided by an earlier run: a replay decides it again
+        // for nobody (their facts are not re-derived from a partial picture).
+        let goodwill_known: BTreeSet<String> = sqlx::query_scalar(
+            "SELECT customer_id FROM compensation_goodwill_facts WHERE flight = $1",
+        )
+        .bind(&flight)
+        .fetch_all(self.db.pool())
+        .await?
+        .into_iter()
+        .collect();
+        let mut goodwill_due = Vec::new();
         let mut seen = BTreeSet::new();
         let mut drafts = Vec::new();
         let mut already = 0;
@@ -239,7 +252,16 @@ impl Compensation {
                 .get("record_locator")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            for draft in self.judge(p.customer_id, &p.booking, disruption, record_locator) {
+            let judged = self.judge(p.customer_id, &p.booking, disruption, record_locator);
+            if !goodwill_known.contains(&p.customer_id.to_string()) {
+                let owed = judged.iter().any(|d| d.amount.is_some());
+                goodwill_due.push((
+                    p.customer_id,
+                    model::delay_minutes(&p.booking, disruption),
+                    owed,
+                ));
+            }
+            for draft in judged {
                 if existing.contains(&(draft.customer.to_string(), draft.regime.clone())) {
                     already += 1;
                 } else {
@@ -252,7 +274,28 @@ impl Compensation {
             .filter(|d| d.status == Status::Approved)
             .map(|d| d.customer)
             .collect();
-        let contacts = self.contacts(ctx, approved_customers).await?;
+        // Goodwill depends on the tier: the profiles of passengers decided for the first time
+        // are read with the contacts of those to notify (one read each, audited once).
+        let tiers_for: BTreeSet<CustomerId> = goodwill_due.iter().map(|g| g.0).collect();
+        let (contacts, tiers) = self.contacts(ctx, approved_customers, tiers_for).await?;
+        let goodwill_facts: Vec<(CustomerId, crate::goodwill::Facts)> = goodwill_due
+            .into_iter()
+            .map(|(customer, delay, owed)| {
+                (
+                    customer,
+                    crate::goodwill::Facts {
+                        tier: tiers
+                            .get(&customer)
+                            .cloned()
+                            .unwrap_or_else(|| "none".into()),
+                        kind: disruption.kind.as_str().into(),
+                        delay_minutes: delay,
+                        legally_owed: owed,
+                    },
+                )
+            })
+            .collect();
+        let policy = self.published_goodwill().await?;
 
         let mut tx = self.db.begin_write().await?;
         let at = to_db_time(now());
@@ -285,6 +328,7 @@ impl Compensation {
             pending: 0,
             awaiting_facts: 0,
             already_proposed: already,
+            goodwill_awarded: 0,
         };
         // Multi-row inserts; `RETURNING` names the rows this transaction added, so a
         // proposal another process inserted meanwhile is neither announced nor paid twice.
@@ -360,6 +404,9 @@ impl Compensation {
         }
         announced.extend(paid.iter().map(payment_event));
         tx.emit_all(&announced).await?;
+        out.goodwill_awarded = self
+            .award_goodwill(&mut tx, &flight, policy.as_ref(), &goodwill_facts)
+            .await?;
         for p in &paid {
             self.queue_mail(&mut tx, p, contacts.get(&p.customer))
                 .await?;
@@ -555,12 +602,16 @@ impl Compensation {
         }
     }
 
-    /// E-mail address and language of each customer to notify, audited as a contact read.
+    /// E-mail address and language of each customer to notify (`notify`), and the loyalty
+    /// tier of each in `tiers_for`: one profile read per customer, audited as a read of those
+    /// fields.
     async fn contacts(
         &self,
         ctx: &AccessContext,
-        customers: BTreeSet<CustomerId>,
-    ) -> Result<HashMap<CustomerId, (String, String)>, StorageError> {
+        notify: BTreeSet<CustomerId>,
+        tiers_for: BTreeSet<CustomerId>,
+    ) -> Result<ContactsAndTiers, StorageError> {
+        let customers: BTreeSet<CustomerId> = notify.union(&tiers_for).copied().collect();
         use futures_util::stream::{self, StreamExt, TryStreamExt};
         // Profiles are sealed per customer, so each is read through the customers store; a few
         // reads at a time keep a storm of disruptions from waiting on one round trip after another.
@@ -570,14 +621,32 @@ impl Compensation {
             .try_collect()
             .await?;
         let mut out = HashMap::new();
+        let mut tiers = HashMap::new();
         let mut entries = Vec::new();
         for (id, customer) in found {
             if let Some(c) = customer {
+                let mut fields = Vec::new();
+                if tiers_for.contains(&id) {
+                    fields.push("loyalty_tier".to_owned());
+                    let tier = c.profile.loyalty_tier.map_or("none", |t| t.as_str());
+                    tiers.insert(id, tier.to_owned());
+                }
+                if !notify.contains(&id) {
+                    entries.push(ctx.entry(
+                        events::audit::CONTACT_READ,
+                        "customer",
+                        Some(id.to_string()),
+                        fields,
+                        "success",
+                    ));
+                    continue;
+                }
+                fields.extend(["email".to_owned(), "preferences.language".to_owned()]);
                 entries.push(ctx.entry(
                     events::audit::CONTACT_READ,
                     "customer",
                     Some(id.to_string()),
-                    vec!["email".into(), "preferences.language".into()],
+                    fields,
                     "success",
                 ));
                 if let Some(email) = &c.profile.email {
@@ -600,7 +669,7 @@ impl Compensation {
                 .await
                 .map_err(|e| StorageError::Unavailable(e.to_string()))?;
         }
-        Ok(out)
+        Ok((out, tiers))
     }
 
     /// Emits the payment instruction and queues the passenger's mail, inside `tx`.
@@ -673,7 +742,9 @@ impl Compensation {
         let customer = CustomerId::parse(&p.customer_id)
             .ok_or_else(|| StorageError::Corrupt(format!("proposal {id}: bad customer id")))?;
         let contacts = if approve {
-            self.contacts(ctx, BTreeSet::from([customer])).await?
+            self.contacts(ctx, BTreeSet::from([customer]), BTreeSet::new())
+                .await?
+                .0
         } else {
             HashMap::new()
         };
@@ -837,6 +908,12 @@ impl Compensation {
         rows.iter().map(decode_disruption).collect()
     }
 }
+
+/// The contacts of the passengers to notify (e-mail, language) and the tiers asked for.
+type ContactsAndTiers = (
+    HashMap<CustomerId, (String, String)>,
+    HashMap<CustomerId, String>,
+);
 
 /// Profiles read at once for the notifications of one disruption.
 const CONTACT_READS_AT_ONCE: usize = 16;
