@@ -638,3 +638,100 @@ async fn a_passenger_manages_consent_and_asks_for_their_data() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn retention_removes_what_is_past_its_period_holds_the_restricted_and_reports_first() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let new = |first: &'static str| {
+            let app = &app;
+            async move {
+                app.create_customer(json!({"first_name": first, "last_name": "Zqlast"}))
+                    .await["id"].as_str().unwrap().to_owned()
+            }
+        };
+        let (old, held, recent) = (new("Old").await, new("Held").await, new("Recent").await);
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        for c in [&old, &held, &recent] {
+            let r = app
+                .post_form_as(&agent, &format!("/customers/{c}/interactions"), "channel=call&direction=inbound&subject=Zqretained&body=notes")
+                .await;
+            assert!(r.status < 400, "{} {}", r.status, r.text());
+        }
+        let four_years_ago = (chrono::Utc::now() - chrono::Days::new(4 * 366)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        for c in [&old, &held] {
+            for t in ["travel_records", "timeline"] {
+                sqlx::query(&format!("UPDATE {t} SET occurred_at = '{four_years_ago}' WHERE customer_id = '{c}'"))
+                    .execute(app.test_db.db.pool()).await.unwrap();
+            }
+        }
+        // The held person's processing is restricted (Art. 18): kept past the period.
+        let r = open(&app, &held, "restriction", "I need my records for a claim").await;
+        let rid = r["id"].as_str().unwrap().to_owned();
+        ready(&app, &rid).await;
+        assert_eq!(step(&app, &rid, json!({"to": "completed"})).await.status, 200);
+        // A request answered four years ago: what the person wrote goes.
+        let r = open(&app, &old, "access", "Zqwritten long ago").await;
+        let aid = r["id"].as_str().unwrap().to_owned();
+        let r = step(&app, &aid, json!({"to": "refused", "reason": "no identity"})).await;
+        assert_eq!(r.status, 200);
+        sqlx::query(&format!("UPDATE privacy_requests SET updated_at = '{four_years_ago}' WHERE id = '{aid}'"))
+            .execute(app.test_db.db.pool()).await.unwrap();
+        let interactions = |c: String| {
+            let app = &app;
+            async move {
+                count(app, &format!("SELECT COUNT(*) FROM travel_records WHERE customer_id = '{c}' AND kind = 'interaction'")).await
+            }
+        };
+        assert_eq!(interactions(old.clone()).await, 1);
+
+        // Only the privacy officer sees the report or runs it.
+        assert_eq!(get_as(&app, ids::CONTACT_CENTRE_AGENT, "/api/v1/privacy/retention").await.status, 403);
+        assert_eq!(post_as(&app, ids::CMP_MANAGER, "/api/v1/privacy/retention/runs", &json!({})).await.status, 403);
+
+        // The dry run says what would go and what is held, and changes nothing.
+        let r = get_as(&app, DPO, "/api/v1/privacy/retention").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let report = r.json();
+        let line = |rep: &Value, t: &str| rep["policies"].as_array().unwrap().iter().find(|l| l["table"] == t).cloned().unwrap();
+        assert_eq!(report["dry_run"], true);
+        assert_eq!(line(&report, "travel_records")["rows"], 1);
+        assert_eq!(line(&report, "travel_records")["held"], 1);
+        assert_eq!(line(&report, "privacy_requests")["rows"], 1);
+        assert_eq!(interactions(old.clone()).await, 1, "a dry run changes nothing");
+        let html = app.get_as(&app.sign_in_as(DPO).await, "/privacy").await.text();
+        assert!(html.contains("id=\"retention\""), "the console shows the dry run");
+
+        // The run: the old interaction (and its timeline entry) gone, the held and recent kept.
+        let r = post_as(&app, DPO, "/api/v1/privacy/retention/runs", &json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let run = r.json();
+        assert_eq!(run["dry_run"], false);
+        assert_eq!(line(&run, "travel_records")["rows"], 1);
+        assert_eq!(interactions(old.clone()).await, 0);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{old}'")).await, 0);
+        assert_eq!(interactions(held.clone()).await, 1, "held");
+        assert_eq!(interactions(recent.clone()).await, 1, "within the period");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_requests WHERE details LIKE '%Zqwritten%'").await, 0);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM privacy_requests WHERE id = '{aid}'")).await, 1, "the request stays");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.retention_applied'").await, 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.privacy.retention_applied'").await, 1);
+
+        // Again: nothing more to do.
+        let again = post_as(&app, DPO, "/api/v1/privacy/retention/runs", &json!({})).await.json();
+        assert!(again["policies"].as_array().unwrap().iter().all(|l| l["rows"] == 0), "{again}");
+
+        // The daily run is scheduled once per slot, whatever the number of instances.
+        let mut jobs = Vec::new();
+        for _ in 0..50 {
+            jobs = aloft_kernel::jobs::Jobs::of_kind(&app.test_db.db, "privacy.retention").await.unwrap();
+            if !jobs.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(jobs.len(), 1, "one occurrence of the next slot");
+        app.stop().await;
+    })
+    .await;
+}

@@ -173,6 +173,23 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         },
     ),
     t(
+        "compensation_goodwill_facts",
+        "customer_id",
+        "what was known of a disrupted passenger when goodwill was decided",
+        "compensation",
+        OnErasure::Delete,
+    ),
+    t(
+        "compensation_goodwill_awards",
+        "customer_id",
+        "goodwill given (vouchers, miles, amounts)",
+        "compensation",
+        OnErasure::Pseudonymise {
+            legal_basis: "commercial and tax record keeping (e.g. HGB § 257, AO § 147): benefits given kept 10 years",
+            clear: &[],
+        },
+    ),
+    t(
         "analytics_customer_facts",
         "customer_id",
         "derived profile facts for segments",

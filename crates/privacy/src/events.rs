@@ -110,6 +110,10 @@ pub fn event_types() -> Vec<EventType> {
             REQUEST_CHANGED,
             "A data-subject request (access, portability, rectification, restriction, objection, erasure) was received, moved to another state, or its deadline extended.",
         ),
+        EventType::of::<crate::retention::RetentionApplied>(
+            crate::retention::RETENTION_APPLIED,
+            "A retention run deleted or pseudonymised rows past their period; counts per data category, no ids.",
+        ),
         EventType::of::<CustomerErased>(
             CUSTOMER_ERASED,
             "Everything about a customer was erased (key destroyed, records deleted or pseudonymised); copies elsewhere must follow.",
@@ -144,6 +148,9 @@ pub mod audit {
     pub const PROCESSING_RESTRICTED: AuditAction =
         AuditAction::new("privacy.processing_restricted");
 
+    /// `privacy.retention_applied`: a retention run changed rows (fields: `table:rows`).
+    pub const RETENTION_APPLIED: AuditAction = AuditAction::new("privacy.retention_applied");
+
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
         CONSENT_RECORDED,
@@ -155,5 +162,6 @@ pub mod audit {
         REQUEST_READ,
         REQUESTS_LISTED,
         PROCESSING_RESTRICTED,
+        RETENTION_APPLIED,
     ];
 }

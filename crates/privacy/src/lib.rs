@@ -12,6 +12,8 @@
 //! - [`requests`]: data-subject requests — kinds, states, the one-month deadline and its
 //!   extension, due-soon/overdue; pure. [`service`]: their storage (migration 0033) and
 //!   fulfilment (export, erasure, restriction of processing, objection, rectification record).
+//! - [`retention`]: retention policies per data category, the daily run (exactly once across
+//!   instances) and its dry-run report; restricted persons are held.
 //! - [`routes`]: the consent and request API; [`pages`]: the Consent tab of the customer 360°
 //!   page and the DPO console (`/privacy`); [`my_pages`]: the passenger's `/my/consent`. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
@@ -28,6 +30,7 @@ pub mod my_pages;
 pub mod pages;
 pub mod permissions;
 pub mod requests;
+pub mod retention;
 pub mod routes;
 pub mod service;
 pub mod store;
@@ -103,6 +106,34 @@ impl aloft_module::DomainModule for PrivacyModule {
 
     fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
         events::event_types()
+    }
+
+    fn jobs(
+        &self,
+    ) -> Vec<(
+        &'static str,
+        std::sync::Arc<dyn aloft_kernel::jobs::JobHandler>,
+    )> {
+        let db = self.store.db().clone();
+        vec![(
+            retention::RETENTION_JOB,
+            aloft_kernel::jobs::handler_fn(move |_job| {
+                let db = db.clone();
+                async move {
+                    retention::run_now(&db)
+                        .await
+                        .map(|_| ())
+                        .map_err(aloft_kernel::jobs::JobError::from)
+                }
+            }),
+        )]
+    }
+
+    fn schedules(&self) -> Vec<aloft_kernel::jobs::Schedule> {
+        vec![aloft_kernel::jobs::Schedule::every(
+            retention::RETENTION_JOB,
+            std::time::Duration::from_secs(24 * 60 * 60),
+        )]
     }
 
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {

@@ -328,6 +328,7 @@ fn open_request_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
 fn console_body(
     open: &[PrivacyRequest],
     stats: &[crate::service::PurposeStats],
+    retention: &crate::retention::RetentionReport,
     form: Markup,
 ) -> Markup {
     let mut open: Vec<&PrivacyRequest> = open.iter().collect();
@@ -385,6 +386,23 @@ fn console_body(
             ]).collect())
             .render())
         }
+        section aria-labelledby="retention-h" {
+            h2 #retention-h { "Retention" }
+            p { "Applied once a day. What a run now would change (dry run), per data category; people whose processing is restricted are held." }
+            (DataTable::new("Retention policies and what a run now would do", vec![
+                Column::new("Data category"), Column::new("Kept (months)").numeric(), Column::new("Then"),
+                Column::new("Due now").numeric(), Column::new("Held").numeric(),
+            ])
+            .id("retention")
+            .rows(retention.policies.iter().map(|l| vec![
+                html! { (l.category) },
+                html! { (l.months) },
+                html! { (if l.action == "delete" { "deleted" } else { "text removed" }) },
+                html! { (l.rows) },
+                html! { (l.held) },
+            ]).collect())
+            .render())
+        }
         section aria-labelledby="open-request-h" {
             h2 #open-request-h { "Record a request" }
             (form)
@@ -398,15 +416,20 @@ async fn console_page(
     status: StatusCode,
     form: Markup,
 ) -> Response {
-    let (Ok(open), Ok(stats)) = (
+    let (Ok(open), Ok(stats), Ok(retention)) = (
         requests.list(Filter::Open, None, ctx).await,
         requests.consent_stats().await,
+        crate::retention::dry_run(requests.consents().db(), aloft_kernel::db::now()).await,
     ) else {
         return unavailable("Privacy");
     };
     page(
         status,
-        layout("Privacy", CONSOLE, console_body(&open, &stats, form)),
+        layout(
+            "Privacy",
+            CONSOLE,
+            console_body(&open, &stats, &retention, form),
+        ),
     )
 }
 

@@ -72,6 +72,16 @@ pub const POLICY: &[RoutePolicy] = &[
         "/api/v1/privacy/requests/{id}/extension",
         Access::Permission(REQUESTS_MANAGE),
     ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/retention",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/retention/runs",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
 ];
 
 /// The API routes.
@@ -81,6 +91,8 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
         .routes(routes!(purposes))
         .routes(routes!(export_subject))
         .routes(routes!(erase_subject))
+        .routes(routes!(retention_report))
+        .routes(routes!(retention_run))
         .with_state(store.clone())
         .merge(
             OpenApiRouter::new()
@@ -426,4 +438,39 @@ async fn erase_subject(
 ) -> Result<Json<crate::erasure::ErasureReport>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(crate::erasure::erase(store.db(), id, &ctx).await?))
+}
+
+/// The retention policies and what a run now would do (a dry run: nothing changes).
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/retention",
+    tag = "privacy",
+    responses(
+        (status = 200, description = "Per policy: period, action, cutoff, rows due and rows held", body = crate::retention::RetentionReport),
+    )
+)]
+async fn retention_report(
+    State(store): State<ConsentStore>,
+) -> Result<Json<crate::retention::RetentionReport>, ApiError> {
+    Ok(Json(
+        crate::retention::dry_run(store.db(), aloft_kernel::db::now()).await?,
+    ))
+}
+
+/// Apply the retention policies now (the daily job does the same); returns what was done.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/retention/runs",
+    tag = "privacy",
+    responses(
+        (status = 200, description = "What the run changed, per policy", body = crate::retention::RetentionReport),
+    )
+)]
+async fn retention_run(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+) -> Result<Json<crate::retention::RetentionReport>, ApiError> {
+    Ok(Json(
+        crate::retention::apply(store.db(), aloft_kernel::db::now(), &ctx).await?,
+    ))
 }

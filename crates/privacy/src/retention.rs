@@ -1,0 +1,352 @@
+//! Retention (GDPR Art. 5(1)(e), storage limitation): policies per data category — how long
+//! rows are kept and what happens after — applied by the scheduled job
+//! [`RETENTION_JOB`] (one occurrence per day across all instances: the kernel's `Schedule`
+//! de-duplicates each slot), with a dry-run report of what a run would do.
+//!
+//! Holds: a person whose processing is restricted (Art. 18, `privacy_restrictions`) is skipped —
+//! Art. 18(1)(b)–(d) is exactly "keep it, do nothing else with it", e.g. when the person needs the
+//! data for a legal claim. The report counts what is held. Legal holds the airline places itself
+//! (litigation) are not modelled yet: they need a table of their own.
+//!
+//! Every policy is idempotent: a deletion finds nothing the second time, a pseudonymisation only
+//! touches rows whose text is not yet empty — so a retried or repeated run changes nothing more.
+
+use aloft_kernel::db::{now, to_db_time};
+use aloft_kernel::event_types::DomainEvent;
+use aloft_kernel::{AccessContext, CloudEvent, Database, StorageError};
+use chrono::{DateTime, Months, Utc};
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::events::{EVENT_SOURCE, audit};
+
+/// The job kind of the daily retention run.
+pub const RETENTION_JOB: &str = "privacy.retention";
+
+/// What happens to a row past its period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum Action {
+    /// Deleted (with the rows of `dependents` that refer to it first).
+    Delete,
+    /// Kept with these text columns emptied (the record's existence still counts in statistics).
+    Clear {
+        /// The columns emptied.
+        columns: &'static [&'static str],
+    },
+}
+
+/// One retention policy.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Policy {
+    /// The data category (records of processing).
+    pub category: &'static str,
+    /// The table.
+    pub table: &'static str,
+    /// Its key column (what dependents refer to).
+    pub key: &'static str,
+    /// The column naming the person (holds are checked on it).
+    pub customer_column: &'static str,
+    /// The instant the period runs from (RFC 3339 text).
+    pub age_column: &'static str,
+    /// Which rows the policy covers.
+    pub condition: &'static str,
+    /// The period, in months.
+    pub months: u32,
+    /// What happens after it.
+    pub action: Action,
+    /// Rows of other tables referring to the deleted ones: (table, column).
+    pub dependents: &'static [(&'static str, &'static str)],
+    /// Why this period.
+    pub reason: &'static str,
+}
+
+/// Every retention policy. The register of processing lists them; nothing else does.
+pub const POLICIES: &[Policy] = &[
+    Policy {
+        category: "interactions",
+        table: "travel_records",
+        key: "id",
+        customer_column: "customer_id",
+        age_column: "occurred_at",
+        condition: "kind = 'interaction'",
+        months: 36,
+        action: Action::Delete,
+        dependents: &[("timeline", "record_id")],
+        reason: "Service history is useful to the passenger for three years; older contacts are no longer needed (Art. 5(1)(e)).",
+    },
+    Policy {
+        category: "closed cases",
+        table: "cases",
+        key: "id",
+        customer_column: "customer_id",
+        age_column: "closed_at",
+        condition: "closed_at IS NOT NULL",
+        months: 72,
+        action: Action::Clear {
+            columns: &["subject", "description", "booking_reference"],
+        },
+        dependents: &[],
+        reason: "Kept six years for claims (limitation periods); afterwards only ids, codes and dates remain for statistics.",
+    },
+    Policy {
+        category: "closed data-subject requests",
+        table: "privacy_requests",
+        key: "id",
+        customer_column: "customer_id",
+        age_column: "updated_at",
+        condition: "state IN ('completed', 'refused')",
+        months: 36,
+        action: Action::Clear {
+            columns: &["details"],
+        },
+        dependents: &[],
+        reason: "What the person wrote is kept three years after the answer; the request's dates and steps stay as proof (Art. 5(2)).",
+    },
+];
+
+/// The instant before which rows of a policy of `months` are past their period at `at`.
+pub fn cutoff(at: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    at.checked_sub_months(Months::new(months))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn not_held(p: &Policy) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM privacy_restrictions h WHERE h.customer_id = {}.{} AND h.lifted_at IS NULL)",
+        p.table, p.customer_column
+    )
+}
+
+/// The `WHERE` condition of the rows a policy covers that are past their period (`$1` is the
+/// cutoff), without the hold.
+fn due(p: &Policy, param: &str) -> String {
+    let touched = match p.action {
+        Action::Delete => String::new(),
+        Action::Clear { columns } => {
+            let c: Vec<String> = columns.iter().map(|c| format!("{c} <> ''")).collect();
+            format!(" AND ({})", c.join(" OR "))
+        }
+    };
+    format!("{} AND {} < {param}{touched}", p.condition, p.age_column)
+}
+
+/// One policy's line of a report or run.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PolicyOutcome {
+    /// The data category.
+    pub category: String,
+    /// The table.
+    pub table: String,
+    /// The period in months.
+    pub months: u32,
+    /// `delete` or `clear`.
+    pub action: String,
+    /// Rows older than this (RFC 3339 UTC) are past the period.
+    pub cutoff: String,
+    /// Rows the run changes (or, in a dry run, would change).
+    pub rows: u64,
+    /// Rows past the period but kept because the person's processing is restricted.
+    pub held: u64,
+}
+
+/// A retention run or its dry run.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RetentionReport {
+    /// When (RFC 3339 UTC).
+    pub at: String,
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// Policy by policy.
+    pub policies: Vec<PolicyOutcome>,
+}
+
+/// `aloft.privacy.retention_applied`, version 1: counts per category, no ids.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RetentionApplied {
+    /// The run.
+    #[serde(flatten)]
+    pub report: RetentionReport,
+}
+
+/// Event type of a retention run.
+pub const RETENTION_APPLIED: &str = "aloft.privacy.retention_applied";
+
+impl DomainEvent for RetentionApplied {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        RETENTION_APPLIED
+    }
+    fn subject(&self) -> Option<String> {
+        None
+    }
+}
+
+async fn count(db: &Database, sql: &str, cutoff: &str) -> Result<u64, StorageError> {
+    let n: i64 = sqlx::query(sql)
+        .bind(cutoff)
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// What a run at `at` would do, changing nothing.
+pub async fn dry_run(db: &Database, at: DateTime<Utc>) -> Result<RetentionReport, StorageError> {
+    let present = crate::coverage::tables(db).await?;
+    let p = db.backend().param(1);
+    let mut out = Vec::new();
+    for pol in POLICIES {
+        if !present.iter().any(|t| t == pol.table) {
+            continue;
+        }
+        let cut = to_db_time(cutoff(at, pol.months));
+        let all = format!("SELECT COUNT(*) FROM {} WHERE {}", pol.table, due(pol, &p));
+        let free = format!("{all} AND {}", not_held(pol));
+        let total = count(db, &all, &cut).await?;
+        let rows = count(db, &free, &cut).await?;
+        out.push(outcome(pol, cut, rows, total - rows));
+    }
+    Ok(RetentionReport {
+        at: to_db_time(at),
+        dry_run: true,
+        policies: out,
+    })
+}
+
+fn outcome(pol: &Policy, cutoff: String, rows: u64, held: u64) -> PolicyOutcome {
+    PolicyOutcome {
+        category: pol.category.into(),
+        table: pol.table.into(),
+        months: pol.months,
+        action: match pol.action {
+            Action::Delete => "delete".into(),
+            Action::Clear { .. } => "clear".into(),
+        },
+        cutoff,
+        rows,
+        held,
+    }
+}
+
+/// Applies every policy at `at`, in one transaction with its audit record and the event
+/// `aloft.privacy.retention_applied` (counts only).
+pub async fn apply(
+    db: &Database,
+    at: DateTime<Utc>,
+    ctx: &AccessContext,
+) -> Result<RetentionReport, StorageError> {
+    let report = dry_run(db, at).await?;
+    let p = db.backend().param(1);
+    let mut tx = db.begin_write().await?;
+    let mut out = Vec::new();
+    for line in &report.policies {
+        let Some(pol) = POLICIES.iter().find(|x| x.table == line.table) else {
+            continue;
+        };
+        let which = format!("{} AND {}", due(pol, &p), not_held(pol));
+        let rows = match pol.action {
+            Action::Delete => {
+                for (dt, dc) in pol.dependents {
+                    sqlx::query(&format!(
+                        "DELETE FROM {dt} WHERE {dc} IN (SELECT {} FROM {} WHERE {which})",
+                        pol.key, pol.table
+                    ))
+                    .bind(&line.cutoff)
+                    .execute(tx.conn())
+                    .await?;
+                }
+                sqlx::query(&format!("DELETE FROM {} WHERE {which}", pol.table))
+                    .bind(&line.cutoff)
+                    .execute(tx.conn())
+                    .await?
+                    .rows_affected()
+            }
+            Action::Clear { columns } => {
+                let sets: Vec<String> = columns.iter().map(|c| format!("{c} = ''")).collect();
+                sqlx::query(&format!(
+                    "UPDATE {} SET {} WHERE {which}",
+                    pol.table,
+                    sets.join(", ")
+                ))
+                .bind(&line.cutoff)
+                .execute(tx.conn())
+                .await?
+                .rows_affected()
+            }
+        };
+        out.push(outcome(pol, line.cutoff.clone(), rows, line.held));
+    }
+    let report = RetentionReport {
+        at: to_db_time(at),
+        dry_run: false,
+        policies: out,
+    };
+    tx.emit(&CloudEvent::of(&RetentionApplied {
+        report: report.clone(),
+    }))
+    .await?;
+    tx.audit(&[ctx.entry(
+        audit::RETENTION_APPLIED,
+        "retention",
+        None,
+        report
+            .policies
+            .iter()
+            .map(|l| format!("{}:{}", l.table, l.rows))
+            .collect(),
+        "success",
+    )])
+    .await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// The scheduled run: applies the policies now, as the system.
+pub async fn run_now(db: &Database) -> Result<RetentionReport, StorageError> {
+    apply(db, now(), &AccessContext::system("privacy.retention")).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_cutoff_counts_calendar_months() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 31, 12, 0, 0).unwrap();
+        assert_eq!(
+            cutoff(at, 36),
+            Utc.with_ymd_and_hms(2023, 3, 31, 12, 0, 0).unwrap()
+        );
+        assert_eq!(
+            cutoff(at, 1),
+            Utc.with_ymd_and_hms(2026, 2, 28, 12, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn clearing_touches_only_rows_not_yet_cleared_and_holds_are_checked_on_the_person() {
+        let p = &POLICIES[2];
+        let sql = due(p, "$1");
+        assert!(sql.contains("details <> ''") && sql.contains("updated_at < $1"));
+        assert!(not_held(p).contains("privacy_requests.customer_id"));
+        assert!(!due(&POLICIES[0], "$1").contains("<> ''"));
+    }
+
+    #[test]
+    fn every_policy_names_a_covered_table() {
+        for p in POLICIES {
+            assert!(
+                crate::coverage::PERSONAL_TABLES
+                    .iter()
+                    .any(|t| t.table == p.table && t.column == p.customer_column),
+                "{}",
+                p.table
+            );
+            assert!(p.months > 0 && !p.reason.is_empty());
+        }
+    }
+}
