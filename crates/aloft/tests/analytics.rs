@@ -695,3 +695,109 @@ async fn offer_now_tab_records_offers_and_answers_and_the_report_page_counts_the
     })
     .await;
 }
+
+// ---- Incremental segment membership (issue 22, item 1 in part) -----------------------------
+
+async fn member_count(app: &TestApp, segment: &str, customer: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM analytics_segment_members WHERE segment_id = $1 AND customer_id = $2",
+    )
+    .bind(segment)
+    .bind(customer)
+    .fetch_one(app.test_db.db.pool())
+    .await
+    .unwrap()
+}
+
+/// Waits (up to 5 s) until `customer`'s membership of `segment` is `want`; returns how long.
+async fn until_member(
+    app: &TestApp,
+    segment: &str,
+    customer: &str,
+    want: i64,
+) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    while member_count(app, segment, customer).await != want {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "membership never became {want}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn a_profile_enters_and_leaves_a_saved_segment_within_a_second() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let mm = ids::MARKETING_MANAGER;
+        let gold = json!({"name": "Gold members", "rule": {"field": "loyalty.tier", "op": "=", "value": "gold"}});
+        let r = api_as(&app, mm, "POST", "/api/v1/segments", Some(&gold)).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["members"], 0);
+        let segment = r.json()["id"].as_str().unwrap().to_owned();
+
+        // A new gold member enters.
+        let customer = app
+            .create_customer(json!({"first_name": "Rui", "last_name": "Gomes",
+                "loyalty_number": "AL500000001", "loyalty_tier": "gold"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let entered = until_member(&app, &segment, &customer, 1).await;
+        assert!(entered < std::time::Duration::from_secs(1), "entered after {entered:?}");
+        let events = |ty: &'static str| {
+            let (app, segment, customer) = (&app, segment.clone(), customer.clone());
+            async move {
+                let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM outbox WHERE event_type = $1 AND subject = $2")
+                    .bind(ty)
+                    .bind(&segment)
+                    .fetch_all(app.test_db.db.pool())
+                    .await
+                    .unwrap();
+                payloads.iter().filter(|p| p.contains(&customer)).count()
+            }
+        };
+        assert_eq!(events("aloft.segment.entered").await, 1);
+        // Facts were stored for the preview too.
+        let r = preview_as(&app, mm, &json!({"rule": {"field": "loyalty.tier", "op": "=", "value": "gold"}})).await;
+        assert_eq!(r.json()["count"], 1, "{}", r.text());
+
+        // Down to silver: they leave.
+        let r = app
+            .patch_json(&format!("/api/v1/customers/{customer}"), &json!({"loyalty_tier": "silver"}), Some("\"1\""))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let left = until_member(&app, &segment, &customer, 0).await;
+        assert!(left < std::time::Duration::from_secs(1), "left after {left:?}");
+        eprintln!("{backend:?}: entered after {entered:?}, left after {left:?}");
+        // Let the tail see a few more polls: still exactly one entry and one exit.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(events("aloft.segment.entered").await, 1);
+        assert_eq!(events("aloft.segment.left").await, 1);
+        let r = api_as(&app, mm, "GET", &format!("/api/v1/segments/{segment}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["members"], 0);
+        assert_eq!(r.json()["name"], "Gold members");
+
+        // A segment saved later selects the current facts at once.
+        let r = api_as(&app, mm, "POST", "/api/v1/segments",
+            Some(&json!({"name": "Silver", "rule": {"field": "loyalty.tier", "op": "=", "value": "silver"}}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["members"], 1, "{}", r.text());
+
+        // Bad input is named; other roles may not.
+        let r = api_as(&app, mm, "POST", "/api/v1/segments",
+            Some(&json!({"rule": {"field": "loyalty.teir", "op": "=", "value": "gold"}}))).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("/name") && r.text().contains("/rule/field"), "{}", r.text());
+        let r = api_as(&app, ids::CONTACT_CENTRE_AGENT, "POST", "/api/v1/segments", Some(&gold)).await;
+        assert_eq!(r.status, 403);
+        let r = api_as(&app, mm, "GET", "/api/v1/segments/no-such-segment", None).await;
+        assert_eq!(r.status, 404);
+        app.stop().await;
+    })
+    .await;
+}

@@ -15,6 +15,39 @@ pub const OFFER_ACCEPTED: &str = "aloft.offer.accepted";
 /// `aloft.offer.declined`: the customer declined an offer.
 pub const OFFER_DECLINED: &str = "aloft.offer.declined";
 
+/// `aloft.segment.entered`: a customer now meets a saved segment's rule.
+pub const SEGMENT_ENTERED: &str = "aloft.segment.entered";
+/// `aloft.segment.left`: a customer no longer meets a saved segment's rule.
+pub const SEGMENT_LEFT: &str = "aloft.segment.left";
+
+/// `aloft.segment.entered` and `aloft.segment.left`, version 1.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SegmentMembership {
+    /// The saved segment.
+    pub segment_id: String,
+    /// The version of its rule that was evaluated.
+    pub segment_version: i64,
+    /// The customer.
+    pub customer_id: String,
+    /// `true` entered, `false` left.
+    pub entered: bool,
+}
+
+impl DomainEvent for SegmentMembership {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        if self.entered {
+            SEGMENT_ENTERED
+        } else {
+            SEGMENT_LEFT
+        }
+    }
+    fn subject(&self) -> Option<String> {
+        Some(self.segment_id.clone())
+    }
+}
+
 /// `aloft.offer.made`, version 1.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OfferMade {
@@ -84,6 +117,11 @@ pub fn event_types() -> Vec<EventType> {
         ),
         EventType::of::<OfferAnswered>(OFFER_ACCEPTED, "The customer accepted an offer."),
         EventType::of::<OfferAnswered>(OFFER_DECLINED, "The customer declined an offer."),
+        EventType::of::<SegmentMembership>(
+            SEGMENT_ENTERED,
+            "A customer entered a saved segment (their facts changed, or the segment was reconciled).",
+        ),
+        EventType::of::<SegmentMembership>(SEGMENT_LEFT, "A customer left a saved segment."),
     ]
 }
 

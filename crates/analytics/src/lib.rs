@@ -11,6 +11,7 @@ pub use routes::AnalyticsModule;
 
 pub mod derive;
 pub mod events;
+pub mod membership;
 pub mod nba;
 pub mod offers;
 pub mod pages;

@@ -37,6 +37,16 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(SEGMENT_BUILD),
     ),
     RoutePolicy::new(
+        "POST",
+        "/api/v1/segments",
+        Access::Permission(SEGMENT_BUILD),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/segments/{id}",
+        Access::Permission(SEGMENT_BUILD),
+    ),
+    RoutePolicy::new(
         "GET",
         "/api/v1/customers/{id}/next-best-action",
         Access::Permission(OFFER_MAKE),
@@ -84,22 +94,123 @@ async fn preview(
     State(store): State<Arc<SegmentStore>>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Preview>, ApiError> {
+    let rule = parse_rule(&body)?;
+    let now = chrono::Utc::now();
+    let count = store.count(&rule, now).await?;
+    Ok(Json(Preview {
+        count,
+        counted_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }))
+}
+
+/// A saved segment (its size, never its members).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedSegmentView {
+    /// The segment.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The rule as saved.
+    pub rule: serde_json::Value,
+    /// Bumped on every edit of the rule.
+    pub version: i64,
+    /// Customers in it now.
+    pub members: i64,
+}
+
+fn parse_rule(body: &serde_json::Value) -> Result<crate::segment::Rule, ApiError> {
     let Some(rule) = body.get("rule") else {
         return Err(ApiError::field("/rule", "missing: the segment rule"));
     };
-    let rule = parse(rule).map_err(|errors| {
+    parse(rule).map_err(|errors| {
         ApiError::Invalid(
             errors
                 .into_iter()
                 .map(|e| FieldError::new(format!("/rule{}", e.pointer), e.detail))
                 .collect(),
         )
-    })?;
-    let now = chrono::Utc::now();
-    let count = store.count(&rule, now).await?;
-    Ok(Json(Preview {
-        count,
-        counted_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
+/// Save a segment: its members are selected at once, then kept current from events (a
+/// customer enters or leaves within a second of the change; `aloft.segment.entered` /
+/// `aloft.segment.left`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/segments",
+    tag = "analytics",
+    request_body(content = serde_json::Value, description = "`{\"name\": \"Lapsed gold\", \"rule\": …}`"),
+    responses(
+        (status = 201, description = "Saved, with its current size", body = SavedSegmentView),
+        (status = 422, description = "A missing name, an unknown field, operator or a wrong type, each named by its JSON pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn save_segment(
+    State(store): State<Arc<SegmentStore>>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<SavedSegmentView>), ApiError> {
+    let name = body
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && n.chars().count() <= 200);
+    let rule = parse_rule(&body);
+    let (name, rule) = match (name, rule) {
+        (Some(n), Ok(r)) => (n, r),
+        (n, r) => {
+            let mut errors = Vec::new();
+            if n.is_none() {
+                errors.push(FieldError::new("/name", "is required: 1 to 200 characters"));
+            }
+            if let Err(ApiError::Invalid(e)) = r {
+                errors.extend(e);
+            }
+            return Err(ApiError::Invalid(errors));
+        }
+    };
+    let now = aloft_kernel::db::now();
+    let rule_json = body.get("rule").cloned().unwrap_or_default();
+    let (id, members) = store
+        .save_segment(name, &rule_json, &rule, &ctx.actor.id, now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SavedSegmentView {
+            id,
+            name: name.to_owned(),
+            rule: rule_json,
+            version: 1,
+            members: i64::try_from(members).unwrap_or(i64::MAX),
+        }),
+    ))
+}
+
+/// A saved segment and its current size.
+#[utoipa::path(
+    get,
+    path = "/api/v1/segments/{id}",
+    tag = "analytics",
+    params(("id" = String, Path, description = "The segment id")),
+    responses(
+        (status = 200, description = "The segment", body = SavedSegmentView),
+        (status = 404, description = "No such segment", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_segment(
+    State(store): State<Arc<SegmentStore>>,
+    Path(id): Path<String>,
+) -> Result<Json<SavedSegmentView>, ApiError> {
+    let (s, members) = store
+        .segment(&id)
+        .await?
+        .ok_or(ApiError::NotFound("segment"))?;
+    Ok(Json(SavedSegmentView {
+        id: s.id,
+        name: s.name,
+        rule: s.rule_json,
+        version: s.version,
+        members,
     }))
 }
 
@@ -375,9 +486,11 @@ pub struct AnalyticsModule {
 }
 
 impl AnalyticsModule {
-    /// The module on `store` (offers are kept in the same database).
+    /// The module on `store` (offers are kept in the same database). Starts the outbox tail
+    /// that keeps saved segments' membership current (when called on a Tokio runtime).
     pub fn new(store: SegmentStore) -> Self {
         let offers = Offers::new(store.database().clone(), store.clone());
+        crate::membership::spawn_tail(store.clone());
         Self {
             store: Arc::new(store),
             offers,
@@ -421,6 +534,8 @@ impl aloft_module::DomainModule for AnalyticsModule {
     fn api_routes(&self) -> OpenApiRouter {
         OpenApiRouter::new()
             .routes(routes!(preview))
+            .routes(routes!(save_segment))
+            .routes(routes!(get_segment))
             .with_state(self.store.clone())
             .merge(
                 OpenApiRouter::new()

@@ -90,7 +90,8 @@ impl SegmentStore {
 
     /// Derives every customer's facts again from the profiles, the travel history and the
     /// marketing e-mail consent, and replaces the whole facts table with them in one
-    /// transaction (readers see the old facts until it commits). Returns the customers written.
+    /// transaction (readers see the old facts until it commits), then reconciles every saved
+    /// segment's membership with them. Returns the customers written.
     pub async fn rebuild(&self, now: DateTime<Utc>) -> Result<usize, StorageError> {
         let mut d = Derivation::new(now);
         let mut after = String::new();
@@ -145,6 +146,7 @@ impl SegmentStore {
         }
         let facts = d.finish();
         self.write_facts(&facts, now, true).await?;
+        self.reconcile(&facts, now).await?;
         Ok(facts.len())
     }
 
@@ -216,82 +218,8 @@ impl SegmentStore {
         now: DateTime<Utc>,
         replace_all: bool,
     ) -> Result<(), StorageError> {
-        let b = self.db.backend();
-        let p: Vec<String> = (1..=22).map(|n| b.param(n)).collect();
-        let insert = format!(
-            "INSERT INTO analytics_customer_facts (customer_id, home_airport, nationality, age_band, \
-             language, tier, tier_changed_at, flights_12m, flights_90d, last_flight_at, main_cabin, \
-             spend_12m_minor, disruptions_12m, meal_preference, seat_preference, interactions_90d, \
-             negative_90d, last_sentiment, open_cases, consent_marketing_email, updated_at) VALUES ({})",
-            p[..21].join(", ")
-        );
         let mut tx = self.db.pool().begin().await?;
-        if replace_all {
-            for table in [
-                "analytics_customer_facts",
-                "analytics_customer_routes",
-                "analytics_customer_airports",
-            ] {
-                sqlx::query(&format!("DELETE FROM {table}"))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        for f in facts {
-            for table in [
-                "analytics_customer_facts",
-                "analytics_customer_routes",
-                "analytics_customer_airports",
-            ] {
-                if replace_all {
-                    break;
-                }
-                sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = {}", p[0]))
-                    .bind(&f.customer_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query(&insert)
-                .bind(&f.customer_id)
-                .bind(&f.home_airport)
-                .bind(&f.nationality)
-                .bind(&f.age_band)
-                .bind(&f.language)
-                .bind(&f.tier)
-                .bind(instant(f.tier_changed_at))
-                .bind(f.flights_12m)
-                .bind(f.flights_90d)
-                .bind(instant(f.last_flight_at))
-                .bind(&f.main_cabin)
-                .bind(f.spend_12m_minor)
-                .bind(f.disruptions_12m)
-                .bind(&f.meal_preference)
-                .bind(&f.seat_preference)
-                .bind(f.interactions_90d)
-                .bind(f.negative_90d)
-                .bind(&f.last_sentiment)
-                .bind(f.open_cases)
-                .bind(i64::from(f.consent_marketing_email))
-                .bind(instant(Some(now)))
-                .execute(&mut *tx)
-                .await?;
-            for (table, values) in [
-                ("analytics_customer_routes", &f.routes),
-                ("analytics_customer_airports", &f.airports),
-            ] {
-                let mut seen = std::collections::BTreeSet::new();
-                for v in values.iter().filter(|v| seen.insert(v.as_str())) {
-                    sqlx::query(&format!(
-                        "INSERT INTO {table} (customer_id, value) VALUES ({}, {})",
-                        p[0], p[1]
-                    ))
-                    .bind(&f.customer_id)
-                    .bind(v)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-        }
+        write_facts_on(&mut tx, self.db.backend(), facts, now, replace_all).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -315,4 +243,90 @@ impl SegmentStore {
         let n: i64 = row.try_get("n")?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// Writes facts rows on `conn` (inside the caller's transaction): every table replaced when
+/// `replace_all`, else these customers' rows.
+pub(crate) async fn write_facts_on(
+    conn: &mut sqlx::AnyConnection,
+    b: aloft_kernel::Backend,
+    facts: &[CustomerFacts],
+    now: DateTime<Utc>,
+    replace_all: bool,
+) -> Result<(), StorageError> {
+    let p: Vec<String> = (1..=22).map(|n| b.param(n)).collect();
+    let insert = format!(
+        "INSERT INTO analytics_customer_facts (customer_id, home_airport, nationality, age_band, \
+         language, tier, tier_changed_at, flights_12m, flights_90d, last_flight_at, main_cabin, \
+         spend_12m_minor, disruptions_12m, meal_preference, seat_preference, interactions_90d, \
+         negative_90d, last_sentiment, open_cases, consent_marketing_email, updated_at) VALUES ({})",
+        p[..21].join(", ")
+    );
+    if replace_all {
+        for table in [
+            "analytics_customer_facts",
+            "analytics_customer_routes",
+            "analytics_customer_airports",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    for f in facts {
+        for table in [
+            "analytics_customer_facts",
+            "analytics_customer_routes",
+            "analytics_customer_airports",
+        ] {
+            if replace_all {
+                break;
+            }
+            sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = {}", p[0]))
+                .bind(&f.customer_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        sqlx::query(&insert)
+            .bind(&f.customer_id)
+            .bind(&f.home_airport)
+            .bind(&f.nationality)
+            .bind(&f.age_band)
+            .bind(&f.language)
+            .bind(&f.tier)
+            .bind(instant(f.tier_changed_at))
+            .bind(f.flights_12m)
+            .bind(f.flights_90d)
+            .bind(instant(f.last_flight_at))
+            .bind(&f.main_cabin)
+            .bind(f.spend_12m_minor)
+            .bind(f.disruptions_12m)
+            .bind(&f.meal_preference)
+            .bind(&f.seat_preference)
+            .bind(f.interactions_90d)
+            .bind(f.negative_90d)
+            .bind(&f.last_sentiment)
+            .bind(f.open_cases)
+            .bind(i64::from(f.consent_marketing_email))
+            .bind(instant(Some(now)))
+            .execute(&mut *conn)
+            .await?;
+        for (table, values) in [
+            ("analytics_customer_routes", &f.routes),
+            ("analytics_customer_airports", &f.airports),
+        ] {
+            let mut seen = std::collections::BTreeSet::new();
+            for v in values.iter().filter(|v| seen.insert(v.as_str())) {
+                sqlx::query(&format!(
+                    "INSERT INTO {table} (customer_id, value) VALUES ({}, {})",
+                    p[0], p[1]
+                ))
+                .bind(&f.customer_id)
+                .bind(v)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
