@@ -369,6 +369,15 @@ async fn storm_of_cancellations_performance() {
             travel.record_many(records, &ctx).await.unwrap();
         }
         eprintln!("{backend:?}: loaded in {:?}", loaded.elapsed());
+        // A goodwill policy that gives every passenger of a cancellation a meal voucher: the
+        // worst case, one award and one event per passenger on top of the proposals.
+        let goodwill = json!({"rows": [{"name": "Meal on cancellation", "kinds": ["cancellation"],
+            "benefit": "meal_voucher", "amount": "12.00", "currency": "EUR"}]});
+        assert_eq!(post(&app, ids::CMP_MANAGER, "/api/v1/compensation/goodwill", &goodwill).await.status, 201);
+        for step in ["simulation", "publication"] {
+            let r = post(&app, ids::CMP_MANAGER, &format!("/api/v1/compensation/goodwill/1/{step}"), &json!({})).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
         let started = std::time::Instant::now();
         let mut created = 0;
         for f in 0..flights {
@@ -387,10 +396,12 @@ async fn storm_of_cancellations_performance() {
         let took = started.elapsed();
         let proposals = count(&app, "SELECT COUNT(*) FROM compensation_proposals").await;
         let mail = mails(&app).await;
+        let awards = count(&app, "SELECT COUNT(*) FROM compensation_goodwill_awards").await;
         eprintln!(
-            "{backend:?}: {flights} flights × {seats} passengers: {created} proposals ({proposals} stored), {mail} mails queued in {took:?}"
+            "{backend:?}: {flights} flights × {seats} passengers: {created} proposals ({proposals} stored), {mail} mails queued, {awards} goodwill awards in {took:?}"
         );
         assert!(proposals >= i64::from(flights * seats));
+        assert_eq!(awards, i64::from(flights * seats));
         assert_eq!(mail, i64::from(flights / 2 * seats));
         app.stop().await;
     })

@@ -611,44 +611,23 @@ impl Compensation {
         notify: BTreeSet<CustomerId>,
         tiers_for: BTreeSet<CustomerId>,
     ) -> Result<ContactsAndTiers, StorageError> {
-        let customers: BTreeSet<CustomerId> = notify.union(&tiers_for).copied().collect();
-        use futures_util::stream::{self, StreamExt, TryStreamExt};
-        // Profiles are sealed per customer, so each is read through the customers store; a few
-        // reads at a time keep a storm of disruptions from waiting on one round trip after another.
-        let found: Vec<(CustomerId, Option<aloft_customers::Customer>)> = stream::iter(customers)
-            .map(|id| async move { Ok::<_, StorageError>((id, self.customers.get(id).await?)) })
-            .buffer_unordered(CONTACT_READS_AT_ONCE)
-            .try_collect()
-            .await?;
+        let customers: Vec<CustomerId> = notify.union(&tiers_for).copied().collect();
+        // One query per 500 profiles (each opened with its own data key), not one round trip
+        // per passenger: a storm of disruptions reads tens of thousands.
+        let found = self.customers.get_all(&customers).await?;
         let mut out = HashMap::new();
         let mut tiers = HashMap::new();
         let mut entries = Vec::new();
-        for (id, customer) in found {
-            if let Some(c) = customer {
-                let mut fields = Vec::new();
-                if tiers_for.contains(&id) {
-                    fields.push("loyalty_tier".to_owned());
-                    let tier = c.profile.loyalty_tier.map_or("none", |t| t.as_str());
-                    tiers.insert(id, tier.to_owned());
-                }
-                if !notify.contains(&id) {
-                    entries.push(ctx.entry(
-                        events::audit::CONTACT_READ,
-                        "customer",
-                        Some(id.to_string()),
-                        fields,
-                        "success",
-                    ));
-                    continue;
-                }
+        for c in found {
+            let id = c.id;
+            let mut fields = Vec::new();
+            if tiers_for.contains(&id) {
+                fields.push("loyalty_tier".to_owned());
+                let tier = c.profile.loyalty_tier.map_or("none", |t| t.as_str());
+                tiers.insert(id, tier.to_owned());
+            }
+            if notify.contains(&id) {
                 fields.extend(["email".to_owned(), "preferences.language".to_owned()]);
-                entries.push(ctx.entry(
-                    events::audit::CONTACT_READ,
-                    "customer",
-                    Some(id.to_string()),
-                    fields,
-                    "success",
-                ));
                 if let Some(email) = &c.profile.email {
                     let language = c
                         .profile
@@ -660,6 +639,13 @@ impl Compensation {
                     out.insert(id, (email.as_str().to_owned(), language));
                 }
             }
+            entries.push(ctx.entry(
+                events::audit::CONTACT_READ,
+                "customer",
+                Some(id.to_string()),
+                fields,
+                "success",
+            ));
         }
         if let Some(auditor) = &self.auditor
             && !entries.is_empty()
@@ -914,9 +900,6 @@ type ContactsAndTiers = (
     HashMap<CustomerId, (String, String)>,
     HashMap<CustomerId, String>,
 );
-
-/// Profiles read at once for the notifications of one disruption.
-const CONTACT_READS_AT_ONCE: usize = 16;
 
 /// Proposals per multi-row insert (14 values each: well under every backend's limit).
 const PROPOSALS_PER_STATEMENT: usize = 200;
