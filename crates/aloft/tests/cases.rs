@@ -978,3 +978,110 @@ async fn count_cases(app: &TestApp) -> i64 {
 fn short(id: &str) -> String {
     aloft_cases::service::short_ref(id)
 }
+
+#[tokio::test]
+async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let customer = traveller(&app).await;
+        let case = call(
+            &app,
+            "POST",
+            ids::CONTACT_CENTRE_AGENT,
+            "/api/v1/cases",
+            Some(&bag_case(&customer, "ABC123")),
+        )
+        .await
+        .json();
+        let id = case["id"].as_str().unwrap().to_owned();
+        assert_eq!(case["priority"], "urgent");
+        let path = format!("/api/v1/cases/{id}/priority");
+
+        // Refused with the field named; nothing changes.
+        let r = call(&app, "POST", ids::CONTACT_CENTRE_AGENT, &path,
+            Some(&json!({"priority": "meh", "reason": " "}))).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        let pointers: Vec<String> = r.json()["errors"].as_array().unwrap().iter()
+            .map(|e| e["pointer"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(pointers, ["/priority", "/reason"]);
+        assert_eq!(case_state(&app, &id).await.2, case["version"].as_i64().unwrap());
+        // Only case workers.
+        let r = call(&app, "POST", ids::CMP_MANAGER, &path,
+            Some(&json!({"priority": "low", "reason": "x"}))).await;
+        assert_eq!(r.status, 403);
+
+        let r = call(&app, "POST", ids::CONTACT_CENTRE_AGENT, &path,
+            Some(&json!({"priority": "low", "reason": "Bag already delivered, customer informed by phone"}))).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let changed = r.json();
+        assert_eq!(changed["priority"], "low");
+        let last = changed["priority_reasons"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["code"], "override");
+        assert!(last["detail"].as_str().unwrap().contains("Bag already delivered"));
+        // The SLA follows the new priority (low: a longer resolution target).
+        assert!(changed["sla"]["resolution_due"].as_str().unwrap() > case["sla"]["resolution_due"].as_str().unwrap());
+        let events = aloft_kernel::events::events_for(&app.test_db.db, &id).await.unwrap();
+        let changed_event = events.iter().find(|e| e.event_type == "aloft.case.priority_changed")
+            .expect("the override is announced");
+        let data = serde_json::to_string(&changed_event.data).unwrap();
+        assert!(!data.contains("Bag already delivered"), "the reason stays out of the event: {data}");
+        let audited: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'case.priority_overridden' AND resource_id = $1")
+            .bind(&id).fetch_one(app.test_db.db.pool()).await.unwrap();
+        assert_eq!(audited, 1);
+
+        // Canned replies: kept by the CMP manager, inserted by agents.
+        let put = |role: &'static str, mid: &'static str, body: Value| {
+            let app = &app;
+            async move { call(app, "PUT", role, &format!("/api/v1/case-macros/{mid}"), Some(&body)).await }
+        };
+        let r = put(ids::CMP_MANAGER, "bag-found", json!({"name": "Bag found",
+            "body": "Good news about case {{reference}}: we found your bag."})).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let r = put(ids::CMP_MANAGER, "bag-found", json!({"name": "Bag found",
+            "body": "Good news about {{reference}}: we found your bag and deliver it today."})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = put(ids::CMP_MANAGER, "Bad_Id", json!({"name": "x", "body": "y"})).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(r.json()["errors"][0]["pointer"], "#id");
+        let r = put(ids::CONTACT_CENTRE_AGENT, "mine", json!({"name": "x", "body": "y"})).await;
+        assert_eq!(r.status, 403);
+        let list = call(&app, "GET", ids::CONTACT_CENTRE_AGENT, "/api/v1/case-macros", None).await;
+        assert_eq!(list.status, 200, "{}", list.text());
+        assert_eq!(list.json().as_array().unwrap().len(), 1);
+
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        let page = app.get_as(&agent, &format!("/cases/{id}?macro=bag-found")).await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let expected = format!("Good news about {}: we found your bag and deliver it today.",
+            aloft_cases::service::short_ref(&id));
+        assert!(page.text().contains(&expected), "{}", page.text());
+        assert!(page.text().contains("Change the priority"));
+        let r = app.post_form_as(&agent, &format!("/cases/{id}/priority"), "priority=high&priority_reason=Customer+called+again").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert_eq!(call(&app, "GET", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{id}"), None)
+            .await.json()["priority"], "high");
+        assert_eq!(app.get_as(&agent, "/cases/macros").await.status, 403);
+        let manager = app.sign_in_as(ids::CMP_MANAGER).await;
+        let admin = app.get_as(&manager, "/cases/macros").await;
+        assert_eq!(admin.status, 200, "{}", admin.text());
+        assert!(admin.text().contains("Bag found"));
+        let r = app.post_form_as(&manager, "/cases/macros", "id=&name=&body=").await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        let r = call(&app, "DELETE", ids::CMP_MANAGER, "/api/v1/case-macros/bag-found", None).await;
+        assert_eq!(r.status, 204);
+        let r = call(&app, "DELETE", ids::CMP_MANAGER, "/api/v1/case-macros/bag-found", None).await;
+        assert_eq!(r.status, 404);
+
+        // A closed case keeps its priority.
+        for to in [json!({"to": "in_progress"}), json!({"to": "resolved", "resolution": "Delivered"}), json!({"to": "closed"})] {
+            let r = call(&app, "POST", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{id}/transitions"), Some(&to)).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        let r = call(&app, "POST", ids::CONTACT_CENTRE_AGENT, &path,
+            Some(&json!({"priority": "urgent", "reason": "too late"}))).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        app.stop().await;
+    })
+    .await;
+}

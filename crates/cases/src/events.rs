@@ -18,6 +18,8 @@ pub const CASE_STATE_CHANGED: &str = "aloft.case.state_changed";
 pub const CASE_MESSAGE_ADDED: &str = "aloft.case.message_added";
 /// `aloft.case.assigned`: a case was given to an agent or queue.
 pub const CASE_ASSIGNED: &str = "aloft.case.assigned";
+/// `aloft.case.priority_changed`: an agent set the priority by hand (with a reason).
+pub const CASE_PRIORITY_CHANGED: &str = "aloft.case.priority_changed";
 /// `aloft.case.rated`: the passenger rated the resolution (CSAT).
 pub const CASE_RATED: &str = "aloft.case.rated";
 /// `aloft.case.sla_warning`: an SLA clock passed its warning share.
@@ -85,6 +87,12 @@ case_event!(CaseAssigned, CASE_ASSIGNED, "`aloft.case.assigned`, version 1." {
     /// Why (`routing`, `transfer`, `escalation`, `reassignment`).
     reason: String,
 });
+case_event!(CasePriorityChanged, CASE_PRIORITY_CHANGED, "`aloft.case.priority_changed`, version 1." {
+    /// Previous priority.
+    from: String,
+    /// New priority.
+    to: String,
+});
 case_event!(CaseRated, CASE_RATED, "`aloft.case.rated`, version 1." {
     /// The rating, 1 (poor) to 5 (excellent).
     csat: i64,
@@ -151,6 +159,10 @@ pub fn event_types() -> Vec<EventType> {
             CASE_SLA_BREACHED,
             "An SLA clock of a case passed its target; the case is escalated.",
         ),
+        EventType::of::<CasePriorityChanged>(
+            CASE_PRIORITY_CHANGED,
+            "An agent set a case's priority by hand, with a reason (kept on the case, not in the event).",
+        ),
         EventType::of::<CaseRated>(
             CASE_RATED,
             "The passenger rated how their case was resolved (CSAT 1-5), once.",
@@ -187,6 +199,13 @@ pub mod audit {
     /// `case.rated`: the passenger rated the resolution.
     pub const RATED: AuditAction = AuditAction::new("case.rated");
 
+    /// `case.priority_overridden`: an agent set the priority by hand.
+    pub const PRIORITY_OVERRIDDEN: AuditAction = AuditAction::new("case.priority_overridden");
+    /// `case.macro_saved`: a canned reply created or changed.
+    pub const MACRO_SAVED: AuditAction = AuditAction::new("case.macro_saved");
+    /// `case.macro_deleted`: a canned reply deleted.
+    pub const MACRO_DELETED: AuditAction = AuditAction::new("case.macro_deleted");
+
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
         OPENED,
@@ -198,5 +217,8 @@ pub mod audit {
         DISRUPTION_REPORTED,
         DISRUPTION_PROCESSED,
         RATED,
+        PRIORITY_OVERRIDDEN,
+        MACRO_SAVED,
+        MACRO_DELETED,
     ];
 }

@@ -16,6 +16,7 @@
 pub mod demo;
 pub mod disruptions;
 pub mod events;
+pub mod extras;
 pub mod model;
 pub mod my_pages;
 pub mod pages;
@@ -187,14 +188,24 @@ impl aloft_module::DomainModule for CasesModule {
     }
 
     fn navigation(&self) -> Vec<aloft_web::NavEntry> {
-        vec![aloft_web::NavEntry {
-            section: pages::SECTION,
-            href: "/cases",
-            label: "Cases",
-            summary: "Open cases: yours, your team's queue, and those at risk of SLA breach.",
-            access: aloft_authz::Access::Permission(permissions::CASE_WORK),
-            order: 20,
-        }]
+        vec![
+            aloft_web::NavEntry {
+                section: pages::SECTION,
+                href: "/cases",
+                label: "Cases",
+                summary: "Open cases: yours, your team's queue, and those at risk of SLA breach.",
+                access: aloft_authz::Access::Permission(permissions::CASE_WORK),
+                order: 20,
+            },
+            aloft_web::NavEntry {
+                section: pages::SECTION,
+                href: "/cases/macros",
+                label: "Case macros",
+                summary: "Canned replies agents insert into their answers.",
+                access: aloft_authz::Access::Permission(permissions::CASE_CONFIGURE),
+                order: 21,
+            },
+        ]
     }
 
     fn home_panels(&self) -> Vec<aloft_web::HomePanel> {

@@ -18,8 +18,9 @@ use aloft_web::kit::{
 };
 use aloft_web::{HomePanel, Placement, RecordView, Section, csrf_field, layout, page};
 
+use crate::extras::is_macro_id;
 use crate::model::{Category, Priority, QUEUES, is_queue};
-use crate::permissions::CASE_WORK;
+use crate::permissions::{CASE_CONFIGURE, CASE_WORK};
 use crate::service::{
     Case, CaseError, Cases, Entry, QueueFilter, TransitionRequest, cursor_of, short_ref,
 };
@@ -38,6 +39,18 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(CASE_WORK),
     ),
     RoutePolicy::new("POST", "/cases/{id}/assign", Access::Permission(CASE_WORK)),
+    RoutePolicy::new(
+        "POST",
+        "/cases/{id}/priority",
+        Access::Permission(CASE_WORK),
+    ),
+    RoutePolicy::new("GET", "/cases/macros", Access::Permission(CASE_CONFIGURE)),
+    RoutePolicy::new("POST", "/cases/macros", Access::Permission(CASE_CONFIGURE)),
+    RoutePolicy::new(
+        "POST",
+        "/cases/macros/{id}/delete",
+        Access::Permission(CASE_CONFIGURE),
+    ),
 ];
 
 /// The page routes.
@@ -48,6 +61,9 @@ pub fn routes(cases: Cases) -> Router {
         .route("/cases/{id}/reply", post(reply))
         .route("/cases/{id}/transition", post(transition))
         .route("/cases/{id}/assign", post(assign))
+        .route("/cases/{id}/priority", post(set_priority))
+        .route("/cases/macros", get(macros_page).post(save_macro))
+        .route("/cases/macros/{id}/delete", post(delete_macro))
         .with_state(cases)
 }
 
@@ -254,11 +270,21 @@ fn timeline(entries: &[Entry]) -> Markup {
     kit::feed(&items)
 }
 
-/// `GET /cases/{id}`: the case, its timeline and the forms.
+/// Options of the case page.
+#[derive(Debug, Deserialize)]
+struct DetailParams {
+    /// A macro to put into the reply box.
+    #[serde(rename = "macro")]
+    macro_id: Option<String>,
+}
+
+/// `GET /cases/{id}`: the case, its timeline and the forms (`?macro=` fills the reply box with
+/// a canned reply).
 async fn detail(
     State(cases): State<Cases>,
     ctx: AccessContext,
     Path(id): Path<String>,
+    Query(params): Query<DetailParams>,
 ) -> Response {
     let (case, entries) = match cases.get(&id, &ctx).await {
         Ok(x) => x,
@@ -309,6 +335,20 @@ async fn detail(
         .is_some_and(|w| w.is_terminal(&case.state));
     let reference = short_ref(&case.id);
     let errors = kit::FormErrors::new();
+    let macros = cases.macros().await.unwrap_or_default();
+    let prefill = params
+        .macro_id
+        .as_deref()
+        .and_then(|m| macros.iter().find(|x| x.id == m))
+        .map(|m| m.text_for(&case));
+    let macro_options: Vec<(String, String)> = macros
+        .iter()
+        .map(|m| (m.id.clone(), m.name.clone()))
+        .collect();
+    let priority_options: Vec<(String, String)> = Priority::ALL
+        .iter()
+        .map(|p| (p.as_str().to_owned(), p.as_str().to_owned()))
+        .collect();
     page(
         StatusCode::OK,
         layout(
@@ -342,10 +382,25 @@ async fn detail(
                 @if !closed {
                     section aria-labelledby="reply-title" {
                         h2 #reply-title { "Reply to the customer" }
+                        @if !macro_options.is_empty() {
+                            form method="get" action={ "/cases/" (case.id) } {
+                                (Field::new("macro", "Canned reply", FieldKind::Select(macro_options.clone())).value(params.macro_id.clone()).render(&errors))
+                                button.secondary type="submit" { "Insert into the reply" }
+                            }
+                        }
                         form method="post" action={ "/cases/" (case.id) "/reply" } {
                             (csrf_field())
-                            (Field::new("body", "Message", FieldKind::TextArea).required().render(&errors))
+                            (Field::new("body", "Message", FieldKind::TextArea).value(prefill.clone()).required().render(&errors))
                             button type="submit" { "Send reply" }
+                        }
+                    }
+                    section aria-labelledby="priority-title" {
+                        h2 #priority-title { "Change the priority" }
+                        form method="post" action={ "/cases/" (case.id) "/priority" } {
+                            (csrf_field())
+                            (Field::new("priority", "Priority", FieldKind::Select(priority_options.clone())).value(Some(case.priority.as_str())).render(&errors))
+                            (Field::text("priority_reason", "Reason").required().render(&errors))
+                            button type="submit" { "Change priority" }
                         }
                     }
                     @if !moves.is_empty() {
@@ -477,6 +532,155 @@ async fn assign(
             ),
         ),
         Err(e) => refused(&id, e),
+    }
+}
+
+/// `POST /cases/{id}/priority`.
+async fn set_priority(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let priority = given(&form, "priority").and_then(|p| Priority::parse(&p));
+    let (Some(priority), Some(reason)) = (priority, given(&form, "priority_reason")) else {
+        return kit::redirect_with_notice(
+            &format!("/cases/{id}"),
+            "Not done: a priority and a reason are required.",
+        );
+    };
+    match cases.override_priority(&id, priority, &reason, &ctx).await {
+        Ok(c) => kit::redirect_with_notice(
+            &format!("/cases/{id}"),
+            &format!("Priority set to {}.", c.priority.as_str()),
+        ),
+        Err(crate::extras::OverrideError::Case(e)) => refused(&id, e),
+        Err(crate::extras::OverrideError::NoReason(_)) => {
+            kit::redirect_with_notice(&format!("/cases/{id}"), "Not done: a reason is required.")
+        }
+    }
+}
+
+fn macros_view(
+    status: StatusCode,
+    macros: &[crate::extras::Macro],
+    form: &FormData,
+    errors: &kit::FormErrors,
+) -> Response {
+    let table = DataTable::new(
+        "Canned replies, by name",
+        vec![
+            Column::new("Id"),
+            Column::new("Name"),
+            Column::new("Text"),
+            Column::new("Actions"),
+        ],
+    )
+    .id("macros")
+    .rows(
+        macros
+            .iter()
+            .map(|m| {
+                let excerpt: String = m.body.chars().take(120).collect();
+                vec![
+                    html! { code { (m.id) } },
+                    html! { (m.name) },
+                    html! { (excerpt) },
+                    kit::confirm_button(
+                        &format!("/cases/macros/{}/delete", m.id),
+                        "Delete",
+                        &format!("Delete the canned reply {}?", m.name),
+                        &[],
+                    ),
+                ]
+            })
+            .collect(),
+    )
+    .render();
+    page(
+        status,
+        layout(
+            "Case macros",
+            SECTION,
+            html! {
+                (kit::page_header(&[Crumb { label: "Home", href: "/" }], "Case macros",
+                    Some(html! { "Canned replies agents insert into a reply. " code { "{{reference}}" } " becomes the case's reference." }), None))
+                @if macros.is_empty() {
+                    (kit::empty_state("No canned replies yet", "Add the first below.", None))
+                } @else {
+                    (table)
+                }
+                section aria-labelledby="macro-form" {
+                    h2 #macro-form { "Add or replace a canned reply" }
+                    (kit::error_summary(errors))
+                    form method="post" action="/cases/macros" {
+                        (csrf_field())
+                        (Field::text("id", "Id").hint("Lower-case letters, digits and dashes; an existing id is replaced").value(form.text("id")).required().render(errors))
+                        (Field::text("name", "Name").value(form.text("name")).required().render(errors))
+                        (Field::new("body", "Text", FieldKind::TextArea).value(form.text("body")).required().render(errors))
+                        button type="submit" { "Save" }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+/// `GET /cases/macros`: the canned replies (CMP manager).
+async fn macros_page(State(cases): State<Cases>) -> Response {
+    match cases.macros().await {
+        Ok(list) => macros_view(
+            StatusCode::OK,
+            &list,
+            &FormData::from_pairs(vec![]),
+            &kit::FormErrors::new(),
+        ),
+        Err(_) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            layout(
+                "Case macros",
+                SECTION,
+                kit::notice("Canned replies cannot be read right now.", Tone::Bad),
+            ),
+        ),
+    }
+}
+
+/// `POST /cases/macros`: saves one.
+async fn save_macro(State(cases): State<Cases>, ctx: AccessContext, form: FormData) -> Response {
+    let mut errors = kit::FormErrors::new();
+    let id = given(&form, "id").unwrap_or_default();
+    if !is_macro_id(&id) {
+        errors.add("id", "Use 1-64 lower-case letters, digits or dashes.");
+    }
+    let name = given(&form, "name").filter(|n| n.chars().count() <= 100);
+    if name.is_none() {
+        errors.add("name", "Enter a name of up to 100 characters.");
+    }
+    let body = given(&form, "body").filter(|b| b.chars().count() <= 10_000);
+    if body.is_none() {
+        errors.add("body", "Enter the text (up to 10,000 characters).");
+    }
+    let (Some(name), Some(body), true) = (name, body, errors.is_empty()) else {
+        let list = cases.macros().await.unwrap_or_default();
+        return macros_view(StatusCode::UNPROCESSABLE_ENTITY, &list, &form, &errors);
+    };
+    match cases.save_macro(&id, &name, &body, &ctx).await {
+        Ok(_) => kit::redirect_with_notice("/cases/macros", &format!("Saved {name}.")),
+        Err(_) => kit::redirect_with_notice("/cases/macros", "Not saved: try again."),
+    }
+}
+
+/// `POST /cases/macros/{id}/delete`.
+async fn delete_macro(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Response {
+    match cases.delete_macro(&id, &ctx).await {
+        Ok(true) => kit::redirect_with_notice("/cases/macros", "Deleted."),
+        Ok(false) => kit::redirect_with_notice("/cases/macros", "No such canned reply."),
+        Err(_) => kit::redirect_with_notice("/cases/macros", "Not deleted: try again."),
     }
 }
 

@@ -18,8 +18,10 @@ use aloft_kernel::{AccessContext, ApiError, FieldError, Problem};
 use aloft_vocab::CustomerId;
 
 use crate::disruptions::Disruption;
+use crate::extras::{Macro, OverrideError, is_macro_id};
+use crate::model::Priority;
 use crate::model::{Category, TransitionError, is_queue};
-use crate::permissions::{CASE_DISRUPTIONS, CASE_SUPERVISE, CASE_WORK};
+use crate::permissions::{CASE_CONFIGURE, CASE_DISRUPTIONS, CASE_SUPERVISE, CASE_WORK};
 use crate::service::{
     AgentSettings, Case, CaseError, Cases, Entry, NewCase, Opened, QueueFilter, TransitionRequest,
     cursor_of,
@@ -49,6 +51,22 @@ pub const POLICY: &[RoutePolicy] = &[
         "PUT",
         "/api/v1/case-agents/{agent}",
         Access::Permission(CASE_SUPERVISE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/cases/{id}/priority",
+        Access::Permission(CASE_WORK),
+    ),
+    RoutePolicy::new("GET", "/api/v1/case-macros", Access::Permission(CASE_WORK)),
+    RoutePolicy::new(
+        "PUT",
+        "/api/v1/case-macros/{id}",
+        Access::Permission(CASE_CONFIGURE),
+    ),
+    RoutePolicy::new(
+        "DELETE",
+        "/api/v1/case-macros/{id}",
+        Access::Permission(CASE_CONFIGURE),
     ),
     RoutePolicy::new(
         "POST",
@@ -578,6 +596,134 @@ async fn get_disruption(
         .ok_or(ApiError::NotFound("disruption"))
 }
 
+/// Set a case's priority by hand, with a reason: the reason joins the priority's reasons, the
+/// SLA clocks take the new priority's targets, the change is audited and announced
+/// (`aloft.case.priority_changed`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/priority",
+    tag = "cases",
+    params(("id" = String, Path, description = "The case id")),
+    request_body(content = serde_json::Value, description = "`priority` (`urgent`, `high`, `normal`, `low`) and `reason`."),
+    responses(
+        (status = 200, description = "Changed", body = Case),
+        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The case is closed or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown priority or no reason, named by pointer; nothing changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn set_priority(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Case>, ApiError> {
+    let obj = object(&body)?;
+    let mut errors = Vec::new();
+    let mut r = FieldReader::new(obj, "", &mut errors);
+    r.reject_unknown(&["priority", "reason"]);
+    let priority = r.req("priority", |s| {
+        Priority::parse(s).ok_or_else(|| "must be one of: urgent, high, normal, low".to_owned())
+    });
+    let reason = r.req("reason", text(2_000));
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let (Some(priority), Some(reason)) = (priority, reason) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    match cases.override_priority(&id, priority, &reason, &ctx).await {
+        Ok(c) => Ok(Json(c)),
+        Err(OverrideError::NoReason(_)) => Err(ApiError::field("/reason", "is required")),
+        Err(OverrideError::Case(e)) => Err(e.into()),
+    }
+}
+
+/// The canned replies agents may insert, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/case-macros",
+    tag = "cases",
+    responses((status = 200, description = "Every macro", body = [Macro]))
+)]
+async fn list_macros(State(cases): State<Cases>) -> Result<Json<Vec<Macro>>, ApiError> {
+    Ok(Json(cases.macros().await?))
+}
+
+/// Create or replace a canned reply (CMP manager); `{{reference}}` in the body becomes the
+/// case's reference when inserted.
+#[utoipa::path(
+    put,
+    path = "/api/v1/case-macros/{id}",
+    tag = "cases",
+    params(("id" = String, Path, description = "The macro id: 1-64 of a-z, 0-9, -")),
+    request_body(content = serde_json::Value, description = "`name` and `body`."),
+    responses(
+        (status = 201, description = "Created", body = Macro),
+        (status = 200, description = "Replaced", body = Macro),
+        (status = 422, description = "A bad id, name or body, named by pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn put_macro(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Macro>), ApiError> {
+    let obj = object(&body)?;
+    let mut errors = Vec::new();
+    let mut r = FieldReader::new(obj, "", &mut errors);
+    r.reject_unknown(&["name", "body"]);
+    let name = r.req("name", text(100));
+    let text_body = r.req("body", text(10_000));
+    if !is_macro_id(&id) {
+        errors.push(FieldError::new(
+            "#id",
+            "must be 1-64 lower-case letters, digits or dashes",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let (Some(name), Some(text_body)) = (name, text_body) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    let new = cases.save_macro(&id, &name, &text_body, &ctx).await?;
+    let saved = cases
+        .macro_by_id(&id)
+        .await?
+        .ok_or(ApiError::NotFound("macro"))?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(saved)))
+}
+
+/// Delete a canned reply (CMP manager).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/case-macros/{id}",
+    tag = "cases",
+    params(("id" = String, Path, description = "The macro id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such macro", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn delete_macro(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if cases.delete_macro(&id, &ctx).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("macro"))
+    }
+}
+
 /// The API routes over `cases`.
 pub fn api_routes(cases: Cases) -> OpenApiRouter {
     OpenApiRouter::new()
@@ -587,6 +733,9 @@ pub fn api_routes(cases: Cases) -> OpenApiRouter {
         .routes(routes!(add_message))
         .routes(routes!(assign))
         .routes(routes!(configure_agent))
+        .routes(routes!(set_priority))
+        .routes(routes!(list_macros))
+        .routes(routes!(put_macro, delete_macro))
         .routes(routes!(report_disruption))
         .routes(routes!(get_disruption))
         .with_state(cases)
