@@ -282,12 +282,12 @@ impl Offers {
     }
 
     async fn inputs(&self, customer: &str, now: DateTime<Utc>) -> Result<Inputs, OfferError> {
-        let facts = self
+        let (facts, consents) = self
             .facts
-            .derive_one(customer, now)
+            .derive_one_with_consents(customer, now)
             .await?
             .ok_or(OfferError::NotFound("customer"))?;
-        let consents = Consents(self.facts.consents_of(customer).await?);
+        let consents = Consents(consents);
         let window = Duration::days(30.max(self.policy.quiet_days));
         let history = self
             .of_customer(customer, now - window, now)

@@ -159,6 +159,19 @@ impl SegmentStore {
         customer: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<CustomerFacts>, StorageError> {
+        Ok(self
+            .derive_one_with_consents(customer, now)
+            .await?
+            .map(|(f, _)| f))
+    }
+
+    /// [`Self::derive_one`] and the consents it read ([`Self::consents_of`]), for a caller that
+    /// needs both (the next best action) without reading the consents twice.
+    pub async fn derive_one_with_consents(
+        &self,
+        customer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(CustomerFacts, Vec<(String, String)>)>, StorageError> {
         let Some(row) =
             sqlx::query("SELECT profile FROM customers WHERE id = $1 AND merged_into IS NULL")
                 .bind(customer)
@@ -186,15 +199,11 @@ impl SegmentStore {
                 d.record(customer, &kind, &occurred, &v);
             }
         }
-        if self
-            .consents_of(customer)
-            .await?
-            .iter()
-            .any(|(p, _)| p == "marketing_email")
-        {
+        let consents = self.consents_of(customer).await?;
+        if consents.iter().any(|(p, _)| p == "marketing_email") {
             d.consent_marketing_email(customer);
         }
-        Ok(d.finish().pop())
+        Ok(d.finish().pop().map(|f| (f, consents)))
     }
 
     /// The consents a customer has given now, as `(purpose, channel)` codes of the privacy
