@@ -48,6 +48,7 @@ export default async function (t) {
   });
 
   await dpoConsole(t);
+  await passengerConsent(t);
 }
 
 // The DPO console: the data privacy officer records a request for a demo customer from
@@ -93,5 +94,65 @@ export async function dpoConsole(t) {
     await page.waitForURL(/\/privacy\/requests\/[0-9a-f-]{36}$/);
     const steps = await page.locator("#request-steps").textContent();
     assert(steps.includes("Signed letter"), "the step is recorded with its note");
+  });
+}
+
+// The passenger's /my/consent: a demo passenger (another than the portal check's) signs up,
+// turns a purpose on, asks for their data; the page passes axe at 1366 and 390 px and does not
+// scroll sideways at 360 px.
+export async function passengerConsent(t) {
+  const { base, check, assert } = t;
+  const dpo = await t.session("data_privacy_officer");
+  await check("passenger: /my/consent → turn a purpose on → request my data", async () => {
+    const r = await dpo.page.request.get(`${base}/api/v1/customers?limit=100`);
+    const candidates = (await r.json()).items.filter((c) => c.loyalty_number && c.email);
+    const passenger = candidates[candidates.length - 1];
+    assert(passenger, "a demo customer with a loyalty number and an e-mail");
+    const context = await t.browser.newContext({ bypassCSP: true });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${base}/my/sign-up`);
+    await page.fill("#f-loyalty-number", passenger.loyalty_number);
+    await page.fill("#f-email", passenger.email);
+    await page.fill("#f-password", "a long and unusual passphrase");
+    await page.click("main button[type=submit]");
+    await page.waitForURL(/\/my\/verify$/);
+    let code = null;
+    for (let i = 0; i < 40 && !code; i++) {
+      await dpo.page.goto(`${base}/mail/catcher`);
+      const row = dpo.page.locator("tbody tr", { hasText: passenger.email }).first();
+      if (await row.count()) {
+        await row.locator("a").click();
+        const text = await dpo.page.locator("pre").first().textContent();
+        code = (text.match(/\b(\d{8})\b/) || [])[1] || null;
+      }
+      if (!code) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert(code, "the code arrived at the mail catcher");
+    await page.fill("#f-email", passenger.email);
+    await page.fill("#f-code", code);
+    await page.click("form[action='/my/verify'] button[type=submit]");
+    await page.waitForURL(/\/my$/);
+    assert(await page.locator("h2", { hasText: "My consents" }).count() === 1, "the overview panel");
+    const resp = await page.goto(`${base}/my/consent`);
+    assert(resp.status() === 200, `/my/consent: ${resp.status()}`);
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      await t.axe(page, `/my/consent @${width}`);
+      await noSidewaysScroll(page, assert, `/my/consent @${width}`);
+    }
+    await page.setViewportSize({ width: 360, height: 740 });
+    await noSidewaysScroll(page, assert, "/my/consent @360");
+    await page.setViewportSize({ width: 1366, height: 800 });
+    await Promise.all([page.waitForNavigation(), page.locator("form[action='/my/consent'] button", { hasText: "Turn on" }).first().click()]);
+    assert(await page.locator(".toast").count() === 1, "turned on, and told so");
+    assert(await page.locator("#my-consent-history").count() === 1, "the history shows the change");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/my/consent/data-request'] button")]);
+    assert((await page.locator(".toast").textContent()).includes("answer by"), "the request's deadline is told");
+    assert(await page.locator("#my-requests").count() === 1, "the request is listed");
+    await t.axe(page, "/my/consent after a request");
+    assert(errors.length === 0, errors.join("\n"));
+    await context.close();
   });
 }
