@@ -652,3 +652,135 @@ async fn the_goodwill_policy_is_edited_simulated_published_and_applied_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_missed_connection_is_judged_as_one_journey_once_the_final_arrival_is_known() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let carl = app
+            .create_customer(
+                json!({"first_name": "Carl", "last_name": "Connect", "email": "carl@example.com"}),
+            )
+            .await;
+        let carl = CustomerId::parse(carl["id"].as_str().unwrap()).unwrap();
+        let travel = TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        );
+        travel
+            .record_many(
+                vec![(carl, booking("CARL01", vec![feeder(), long_haul()]))],
+                &AccessContext::system("test"),
+            )
+            .await
+            .unwrap();
+        let r = post(
+            &app,
+            ids::CMP_MANAGER,
+            "/api/v1/compensation/disruptions",
+            &delay(
+                "LH1021",
+                "2026-07-01T10:05:00+02:00",
+                "2026-07-01T11:30:00+02:00",
+            ),
+        )
+        .await;
+        assert_eq!(r.json()["awaiting_facts"], 1, "{}", r.json());
+        let waiting: String = sqlx::query_scalar(
+            "SELECT id FROM compensation_proposals WHERE status = 'awaiting_facts'",
+        )
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap();
+        let path = format!("/api/v1/compensation/proposals/{waiting}/facts");
+
+        // The executive's page offers the form; an agent may not report facts; bad input is named.
+        let exec = app.sign_in_as(ids::CUSTOMER_AFFAIRS_EXECUTIVE).await;
+        let page = app
+            .get_as(&exec, &format!("/compensation/proposals/{waiting}"))
+            .await;
+        assert!(
+            page.text().contains("Record the final arrival"),
+            "{}",
+            page.text()
+        );
+        assert_eq!(
+            post(
+                &app,
+                ids::CONTACT_CENTRE_AGENT,
+                &path,
+                &json!({"final_arrival": "2026-07-01T20:30:00-04:00"})
+            )
+            .await
+            .status,
+            403
+        );
+        let r = post(
+            &app,
+            ids::CMP_MANAGER,
+            &path,
+            &json!({"final_arrival": "tonight"}),
+        )
+        .await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("/final_arrival"));
+
+        // Rebooked, Carl reached New York 7 h 50 late: CDG–JFK judged as one journey
+        // (> 3,500 km, ≥ 4 h) — €600 under EU261, queued above the automatic limit.
+        let r = post(
+            &app,
+            ids::CMP_MANAGER,
+            &path,
+            &json!({"final_arrival": "2026-07-01T20:30:00-04:00"}),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let made = r.json();
+        let eu = made
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["regime"] == "EU261")
+            .expect("EU261 judged")
+            .clone();
+        assert_eq!(
+            (eu["amount"].as_str(), eu["status"].as_str()),
+            (Some("600.00"), Some("pending")),
+            "{made}"
+        );
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) FROM compensation_proposals WHERE status = 'awaiting_facts'"
+            )
+            .await,
+            0
+        );
+        let again = post(
+            &app,
+            ids::CMP_MANAGER,
+            &path,
+            &json!({"final_arrival": "2026-07-01T20:30:00-04:00"}),
+        )
+        .await;
+        assert_eq!(
+            again.status,
+            404,
+            "the waiting proposal was replaced: {}",
+            again.text()
+        );
+        let redo = post(
+            &app,
+            ids::CMP_MANAGER,
+            &format!(
+                "/api/v1/compensation/proposals/{}/facts",
+                eu["id"].as_str().unwrap()
+            ),
+            &json!({"final_arrival": "2026-07-01T20:30:00-04:00"}),
+        )
+        .await;
+        assert_eq!(redo.status, 409, "{}", redo.text());
+        app.stop().await;
+    })
+    .await;
+}

@@ -168,6 +168,8 @@ pub mod audit {
     pub const GOODWILL_SIMULATED: AuditAction = AuditAction::new("compensation.goodwill_simulated");
     /// `compensation.goodwill_published`: a version was put in force.
     pub const GOODWILL_PUBLISHED: AuditAction = AuditAction::new("compensation.goodwill_published");
+    /// `compensation.facts_completed`: a proposal waiting for the final arrival was judged.
+    pub const FACTS_COMPLETED: AuditAction = AuditAction::new("compensation.facts_completed");
     /// `compensation.claim_received`: a passenger claimed for a flight of their own booking.
     pub const CLAIM_RECEIVED: AuditAction = AuditAction::new("compensation.claim_received");
     /// `compensation.proposals_read`: a passenger's proposals shown.
@@ -179,6 +181,7 @@ pub mod audit {
         PROPOSAL_DECIDED,
         CONTACT_READ,
         CLAIM_RECEIVED,
+        FACTS_COMPLETED,
         GOODWILL_SAVED,
         GOODWILL_SIMULATED,
         GOODWILL_PUBLISHED,

@@ -34,6 +34,7 @@ pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("GET", "/compensation/proposals", APPROVE),
     RoutePolicy::new("GET", "/compensation/proposals/{id}", APPROVE),
     RoutePolicy::new("POST", "/compensation/proposals/{id}/decision", APPROVE),
+    RoutePolicy::new("POST", "/compensation/proposals/{id}/facts", APPROVE),
     RoutePolicy::new("GET", "/compensation/disruptions", APPROVE),
     RoutePolicy::new("GET", "/compensation/disruptions/{id}", APPROVE),
 ];
@@ -44,6 +45,7 @@ pub fn routes(service: Compensation) -> Router {
         .route("/compensation/proposals", get(queue))
         .route("/compensation/proposals/{id}", get(detail))
         .route("/compensation/proposals/{id}/decision", post(decide))
+        .route("/compensation/proposals/{id}/facts", post(complete_facts))
         .route("/compensation/disruptions", get(disruptions))
         .route("/compensation/disruptions/{id}", get(disruption))
         .with_state(service)
@@ -246,9 +248,59 @@ fn detail_page(status: StatusCode, p: &Proposal, form: &FormData, errors: &FormE
                         ))
                     }
                 }
+                @if p.status == Status::AwaitingFacts.as_str() {
+                    section aria-labelledby="facts-title" {
+                        h2 #facts-title { "Record the final arrival" }
+                        p { "When the passenger reached their final destination, the journey is judged again as a whole." }
+                        form method="post" action=(format!("/compensation/proposals/{}/facts", p.id)) novalidate {
+                            (csrf_field())
+                            (kit::error_summary(errors))
+                            (Field::new("final_arrival", "Reached the final destination (UTC)", FieldKind::Input("datetime-local")).value(v("final_arrival")).required().render(errors))
+                            button type="submit" { "Judge the journey" }
+                        }
+                    }
+                }
             },
         ),
     )
+}
+
+/// `POST /compensation/proposals/{id}/facts`: the final arrival of a passenger who missed a
+/// connection; the journey judged again, or the form with the field named.
+async fn complete_facts(
+    State(s): State<Compensation>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let at = format!("/compensation/proposals/{id}");
+    let arrival = form
+        .text("final_arrival")
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%dT%H:%M").ok())
+        .map(|t| t.and_utc().fixed_offset());
+    let Some(arrival) = arrival else {
+        return match s.proposal(&id).await {
+            Ok(Some(p)) => {
+                let mut errors = FormErrors::new();
+                errors.add("final_arrival", "Enter the date and time (UTC) the passenger arrived.");
+                detail_page(StatusCode::UNPROCESSABLE_ENTITY, &p, &form, &errors)
+            }
+            Ok(None) => not_found(),
+            Err(_) => unavailable(),
+        };
+    };
+    match s.complete_facts(&ctx, &id, arrival).await {
+        Ok(made) => match made.first() {
+            Some(first) => kit::redirect_with_notice(
+                &format!("/compensation/proposals/{}", first.id),
+                "Judged with the final arrival.",
+            ),
+            None => kit::redirect_with_notice(&at, "Judged: no regime applies."),
+        },
+        Err(DecideError::NotFound) => not_found(),
+        Err(DecideError::Storage(_)) => unavailable(),
+        Err(_) => kit::redirect_with_notice(&at, "Already judged: nothing changed."),
+    }
 }
 
 /// `GET /compensation/proposals/{id}`: the proposal, its reasons and sources, the decision form.
@@ -303,7 +355,7 @@ async fn decide(
             }
             _ => unavailable(),
         },
-        Err(DecideError::NotPending(_)) => {
+        Err(DecideError::NotPending(_) | DecideError::NotAwaitingFacts(_)) => {
             kit::redirect_with_notice(&at, "Already decided: nothing changed.")
         }
         Err(DecideError::NotFound) => not_found(),

@@ -36,6 +36,13 @@ pub const POLICY: &[RoutePolicy] = &[
         "/api/v1/compensation/proposals/{id}/decision",
         Access::Permission(COMPENSATION_APPROVE),
     ),
+    // Operations systems (and the executive, through the proposal page) report when a
+    // passenger who missed a connection arrived.
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/compensation/proposals/{id}/facts",
+        Access::Permission(COMPENSATION_PROCESS),
+    ),
 ];
 
 /// The API routes.
@@ -45,6 +52,7 @@ pub fn api_routes(service: Compensation) -> OpenApiRouter {
         .routes(routes!(list_proposals))
         .routes(routes!(get_proposal))
         .routes(routes!(decide_proposal))
+        .routes(routes!(complete_facts))
         .with_state(service)
 }
 
@@ -155,9 +163,58 @@ async fn decide_proposal(
                 "",
                 format!("the proposal is {s}, not pending"),
             )),
-            DecideError::Method(m) => ApiError::field("/method", m),
-            DecideError::Storage(e) => e.into(),
+            other => decide_error(other),
         })
+}
+
+fn decide_error(e: DecideError) -> ApiError {
+    match e {
+        DecideError::NotFound => ApiError::NotFound("proposal"),
+        DecideError::NotPending(_) | DecideError::NotAwaitingFacts(_) => {
+            ApiError::Conflict(FieldError::new("", e.to_string()))
+        }
+        DecideError::Method(m) => ApiError::field("/method", m),
+        DecideError::Storage(e) => e.into(),
+    }
+}
+
+/// Completes a proposal waiting for facts (a passenger who missed a connection): the time
+/// they reached the final destination. The booking is judged again as one journey; the
+/// waiting proposal becomes one per regime, approved and paid at once below the automatic
+/// limit, otherwise queued.
+#[utoipa::path(
+    post,
+    path = "/api/v1/compensation/proposals/{id}/facts",
+    tag = "compensation",
+    request_body(content = Object, description = "`final_arrival`: RFC 3339 instant with offset at which the passenger reached the final destination."),
+    responses(
+        (status = 200, description = "The proposals that replace it, one per regime", body = Vec<Proposal>),
+        (status = 404, description = "No such proposal", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not awaiting facts (completed before)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`/final_arrival` missing or not an instant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn complete_facts(
+    State(service): State<Compensation>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Vec<Proposal>>, ApiError> {
+    let arrival = body
+        .get("final_arrival")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .ok_or_else(|| {
+            ApiError::field(
+                "/final_arrival",
+                "is required: the RFC 3339 instant (with offset) the passenger reached the final destination",
+            )
+        })?;
+    service
+        .complete_facts(&ctx, &id, arrival)
+        .await
+        .map(Json)
+        .map_err(decide_error)
 }
 
 /// `{"approve", "method", "passenger_agreed"}`, every bad field named.

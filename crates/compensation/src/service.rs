@@ -35,6 +35,9 @@ pub enum DecideError {
     /// Decided before (approved, rejected), or nothing to decide (not owed, awaiting facts).
     #[error("the proposal is {0}, not pending")]
     NotPending(String),
+    /// Facts were given for a proposal that is not waiting for them.
+    #[error("the proposal is {0}, not awaiting facts")]
+    NotAwaitingFacts(String),
     /// The payment form is not allowed for the regime.
     #[error("{0}")]
     Method(&'static str),
@@ -781,6 +784,142 @@ impl Compensation {
         .await?;
         tx.commit().await?;
         self.proposal(id).await?.ok_or(DecideError::NotFound)
+    }
+
+    /// Completes a proposal waiting for facts: the passenger who missed a connection reached
+    /// the final destination at `final_arrival`. The booking is judged again as one journey with
+    /// that arrival, and the waiting proposal is replaced by one per regime — approved at once
+    /// below the automatic limit (with payment and mail, as when a disruption is processed),
+    /// otherwise queued — in one transaction; a second call finds nothing waiting (409).
+    ///
+    /// # Errors
+    /// Unknown proposal, not waiting for facts, the disruption or booking no longer readable,
+    /// storage.
+    pub async fn complete_facts(
+        &self,
+        ctx: &AccessContext,
+        id: &str,
+        final_arrival: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Vec<Proposal>, DecideError> {
+        let p = self.proposal(id).await?.ok_or(DecideError::NotFound)?;
+        if p.status != Status::AwaitingFacts.as_str() {
+            return Err(DecideError::NotAwaitingFacts(p.status));
+        }
+        let document: String = sqlx::query_scalar(
+            "SELECT document FROM compensation_disruptions WHERE id = $1",
+        )
+        .bind(&p.disruption_id)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StorageError::from)?
+        .ok_or(DecideError::NotFound)?;
+        let disruption = serde_json::from_str::<Value>(&document)
+            .ok()
+            .and_then(|d| model::parse_disruption(&d).ok())
+            .ok_or_else(|| StorageError::Corrupt(format!("disruption {}", p.disruption_id)))?;
+        let customer = CustomerId::parse(&p.customer_id)
+            .ok_or_else(|| StorageError::Corrupt(format!("proposal {id}: bad customer id")))?;
+        let mut booking = self
+            .travel
+            .flight_manifest(&p.flight, None)
+            .await?
+            .into_iter()
+            .find(|m| m.customer_id == customer)
+            .ok_or(DecideError::NotFound)?
+            .booking;
+        if let Some(last) = booking
+            .get_mut("segments")
+            .and_then(Value::as_array_mut)
+            .and_then(|s| s.last_mut())
+        {
+            last["actual_arrival"] = json!(final_arrival.to_rfc3339());
+        }
+        let drafts = self.judge(customer, &booking, &disruption, p.record_locator.clone());
+        let notify: BTreeSet<CustomerId> = drafts
+            .iter()
+            .filter(|d| d.status == Status::Approved)
+            .map(|d| d.customer)
+            .collect();
+        let (contacts, _) = self.contacts(ctx, notify, BTreeSet::new()).await?;
+
+        let mut tx = self.db.begin_write().await?;
+        let taken = sqlx::query(
+            "DELETE FROM compensation_proposals WHERE id = $1 AND status = 'awaiting_facts'",
+        )
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?
+        .rows_affected();
+        if taken == 0 {
+            // Completed by someone else in between: nothing changes.
+            return Err(DecideError::NotAwaitingFacts("completed".into()));
+        }
+        let at = to_db_time(now());
+        let mut made = Vec::new();
+        for d in &drafts {
+            let new_id = uuid::Uuid::now_v7().to_string();
+            let (amount, currency) = d.amount.clone().unzip();
+            let auto = d.status == Status::Approved;
+            sqlx::query(&format!(
+                "INSERT INTO compensation_proposals ({PROPOSAL_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ))
+            .bind(&new_id)
+            .bind(customer.to_string())
+            .bind(&p.flight)
+            .bind(&d.regime)
+            .bind(&p.disruption_id)
+            .bind(d.record_locator.clone())
+            .bind(d.status.as_str())
+            .bind(amount)
+            .bind(currency)
+            .bind(d.decision.to_string())
+            .bind(auto.then_some(Method::Cash.as_str()))
+            .bind(auto.then_some("auto"))
+            .bind(auto.then(|| at.clone()))
+            .bind(&at)
+            .execute(tx.conn())
+            .await
+            .map_err(StorageError::from)?;
+            tx.emit(&CloudEvent::of(&Proposed {
+                proposal_id: new_id.clone(),
+                customer_id: customer.to_string(),
+                flight: p.flight.clone(),
+                regime: d.regime.clone(),
+                status: d.status.as_str().into(),
+            }))
+            .await?;
+            if let (Status::Approved, Some((amount, currency))) = (d.status, &d.amount) {
+                let paid = Paid {
+                    proposal_id: &new_id,
+                    customer,
+                    flight: &p.flight,
+                    regime: &d.regime,
+                    amount,
+                    currency,
+                    method: Method::Cash,
+                    approved_by: "auto",
+                };
+                self.instruct_payment(&mut tx, &paid, contacts.get(&customer))
+                    .await?;
+            }
+            made.push(new_id);
+        }
+        tx.audit(&[ctx.entry(
+            events::audit::FACTS_COMPLETED,
+            "compensation_proposal",
+            Some(id.to_owned()),
+            vec!["final_arrival".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        let mut out = Vec::new();
+        for new_id in made {
+            out.extend(self.proposal(&new_id).await?);
+        }
+        Ok(out)
     }
 
     /// Records that `ctx` was shown the proposals of `customer` (audited before they are shown).
