@@ -525,6 +525,57 @@ impl Offers {
         Ok(offer)
     }
 
+    /// Demo data: the best action offered to up to 60 demo travellers over the last three
+    /// weeks, a third accepted, a third declined, a third unanswered (older ones then count as
+    /// expired), so the report means something at once. Idempotent: nothing when any offer
+    /// exists. Returns how many were made.
+    pub async fn demo_offers(
+        &self,
+        travellers: &[String],
+        seed: u64,
+        now: DateTime<Utc>,
+    ) -> Result<usize, OfferError> {
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_offers")
+            .fetch_one(self.db.pool())
+            .await?;
+        if existing > 0 {
+            return Ok(0);
+        }
+        let ctx = AccessContext::system("demo");
+        let mut made = 0;
+        for (i, customer) in travellers.iter().take(60).enumerate() {
+            let at = now - Duration::days((i % 21) as i64) - Duration::hours((i % 7) as i64);
+            let inputs = match self.inputs(customer, at).await {
+                Ok(i) => i,
+                Err(OfferError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let d = nba::arbitrate(
+                nba::catalogue(),
+                &inputs.facts,
+                &inputs.consents,
+                &inputs.history,
+                self.policy,
+                at,
+            );
+            let Some(c) = d.chosen else { continue };
+            let answer = match (seed as usize + i) % 3 {
+                0 => Some(true),
+                1 => Some(false),
+                _ => None,
+            };
+            match self
+                .make(customer, c.action, c.channel, answer, &ctx, at)
+                .await
+            {
+                Ok(_) => made += 1,
+                Err(OfferError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(made)
+    }
+
     /// Offers made in `[from, to)` by action, every action of the catalogue listed (in
     /// catalogue order), then any action no longer in it.
     pub async fn report(

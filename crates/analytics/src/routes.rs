@@ -467,14 +467,23 @@ pub const REBUILD_JOB: &str = "analytics.facts.rebuild";
 /// How often the facts are derived again (until they are kept current from events).
 pub const REBUILD_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Demo data: the facts of the demo population, so segment counts mean something at once.
-struct Demo(Arc<SegmentStore>);
+/// Demo data: the facts of the demo population, so segment counts mean something at once,
+/// and offers made to demo travellers with their answers, so the offer report does.
+struct Demo(Arc<SegmentStore>, Offers);
 
 impl DemoData for Demo {
     fn load<'a>(&'a self, demo: &'a DemoContext) -> BoxFuture<'a, anyhow::Result<Option<String>>> {
         Box::pin(async move {
             let n = self.0.rebuild(demo.now).await?;
-            Ok(Some(format!("analytics: segment facts of {n} customers")))
+            let travellers: Vec<String> = demo.travellers.iter().map(|c| c.to_string()).collect();
+            let offers = self
+                .1
+                .demo_offers(&travellers, demo.seed, demo.now)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo offers: {e}"))?;
+            Ok(Some(format!(
+                "analytics: segment facts of {n} customers, {offers} offers"
+            )))
         })
     }
 }
@@ -573,7 +582,7 @@ impl aloft_module::DomainModule for AnalyticsModule {
     }
 
     fn demo_data(&self) -> Option<Arc<dyn DemoData>> {
-        Some(Arc::new(Demo(self.store.clone())))
+        Some(Arc::new(Demo(self.store.clone(), self.offers.clone())))
     }
 
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
