@@ -318,6 +318,24 @@ async fn fulfilment_restricts_objects_rectifies_and_erases() {
             1
         );
 
+        // Lifting the restriction (Art. 18(3)): needs the reason the person was told; then the
+        // consent check answers as before, and the request shows the step.
+        let lift = format!("/api/v1/customers/{bo}/restriction/lift");
+        assert_eq!(post_as(&app, ids::CONTACT_CENTRE_AGENT, &lift, &json!({"reason": "x"})).await.status, 403);
+        let r = post_as(&app, DPO, &lift, &json!({})).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.json()["errors"][0]["pointer"], "/reason");
+        let r = post_as(&app, DPO, &lift, &json!({"reason": "address confirmed; told by letter"})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["steps"].as_array().unwrap().last().unwrap()["to"], "restriction_lifted");
+        assert!(store.restricted_since(bo_id).await.unwrap().is_none());
+        assert!(store.consented(email, &[bo_id]).await.unwrap().contains(&bo_id));
+        assert_eq!(post_as(&app, DPO, &lift, &json!({"reason": "again"})).await.status, 409);
+        assert_eq!(
+            count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.restriction_lifted' AND resource_id = '{bo}'")).await,
+            1
+        );
+
         // Objection: the objected purposes' consents withdrawn, the request as proof.
         let r = open(&app, &cy, "objection", "no profiling please").await;
         let oid = r["id"].as_str().unwrap().to_owned();
@@ -451,6 +469,18 @@ async fn the_dpo_console_shows_deadlines_and_moves_requests() {
         let ed_id = CustomerId::parse(&ed).unwrap();
         let store = ConsentStore::new(app.test_db.db.clone(), None);
         assert!(store.restricted_since(ed_id).await.unwrap().is_some());
+
+        assert!(html.contains("Lift the restriction"));
+        let r = app.post_form_as(&dpo, &format!("{location}/lift"), "lift_reason=").await;
+        assert_eq!(r.status, 303);
+        assert!(store.restricted_since(ed_id).await.unwrap().is_some(), "no reason, not lifted");
+        let r = app
+            .post_form_as(&dpo, &format!("{location}/lift"), "lift_reason=settled+by+phone")
+            .await;
+        assert_eq!(r.status, 303);
+        assert!(store.restricted_since(ed_id).await.unwrap().is_none());
+        let html = app.get_as(&dpo, &location).await.text();
+        assert!(html.contains("settled by phone") && !html.contains("Lift the restriction"));
 
         // The extension form on the overdue request is not offered, and refused if posted.
         let html = app.get_as(&dpo, &format!("/privacy/requests/{late}")).await.text();
@@ -625,6 +655,13 @@ async fn a_passenger_manages_consent_and_asks_for_their_data() {
         assert_eq!(row.try_get::<String, _>("kind").unwrap(), "access");
         assert_eq!(row.try_get::<String, _>("channel").unwrap(), "self_service");
         assert_eq!(row.try_get::<String, _>("state").unwrap(), "identity_verified");
+        let r = b.submit(&app, "/my/consent", "/my/consent/data-request", "").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM privacy_requests").await,
+            1,
+            "a second click opens no second request"
+        );
         let html = b.send(&app, "GET", "/my/consent", "").await.text();
         assert!(html.contains("my-requests") && html.contains("Identity verified"), "{html}");
 

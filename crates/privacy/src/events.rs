@@ -79,7 +79,7 @@ pub struct RequestChanged {
     pub customer_id: String,
     /// `access`, `portability`, `rectification`, `restriction`, `objection`, `erasure`.
     pub kind: String,
-    /// `received`, `extended`, or the state moved to (`identity_verified`, `in_progress`,
+    /// `received`, `extended`, `restriction_lifted`, or the state moved to (`identity_verified`, `in_progress`,
     /// `completed`, `refused`).
     pub change: String,
     /// The state now.
@@ -148,6 +148,9 @@ pub mod audit {
     pub const PROCESSING_RESTRICTED: AuditAction =
         AuditAction::new("privacy.processing_restricted");
 
+    /// `privacy.restriction_lifted`: a person's restriction of processing was lifted.
+    pub const RESTRICTION_LIFTED: AuditAction = AuditAction::new("privacy.restriction_lifted");
+
     /// `privacy.retention_applied`: a retention run changed rows (fields: `table:rows`).
     pub const RETENTION_APPLIED: AuditAction = AuditAction::new("privacy.retention_applied");
 
@@ -163,5 +166,6 @@ pub mod audit {
         REQUESTS_LISTED,
         PROCESSING_RESTRICTED,
         RETENTION_APPLIED,
+        RESTRICTION_LIFTED,
     ];
 }

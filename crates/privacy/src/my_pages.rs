@@ -257,6 +257,21 @@ async fn data_request(State(requests): State<Requests>, ctx: AccessContext) -> R
     let Some(id) = own() else {
         return not_found();
     };
+    // One open request is enough: a second click (or a script) does not open another.
+    match requests.list(Filter::Open, Some(id), &ctx).await {
+        Ok(open) => {
+            if let Some(r) = open.iter().find(|r| r.kind == RequestKind::Access) {
+                return kit::redirect_with_notice(
+                    TAB,
+                    &format!(
+                        "We are already working on your request; we answer by {}.",
+                        r.deadline
+                    ),
+                );
+            }
+        }
+        Err(_) => return unavailable(),
+    }
     let new = NewRequest {
         customer_id: id.to_string(),
         kind: RequestKind::Access,

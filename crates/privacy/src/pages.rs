@@ -258,6 +258,11 @@ pub const CONSOLE_POLICY: &[RoutePolicy] = &[
         "/privacy/requests/{id}/extension",
         Access::Permission(REQUESTS_MANAGE),
     ),
+    RoutePolicy::new(
+        "POST",
+        "/privacy/requests/{id}/lift",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
 ];
 
 /// The console's routes.
@@ -268,6 +273,7 @@ pub fn console_routes(requests: Requests) -> axum::Router {
         .route("/privacy/requests/{id}", get(request_page))
         .route("/privacy/requests/{id}/transition", post(transition_form))
         .route("/privacy/requests/{id}/extension", post(extension_form))
+        .route("/privacy/requests/{id}/lift", post(lift_form))
         .with_state(requests)
 }
 
@@ -580,6 +586,20 @@ fn request_body(r: &PrivacyRequest, moves: Markup, extension: Option<Markup>) ->
                 (moves)
             }
         }
+        @if r.kind == RequestKind::Restriction
+            && r.state == crate::requests::RequestState::Completed
+            && !r.steps.iter().any(|s| s.to == "restriction_lifted")
+        {
+            section aria-labelledby="lift-h" {
+                h2 #lift-h { "Lift the restriction" }
+                p { "Tell the person first (Art. 18(3)). Processing for every purpose they consented to resumes." }
+                form method="post" action={ "/privacy/requests/" (r.id) "/lift" } {
+                    (aloft_web::csrf_field())
+                    (Field::text("lift_reason", "Why the restriction ends").hint("As told to the person").required().render(&FormErrors::new()))
+                    button.secondary type="submit" { "Lift the restriction" }
+                }
+            }
+        }
         @if let Some(x) = extension {
             section aria-labelledby="extend-h" {
                 h2 #extend-h { "Extend the deadline" }
@@ -769,6 +789,42 @@ async fn extension_form(
             errors.add("reason", format!("Not possible: {e}."));
             request_response(StatusCode::CONFLICT, &r, None, &FormErrors::new(), &errors)
         }
+        Err(_) => unavailable("Privacy request"),
+    }
+}
+
+/// `POST /privacy/requests/{id}/lift`: lifts the restriction a completed restriction request
+/// placed.
+async fn lift_form(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let r = match requests.get(&id, &ctx).await {
+        Ok(r) => r,
+        Err(RequestError::NotFound) => return not_found(),
+        Err(_) => return unavailable("Privacy request"),
+    };
+    let data = FormData::from_pairs(pairs);
+    let reason = data.text("lift_reason").map(str::trim).unwrap_or("");
+    let Some(customer) = CustomerId::parse(&r.customer_id) else {
+        return not_found();
+    };
+    if reason.is_empty() || r.kind != RequestKind::Restriction {
+        return kit::redirect_with_notice(
+            &format!("/privacy/requests/{id}"),
+            "Not lifted: give the reason the person was told.",
+        );
+    }
+    match requests.lift_restriction(customer, reason, &ctx).await {
+        Ok(_) => {
+            kit::redirect_with_notice(&format!("/privacy/requests/{id}"), "Restriction lifted.")
+        }
+        Err(RequestError::NotRestricted) => kit::redirect_with_notice(
+            &format!("/privacy/requests/{id}"),
+            "Nothing to lift: the processing is not restricted.",
+        ),
         Err(_) => unavailable("Privacy request"),
     }
 }

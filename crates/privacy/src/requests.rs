@@ -443,6 +443,12 @@ pub fn parse_transition(doc: &Value, kind: RequestKind) -> Result<Transition, Ve
 
 /// Reads an extension: `reason`, required (the person is told why).
 pub fn parse_extension(doc: &Value) -> Result<String, Vec<FieldError>> {
+    parse_reason(doc)
+}
+
+/// Reads a document of one required `reason` (an extension, a lifted restriction): what the
+/// person is told.
+pub fn parse_reason(doc: &Value) -> Result<String, Vec<FieldError>> {
     let mut errors = Vec::new();
     let Some(obj) = doc.as_object() else {
         return Err(vec![FieldError::new("", "must be a JSON object")]);
@@ -450,7 +456,7 @@ pub fn parse_extension(doc: &Value) -> Result<String, Vec<FieldError>> {
     let mut r = FieldReader::new(obj, "", &mut errors);
     r.reject_unknown(&["reason"]);
     let reason = r.req("reason", |s| match s.trim() {
-        "" => Err("is required: why more time is needed (told to the person)".to_owned()),
+        "" => Err("is required: the reason the person is told".to_owned()),
         t if t.chars().count() > 4000 => Err("must be at most 4000 characters".to_owned()),
         t => Ok(t.to_owned()),
     });

@@ -73,6 +73,11 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(REQUESTS_MANAGE),
     ),
     RoutePolicy::new(
+        "POST",
+        "/api/v1/customers/{id}/restriction/lift",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
         "GET",
         "/api/v1/privacy/retention",
         Access::Permission(REQUESTS_MANAGE),
@@ -100,6 +105,7 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
                 .routes(routes!(get_request))
                 .routes(routes!(move_request))
                 .routes(routes!(extend_request))
+                .routes(routes!(lift_restriction))
                 .with_state(Requests::new(store)),
         )
 }
@@ -136,6 +142,10 @@ impl From<RequestError> for ApiError {
             RequestError::CustomerGone => ApiError::Problem(
                 Problem::new(StatusCode::CONFLICT, "customer-gone", "Profile no longer exists")
                     .with_detail("The person's profile was erased; there is nothing left to export or restrict. Refuse the request with that reason."),
+            ),
+            RequestError::NotRestricted => ApiError::Problem(
+                Problem::new(StatusCode::CONFLICT, "not-restricted", "Not restricted")
+                    .with_detail("This person's processing is not restricted; there is nothing to lift."),
             ),
             RequestError::Busy => ApiError::Problem(
                 Problem::new(StatusCode::CONFLICT, "request-busy", "Request changed meanwhile")
@@ -472,5 +482,33 @@ async fn retention_run(
 ) -> Result<Json<crate::retention::RetentionReport>, ApiError> {
     Ok(Json(
         crate::retention::apply(store.db(), aloft_kernel::db::now(), &ctx).await?,
+    ))
+}
+
+/// Lift a person's restriction of processing (Art. 18(3)), with the reason they were told. The
+/// reason becomes a step of the request that restricted them.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/{id}/restriction/lift",
+    tag = "privacy",
+    params(("id" = String, Path, description = "Customer id")),
+    request_body(content = serde_json::Value, description = "`reason`: why the restriction ends (told to the person first)."),
+    responses(
+        (status = 200, description = "Lifted; the restriction request with its new step", body = PrivacyRequest),
+        (status = 404, description = "Not a customer id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not restricted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn lift_restriction(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<PrivacyRequest>, ApiError> {
+    let customer = parse_id(&id)?;
+    let reason = crate::requests::parse_reason(&body).map_err(ApiError::Invalid)?;
+    Ok(Json(
+        requests.lift_restriction(customer, &reason, &ctx).await?,
     ))
 }

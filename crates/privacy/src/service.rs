@@ -57,6 +57,9 @@ pub enum RequestError {
     /// The person's profile no longer exists (erased): there is nothing to export or restrict.
     #[error("the person's profile no longer exists")]
     CustomerGone,
+    /// The person's processing is not restricted (nothing to lift).
+    #[error("the person's processing is not restricted")]
+    NotRestricted,
     /// Another move of the same request happened at the same moment.
     #[error("the request changed meanwhile")]
     Busy,
@@ -770,6 +773,67 @@ impl Requests {
         .await?;
         tx.commit().await?;
         self.load(id).await
+    }
+
+    /// Lifts `customer`'s restriction of processing (Art. 18(3): the person is told first, with
+    /// `reason`). The reason becomes a step of the request that restricted it, with its event
+    /// (`change` = `restriction_lifted`) and audit record, in one transaction.
+    pub async fn lift_restriction(
+        &self,
+        customer: CustomerId,
+        reason: &str,
+        ctx: &AccessContext,
+    ) -> Result<PrivacyRequest, RequestError> {
+        let db = self.store.db();
+        let b = db.backend();
+        let request_id: String = sqlx::query_scalar(&format!(
+            "SELECT request_id FROM privacy_restrictions WHERE customer_id = {} AND lifted_at IS NULL",
+            b.param(1)
+        ))
+        .bind(customer.to_string())
+        .fetch_optional(db.pool())
+        .await
+        .map_err(StorageError::from)?
+        .ok_or(RequestError::NotRestricted)?;
+        let req = self.load(&request_id).await?;
+        let at = to_db_time(now());
+        let mut tx = db.begin_write().await?;
+        let lifted = sqlx::query(&format!(
+            "UPDATE privacy_restrictions SET lifted_at = {}, lifted_by = {} WHERE customer_id = {} AND lifted_at IS NULL",
+            b.param(1),
+            b.param(2),
+            b.param(3)
+        ))
+        .bind(&at)
+        .bind(&ctx.actor.id)
+        .bind(customer.to_string())
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?
+        .rows_affected();
+        if lifted != 1 {
+            return Err(RequestError::NotRestricted);
+        }
+        Self::step(
+            &mut tx,
+            &req,
+            req.state.as_str(),
+            "restriction_lifted",
+            reason,
+            &at,
+            ctx,
+        )
+        .await?;
+        tx.audit(&[ctx.entry(
+            audit::RESTRICTION_LIFTED,
+            "customer",
+            Some(customer.to_string()),
+            vec!["privacy_restrictions".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        self.load(&request_id).await
     }
 
     /// Consent given and withdrawn per purpose, counted over people (the DPO console).
