@@ -817,3 +817,43 @@ async fn a_profile_enters_and_leaves_a_saved_segment_within_a_second() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_offers_cannot_both_pass_the_frequency_cap() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let id = disrupted_flyer(&app).await;
+        let offers = format!("/api/v1/customers/{id}/offers");
+        let body = json!({"action": "service_recovery_voucher", "channel": "agent"});
+        let post = || {
+            api_as(
+                &app,
+                ids::CONTACT_CENTRE_AGENT,
+                "POST",
+                &offers,
+                Some(&body),
+            )
+        };
+        let (a, b, c, d) = tokio::join!(post(), post(), post(), post());
+        let statuses: Vec<u16> = [a, b, c, d].iter().map(|r| r.status).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 409).count(),
+            3,
+            "{statuses:?}"
+        );
+        let made: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM analytics_offers WHERE customer_id = $1")
+                .bind(&id)
+                .fetch_one(app.test_db.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(made, 1);
+        app.stop().await;
+    })
+    .await;
+}

@@ -17,7 +17,7 @@ use crate::nba::{
     self, Action, CURRENCY, Channel, Consents, Contact, ContactPolicy, Decision, OFFER_TTL_DAYS,
     Outcome, decimal,
 };
-use crate::storage::SegmentStore;
+use crate::storage::{SegmentStore, write_facts_on};
 
 /// Why an offer operation did not happen (nothing changed).
 #[derive(Debug, thiserror::Error)]
@@ -288,19 +288,8 @@ impl Offers {
             .await?
             .ok_or(OfferError::NotFound("customer"))?;
         let consents = Consents(consents);
-        let window = Duration::days(30.max(self.policy.quiet_days));
-        let history = self
-            .of_customer(customer, now - window, now)
-            .await?
-            .into_iter()
-            .map(|o| {
-                Ok(Contact {
-                    at: from_db_time(&o.offered_at)?,
-                    action: o.action,
-                    channel: o.channel,
-                })
-            })
-            .collect::<Result<Vec<_>, StorageError>>()?;
+        let mut conn = self.db.pool().acquire().await?;
+        let history = history_on(&mut conn, customer, self.policy, now).await?;
         Ok(Inputs {
             facts,
             consents,
@@ -356,21 +345,48 @@ impl Offers {
         now: DateTime<Utc>,
     ) -> Result<Offer, OfferError> {
         let i = self.inputs(customer, now).await?;
-        if let Err((outcome, reason)) = nba::allowed(
-            action,
-            Some(channel),
-            &i.facts,
-            &i.consents,
-            &i.history,
-            self.policy,
+        let check = |history: &[Contact]| {
+            nba::allowed(
+                action,
+                Some(channel),
+                &i.facts,
+                &i.consents,
+                history,
+                self.policy,
+                now,
+            )
+            .map_err(|(outcome, reason)| {
+                let pointer = match outcome {
+                    Outcome::NoConsent | Outcome::QuietPeriod => "/channel",
+                    _ => "/action",
+                };
+                OfferError::Conflict(FieldError::new(pointer, reason))
+            })
+        };
+        check(&i.history)?;
+        let mut tx = self.db.begin_write().await?;
+        // Serialise offers to one customer: the upsert of their facts row locks it (PostgreSQL;
+        // SQLite has one writer anyway), then the history is read again inside the transaction,
+        // so two concurrent offers cannot both pass a frequency cap or the quiet period. The
+        // facts row is refreshed with what was just derived.
+        sqlx::query(
+            "INSERT INTO analytics_customer_facts (customer_id, updated_at) VALUES ($1, $2) \
+             ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at",
+        )
+        .bind(customer)
+        .bind(to_db_time(now))
+        .execute(tx.conn())
+        .await?;
+        write_facts_on(
+            tx.conn(),
+            self.db.backend(),
+            std::slice::from_ref(&i.facts),
             now,
-        ) {
-            let pointer = match outcome {
-                Outcome::NoConsent | Outcome::QuietPeriod => "/channel",
-                _ => "/action",
-            };
-            return Err(OfferError::Conflict(FieldError::new(pointer, reason)));
-        }
+            false,
+        )
+        .await?;
+        let history = history_on(tx.conn(), customer, self.policy, now).await?;
+        check(&history)?;
         let id = uuid::Uuid::now_v7().to_string();
         let status = match answer {
             None => "offered",
@@ -378,7 +394,6 @@ impl Offers {
             Some(false) => "declined",
         };
         let answered = answer.map(|_| (to_db_time(now), ctx.actor.id.clone()));
-        let mut tx = self.db.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO analytics_offers ({COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -631,6 +646,35 @@ fn line(
         expired,
         acceptance_rate: rate(accepted, offered),
     }
+}
+
+/// The customer's offers within the contact policy's window (30 days, or the quiet period if
+/// longer), as the arbitration needs them, read on `conn` (inside a transaction when given).
+async fn history_on(
+    conn: &mut sqlx::AnyConnection,
+    customer: &str,
+    policy: ContactPolicy,
+    now: DateTime<Utc>,
+) -> Result<Vec<Contact>, StorageError> {
+    let since = now - Duration::days(30.max(policy.quiet_days));
+    let rows = sqlx::query(
+        "SELECT action, channel, offered_at FROM analytics_offers \
+         WHERE customer_id = $1 AND offered_at >= $2",
+    )
+    .bind(customer)
+    .bind(to_db_time(since))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let at: String = r.try_get("offered_at")?;
+            Ok(Contact {
+                action: r.try_get("action")?,
+                channel: r.try_get("channel")?,
+                at: from_db_time(&at)?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
