@@ -648,6 +648,15 @@ async fn the_goodwill_policy_is_edited_simulated_published_and_applied_once() {
         let page = app.get_as(&staff, "/compensation/goodwill").await;
         assert_eq!(page.status, 200, "{}", page.text());
         assert!(page.text().contains("Version 1, published"), "{}", page.text());
+        let exec = app.sign_in_as(ids::CUSTOMER_AFFAIRS_EXECUTIVE).await;
+        let tab = app
+            .get_as(&exec, &format!("/customers/{}?tab=compensation", ids_of[0]))
+            .await;
+        assert!(
+            tab.text().contains("Goodwill given") && tab.text().contains("Gold 1–3 h"),
+            "{}",
+            tab.text()
+        );
         app.stop().await;
     })
     .await;

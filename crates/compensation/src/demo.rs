@@ -38,6 +38,20 @@ impl Demo {
             )
             .await?;
         let ctx = AccessContext::system("demo");
+        // The suggested goodwill policy in force, so the demo disruptions show awards too
+        // (idempotent: only when no version exists yet).
+        if self.0.goodwill_versions().await?.is_empty() {
+            let v = self
+                .0
+                .save_goodwill(
+                    &ctx,
+                    &crate::goodwill::default_table(),
+                    Some("Suggested policy"),
+                )
+                .await?;
+            self.0.simulate_goodwill(&ctx, v).await?;
+            self.0.publish_goodwill(&ctx, v).await?;
+        }
         let (mut reported, mut created) = (0, 0);
         for (i, (flight, date)) in flights.into_iter().enumerate() {
             let key = format!("{flight} {date}");

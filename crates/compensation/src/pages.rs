@@ -282,7 +282,10 @@ async fn complete_facts(
         return match s.proposal(&id).await {
             Ok(Some(p)) => {
                 let mut errors = FormErrors::new();
-                errors.add("final_arrival", "Enter the date and time (UTC) the passenger arrived.");
+                errors.add(
+                    "final_arrival",
+                    "Enter the date and time (UTC) the passenger arrived.",
+                );
                 detail_page(StatusCode::UNPROCESSABLE_ENTITY, &p, &form, &errors)
             }
             Ok(None) => not_found(),
@@ -488,16 +491,32 @@ pub fn record_views(service: Compensation) -> Vec<RecordView> {
                         Tone::Bad,
                     );
                 }
-                match s.of_customer(customer).await {
-                    Ok(list) if list.is_empty() => kit::empty_state(
-                        "No compensation",
-                        "No disruption has given this passenger a claim.",
-                        None,
-                    ),
-                    Ok(list) => proposals_table("Compensation, newest first", &list, true),
-                    Err(_) => {
-                        kit::notice("Compensation history is unavailable right now.", Tone::Bad)
+                match (s.of_customer(customer).await, s.goodwill_of(customer).await) {
+                    (Ok(list), Ok(goodwill)) if list.is_empty() && goodwill.is_empty() => {
+                        kit::empty_state(
+                            "No compensation",
+                            "No disruption has given this passenger a claim.",
+                            None,
+                        )
                     }
+                    (Ok(list), Ok(goodwill)) => html! {
+                        @if !list.is_empty() {
+                            (proposals_table("Compensation, newest first", &list, true))
+                        }
+                        @if !goodwill.is_empty() {
+                            (DataTable::new("Goodwill given, newest first", vec![
+                                Column::new("Flight"), Column::new("Benefit"), Column::new("Amount").numeric(), Column::new("Policy rule"),
+                            ])
+                            .rows(goodwill.iter().map(|(flight, benefit, amount, currency, rule)| vec![
+                                html! { (flight) },
+                                html! { (benefit.replace('_', " ")) },
+                                html! { (amount.as_deref().unwrap_or("—")) " " (currency.as_deref().unwrap_or("")) },
+                                html! { (rule) },
+                            ]).collect())
+                            .render())
+                        }
+                    },
+                    _ => kit::notice("Compensation history is unavailable right now.", Tone::Bad),
                 }
             }
         },

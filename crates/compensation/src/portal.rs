@@ -175,6 +175,7 @@ async fn list(
     service.audit_read(&ctx, &id.to_string()).await?;
     let proposals = service.of_customer(id).await?;
     let flights = claimable(&service, id).await?;
+    let goodwill = service.goodwill_of(id).await?;
     let claimed = |key: &str| proposals.iter().any(|p| p.flight == key);
     let body = html! {
         (kit::page_header(&[], "My claims",
@@ -192,6 +193,16 @@ async fn list(
                             a href=(format!("/my/claims/{}", p.id)) { (p.flight) " · " (p.regime) }
                             " " (kit::badge(words, tone)) " " (amount(p))
                         }
+                    }
+                }
+            }
+        }
+        @if !goodwill.is_empty() {
+            section aria-labelledby="goodwill-title" {
+                h2 #goodwill-title { "From us, beyond the law" }
+                ul.claim-list {
+                    @for (flight, benefit, amount, currency, _) in &goodwill {
+                        li { (flight) " · " (benefit_words(benefit)) @if let Some(a) = amount { " · " (a) @if let Some(c) = currency { " " (c) } } }
                     }
                 }
             }
@@ -411,6 +422,16 @@ async fn detail(
         StatusCode::OK,
         layout(&format!("Claim — {}", proposal.flight), TAB, body),
     ))
+}
+
+fn benefit_words(benefit: &str) -> &str {
+    match benefit {
+        "miles" => "Miles",
+        "voucher" => "Travel voucher",
+        "meal_voucher" => "Meal voucher",
+        "lounge_access" => "Lounge access",
+        other => other,
+    }
 }
 
 fn regime_name(code: &str) -> &str {

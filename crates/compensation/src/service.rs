@@ -805,14 +805,13 @@ impl Compensation {
         if p.status != Status::AwaitingFacts.as_str() {
             return Err(DecideError::NotAwaitingFacts(p.status));
         }
-        let document: String = sqlx::query_scalar(
-            "SELECT document FROM compensation_disruptions WHERE id = $1",
-        )
-        .bind(&p.disruption_id)
-        .fetch_optional(self.db.pool())
-        .await
-        .map_err(StorageError::from)?
-        .ok_or(DecideError::NotFound)?;
+        let document: String =
+            sqlx::query_scalar("SELECT document FROM compensation_disruptions WHERE id = $1")
+                .bind(&p.disruption_id)
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(StorageError::from)?
+                .ok_or(DecideError::NotFound)?;
         let disruption = serde_json::from_str::<Value>(&document)
             .ok()
             .and_then(|d| model::parse_disruption(&d).ok())

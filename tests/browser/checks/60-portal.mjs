@@ -105,7 +105,7 @@ export default async function (t) {
     assert((await page.textContent("h1")).includes(passenger.first_name), "the overview greets the passenger");
   });
 
-  const signedIn = ["/my", "/my/profile", "/my/trips", "/my/security"];
+  const signedIn = ["/my", "/my/profile", "/my/trips", "/my/security", "/my/cases", "/my/claims", "/my/consent"];
   await check("portal: every signed-in page passes axe (1366, 390), no sideways scroll (360), no staff navigation", async () => {
     for (const path of signedIn) {
       const resp = await page.goto(`${base}${path}`);
@@ -114,7 +114,11 @@ export default async function (t) {
       await axeAt(t, page, path, path);
     }
     await page.goto(`${base}/my`);
-    for (const place of ["My cases", "My claims", "My consents"]) {
+    // Other modules' tabs and overview panels come through the portal contract.
+    for (const tab of ["/my/cases", "/my/claims", "/my/consent"]) {
+      assert(await page.locator(`nav a[href='${tab}']`).count() === 1, `the portal has the ${tab} tab`);
+    }
+    for (const place of ["My open cases", "My claims", "My consents"]) {
       assert(await page.locator("h2", { hasText: place }).count() === 1, `${place} has its place`);
     }
   });

@@ -36,4 +36,36 @@ export default async function (t) {
       await visit(`${profile}?tab=compensation`, "profile compensation tab");
     }
   });
+  await goodwill(t);
+}
+
+// The goodwill policy editor: the CMP manager saves a version, simulates it on the demo's
+// past disruptions, publishes it. A bad amount is named in the error summary and its field.
+export async function goodwill(t) {
+  const { base, check, assert, axe } = t;
+  await check("cmp manager: goodwill policy — edit, error named, simulate, publish; axe at 1366 and 390", async () => {
+    const { page } = await t.session("cmp_manager");
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      const resp = await page.goto(`${base}/compensation/goodwill`);
+      assert(resp.status() === 200, `goodwill: ${resp.status()}`);
+      await axe(page, `goodwill policy @${width}`);
+      await noSidewaysScroll(page, assert, `goodwill policy @${width}`);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.fill("#f-amount-0", "lots");
+    await page.click("form.goodwill-editor button[type=submit]");
+    assert((await page.locator(".error-summary a[href='#f-amount-0']").count()) === 1, "the bad amount is named");
+    await page.fill("#f-amount-0", "10000");
+    await page.fill("#f-note", "Browser check");
+    await page.click("form.goodwill-editor button[type=submit]");
+    await page.waitForURL(/version=\d+/);
+    await page.click("form[action$='/simulation'] button");
+    await page.waitForURL(/version=\d+/);
+    assert((await page.locator("main").textContent()).includes("Passengers replayed"), "the simulation is shown");
+    await axe(page, "goodwill draft with simulation");
+    await page.click("form[action$='/publication'] button");
+    await page.waitForURL(/\/compensation\/goodwill$/);
+    assert((await page.locator("main").textContent()).includes("published"), "the version is in force");
+  });
 }
