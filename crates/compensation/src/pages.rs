@@ -699,7 +699,7 @@ fn editor(start: &crate::goodwill::Table, form: Option<&FormData>, errors: &Form
     };
     let rows = start.rows.len() + 2;
     html! {
-        form.goodwill-editor method="post" action="/compensation/goodwill" novalidate {
+        form.claim-form.goodwill-editor method="post" action="/compensation/goodwill" novalidate {
             (csrf_field())
             (kit::error_summary(errors))
             p { "Rows are read top to bottom: for each kind of benefit, the first row that matches gives it. Leave a row's name empty to drop it." }
@@ -809,7 +809,7 @@ async fn goodwill_render(
             h2 #in-force { "In force" }
             @match &in_force {
                 Some(v) => {
-                    p { "Version " (v.version) ", published " (v.published_at.as_deref().unwrap_or("")) "." }
+                    p { "Version " (v.version) ", published " (v.published_at.as_deref().and_then(|t| t.get(..16)).unwrap_or("").replace('T', " ")) " UTC by " (v.published_by.as_deref().unwrap_or("—")) "." }
                     (table_view("Rules in force", &v.table))
                 }
                 None => (kit::notice("No goodwill policy is published: disruptions give only what the law owes. The editor below starts from a suggested policy.", Tone::Warn)),
