@@ -772,3 +772,54 @@ async fn retention_removes_what_is_past_its_period_holds_the_restricted_and_repo
     })
     .await;
 }
+
+#[tokio::test]
+async fn demo_requests_fill_the_console_once() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let mut travellers = Vec::new();
+        for name in ["Ai", "Bea", "Cas", "Dov", "Eli", "Fen", "Gil", "Hal"] {
+            let id = app
+                .create_customer(json!({"first_name": name, "last_name": "Zqlast"}))
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            travellers.push(CustomerId::parse(&id).unwrap());
+        }
+        let demo = aloft_module::DemoContext {
+            seed: 7,
+            travellers,
+            now: chrono::Utc::now(),
+        };
+        let loader = aloft_privacy::demo::Demo(aloft_privacy::service::Requests::new(
+            ConsentStore::new(app.test_db.db.clone(), None),
+        ));
+        use aloft_module::DemoData;
+        let said = loader.load(&demo).await.unwrap();
+        assert!(said.unwrap().starts_with("5 "));
+        assert!(loader.load(&demo).await.unwrap().is_none(), "idempotent");
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM privacy_requests").await,
+            5
+        );
+        let list = get_as(&app, DPO, "/api/v1/privacy/requests?state=open")
+            .await
+            .json();
+        let urgencies: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["urgency"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            urgencies,
+            ["overdue", "due_soon", "on_track", "on_track", "on_track"]
+        );
+        let dpo = app.sign_in_as(DPO).await;
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        assert!(html.contains("Overdue") && html.contains("Due soon"));
+        app.stop().await;
+    })
+    .await;
+}

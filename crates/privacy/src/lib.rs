@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod coverage;
+pub mod demo;
 pub mod erasure;
 pub mod events;
 pub mod model;
@@ -134,6 +135,12 @@ impl aloft_module::DomainModule for PrivacyModule {
             retention::RETENTION_JOB,
             std::time::Duration::from_secs(24 * 60 * 60),
         )]
+    }
+
+    fn demo_data(&self) -> Option<std::sync::Arc<dyn aloft_module::DemoData>> {
+        Some(std::sync::Arc::new(demo::Demo(service::Requests::new(
+            self.store.clone(),
+        ))))
     }
 
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
