@@ -539,6 +539,18 @@ async fn a_passenger_claims_for_their_own_delayed_flight_and_sees_the_decision_a
         assert!(queue.text().contains("claim:"), "{}", queue.text());
         let staff = app.sign_in_as(ids::CUSTOMER_AFFAIRS_EXECUTIVE).await;
         assert_ne!(app.get_as(&staff, "/my/claims").await.status, 200);
+
+        // The agent's claim form opens prefilled from the booking, from the 360° page.
+        let tab = app
+            .get_as(&staff, &format!("/customers/{}?tab=compensation", ids_of[0]))
+            .await;
+        let html = tab.text();
+        let start = html.find("/compensation/claim?").expect("a claim link per flight");
+        let link = html[start..start + html[start..].find('"').unwrap()].replace("&amp;", "&");
+        assert!(link.contains("flight=LH400") && link.contains("carrier_country=DE"), "{link}");
+        let form = app.get_as(&staff, &link).await;
+        assert_eq!(form.status, 200, "{}", form.text());
+        assert!(form.text().contains("value=\"LH400\"") && form.text().contains("value=\"JFK\""), "{}", form.text());
         app.stop().await;
     })
     .await;

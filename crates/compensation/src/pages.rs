@@ -491,7 +491,12 @@ pub fn record_views(service: Compensation) -> Vec<RecordView> {
                         Tone::Bad,
                     );
                 }
-                match (s.of_customer(customer).await, s.goodwill_of(customer).await) {
+                let claims = if principal.can(aloft_rights::routes::COMPENSATION_EVALUATE) {
+                    claim_links(&s, customer).await
+                } else {
+                    html! {}
+                };
+                let history = match (s.of_customer(customer).await, s.goodwill_of(customer).await) {
                     (Ok(list), Ok(goodwill)) if list.is_empty() && goodwill.is_empty() => {
                         kit::empty_state(
                             "No compensation",
@@ -517,10 +522,108 @@ pub fn record_views(service: Compensation) -> Vec<RecordView> {
                         }
                     },
                     _ => kit::notice("Compensation history is unavailable right now.", Tone::Bad),
-                }
+                };
+                html! { (history) (claims) }
             }
         },
     )]
+}
+
+/// The passenger's flights of the last two years, each linking to the claim form prefilled
+/// from the booking (with the next leg of the same booking as the connection, judged as one
+/// journey) — the agent's way to answer "am I owed anything?" on the phone.
+async fn claim_links(s: &Compensation, customer: aloft_customers::CustomerId) -> Markup {
+    let now = chrono::Utc::now();
+    let Ok(mut flights) = s
+        .travel()
+        .customer_flights(customer, now - chrono::Duration::days(730), now)
+        .await
+    else {
+        return html! {};
+    };
+    flights.reverse();
+    flights.dedup_by(|a, b| a.flight == b.flight);
+    flights.truncate(10);
+    let carriers = &s.settings().carriers;
+    let rows: Vec<Vec<Markup>> = flights
+        .iter()
+        .filter_map(|f| {
+            let segments = f.booking.get("segments")?.as_array()?;
+            let (number, date) = f.flight.split_once(' ')?;
+            let at = segments.iter().position(|seg| {
+                seg.get("flight_number").and_then(Value::as_str) == Some(number)
+                    && seg
+                        .get("scheduled_departure_local")
+                        .and_then(Value::as_str)
+                        .and_then(|t| t.get(..10))
+                        == Some(date)
+            })?;
+            let text = |seg: &Value, k: &str| {
+                seg.get(k).and_then(Value::as_str).unwrap_or("").to_owned()
+            };
+            let local = |seg: &Value, k: &str| text(seg, k).get(..16).unwrap_or("").to_owned();
+            let seg = &segments[at];
+            let mut query = vec![
+                ("flight", number.to_owned()),
+                ("from", text(seg, "origin")),
+                ("to", text(seg, "destination")),
+                ("cabin", text(seg, "cabin")),
+                ("scheduled_departure", local(seg, "scheduled_departure_local")),
+                ("scheduled_arrival", local(seg, "scheduled_arrival_local")),
+            ];
+            if let Some(c) = carriers.iter().find(|c| number.get(..2) == Some(c.code.as_str())) {
+                query.push(("carrier_country", c.country.clone()));
+                query.push(("carrier_size", if c.large { "large" } else { "small" }.into()));
+            }
+            if let Some(next) = segments.get(at + 1) {
+                query.extend([
+                    ("flight2", text(next, "flight_number")),
+                    ("to2", text(next, "destination")),
+                    ("scheduled_departure2", local(next, "scheduled_departure_local")),
+                    ("scheduled_arrival2", local(next, "scheduled_arrival_local")),
+                ]);
+            }
+            let href = format!("/compensation/claim?{}", query_string(&query));
+            Some(vec![
+                html! { (f.flight) },
+                html! { (text(seg, "origin")) " → " (text(seg, "destination")) },
+                html! { a href=(href) { "Evaluate a claim " span.visually-hidden { "for " (f.flight) } } },
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        return html! {};
+    }
+    DataTable::new(
+        "Flights of the last two years: evaluate a claim",
+        vec![
+            Column::new("Flight"),
+            Column::new("Route"),
+            Column::new("Claim"),
+        ],
+    )
+    .rows(rows)
+    .render()
+}
+
+/// `a=1&b=x%20y`: RFC 3986 unreserved characters as they are, everything else escaped.
+fn query_string(pairs: &[(&str, String)]) -> String {
+    let escape = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn not_found() -> Response {

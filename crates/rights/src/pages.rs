@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{NaiveDateTime, TimeZone};
@@ -295,11 +295,17 @@ fn render(
     )
 }
 
-/// `GET /compensation/claim`.
-async fn form() -> Response {
+/// `GET /compensation/claim[?flight=…&from=…]`: the form, prefilled from the query with the
+/// form's own field names — how a passenger's booking opens it filled in (the compensation tab
+/// of the 360° page links each flight so). Unknown names are ignored.
+async fn form(Query(prefill): Query<Vec<(String, String)>>) -> Response {
+    let known = |name: &str| {
+        FIELDS.iter().any(|(f, _)| *f == name) || matches!(name, "fare_currency" | "volunteer")
+    };
+    let pairs = prefill.into_iter().filter(|(k, _)| known(k)).collect();
     render(
         StatusCode::OK,
-        &FormData::from_pairs(vec![]),
+        &FormData::from_pairs(pairs),
         &FormErrors::new(),
         None,
     )
