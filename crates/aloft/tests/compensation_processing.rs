@@ -514,6 +514,23 @@ async fn a_passenger_claims_for_their_own_delayed_flight_and_sees_the_decision_a
         assert_eq!(r.header("location"), location);
         assert_eq!(count(&app, "SELECT COUNT(*) FROM compensation_proposals").await, 1);
 
+        // Ana would rather have miles: by choosing them she agrees (Art. 7(3)); the executive's
+        // form then proposes miles with her agreement.
+        let claim_id = location.trim_start_matches("/my/claims/").to_owned();
+        let r = ana
+            .submit(&app, &location, &format!("{location}/method"), &[("method", "miles")])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let (method, agreed): (Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT preferred_method, method_agreed_at FROM compensation_proposals WHERE id = $1",
+        )
+        .bind(&claim_id)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(method.as_deref(), Some("miles"));
+        assert!(agreed.is_some());
+
         // Another passenger sees neither the claim nor can claim for a flight not theirs.
         let mut bo = sign_up_and_verify(&app, "AL77702", "bo.claims@example.com").await;
         assert_eq!(bo.get(&app, &location).await.status, 404);
@@ -524,6 +541,10 @@ async fn a_passenger_claims_for_their_own_delayed_flight_and_sees_the_decision_a
             .await;
         assert_eq!(r.status, 404, "{}", r.text());
         assert_eq!(count(&app, "SELECT COUNT(*) FROM compensation_proposals").await, 1);
+        let r = bo
+            .post(&app, &format!("/my/claims/{claim_id}/method"), &format!("csrf={}&method=cash", enc(&token)))
+            .await;
+        assert_eq!(r.status, 404, "another passenger's claim: {}", r.text());
 
         // Staff see it in the approval queue, marked as the passenger's own claim; a staff
         // session is no passenger.
@@ -539,6 +560,14 @@ async fn a_passenger_claims_for_their_own_delayed_flight_and_sees_the_decision_a
         assert!(queue.text().contains("claim:"), "{}", queue.text());
         let staff = app.sign_in_as(ids::CUSTOMER_AFFAIRS_EXECUTIVE).await;
         assert_ne!(app.get_as(&staff, "/my/claims").await.status, 200);
+        let decide = app
+            .get_as(&staff, &format!("/compensation/proposals/{claim_id}"))
+            .await;
+        assert!(
+            decide.text().contains("chose this in self-service"),
+            "{}",
+            decide.text()
+        );
 
         // The agent's claim form opens prefilled from the booking, from the 360° page.
         let tab = app

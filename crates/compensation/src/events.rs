@@ -170,6 +170,8 @@ pub mod audit {
     pub const GOODWILL_PUBLISHED: AuditAction = AuditAction::new("compensation.goodwill_published");
     /// `compensation.facts_completed`: a proposal waiting for the final arrival was judged.
     pub const FACTS_COMPLETED: AuditAction = AuditAction::new("compensation.facts_completed");
+    /// `compensation.method_chosen`: the passenger chose how a proposal is paid.
+    pub const METHOD_CHOSEN: AuditAction = AuditAction::new("compensation.method_chosen");
     /// `compensation.claim_received`: a passenger claimed for a flight of their own booking.
     pub const CLAIM_RECEIVED: AuditAction = AuditAction::new("compensation.claim_received");
     /// `compensation.proposals_read`: a passenger's proposals shown.
@@ -181,6 +183,7 @@ pub mod audit {
         PROPOSAL_DECIDED,
         CONTACT_READ,
         CLAIM_RECEIVED,
+        METHOD_CHOSEN,
         FACTS_COMPLETED,
         GOODWILL_SAVED,
         GOODWILL_SIMULATED,

@@ -232,12 +232,15 @@ fn detail_page(status: StatusCode, p: &Proposal, form: &FormData, errors: &FormE
                 @if p.status == Status::Pending.as_str() {
                     section aria-labelledby="decide-title" {
                         h2 #decide-title { "Decide" }
+                        @let agreed_hint = p.method_agreed_at.as_deref().map(|t| format!("The passenger chose this in self-service on {} UTC.", t.get(..16).unwrap_or("").replace('T', " "))).unwrap_or_default();
                         form method="post" action=(format!("/compensation/proposals/{}/decision", p.id)) novalidate {
                             (csrf_field())
                             (kit::error_summary(errors))
                             input type="hidden" name="decision" value="approve";
-                            (Field::new("method", "Pay as", FieldKind::Select(methods)).value(v("method")).hint("Vouchers and miles only with the passenger's signed agreement (Regulation (EC) No 261/2004, Art. 7(3)).").render(errors))
-                            (Field::new("passenger_agreed", "The passenger agreed in writing to a voucher or miles", FieldKind::Checkbox).value(form.checked("passenger_agreed").then_some("on")).render(errors))
+                            (Field::new("method", "Pay as", FieldKind::Select(methods)).value(v("method").or_else(|| p.preferred_method.clone())).hint("Vouchers and miles only with the passenger's signed agreement (Regulation (EC) No 261/2004, Art. 7(3)).").render(errors))
+                            @let agreed = Field::new("passenger_agreed", "The passenger agreed in writing to a voucher or miles", FieldKind::Checkbox).value((form.checked("passenger_agreed") || (form.pairs().is_empty() && p.method_agreed_at.is_some())).then_some("on"));
+                            @let agreed = if agreed_hint.is_empty() { agreed } else { agreed.hint(&agreed_hint) };
+                            (agreed.render(errors))
                             button type="submit" { "Approve and instruct payment" }
                         }
                         (kit::confirm_button(

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{Statement, passenger_disruption};
-use crate::service::{ClaimError, Compensation, Proposal};
+use crate::service::{ClaimError, Compensation, DecideError, Proposal};
 
 const OWN: Access = Access::Permission(OWN_PROFILE);
 const TAB: &str = "/my/claims";
@@ -44,6 +44,7 @@ pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("GET", "/my/claims/new", OWN),
     RoutePolicy::new("POST", "/my/claims/new", OWN),
     RoutePolicy::new("GET", "/my/claims/{id}", OWN),
+    RoutePolicy::new("POST", "/my/claims/{id}/method", OWN),
 ];
 
 /// The claim pages.
@@ -52,6 +53,7 @@ pub fn routes(service: Compensation) -> Router {
         .route("/my/claims", get(list))
         .route("/my/claims/new", get(form).post(submit))
         .route("/my/claims/{id}", get(detail))
+        .route("/my/claims/{id}/method", axum::routing::post(choose_method))
         .with_state(service)
 }
 
@@ -412,6 +414,17 @@ async fn detail(
                         ul.citations { @for c in &citations { li { (c) } } }
                     }
                 }
+                @if p.status == "pending" && p.amount.is_some() && p.regime != "MONTREAL" {
+                    form.claim-method method="post" action=(format!("/my/claims/{}/method", p.id)) {
+                        (csrf_field())
+                        (Field::new("method", "How should we pay you?", FieldKind::Select(vec![
+                            ("cash".into(), "Money to my bank account".into()),
+                            ("voucher".into(), "A travel voucher".into()),
+                            ("miles".into(), "Miles".into()),
+                        ])).value(p.preferred_method.clone()).hint("Money is your right. Choosing a voucher or miles is your agreement to be paid that way instead (EU Regulation 261/2004, Art. 7(3)).").render(&FormErrors::new()))
+                        button.secondary type="submit" { "Save my choice" }
+                    }
+                }
             }
         }
         @if proposal.from_claim() && proposal.status == "pending" {
@@ -422,6 +435,36 @@ async fn detail(
         StatusCode::OK,
         layout(&format!("Claim — {}", proposal.flight), TAB, body),
     ))
+}
+
+/// `POST /my/claims/{id}/method`: the passenger's choice of payment for a pending proposal.
+async fn choose_method(
+    State(service): State<Compensation>,
+    ctx: AccessContext,
+    Path(pid): Path<String>,
+    form: FormData,
+) -> Result<Response, ApiError> {
+    let id = own()?;
+    let at = format!("/my/claims/{pid}");
+    let Some(method) = form.text("method").and_then(crate::model::Method::parse) else {
+        return Ok(redirect_with_notice(
+            &at,
+            "Choose money, a travel voucher or miles.",
+        ));
+    };
+    match service.choose_method(&ctx, id, &pid, method).await {
+        Ok(_) => Ok(redirect_with_notice(
+            &at,
+            "Your choice is saved; we pay that way once the claim is approved.",
+        )),
+        Err(DecideError::NotFound) => Err(ApiError::NotFound("claim")),
+        Err(DecideError::Storage(e)) => Err(e.into()),
+        Err(DecideError::Method(m)) => Ok(redirect_with_notice(&at, &capitalise(m))),
+        Err(_) => Ok(redirect_with_notice(
+            &at,
+            "This claim is already decided: nothing changed.",
+        )),
+    }
 }
 
 fn benefit_words(benefit: &str) -> &str {

@@ -126,6 +126,10 @@ pub struct Proposal {
     pub method: Option<String>,
     /// `auto` or the approving person's id.
     pub decided_by: Option<String>,
+    /// How the passenger asked to be paid (`cash`, `voucher`, `miles`), if they chose.
+    pub preferred_method: Option<String>,
+    /// When the passenger agreed to a voucher or miles (Art. 7(3)), if they did.
+    pub method_agreed_at: Option<String>,
     /// When approved or rejected.
     pub decided_at: Option<DateTime<Utc>>,
     /// When proposed.
@@ -165,6 +169,8 @@ pub struct Compensation {
 }
 
 const PROPOSAL_COLUMNS: &str = "id, customer_id, flight, regime, disruption_id, record_locator, status, amount, currency, decision, method, decided_by, decided_at, created_at";
+/// What a read returns: the stored columns and the passenger's choice of payment.
+const READ_COLUMNS: &str = "id, customer_id, flight, regime, disruption_id, record_locator, status, amount, currency, decision, method, decided_by, decided_at, created_at, preferred_method, method_agreed_at";
 
 /// A proposal about to be stored (pure result of judging one passenger).
 struct Draft {
@@ -524,7 +530,7 @@ impl Compensation {
         flight: &str,
     ) -> Result<Vec<Proposal>, StorageError> {
         let rows = sqlx::query(&format!(
-            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE customer_id = $1 AND flight = $2 ORDER BY regime"
+            "SELECT {READ_COLUMNS} FROM compensation_proposals WHERE customer_id = $1 AND flight = $2 ORDER BY regime"
         ))
         .bind(customer.to_string())
         .bind(flight)
@@ -921,6 +927,54 @@ impl Compensation {
         Ok(out)
     }
 
+    /// The passenger chooses how a pending proposal of theirs is paid: money, or — by choosing
+    /// it, their agreement (Art. 7(3)) — a travel voucher or miles where the regime allows. The
+    /// executive's approval then pays as chosen.
+    ///
+    /// # Errors
+    /// Not the passenger's or unknown (`NotFound`), no longer pending, a form the regime does
+    /// not allow, storage.
+    pub async fn choose_method(
+        &self,
+        ctx: &AccessContext,
+        customer: CustomerId,
+        id: &str,
+        method: Method,
+    ) -> Result<Proposal, DecideError> {
+        let p = self
+            .proposal(id)
+            .await?
+            .filter(|p| p.customer_id == customer.to_string())
+            .ok_or(DecideError::NotFound)?;
+        model::method_allowed(&p.regime, method, true).map_err(DecideError::Method)?;
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE compensation_proposals SET preferred_method = $1, method_agreed_at = $2 \
+             WHERE id = $3 AND customer_id = $4 AND status = 'pending'",
+        )
+        .bind(method.as_str())
+        .bind((method != Method::Cash).then(|| to_db_time(now())))
+        .bind(id)
+        .bind(customer.to_string())
+        .execute(tx.conn())
+        .await
+        .map_err(StorageError::from)?
+        .rows_affected();
+        if changed == 0 {
+            return Err(DecideError::NotPending(p.status));
+        }
+        tx.audit(&[ctx.entry(
+            events::audit::METHOD_CHOSEN,
+            "compensation_proposal",
+            Some(id.to_owned()),
+            vec!["preferred_method".into()],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        self.proposal(id).await?.ok_or(DecideError::NotFound)
+    }
+
     /// Records that `ctx` was shown the proposals of `customer` (audited before they are shown).
     ///
     /// # Errors
@@ -951,7 +1005,7 @@ impl Compensation {
     /// Storage failures.
     pub async fn proposal(&self, id: &str) -> Result<Option<Proposal>, StorageError> {
         let row = sqlx::query(&format!(
-            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE id = $1"
+            "SELECT {READ_COLUMNS} FROM compensation_proposals WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(self.db.pool())
@@ -965,7 +1019,7 @@ impl Compensation {
     /// Storage failures.
     pub async fn queue(&self, status: Status, limit: i64) -> Result<Vec<Proposal>, StorageError> {
         let rows = sqlx::query(&format!(
-            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE status = $1 ORDER BY created_at, id LIMIT $2"
+            "SELECT {READ_COLUMNS} FROM compensation_proposals WHERE status = $1 ORDER BY created_at, id LIMIT $2"
         ))
         .bind(status.as_str())
         .bind(limit)
@@ -980,7 +1034,7 @@ impl Compensation {
     /// Storage failures.
     pub async fn of_customer(&self, customer: CustomerId) -> Result<Vec<Proposal>, StorageError> {
         let rows = sqlx::query(&format!(
-            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE customer_id = $1 ORDER BY created_at DESC, id DESC"
+            "SELECT {READ_COLUMNS} FROM compensation_proposals WHERE customer_id = $1 ORDER BY created_at DESC, id DESC"
         ))
         .bind(customer.to_string())
         .fetch_all(self.db.pool())
@@ -1007,7 +1061,7 @@ impl Compensation {
         };
         let d = decode_disruption(&row)?;
         let rows = sqlx::query(&format!(
-            "SELECT {PROPOSAL_COLUMNS} FROM compensation_proposals WHERE disruption_id = $1 ORDER BY customer_id, regime"
+            "SELECT {READ_COLUMNS} FROM compensation_proposals WHERE disruption_id = $1 ORDER BY customer_id, regime"
         ))
         .bind(id)
         .fetch_all(self.db.pool())
@@ -1090,6 +1144,8 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<Proposal, StorageError> {
         decision: serde_json::from_str(&decision).map_err(|_| corrupt("decision"))?,
         method: r.try_get("method")?,
         decided_by: r.try_get("decided_by")?,
+        preferred_method: r.try_get("preferred_method")?,
+        method_agreed_at: r.try_get("method_agreed_at")?,
         decided_at: decided_at
             .map(|t| from_db_time(&t))
             .transpose()
