@@ -603,9 +603,12 @@ pub fn modules(
             customers.clone().with_auditor(auditor),
         ))
         .with(aloft_travel::TravelModule::new(timeline))
-        .with(aloft_analytics::AnalyticsModule::new(
-            aloft_analytics::storage::SegmentStore::new(db.clone()),
-        ))
+        .with(
+            aloft_analytics::AnalyticsModule::new(aloft_analytics::storage::SegmentStore::new(
+                db.clone(),
+            ))
+            .with_customers(customers.clone().with_auditor(privacy_auditor.clone())),
+        )
         .with(aloft_cases::CasesModule::new(aloft_cases::Cases::new(
             db.clone(),
             Some(mailer.clone()),

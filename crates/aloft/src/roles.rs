@@ -10,7 +10,7 @@ use aloft_access::permissions::{
     ACCESS_APPROVE, ACCESS_REVIEW, ACCOUNTS_MANAGE, API_CLIENTS_MANAGE, AUDIT_READ, CONFIG_REVIEW,
     SECURITY_MONITOR,
 };
-use aloft_analytics::permissions::{OFFER_MAKE, OFFER_REPORT, SEGMENT_BUILD};
+use aloft_analytics::permissions::{AUDIENCE_EXPORT, OFFER_MAKE, OFFER_REPORT, SEGMENT_BUILD};
 use aloft_authz::{Permission, PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
 use aloft_cases::permissions::{CASE_CONFIGURE, CASE_SUPERVISE, CASE_WORK};
 use aloft_customers::permissions::{
@@ -171,6 +171,7 @@ pub const ROLES: &[RoleDef] = &[
             TRAVEL_READ,
             SEGMENT_BUILD,
             OFFER_REPORT,
+            AUDIENCE_EXPORT,
         ],
     ),
     staff(

@@ -857,3 +857,193 @@ async fn concurrent_offers_cannot_both_pass_the_frequency_cap() {
     })
     .await;
 }
+
+// ---- Segment builder page and audiences (issue 22 item 1, issue 21 item 2) ------------------
+
+#[tokio::test]
+async fn segment_builder_counts_live_names_bad_rows_and_saves() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let facts: Vec<CustomerFacts> = (0..8)
+            .map(|i| CustomerFacts {
+                customer_id: format!("sb-{i}"),
+                tier: Some(if i < 5 { "gold" } else { "blue" }.to_owned()),
+                flights_12m: i,
+                ..Default::default()
+            })
+            .collect();
+        SegmentStore::new(app.test_db.db.clone())
+            .put_facts(&facts, chrono::Utc::now())
+            .await
+            .unwrap();
+        let mm = app.sign_in_as(ids::MARKETING_MANAGER).await;
+        let r = app.get_as(&mm, "/segments/new").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let html = r.text();
+        assert!(html.contains("hx-post=\"/segments/count\"") && html.contains("hx-trigger=\"change delay:300ms\""), "{html}");
+        assert!(html.contains("Loyalty tier (loyalty.tier)") && html.contains("id=\"f-c0-field\""), "{html}");
+        assert!(html.contains("role=\"status\""), "the count is announced");
+
+        // The live count (what htmx posts on change).
+        let r = app
+            .post_form_as(&mm, "/segments/count", "join=all&rows=2&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_field=travel.flights_12m&c1_op=%3E%3D&c1_value=2")
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.text().contains(">3</strong>"), "{}", r.text());
+        let r = app.post_form_as(&mm, "/segments/count", "join=any&rows=2&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_field=travel.flights_12m&c1_op=%3E%3D&c1_value=7").await;
+        assert!(r.text().contains(">6</strong>"), "{}", r.text());
+
+        // Adding and removing rows posts the form back.
+        let r = app.post_form_as(&mm, "/segments/new", "name=X&join=all&rows=1&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&add=1").await;
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains("id=\"f-c1-field\"") && r.text().contains("Remove condition 2"), "{}", r.text());
+        let r = app.post_form_as(&mm, "/segments/new", "name=X&join=all&rows=2&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_field=&remove=1").await;
+        assert!(!r.text().contains("id=\"f-c1-field\""), "{}", r.text());
+
+        // Bad rows are named next to their control and in the summary; nothing is saved.
+        let r = app.post_form_as(&mm, "/segments/new", "name=&join=all&rows=3&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_field=loyalty.teir&c1_op=%3D&c1_value=gold&c2_field=travel.flights_12m&c2_op=%3E%3D&c2_value=many&save=1").await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        let html = r.text();
+        assert!(html.contains("error-summary"), "{html}");
+        assert!(html.contains("href=\"#f-c1-field\"") && html.contains("href=\"#f-c2-value\"") && html.contains("href=\"#f-name\""), "{html}");
+        assert!(html.contains("id=\"f-c1-field-error\"") && html.contains("loyalty.teir"), "{html}");
+        assert!(html.contains("Condition 3") && html.contains("integer"), "{html}");
+        let saved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_segments").fetch_one(app.test_db.db.pool()).await.unwrap();
+        assert_eq!(saved, 0);
+
+        // Saved: members selected at once; listed with the size.
+        let r = app.post_form_as(&mm, "/segments/new", "name=Frequent+gold&join=all&rows=2&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_field=travel.flights_12m&c1_op=%3E%3D&c1_value=2&save=1").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert!(r.header("location").starts_with("/segments/"));
+        let html = app.get_as(&mm, "/segments").await.text();
+        assert!(html.contains("Frequent gold") && html.contains("id=\"segments\""), "{html}");
+        assert!(html.contains(">3<"), "{html}");
+        let html = app.get_as(&mm, r.header("location")).await.text();
+        assert!(html.contains("travel.flights_12m"), "{html}");
+
+        // Least privilege: the loyalty manager builds; an agent and the check-in agent do not.
+        let lm = app.sign_in_as(ids::LOYALTY_MANAGER).await;
+        assert_eq!(app.get_as(&lm, "/segments/new").await.status, 200);
+        for role in [ids::CONTACT_CENTRE_AGENT, ids::CHECKIN_AGENT] {
+            let s = app.sign_in_as(role).await;
+            assert_eq!(app.get_as(&s, "/segments").await.status, 403, "{role}");
+            assert_eq!(app.post_form_as(&s, "/segments/count", "rows=1&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold").await.status, 403, "{role}");
+        }
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn consent(app: &TestApp, customer: &str, purpose: &str, granted: bool) {
+    let r = api_as(
+        app,
+        ids::CONTACT_CENTRE_AGENT,
+        "POST",
+        &format!("/api/v1/customers/{customer}/consents"),
+        Some(&json!({"purpose": purpose, "granted": granted, "source": "contact_centre", "proof": "call 5512"})),
+    )
+    .await;
+    assert!(r.status < 300, "{}", r.text());
+}
+
+#[tokio::test]
+async fn audiences_leave_out_members_without_consent_count_them_and_are_audited() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        // Four gold members: A consents, B consented then withdrew, C never did, D consents
+        // but has no e-mail address.
+        let mut ids_ = Vec::new();
+        for (i, email) in ["ana.a@example.com", "bea.b@example.com", "cai.c@example.com", ""].into_iter().enumerate() {
+            let mut body = json!({"first_name": "Ana", "last_name": (["Alves", "Brito", "Cunha", "Dias"][i]),
+                "loyalty_number": format!("AL60000000{i}"), "loyalty_tier": "gold"});
+            if !email.is_empty() {
+                body["email"] = json!(email);
+            }
+            ids_.push(app.create_customer(body).await["id"].as_str().unwrap().to_owned());
+        }
+        let (a, b, c, d) = (&ids_[0], &ids_[1], &ids_[2], &ids_[3]);
+        consent(&app, a, "marketing_email", true).await;
+        consent(&app, b, "marketing_email", true).await;
+        consent(&app, b, "marketing_email", false).await;
+        consent(&app, d, "marketing_email", true).await;
+        SegmentStore::new(app.test_db.db.clone()).rebuild(chrono::Utc::now()).await.unwrap();
+        let mm = ids::MARKETING_MANAGER;
+        let r = api_as(&app, mm, "POST", "/api/v1/segments",
+            Some(&json!({"name": "Gold", "rule": {"field": "loyalty.tier", "op": "=", "value": "gold"}}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["members"], 4);
+        let segment = r.json()["id"].as_str().unwrap().to_owned();
+
+        // CSV: only A; B and C excluded for consent, D for the missing address.
+        let csv_path = format!("/api/v1/segments/{segment}/audience.csv?purpose=marketing_email");
+        let r = api_as(&app, mm, "GET", &csv_path, None).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.header("content-type").starts_with("text/csv"));
+        assert_eq!(r.header("aloft-excluded-no-consent"), "2");
+        assert_eq!(r.header("aloft-excluded-no-contact"), "1");
+        assert_eq!(r.header("aloft-members"), "4");
+        assert_eq!(r.header("aloft-released"), "1");
+        assert_eq!(r.text(), format!("customer_id,email\r\n{a},ana.a@example.com\r\n"));
+        let export_id = r.header("aloft-export-id").to_owned();
+        // Audited: the one release (A) and the export with its purpose; the counts in its row.
+        let released: Vec<String> = sqlx::query_scalar("SELECT resource_id FROM audit_log WHERE action = 'audience.member_released'")
+            .fetch_all(app.test_db.db.pool()).await.unwrap();
+        assert_eq!(released, vec![a.clone()]);
+        let purpose: Option<String> = sqlx::query_scalar("SELECT purpose FROM audit_log WHERE action = 'audience.exported' AND resource_id = $1")
+            .bind(&export_id).fetch_one(app.test_db.db.pool()).await.unwrap();
+        assert_eq!(purpose.as_deref(), Some("marketing_email"));
+        assert_eq!(count(&app, "SELECT excluded_no_consent FROM analytics_audience_exports WHERE id = $1", &export_id).await, 2);
+
+        // Push needs no contact: A and D.
+        let r = api_as(&app, mm, "GET", &format!("/api/v1/segments/{segment}/audience.csv?purpose=marketing_push"), None).await;
+        assert_eq!(r.header("aloft-excluded-no-consent"), "4", "nobody consented to push");
+        assert_eq!(r.text(), "customer_id\r\n");
+
+        // Published to the marketing platform: ids only, in the outbox (relayed to NATS).
+        let r = api_as(&app, mm, "POST", &format!("/api/v1/segments/{segment}/audience/publish"), Some(&json!({"purpose": "marketing_email"}))).await;
+        assert_eq!(r.status, 202, "{}", r.text());
+        assert_eq!(r.json()["released"], 2);
+        assert_eq!(r.json()["excluded_no_consent"], 2);
+        let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM outbox WHERE event_type = 'aloft.audience.published' AND subject = $1")
+            .bind(&segment).fetch_all(app.test_db.db.pool()).await.unwrap();
+        assert_eq!(payloads.len(), 1);
+        let p = &payloads[0];
+        assert!(p.contains(a.as_str()) && p.contains(d.as_str()) && !p.contains(b.as_str()) && !p.contains(c.as_str()), "{p}");
+        assert!(!p.contains('@'), "no contact in events: {p}");
+        let exports = count(&app, "SELECT COUNT(*) FROM analytics_audience_exports WHERE segment_id = $1", &segment).await;
+        assert_eq!(exports, 3);
+
+        // Withdrawing consent later leaves A out of the next export.
+        consent(&app, a, "marketing_email", false).await;
+        let r = api_as(&app, mm, "GET", &csv_path, None).await;
+        assert_eq!(r.header("aloft-excluded-no-consent"), "3");
+        assert_eq!(r.text(), "customer_id,email\r\n");
+
+        // The page says it.
+        let s = app.sign_in_as(mm).await;
+        let html = app.get_as(&s, &format!("/segments/{segment}?purpose=marketing_email")).await.text();
+        assert!(html.contains("3 of 4") && html.contains("members excluded: no consent"), "{html}");
+        assert!(html.contains("Download CSV"), "{html}");
+        let r = app.post_form_as(&s, &format!("/segments/{segment}/audience/publish"), "purpose=marketing_email").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+
+        // Bad input; roles without the permission.
+        let r = api_as(&app, mm, "GET", &format!("/api/v1/segments/{segment}/audience.csv"), None).await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("/purpose"), "{}", r.text());
+        let r = api_as(&app, mm, "GET", "/api/v1/segments/nope/audience.csv?purpose=marketing_email", None).await;
+        assert_eq!(r.status, 404);
+        for role in [ids::LOYALTY_MANAGER, ids::CONTACT_CENTRE_AGENT, ids::DATA_ANALYST] {
+            let r = api_as(&app, role, "GET", &csv_path, None).await;
+            assert_eq!(r.status, 403, "{role}");
+            let r = api_as(&app, role, "POST", &format!("/api/v1/segments/{segment}/audience/publish"), Some(&json!({"purpose": "marketing_email"}))).await;
+            assert_eq!(r.status, 403, "{role}");
+        }
+        let lm = app.sign_in_as(ids::LOYALTY_MANAGER).await;
+        let html = app.get_as(&lm, &format!("/segments/{segment}")).await.text();
+        assert!(!html.contains("Download CSV"), "{html}");
+        assert_eq!(app.get_as(&lm, &format!("/segments/{segment}/audience.csv?purpose=marketing_email")).await.status, 403);
+        app.stop().await;
+    })
+    .await;
+}

@@ -20,6 +20,44 @@ pub const SEGMENT_ENTERED: &str = "aloft.segment.entered";
 /// `aloft.segment.left`: a customer no longer meets a saved segment's rule.
 pub const SEGMENT_LEFT: &str = "aloft.segment.left";
 
+/// `aloft.audience.published`: a part of a saved segment's consented audience, released to
+/// the marketing platform.
+pub const AUDIENCE_PUBLISHED: &str = "aloft.audience.published";
+
+/// `aloft.audience.published`, version 1: one part (up to
+/// [`crate::audience::PART_SIZE`] customer ids) of one publication. A publication is one
+/// export (`export_id`) of `parts` events; the consumer has the whole audience when it holds
+/// parts 1..=`parts` of that export, and replaces the previous audience of the segment with
+/// it. Ids only: the platform resolves contacts through its own consented channel data.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AudiencePublished {
+    /// The export (one publication).
+    pub export_id: String,
+    /// The saved segment.
+    pub segment_id: String,
+    /// The version of its rule.
+    pub segment_version: i64,
+    /// The purpose every listed customer consented to (`marketing_email`).
+    pub purpose: String,
+    /// This part's number, from 1.
+    pub part: u32,
+    /// How many parts the publication has.
+    pub parts: u32,
+    /// The customers of this part.
+    pub customer_ids: Vec<String>,
+}
+
+impl DomainEvent for AudiencePublished {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        AUDIENCE_PUBLISHED
+    }
+    fn subject(&self) -> Option<String> {
+        Some(self.segment_id.clone())
+    }
+}
+
 /// `aloft.segment.entered` and `aloft.segment.left`, version 1.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SegmentMembership {
@@ -122,6 +160,10 @@ pub fn event_types() -> Vec<EventType> {
             "A customer entered a saved segment (their facts changed, or the segment was reconciled).",
         ),
         EventType::of::<SegmentMembership>(SEGMENT_LEFT, "A customer left a saved segment."),
+        EventType::of::<AudiencePublished>(
+            AUDIENCE_PUBLISHED,
+            "A part of a saved segment's audience (customer ids with the purpose's consent) released to the marketing platform.",
+        ),
     ]
 }
 
@@ -137,6 +179,18 @@ pub mod audit {
     /// `offer.answered`: a customer's answer to an offer was recorded.
     pub const OFFER_ANSWERED: AuditAction = AuditAction::new("offer.answered");
 
+    /// `audience.exported`: a segment's audience was released (CSV or the marketing
+    /// platform); the record names the export, whose row holds the counts and the purpose.
+    pub const AUDIENCE_EXPORTED: AuditAction = AuditAction::new("audience.exported");
+    /// `audience.member_released`: one customer's contact was released in an audience CSV.
+    pub const AUDIENCE_MEMBER_RELEASED: AuditAction = AuditAction::new("audience.member_released");
+
     /// Every action of this domain.
-    pub const ALL: &[AuditAction] = &[NEXT_BEST_ACTION_READ, OFFER_MADE, OFFER_ANSWERED];
+    pub const ALL: &[AuditAction] = &[
+        NEXT_BEST_ACTION_READ,
+        OFFER_MADE,
+        OFFER_ANSWERED,
+        AUDIENCE_EXPORTED,
+        AUDIENCE_MEMBER_RELEASED,
+    ];
 }

@@ -9,6 +9,8 @@
 
 pub use routes::AnalyticsModule;
 
+pub mod audience;
+pub mod builder;
 pub mod derive;
 pub mod events;
 pub mod membership;
@@ -18,4 +20,5 @@ pub mod pages;
 pub mod permissions;
 pub mod routes;
 pub mod segment;
+pub mod segment_pages;
 pub mod storage;

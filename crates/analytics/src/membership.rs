@@ -177,6 +177,18 @@ impl SegmentStore {
         Ok(out)
     }
 
+    /// How many members every saved segment has now, by segment id (none: absent).
+    pub async fn sizes(&self) -> Result<BTreeMap<String, i64>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT segment_id, COUNT(*) AS n FROM analytics_segment_members GROUP BY segment_id",
+        )
+        .fetch_all(self.database().pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("segment_id")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// A saved segment and its member count.
     pub async fn segment(&self, id: &str) -> Result<Option<(SavedSegment, i64)>, StorageError> {
         let Some(s) = self

@@ -11,6 +11,11 @@ pub const OFFER_MAKE: Permission = Permission::new("offer.make");
 /// Read the outcome report of offers by action (counts and rates, no customer).
 pub const OFFER_REPORT: Permission = Permission::new("offer.report");
 
+/// Release a saved segment's audience (CSV with contacts, or ids to the marketing platform),
+/// members without the purpose's consent left out. Separate from building: an export
+/// releases people, a count does not.
+pub const AUDIENCE_EXPORT: Permission = Permission::new("audience.export");
+
 /// The permissions this crate registers.
 pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
@@ -24,5 +29,9 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: OFFER_REPORT,
         description: "Read the report of offers by action: offered, accepted, declined, expired, acceptance rate",
+    },
+    PermissionInfo {
+        permission: AUDIENCE_EXPORT,
+        description: "Export a segment's audience as CSV or publish it to the marketing platform; members without the purpose's consent are left out and counted",
     },
 ];

@@ -23,9 +23,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::audience::{AudienceError, Audiences, ExportCounts};
 use crate::nba::{self, Channel};
 use crate::offers::{NextBestAction, Offer, Offers, ReportLine};
-pub use crate::permissions::{OFFER_MAKE, OFFER_REPORT, PERMISSIONS, SEGMENT_BUILD};
+pub use crate::permissions::{
+    AUDIENCE_EXPORT, OFFER_MAKE, OFFER_REPORT, PERMISSIONS, SEGMENT_BUILD,
+};
 use crate::segment::parse;
 use crate::storage::SegmentStore;
 
@@ -45,6 +48,16 @@ pub const POLICY: &[RoutePolicy] = &[
         "GET",
         "/api/v1/segments/{id}",
         Access::Permission(SEGMENT_BUILD),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/segments/{id}/audience.csv",
+        Access::Permission(AUDIENCE_EXPORT),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/segments/{id}/audience/publish",
+        Access::Permission(AUDIENCE_EXPORT),
     ),
     RoutePolicy::new(
         "GET",
@@ -212,6 +225,99 @@ async fn get_segment(
         version: s.version,
         members,
     }))
+}
+
+/// The purpose of an audience.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AudienceQuery {
+    /// `marketing_email` (CSV: `customer_id,email`), `marketing_sms` (`customer_id,phone`) or
+    /// `marketing_push` (`customer_id`).
+    pub purpose: Option<String>,
+}
+
+fn purpose_of(code: Option<&str>) -> Result<&'static str, ApiError> {
+    code.and_then(crate::audience::purpose)
+        .map(|(c, _)| c)
+        .ok_or_else(|| {
+            ApiError::field(
+                "/purpose",
+                format!(
+                    "is required: one of {}",
+                    crate::audience::PURPOSES
+                        .iter()
+                        .map(|p| p.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}
+
+fn audience_error(e: AudienceError) -> ApiError {
+    match e {
+        AudienceError::NotFound => ApiError::NotFound("segment"),
+        AudienceError::NoContacts => ApiError::Unavailable("contacts cannot be read".into()),
+        AudienceError::Storage(e) => e.into(),
+    }
+}
+
+/// A segment's audience for a purpose as CSV: the members with that consent now (processing
+/// not restricted) and the contact the channel needs, read from the customers store (each
+/// release audited before the file is sent). Members left out are counted in the headers
+/// `Aloft-Excluded-No-Consent` and `Aloft-Excluded-No-Contact`; `Aloft-Members`,
+/// `Aloft-Released` and `Aloft-Export-Id` name the rest.
+#[utoipa::path(
+    get,
+    path = "/api/v1/segments/{id}/audience.csv",
+    tag = "analytics",
+    params(("id" = String, Path, description = "The segment id"), AudienceQuery),
+    responses(
+        (status = 200, description = "The audience", content_type = "text/csv", body = String),
+        (status = 404, description = "No such segment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A missing or unknown purpose, named `/purpose`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn audience_csv(
+    State(a): State<Audiences>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    Query(q): Query<AudienceQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    let code = purpose_of(q.purpose.as_deref())?;
+    let e = a
+        .export_csv(&id, code, &ctx, aloft_kernel::db::now())
+        .await
+        .map_err(audience_error)?;
+    Ok(crate::segment_pages::csv_response(&id, &e))
+}
+
+/// Publishes a segment's audience for a purpose to the marketing platform: the consenting
+/// members' ids in `aloft.audience.published` events (parts of up to 1,000 ids, relayed to
+/// NATS from the outbox), recorded and audited with the counts in the same transaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/segments/{id}/audience/publish",
+    tag = "analytics",
+    params(("id" = String, Path, description = "The segment id")),
+    request_body(content = serde_json::Value, description = "`{\"purpose\": \"marketing_email\"}`"),
+    responses(
+        (status = 202, description = "Published (events committed to the outbox)", body = ExportCounts),
+        (status = 404, description = "No such segment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A missing or unknown purpose, named `/purpose`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn audience_publish(
+    State(a): State<Audiences>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<ExportCounts>), ApiError> {
+    let code = purpose_of(body.get("purpose").and_then(serde_json::Value::as_str))?;
+    let c = a
+        .publish(&id, code, &ctx, aloft_kernel::db::now())
+        .await
+        .map_err(audience_error)?;
+    Ok((StatusCode::ACCEPTED, Json(c)))
 }
 
 /// Whether the caller's row scope covers every customer. The roles that make offers are
@@ -492,6 +598,7 @@ impl DemoData for Demo {
 pub struct AnalyticsModule {
     store: Arc<SegmentStore>,
     offers: Offers,
+    audiences: Audiences,
 }
 
 impl AnalyticsModule {
@@ -501,9 +608,17 @@ impl AnalyticsModule {
         let offers = Offers::new(store.database().clone(), store.clone());
         crate::membership::spawn_tail(store.clone());
         Self {
+            audiences: Audiences::new(store.clone(), None),
             store: Arc::new(store),
             offers,
         }
+    }
+
+    /// Reads audiences' contacts through `customers` (give the audited store: every release
+    /// is then recorded). Without it, a CSV needing a contact answers 503.
+    pub fn with_customers(mut self, customers: aloft_customers::CustomerStore) -> Self {
+        self.audiences = Audiences::new((*self.store).clone(), Some(customers));
+        self
     }
 }
 
@@ -517,23 +632,37 @@ impl aloft_module::DomainModule for AnalyticsModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        [POLICY, crate::pages::POLICY].concat()
+        [POLICY, crate::pages::POLICY, crate::segment_pages::POLICY].concat()
     }
 
     fn page_routes(&self) -> axum::Router {
-        crate::pages::routes(self.offers.clone())
+        crate::pages::routes(self.offers.clone()).merge(crate::segment_pages::routes(
+            (*self.store).clone(),
+            self.audiences.clone(),
+        ))
     }
 
     fn navigation(&self) -> Vec<aloft_web::NavEntry> {
-        vec![aloft_web::NavEntry {
-            section: crate::pages::SECTION,
-            href: "/offers/report",
-            label: "Offers",
-            summary: "Next best actions offered to customers by action: offered, accepted, \
+        vec![
+            aloft_web::NavEntry {
+                section: crate::segment_pages::SECTION,
+                href: "/segments",
+                label: "Segments",
+                summary: "Build customer segments from rules with a live count; release their \
+                          audiences with consent enforced.",
+                access: Access::Permission(SEGMENT_BUILD),
+                order: 64,
+            },
+            aloft_web::NavEntry {
+                section: crate::pages::SECTION,
+                href: "/offers/report",
+                label: "Offers",
+                summary: "Next best actions offered to customers by action: offered, accepted, \
                       declined, expired and the acceptance rate.",
-            access: Access::Permission(OFFER_REPORT),
-            order: 65,
-        }]
+                access: Access::Permission(OFFER_REPORT),
+                order: 65,
+            },
+        ]
     }
 
     fn record_views(&self) -> Vec<aloft_web::RecordView> {
@@ -546,6 +675,12 @@ impl aloft_module::DomainModule for AnalyticsModule {
             .routes(routes!(save_segment))
             .routes(routes!(get_segment))
             .with_state(self.store.clone())
+            .merge(
+                OpenApiRouter::new()
+                    .routes(routes!(audience_csv))
+                    .routes(routes!(audience_publish))
+                    .with_state(self.audiences.clone()),
+            )
             .merge(
                 OpenApiRouter::new()
                     .routes(routes!(next_best_action))
