@@ -248,8 +248,9 @@ pub struct NotOnBooking(pub String);
 /// `destination`, `scheduled_departure_utc`, `scheduled_arrival_utc`, `cabin`, and actual times
 /// when reported).
 ///
-/// The legs of other carriers on the same booking take the disrupted carrier's licensing
-/// country: bookings do not record it (a limitation stated in the reasons' inputs).
+/// Bookings do not record who licensed each leg's carrier: the disrupted leg takes the event's,
+/// another leg the licensing country and size of its carrier in `carriers` (by designator
+/// prefix), or — a carrier not listed — the disrupted carrier's.
 ///
 /// # Errors
 /// When the booking does not hold the disrupted flight on its date.
@@ -257,6 +258,7 @@ pub fn passage(
     booking: &Value,
     d: &FlightDisruption,
     minimum_connection: Duration,
+    carriers: &[Carrier],
 ) -> Result<Passage, NotOnBooking> {
     let missing = || NotOnBooking(d.flight_key());
     let segments = booking
@@ -315,11 +317,22 @@ pub fn passage(
             } else {
                 (field("actual_departure"), field("actual_arrival"))
             };
+            let listed = (i != at)
+                .then(|| {
+                    carriers
+                        .iter()
+                        .find(|c| flight.get(..2) == Some(c.code.as_str()))
+                })
+                .flatten();
+            let (country, large) = match listed {
+                Some(c) => (c.country.clone(), Some(c.large)),
+                None => (d.carrier_country.clone(), d.carrier_large),
+            };
             json!({
                 "flight": flight,
                 "operating_carrier": flight.get(..2).unwrap_or_default(),
-                "operating_carrier_country": d.carrier_country,
-                "operating_carrier_large": d.carrier_large,
+                "operating_carrier_country": country,
+                "operating_carrier_large": large,
                 "from": field("origin"),
                 "to": field("destination"),
                 "cabin": field("cabin"),
@@ -742,7 +755,9 @@ mod tests {
         let booking = json!({"segments": [
             segment("LH400", "FRA", "JFK", "2026-07-01T08:00:00Z", "2026-07-01T16:40:00Z"),
         ]});
-        let Passage::Claim(claim) = passage(&booking, &d, Duration::minutes(45)).unwrap() else {
+        let Passage::Claim(claim) =
+            passage(&booking, &d, Duration::minutes(45), &default_carriers()).unwrap()
+        else {
             panic!("a claim");
         };
         assert_eq!(claim["itinerary"][0]["from"], "FRA");
@@ -776,7 +791,7 @@ mod tests {
             segment("LH400", "FRA", "JFK", "2026-07-01T08:00:00Z", "2026-07-01T16:40:00Z"),
         ]});
         assert_eq!(
-            passage(&booking, &d, Duration::minutes(45)).unwrap(),
+            passage(&booking, &d, Duration::minutes(45), &default_carriers()).unwrap(),
             Passage::MissedConnection {
                 connection: "LH400".into()
             }
@@ -787,7 +802,7 @@ mod tests {
         early["actual_departure"] = "2026-07-01T07:20:00+02:00".into();
         let d = parse_disruption(&early).unwrap();
         assert!(matches!(
-            passage(&booking, &d, Duration::minutes(45)).unwrap(),
+            passage(&booking, &d, Duration::minutes(45), &default_carriers()).unwrap(),
             Passage::Claim(_)
         ));
     }
@@ -798,7 +813,7 @@ mod tests {
         let booking = json!({"segments": [
             segment("LH401", "JFK", "FRA", "2026-07-01T22:00:00Z", "2026-07-02T06:00:00Z"),
         ]});
-        assert!(passage(&booking, &d, Duration::minutes(45)).is_err());
+        assert!(passage(&booking, &d, Duration::minutes(45), &default_carriers()).is_err());
     }
 
     #[test]
@@ -916,6 +931,33 @@ mod tests {
                 &carriers
             )),
             ["/flight", "/kind"]
+        );
+    }
+
+    #[test]
+    fn each_leg_takes_its_own_carriers_licensing_country_when_known() {
+        let d = parse_disruption(&event()).unwrap();
+        let booking = json!({"segments": [
+            segment("LH400", "FRA", "JFK", "2026-07-01T08:00:00Z", "2026-07-01T16:40:00Z"),
+            segment("AC701", "JFK", "YUL", "2026-07-01T23:00:00Z", "2026-07-02T00:30:00Z"),
+            segment("ZZ9", "YUL", "YYZ", "2026-07-02T19:00:00Z", "2026-07-02T20:30:00Z"),
+        ]});
+        let Passage::Claim(claim) =
+            passage(&booking, &d, Duration::minutes(45), &default_carriers()).unwrap()
+        else {
+            panic!("a claim");
+        };
+        let countries: Vec<&str> = (0..3)
+            .map(|i| {
+                claim["itinerary"][i]["operating_carrier_country"]
+                    .as_str()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            countries,
+            ["DE", "CA", "DE"],
+            "listed carrier, then the disrupted one's"
         );
     }
 }

@@ -560,7 +560,12 @@ impl Compensation {
             amount,
             decision,
         };
-        match model::passage(booking, disruption, self.settings.minimum_connection) {
+        match model::passage(
+            booking,
+            disruption,
+            self.settings.minimum_connection,
+            &self.settings.carriers,
+        ) {
             Err(e) => vec![draft(
                 "ALL",
                 Status::AwaitingFacts,
