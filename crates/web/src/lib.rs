@@ -28,6 +28,24 @@ use maud::{DOCTYPE, Markup, html};
 
 use aloft_authz::{Access, CSRF_FIELD, RoutePolicy, current_principal};
 
+/// The `<head>` of every page: the vendored stylesheets and scripts (htmx only where pages use
+/// it), the title, and a CSP-safe htmx configuration (no eval, no inline indicator styles).
+pub(crate) fn head(title: &str, htmx: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
+            title { (title) " — Aloft" }
+            link rel="icon" href="data:,";
+            link rel="stylesheet" href="/assets/pico.min.css";
+            link rel="stylesheet" href="/assets/app.css";
+            @if htmx { script src="/assets/htmx.min.js" defer {} }
+            script src="/assets/app.js" defer {}
+        }
+    }
+}
+
 /// The hidden form field carrying the session's CSRF token; every `method="post"` form includes
 /// it (the route gate rejects state changes without it).
 pub fn csrf_field() -> Markup {
@@ -55,17 +73,7 @@ pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
-                title { (title) " — Aloft" }
-                link rel="icon" href="data:,";
-                link rel="stylesheet" href="/assets/pico.min.css";
-                link rel="stylesheet" href="/assets/app.css";
-                script src="/assets/htmx.min.js" defer {}
-                script src="/assets/app.js" defer {}
-            }
+            (head(title, true))
             body.shell {
                 a.skip-link href="#main" { "Skip to main content" }
                 header.topbar {

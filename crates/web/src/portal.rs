@@ -33,16 +33,7 @@ pub fn layout(title: &str, current: &str, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
-                title { (title) " — Aloft" }
-                link rel="icon" href="data:,";
-                link rel="stylesheet" href="/assets/pico.min.css";
-                link rel="stylesheet" href="/assets/app.css";
-                script src="/assets/app.js" defer {}
-            }
+            (crate::head(title, false))
             body.shell.portal {
                 a.skip-link href="#main" { "Skip to main content" }
                 header.topbar {
