@@ -480,10 +480,12 @@ fn letters(mut n: u32) -> String {
 /// CloudEvent, audit entry and queued notification. Seeding comes first and is not measured;
 /// the figure is from the report to the disruption's `done` (job pick-up included), and the
 /// processing itself (job start to commit of the last batch) from the stored instants.
-/// `ALOFT_TEST_BACKENDS=postgres cargo test --release -p aloft --test cases_disruption -- --ignored --nocapture`
+/// `ALOFT_LOG=warn,aloft_cases=info ALOFT_TEST_BACKENDS=postgres cargo test --release -p aloft --test cases_disruption -- --ignored --nocapture`
 #[tokio::test]
 #[ignore]
 async fn ten_thousand_passengers_of_one_cancellation_performance() {
+    // `ALOFT_LOG=warn,aloft_cases=info` shows the processing's own reading and writing times.
+    aloft_kernel::telemetry::init_logging(aloft_kernel::telemetry::LogFormat::Text);
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
         let ctx = AccessContext::system("bench");
@@ -568,6 +570,22 @@ async fn ten_thousand_passengers_of_one_cancellation_performance() {
              (stored received → finished {job_took:.3} s), {:.0} cases/s",
             done["opened"],
             f64::from(passengers) / whole.as_secs_f64()
+        );
+        // The reading half on its own (warm): manifest, then profiles' facts.
+        let facts = aloft_cases::ProfileFacts(app.customers.clone());
+        let manifest = aloft_cases::TravelManifest(travel.clone());
+        let read = Instant::now();
+        use aloft_cases::{CustomerFacts, FlightManifest};
+        let on_board = manifest.passengers("LH400 2026-07-01").await.unwrap();
+        let manifest_took = read.elapsed();
+        let ids: Vec<CustomerId> = on_board.iter().map(|e| e.customer).collect();
+        let read = Instant::now();
+        let known = facts.facts_many(&ids).await.unwrap();
+        eprintln!(
+            "{backend:?}: of which reading: manifest of {} bookings {manifest_took:?}, facts of {} profiles {:?}",
+            on_board.len(),
+            known.len(),
+            read.elapsed()
         );
         assert_eq!(cases, i64::from(passengers));
         assert_eq!(mails, i64::from(passengers));

@@ -16,6 +16,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use futures_util::{StreamExt, TryStreamExt};
+
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -46,7 +48,10 @@ pub const TEMPLATE_DISRUPTION: &str = "case-disruption";
 
 /// Passengers per write transaction: large enough that round trips do not dominate, small
 /// enough that a retry after a failure redoes little and SQLite's write slot is released often.
-const PASSENGERS_PER_TRANSACTION: usize = 2_500;
+const PASSENGERS_PER_TRANSACTION: usize = 1_000;
+
+/// Batches written at once on PostgreSQL.
+const BATCHES_AT_ONCE: usize = 4;
 
 /// Rows per multi-row `INSERT` (27 values a case row: 5,400 parameters, under every limit).
 const ROWS_PER_STATEMENT: usize = 200;
@@ -281,8 +286,13 @@ impl Cases {
         }
 
         let ids: Vec<CustomerId> = todo.iter().map(|e| e.customer).collect();
-        let facts = self.customers.facts_many(&ids).await?;
-        let open = self.open_cases_of(&ids).await?;
+        let read_started = std::time::Instant::now();
+        let (facts, open) = futures_util::future::try_join(
+            self.customers.facts_many(&ids),
+            self.open_cases_of(&ids),
+        )
+        .await?;
+        let read_ms = read_started.elapsed().as_millis();
         let mut plans: Vec<Plan> = todo
             .into_iter()
             .map(|e| {
@@ -328,217 +338,42 @@ impl Cases {
 
         let workflow = self.current_workflow().await?;
         let at = now();
-        let mut sequence = 0i64;
-        for batch in plans.chunks(PASSENGERS_PER_TRANSACTION) {
-            let mut st = Statements::new(self.db.backend());
-            let mut events = Vec::with_capacity(batch.len());
-            let mut audit_entries = Vec::with_capacity(batch.len());
-            let mut outcomes = Vec::with_capacity(batch.len());
-            let mut case_rows = Vec::new();
-            let mut entry_rows = Vec::with_capacity(batch.len());
-            let mut linked_ids = Vec::new();
-            let mut mails = Vec::new();
-            for p in batch {
-                let opened_at = at + Duration::microseconds(sequence);
-                sequence += 1;
-                let (case_id, new) = match &p.link {
-                    Some(c) => (c.clone(), false),
-                    None => (uuid::Uuid::now_v7().to_string(), true),
-                };
-                outcomes.push((
-                    p.customer.to_string(),
-                    case_id.clone(),
-                    if new { "opened" } else { "linked" },
-                ));
-                let detail = serde_json::json!({"channel": CHANNEL, "disruption": id,
-                    "flight": flight, "kind": report.kind.as_str(),
-                    "priority": p.prioritised.priority.as_str(), "queue": DISRUPTION_QUEUE});
-                let subject = subject_of(&report);
-                if new {
-                    let targets = sla_targets(Category::CompensationClaim, p.prioritised.priority);
-                    let clocks = Clocks {
-                        first_response: Some(SlaClock::start(targets.first_response, opened_at)),
-                        next_response: None,
-                        resolution: Some(SlaClock::start(targets.resolution, opened_at)),
-                    };
-                    let view = self.clocks_view(&clocks, false);
-                    case_rows.push(CaseRow {
-                        id: case_id.clone(),
-                        customer: p.customer.to_string(),
-                        subject: subject.clone(),
-                        booking: p.record_locator.clone(),
-                        matter: matter_of(p.customer, p.record_locator.as_deref(), &flight),
-                        state: workflow.initial.clone(),
-                        workflow: workflow.version,
-                        priority: p.prioritised.priority.as_str(),
-                        rank: p.prioritised.priority as i32,
-                        reasons: serde_json::to_string(&p.prioritised.reasons).unwrap_or_default(),
-                        language: p.facts.language.clone(),
-                        opened_at: to_db_time(opened_at),
-                        clocks: serde_json::to_string(&clocks).unwrap_or_default(),
-                        first_response_due: opt_time(view.first_response_due),
-                        resolution_due: opt_time(view.resolution_due),
-                    });
-                    events.push(CloudEvent::of(&CaseOpened {
-                        case_id: case_id.clone(),
-                        customer_id: p.customer.to_string(),
-                        category: Category::CompensationClaim.as_str().into(),
-                        channel: CHANNEL.into(),
-                        priority: p.prioritised.priority.as_str().into(),
-                        queue: DISRUPTION_QUEUE.into(),
-                        assignee: None,
-                    }));
-                    entry_rows.push((case_id.clone(), "opened", Some(description()), detail));
-                    audit_entries.push(ctx.entry(
-                        audit::OPENED,
-                        "case",
-                        Some(case_id.clone()),
-                        vec![
-                            "customer_id".into(),
-                            "category".into(),
-                            "loyalty_tier".into(),
-                            "special_service_requests".into(),
-                            "booking".into(),
-                        ],
-                        "success",
-                    ));
-                    out.opened += 1;
-                } else {
-                    linked_ids.push(case_id.clone());
-                    events.push(CloudEvent::of(&CaseLinked {
-                        case_id: case_id.clone(),
-                        customer_id: p.customer.to_string(),
-                        channel: CHANNEL.into(),
-                    }));
-                    entry_rows.push((case_id.clone(), "linked", Some(subject.clone()), detail));
-                    audit_entries.push(ctx.entry(
-                        audit::OPENED,
-                        "case",
-                        Some(case_id.clone()),
-                        vec!["linked".into(), "flight".into()],
-                        "success",
-                    ));
-                    out.linked += 1;
-                }
-                if let Some(email) = &p.facts.email {
-                    mails.push((
-                        email.clone(),
-                        p.facts.language.clone(),
-                        format!("case-disruption:{id}:{}", p.customer),
-                        case_id,
-                    ));
-                }
-            }
-            // The outcome rows first: the transaction's first statement is a write, and a
-            // passenger handled concurrently makes the batch fail (and the job retry) rather
-            // than open twice.
-            st.insert(
-                "INSERT INTO case_disruption_passengers (disruption_id, customer_id, case_id, \
-                 outcome) VALUES ",
-                "",
-                4,
-                ROWS_PER_STATEMENT * 4,
-                outcomes,
-                |v, (customer, case, outcome)| {
-                    v.bind(id.to_owned())
-                        .bind(customer)
-                        .bind(case)
-                        .bind(outcome);
-                },
-            );
-            let stamp = to_db_time(at);
-            st.insert(
-                CASE_INSERT,
-                "",
-                CASE_COLUMNS,
-                ROWS_PER_STATEMENT,
-                case_rows,
-                |v, c| {
-                    v.bind(c.id)
-                        .bind(c.customer)
-                        .bind(Category::CompensationClaim.as_str())
-                        .bind(c.subject)
-                        .bind(description())
-                        .bind(CHANNEL)
-                        .bind(c.booking)
-                        .bind(c.matter)
-                        .bind(c.state)
-                        .bind(1i32)
-                        .bind(c.workflow)
-                        .bind(c.priority)
-                        .bind(c.rank)
-                        .bind(c.reasons)
-                        .bind(DISRUPTION_QUEUE)
-                        .bind(None::<String>)
-                        .bind(c.language)
-                        .bind(c.opened_at.clone())
-                        .bind(c.opened_at.clone())
-                        .bind(c.opened_at)
-                        .bind(c.clocks)
-                        .bind(c.first_response_due)
-                        .bind(None::<String>)
-                        .bind(c.resolution_due)
-                        .bind("[]")
-                        .bind(1i64)
-                        .bind(flight.clone());
-                },
-            );
-            for chunk in linked_ids.chunks(ROWS_PER_STATEMENT) {
-                let params: Vec<String> = (3..chunk.len() + 3).map(|i| format!("${i}")).collect();
-                let chunk = chunk.to_vec();
-                let (stamp, flight) = (stamp.clone(), flight.clone());
-                st.push(
-                    format!(
-                        "UPDATE cases SET updated_at = $1, version = version + 1, \
-                         flight = COALESCE(flight, $2) WHERE id IN ({})",
-                        params.join(", ")
-                    ),
-                    move |v| {
-                        v.bind(stamp).bind(flight);
-                        for id in chunk {
-                            v.bind(id);
-                        }
-                    },
-                );
-            }
-            st.insert(
-                "INSERT INTO case_entries (case_id, at, actor, kind, author, body, detail) VALUES ",
-                "",
-                7,
-                ROWS_PER_STATEMENT * 3,
-                entry_rows,
-                |v, (case, kind, body, detail)| {
-                    v.bind(case)
-                        .bind(stamp.clone())
-                        .bind(ctx.actor.id.clone())
-                        .bind(kind)
-                        .bind(None::<String>)
-                        .bind(body)
-                        .bind(detail.to_string());
-                },
-            );
-            st.emit(&events)?;
-            st.audit(audit_entries);
-            let mut tx = self.db.begin_write().await?;
-            tx.execute(st).await?;
-            for (to, language, key, case_id) in mails {
-                let (what, what_de) = match report.kind {
-                    DisruptionKind::Cancellation => ("cancelled", "annulliert"),
-                    DisruptionKind::Delay => ("delayed", "verspätet"),
-                };
-                self.notify(
-                    &mut tx,
-                    &to,
-                    language.as_deref(),
-                    TEMPLATE_DISRUPTION,
-                    &key,
-                    serde_json::json!({"flight": report.flight, "date": report.date.to_string(),
-                        "what": what, "what_de": what_de, "reference": short_ref(&case_id)}),
-                )
-                .await?;
-            }
-            tx.commit().await?;
+        let write_started = std::time::Instant::now();
+        // PostgreSQL takes the batches side by side (each its own transaction and connection;
+        // they share no row until the audit chain's tip, taken last); SQLite has one write slot.
+        let at_once = match self.db.backend() {
+            aloft_kernel::Backend::Postgres => BATCHES_AT_ONCE,
+            _ => 1,
+        };
+        let batch = BatchContext {
+            id,
+            flight: &flight,
+            report: &report,
+            workflow: &workflow,
+            at,
+            ctx: &ctx,
+        };
+        let mut writes = Vec::new();
+        for (n, chunk) in plans.chunks(PASSENGERS_PER_TRANSACTION).enumerate() {
+            writes.push(self.write_batch(&batch, n * PASSENGERS_PER_TRANSACTION, chunk));
         }
+        let counts: Vec<(usize, usize)> = futures_util::stream::iter(writes)
+            .buffer_unordered(at_once)
+            .try_collect()
+            .await?;
+        for (opened, linked) in counts {
+            out.opened += opened;
+            out.linked += linked;
+        }
+        tracing::info!(
+            disruption = id,
+            passengers = out.passengers,
+            opened = out.opened,
+            linked = out.linked,
+            read_ms,
+            write_ms = write_started.elapsed().as_millis(),
+            "disruption processed"
+        );
 
         // The totals over every run, and the disruption done.
         let counts = sqlx::query(
@@ -596,6 +431,231 @@ impl Cases {
         Ok(out)
     }
 
+    /// Writes one batch of passengers in one transaction: their notifications (first: the
+    /// transaction's first statement is a write), then the outcome rows, cases, link updates,
+    /// timeline entries, CloudEvents and audit entries rendered as multi-row statements.
+    /// Returns (opened, linked).
+    async fn write_batch(
+        &self,
+        b: &BatchContext<'_>,
+        first: usize,
+        batch: &[Plan],
+    ) -> Result<(usize, usize), CaseError> {
+        let (id, flight, report, workflow, at, ctx) =
+            (b.id, b.flight, b.report, b.workflow, b.at, b.ctx);
+        let flight = flight.to_owned();
+        let mut out = (0usize, 0usize);
+        let mut st = Statements::new(self.db.backend());
+        let mut events = Vec::with_capacity(batch.len());
+        let mut audit_entries = Vec::with_capacity(batch.len());
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut case_rows = Vec::new();
+        let mut entry_rows = Vec::with_capacity(batch.len());
+        let mut linked_ids = Vec::new();
+        let mut mails = Vec::new();
+        for (sequence, p) in (first as i64..).zip(batch) {
+            let opened_at = at + Duration::microseconds(sequence);
+            let (case_id, new) = match &p.link {
+                Some(c) => (c.clone(), false),
+                None => (uuid::Uuid::now_v7().to_string(), true),
+            };
+            outcomes.push((
+                p.customer.to_string(),
+                case_id.clone(),
+                if new { "opened" } else { "linked" },
+            ));
+            let detail = serde_json::json!({"channel": CHANNEL, "disruption": id,
+                    "flight": flight, "kind": report.kind.as_str(),
+                    "priority": p.prioritised.priority.as_str(), "queue": DISRUPTION_QUEUE});
+            let subject = subject_of(report);
+            if new {
+                let targets = sla_targets(Category::CompensationClaim, p.prioritised.priority);
+                let clocks = Clocks {
+                    first_response: Some(SlaClock::start(targets.first_response, opened_at)),
+                    next_response: None,
+                    resolution: Some(SlaClock::start(targets.resolution, opened_at)),
+                };
+                let view = self.clocks_view(&clocks, false);
+                case_rows.push(CaseRow {
+                    id: case_id.clone(),
+                    customer: p.customer.to_string(),
+                    subject: subject.clone(),
+                    booking: p.record_locator.clone(),
+                    matter: matter_of(p.customer, p.record_locator.as_deref(), &flight),
+                    state: workflow.initial.clone(),
+                    workflow: workflow.version,
+                    priority: p.prioritised.priority.as_str(),
+                    rank: p.prioritised.priority as i32,
+                    reasons: serde_json::to_string(&p.prioritised.reasons).unwrap_or_default(),
+                    language: p.facts.language.clone(),
+                    opened_at: to_db_time(opened_at),
+                    clocks: serde_json::to_string(&clocks).unwrap_or_default(),
+                    first_response_due: opt_time(view.first_response_due),
+                    resolution_due: opt_time(view.resolution_due),
+                });
+                events.push(CloudEvent::of(&CaseOpened {
+                    case_id: case_id.clone(),
+                    customer_id: p.customer.to_string(),
+                    category: Category::CompensationClaim.as_str().into(),
+                    channel: CHANNEL.into(),
+                    priority: p.prioritised.priority.as_str().into(),
+                    queue: DISRUPTION_QUEUE.into(),
+                    assignee: None,
+                }));
+                entry_rows.push((case_id.clone(), "opened", Some(description()), detail));
+                audit_entries.push(ctx.entry(
+                    audit::OPENED,
+                    "case",
+                    Some(case_id.clone()),
+                    vec![
+                        "customer_id".into(),
+                        "category".into(),
+                        "loyalty_tier".into(),
+                        "special_service_requests".into(),
+                        "booking".into(),
+                    ],
+                    "success",
+                ));
+                out.0 += 1;
+            } else {
+                linked_ids.push(case_id.clone());
+                events.push(CloudEvent::of(&CaseLinked {
+                    case_id: case_id.clone(),
+                    customer_id: p.customer.to_string(),
+                    channel: CHANNEL.into(),
+                }));
+                entry_rows.push((case_id.clone(), "linked", Some(subject.clone()), detail));
+                audit_entries.push(ctx.entry(
+                    audit::OPENED,
+                    "case",
+                    Some(case_id.clone()),
+                    vec!["linked".into(), "flight".into()],
+                    "success",
+                ));
+                out.1 += 1;
+            }
+            if let Some(email) = &p.facts.email {
+                mails.push((
+                    email.clone(),
+                    p.facts.language.clone(),
+                    format!("case-disruption:{id}:{}", p.customer),
+                    case_id,
+                ));
+            }
+        }
+        // The outcome rows first: the transaction's first statement is a write, and a
+        // passenger handled concurrently makes the batch fail (and the job retry) rather
+        // than open twice.
+        st.insert(
+            "INSERT INTO case_disruption_passengers (disruption_id, customer_id, case_id, \
+                 outcome) VALUES ",
+            "",
+            4,
+            ROWS_PER_STATEMENT * 4,
+            outcomes,
+            |v, (customer, case, outcome)| {
+                v.bind(id.to_owned())
+                    .bind(customer)
+                    .bind(case)
+                    .bind(outcome);
+            },
+        );
+        let stamp = to_db_time(at);
+        st.insert(
+            CASE_INSERT,
+            "",
+            CASE_COLUMNS,
+            ROWS_PER_STATEMENT,
+            case_rows,
+            |v, c| {
+                v.bind(c.id)
+                    .bind(c.customer)
+                    .bind(Category::CompensationClaim.as_str())
+                    .bind(c.subject)
+                    .bind(description())
+                    .bind(CHANNEL)
+                    .bind(c.booking)
+                    .bind(c.matter)
+                    .bind(c.state)
+                    .bind(1i32)
+                    .bind(c.workflow)
+                    .bind(c.priority)
+                    .bind(c.rank)
+                    .bind(c.reasons)
+                    .bind(DISRUPTION_QUEUE)
+                    .bind(None::<String>)
+                    .bind(c.language)
+                    .bind(c.opened_at.clone())
+                    .bind(c.opened_at.clone())
+                    .bind(c.opened_at)
+                    .bind(c.clocks)
+                    .bind(c.first_response_due)
+                    .bind(None::<String>)
+                    .bind(c.resolution_due)
+                    .bind("[]")
+                    .bind(1i64)
+                    .bind(flight.clone());
+            },
+        );
+        for chunk in linked_ids.chunks(ROWS_PER_STATEMENT) {
+            let params: Vec<String> = (3..chunk.len() + 3).map(|i| format!("${i}")).collect();
+            let chunk = chunk.to_vec();
+            let (stamp, flight) = (stamp.clone(), flight.clone());
+            st.push(
+                format!(
+                    "UPDATE cases SET updated_at = $1, version = version + 1, \
+                         flight = COALESCE(flight, $2) WHERE id IN ({})",
+                    params.join(", ")
+                ),
+                move |v| {
+                    v.bind(stamp).bind(flight);
+                    for id in chunk {
+                        v.bind(id);
+                    }
+                },
+            );
+        }
+        st.insert(
+            "INSERT INTO case_entries (case_id, at, actor, kind, author, body, detail) VALUES ",
+            "",
+            7,
+            ROWS_PER_STATEMENT * 3,
+            entry_rows,
+            |v, (case, kind, body, detail)| {
+                v.bind(case)
+                    .bind(stamp.clone())
+                    .bind(ctx.actor.id.clone())
+                    .bind(kind)
+                    .bind(None::<String>)
+                    .bind(body)
+                    .bind(detail.to_string());
+            },
+        );
+        st.emit(&events)?;
+        st.audit(audit_entries);
+        let mut tx = self.db.begin_write().await?;
+        for (to, language, key, case_id) in mails {
+            let (what, what_de) = match report.kind {
+                DisruptionKind::Cancellation => ("cancelled", "annulliert"),
+                DisruptionKind::Delay => ("delayed", "verspätet"),
+            };
+            self.notify(
+                &mut tx,
+                &to,
+                language.as_deref(),
+                TEMPLATE_DISRUPTION,
+                &key,
+                serde_json::json!({"flight": report.flight, "date": report.date.to_string(),
+                        "what": what, "what_de": what_de, "reference": short_ref(&case_id)}),
+            )
+            .await?;
+        }
+        // The audit chain's tip is taken last and held only until the commit.
+        tx.execute(st).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// The open cases of these customers (chunks of 500 ids), newest first per customer.
     async fn open_cases_of(
         &self,
@@ -628,6 +688,16 @@ impl Cases {
         }
         Ok(out)
     }
+}
+
+/// What every batch of one run shares.
+struct BatchContext<'a> {
+    id: &'a str,
+    flight: &'a str,
+    report: &'a DisruptionReport,
+    workflow: &'a crate::model::Workflow,
+    at: DateTime<Utc>,
+    ctx: &'a AccessContext,
 }
 
 struct OpenCase {
