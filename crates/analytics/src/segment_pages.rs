@@ -162,10 +162,29 @@ async fn count_text(store: &SegmentStore, draft: &Draft) -> Markup {
             Err(_) => html! { "The count cannot be worked out right now." },
         },
         Err(errors) => html! {
-            "No count yet: " (errors.len()) " condition"
-            @if errors.len() != 1 { "s need" } @else { " needs" }
-            " attention (see below once you save)."
+            "No count yet: "
+            ul {
+                @for e in &errors {
+                    li { (problem(draft, e)) }
+                }
+            }
         },
+    }
+}
+
+/// A rule problem in the form's words: "Condition 2: …".
+fn problem(draft: &Draft, e: &crate::segment::RuleError) -> String {
+    let field = form_field(e);
+    let row = field
+        .strip_prefix('c')
+        .and_then(|r| r.split('_').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    match row {
+        Some(n) if draft.rows.get(n).is_some_and(|r| r.field.trim().is_empty()) => {
+            format!("Condition {}: choose a fact", n + 1)
+        }
+        Some(n) => format!("Condition {}: {}", n + 1, e.detail),
+        None => e.detail.clone(),
     }
 }
 
@@ -289,16 +308,8 @@ async fn submit(State(p): State<Pages>, ctx: AccessContext, form: FormData) -> R
         Err(list) => {
             for e in list {
                 let field = form_field(&e);
-                let row = field
-                    .strip_prefix('c')
-                    .and_then(|r| r.split('_').next())
-                    .and_then(|n| n.parse::<usize>().ok());
-                let message = match row {
-                    Some(n) => format!("Condition {}: {}", n + 1, e.detail),
-                    None => e.detail,
-                };
                 if errors.of(&field).is_none() {
-                    errors.add(&field, message);
+                    errors.add(&field, problem(&draft, &e));
                 }
             }
             None
