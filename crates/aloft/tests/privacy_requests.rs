@@ -823,3 +823,139 @@ async fn demo_requests_fill_the_console_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn legal_holds_keep_data_from_retention_and_erasure_until_lifted() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let new = |first: &'static str| {
+            let app = &app;
+            async move {
+                app.create_customer(json!({"first_name": first, "last_name": "Zqhold"}))
+                    .await["id"].as_str().unwrap().to_owned()
+            }
+        };
+        let (ana, bo) = (new("Ana").await, new("Bo").await);
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        for c in [&ana, &bo] {
+            let r = app
+                .post_form_as(&agent, &format!("/customers/{c}/interactions"), "channel=call&direction=inbound&subject=Zqheld&body=notes")
+                .await;
+            assert!(r.status < 400, "{} {}", r.status, r.text());
+        }
+        let four_years_ago = (chrono::Utc::now() - chrono::Days::new(4 * 366)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        for t in ["travel_records", "timeline"] {
+            sqlx::query(&format!("UPDATE {t} SET occurred_at = '{four_years_ago}'"))
+                .execute(app.test_db.db.pool()).await.unwrap();
+        }
+
+        // Only the privacy officer places holds; bad input names the field, stores nothing.
+        for role in [ids::CONTACT_CENTRE_AGENT, ids::ADMINISTRATOR, ids::PASSENGER] {
+            let r = post_as(&app, role, "/api/v1/privacy/holds", &json!({"customer_id": ana, "reason": "x"})).await;
+            assert_eq!(r.status, 403, "{role}");
+            assert_eq!(get_as(&app, role, "/api/v1/privacy/holds").await.status, 403, "{role}");
+        }
+        let r = post_as(&app, DPO, "/api/v1/privacy/holds", &json!({"reason": "claim"})).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.json()["errors"][0]["pointer"], "/customer_id", "{}", r.text());
+        let r = post_as(&app, DPO, "/api/v1/privacy/holds", &json!({"category": "everything", "customer_id": ana})).await;
+        assert_eq!(r.status, 422);
+        assert!(pointers(&r).contains("/category") && pointers(&r).contains("/reason"), "{}", pointers(&r));
+        let r = post_as(&app, DPO, "/api/v1/privacy/holds",
+            &json!({"customer_id": CustomerId::generate().to_string(), "reason": "claim"})).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.json()["errors"][0]["pointer"], "/customer_id", "{}", r.text());
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_holds").await, 0);
+
+        // A hold on Ana: placed with who and when, event and audit.
+        let r = post_as(&app, DPO, "/api/v1/privacy/holds",
+            &json!({"customer_id": ana, "reason": "Zqclaim before the court", "reference": "LG-114"})).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let hold = r.json();
+        let hid = hold["id"].as_str().unwrap().to_owned();
+        assert_eq!(hold["active"], true);
+        assert!(hold["placed_by"].as_str().unwrap().len() > 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.privacy.hold_changed'").await, 1);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.hold_placed' AND resource_id = '{ana}'")).await, 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%Zqclaim%'").await, 0, "no reason in events");
+        let list = get_as(&app, DPO, "/api/v1/privacy/holds").await.json();
+        assert_eq!(list.as_array().unwrap().len(), 1);
+
+        // The dry run counts Ana's interaction as held by the legal hold; Bo's is due.
+        let line = |rep: &Value, t: &str| rep["policies"].as_array().unwrap().iter().find(|l| l["table"] == t).cloned().unwrap();
+        let report = get_as(&app, DPO, "/api/v1/privacy/retention").await.json();
+        assert_eq!(line(&report, "travel_records")["rows"], 1, "{report}");
+        assert_eq!(line(&report, "travel_records")["held"], 1);
+        assert_eq!(line(&report, "travel_records")["legal_hold"], 1);
+
+        // Erasing a held person is refused, naming the hold; nothing changes.
+        let r = post_as(&app, DPO, &format!("/api/v1/customers/{ana}/erasure"), &json!({})).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert_eq!(r.json()["errors"][0]["pointer"], "/hold_id");
+        assert!(r.text().contains(&hid) && r.text().contains("LG-114"), "{}", r.text());
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM customers WHERE id = '{ana}' AND data_key IS NOT NULL")).await, 1);
+        // So is completing her erasure request; the request stays open.
+        let er = open(&app, &ana, "erasure", "delete me").await;
+        let eid = er["id"].as_str().unwrap().to_owned();
+        ready(&app, &eid).await;
+        let r = step(&app, &eid, json!({"to": "completed"})).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert_eq!(get_as(&app, DPO, &format!("/api/v1/privacy/requests/{eid}")).await.json()["state"], "in_progress");
+
+        // A hold on the whole category holds Bo too.
+        let r = post_as(&app, DPO, "/api/v1/privacy/holds", &json!({"category": "interactions", "reason": "regulator audit"})).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let cat = r.json()["id"].as_str().unwrap().to_owned();
+        let report = get_as(&app, DPO, "/api/v1/privacy/retention").await.json();
+        assert_eq!(line(&report, "travel_records")["rows"], 0);
+        assert_eq!(line(&report, "travel_records")["legal_hold"], 2);
+        let run = post_as(&app, DPO, "/api/v1/privacy/retention/runs", &json!({})).await.json();
+        assert_eq!(line(&run, "travel_records")["rows"], 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM travel_records WHERE kind = 'interaction'").await, 2);
+
+        // Lifting needs a reason; once lifted, again is a conflict.
+        let r = post_as(&app, DPO, &format!("/api/v1/privacy/holds/{cat}/lift"), &json!({})).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.json()["errors"][0]["pointer"], "/reason", "{}", r.text());
+        let r = post_as(&app, DPO, &format!("/api/v1/privacy/holds/{cat}/lift"), &json!({"reason": "audit closed"})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["active"], false);
+        assert_eq!(r.json()["lift_reason"], "audit closed");
+        assert_eq!(post_as(&app, DPO, &format!("/api/v1/privacy/holds/{cat}/lift"), &json!({"reason": "x"})).await.status, 409);
+        assert_eq!(post_as(&app, DPO, "/api/v1/privacy/holds/not-a-hold/lift", &json!({"reason": "x"})).await.status, 404);
+
+        // The run now removes Bo's interaction and keeps Ana's; both runs are listed.
+        let run = post_as(&app, DPO, "/api/v1/privacy/retention/runs", &json!({})).await.json();
+        assert_eq!(line(&run, "travel_records")["rows"], 1, "{run}");
+        assert_eq!(line(&run, "travel_records")["legal_hold"], 1);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM travel_records WHERE customer_id = '{ana}' AND kind = 'interaction'")).await, 1);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM travel_records WHERE customer_id = '{bo}' AND kind = 'interaction'")).await, 0);
+        let runs = get_as(&app, DPO, "/api/v1/privacy/retention/runs").await.json();
+        assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
+        assert_eq!(runs[0]["rows"], 1);
+
+        // The console: the active hold, past runs, and the hold form naming a missing reason.
+        let dpo = app.sign_in_as(DPO).await;
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        assert!(html.contains("id=\"privacy-holds\"") && html.contains("Zqclaim before the court"));
+        assert!(html.contains("id=\"retention-runs\""));
+        let r = app.post_form_as(&dpo, "/privacy/holds", &format!("hold_customer_id={bo}&hold_reason=")).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("f-hold-reason"));
+        let r = app.post_form_as(&dpo, "/privacy/holds", &format!("hold_customer_id={bo}&hold_reason=Zqsecond+claim")).await;
+        assert!(r.status < 400, "{}", r.status);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM privacy_holds WHERE customer_id = '{bo}' AND lifted_at IS NULL")).await, 1);
+
+        // Lifted: Ana can be erased, and the hold's texts go with her.
+        let r = post_as(&app, DPO, &format!("/api/v1/privacy/holds/{hid}/lift"), &json!({"reason": "claim settled"})).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.hold_lifted' AND resource_id = '{ana}'")).await, 1);
+        let r = step(&app, &eid, json!({"to": "completed"})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM customers WHERE id = '{ana}'")).await, 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_holds WHERE reason LIKE '%Zqclaim%'").await, 0);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM privacy_holds WHERE customer_id = '{ana}'")).await, 1, "the hold's record stays");
+        app.stop().await;
+    })
+    .await;
+}

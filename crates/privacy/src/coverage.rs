@@ -276,6 +276,16 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         "privacy",
         OnErasure::Delete,
     ),
+    t(
+        "privacy_holds",
+        "customer_id",
+        "legal holds",
+        "privacy",
+        OnErasure::Pseudonymise {
+            legal_basis: "GDPR Art. 5(2): accountability — that a hold was placed and lifted, by whom and when; reasons removed",
+            clear: &["reason", "reference", "lift_reason"],
+        },
+    ),
     PersonalTable {
         table: "audit_log",
         column: "resource_id",

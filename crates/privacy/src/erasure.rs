@@ -8,6 +8,10 @@
 //! is a few hundred row deletions, well under a second, so a crash anywhere leaves nothing
 //! half-erased (the transaction rolls back) and running it again finishes it. Repeating a
 //! finished erasure changes nothing (idempotent) and says so.
+//!
+//! A person under an active legal hold ([`crate::holds`]) is not erased: the erasure fails with
+//! [`ErasureError::Held`] naming the hold (GDPR Art. 17(3)(e)), checked inside the transaction,
+//! and nothing changes. Why refuse rather than pseudonymise: see [`crate::holds`].
 
 use aloft_kernel::{AccessContext, CloudEvent, Database, StorageError};
 use aloft_vocab::CustomerId;
@@ -45,18 +49,38 @@ pub struct ErasureReport {
     pub tables: Vec<ErasedTable>,
 }
 
+/// Why an erasure did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ErasureError {
+    /// An active legal hold covers the person; nothing was erased.
+    #[error("the person is under legal hold {}", .0.id)]
+    Held(Box<crate::holds::Hold>),
+    /// The database; nothing was erased.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<sqlx::Error> for ErasureError {
+    fn from(e: sqlx::Error) -> Self {
+        ErasureError::Storage(e.into())
+    }
+}
+
 /// Erases `customer` everywhere, in one transaction with its audit record and the event
 /// `aloft.customer.erased` (ids only).
 pub async fn erase(
     db: &Database,
     customer: CustomerId,
     ctx: &AccessContext,
-) -> Result<ErasureReport, StorageError> {
+) -> Result<ErasureReport, ErasureError> {
     let present = tables(db).await?;
     let b = db.backend();
     let p = b.param(1);
     let id = customer.to_string();
     let mut tx = db.begin_write().await?;
+    if let Some(hold) = crate::holds::active_for(tx.conn(), b, &id).await? {
+        return Err(ErasureError::Held(Box::new(hold)));
+    }
     // Crypto-shredding first: the key of the person and of profiles merged into theirs.
     let shred = sqlx::query(&format!(
         "UPDATE customers SET data_key = NULL WHERE (id = {p} OR merged_into = {}) AND data_key IS NOT NULL",

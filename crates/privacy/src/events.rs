@@ -114,6 +114,10 @@ pub fn event_types() -> Vec<EventType> {
             crate::retention::RETENTION_APPLIED,
             "A retention run deleted or pseudonymised rows past their period; counts per data category, no ids.",
         ),
+        EventType::of::<crate::holds::HoldChanged>(
+            crate::holds::HOLD_CHANGED,
+            "A legal hold on a person or a data category was placed or lifted; ids and codes only.",
+        ),
         EventType::of::<CustomerErased>(
             CUSTOMER_ERASED,
             "Everything about a customer was erased (key destroyed, records deleted or pseudonymised); copies elsewhere must follow.",
@@ -154,6 +158,11 @@ pub mod audit {
     /// `privacy.retention_applied`: a retention run changed rows (fields: `table:rows`).
     pub const RETENTION_APPLIED: AuditAction = AuditAction::new("privacy.retention_applied");
 
+    /// `privacy.hold_placed`: a legal hold was placed (on the customer, or on a category).
+    pub const HOLD_PLACED: AuditAction = AuditAction::new("privacy.hold_placed");
+    /// `privacy.hold_lifted`: a legal hold was lifted.
+    pub const HOLD_LIFTED: AuditAction = AuditAction::new("privacy.hold_lifted");
+
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
         CONSENT_RECORDED,
@@ -167,5 +176,7 @@ pub mod audit {
         PROCESSING_RESTRICTED,
         RETENTION_APPLIED,
         RESTRICTION_LIFTED,
+        HOLD_PLACED,
+        HOLD_LIFTED,
     ];
 }

@@ -13,7 +13,9 @@
 //!   extension, due-soon/overdue; pure. [`service`]: their storage (migration 0033) and
 //!   fulfilment (export, erasure, restriction of processing, objection, rectification record).
 //! - [`retention`]: retention policies per data category, the daily run (exactly once across
-//!   instances) and its dry-run report; restricted persons are held.
+//!   instances), its dry-run report and the record of past runs; restricted persons and legal
+//!   holds are held. [`holds`]: legal holds on a person or a data category (migration 0038);
+//!   a held person is not erased (409).
 //! - [`routes`]: the consent and request API; [`pages`]: the Consent tab of the customer 360°
 //!   page and the DPO console (`/privacy`); [`my_pages`]: the passenger's `/my/consent`. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
@@ -26,6 +28,7 @@ pub mod coverage;
 pub mod demo;
 pub mod erasure;
 pub mod events;
+pub mod holds;
 pub mod model;
 pub mod my_pages;
 pub mod pages;

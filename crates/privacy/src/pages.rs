@@ -263,6 +263,16 @@ pub const CONSOLE_POLICY: &[RoutePolicy] = &[
         "/privacy/requests/{id}/lift",
         Access::Permission(REQUESTS_MANAGE),
     ),
+    RoutePolicy::new(
+        "POST",
+        "/privacy/holds",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/privacy/holds/lift",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
 ];
 
 /// The console's routes.
@@ -274,6 +284,8 @@ pub fn console_routes(requests: Requests) -> axum::Router {
         .route("/privacy/requests/{id}/transition", post(transition_form))
         .route("/privacy/requests/{id}/extension", post(extension_form))
         .route("/privacy/requests/{id}/lift", post(lift_form))
+        .route("/privacy/holds", post(place_hold_post))
+        .route("/privacy/holds/lift", post(lift_hold_post))
         .with_state(requests)
 }
 
@@ -331,11 +343,80 @@ fn open_request_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
     }
 }
 
+/// What the console shows besides requests: holds, past runs and the holds' forms.
+struct Extra {
+    holds: Vec<crate::holds::Hold>,
+    runs: Vec<crate::retention::PastRun>,
+    hold_form: Markup,
+    lift_form: Markup,
+}
+
+fn place_hold_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
+    let mut cats: Vec<(String, String)> =
+        vec![(String::new(), "— a person (give the customer id) —".into())];
+    cats.extend(
+        crate::holds::categories()
+            .into_iter()
+            .map(|c| (c.to_owned(), format!("all {c}"))),
+    );
+    let value = |n: &str| data.and_then(|d| d.text(n)).map(str::to_owned);
+    html! {
+        form method="post" action="/privacy/holds" {
+            (aloft_web::csrf_field())
+            (kit::error_summary(errors))
+            (Field::text("hold_customer_id", "Customer id").hint("The person whose data must be kept; leave empty to hold a whole data category").value(value("hold_customer_id")).render(errors))
+            (Field::new("hold_category", "Or a data category", FieldKind::Select(cats)).value(value("hold_category")).render(errors))
+            (Field::new("hold_reason", "Why it must be kept", FieldKind::TextArea).hint("The claim, investigation or audit; erasure is refused while the hold stands").value(value("hold_reason")).required().render(errors))
+            (Field::text("hold_reference", "Matter reference").value(value("hold_reference")).render(errors))
+            button type="submit" { "Place hold" }
+        }
+    }
+}
+
+fn lift_hold_form(
+    holds: &[crate::holds::Hold],
+    data: Option<&FormData>,
+    errors: &FormErrors,
+) -> Markup {
+    let options: Vec<(String, String)> = holds
+        .iter()
+        .filter(|h| h.active)
+        .map(|h| {
+            let on = h
+                .customer_id
+                .as_deref()
+                .map(|c| format!("person {c}"))
+                .or_else(|| h.category.as_deref().map(|c| format!("all {c}")))
+                .unwrap_or_default();
+            (
+                h.id.clone(),
+                format!(
+                    "{on}, placed {}",
+                    h.placed_at.get(..10).unwrap_or(&h.placed_at)
+                ),
+            )
+        })
+        .collect();
+    let value = |n: &str| data.and_then(|d| d.text(n)).map(str::to_owned);
+    html! {
+        @if !options.is_empty() {
+            form method="post" action="/privacy/holds/lift" {
+                (aloft_web::csrf_field())
+                (kit::error_summary(errors))
+                (Field::new("lift_hold_id", "Hold", FieldKind::Select(options)).value(value("lift_hold_id")).required().render(errors))
+                (Field::new("lift_hold_reason", "Why it can end", FieldKind::TextArea).value(value("lift_hold_reason")).required().render(errors))
+                button type="submit" { "Lift hold" }
+            }
+        }
+    }
+}
+
 fn console_body(
     open: &[PrivacyRequest],
     stats: &[crate::service::PurposeStats],
     retention: &crate::retention::RetentionReport,
     form: Markup,
+    extra: Extra,
 ) -> Markup {
     let mut open: Vec<&PrivacyRequest> = open.iter().collect();
     // Overdue first, then due soon, then the rest; oldest deadline first within each.
@@ -394,10 +475,10 @@ fn console_body(
         }
         section aria-labelledby="retention-h" {
             h2 #retention-h { "Retention" }
-            p { "Applied once a day. What a run now would change (dry run), per data category; people whose processing is restricted are held." }
+            p { "Applied once a day. What a run now would change (dry run), per data category; people whose processing is restricted, and data under a legal hold, are held." }
             (DataTable::new("Retention policies and what a run now would do", vec![
                 Column::new("Data category"), Column::new("Kept (months)").numeric(), Column::new("Then"),
-                Column::new("Due now").numeric(), Column::new("Held").numeric(),
+                Column::new("Due now").numeric(), Column::new("Held").numeric(), Column::new("Of which legal hold").numeric(),
             ])
             .id("retention")
             .rows(retention.policies.iter().map(|l| vec![
@@ -406,8 +487,60 @@ fn console_body(
                 html! { (if l.action == "delete" { "deleted" } else { "text removed" }) },
                 html! { (l.rows) },
                 html! { (l.held) },
+                html! { (l.legal_hold) },
             ]).collect())
             .render())
+            h3 #retention-runs-h { "Past runs" }
+            @if extra.runs.is_empty() {
+                (kit::empty_state("No run yet", "The daily job's runs, and runs started through the API, appear here with what they changed.", None))
+            } @else {
+                (DataTable::new("Past retention runs, newest first", vec![
+                    Column::new("When (UTC)"), Column::new("By"), Column::new("Rows changed").numeric(),
+                    Column::new("Rows held").numeric(), Column::new("Per category"),
+                ])
+                .id("retention-runs")
+                .rows(extra.runs.iter().map(|r| vec![
+                    html! { time datetime=(r.at) { (r.at.get(..16).unwrap_or(&r.at).replace('T', " ")) } },
+                    html! { (r.actor) },
+                    html! { (r.rows) },
+                    html! { (r.held) },
+                    html! { (r.policies.iter().map(|p| format!("{}: {}", p.category, p.rows)).collect::<Vec<_>>().join("; ")) },
+                ]).collect())
+                .render())
+            }
+        }
+        section aria-labelledby="holds-h" {
+            h2 #holds-h { "Legal holds" }
+            p { "Data under a hold is kept past its retention period, and a held person cannot be erased (GDPR Art. 17(3)(e)) until the hold is lifted." }
+            @if extra.holds.is_empty() {
+                (kit::empty_state("No active hold", "Place a hold when a claim, an investigation or an audit needs a person's data or a whole data category kept.", None))
+            } @else {
+                (DataTable::new("Active legal holds, newest first", vec![
+                    Column::new("On"), Column::new("Reason"), Column::new("Matter"),
+                    Column::new("Placed (UTC)"), Column::new("By"),
+                ])
+                .id("privacy-holds")
+                .rows(extra.holds.iter().map(|h| vec![
+                    html! {
+                        @if let Some(c) = &h.customer_id {
+                            a href={ "/customers/" (c) } { "Person " (c) }
+                        } @else {
+                            "All " (h.category.as_deref().unwrap_or(""))
+                        }
+                    },
+                    html! { (h.reason) },
+                    html! { (h.reference) },
+                    html! { time datetime=(h.placed_at) { (h.placed_at.get(..10).unwrap_or(&h.placed_at)) } },
+                    html! { (h.placed_by) },
+                ]).collect())
+                .render())
+            }
+            h3 #place-hold-h { "Place a hold" }
+            (extra.hold_form)
+            @if extra.holds.iter().any(|h| h.active) {
+                h3 #lift-hold-h { "Lift a hold" }
+                (extra.lift_form)
+            }
         }
         section aria-labelledby="open-request-h" {
             h2 #open-request-h { "Record a request" }
@@ -422,21 +555,156 @@ async fn console_page(
     status: StatusCode,
     form: Markup,
 ) -> Response {
-    let (Ok(open), Ok(stats), Ok(retention)) = (
+    console_page_with(requests, ctx, status, form, None, None).await
+}
+
+/// The console, with the request form and, when one failed, the hold forms as submitted.
+async fn console_page_with(
+    requests: &Requests,
+    ctx: &AccessContext,
+    status: StatusCode,
+    form: Markup,
+    hold_form: Option<Markup>,
+    lift: Option<(&FormData, &FormErrors)>,
+) -> Response {
+    let db = requests.consents().db();
+    let (Ok(open), Ok(stats), Ok(retention), Ok(holds), Ok(runs)) = (
         requests.list(Filter::Open, None, ctx).await,
         requests.consent_stats().await,
-        crate::retention::dry_run(requests.consents().db(), aloft_kernel::db::now()).await,
+        crate::retention::dry_run(db, aloft_kernel::db::now()).await,
+        crate::holds::list(db, true).await,
+        crate::retention::past_runs(db, 20).await,
     ) else {
         return unavailable("Privacy");
+    };
+    let lift_form = match lift {
+        Some((d, e)) => lift_hold_form(&holds, Some(d), e),
+        None => lift_hold_form(&holds, None, &FormErrors::new()),
+    };
+    let extra = Extra {
+        hold_form: hold_form.unwrap_or_else(|| place_hold_form(None, &FormErrors::new())),
+        lift_form,
+        holds,
+        runs,
     };
     page(
         status,
         layout(
             "Privacy",
             CONSOLE,
-            console_body(&open, &stats, &retention, form),
+            console_body(&open, &stats, &retention, form, extra),
         ),
     )
+}
+
+/// `POST /privacy/holds`: places a legal hold from the console's form.
+async fn place_hold_post(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let data = FormData::from_pairs(pairs);
+    let mut doc = serde_json::Map::new();
+    for (form, field) in [
+        ("hold_customer_id", "customer_id"),
+        ("hold_category", "category"),
+        ("hold_reason", "reason"),
+        ("hold_reference", "reference"),
+    ] {
+        if let Some(v) = data.text(form).map(str::trim).filter(|v| !v.is_empty()) {
+            doc.insert(field.into(), v.into());
+        }
+    }
+    let again = |errors: FormErrors| {
+        let data = &data;
+        let requests = &requests;
+        let ctx = &ctx;
+        async move {
+            console_page_with(
+                requests,
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                open_request_form(None, &FormErrors::new()),
+                Some(place_hold_form(Some(data), &errors)),
+                None,
+            )
+            .await
+        }
+    };
+    let new = match crate::holds::parse_new(&serde_json::Value::Object(doc)) {
+        Ok(n) => n,
+        Err(errs) => {
+            let mut errors = FormErrors::new();
+            for e in errs {
+                let f = e.pointer.trim_start_matches('/');
+                errors.add(&format!("hold_{f}"), e.detail);
+            }
+            return again(errors).await;
+        }
+    };
+    match crate::holds::place(requests.consents().db(), &new, &ctx).await {
+        Ok(_) => kit::redirect_with_notice("/privacy#holds-h", "Legal hold placed."),
+        Err(crate::holds::HoldError::UnknownCustomer) => {
+            let mut errors = FormErrors::new();
+            errors.add("hold_customer_id", "No customer has this id.");
+            again(errors).await
+        }
+        Err(_) => unavailable("Privacy"),
+    }
+}
+
+/// `POST /privacy/holds/lift`: lifts a legal hold from the console's form.
+async fn lift_hold_post(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let data = FormData::from_pairs(pairs);
+    let id = data
+        .text("lift_hold_id")
+        .map(str::trim)
+        .unwrap_or("")
+        .to_owned();
+    let mut doc = serde_json::Map::new();
+    if let Some(r) = data
+        .text("lift_hold_reason")
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        doc.insert("reason".into(), r.into());
+    }
+    let mut errors = FormErrors::new();
+    let reason = match crate::holds::parse_lift(&serde_json::Value::Object(doc)) {
+        Ok(r) => Some(r),
+        Err(_) => {
+            errors.add(
+                "lift_hold_reason",
+                "Give the reason the data need no longer be kept.",
+            );
+            None
+        }
+    };
+    if let Some(reason) = reason {
+        match crate::holds::lift(requests.consents().db(), &id, &reason, &ctx).await {
+            Ok(_) => return kit::redirect_with_notice("/privacy#holds-h", "Legal hold lifted."),
+            Err(crate::holds::HoldError::NotFound) => {
+                errors.add("lift_hold_id", "Choose an active hold.")
+            }
+            Err(crate::holds::HoldError::AlreadyLifted) => {
+                errors.add("lift_hold_id", "This hold was lifted already.")
+            }
+            Err(_) => return unavailable("Privacy"),
+        }
+    }
+    console_page_with(
+        &requests,
+        &ctx,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        open_request_form(None, &FormErrors::new()),
+        None,
+        Some((&data, &errors)),
+    )
+    .await
 }
 
 /// `GET /privacy`: the DPO console.

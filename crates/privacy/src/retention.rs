@@ -5,8 +5,12 @@
 //!
 //! Holds: a person whose processing is restricted (Art. 18, `privacy_restrictions`) is skipped —
 //! Art. 18(1)(b)–(d) is exactly "keep it, do nothing else with it", e.g. when the person needs the
-//! data for a legal claim. The report counts what is held. Legal holds the airline places itself
-//! (litigation) are not modelled yet: they need a table of their own.
+//! data for a legal claim. Legal holds the airline places itself ([`crate::holds`]: on a person or
+//! on a whole data category) are skipped too. The report counts what is held, and separately
+//! what a legal hold holds.
+//!
+//! Every run (not dry runs) is kept in `privacy_retention_runs` (migration 0038) in the run's
+//! transaction, so the DPO console lists past runs and what each changed.
 //!
 //! Every policy is idempotent: a deletion finds nothing the second time, a pseudonymisation only
 //! touches rows whose text is not yet empty — so a retried or repeated run changes nothing more.
@@ -112,11 +116,19 @@ pub fn cutoff(at: DateTime<Utc>, months: u32) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-fn not_held(p: &Policy) -> String {
+fn not_restricted(p: &Policy) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM privacy_restrictions h WHERE h.customer_id = {}.{} AND h.lifted_at IS NULL)",
         p.table, p.customer_column
     )
+}
+
+fn not_on_hold(p: &Policy) -> String {
+    crate::holds::not_on_hold_sql(p.table, p.customer_column, p.category)
+}
+
+fn not_held(p: &Policy) -> String {
+    format!("{} AND {}", not_restricted(p), not_on_hold(p))
 }
 
 /// The `WHERE` condition of the rows a policy covers that are past their period (`$1` is the
@@ -133,7 +145,7 @@ fn due(p: &Policy, param: &str) -> String {
 }
 
 /// One policy's line of a report or run.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct PolicyOutcome {
     /// The data category.
     pub category: String,
@@ -147,8 +159,12 @@ pub struct PolicyOutcome {
     pub cutoff: String,
     /// Rows the run changes (or, in a dry run, would change).
     pub rows: u64,
-    /// Rows past the period but kept because the person's processing is restricted.
+    /// Rows past the period but kept because the person's processing is restricted or a legal
+    /// hold covers them.
     pub held: u64,
+    /// Of `held`, the rows a legal hold covers (on the person or on the whole category).
+    #[serde(default)]
+    pub legal_hold: u64,
 }
 
 /// A retention run or its dry run.
@@ -205,9 +221,13 @@ pub async fn dry_run(db: &Database, at: DateTime<Utc>) -> Result<RetentionReport
         let cut = to_db_time(cutoff(at, pol.months));
         let all = format!("SELECT COUNT(*) FROM {} WHERE {}", pol.table, due(pol, &p));
         let free = format!("{all} AND {}", not_held(pol));
+        let on_hold = format!("{all} AND NOT ({})", not_on_hold(pol));
         let total = count(db, &all, &cut).await?;
         let rows = count(db, &free, &cut).await?;
-        out.push(outcome(pol, cut, rows, total - rows));
+        let legal = count(db, &on_hold, &cut).await?;
+        let mut line = outcome(pol, cut, rows, total - rows);
+        line.legal_hold = legal;
+        out.push(line);
     }
     Ok(RetentionReport {
         at: to_db_time(at),
@@ -228,6 +248,7 @@ fn outcome(pol: &Policy, cutoff: String, rows: u64, held: u64) -> PolicyOutcome 
         cutoff,
         rows,
         held,
+        legal_hold: 0,
     }
 }
 
@@ -277,13 +298,28 @@ pub async fn apply(
                 .rows_affected()
             }
         };
-        out.push(outcome(pol, line.cutoff.clone(), rows, line.held));
+        let mut done = outcome(pol, line.cutoff.clone(), rows, line.held);
+        done.legal_hold = line.legal_hold;
+        out.push(done);
     }
     let report = RetentionReport {
         at: to_db_time(at),
         dry_run: false,
         policies: out,
     };
+    sqlx::query(&format!(
+        "INSERT INTO privacy_retention_runs (id, at, actor, report) VALUES ({}, {}, {}, {})",
+        db.backend().param(1),
+        db.backend().param(2),
+        db.backend().param(3),
+        db.backend().param(4)
+    ))
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(&report.at)
+    .bind(&ctx.actor.id)
+    .bind(serde_json::to_string(&report.policies).unwrap_or_else(|_| "[]".into()))
+    .execute(tx.conn())
+    .await?;
     tx.emit(&CloudEvent::of(&RetentionApplied {
         report: report.clone(),
     }))
@@ -302,6 +338,47 @@ pub async fn apply(
     .await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// A past retention run.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PastRun {
+    /// The run's id.
+    pub id: String,
+    /// When (RFC 3339 UTC).
+    pub at: String,
+    /// Who: the daily job (`system:privacy.retention`) or the officer's actor id.
+    pub actor: String,
+    /// Rows changed, over all policies.
+    pub rows: u64,
+    /// Rows held, over all policies.
+    pub held: u64,
+    /// Policy by policy.
+    pub policies: Vec<PolicyOutcome>,
+}
+
+/// Past runs, newest first (at most `limit`).
+pub async fn past_runs(db: &Database, limit: u32) -> Result<Vec<PastRun>, StorageError> {
+    let rows = sqlx::query(&format!(
+        "SELECT id, at, actor, report FROM privacy_retention_runs ORDER BY at DESC, id DESC LIMIT {}",
+        limit.min(1000)
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let report: String = r.try_get("report")?;
+        let policies: Vec<PolicyOutcome> = serde_json::from_str(&report).unwrap_or_default();
+        out.push(PastRun {
+            id: r.try_get("id")?,
+            at: r.try_get("at")?,
+            actor: r.try_get("actor")?,
+            rows: policies.iter().map(|p| p.rows).sum(),
+            held: policies.iter().map(|p| p.held).sum(),
+            policies,
+        });
+    }
+    Ok(out)
 }
 
 /// The scheduled run: applies the policies now, as the system.
@@ -332,7 +409,12 @@ mod tests {
         let p = &POLICIES[2];
         let sql = due(p, "$1");
         assert!(sql.contains("details <> ''") && sql.contains("updated_at < $1"));
-        assert!(not_held(p).contains("privacy_requests.customer_id"));
+        assert!(
+            not_held(p).contains(
+                "privacy_restrictions h WHERE h.customer_id = privacy_requests.customer_id"
+            )
+        );
+        assert!(not_held(p).contains("g.category = 'closed data-subject requests'"));
         assert!(!due(&POLICIES[0], "$1").contains("<> ''"));
     }
 

@@ -87,6 +87,31 @@ pub const POLICY: &[RoutePolicy] = &[
         "/api/v1/privacy/retention/runs",
         Access::Permission(REQUESTS_MANAGE),
     ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/retention/runs",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/holds",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/holds",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/holds/{id}",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/holds/{id}/lift",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
 ];
 
 /// The API routes.
@@ -97,7 +122,10 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
         .routes(routes!(export_subject))
         .routes(routes!(erase_subject))
         .routes(routes!(retention_report))
-        .routes(routes!(retention_run))
+        .routes(routes!(retention_run, retention_runs))
+        .routes(routes!(place_hold, list_holds))
+        .routes(routes!(get_hold))
+        .routes(routes!(lift_hold))
         .with_state(store.clone())
         .merge(
             OpenApiRouter::new()
@@ -151,6 +179,7 @@ impl From<RequestError> for ApiError {
                 Problem::new(StatusCode::CONFLICT, "request-busy", "Request changed meanwhile")
                     .with_detail("Another change to this request happened at the same moment; reload and retry."),
             ),
+            RequestError::Held(h) => held_problem(&h),
             RequestError::AuditUnavailable => ApiError::Unavailable("audit trail".into()),
             RequestError::Storage(s) => s.into(),
         }
@@ -291,6 +320,44 @@ async fn extend_request(
 ) -> Result<Json<PrivacyRequest>, ApiError> {
     let reason = parse_extension(&body).map_err(ApiError::Invalid)?;
     Ok(Json(requests.extend(&id, &reason, &ctx).await?))
+}
+
+/// 409 naming the legal hold that stops an erasure.
+pub fn held_problem(h: &crate::holds::Hold) -> ApiError {
+    let mut p = Problem::new(StatusCode::CONFLICT, "legal-hold", "Under legal hold")
+        .with_detail(format!(
+            "Legal hold {} (placed {} by {}{}) keeps this person's data: erasure does not apply while it is needed for legal claims (GDPR Art. 17(3)(e)). Refuse the request with that reason, or complete it once the hold is lifted.",
+            h.id,
+            h.placed_at.get(..10).unwrap_or(&h.placed_at),
+            h.placed_by,
+            if h.reference.is_empty() { String::new() } else { format!(", matter {}", h.reference) }
+        ));
+    p.errors = vec![FieldError::new("/hold_id", h.id.clone())];
+    ApiError::Problem(p)
+}
+
+impl From<crate::erasure::ErasureError> for ApiError {
+    fn from(e: crate::erasure::ErasureError) -> Self {
+        match e {
+            crate::erasure::ErasureError::Held(h) => held_problem(&h),
+            crate::erasure::ErasureError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::holds::HoldError> for ApiError {
+    fn from(e: crate::holds::HoldError) -> Self {
+        use crate::holds::HoldError;
+        match e {
+            HoldError::NotFound => ApiError::NotFound("legal hold"),
+            HoldError::UnknownCustomer => ApiError::field("/customer_id", "no customer with this id"),
+            HoldError::AlreadyLifted => ApiError::Problem(
+                Problem::new(StatusCode::CONFLICT, "hold-lifted", "Hold lifted already")
+                    .with_detail("This legal hold was lifted already; place a new one if the data must be kept again."),
+            ),
+            HoldError::Storage(s) => s.into(),
+        }
+    }
 }
 
 fn parse_id(id: &str) -> Result<CustomerId, ApiError> {
@@ -438,6 +505,7 @@ async fn export_subject(
     responses(
         (status = 200, description = "What was erased, table by table", body = crate::erasure::ErasureReport),
         (status = 404, description = "Not a customer id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An active legal hold covers the person (named in `/hold_id`); nothing was erased", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable; nothing was erased, retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -510,5 +578,118 @@ async fn lift_restriction(
     let reason = crate::requests::parse_reason(&body).map_err(ApiError::Invalid)?;
     Ok(Json(
         requests.lift_restriction(customer, &reason, &ctx).await?,
+    ))
+}
+
+/// Past retention runs, newest first: when, by whom, and what each changed and held.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/retention/runs",
+    tag = "privacy",
+    responses(
+        (status = 200, description = "Past runs (the last 100)", body = Vec<crate::retention::PastRun>),
+    )
+)]
+async fn retention_runs(
+    State(store): State<ConsentStore>,
+) -> Result<Json<Vec<crate::retention::PastRun>>, ApiError> {
+    Ok(Json(crate::retention::past_runs(store.db(), 100).await?))
+}
+
+/// Place a legal hold on a person or on a data category of the retention policies: retention
+/// skips the held rows, and a held person cannot be erased (409) until the hold is lifted.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/holds",
+    tag = "privacy",
+    request_body(content = serde_json::Value, description = "Exactly one of `customer_id` and `category` (a data category of `/api/v1/privacy/retention`); `reason` (why the data must be kept); optional `reference` (the matter)."),
+    responses(
+        (status = 201, description = "Placed", body = crate::holds::Hold),
+        (status = 422, description = "A field is missing or invalid (both or neither target, an unknown category or customer, no reason), named by pointer; nothing stored", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn place_hold(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<crate::holds::Hold>), ApiError> {
+    let new = crate::holds::parse_new(&body).map_err(ApiError::Invalid)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::holds::place(store.db(), &new, &ctx).await?),
+    ))
+}
+
+/// Which holds to list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct HoldQuery {
+    /// `active` (default) or `all`.
+    pub state: Option<String>,
+}
+
+/// Legal holds, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/holds",
+    tag = "privacy",
+    params(HoldQuery),
+    responses(
+        (status = 200, description = "The holds", body = Vec<crate::holds::Hold>),
+        (status = 422, description = "Unknown state filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_holds(
+    State(store): State<ConsentStore>,
+    axum::extract::Query(q): axum::extract::Query<HoldQuery>,
+) -> Result<Json<Vec<crate::holds::Hold>>, ApiError> {
+    let active = match q.state.as_deref() {
+        None | Some("active") => true,
+        Some("all") => false,
+        Some(_) => return Err(ApiError::field("/state", "must be active or all")),
+    };
+    Ok(Json(crate::holds::list(store.db(), active).await?))
+}
+
+/// One legal hold.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/holds/{id}",
+    tag = "privacy",
+    params(("id" = String, Path, description = "The hold id")),
+    responses(
+        (status = 200, description = "The hold", body = crate::holds::Hold),
+        (status = 404, description = "No such hold", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_hold(
+    State(store): State<ConsentStore>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::holds::Hold>, ApiError> {
+    Ok(Json(crate::holds::get(store.db(), &id).await?))
+}
+
+/// Lift a legal hold, with the reason (the matter is closed); retention and erasure apply again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/holds/{id}/lift",
+    tag = "privacy",
+    params(("id" = String, Path, description = "The hold id")),
+    request_body(content = serde_json::Value, description = "`reason`: why the data need no longer be kept."),
+    responses(
+        (status = 200, description = "Lifted", body = crate::holds::Hold),
+        (status = 404, description = "No such hold", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Lifted already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn lift_hold(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<crate::holds::Hold>, ApiError> {
+    let reason = crate::holds::parse_lift(&body).map_err(ApiError::Invalid)?;
+    Ok(Json(
+        crate::holds::lift(store.db(), &id, &reason, &ctx).await?,
     ))
 }

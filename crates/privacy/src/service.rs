@@ -66,9 +66,21 @@ pub enum RequestError {
     /// The audit trail cannot record the access; nothing is shown.
     #[error("audit trail unavailable")]
     AuditUnavailable,
+    /// A legal hold covers the person: the erasure is refused (Art. 17(3)(e)); nothing changed.
+    #[error("the person is under legal hold {}", .0.id)]
+    Held(Box<crate::holds::Hold>),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl From<crate::erasure::ErasureError> for RequestError {
+    fn from(e: crate::erasure::ErasureError) -> Self {
+        match e {
+            crate::erasure::ErasureError::Held(h) => RequestError::Held(h),
+            crate::erasure::ErasureError::Storage(s) => RequestError::Storage(s),
+        }
+    }
 }
 
 /// One move of a request.
