@@ -755,7 +755,8 @@ pub fn router(
         modules.record_views(),
     )
     .with_actor_names(modules.actor_names())
-    .with_portal(modules.portal_entries(), modules.portal_panels());
+    .with_portal(modules.portal_entries(), modules.portal_panels())
+    .with_timeline_sources(modules.timeline_sources());
     let mut doc = ApiDoc::openapi();
     doc.tags = Some(
         modules

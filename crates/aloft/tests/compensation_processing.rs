@@ -308,11 +308,29 @@ async fn a_disruption_is_proposed_paid_and_queued_once_however_often_it_is_repla
             .await;
         assert_eq!(tab.status, 200, "{}", tab.text());
         assert!(tab.text().contains("250.00 EUR"), "{}", tab.text());
+        // Compensation on the customer's timeline, among the flights; filterable on its own.
+        let timeline = app
+            .get_as(&exec, &format!("/customers/{anna}?tab=timeline"))
+            .await;
+        assert_eq!(timeline.status, 200);
+        let html = timeline.text();
+        assert!(html.contains("Compensation EU261: 300.00 EUR"), "{html}");
+        assert!(html.contains("kind-flight"), "flights stay: {html}");
+        let only = app
+            .get_as(&exec, &format!("/customers/{anna}?tab=timeline&kind=compensation"))
+            .await
+            .text();
+        assert!(only.contains("Compensation EU261") && !only.contains("kind-flight"), "{only}");
         let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
         assert_eq!(
             app.get_as(&agent, "/compensation/proposals").await.status,
             403
         );
+        let seen = app
+            .get_as(&agent, &format!("/customers/{anna}?tab=timeline"))
+            .await
+            .text();
+        assert!(seen.contains("kind-flight") && !seen.contains("Compensation EU261"), "least privilege: {seen}");
         app.stop().await;
     })
     .await;

@@ -109,6 +109,10 @@ impl aloft_module::DomainModule for CompensationModule {
         pages::record_views(self.service.clone())
     }
 
+    fn timeline_sources(&self) -> Vec<aloft_web::TimelineSource> {
+        pages::timeline_sources(self.service.clone())
+    }
+
     fn api_routes(&self) -> OpenApiRouter {
         routes::api_routes(self.service.clone()).merge(policy::api_routes(self.service.clone()))
     }

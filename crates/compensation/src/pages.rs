@@ -532,6 +532,76 @@ pub fn record_views(service: Compensation) -> Vec<RecordView> {
     )]
 }
 
+/// Compensation on the customer's timeline: each proposal at the time it was made (status,
+/// amount, the reasons), and each goodwill award — audited as the compensation tab's read.
+pub fn timeline_sources(service: Compensation) -> Vec<aloft_web::TimelineSource> {
+    vec![aloft_web::TimelineSource::new(
+        "compensation",
+        "Compensation",
+        APPROVE,
+        move |principal, id, after, before, limit| {
+            let s = service.clone();
+            async move {
+                let Some(customer) = aloft_customers::CustomerId::parse(&id) else {
+                    return Vec::new();
+                };
+                let in_window = |t: chrono::DateTime<chrono::Utc>| {
+                    after.is_none_or(|a| t > a) && before.is_none_or(|b| t <= b)
+                };
+                let Ok(proposals) = s.of_customer(customer).await else {
+                    return Vec::new();
+                };
+                let proposals: Vec<Proposal> = proposals
+                    .into_iter()
+                    .filter(|p| in_window(p.created_at))
+                    .take(limit)
+                    .collect();
+                if proposals.is_empty() {
+                    return Vec::new();
+                }
+                let ctx = AccessContext {
+                    actor: aloft_kernel::Actor {
+                        id: principal.subject.clone(),
+                        role: principal.role.to_owned(),
+                    },
+                    request_id: uuid::Uuid::now_v7().to_string(),
+                    client_address: None,
+                    purpose: None,
+                };
+                if s.audit_read(&ctx, &id).await.is_err() {
+                    return Vec::new();
+                }
+                proposals
+                    .into_iter()
+                    .map(|p| {
+                        let label = STATUSES
+                            .iter()
+                            .find(|(k, _)| *k == p.status)
+                            .map_or(p.status.as_str(), |(_, l)| l);
+                        let title = match (&p.amount, &p.currency) {
+                            (Some(a), Some(c)) => format!("Compensation {}: {a} {c}", p.regime),
+                            _ => format!("Compensation {}", p.regime),
+                        };
+                        let item = kit::FeedItem {
+                            when: p.created_at.format("%a %e %b %Y, %H:%M UTC").to_string(),
+                            datetime: p.created_at.to_rfc3339(),
+                            title,
+                            badges: vec![status_badge(&p.status)],
+                            meta: Some(format!("{} · {label}", p.flight)),
+                            details: Some(html! {
+                                (decision_body(&p.decision))
+                                p { a href=(format!("/compensation/proposals/{}", p.id)) { "Open the proposal" } }
+                            }),
+                            kind: "compensation",
+                        };
+                        (p.created_at, item)
+                    })
+                    .collect()
+            }
+        },
+    )]
+}
+
 /// The passenger's flights of the last two years, each linking to the claim form prefilled
 /// from the booking (with the next leg of the same booking as the connection, judged as one
 /// journey) — the agent's way to answer "am I owed anything?" on the phone.

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use aloft_authz::{PermissionInfo, RoutePolicy};
 use aloft_kernel::jobs::{JobHandler, Schedule};
 use aloft_vocab::CustomerId;
-use aloft_web::{ActorNames, HomePanel, NavEntry, PortalEntry, RecordView, SearchSource};
+use aloft_web::{
+    ActorNames, HomePanel, NavEntry, PortalEntry, RecordView, SearchSource, TimelineSource,
+};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
@@ -73,6 +75,11 @@ pub trait DomainModule: Send + Sync {
     /// Panels of the portal's overview page (`/my`): what a passenger should see on arrival
     /// (open cases, claims, consent to review). Rendered for the signed-in passenger only.
     fn portal_panels(&self) -> Vec<HomePanel> {
+        Vec::new()
+    }
+
+    /// Entries this module adds to customers' timelines (the 360° page's "Timeline" tab).
+    fn timeline_sources(&self) -> Vec<TimelineSource> {
         Vec::new()
     }
 
@@ -183,6 +190,11 @@ impl Modules {
     /// Every module's record views.
     pub fn record_views(&self) -> Vec<RecordView> {
         self.iter().flat_map(|m| m.record_views()).collect()
+    }
+
+    /// Every module's timeline sources.
+    pub fn timeline_sources(&self) -> Vec<TimelineSource> {
+        self.iter().flat_map(|m| m.timeline_sources()).collect()
     }
 
     /// Every module's portal tabs.

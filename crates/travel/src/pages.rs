@@ -224,16 +224,50 @@ async fn timeline_tab(
     let Some(customer) = visible(state, id).await else {
         return html! {};
     };
-    let chosen: Vec<TimelineKind> = q
+    let asked: Vec<&str> = q
         .iter()
         .filter(|(k, _)| k == "kind")
-        .filter_map(|(_, v)| TimelineKind::parse(v).ok())
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let chosen: Vec<TimelineKind> = asked
+        .iter()
+        .filter_map(|v| TimelineKind::parse(v).ok())
+        .collect();
+    // Other modules' entries (compensation, cases): shown unless a filter leaves them out.
+    let workspace = aloft_web::workspace::current();
+    let sources: Vec<&aloft_web::TimelineSource> = workspace
+        .timeline_sources(Some(p))
+        .filter(|s| asked.is_empty() || asked.contains(&s.id))
         .collect();
     let mut query = TimelineQuery::newest(25).of_kinds(&chosen);
     query.cursor = get(q, "cursor").and_then(TimelineCursor::decode);
-    let Ok(page) = state.store.timeline(customer, &query).await else {
-        return unavailable();
+    let page = if !asked.is_empty() && chosen.is_empty() {
+        // Only other modules' kinds were chosen.
+        crate::TimelinePage {
+            entries: Vec::new(),
+            next: None,
+        }
+    } else {
+        let Ok(page) = state.store.timeline(customer, &query).await else {
+            return unavailable();
+        };
+        page
     };
+    // This page covers (oldest entry shown, the cursor]; the last page reaches back to the start.
+    let before = query.cursor.as_ref().map(|c| c.occurred_at);
+    let after = page
+        .next
+        .as_ref()
+        .and_then(|_| page.entries.last().map(|e| e.occurred_at));
+    let contributed: Vec<aloft_web::DatedItem> = futures_util::future::join_all(
+        sources
+            .iter()
+            .map(|s| (s.entries)(p.clone(), customer.to_string(), after, before, 50)),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
     if !audit(
         state,
         crate::events::audit::CUSTOMER_TIMELINE_READ,
@@ -248,30 +282,33 @@ async fn timeline_tab(
     let Ok(texts) = texts else {
         return unavailable();
     };
-    let items: Vec<FeedItem> = page
+    let mut dated: Vec<aloft_web::DatedItem> = page
         .entries
         .iter()
         .map(|e| {
             let (when, datetime) = when(e);
-            FeedItem {
-                when,
-                datetime,
-                title: e.summary.clone(),
-                badges: vec![kit::badge(kind_label(e.kind), Tone::Neutral)],
-                meta: None,
-                details: texts
-                    .iter()
-                    .find(|(rid, _)| *rid == e.record.record_id)
-                    .map(|(_, m)| m.clone()),
-                kind: feed_kind(e.kind),
-            }
+            (
+                e.occurred_at,
+                FeedItem {
+                    when,
+                    datetime,
+                    title: e.summary.clone(),
+                    badges: vec![kit::badge(kind_label(e.kind), Tone::Neutral)],
+                    meta: None,
+                    details: texts
+                        .iter()
+                        .find(|(rid, _)| *rid == e.record.record_id)
+                        .map(|(_, m)| m.clone()),
+                    kind: feed_kind(e.kind),
+                },
+            )
         })
         .collect();
+    dated.extend(contributed);
+    dated.sort_by_key(|d| std::cmp::Reverse(d.0));
+    let items: Vec<FeedItem> = dated.into_iter().map(|(_, item)| item).collect();
     let base = format!("/customers/{customer}?tab=timeline");
-    let filter: String = chosen
-        .iter()
-        .map(|k| format!("&kind={}", k.as_str()))
-        .collect();
+    let filter: String = asked.iter().map(|k| format!("&kind={k}")).collect();
     let older = page
         .next
         .map(|c| format!("{base}{filter}&cursor={}", c.encode()));
@@ -285,6 +322,12 @@ async fn timeline_tab(
                         label for={ "k-" (k.as_str()) } {
                             input #{ "k-" (k.as_str()) } type="checkbox" name="kind" value=(k.as_str()) checked[chosen.contains(k)];
                             " " (kind_label(*k))
+                        }
+                    }
+                    @for s in workspace.timeline_sources(Some(p)) {
+                        label for={ "k-" (s.id) } {
+                            input #{ "k-" (s.id) } type="checkbox" name="kind" value=(s.id) checked[asked.contains(&s.id)];
+                            " " (s.label)
                         }
                     }
                 }

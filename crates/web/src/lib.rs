@@ -15,8 +15,8 @@ mod styleguide;
 pub mod workspace;
 
 pub use workspace::{
-    ActorNames, HomePanel, NavEntry, Placement, PortalEntry, RecordView, SearchHit, SearchSource,
-    Section, Workspace, provide_workspace,
+    ActorNames, DatedItem, HomePanel, NavEntry, Placement, PortalEntry, RecordView, SearchHit,
+    SearchSource, Section, TimelineSource, Workspace, provide_workspace,
 };
 
 use axum::Router;

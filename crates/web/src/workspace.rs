@@ -135,6 +135,71 @@ pub struct PortalEntry {
     pub order: u16,
 }
 
+/// Entries another module adds to a customer's timeline (the 360° page's "Timeline" tab, owned
+/// by travel): compensation proposals, cases — each dated, so the tab merges them with its own
+/// entries in time order without knowing the modules. Asked for one page's window at a time.
+#[derive(Clone)]
+pub struct TimelineSource {
+    /// Stable id, also the kind the tab's filter offers (`compensation`).
+    pub id: &'static str,
+    /// The filter's label (`Compensation`).
+    pub label: &'static str,
+    /// Who sees these entries (the access of the data they show).
+    pub access: Access,
+    /// The entries of a customer in `(after, before]` (either bound open when `None`), newest
+    /// first, at most `limit`; the source checks visibility and audits what it reads.
+    pub entries: TimelineEntries,
+}
+
+/// One dated entry of a [`TimelineSource`].
+pub type DatedItem = (chrono::DateTime<chrono::Utc>, crate::kit::FeedItem);
+
+/// What a [`TimelineSource`] runs: `(principal, customer id, after, before, limit)`.
+pub type TimelineEntries = Arc<
+    dyn Fn(
+            Principal,
+            String,
+            Option<chrono::DateTime<chrono::Utc>>,
+            Option<chrono::DateTime<chrono::Utc>>,
+            usize,
+        ) -> Pin<Box<dyn Future<Output = Vec<DatedItem>> + Send>>
+        + Send
+        + Sync,
+>;
+
+impl TimelineSource {
+    /// A source from an async function.
+    pub fn new<F, Fut>(id: &'static str, label: &'static str, access: Access, entries: F) -> Self
+    where
+        F: Fn(
+                Principal,
+                String,
+                Option<chrono::DateTime<chrono::Utc>>,
+                Option<chrono::DateTime<chrono::Utc>>,
+                usize,
+            ) -> Fut
+            + Send
+            + Sync
+            + 'static,
+        Fut: Future<Output = Vec<DatedItem>> + Send + 'static,
+    {
+        Self {
+            id,
+            label,
+            access,
+            entries: Arc::new(move |p, c, a, b, n| Box::pin(entries(p, c, a, b, n))),
+        }
+    }
+}
+
+impl std::fmt::Debug for TimelineSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimelineSource")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
 /// Where a [`RecordView`] appears on a record's page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
@@ -287,6 +352,7 @@ struct Parts {
     actor_names: Option<ActorNames>,
     portal_entries: Vec<PortalEntry>,
     portal_panels: Vec<HomePanel>,
+    timeline_sources: Vec<TimelineSource>,
 }
 
 impl std::fmt::Debug for Parts {
@@ -299,6 +365,7 @@ impl std::fmt::Debug for Parts {
             .field("actor_names", &self.actor_names.is_some())
             .field("portal_entries", &self.portal_entries)
             .field("portal_panels", &self.portal_panels)
+            .field("timeline_sources", &self.timeline_sources)
             .finish()
     }
 }
@@ -323,6 +390,7 @@ impl Workspace {
                 actor_names: None,
                 portal_entries: Vec::new(),
                 portal_panels: Vec::new(),
+                timeline_sources: Vec::new(),
             }),
         }
     }
@@ -343,6 +411,22 @@ impl Workspace {
         })
     }
 
+    /// The workspace with the sources other modules add to customers' timelines.
+    pub fn with_timeline_sources(self, sources: Vec<TimelineSource>) -> Self {
+        self.edit(|parts| parts.timeline_sources = sources)
+    }
+
+    /// The timeline sources `principal` may see.
+    pub fn timeline_sources<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+    ) -> impl Iterator<Item = &'a TimelineSource> + 'a {
+        self.inner
+            .timeline_sources
+            .iter()
+            .filter(move |s| allowed(s.access, principal))
+    }
+
     fn edit(self, change: impl FnOnce(&mut Parts)) -> Self {
         let mut parts = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Parts {
             navigation: shared.navigation.clone(),
@@ -352,6 +436,7 @@ impl Workspace {
             actor_names: shared.actor_names.clone(),
             portal_entries: shared.portal_entries.clone(),
             portal_panels: shared.portal_panels.clone(),
+            timeline_sources: shared.timeline_sources.clone(),
         });
         change(&mut parts);
         Self {
