@@ -1043,6 +1043,21 @@ async fn audiences_leave_out_members_without_consent_count_them_and_are_audited(
         let html = app.get_as(&lm, &format!("/segments/{segment}")).await.text();
         assert!(!html.contains("Download CSV"), "{html}");
         assert_eq!(app.get_as(&lm, &format!("/segments/{segment}/audience.csv?purpose=marketing_email")).await.status, 403);
+
+        // The marketing dashboard: the segment's size and the exports with their exclusions.
+        let r = app.get_as(&s, "/analytics/marketing").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let html = r.text();
+        assert!(html.contains("Customers per saved segment") && html.contains(">Gold<"), "{html}");
+        assert!(html.contains("id=\"audience-exports\"") && html.contains("marketing platform"), "{html}");
+        assert!(html.contains("Offers by action"), "{html}");
+        // Released 1 + 0 + 2 + 0 + 0 (page publish: no one left); left out 2 + 4 + 2 + 3 + 3.
+        assert!(html.contains(">14<"), "left out for lack of consent, summed: {html}");
+        let r = app.get_as(&s, "/analytics/marketing?from=someday").await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("f-from"), "{}", r.text());
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        assert_eq!(app.get_as(&agent, "/analytics/marketing").await.status, 403);
         app.stop().await;
     })
     .await;

@@ -411,6 +411,62 @@ impl Audiences {
     }
 }
 
+/// One past export (its row), for the dashboard.
+#[derive(Debug, Clone)]
+pub struct ExportRow {
+    /// The segment.
+    pub segment_id: String,
+    /// The purpose.
+    pub purpose: String,
+    /// `csv` or `nats`.
+    pub kind: String,
+    /// Members of the segment then.
+    pub members: i64,
+    /// Members released.
+    pub released: i64,
+    /// Left out for lack of consent.
+    pub excluded_no_consent: i64,
+    /// Left out for lack of the contact.
+    pub excluded_no_contact: i64,
+    /// When (RFC 3339 UTC).
+    pub exported_at: String,
+}
+
+impl Audiences {
+    /// The exports made in `[from, to)`, newest first (at most `limit`). Counts only.
+    pub async fn exports(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ExportRow>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT segment_id, purpose, kind, members, released, excluded_no_consent, \
+             excluded_no_contact, exported_at FROM analytics_audience_exports \
+             WHERE exported_at >= $1 AND exported_at < $2 ORDER BY exported_at DESC LIMIT $3",
+        )
+        .bind(to_db_time(from))
+        .bind(to_db_time(to))
+        .bind(limit)
+        .fetch_all(self.store.database().pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ExportRow {
+                    segment_id: r.try_get("segment_id")?,
+                    purpose: r.try_get("purpose")?,
+                    kind: r.try_get("kind")?,
+                    members: r.try_get("members")?,
+                    released: r.try_get("released")?,
+                    excluded_no_consent: r.try_get("excluded_no_consent")?,
+                    excluded_no_contact: r.try_get("excluded_no_contact")?,
+                    exported_at: r.try_get("exported_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub use routes::AnalyticsModule;
 
 pub mod audience;
 pub mod builder;
+pub mod dashboard;
 pub mod derive;
 pub mod events;
 pub mod membership;

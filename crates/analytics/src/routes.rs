@@ -632,14 +632,26 @@ impl aloft_module::DomainModule for AnalyticsModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        [POLICY, crate::pages::POLICY, crate::segment_pages::POLICY].concat()
+        [
+            POLICY,
+            crate::pages::POLICY,
+            crate::segment_pages::POLICY,
+            crate::dashboard::POLICY,
+        ]
+        .concat()
     }
 
     fn page_routes(&self) -> axum::Router {
-        crate::pages::routes(self.offers.clone()).merge(crate::segment_pages::routes(
-            (*self.store).clone(),
-            self.audiences.clone(),
-        ))
+        crate::pages::routes(self.offers.clone())
+            .merge(crate::segment_pages::routes(
+                (*self.store).clone(),
+                self.audiences.clone(),
+            ))
+            .merge(crate::dashboard::routes(
+                (*self.store).clone(),
+                self.offers.clone(),
+                self.audiences.clone(),
+            ))
     }
 
     fn navigation(&self) -> Vec<aloft_web::NavEntry> {
@@ -652,6 +664,15 @@ impl aloft_module::DomainModule for AnalyticsModule {
                           audiences with consent enforced.",
                 access: Access::Permission(SEGMENT_BUILD),
                 order: 64,
+            },
+            aloft_web::NavEntry {
+                section: crate::segment_pages::SECTION,
+                href: crate::dashboard::PATH,
+                label: "Marketing dashboard",
+                summary: "Segment sizes, offers by action and audiences released with the \
+                          people left out for lack of consent.",
+                access: Access::Permission(SEGMENT_BUILD),
+                order: 63,
             },
             aloft_web::NavEntry {
                 section: crate::pages::SECTION,

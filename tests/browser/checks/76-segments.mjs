@@ -60,4 +60,18 @@ export default async function (t) {
     assert(/Browser check: gold/.test(list), `list: ${list}`);
     await axe(page, "segment list");
   });
+
+  await check("marketing manager: marketing dashboard", async () => {
+    const { page } = await t.session("marketing_manager");
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      const resp = await page.goto(`${base}/analytics/marketing`);
+      assert(resp.status() === 200, `/analytics/marketing: ${resp.status()}`);
+      assert((await page.locator("#dashboard-segments").count()) === 1, "segment sizes");
+      assert((await page.locator("#dashboard-offers figure.chart").count()) === 2, "offers by action");
+      await axe(page, `marketing dashboard @${width}`);
+      await noSidewaysScroll(page, assert, `marketing dashboard @${width}`);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
+  });
 }
