@@ -959,3 +959,73 @@ async fn legal_holds_keep_data_from_retention_and_erasure_until_lifted() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn records_of_processing_list_every_enforced_purpose_and_retention_policy() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        assert_eq!(
+            get_as(
+                &app,
+                ids::PASSENGER,
+                "/api/v1/privacy/records-of-processing"
+            )
+            .await
+            .status,
+            403
+        );
+        let r = get_as(&app, DPO, "/api/v1/privacy/records-of-processing").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let reg = r.json();
+        let csv = get_as(&app, DPO, "/api/v1/privacy/records-of-processing.csv").await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.header("content-type").starts_with("text/csv"));
+        let csv = csv.text();
+        for p in aloft_privacy::PURPOSES {
+            let rec = reg["purposes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["purpose"] == p.code)
+                .unwrap_or_else(|| panic!("purpose {} missing", p.code));
+            assert_eq!(
+                rec["recipients"].as_array().unwrap().len(),
+                p.recipients.len()
+            );
+            assert_eq!(rec["lawful_bases"].as_array().unwrap().len(), p.bases.len());
+            assert!(
+                csv.contains(&format!("\"purpose\",\"{}\"", p.code)),
+                "{}",
+                p.code
+            );
+        }
+        for p in aloft_privacy::retention::POLICIES {
+            assert!(
+                reg["retention"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["table"] == p.table && x["months"] == p.months),
+                "policy {} missing",
+                p.category
+            );
+            assert!(csv.contains(&format!("\"retention\",\"{}\"", p.category)));
+        }
+        assert_eq!(
+            reg["data_categories"].as_array().unwrap().len(),
+            aloft_privacy::coverage::PERSONAL_TABLES.len()
+        );
+
+        let dpo = app.sign_in_as(DPO).await;
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        assert!(
+            html.contains("id=\"records-purposes\"") && html.contains("id=\"records-retention\"")
+        );
+        assert!(html.contains("/privacy/records-of-processing.csv"));
+        let r = app.get_as(&dpo, "/privacy/records-of-processing.csv").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.text().starts_with("section,name,"));
+        app.stop().await;
+    })
+    .await;
+}

@@ -16,6 +16,8 @@
 //!   instances), its dry-run report and the record of past runs; restricted persons and legal
 //!   holds are held. [`holds`]: legal holds on a person or a data category (migration 0038);
 //!   a held person is not erased (409).
+//! - [`records`]: the records of processing (Art. 30), generated from the purpose register, the
+//!   retention policies and the coverage list, so they cannot drift; JSON and CSV.
 //! - [`routes`]: the consent and request API; [`pages`]: the Consent tab of the customer 360°
 //!   page and the DPO console (`/privacy`); [`my_pages`]: the passenger's `/my/consent`. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
@@ -33,6 +35,7 @@ pub mod model;
 pub mod my_pages;
 pub mod pages;
 pub mod permissions;
+pub mod records;
 pub mod requests;
 pub mod retention;
 pub mod routes;

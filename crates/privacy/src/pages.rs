@@ -273,6 +273,11 @@ pub const CONSOLE_POLICY: &[RoutePolicy] = &[
         "/privacy/holds/lift",
         Access::Permission(REQUESTS_MANAGE),
     ),
+    RoutePolicy::new(
+        "GET",
+        "/privacy/records-of-processing.csv",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
 ];
 
 /// The console's routes.
@@ -285,6 +290,10 @@ pub fn console_routes(requests: Requests) -> axum::Router {
         .route("/privacy/requests/{id}/extension", post(extension_form))
         .route("/privacy/requests/{id}/lift", post(lift_form))
         .route("/privacy/holds", post(place_hold_post))
+        .route(
+            "/privacy/records-of-processing.csv",
+            get(|| async { crate::routes::records_csv_response() }),
+        )
         .route("/privacy/holds/lift", post(lift_hold_post))
         .with_state(requests)
 }
@@ -339,6 +348,42 @@ fn open_request_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
             (Field::new("channel", "How it arrived", FieldKind::Select(channels)).value(value("channel").or(Some("email".into()))).required().render(errors))
             (Field::new("details", "What they wrote", FieldKind::TextArea).value(value("details")).render(errors))
             button type="submit" { "Open request" }
+        }
+    }
+}
+
+fn records_section() -> Markup {
+    let r = crate::records::register();
+    html! {
+        section aria-labelledby="records-h" {
+            h2 #records-h { "Records of processing" }
+            p {
+                "Generated from the purpose register and the retention policies the system enforces (GDPR Art. 30). "
+                a href="/privacy/records-of-processing.csv" download { "Download as CSV" }
+                " · JSON at " code { "/api/v1/privacy/records-of-processing" }
+            }
+            (DataTable::new("Purposes of processing with lawful bases, data categories and recipients", vec![
+                Column::new("Purpose"), Column::new("Lawful basis"), Column::new("Data categories"), Column::new("Recipients"),
+            ])
+            .id("records-purposes")
+            .rows(r.purposes.iter().map(|p| vec![
+                html! { (p.description) " " small.muted { "(" (p.purpose) ")" } },
+                html! { (p.lawful_bases.join(", ").replace('_', " ")) @if p.required_by_law { " " (kit::badge("required by law", Tone::Info)) } },
+                html! { (p.data_categories.join(", ")) },
+                html! { (p.recipients.join(", ")) },
+            ]).collect())
+            .render())
+            (DataTable::new("Retention periods as the daily job applies them", vec![
+                Column::new("Data category"), Column::new("Kept (months)").numeric(), Column::new("Then"), Column::new("Why"),
+            ])
+            .id("records-retention")
+            .rows(r.retention.iter().map(|p| vec![
+                html! { (p.category) },
+                html! { (p.months) },
+                html! { (p.then) },
+                html! { (p.reason) },
+            ]).collect())
+            .render())
         }
     }
 }
@@ -542,6 +587,7 @@ fn console_body(
                 (extra.lift_form)
             }
         }
+        (records_section())
         section aria-labelledby="open-request-h" {
             h2 #open-request-h { "Record a request" }
             (form)

@@ -93,6 +93,16 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(REQUESTS_MANAGE),
     ),
     RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/records-of-processing",
+        Access::Permission(CONSENT_READ),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/records-of-processing.csv",
+        Access::Permission(CONSENT_READ),
+    ),
+    RoutePolicy::new(
         "POST",
         "/api/v1/privacy/holds",
         Access::Permission(REQUESTS_MANAGE),
@@ -119,6 +129,8 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(read_consents, record_consent))
         .routes(routes!(purposes))
+        .routes(routes!(records_of_processing))
+        .routes(routes!(records_of_processing_csv))
         .routes(routes!(export_subject))
         .routes(routes!(erase_subject))
         .routes(routes!(retention_report))
@@ -692,4 +704,44 @@ async fn lift_hold(
     Ok(Json(
         crate::holds::lift(store.db(), &id, &reason, &ctx).await?,
     ))
+}
+
+/// The records of processing (GDPR Art. 30): purposes with lawful bases, data categories and
+/// recipients; retention periods; every stored data category with what erasure does. Generated
+/// from what the system enforces, so it cannot drift from it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/records-of-processing",
+    tag = "privacy",
+    responses((status = 200, description = "The register", body = crate::records::RecordsOfProcessing))
+)]
+async fn records_of_processing() -> Json<crate::records::RecordsOfProcessing> {
+    Json(crate::records::register())
+}
+
+/// The records of processing as CSV (one line per purpose, retention period and data category).
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/records-of-processing.csv",
+    tag = "privacy",
+    responses((status = 200, description = "The register as CSV", content_type = "text/csv"))
+)]
+async fn records_of_processing_csv() -> axum::response::Response {
+    records_csv_response()
+}
+
+/// The CSV download of the register (the API's and the console's).
+pub fn records_csv_response() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"records-of-processing.csv\"",
+            ),
+        ],
+        crate::records::to_csv(&crate::records::register()),
+    )
+        .into_response()
 }
