@@ -228,6 +228,7 @@ pub const ROLES: &[RoleDef] = &[
             CONFIG_REVIEW,
             aloft_compensation::permissions::COMPENSATION_PROCESS,
             aloft_compensation::permissions::GOODWILL_POLICY,
+            aloft_compensation::permissions::COMPENSATION_SETTINGS,
             CASE_CONFIGURE,
             aloft_cases::permissions::CASE_DISRUPTIONS,
         ],

@@ -852,3 +852,68 @@ async fn a_missed_connection_is_judged_as_one_journey_once_the_final_arrival_is_
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_automatic_approval_limits_are_set_by_the_cmp_manager_and_apply_at_once() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let dora = app
+            .create_customer(json!({"first_name": "Dora", "last_name": "Limit", "email": "dora.limit@example.com"}))
+            .await;
+        let dora = CustomerId::parse(dora["id"].as_str().unwrap()).unwrap();
+        let travel = TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()));
+        travel
+            .record_many(vec![(dora, booking("DORA09", vec![feeder()]))], &AccessContext::system("test"))
+            .await
+            .unwrap();
+        let path = "/api/v1/compensation/settings";
+        let r = app
+            .request("GET", path, &[("authorization", app.role_tokens.get(ids::CMP_MANAGER))], Bytes::new())
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["minimum_connection_minutes"], 45);
+
+        let put = |role: &'static str, body: Value| {
+            let app = &app;
+            async move {
+                app.request(
+                    "PUT",
+                    path,
+                    &[("authorization", app.role_tokens.get(role)), ("content-type", "application/json")],
+                    Bytes::from(body.to_string()),
+                )
+                .await
+            }
+        };
+        let r = put(ids::CMP_MANAGER, json!({"auto_approve_up_to": [{"currency": "EUR", "amount": "-5"}], "minimum_connection_minutes": 45})).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("/auto_approve_up_to/0/amount"));
+        assert_eq!(put(ids::CUSTOMER_AFFAIRS_EXECUTIVE, json!({})).await.status, 403);
+        // Nothing in euros is paid without a person any more.
+        let r = put(ids::CMP_MANAGER, json!({"auto_approve_up_to": [{"currency": "EUR", "amount": "0"}], "minimum_connection_minutes": 60})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+
+        let r = post(&app, ids::CMP_MANAGER, "/api/v1/compensation/disruptions",
+            &delay("LH1021", "2026-07-01T10:05:00+02:00", "2026-07-01T11:30:00+02:00")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!((r.json()["approved"].as_i64(), r.json()["pending"].as_i64()), (Some(0), Some(1)), "{}", r.json());
+        assert_eq!(payments(&app).await, 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'compensation.settings_changed'").await, 1);
+
+        // The page names a bad field and saves a good one.
+        let manager = app.sign_in_as(ids::CMP_MANAGER).await;
+        let page = app.get_as(&manager, "/compensation/settings").await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let r = app
+            .post_form_as(&manager, "/compensation/settings", "currency_0=EUR&amount_0=lots&minimum_connection_minutes=60")
+            .await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("href=\"#f-amount-0\""), "{}", r.text());
+        let r = app
+            .post_form_as(&manager, "/compensation/settings", "currency_0=EUR&amount_0=250&currency_1=GBP&amount_1=220&minimum_connection_minutes=50")
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        app.stop().await;
+    })
+    .await;
+}

@@ -172,6 +172,8 @@ pub mod audit {
     pub const FACTS_COMPLETED: AuditAction = AuditAction::new("compensation.facts_completed");
     /// `compensation.method_chosen`: the passenger chose how a proposal is paid.
     pub const METHOD_CHOSEN: AuditAction = AuditAction::new("compensation.method_chosen");
+    /// `compensation.settings_changed`: the automatic approval limits or the connection time.
+    pub const SETTINGS_CHANGED: AuditAction = AuditAction::new("compensation.settings_changed");
     /// `compensation.claim_received`: a passenger claimed for a flight of their own booking.
     pub const CLAIM_RECEIVED: AuditAction = AuditAction::new("compensation.claim_received");
     /// `compensation.proposals_read`: a passenger's proposals shown.
@@ -183,6 +185,7 @@ pub mod audit {
         PROPOSAL_DECIDED,
         CONTACT_READ,
         CLAIM_RECEIVED,
+        SETTINGS_CHANGED,
         METHOD_CHOSEN,
         FACTS_COMPLETED,
         GOODWILL_SAVED,

@@ -65,6 +65,7 @@ impl aloft_module::DomainModule for CompensationModule {
             policy::POLICY,
             pages::POLICY,
             pages::GOODWILL_POLICY_PAGES,
+            pages::SETTINGS_PAGES,
             portal::POLICY,
         ]
         .concat()
@@ -73,6 +74,7 @@ impl aloft_module::DomainModule for CompensationModule {
     fn page_routes(&self) -> axum::Router {
         pages::routes(self.service.clone())
             .merge(pages::goodwill_routes(self.service.clone()))
+            .merge(pages::settings_routes(self.service.clone()))
             .merge(portal::routes(self.service.clone()))
     }
 

@@ -456,6 +456,82 @@ impl Default for Settings {
     }
 }
 
+/// The editable part of [`Settings`] as stored and exchanged:
+/// `{"auto_approve_up_to": [{"currency": "EUR", "amount": "250.00"}], "minimum_connection_minutes": 45}`.
+pub fn settings_document(s: &Settings) -> Value {
+    json!({
+        "auto_approve_up_to": s.auto_approve_up_to.iter()
+            .map(|(c, a)| json!({"currency": c, "amount": a.round_dp(2).to_string()}))
+            .collect::<Vec<_>>(),
+        "minimum_connection_minutes": s.minimum_connection.num_minutes(),
+    })
+}
+
+/// `base` with the editable part read from `v`, every bad field named by its pointer. A
+/// currency listed twice, a negative or over-precise amount, or a connection time outside
+/// 15–240 minutes is refused.
+///
+/// # Errors
+/// The fields that are missing or invalid.
+pub fn parse_settings(v: &Value, base: &Settings) -> Result<Settings, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut limits: Vec<(String, Decimal)> = Vec::new();
+    match v.get("auto_approve_up_to").and_then(Value::as_array) {
+        None => errors.push(FieldError::new(
+            "/auto_approve_up_to",
+            "is required: a list of {currency, amount}",
+        )),
+        Some(list) => {
+            for (i, item) in list.iter().enumerate() {
+                let currency = item.get("currency").and_then(Value::as_str).unwrap_or("");
+                if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+                    errors.push(FieldError::new(
+                        format!("/auto_approve_up_to/{i}/currency"),
+                        "must be an ISO 4217 code such as EUR",
+                    ));
+                } else if limits.iter().any(|(c, _)| c == currency) {
+                    errors.push(FieldError::new(
+                        format!("/auto_approve_up_to/{i}/currency"),
+                        "is listed twice",
+                    ));
+                }
+                match item
+                    .get("amount")
+                    .and_then(Value::as_str)
+                    .and_then(|a| a.parse::<Decimal>().ok())
+                {
+                    Some(a) if a >= Decimal::ZERO && a.scale() <= 2 => {
+                        limits.push((currency.to_owned(), a));
+                    }
+                    _ => errors.push(FieldError::new(
+                        format!("/auto_approve_up_to/{i}/amount"),
+                        "must be a decimal string, 0 or more, at most two decimals",
+                    )),
+                }
+            }
+        }
+    }
+    let minutes = match v.get("minimum_connection_minutes").and_then(Value::as_i64) {
+        Some(m) if (15..=240).contains(&m) => m,
+        _ => {
+            errors.push(FieldError::new(
+                "/minimum_connection_minutes",
+                "must be a whole number of minutes between 15 and 240",
+            ));
+            0
+        }
+    };
+    if errors.is_empty() {
+        Ok(Settings {
+            auto_approve_up_to: limits,
+            minimum_connection: Duration::minutes(minutes),
+            carriers: base.carriers.clone(),
+        })
+    } else {
+        Err(errors)
+    }
+}
+
 impl Settings {
     /// The status a fresh proposal of `amount` in `currency` takes (`None` amount: nothing owed).
     pub fn initial_status(&self, owed: Option<(&str, Decimal)>) -> Status {
@@ -958,6 +1034,39 @@ mod tests {
             countries,
             ["DE", "CA", "DE"],
             "listed carrier, then the disrupted one's"
+        );
+    }
+
+    #[test]
+    fn settings_round_trip_and_name_every_bad_field() {
+        let base = Settings::default();
+        let doc = settings_document(&base);
+        let back = parse_settings(&doc, &base).unwrap();
+        assert_eq!(
+            back.auto_approve_up_to,
+            base.auto_approve_up_to
+                .iter()
+                .map(|(c, a)| (c.clone(), a.round_dp(2)))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(back.minimum_connection, base.minimum_connection);
+        let bad = json!({"auto_approve_up_to": [
+            {"currency": "EUR", "amount": "250"}, {"currency": "EUR", "amount": "-1"}, {"currency": "eu", "amount": "1.005"}],
+            "minimum_connection_minutes": 5});
+        let pointers: Vec<String> = parse_settings(&bad, &base)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.pointer)
+            .collect();
+        assert_eq!(
+            pointers,
+            [
+                "/auto_approve_up_to/1/currency",
+                "/auto_approve_up_to/1/amount",
+                "/auto_approve_up_to/2/currency",
+                "/auto_approve_up_to/2/amount",
+                "/minimum_connection_minutes"
+            ]
         );
     }
 }

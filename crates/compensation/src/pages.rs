@@ -1117,3 +1117,128 @@ async fn goodwill_publish(
         ),
     }
 }
+
+const SETTINGS: Access = Access::Permission(crate::permissions::COMPENSATION_SETTINGS);
+
+/// Who may open the settings page.
+pub const SETTINGS_PAGES: &[RoutePolicy] = &[
+    RoutePolicy::new("GET", "/compensation/settings", SETTINGS),
+    RoutePolicy::new("POST", "/compensation/settings", SETTINGS),
+];
+
+/// The settings page's routes.
+pub fn settings_routes(service: Compensation) -> Router {
+    Router::new()
+        .route(
+            "/compensation/settings",
+            get(settings_page).post(settings_save),
+        )
+        .with_state(service)
+}
+
+fn settings_view(
+    status: StatusCode,
+    current: &crate::model::Settings,
+    form: Option<&FormData>,
+    errors: &FormErrors,
+) -> Response {
+    let rows = current.auto_approve_up_to.len() + 2;
+    let v = |name: String, fallback: Option<String>| match form {
+        Some(f) => f.text(&name).map(str::to_owned),
+        None => fallback,
+    };
+    let body = html! {
+        (kit::page_header(&crumbs(), "Compensation settings",
+            Some(html! { "Proposals up to these amounts are approved and paid without a person; larger ones, and currencies not listed, wait for a customer affairs executive. A change applies to every disruption processed from then on." }),
+            None))
+        form.claim-form method="post" action="/compensation/settings" novalidate {
+            (csrf_field())
+            (kit::error_summary(errors))
+            fieldset {
+                legend { "Approved without a person, up to" }
+                @for i in 0..rows {
+                    @let limit = current.auto_approve_up_to.get(i);
+                    (Field::text(&format!("currency_{i}"), &format!("Currency {}", i + 1)).hint("EUR, GBP, CAD… Leave empty to drop.")
+                        .value(v(format!("currency_{i}"), limit.map(|l| l.0.clone()))).render(errors))
+                    (Field::text(&format!("amount_{i}"), &format!("Amount {}", i + 1)).hint("0 sends every proposal in this currency to a person.")
+                        .value(v(format!("amount_{i}"), limit.map(|l| l.1.round_dp(2).to_string()))).render(errors))
+                }
+            }
+            fieldset {
+                legend { "Connections" }
+                (Field::new("minimum_connection_minutes", "Minimum connection time (minutes)", FieldKind::Input("number"))
+                    .hint("An arrival later than the onward departure minus this misses the connection.")
+                    .value(v("minimum_connection_minutes".into(), Some(current.minimum_connection.num_minutes().to_string()))).render(errors))
+            }
+            button type="submit" { "Save the settings" }
+        }
+    };
+    page(status, layout("Compensation settings", SECTION, body))
+}
+
+/// `GET /compensation/settings`.
+async fn settings_page(State(s): State<Compensation>) -> Response {
+    match s.refresh_settings().await {
+        Ok(current) => settings_view(StatusCode::OK, &current, None, &FormErrors::new()),
+        Err(_) => unavailable(),
+    }
+}
+
+/// `POST /compensation/settings`: saved, or the form with every bad field named.
+async fn settings_save(
+    State(s): State<Compensation>,
+    ctx: AccessContext,
+    form: FormData,
+) -> Response {
+    let Ok(current) = s.refresh_settings().await else {
+        return unavailable();
+    };
+    // Form rows → the API's document; the JSON index of a limit is its position among the
+    // filled rows, mapped back to the form row for the error.
+    let filled: Vec<usize> = (0..=current.auto_approve_up_to.len() + 2)
+        .filter(|i| {
+            form.text(&format!("currency_{i}"))
+                .is_some_and(|c| !c.trim().is_empty())
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "auto_approve_up_to": filled.iter().map(|i| serde_json::json!({
+            "currency": form.text(&format!("currency_{i}")).unwrap_or("").trim().to_ascii_uppercase(),
+            "amount": form.text(&format!("amount_{i}")).unwrap_or("").trim(),
+        })).collect::<Vec<_>>(),
+        "minimum_connection_minutes": form.text("minimum_connection_minutes").and_then(|m| m.trim().parse::<i64>().ok()),
+    });
+    match crate::model::parse_settings(&doc, &current) {
+        Ok(settings) => match s.save_settings(&ctx, settings).await {
+            Ok(v) => kit::redirect_with_notice(
+                "/compensation/settings",
+                &format!("Settings saved (version {v}); they apply from the next disruption."),
+            ),
+            Err(_) => unavailable(),
+        },
+        Err(problems) => {
+            let mut errors = FormErrors::new();
+            for p in problems {
+                let parts: Vec<&str> = p.pointer.trim_start_matches('/').split('/').collect();
+                let field = match parts.as_slice() {
+                    ["auto_approve_up_to", i, k] => {
+                        let row = i
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| filled.get(i).copied())
+                            .unwrap_or(0);
+                        format!("{k}_{row}")
+                    }
+                    _ => "minimum_connection_minutes".to_owned(),
+                };
+                errors.add(&field, capitalise(&p.detail));
+            }
+            settings_view(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &current,
+                Some(&form),
+                &errors,
+            )
+        }
+    }
+}

@@ -11,6 +11,9 @@ pub const COMPENSATION_APPROVE: Permission = Permission::new("compensation.appro
 /// Edit, simulate and publish the goodwill policy (CMP manager).
 pub const GOODWILL_POLICY: Permission = Permission::new("compensation.goodwill");
 
+/// Set the amounts approved without a person and the minimum connection time (CMP manager).
+pub const COMPENSATION_SETTINGS: Permission = Permission::new("compensation.settings");
+
 /// The permissions this crate registers.
 pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
@@ -24,5 +27,9 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: GOODWILL_POLICY,
         description: "Edit the goodwill policy's decision tables, simulate them on past disruptions and publish them",
+    },
+    PermissionInfo {
+        permission: COMPENSATION_SETTINGS,
+        description: "Set the amounts approved without a person, per currency, and the minimum connection time",
     },
 ];

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::model::{self, Method, Status};
-use crate::permissions::{COMPENSATION_APPROVE, COMPENSATION_PROCESS};
+use crate::permissions::{COMPENSATION_APPROVE, COMPENSATION_PROCESS, COMPENSATION_SETTINGS};
 use crate::service::{Compensation, DecideError, Processed, Proposal};
 
 /// Who may call each API route.
@@ -36,6 +36,16 @@ pub const POLICY: &[RoutePolicy] = &[
         "/api/v1/compensation/proposals/{id}/decision",
         Access::Permission(COMPENSATION_APPROVE),
     ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/compensation/settings",
+        Access::Permission(COMPENSATION_SETTINGS),
+    ),
+    RoutePolicy::new(
+        "PUT",
+        "/api/v1/compensation/settings",
+        Access::Permission(COMPENSATION_SETTINGS),
+    ),
     // Operations systems (and the executive, through the proposal page) report when a
     // passenger who missed a connection arrived.
     RoutePolicy::new(
@@ -53,6 +63,7 @@ pub fn api_routes(service: Compensation) -> OpenApiRouter {
         .routes(routes!(get_proposal))
         .routes(routes!(decide_proposal))
         .routes(routes!(complete_facts))
+        .routes(routes!(read_settings, write_settings))
         .with_state(service)
 }
 
@@ -254,4 +265,41 @@ pub(crate) fn parse_decision(body: &Value) -> Result<(bool, Method, bool), ApiEr
     } else {
         Err(ApiError::Invalid(errors))
     }
+}
+
+/// The settings in force: amounts approved without a person (per currency; a currency not
+/// listed always goes to a person) and the minimum connection time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/compensation/settings",
+    tag = "compensation",
+    responses((status = 200, description = "`auto_approve_up_to` [{currency, amount}], `minimum_connection_minutes`", body = Object))
+)]
+async fn read_settings(State(service): State<Compensation>) -> Result<Json<Value>, ApiError> {
+    let s = service.refresh_settings().await?;
+    Ok(Json(model::settings_document(&s)))
+}
+
+/// Replaces the settings (a new version, audited); they apply to every processing from now
+/// on, on every instance.
+#[utoipa::path(
+    put,
+    path = "/api/v1/compensation/settings",
+    tag = "compensation",
+    request_body(content = Object, description = "`auto_approve_up_to`: [{`currency`, `amount` (decimal string)}]; `minimum_connection_minutes` (15–240)."),
+    responses(
+        (status = 200, description = "The settings now in force", body = Object),
+        (status = 422, description = "A field is invalid, named by its JSON pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn write_settings(
+    State(service): State<Compensation>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let base = service.refresh_settings().await?;
+    let settings = model::parse_settings(&body, &base).map_err(ApiError::Invalid)?;
+    let doc = model::settings_document(&settings);
+    service.save_settings(&ctx, settings).await?;
+    Ok(Json(doc))
 }

@@ -164,7 +164,7 @@ pub struct Compensation {
     customers: CustomerStore,
     mailer: Mailer,
     rules: Arc<Rules>,
-    settings: Arc<Settings>,
+    settings: Arc<std::sync::RwLock<Arc<Settings>>>,
     pub(crate) auditor: Option<Auditor>,
 }
 
@@ -199,7 +199,7 @@ impl Compensation {
             customers,
             mailer,
             rules: Arc::new(rules),
-            settings: Arc::new(settings),
+            settings: Arc::new(std::sync::RwLock::new(Arc::new(settings))),
             auditor,
         }
     }
@@ -228,6 +228,8 @@ impl Compensation {
         disruption: &FlightDisruption,
         document: &Value,
     ) -> Result<Processed, StorageError> {
+        // Settings saved by another instance apply from this processing on.
+        self.refresh_settings().await?;
         let flight = disruption.flight_key();
         let manifest = self.travel.flight_manifest(&flight, None).await?;
         let existing: BTreeSet<(String, String)> =
@@ -447,6 +449,8 @@ impl Compensation {
         customer: CustomerId,
         disruption: &FlightDisruption,
     ) -> Result<Claimed, ClaimError> {
+        // Settings saved by another instance apply from this processing on.
+        self.refresh_settings().await?;
         let flight = disruption.flight_key();
         let existing = self.of_customer_on(customer, &flight).await?;
         if !existing.is_empty() {
@@ -539,9 +543,83 @@ impl Compensation {
         rows.iter().map(decode).collect()
     }
 
-    /// The settings processing and claims follow.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    /// The settings processing and claims follow now (as last read from the database).
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Reads the newest saved settings (if the CMP manager saved any) so that every instance
+    /// applies a change from its next processing on; the code's defaults until then.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn refresh_settings(&self) -> Result<Arc<Settings>, StorageError> {
+        let saved: Option<String> = sqlx::query_scalar(
+            "SELECT document FROM compensation_settings ORDER BY version DESC LIMIT 1",
+        )
+        .fetch_optional(self.db.pool())
+        .await?;
+        if let Some(doc) = saved {
+            let base = self.settings();
+            let parsed = serde_json::from_str::<Value>(&doc)
+                .ok()
+                .and_then(|v| model::parse_settings(&v, &base).ok())
+                .ok_or_else(|| StorageError::Corrupt("compensation settings".into()))?;
+            let fresh = Arc::new(parsed);
+            if let Ok(mut guard) = self.settings.write() {
+                *guard = fresh.clone();
+            }
+            return Ok(fresh);
+        }
+        Ok(self.settings())
+    }
+
+    /// Saves new settings (a new version, audited) and applies them here at once.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn save_settings(
+        &self,
+        ctx: &AccessContext,
+        settings: Settings,
+    ) -> Result<i64, StorageError> {
+        let mut tx = self.db.begin_write().await?;
+        // A write first (the write slot on SQLite); the primary key refuses a duplicate number.
+        sqlx::query("UPDATE compensation_settings SET version = version WHERE version = -1")
+            .execute(tx.conn())
+            .await?;
+        let version: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM compensation_settings")
+                .fetch_one(tx.conn())
+                .await?;
+        sqlx::query(
+            "INSERT INTO compensation_settings (version, document, created_by, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(version)
+        .bind(model::settings_document(&settings).to_string())
+        .bind(&ctx.actor.id)
+        .bind(to_db_time(now()))
+        .execute(tx.conn())
+        .await?;
+        tx.audit(&[ctx.entry(
+            events::audit::SETTINGS_CHANGED,
+            "compensation_settings",
+            Some(version.to_string()),
+            vec![
+                "auto_approve_up_to".into(),
+                "minimum_connection_minutes".into(),
+            ],
+            "success",
+        )])
+        .await?;
+        tx.commit().await?;
+        if let Ok(mut guard) = self.settings.write() {
+            *guard = Arc::new(settings);
+        }
+        Ok(version)
     }
 
     /// The proposals of one passenger of a disrupted flight (pure but for the rules).
@@ -560,11 +638,12 @@ impl Compensation {
             amount,
             decision,
         };
+        let settings = self.settings();
         match model::passage(
             booking,
             disruption,
-            self.settings.minimum_connection,
-            &self.settings.carriers,
+            settings.minimum_connection,
+            &settings.carriers,
         ) {
             Err(e) => vec![draft(
                 "ALL",
@@ -604,9 +683,8 @@ impl Compensation {
                                 .ok()
                                 .map(|a| (m.currency.clone(), a))
                         });
-                        let status = self
-                            .settings
-                            .initial_status(owed.as_ref().map(|(c, a)| (c.as_str(), *a)));
+                        let status =
+                            settings.initial_status(owed.as_ref().map(|(c, a)| (c.as_str(), *a)));
                         let amount = owed.map(|(c, a)| (a.round_dp(2).to_string(), c));
                         let value = serde_json::to_value(&dec).unwrap_or(Value::Null);
                         draft(dec.regime, status, amount, value)
@@ -812,6 +890,8 @@ impl Compensation {
         id: &str,
         final_arrival: chrono::DateTime<chrono::FixedOffset>,
     ) -> Result<Vec<Proposal>, DecideError> {
+        // Settings saved by another instance apply from this processing on.
+        self.refresh_settings().await?;
         let p = self.proposal(id).await?.ok_or(DecideError::NotFound)?;
         if p.status != Status::AwaitingFacts.as_str() {
             return Err(DecideError::NotAwaitingFacts(p.status));
