@@ -40,6 +40,8 @@ say "Python test peers"
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
 # DuckDB reads the lake export's Parquet files back (tests/lake.rs).
 python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install --quiet duckdb
+# pycanon checks k-anonymity and l-diversity of partner shares independently (tests/privacy_sharing.rs).
+python3 -c 'import pycanon' 2>/dev/null || python3 -m pip install --quiet pycanon
 
 say "Formatting and lints"
 cargo fmt --all -- --check

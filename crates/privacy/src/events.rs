@@ -118,6 +118,10 @@ pub fn event_types() -> Vec<EventType> {
             crate::holds::HOLD_CHANGED,
             "A legal hold on a person or a data category was placed or lifted; ids and codes only.",
         ),
+        EventType::of::<crate::sharing::PartnerShared>(
+            crate::sharing::PARTNER_SHARED,
+            "Anonymised insights were released to a partner; the share's id, partner and counts.",
+        ),
         EventType::of::<CustomerErased>(
             CUSTOMER_ERASED,
             "Everything about a customer was erased (key destroyed, records deleted or pseudonymised); copies elsewhere must follow.",
@@ -163,6 +167,10 @@ pub mod audit {
     /// `privacy.hold_lifted`: a legal hold was lifted.
     pub const HOLD_LIFTED: AuditAction = AuditAction::new("privacy.hold_lifted");
 
+    /// `privacy.partner_share`: anonymised insights released to a partner (fields: partner,
+    /// columns, k and l, levels and counts).
+    pub const PARTNER_SHARE: AuditAction = AuditAction::new("privacy.partner_share");
+
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
         CONSENT_RECORDED,
@@ -178,5 +186,6 @@ pub mod audit {
         RESTRICTION_LIFTED,
         HOLD_PLACED,
         HOLD_LIFTED,
+        PARTNER_SHARE,
     ];
 }

@@ -18,6 +18,8 @@
 //!   a held person is not erased (409).
 //! - [`records`]: the records of processing (Art. 30), generated from the purpose register, the
 //!   retention policies and the coverage list, so they cannot drift; JSON and CSV.
+//! - [`sharing`]: anonymised insight sharing with partners — k-anonymous, l-diverse
+//!   segment-level insights of consenting people (migration 0039), every share audited.
 //! - [`routes`]: the consent and request API; [`pages`]: the Consent tab of the customer 360°
 //!   page and the DPO console (`/privacy`); [`my_pages`]: the passenger's `/my/consent`. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
@@ -40,6 +42,7 @@ pub mod requests;
 pub mod retention;
 pub mod routes;
 pub mod service;
+pub mod sharing;
 pub mod store;
 
 pub use model::{PURPOSES, Purpose, purpose};

@@ -390,6 +390,7 @@ fn records_section() -> Markup {
 
 /// What the console shows besides requests: holds, past runs and the holds' forms.
 struct Extra {
+    shares: Vec<crate::sharing::Share>,
     holds: Vec<crate::holds::Hold>,
     runs: Vec<crate::retention::PastRun>,
     hold_form: Markup,
@@ -587,6 +588,31 @@ fn console_body(
                 (extra.lift_form)
             }
         }
+        section aria-labelledby="shares-h" {
+            h2 #shares-h { "Partner shares" }
+            p { "Anonymised insights released to partners: only people who consented to partner sharing, quasi-identifiers generalised, groups smaller than k or less diverse than l suppressed. Released through " code { "POST /api/v1/privacy/shares" } "; each is audited with what was released." }
+            @if extra.shares.is_empty() {
+                (kit::empty_state("No share yet", "Shares released to partners appear here with their k, l and counts.", None))
+            } @else {
+                (DataTable::new("Shares released to partners, newest first", vec![
+                    Column::new("When (UTC)"), Column::new("Partner"), Column::new("k").numeric(), Column::new("l").numeric(),
+                    Column::new("Sensitive attribute"), Column::new("People released").numeric(),
+                    Column::new("Suppressed").numeric(), Column::new("Excluded (no consent)").numeric(),
+                ])
+                .id("partner-shares")
+                .rows(extra.shares.iter().map(|s| vec![
+                    html! { time datetime=(s.created_at) { (s.created_at.get(..16).unwrap_or(&s.created_at).replace('T', " ")) } },
+                    html! { (s.partner) },
+                    html! { (s.k) },
+                    html! { (s.l) },
+                    html! { (s.sensitive.replace('_', " ")) },
+                    html! { (s.released) },
+                    html! { (s.suppressed) },
+                    html! { (s.excluded_no_consent) },
+                ]).collect())
+                .render())
+            }
+        }
         (records_section())
         section aria-labelledby="open-request-h" {
             h2 #open-request-h { "Record a request" }
@@ -614,6 +640,9 @@ async fn console_page_with(
     lift: Option<(&FormData, &FormErrors)>,
 ) -> Response {
     let db = requests.consents().db();
+    let Ok(shares) = crate::sharing::list(db).await else {
+        return unavailable("Privacy");
+    };
     let (Ok(open), Ok(stats), Ok(retention), Ok(holds), Ok(runs)) = (
         requests.list(Filter::Open, None, ctx).await,
         requests.consent_stats().await,
@@ -628,6 +657,7 @@ async fn console_page_with(
         None => lift_hold_form(&holds, None, &FormErrors::new()),
     };
     let extra = Extra {
+        shares,
         hold_form: hold_form.unwrap_or_else(|| place_hold_form(None, &FormErrors::new())),
         lift_form,
         holds,

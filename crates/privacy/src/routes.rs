@@ -93,6 +93,21 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(REQUESTS_MANAGE),
     ),
     RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/shares",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/shares",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/shares/{id}/csv",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
         "GET",
         "/api/v1/privacy/records-of-processing",
         Access::Permission(CONSENT_READ),
@@ -130,6 +145,8 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
         .routes(routes!(read_consents, record_consent))
         .routes(routes!(purposes))
         .routes(routes!(records_of_processing))
+        .routes(routes!(create_share, list_shares))
+        .routes(routes!(share_csv))
         .routes(routes!(records_of_processing_csv))
         .routes(routes!(export_subject))
         .routes(routes!(erase_subject))
@@ -744,4 +761,77 @@ pub fn records_csv_response() -> axum::response::Response {
         crate::records::to_csv(&crate::records::register()),
     )
         .into_response()
+}
+
+/// A share as answered: the stored share and the released CSV.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Released {
+    /// The share.
+    #[serde(flatten)]
+    pub share: crate::sharing::Share,
+    /// Exactly what the partner receives.
+    pub csv: String,
+}
+
+/// Release anonymised segment-level insights to a partner: people with the partner-sharing
+/// consent only (the others counted), quasi-identifiers generalised (age band, region, travel
+/// frequency), classes smaller than k or less diverse than l suppressed. Audited with what was
+/// released.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/shares",
+    tag = "privacy",
+    request_body(content = serde_json::Value, description = "`partner`; optional `k` (2–1000, default 5), `l` (1–k, default 2), `sensitive` (`meal_preference` or `cabin`), `max_suppression_percent` (0–50, default 10)."),
+    responses(
+        (status = 201, description = "Released: counts, levels and the CSV", body = Released),
+        (status = 422, description = "A field is missing or invalid, named by pointer; nothing released", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_share(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Released>), ApiError> {
+    let req = crate::sharing::parse_request(&body).map_err(ApiError::Invalid)?;
+    let (share, csv) = crate::sharing::release(store.db(), &req, &ctx).await?;
+    Ok((StatusCode::CREATED, Json(Released { share, csv })))
+}
+
+/// Past shares, newest first, with their parameters and counts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/shares",
+    tag = "privacy",
+    responses((status = 200, description = "The shares", body = Vec<crate::sharing::Share>))
+)]
+async fn list_shares(
+    State(store): State<ConsentStore>,
+) -> Result<Json<Vec<crate::sharing::Share>>, ApiError> {
+    Ok(Json(crate::sharing::list(store.db()).await?))
+}
+
+/// The CSV a share released, exactly as the partner received it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/shares/{id}/csv",
+    tag = "privacy",
+    params(("id" = String, Path, description = "The share id")),
+    responses(
+        (status = 200, description = "The CSV", content_type = "text/csv"),
+        (status = 404, description = "No such share", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn share_csv(
+    State(store): State<ConsentStore>,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let csv = crate::sharing::released_csv(store.db(), &id)
+        .await?
+        .ok_or(ApiError::NotFound("share"))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        csv,
+    )
+        .into_response())
 }

@@ -1,0 +1,209 @@
+//! Anonymised insight sharing with partners on both backends: only people with the
+//! partner-sharing consent (and unrestricted) are in a share, the others counted; the released
+//! CSV is k-anonymous and l-diverse — checked independently with PyPI `pycanon` (run off the
+//! runtime); every share is audited and published as an event; only the privacy officer may.
+//!
+//! The population is seeded straight into the tables the share reads (`analytics_customer_facts`,
+//! `privacy_consent_state`, `privacy_restrictions`) under ids that have no events, so the
+//! analytics refresher never rewrites them while the test runs.
+
+mod common;
+
+use bytes::Bytes;
+use common::{TestApp, on_each_backend};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use aloft::roles::ids;
+
+const DPO: &str = ids::DATA_PRIVACY_OFFICER;
+
+async fn post_as(app: &TestApp, role: &str, path: &str, body: &Value) -> common::Reply {
+    app.request(
+        "POST",
+        path,
+        &[
+            ("content-type", "application/json"),
+            ("authorization", app.role_tokens.get(role)),
+        ],
+        Bytes::from(body.to_string()),
+    )
+    .await
+}
+
+async fn get_as(app: &TestApp, role: &str, path: &str) -> common::Reply {
+    app.request(
+        "GET",
+        path,
+        &[("authorization", app.role_tokens.get(role))],
+        Bytes::new(),
+    )
+    .await
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap()
+}
+
+async fn exec(app: &TestApp, sql: &str) {
+    sqlx::query(sql)
+        .execute(app.test_db.db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// One person: facts, and consent state (`Some(true)` given, `Some(false)` withdrawn).
+#[allow(clippy::too_many_arguments)]
+async fn person(
+    app: &TestApp,
+    id: &str,
+    age: &str,
+    home: &str,
+    flights: i64,
+    meal: &str,
+    cabin: &str,
+    consent: Option<bool>,
+) {
+    let meal = if meal.is_empty() {
+        "NULL".to_owned()
+    } else {
+        format!("'{meal}'")
+    };
+    exec(app, &format!(
+        "INSERT INTO analytics_customer_facts (customer_id, home_airport, age_band, flights_12m, meal_preference, main_cabin, updated_at) \
+         VALUES ('{id}', '{home}', '{age}', {flights}, {meal}, '{cabin}', '2026-12-01T00:00:00.000000Z')"
+    )).await;
+    if let Some(g) = consent {
+        exec(app, &format!(
+            "INSERT INTO privacy_consent_state (customer_id, purpose, channel, granted, consent_id, updated_at) \
+             VALUES ('{id}', 'partner_sharing', 'any', {}, 'c-{id}', '2026-12-01T00:00:00.000000Z')",
+            i32::from(g)
+        )).await;
+    }
+}
+
+/// k and l of a released CSV as `pycanon` computes them, the CSV expanded to one row per person.
+async fn pycanon(csv: String, sensitive: &'static str) -> (i64, i64) {
+    tokio::task::spawn_blocking(move || {
+        let path = std::env::temp_dir().join(format!("aloft-share-{}.csv", uuid::Uuid::now_v7()));
+        std::fs::write(&path, csv).unwrap();
+        let script = format!(
+            "import sys, pandas as pd\n\
+             from pycanon import anonymity\n\
+             df = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)\n\
+             df = df.loc[df.index.repeat(df['count'].astype(int))].drop(columns=['count']).reset_index(drop=True)\n\
+             qi = ['age_band', 'region', 'travel_frequency']\n\
+             print(anonymity.k_anonymity(df, qi), anonymity.l_diversity(df, qi, ['{sensitive}']), len(df))\n"
+        );
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&path)
+            .output()
+            .expect("python3 runs");
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            out.status.success(),
+            "pycanon failed (python3 -m pip install pycanon): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let v: Vec<i64> = text.split_whitespace().map(|n| n.parse().unwrap()).collect();
+        (v[0], v[1])
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn shares_are_k_anonymous_l_diverse_consented_and_audited() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        // 96 consenting people in three age bands, four home airports, varied frequency, meal
+        // and cabin; one consenting outlier (the only 65+ from Tokyo with a unique meal).
+        let ages = ["25-34", "35-44", "45-54"];
+        let homes = ["FRA", "MUC", "CDG", "JFK"];
+        let meals = ["VGML", "KSML", "", "AVML"];
+        let cabins = ["economy", "business", "premium_economy"];
+        let mut consenting = 0;
+        for i in 0..96usize {
+            let id = format!("s{i:04}");
+            person(&app, &id, ages[i % 3], homes[(i / 3) % 4], (i % 7) as i64 * 2,
+                meals[(i / 2) % 4], cabins[(i / 5) % 3], Some(true)).await;
+            consenting += 1;
+        }
+        person(&app, "s-outlier", "65+", "NRT", 40, "MOML", "first", Some(true)).await;
+        consenting += 1;
+        // Excluded: 12 never asked, 3 withdrawn, 1 consenting but restricted (Art. 18).
+        for i in 0..12 {
+            person(&app, &format!("n{i:03}"), "25-34", "FRA", 1, "VGML", "economy", None).await;
+        }
+        for i in 0..3 {
+            person(&app, &format!("w{i:03}"), "25-34", "FRA", 1, "VGML", "economy", Some(false)).await;
+        }
+        person(&app, "r-restricted", "25-34", "FRA", 1, "VGML", "economy", Some(true)).await;
+        exec(&app, "INSERT INTO privacy_restrictions (customer_id, request_id, since) VALUES ('r-restricted', 'req-1', '2026-12-01T00:00:00.000000Z')").await;
+
+        // Only the privacy officer shares.
+        for role in [ids::MARKETING_MANAGER, ids::CONTACT_CENTRE_AGENT, ids::ADMINISTRATOR] {
+            let r = post_as(&app, role, "/api/v1/privacy/shares", &json!({"partner": "Star Hotels"})).await;
+            assert_eq!(r.status, 403, "{role}");
+            assert_eq!(get_as(&app, role, "/api/v1/privacy/shares").await.status, 403, "{role}");
+        }
+        // Bad input is named; nothing released.
+        let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"k": 1, "l": 9, "sensitive": "religion"})).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        let ptrs: Vec<String> = r.json()["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(ptrs, ["/partner", "/k", "/l", "/sensitive"]);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_partner_shares").await, 0);
+
+        // k = 5, l = 2 on meal preference.
+        let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"partner": "Star Hotels", "k": 5, "l": 2})).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let share = r.json();
+        assert_eq!(share["excluded_no_consent"], 16, "{share}");
+        assert_eq!(share["released"].as_u64().unwrap() + share["suppressed"].as_u64().unwrap(), consenting);
+        assert!(share["suppressed"].as_u64().unwrap() >= 1, "the outlier is suppressed");
+        assert!(share["suppressed"].as_u64().unwrap() <= consenting * 10 / 100);
+        let csv = share["csv"].as_str().unwrap().to_owned();
+        assert!(csv.starts_with("age_band,region,travel_frequency,meal_preference,count\n"), "{csv}");
+        assert!(!csv.contains("MOML") && !csv.contains("JP") && !csv.contains("s00"), "{csv}");
+        let (k, l) = pycanon(csv.clone(), "meal_preference").await;
+        assert!(k >= 5 && l >= 2, "pycanon: k={k} l={l}\n{csv}");
+
+        // Stricter: k = 10, l = 3 on cabin.
+        let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"partner": "Alliance Air", "k": 10, "l": 3, "sensitive": "cabin"})).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let strict = r.json();
+        let csv2 = strict["csv"].as_str().unwrap().to_owned();
+        assert!(csv2.lines().count() > 1, "something is released: {strict}");
+        let (k, l) = pycanon(csv2.clone(), "cabin").await;
+        assert!(k >= 10 && l >= 3, "pycanon: k={k} l={l}\n{csv2}");
+
+        // Every share is kept with what was released, audited and published.
+        let list = get_as(&app, DPO, "/api/v1/privacy/shares").await.json();
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        let id = share["id"].as_str().unwrap();
+        let r = get_as(&app, DPO, &format!("/api/v1/privacy/shares/{id}/csv")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), csv, "the stored release is exactly what was sent");
+        assert_eq!(get_as(&app, DPO, "/api/v1/privacy/shares/nope/csv").await.status, 404);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.partner_share'").await, 2);
+        let fields: String = sqlx::query(&format!("SELECT fields FROM audit_log WHERE action = 'privacy.partner_share' AND resource_id = '{id}'"))
+            .fetch_one(app.test_db.db.pool()).await.unwrap().try_get(0).unwrap();
+        assert!(fields.contains("partner:Star Hotels") && fields.contains("excluded_no_consent:16"), "{fields}");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.privacy.partner_shared'").await, 2);
+
+        // The console lists the shares.
+        let dpo = app.sign_in_as(DPO).await;
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        assert!(html.contains("id=\"partner-shares\"") && html.contains("Alliance Air"));
+        app.stop().await;
+    })
+    .await;
+}
