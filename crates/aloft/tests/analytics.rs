@@ -921,6 +921,35 @@ async fn segment_builder_counts_live_names_bad_rows_and_saves() {
         let html = app.get_as(&mm, r.header("location")).await.text();
         assert!(html.contains("travel.flights_12m"), "{html}");
 
+        // Edited from the page: the form comes back filled; the new rule's members at once.
+        let segment = r.header("location").trim_start_matches("/segments/").to_owned();
+        let html = app.get_as(&mm, &format!("/segments/{segment}/edit")).await.text();
+        assert!(html.contains("value=\"Frequent gold\"") && html.contains("value=\"gold\""), "{html}");
+        assert!(html.contains(&format!("action=\"/segments/{segment}/edit\"")), "{html}");
+        let r = app.post_form_as(&mm, &format!("/segments/{segment}/edit"), "name=Frequent+gold&join=all&rows=2&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_field=travel.flights_12m&c1_op=%3E%3D&c1_value=4&save=1").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let api = ids::MARKETING_MANAGER;
+        let v = api_as(&app, api, "GET", &format!("/api/v1/segments/{segment}"), None).await.json();
+        assert_eq!((v["members"].as_i64(), v["version"].as_i64()), (Some(1), Some(2)), "{v}");
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.segment.left' AND subject = $1")
+            .bind(&segment).fetch_one(app.test_db.db.pool()).await.unwrap();
+        assert_eq!(left, 2);
+        // And through the API: PUT replaces; bad rules and unknown segments are named.
+        let r = api_as(&app, api, "PUT", &format!("/api/v1/segments/{segment}"),
+            Some(&json!({"name": "All gold", "rule": {"field": "loyalty.tier", "op": "=", "value": "gold"}}))).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!((r.json()["members"].as_i64(), r.json()["version"].as_i64()), (Some(5), Some(3)));
+        let r = api_as(&app, api, "PUT", &format!("/api/v1/segments/{segment}"),
+            Some(&json!({"name": "x", "rule": {"all": [{"field": "loyalty.teir", "op": "=", "value": "gold"}]}}))).await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("/rule/all/0/field"), "{}", r.text());
+        let r = api_as(&app, api, "PUT", "/api/v1/segments/nope",
+            Some(&json!({"name": "x", "rule": {"field": "loyalty.tier", "op": "=", "value": "gold"}}))).await;
+        assert_eq!(r.status, 404);
+        let r = api_as(&app, ids::CONTACT_CENTRE_AGENT, "PUT", &format!("/api/v1/segments/{segment}"),
+            Some(&json!({"name": "x", "rule": {"field": "loyalty.tier", "op": "=", "value": "gold"}}))).await;
+        assert_eq!(r.status, 403);
+
         // Least privilege: the loyalty manager builds; an agent and the check-in agent do not.
         let lm = app.sign_in_as(ids::LOYALTY_MANAGER).await;
         assert_eq!(app.get_as(&lm, "/segments/new").await.status, 200);

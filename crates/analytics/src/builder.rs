@@ -105,6 +105,44 @@ impl Default for Draft {
     }
 }
 
+impl Draft {
+    /// The draft of a saved rule, if the form can show it: one condition, or an `all`/`any`
+    /// of conditions (nested groups and `not` are for the API).
+    pub fn of_rule(rule: &Value) -> Option<Self> {
+        let (join, list) = if let Some(l) = rule.get("all").and_then(Value::as_array) {
+            ("all", l.clone())
+        } else if let Some(l) = rule.get("any").and_then(Value::as_array) {
+            ("any", l.clone())
+        } else if rule.get("field").is_some() {
+            ("all", vec![rule.clone()])
+        } else {
+            return None;
+        };
+        if list.is_empty() || list.len() > MAX_ROWS {
+            return None;
+        }
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            Value::Bool(true) => "yes".to_owned(),
+            Value::Bool(false) => "no".to_owned(),
+            other => other.to_string(),
+        };
+        let rows = list
+            .iter()
+            .map(|c| {
+                let field = c.get("field")?.as_str()?.to_owned();
+                let op = c.get("op")?.as_str()?.to_owned();
+                let value = match c.get("value")? {
+                    Value::Array(vs) => vs.iter().map(text).collect::<Vec<_>>().join(", "),
+                    v => text(v),
+                };
+                Some(Row { field, op, value })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self { join, rows })
+    }
+}
+
 fn typed(ty: Option<FieldType>, v: &str) -> Value {
     match ty {
         Some(FieldType::Integer | FieldType::DaysSince) => v
@@ -195,6 +233,25 @@ mod tests {
             }),
             "rule"
         );
+    }
+
+    #[test]
+    fn a_saved_flat_rule_comes_back_as_rows_and_round_trips() {
+        let d = draft(
+            "any",
+            &[
+                ("loyalty.tier", "in", "gold, platinum"),
+                ("travel.flights_12m", ">=", "4"),
+                ("consent.marketing_email", "=", "yes"),
+            ],
+        );
+        let back = Draft::of_rule(&d.rule()).unwrap();
+        assert_eq!(back, d);
+        let single = json!({"field": "loyalty.tier", "op": "=", "value": "gold"});
+        assert_eq!(Draft::of_rule(&single).unwrap().rows.len(), 1);
+        let nested =
+            json!({"all": [{"not": {"field": "loyalty.tier", "op": "=", "value": "gold"}}]});
+        assert!(Draft::of_rule(&nested).is_none());
     }
 
     #[test]

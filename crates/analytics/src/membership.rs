@@ -151,6 +151,80 @@ impl SegmentStore {
         Ok((id, members))
     }
 
+    /// Replaces a saved segment's name and rule (its version goes up by one) and brings its
+    /// membership in line with the new rule over the current facts — each difference a member
+    /// row inserted or deleted with its `aloft.segment.entered`/`left` event — in one
+    /// transaction. Returns the new version and member count, `None` if no such segment.
+    /// (An outbox-tail refresh racing the edit may evaluate the old rule for a customer; the
+    /// periodic rebuild reconciles that.)
+    pub async fn update_segment(
+        &self,
+        id: &str,
+        name: &str,
+        rule_json: &Value,
+        rule: &Rule,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(i64, u64)>, StorageError> {
+        let db = self.database();
+        let mut tx = db.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE analytics_segments SET name = $1, rule = $2, version = version + 1, \
+             updated_at = $3 WHERE id = $4",
+        )
+        .bind(name)
+        .bind(rule_json.to_string())
+        .bind(to_db_time(now))
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(None);
+        }
+        let version: i64 =
+            sqlx::query_scalar("SELECT version FROM analytics_segments WHERE id = $1")
+                .bind(id)
+                .fetch_one(tx.conn())
+                .await?;
+        let b = db.backend();
+        let c = compile(rule, now, 1, &|n| b.param(n));
+        let sql = format!(
+            "SELECT f.customer_id FROM analytics_customer_facts f WHERE {}",
+            c.sql
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for bind in &c.binds {
+            q = match bind {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        let should: BTreeSet<String> = q.fetch_all(tx.conn()).await?.into_iter().collect();
+        let members: BTreeSet<String> = sqlx::query_scalar(
+            "SELECT customer_id FROM analytics_segment_members WHERE segment_id = $1",
+        )
+        .bind(id)
+        .fetch_all(tx.conn())
+        .await?
+        .into_iter()
+        .collect();
+        let s = SavedSegment {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            rule_json: rule_json.clone(),
+            rule: rule.clone(),
+            version,
+        };
+        for c in should.difference(&members) {
+            enter(&mut tx, &s, c, now).await?;
+        }
+        for c in members.difference(&should) {
+            leave(&mut tx, &s, c).await?;
+        }
+        tx.commit().await?;
+        Ok(Some((version, should.len() as u64)))
+    }
+
     /// Every saved segment.
     pub async fn saved_segments(&self) -> Result<Vec<SavedSegment>, StorageError> {
         let rows =

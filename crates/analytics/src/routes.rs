@@ -50,6 +50,11 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(SEGMENT_BUILD),
     ),
     RoutePolicy::new(
+        "PUT",
+        "/api/v1/segments/{id}",
+        Access::Permission(SEGMENT_BUILD),
+    ),
+    RoutePolicy::new(
         "GET",
         "/api/v1/segments/{id}/audience.csv",
         Access::Permission(AUDIENCE_EXPORT),
@@ -145,6 +150,62 @@ fn parse_rule(body: &serde_json::Value) -> Result<crate::segment::Rule, ApiError
     })
 }
 
+/// The `name` and `rule` of a segment body, every problem named by pointer.
+fn name_and_rule(body: &serde_json::Value) -> Result<(&str, crate::segment::Rule), ApiError> {
+    let name = body
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && n.chars().count() <= 200);
+    match (name, parse_rule(body)) {
+        (Some(n), Ok(r)) => Ok((n, r)),
+        (n, r) => {
+            let mut errors = Vec::new();
+            if n.is_none() {
+                errors.push(FieldError::new("/name", "is required: 1 to 200 characters"));
+            }
+            if let Err(ApiError::Invalid(e)) = r {
+                errors.extend(e);
+            }
+            Err(ApiError::Invalid(errors))
+        }
+    }
+}
+
+/// Replace a saved segment's name and rule: its version goes up by one and its members are
+/// brought in line with the new rule at once (entries and exits published as for any change).
+#[utoipa::path(
+    put,
+    path = "/api/v1/segments/{id}",
+    tag = "analytics",
+    params(("id" = String, Path, description = "The segment id")),
+    request_body(content = serde_json::Value, description = "`{\"name\": \"Lapsed gold\", \"rule\": …}`"),
+    responses(
+        (status = 200, description = "Saved, with its new version and size", body = SavedSegmentView),
+        (status = 404, description = "No such segment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A missing name, an unknown field, operator or a wrong type, each named by its JSON pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update_segment(
+    State(store): State<Arc<SegmentStore>>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<SavedSegmentView>, ApiError> {
+    let (name, rule) = name_and_rule(&body)?;
+    let rule_json = body.get("rule").cloned().unwrap_or_default();
+    let (version, members) = store
+        .update_segment(&id, name, &rule_json, &rule, aloft_kernel::db::now())
+        .await?
+        .ok_or(ApiError::NotFound("segment"))?;
+    Ok(Json(SavedSegmentView {
+        id,
+        name: name.to_owned(),
+        rule: rule_json,
+        version,
+        members: i64::try_from(members).unwrap_or(i64::MAX),
+    }))
+}
+
 /// Save a segment: its members are selected at once, then kept current from events (a
 /// customer enters or leaves within a second of the change; `aloft.segment.entered` /
 /// `aloft.segment.left`).
@@ -163,25 +224,7 @@ async fn save_segment(
     ctx: AccessContext,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<SavedSegmentView>), ApiError> {
-    let name = body
-        .get("name")
-        .and_then(serde_json::Value::as_str)
-        .map(str::trim)
-        .filter(|n| !n.is_empty() && n.chars().count() <= 200);
-    let rule = parse_rule(&body);
-    let (name, rule) = match (name, rule) {
-        (Some(n), Ok(r)) => (n, r),
-        (n, r) => {
-            let mut errors = Vec::new();
-            if n.is_none() {
-                errors.push(FieldError::new("/name", "is required: 1 to 200 characters"));
-            }
-            if let Err(ApiError::Invalid(e)) = r {
-                errors.extend(e);
-            }
-            return Err(ApiError::Invalid(errors));
-        }
-    };
+    let (name, rule) = name_and_rule(&body)?;
     let now = aloft_kernel::db::now();
     let rule_json = body.get("rule").cloned().unwrap_or_default();
     let (id, members) = store
@@ -694,7 +737,7 @@ impl aloft_module::DomainModule for AnalyticsModule {
         OpenApiRouter::new()
             .routes(routes!(preview))
             .routes(routes!(save_segment))
-            .routes(routes!(get_segment))
+            .routes(routes!(get_segment, update_segment))
             .with_state(self.store.clone())
             .merge(
                 OpenApiRouter::new()

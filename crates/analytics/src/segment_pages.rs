@@ -44,6 +44,16 @@ pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("GET", "/segments/{id}", Access::Permission(SEGMENT_BUILD)),
     RoutePolicy::new(
         "GET",
+        "/segments/{id}/edit",
+        Access::Permission(SEGMENT_BUILD),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/segments/{id}/edit",
+        Access::Permission(SEGMENT_BUILD),
+    ),
+    RoutePolicy::new(
+        "GET",
         "/segments/{id}/audience.csv",
         Access::Permission(AUDIENCE_EXPORT),
     ),
@@ -67,6 +77,7 @@ pub fn routes(store: SegmentStore, audiences: Audiences) -> Router {
         .route("/segments/new", get(new).post(submit))
         .route("/segments/count", post(live_count))
         .route("/segments/{id}", get(detail))
+        .route("/segments/{id}/edit", get(edit).post(submit_edit))
         .route("/segments/{id}/audience.csv", get(csv))
         .route("/segments/{id}/audience/publish", post(publish))
         .with_state(Pages { store, audiences })
@@ -190,6 +201,7 @@ fn problem(draft: &Draft, e: &crate::segment::RuleError) -> String {
 
 fn builder_page(
     status: StatusCode,
+    edit: Option<&str>,
     name: &str,
     draft: &Draft,
     errors: &FormErrors,
@@ -197,20 +209,24 @@ fn builder_page(
 ) -> Response {
     let fields = field_options();
     let ops = op_options();
+    let (title, action) = match edit {
+        Some(id) => ("Edit segment", format!("/segments/{id}/edit")),
+        None => ("New segment", "/segments/new".to_owned()),
+    };
     page(
         status,
         layout(
-            "New segment",
+            title,
             SECTION,
             html! {
                 (kit::page_header(
                     &[Crumb { label: "Home", href: "/" }, Crumb { label: "Segments", href: "/segments" }],
-                    "New segment",
+                    title,
                     Some(html! { "Conditions over each customer's facts. Only the count is shown: no customer is listed." }),
                     None,
                 ))
                 (kit::form::error_summary(errors))
-                form #segment-form method="post" action="/segments/new"
+                form #segment-form method="post" action=(action)
                     hx-post="/segments/count" hx-trigger="change delay:300ms"
                     hx-target="#segment-count" hx-swap="innerHTML" {
                     (csrf_field())
@@ -267,7 +283,7 @@ fn builder_page(
 async fn new() -> Response {
     let draft = Draft::new();
     let count = html! { "Choose a fact, an operator and a value to see how many customers match." };
-    builder_page(StatusCode::OK, "", &draft, &FormErrors::new(), count)
+    builder_page(StatusCode::OK, None, "", &draft, &FormErrors::new(), count)
 }
 
 fn text_of(form: &FormData) -> impl Fn(&str) -> Option<String> + '_ {
@@ -282,21 +298,79 @@ async fn live_count(State(p): State<Pages>, form: FormData) -> Response {
 
 /// `POST /segments/new`: add or remove a row (the form comes back), or save.
 async fn submit(State(p): State<Pages>, ctx: AccessContext, form: FormData) -> Response {
-    let mut draft = Draft::from_form(text_of(&form));
+    submit_to(&p, &ctx, &form, None).await
+}
+
+/// `GET /segments/{id}/edit`: the builder on a saved segment (a rule of one level of
+/// conditions; nested rules are edited through the API).
+async fn edit(State(p): State<Pages>, Path(id): Path<String>) -> Response {
+    let (segment, _) = match p.store.segment(&id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return kit::redirect_with_notice("/segments", "No such segment."),
+        Err(_) => return unavailable("Edit segment"),
+    };
+    let Some(draft) = Draft::of_rule(&segment.rule_json) else {
+        return kit::redirect_with_notice(
+            &format!("/segments/{id}"),
+            "This rule has nested groups: edit it through the API (PUT /api/v1/segments/{id}).",
+        );
+    };
+    let count = count_text(&p.store, &draft).await;
+    builder_page(
+        StatusCode::OK,
+        Some(&id),
+        &segment.name,
+        &draft,
+        &FormErrors::new(),
+        count,
+    )
+}
+
+/// `POST /segments/{id}/edit`: as for a new segment; saving replaces the rule.
+async fn submit_edit(
+    State(p): State<Pages>,
+    ctx: AccessContext,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    submit_to(&p, &ctx, &form, Some(&id)).await
+}
+
+async fn submit_to(
+    p: &Pages,
+    ctx: &AccessContext,
+    form: &FormData,
+    edit: Option<&str>,
+) -> Response {
+    let mut draft = Draft::from_form(text_of(form));
     let name = form.text("name").unwrap_or("").trim().to_owned();
     if form.text("add").is_some() {
         if draft.rows.len() < MAX_ROWS {
             draft.rows.push(Default::default());
         }
         let count = count_text(&p.store, &draft).await;
-        return builder_page(StatusCode::OK, &name, &draft, &FormErrors::new(), count);
+        return builder_page(
+            StatusCode::OK,
+            edit,
+            &name,
+            &draft,
+            &FormErrors::new(),
+            count,
+        );
     }
     if let Some(i) = form.text("remove").and_then(|i| i.parse::<usize>().ok()) {
         if i < draft.rows.len() && draft.rows.len() > 1 {
             draft.rows.remove(i);
         }
         let count = count_text(&p.store, &draft).await;
-        return builder_page(StatusCode::OK, &name, &draft, &FormErrors::new(), count);
+        return builder_page(
+            StatusCode::OK,
+            edit,
+            &name,
+            &draft,
+            &FormErrors::new(),
+            count,
+        );
     }
     let mut errors = FormErrors::new();
     if name.is_empty() || name.chars().count() > 200 {
@@ -319,32 +393,38 @@ async fn submit(State(p): State<Pages>, ctx: AccessContext, form: FormData) -> R
         let count = count_text(&p.store, &draft).await;
         return builder_page(
             StatusCode::UNPROCESSABLE_ENTITY,
+            edit,
             &name,
             &draft,
             &errors,
             count,
         );
     };
-    match p
-        .store
-        .save_segment(
-            &name,
-            &rule_json,
-            &rule,
-            &ctx.actor.id,
-            aloft_kernel::db::now(),
-        )
-        .await
-    {
-        Ok((id, members)) => kit::redirect_with_notice(
+    let now = aloft_kernel::db::now();
+    let saved = match edit {
+        None => p
+            .store
+            .save_segment(&name, &rule_json, &rule, &ctx.actor.id, now)
+            .await
+            .map(|(id, members)| Some((id, members))),
+        Some(id) => p
+            .store
+            .update_segment(id, &name, &rule_json, &rule, now)
+            .await
+            .map(|r| r.map(|(_, members)| (id.to_owned(), members))),
+    };
+    match saved {
+        Ok(Some((id, members))) => kit::redirect_with_notice(
             &format!("/segments/{id}"),
             &format!("Segment saved: {members} customers now."),
         ),
+        Ok(None) => kit::redirect_with_notice("/segments", "Not saved: no such segment."),
         Err(_) => {
             errors.add("name", "The segment cannot be saved right now; try again.");
             let count = count_text(&p.store, &draft).await;
             builder_page(
                 StatusCode::SERVICE_UNAVAILABLE,
+                edit,
                 &name,
                 &draft,
                 &errors,
@@ -412,7 +492,7 @@ async fn detail(
                     &[Crumb { label: "Home", href: "/" }, Crumb { label: "Segments", href: "/segments" }],
                     &segment.name,
                     Some(html! { "Rule version " (segment.version) ". Members are kept current as customers' facts change." }),
-                    None,
+                    Some(html! { a.button #segment-edit href={ "/segments/" (id) "/edit" } { "Edit" } }),
                 ))
                 (kit::stats(&[("Members now", members.to_string(), None)]))
                 section aria-labelledby="segment-rule-title" {
