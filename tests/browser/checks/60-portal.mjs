@@ -123,6 +123,27 @@ export default async function (t) {
     }
   });
 
+  await check("portal: claim compensation for a past flight — form, error named, decision (axe on each)", async () => {
+    await page.goto(`${base}/my/claims`);
+    const claim = page.locator("main a[href^='/my/claims/new']").first();
+    if ((await claim.count()) === 0) return; // the demo passenger has no past flight to claim
+    await claim.click();
+    await page.waitForURL(/\/my\/claims\/new/);
+    await axeAt(t, page, "/my/claims/new", "claim form");
+    await page.selectOption("#f-kind", "delay");
+    await page.click("main form button[type=submit]");
+    assert((await page.locator(".error-summary a[href='#f-arrival']").count()) === 1, "the missing arrival is named");
+    await axeAt(t, page, "/my/claims/new", "claim form with an error");
+    const scheduled = await page.locator("main dl").textContent();
+    const day = (scheduled.match(/\d{4}-\d{2}-\d{2}/) || [])[0];
+    assert(day, "the scheduled arrival is shown");
+    await page.fill("#f-arrival", `${day}T23:50`);
+    await page.click("main form button[type=submit]");
+    await page.waitForURL(/\/my\/claims\/[0-9a-f-]{36}$/);
+    assert((await page.locator("main article.decision").count()) >= 1, "the decision is shown");
+    await axeAt(t, page, "/my/claims/{id}", "claim decision");
+  });
+
   await check("portal: sign out, sign in again, edit a preference, see trips", async () => {
     await page.goto(`${base}/my`);
     await page.click("form.portal-sign-out button");

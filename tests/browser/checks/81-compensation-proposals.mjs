@@ -67,5 +67,13 @@ export async function goodwill(t) {
     await page.click("form[action$='/publication'] button");
     await page.waitForURL(/\/compensation\/goodwill$/);
     assert((await page.locator("main").textContent()).includes("published"), "the version is in force");
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      const resp = await page.goto(`${base}/compensation/settings`);
+      assert(resp.status() === 200, `settings: ${resp.status()}`);
+      await axe(page, `compensation settings @${width}`);
+      await noSidewaysScroll(page, assert, `compensation settings @${width}`);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
   });
 }
