@@ -155,6 +155,18 @@ fn csv_field(v: &str) -> String {
     }
 }
 
+/// A contact as a spreadsheet may safely open it: an e-mail address may legally begin with
+/// `=`, `+`, `-` or `@`, which a spreadsheet would run as a formula (CSV injection), so such a
+/// value is prefixed with `'`. Phone numbers are validated E.164 (`+` and digits only), which
+/// no spreadsheet runs as anything but a number, and are left as they are.
+fn safe_cell(contact: Contact, v: &str) -> String {
+    if contact == Contact::Email && v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    }
+}
+
 /// The CSV of released rows: header `customer_id[,contact]`, one line per row.
 pub fn to_csv(contact: Contact, rows: &[(String, Option<String>)]) -> String {
     let mut out = String::from("customer_id");
@@ -167,7 +179,10 @@ pub fn to_csv(contact: Contact, rows: &[(String, Option<String>)]) -> String {
         out.push_str(&csv_field(id));
         if contact.column().is_some() {
             out.push(',');
-            out.push_str(&csv_field(value.as_deref().unwrap_or("")));
+            out.push_str(&csv_field(&safe_cell(
+                contact,
+                value.as_deref().unwrap_or(""),
+            )));
         }
         out.push_str("\r\n");
     }

@@ -149,3 +149,78 @@ async fn preview_over_a_million_customers() {
         }
     }
 }
+
+/// Audience of a 200,000-member segment, half of them consenting: the split (one statement
+/// listing members with the consent check) and the publication (100 outbox events of 1,000
+/// ids, the export row and its audit record in one transaction), timed on each backend.
+/// `ALOFT_TEST_BACKENDS=sqlite,postgres cargo test -p aloft-analytics --test segments -- --ignored audience --nocapture`
+#[tokio::test]
+#[ignore = "benchmark: inserts 200,000 members"]
+async fn audience_of_200k_members_split_and_published() {
+    use aloft_analytics::audience::Audiences;
+    const N: usize = 200_000;
+    for backend in backends() {
+        let t = TestDatabase::new(backend).await;
+        let store = SegmentStore::new(t.db.clone());
+        let rule_json = json!({"all": []});
+        let rule = parse(&rule_json).unwrap();
+        let (segment, _) = store
+            .save_segment("Everyone", &rule_json, &rule, "bench", now())
+            .await
+            .unwrap();
+        let pool = t.db.pool();
+        for chunk in (0..N).collect::<Vec<_>>().chunks(1000) {
+            let members: Vec<String> = chunk
+                .iter()
+                .map(|i| format!("('{segment}', 'm{i:07}', '2026-12-06T12:00:00.000000Z')"))
+                .collect();
+            sqlx::query(&format!(
+                "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at) VALUES {}",
+                members.join(", ")
+            ))
+            .execute(pool)
+            .await
+            .unwrap();
+            let consents: Vec<String> = chunk
+                .iter()
+                .filter(|i| *i % 2 == 0)
+                .map(|i| format!("('m{i:07}', 'marketing_email', 'email', 1, 'k{i}', '2026-12-06T12:00:00.000000Z')"))
+                .collect();
+            sqlx::query(&format!(
+                "INSERT INTO privacy_consent_state (customer_id, purpose, channel, granted, consent_id, updated_at) VALUES {}",
+                consents.join(", ")
+            ))
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        let audiences = Audiences::new(store.clone(), None);
+        let t0 = std::time::Instant::now();
+        let split = audiences
+            .split(&segment, "marketing_email")
+            .await
+            .unwrap()
+            .unwrap();
+        let split_took = t0.elapsed();
+        assert_eq!(split.members, N as u64);
+        assert_eq!(split.excluded_no_consent(), (N / 2) as u64);
+        let ctx = aloft_kernel::AccessContext::system("bench");
+        let t0 = std::time::Instant::now();
+        let counts = audiences
+            .publish(&segment, "marketing_email", &ctx, now())
+            .await
+            .unwrap();
+        let publish_took = t0.elapsed();
+        assert_eq!(counts.released, (N / 2) as u64);
+        let events: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.audience.published'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert_eq!(events, (N / 2 / 1000) as i64);
+        eprintln!(
+            "{backend:?}: audience of {N} members (half consenting): split {split_took:?}, publish {publish_took:?} ({events} events)"
+        );
+    }
+}
