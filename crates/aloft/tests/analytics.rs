@@ -1042,16 +1042,20 @@ async fn audiences_leave_out_members_without_consent_count_them_and_are_audited(
         let exports = count(&app, "SELECT COUNT(*) FROM analytics_audience_exports WHERE segment_id = $1", &segment).await;
         assert_eq!(exports, 3);
 
-        // Withdrawing consent later leaves A out of the next export.
+        // Withdrawing consent later leaves A out of the next export; D's processing restricted
+        // (Art. 18) leaves D out for consent too, whatever the consent says.
         consent(&app, a, "marketing_email", false).await;
+        sqlx::query("INSERT INTO privacy_restrictions (customer_id, request_id, since) VALUES ($1, 'r1', '2026-12-01T00:00:00.000000Z')")
+            .bind(d).execute(app.test_db.db.pool()).await.unwrap();
         let r = api_as(&app, mm, "GET", &csv_path, None).await;
-        assert_eq!(r.header("aloft-excluded-no-consent"), "3");
+        assert_eq!(r.header("aloft-excluded-no-consent"), "4");
+        assert_eq!(r.header("aloft-excluded-no-contact"), "0");
         assert_eq!(r.text(), "customer_id,email\r\n");
 
         // The page says it.
         let s = app.sign_in_as(mm).await;
         let html = app.get_as(&s, &format!("/segments/{segment}?purpose=marketing_email")).await.text();
-        assert!(html.contains("3 of 4") && html.contains("members excluded: no consent"), "{html}");
+        assert!(html.contains("4 of 4") && html.contains("members excluded: no consent"), "{html}");
         assert!(html.contains("Download CSV"), "{html}");
         let r = app.post_form_as(&s, &format!("/segments/{segment}/audience/publish"), "purpose=marketing_email").await;
         assert_eq!(r.status, 303, "{}", r.text());
@@ -1080,8 +1084,8 @@ async fn audiences_leave_out_members_without_consent_count_them_and_are_audited(
         assert!(html.contains("Customers per saved segment") && html.contains(">Gold<"), "{html}");
         assert!(html.contains("id=\"audience-exports\"") && html.contains("marketing platform"), "{html}");
         assert!(html.contains("Offers by action"), "{html}");
-        // Released 1 + 0 + 2 + 0 + 0 (page publish: no one left); left out 2 + 4 + 2 + 3 + 3.
-        assert!(html.contains(">14<"), "left out for lack of consent, summed: {html}");
+        // Left out for consent: 2 (CSV) + 4 (push) + 2 (publish) + 4 (CSV) + 4 (page publish).
+        assert!(html.contains(">16<"), "left out for lack of consent, summed: {html}");
         let r = app.get_as(&s, "/analytics/marketing?from=someday").await;
         assert_eq!(r.status, 422);
         assert!(r.text().contains("f-from"), "{}", r.text());
