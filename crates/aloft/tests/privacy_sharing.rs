@@ -120,35 +120,90 @@ async fn pycanon(csv: String, sensitive: &'static str) -> (i64, i64) {
     .unwrap()
 }
 
+/// 97 consenting people (one outlier), 16 excluded; returns the consenting count.
+async fn seed(app: &TestApp) -> u64 {
+    // 96 consenting people in three age bands, four home airports, varied frequency, meal
+    // and cabin; one consenting outlier (the only 65+ from Tokyo with a unique meal).
+    let ages = ["25-34", "35-44", "45-54"];
+    let homes = ["FRA", "MUC", "CDG", "JFK"];
+    let meals = ["VGML", "KSML", "", "AVML"];
+    let cabins = ["economy", "business", "premium_economy"];
+    let mut consenting = 0;
+    for i in 0..96usize {
+        let id = format!("s{i:04}");
+        person(
+            app,
+            &id,
+            ages[i % 3],
+            homes[(i / 3) % 4],
+            (i % 7) as i64 * 2,
+            meals[(i / 2) % 4],
+            cabins[(i / 5) % 3],
+            Some(true),
+        )
+        .await;
+        consenting += 1;
+    }
+    person(
+        app,
+        "s-outlier",
+        "65+",
+        "NRT",
+        40,
+        "MOML",
+        "first",
+        Some(true),
+    )
+    .await;
+    consenting += 1;
+    // Excluded: 12 never asked, 3 withdrawn, 1 consenting but restricted (Art. 18).
+    for i in 0..12 {
+        person(
+            app,
+            &format!("n{i:03}"),
+            "25-34",
+            "FRA",
+            1,
+            "VGML",
+            "economy",
+            None,
+        )
+        .await;
+    }
+    for i in 0..3 {
+        person(
+            app,
+            &format!("w{i:03}"),
+            "25-34",
+            "FRA",
+            1,
+            "VGML",
+            "economy",
+            Some(false),
+        )
+        .await;
+    }
+    person(
+        app,
+        "r-restricted",
+        "25-34",
+        "FRA",
+        1,
+        "VGML",
+        "economy",
+        Some(true),
+    )
+    .await;
+    exec(app, "INSERT INTO privacy_restrictions (customer_id, request_id, since) VALUES ('r-restricted', 'req-1', '2026-12-01T00:00:00.000000Z')").await;
+
+    consenting
+}
+
 #[tokio::test]
 async fn shares_are_k_anonymous_l_diverse_consented_and_audited() {
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
-        // 96 consenting people in three age bands, four home airports, varied frequency, meal
-        // and cabin; one consenting outlier (the only 65+ from Tokyo with a unique meal).
-        let ages = ["25-34", "35-44", "45-54"];
-        let homes = ["FRA", "MUC", "CDG", "JFK"];
-        let meals = ["VGML", "KSML", "", "AVML"];
-        let cabins = ["economy", "business", "premium_economy"];
-        let mut consenting = 0;
-        for i in 0..96usize {
-            let id = format!("s{i:04}");
-            person(&app, &id, ages[i % 3], homes[(i / 3) % 4], (i % 7) as i64 * 2,
-                meals[(i / 2) % 4], cabins[(i / 5) % 3], Some(true)).await;
-            consenting += 1;
-        }
-        person(&app, "s-outlier", "65+", "NRT", 40, "MOML", "first", Some(true)).await;
-        consenting += 1;
-        // Excluded: 12 never asked, 3 withdrawn, 1 consenting but restricted (Art. 18).
-        for i in 0..12 {
-            person(&app, &format!("n{i:03}"), "25-34", "FRA", 1, "VGML", "economy", None).await;
-        }
-        for i in 0..3 {
-            person(&app, &format!("w{i:03}"), "25-34", "FRA", 1, "VGML", "economy", Some(false)).await;
-        }
-        person(&app, "r-restricted", "25-34", "FRA", 1, "VGML", "economy", Some(true)).await;
-        exec(&app, "INSERT INTO privacy_restrictions (customer_id, request_id, since) VALUES ('r-restricted', 'req-1', '2026-12-01T00:00:00.000000Z')").await;
-
+        let consenting = seed(&app).await;
         // Only the privacy officer shares.
         for role in [ids::MARKETING_MANAGER, ids::CONTACT_CENTRE_AGENT, ids::ADMINISTRATOR] {
             let r = post_as(&app, role, "/api/v1/privacy/shares", &json!({"partner": "Star Hotels"})).await;
@@ -203,6 +258,74 @@ async fn shares_are_k_anonymous_l_diverse_consented_and_audited() {
         let dpo = app.sign_in_as(DPO).await;
         let html = app.get_as(&dpo, "/privacy").await.text();
         assert!(html.contains("id=\"partner-shares\"") && html.contains("Alliance Air"));
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn differentially_private_counts_spend_a_per_partner_budget_and_stop_when_it_is_spent() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        seed(&app).await;
+        let release = |partner: &'static str, eps: f64| {
+            let app = &app;
+            async move {
+                post_as(app, DPO, "/api/v1/privacy/dp/releases",
+                    &json!({"partner": partner, "dimension": "region", "epsilon": eps})).await
+            }
+        };
+        for role in [ids::MARKETING_MANAGER, ids::CONTACT_CENTRE_AGENT] {
+            assert_eq!(post_as(&app, role, "/api/v1/privacy/dp/budgets", &json!({"partner": "Star Hotels", "epsilon": 1})).await.status, 403);
+            assert_eq!(post_as(&app, role, "/api/v1/privacy/dp/releases", &json!({"partner": "Star Hotels", "dimension": "region", "epsilon": 0.5})).await.status, 403);
+        }
+        // No budget, no release.
+        let r = release("Star Hotels", 0.5).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert_eq!(r.json()["errors"][0]["pointer"], "/partner");
+        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": "Star Hotels", "epsilon": "0.0001"})).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.json()["errors"][0]["pointer"], "/epsilon");
+        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": "Star Hotels", "epsilon": 1})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["epsilon_remaining"], "1.000");
+
+        // Two releases of 0.5 spend it; the counts cover every bin and are near the truth
+        // (72 consenting people live near European airports; Laplace scale 2: |noise| > 20 has
+        // probability e^-10).
+        let r = release("Star Hotels", 0.5).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let rel = r.json();
+        let counts = rel["counts"].as_array().unwrap();
+        assert_eq!(counts.len(), 7, "{rel}");
+        let eu = counts.iter().find(|c| c[0] == "Europe").unwrap()[1].as_i64().unwrap();
+        assert!((52..=92).contains(&eu), "{eu}");
+        assert_eq!(rel["budget"]["epsilon_remaining"], "0.500");
+        assert_eq!(release("Star Hotels", 0.5).await.status, 201);
+        // Spent: refused, naming epsilon; nothing released.
+        let r = release("Star Hotels", 0.01).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert_eq!(r.json()["errors"][0]["pointer"], "/epsilon");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_partner_shares WHERE kind = 'dp_counts'").await, 2);
+        let b = get_as(&app, DPO, "/api/v1/privacy/dp/budgets").await.json();
+        assert_eq!(b[0]["epsilon_spent"], "1.000");
+        assert_eq!(b[0]["releases"], 2);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.partner_share' AND fields LIKE '%dp_counts%'").await, 2);
+
+        // Concurrent releases cannot overspend: budget 1.0, four releases of 0.3 at once → three.
+        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": "Alliance Air", "epsilon": 1})).await;
+        assert_eq!(r.status, 200);
+        let (a, b2, c, d) = tokio::join!(
+            release("Alliance Air", 0.3), release("Alliance Air", 0.3),
+            release("Alliance Air", 0.3), release("Alliance Air", 0.3)
+        );
+        let mut st: Vec<u16> = [a, b2, c, d].iter().map(|r| r.status).collect();
+        st.sort();
+        assert_eq!(st, [201, 201, 201, 409]);
+
+        let dpo = app.sign_in_as(DPO).await;
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        assert!(html.contains("id=\"privacy-budgets\"") && html.contains("Alliance Air"));
         app.stop().await;
     })
     .await;

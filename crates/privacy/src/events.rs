@@ -171,6 +171,9 @@ pub mod audit {
     /// columns, k and l, levels and counts).
     pub const PARTNER_SHARE: AuditAction = AuditAction::new("privacy.partner_share");
 
+    /// `privacy.dp_budget_set`: a partner's differential-privacy budget was set.
+    pub const DP_BUDGET_SET: AuditAction = AuditAction::new("privacy.dp_budget_set");
+
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
         CONSENT_RECORDED,
@@ -187,5 +190,6 @@ pub mod audit {
         HOLD_PLACED,
         HOLD_LIFTED,
         PARTNER_SHARE,
+        DP_BUDGET_SET,
     ];
 }

@@ -20,6 +20,8 @@
 //!   retention policies and the coverage list, so they cannot drift; JSON and CSV.
 //! - [`sharing`]: anonymised insight sharing with partners — k-anonymous, l-diverse
 //!   segment-level insights of consenting people (migration 0039), every share audited.
+//! - [`dp`]: differentially private counts for partners (Laplace mechanism) with a privacy
+//!   budget per partner, tracked and enforced.
 //! - [`routes`]: the consent and request API; [`pages`]: the Consent tab of the customer 360°
 //!   page and the DPO console (`/privacy`); [`my_pages`]: the passenger's `/my/consent`. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
@@ -30,6 +32,7 @@
 
 pub mod coverage;
 pub mod demo;
+pub mod dp;
 pub mod erasure;
 pub mod events;
 pub mod holds;

@@ -391,6 +391,7 @@ fn records_section() -> Markup {
 /// What the console shows besides requests: holds, past runs and the holds' forms.
 struct Extra {
     shares: Vec<crate::sharing::Share>,
+    budgets: Vec<crate::dp::Budget>,
     holds: Vec<crate::holds::Hold>,
     runs: Vec<crate::retention::PastRun>,
     hold_form: Markup,
@@ -613,6 +614,27 @@ fn console_body(
                 .render())
             }
         }
+        section aria-labelledby="budgets-h" {
+            h2 #budgets-h { "Privacy budgets" }
+            p { "Differentially private counts (Laplace mechanism) released to partners spend their budget ε; a release that would exceed it is refused." }
+            @if extra.budgets.is_empty() {
+                (kit::empty_state("No budget set", "Set a partner's budget through POST /api/v1/privacy/dp/budgets before releasing counts to them.", None))
+            } @else {
+                (DataTable::new("Privacy budget per partner", vec![
+                    Column::new("Partner"), Column::new("Budget ε").numeric(), Column::new("Spent ε").numeric(),
+                    Column::new("Remaining ε").numeric(), Column::new("Releases").numeric(),
+                ])
+                .id("privacy-budgets")
+                .rows(extra.budgets.iter().map(|b| vec![
+                    html! { (b.partner) },
+                    html! { (b.epsilon_total) },
+                    html! { (b.epsilon_spent) },
+                    html! { (b.epsilon_remaining) },
+                    html! { (b.releases) },
+                ]).collect())
+                .render())
+            }
+        }
         (records_section())
         section aria-labelledby="open-request-h" {
             h2 #open-request-h { "Record a request" }
@@ -640,7 +662,8 @@ async fn console_page_with(
     lift: Option<(&FormData, &FormErrors)>,
 ) -> Response {
     let db = requests.consents().db();
-    let Ok(shares) = crate::sharing::list(db).await else {
+    let (Ok(shares), Ok(budgets)) = (crate::sharing::list(db).await, crate::dp::budgets(db).await)
+    else {
         return unavailable("Privacy");
     };
     let (Ok(open), Ok(stats), Ok(retention), Ok(holds), Ok(runs)) = (
@@ -658,6 +681,7 @@ async fn console_page_with(
     };
     let extra = Extra {
         shares,
+        budgets,
         hold_form: hold_form.unwrap_or_else(|| place_hold_form(None, &FormErrors::new())),
         lift_form,
         holds,

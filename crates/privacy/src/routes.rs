@@ -94,6 +94,21 @@ pub const POLICY: &[RoutePolicy] = &[
     ),
     RoutePolicy::new(
         "POST",
+        "/api/v1/privacy/dp/budgets",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/dp/budgets",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/dp/releases",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
         "/api/v1/privacy/shares",
         Access::Permission(REQUESTS_MANAGE),
     ),
@@ -147,6 +162,8 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
         .routes(routes!(records_of_processing))
         .routes(routes!(create_share, list_shares))
         .routes(routes!(share_csv))
+        .routes(routes!(set_dp_budget, list_dp_budgets))
+        .routes(routes!(dp_release))
         .routes(routes!(records_of_processing_csv))
         .routes(routes!(export_subject))
         .routes(routes!(erase_subject))
@@ -834,4 +851,89 @@ async fn share_csv(
         csv,
     )
         .into_response())
+}
+
+impl From<crate::dp::DpError> for ApiError {
+    fn from(e: crate::dp::DpError) -> Self {
+        use crate::dp::DpError;
+        match e {
+            DpError::NoBudget => {
+                let mut p = Problem::new(StatusCode::CONFLICT, "no-privacy-budget", "No privacy budget")
+                    .with_detail("No differential-privacy budget is set for this partner; set one first (POST /api/v1/privacy/dp/budgets).");
+                p.errors = vec![FieldError::new("/partner", "has no privacy budget")];
+                ApiError::Problem(p)
+            }
+            DpError::Exhausted { needed, remaining } => {
+                let mut p = Problem::new(StatusCode::CONFLICT, "privacy-budget-exhausted", "Privacy budget exhausted")
+                    .with_detail(format!("This release needs ε {needed} but only {remaining} of the partner's budget remains; nothing was released."));
+                p.errors = vec![FieldError::new(
+                    "/epsilon",
+                    format!("exceeds the remaining budget {remaining}"),
+                )];
+                ApiError::Problem(p)
+            }
+            DpError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// Set a partner's total differential-privacy budget (ε). What was spent stays spent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/dp/budgets",
+    tag = "privacy",
+    request_body(content = serde_json::Value, description = "`partner`, `epsilon` (the total, 0.01–100, at most three decimals)."),
+    responses(
+        (status = 200, description = "The budget now", body = crate::dp::Budget),
+        (status = 422, description = "A field is missing or invalid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn set_dp_budget(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Json<crate::dp::Budget>, ApiError> {
+    let (partner, eps) = crate::dp::parse_budget(&body).map_err(ApiError::Invalid)?;
+    Ok(Json(
+        crate::dp::set_budget(store.db(), &partner, eps, &ctx).await?,
+    ))
+}
+
+/// Every partner's differential-privacy budget: total, spent, remaining.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/dp/budgets",
+    tag = "privacy",
+    responses((status = 200, description = "The budgets", body = Vec<crate::dp::Budget>))
+)]
+async fn list_dp_budgets(
+    State(store): State<ConsentStore>,
+) -> Result<Json<Vec<crate::dp::Budget>>, ApiError> {
+    Ok(Json(crate::dp::budgets(store.db()).await?))
+}
+
+/// Release differentially private counts (Laplace mechanism, sensitivity 1, every bin of a fixed
+/// domain) of consenting people per age band, region or travel frequency; spends `epsilon` of
+/// the partner's budget, or is refused (409) when it cannot.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/dp/releases",
+    tag = "privacy",
+    request_body(content = serde_json::Value, description = "`partner`, `dimension` (age_band, region, travel_frequency), `epsilon` (0.01–5)."),
+    responses(
+        (status = 201, description = "Released: the noisy counts and the budget after", body = crate::dp::DpRelease),
+        (status = 409, description = "No budget, or not enough budget left; nothing released", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or invalid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn dp_release(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<crate::dp::DpRelease>), ApiError> {
+    let req = crate::dp::parse_release(&body).map_err(ApiError::Invalid)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::dp::release(store.db(), &req, &ctx).await?),
+    ))
 }
