@@ -155,8 +155,8 @@ impl SegmentStore {
     /// membership in line with the new rule over the current facts — each difference a member
     /// row inserted or deleted with its `aloft.segment.entered`/`left` event — in one
     /// transaction. Returns the new version and member count, `None` if no such segment.
-    /// (An outbox-tail refresh racing the edit may evaluate the old rule for a customer; the
-    /// periodic rebuild reconciles that.)
+    /// The update locks the segment's row first; a refresh from the outbox tail locks the same
+    /// row, so the two never interleave (see [`Self::refresh_customers`]).
     pub async fn update_segment(
         &self,
         id: &str,
@@ -298,21 +298,60 @@ impl SegmentStore {
         }
         let mut current = Vec::with_capacity(customers.len());
         for customer in customers {
-            let facts = self.derive_one(customer, now).await?;
-            let members: BTreeSet<String> = sqlx::query_scalar(
-                "SELECT segment_id FROM analytics_segment_members WHERE customer_id = $1",
-            )
-            .bind(customer)
-            .fetch_all(self.database().pool())
-            .await?
-            .into_iter()
-            .collect();
-            current.push((customer, facts, members));
+            current.push((customer, self.derive_one(customer, now).await?));
         }
         let db = self.database();
         let mut tx = db.begin_write().await?;
+        // Each saved segment's row is locked (a no-op update, in id order) and its rule read
+        // again inside the transaction, as are the customers' memberships: an edit of the rule
+        // (`update_segment`, which locks the same row) is then either wholly before this
+        // refresh — evaluated here with the new rule — or waits for it and recomputes the
+        // membership from the facts written here. Nothing is stale either way.
+        let mut locked = Vec::with_capacity(segments.len());
+        for s in segments {
+            sqlx::query("UPDATE analytics_segments SET version = version WHERE id = $1")
+                .bind(&s.id)
+                .execute(tx.conn())
+                .await?;
+            let Some(row) =
+                sqlx::query("SELECT name, rule, version FROM analytics_segments WHERE id = $1")
+                    .bind(&s.id)
+                    .fetch_optional(tx.conn())
+                    .await?
+            else {
+                continue;
+            };
+            let version: i64 = row.try_get("version")?;
+            if version == s.version {
+                locked.push(s);
+                continue;
+            }
+            let text: String = row.try_get("rule")?;
+            let Some((rule_json, rule)) = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|j| parse(&j).ok().map(|r| (j, r)))
+            else {
+                continue;
+            };
+            locked.push(SavedSegment {
+                id: s.id,
+                name: row.try_get("name")?,
+                rule_json,
+                rule,
+                version,
+            });
+        }
+        let segments = locked;
         let mut changed = 0;
-        for (customer, facts, members) in &current {
+        for (customer, facts) in &current {
+            let members: BTreeSet<String> = sqlx::query_scalar(
+                "SELECT segment_id FROM analytics_segment_members WHERE customer_id = $1",
+            )
+            .bind(customer.as_str())
+            .fetch_all(tx.conn())
+            .await?
+            .into_iter()
+            .collect();
             match facts {
                 Some(f) => {
                     write_facts_on(tx.conn(), db.backend(), std::slice::from_ref(f), now, false)
