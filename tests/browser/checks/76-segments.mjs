@@ -54,6 +54,11 @@ export default async function (t) {
       await noSidewaysScroll(page, assert, `segment page @${width}`);
     }
     await page.setViewportSize({ width: 1366, height: 900 });
+    await Promise.all([page.waitForNavigation(), page.click("#segment-edit")]);
+    assert((await page.inputValue("#f-c0-value")) === "gold", "the edit form is filled");
+    await axe(page, "segment edit");
+    await Promise.all([page.waitForNavigation(), page.click("button[name=save]")]);
+    assert(/Rule version 2/.test(await page.locator("body").textContent()), "saved as version 2");
     const resp = await page.goto(`${base}/segments`);
     assert(resp.status() === 200, `/segments: ${resp.status()}`);
     const list = await page.locator("#segments").textContent();
