@@ -48,7 +48,40 @@ export default async function (t) {
   });
 
   await dpoConsole(t);
+  await legalHolds(t);
   await passengerConsent(t);
+}
+
+// Legal holds in the DPO console: a hold on a whole data category is refused without a reason
+// (the field named, axe clean), placed with one (listed, the dry run counts it), then lifted
+// with a reason. The records of processing are on the same page with a CSV download.
+export async function legalHolds(t) {
+  const { base, check, assert } = t;
+  await check("data privacy officer: /privacy → place a legal hold → lift it", async () => {
+    const { page } = await t.session("data_privacy_officer");
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.goto(`${base}/privacy`);
+    assert((await page.locator("#records-purposes").count()) === 1, "records of processing shown");
+    const csv = await page.request.get(`${base}/privacy/records-of-processing.csv`);
+    assert(csv.status() === 200 && (await csv.text()).startsWith("section,name,"), "records CSV");
+    await page.selectOption("#f-hold-category", "interactions");
+    await page.evaluate(() => document.querySelector("#f-hold-reason").removeAttribute("required"));
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/holds'] button[type=submit]")]);
+    await page.waitForSelector("#error-summary");
+    assert((await page.locator("#f-hold-reason-error").count()) === 1, "the missing reason is named");
+    await t.axe(page, "legal hold form with an error");
+    await page.selectOption("#f-hold-category", "interactions");
+    await page.fill("#f-hold-reason", "Regulator's audit of contact handling 2026");
+    await page.fill("#f-hold-reference", "AUD-2026-7");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/holds'] button[type=submit]")]);
+    assert((await page.locator(".toast").count()) === 1, "placed, and told so");
+    const holds = await page.locator("#privacy-holds").textContent();
+    assert(holds.includes("AUD-2026-7"), "the hold is listed with its matter");
+    await page.fill("#f-lift-hold-reason", "Audit closed");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/holds/lift'] button[type=submit]")]);
+    assert((await page.locator(".toast").count()) === 1, "lifted, and told so");
+    assert((await page.locator("#privacy-holds").count()) === 0, "no active hold left");
+  });
 }
 
 // The DPO console: the data privacy officer records a request for a demo customer from
