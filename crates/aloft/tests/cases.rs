@@ -965,3 +965,207 @@ async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() 
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Supervisor dashboard (`/cases/dashboard`)
+// ---------------------------------------------------------------------------------------------
+
+async fn open_case(app: &TestApp, customer: &str, category: &str, booking: &str) -> String {
+    let r = call(
+        app,
+        "POST",
+        ids::CONTACT_CENTRE_AGENT,
+        "/api/v1/cases",
+        Some(&json!({"customer_id": customer, "category": category,
+            "subject": format!("{category} {booking}"), "description": "Please help.",
+            "channel": "email", "booking_reference": booking})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+async fn set_column(app: &TestApp, id: &str, column: &str, value: &str) {
+    sqlx::query(&format!("UPDATE cases SET {column} = $1 WHERE id = $2"))
+        .bind(value)
+        .bind(id)
+        .execute(app.test_db.db.pool())
+        .await
+        .unwrap();
+}
+
+/// Moves a case's running clocks past their targets, as if the time had passed.
+async fn exhaust_clocks(app: &TestApp, id: &str) {
+    let clocks: String = sqlx::query_scalar("SELECT clocks FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap();
+    let mut clocks: Value = serde_json::from_str(&clocks).unwrap();
+    for name in ["first_response", "resolution"] {
+        let c = &mut clocks[name];
+        assert!(c.is_object(), "{name} runs: {clocks}");
+        c["used"] = json!(c["target"].as_i64().unwrap() + 1);
+    }
+    set_column(app, id, "clocks", &clocks.to_string()).await;
+}
+
+async fn answer_and_resolve(app: &TestApp, id: &str) {
+    let agent = ids::CONTACT_CENTRE_AGENT;
+    let r = call(
+        app,
+        "POST",
+        agent,
+        &format!("/api/v1/cases/{id}/messages"),
+        Some(&json!({"body": "We are on it."})),
+    )
+    .await;
+    assert!(r.status < 300, "{}", r.text());
+    let t = format!("/api/v1/cases/{id}/transitions");
+    for body in [
+        json!({"to": "in_progress"}),
+        json!({"to": "resolved", "resolution": "Done"}),
+    ] {
+        let r = call(app, "POST", agent, &t, Some(&body)).await;
+        assert_eq!(r.status, 200, "{body}: {}", r.text());
+    }
+}
+
+#[tokio::test]
+async fn the_supervisor_dashboard_counts_backlog_risk_and_attainment() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let customer = traveller(&app).await;
+        // A: answered and resolved in time, then closed (leaves the backlog).
+        let a = open_case(&app, &customer, "baggage", "BAG001").await;
+        answer_and_resolve(&app, &a).await;
+        let r = call(
+            &app,
+            "POST",
+            ids::CONTACT_CENTRE_AGENT,
+            &format!("/api/v1/cases/{a}/transitions"),
+            Some(&json!({"to": "closed"})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        // B: answered and resolved after both targets (the sweep never saw it).
+        let b = open_case(&app, &customer, "baggage", "BAG002").await;
+        exhaust_clocks(&app, &b).await;
+        answer_and_resolve(&app, &b).await;
+        // C: past the warning point of its first response; D: first response overdue; E: new.
+        let c = open_case(&app, &customer, "complaint", "CMP001").await;
+        set_column(&app, &c, "sla_flags", r#"["first_response:warning"]"#).await;
+        let d = open_case(&app, &customer, "refund", "REF001").await;
+        set_column(
+            &app,
+            &d,
+            "first_response_due",
+            "2020-01-01T00:00:00.000000Z",
+        )
+        .await;
+        let _e = open_case(&app, &customer, "baggage", "BAG003").await;
+
+        let db = aloft_kernel::Database::connect(&app.test_db.settings)
+            .await
+            .unwrap();
+        let cases = aloft_cases::Cases::new(
+            db,
+            None,
+            std::sync::Arc::new(aloft_cases::ProfileFacts(app.customers.clone())),
+            aloft_cases::CasesConfig::default(),
+        );
+        let now = chrono::Utc::now();
+        let day = chrono::Duration::days(1);
+        let dash = cases.dashboard(now, now - day, now + day).await.unwrap();
+        let backlog: Vec<(&str, &str, i64)> = dash
+            .backlog
+            .iter()
+            .map(|r| (r.queue.as_str(), r.state.as_str(), r.open))
+            .collect();
+        assert_eq!(
+            backlog,
+            vec![
+                ("baggage", "new", 1),
+                ("baggage", "resolved", 1),
+                ("claims", "new", 1),
+                ("customer_care", "new", 1),
+            ]
+        );
+        let risk: Vec<(&str, i64, i64)> = dash
+            .risk
+            .iter()
+            .map(|r| (r.queue.as_str(), r.at_risk, r.breached))
+            .collect();
+        assert_eq!(risk, vec![("claims", 0, 1), ("customer_care", 1, 0)]);
+        let attain =
+            |rows: &[aloft_cases::dashboard::AttainmentRow]| -> Vec<(String, i64, i64, i64, i64)> {
+                rows.iter()
+                    .map(|r| {
+                        (
+                            r.key.clone(),
+                            r.first_responses,
+                            r.first_responses_met,
+                            r.resolutions,
+                            r.resolutions_met,
+                        )
+                    })
+                    .collect()
+            };
+        assert_eq!(
+            attain(&dash.by_queue),
+            vec![("baggage".to_owned(), 2, 1, 2, 1)]
+        );
+        assert_eq!(
+            attain(&dash.by_category),
+            vec![("baggage".to_owned(), 2, 1, 2, 1)]
+        );
+        // Another period: nothing answered or resolved in it.
+        let later = cases
+            .dashboard(now, now + day, now + day * 2)
+            .await
+            .unwrap();
+        assert!(later.by_queue.is_empty() && later.by_category.is_empty());
+
+        // The page: supervisors only; a bad date is named.
+        let supervisor = app.sign_in_as(ids::CUSTOMER_AFFAIRS_EXECUTIVE).await;
+        let p = app.get_as(&supervisor, "/cases/dashboard").await;
+        assert_eq!(p.status, 200, "{}", p.text());
+        let html = p.text();
+        for s in [
+            "Case dashboard",
+            "Baggage services",
+            "Open cases by queue and state",
+            "SLA attainment by case type",
+            "50.0 %",
+        ] {
+            assert!(html.contains(s), "{s}");
+        }
+        let bad = app
+            .get_as(
+                &supervisor,
+                "/cases/dashboard?from=2026-02-30&to=2026-03-01",
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.text().contains("href=\"#f-from\""), "{}", bad.text());
+        assert!(!bad.text().contains("href=\"#f-to\""));
+        let reversed = app
+            .get_as(
+                &supervisor,
+                "/cases/dashboard?from=2026-03-02&to=2026-03-01",
+            )
+            .await;
+        assert_eq!(reversed.status, 422);
+        assert!(reversed.text().contains("href=\"#f-to\""));
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        assert_eq!(app.get_as(&agent, "/cases/dashboard").await.status, 403);
+        assert!(
+            !app.get_as(&agent, "/")
+                .await
+                .text()
+                .contains("/cases/dashboard")
+        );
+        app.stop().await;
+    })
+    .await;
+}

@@ -6,6 +6,7 @@
 //! - [`service`]: the store and its operations; every change, its CloudEvent, its audit entry
 //!   and the passenger's notification commit in one transaction (migration 0027).
 //! - [`routes`]: the API (`/api/v1/cases…`), with OpenAPI annotations.
+//! - [`dashboard`]: the supervisors' backlog, SLA risk and attainment (GROUP BY queries).
 //! - [`permissions`], [`events`]: what it checks, emits and audits.
 //!
 //! Invariants: an open case follows the workflow version it was opened under; at most one
@@ -13,6 +14,7 @@
 //! a refused request changes nothing; each SLA warning and breach is raised once.
 #![forbid(unsafe_code)]
 
+pub mod dashboard;
 pub mod demo;
 pub mod disruptions;
 pub mod events;
@@ -172,11 +174,19 @@ impl aloft_module::DomainModule for CasesModule {
     }
 
     fn policies(&self) -> Vec<RoutePolicy> {
-        [routes::POLICY, pages::POLICY, my_pages::POLICY].concat()
+        [
+            routes::POLICY,
+            pages::POLICY,
+            my_pages::POLICY,
+            dashboard::POLICY,
+        ]
+        .concat()
     }
 
     fn page_routes(&self) -> axum::Router {
-        pages::routes(self.cases.clone()).merge(my_pages::routes(self.cases.clone()))
+        pages::routes(self.cases.clone())
+            .merge(my_pages::routes(self.cases.clone()))
+            .merge(dashboard::routes(self.cases.clone()))
     }
 
     fn portal_entries(&self) -> Vec<aloft_web::PortalEntry> {
@@ -204,6 +214,14 @@ impl aloft_module::DomainModule for CasesModule {
                 summary: "Canned replies agents insert into their answers.",
                 access: aloft_authz::Access::Permission(permissions::CASE_CONFIGURE),
                 order: 21,
+            },
+            aloft_web::NavEntry {
+                section: pages::SECTION,
+                href: "/cases/dashboard",
+                label: "Case dashboard",
+                summary: "Supervisors: backlog by queue, SLA at risk and breached, attainment.",
+                access: aloft_authz::Access::Permission(permissions::CASE_SUPERVISE),
+                order: 22,
             },
         ]
     }

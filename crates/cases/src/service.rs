@@ -962,12 +962,12 @@ impl Cases {
         let cal = self.config.calendar.clone();
         let message = req.fields.get("message");
         if message.is_some() {
-            answer(&mut case.clocks, at);
+            answer(&mut case, at, &cal);
         }
         if workflow.is_resolved(&req.to) {
-            case.clocks.resolution = None;
-            case.clocks.next_response = None;
-            case.clocks.first_response = None;
+            stop_clock(&mut case, "resolution", at, &cal);
+            stop_clock(&mut case, "next_response", at, &cal);
+            stop_clock(&mut case, "first_response", at, &cal);
         } else if workflow.is_resolved(&from) {
             // Reopened: the resolution clock restarts with its full target.
             let t = sla_targets(case.category, case.priority);
@@ -1113,7 +1113,8 @@ impl Cases {
                 case.clocks.next_response = Some(SlaClock::start(t.next_response, at));
             }
         } else {
-            answer(&mut case.clocks, at);
+            let cal = self.config.calendar.clone();
+            answer(&mut case, at, &cal);
             case.last_agent_action_at = at;
         }
         let mut tx = self.db.begin_write().await?;
@@ -1429,9 +1430,27 @@ pub fn cursor_of(case: &Case) -> String {
 }
 
 /// An agent answered: the first- and next-response clocks stop.
-fn answer(clocks: &mut Clocks, _at: DateTime<Utc>) {
-    clocks.first_response = None;
-    clocks.next_response = None;
+fn answer(case: &mut Case, at: DateTime<Utc>, cal: &BusinessCalendar) {
+    stop_clock(case, "first_response", at, cal);
+    stop_clock(case, "next_response", at, cal);
+}
+
+/// Stops one of the case's clocks. When it stops past its target the case keeps the flag
+/// `<clock>:missed`: the stopped clock is gone, and the sweep may never have seen the breach
+/// (it runs once a minute), yet the attainment report must count the miss — with a GROUP BY
+/// over the flags, not by replaying each case's clocks.
+fn stop_clock(case: &mut Case, name: &str, at: DateTime<Utc>, cal: &BusinessCalendar) {
+    let clock = match name {
+        "first_response" => case.clocks.first_response.take(),
+        "next_response" => case.clocks.next_response.take(),
+        _ => case.clocks.resolution.take(),
+    };
+    let flag = format!("{name}:missed");
+    if clock.is_some_and(|c| c.status(at, cal) == SlaStatus::Breached)
+        && !case.sla_flags.contains(&flag)
+    {
+        case.sla_flags.push(flag);
+    }
 }
 
 /// The short reference passengers see (`C-` and the id's last eight characters).
