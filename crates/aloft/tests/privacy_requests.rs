@@ -1022,6 +1022,12 @@ async fn records_of_processing_list_every_enforced_purpose_and_retention_policy(
             html.contains("id=\"records-purposes\"") && html.contains("id=\"records-retention\"")
         );
         assert!(html.contains("/privacy/records-of-processing.csv"));
+        assert!(html.contains("id=\"records-disclosures\""));
+        assert_eq!(reg["disclosures"].as_array().unwrap().len(), 2);
+        assert!(
+            csv.contains("\"disclosure\",\"k_anonymous\"")
+                && csv.contains("\"disclosure\",\"dp_counts\"")
+        );
         let r = app.get_as(&dpo, "/privacy/records-of-processing.csv").await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert!(r.text().starts_with("section,name,"));

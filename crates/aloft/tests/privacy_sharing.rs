@@ -230,6 +230,11 @@ async fn shares_are_k_anonymous_l_diverse_consented_and_audited() {
         assert!(!csv.contains("MOML") && !csv.contains("JP") && !csv.contains("s00"), "{csv}");
         let (k, l) = pycanon(csv.clone(), "meal_preference").await;
         assert!(k >= 5 && l >= 2, "pycanon: k={k} l={l}\n{csv}");
+        // The verifier discriminates: the same people un-generalised (exact bands, countries)
+        // are not 5-anonymous by pycanon's count.
+        let raw = "age_band,region,travel_frequency,meal_preference,count\n25-34,DE,1-2,VGML,3\n25-34,DE,1-2,KSML,2\n65+,JP,12+,MOML,1\n".to_owned();
+        let (k, l) = pycanon(raw, "meal_preference").await;
+        assert_eq!((k, l), (1, 1), "pycanon sees the outlier");
 
         // Stricter: k = 10, l = 3 on cabin.
         let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"partner": "Alliance Air", "k": 10, "l": 3, "sensitive": "cabin"})).await;

@@ -384,6 +384,16 @@ fn records_section() -> Markup {
                 html! { (p.reason) },
             ]).collect())
             .render())
+            (DataTable::new("Anonymised and aggregated disclosures to partners", vec![
+                Column::new("Release"), Column::new("Attributes"), Column::new("Safeguard"),
+            ])
+            .id("records-disclosures")
+            .rows(r.disclosures.iter().map(|d| vec![
+                html! { (d.description) " " small.muted { "(" (d.kind) ")" } },
+                html! { (d.attributes.join(", ").replace('_', " ")) },
+                html! { (d.safeguard) },
+            ]).collect())
+            .render())
         }
     }
 }

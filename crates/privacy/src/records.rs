@@ -5,7 +5,8 @@
 //! constants the system enforces — the purpose register ([`crate::model::PURPOSES`], which the
 //! consent API validates against and the consent check enforces), the retention policies
 //! ([`crate::retention::POLICIES`], which the daily job applies) and the coverage list
-//! ([`crate::coverage::PERSONAL_TABLES`], which export and erasure read). Adding a purpose or a
+//! ([`crate::coverage::PERSONAL_TABLES`], which export and erasure read), and the partner
+//! disclosures from the attributes [`crate::sharing`] and [`crate::dp`] release. Adding a purpose or a
 //! policy changes the register in the same commit; there is no second document to forget. Pure.
 
 use serde::Serialize;
@@ -70,6 +71,21 @@ pub struct CategoryRecord {
     pub retention_months: Option<u32>,
 }
 
+/// A disclosure of anonymised or aggregated data to partners, as the code releases it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisclosureRecord {
+    /// `k_anonymous` or `dp_counts`.
+    pub kind: String,
+    /// What is released.
+    pub description: String,
+    /// The attributes released (generalised).
+    pub attributes: Vec<String>,
+    /// Whose data: the purpose whose consent is required.
+    pub requires_consent: String,
+    /// How it is protected.
+    pub safeguard: String,
+}
+
 /// The register (Art. 30(1)).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordsOfProcessing {
@@ -83,6 +99,8 @@ pub struct RecordsOfProcessing {
     pub data_categories: Vec<CategoryRecord>,
     /// Every recipient named by a purpose, once.
     pub recipients: Vec<String>,
+    /// Anonymised and aggregated releases to partners.
+    pub disclosures: Vec<DisclosureRecord>,
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -150,7 +168,44 @@ pub fn register() -> RecordsOfProcessing {
         .collect();
     recipients.sort();
     recipients.dedup();
+    let mut k_attrs: Vec<String> = ["age_band", "region", "travel_frequency"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    k_attrs.extend(
+        [
+            crate::sharing::Sensitive::MealPreference,
+            crate::sharing::Sensitive::Cabin,
+        ]
+        .iter()
+        .map(|s| s.as_str().to_owned()),
+    );
+    let dp_attrs = [
+        crate::dp::Dimension::AgeBand,
+        crate::dp::Dimension::Region,
+        crate::dp::Dimension::TravelFrequency,
+    ]
+    .iter()
+    .map(|d| d.as_str().to_owned())
+    .collect();
+    let disclosures = vec![
+        DisclosureRecord {
+            kind: "k_anonymous".into(),
+            description: "Segment-level insights: people per generalised age band, region and travel frequency and per value of one sensitive attribute".into(),
+            attributes: k_attrs,
+            requires_consent: "partner_sharing".into(),
+            safeguard: "k-anonymity with suppression of small groups and distinct l-diversity on the sensitive attribute (k, l chosen per share); each share audited with the released CSV".into(),
+        },
+        DisclosureRecord {
+            kind: "dp_counts".into(),
+            description: "Aggregate counts over one dimension with a fixed set of bins".into(),
+            attributes: dp_attrs,
+            requires_consent: "partner_sharing".into(),
+            safeguard: "ε-differential privacy (Laplace mechanism, sensitivity 1); per-partner budget tracked and enforced; each release audited".into(),
+        },
+    ];
     RecordsOfProcessing {
+        disclosures,
         generated_from: "the purpose register, the retention policies and the coverage list the system enforces (crates/privacy: model::PURPOSES, retention::POLICIES, coverage::PERSONAL_TABLES)".into(),
         purposes,
         retention,
@@ -214,6 +269,18 @@ pub fn to_csv(r: &RecordsOfProcessing) -> String {
             &format!("{}: then {}", p.table, p.then),
         ]);
     }
+    for d in &r.disclosures {
+        line([
+            "disclosure",
+            &d.kind,
+            &d.description,
+            "consent",
+            &d.attributes.join("; "),
+            "partners (named per share)",
+            "",
+            &format!("requires {}; {}", d.requires_consent, d.safeguard),
+        ]);
+    }
     for c in &r.data_categories {
         line([
             "data_category",
@@ -262,7 +329,7 @@ mod tests {
         assert_eq!(r.data_categories.len(), PERSONAL_TABLES.len());
         assert_eq!(
             csv.lines().count(),
-            1 + PURPOSES.len() + POLICIES.len() + PERSONAL_TABLES.len()
+            1 + PURPOSES.len() + POLICIES.len() + r.disclosures.len() + PERSONAL_TABLES.len()
         );
         assert_eq!(q("=cmd"), "\"'=cmd\"");
     }

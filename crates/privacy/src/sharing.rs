@@ -52,7 +52,8 @@ impl Sensitive {
             Sensitive::Cabin => "cabin",
         }
     }
-    fn column(self) -> &'static str {
+    /// The column of `analytics_customer_facts` it reads.
+    pub fn column(self) -> &'static str {
         match self {
             Sensitive::MealPreference => "meal_preference",
             Sensitive::Cabin => "main_cabin",
