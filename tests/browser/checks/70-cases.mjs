@@ -1,6 +1,8 @@
 // Cases: a contact centre agent opens the baggage queue (demo cases), the at-risk view and a
 // case with its timeline, replies to the customer and sees the toast and the reply in the
-// timeline; a customer's 360° page has a "Cases" tab. Axe at 1366 and 390 px, no sideways scroll.
+// timeline; a customer's 360° page has a "Cases" tab; a supervisor's case dashboard (charts,
+// tables, a period filter that names a bad date), closed to agents. Axe at 1366 and 390 px, no
+// sideways scroll.
 
 import { noSidewaysScroll } from "./10-workspace.mjs";
 
@@ -41,5 +43,35 @@ export default async function (t) {
     const resp = await page.goto(`${base}${customer}?tab=cases`);
     assert(resp.status() === 200, `customer cases tab: ${resp.status()}`);
     await axe(page, "customer cases tab");
+  });
+
+  await check("supervisor: case dashboard — backlog, SLA risk, attainment; a bad date named", async () => {
+    const { page } = await t.session("customer_affairs_executive");
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.goto(`${base}/`);
+    assert((await page.locator("a[href='/cases/dashboard']").count()) > 0, "the navigation links the dashboard");
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      const resp = await page.goto(`${base}/cases/dashboard`);
+      assert(resp.status() === 200, `/cases/dashboard: ${resp.status()}`);
+      assert((await page.locator("#backlog tbody tr").count()) > 0, "the demo cases make a backlog");
+      assert((await page.locator("figure.chart").count()) > 0, "the backlog chart is drawn");
+      await axe(page, `/cases/dashboard @${width}`);
+      await noSidewaysScroll(page, assert, `/cases/dashboard @${width}`);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.fill("#f-from", "2026-03-02");
+    await page.fill("#f-to", "2026-03-01");
+    const [resp] = await Promise.all([
+      page.waitForNavigation(),
+      page.click("form[action='/cases/dashboard'] button[type=submit]"),
+    ]);
+    assert(resp.status() === 422, `reversed period: ${resp.status()}`);
+    assert((await page.locator("#error-summary a[href='#f-to']").count()) === 1, "the summary names the end date");
+    await axe(page, "/cases/dashboard (bad period)");
+
+    const agent = (await t.session("contact_centre_agent")).page;
+    const denied = await agent.goto(`${base}/cases/dashboard`);
+    assert(denied.status() === 403, `agent: ${denied.status()}`);
   });
 }
