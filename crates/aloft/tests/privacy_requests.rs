@@ -874,7 +874,7 @@ async fn legal_holds_keep_data_from_retention_and_erasure_until_lifted() {
         let hold = r.json();
         let hid = hold["id"].as_str().unwrap().to_owned();
         assert_eq!(hold["active"], true);
-        assert!(hold["placed_by"].as_str().unwrap().len() > 0);
+        assert!(!hold["placed_by"].as_str().unwrap().is_empty());
         assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.privacy.hold_changed'").await, 1);
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.hold_placed' AND resource_id = '{ana}'")).await, 1);
         assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%Zqclaim%'").await, 0, "no reason in events");
