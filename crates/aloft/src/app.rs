@@ -609,12 +609,17 @@ pub fn modules(
             ))
             .with_customers(customers.clone().with_auditor(privacy_auditor.clone())),
         )
-        .with(aloft_cases::CasesModule::new(aloft_cases::Cases::new(
-            db.clone(),
-            Some(mailer.clone()),
-            Arc::new(aloft_cases::ProfileFacts(customers.clone())),
-            aloft_cases::CasesConfig::default(),
-        ).with_manifest(Arc::new(aloft_cases::TravelManifest(pipeline.travel().clone())))))
+        .with(aloft_cases::CasesModule::new(
+            aloft_cases::Cases::new(
+                db.clone(),
+                Some(mailer.clone()),
+                Arc::new(aloft_cases::ProfileFacts(customers.clone())),
+                aloft_cases::CasesConfig::default(),
+            )
+            .with_manifest(Arc::new(aloft_cases::TravelManifest(
+                pipeline.travel().clone(),
+            ))),
+        ))
         .with(aloft_ingest::IngestModule::new(
             pipeline,
             sources,

@@ -520,7 +520,7 @@ async fn ten_thousand_passengers_of_one_cancellation_performance() {
                 .map(|(i, id)| {
                     let n = chunk * 1_000 + i as u32;
                     let mut segments = vec![long_haul()];
-                    if n % 3 == 0 {
+                    if n.is_multiple_of(3) {
                         segments.push(onward());
                     }
                     (*id, booking(&format!("B{n:05}"), segments))
