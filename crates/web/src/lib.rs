@@ -46,6 +46,21 @@ pub(crate) fn head(title: &str, htmx: bool) -> Markup {
     }
 }
 
+/// The one navigation entry marked current: of the page's section, the entry whose address is
+/// the longest prefix of the request's path (`/cases/dashboard` over `/cases`), else the
+/// section's first — so a section with several entries marks one, not all.
+fn current_entry(nav: &[&NavEntry], section: Section, path: &str) -> Option<&'static str> {
+    let of_section = || nav.iter().filter(|e| e.section == section);
+    of_section()
+        .filter(|e| {
+            let href = e.href.split('?').next().unwrap_or(e.href);
+            path == href || path.starts_with(&format!("{}/", href.trim_end_matches('/')))
+        })
+        .max_by_key(|e| e.href.len())
+        .or_else(|| of_section().next())
+        .map(|e| e.href)
+}
+
 /// The hidden form field carrying the session's CSRF token; every `method="post"` form includes
 /// it (the route gate rejects state changes without it).
 pub fn csrf_field() -> Markup {
@@ -70,6 +85,7 @@ pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
         .next()
         .is_some();
     let nav: Vec<&NavEntry> = workspace.navigation(principal.as_ref()).collect();
+    let current_href = current_entry(&nav, section, &workspace::current_path());
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -116,7 +132,7 @@ pub fn layout(title: &str, section: Section, content: Markup) -> Markup {
                                 }
                                 @for entry in &nav {
                                     li {
-                                        @if entry.section == section {
+                                        @if entry.section == section && Some(entry.href) == current_href {
                                             a href=(entry.href) aria-current="page" { (entry.label) }
                                         } @else {
                                             a href=(entry.href) { (entry.label) }
@@ -336,4 +352,45 @@ pub fn routes() -> Router {
         .route("/ui", get(styleguide::style_guide))
         .route("/assets/{name}", get(asset))
         .route("/api/docs", get(api_docs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(section: &'static str, href: &'static str) -> NavEntry {
+        NavEntry {
+            section: Section::new(section),
+            href,
+            label: href,
+            summary: "",
+            access: Access::Public,
+            order: 0,
+        }
+    }
+
+    #[test]
+    fn one_entry_of_a_section_is_current_the_longest_prefix_of_the_path() {
+        let (cases, board, other) = (
+            entry("cases", "/cases"),
+            entry("cases", "/cases/dashboard"),
+            entry("privacy", "/privacy"),
+        );
+        let nav = [&cases, &board, &other];
+        let cases_section = Section::new("cases");
+        assert_eq!(
+            current_entry(&nav, cases_section, "/cases/dashboard"),
+            Some("/cases/dashboard")
+        );
+        assert_eq!(
+            current_entry(&nav, cases_section, "/cases/0190-abc"),
+            Some("/cases")
+        );
+        assert_eq!(
+            current_entry(&nav, cases_section, "/casesx"),
+            Some("/cases"),
+            "no prefix: the section's first"
+        );
+        assert_eq!(current_entry(&nav, Section::new("none"), "/cases"), None);
+    }
 }

@@ -514,6 +514,13 @@ impl Workspace {
 tokio::task_local! {
     static WORKSPACE: Workspace;
     static FLASH: Option<String>;
+    static PATH: String;
+}
+
+/// The path of the request being handled (empty outside one): which of a section's
+/// navigation entries is the current page.
+pub(crate) fn current_path() -> String {
+    PATH.try_with(Clone::clone).unwrap_or_default()
 }
 
 /// The workspace of the request being handled (empty outside one).
@@ -544,8 +551,12 @@ pub async fn provide_workspace(
 ) -> axum::response::Response {
     let flash = crate::kit::flash_from(req.headers());
     let had_flash = flash.is_some();
+    let path = req.uri().path().to_owned();
     let mut response = WORKSPACE
-        .scope(workspace, FLASH.scope(flash, next.run(req)))
+        .scope(
+            workspace,
+            FLASH.scope(flash, PATH.scope(path, next.run(req))),
+        )
         .await;
     let is_redirect = response.status().is_redirection();
     if had_flash && !is_redirect {
