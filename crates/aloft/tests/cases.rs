@@ -562,6 +562,19 @@ async fn an_agent_works_a_case_in_the_pages() {
             .await;
         assert_eq!(tab.status, 200);
         assert!(tab.text().contains("Bag missing after LH400"));
+        // The case is on the customer's timeline too, and the timeline's filter offers cases.
+        let timeline = app
+            .get_as(
+                &agent,
+                &format!("/customers/{customer}?tab=timeline&kind=cases"),
+            )
+            .await
+            .text();
+        assert!(
+            timeline.contains("Case opened: Bag missing after LH400"),
+            "{timeline}"
+        );
+        assert!(timeline.contains("value=\"cases\""), "{timeline}");
         let home = app.get_as(&agent, "/").await;
         assert!(home.text().contains("My cases"));
         let analyst = app.sign_in_as(ids::DATA_ANALYST).await;

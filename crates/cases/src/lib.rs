@@ -234,6 +234,10 @@ impl aloft_module::DomainModule for CasesModule {
         pages::record_views(self.cases.clone())
     }
 
+    fn timeline_sources(&self) -> Vec<aloft_web::TimelineSource> {
+        pages::timeline_sources(self.cases.clone())
+    }
+
     fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
         routes::api_routes(self.cases.clone())
     }

@@ -719,6 +719,48 @@ pub fn record_views(cases: Cases) -> Vec<RecordView> {
     )]
 }
 
+/// Cases on the customer's timeline: each case when it was opened, with its state, priority
+/// and queue (`case.work`; the read audited as the Cases tab's).
+pub fn timeline_sources(cases: Cases) -> Vec<aloft_web::TimelineSource> {
+    vec![aloft_web::TimelineSource::new(
+        "cases",
+        "Cases",
+        Access::Permission(CASE_WORK),
+        move |principal, id, after, before, limit| {
+            let cases = cases.clone();
+            async move {
+                let Ok(list) = cases.of_customer(&id, &ctx_of(&principal)).await else {
+                    return Vec::new();
+                };
+                list.into_iter()
+                    .filter(|c| {
+                        after.is_none_or(|a| c.opened_at > a)
+                            && before.is_none_or(|b| c.opened_at <= b)
+                    })
+                    .take(limit)
+                    .map(|c| {
+                        let item = kit::FeedItem {
+                            when: c.opened_at.format("%a %e %b %Y, %H:%M UTC").to_string(),
+                            datetime: c.opened_at.to_rfc3339(),
+                            title: format!("Case opened: {}", c.subject),
+                            badges: vec![
+                                kit::badge(&c.state.replace('_', " "), Tone::Neutral),
+                                priority_badge(c.priority),
+                            ],
+                            meta: Some(format!("{} · {}", c.category.label(), c.queue)),
+                            details: Some(html! {
+                                p { a href=(format!("/cases/{}", c.id)) { "Open the case" } }
+                            }),
+                            kind: "case",
+                        };
+                        (c.opened_at, item)
+                    })
+                    .collect()
+            }
+        },
+    )]
+}
+
 /// The "My cases" start-page panel.
 pub fn home_panels(cases: Cases) -> Vec<HomePanel> {
     vec![
