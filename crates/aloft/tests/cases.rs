@@ -1182,3 +1182,54 @@ async fn the_supervisor_dashboard_counts_backlog_risk_and_attainment() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn inbound_mail_opens_a_case_joins_replies_to_theirs_and_files_each_message_once() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let customer = traveller(&app).await;
+        let path = "/api/v1/cases/inbound-mail";
+        let mail = |id: &str, from: &str, subject: &str, body: &str| {
+            json!({"message_id": id, "from": from, "subject": subject, "body": body})
+        };
+        let first = mail("<m1@mail.example>", "Ali.Turner@example.com", "Where is my bag?",
+            "My bag was not on the belt in Frankfurt after LH400.");
+        let r = call(&app, "POST", ids::CMP_MANAGER, path, Some(&first)).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["outcome"], "opened");
+        let case_id = r.json()["case_id"].as_str().unwrap().to_owned();
+        let case = call(&app, "GET", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{case_id}"), None).await.json();
+        assert_eq!((case["category"].as_str(), case["channel"].as_str()), (Some("baggage"), Some("email")), "{case}");
+        assert_eq!(case["customer_id"], customer.as_str());
+
+        // The gateway delivers the same message again: filed once.
+        let again = call(&app, "POST", ids::CMP_MANAGER, path, Some(&first)).await;
+        assert_eq!((again.status, again.json()["outcome"].as_str()), (200, Some("duplicate")), "{}", again.text());
+        assert_eq!(again.json()["case_id"], case_id.as_str());
+
+        // A reply naming the case's reference joins the case as the customer's words.
+        let reference = format!("C-{}", &case_id[case_id.len() - 8..]).to_uppercase();
+        let reply = mail("<m2@mail.example>", "ali.turner@example.com",
+            &format!("Re: Your case {reference}: in progress"), "The tag number is FRA123456.");
+        let r = call(&app, "POST", ids::CMP_MANAGER, path, Some(&reply)).await;
+        assert_eq!((r.status, r.json()["outcome"].as_str()), (200, Some("appended")), "{}", r.text());
+        assert_eq!(r.json()["case_id"], case_id.as_str());
+        let detail = call(&app, "GET", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{case_id}"), None).await.text();
+        assert!(detail.contains("FRA123456"), "{detail}");
+
+        // An unknown sender is refused with the field named; nothing is kept for the message.
+        let stranger = mail("<m3@mail.example>", "nobody@example.org", "Hello", "Who am I?");
+        let r = call(&app, "POST", ids::CMP_MANAGER, path, Some(&stranger)).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("/from"));
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_inbound_mail")
+            .fetch_one(app.test_db.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(kept, 2);
+        // Least privilege: an agent works cases but is not the mail gateway.
+        assert_eq!(call(&app, "POST", ids::CONTACT_CENTRE_AGENT, path, Some(&first)).await.status, 403);
+        app.stop().await;
+    })
+    .await;
+}

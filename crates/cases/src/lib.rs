@@ -19,6 +19,7 @@ pub mod demo;
 pub mod disruptions;
 pub mod events;
 pub mod extras;
+pub mod inbound;
 pub mod model;
 pub mod my_pages;
 pub mod pages;
@@ -77,6 +78,29 @@ impl CustomerFacts for ProfileFacts {
         customer: CustomerId,
     ) -> BoxFuture<'a, Result<Option<Facts>, StorageError>> {
         Box::pin(async move { Ok(self.0.get(customer).await?.map(|c| facts_of(&c))) })
+    }
+
+    fn by_email<'a>(
+        &'a self,
+        email: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CustomerId>, StorageError>> {
+        Box::pin(async move {
+            let Ok(address) = aloft_customers::model::EmailAddress::parse(email) else {
+                return Ok(Vec::new());
+            };
+            let page = self
+                .0
+                .search(
+                    &aloft_customers::CustomerQuery {
+                        email: Some(address.key()),
+                        limit: 2,
+                        ..aloft_customers::CustomerQuery::default()
+                    },
+                    aloft_customers::Reader::System,
+                )
+                .await?;
+            Ok(page.items.iter().map(|c| c.id).collect())
+        })
     }
 
     fn facts_many<'a>(

@@ -13,6 +13,10 @@ pub const CASE_CONFIGURE: Permission = Permission::new("case.configure");
 /// (operations systems, integration clients, the CMP manager).
 pub const CASE_DISRUPTIONS: Permission = Permission::new("case.disruptions.report");
 
+/// Hand inbound e-mail to case management (the mail gateway's integration client, the CMP
+/// manager who owns source integrations).
+pub const CASE_INBOUND_MAIL: Permission = Permission::new("case.inbound_mail");
+
 /// The permissions this domain registers, with what they allow.
 pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
@@ -30,5 +34,9 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: CASE_DISRUPTIONS,
         description: "Report flight disruptions: a case is opened (or linked) for every affected passenger",
+    },
+    PermissionInfo {
+        permission: CASE_INBOUND_MAIL,
+        description: "Hand inbound e-mail to case management: replies join their case, other messages open one",
     },
 ];

@@ -30,6 +30,11 @@ use crate::service::{
 /// Who may call each API route.
 pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("POST", "/api/v1/cases", Access::Permission(CASE_WORK)),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/cases/inbound-mail",
+        Access::Permission(crate::permissions::CASE_INBOUND_MAIL),
+    ),
     RoutePolicy::new("GET", "/api/v1/cases", Access::Permission(CASE_WORK)),
     RoutePolicy::new("GET", "/api/v1/cases/{id}", Access::Permission(CASE_WORK)),
     RoutePolicy::new(
@@ -738,5 +743,80 @@ pub fn api_routes(cases: Cases) -> OpenApiRouter {
         .routes(routes!(put_macro, delete_macro))
         .routes(routes!(report_disruption))
         .routes(routes!(get_disruption))
+        .routes(routes!(inbound_mail))
         .with_state(cases)
+}
+
+/// What filing an inbound message did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboundFiled {
+    /// `appended` (a reply added to its case), `opened` (a case opened or the open one about
+    /// the same matter), `duplicate` (delivered before).
+    pub outcome: &'static str,
+    /// The case the message is filed in.
+    pub case_id: String,
+}
+
+/// File an inbound e-mail: a reply naming a case's reference (`C-1A2B3C4D`) from its customer
+/// joins that case as the customer's words; any other message from a known customer opens a
+/// case (category guessed from the words). Once per `message_id`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/inbound-mail",
+    tag = "cases",
+    request_body(content = serde_json::Value, description = "`message_id`, `from` (address), `subject`, `body` (text)."),
+    responses(
+        (status = 201, description = "Filed: a case opened", body = InboundFiled),
+        (status = 200, description = "Filed into an existing case, or delivered before", body = InboundFiled),
+        (status = 409, description = "The same message is being filed right now; retry", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing, or no single customer has the sender's address (`/from`): the message is not filed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn inbound_mail(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let obj = object(&body)?;
+    let mut errors = Vec::new();
+    let mut r = FieldReader::new(obj, "", &mut errors);
+    r.reject_unknown(&["message_id", "from", "subject", "body"]);
+    let message_id = r.req("message_id", text(998));
+    let from = r.req("from", text(320));
+    let subject = r
+        .opt("subject", |s| Ok::<_, String>(s.to_owned()))
+        .unwrap_or_default();
+    let text_body = r.req("body", text(100_000));
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let (Some(message_id), Some(from), Some(text_body)) = (message_id, from, text_body) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    let mail = crate::inbound::InboundMail {
+        message_id,
+        from,
+        subject,
+        body: text_body,
+    };
+    use crate::inbound::{Filed, InboundError};
+    let (status, outcome, case_id) = match cases.file_inbound(&mail, &ctx).await {
+        Ok(Filed::Opened(c)) => (StatusCode::CREATED, "opened", c.id),
+        Ok(Filed::Appended(c)) => (StatusCode::OK, "appended", c.id),
+        Ok(Filed::Duplicate(id)) => (StatusCode::OK, "duplicate", id),
+        Err(InboundError::UnknownSender) => {
+            return Err(ApiError::field(
+                "/from",
+                "no single customer has this address: the message is not filed",
+            ));
+        }
+        Err(InboundError::InProgress) => {
+            return Err(ApiError::Conflict(aloft_kernel::FieldError::new(
+                "/message_id",
+                "this message is being filed right now; retry",
+            )));
+        }
+        Err(InboundError::Case(e)) => return Err(e.into()),
+    };
+    Ok((status, Json(InboundFiled { outcome, case_id })).into_response())
 }

@@ -83,6 +83,16 @@ pub trait CustomerFacts: Send + Sync {
         customer: CustomerId,
     ) -> futures_util::future::BoxFuture<'a, Result<Option<Facts>, StorageError>>;
 
+    /// The customers whose e-mail address is `email` (inbound mail is filed only when exactly
+    /// one is). The default finds none: owners that can look addresses up override it.
+    fn by_email<'a>(
+        &'a self,
+        email: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<CustomerId>, StorageError>> {
+        let _ = email;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// The facts of many customers at once (irregular operations: a whole flight); customers
     /// not found are left out. The default asks one by one; owners with a bulk read override it.
     fn facts_many<'a>(
