@@ -1233,3 +1233,78 @@ async fn inbound_mail_opens_a_case_joins_replies_to_theirs_and_files_each_messag
     })
     .await;
 }
+
+#[tokio::test]
+async fn case_notifications_arrive_at_a_real_smtp_server_in_the_passengers_language() {
+    on_each_backend(|backend| async move {
+        let sink = common::smtp::SmtpSink::start().await;
+        let app = TestApp::spawn_full(
+            backend,
+            |s| s,
+            None,
+            common::Extras {
+                mail: Some(aloft_mail::MailConfig::new(
+                    Some(sink.url()),
+                    "Aloft Airways <care@airline.example>",
+                )),
+                ..common::Extras::default()
+            },
+        )
+        .await;
+        let customer = traveller(&app).await;
+        let r = call(
+            &app,
+            "POST",
+            ids::CONTACT_CENTRE_AGENT,
+            "/api/v1/cases",
+            Some(&bag_case(&customer, "ABC123")),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        let reference = format!("C-{}", &id[id.len() - 8..]).to_uppercase();
+
+        // Opened: the acknowledgement, in German (the passenger's language), over SMTP.
+        let got = sink.wait_for(1).await;
+        assert_eq!(got.len(), 1, "the acknowledgement arrived: {got:?}");
+        assert_eq!(got[0]["rcpt_tos"], json!(["ali.turner@example.com"]));
+        assert!(
+            got[0]["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Wir haben Ihr Anliegen erhalten"),
+            "{}",
+            got[0]
+        );
+        assert!(
+            got[0]["text"].as_str().unwrap().contains(&reference),
+            "{}",
+            got[0]
+        );
+
+        // An agent's reply is sent too, once.
+        let r = call(
+            &app,
+            "POST",
+            ids::CONTACT_CENTRE_AGENT,
+            &format!("/api/v1/cases/{id}/messages"),
+            Some(&json!({"body": "We found your bag in Frankfurt."})),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let got = sink.wait_for(2).await;
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[1]["text"]
+                .as_str()
+                .unwrap()
+                .contains("We found your bag"),
+            "{}",
+            got[1]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(sink.messages().len(), 2, "nothing is sent twice");
+        app.stop().await;
+    })
+    .await;
+}

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod portal;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,6 +34,8 @@ pub struct Extras {
     pub trusted_proxies: aloft_kernel::http::TrustedProxies,
     /// Serve the operational endpoints on this separate listener too (`--metrics-bind`).
     pub metrics_bind: Option<SocketAddr>,
+    /// Outgoing mail (an SMTP server on loopback); `None` keeps mail for the catcher.
+    pub mail: Option<aloft_mail::MailConfig>,
 }
 
 pub struct TestApp {
@@ -122,7 +125,7 @@ impl TestApp {
             sso: extras.sso,
             sources: extras.sources,
             trusted_proxies: extras.trusted_proxies,
-            mail: None,
+            mail: extras.mail,
             metrics_bind: extras.metrics_bind,
         })
         .await
