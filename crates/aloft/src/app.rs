@@ -110,6 +110,8 @@ pub struct Assembled {
     pub jobs: std::collections::HashMap<&'static str, Arc<dyn aloft_kernel::jobs::JobHandler>>,
     /// Recurring work.
     pub schedules: Vec<aloft_kernel::jobs::Schedule>,
+    /// Reactions to committed events.
+    pub subscriptions: Vec<aloft_kernel::subscriptions::Subscription>,
     /// The modules' demo-data loaders, in module order.
     pub demo_data: Vec<(&'static str, Arc<dyn aloft_module::DemoData>)>,
 }
@@ -198,6 +200,7 @@ pub struct Application {
     schedules: Vec<aloft_kernel::jobs::Schedule>,
     demo_data: Vec<(&'static str, Arc<dyn aloft_module::DemoData>)>,
 }
+    subscriptions: Vec<aloft_kernel::subscriptions::Subscription>,
 
 impl Application {
     /// Connects the database, applies migrations, connects the broker (in the background) and
@@ -295,6 +298,7 @@ impl Application {
             demo_data,
         } = router(
             db.clone(),
+            subscriptions,
             auditor.clone(),
             tls.is_some(),
             (accounts.clone(), sign_in, sso),
@@ -343,6 +347,7 @@ impl Application {
     }
 
     /// Travel records and timelines.
+            subscriptions,
     pub fn travel(&self) -> &TravelStore {
         self.pipeline.travel()
     }
@@ -466,6 +471,15 @@ impl Application {
             let stop = stopped(stop_rx.clone());
             tokio::spawn(async move {
                 // Seed identity resolution before the first event, not inside its latency.
+        // Reactions to committed events (case rules, webhooks): each acted on once.
+        let subscriptions = tokio::spawn(
+            aloft_kernel::subscriptions::SubscriptionRunner::new(
+                self.db.clone(),
+                self.bus.clone(),
+                self.subscriptions,
+            )
+            .run(stopped(stop_rx.clone())),
+        );
                 if let Err(e) = pipeline.warm().await {
                     tracing::warn!(error = %e, "identity linker not seeded yet; the first batch will");
                 }
@@ -537,6 +551,7 @@ impl Application {
         self.db.close().await;
         Ok(())
     }
+        let _ = subscriptions.await;
 }
 
 /// Every domain module of the application, over its stores: the one list the router, the
@@ -846,6 +861,7 @@ impl RowScopes for Scopes {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<ScopeSql> {
         use aloft_customers::permissions::{ROSTER, STATION};
+        subscriptions: modules.subscriptions(),
         match grant.kind {
             STATION => {
                 let (sql, binds) = TravelStore::departing_passengers_sql(

@@ -634,6 +634,21 @@ async fn render_metrics(State(state): State<OpsState>) -> Response {
     {
         metrics::gauge!("aloft_outbox_backlog").set(n as f64);
     }
+    // Each event subscriber's distance behind the outbox and its parked events (failures an
+    // operator must look at), also counted at scrape time.
+    if let Ok(Ok(subs)) = tokio::time::timeout(
+        Duration::from_secs(1),
+        crate::subscriptions::status(&state.db),
+    )
+    .await
+    {
+        for s in subs {
+            metrics::gauge!("aloft_subscription_behind", "subscriber" => s.name.clone())
+                .set(s.behind as f64);
+            metrics::gauge!("aloft_subscription_parked", "subscriber" => s.name)
+                .set(s.parked as f64);
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

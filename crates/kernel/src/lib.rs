@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod newtype;
 pub mod problem;
 pub mod statements;
+pub mod subscriptions;
 pub mod telemetry;
 pub mod testing;
 

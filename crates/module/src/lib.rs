@@ -106,6 +106,12 @@ pub trait DomainModule: Send + Sync {
         Vec::new()
     }
 
+    /// Reactions to committed events of any module, each acted on once (see
+    /// `aloft_kernel::subscriptions`): a rule that opens a case, a webhook that forwards.
+    fn subscriptions(&self) -> Vec<aloft_kernel::subscriptions::Subscription> {
+        Vec::new()
+    }
+
     /// OpenAPI tags (name, description) this module's operations use.
     fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()
@@ -247,6 +253,11 @@ impl Modules {
     /// Every module's schedules.
     pub fn schedules(&self) -> Vec<Schedule> {
         self.iter().flat_map(|m| m.schedules()).collect()
+    }
+
+    /// Every module's event subscriptions.
+    pub fn subscriptions(&self) -> Vec<aloft_kernel::subscriptions::Subscription> {
+        self.0.iter().flat_map(|m| m.subscriptions()).collect()
     }
 
     /// Every module's demo-data loader, by module name, in module order.

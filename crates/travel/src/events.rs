@@ -2,13 +2,14 @@
 //! record kind, `aloft.travel.<kind>.recorded`. They carry identifiers, codes and field names,
 //! never what people wrote or paid with.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use aloft_kernel::event_types::{DomainEvent, EventType};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::model::RecordKind;
+use crate::model::{Record, RecordKind};
 
 /// CloudEvents `source` of this domain.
 pub const EVENT_SOURCE: &str = "/aloft/travel";
@@ -51,6 +52,28 @@ pub struct RecordRecorded {
     pub outcome: String,
     /// Names of the top-level fields that changed (for `updated`).
     pub changed_fields: Vec<String>,
+    /// Codes another domain's rule may act on without reading the record — for a baggage
+    /// event `event` (`mishandled`…), `bag_tag`, `airport`, `flight_number`, `record_locator`.
+    /// Identifiers and codes only, never what people wrote or paid; absent for other kinds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, String>,
+}
+
+/// The [`RecordRecorded::facts`] of a record.
+pub fn rule_facts(record: &Record) -> BTreeMap<String, String> {
+    let mut facts = BTreeMap::new();
+    if let Record::BaggageEvent(b) = record {
+        facts.insert("event".into(), b.event.as_str().into());
+        facts.insert("bag_tag".into(), b.bag_tag.to_string());
+        facts.insert("airport".into(), b.airport.to_string());
+        if let Some(f) = &b.flight_number {
+            facts.insert("flight_number".into(), f.to_string());
+        }
+        if let Some(l) = &b.record_locator {
+            facts.insert("record_locator".into(), l.to_string());
+        }
+    }
+    facts
 }
 
 impl DomainEvent for RecordRecorded {

@@ -1743,6 +1743,7 @@ fn recorded_event(p: &Prepared, r: &Recorded) -> CloudEvent {
         version: r.version,
         outcome: outcome.to_owned(),
         changed_fields: changed,
+        facts: crate::events::rule_facts(&p.record),
     })
 }
 
