@@ -656,6 +656,10 @@ pub fn modules(
             aloft_privacy::ConsentStore::new(privacy_db, Some(privacy_auditor))
                 .with_keys(Arc::new(customers.clone())),
         ))
+        .with(
+            aloft_churn::ChurnModule::new(aloft_churn::ChurnStore::new(compensation_db.clone()))
+                .with_travel(compensation_travel.clone()),
+        )
         .with(aloft_compensation::CompensationModule::new(
             aloft_compensation::Compensation::new(
                 compensation_db,
@@ -685,6 +689,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_privacy::events::audit::ALL,
         aloft_compensation::events::audit::ALL,
         aloft_analytics::events::audit::ALL,
+        aloft_churn::events::audit::ALL,
         aloft_access::audit_pages::ACTIONS,
         &[
             aloft_authz::gate::ACCESS_DENIED,

@@ -16,6 +16,7 @@ use commands::demo::DemoArgs;
 use commands::export::ExportCommand;
 use commands::import::ImportCliArgs;
 use commands::keys::KeysCommand;
+use commands::model::ModelCommand;
 use commands::resolve::ResolveCliArgs;
 use commands::sentiment::SentimentCommand;
 use commands::serve::ServeArgs;
@@ -90,6 +91,10 @@ enum Command {
     /// `sentiment classify` into `id,label,score,topics`.
     #[command(subcommand)]
     Sentiment(SentimentCommand),
+    /// Predictive models: `model train churn` trains the defection model on the history in
+    /// the database (time-based split), prints AUC, calibration and Brier score, stores it.
+    #[command(subcommand)]
+    Model(ModelCommand),
 }
 
 #[tokio::main]
@@ -120,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sentiment(command) => commands::sentiment::run(command),
+        Command::Model(command) => commands::model::run(command).await,
         Command::Resolve(args) => commands::resolve::run(args),
         Command::Import(args) => commands::import::import(args).await,
         Command::Token(command) => commands::token::run(command).await,

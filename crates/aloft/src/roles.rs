@@ -13,6 +13,7 @@ use aloft_access::permissions::{
 use aloft_analytics::permissions::{AUDIENCE_EXPORT, OFFER_MAKE, OFFER_REPORT, SEGMENT_BUILD};
 use aloft_authz::{Permission, PermissionInfo, Realm, RoleDef, Roles, ScopeRule};
 use aloft_cases::permissions::{CASE_CONFIGURE, CASE_SUPERVISE, CASE_WORK};
+use aloft_churn::permissions::{CHURN_MODEL_READ, CHURN_SCORE_READ};
 use aloft_customers::permissions::{
     CUSTOMER_READ, CUSTOMER_WRITE, OWN_PROFILE, OWN_RECORD, ROSTER, STATION, TRAVEL_DOCUMENT_READ,
 };
@@ -97,6 +98,7 @@ pub const ROLES: &[RoleDef] = &[
             CONSENT_READ,
             CONSENT_WRITE,
             CASE_WORK,
+            CHURN_SCORE_READ,
             OFFER_MAKE,
         ],
     ),
@@ -139,6 +141,7 @@ pub const ROLES: &[RoleDef] = &[
             aloft_compensation::permissions::COMPENSATION_APPROVE,
             CASE_WORK,
             CASE_SUPERVISE,
+            CHURN_SCORE_READ,
             OFFER_MAKE,
         ],
     ),
@@ -157,6 +160,7 @@ pub const ROLES: &[RoleDef] = &[
             AGGREGATES_READ,
             POPULATION_READ,
             SEGMENT_BUILD,
+            CHURN_SCORE_READ,
             OFFER_MAKE,
             OFFER_REPORT,
         ],
@@ -184,7 +188,13 @@ pub const ROLES: &[RoleDef] = &[
         ids::DATA_ANALYST,
         "Data analyst",
         "Builds analyses and models on pseudonymised data.",
-        &[AGGREGATES_READ, POPULATION_READ, TRAVEL_READ, RETAIL_READ],
+        &[
+            CHURN_MODEL_READ,
+            AGGREGATES_READ,
+            POPULATION_READ,
+            TRAVEL_READ,
+            RETAIL_READ,
+        ],
     ),
     staff(
         ids::DATA_PRIVACY_OFFICER,
@@ -223,6 +233,7 @@ pub const ROLES: &[RoleDef] = &[
         "CMP manager",
         "Owns the CMP itself: configuration, role review, source integrations.",
         &[
+            CHURN_MODEL_READ,
             ACCESS_REVIEW,
             RECORDS_INGEST,
             CONFIG_REVIEW,
@@ -272,6 +283,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_analytics::permissions::PERMISSIONS,
         aloft_privacy::permissions::PERMISSIONS,
         aloft_compensation::permissions::PERMISSIONS,
+        aloft_churn::permissions::PERMISSIONS,
         APP_PERMISSIONS,
     ]
     .concat()

@@ -9,10 +9,19 @@
 
 #![forbid(unsafe_code)]
 
+pub use routes::ChurnModule;
+pub use storage::{ChurnError, ChurnStore};
+
+pub mod demo;
+pub mod events;
 pub mod features;
 pub mod logistic;
 pub mod metrics;
 pub mod model;
+pub mod pages;
+pub mod permissions;
+pub mod routes;
+pub mod storage;
 
 /// The currency spend is counted in (purchases and ancillaries in other currencies are left
 /// out: Aloft keeps no exchange rates).

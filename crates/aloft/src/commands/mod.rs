@@ -7,6 +7,7 @@ pub(crate) mod demo;
 pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod keys;
+pub(crate) mod model;
 pub(crate) mod resolve;
 pub(crate) mod sentiment;
 pub(crate) mod serve;
