@@ -241,6 +241,7 @@ pub const ROLES: &[RoleDef] = &[
             aloft_compensation::permissions::GOODWILL_POLICY,
             aloft_compensation::permissions::COMPENSATION_SETTINGS,
             CASE_CONFIGURE,
+            aloft_cases::permissions::CASE_WORKFLOW_MANAGE,
             aloft_cases::permissions::CASE_DISRUPTIONS,
             aloft_cases::permissions::CASE_INBOUND_MAIL,
         ],

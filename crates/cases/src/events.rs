@@ -137,6 +137,63 @@ impl DomainEvent for DisruptionProcessed {
     }
 }
 
+/// Type of the event announcing a new version of the case workflow.
+pub const CASE_WORKFLOW_PUBLISHED: &str = "aloft.case.workflow_published";
+/// Type of the event announcing a station's business calendar changed.
+pub const CASE_CALENDAR_CHANGED: &str = "aloft.case.calendar_changed";
+
+/// `aloft.case.workflow_published`, version 1: the CMP manager published a new workflow
+/// version; new cases follow it, open cases keep theirs.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkflowPublished {
+    /// The new version.
+    pub version: i64,
+    /// The version it replaces.
+    pub previous: i64,
+    /// Its state names.
+    pub states: Vec<String>,
+    /// How many transitions it allows.
+    pub transitions: usize,
+    /// Its category names.
+    pub categories: Vec<String>,
+}
+
+impl DomainEvent for WorkflowPublished {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        CASE_WORKFLOW_PUBLISHED
+    }
+    fn subject(&self) -> Option<String> {
+        Some(format!("workflow/{}", self.version))
+    }
+}
+
+/// `aloft.case.calendar_changed`, version 1: a station's business calendar was saved; SLA
+/// clocks of its cases run on it from now on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CalendarChanged {
+    /// The station (IATA code) or `default`.
+    pub station: String,
+    /// The station calendar's new version.
+    pub version: i64,
+    /// Its IANA time zone.
+    pub time_zone: String,
+    /// How many holidays it lists.
+    pub holidays: usize,
+}
+
+impl DomainEvent for CalendarChanged {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        CASE_CALENDAR_CHANGED
+    }
+    fn subject(&self) -> Option<String> {
+        Some(self.station.clone())
+    }
+}
+
 /// The event types this domain publishes.
 pub fn event_types() -> Vec<EventType> {
     vec![
@@ -170,6 +227,14 @@ pub fn event_types() -> Vec<EventType> {
         EventType::of::<DisruptionProcessed>(
             CASE_DISRUPTION_PROCESSED,
             "A flight disruption opened a case for every affected passenger, or linked their open one.",
+        ),
+        EventType::of::<WorkflowPublished>(
+            CASE_WORKFLOW_PUBLISHED,
+            "The CMP manager published a new case workflow version; open cases keep theirs.",
+        ),
+        EventType::of::<CalendarChanged>(
+            CASE_CALENDAR_CHANGED,
+            "A station's business-hours calendar (time zone, opening hours, holidays) was saved.",
         ),
     ]
 }
@@ -206,6 +271,11 @@ pub mod audit {
     /// `case.macro_deleted`: a canned reply deleted.
     pub const MACRO_DELETED: AuditAction = AuditAction::new("case.macro_deleted");
 
+    /// `case.workflow_published`: a new workflow version published.
+    pub const WORKFLOW_PUBLISHED: AuditAction = AuditAction::new("case.workflow_published");
+    /// `case.calendar_saved`: a station's business calendar saved.
+    pub const CALENDAR_SAVED: AuditAction = AuditAction::new("case.calendar_saved");
+
     /// Every action of this domain.
     pub const ALL: &[AuditAction] = &[
         OPENED,
@@ -220,5 +290,7 @@ pub mod audit {
         PRIORITY_OVERRIDDEN,
         MACRO_SAVED,
         MACRO_DELETED,
+        WORKFLOW_PUBLISHED,
+        CALENDAR_SAVED,
     ];
 }

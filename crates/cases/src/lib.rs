@@ -14,6 +14,7 @@
 //! a refused request changes nothing; each SLA warning and breach is raised once.
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod dashboard;
 pub mod demo;
 pub mod disruptions;
@@ -27,6 +28,8 @@ pub mod permissions;
 pub mod routes;
 pub mod selfservice;
 pub mod service;
+pub mod settings;
+pub mod workflow_pages;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -147,6 +150,28 @@ impl FlightManifest for TravelManifest {
         })
     }
 
+    fn station_of<'a>(
+        &'a self,
+        customer: CustomerId,
+        locator: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, StorageError>> {
+        Box::pin(async move {
+            let now = aloft_kernel::db::now();
+            let year = chrono::Duration::days(366);
+            let mut flights = self
+                .0
+                .customer_flights(customer, now - year, now + year)
+                .await?;
+            flights.retain(|f| {
+                f.booking.get("record_locator").and_then(|r| r.as_str()) == Some(locator)
+            });
+            Ok(flights
+                .into_iter()
+                .min_by_key(|f| f.departure)
+                .map(|f| f.station))
+        })
+    }
+
     fn bookings_of<'a>(
         &'a self,
         customer: CustomerId,
@@ -203,6 +228,7 @@ impl aloft_module::DomainModule for CasesModule {
             pages::POLICY,
             my_pages::POLICY,
             dashboard::POLICY,
+            workflow_pages::POLICY,
         ]
         .concat()
     }
@@ -211,6 +237,7 @@ impl aloft_module::DomainModule for CasesModule {
         pages::routes(self.cases.clone())
             .merge(my_pages::routes(self.cases.clone()))
             .merge(dashboard::routes(self.cases.clone()))
+            .merge(workflow_pages::routes(self.cases.clone()))
     }
 
     fn portal_entries(&self) -> Vec<aloft_web::PortalEntry> {
@@ -238,6 +265,14 @@ impl aloft_module::DomainModule for CasesModule {
                 summary: "Canned replies agents insert into their answers.",
                 access: aloft_authz::Access::Permission(permissions::CASE_CONFIGURE),
                 order: 21,
+            },
+            aloft_web::NavEntry {
+                section: pages::SECTION,
+                href: "/cases/workflow",
+                label: "Case workflow",
+                summary: "States, transitions, categories and stations' business hours.",
+                access: aloft_authz::Access::Permission(permissions::CASE_WORKFLOW_MANAGE),
+                order: 23,
             },
             aloft_web::NavEntry {
                 section: pages::SECTION,

@@ -3,7 +3,7 @@
 //! business-hours calendars with clocks that pause while the customer is asked, and routing to
 //! queues with round-robin assignment under capacity limits.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
@@ -146,6 +146,50 @@ pub struct Workflow {
     pub states: Vec<StateDef>,
     /// The allowed transitions.
     pub transitions: Vec<TransitionDef>,
+    /// The categories new cases may take, with their labels (a subset of [`Category::ALL`]:
+    /// severity, SLA and routing are code). Versions stored before categories were data
+    /// read as all eight.
+    #[serde(default = "CategoryDef::all")]
+    pub categories: Vec<CategoryDef>,
+}
+
+/// A category as a workflow offers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryDef {
+    /// One of the category names (`baggage`).
+    pub name: String,
+    /// How it reads on screen and in forms.
+    pub label: String,
+}
+
+impl CategoryDef {
+    /// Every category with its shipped label.
+    pub fn all() -> Vec<CategoryDef> {
+        Category::ALL
+            .into_iter()
+            .map(|c| CategoryDef {
+                name: c.as_str().into(),
+                label: c.label().into(),
+            })
+            .collect()
+    }
+}
+
+/// One thing wrong with a workflow definition: the JSON pointer of the bad field and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowProblem {
+    /// JSON pointer into the definition (`/transitions/3/to`).
+    pub pointer: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+/// Whether `s` is a stable name: 1–40 of `a-z`, `0-9`, `_`, starting with a letter.
+pub fn is_slug(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Why a transition is refused.
@@ -256,6 +300,218 @@ impl Workflow {
         Ok(())
     }
 
+    /// Every problem of a definition the CMP manager wants to publish, each named by its JSON
+    /// pointer, in document order (empty: it can be published). Beyond [`Workflow::validate`]:
+    /// names are slugs and labels are given; the initial state is not terminal; nothing leaves
+    /// a terminal state; no transition is listed twice or loops to its own state; required
+    /// fields are slugs named once; every state is reachable from the initial one and can
+    /// reach a terminal one (no case can be stranded); at least one category, each a known
+    /// one, named once, labelled. Removing a state or a category that open cases use is
+    /// allowed: they keep the version they were opened under.
+    pub fn problems(&self) -> Vec<WorkflowProblem> {
+        let mut out = Vec::new();
+        fn bad(out: &mut Vec<WorkflowProblem>, pointer: String, message: String) {
+            out.push(WorkflowProblem { pointer, message })
+        }
+        let mut names = BTreeSet::new();
+        if self.states.is_empty() {
+            bad(
+                &mut out,
+                "/states".into(),
+                "must list at least two states".into(),
+            );
+        }
+        for (i, s) in self.states.iter().enumerate() {
+            if !is_slug(&s.name) {
+                bad(
+                    &mut out,
+                    format!("/states/{i}/name"),
+                    format!(
+                        "{:?} is not a name: use 1-40 lower-case letters, digits and _, starting with a letter",
+                        s.name
+                    ),
+                );
+            } else if !names.insert(s.name.as_str()) {
+                bad(
+                    &mut out,
+                    format!("/states/{i}/name"),
+                    format!("state {} is defined twice", s.name),
+                );
+            }
+            if s.label.trim().is_empty() || s.label.chars().count() > 80 {
+                bad(
+                    &mut out,
+                    format!("/states/{i}/label"),
+                    "must be 1-80 characters".into(),
+                );
+            }
+        }
+        let defined = |n: &str| self.states.iter().any(|s| s.name == n);
+        if !defined(&self.initial) {
+            bad(
+                &mut out,
+                "/initial".into(),
+                format!("{:?} is not one of the states", self.initial),
+            );
+        } else if self.is_terminal(&self.initial) {
+            bad(
+                &mut out,
+                "/initial".into(),
+                format!(
+                    "{} is a closing state: a new case would be finished at once",
+                    self.initial
+                ),
+            );
+        }
+        if !self.states.is_empty() && !self.states.iter().any(|s| s.terminal) {
+            bad(
+                &mut out,
+                "/states".into(),
+                "no closing (terminal) state: cases could never finish".into(),
+            );
+        }
+        let mut pairs = BTreeSet::new();
+        for (i, t) in self.transitions.iter().enumerate() {
+            for (field, n) in [("from", &t.from), ("to", &t.to)] {
+                if !defined(n) {
+                    bad(
+                        &mut out,
+                        format!("/transitions/{i}/{field}"),
+                        format!("{n:?} is not one of the states"),
+                    );
+                }
+            }
+            if defined(&t.from) && self.is_terminal(&t.from) {
+                bad(
+                    &mut out,
+                    format!("/transitions/{i}/from"),
+                    format!("{} is a closing state: nothing leaves it", t.from),
+                );
+            }
+            if t.from == t.to {
+                bad(
+                    &mut out,
+                    format!("/transitions/{i}/to"),
+                    format!("a transition from {} to itself is not a move", t.from),
+                );
+            } else if !pairs.insert((t.from.as_str(), t.to.as_str())) {
+                bad(
+                    &mut out,
+                    format!("/transitions/{i}"),
+                    format!("{} to {} is listed twice", t.from, t.to),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for (j, f) in t.required.iter().enumerate() {
+                if !is_slug(f) {
+                    bad(
+                        &mut out,
+                        format!("/transitions/{i}/required/{j}"),
+                        format!("{f:?} is not a field name: use lower-case letters, digits and _"),
+                    );
+                } else if f == "to" || !seen.insert(f.as_str()) {
+                    bad(
+                        &mut out,
+                        format!("/transitions/{i}/required/{j}"),
+                        format!("{f} cannot be required here (reserved or listed twice)"),
+                    );
+                }
+            }
+        }
+        // Reachability, only when the names hold together (otherwise the errors above say it).
+        if out.is_empty() {
+            fn reach<'a>(
+                ts: &'a [TransitionDef],
+                start: &'a str,
+                forward: bool,
+            ) -> BTreeSet<&'a str> {
+                let mut seen: BTreeSet<&str> = BTreeSet::from([start]);
+                let mut todo = vec![start];
+                while let Some(n) = todo.pop() {
+                    for t in ts {
+                        let (a, b) = if forward {
+                            (t.from.as_str(), t.to.as_str())
+                        } else {
+                            (t.to.as_str(), t.from.as_str())
+                        };
+                        if a == n && seen.insert(b) {
+                            todo.push(b);
+                        }
+                    }
+                }
+                seen
+            }
+            let from_initial = reach(&self.transitions, &self.initial, true);
+            let mut to_terminal = BTreeSet::new();
+            for s in self.states.iter().filter(|s| s.terminal) {
+                to_terminal.extend(reach(&self.transitions, &s.name, false));
+            }
+            for (i, s) in self.states.iter().enumerate() {
+                if !from_initial.contains(s.name.as_str()) {
+                    bad(
+                        &mut out,
+                        format!("/states/{i}/name"),
+                        format!("{} cannot be reached from {}", s.name, self.initial),
+                    );
+                } else if !to_terminal.contains(s.name.as_str()) {
+                    bad(
+                        &mut out,
+                        format!("/states/{i}/name"),
+                        format!("a case in {} could never reach a closing state", s.name),
+                    );
+                }
+            }
+        }
+        if self.categories.is_empty() {
+            bad(
+                &mut out,
+                "/categories".into(),
+                "must offer at least one category".into(),
+            );
+        }
+        let mut cats = BTreeSet::new();
+        for (i, c) in self.categories.iter().enumerate() {
+            if Category::parse(&c.name).is_none() {
+                bad(
+                    &mut out,
+                    format!("/categories/{i}/name"),
+                    format!(
+                        "{:?} is not a category; one of: {}",
+                        c.name,
+                        Category::ALL.map(Category::as_str).join(", ")
+                    ),
+                );
+            } else if !cats.insert(c.name.as_str()) {
+                bad(
+                    &mut out,
+                    format!("/categories/{i}/name"),
+                    format!("{} is listed twice", c.name),
+                );
+            }
+            if c.label.trim().is_empty() || c.label.chars().count() > 80 {
+                bad(
+                    &mut out,
+                    format!("/categories/{i}/label"),
+                    "must be 1-80 characters".into(),
+                );
+            }
+        }
+        out
+    }
+
+    /// Whether new cases may take `category` under this workflow.
+    pub fn offers(&self, category: Category) -> bool {
+        self.categories.iter().any(|c| c.name == category.as_str())
+    }
+
+    /// How `category` reads under this workflow (its own label, else the shipped one).
+    pub fn category_label(&self, category: Category) -> String {
+        self.categories
+            .iter()
+            .find(|c| c.name == category.as_str())
+            .map_or_else(|| category.label().to_owned(), |c| c.label.clone())
+    }
+
     /// The shipped default: new → in progress ⇄ waiting for customer → resolved → closed, with
     /// a reopen, and closing a new case (spam, duplicate) only with a reason.
     pub fn shipped() -> Self {
@@ -303,6 +559,7 @@ impl Workflow {
                 t("resolved", "closed", &[]),
                 t("resolved", "in_progress", &["reason"]),
             ],
+            categories: CategoryDef::all(),
         }
     }
 }
@@ -552,17 +809,14 @@ pub fn override_priority(
 // Business-hours calendars and SLA clocks
 // ---------------------------------------------------------------------------------------------
 
-/// When a team works: opening hours on working days in a station's time zone, minus holidays.
+/// When a team works: opening hours per weekday in a station's time zone, minus holidays.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BusinessCalendar {
     /// The station's IANA time zone.
     pub tz: Tz,
-    /// Opening time (local).
-    pub opens: NaiveTime,
-    /// Closing time (local); `None` means open until midnight.
-    pub closes: Option<NaiveTime>,
-    /// Working days.
-    pub days: HashSet<Weekday>,
+    /// Opening hours by weekday (Monday first): opens and closes (local), `None` for closing
+    /// at midnight; a day without hours is not worked.
+    pub week: [Option<(NaiveTime, Option<NaiveTime>)>; 7],
     /// Holidays (local dates) on which nobody works.
     pub holidays: BTreeSet<NaiveDate>,
 }
@@ -572,28 +826,20 @@ impl BusinessCalendar {
     pub fn always(tz: Tz) -> Self {
         Self {
             tz,
-            opens: NaiveTime::MIN,
-            closes: None,
-            days: all_days(),
+            week: [Some((NaiveTime::MIN, None)); 7],
             holidays: BTreeSet::new(),
         }
     }
 
     /// Monday to Friday, `opens`–`closes` local time.
     pub fn weekdays(tz: Tz, opens: NaiveTime, closes: NaiveTime) -> Self {
+        let mut week = [None; 7];
+        for d in week.iter_mut().take(5) {
+            *d = Some((opens, Some(closes)));
+        }
         Self {
             tz,
-            opens,
-            closes: Some(closes),
-            days: [
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ]
-            .into_iter()
-            .collect(),
+            week,
             holidays: BTreeSet::new(),
         }
     }
@@ -604,11 +850,21 @@ impl BusinessCalendar {
         self
     }
 
-    /// The working window of local date `d` in UTC, if it is a working day.
+    /// The same calendar with `day`'s hours set (`None`: not worked).
+    pub fn with_day(mut self, day: Weekday, hours: Option<(NaiveTime, Option<NaiveTime>)>) -> Self {
+        self.week[day.num_days_from_monday() as usize] = hours;
+        self
+    }
+
+    /// The working window of local date `d` in UTC, if it is a working day. Opening and
+    /// closing are local wall-clock times, so a window on a DST change day is an hour shorter
+    /// or longer in real time; a time that falls into a DST gap moves to the first valid
+    /// instant after it.
     fn window(&self, d: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        if !self.days.contains(&d.weekday()) || self.holidays.contains(&d) {
+        if self.holidays.contains(&d) {
             return None;
         }
+        let (opens, closes) = self.week[d.weekday().num_days_from_monday() as usize]?;
         let local = |date: NaiveDate, t: NaiveTime| {
             // A DST gap or fold: take the earliest valid instant.
             self.tz
@@ -621,8 +877,8 @@ impl BusinessCalendar {
                 })
                 .map(|x| x.with_timezone(&Utc))
         };
-        let start = local(d, self.opens)?;
-        let end = match self.closes {
+        let start = local(d, opens)?;
+        let end = match closes {
             Some(c) => local(d, c)?,
             None => local(d.succ_opt()?, NaiveTime::MIN)?,
         };
@@ -676,20 +932,6 @@ impl BusinessCalendar {
         }
         total.num_minutes()
     }
-}
-
-fn all_days() -> HashSet<Weekday> {
-    [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ]
-    .into_iter()
-    .collect()
 }
 
 /// SLA targets in business minutes.
@@ -959,6 +1201,97 @@ mod tests {
             broken.validate(),
             Err(WorkflowError::UndefinedState("nowhere".into()))
         );
+    }
+
+    fn pointers(w: &Workflow) -> Vec<String> {
+        w.problems().into_iter().map(|p| p.pointer).collect()
+    }
+
+    #[test]
+    fn a_definition_is_checked_and_each_problem_named_by_pointer() {
+        assert!(Workflow::shipped().problems().is_empty());
+        // An unknown state in a transition.
+        let mut w = Workflow::shipped();
+        w.transitions[2].to = "archived".into();
+        assert_eq!(pointers(&w), ["/transitions/2/to"]);
+        // A duplicate state name, a bad name, an empty label.
+        let mut w = Workflow::shipped();
+        w.states[1].name = "new".into();
+        w.states[2].label = " ".into();
+        let p = pointers(&w);
+        assert!(p.contains(&"/states/1/name".to_owned()), "{p:?}");
+        assert!(p.contains(&"/states/2/label".to_owned()), "{p:?}");
+        // No closing state; an initial state that is not defined.
+        let mut w = Workflow::shipped();
+        for s in &mut w.states {
+            s.terminal = false;
+        }
+        w.initial = "start".into();
+        let p = pointers(&w);
+        assert!(p.contains(&"/states".to_owned()), "{p:?}");
+        assert!(p.contains(&"/initial".to_owned()), "{p:?}");
+        // An unreachable state, and a state with no way to a closing one.
+        let mut w = Workflow::shipped();
+        w.states.push(StateDef {
+            name: "limbo".into(),
+            label: "Limbo".into(),
+            pauses_clock: false,
+            terminal: false,
+            resolved: false,
+        });
+        assert_eq!(pointers(&w), ["/states/5/name"]);
+        w.transitions.push(TransitionDef {
+            from: "new".into(),
+            to: "limbo".into(),
+            required: vec![],
+        });
+        let problems = w.problems();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("never reach a closing state"));
+        // Leaving a closing state, a loop, a duplicate move, a bad required field.
+        let mut w = Workflow::shipped();
+        w.transitions.push(TransitionDef {
+            from: "closed".into(),
+            to: "new".into(),
+            required: vec![],
+        });
+        w.transitions.push(TransitionDef {
+            from: "new".into(),
+            to: "new".into(),
+            required: vec![],
+        });
+        w.transitions.push(w.transitions[0].clone());
+        w.transitions[1].required = vec!["Message!".into()];
+        assert_eq!(
+            pointers(&w),
+            [
+                "/transitions/1/required/0",
+                "/transitions/10/from",
+                "/transitions/11/to",
+                "/transitions/12"
+            ]
+        );
+        // Categories: known ones, once each, at least one.
+        let mut w = Workflow::shipped();
+        w.categories[0].name = "lost_pets".into();
+        w.categories[2].name = "baggage".into();
+        assert_eq!(pointers(&w), ["/categories/0/name", "/categories/2/name"]);
+        w.categories.clear();
+        assert_eq!(pointers(&w), ["/categories"]);
+    }
+
+    #[test]
+    fn a_stored_version_without_categories_offers_them_all() {
+        let mut json = serde_json::to_value(Workflow::shipped()).unwrap();
+        json.as_object_mut().unwrap().remove("categories");
+        let w: Workflow = serde_json::from_value(json).unwrap();
+        assert!(Category::ALL.into_iter().all(|c| w.offers(c)));
+        let mut fewer = w.clone();
+        fewer.categories.retain(|c| c.name != "suggestion");
+        fewer.categories[0].label = "Complaints".into();
+        assert!(!fewer.offers(Category::Suggestion));
+        assert_eq!(fewer.category_label(Category::Complaint), "Complaints");
+        assert_eq!(fewer.category_label(Category::Suggestion), "Suggestion");
     }
 
     #[test]

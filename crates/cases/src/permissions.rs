@@ -9,6 +9,10 @@ pub const CASE_SUPERVISE: Permission = Permission::new("case.supervise");
 /// Configure case types and workflows.
 pub const CASE_CONFIGURE: Permission = Permission::new("case.configure");
 
+/// Edit the case workflow (states, transitions, required fields, categories; a new version per
+/// change) and the stations' business-hours calendars (the CMP manager).
+pub const CASE_WORKFLOW_MANAGE: Permission = Permission::new("case.workflow.manage");
+
 /// Report flight disruptions so irregular operations open cases for the affected passengers
 /// (operations systems, integration clients, the CMP manager).
 pub const CASE_DISRUPTIONS: Permission = Permission::new("case.disruptions.report");
@@ -30,6 +34,10 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: CASE_CONFIGURE,
         description: "Configure case types and workflows (versioned; open cases keep theirs)",
+    },
+    PermissionInfo {
+        permission: CASE_WORKFLOW_MANAGE,
+        description: "Edit the case workflow (versioned; open cases keep theirs) and the stations' business-hours calendars",
     },
     PermissionInfo {
         permission: CASE_DISRUPTIONS,

@@ -17,15 +17,20 @@ use aloft_kernel::http::JsonBody;
 use aloft_kernel::{AccessContext, ApiError, FieldError, Problem};
 use aloft_vocab::CustomerId;
 
+use crate::calendar::{CalendarDef, is_station};
 use crate::disruptions::Disruption;
 use crate::extras::{Macro, OverrideError, is_macro_id};
 use crate::model::Priority;
+use crate::model::Workflow;
 use crate::model::{Category, TransitionError, is_queue};
-use crate::permissions::{CASE_CONFIGURE, CASE_DISRUPTIONS, CASE_SUPERVISE, CASE_WORK};
+use crate::permissions::{
+    CASE_CONFIGURE, CASE_DISRUPTIONS, CASE_SUPERVISE, CASE_WORK, CASE_WORKFLOW_MANAGE,
+};
 use crate::service::{
     AgentSettings, Case, CaseError, Cases, Entry, NewCase, Opened, QueueFilter, TransitionRequest,
     cursor_of,
 };
+use crate::settings::{SettingsError, StoredCalendar, WorkflowVersion};
 
 /// Who may call each API route.
 pub const POLICY: &[RoutePolicy] = &[
@@ -82,6 +87,26 @@ pub const POLICY: &[RoutePolicy] = &[
         "GET",
         "/api/v1/cases/disruptions/{id}",
         Access::Permission(CASE_DISRUPTIONS),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/case-workflow",
+        Access::Permission(CASE_WORKFLOW_MANAGE),
+    ),
+    RoutePolicy::new(
+        "PUT",
+        "/api/v1/case-workflow",
+        Access::Permission(CASE_WORKFLOW_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/case-calendars",
+        Access::Permission(CASE_WORKFLOW_MANAGE),
+    ),
+    RoutePolicy::new(
+        "PUT",
+        "/api/v1/case-calendars/{station}",
+        Access::Permission(CASE_WORKFLOW_MANAGE),
     ),
 ];
 
@@ -183,7 +208,7 @@ fn text(max: usize) -> impl Fn(&str) -> Result<String, String> {
     post,
     path = "/api/v1/cases",
     tag = "cases",
-    request_body(content = serde_json::Value, description = "`customer_id`, `category`, `subject`, `description`, `channel`, optional `booking_reference`, `queue`, `regulatory_deadline` (RFC 3339)."),
+    request_body(content = serde_json::Value, description = "`customer_id`, `category`, `subject`, `description`, `channel`, optional `booking_reference`, `queue`, `regulatory_deadline` (RFC 3339), `station` (IATA code: the SLA clocks run on its calendar; else the booking's departure station, else the default calendar). A category the current workflow does not offer is refused (422 naming `/category`)."),
     responses(
         (status = 201, description = "Opened", body = CaseCreated),
         (status = 200, description = "Linked to the open case about the same matter", body = CaseCreated),
@@ -207,6 +232,7 @@ async fn open_case(
         "booking_reference",
         "queue",
         "regulatory_deadline",
+        "station",
     ]);
     let customer = r.req("customer_id", |s| {
         CustomerId::parse(s).ok_or_else(|| "must be a customer id (UUID)".to_owned())
@@ -243,6 +269,14 @@ async fn open_case(
             Err(format!("{s} is not a queue"))
         }
     });
+    let station = r.opt("station", |s| {
+        let s = s.trim().to_ascii_uppercase();
+        if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(s)
+        } else {
+            Err("must be an IATA airport code (three letters)".into())
+        }
+    });
     let deadline = r.opt("regulatory_deadline", |s| {
         chrono::DateTime::parse_from_rfc3339(s)
             .map(|d| d.with_timezone(&chrono::Utc))
@@ -256,8 +290,26 @@ async fn open_case(
     else {
         return Err(ApiError::Invalid(errors));
     };
+    // A category the current workflow withdrew opens no new case (open ones keep theirs).
+    let workflow = cases.current_workflow().await?;
+    if !workflow.offers(category) {
+        return Err(ApiError::field(
+            "/category",
+            format!(
+                "{} is not offered by the current workflow (version {}); one of: {}",
+                category.as_str(),
+                workflow.version,
+                workflow
+                    .categories
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     let opened = cases
-        .open(
+        .open_at(
             NewCase {
                 customer_id,
                 category,
@@ -268,6 +320,7 @@ async fn open_case(
                 queue,
                 regulatory_deadline: deadline,
             },
+            station,
             &ctx,
         )
         .await?;
@@ -744,7 +797,8 @@ pub fn api_routes(cases: Cases) -> OpenApiRouter {
         .routes(routes!(report_disruption))
         .routes(routes!(get_disruption))
         .routes(routes!(inbound_mail))
-        .with_state(cases)
+        .with_state(cases.clone())
+        .merge(settings_routes(cases))
 }
 
 /// What filing an inbound message did.
@@ -819,4 +873,326 @@ async fn inbound_mail(
         Err(InboundError::Case(e)) => return Err(e.into()),
     };
     Ok((status, Json(InboundFiled { outcome, case_id })).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workflow and calendars (the CMP manager)
+// ---------------------------------------------------------------------------------------------
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        match e {
+            SettingsError::Invalid(problems) => ApiError::Invalid(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError::new(p.pointer, p.message))
+                    .collect(),
+            ),
+            SettingsError::Conflict => ApiError::Problem(
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "workflow-conflict",
+                    "Another version was published",
+                )
+                .with_detail("Another workflow version was published at the same moment; read the current one and retry."),
+            ),
+            SettingsError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// The current workflow with who published it and every version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowView {
+    /// The current definition (with its `version`).
+    #[serde(flatten)]
+    pub workflow: Workflow,
+    /// When the current version was published.
+    pub published_at: chrono::DateTime<chrono::Utc>,
+    /// Who published it.
+    pub published_by: String,
+    /// Every version, newest first, with the open cases following each.
+    pub history: Vec<WorkflowVersion>,
+}
+
+/// Every problem of the JSON's shape, by pointer: what serde would refuse without saying where.
+/// Keys the GET answer adds (`version`, `published_at`, `published_by`, `history`) are
+/// accepted and ignored, so a read definition can be sent back edited.
+pub fn workflow_shape(body: &serde_json::Value) -> Vec<FieldError> {
+    use serde_json::Value;
+    let mut errors = Vec::new();
+    let Some(obj) = body.as_object() else {
+        return vec![FieldError::new("", "must be a JSON object")];
+    };
+    let known = [
+        "initial",
+        "states",
+        "transitions",
+        "categories",
+        "version",
+        "published_at",
+        "published_by",
+        "history",
+    ];
+    for k in obj.keys() {
+        if !known.contains(&k.as_str()) {
+            errors.push(FieldError::new(format!("/{k}"), "is not a workflow field"));
+        }
+    }
+    if !obj.get("initial").is_some_and(Value::is_string) {
+        errors.push(FieldError::new("/initial", "must be the name of a state"));
+    }
+    // (list, item fields: (name, kind) with kind s = string, b = boolean, l = list of strings;
+    // required ones first)
+    /// An item field: its name, its kind, whether it is required.
+    type ItemField = (&'static str, char, bool);
+    let lists: [(&str, &[ItemField]); 3] = [
+        (
+            "states",
+            &[
+                ("name", 's', true),
+                ("label", 's', true),
+                ("pauses_clock", 'b', false),
+                ("terminal", 'b', false),
+                ("resolved", 'b', false),
+            ],
+        ),
+        (
+            "transitions",
+            &[
+                ("from", 's', true),
+                ("to", 's', true),
+                ("required", 'l', false),
+            ],
+        ),
+        ("categories", &[("name", 's', true), ("label", 's', true)]),
+    ];
+    for (list, fields) in lists {
+        let Some(items) = obj.get(list).and_then(Value::as_array) else {
+            errors.push(FieldError::new(format!("/{list}"), "must be a list"));
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Some(item) = item.as_object() else {
+                errors.push(FieldError::new(format!("/{list}/{i}"), "must be an object"));
+                continue;
+            };
+            for k in item.keys() {
+                if !fields.iter().any(|(f, _, _)| f == k) {
+                    let names: Vec<&str> = fields.iter().map(|(f, _, _)| *f).collect();
+                    errors.push(FieldError::new(
+                        format!("/{list}/{i}/{k}"),
+                        format!("is not a field here; use {}", names.join(", ")),
+                    ));
+                }
+            }
+            for (f, kind, required) in fields {
+                let pointer = format!("/{list}/{i}/{f}");
+                match (item.get(*f), kind) {
+                    (None | Some(Value::Null), _) if !required => {}
+                    (None, _) => errors.push(FieldError::new(pointer, "is required")),
+                    (Some(Value::String(_)), 's') | (Some(Value::Bool(_)), 'b') => {}
+                    (Some(Value::Array(a)), 'l') => {
+                        for (j, x) in a.iter().enumerate() {
+                            if !x.is_string() {
+                                errors.push(FieldError::new(
+                                    format!("{pointer}/{j}"),
+                                    "must be a field name",
+                                ));
+                            }
+                        }
+                    }
+                    (_, 's') => errors.push(FieldError::new(pointer, "must be a string")),
+                    (_, 'b') => errors.push(FieldError::new(pointer, "must be true or false")),
+                    _ => errors.push(FieldError::new(pointer, "must be a list of field names")),
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// The workflow new cases follow, with its version, who published it, and every version.
+#[utoipa::path(
+    get,
+    path = "/api/v1/case-workflow",
+    tag = "cases",
+    responses(
+        (status = 200, description = "The current workflow", body = WorkflowView),
+        (status = 403, description = "Not the CMP manager", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_workflow(State(cases): State<Cases>) -> Result<Json<WorkflowView>, ApiError> {
+    let workflow = cases.current_workflow().await?;
+    let history = cases.workflow_history().await?;
+    let current = history
+        .iter()
+        .find(|v| v.version == workflow.version)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("current workflow version not listed".into()))?;
+    Ok(Json(WorkflowView {
+        workflow,
+        published_at: current.published_at,
+        published_by: current.published_by,
+        history,
+    }))
+}
+
+/// Publish a whole new workflow definition as the next version: states, allowed transitions
+/// with their required fields, and the categories new cases may take. New cases follow it;
+/// open cases keep the version they were opened under (so removing a state or a category open
+/// cases use is allowed). An incoherent definition is refused with every problem named by
+/// JSON pointer, and nothing changes.
+#[utoipa::path(
+    put,
+    path = "/api/v1/case-workflow",
+    tag = "cases",
+    request_body(content = Workflow, description = "`initial`, `states` (`name`, `label`, `pauses_clock`, `terminal`, `resolved`), `transitions` (`from`, `to`, `required`), `categories` (`name`, `label`). A `version` is ignored: the server numbers versions."),
+    responses(
+        (status = 201, description = "Published as the next version", body = Workflow),
+        (status = 409, description = "Another version was published at the same moment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown state in a transition, unreachable or dead-end state, no initial or closing state, duplicate names, unknown category — each named by pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn put_workflow(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Workflow>), ApiError> {
+    let shape = workflow_shape(&body);
+    if !shape.is_empty() {
+        return Err(ApiError::Invalid(shape));
+    }
+    let mut body = body;
+    if let Some(obj) = body.as_object_mut() {
+        for k in ["published_at", "published_by", "history"] {
+            obj.remove(k);
+        }
+        obj.insert("version".into(), serde_json::json!(0));
+    }
+    let definition: Workflow =
+        serde_json::from_value(body).map_err(|e| ApiError::field("", e.to_string()))?;
+    let published = cases.publish_workflow(definition, &ctx).await?;
+    Ok((StatusCode::CREATED, Json(published)))
+}
+
+/// Every station calendar saved; cases at other stations (and without one) run on the
+/// `default` calendar (round the clock in UTC until one is saved).
+#[utoipa::path(
+    get,
+    path = "/api/v1/case-calendars",
+    tag = "cases",
+    responses((status = 200, description = "The saved calendars, by station", body = [StoredCalendar]))
+)]
+async fn list_calendars(State(cases): State<Cases>) -> Result<Json<Vec<StoredCalendar>>, ApiError> {
+    Ok(Json(cases.calendars().await?))
+}
+
+/// Save the business calendar of a station (IATA code, or `default`): IANA time zone, weekly
+/// opening hours, holidays. SLA clocks of cases at that station run on it.
+#[utoipa::path(
+    put,
+    path = "/api/v1/case-calendars/{station}",
+    tag = "cases",
+    params(("station" = String, Path, description = "IATA airport code (FRA) or `default`")),
+    request_body(content = CalendarDef, description = "`time_zone` (IANA), `hours` (`day` mon…sun, `opens` HH:MM, `closes` HH:MM or 24:00), `holidays` (YYYY-MM-DD)."),
+    responses(
+        (status = 200, description = "Saved", body = StoredCalendar),
+        (status = 422, description = "A bad station, time zone, day, time or date, named by pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn put_calendar(
+    State(cases): State<Cases>,
+    ctx: AccessContext,
+    Path(station): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<StoredCalendar>, ApiError> {
+    use serde_json::Value;
+    let mut errors = Vec::new();
+    if !is_station(&station) {
+        errors.push(FieldError::new(
+            "#station",
+            "must be an IATA airport code (three capital letters) or default",
+        ));
+    }
+    let obj = object(&body)?;
+    for k in obj.keys() {
+        if ![
+            "time_zone",
+            "hours",
+            "holidays",
+            "station",
+            "version",
+            "updated_at",
+            "updated_by",
+        ]
+        .contains(&k.as_str())
+        {
+            errors.push(FieldError::new(format!("/{k}"), "is not a calendar field"));
+        }
+    }
+    if !obj.get("time_zone").is_some_and(Value::is_string) {
+        errors.push(FieldError::new(
+            "/time_zone",
+            "must be an IANA time zone name",
+        ));
+    }
+    match obj.get("hours").and_then(Value::as_array) {
+        None => errors.push(FieldError::new("/hours", "must be a list")),
+        Some(hours) => {
+            for (i, h) in hours.iter().enumerate() {
+                for f in ["day", "opens", "closes"] {
+                    if !h.get(f).is_some_and(Value::is_string) {
+                        errors.push(FieldError::new(
+                            format!("/hours/{i}/{f}"),
+                            "must be a string",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    match obj.get("holidays") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) => {
+            for (i, d) in a.iter().enumerate() {
+                if !d.is_string() {
+                    errors.push(FieldError::new(
+                        format!("/holidays/{i}"),
+                        "must be a date YYYY-MM-DD",
+                    ));
+                }
+            }
+        }
+        Some(_) => errors.push(FieldError::new("/holidays", "must be a list of dates")),
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let definition = CalendarDef {
+        time_zone: obj["time_zone"].as_str().unwrap_or_default().to_owned(),
+        hours: serde_json::from_value(obj["hours"].clone())
+            .map_err(|e| ApiError::field("/hours", e.to_string()))?,
+        holidays: obj
+            .get("holidays")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    Ok(Json(
+        cases.save_calendar(&station, &definition, &ctx).await?,
+    ))
+}
+
+/// The workflow and calendar API routes over `cases`.
+pub fn settings_routes(cases: Cases) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(get_workflow, put_workflow))
+        .routes(routes!(list_calendars))
+        .routes(routes!(put_calendar))
+        .with_state(cases)
 }

@@ -12,6 +12,7 @@ use aloft_kernel::db::{from_db_time, now, to_db_time};
 use aloft_kernel::{AccessContext, CloudEvent, Database, StorageError, WriteTx};
 use aloft_vocab::CustomerId;
 
+use crate::calendar::Calendars;
 use crate::events::{
     CaseAssigned, CaseLinked, CaseMessageAdded, CaseOpened, CaseSlaBreached, CaseSlaWarning,
     CaseStateChanged, audit,
@@ -133,6 +134,18 @@ pub trait FlightManifest: Send + Sync {
         let _ = customer;
         Box::pin(async { Ok(Vec::new()) })
     }
+
+    /// The departure station (IATA) of the first flight of `customer`'s booking `locator`, if
+    /// known: a case about that booking runs its SLA clocks on that station's calendar. The
+    /// default knows none.
+    fn station_of<'a>(
+        &'a self,
+        customer: CustomerId,
+        locator: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Option<String>, StorageError>> {
+        let _ = (customer, locator);
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// One passenger's booking on a flight.
@@ -228,6 +241,9 @@ pub struct Case {
     pub channel: String,
     /// The booking it concerns.
     pub booking_reference: Option<String>,
+    /// The station (IATA) whose business calendar its SLA clocks run on; null: the default
+    /// calendar.
+    pub station: Option<String>,
     /// Workflow state.
     pub state: String,
     /// Workflow version the case follows.
@@ -381,7 +397,16 @@ pub struct Cases {
     sentiment: Arc<dyn Sentiment>,
     pub(crate) config: Arc<CasesConfig>,
     pub(crate) manifest: Option<Arc<dyn FlightManifest>>,
+    /// The calendars in force, read from `case_calendars` and kept for [`CALENDARS_TTL`].
+    pub(crate) calendars: Arc<std::sync::RwLock<CachedCalendars>>,
 }
+
+/// The calendars read and when (`None` before the first read or after a save).
+pub(crate) type CachedCalendars = Option<(std::time::Instant, Arc<Calendars>)>;
+
+/// How long calendars read from the database are kept before they are read again: another
+/// instance sees a saved calendar within this time (the instance that saves it at once).
+pub const CALENDARS_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl std::fmt::Debug for Cases {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -390,7 +415,7 @@ impl std::fmt::Debug for Cases {
 }
 
 pub(crate) const COLUMNS: &str = "id, customer_id, category, subject, description, channel, \
-    booking_reference, state, workflow_version, priority, priority_reasons, queue, assignee, \
+    booking_reference, station, state, workflow_version, priority, priority_reasons, queue, assignee, \
     language, opened_at, updated_at, last_agent_action_at, clocks, sla_flags, csat, version";
 
 pub(crate) fn opt_time(t: Option<DateTime<Utc>>) -> Option<String> {
@@ -412,6 +437,7 @@ impl Cases {
             sentiment: Arc::new(NegativeWords),
             config: Arc::new(config),
             manifest: None,
+            calendars: Arc::default(),
         }
     }
 
@@ -430,6 +456,57 @@ impl Cases {
     /// The database.
     pub fn db(&self) -> &Database {
         &self.db
+    }
+
+    /// The calendars in force as last read (the default calendar alone before the first read).
+    pub(crate) fn book(&self) -> Arc<Calendars> {
+        let cache = self.calendars.read().unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            Some((_, book)) => book.clone(),
+            None => Arc::new(Calendars::new(self.config.calendar.clone())),
+        }
+    }
+
+    /// Reads the calendars again when the copy in memory is older than [`CALENDARS_TTL`]. A
+    /// stored definition that no longer compiles is skipped (the default applies), never
+    /// fatal: the API refuses such definitions, so this only guards against hand edits.
+    pub(crate) async fn refresh_calendars(&self) -> Result<(), StorageError> {
+        let fresh = self
+            .calendars
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < CALENDARS_TTL);
+        if fresh {
+            return Ok(());
+        }
+        let rows = sqlx::query("SELECT station, definition FROM case_calendars")
+            .fetch_all(self.db.pool())
+            .await?;
+        let mut book = Calendars::new(self.config.calendar.clone());
+        for r in rows {
+            let station: String = r.try_get("station")?;
+            let def: String = r.try_get("definition")?;
+            let Some(cal) = serde_json::from_str::<crate::calendar::CalendarDef>(&def)
+                .ok()
+                .and_then(|d| d.compile().ok())
+            else {
+                continue;
+            };
+            if station == crate::calendar::DEFAULT_STATION {
+                book.default = cal;
+            } else {
+                book.stations.insert(station, cal);
+            }
+        }
+        *self.calendars.write().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), Arc::new(book)));
+        Ok(())
+    }
+
+    /// Forgets the calendars read, so the next operation reads them again (after a save).
+    pub(crate) fn forget_calendars(&self) {
+        *self.calendars.write().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// The current workflow (the shipped one until the CMP manager saves another), stored
@@ -476,8 +553,20 @@ impl Cases {
         }
     }
 
+    /// Due instants on the default calendar (cases without a station).
     pub(crate) fn clocks_view(&self, clocks: &Clocks, paused: bool) -> SlaView {
-        let cal = &self.config.calendar;
+        self.clocks_view_at(clocks, paused, None)
+    }
+
+    /// Due instants on the calendar of `station`.
+    pub(crate) fn clocks_view_at(
+        &self,
+        clocks: &Clocks,
+        paused: bool,
+        station: Option<&str>,
+    ) -> SlaView {
+        let book = self.book();
+        let cal = book.of(station);
         SlaView {
             first_response_due: clocks.first_response.and_then(|c| c.due(cal)),
             next_response_due: clocks.next_response.and_then(|c| c.due(cal)),
@@ -486,8 +575,29 @@ impl Cases {
         }
     }
 
-    /// Opens a case, or links the request to the open case about the same matter.
+    /// Opens a case, or links the request to the open case about the same matter. Its SLA
+    /// clocks run on the calendar of the departure station of the booking it concerns (when
+    /// the flight manifest knows it), else on the default calendar.
     pub async fn open(&self, new: NewCase, ctx: &AccessContext) -> Result<Opened, CaseError> {
+        self.open_at(new, None, ctx).await
+    }
+
+    /// Opens a case whose clocks run on the calendar of `station` (IATA code); `None`: the
+    /// booking's departure station if known, else the default calendar.
+    pub async fn open_at(
+        &self,
+        new: NewCase,
+        station: Option<String>,
+        ctx: &AccessContext,
+    ) -> Result<Opened, CaseError> {
+        let station = match (station, &new.booking_reference, &self.manifest) {
+            (Some(s), _, _) => Some(s),
+            (None, Some(locator), Some(manifest)) => {
+                manifest.station_of(new.customer_id, locator).await?
+            }
+            _ => None,
+        };
+        self.refresh_calendars().await?;
         let facts = self
             .customers
             .facts(new.customer_id)
@@ -530,15 +640,15 @@ impl Cases {
         let id = uuid::Uuid::now_v7().to_string();
 
         let mut tx = self.db.begin_write().await?;
-        let view = self.clocks_view(&clocks, false);
+        let view = self.clocks_view_at(&clocks, false, station.as_deref());
         let inserted = sqlx::query(
             "INSERT INTO cases (id, customer_id, category, subject, description, channel, \
              booking_reference, matter, state, is_open, workflow_version, priority, \
              priority_rank, priority_reasons, queue, assignee, language, opened_at, updated_at, \
              last_agent_action_at, clocks, first_response_due, next_response_due, \
-             resolution_due, sla_flags, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $17, $17, $18, $19, NULL, $20, '[]', 1) \
-             ON CONFLICT DO NOTHING",
+             resolution_due, sla_flags, version, station) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+             $8, $9, 1, $10, $11, $12, $13, $14, $15, $16, $17, $17, $17, $18, $19, NULL, $20, \
+             '[]', 1, $21) ON CONFLICT DO NOTHING",
         )
         .bind(&id)
         .bind(new.customer_id.to_string())
@@ -560,6 +670,7 @@ impl Cases {
         .bind(serde_json::to_string(&clocks).unwrap_or_default())
         .bind(opt_time(view.first_response_due))
         .bind(opt_time(view.resolution_due))
+        .bind(&station)
         .execute(tx.conn())
         .await?
         .rows_affected();
@@ -861,6 +972,7 @@ impl Cases {
 
     /// A case without auditing (the caller audits).
     pub async fn get_raw(&self, id: &str) -> Result<Option<Case>, StorageError> {
+        self.refresh_calendars().await?;
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.db.pool())
@@ -879,6 +991,7 @@ impl Cases {
         let updated: String = r.try_get("updated_at")?;
         let acted: String = r.try_get("last_agent_action_at")?;
         let state: String = r.try_get("state")?;
+        let station: Option<String> = r.try_get("station")?;
         let clocks: Clocks = serde_json::from_str(&clocks).map_err(|e| bad(e.to_string()))?;
         let paused = [
             clocks.first_response,
@@ -902,7 +1015,8 @@ impl Cases {
             priority_reasons: serde_json::from_str(&reasons).map_err(|e| bad(e.to_string()))?,
             queue: r.try_get("queue")?,
             assignee: r.try_get("assignee")?,
-            sla: self.clocks_view(&clocks, paused),
+            sla: self.clocks_view_at(&clocks, paused, station.as_deref()),
+            station,
             opened_at: from_db_time(&opened)?,
             updated_at: from_db_time(&updated)?,
             csat: r.try_get("csat")?,
@@ -922,7 +1036,7 @@ impl Cases {
         is_open: bool,
         at: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let view = self.clocks_view(&case.clocks, false);
+        let view = self.clocks_view_at(&case.clocks, false, case.station.as_deref());
         let done = sqlx::query(
             "UPDATE cases SET state = $1, is_open = $2, queue = $3, assignee = $4, \
              clocks = $5, first_response_due = $6, next_response_due = $7, resolution_due = $8, \
@@ -969,7 +1083,7 @@ impl Cases {
         workflow.check(&case.state, &req.to, |f| req.fields.contains_key(f))?;
         let at = now();
         let from = std::mem::replace(&mut case.state, req.to.clone());
-        let cal = self.config.calendar.clone();
+        let cal = self.book().of(case.station.as_deref()).clone();
         let message = req.fields.get("message");
         if message.is_some() {
             answer(&mut case, at, &cal);
@@ -1123,7 +1237,7 @@ impl Cases {
                 case.clocks.next_response = Some(SlaClock::start(t.next_response, at));
             }
         } else {
-            let cal = self.config.calendar.clone();
+            let cal = self.book().of(case.station.as_deref()).clone();
             answer(&mut case, at, &cal);
             case.last_agent_action_at = at;
         }
@@ -1235,11 +1349,13 @@ impl Cases {
         ))
         .fetch_all(self.db.pool())
         .await?;
-        let cal = self.config.calendar.clone();
+        self.refresh_calendars().await?;
+        let book = self.book();
         let ctx = AccessContext::system("cases");
         let mut changed = 0;
         for row in rows {
             let mut case = self.decode(&row)?;
+            let cal = book.of(case.station.as_deref()).clone();
             let mut events: Vec<CloudEvent> = Vec::new();
             let mut escalate = false;
             let clocks = case.clocks;
@@ -1337,6 +1453,7 @@ impl Cases {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Case>, StorageError> {
+        self.refresh_calendars().await?;
         let (cond, value) = match filter {
             QueueFilter::Assignee(a) => ("assignee = $1", a.to_owned()),
             QueueFilter::Queue(q) => ("queue = $1", q.to_owned()),
@@ -1377,6 +1494,7 @@ impl Cases {
         customer: &str,
         ctx: &AccessContext,
     ) -> Result<Vec<Case>, StorageError> {
+        self.refresh_calendars().await?;
         let list = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM cases WHERE customer_id = $1 ORDER BY opened_at DESC LIMIT 50"
         ))
@@ -1405,6 +1523,7 @@ impl Cases {
         until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Case>, StorageError> {
+        self.refresh_calendars().await?;
         sqlx::query(&format!(
             "SELECT {COLUMNS} FROM cases WHERE is_open = 1 AND (resolution_due < $1 \
              OR first_response_due < $1 OR next_response_due < $1) \
