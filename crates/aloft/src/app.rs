@@ -198,9 +198,9 @@ pub struct Application {
     sources: Option<ConsumerSettings>,
     jobs: std::collections::HashMap<&'static str, Arc<dyn aloft_kernel::jobs::JobHandler>>,
     schedules: Vec<aloft_kernel::jobs::Schedule>,
+    subscriptions: Vec<aloft_kernel::subscriptions::Subscription>,
     demo_data: Vec<(&'static str, Arc<dyn aloft_module::DemoData>)>,
 }
-    subscriptions: Vec<aloft_kernel::subscriptions::Subscription>,
 
 impl Application {
     /// Connects the database, applies migrations, connects the broker (in the background) and
@@ -295,10 +295,10 @@ impl Application {
             policies,
             jobs,
             schedules,
+            subscriptions,
             demo_data,
         } = router(
             db.clone(),
-            subscriptions,
             auditor.clone(),
             tls.is_some(),
             (accounts.clone(), sign_in, sso),
@@ -342,12 +342,12 @@ impl Application {
             sources: config.sources,
             jobs,
             schedules,
+            subscriptions,
             demo_data,
         })
     }
 
     /// Travel records and timelines.
-            subscriptions,
     pub fn travel(&self) -> &TravelStore {
         self.pipeline.travel()
     }
@@ -466,11 +466,6 @@ impl Application {
             }
             tokio::spawn(runner.run(stopped(stop_rx.clone())))
         };
-        let consumer = self.sources.map(|settings| {
-            let pipeline = self.pipeline.clone();
-            let stop = stopped(stop_rx.clone());
-            tokio::spawn(async move {
-                // Seed identity resolution before the first event, not inside its latency.
         // Reactions to committed events (case rules, webhooks): each acted on once.
         let subscriptions = tokio::spawn(
             aloft_kernel::subscriptions::SubscriptionRunner::new(
@@ -480,6 +475,11 @@ impl Application {
             )
             .run(stopped(stop_rx.clone())),
         );
+        let consumer = self.sources.map(|settings| {
+            let pipeline = self.pipeline.clone();
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                // Seed identity resolution before the first event, not inside its latency.
                 if let Err(e) = pipeline.warm().await {
                     tracing::warn!(error = %e, "identity linker not seeded yet; the first batch will");
                 }
@@ -543,6 +543,7 @@ impl Application {
         }
         let _ = relay.await;
         let _ = jobs.await;
+        let _ = subscriptions.await;
         drop(server);
         // Every request has finished: the audit writer flushes what is queued and ends.
         if !self.audit_writer.close(Duration::from_secs(10)).await {
@@ -551,7 +552,6 @@ impl Application {
         self.db.close().await;
         Ok(())
     }
-        let _ = subscriptions.await;
 }
 
 /// Every domain module of the application, over its stores: the one list the router, the
@@ -849,6 +849,7 @@ pub fn router(
         policies,
         jobs: modules.jobs(),
         schedules: modules.schedules(),
+        subscriptions: modules.subscriptions(),
         demo_data: modules.demo_data(),
     }
 }
@@ -866,7 +867,6 @@ impl RowScopes for Scopes {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<ScopeSql> {
         use aloft_customers::permissions::{ROSTER, STATION};
-        subscriptions: modules.subscriptions(),
         match grant.kind {
             STATION => {
                 let (sql, binds) = TravelStore::departing_passengers_sql(
