@@ -273,6 +273,12 @@ impl AccountStore {
         &self.db
     }
 
+    /// The instance's keys, for other stores that seal secrets of the installation itself
+    /// (webhook signing secrets) with the same account-secrets key.
+    pub fn instance_keys(&self) -> Arc<InstanceKeys> {
+        self.keys.clone()
+    }
+
     /// Creates an account. With `totp` the second factor is pre-enrolled (demo accounts,
     /// provisioning); without it the user enrols at first sign-in.
     pub async fn create(

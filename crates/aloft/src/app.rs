@@ -581,6 +581,7 @@ pub fn modules(
         auditor.clone(),
         mailer.clone(),
     );
+    let webhooks = aloft_webhooks::Webhooks::new(db.clone(), accounts.instance_keys());
     let passengers = PassengerAccounts::new(
         db.clone(),
         tokens.clone(),
@@ -649,6 +650,7 @@ pub fn modules(
             audit_actions: audit_actions(),
         })
         .with(aloft_mail::MailModule::new(mailer))
+        .with(aloft_webhooks::WebhooksModule::new(webhooks))
         .with(aloft_rights::RightsModule::new(
             aloft_rights::Rules::default_rules(),
         ))
@@ -684,6 +686,8 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_access::events::audit::ALL,
         aloft_departure::events::audit::ALL,
         aloft_cases::events::audit::ALL,
+        aloft_cases::rules::AUDIT_ACTIONS,
+        aloft_webhooks::service::audit::ALL,
         aloft_lake::audit::ALL,
         aloft_insights::events::audit::ALL,
         aloft_privacy::events::audit::ALL,

@@ -244,6 +244,7 @@ pub const ROLES: &[RoleDef] = &[
             aloft_cases::permissions::CASE_WORKFLOW_MANAGE,
             aloft_cases::permissions::CASE_DISRUPTIONS,
             aloft_cases::permissions::CASE_INBOUND_MAIL,
+            aloft_webhooks::WEBHOOK_MANAGE,
         ],
     ),
     staff(
@@ -285,6 +286,7 @@ pub fn registered_permissions() -> Vec<PermissionInfo> {
         aloft_privacy::permissions::PERMISSIONS,
         aloft_compensation::permissions::PERMISSIONS,
         aloft_churn::permissions::PERMISSIONS,
+        aloft_webhooks::PERMISSIONS,
         APP_PERMISSIONS,
     ]
     .concat()

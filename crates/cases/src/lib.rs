@@ -23,9 +23,11 @@ pub mod extras;
 pub mod inbound;
 pub mod model;
 pub mod my_pages;
+pub mod notices;
 pub mod pages;
 pub mod permissions;
 pub mod routes;
+pub mod rules;
 pub mod selfservice;
 pub mod service;
 pub mod settings;
@@ -204,12 +206,20 @@ impl FlightManifest for TravelManifest {
 /// Case management as the application assembles it.
 pub struct CasesModule {
     cases: Cases,
+    rules: rules::EventRules,
+    notices: notices::Notices,
 }
 
 impl CasesModule {
     /// The module over `cases`.
     pub fn new(cases: Cases) -> Self {
-        Self { cases }
+        let rules = rules::EventRules::new(cases.db().clone());
+        let notices = notices::Notices::new(cases.clone());
+        Self {
+            cases,
+            rules,
+            notices,
+        }
     }
 }
 
@@ -228,6 +238,8 @@ impl aloft_module::DomainModule for CasesModule {
             pages::POLICY,
             my_pages::POLICY,
             dashboard::POLICY,
+            rules::POLICY,
+            notices::POLICY,
             workflow_pages::POLICY,
         ]
         .concat()
@@ -238,6 +250,7 @@ impl aloft_module::DomainModule for CasesModule {
             .merge(my_pages::routes(self.cases.clone()))
             .merge(dashboard::routes(self.cases.clone()))
             .merge(workflow_pages::routes(self.cases.clone()))
+            .merge(notices::routes(self.notices.clone()))
     }
 
     fn portal_entries(&self) -> Vec<aloft_web::PortalEntry> {
@@ -255,6 +268,14 @@ impl aloft_module::DomainModule for CasesModule {
                 href: "/cases",
                 label: "Cases",
                 summary: "Open cases: yours, your team's queue, and those at risk of SLA breach.",
+                access: aloft_authz::Access::Permission(permissions::CASE_WORK),
+                order: 20,
+            },
+            aloft_web::NavEntry {
+                section: pages::SECTION,
+                href: "/cases/notices",
+                label: "Notices",
+                summary: "Cases given or escalated to you, passengers' replies, SLA targets near or missed.",
                 access: aloft_authz::Access::Permission(permissions::CASE_WORK),
                 order: 20,
             },
@@ -286,7 +307,9 @@ impl aloft_module::DomainModule for CasesModule {
     }
 
     fn home_panels(&self) -> Vec<aloft_web::HomePanel> {
-        pages::home_panels(self.cases.clone())
+        let mut panels = pages::home_panels(self.cases.clone());
+        panels.extend(notices::home_panels(self.notices.clone()));
+        panels
     }
 
     fn record_views(&self) -> Vec<aloft_web::RecordView> {
@@ -299,10 +322,21 @@ impl aloft_module::DomainModule for CasesModule {
 
     fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
         routes::api_routes(self.cases.clone())
+            .merge(rules::api_routes(self.rules.clone()))
+            .merge(notices::api_routes(self.notices.clone()))
     }
 
     fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
-        events::event_types()
+        let mut all = events::event_types();
+        all.extend(rules::event_types());
+        all
+    }
+
+    fn subscriptions(&self) -> Vec<aloft_kernel::subscriptions::Subscription> {
+        vec![
+            rules::subscription(self.cases.clone(), self.rules.clone()),
+            notices::subscription(self.notices.clone()),
+        ]
     }
 
     fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {

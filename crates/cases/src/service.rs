@@ -590,6 +590,42 @@ impl Cases {
         station: Option<String>,
         ctx: &AccessContext,
     ) -> Result<Opened, CaseError> {
+        self.open_claimed(new, station, ctx, None)
+            .await?
+            .ok_or(CaseError::NotFound)
+    }
+
+    /// Opens (or links) a case on behalf of an event subscriber (`crate::rules`): the
+    /// delivery's record is the first write of the case's transaction, so one event opens one
+    /// case however often it is handed over. `None`: this event was acted on before.
+    pub async fn open_for_event(
+        &self,
+        new: NewCase,
+        ctx: &AccessContext,
+        delivery: &aloft_kernel::subscriptions::Delivery,
+    ) -> Result<Option<Opened>, CaseError> {
+        self.open_claimed(new, None, ctx, Some(delivery)).await
+    }
+
+    /// A write transaction, claiming `delivery` first when there is one (`None`: claimed before).
+    async fn begin_claimed(
+        &self,
+        delivery: Option<&aloft_kernel::subscriptions::Delivery>,
+    ) -> Result<Option<WriteTx>, StorageError> {
+        match delivery {
+            Some(d) => d.begin().await,
+            None => self.db.begin_write().await.map(Some),
+        }
+    }
+
+    /// [`Cases::open_at`], its transaction claiming `delivery` when there is one.
+    async fn open_claimed(
+        &self,
+        new: NewCase,
+        station: Option<String>,
+        ctx: &AccessContext,
+        delivery: Option<&aloft_kernel::subscriptions::Delivery>,
+    ) -> Result<Option<Opened>, CaseError> {
         let station = match (station, &new.booking_reference, &self.manifest) {
             (Some(s), _, _) => Some(s),
             (None, Some(locator), Some(manifest)) => {
@@ -610,7 +646,10 @@ impl Cases {
             new.booking_reference.as_deref().unwrap_or("")
         );
         if let Some(case) = self.open_matter(&matter).await? {
-            return self.link(case, &new, ctx).await.map(Opened::Linked);
+            return Ok(self
+                .link(case, &new, ctx, delivery)
+                .await?
+                .map(Opened::Linked));
         }
         let workflow = self.current_workflow().await?;
         let at = now();
@@ -639,7 +678,9 @@ impl Cases {
             .unwrap_or_else(|| route(new.category).to_owned());
         let id = uuid::Uuid::now_v7().to_string();
 
-        let mut tx = self.db.begin_write().await?;
+        let Some(mut tx) = self.begin_claimed(delivery).await? else {
+            return Ok(None);
+        };
         let view = self.clocks_view_at(&clocks, false, station.as_deref());
         let inserted = sqlx::query(
             "INSERT INTO cases (id, customer_id, category, subject, description, channel, \
@@ -681,7 +722,10 @@ impl Cases {
                 .open_matter(&matter)
                 .await?
                 .ok_or(CaseError::NotFound)?;
-            return self.link(case, &new, ctx).await.map(Opened::Linked);
+            return Ok(self
+                .link(case, &new, ctx, delivery)
+                .await?
+                .map(Opened::Linked));
         }
         // The write above holds the write lock; routing reads the agents after it.
         let assignee = self
@@ -742,7 +786,7 @@ impl Cases {
         }
         tx.commit().await?;
         let case = self.get_raw(&id).await?.ok_or(CaseError::NotFound)?;
-        Ok(Opened::New(case))
+        Ok(Some(Opened::New(case)))
     }
 
     pub(crate) async fn notify(
@@ -782,9 +826,12 @@ impl Cases {
         case: Case,
         new: &NewCase,
         ctx: &AccessContext,
-    ) -> Result<Case, CaseError> {
+        delivery: Option<&aloft_kernel::subscriptions::Delivery>,
+    ) -> Result<Option<Case>, CaseError> {
         let at = now();
-        let mut tx = self.db.begin_write().await?;
+        let Some(mut tx) = self.begin_claimed(delivery).await? else {
+            return Ok(None);
+        };
         entry(
             &mut tx,
             &case.id,
@@ -816,7 +863,10 @@ impl Cases {
         )])
         .await?;
         tx.commit().await?;
-        self.get_raw(&case.id).await?.ok_or(CaseError::NotFound)
+        self.get_raw(&case.id)
+            .await?
+            .ok_or(CaseError::NotFound)
+            .map(Some)
     }
 
     async fn open_matter(&self, matter: &str) -> Result<Option<Case>, StorageError> {

@@ -71,7 +71,7 @@ const KEEP_DELIVERIES: chrono::Duration = chrono::Duration::days(8);
 pub struct Subscription {
     /// A stable name (`cases.event_rules`): the cursor and the delivery rows are kept under it.
     pub name: &'static str,
-    /// The CloudEvents types it receives (exact matches).
+    /// The CloudEvents types it receives: exact, or a prefix ending in `*` (`aloft.case.*`).
     pub event_types: Vec<String>,
     /// What it does with each.
     pub handler: Arc<dyn EventHandler>,
@@ -308,13 +308,21 @@ impl Tail {
         if types.is_empty() {
             return Ok(0);
         }
-        // `$1`, `$2`: the range; `$3`: the subscriber; then the types.
-        let list = (0..types.len())
-            .map(|i| format!("${}", i + 4))
+        // `$1`, `$2`: the range; `$3`: the subscriber; then the types (`aloft.case.*`: a prefix).
+        let list = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if t.ends_with('*') {
+                    format!("o.event_type LIKE ${}", i + 4)
+                } else {
+                    format!("o.event_type = ${}", i + 4)
+                }
+            })
             .collect::<Vec<_>>()
-            .join(", ");
+            .join(" OR ");
         let wanted = format!(
-            "o.event_type IN ({list}) AND NOT EXISTS (SELECT 1 FROM event_deliveries d \
+            "({list}) AND NOT EXISTS (SELECT 1 FROM event_deliveries d \
              WHERE d.subscriber = $3 AND d.event_id = o.event_id)"
         );
         // Late commits behind the cursor: positions only, the payloads of those not seen here.
@@ -326,7 +334,7 @@ impl Tail {
             .bind(cursor)
             .bind(self.sub.name);
         for t in types {
-            q = q.bind(t.as_str());
+            q = q.bind(pattern(t));
         }
         let late: Vec<i64> = q
             .fetch_all(db.pool())
@@ -357,7 +365,7 @@ impl Tail {
             .bind(newest)
             .bind(self.sub.name);
         for t in types {
-            q = q.bind(t.as_str());
+            q = q.bind(pattern(t));
         }
         let fresh = q.fetch_all(db.pool()).await?;
         // With a full batch, more may follow: read up to its last; else up to the newest.
@@ -446,6 +454,14 @@ impl Tail {
             self.persisted_at = std::time::Instant::now();
         }
         Ok(handled)
+    }
+}
+
+/// A type as bound: `aloft.case.*` becomes the `LIKE` pattern `aloft.case.%`.
+fn pattern(t: &str) -> String {
+    match t.strip_suffix('*') {
+        Some(prefix) => format!("{prefix}%"),
+        None => t.to_owned(),
     }
 }
 
