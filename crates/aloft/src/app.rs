@@ -186,6 +186,8 @@ pub struct Application {
     db: Database,
     nats: Option<NatsSink>,
     bus: EventBus,
+    /// Open dashboards' streams and their change notices (stopped first at shutdown).
+    live: aloft_insights::live::LiveHub,
     audit_writer: aloft_kernel::audit::AuditWriter,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown_grace: Duration,
@@ -290,6 +292,7 @@ impl Application {
                 .extend(aloft_compensation::mail_templates()),
         )
         .context("the mail settings are not usable")?;
+        let live = aloft_insights::live::LiveHub::new();
         let Assembled {
             router,
             policies,
@@ -304,7 +307,7 @@ impl Application {
             (accounts.clone(), sign_in, sso),
             (tokens.clone(), external),
             (customers.clone(), pipeline.clone()),
-            mailer,
+            (mailer, live.clone()),
         );
         // Outermost, so every layer and handler sees the client behind a trusted proxy.
         let router = router.layer(middleware::from_fn_with_state(
@@ -330,6 +333,7 @@ impl Application {
             db,
             nats,
             bus: EventBus::default(),
+            live,
             audit_writer,
             tls,
             shutdown_grace: config.shutdown_grace,
@@ -502,8 +506,11 @@ impl Application {
         let grace = self.shutdown_grace;
         let announce_stop = {
             let stop_tx = stop_tx.clone();
+            let live = self.live.clone();
             async move {
                 shutdown.await;
+                // Open dashboard streams end now, so they do not hold the graceful shutdown.
+                live.stop();
                 tracing::info!("shutting down: finishing in-flight requests");
                 let _ = stop_tx.send(true);
             }
@@ -563,6 +570,7 @@ pub fn modules(
     tokens: TokenIssuer,
     (customers, pipeline): (CustomerStore, Pipeline),
     mailer: aloft_mail::Mailer,
+    live: aloft_insights::live::LiveHub,
 ) -> Modules {
     let (privacy_db, privacy_auditor) = (db.clone(), auditor.clone());
     let timeline = TimelineState::new(pipeline.travel().clone(), Some(auditor.clone()))
@@ -597,7 +605,8 @@ pub fn modules(
                 Some(auditor.clone()),
                 aloft_insights::InsightsConfig::default(),
             )
-            .refreshing_when_empty(),
+            .refreshing_when_empty()
+            .with_live(live),
         )
         .with(aloft_portal::PortalModule::new(
             passengers.clone().with_account_secrets(accounts.clone()),
@@ -745,7 +754,7 @@ pub fn router(
     (accounts, sign_in, sso): (AccountStore, SignInState, Option<Sso>),
     (tokens, external): (TokenIssuer, Vec<ExternalIssuer>),
     (customers, pipeline): (CustomerStore, Pipeline),
-    mailer: aloft_mail::Mailer,
+    (mailer, live): (aloft_mail::Mailer, aloft_insights::live::LiveHub),
 ) -> Assembled {
     let authenticator = AccessAuthenticator::new(accounts.clone(), tokens.clone(), external, tls);
     let catalogue: std::collections::BTreeSet<_> = tokens
@@ -761,6 +770,7 @@ pub fn router(
         tokens,
         (customers, pipeline),
         mailer,
+        live,
     );
     let registered: std::collections::BTreeSet<_> = modules
         .permissions()

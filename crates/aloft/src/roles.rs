@@ -20,6 +20,10 @@ use aloft_customers::permissions::{
 use aloft_departure::permissions::{CHECKIN_CONSOLE, CREW_MANIFEST};
 use aloft_ingest::permissions::{IDENTITY_REVIEW, RECORDS_INGEST};
 use aloft_insights::permissions::{AGGREGATES_READ, POPULATION_READ, RETAIL_READ, TRAVEL_READ};
+use aloft_insights::permissions::{
+    COMPENSATION_READ as INSIGHTS_COMPENSATION, DISRUPTION_READ as INSIGHTS_DISRUPTION,
+    OVERVIEW_READ as INSIGHTS_OVERVIEW, SENTIMENT_READ as INSIGHTS_SENTIMENT,
+};
 use aloft_privacy::permissions::{CONSENT_READ, CONSENT_WRITE};
 use aloft_rights::routes::COMPENSATION_EVALUATE;
 use aloft_travel::permissions::{INTERACTION_READ, INTERACTION_WRITE, TIMELINE_READ};
@@ -143,6 +147,9 @@ pub const ROLES: &[RoleDef] = &[
             CASE_SUPERVISE,
             CHURN_SCORE_READ,
             OFFER_MAKE,
+            INSIGHTS_SENTIMENT,
+            INSIGHTS_DISRUPTION,
+            INSIGHTS_COMPENSATION,
         ],
     ),
     staff(
@@ -176,6 +183,8 @@ pub const ROLES: &[RoleDef] = &[
             SEGMENT_BUILD,
             OFFER_REPORT,
             AUDIENCE_EXPORT,
+            INSIGHTS_SENTIMENT,
+            INSIGHTS_DISRUPTION,
         ],
     ),
     staff(
@@ -194,6 +203,10 @@ pub const ROLES: &[RoleDef] = &[
             POPULATION_READ,
             TRAVEL_READ,
             RETAIL_READ,
+            INSIGHTS_SENTIMENT,
+            INSIGHTS_DISRUPTION,
+            INSIGHTS_COMPENSATION,
+            INSIGHTS_OVERVIEW,
         ],
     ),
     staff(
@@ -245,6 +258,7 @@ pub const ROLES: &[RoleDef] = &[
             aloft_cases::permissions::CASE_DISRUPTIONS,
             aloft_cases::permissions::CASE_INBOUND_MAIL,
             aloft_webhooks::WEBHOOK_MANAGE,
+            INSIGHTS_OVERVIEW,
         ],
     ),
     staff(

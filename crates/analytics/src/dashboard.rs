@@ -27,6 +27,11 @@ use crate::storage::SegmentStore;
 /// The dashboard's path.
 pub const PATH: &str = "/analytics/marketing";
 
+/// The insights domain's permission for sentiment and complaint trends (`crates/insights`),
+/// named here only to decide whether to link its service dashboard: no link that answers 403.
+const SERVICE_DASHBOARD_READ: aloft_authz::Permission =
+    aloft_authz::Permission::new("insights.sentiment.read");
+
 /// Who may open it: segment builders (the offers part also needs `offer.report`).
 pub const POLICY: &[RoutePolicy] = &[RoutePolicy::new(
     "GET",
@@ -63,6 +68,8 @@ async fn dashboard(State(d): State<Dash>, Query(p): Query<Period>) -> Response {
         }
     };
     let show_offers = aloft_authz::current_principal().is_some_and(|p| p.can(OFFER_REPORT));
+    let show_service =
+        aloft_authz::current_principal().is_some_and(|p| p.can(SERVICE_DASHBOARD_READ));
     let (segments, sizes, exports) = match (
         d.store.saved_segments().await,
         d.store.sizes().await,
@@ -206,6 +213,12 @@ async fn dashboard(State(d): State<Dash>, Query(p): Query<Period>) -> Response {
                             bars: lines.iter().map(|l| (l.label.clone(), u64::try_from(l.accepted).unwrap_or(0))).collect(),
                         }.render())
                         p { a href="/offers/report" { "The full report by action" } }
+                    }
+                }
+                @if show_service {
+                    p #dashboard-service {
+                        "Sentiment and complaints by route and topic, and disruption exposure: "
+                        a href="/insights/service" { "the service dashboard" } "."
                     }
                 }
                 section aria-labelledby="dash-exports-title" {

@@ -13,6 +13,12 @@ pub mod audit {
     /// `insights.exported`: an aggregate table was downloaded as CSV.
     pub const EXPORTED: AuditAction = AuditAction::new("insights.exported");
 
+    /// `insights.facts_derived`: the dashboard facts of a batch of customers were derived again
+    /// (stated seat and meal preference, travel records, and the words of interactions,
+    /// feedback and cases — opened in memory, kept only as sentiment label, score and topics).
+    /// One record per batch, in the batch's own transaction.
+    pub const FACTS_DERIVED: AuditAction = AuditAction::new("insights.facts_derived");
+
     /// Every action of this domain.
-    pub const ALL: &[AuditAction] = &[SNAPSHOT_COMPUTED, EXPORTED];
+    pub const ALL: &[AuditAction] = &[SNAPSHOT_COMPUTED, EXPORTED, FACTS_DERIVED];
 }

@@ -11,6 +11,12 @@
 //!   across instances) into `insights_snapshots`, and the cached read pages use.
 //! - [`pages`] — `/insights` (overview), `/insights/customers`, `/insights/travel`,
 //!   `/insights/purchases`, a CSV download of every table, and the start-page panels.
+//! - The role dashboards (issue 22, item 5): [`facts`] derives per customer what they count
+//!   (texts as sentiment label and topics, departed flights, sales — pure), [`live`] stores
+//!   them (the [`live::REBUILD_JOB`], and an outbox tail between rebuilds) and tells open
+//!   dashboards, [`figures`] counts over them for a period and route with small groups
+//!   suppressed, [`dashboards`] renders `/insights/service`, `/insights/routes`,
+//!   `/insights/cmp` and streams their updates (server-sent events).
 //!
 //! Invariants: nothing leaves this crate that names, identifies or contacts a person — no
 //! table has a row per customer, no group below k shows its size; dates of birth are decrypted
@@ -19,8 +25,12 @@
 //! travel records, so they answer in the time of one indexed look-up.
 
 pub mod countries;
+pub mod dashboards;
 pub mod events;
+pub mod facts;
+pub mod figures;
 pub mod labels;
+pub mod live;
 pub mod model;
 pub mod pages;
 pub mod permissions;
@@ -61,6 +71,8 @@ impl Default for InsightsConfig {
 /// The insights domain as the application assembles it.
 pub struct InsightsModule {
     store: InsightsStore,
+    facts: live::FactStore,
+    hub: live::LiveHub,
     auditor: Option<Auditor>,
     config: InsightsConfig,
 }
@@ -75,10 +87,26 @@ impl InsightsModule {
         config: InsightsConfig,
     ) -> Self {
         Self {
-            store: InsightsStore::new(db, keys, config.min_group),
+            store: InsightsStore::new(db.clone(), keys.clone(), config.min_group),
+            facts: live::FactStore::new(db, keys),
+            hub: live::LiveHub::new(),
             auditor,
             config,
         }
+    }
+
+    /// Keeps the dashboard facts current from the outbox and tells open dashboards through
+    /// `hub`, which the application stops at shutdown (ending every stream). Needs a Tokio
+    /// runtime; without one the tail does not run.
+    pub fn with_live(mut self, hub: live::LiveHub) -> Self {
+        hub.start(self.facts.clone());
+        self.hub = hub;
+        self
+    }
+
+    /// The dashboard facts (tests, tools).
+    pub fn facts(&self) -> &live::FactStore {
+        &self.facts
     }
 
     /// The snapshots (tests, tools).
@@ -94,7 +122,18 @@ impl InsightsModule {
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             let store = self.store.clone();
             let schedule = self.schedule();
+            let facts = self.facts.clone();
+            let rebuild = self.rebuild_schedule();
             handle.spawn(async move {
+                if let Ok(true) = facts.is_empty().await {
+                    let slot = rebuild.slot_of(aloft_kernel::db::now());
+                    let job = NewJob::new(live::REBUILD_JOB, serde_json::json!({ "reason": "empty" }))
+                        .dedupe(format!("{}@empty@{}", live::REBUILD_JOB, aloft_kernel::db::to_db_time(slot)))
+                        .max_attempts(3);
+                    if let Err(e) = Jobs::enqueue_now(facts.database(), job).await {
+                        tracing::warn!(error = %e, "cannot ask for the first dashboard facts; the schedule will derive them");
+                    }
+                }
                 match store.latest().await {
                     Ok(Some(_)) => {}
                     Ok(None) => {
@@ -118,6 +157,12 @@ impl InsightsModule {
     fn schedule(&self) -> Schedule {
         Schedule::every(REFRESH_JOB, self.config.refresh_every)
     }
+
+    /// Everyone's dashboard facts derived again every six hours (the outbox tail keeps them
+    /// current in between; this catches what happened while no process ran).
+    fn rebuild_schedule(&self) -> Schedule {
+        Schedule::every(live::REBUILD_JOB, Duration::from_secs(6 * 3600))
+    }
 }
 
 impl aloft_module::DomainModule for InsightsModule {
@@ -130,7 +175,7 @@ impl aloft_module::DomainModule for InsightsModule {
     }
 
     fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
-        pages::POLICY.to_vec()
+        [pages::POLICY, dashboards::POLICY].concat()
     }
 
     fn page_routes(&self) -> axum::Router {
@@ -138,10 +183,15 @@ impl aloft_module::DomainModule for InsightsModule {
             store: self.store.clone(),
             auditor: self.auditor.clone(),
         })
+        .merge(dashboards::routes(dashboards::DashState {
+            db: self.facts.database().clone(),
+            store: self.store.clone(),
+            hub: self.hub.clone(),
+        }))
     }
 
     fn navigation(&self) -> Vec<aloft_web::NavEntry> {
-        vec![aloft_web::NavEntry {
+        let mut entries = vec![aloft_web::NavEntry {
             section: pages::SECTION,
             href: "/insights",
             label: "Insights",
@@ -149,7 +199,9 @@ impl aloft_module::DomainModule for InsightsModule {
                       age; routes, cabins and months; purchases and the preference mix.",
             access: aloft_authz::Access::Permission(permissions::AGGREGATES_READ),
             order: 60,
-        }]
+        }];
+        entries.extend(dashboards::navigation());
+        entries
     }
 
     fn home_panels(&self) -> Vec<aloft_web::HomePanel> {
@@ -158,16 +210,30 @@ impl aloft_module::DomainModule for InsightsModule {
 
     fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
         let store = self.store.clone();
-        vec![(
-            REFRESH_JOB,
-            handler_fn(move |_job| {
-                let store = store.clone();
-                async move { store.refresh().await.map(|_| ()).map_err(JobError::from) }
-            }),
-        )]
+        let (facts, hub) = (self.facts.clone(), self.hub.clone());
+        vec![
+            (
+                REFRESH_JOB,
+                handler_fn(move |_job| {
+                    let store = store.clone();
+                    async move { store.refresh().await.map(|_| ()).map_err(JobError::from) }
+                }),
+            ),
+            (
+                live::REBUILD_JOB,
+                handler_fn(move |_job| {
+                    let (facts, hub) = (facts.clone(), hub.clone());
+                    async move {
+                        facts.rebuild().await.map_err(JobError::from)?;
+                        hub.changed();
+                        Ok(())
+                    }
+                }),
+            ),
+        ]
     }
 
     fn schedules(&self) -> Vec<Schedule> {
-        vec![self.schedule()]
+        vec![self.schedule(), self.rebuild_schedule()]
     }
 }
