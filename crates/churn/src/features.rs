@@ -18,6 +18,8 @@ pub struct Flight {
     pub disrupted: bool,
     /// A compensation proposal was approved or paid for it (the disruption was put right).
     pub compensated: bool,
+    /// When it was booked, if the source says.
+    pub booked_at: Option<DateTime<Utc>>,
 }
 
 /// A feedback record (complaint or compliment) with its stated rating.
@@ -105,6 +107,10 @@ pub const FEATURES: &[FeatureDef] = &[
         words: "loyalty tiers lost in the last 12 months",
     },
     FeatureDef {
+        code: "flights_booked_ahead",
+        words: "flights already booked for later",
+    },
+    FeatureDef {
         code: "spend_12m_log",
         words: "spend in the last 12 months (log of euros)",
     },
@@ -170,6 +176,13 @@ pub fn extract(h: &History, cutoff: DateTime<Utc>) -> Vec<f64> {
         .filter(|(t, _)| within(*t))
         .map(|(_, a)| *a)
         .sum();
+    // Bookings made by the cutoff for flights after it: known at the cutoff (whether they are
+    // later flown or cancelled is not), and the plainest sign of a customer staying.
+    let booked_ahead = h
+        .flights
+        .iter()
+        .filter(|f| f.departure > cutoff && f.booked_at.is_some_and(|b| b <= cutoff))
+        .count() as f64;
     // The log of euros: spend is skewed; the model compares orders of magnitude.
     let spend_log = (spend_minor.max(0) as f64 / 100.0).ln_1p();
     vec![
@@ -183,6 +196,7 @@ pub fn extract(h: &History, cutoff: DateTime<Utc>) -> Vec<f64> {
         contacts,
         f64::from(tier_now),
         f64::from(tier_drop),
+        booked_ahead,
         spend_log,
     ]
 }
@@ -249,6 +263,7 @@ mod tests {
             flown,
             disrupted,
             compensated,
+            booked_at: Some(at(s) - Duration::days(40)),
         }
     }
 
@@ -298,7 +313,8 @@ mod tests {
         assert_eq!(x[7], 1.0);
         assert_eq!(x[8], 2.0);
         assert_eq!(x[9], 1.0);
-        assert!((x[10] - 101f64.ln()).abs() < 1e-12);
+        assert_eq!(x[10], 1.0, "the July flight was booked by the cutoff");
+        assert!((x[11] - 101f64.ln()).abs() < 1e-12);
         assert!(active(&h, cutoff));
         assert!(!active(&h, at("2028-01-01T00:00:00Z")));
     }

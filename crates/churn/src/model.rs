@@ -405,6 +405,7 @@ mod tests {
                             flown: true,
                             disrupted,
                             compensated: false,
+                            booked_at: None,
                         });
                         h.spend.push((t, 5_000 + 100 * rng.below(100) as i64));
                         if disrupted {
@@ -482,6 +483,7 @@ mod tests {
                         flown: true,
                         disrupted: false,
                         compensated: false,
+                        booked_at: None,
                     })
                     .collect(),
                 ..Default::default()

@@ -140,6 +140,10 @@ pub fn add_record(
                         .unwrap_or("")
                 );
                 h.flights.push(Flight {
+                    booked_at: doc
+                        .get("booked_at")
+                        .and_then(Value::as_str)
+                        .and_then(instant),
                     departure,
                     flown: !matches!(status, "cancelled" | "no_show"),
                     disrupted,
