@@ -520,13 +520,7 @@ fn render(status: StatusCode, v: &View<'_>) -> Response {
         .history
         .iter()
         .find(|h| h.version == w.version)
-        .map(|h| {
-            format!(
-                " — published {} by {}",
-                when(h.published_at),
-                h.published_by
-            )
-        })
+        .map(|h| format!("Published {} by {}.", when(h.published_at), h.published_by))
         .unwrap_or_default();
     let day_names = DAYS.join(", ");
     page(
@@ -540,7 +534,8 @@ fn render(status: StatusCode, v: &View<'_>) -> Response {
                     Some(html! { "States, transitions, required fields and categories of cases, and the business hours SLA clocks run on. A change is published as a new version: new cases follow it, open cases keep the version they were opened under." }),
                     None))
                 section aria-labelledby="wf-current" {
-                    h2 #wf-current { "Current workflow: version " (w.version) (current) }
+                    h2 #wf-current { "Current workflow: version " (w.version) }
+                    p { (current) " New cases start in " code { (w.initial) } "." }
                     (current_tables(w))
                 }
                 section aria-labelledby="wf-versions" {
