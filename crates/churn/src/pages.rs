@@ -276,8 +276,10 @@ async fn model_page(State(store): State<ChurnStore>) -> Response {
                     ("AUC (validation)", format!("{:.3}", m.auc), None),
                     ("Brier score", format!("{:.4}", m.brier), None),
                     ("Brier, base rate only", format!("{:.4}", m.brier_baseline), None),
-                    ("Validation customers", format!("{} ({} defected)", m.validation_rows, m.validation_defected), None),
-                    ("Training customers", format!("{} ({} defected)", m.train_rows, m.train_defected), None),
+                    ("Validation customers", m.validation_rows.to_string(), None),
+                    ("Validation customers who defected", m.validation_defected.to_string(), None),
+                    ("Training customers", m.train_rows.to_string(), None),
+                    ("Training customers who defected", m.train_defected.to_string(), None),
                 ]))
                 section #churn-calibration-section aria-labelledby="churn-cal-title" {
                     h2 #churn-cal-title { "Calibration" }
