@@ -3,8 +3,9 @@
 //! definition is refused naming the field and changes nothing, an open case keeps its version
 //! (it can still take a move the new version removed) while new cases follow the new one, a
 //! withdrawn category opens no new case, every publication is evented and audited; station
-//! calendars make two cases at different stations due at different times; and only the CMP
-//! manager may do any of it.
+//! calendars make two cases at different stations due at different times (a case about a
+//! booking runs on its first flight's departure station); and only the CMP manager may do any
+//! of it.
 
 mod common;
 
@@ -583,6 +584,33 @@ async fn cases_at_different_stations_run_on_their_own_calendars() {
                 .await
                 .unwrap();
         assert_eq!(DateTime::parse_from_rfc3339(&stored).unwrap(), fra_due);
+        // Without a station, a case about a booking runs on its first flight's departure
+        // station (travel's timeline).
+        let booking = aloft_travel::Record::parse(
+            aloft_travel::RecordKind::Booking,
+            &json!({"source": "gds", "source_record_id": "FRA555", "record_locator": "FRA555",
+                "segments": [{"flight_number": "LH400", "origin": "FRA", "destination": "JFK",
+                    "scheduled_departure_local": "2026-07-01T10:00",
+                    "scheduled_arrival_local": "2026-07-01T12:40",
+                    "cabin": "economy", "rbd": "Y", "status": "scheduled"}]}),
+        )
+        .unwrap();
+        aloft_travel::TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        )
+        .record_many(
+            vec![(aloft_travel::CustomerId::parse(&customer).unwrap(), booking)],
+            &aloft_kernel::AccessContext::system("test"),
+        )
+        .await
+        .unwrap();
+        let by_booking = open(&app, case(&customer, "refund", "FRA555")).await;
+        assert_eq!(by_booking["station"], "FRA", "{by_booking}");
+        assert_eq!(
+            at(&by_booking["sla"]["first_response_due"]),
+            expected_due(&by_booking, &fra_def)
+        );
         // A bad station is named.
         let mut body = case(&customer, "refund", "BAD444");
         body["station"] = json!("Frankfurt");
