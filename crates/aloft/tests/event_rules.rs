@@ -66,10 +66,13 @@ async fn ingest(app: &TestApp, events: &[Value]) {
     );
 }
 
-/// What the test receiver was sent: (headers we check, body).
+/// One post the test receiver got: `webhook-id`, `webhook-timestamp`, `webhook-signature`, body.
+type Post = (String, String, String, String);
+
+/// What the test receiver was sent.
 #[derive(Clone, Default)]
 struct Inbox {
-    got: Arc<Mutex<Vec<(String, String, String, String)>>>,
+    got: Arc<Mutex<Vec<Post>>>,
     /// Answer 503 to this many posts of a case's opening first.
     fail_first: Arc<Mutex<usize>>,
 }

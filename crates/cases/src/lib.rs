@@ -28,6 +28,7 @@ pub mod pages;
 pub mod permissions;
 pub mod routes;
 pub mod rules;
+pub mod rules_pages;
 pub mod selfservice;
 pub mod service;
 pub mod settings;
@@ -240,6 +241,7 @@ impl aloft_module::DomainModule for CasesModule {
             dashboard::POLICY,
             rules::POLICY,
             notices::POLICY,
+            rules_pages::POLICY,
             workflow_pages::POLICY,
         ]
         .concat()
@@ -251,6 +253,7 @@ impl aloft_module::DomainModule for CasesModule {
             .merge(dashboard::routes(self.cases.clone()))
             .merge(workflow_pages::routes(self.cases.clone()))
             .merge(notices::routes(self.notices.clone()))
+            .merge(rules_pages::routes(self.rules.clone()))
     }
 
     fn portal_entries(&self) -> Vec<aloft_web::PortalEntry> {
@@ -278,6 +281,14 @@ impl aloft_module::DomainModule for CasesModule {
                 summary: "Cases given or escalated to you, passengers' replies, SLA targets near or missed.",
                 access: aloft_authz::Access::Permission(permissions::CASE_WORK),
                 order: 20,
+            },
+            aloft_web::NavEntry {
+                section: pages::SECTION,
+                href: rules_pages::PATH,
+                label: "Case event rules",
+                summary: "Rules that open cases from other systems' events (a mishandled bag).",
+                access: aloft_authz::Access::Permission(permissions::CASE_CONFIGURE),
+                order: 21,
             },
             aloft_web::NavEntry {
                 section: pages::SECTION,

@@ -181,7 +181,7 @@ fn view(
                 @if let Some(secret) = secret {
                     div.notice.good role="status" {
                         p { "Endpoint added. Its signing secret is shown only now — store it with the receiver:" }
-                        p { code { (secret) } }
+                        p { code.secret { (secret) } }
                     }
                 }
                 @if endpoints.is_empty() {
@@ -193,7 +193,7 @@ fn view(
                             (e.name) " "
                             @if e.active { (kit::badge("active", Tone::Good)) } @else { (kit::badge("removed", Tone::Neutral)) }
                         }
-                        p { code { (e.url) } " · " (e.families.join(", ")) }
+                        p { code.wrap { (e.url) } " · " (e.families.join(", ")) }
                         @let list = recent.iter().find(|(id, _)| *id == e.id).map(|(_, l)| l.as_slice()).unwrap_or(&[]);
                         @if list.is_empty() {
                             p { "Nothing sent yet." }
@@ -202,7 +202,7 @@ fn view(
                                 Column::new("Event"), Column::new("State"), Column::new("Tries"),
                                 Column::new("Last answer"), Column::new("Queued"),
                             ]).rows(list.iter().map(|d| vec![
-                                html! { (d.event_type) br; small { code { (d.event_id) } } },
+                                html! { (d.event_type) br; small { code.wrap { (d.event_id) } } },
                                 match d.state.as_str() {
                                     "delivered" => kit::badge("delivered", Tone::Good),
                                     "failed" => kit::badge("failed", Tone::Bad),
@@ -226,7 +226,7 @@ fn view(
                         (csrf_field())
                         (Field::text("name", "Name").value(form.text("name")).required().render(errors))
                         (Field::new("url", "Address", kit::FieldKind::Input("url")).hint("https://… (plain http only to this machine)").value(form.text("url")).required().render(errors))
-                        fieldset #families {
+                        fieldset #f-families {
                             legend { "Events to send" }
                             @if let Some(msg) = errors.of("families") {
                                 p.field-error id="families-error" { (msg) }

@@ -17,15 +17,15 @@ export default async function (t) {
       await noSidewaysScroll(page, assert, `webhooks @${width}`);
     }
     await page.setViewportSize({ width: 1366, height: 900 });
-    await page.fill("#name", "Complaints CRM");
-    await page.fill("#url", "http://crm.example.com/aloft");
+    await page.fill("#f-name", "Complaints CRM");
+    await page.fill("#f-url", "http://crm.example.com/aloft");
     await page.check("#family-aloft-case");
     await page.click("form[action='/webhooks'] button[type=submit]");
     let text = await page.locator("main").textContent();
     assert(text.includes("must use https"), "the address is refused in words");
     await axe(page, "webhooks with errors");
 
-    await page.fill("#url", "https://crm.example.com/aloft");
+    await page.fill("#f-url", "https://crm.example.com/aloft");
     await page.click("form[action='/webhooks'] button[type=submit]");
     text = await page.locator("main").textContent();
     assert(text.includes("whsec_"), "the secret is shown once");
@@ -38,9 +38,11 @@ export default async function (t) {
     await page.setViewportSize({ width: 1366, height: 900 });
     await page.goto(`${base}/webhooks`);
     assert(!(await page.locator("main").textContent()).includes("whsec_"), "not shown again");
-    page.once("dialog", (d) => d.accept());
     await page.click("form[action$='/remove'] button");
+    await page.waitForSelector("dialog.confirm-dialog[open]");
+    await page.click("dialog.confirm-dialog button:not(.secondary)");
     await page.waitForURL(/\/webhooks$/);
+    await page.waitForLoadState();
     assert((await page.locator("main").textContent()).includes("removed"), "marked removed");
   });
 }
