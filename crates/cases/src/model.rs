@@ -409,7 +409,7 @@ impl Workflow {
                         format!("/transitions/{i}/required/{j}"),
                         format!("{f:?} is not a field name: use lower-case letters, digits and _"),
                     );
-                } else if f == "to" || !seen.insert(f.as_str()) {
+                } else if matches!(f.as_str(), "to" | "csrf") || !seen.insert(f.as_str()) {
                     bad(
                         &mut out,
                         format!("/transitions/{i}/required/{j}"),

@@ -330,6 +330,21 @@ async fn detail(
                 .collect()
         })
         .unwrap_or_default();
+    // Fields the workflow's moves from here require beyond the usual three, each a box of its
+    // own (named as the workflow names it, so the move passes it on).
+    let mut extra_fields: Vec<(String, String)> = Vec::new();
+    for t in workflow.iter().flat_map(|w| w.next(&case.state)) {
+        for f in &t.required {
+            if !["message", "resolution", "reason"].contains(&f.as_str())
+                && !extra_fields.iter().any(|(n, _)| n == f)
+            {
+                extra_fields.push((
+                    f.clone(),
+                    format!("{} (required to move to {})", f.replace('_', " "), t.to),
+                ));
+            }
+        }
+    }
     let closed = workflow
         .as_ref()
         .is_some_and(|w| w.is_terminal(&case.state));
@@ -412,6 +427,9 @@ async fn detail(
                                 (Field::new("message", "Message to the customer (when asking them)", FieldKind::TextArea).render(&errors))
                                 (Field::text("resolution", "Resolution (when resolving)").render(&errors))
                                 (Field::text("reason", "Reason (when closing early or reopening)").render(&errors))
+                                @for (name, label) in &extra_fields {
+                                    (Field::text(name, label).render(&errors))
+                                }
                                 button type="submit" { "Move" }
                             }
                         }
@@ -483,9 +501,13 @@ async fn transition(
     let Some(to) = given(&form, "to") else {
         return kit::redirect_with_notice(&format!("/cases/{id}"), "Not done: choose a state.");
     };
-    let fields = ["message", "resolution", "reason"]
+    // Every field the form carries (the usual three and those the workflow requires), so a
+    // move needing a field of the CMP manager's own naming can be made here too.
+    let fields = form
+        .pairs()
         .iter()
-        .filter_map(|f| given(&form, f).map(|v| ((*f).to_owned(), v)))
+        .filter(|(k, _)| k != "to" && k != "csrf" && crate::model::is_slug(k))
+        .filter_map(|(k, _)| given(&form, k).map(|v| (k.clone(), v)))
         .collect();
     match cases
         .transition(&id, &TransitionRequest { to, fields }, &ctx)

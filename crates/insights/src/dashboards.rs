@@ -337,7 +337,7 @@ fn grid_card(g: &Grid, unit: &str, empty: &str) -> Markup {
         @if g.rows.is_empty() {
             (kit::empty_state(&g.title, empty, None))
         } @else {
-            div.insight-body {
+            div.dash-body {
                 @if bars.iter().any(|(_, n)| *n > 0) {
                     (BarChart {
                         title: format!("{}: {}", g.title, g.columns.get(g.chart_column).copied().unwrap_or("")),
