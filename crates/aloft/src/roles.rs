@@ -227,6 +227,7 @@ pub const ROLES: &[RoleDef] = &[
             CONSENT_READ,
             CONSENT_WRITE,
             aloft_privacy::permissions::REQUESTS_MANAGE,
+            aloft_privacy::permissions::HOLDS_MANAGE,
         ],
     ),
     staff(

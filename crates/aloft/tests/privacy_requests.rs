@@ -286,6 +286,17 @@ async fn fulfilment_restricts_objects_rectifies_and_erases() {
         let bo = new("Bo").await;
         let cy = new("Cy").await;
         let di = new("Di").await;
+        // The consent mask on the analytics facts row (migration 0047) follows every change in
+        // its transaction: marketing e-mail 1, personalisation 16, disruption alerts 128.
+        for c in [&bo, &cy] {
+            sqlx::query("INSERT INTO analytics_customer_facts (customer_id, updated_at) VALUES ($1, '2026-12-01T00:00:00.000000Z') ON CONFLICT (customer_id) DO NOTHING")
+                .bind(c).execute(app.test_db.db.pool()).await.unwrap();
+        }
+        let mask = |c: &str| {
+            let sql = format!("SELECT consent_allowed FROM analytics_customer_facts WHERE customer_id = '{c}'");
+            let app = &app;
+            async move { count(app, &sql).await }
+        };
         for c in [&bo, &cy] {
             consent(&app, c, "marketing_email", "email").await;
             consent(&app, c, "personalisation", "any").await;
@@ -313,6 +324,7 @@ async fn fulfilment_restricts_objects_rectifies_and_erases() {
         let sql = |p| format!("SELECT COUNT(*) FROM customers c WHERE {}", consent_exists_sql(p, "c.id"));
         assert_eq!(count(&app, &sql(email)).await, 1);
         assert_eq!(count(&app, &sql(alerts)).await, 2);
+        assert_eq!((mask(&bo).await, mask(&cy).await), (128, 145), "restricted: only what a law requires");
         assert_eq!(
             count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.processing_restricted' AND resource_id = '{bo}'")).await,
             1
@@ -330,6 +342,7 @@ async fn fulfilment_restricts_objects_rectifies_and_erases() {
         assert_eq!(r.json()["steps"].as_array().unwrap().last().unwrap()["to"], "restriction_lifted");
         assert!(store.restricted_since(bo_id).await.unwrap().is_none());
         assert!(store.consented(email, &[bo_id]).await.unwrap().contains(&bo_id));
+        assert_eq!(mask(&bo).await, 145, "lifted: the consents count again");
         assert_eq!(post_as(&app, DPO, &lift, &json!({"reason": "again"})).await.status, 409);
         assert_eq!(
             count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.restriction_lifted' AND resource_id = '{bo}'")).await,
@@ -348,6 +361,18 @@ async fn fulfilment_restricts_objects_rectifies_and_erases() {
         assert_eq!(r.json()["outcome"]["objection"]["withdrawn"].as_array().unwrap().len(), 1);
         assert!(store.consented(profiling, &[cy_id]).await.unwrap().is_empty());
         assert_eq!(store.consented(email, &[cy_id]).await.unwrap().len(), 1, "not objected: kept");
+        assert_eq!(mask(&cy).await, 129, "objected to profiling: its bit cleared");
+        // Consent enforced in personalisation: the next best action profiles the customer, so
+        // after the objection nothing is offered on any channel (the agent's included), though
+        // the marketing e-mail consent stands; Bo (not objecting) still gets considered.
+        let nba = get_as(&app, ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/customers/{cy}/next-best-action")).await;
+        assert_eq!(nba.status, 200, "{}", nba.text());
+        let nba = nba.json();
+        assert!(nba["action"].is_null(), "{nba}");
+        assert!(nba["considered"].as_array().unwrap().iter().all(|c| c["outcome"] == "no_consent"
+            && c["reason"].as_str().unwrap().contains("objected to profiling")), "{nba}");
+        let nba = get_as(&app, ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/customers/{bo}/next-best-action")).await.json();
+        assert!(!nba["considered"].as_array().unwrap().iter().any(|c| c["reason"].as_str().unwrap().contains("objected")), "{nba}");
         let history = store.history(cy_id).await.unwrap();
         assert_eq!(history[0].purpose, "personalisation");
         assert!(!history[0].granted);
@@ -848,6 +873,21 @@ async fn legal_holds_keep_data_from_retention_and_erasure_until_lifted() {
             sqlx::query(&format!("UPDATE {t} SET occurred_at = '{four_years_ago}'"))
                 .execute(app.test_db.db.pool()).await.unwrap();
         }
+
+        // Holds have a permission of their own (least privilege): every hold route, in the API
+        // and the console, demands privacy.holds.manage — not privacy.requests.manage — and only
+        // the data privacy officer holds it.
+        use aloft_privacy::permissions::HOLDS_MANAGE;
+        let hold_routes: Vec<_> = aloft_privacy::routes::POLICY.iter()
+            .chain(aloft_privacy::pages::CONSOLE_POLICY)
+            .filter(|p| p.path.contains("/holds"))
+            .collect();
+        assert_eq!(hold_routes.len(), 6, "{hold_routes:?}");
+        for p in hold_routes {
+            assert_eq!(p.access, aloft_authz::Access::Permission(HOLDS_MANAGE), "{} {}", p.method, p.path);
+        }
+        let holders: Vec<&str> = aloft::roles::ROLES.iter().filter(|r| r.allows(HOLDS_MANAGE)).map(|r| r.id).collect();
+        assert_eq!(holders, [ids::DATA_PRIVACY_OFFICER]);
 
         // Only the privacy officer places holds; bad input names the field, stores nothing.
         for role in [ids::CONTACT_CENTRE_AGENT, ids::ADMINISTRATOR, ids::PASSENGER] {

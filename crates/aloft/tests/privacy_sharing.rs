@@ -335,3 +335,68 @@ async fn differentially_private_counts_spend_a_per_partner_budget_and_stop_when_
     })
     .await;
 }
+
+/// The DPO console's forms: a share released from the form (its errors named on their fields,
+/// nothing released), its CSV downloaded from the list; a budget set and counts released from
+/// the forms, a release the budget cannot pay for refused naming ε, one for a partner without a
+/// budget naming the partner.
+#[tokio::test]
+async fn the_console_releases_shares_and_counts_from_its_forms() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        seed(&app).await;
+        let dpo = app.sign_in_as(DPO).await;
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        for form in ["action=\"/privacy/shares\"", "action=\"/privacy/dp/budgets\"", "action=\"/privacy/dp/releases\""] {
+            assert!(html.contains(form), "{form}");
+        }
+
+        // A share: bad k and l named on their fields, nothing released.
+        let r = app.post_form_as(&dpo, "/privacy/shares", "share_partner=Star+Hotels&share_k=1&share_l=x&share_max_suppression_percent=10").await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("href=\"#f-share-k\"") && r.text().contains("href=\"#f-share-l\""), "{}", r.text());
+        assert!(r.text().contains("value=\"Star Hotels\""), "the form keeps what was typed");
+        let r = app.post_form_as(&dpo, "/privacy/shares", "share_partner=&share_k=5&share_l=7").await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("href=\"#f-share-partner\"") && r.text().contains("href=\"#f-share-l\""), "{}", r.text());
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_partner_shares").await, 0);
+        let r = app.post_form_as(&dpo, "/privacy/shares", "share_partner=Star+Hotels&share_k=5&share_l=2&share_sensitive=cabin&share_max_suppression_percent=10").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_partner_shares WHERE kind = 'k_anonymous'").await, 1);
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        let id: String = sqlx::query_scalar("SELECT id FROM privacy_partner_shares").fetch_one(app.test_db.db.pool()).await.unwrap();
+        let link = format!("/privacy/shares/{id}/csv");
+        assert!(html.contains(&link), "the list links the released file");
+        let r = app.get_as(&dpo, &link).await;
+        assert_eq!(r.status, 200);
+        assert!(r.text().starts_with("age_band,region,travel_frequency,cabin,count"), "{}", r.text());
+
+        // Budgets and releases.
+        let r = app.post_form_as(&dpo, "/privacy/dp/budgets", "budget_partner=Star+Hotels&budget_epsilon=lots").await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("href=\"#f-budget-epsilon\""), "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/dp/budgets", "budget_partner=Star+Hotels&budget_epsilon=1").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/dp/releases", "dp_partner=Star+Hotels&dp_dimension=region&dp_epsilon=0.6").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/dp/releases", "dp_partner=Star+Hotels&dp_dimension=region&dp_epsilon=0.6").await;
+        assert_eq!(r.status, 409, "only 0.4 is left");
+        assert!(r.text().contains("href=\"#f-dp-epsilon\""), "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/dp/releases", "dp_partner=Alliance+Air&dp_dimension=region&dp_epsilon=0.1").await;
+        assert_eq!(r.status, 409);
+        assert!(r.text().contains("href=\"#f-dp-partner\""), "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/dp/releases", "dp_partner=Star+Hotels&dp_dimension=planet&dp_epsilon=9").await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("href=\"#f-dp-dimension\"") && r.text().contains("href=\"#f-dp-epsilon\""), "{}", r.text());
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_partner_shares WHERE kind = 'dp_counts'").await, 1);
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        assert!(html.contains("id=\"privacy-budgets\"") && html.contains("0.400"), "the remaining budget is shown");
+
+        // Not for other staff.
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        let r = app.post_form_as(&agent, "/privacy/dp/budgets", "budget_partner=X&budget_epsilon=1").await;
+        assert_eq!(r.status, 403);
+        app.stop().await;
+    })
+    .await;
+}

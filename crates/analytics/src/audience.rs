@@ -1,11 +1,12 @@
 //! Audiences: a saved segment's members released for a marketing purpose, with consent
 //! enforced.
 //!
-//! A member is released only if the privacy register (`privacy_consent_state`) holds their
-//! consent to the purpose now and their processing is not restricted (Art. 18,
-//! `privacy_restrictions` without `lifted_at`) — the same answer as the privacy crate's consent
-//! check, read in the one SQL statement that lists the members so a million-member segment is
-//! split in one round trip. Everyone else is left out and counted.
+//! A member is released only if their consent to the purpose is given now and their processing
+//! is not restricted (Art. 18) — the privacy crate's answer, kept on the member's facts row
+//! (`consent_allowed`, migration 0047, updated in the transaction of every consent change and
+//! restriction), read in the one SQL statement that lists the members so a million-member
+//! segment is split in one round trip without a probe of the consent state per member.
+//! Everyone else is left out and counted.
 //!
 //! Two ways out:
 //! - **CSV** (`customer_id` and the contact the purpose's channel needs: `email` for
@@ -222,16 +223,24 @@ impl Audiences {
         let Some((segment, _)) = self.store.segment(segment_id).await? else {
             return Ok(None);
         };
+        // Unknown purposes release no one (the routes accept only `PURPOSES`).
+        let bit = aloft_privacy::purpose(purpose).map_or(0, |p| p.bit());
+        // The consent check is the member's facts row's mask (kept current with every consent
+        // change and restriction, in their transactions); a member without a facts row has no
+        // mask and is left out. The restriction is checked again on its own table, so a
+        // restriction written by anything but the privacy service still holds (restrictions
+        // are few: an anti-join against a small table).
         let rows = sqlx::query(
-            "SELECT m.customer_id, CAST(CASE WHEN EXISTS (SELECT 1 FROM privacy_consent_state c \
-             WHERE c.customer_id = m.customer_id AND c.purpose = $2 AND c.granted = 1) \
+            "SELECT m.customer_id, CAST(CASE WHEN (COALESCE(f.consent_allowed, 0) & $2) <> 0 \
              AND NOT EXISTS (SELECT 1 FROM privacy_restrictions r \
              WHERE r.customer_id = m.customer_id AND r.lifted_at IS NULL) \
              THEN 1 ELSE 0 END AS BIGINT) AS ok \
-             FROM analytics_segment_members m WHERE m.segment_id = $1 ORDER BY m.customer_id",
+             FROM analytics_segment_members m \
+             LEFT JOIN analytics_customer_facts f ON f.customer_id = m.customer_id \
+             WHERE m.segment_id = $1 ORDER BY m.customer_id",
         )
         .bind(segment_id)
-        .bind(purpose)
+        .bind(bit)
         .fetch_all(self.store.database().pool())
         .await?;
         let mut consented = Vec::new();

@@ -78,9 +78,27 @@ impl Channel {
 #[derive(Debug, Clone, Default)]
 pub struct Consents(pub Vec<(String, String)>);
 
+/// The entry `SegmentStore::consents_of` gives, alone, for a customer who may not be profiled
+/// at all: they withdrew their `personalisation` consent (or objected to profiling, which
+/// withdraws it: GDPR Art. 21(2)–(3)), or their processing is restricted (Art. 18). A next best
+/// action is profiling for direct marketing, so then no action is offered on any channel — the
+/// agent's in a conversation included.
+pub const NO_PROFILING: (&str, &str) = ("personalisation", "objected");
+
 impl Consents {
+    /// Whether the customer may be profiled for offers at all (see [`NO_PROFILING`]).
+    pub fn profiling_allowed(&self) -> bool {
+        !self
+            .0
+            .iter()
+            .any(|(p, c)| p == NO_PROFILING.0 && c == NO_PROFILING.1)
+    }
+
     /// Whether an offer may be made on `channel`.
     pub fn allow(&self, channel: Channel) -> bool {
+        if !self.profiling_allowed() {
+            return false;
+        }
         match channel.consent() {
             None => true,
             Some((purpose, ch)) => self
@@ -436,6 +454,12 @@ pub fn allowed(
     policy: ContactPolicy,
     now: DateTime<Utc>,
 ) -> Result<Channel, (Outcome, String)> {
+    if !consents.profiling_allowed() {
+        return Err((
+            Outcome::NoConsent,
+            "objected to profiling: the customer withdrew personalisation or their processing is restricted, so no personalised offer on any channel".to_owned(),
+        ));
+    }
     if !matches(&action.eligibility, facts, now) {
         return Err((
             Outcome::NotEligible,
@@ -700,6 +724,42 @@ mod tests {
         );
         let c = d.chosen.unwrap();
         assert_eq!((c.action.code, c.channel), ("upgrade_offer", Channel::Push));
+    }
+
+    #[test]
+    fn an_objection_to_profiling_stops_every_action_on_every_channel() {
+        let mut given = email();
+        given.0.push(("marketing_sms".into(), "sms".into()));
+        given.0.push((NO_PROFILING.0.into(), NO_PROFILING.1.into()));
+        let d = arbitrate(
+            catalogue(),
+            &disrupted(),
+            &given,
+            &[],
+            ContactPolicy::default(),
+            now(),
+        );
+        assert!(d.chosen.is_none());
+        assert!(
+            d.considered
+                .iter()
+                .all(|c| c.outcome == Outcome::NoConsent && c.reason.contains("objected")),
+            "{:?}",
+            d.considered
+        );
+        assert!(!given.allow(Channel::Agent) && !given.allow(Channel::Email));
+        let d = arbitrate(
+            catalogue(),
+            &disrupted(),
+            &email(),
+            &[],
+            ContactPolicy::default(),
+            now(),
+        );
+        assert!(
+            d.chosen.is_some(),
+            "without the objection an action is chosen"
+        );
     }
 
     #[test]

@@ -368,7 +368,9 @@ impl Offers {
         // Serialise offers to one customer: the upsert of their facts row locks it (PostgreSQL;
         // SQLite has one writer anyway), then the history is read again inside the transaction,
         // so two concurrent offers cannot both pass a frequency cap or the quiet period. The
-        // facts row is refreshed with what was just derived.
+        // facts row is refreshed with what was just derived. (The consent lock first: the
+        // upsert locks the facts row, see `lock_against_consent_changes`.)
+        crate::storage::lock_against_consent_changes(tx.conn(), self.db.backend()).await?;
         sqlx::query(
             "INSERT INTO analytics_customer_facts (customer_id, updated_at) VALUES ($1, $2) \
              ON CONFLICT (customer_id) DO UPDATE SET updated_at = excluded.updated_at",

@@ -208,17 +208,41 @@ impl SegmentStore {
 
     /// The consents a customer has given now, as `(purpose, channel)` codes of the privacy
     /// purpose register (withdrawn ones are left out).
+    ///
+    /// A customer who may not be profiled at all — personalisation withdrawn (an objection to
+    /// profiling withdraws it) or processing restricted (Art. 18) — gets
+    /// [`crate::nba::NO_PROFILING`] alone: no offer on any channel.
     pub async fn consents_of(&self, customer: &str) -> Result<Vec<(String, String)>, StorageError> {
         let rows = sqlx::query(
-            "SELECT purpose, channel FROM privacy_consent_state \
-             WHERE customer_id = $1 AND granted = 1 ORDER BY purpose, channel",
+            "SELECT purpose, channel, granted FROM privacy_consent_state \
+             WHERE customer_id = $1 ORDER BY purpose, channel",
         )
         .bind(customer)
         .fetch_all(self.db.pool())
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("purpose")?, r.try_get("channel")?)))
-            .collect()
+        let mut given = Vec::new();
+        let mut objected = false;
+        for r in &rows {
+            let purpose: String = r.try_get("purpose")?;
+            let granted: i64 = r.try_get("granted")?;
+            if granted == 1 {
+                given.push((purpose, r.try_get("channel")?));
+            } else if purpose == crate::nba::NO_PROFILING.0 {
+                objected = true;
+            }
+        }
+        let restricted = sqlx::query(
+            "SELECT 1 FROM privacy_restrictions WHERE customer_id = $1 AND lifted_at IS NULL",
+        )
+        .bind(customer)
+        .fetch_optional(self.db.pool())
+        .await?
+        .is_some();
+        if objected || restricted {
+            let (p, c) = crate::nba::NO_PROFILING;
+            return Ok(vec![(p.to_owned(), c.to_owned())]);
+        }
+        Ok(given)
     }
 
     async fn write_facts(
@@ -254,6 +278,26 @@ impl SegmentStore {
     }
 }
 
+/// Orders this transaction's writes of facts rows against consent changes (PostgreSQL; SQLite
+/// has one writer): the exclusive advisory lock [`aloft_privacy::store::FACTS_CONSENT_LOCK`],
+/// which consent writers take shared before they update a facts row's `consent_allowed`. Taken
+/// before the first facts row is touched (a transaction that locks a facts row first and then
+/// waits here could deadlock with a consent change); held to commit.
+pub(crate) async fn lock_against_consent_changes(
+    conn: &mut sqlx::AnyConnection,
+    b: aloft_kernel::Backend,
+) -> Result<(), StorageError> {
+    if b == aloft_kernel::Backend::Postgres {
+        sqlx::query(&format!(
+            "SELECT pg_advisory_xact_lock({})",
+            aloft_privacy::store::FACTS_CONSENT_LOCK
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Writes facts rows on `conn` (inside the caller's transaction): every table replaced when
 /// `replace_all`, else these customers' rows.
 pub(crate) async fn write_facts_on(
@@ -263,13 +307,18 @@ pub(crate) async fn write_facts_on(
     now: DateTime<Utc>,
     replace_all: bool,
 ) -> Result<(), StorageError> {
-    let p: Vec<String> = (1..=22).map(|n| b.param(n)).collect();
+    lock_against_consent_changes(&mut *conn, b).await?;
+    let p: Vec<String> = (1..=23).map(|n| b.param(n)).collect();
+    // The consent mask is computed here, from the privacy register as committed, never from
+    // what was derived earlier outside the transaction (see `lock_against_consent_changes`).
     let insert = format!(
         "INSERT INTO analytics_customer_facts (customer_id, home_airport, nationality, age_band, \
          language, tier, tier_changed_at, flights_12m, flights_90d, last_flight_at, main_cabin, \
          spend_12m_minor, disruptions_12m, meal_preference, seat_preference, interactions_90d, \
-         negative_90d, last_sentiment, open_cases, consent_marketing_email, updated_at) VALUES ({})",
-        p[..21].join(", ")
+         negative_90d, last_sentiment, open_cases, consent_marketing_email, updated_at, \
+         consent_allowed) VALUES ({}, {})",
+        p[..21].join(", "),
+        aloft_privacy::store::allowed_mask_sql(&p[21], &p[22])
     );
     if replace_all {
         for table in [
@@ -318,6 +367,8 @@ pub(crate) async fn write_facts_on(
             .bind(f.open_cases)
             .bind(i64::from(f.consent_marketing_email))
             .bind(instant(Some(now)))
+            .bind(&f.customer_id)
+            .bind(&f.customer_id)
             .execute(&mut *conn)
             .await?;
         for (table, values) in [

@@ -193,6 +193,24 @@ async fn audience_of_200k_members_split_and_published() {
             .execute(pool)
             .await
             .unwrap();
+            // The members' facts rows carry the consent mask the split reads (migration 0047;
+            // marketing_email is bit 1).
+            let facts: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    format!(
+                        "('m{i:07}', {}, '2026-12-06T12:00:00.000000Z')",
+                        i64::from(*i % 2 == 0)
+                    )
+                })
+                .collect();
+            sqlx::query(&format!(
+                "INSERT INTO analytics_customer_facts (customer_id, consent_allowed, updated_at) VALUES {}",
+                facts.join(", ")
+            ))
+            .execute(pool)
+            .await
+            .unwrap();
         }
         let audiences = Audiences::new(store.clone(), None);
         let t0 = std::time::Instant::now();

@@ -195,6 +195,17 @@ pub fn purpose(code: &str) -> Option<&'static Purpose> {
 }
 
 impl Purpose {
+    /// The purpose's bit in a consent mask (`analytics_customer_facts.consent_allowed`):
+    /// `1 << i` for the `i`-th purpose of the register. The register only grows at its end, so a
+    /// purpose keeps its bit (at most 63 purposes; a test checks).
+    pub fn bit(&self) -> i64 {
+        let i = PURPOSES
+            .iter()
+            .position(|p| p.code == self.code)
+            .unwrap_or(63);
+        1i64 << i
+    }
+
     /// The current notice version.
     pub fn current_notice(&self) -> &'static str {
         self.notices.last().map(|n| n.0).unwrap_or("")

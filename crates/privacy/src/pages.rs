@@ -4,7 +4,7 @@
 //! deadlines, consent per purpose, each request's page with its steps and the forms that move
 //! and extend it, links to the customer's audit trail). Reads are audited like the API's.
 
-use aloft_authz::{Access, RoutePolicy};
+use aloft_authz::{Access, RoutePolicy, current_principal};
 use aloft_kernel::{AccessContext, ApiError};
 use aloft_vocab::CustomerId;
 use aloft_web::kit::{self, Column, DataTable, Field, FieldKind, FormData, FormErrors, Tone};
@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 
 use crate::model::{PURPOSES, SOURCES, parse_change};
-use crate::permissions::{CONSENT_READ, CONSENT_WRITE, REQUESTS_MANAGE};
+use crate::permissions::{CONSENT_READ, CONSENT_WRITE, HOLDS_MANAGE, REQUESTS_MANAGE};
 use crate::requests::{
     CHANNELS, RequestKind, Urgency, parse_extension, parse_new, parse_transition,
 };
@@ -263,14 +263,30 @@ pub const CONSOLE_POLICY: &[RoutePolicy] = &[
         "/privacy/requests/{id}/lift",
         Access::Permission(REQUESTS_MANAGE),
     ),
+    RoutePolicy::new("POST", "/privacy/holds", Access::Permission(HOLDS_MANAGE)),
     RoutePolicy::new(
         "POST",
-        "/privacy/holds",
+        "/privacy/holds/lift",
+        Access::Permission(HOLDS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/privacy/shares",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/privacy/shares/{id}/csv",
         Access::Permission(REQUESTS_MANAGE),
     ),
     RoutePolicy::new(
         "POST",
-        "/privacy/holds/lift",
+        "/privacy/dp/budgets",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/privacy/dp/releases",
         Access::Permission(REQUESTS_MANAGE),
     ),
     RoutePolicy::new(
@@ -295,6 +311,10 @@ pub fn console_routes(requests: Requests) -> axum::Router {
             get(|| async { crate::routes::records_csv_response() }),
         )
         .route("/privacy/holds/lift", post(lift_hold_post))
+        .route("/privacy/shares", post(share_post))
+        .route("/privacy/shares/{id}/csv", get(share_csv))
+        .route("/privacy/dp/budgets", post(budget_post))
+        .route("/privacy/dp/releases", post(dp_release_post))
         .with_state(requests)
 }
 
@@ -406,6 +426,11 @@ struct Extra {
     runs: Vec<crate::retention::PastRun>,
     hold_form: Markup,
     lift_form: Markup,
+    /// Whether the viewer may place and lift legal holds (`privacy.holds.manage`).
+    can_hold: bool,
+    share_form: Markup,
+    budget_form: Markup,
+    release_form: Markup,
 }
 
 fn place_hold_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
@@ -566,6 +591,7 @@ fn console_body(
                 .render())
             }
         }
+        @if extra.can_hold {
         section aria-labelledby="holds-h" {
             h2 #holds-h { "Legal holds" }
             p { "Data under a hold is kept past its retention period, and a held person cannot be erased (GDPR Art. 17(3)(e)) until the hold is lifted." }
@@ -599,9 +625,10 @@ fn console_body(
                 (extra.lift_form)
             }
         }
+        }
         section aria-labelledby="shares-h" {
             h2 #shares-h { "Partner shares" }
-            p { "Anonymised insights released to partners: only people who consented to partner sharing, quasi-identifiers generalised, groups smaller than k or less diverse than l suppressed. Released through " code { "POST /api/v1/privacy/shares" } "; each is audited with what was released." }
+            p { "Anonymised insights released to partners: only people who consented to partner sharing, quasi-identifiers generalised (age band, region, travel frequency), groups smaller than k or less diverse than l suppressed. Each share is audited with what was released; its CSV is kept exactly as the partner received it." }
             @if extra.shares.is_empty() {
                 (kit::empty_state("No share yet", "Shares released to partners appear here with their k, l and counts.", None))
             } @else {
@@ -609,6 +636,7 @@ fn console_body(
                     Column::new("When (UTC)"), Column::new("Partner"), Column::new("k").numeric(), Column::new("l").numeric(),
                     Column::new("Sensitive attribute"), Column::new("People released").numeric(),
                     Column::new("Suppressed").numeric(), Column::new("Excluded (no consent)").numeric(),
+                    Column::new("Released file"),
                 ])
                 .id("partner-shares")
                 .rows(extra.shares.iter().map(|s| vec![
@@ -620,15 +648,18 @@ fn console_body(
                     html! { (s.released) },
                     html! { (s.suppressed) },
                     html! { (s.excluded_no_consent) },
+                    html! { a href={ "/privacy/shares/" (s.id) "/csv" } download { "CSV" span.visually-hidden { " of the share to " (s.partner) } } },
                 ]).collect())
                 .render())
             }
+            h3 #share-form-h { "Release a share" }
+            (extra.share_form)
         }
         section aria-labelledby="budgets-h" {
             h2 #budgets-h { "Privacy budgets" }
             p { "Differentially private counts (Laplace mechanism) released to partners spend their budget ε; a release that would exceed it is refused." }
             @if extra.budgets.is_empty() {
-                (kit::empty_state("No budget set", "Set a partner's budget through POST /api/v1/privacy/dp/budgets before releasing counts to them.", None))
+                (kit::empty_state("No budget set", "Set a partner's budget below before releasing counts to them.", None))
             } @else {
                 (DataTable::new("Privacy budget per partner", vec![
                     Column::new("Partner"), Column::new("Budget ε").numeric(), Column::new("Spent ε").numeric(),
@@ -644,6 +675,10 @@ fn console_body(
                 ]).collect())
                 .render())
             }
+            h3 #budget-form-h { "Set a partner's budget" }
+            (extra.budget_form)
+            h3 #release-form-h { "Release differentially private counts" }
+            (extra.release_form)
         }
         (records_section())
         section aria-labelledby="open-request-h" {
@@ -659,7 +694,16 @@ async fn console_page(
     status: StatusCode,
     form: Markup,
 ) -> Response {
-    console_page_with(requests, ctx, status, form, None, None).await
+    console_page_with(requests, ctx, status, form, Forms::default(), None).await
+}
+
+/// The console's section forms as submitted, when one failed (the others are shown empty).
+#[derive(Default)]
+struct Forms {
+    hold: Option<Markup>,
+    share: Option<Markup>,
+    budget: Option<Markup>,
+    release: Option<Markup>,
 }
 
 /// The console, with the request form and, when one failed, the hold forms as submitted.
@@ -668,7 +712,7 @@ async fn console_page_with(
     ctx: &AccessContext,
     status: StatusCode,
     form: Markup,
-    hold_form: Option<Markup>,
+    forms: Forms,
     lift: Option<(&FormData, &FormErrors)>,
 ) -> Response {
     let db = requests.consents().db();
@@ -689,10 +733,21 @@ async fn console_page_with(
         Some((d, e)) => lift_hold_form(&holds, Some(d), e),
         None => lift_hold_form(&holds, None, &FormErrors::new()),
     };
+    let no_errors = FormErrors::new();
     let extra = Extra {
+        can_hold: current_principal().is_some_and(|p| p.can(HOLDS_MANAGE)),
+        share_form: forms.share.unwrap_or_else(|| share_form(None, &no_errors)),
+        budget_form: forms
+            .budget
+            .unwrap_or_else(|| budget_form(None, &no_errors)),
+        release_form: forms
+            .release
+            .unwrap_or_else(|| release_form(&budgets, None, &no_errors)),
         shares,
         budgets,
-        hold_form: hold_form.unwrap_or_else(|| place_hold_form(None, &FormErrors::new())),
+        hold_form: forms
+            .hold
+            .unwrap_or_else(|| place_hold_form(None, &no_errors)),
         lift_form,
         holds,
         runs,
@@ -735,7 +790,10 @@ async fn place_hold_post(
                 ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 open_request_form(None, &FormErrors::new()),
-                Some(place_hold_form(Some(data), &errors)),
+                Forms {
+                    hold: Some(place_hold_form(Some(data), &errors)),
+                    ..Forms::default()
+                },
                 None,
             )
             .await
@@ -811,7 +869,7 @@ async fn lift_hold_post(
         &ctx,
         StatusCode::UNPROCESSABLE_ENTITY,
         open_request_form(None, &FormErrors::new()),
-        None,
+        Forms::default(),
         Some((&data, &errors)),
     )
     .await
@@ -1204,5 +1262,347 @@ async fn lift_form(
             "Nothing to lift: the processing is not restricted.",
         ),
         Err(_) => unavailable("Privacy request"),
+    }
+}
+
+/// The form of a k-anonymous share (`POST /privacy/shares`); the API's defaults filled in.
+fn share_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
+    let value =
+        |n: &str, default: &str| Some(data.and_then(|d| d.text(n)).unwrap_or(default).to_owned());
+    let sensitive = vec![
+        ("meal_preference".to_owned(), "Meal preference".to_owned()),
+        ("cabin".to_owned(), "Cabin flown most".to_owned()),
+    ];
+    html! {
+        form method="post" action="/privacy/shares" {
+            (aloft_web::csrf_field())
+            (kit::error_summary(errors))
+            (Field::text("share_partner", "Partner").hint("Who receives the file (at most 100 characters)").value(value("share_partner", "")).required().render(errors))
+            (Field::text("share_k", "k (smallest group released)").hint("A whole number from 2 to 1000: every released group holds at least k people").value(value("share_k", "5")).required().render(errors))
+            (Field::text("share_l", "l (distinct sensitive values per group)").hint("A whole number from 1 to k").value(value("share_l", "2")).required().render(errors))
+            (Field::new("share_sensitive", "Sensitive attribute", FieldKind::Select(sensitive)).value(value("share_sensitive", "meal_preference")).render(errors))
+            (Field::text("share_max_suppression_percent", "Most people suppressed (%)").hint("0 to 50: the generalisation is coarsened until at most this share of people is left out").value(value("share_max_suppression_percent", "10")).required().render(errors))
+            button type="submit" { "Release share" }
+        }
+    }
+}
+
+/// The form that sets a partner's total budget ε (`POST /privacy/dp/budgets`).
+fn budget_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
+    let value = |n: &str| data.and_then(|d| d.text(n)).map(str::to_owned);
+    html! {
+        form method="post" action="/privacy/dp/budgets" {
+            (aloft_web::csrf_field())
+            (kit::error_summary(errors))
+            (Field::text("budget_partner", "Partner").value(value("budget_partner")).required().render(errors))
+            (Field::text("budget_epsilon", "Total budget ε").hint("A decimal from 0.01 to 100, at most three decimals; what was spent stays spent").value(value("budget_epsilon")).required().render(errors))
+            button type="submit" { "Set budget" }
+        }
+    }
+}
+
+/// The form of a differentially private release (`POST /privacy/dp/releases`): a partner with a
+/// budget, the dimension and ε.
+fn release_form(
+    budgets: &[crate::dp::Budget],
+    data: Option<&FormData>,
+    errors: &FormErrors,
+) -> Markup {
+    let value = |n: &str| data.and_then(|d| d.text(n)).map(str::to_owned);
+    let mut partners = vec![(
+        String::new(),
+        "— choose a partner with a budget —".to_owned(),
+    )];
+    partners.extend(budgets.iter().map(|b| {
+        (
+            b.partner.clone(),
+            format!("{} (ε {} remaining)", b.partner, b.epsilon_remaining),
+        )
+    }));
+    let dimensions = vec![
+        ("age_band".to_owned(), "Age band".to_owned()),
+        (
+            "region".to_owned(),
+            "World region of the home airport".to_owned(),
+        ),
+        ("travel_frequency".to_owned(), "Flights a year".to_owned()),
+    ];
+    html! {
+        form method="post" action="/privacy/dp/releases" {
+            (aloft_web::csrf_field())
+            (kit::error_summary(errors))
+            (Field::new("dp_partner", "Partner", FieldKind::Select(partners)).value(value("dp_partner")).required().render(errors))
+            (Field::new("dp_dimension", "Counts per", FieldKind::Select(dimensions)).value(value("dp_dimension")).render(errors))
+            (Field::text("dp_epsilon", "ε spent by this release").hint("A decimal from 0.01 to 5; smaller is more private and noisier").value(value("dp_epsilon")).required().render(errors))
+            button type="submit" { "Release counts" }
+        }
+    }
+}
+
+/// The form's fields as the API's JSON: `(form field, API field)`; a number field that is not a
+/// whole number is an error on its form field (the API would say "must be an integer").
+fn form_document(
+    data: &FormData,
+    text: &[(&str, &str)],
+    integers: &[(&str, &str)],
+    errors: &mut FormErrors,
+) -> serde_json::Value {
+    let mut doc = serde_json::Map::new();
+    for (form, field) in text {
+        if let Some(v) = data.text(form).map(str::trim).filter(|v| !v.is_empty()) {
+            doc.insert((*field).into(), v.into());
+        }
+    }
+    for (form, field) in integers {
+        if let Some(v) = data.text(form).map(str::trim).filter(|v| !v.is_empty()) {
+            match v.parse::<i64>() {
+                Ok(n) => {
+                    doc.insert((*field).into(), n.into());
+                }
+                Err(_) => errors.add(form, "Give a whole number."),
+            }
+        }
+    }
+    serde_json::Value::Object(doc)
+}
+
+/// The API's field errors on the form's fields (`/k` → `share_k`).
+fn add_errors(errors: &mut FormErrors, prefix: &str, errs: Vec<aloft_kernel::FieldError>) {
+    for e in errs {
+        let f = e.pointer.trim_start_matches('/');
+        let f = if f.is_empty() { "partner" } else { f };
+        errors.add(&format!("{prefix}_{f}"), e.detail);
+    }
+}
+
+/// The console again with one section's form as submitted and its errors.
+async fn console_again(
+    requests: &Requests,
+    ctx: &AccessContext,
+    status: StatusCode,
+    forms: Forms,
+) -> Response {
+    console_page_with(
+        requests,
+        ctx,
+        status,
+        open_request_form(None, &FormErrors::new()),
+        forms,
+        None,
+    )
+    .await
+}
+
+/// `POST /privacy/shares`: releases a k-anonymous, l-diverse share from the console's form.
+async fn share_post(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let data = FormData::from_pairs(pairs);
+    let mut errors = FormErrors::new();
+    let doc = form_document(
+        &data,
+        &[
+            ("share_partner", "partner"),
+            ("share_sensitive", "sensitive"),
+        ],
+        &[
+            ("share_k", "k"),
+            ("share_l", "l"),
+            ("share_max_suppression_percent", "max_suppression_percent"),
+        ],
+        &mut errors,
+    );
+    let parsed = crate::sharing::parse_request(&doc);
+    let req = match parsed {
+        Ok(r) if errors.is_empty() => r,
+        Ok(_) => {
+            return console_again(
+                &requests,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Forms {
+                    share: Some(share_form(Some(&data), &errors)),
+                    ..Forms::default()
+                },
+            )
+            .await;
+        }
+        Err(errs) => {
+            add_errors(&mut errors, "share", errs);
+            return console_again(
+                &requests,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Forms {
+                    share: Some(share_form(Some(&data), &errors)),
+                    ..Forms::default()
+                },
+            )
+            .await;
+        }
+    };
+    match crate::sharing::release(requests.consents().db(), &req, &ctx).await {
+        Ok((share, _)) => kit::redirect_with_notice(
+            "/privacy#shares-h",
+            &format!(
+                "Share released to {}: {} people in {} groups (k {}, l {}); {} suppressed, {} without consent left out.",
+                share.partner,
+                share.released,
+                share.classes,
+                share.k,
+                share.l,
+                share.suppressed,
+                share.excluded_no_consent
+            ),
+        ),
+        Err(_) => unavailable("Privacy"),
+    }
+}
+
+/// `GET /privacy/shares/{id}/csv`: the file a share released, exactly as the partner got it.
+async fn share_csv(State(requests): State<Requests>, Path(id): Path<String>) -> Response {
+    use axum::response::IntoResponse;
+    match crate::sharing::released_csv(requests.consents().db(), &id).await {
+        Ok(Some(csv)) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_owned(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"share-{id}.csv\""),
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        Ok(None) => not_found(),
+        Err(_) => unavailable("Privacy"),
+    }
+}
+
+/// `POST /privacy/dp/budgets`: sets a partner's differential-privacy budget.
+async fn budget_post(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let data = FormData::from_pairs(pairs);
+    let mut errors = FormErrors::new();
+    let doc = form_document(
+        &data,
+        &[("budget_partner", "partner"), ("budget_epsilon", "epsilon")],
+        &[],
+        &mut errors,
+    );
+    match crate::dp::parse_budget(&doc) {
+        Ok((partner, eps)) => {
+            match crate::dp::set_budget(requests.consents().db(), &partner, eps, &ctx).await {
+                Ok(b) => kit::redirect_with_notice(
+                    "/privacy#budgets-h",
+                    &format!(
+                        "Budget of {} set to ε {}: {} spent, {} remaining.",
+                        b.partner, b.epsilon_total, b.epsilon_spent, b.epsilon_remaining
+                    ),
+                ),
+                Err(_) => unavailable("Privacy"),
+            }
+        }
+        Err(errs) => {
+            add_errors(&mut errors, "budget", errs);
+            console_again(
+                &requests,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Forms {
+                    budget: Some(budget_form(Some(&data), &errors)),
+                    ..Forms::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /privacy/dp/releases`: releases noisy counts and spends the partner's budget; a
+/// partner without a budget, or a release the budget cannot pay for, is refused naming the
+/// field (409), nothing released.
+async fn dp_release_post(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let data = FormData::from_pairs(pairs);
+    let mut errors = FormErrors::new();
+    let doc = form_document(
+        &data,
+        &[
+            ("dp_partner", "partner"),
+            ("dp_dimension", "dimension"),
+            ("dp_epsilon", "epsilon"),
+        ],
+        &[],
+        &mut errors,
+    );
+    let db = requests.consents().db();
+    let failed = |status: StatusCode, errors: FormErrors| {
+        let (requests, ctx, data) = (&requests, &ctx, &data);
+        async move {
+            let budgets = crate::dp::budgets(requests.consents().db())
+                .await
+                .unwrap_or_default();
+            console_again(
+                requests,
+                ctx,
+                status,
+                Forms {
+                    release: Some(release_form(&budgets, Some(data), &errors)),
+                    ..Forms::default()
+                },
+            )
+            .await
+        }
+    };
+    let req = match crate::dp::parse_release(&doc) {
+        Ok(r) => r,
+        Err(errs) => {
+            add_errors(&mut errors, "dp", errs);
+            return failed(StatusCode::UNPROCESSABLE_ENTITY, errors).await;
+        }
+    };
+    match crate::dp::release(db, &req, &ctx).await {
+        Ok(r) => kit::redirect_with_notice(
+            "/privacy#budgets-h",
+            &format!(
+                "Released to {} ({}, ε {}): {}. ε {} of the budget remains.",
+                r.partner,
+                r.dimension.replace('_', " "),
+                r.epsilon,
+                r.counts
+                    .iter()
+                    .map(|(bin, n)| format!("{bin} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.budget.epsilon_remaining
+            ),
+        ),
+        Err(crate::dp::DpError::NoBudget) => {
+            errors.add(
+                "dp_partner",
+                "This partner has no privacy budget; set one first.",
+            );
+            failed(StatusCode::CONFLICT, errors).await
+        }
+        Err(crate::dp::DpError::Exhausted { needed, remaining }) => {
+            errors.add(
+                "dp_epsilon",
+                format!("ε {needed} exceeds the {remaining} left of the partner's budget; nothing was released."),
+            );
+            failed(StatusCode::CONFLICT, errors).await
+        }
+        Err(_) => unavailable("Privacy"),
     }
 }

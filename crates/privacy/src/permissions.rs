@@ -10,6 +10,12 @@ pub const CONSENT_WRITE: Permission = Permission::new("privacy.consent.write");
 /// Handle data-subject requests: export everything held about a person.
 pub const REQUESTS_MANAGE: Permission = Permission::new("privacy.requests.manage");
 
+/// Place and lift legal holds (a person's data, or a data category, kept from retention and
+/// erasure for a claim, an investigation or an audit). Its own permission, not part of handling
+/// requests: a hold overrides the right to erasure (GDPR Art. 17(3)(e)), so who may place one
+/// is granted on its own (the data privacy officer only).
+pub const HOLDS_MANAGE: Permission = Permission::new("privacy.holds.manage");
+
 /// The permissions this domain registers, with what they allow.
 pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
@@ -23,5 +29,9 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: REQUESTS_MANAGE,
         description: "Handle data-subject requests: export everything held about a person (JSON, CSV)",
+    },
+    PermissionInfo {
+        permission: HOLDS_MANAGE,
+        description: "Place and lift legal holds that keep a person's data or a data category from retention and erasure",
     },
 ];

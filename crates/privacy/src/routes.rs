@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use aloft_kernel::FieldError;
 
 use crate::model::{PURPOSES, Purpose, parse_change};
-use crate::permissions::{CONSENT_READ, CONSENT_WRITE, REQUESTS_MANAGE};
+use crate::permissions::{CONSENT_READ, CONSENT_WRITE, HOLDS_MANAGE, REQUESTS_MANAGE};
 use crate::requests::{parse_extension, parse_new, parse_transition};
 use crate::service::{Filter, Moved, PrivacyRequest, RequestError, Requests};
 use crate::store::{ConsentError, ConsentRecord, ConsentStore, Consents};
@@ -135,22 +135,22 @@ pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new(
         "POST",
         "/api/v1/privacy/holds",
-        Access::Permission(REQUESTS_MANAGE),
+        Access::Permission(HOLDS_MANAGE),
     ),
     RoutePolicy::new(
         "GET",
         "/api/v1/privacy/holds",
-        Access::Permission(REQUESTS_MANAGE),
+        Access::Permission(HOLDS_MANAGE),
     ),
     RoutePolicy::new(
         "GET",
         "/api/v1/privacy/holds/{id}",
-        Access::Permission(REQUESTS_MANAGE),
+        Access::Permission(HOLDS_MANAGE),
     ),
     RoutePolicy::new(
         "POST",
         "/api/v1/privacy/holds/{id}/lift",
-        Access::Permission(REQUESTS_MANAGE),
+        Access::Permission(HOLDS_MANAGE),
     ),
 ];
 

@@ -669,6 +669,9 @@ impl Requests {
         .execute(tx.conn())
         .await
         .map_err(StorageError::from)?;
+        if let Some(c) = CustomerId::parse(&req.customer_id) {
+            crate::store::refresh_allowed(tx, c).await?;
+        }
         tx.audit(&[ctx.entry(
             audit::PROCESSING_RESTRICTED,
             "customer",
@@ -826,6 +829,7 @@ impl Requests {
         if lifted != 1 {
             return Err(RequestError::NotRestricted);
         }
+        crate::store::refresh_allowed(&mut tx, customer).await?;
         Self::step(
             &mut tx,
             &req,

@@ -328,6 +328,7 @@ pub(crate) async fn insert_change(
     .bind(&at)
     .execute(tx.conn())
     .await?;
+    refresh_allowed(tx, customer).await?;
     tx.emit(&CloudEvent::of(&ConsentChanged {
         customer_id: customer.to_string(),
         consent_id: id.clone(),
@@ -375,5 +376,121 @@ pub fn consent_exists_sql(purpose: &Purpose, customer_column: &str) -> String {
         given
     } else {
         format!("({given} AND {})", unrestricted_sql(customer_column))
+    }
+}
+
+/// The PostgreSQL advisory lock that orders writes of `analytics_customer_facts` against
+/// consent and restriction changes. Writers of facts rows take it exclusively before they
+/// touch a facts row (`aloft_analytics::storage`); consent writers take it shared before
+/// [`refresh_allowed`] updates the row. So a facts row written by analytics computes its mask
+/// after every consent change that committed before it, and a consent change that commits
+/// after it finds the row and corrects it — the mask is never stale, on either side of a race.
+/// (SQLite has one writer at a time, so no lock is needed there.)
+pub const FACTS_CONSENT_LOCK: i64 = 7_242_100_021;
+
+/// The consent mask of the customer named by the SQL expressions `customer_a` and `customer_b`
+/// (the same customer; two placeholders because SQLite's `?` binds positionally): the bits
+/// ([`Purpose::bit`]) of every purpose with consent given now on some channel, less every
+/// purpose a law does not require while the customer's processing is restricted (Art. 18).
+/// The one definition of "allowed" that `analytics_customer_facts.consent_allowed` holds
+/// (migration 0047 backfilled it with the same expression).
+pub fn allowed_mask_sql(customer_a: &str, customer_b: &str) -> String {
+    let bits: Vec<String> = crate::model::PURPOSES
+        .iter()
+        .map(|p| format!("WHEN '{}' THEN {}", p.code, p.bit()))
+        .collect();
+    let by_law: i64 = crate::model::PURPOSES
+        .iter()
+        .filter(|p| p.required_by_law)
+        .map(|p| p.bit())
+        .sum();
+    format!(
+        "(CAST(COALESCE((SELECT SUM(DISTINCT CASE pcs.purpose {} ELSE 0 END) FROM privacy_consent_state pcs \
+         WHERE pcs.customer_id = {customer_a} AND pcs.granted = 1), 0) AS BIGINT) \
+         & CASE WHEN EXISTS (SELECT 1 FROM privacy_restrictions prs WHERE prs.customer_id = {customer_b} \
+         AND prs.lifted_at IS NULL) THEN {by_law} ELSE -1 END)",
+        bits.join(" ")
+    )
+}
+
+/// Brings `customer`'s consent mask in `analytics_customer_facts` in line with the consent
+/// state and restriction inside `tx` (the transaction that changed them). A customer without
+/// a facts row has none to update: analytics computes the mask when it writes the row.
+pub(crate) async fn refresh_allowed(
+    tx: &mut aloft_kernel::db::WriteTx,
+    customer: CustomerId,
+) -> Result<(), StorageError> {
+    let b = aloft_kernel::Backend::of(tx.conn());
+    if b == aloft_kernel::Backend::Postgres {
+        sqlx::query(&format!(
+            "SELECT pg_advisory_xact_lock_shared({FACTS_CONSENT_LOCK})"
+        ))
+        .execute(tx.conn())
+        .await?;
+    }
+    let mask = allowed_mask_sql(&b.param(1), &b.param(2));
+    let id = customer.to_string();
+    sqlx::query(&format!(
+        "UPDATE analytics_customer_facts SET consent_allowed = {mask} WHERE customer_id = {}",
+        b.param(3)
+    ))
+    .bind(&id)
+    .bind(&id)
+    .bind(&id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The consent check over `analytics_customer_facts` rows (alias `facts`): true when the row's
+/// customer may be used for `purpose` now — consent given, processing not restricted (purposes
+/// a law requires continue). A test of the row's own column, so a segment or audience query
+/// over a million customers pays nothing for a join (BENCHMARKS: "consent check"); the column
+/// is kept current in the transaction of every consent change and restriction.
+pub fn consent_allowed_sql(purpose: &Purpose, facts: &str) -> String {
+    format!("({facts}.consent_allowed & {}) <> 0", purpose.bit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PURPOSES;
+
+    /// A stored mask means what it meant when it was written: each purpose keeps its bit, so
+    /// new purposes go at the end of the register. Migration 0047 backfilled with these bits.
+    #[test]
+    fn purposes_keep_their_bits_and_the_backfill_uses_them() {
+        let bits: Vec<(&str, i64)> = PURPOSES.iter().map(|p| (p.code, p.bit())).collect();
+        assert_eq!(
+            bits[..8],
+            [
+                ("marketing_email", 1),
+                ("marketing_sms", 2),
+                ("marketing_push", 4),
+                ("partner_sharing", 8),
+                ("personalisation", 16),
+                ("analytics", 32),
+                ("newsletter", 64),
+                ("disruption_alerts", 128),
+            ]
+        );
+        assert!(PURPOSES.len() <= 63);
+        let migration = include_str!("../../../migrations/0047_consent_allowed.sql");
+        let sql = allowed_mask_sql("x", "x");
+        for p in PURPOSES {
+            let when = format!("WHEN '{}' THEN {}", p.code, p.bit());
+            assert!(migration.contains(&when) && sql.contains(&when), "{when}");
+        }
+        let by_law: i64 = PURPOSES
+            .iter()
+            .filter(|p| p.required_by_law)
+            .map(|p| p.bit())
+            .sum();
+        assert!(migration.contains(&format!("THEN {by_law} ELSE -1 END")));
+        assert!(sql.contains(&format!("THEN {by_law} ELSE -1 END")));
+        assert_eq!(
+            consent_allowed_sql(crate::purpose("partner_sharing").unwrap(), "f"),
+            "(f.consent_allowed & 8) <> 0"
+        );
     }
 }

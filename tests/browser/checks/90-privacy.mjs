@@ -49,6 +49,7 @@ export default async function (t) {
 
   await dpoConsole(t);
   await legalHolds(t);
+  await partnerForms(t);
   await passengerConsent(t);
 }
 
@@ -81,6 +82,57 @@ export async function legalHolds(t) {
     await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/holds/lift'] button[type=submit]")]);
     assert((await page.locator(".toast").count()) === 1, "lifted, and told so");
     assert((await page.locator("#privacy-holds").count()) === 0, "no active hold left");
+  });
+}
+
+// Partner shares and differentially private releases from the DPO console's forms: a share with
+// k = 1 is refused naming k (axe clean), released with k = 5 (listed, its CSV downloads); a
+// budget is set, a release the budget cannot pay for is refused naming ε (axe clean), one it
+// can is released and the remaining budget shown. Axe and no sideways scroll at 390 px.
+export async function partnerForms(t) {
+  const { base, check, assert } = t;
+  await check("data privacy officer: /privacy → release a share → set a budget → release counts", async () => {
+    const { page } = await t.session("data_privacy_officer");
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.goto(`${base}/privacy`);
+    const partner = `Browser Partner ${Date.now()}`;
+    await page.fill("#f-share-partner", partner);
+    await page.fill("#f-share-k", "1");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/shares'] button[type=submit]")]);
+    await page.waitForSelector("#error-summary");
+    assert((await page.locator("#f-share-k-error").count()) === 1, "k below 2 is named");
+    await t.axe(page, "share form with an error");
+    await page.fill("#f-share-k", "5");
+    await page.selectOption("#f-share-sensitive", "cabin");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/shares'] button[type=submit]")]);
+    assert((await page.locator(".toast").count()) === 1, "released, and told the counts");
+    const shares = await page.locator("#partner-shares").textContent();
+    assert(shares.includes(partner), "the share is listed");
+    const href = await page.locator("#partner-shares a[href$='/csv']").first().getAttribute("href");
+    const csv = await page.request.get(`${base}${href}`);
+    assert(csv.status() === 200 && (await csv.text()).startsWith("age_band,region,travel_frequency,"), "the share's CSV");
+
+    await page.fill("#f-budget-partner", partner);
+    await page.fill("#f-budget-epsilon", "1");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/dp/budgets'] button[type=submit]")]);
+    assert((await page.locator(".toast").count()) === 1, "budget set");
+    assert((await page.locator("#privacy-budgets").textContent()).includes(partner), "the budget is listed");
+    await page.selectOption("#f-dp-partner", partner);
+    await page.selectOption("#f-dp-dimension", "age_band");
+    await page.fill("#f-dp-epsilon", "2");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/dp/releases'] button[type=submit]")]);
+    await page.waitForSelector("#error-summary");
+    assert((await page.locator("#f-dp-epsilon-error").count()) === 1, "ε over the budget is named");
+    await t.axe(page, "release form refused for the budget");
+    await page.selectOption("#f-dp-partner", partner);
+    await page.fill("#f-dp-epsilon", "0.25");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/dp/releases'] button[type=submit]")]);
+    assert((await page.locator(".toast").count()) === 1, "released, and told the counts");
+    assert((await page.locator("#privacy-budgets").textContent()).includes("0.750"), "the remaining budget is shown");
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.goto(`${base}/privacy`);
+    await t.axe(page, "privacy console with shares and budgets @390");
+    await noSidewaysScroll(page, assert, "privacy console with shares and budgets @390");
   });
 }
 

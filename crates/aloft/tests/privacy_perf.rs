@@ -1,0 +1,216 @@
+//! The issue's privacy performance targets, as ignored load tests on both backends (each
+//! prints its figures; BENCHMARKS.md records them):
+//!
+//! - the consent check adds ≤ 1 ms to an audience query over 1,000,000 customers;
+//! - the export of one person with 10,000 timeline entries ≤ 1 s;
+//! - the erasure of one person (with those 10,000 entries) ≤ 1 s.
+//!
+//! `ALOFT_TEST_BACKENDS=sqlite,postgres cargo test --release -p aloft --test privacy_perf -- --ignored --nocapture`
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{TestApp, on_each_backend};
+use serde_json::json;
+
+use aloft::roles::ids;
+use aloft_privacy::store::{allowed_mask_sql, consent_allowed_sql};
+use aloft_privacy::{consent_exists_sql, purpose};
+
+async fn exec(app: &TestApp, sql: &str) {
+    sqlx::query(sql)
+        .execute(app.test_db.db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// p50 and max of `runs` timings of `sql` (a count), and the count.
+async fn timed(app: &TestApp, sql: &str, runs: usize) -> (f64, f64, i64) {
+    let mut times = Vec::new();
+    let mut n = 0;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        n = count(app, sql).await;
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    (times[runs / 2], times[runs - 1], n)
+}
+
+/// `1..=n` as rows of `x`, on both backends.
+fn series(n: u64) -> String {
+    format!("WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {n})")
+}
+
+/// 1,000,000 customers' facts; half consent to marketing e-mail, a third to text messages; one
+/// in a thousand is restricted (Art. 18). The consent masks are computed by the same SQL the
+/// system maintains them with. Then: a count of everyone, of those with the consent by the
+/// old per-row probe (`consent_exists_sql`: consent state and restrictions), and by the row's
+/// mask (`consent_allowed_sql`) — both must agree; and a saved segment of all 1,000,000 split
+/// for an audience (`Audiences::split`).
+#[tokio::test]
+#[ignore = "benchmark: fills 1,000,000 customers"]
+async fn consent_check_in_an_audience_over_a_million_customers() {
+    on_each_backend(|backend| async move {
+        const N: u64 = 1_000_000;
+        let app = TestApp::spawn(backend).await;
+        let t0 = Instant::now();
+        exec(&app, &format!(
+            "INSERT INTO analytics_customer_facts (customer_id, tier, flights_12m, spend_12m_minor, updated_at) \
+             {} SELECT 'p' || x, CASE WHEN x % 7 = 0 THEN 'gold' ELSE 'blue' END, x % 13, x % 5000, \
+             '2026-12-06T00:00:00.000000Z' FROM s", series(N))).await;
+        exec(&app, &format!(
+            "INSERT INTO privacy_consent_state (customer_id, purpose, channel, granted, consent_id, updated_at) \
+             {} SELECT 'p' || x, 'marketing_email', 'email', (x + 1) % 2, 'k' || x, \
+             '2026-12-06T00:00:00.000000Z' FROM s", series(N))).await;
+        exec(&app, &format!(
+            "INSERT INTO privacy_consent_state (customer_id, purpose, channel, granted, consent_id, updated_at) \
+             {} SELECT 'p' || x, 'marketing_sms', 'sms', 1, 'q' || x, \
+             '2026-12-06T00:00:00.000000Z' FROM s WHERE x % 3 = 0", series(N))).await;
+        exec(&app, &format!(
+            "INSERT INTO privacy_restrictions (customer_id, request_id, since) \
+             {} SELECT 'p' || x, 'r' || x, '2026-12-01T00:00:00.000000Z' \
+             FROM s WHERE x % 1000 = 0", series(N))).await;
+        let c = "analytics_customer_facts.customer_id";
+        exec(&app, &format!(
+            "UPDATE analytics_customer_facts SET consent_allowed = {}", allowed_mask_sql(c, c))).await;
+        exec(&app, "ANALYZE").await;
+        eprintln!("{backend:?}: seeded {N} customers in {:?}", t0.elapsed());
+
+        let email = purpose("marketing_email").unwrap();
+        let plain = "SELECT COUNT(*) FROM analytics_customer_facts f";
+        let gold = "SELECT COUNT(*) FROM analytics_customer_facts f WHERE f.tier = 'gold'";
+        let probe = format!("{plain} WHERE {}", consent_exists_sql(email, "f.customer_id"));
+        let mask = format!("{plain} WHERE {}", consent_allowed_sql(email, "f"));
+        let gold_mask = format!("{gold} AND {}", consent_allowed_sql(email, "f"));
+        let runs = 11;
+        let (p_plain, m_plain, n_plain) = timed(&app, plain, runs).await;
+        let (p_probe, m_probe, n_probe) = timed(&app, &probe, 3).await;
+        let (p_mask, m_mask, n_mask) = timed(&app, &mask, runs).await;
+        let (p_gold, m_gold, _) = timed(&app, gold, runs).await;
+        let (p_gmask, m_gmask, n_gmask) = timed(&app, &gold_mask, runs).await;
+        assert_eq!(n_plain, N as i64);
+        assert_eq!(n_probe, n_mask, "the mask agrees with the consent state and restrictions");
+        assert_eq!(n_mask, 499_000, "half consent, less the restricted among them");
+        eprintln!(
+            "{backend:?}: COUNT over {N}: plain p50 {p_plain:.1} ms (max {m_plain:.1}); \
+             consent by probe p50 {p_probe:.1} ms (max {m_probe:.1}, 3 runs, +{:.1} ms); \
+             consent by the row's mask p50 {p_mask:.1} ms (max {m_mask:.1}, +{:.1} ms) → {n_mask}",
+            p_probe - p_plain,
+            p_mask - p_plain
+        );
+        eprintln!(
+            "{backend:?}: gold tier: p50 {p_gold:.1} ms (max {m_gold:.1}); with consent by mask p50 {p_gmask:.1} ms \
+             (max {m_gmask:.1}, +{:.1} ms) → {n_gmask}",
+            p_gmask - p_gold
+        );
+
+        // An audience: a saved segment of everyone, split for marketing e-mail.
+        let db = app.test_db.db.clone();
+        let store = aloft_analytics::storage::SegmentStore::new(db.clone());
+        let rule_json = json!({"all": []});
+        let rule = aloft_analytics::segment::parse(&rule_json).unwrap();
+        let now = chrono::Utc::now();
+        let (segment, _) = store
+            .save_segment("Everyone", &rule_json, &rule, "bench", now)
+            .await
+            .unwrap();
+        let members: i64 = count(&app, &format!("SELECT COUNT(*) FROM analytics_segment_members WHERE segment_id = '{segment}'")).await;
+        assert_eq!(members, N as i64);
+        let listing = format!(
+            "SELECT COUNT(*) FROM (SELECT m.customer_id FROM analytics_segment_members m \
+             WHERE m.segment_id = '{segment}' ORDER BY m.customer_id) x"
+        );
+        let (p_list, _, _) = timed(&app, &listing, 5).await;
+        let audiences = aloft_analytics::audience::Audiences::new(store, None);
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            let split = audiences.split(&segment, "marketing_email").await.unwrap().unwrap();
+            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(split.consented.len(), 499_000);
+        }
+        times.sort_by(f64::total_cmp);
+        eprintln!(
+            "{backend:?}: audience split of {N} members: p50 {:.1} ms (max {:.1}, 5 runs; listing the members alone, counted in SQL: p50 {p_list:.1} ms)",
+            times[2], times[4]
+        );
+    })
+    .await;
+}
+
+/// One person with 10,000 timeline entries (and their travel records) among 50,000 of other
+/// people; their subject access export as JSON and CSV over HTTP, then their erasure.
+#[tokio::test]
+#[ignore = "benchmark: 60,000 timeline entries"]
+async fn export_and_erasure_of_a_person_with_10000_timeline_entries() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let c = app
+            .create_customer(json!({"first_name": "Tess", "last_name": "Tenthousand", "email": "tess@example.com"}))
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let other = app
+            .create_customer(json!({"first_name": "Otto", "last_name": "Other"}))
+            .await;
+        let other_id = other["id"].as_str().unwrap().to_owned();
+        for (who, n, tag) in [(&id, 10_000u64, "t"), (&other_id, 50_000, "o")] {
+            exec(&app, &format!(
+                "INSERT INTO travel_records (id, source, source_record_id, kind, customer_id, occurred_at, document, version, recorded_at, updated_at) \
+                 {} SELECT '{tag}' || x, 'crm', '{tag}' || x, 'interaction', '{who}', \
+                 '2026-' || CASE WHEN x % 12 < 9 THEN '0' ELSE '' END || (1 + x % 12) || '-01T10:00:00Z', \
+                 '{{\"channel\":\"call\",\"direction\":\"inbound\",\"subject\":\"Call about booking ' || x || '\",\"body\":\"The passenger asked about seat ' || x || ' and meals\"}}', \
+                 1, '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z' FROM s", series(n))).await;
+            exec(&app, &format!(
+                "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind) \
+                 SELECT id || '.0', customer_id, occurred_at, 'interaction', 'Call about a booking', id, 'interaction' \
+                 FROM travel_records WHERE source_record_id LIKE '{tag}%'")).await;
+        }
+        exec(&app, "ANALYZE").await;
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{id}'")).await, 10_000);
+        let token = app.role_tokens.get(ids::DATA_PRIVACY_OFFICER);
+        let mut report = Vec::new();
+        let mut slow = Vec::new();
+        for format in ["json", "csv"] {
+            let mut times = Vec::new();
+            let mut size = 0;
+            for _ in 0..5 {
+                let t0 = Instant::now();
+                let r = app
+                    .request("GET", &format!("/api/v1/customers/{id}/export?format={format}"), &[("authorization", token)], Bytes::new())
+                    .await;
+                times.push(t0.elapsed());
+                assert_eq!(r.status, 200, "{}", r.text());
+                size = r.text().len();
+                assert!(r.text().contains("seat 9999"), "the export holds every entry");
+            }
+            times.sort();
+            report.push(format!("export {format} ({size} bytes): p50 {:?}, max {:?}", times[2], times[4]));
+            slow.push((format, times[2]));
+        }
+        let t0 = Instant::now();
+        let r = app
+            .request("POST", &format!("/api/v1/customers/{id}/erasure"), &[("authorization", token), ("content-type", "application/json")], Bytes::from("{}"))
+            .await;
+        let erased = t0.elapsed();
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{id}'")).await, 0);
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{other_id}'")).await, 50_000);
+        report.push(format!("erasure: {erased:?}"));
+        eprintln!("{backend:?}: one person with 10,000 timeline entries: {}", report.join("; "));
+        for (format, p50) in slow {
+            assert!(p50 <= Duration::from_secs(1), "export {format} p50 ≤ 1 s: {p50:?}");
+        }
+        assert!(erased <= Duration::from_secs(1), "erasure ≤ 1 s: {erased:?}");
+    })
+    .await;
+}
