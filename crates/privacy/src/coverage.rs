@@ -197,6 +197,27 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         OnErasure::Delete,
     ),
     t(
+        "insights_texts",
+        "customer_id",
+        "sentiment and topics of the person's texts (no words kept), for dashboards",
+        "insights",
+        OnErasure::Delete,
+    ),
+    t(
+        "insights_flights",
+        "customer_id",
+        "flights flown, cancelled or delayed, for dashboards",
+        "insights",
+        OnErasure::Delete,
+    ),
+    t(
+        "insights_sales",
+        "customer_id",
+        "purchases by route and category, for dashboards",
+        "insights",
+        OnErasure::Delete,
+    ),
+    t(
         "analytics_customer_routes",
         "customer_id",
         "derived travel patterns",
