@@ -405,21 +405,28 @@ pub async fn verify(
     use aloft_security::audit_chain::{BreakReason, ChainBreak, GENESIS_HASH, verify_chain_from};
     // Page through the chain so that memory stays flat however long the trail grows.
     const PAGE: i64 = 10_000;
+    // The tip kept in `audit_head` must be where the chain ends: records cut off the end (or a
+    // rewritten tail) are otherwise invisible to the chain itself. It is read first, and the
+    // chain checked up to it: records appended while this runs (the writer never stops) lie
+    // beyond it and are left for the next verification, instead of looking like a cut end.
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await?;
+    let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
     let (mut last_seq, mut last_hash) = (0u64, GENESIS_HASH.to_string());
     loop {
-        let records = page_after(db, last_seq, PAGE).await?;
+        let mut records = page_after(db, last_seq, PAGE).await?;
+        let full = records.len() as i64 == PAGE;
+        records.retain(|r| r.sequence <= head_seq as u64);
         let Some(last) = records.last() else { break };
         if let Err(broken) = verify_chain_from(last_seq, &last_hash, records.iter()) {
             return Ok(Err(broken));
         }
         (last_seq, last_hash) = (last.sequence, last.hash.clone());
+        if !full || last_seq >= head_seq as u64 {
+            break;
+        }
     }
-    // The tip kept in `audit_head` must be where the chain ends: records cut off the end (or a
-    // rewritten tail) are otherwise invisible to the chain itself.
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(db.pool())
-        .await?;
-    let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
     if head_seq as u64 != last_seq || head_hash != last_hash {
         return Ok(Err(ChainBreak {
             sequence: last_seq + 1,
