@@ -894,11 +894,46 @@ async fn segment_builder_counts_live_names_bad_rows_and_saves() {
         assert!(r.text().contains(">6</strong>"), "{}", r.text());
 
         // Adding and removing rows posts the form back.
-        let r = app.post_form_as(&mm, "/segments/new", "name=X&join=all&rows=1&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&add=1").await;
+        let r = app.post_form_as(&mm, "/segments/new", "name=X&join=all&rows=1&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&add=top").await;
         assert_eq!(r.status, 200);
         assert!(r.text().contains("id=\"f-c1-field\"") && r.text().contains("Remove condition 2"), "{}", r.text());
         let r = app.post_form_as(&mm, "/segments/new", "name=X&join=all&rows=2&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_field=&remove=1").await;
         assert!(!r.text().contains("id=\"f-c1-field\""), "{}", r.text());
+
+        // Groups: "all of: gold, and any of: ≥ 6 flights or ≤ 1 flight" — a group is a
+        // fieldset with its own join and numbered conditions, counted live like the rest.
+        let r = app.post_form_as(&mm, "/segments/new", "name=X&join=all&rows=1&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&add_group=top").await;
+        assert_eq!(r.status, 200);
+        let html = r.text();
+        assert!(html.contains("<legend>Group 2</legend>") && html.contains("id=\"f-c1-join\"") && html.contains("id=\"f-c1-0-field\""), "{html}");
+        assert!(html.contains("Add a condition to group 2") && html.contains("Remove group 2") && html.contains("Condition 2.1"), "{html}");
+        let grouped = "join=all&rows=2&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_kind=group&c1_join=any&c1_rows=2\
+            &c1-0_field=travel.flights_12m&c1-0_op=%3E%3D&c1-0_value=4&c1-1_field=travel.flights_12m&c1-1_op=%3C%3D&c1-1_value=1";
+        let r = app.post_form_as(&mm, "/segments/count", grouped).await;
+        assert!(r.text().contains(">3</strong>"), "sb-0, sb-1, sb-4: {}", r.text());
+        let none = grouped.replace("c1_join=any", "c1_join=none");
+        let r = app.post_form_as(&mm, "/segments/count", &none).await;
+        assert!(r.text().contains(">2</strong>"), "sb-2, sb-3: {}", r.text());
+        let r = app.post_form_as(&mm, "/segments/new", &format!("name=X&{grouped}&add=1")).await;
+        assert!(r.text().contains("id=\"f-c1-2-field\""), "a third condition in the group: {}", r.text());
+        let r = app.post_form_as(&mm, "/segments/new", &format!("name=X&{grouped}&remove=1")).await;
+        assert!(!r.text().contains("id=\"f-c1-join\""), "the group is gone: {}", r.text());
+        // A bad value inside a group is named on its control, as "Condition 2.2".
+        let bad = grouped.replace("c1-1_value=1", "c1-1_value=few");
+        let r = app.post_form_as(&mm, "/segments/new", &format!("name=Grouped&{bad}&save=1")).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("href=\"#f-c1-1-value\"") && r.text().contains("Condition 2.2"), "{}", r.text());
+        let r = app.post_form_as(&mm, "/segments/new", &format!("name=Grouped&{grouped}&save=1")).await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let grouped_id = r.header("location").trim_start_matches("/segments/").to_owned();
+        let v = api_as(&app, ids::MARKETING_MANAGER, "GET", &format!("/api/v1/segments/{grouped_id}"), None).await.json();
+        assert_eq!(v["members"], 3, "{v}");
+        assert_eq!(v["rule"]["all"][1]["any"][1]["op"], "<=", "{v}");
+        // It opens in the form again, group and all.
+        let html = app.get_as(&mm, &format!("/segments/{grouped_id}/edit")).await.text();
+        assert!(html.contains("id=\"f-c1-1-value\"") && html.contains("<legend>Group 2</legend>"), "{html}");
+        sqlx::query("DELETE FROM analytics_segment_members WHERE segment_id = $1").bind(&grouped_id).execute(app.test_db.db.pool()).await.unwrap();
+        sqlx::query("DELETE FROM analytics_segments WHERE id = $1").bind(&grouped_id).execute(app.test_db.db.pool()).await.unwrap();
 
         // Bad rows are named next to their control and in the summary; nothing is saved.
         let r = app.post_form_as(&mm, "/segments/new", "name=&join=all&rows=3&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_field=loyalty.teir&c1_op=%3D&c1_value=gold&c2_field=travel.flights_12m&c2_op=%3E%3D&c2_value=many&save=1").await;
@@ -1091,6 +1126,104 @@ async fn audiences_leave_out_members_without_consent_count_them_and_are_audited(
         assert!(r.text().contains("f-from"), "{}", r.text());
         let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
         assert_eq!(app.get_as(&agent, "/analytics/marketing").await.status, 403);
+        app.stop().await;
+    })
+    .await;
+}
+
+// ---- Restriction and objection in segments (issue 22 item 1 with issue 21, GDPR Art. 18) ------
+
+/// Restricts `customer`'s processing the way the privacy officer does: a restriction request
+/// taken through identity verification to completion.
+async fn restrict(app: &TestApp, customer: &str) {
+    let dpo = ids::DATA_PRIVACY_OFFICER;
+    let r = api_as(app, dpo, "POST", "/api/v1/privacy/requests",
+        Some(&json!({"customer_id": customer, "kind": "restriction", "channel": "email", "details": "disputed address"}))).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    for step in [
+        json!({"to": "identity_verified", "note": "passport checked"}),
+        json!({"to": "in_progress"}),
+        json!({"to": "completed", "note": "restricted until settled"}),
+    ] {
+        let r = api_as(
+            app,
+            dpo,
+            "POST",
+            &format!("/api/v1/privacy/requests/{id}/transitions"),
+            Some(&step),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+}
+
+#[tokio::test]
+async fn a_restricted_person_with_marketing_consent_is_in_no_consent_segment_and_counted_out_of_audiences()
+ {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let mm = ids::MARKETING_MANAGER;
+        // Rita and Kai are gold and consent to marketing e-mail; Rita's processing gets
+        // restricted (Art. 18), which privacy records on her facts row's consent mask.
+        let mut people = Vec::new();
+        for (i, (first, email)) in [("Rita", "rita.r@example.com"), ("Kai", "kai.k@example.com")].into_iter().enumerate() {
+            let id = app.create_customer(json!({"first_name": first, "last_name": "Zqrestrict", "email": email,
+                "loyalty_number": format!("AL70000000{i}"), "loyalty_tier": "gold"})).await["id"].as_str().unwrap().to_owned();
+            consent(&app, &id, "marketing_email", true).await;
+            people.push(id);
+        }
+        let (rita, kai) = (people[0].clone(), people[1].clone());
+        let store = SegmentStore::new(app.test_db.db.clone());
+        store.rebuild(chrono::Utc::now()).await.unwrap();
+        let may_email = json!({"field": "consent.marketing_email", "op": "=", "value": true});
+        let r = api_as(&app, mm, "POST", "/api/v1/segments", Some(&json!({"name": "May e-mail", "rule": may_email}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["members"], 2, "both consent, neither restricted yet");
+        let emailable = r.json()["id"].as_str().unwrap().to_owned();
+        let r = api_as(&app, mm, "POST", "/api/v1/segments",
+            Some(&json!({"name": "Gold", "rule": {"field": "loyalty.tier", "op": "=", "value": "gold"}}))).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let gold = r.json()["id"].as_str().unwrap().to_owned();
+
+        restrict(&app, &rita).await;
+        // The live preview leaves her out at once (the rule reads the mask privacy keeps) …
+        let r = preview_as(&app, mm, &json!({"rule": may_email})).await;
+        assert_eq!(r.json()["count"], 1, "{}", r.text());
+        let r = preview_as(&app, mm, &json!({"rule": {"field": "consent.marketing_email", "op": "=", "value": false}})).await;
+        assert_eq!(r.json()["count"], 1, "restricted counts as not allowed: {}", r.text());
+        // … the saved segment loses her from the restriction's event, with `segment.left` …
+        until_member(&app, &emailable, &rita, 0).await;
+        assert_eq!(member_count(&app, &emailable, &kai).await, 1);
+        let left: Vec<String> = sqlx::query_scalar("SELECT payload FROM outbox WHERE event_type = 'aloft.segment.left' AND subject = $1")
+            .bind(&emailable).fetch_all(app.test_db.db.pool()).await.unwrap();
+        assert!(left.len() == 1 && left[0].contains(&rita), "{left:?}");
+        // … and the full derivation agrees (it read the consent state alone before).
+        store.rebuild(chrono::Utc::now()).await.unwrap();
+        assert_eq!(member_count(&app, &emailable, &rita).await, 0);
+        assert_eq!(count(&app, "SELECT consent_marketing_email FROM analytics_customer_facts WHERE customer_id = $1", &rita).await, 0);
+        assert_eq!(count(&app, "SELECT consent_allowed FROM analytics_customer_facts WHERE customer_id = $1", &rita).await & 1, 0);
+
+        // She stays a gold member; an e-mail audience of the gold segment leaves her out and
+        // counts her.
+        assert_eq!(member_count(&app, &gold, &rita).await, 1);
+        let r = api_as(&app, mm, "GET", &format!("/api/v1/segments/{gold}/audience.csv?purpose=marketing_email"), None).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.header("aloft-members"), "2");
+        assert_eq!(r.header("aloft-released"), "1");
+        assert_eq!(r.header("aloft-excluded-no-consent"), "1");
+        assert_eq!(r.text(), "customer_id,email\r\n".to_owned() + &kai + ",kai.k@example.com\r\n");
+        let s = app.sign_in_as(mm).await;
+        let html = app.get_as(&s, &format!("/segments/{gold}?purpose=marketing_email")).await.text();
+        assert!(html.contains("1 of 2") && html.contains("members excluded: no consent"), "{html}");
+
+        // Lifted (Art. 18(3)): she may be e-mailed again and comes back.
+        let r = api_as(&app, ids::DATA_PRIVACY_OFFICER, "POST", &format!("/api/v1/customers/{rita}/restriction/lift"),
+            Some(&json!({"reason": "address settled, told by letter"}))).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        until_member(&app, &emailable, &rita, 1).await;
+        let r = preview_as(&app, mm, &json!({"rule": may_email})).await;
+        assert_eq!(r.json()["count"], 2, "{}", r.text());
         app.stop().await;
     })
     .await;

@@ -268,3 +268,65 @@ async fn one_class_only_is_a_clear_error_and_stores_nothing() {
     })
     .await;
 }
+
+/// Tier movement (issue 22, item 3): the only tier history Aloft keeps is what analytics sees
+/// when a customer's tier differs from their facts row — the previous tier and when — and the
+/// model reads it, so a gold member moved to silver has lost one tier in the last 12 months.
+#[tokio::test]
+async fn a_downgrade_analytics_saw_is_tier_movement_for_the_model() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let id = app
+            .create_customer(json!({"first_name": "Tia", "last_name": "Zqtier",
+                "loyalty_number": "AL800000001", "loyalty_tier": "gold"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let facts = aloft_analytics::storage::SegmentStore::new(app.test_db.db.clone());
+        let store = ChurnStore::new(app.test_db.db.clone());
+        let drop_at = aloft_churn::features::FEATURES
+            .iter()
+            .position(|f| f.code == "tier_drop")
+            .unwrap();
+        let tier_drop = |h: &aloft_churn::features::History| {
+            aloft_churn::features::extract(h, Utc::now() + Duration::seconds(5))[drop_at]
+        };
+        facts.rebuild(Utc::now()).await.unwrap();
+        let h = store.history_of(&id).await.unwrap().unwrap();
+        assert_eq!(
+            h.tiers.len(),
+            1,
+            "no change seen: the first tier is no movement"
+        );
+        assert_eq!(tier_drop(&h), 0.0);
+
+        let r = app
+            .patch_json(
+                &format!("/api/v1/customers/{id}"),
+                &json!({"loyalty_tier": "silver"}),
+                Some("\"1\""),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        facts.rebuild(Utc::now()).await.unwrap();
+        let h = store.history_of(&id).await.unwrap().unwrap();
+        assert_eq!(h.tiers.len(), 2, "{:?}", h.tiers);
+        assert_eq!(tier_drop(&h), 1.0, "gold → silver: one tier lost");
+        let changed = h.tiers[1].0;
+        // The segment language sees it too; a rebuild with no change keeps the movement.
+        let rule = aloft_analytics::segment::parse(&json!({"all": [
+            {"field": "loyalty.previous_tier", "op": "=", "value": "gold"},
+            {"field": "loyalty.tier_changed_days", "op": "<=", "value": 1}]}))
+        .unwrap();
+        assert_eq!(facts.count(&rule, Utc::now()).await.unwrap(), 1);
+        facts.rebuild(Utc::now()).await.unwrap();
+        let all = store.histories().await.unwrap();
+        let (_, h) = all.iter().find(|(c, _)| *c == id).unwrap();
+        assert_eq!(h.tiers.len(), 2);
+        assert_eq!(h.tiers[1].0, changed);
+        assert_eq!(tier_drop(h), 1.0);
+        app.stop().await;
+    })
+    .await;
+}

@@ -70,9 +70,13 @@ impl Derivation {
         }
     }
 
-    /// The marketing e-mail consent is given.
-    pub fn consent_marketing_email(&mut self, customer: &str) {
-        self.acc(customer).facts.consent_marketing_email = true;
+    /// The customer's consent mask from the privacy register (purposes allowed now: consent
+    /// given, processing not restricted). Ignored for a customer whose profile was not seen
+    /// (merged away or unknown): consent alone makes no facts row.
+    pub fn consent_allowed(&mut self, customer: &str, mask: i64) {
+        if let Some(acc) = self.people.get_mut(customer) {
+            acc.facts.consent_allowed = mask;
+        }
     }
 
     /// A travel record: bookings give flights, routes, airports, cabin and disruptions;
@@ -199,8 +203,11 @@ mod tests {
         );
         d.record("c1", "feedback", "2026-11-11T08:00:00Z", &json!({}));
         d.record("c1", "interaction", "2026-01-11T08:00:00Z", &json!({}));
-        d.consent_marketing_email("c1");
-        let f = &d.finish()[0];
+        d.consent_allowed("c1", 1);
+        d.consent_allowed("someone-unknown", 1);
+        let all = d.finish();
+        assert_eq!(all.len(), 1, "consent alone makes no facts row");
+        let f = &all[0];
         assert_eq!(f.tier.as_deref(), Some("gold"));
         assert_eq!(f.home_airport.as_deref(), Some("FRA"));
         assert_eq!(f.seat_preference.as_deref(), Some("aisle"));
@@ -213,6 +220,6 @@ mod tests {
         assert_eq!(f.routes, vec!["FRA-JFK", "JFK-FRA"]);
         assert_eq!(f.airports, vec!["FRA", "JFK"]);
         assert_eq!(f.interactions_90d, 1);
-        assert!(f.consent_marketing_email);
+        assert!(f.allows("marketing_email") && !f.allows("marketing_sms"));
     }
 }

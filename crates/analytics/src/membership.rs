@@ -352,10 +352,23 @@ impl SegmentStore {
             .await?
             .into_iter()
             .collect();
-            match facts {
+            // Membership is decided on the row as written: its consent mask and tier movement
+            // are settled by the write (inside this transaction), not by the derivation.
+            let facts = match facts {
                 Some(f) => {
-                    write_facts_on(tx.conn(), db.backend(), std::slice::from_ref(f), now, false)
-                        .await?
+                    let written = write_facts_on(
+                        tx.conn(),
+                        db.backend(),
+                        std::slice::from_ref(f),
+                        now,
+                        false,
+                    )
+                    .await?;
+                    let mut f = f.clone();
+                    if let Some(w) = written.first() {
+                        w.apply(&mut f);
+                    }
+                    Some(f)
                 }
                 None => {
                     for table in [
@@ -368,8 +381,9 @@ impl SegmentStore {
                             .execute(tx.conn())
                             .await?;
                     }
+                    None
                 }
-            }
+            };
             for s in &segments {
                 let should = facts.as_ref().is_some_and(|f| matches(&s.rule, f, now));
                 let moved = match (should, members.contains(&s.id)) {

@@ -358,6 +358,7 @@ fn text_of(f: &CustomerFacts, name: &str) -> Option<String> {
         "profile.age_band" => f.age_band.clone(),
         "profile.language" => f.language.clone(),
         "loyalty.tier" => f.tier.clone(),
+        "loyalty.previous_tier" => f.previous_tier.clone(),
         "travel.main_cabin" => f.main_cabin.clone(),
         "preferences.meal" => f.meal_preference.clone(),
         "preferences.seat" => f.seat_preference.clone(),
@@ -376,7 +377,8 @@ fn int_of(f: &CustomerFacts, name: &str, now: DateTime<Utc>) -> Option<i64> {
         "interactions.count_90d" => f.interactions_90d,
         "sentiment.negative_90d" => f.negative_90d,
         "cases.open" => f.open_cases,
-        "consent.marketing_email" => i64::from(f.consent_marketing_email),
+        // The privacy mask's bit, as the compiled SQL reads it (restrictions included).
+        "consent.marketing_email" => i64::from(f.allows("marketing_email")),
         // Never happened: infinitely long ago.
         "travel.days_since_last_flight" => days(f.last_flight_at).unwrap_or(i64::MAX),
         "loyalty.tier_changed_days" => days(f.tier_changed_at).unwrap_or(i64::MAX),
@@ -398,9 +400,10 @@ pub fn matches(rule: &Rule, f: &CustomerFacts, now: DateTime<Utc>) -> bool {
                 _ => None,
             };
             if let Some(list) = list {
-                return values
-                    .iter()
-                    .any(|v| matches!(v, Bind::Text(t) if list.contains(t)));
+                // Codes are compared as the row keeps them: upper case (`list_column`).
+                return values.iter().any(
+                    |v| matches!(v, Bind::Text(t) if list.iter().any(|l| l.eq_ignore_ascii_case(t))),
+                );
             }
             if let Some(n) = int_of(f, field, now) {
                 let cmp = |v: &Bind| match v {
@@ -611,7 +614,7 @@ mod tests {
             last_flight_at: Some(now() - Duration::days(10)),
             main_cabin: Some("economy".into()),
             disruptions_12m: 2,
-            consent_marketing_email: true,
+            consent_allowed: 1,
             ..Default::default()
         }
     }
@@ -701,7 +704,7 @@ mod tests {
 
         let mut no_consent = disrupted();
         no_consent.disruptions_12m = 0;
-        no_consent.consent_marketing_email = false;
+        no_consent.consent_allowed = 0;
         let d = arbitrate(
             catalogue(),
             &no_consent,
@@ -767,7 +770,7 @@ mod tests {
         let f = CustomerFacts {
             tier: Some("gold".into()),
             last_flight_at: Some(now() - Duration::days(200)),
-            consent_marketing_email: true,
+            consent_allowed: 1,
             ..Default::default()
         };
         let consents = Consents(vec![("personalisation".into(), "any".into())]);

@@ -13,10 +13,16 @@
 //!
 //! A rule is a condition (`field`, `op`, `value`) or a group (`all`, `any`, `not`). Fields come
 //! from a fixed catalogue ([`FIELDS`]) that maps each to a typed column of the facts table
-//! (`analytics_customer_facts`, one row per customer kept current from events) or to an
-//! `EXISTS` over a per-customer list (routes, airports). Values are always bound parameters;
-//! only catalogue column names and operators are spliced into the SQL, so no rule can inject.
-//! Recency is compiled against a `now` the caller passes in (no clock here).
+//! (`analytics_customer_facts`, one row per customer kept current from events), to a list kept
+//! on that row (routes, airports: `|FRA-JFK|JFK-FRA|`, matched with `LIKE`), or to a purpose of
+//! the privacy register, checked on the row's consent mask exactly as audiences check it.
+//! Values are always bound parameters; only catalogue column names, operators and register
+//! bits are spliced into the SQL, so no rule can inject. Recency is compiled against a `now`
+//! the caller passes in (no clock here).
+//!
+//! Every condition reads the one facts row, so a count is one scan of one table with no join
+//! (a semi-join over per-customer route rows doubled the count's time over 1,000,000
+//! customers; BENCHMARKS.md "Segment count preview").
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -53,8 +59,16 @@ impl FieldType {
 pub enum Source {
     /// A column of `analytics_customer_facts`.
     Column(&'static str),
-    /// A value in a per-customer list table `(customer_id, value)`: true when any row matches.
+    /// A list column of `analytics_customer_facts` holding codes between bars
+    /// (`|FRA-JFK|JFK-FRA|`, `|` when empty): true when any of the rule's codes is in it.
+    /// Codes are upper-case letters, digits and `-` (checked by [`parse`]), so a code can never
+    /// be a `LIKE` wildcard or a bar, and SQLite's case-blind `LIKE` agrees with PostgreSQL's.
     List(&'static str),
+    /// A purpose of the privacy register (`aloft_privacy::PURPOSES`): true when the customer
+    /// may be used for it now — consent given and processing not restricted (GDPR Art. 18,
+    /// Art. 21) — by the row's `consent_allowed` mask, the same check audiences make
+    /// (`aloft_privacy::store::consent_allowed_sql`), never the consent state alone.
+    Consent(&'static str),
 }
 
 /// A field a rule may name.
@@ -104,6 +118,12 @@ pub const FIELDS: &[Field] = &[
         label: "Loyalty tier",
     },
     Field {
+        name: "loyalty.previous_tier",
+        ty: FieldType::Text,
+        source: Source::Column("previous_tier"),
+        label: "Loyalty tier before its last change (gold for a gold member moved to silver)",
+    },
+    Field {
         name: "loyalty.tier_changed_days",
         ty: FieldType::DaysSince,
         source: Source::Column("tier_changed_at"),
@@ -148,13 +168,13 @@ pub const FIELDS: &[Field] = &[
     Field {
         name: "travel.route",
         ty: FieldType::Text,
-        source: Source::List("analytics_customer_routes"),
+        source: Source::List("routes_list"),
         label: "Route flown in the last 24 months (FRA-JFK)",
     },
     Field {
         name: "travel.airport",
         ty: FieldType::Text,
-        source: Source::List("analytics_customer_airports"),
+        source: Source::List("airports_list"),
         label: "Airport flown from or to in the last 24 months",
     },
     Field {
@@ -196,8 +216,8 @@ pub const FIELDS: &[Field] = &[
     Field {
         name: "consent.marketing_email",
         ty: FieldType::Boolean,
-        source: Source::Column("consent_marketing_email"),
-        label: "Consents to marketing e-mail",
+        source: Source::Consent("marketing_email"),
+        label: "May get marketing e-mail (consent given, processing not restricted)",
     },
 ];
 
@@ -496,9 +516,21 @@ fn parse_at(
     } else {
         vec![(value_at, value)]
     };
+    let list = matches!(field.source, Source::List(_));
     let mut binds = Vec::with_capacity(values.len());
     for (pointer, v) in values {
         match typed(field.ty, v) {
+            Some(Bind::Text(code)) if list => match list_code(&code) {
+                Some(code) => binds.push(Bind::Text(code)),
+                None => err(
+                    errors,
+                    pointer,
+                    format!(
+                        "{} takes a code of letters, digits and - (e.g. FRA-JFK or FRA)",
+                        field.name
+                    ),
+                ),
+            },
             Some(b) => binds.push(b),
             None => err(
                 errors,
@@ -540,6 +572,13 @@ fn typed(ty: FieldType, v: &Value) -> Option<Bind> {
             money_minor(&text).map(Bind::Int)
         }
     }
+}
+
+/// A list code as stored (upper case): letters, digits and `-`, at most 20 characters; `None`
+/// for anything else (a `%`, `_` or `|` would change what the `LIKE` matches).
+pub fn list_code(s: &str) -> Option<String> {
+    (s.len() <= 20 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .then(|| s.to_ascii_uppercase())
 }
 
 /// "1250", "1250.5", "1250.50" → 125050; refuses more than two decimals, signs and exponents.
@@ -636,12 +675,36 @@ fn emit(
         } => {
             let f = field(name).expect("validated field");
             match f.source {
-                Source::List(table) => {
-                    let ps: Vec<String> = values.iter().map(|v| bind(v.clone(), c, next)).collect();
-                    c.sql.push_str(&format!(
-                        "EXISTS (SELECT 1 FROM {table} l WHERE l.customer_id = f.customer_id AND l.value IN ({}))",
-                        ps.join(", ")
-                    ));
+                Source::List(col) => {
+                    let likes: Vec<String> = values
+                        .iter()
+                        .map(|v| {
+                            let Bind::Text(code) = v else {
+                                unreachable!("validated")
+                            };
+                            let p = bind(Bind::Text(format!("%|{code}|%")), c, next);
+                            format!("f.{col} LIKE {p}")
+                        })
+                        .collect();
+                    c.sql.push_str(&format!("({})", likes.join(" OR ")));
+                }
+                Source::Consent(purpose) => {
+                    let p = aloft_privacy::purpose(purpose).expect("catalogue purposes exist");
+                    let allowed = aloft_privacy::store::consent_allowed_sql(p, "f");
+                    let given: Vec<bool> = values.iter().map(|v| *v == Bind::Int(1)).collect();
+                    let accepts = |b: bool| match op {
+                        Op::Eq => given[0] == b,
+                        Op::Ne => given[0] != b,
+                        Op::In => given.contains(&b),
+                        Op::NotIn => !given.contains(&b),
+                        _ => false,
+                    };
+                    c.sql.push_str(&match (accepts(true), accepts(false)) {
+                        (true, true) => "1 = 1".to_owned(),
+                        (false, false) => "1 = 0".to_owned(),
+                        (true, false) => allowed,
+                        (false, true) => format!("NOT ({allowed})"),
+                    });
                 }
                 Source::Column(col) if f.ty == FieldType::DaysSince => {
                     // Days since X op N  ⇔  X flipped-op (now − N days); never-happened (NULL)
@@ -702,7 +765,7 @@ mod tests {
         let c = compile(&rule, now(), 2, &pg);
         assert_eq!(
             c.sql,
-            "(f.tier IN ($2, $3) AND f.flights_12m >= $4 AND NOT ((f.last_flight_at IS NOT NULL AND f.last_flight_at > $5)) AND (EXISTS (SELECT 1 FROM analytics_customer_routes l WHERE l.customer_id = f.customer_id AND l.value IN ($6)) OR f.spend_12m_minor > $7))"
+            "(f.tier IN ($2, $3) AND f.flights_12m >= $4 AND NOT ((f.last_flight_at IS NOT NULL AND f.last_flight_at > $5)) AND ((f.routes_list LIKE $6) OR f.spend_12m_minor > $7))"
         );
         assert_eq!(
             c.binds,
@@ -711,10 +774,44 @@ mod tests {
                 Bind::Text("platinum".into()),
                 Bind::Int(4),
                 Bind::Text("2026-09-07T12:00:00Z".into()),
-                Bind::Text("FRA-JFK".into()),
+                Bind::Text("%|FRA-JFK|%".into()),
                 Bind::Int(125_050),
             ]
         );
+    }
+
+    #[test]
+    fn consent_is_the_privacy_mask_and_lists_take_codes() {
+        let sql = |rule: serde_json::Value| compile(&parse(&rule).unwrap(), now(), 1, &pg).sql;
+        let email = |op: &str, value: serde_json::Value| {
+            sql(json!({"field": "consent.marketing_email", "op": op, "value": value}))
+        };
+        // Restricted or objecting people are out of the mask's bit (privacy keeps it), so a
+        // segment on consent leaves them out as an audience does.
+        assert_eq!(email("=", json!(true)), "(f.consent_allowed & 1) <> 0");
+        assert_eq!(
+            email("=", json!(false)),
+            "NOT ((f.consent_allowed & 1) <> 0)"
+        );
+        assert_eq!(email("!=", json!(false)), "(f.consent_allowed & 1) <> 0");
+        assert_eq!(email("in", json!([true, false])), "1 = 1");
+        assert_eq!(email("not_in", json!([true, false])), "1 = 0");
+        assert_eq!(
+            sql(json!({"field": "travel.airport", "op": "in", "value": ["fra", "JFK"]})),
+            "(f.airports_list LIKE $1 OR f.airports_list LIKE $2)"
+        );
+        let c = compile(
+            &parse(&json!({"field": "travel.route", "op": "=", "value": " fra-jfk "})).unwrap(),
+            now(),
+            1,
+            &pg,
+        );
+        assert_eq!(c.binds, vec![Bind::Text("%|FRA-JFK|%".into())]);
+        for bad in ["FRA%", "FRA_JFK", "FRA|JFK", "FRA JFK"] {
+            let errors =
+                parse(&json!({"field": "travel.route", "op": "=", "value": bad})).unwrap_err();
+            assert_eq!(errors[0].pointer, "/value", "{bad}");
+        }
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! The segment builder for marketing and loyalty managers, and a segment's audience.
 //!
 //! - `/segments`: the saved segments with their sizes now.
-//! - `/segments/new`: rows of conditions (field from the rule language's catalogue with its
-//!   description, operator, value) joined by all/any; rows are added and removed by buttons
-//!   that post the form back (no script of ours: the CSP forbids inline script), and the
-//!   vendored htmx posts the form to `/segments/count` on every change (300 ms after it) for
-//!   the live count. A rule problem (the same 422 pointers as the API) is shown next to its
-//!   row's control and in the error summary. Saving selects the members at once.
+//! - `/segments/new`: conditions (field from the rule language's catalogue with its
+//!   description, operator, value) and groups of conditions, each group joined by all, any or
+//!   none of its conditions, the whole joined by all or any; conditions and groups are added
+//!   and removed by buttons that post the form back (no script of ours: the CSP forbids
+//!   inline script), and the vendored htmx posts the form to `/segments/count` on every change
+//!   (300 ms after it) for the live count, announced in a polite status region. Groups are
+//!   fieldsets with a legend ("Group 3"), their conditions numbered within ("Condition 3.1"),
+//!   every button named for what it adds or removes, so the form reads and works the same
+//!   with a keyboard or a screen reader. A rule problem (the same 422 pointers as the API) is
+//!   shown next to its control and in the error summary. Saving selects the members at once.
 //! - `/segments/{id}`: the rule, the size and, for a purpose, how many members would be
 //!   released and how many are left out for lack of consent; holders of `audience.export`
 //!   download the CSV or publish to the marketing platform from there.
@@ -27,7 +31,10 @@ use aloft_web::kit::{
 use aloft_web::{Section, csrf_field, layout, page};
 
 use crate::audience::{Audiences, PURPOSES, purpose};
-use crate::builder::{Draft, MAX_ROWS, OPERATORS, form_field};
+use crate::builder::{
+    Draft, Group, Item, JOINS, MAX_GROUP_DEPTH, MAX_ROWS, OPERATORS, TOP, form_field, label,
+    parse_path, prefix,
+};
 use crate::permissions::{AUDIENCE_EXPORT, SEGMENT_BUILD};
 use crate::segment::{FIELDS, parse};
 use crate::storage::SegmentStore;
@@ -157,10 +164,7 @@ fn field_options() -> Vec<(String, String)> {
 }
 
 fn op_options() -> Vec<(String, String)> {
-    OPERATORS
-        .iter()
-        .map(|(c, l)| ((*c).to_owned(), (*l).to_owned()))
-        .collect()
+    options(OPERATORS)
 }
 
 /// The live count's text for a draft: the count, or why there is none yet.
@@ -183,19 +187,102 @@ async fn count_text(store: &SegmentStore, draft: &Draft) -> Markup {
     }
 }
 
-/// A rule problem in the form's words: "Condition 2: …".
+/// A rule problem in the form's words: "Condition 2: …", "Condition 3.1: …".
 fn problem(draft: &Draft, e: &crate::segment::RuleError) -> String {
     let field = form_field(e);
-    let row = field
+    let path = field
         .strip_prefix('c')
         .and_then(|r| r.split('_').next())
-        .and_then(|n| n.parse::<usize>().ok());
-    match row {
-        Some(n) if draft.rows.get(n).is_some_and(|r| r.field.trim().is_empty()) => {
-            format!("Condition {}: choose a fact", n + 1)
+        .and_then(parse_path);
+    match path {
+        Some(p) if draft.row(&p).is_some_and(|r| r.field.trim().is_empty()) => {
+            format!("Condition {}: choose a fact", label(&p))
         }
-        Some(n) => format!("Condition {}: {}", n + 1, e.detail),
-        None => e.detail.clone(),
+        Some(p) if draft.row(&p).is_some() => format!("Condition {}: {}", label(&p), e.detail),
+        Some(p) if !p.is_empty() => format!("Group {}: {}", label(&p), e.detail),
+        _ => e.detail.clone(),
+    }
+}
+
+/// Options of a select, from `(code, label)` pairs.
+fn options(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(c, l)| ((*c).to_owned(), (*l).to_owned()))
+        .collect()
+}
+
+/// One condition's fieldset at `path`; `removable` when it is not the rule's only item.
+fn condition(
+    path: &[usize],
+    row: &crate::builder::Row,
+    removable: bool,
+    errors: &FormErrors,
+) -> Markup {
+    let p = prefix(path);
+    let n = label(path);
+    html! {
+        fieldset.segment-condition {
+            legend { "Condition " (n) }
+            (Field::new(&format!("{p}_field"), "Fact", FieldKind::Select(field_options())).value(Some(row.field.as_str())).render(errors))
+            (Field::new(&format!("{p}_op"), "Operator", FieldKind::Select(op_options())).value(Some(row.op.as_str())).render(errors))
+            (Field::new(&format!("{p}_value"), "Value", FieldKind::Input("text")).value(Some(row.value.as_str()))
+                .hint("Text as stored (GOLD is not gold), a whole number, an amount such as 1250.00, or yes/no; a list comma-separated")
+                .render(errors))
+            @if removable {
+                button.secondary type="submit" name="remove" value=(path.iter().map(usize::to_string).collect::<Vec<_>>().join("-")) formnovalidate {
+                    "Remove condition " (n)
+                }
+            }
+        }
+    }
+}
+
+/// A group's fieldset at `path` (inside the rule): its join, its conditions, and buttons to
+/// add a condition to it or remove it.
+fn group(path: &[usize], g: &Group, room: bool, errors: &FormErrors) -> Markup {
+    let p = prefix(path);
+    let n = label(path);
+    let value = path
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("-");
+    html! {
+        fieldset.segment-group {
+            legend { "Group " (n) }
+            input type="hidden" name={ (p) "_kind" } value="group";
+            input type="hidden" name={ (p) "_rows" } value=(g.items.len());
+            (Field::new(&format!("{p}_join"), "Customers in this group meet", FieldKind::Select(options(JOINS)))
+                .value(Some(g.join)).render(errors))
+            (items(path, g, room, errors))
+            div.actions {
+                @if room {
+                    button.secondary type="submit" name="add" value=(value) formnovalidate {
+                        "Add a condition to group " (n)
+                    }
+                    " "
+                }
+                button.secondary type="submit" name="remove" value=(value) formnovalidate {
+                    "Remove group " (n)
+                }
+            }
+        }
+    }
+}
+
+fn items(path: &[usize], g: &Group, room: bool, errors: &FormErrors) -> Markup {
+    // A condition can be removed unless it is the rule's only item (a group's last condition
+    // goes with its group).
+    let removable = !path.is_empty() || g.items.len() > 1;
+    html! {
+        @for (i, item) in g.items.iter().enumerate() {
+            @let at = [path, &[i]].concat();
+            @match item {
+                Item::Cond(row) => (condition(&at, row, removable, errors)),
+                Item::Group(inner) => (group(&at, inner, room, errors)),
+            }
+        }
     }
 }
 
@@ -207,12 +294,11 @@ fn builder_page(
     errors: &FormErrors,
     count: Markup,
 ) -> Response {
-    let fields = field_options();
-    let ops = op_options();
     let (title, action) = match edit {
         Some(id) => ("Edit segment", format!("/segments/{id}/edit")),
         None => ("New segment", "/segments/new".to_owned()),
     };
+    let room = draft.conditions() < MAX_ROWS;
     page(
         status,
         layout(
@@ -222,7 +308,7 @@ fn builder_page(
                 (kit::page_header(
                     &[Crumb { label: "Home", href: "/" }, Crumb { label: "Segments", href: "/segments" }],
                     title,
-                    Some(html! { "Conditions over each customer's facts. Only the count is shown: no customer is listed." }),
+                    Some(html! { "Conditions over each customer's facts, alone or in groups. Only the count is shown: no customer is listed." }),
                     None,
                 ))
                 (kit::form::error_summary(errors))
@@ -230,38 +316,23 @@ fn builder_page(
                     hx-post="/segments/count" hx-trigger="change delay:300ms"
                     hx-target="#segment-count" hx-swap="innerHTML" {
                     (csrf_field())
-                    input type="hidden" name="rows" value=(draft.rows.len());
+                    input type="hidden" name="rows" value=(draft.root.items.len());
                     (Field::new("name", "Name", FieldKind::Input("text")).value(Some(name)).required().render(errors))
-                    (Field::new("join", "Customers must meet", FieldKind::Select(vec![
-                        ("all".into(), "all of the conditions".into()),
-                        ("any".into(), "any of the conditions".into()),
-                    ])).value(Some(draft.join)).render(errors))
+                    (Field::new("join", "Customers must meet", FieldKind::Select(options(&JOINS[..2])))
+                        .value(Some(draft.root.join)).render(errors))
                     @if let Some(e) = errors.of("rule") {
                         p.field-error #f-rule { (e) }
                     }
-                    @for (i, row) in draft.rows.iter().enumerate() {
-                        @let f = format!("c{i}_field");
-                        @let o = format!("c{i}_op");
-                        @let v = format!("c{i}_value");
-                        fieldset.segment-condition {
-                            legend { "Condition " (i + 1) }
-                            (Field::new(&f, "Fact", FieldKind::Select(fields.clone())).value(Some(row.field.as_str())).render(errors))
-                            (Field::new(&o, "Operator", FieldKind::Select(ops.clone())).value(Some(row.op.as_str())).render(errors))
-                            (Field::new(&v, "Value", FieldKind::Input("text")).value(Some(row.value.as_str()))
-                                .hint("Text as stored (GOLD is not gold), a whole number, an amount such as 1250.00, or yes/no; a list comma-separated")
-                                .render(errors))
-                            @if draft.rows.len() > 1 {
-                                button.secondary type="submit" name="remove" value=(i) formnovalidate {
-                                    "Remove condition " (i + 1)
-                                }
-                            }
-                        }
-                    }
-                    div #segment-count role="status" aria-live="polite" { (count) }
+                    (items(&[], &draft.root, room, errors))
+                    div #segment-count role="status" aria-live="polite" aria-atomic="true" { (count) }
                     div.actions {
-                        @if draft.rows.len() < MAX_ROWS {
-                            button.secondary type="submit" name="add" value="1" formnovalidate { "Add a condition" }
+                        @if room {
+                            button.secondary type="submit" name="add" value=(TOP) formnovalidate { "Add a condition" }
                             " "
+                            @if MAX_GROUP_DEPTH > 0 {
+                                button.secondary type="submit" name="add_group" value=(TOP) formnovalidate { "Add a group" }
+                                " "
+                            }
                         }
                         button type="submit" name="save" value="1" { "Save segment" }
                     }
@@ -301,8 +372,8 @@ async fn submit(State(p): State<Pages>, ctx: AccessContext, form: FormData) -> R
     submit_to(&p, &ctx, &form, None).await
 }
 
-/// `GET /segments/{id}/edit`: the builder on a saved segment (a rule of one level of
-/// conditions; nested rules are edited through the API).
+/// `GET /segments/{id}/edit`: the builder on a saved segment (conditions and groups of
+/// conditions; rules nested deeper are edited through the API).
 async fn edit(State(p): State<Pages>, Path(id): Path<String>) -> Response {
     let (segment, _) = match p.store.segment(&id).await {
         Ok(Some(s)) => s,
@@ -312,7 +383,7 @@ async fn edit(State(p): State<Pages>, Path(id): Path<String>) -> Response {
     let Some(draft) = Draft::of_rule(&segment.rule_json) else {
         return kit::redirect_with_notice(
             &format!("/segments/{id}"),
-            "This rule has nested groups: edit it through the API (PUT /api/v1/segments/{id}).",
+            "This rule nests groups deeper than the form shows: edit it through the API (PUT /api/v1/segments/{id}).",
         );
     };
     let count = count_text(&p.store, &draft).await;
@@ -344,23 +415,20 @@ async fn submit_to(
 ) -> Response {
     let mut draft = Draft::from_form(text_of(form));
     let name = form.text("name").unwrap_or("").trim().to_owned();
-    if form.text("add").is_some() {
-        if draft.rows.len() < MAX_ROWS {
-            draft.rows.push(Default::default());
-        }
-        let count = count_text(&p.store, &draft).await;
-        return builder_page(
-            StatusCode::OK,
-            edit,
-            &name,
-            &draft,
-            &FormErrors::new(),
-            count,
-        );
-    }
-    if let Some(i) = form.text("remove").and_then(|i| i.parse::<usize>().ok()) {
-        if i < draft.rows.len() && draft.rows.len() > 1 {
-            draft.rows.remove(i);
+    // Adding or removing a condition or a group posts the form back with the change (a path
+    // that names nothing changes nothing).
+    let add = form
+        .text("add")
+        .map(|p| (p, false))
+        .or_else(|| form.text("add_group").map(|p| (p, true)));
+    let remove = form.text("remove");
+    if add.is_some() || remove.is_some() {
+        if let Some((path, group)) = add {
+            if let Some(at) = parse_path(path) {
+                draft.add(&at, group);
+            }
+        } else if let Some(at) = remove.and_then(parse_path) {
+            draft.remove(&at);
         }
         let count = count_text(&p.store, &draft).await;
         return builder_page(

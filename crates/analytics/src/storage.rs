@@ -24,8 +24,11 @@ pub struct CustomerFacts {
     pub language: Option<String>,
     /// Loyalty tier code.
     pub tier: Option<String>,
-    /// When the tier last changed.
+    /// When the tier last changed, as analytics saw it change (a facts row written with
+    /// another tier than the row it replaces); `None` until a change is seen.
     pub tier_changed_at: Option<DateTime<Utc>>,
+    /// The tier before that change (`None` when there was none, or no change was seen).
+    pub previous_tier: Option<String>,
     /// Flights in the last 12 months.
     pub flights_12m: i64,
     /// Flights in the last 90 days.
@@ -50,12 +53,95 @@ pub struct CustomerFacts {
     pub last_sentiment: Option<String>,
     /// Open cases.
     pub open_cases: i64,
-    /// Marketing e-mail consent given.
-    pub consent_marketing_email: bool,
+    /// The purposes the customer may be used for now: the privacy register's consent mask
+    /// (`aloft_privacy::store::allowed_mask_sql`; bit [`aloft_privacy::model::Purpose::bit`]) —
+    /// consent given and processing not restricted. Read from the register when derived and
+    /// computed again by the database when the row is written (`consent_allowed`, migration
+    /// 0047), so a rule's consent condition means what an audience's consent check means.
+    pub consent_allowed: i64,
     /// Routes flown in 24 months (`FRA-JFK`).
     pub routes: Vec<String>,
     /// Airports flown from or to in 24 months.
     pub airports: Vec<String>,
+}
+
+impl CustomerFacts {
+    /// Whether the customer may be used for the purpose `code` now (consent given, processing
+    /// not restricted): the mask's bit. Unknown purposes allow nothing.
+    pub fn allows(&self, code: &str) -> bool {
+        aloft_privacy::purpose(code).is_some_and(|p| self.consent_allowed & p.bit() != 0)
+    }
+}
+
+/// What the database settled when a facts row was written: the consent mask computed from the
+/// privacy register, and the tier movement carried over from the row it replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// The row's `consent_allowed`.
+    pub consent_allowed: i64,
+    /// The tier before the last change seen.
+    pub previous_tier: Option<String>,
+    /// When that change was seen.
+    pub tier_changed_at: Option<DateTime<Utc>>,
+}
+
+impl Written {
+    /// Puts what was settled into `f` (so membership is decided on the row as written).
+    pub fn apply(&self, f: &mut CustomerFacts) {
+        f.consent_allowed = self.consent_allowed;
+        f.previous_tier.clone_from(&self.previous_tier);
+        f.tier_changed_at = self.tier_changed_at;
+    }
+}
+
+/// The stored tier of a facts row and its last movement: (tier, previous tier, changed at).
+type StoredTier = (Option<String>, Option<String>, Option<DateTime<Utc>>);
+
+/// The tier movement a new facts row carries (pure): a tier other than the stored row's is a
+/// change seen `now`, from the stored tier; the same tier keeps the stored movement. A row
+/// without a tier (a first row, or the bare row an offer creates) is no "previous" tier: the
+/// first tier seen is not a change. This is the only tier history Aloft keeps — the profile
+/// holds the current tier and the change log names fields, not values — so the churn model
+/// reads it for tier movement.
+pub fn tier_movement(
+    stored: Option<&StoredTier>,
+    tier: Option<&str>,
+    now: DateTime<Utc>,
+) -> (Option<String>, Option<DateTime<Utc>>) {
+    match stored {
+        Some((Some(old), _, _)) if Some(old.as_str()) != tier => (Some(old.clone()), Some(now)),
+        Some((_, previous, at)) => (previous.clone(), *at),
+        None => (None, None),
+    }
+}
+
+fn stored_tier(row: &sqlx::any::AnyRow) -> Result<StoredTier, StorageError> {
+    let at: Option<String> = row.try_get("tier_changed_at")?;
+    Ok((
+        row.try_get("tier")?,
+        row.try_get("previous_tier")?,
+        at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc)),
+    ))
+}
+
+/// A list as the facts row keeps it: the codes between bars (`|FRA-JFK|JFK-FRA|`), upper case,
+/// each once, in order; `|` when empty (so `LIKE '%|X|%'` never meets a NULL).
+pub fn list_column(values: &[String]) -> String {
+    let codes: std::collections::BTreeSet<String> =
+        values.iter().map(|v| v.to_ascii_uppercase()).collect();
+    let mut out = String::from("|");
+    for c in codes {
+        out.push_str(&c);
+        out.push('|');
+    }
+    out
+}
+
+/// The consent mask of the customer named by SQL `customer` (a column or a parameter), as
+/// privacy defines it. Two placeholders because SQLite binds positionally.
+fn mask_sql(customer_a: &str, customer_b: &str) -> String {
+    aloft_privacy::store::allowed_mask_sql(customer_a, customer_b)
 }
 
 fn instant(t: Option<DateTime<Utc>>) -> Option<String> {
@@ -85,11 +171,11 @@ impl SegmentStore {
         facts: &[CustomerFacts],
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        self.write_facts(facts, now, false).await
+        self.write_facts(facts, now, false).await.map(|_| ())
     }
 
     /// Derives every customer's facts again from the profiles, the travel history and the
-    /// marketing e-mail consent, and replaces the whole facts table with them in one
+    /// privacy register's consent mask (restrictions and objections included), and replaces the whole facts table with them in one
     /// transaction (readers see the old facts until it commits), then reconciles every saved
     /// segment's membership with them. Returns the customers written.
     pub async fn rebuild(&self, now: DateTime<Utc>) -> Result<usize, StorageError> {
@@ -135,17 +221,26 @@ impl SegmentStore {
                 }
             }
         }
-        let consented: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT customer_id FROM privacy_consent_state \
-             WHERE purpose = 'marketing_email' AND granted = 1",
-        )
+        // Only people with some consent given can have a bit set; their mask is privacy's own
+        // expression (a restricted person keeps only what a law requires).
+        let masks = sqlx::query(&format!(
+            "SELECT c.customer_id, {} AS allowed FROM \
+             (SELECT DISTINCT customer_id FROM privacy_consent_state WHERE granted = 1) c",
+            mask_sql("c.customer_id", "c.customer_id")
+        ))
         .fetch_all(self.db.pool())
         .await?;
-        for c in consented {
-            d.consent_marketing_email(&c);
+        for row in &masks {
+            let customer: String = row.try_get("customer_id")?;
+            d.consent_allowed(&customer, row.try_get("allowed")?);
         }
-        let facts = d.finish();
-        self.write_facts(&facts, now, true).await?;
+        let mut facts = d.finish();
+        // The masks as the database computed them while writing (under the lock that orders
+        // facts writes against consent changes) are the ones membership is decided on.
+        let written = self.write_facts(&facts, now, true).await?;
+        for (f, w) in facts.iter_mut().zip(written) {
+            w.apply(f);
+        }
         self.reconcile(&facts, now).await?;
         Ok(facts.len())
     }
@@ -199,10 +294,17 @@ impl SegmentStore {
                 d.record(customer, &kind, &occurred, &v);
             }
         }
+        let b = self.db.backend();
+        let mask: i64 = sqlx::query_scalar(&format!(
+            "SELECT {} AS allowed",
+            mask_sql(&b.param(1), &b.param(2))
+        ))
+        .bind(customer)
+        .bind(customer)
+        .fetch_one(self.db.pool())
+        .await?;
+        d.consent_allowed(customer, mask);
         let consents = self.consents_of(customer).await?;
-        if consents.iter().any(|(p, _)| p == "marketing_email") {
-            d.consent_marketing_email(customer);
-        }
         Ok(d.finish().pop().map(|f| (f, consents)))
     }
 
@@ -250,11 +352,13 @@ impl SegmentStore {
         facts: &[CustomerFacts],
         now: DateTime<Utc>,
         replace_all: bool,
-    ) -> Result<(), StorageError> {
-        let mut tx = self.db.pool().begin().await?;
-        write_facts_on(&mut tx, self.db.backend(), facts, now, replace_all).await?;
+    ) -> Result<Vec<Written>, StorageError> {
+        // The database's write transaction: on SQLite it waits for the process's write slot
+        // like every other writer, instead of meeting their locks.
+        let mut tx = self.db.begin_write().await?;
+        let written = write_facts_on(tx.conn(), self.db.backend(), facts, now, replace_all).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(written)
     }
 
     /// How many customers a rule selects now (the segment builder's live count).
@@ -299,44 +403,72 @@ pub(crate) async fn lock_against_consent_changes(
 }
 
 /// Writes facts rows on `conn` (inside the caller's transaction): every table replaced when
-/// `replace_all`, else these customers' rows.
+/// `replace_all`, else these customers' rows. Returns what each row settled (consent mask,
+/// tier movement), in order.
 pub(crate) async fn write_facts_on(
     conn: &mut sqlx::AnyConnection,
     b: aloft_kernel::Backend,
     facts: &[CustomerFacts],
     now: DateTime<Utc>,
     replace_all: bool,
-) -> Result<(), StorageError> {
+) -> Result<Vec<Written>, StorageError> {
     lock_against_consent_changes(&mut *conn, b).await?;
-    let p: Vec<String> = (1..=23).map(|n| b.param(n)).collect();
+    let p: Vec<String> = (1..=26).map(|n| b.param(n)).collect();
     // The consent mask is computed here, from the privacy register as committed, never from
     // what was derived earlier outside the transaction (see `lock_against_consent_changes`).
+    // `consent_marketing_email` (migration 0030) is kept for readers of the table; rules read
+    // the mask. The lists are also kept on the row (migration 0055), so a rule on a route is a
+    // test of the row, not a join; so is the tier movement (`tier_movement`).
     let insert = format!(
         "INSERT INTO analytics_customer_facts (customer_id, home_airport, nationality, age_band, \
          language, tier, tier_changed_at, flights_12m, flights_90d, last_flight_at, main_cabin, \
          spend_12m_minor, disruptions_12m, meal_preference, seat_preference, interactions_90d, \
          negative_90d, last_sentiment, open_cases, consent_marketing_email, updated_at, \
-         consent_allowed) VALUES ({}, {})",
-        p[..21].join(", "),
-        aloft_privacy::store::allowed_mask_sql(&p[21], &p[22])
+         routes_list, airports_list, previous_tier, consent_allowed) VALUES ({}, {}) \
+         RETURNING consent_allowed",
+        p[..24].join(", "),
+        mask_sql(&p[24], &p[25])
     );
+    // The stored tier comes back from the DELETE that replaces the row (RETURNING): a write
+    // first, so a SQLite transaction never reads and then upgrades to a writer (which fails at
+    // once with SQLITE_BUSY_SNAPSHOT instead of waiting for the lock).
+    let delete_facts = "DELETE FROM analytics_customer_facts";
+    let returning = "RETURNING customer_id, tier, previous_tier, tier_changed_at";
+    let mut stored: std::collections::HashMap<String, StoredTier> = Default::default();
     if replace_all {
-        for table in [
-            "analytics_customer_facts",
-            "analytics_customer_routes",
-            "analytics_customer_airports",
-        ] {
+        for row in sqlx::query(&format!("{delete_facts} {returning}"))
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            stored.insert(row.try_get("customer_id")?, stored_tier(&row)?);
+        }
+        for table in ["analytics_customer_routes", "analytics_customer_airports"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
                 .await?;
         }
     }
+    let mut written = Vec::with_capacity(facts.len());
     for f in facts {
-        for table in [
-            "analytics_customer_facts",
-            "analytics_customer_routes",
-            "analytics_customer_airports",
-        ] {
+        if !replace_all {
+            let old = sqlx::query(&format!(
+                "{delete_facts} WHERE customer_id = {} {returning}",
+                p[0]
+            ))
+            .bind(&f.customer_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(row) = old {
+                stored.insert(f.customer_id.clone(), stored_tier(&row)?);
+            }
+        }
+        // A movement the caller states (`put_facts` with `tier_changed_at`) is kept as given;
+        // derived facts never state one, so theirs is worked out against the stored row.
+        let (previous_tier, tier_changed_at) = match f.tier_changed_at {
+            Some(at) => (f.previous_tier.clone(), Some(at)),
+            None => tier_movement(stored.get(&f.customer_id), f.tier.as_deref(), now),
+        };
+        for table in ["analytics_customer_routes", "analytics_customer_airports"] {
             if replace_all {
                 break;
             }
@@ -345,14 +477,14 @@ pub(crate) async fn write_facts_on(
                 .execute(&mut *conn)
                 .await?;
         }
-        sqlx::query(&insert)
+        let row = sqlx::query(&insert)
             .bind(&f.customer_id)
             .bind(&f.home_airport)
             .bind(&f.nationality)
             .bind(&f.age_band)
             .bind(&f.language)
             .bind(&f.tier)
-            .bind(instant(f.tier_changed_at))
+            .bind(instant(tier_changed_at))
             .bind(f.flights_12m)
             .bind(f.flights_90d)
             .bind(instant(f.last_flight_at))
@@ -365,12 +497,20 @@ pub(crate) async fn write_facts_on(
             .bind(f.negative_90d)
             .bind(&f.last_sentiment)
             .bind(f.open_cases)
-            .bind(i64::from(f.consent_marketing_email))
+            .bind(i64::from(f.allows("marketing_email")))
             .bind(instant(Some(now)))
+            .bind(list_column(&f.routes))
+            .bind(list_column(&f.airports))
+            .bind(&previous_tier)
             .bind(&f.customer_id)
             .bind(&f.customer_id)
-            .execute(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
+        written.push(Written {
+            consent_allowed: row.try_get("consent_allowed")?,
+            previous_tier,
+            tier_changed_at,
+        });
         for (table, values) in [
             ("analytics_customer_routes", &f.routes),
             ("analytics_customer_airports", &f.airports),
@@ -388,5 +528,5 @@ pub(crate) async fn write_facts_on(
             }
         }
     }
-    Ok(())
+    Ok(written)
 }

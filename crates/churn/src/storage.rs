@@ -6,8 +6,11 @@
 //! What is read, and why nothing sealed is: bookings (segments: departure, status, delay),
 //! feedback (kind and rating — the text is sealed and stays so; the stated rating is the
 //! sentiment the model uses), interactions (their instants only), purchases and priced
-//! ancillaries (amounts in euros), the profile's loyalty tier, and approved compensation
-//! proposals (a disruption put right).
+//! ancillaries (amounts in euros), the profile's loyalty tier, the tier before its last change
+//! and when it changed (`analytics_customer_facts.previous_tier` / `tier_changed_at`, which
+//! analytics records as it sees a profile's tier move: the only tier history Aloft keeps — the
+//! profile holds the current tier, the change log names fields, not values), and approved
+//! compensation proposals (a disruption put right).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -61,13 +64,61 @@ pub struct ChurnStore {
 }
 
 fn tier_rank(profile: &Value) -> u8 {
-    match profile.get("loyalty_tier").and_then(Value::as_str) {
+    rank_of(profile.get("loyalty_tier").and_then(Value::as_str))
+}
+
+/// A tier code's rank: 0 none, 1 blue … 4 platinum.
+pub fn rank_of(code: Option<&str>) -> u8 {
+    match code {
         Some("blue") => 1,
         Some("silver") => 2,
         Some("gold") => 3,
         Some("platinum") => 4,
         _ => 0,
     }
+}
+
+/// Tier observations for [`History::tiers`]: the current rank since always, or — when the tier
+/// is known to have changed at `changed` from `previous` — the previous rank until then and
+/// the current one after. A downgrade within 12 months of a cutoff is then `tier_drop` > 0.
+pub fn tier_history(
+    current: u8,
+    change: Option<(Option<&str>, DateTime<Utc>)>,
+) -> Vec<(DateTime<Utc>, u8)> {
+    match change {
+        Some((previous, at)) => vec![(DateTime::<Utc>::MIN_UTC, rank_of(previous)), (at, current)],
+        None => vec![(DateTime::<Utc>::MIN_UTC, current)],
+    }
+}
+
+/// The last tier change analytics recorded for `customer` (all customers when `None`):
+/// customer → (previous tier, when it changed).
+async fn tier_changes(
+    db: &Database,
+    customer: Option<&str>,
+) -> Result<std::collections::HashMap<String, (Option<String>, DateTime<Utc>)>, StorageError> {
+    let sql = "SELECT customer_id, previous_tier, tier_changed_at FROM analytics_customer_facts \
+               WHERE tier_changed_at IS NOT NULL";
+    let rows = match customer {
+        Some(c) => {
+            sqlx::query(&format!("{sql} AND customer_id = $1"))
+                .bind(c)
+                .fetch_all(db.pool())
+                .await?
+        }
+        None => sqlx::query(sql).fetch_all(db.pool()).await?,
+    };
+    let mut out = std::collections::HashMap::new();
+    for r in &rows {
+        let at: String = r.try_get("tier_changed_at")?;
+        if let Ok(at) = DateTime::parse_from_rfc3339(&at) {
+            out.insert(
+                r.try_get("customer_id")?,
+                (r.try_get("previous_tier")?, at.with_timezone(&Utc)),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// Minor units of a decimal amount string in euros (`"39.5"` → 3950); `None` for another
@@ -222,6 +273,7 @@ impl ChurnStore {
     /// Every live customer's history, in customer id order (the training population).
     pub async fn histories(&self) -> Result<Vec<(String, History)>, StorageError> {
         let mut people: std::collections::BTreeMap<String, History> = Default::default();
+        let changes = tier_changes(&self.db, None).await?;
         let mut after = String::new();
         loop {
             let rows = sqlx::query(
@@ -239,10 +291,12 @@ impl ChurnStore {
                 let rank = serde_json::from_str::<Value>(&profile)
                     .map(|p| tier_rank(&p))
                     .unwrap_or(0);
+                let change = changes.get(&id).map(|(p, at)| (p.as_deref(), *at));
+                let tiers = tier_history(rank, change);
                 people.insert(
                     id,
                     History {
-                        tiers: vec![(DateTime::<Utc>::MIN_UTC, rank)],
+                        tiers,
                         ..Default::default()
                     },
                 );
@@ -293,8 +347,10 @@ impl ChurnStore {
         let rank = serde_json::from_str::<Value>(&profile)
             .map(|p| tier_rank(&p))
             .unwrap_or(0);
+        let changes = tier_changes(&self.db, Some(customer)).await?;
+        let change = changes.get(customer).map(|(p, at)| (p.as_deref(), *at));
         let mut h = History {
-            tiers: vec![(DateTime::<Utc>::MIN_UTC, rank)],
+            tiers: tier_history(rank, change),
             ..Default::default()
         };
         let paid = self.compensated_keys(Some(customer)).await?;
@@ -539,5 +595,32 @@ mod tests {
         assert_eq!(h.feedback[0].rating, Some(2));
         assert!(h.feedback[0].complaint);
         assert_eq!(h.spend[0].1, 7_800);
+    }
+
+    #[test]
+    fn a_recorded_downgrade_is_tier_movement_within_its_year() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let changed = at("2026-10-01T00:00:00Z");
+        // Gold until October, silver since: one tier lost, seen from a cutoff after it and
+        // within the year; not before the change, nor once it is over a year old.
+        let h = History {
+            tiers: tier_history(2, Some((Some("gold"), changed))),
+            ..Default::default()
+        };
+        let drop = |cutoff: &str| crate::features::extract(&h, at(cutoff))[9];
+        assert_eq!(drop("2026-12-01T00:00:00Z"), 1.0);
+        assert_eq!(drop("2026-09-01T00:00:00Z"), 0.0);
+        assert_eq!(drop("2027-10-02T00:00:00Z"), 0.0);
+        // An upgrade loses nothing; no recorded change is the current tier throughout.
+        let up = History {
+            tiers: tier_history(4, Some((Some("gold"), changed))),
+            ..Default::default()
+        };
+        assert_eq!(
+            crate::features::extract(&up, at("2026-12-01T00:00:00Z"))[9],
+            0.0
+        );
+        assert_eq!(tier_history(3, None), vec![(DateTime::<Utc>::MIN_UTC, 3)]);
+        assert_eq!(crate::features::FEATURES[9].code, "tier_drop");
     }
 }
