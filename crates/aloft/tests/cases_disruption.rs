@@ -297,6 +297,8 @@ async fn a_cancellation_opens_prioritised_cases_links_open_ones_and_runs_once() 
         assert_eq!(items[0]["category"], "compensation_claim");
         assert_eq!(items[0]["channel"], "irregular_operations");
         assert_eq!(items[0]["booking_reference"], "PNR000");
+        // Handled on the calendar of the station the cancelled flight leaves from.
+        assert_eq!(items[0]["station"], "FRA", "{}", items[0]);
         assert!(items[0]["sla"]["first_response_due"].is_string());
 
         // Lena's open case got the disruption on its timeline; she has no second case.

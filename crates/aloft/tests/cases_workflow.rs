@@ -612,6 +612,32 @@ async fn cases_at_different_stations_run_on_their_own_calendars() {
                 .await
                 .unwrap();
         assert_eq!(DateTime::parse_from_rfc3339(&stored).unwrap(), fra_due);
+        // A priority set by hand keeps the case on its station's calendar.
+        let to = if at_fra["priority"] == "low" {
+            "high"
+        } else {
+            "low"
+        };
+        let r = call(
+            &app,
+            "POST",
+            ids::CONTACT_CENTRE_AGENT,
+            &format!("/api/v1/cases/{}/priority", at_fra["id"].as_str().unwrap()),
+            Some(&json!({"priority": to, "reason": "The passenger called twice"})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let overridden = r.json();
+        assert_eq!(overridden["priority"], to);
+        let due = at(&overridden["sla"]["first_response_due"]);
+        assert_eq!(due, expected_due(&overridden, &fra_def));
+        let (stored,): (String,) =
+            sqlx::query_as("SELECT first_response_due FROM cases WHERE id = $1")
+                .bind(at_fra["id"].as_str().unwrap())
+                .fetch_one(app.test_db.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(DateTime::parse_from_rfc3339(&stored).unwrap(), due);
         // Without a station, a case about a booking runs on its first flight's departure
         // station (travel's timeline).
         let booking = aloft_travel::Record::parse(
@@ -655,4 +681,152 @@ async fn cases_at_different_stations_run_on_their_own_calendars() {
         app.stop().await;
     })
     .await;
+}
+
+/// The agent's "Open a case" form (from the customer's Cases tab) and the passenger's
+/// self-service form offer what the current workflow offers, in its words; a withdrawn
+/// category posted by hand is refused naming the field; the agent's form opens a case, and a
+/// second request about the same matter joins it.
+#[tokio::test]
+async fn the_open_forms_offer_the_current_workflows_categories() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let customer = app
+            .create_customer(json!({"first_name": "Ana", "last_name": "Silva",
+                "email": "ana.silva@example.com", "loyalty_number": "AL55501"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut v2 = call(&app, "GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None)
+            .await
+            .json();
+        let categories: Vec<Value> = v2["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"] != "suggestion")
+            .map(|c| {
+                if c["name"] == "complaint" {
+                    json!({"name": "complaint", "label": "Complaint about service"})
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        v2["categories"] = json!(categories);
+        let r = call(&app, "PUT", ids::CMP_MANAGER, "/api/v1/case-workflow", Some(&v2)).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+
+        // The agent's form, linked from the customer's Cases tab.
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        let tab = app
+            .get_as(&agent, &format!("/customers/{customer}?tab=cases"))
+            .await;
+        assert_eq!(tab.status, 200, "{}", tab.text());
+        assert!(
+            tab.text()
+                .contains(&format!("href=\"/cases/new?customer={customer}\"")),
+            "{}",
+            tab.text()
+        );
+        let form = app
+            .get_as(&agent, &format!("/cases/new?customer={customer}"))
+            .await;
+        assert_eq!(form.status, 200, "{}", form.text());
+        assert!(form.text().contains("Complaint about service"));
+        assert!(form.text().contains("value=\"baggage\""));
+        assert!(!form.text().contains("value=\"suggestion\""), "withdrawn");
+
+        // Refused: each field named, a withdrawn category among them; nothing opened.
+        let bad = app
+            .post_form_as(
+                &agent,
+                "/cases/new",
+                &format!(
+                    "customer_id={customer}&category=suggestion&channel=fax&booking_reference=K7&subject=&description="
+                ),
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.text());
+        for id in [
+            "f-category",
+            "f-channel",
+            "f-booking-reference",
+            "f-subject",
+            "f-description",
+        ] {
+            assert!(bad.text().contains(&format!("href=\"#{id}\"")), "{id}: {}", bad.text());
+        }
+        assert_eq!(count_cases(&app, &customer).await, 0);
+
+        // Opened, then a second call about the same bag joins it.
+        let body = format!(
+            "customer_id={customer}&category=baggage&channel=phone&booking_reference=k7xq2m&subject={}&description={}",
+            enc("Bag missing in Lisbon"),
+            enc("The passenger reports her bag did not arrive on TP123.")
+        );
+        let r = app.post_form_as(&agent, "/cases/new", &body).await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let to = r.header("location").to_owned();
+        assert!(to.starts_with("/cases/"), "{to}");
+        let id = to.trim_start_matches("/cases/").to_owned();
+        let case = call(
+            &app,
+            "GET",
+            ids::CONTACT_CENTRE_AGENT,
+            &format!("/api/v1/cases/{id}"),
+            None,
+        )
+        .await
+        .json();
+        assert_eq!(case["channel"], "phone");
+        assert_eq!(case["booking_reference"], "K7XQ2M");
+        assert_eq!(case["category"], "baggage");
+        assert_eq!(case["workflow_version"], 2);
+        let again = app.post_form_as(&agent, "/cases/new", &body).await;
+        assert_eq!(again.status, 303, "{}", again.text());
+        assert_eq!(again.header("location"), to, "joined the open case");
+        assert_eq!(count_cases(&app, &customer).await, 1);
+
+        // The passenger's form offers the same categories and refuses the withdrawn one.
+        let mut ana = common::portal::sign_up_and_verify(&app, "AL55501", "ana.silva@example.com").await;
+        let own = ana.get(&app, "/my/cases/new").await;
+        assert_eq!(own.status, 200, "{}", own.text());
+        assert!(own.text().contains("Complaint about service"));
+        assert!(!own.text().contains("value=\"suggestion\""), "withdrawn");
+        let refused = ana
+            .submit(
+                &app,
+                "/my/cases/new",
+                "/my/cases",
+                &[
+                    ("category", "suggestion"),
+                    ("subject", "More vegetarian meals"),
+                    ("description", "Please."),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.text());
+        assert!(refused.text().contains("href=\"#f-category\""));
+        assert_eq!(count_cases(&app, &customer).await, 1);
+
+        // Only staff who work cases see the agent's form.
+        let analyst = app.sign_in_as(ids::DATA_ANALYST).await;
+        let r = app
+            .get_as(&analyst, &format!("/cases/new?customer={customer}"))
+            .await;
+        assert_eq!(r.status, 403);
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn count_cases(app: &TestApp, customer: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM cases WHERE customer_id = $1")
+        .bind(customer)
+        .fetch_one(app.test_db.db.pool())
+        .await
+        .unwrap();
+    n
 }

@@ -32,7 +32,7 @@ use aloft_vocab::CustomerId;
 use crate::events::{CaseLinked, CaseOpened, DisruptionProcessed, audit};
 use crate::model::irregular::{
     AffectedPassenger, DISRUPTION_QUEUE, DisruptionKind, DisruptionReport, delay_of,
-    onward_connection, opens_cases, parse_report, prioritise_affected, score,
+    departure_station, onward_connection, opens_cases, parse_report, prioritise_affected, score,
 };
 use crate::model::{Category, Prioritised, SlaClock, sla_targets};
 use crate::service::{CaseError, Cases, Clocks, Facts, ManifestEntry, opt_time, short_ref};
@@ -104,6 +104,8 @@ struct Plan {
     prioritised: Prioritised,
     score: i32,
     link: Option<String>,
+    /// Where the disrupted flight leaves from: the case's business calendar.
+    station: Option<String>,
 }
 
 /// The passenger notification's template (registered with the other case templates).
@@ -148,9 +150,9 @@ const DISRUPTION_COLUMNS: &str = "id, flight, kind, delay_minutes, received_at, 
 const CASE_INSERT: &str = "INSERT INTO cases (id, customer_id, category, subject, description, \
     channel, booking_reference, matter, state, is_open, workflow_version, priority, priority_rank, \
     priority_reasons, queue, assignee, language, opened_at, updated_at, last_agent_action_at, \
-    clocks, first_response_due, next_response_due, resolution_due, sla_flags, version, flight) \
-    VALUES ";
-const CASE_COLUMNS: usize = 27;
+    clocks, first_response_due, next_response_due, resolution_due, sla_flags, version, flight, \
+    station) VALUES ";
+const CASE_COLUMNS: usize = 28;
 
 impl Cases {
     /// Records a reported disruption and enqueues its processing, once per flight and kind:
@@ -298,6 +300,7 @@ impl Cases {
             .map(|e| {
                 let facts = facts.get(&e.customer).cloned().unwrap_or_default();
                 let connection = onward_connection(&e.booking, &report.flight, report.date);
+                let station = departure_station(&e.booking, &report.flight, report.date);
                 let prioritised = prioritise_affected(
                     report.kind,
                     &flight,
@@ -329,6 +332,7 @@ impl Cases {
                     facts,
                     record_locator,
                     link,
+                    station,
                 }
             })
             .collect();
@@ -475,7 +479,7 @@ impl Cases {
                     next_response: None,
                     resolution: Some(SlaClock::start(targets.resolution, opened_at)),
                 };
-                let view = self.clocks_view(&clocks, false);
+                let view = self.clocks_view_at(&clocks, false, p.station.as_deref());
                 case_rows.push(CaseRow {
                     id: case_id.clone(),
                     customer: p.customer.to_string(),
@@ -492,6 +496,7 @@ impl Cases {
                     clocks: serde_json::to_string(&clocks).unwrap_or_default(),
                     first_response_due: opt_time(view.first_response_due),
                     resolution_due: opt_time(view.resolution_due),
+                    station: p.station.clone(),
                 });
                 events.push(CloudEvent::of(&CaseOpened {
                     case_id: case_id.clone(),
@@ -594,7 +599,8 @@ impl Cases {
                     .bind(c.resolution_due)
                     .bind("[]")
                     .bind(1i64)
-                    .bind(flight.clone());
+                    .bind(flight.clone())
+                    .bind(c.station);
             },
         );
         for chunk in linked_ids.chunks(ROWS_PER_STATEMENT) {
@@ -723,6 +729,7 @@ struct CaseRow {
     clocks: String,
     first_response_due: Option<String>,
     resolution_due: Option<String>,
+    station: Option<String>,
 }
 
 /// The matter of a disruption case: the passenger's claim about the booking (so a claim the

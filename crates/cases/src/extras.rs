@@ -90,7 +90,8 @@ impl Cases {
                 c.target = target;
             }
         }
-        let view = self.clocks_view(&clocks, false);
+        // The case's own station calendar: a Frankfurt case stays on Frankfurt's hours.
+        let view = self.clocks_view_at(&clocks, false, case.station.as_deref());
         let at = now();
         let mut tx = self.db.begin_write().await.map_err(CaseError::from)?;
         let done = sqlx::query(

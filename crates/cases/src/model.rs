@@ -504,6 +504,16 @@ impl Workflow {
         self.categories.iter().any(|c| c.name == category.as_str())
     }
 
+    /// The categories a new case may take under this workflow, as form choices (name, label),
+    /// in the workflow's order: the forms offer what the workflow offers.
+    pub fn category_choices(&self) -> Vec<(String, String)> {
+        self.categories
+            .iter()
+            .filter(|c| Category::parse(&c.name).is_some())
+            .map(|c| (c.name.clone(), c.label.clone()))
+            .collect()
+    }
+
     /// How `category` reads under this workflow (its own label, else the shipped one).
     pub fn category_label(&self, category: Category) -> String {
         self.categories
@@ -1290,6 +1300,13 @@ mod tests {
         fewer.categories.retain(|c| c.name != "suggestion");
         fewer.categories[0].label = "Complaints".into();
         assert!(!fewer.offers(Category::Suggestion));
+        assert!(
+            !fewer
+                .category_choices()
+                .iter()
+                .any(|(name, _)| name == "suggestion")
+        );
+        assert_eq!(w.category_choices().len(), Category::ALL.len());
         assert_eq!(fewer.category_label(Category::Complaint), "Complaints");
         assert_eq!(fewer.category_label(Category::Suggestion), "Suggestion");
     }

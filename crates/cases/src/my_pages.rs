@@ -213,16 +213,31 @@ struct Draft {
     booking: Option<String>,
 }
 
+/// What the form offers: the categories of the current workflow (as the CMP manager named
+/// them) and the passenger's own bookings.
+struct Choices {
+    categories: Vec<(String, String)>,
+    bookings: Vec<(String, String)>,
+}
+
+impl Choices {
+    /// `None`: the workflow cannot be read (the page says so rather than offer stale choices).
+    async fn of(cases: &Cases, passenger: CustomerId) -> Option<Self> {
+        let workflow = cases.current_workflow().await.ok()?;
+        Some(Choices {
+            categories: workflow.category_choices(),
+            bookings: cases.own_bookings(passenger).await.unwrap_or_default(),
+        })
+    }
+}
+
 fn form_page(
     status: StatusCode,
     draft: &Draft,
-    bookings: &[(String, String)],
+    choices: &Choices,
     errors: &FormErrors,
 ) -> Response {
-    let categories: Vec<(String, String)> = Category::ALL
-        .iter()
-        .map(|c| (c.as_str().to_owned(), c.label().to_owned()))
-        .collect();
+    let (categories, bookings) = (choices.categories.clone(), &choices.bookings);
     let mut booking_choices = vec![(String::new(), "None — not about a booking".to_owned())];
     booking_choices.extend(bookings.iter().cloned());
     let body = html! {
@@ -245,11 +260,13 @@ async fn new_form(State(cases): State<Cases>) -> Response {
     let Some(id) = own() else {
         return not_found();
     };
-    let bookings = cases.own_bookings(id).await.unwrap_or_default();
+    let Some(choices) = Choices::of(&cases, id).await else {
+        return unavailable();
+    };
     form_page(
         StatusCode::OK,
         &Draft::default(),
-        &bookings,
+        &choices,
         &FormErrors::new(),
     )
 }
@@ -266,7 +283,9 @@ async fn create(State(cases): State<Cases>, ctx: AccessContext, form: FormData) 
     let Some(id) = own() else {
         return not_found();
     };
-    let bookings = cases.own_bookings(id).await.unwrap_or_default();
+    let Some(choices) = Choices::of(&cases, id).await else {
+        return unavailable();
+    };
     let draft = Draft {
         category: given(&form, "category"),
         subject: given(&form, "subject"),
@@ -274,7 +293,12 @@ async fn create(State(cases): State<Cases>, ctx: AccessContext, form: FormData) 
         booking: given(&form, "booking_reference"),
     };
     let mut errors = FormErrors::new();
-    let category = draft.category.as_deref().and_then(Category::parse);
+    // Only what the current workflow offers (a withdrawn category posted by hand is refused).
+    let category = draft
+        .category
+        .as_deref()
+        .filter(|c| choices.categories.iter().any(|(name, _)| name == c))
+        .and_then(Category::parse);
     if category.is_none() {
         errors.add("category", "Choose what the case is about.");
     }
@@ -294,7 +318,7 @@ async fn create(State(cases): State<Cases>, ctx: AccessContext, form: FormData) 
     }
     // Only a booking of the passenger's own: a reference typed into the request is refused.
     if let Some(b) = &draft.booking
-        && !bookings.iter().any(|(l, _)| l == b)
+        && !choices.bookings.iter().any(|(l, _)| l == b)
     {
         errors.add("booking_reference", "Choose one of your bookings.");
     }
@@ -304,7 +328,7 @@ async fn create(State(cases): State<Cases>, ctx: AccessContext, form: FormData) 
         draft.description.clone(),
         errors.is_empty(),
     ) else {
-        return form_page(StatusCode::UNPROCESSABLE_ENTITY, &draft, &bookings, &errors);
+        return form_page(StatusCode::UNPROCESSABLE_ENTITY, &draft, &choices, &errors);
     };
     match cases
         .open_own(

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use aloft_authz::{Access, Principal, RoutePolicy};
 use aloft_kernel::AccessContext;
+use aloft_vocab::CustomerId;
 use aloft_web::kit::{
     self, Column, Crumb, DataTable, FeedItem, Field, FieldKind, FormData, Tab, Tone,
 };
@@ -22,7 +23,8 @@ use crate::extras::is_macro_id;
 use crate::model::{Category, Priority, QUEUES, is_queue};
 use crate::permissions::{CASE_CONFIGURE, CASE_WORK};
 use crate::service::{
-    Case, CaseError, Cases, Entry, QueueFilter, TransitionRequest, cursor_of, short_ref,
+    Case, CaseError, Cases, Entry, NewCase, Opened, QueueFilter, TransitionRequest, cursor_of,
+    short_ref,
 };
 
 /// The cases section of the workspace.
@@ -32,6 +34,8 @@ pub const SECTION: Section = Section::new("cases");
 pub const POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("GET", "/cases", Access::Permission(CASE_WORK)),
     RoutePolicy::new("GET", "/cases/{id}", Access::Permission(CASE_WORK)),
+    RoutePolicy::new("GET", "/cases/new", Access::Permission(CASE_WORK)),
+    RoutePolicy::new("POST", "/cases/new", Access::Permission(CASE_WORK)),
     RoutePolicy::new("POST", "/cases/{id}/reply", Access::Permission(CASE_WORK)),
     RoutePolicy::new(
         "POST",
@@ -57,6 +61,7 @@ pub const POLICY: &[RoutePolicy] = &[
 pub fn routes(cases: Cases) -> Router {
     Router::new()
         .route("/cases", get(work_queue))
+        .route("/cases/new", get(new_case_form).post(create_case))
         .route("/cases/{id}", get(detail))
         .route("/cases/{id}/reply", post(reply))
         .route("/cases/{id}/transition", post(transition))
@@ -724,7 +729,10 @@ pub fn record_views(cases: Cases) -> Vec<RecordView> {
         move |principal, id, _| {
             let cases = cases.clone();
             async move {
-                match cases.of_customer(&id, &ctx_of(&principal)).await {
+                let open = html! {
+                    p { a.button href=(format!("/cases/new?customer={id}")) { "Open a case" } }
+                };
+                let list = match cases.of_customer(&id, &ctx_of(&principal)).await {
                     Ok(list) if list.is_empty() => {
                         kit::empty_state("No cases", "This customer has no case.", None)
                     }
@@ -735,7 +743,8 @@ pub fn record_views(cases: Cases) -> Vec<RecordView> {
                         None,
                     ),
                     Err(_) => kit::notice("Cases cannot be read right now.", Tone::Bad),
-                }
+                };
+                html! { (open) (list) }
             }
         },
     )]
@@ -804,10 +813,181 @@ pub fn home_panels(cases: Cases) -> Vec<HomePanel> {
     ]
 }
 
-/// Categories as form options.
-pub fn category_options() -> Vec<(String, String)> {
-    Category::ALL
+/// How a case reached the agent, as the agent's form offers it (a subset of
+/// [`crate::routes::CHANNELS`]: the others are set by their own channel).
+const AGENT_CHANNELS: &[(&str, &str)] = &[
+    ("phone", "Phone call"),
+    ("email", "E-mail"),
+    ("chat", "Chat"),
+    ("agent", "In person (desk or lounge)"),
+    ("social", "Social media"),
+];
+
+#[derive(Deserialize)]
+struct NewCaseQuery {
+    customer: Option<String>,
+}
+
+/// The agent's form to open a case for a customer: the current workflow's categories, the
+/// channel the passenger used, the booking it concerns.
+fn new_case_view(
+    status: StatusCode,
+    customer: CustomerId,
+    categories: Vec<(String, String)>,
+    form: &FormData,
+    errors: &kit::FormErrors,
+) -> Response {
+    let channels = AGENT_CHANNELS
         .iter()
-        .map(|c| (c.as_str().to_owned(), c.label().to_owned()))
-        .collect()
+        .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+        .collect();
+    let back = format!("/customers/{customer}?tab=cases");
+    page(
+        status,
+        layout(
+            "Open a case",
+            SECTION,
+            html! {
+                (kit::page_header(&[Crumb { label: "Home", href: "/" }, Crumb { label: "Customer", href: &back }], "Open a case",
+                    Some(html! { "A case about the same matter (customer, category, booking) that is still open takes this as a new message instead." }), None))
+                (kit::error_summary(errors))
+                form method="post" action="/cases/new" {
+                    (csrf_field())
+                    input type="hidden" name="customer_id" value=(customer);
+                    (Field::new("category", "Category", FieldKind::Select(categories)).value(form.text("category")).required().render(errors))
+                    (Field::new("channel", "How the passenger reached us", FieldKind::Select(channels)).value(form.text("channel")).required().render(errors))
+                    (Field::text("booking_reference", "Booking reference").hint("The record locator, e.g. K7XQ2M; leave empty when the case is not about a booking").value(form.text("booking_reference")).render(errors))
+                    (Field::text("subject", "Subject").value(form.text("subject")).required().render(errors))
+                    (Field::new("description", "What the passenger told us", FieldKind::TextArea).value(form.text("description")).required().render(errors))
+                    div.actions {
+                        button type="submit" { "Open the case" }
+                        " "
+                        a href=(back) { "Cancel" }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+fn workflow_unavailable() -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        layout(
+            "Open a case",
+            SECTION,
+            kit::notice(
+                "Cases cannot be opened right now; try again shortly.",
+                Tone::Bad,
+            ),
+        ),
+    )
+}
+
+/// `GET /cases/new?customer=ID`: the form (linked from the customer's Cases tab).
+async fn new_case_form(State(cases): State<Cases>, Query(q): Query<NewCaseQuery>) -> Response {
+    let Some(customer) = q.customer.as_deref().and_then(CustomerId::parse) else {
+        return kit::redirect_with_notice(
+            "/customers",
+            "Open a case from the customer's page: find the customer first.",
+        );
+    };
+    let Ok(workflow) = cases.current_workflow().await else {
+        return workflow_unavailable();
+    };
+    new_case_view(
+        StatusCode::OK,
+        customer,
+        workflow.category_choices(),
+        &FormData::from_pairs(vec![]),
+        &kit::FormErrors::new(),
+    )
+}
+
+/// `POST /cases/new`: opens the case (or adds to the open one about the same matter) and
+/// shows it.
+async fn create_case(State(cases): State<Cases>, ctx: AccessContext, form: FormData) -> Response {
+    let Some(customer) = given(&form, "customer_id").and_then(|c| CustomerId::parse(&c)) else {
+        return kit::redirect_with_notice("/customers", "Not done: find the customer first.");
+    };
+    let Ok(workflow) = cases.current_workflow().await else {
+        return workflow_unavailable();
+    };
+    let categories = workflow.category_choices();
+    let mut errors = kit::FormErrors::new();
+    let category = given(&form, "category")
+        .filter(|c| categories.iter().any(|(name, _)| name == c))
+        .and_then(|c| Category::parse(&c));
+    if category.is_none() {
+        errors.add("category", "Choose one of the categories.");
+    }
+    let channel = given(&form, "channel").filter(|c| AGENT_CHANNELS.iter().any(|(v, _)| v == c));
+    if channel.is_none() {
+        errors.add("channel", "Choose how the passenger reached us.");
+    }
+    let booking = given(&form, "booking_reference").map(|b| b.to_ascii_uppercase());
+    if let Some(b) = &booking
+        && !((5..=8).contains(&b.len()) && b.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        errors.add(
+            "booking_reference",
+            "Enter the record locator: 5 to 8 letters and digits.",
+        );
+    }
+    let subject = given(&form, "subject").filter(|s| s.chars().count() <= 200);
+    if subject.is_none() {
+        errors.add("subject", "Enter a subject of up to 200 characters.");
+    }
+    let description = given(&form, "description").filter(|s| s.chars().count() <= 10_000);
+    if description.is_none() {
+        errors.add(
+            "description",
+            "Enter what the passenger told us (up to 10,000 characters).",
+        );
+    }
+    let (Some(category), Some(channel), Some(subject), Some(description), true) =
+        (category, channel, subject, description, errors.is_empty())
+    else {
+        return new_case_view(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            customer,
+            categories,
+            &form,
+            &errors,
+        );
+    };
+    let new = NewCase {
+        customer_id: customer,
+        category,
+        subject,
+        description,
+        channel,
+        booking_reference: booking,
+        queue: None,
+        regulatory_deadline: None,
+    };
+    match cases.open(new, &ctx).await {
+        Ok(Opened::New(c)) => kit::redirect_with_notice(
+            &format!("/cases/{}", c.id),
+            &format!("Case {} is open.", short_ref(&c.id)),
+        ),
+        Ok(Opened::Linked(c)) => kit::redirect_with_notice(
+            &format!("/cases/{}", c.id),
+            &format!(
+                "Case {} about the same matter was open: the request joined it.",
+                short_ref(&c.id)
+            ),
+        ),
+        Err(CaseError::UnknownCustomer) => {
+            errors.add("customer_id", "This customer is not known.");
+            new_case_view(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                customer,
+                categories,
+                &form,
+                &errors,
+            )
+        }
+        Err(_) => workflow_unavailable(),
+    }
 }

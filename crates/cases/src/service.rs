@@ -553,11 +553,6 @@ impl Cases {
         }
     }
 
-    /// Due instants on the default calendar (cases without a station).
-    pub(crate) fn clocks_view(&self, clocks: &Clocks, paused: bool) -> SlaView {
-        self.clocks_view_at(clocks, paused, None)
-    }
-
     /// Due instants on the calendar of `station`.
     pub(crate) fn clocks_view_at(
         &self,

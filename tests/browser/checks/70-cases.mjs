@@ -1,6 +1,7 @@
 // Cases: a contact centre agent opens the baggage queue (demo cases), the at-risk view and a
 // case with its timeline, replies to the customer and sees the toast and the reply in the
-// timeline; a customer's 360° page has a "Cases" tab; a supervisor's case dashboard (charts,
+// timeline; a customer's 360° page has a "Cases" tab with "Open a case" (its form names a bad
+// booking reference and keeps what was typed, then opens the case); a supervisor's case dashboard (charts,
 // tables, a period filter that names a bad date), closed to agents. Axe at 1366 and 390 px, no
 // sideways scroll.
 
@@ -43,6 +44,33 @@ export default async function (t) {
     const resp = await page.goto(`${base}${customer}?tab=cases`);
     assert(resp.status() === 200, `customer cases tab: ${resp.status()}`);
     await axe(page, "customer cases tab");
+
+    // Open a case from the tab: an empty form names its fields, a filled one opens the case.
+    await Promise.all([page.waitForNavigation(), page.click("a[href^='/cases/new?customer=']")]);
+    for (const width of [1366, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await axe(page, `open a case @${width}`);
+      await noSidewaysScroll(page, assert, `open a case @${width}`);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.selectOption("#f-category", "complaint");
+    await page.selectOption("#f-channel", "phone");
+    await page.fill("#f-booking-reference", "K7");
+    await page.fill("#f-subject", "Rude staff at the transfer desk");
+    await page.fill("#f-description", "The passenger called about how she was treated in Frankfurt.");
+    const [bad] = await Promise.all([
+      page.waitForNavigation(),
+      page.click("form[action='/cases/new'] button[type=submit]"),
+    ]);
+    assert(bad.status() === 422, `short booking reference: ${bad.status()}`);
+    assert((await page.locator("#error-summary a[href='#f-booking-reference']").count()) === 1, "the booking reference is named");
+    assert((await page.inputValue("#f-subject")) === "Rude staff at the transfer desk", "what was typed is kept");
+    await axe(page, "open a case (errors)");
+    await page.fill("#f-booking-reference", "");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/cases/new'] button[type=submit]")]);
+    assert(/\/cases\/[0-9a-f-]{36}$/.test(page.url()), `the new case: ${page.url()}`);
+    const opened = await page.locator(".toast").textContent();
+    assert(/is open|joined it/.test(opened), `toast: ${opened}`);
   });
 
   await check("supervisor: case dashboard — backlog, SLA risk, attainment; a bad date named", async () => {

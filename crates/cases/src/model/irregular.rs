@@ -193,6 +193,19 @@ pub fn onward_connection(booking: &Value, flight: &str, date: NaiveDate) -> Opti
         .flatten()
 }
 
+/// The station (IATA) the disrupted `flight` of `booking` leaves from: the passenger's case is
+/// handled on that station's business calendar, as a case the passenger opens about the booking
+/// would be.
+pub fn departure_station(booking: &Value, flight: &str, date: NaiveDate) -> Option<String> {
+    let segments = booking.get("segments")?.as_array()?;
+    let at = segment_of(segments, flight, date)?;
+    segments[at]
+        .get("origin")?
+        .as_str()
+        .filter(|o| o.len() == 3 && o.bytes().all(|b| b.is_ascii_alphabetic()))
+        .map(str::to_ascii_uppercase)
+}
+
 /// How late the flight of `booking` is, from the reported minutes or from the actual departure
 /// against the booking's scheduled departure.
 pub fn delay_of(report: &DisruptionReport, booking: &Value) -> Option<i64> {
@@ -388,6 +401,19 @@ mod tests {
         assert_eq!(delay_of(&r, &b), Some(210));
         r.delay_minutes = Some(200);
         assert_eq!(delay_of(&r, &b), Some(200));
+    }
+
+    #[test]
+    fn the_case_is_handled_where_the_disrupted_flight_leaves() {
+        let b = json!({"segments": [
+            seg("LH400", "FRA", "JFK", "2026-07-01T10:00", "2026-07-01T18:40"),
+            seg("UA900", "JFK", "SFO", "2026-07-01T20:30", "2026-07-01T23:50")]});
+        let day = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
+        assert_eq!(departure_station(&b, "LH400", day).as_deref(), Some("FRA"));
+        assert_eq!(departure_station(&b, "UA900", day).as_deref(), Some("JFK"));
+        assert_eq!(departure_station(&b, "LH401", day), None);
+        let next_day = NaiveDate::from_ymd_opt(2026, 7, 2).unwrap();
+        assert_eq!(departure_station(&b, "LH400", next_day), None);
     }
 
     #[test]
