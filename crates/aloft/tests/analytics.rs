@@ -907,6 +907,8 @@ async fn segment_builder_counts_live_names_bad_rows_and_saves() {
         let html = r.text();
         assert!(html.contains("<legend>Group 2</legend>") && html.contains("id=\"f-c1-join\"") && html.contains("id=\"f-c1-0-field\""), "{html}");
         assert!(html.contains("Add a condition to group 2") && html.contains("Remove group 2") && html.contains("Condition 2.1"), "{html}");
+        // Each add button lands the page on what it adds (keyboard users continue there).
+        assert!(html.contains("formaction=\"/segments/new#c1-1-item\"") && html.contains("id=\"c1-0-item\""), "{html}");
         let grouped = "join=all&rows=2&c0_field=loyalty.tier&c0_op=%3D&c0_value=gold&c1_kind=group&c1_join=any&c1_rows=2\
             &c1-0_field=travel.flights_12m&c1-0_op=%3E%3D&c1-0_value=4&c1-1_field=travel.flights_12m&c1-1_op=%3C%3D&c1-1_value=1";
         let r = app.post_form_as(&mm, "/segments/count", grouped).await;

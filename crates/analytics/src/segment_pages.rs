@@ -212,17 +212,29 @@ fn options(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What every part of the form needs: where it posts and the problems to show.
+struct FormCtx<'a> {
+    action: &'a str,
+    room: bool,
+    errors: &'a FormErrors,
+}
+
+impl FormCtx<'_> {
+    /// The action a button posts to, with the fragment of the item the page should land on:
+    /// after "Add a condition to group 3" the browser goes to the new condition's fieldset, so
+    /// the next Tab reaches its first control instead of the page's start (no script needed).
+    fn landing(&self, path: &[usize]) -> String {
+        format!("{}#{}-item", self.action, prefix(path))
+    }
+}
+
 /// One condition's fieldset at `path`; `removable` when it is not the rule's only item.
-fn condition(
-    path: &[usize],
-    row: &crate::builder::Row,
-    removable: bool,
-    errors: &FormErrors,
-) -> Markup {
+fn condition(path: &[usize], row: &crate::builder::Row, removable: bool, cx: &FormCtx) -> Markup {
+    let errors = cx.errors;
     let p = prefix(path);
     let n = label(path);
     html! {
-        fieldset.segment-condition {
+        fieldset.segment-condition id={ (p) "-item" } {
             legend { "Condition " (n) }
             (Field::new(&format!("{p}_field"), "Fact", FieldKind::Select(field_options())).value(Some(row.field.as_str())).render(errors))
             (Field::new(&format!("{p}_op"), "Operator", FieldKind::Select(op_options())).value(Some(row.op.as_str())).render(errors))
@@ -240,7 +252,8 @@ fn condition(
 
 /// A group's fieldset at `path` (inside the rule): its join, its conditions, and buttons to
 /// add a condition to it or remove it.
-fn group(path: &[usize], g: &Group, room: bool, errors: &FormErrors) -> Markup {
+fn group(path: &[usize], g: &Group, cx: &FormCtx) -> Markup {
+    let errors = cx.errors;
     let p = prefix(path);
     let n = label(path);
     let value = path
@@ -249,16 +262,17 @@ fn group(path: &[usize], g: &Group, room: bool, errors: &FormErrors) -> Markup {
         .collect::<Vec<_>>()
         .join("-");
     html! {
-        fieldset.segment-group {
+        fieldset.segment-group id={ (p) "-item" } {
             legend { "Group " (n) }
             input type="hidden" name={ (p) "_kind" } value="group";
             input type="hidden" name={ (p) "_rows" } value=(g.items.len());
             (Field::new(&format!("{p}_join"), "Customers in this group meet", FieldKind::Select(options(JOINS)))
                 .value(Some(g.join)).render(errors))
-            (items(path, g, room, errors))
+            (items(path, g, cx))
             div.actions {
-                @if room {
-                    button.secondary type="submit" name="add" value=(value) formnovalidate {
+                @if cx.room {
+                    button.secondary type="submit" name="add" value=(value)
+                        formaction=(cx.landing(&[path, &[g.items.len()]].concat())) formnovalidate {
                         "Add a condition to group " (n)
                     }
                     " "
@@ -271,7 +285,7 @@ fn group(path: &[usize], g: &Group, room: bool, errors: &FormErrors) -> Markup {
     }
 }
 
-fn items(path: &[usize], g: &Group, room: bool, errors: &FormErrors) -> Markup {
+fn items(path: &[usize], g: &Group, cx: &FormCtx) -> Markup {
     // A condition can be removed unless it is the rule's only item (a group's last condition
     // goes with its group).
     let removable = !path.is_empty() || g.items.len() > 1;
@@ -279,8 +293,8 @@ fn items(path: &[usize], g: &Group, room: bool, errors: &FormErrors) -> Markup {
         @for (i, item) in g.items.iter().enumerate() {
             @let at = [path, &[i]].concat();
             @match item {
-                Item::Cond(row) => (condition(&at, row, removable, errors)),
-                Item::Group(inner) => (group(&at, inner, room, errors)),
+                Item::Cond(row) => (condition(&at, row, removable, cx)),
+                Item::Group(inner) => (group(&at, inner, cx)),
             }
         }
     }
@@ -299,6 +313,12 @@ fn builder_page(
         None => ("New segment", "/segments/new".to_owned()),
     };
     let room = draft.conditions() < MAX_ROWS;
+    let cx = FormCtx {
+        action: &action,
+        room,
+        errors,
+    };
+    let next = [draft.root.items.len()];
     page(
         status,
         layout(
@@ -323,14 +343,14 @@ fn builder_page(
                     @if let Some(e) = errors.of("rule") {
                         p.field-error #f-rule { (e) }
                     }
-                    (items(&[], &draft.root, room, errors))
+                    (items(&[], &draft.root, &cx))
                     div #segment-count role="status" aria-live="polite" aria-atomic="true" { (count) }
                     div.actions {
                         @if room {
-                            button.secondary type="submit" name="add" value=(TOP) formnovalidate { "Add a condition" }
+                            button.secondary type="submit" name="add" value=(TOP) formaction=(cx.landing(&next)) formnovalidate { "Add a condition" }
                             " "
                             @if MAX_GROUP_DEPTH > 0 {
-                                button.secondary type="submit" name="add_group" value=(TOP) formnovalidate { "Add a group" }
+                                button.secondary type="submit" name="add_group" value=(TOP) formaction=(cx.landing(&next)) formnovalidate { "Add a group" }
                                 " "
                             }
                         }

@@ -1,6 +1,7 @@
 // Segment builder, nested groups (issue 22 item 1): the marketing manager builds "gold, and
 // any of: at least 4 flights, or a negative text in 90 days" with the keyboard only — adding a
-// group and a condition to it with Enter on named buttons, tabbing through each condition —
+// group and a condition to it with Enter on named buttons, the page landing on what was added
+// so the next Tab reaches its first control, tabbing through each condition —
 // while the live count follows every change in its polite status region. Groups are fieldsets
 // named by their legend ("Group 2"), so a screen reader announces where a control belongs.
 // Saved, the segment's rule holds the group, and the edit form opens with it. Axe at 1366 and
@@ -33,6 +34,11 @@ export default async function (t) {
     // "Add a group" by keyboard: focus the named button, press Enter.
     await page.focus("button[name=add_group]");
     await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+    // The page lands on the new group: the next Tab reaches its first control.
+    assert(page.url().endsWith("#c1-item"), `landed at ${page.url()}`);
+    await page.keyboard.press("Tab");
+    const first = await page.evaluate(() => document.activeElement?.id);
+    assert(first === "f-c1-join", `after adding a group, Tab reaches: ${first}`);
     const group = page.getByRole("group", { name: "Group 2", exact: true });
     assert((await group.count()) === 1, "the group is a fieldset named by its legend");
     assert((await page.locator("#f-c1-join").count()) === 1, "the group has its own join");
@@ -55,6 +61,9 @@ export default async function (t) {
     assert(addLabel === "Add a condition to group 2", `button: ${addLabel}`);
     await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
     assert((await page.inputValue("#f-c1-0-value")) === "4", "the form keeps what was typed");
+    await page.keyboard.press("Tab");
+    const next = await page.evaluate(() => document.activeElement?.id);
+    assert(next === "f-c1-1-field", `after adding a condition, Tab reaches: ${next}`);
     await page.selectOption("#f-c1-1-field", "sentiment.negative_90d");
     await page.selectOption("#f-c1-1-op", ">");
     await page.fill("#f-c1-1-value", "0");
