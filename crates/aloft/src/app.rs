@@ -697,6 +697,7 @@ pub fn audit_actions() -> Vec<aloft_kernel::audit::AuditAction> {
         aloft_cases::events::audit::ALL,
         aloft_cases::rules::AUDIT_ACTIONS,
         aloft_webhooks::service::audit::ALL,
+        aloft_mail::editor::AUDIT_ACTIONS,
         aloft_lake::audit::ALL,
         aloft_insights::events::audit::ALL,
         aloft_privacy::events::audit::ALL,

@@ -259,6 +259,7 @@ pub const ROLES: &[RoleDef] = &[
             aloft_cases::permissions::CASE_DISRUPTIONS,
             aloft_cases::permissions::CASE_INBOUND_MAIL,
             aloft_webhooks::WEBHOOK_MANAGE,
+            aloft_mail::MAIL_TEMPLATES_MANAGE,
             INSIGHTS_OVERVIEW,
         ],
     ),

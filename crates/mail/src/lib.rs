@@ -24,6 +24,7 @@
 //! Kept in its own crate because lettre is large: the kernel stays lean.
 
 pub mod catcher;
+pub mod editor;
 pub mod permissions;
 pub mod smtp;
 pub mod template;
@@ -40,7 +41,7 @@ use aloft_kernel::db::{Database, StorageError, WriteTx, from_db_time, now, to_db
 use aloft_kernel::jobs::{Job, JobError, JobFuture, JobHandler, Jobs, NewJob};
 
 pub use catcher::{CATCHER_POLICY, catcher_routes};
-pub use permissions::{MAIL_CATCHER_READ, PERMISSIONS};
+pub use permissions::{MAIL_CATCHER_READ, MAIL_TEMPLATES_MANAGE, PERMISSIONS};
 pub use smtp::{ConfigError, Security, SmtpUrl};
 pub use template::{RenderError, Rendered, Template, Templates, Translation};
 
@@ -146,7 +147,11 @@ pub struct Mailer {
 
 struct Inner {
     db: Database,
+    /// The templates as shipped (the domains' code).
     templates: Templates,
+    /// The shipped templates with the CMP manager's texts applied ([`editor`]), reloaded when
+    /// older than [`editor::RELOAD_AFTER`] (another instance may have saved one).
+    effective: std::sync::RwLock<editor::Effective>,
     from: Mailbox,
     domain: String,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
@@ -183,6 +188,7 @@ impl Mailer {
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
+                effective: std::sync::RwLock::new(editor::Effective::shipped(&templates)),
                 templates,
                 from,
                 domain,
@@ -202,10 +208,9 @@ impl Mailer {
     /// idempotency key was queued before is not queued again. On SQLite, this may be the
     /// transaction's first statement (it is a write).
     pub async fn queue(&self, tx: &mut WriteTx, message: Message) -> Result<Queued, QueueError> {
+        let templates = self.templates_in(tx).await;
         let (template, rendered) =
-            self.inner
-                .templates
-                .render(&message.template, &message.language, &message.params)?;
+            templates.render(&message.template, &message.language, &message.params)?;
         let to: lettre::Address = message
             .to
             .trim()
@@ -409,26 +414,43 @@ impl aloft_module::DomainModule for MailModule {
     }
 
     fn policies(&self) -> Vec<aloft_authz::RoutePolicy> {
-        if self.mailer.sends_over_smtp() {
-            Vec::new()
-        } else {
-            CATCHER_POLICY.to_vec()
+        let mut all = editor::POLICY.to_vec();
+        if !self.mailer.sends_over_smtp() {
+            all.extend_from_slice(CATCHER_POLICY);
         }
+        all
     }
 
     fn page_routes(&self) -> axum::Router {
+        let editor = editor::page_routes(self.mailer.clone());
         if self.mailer.sends_over_smtp() {
-            axum::Router::new()
+            editor
         } else {
-            catcher_routes(self.mailer.inner.db.clone())
+            editor.merge(catcher_routes(self.mailer.inner.db.clone()))
         }
     }
 
+    fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
+        editor::api_routes(self.mailer.clone())
+    }
+
+    fn api_tags(&self) -> Vec<(&'static str, &'static str)> {
+        vec![(
+            "mail",
+            "Outgoing e-mail: the texts of the messages Aloft sends, per language",
+        )]
+    }
+
+    fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {
+        editor::event_types()
+    }
+
     fn navigation(&self) -> Vec<aloft_web::NavEntry> {
+        let mut all = vec![editor::nav_entry()];
         if self.mailer.sends_over_smtp() {
-            return Vec::new();
+            return all;
         }
-        vec![aloft_web::NavEntry {
+        all.push(aloft_web::NavEntry {
             section: catcher::SECTION,
             href: "/mail/catcher",
             label: "Mail catcher",
@@ -436,7 +458,8 @@ impl aloft_module::DomainModule for MailModule {
                       configured).",
             access: aloft_authz::Access::Permission(MAIL_CATCHER_READ),
             order: 95,
-        }]
+        });
+        all
     }
 
     fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {

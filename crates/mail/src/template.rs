@@ -93,12 +93,96 @@ impl Template {
         }
     }
 
-    /// Adds (or replaces) the text for language `tag` (BCP 47, e.g. `de` or `pt-BR`).
+    /// Adds (or replaces, in place: English stays the fallback) the text for language `tag`
+    /// (BCP 47, e.g. `de` or `pt-BR`).
     pub fn language(mut self, tag: &str, translation: Translation) -> Self {
         let tag = tag.to_ascii_lowercase();
-        self.translations.retain(|(t, _)| *t != tag);
-        self.translations.push((tag, translation));
+        match self.translations.iter_mut().find(|(t, _)| *t == tag) {
+            Some((_, existing)) => *existing = translation,
+            None => self.translations.push((tag, translation)),
+        }
         self
+    }
+
+    /// Its texts by language tag, English first.
+    pub fn translations(&self) -> &[(String, Translation)] {
+        &self.translations
+    }
+
+    /// The placeholders its texts use (every language's), sorted: the parameters its sender
+    /// provides, and so the only ones an edited text may use.
+    pub fn placeholders(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .translations
+            .iter()
+            .flat_map(|(_, t)| {
+                [
+                    Some(t.subject.as_str()),
+                    Some(t.text.as_str()),
+                    t.html.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .flat_map(placeholders_in)
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// What is wrong with `edit` as a text of this template, each as (field, message): an
+    /// empty or overlong subject or body, a placeholder its sender does not provide (it would
+    /// fail every message at send time), an unclosed `{{`. Empty: it may be saved.
+    pub fn check(&self, edit: &Translation) -> Vec<(&'static str, String)> {
+        let known = self.placeholders();
+        let mut problems = Vec::new();
+        let parts = [
+            ("subject", Some(edit.subject.as_str()), 200),
+            ("text", Some(edit.text.as_str()), 20_000),
+            ("html", edit.html.as_deref(), 50_000),
+        ];
+        for (field, value, max) in parts {
+            let Some(value) = value else { continue };
+            if value.trim().is_empty() && field != "html" {
+                problems.push((field, "is required".to_owned()));
+                continue;
+            }
+            if value.chars().count() > max {
+                problems.push((field, format!("must be at most {max} characters")));
+                continue;
+            }
+            if value.matches("{{").count() != value.matches("}}").count() {
+                problems.push((field, "has a {{ without its }}".to_owned()));
+                continue;
+            }
+            let unknown: Vec<String> = placeholders_in(value)
+                .filter(|p| !known.contains(p))
+                .collect();
+            if !unknown.is_empty() {
+                problems.push((
+                    field,
+                    format!(
+                        "uses {} — not provided by this message; use {}",
+                        unknown
+                            .iter()
+                            .map(|u| format!("{{{{{u}}}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if known.is_empty() {
+                            "no placeholder".to_owned()
+                        } else {
+                            known
+                                .iter()
+                                .map(|k| format!("{{{{{k}}}}}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
+        problems
     }
 
     /// The template's name.
@@ -174,6 +258,26 @@ impl Template {
     }
 }
 
+/// The `{{name}}` placeholders of `source`, in order.
+fn placeholders_in(source: &str) -> impl Iterator<Item = String> + '_ {
+    source.split("{{").skip(1).filter_map(|rest| {
+        rest.find("}}")
+            .map(|end| rest[..end].trim().to_owned())
+            .filter(|n| !n.is_empty())
+    })
+}
+
+/// Whether `tag` is a language tag a template text may be saved under: a 2–3 letter primary
+/// language, optionally with subtags of 2–8 letters or digits (`de`, `pt-br`, `zh-hant`).
+pub fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && tag.len() <= 35
+}
+
 /// `a.b.c` in a JSON object.
 fn lookup<'a>(params: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     path.split('.')
@@ -234,6 +338,18 @@ impl Templates {
         self
     }
 
+    /// The template named `name`.
+    pub fn get(&self, name: &str) -> Option<&Template> {
+        self.0.get(name)
+    }
+
+    /// Every template, by name.
+    pub fn all(&self) -> Vec<&Template> {
+        let mut all: Vec<&Template> = self.0.values().collect();
+        all.sort_by_key(|t| t.name);
+        all
+    }
+
     /// Fills in template `name` for `language`.
     pub fn render(
         &self,
@@ -282,6 +398,53 @@ mod tests {
             None,
             "the German text has no HTML part"
         );
+    }
+
+    #[test]
+    fn an_edit_may_use_only_the_placeholders_the_sender_provides() {
+        let t = greeting();
+        assert_eq!(t.placeholders(), ["flight.number", "name"]);
+        assert!(
+            t.check(&Translation::new(
+                "Olá {{name}}",
+                "Caro {{ name }}, voo {{flight.number}}."
+            ))
+            .is_empty()
+        );
+        let problems = t
+            .check(&Translation::new(" ", "Dear {{customer_name}} {{name}}").html("<p>{{name</p>"));
+        let fields: Vec<&str> = problems.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, ["subject", "text", "html"]);
+        assert!(
+            problems[1].1.contains("{{customer_name}}"),
+            "{}",
+            problems[1].1
+        );
+        assert!(
+            problems[1].1.contains("{{flight.number}}, {{name}}"),
+            "{}",
+            problems[1].1
+        );
+        let long = "x".repeat(201);
+        assert_eq!(t.check(&Translation::new(long, "ok"))[0].0, "subject");
+    }
+
+    #[test]
+    fn replacing_english_keeps_it_the_fallback() {
+        let t = greeting().language("en", Translation::new("Hi {{name}}", "Hi {{name}}"));
+        let r = t.render("fr", &json!({"name": "Ann"})).unwrap();
+        assert_eq!((r.language.as_str(), r.subject.as_str()), ("en", "Hi Ann"));
+        assert_eq!(t.translations().len(), 2);
+    }
+
+    #[test]
+    fn language_tags() {
+        for ok in ["de", "pt-br", "zh-hant", "gsw"] {
+            assert!(is_language_tag(ok), "{ok}");
+        }
+        for bad in ["", "d", "DE", "deutsch", "de_", "de-", "de-a", "en-<x>"] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
     }
 
     #[test]
