@@ -6,30 +6,10 @@
 
 mod common;
 
-use bytes::Bytes;
 use common::{TestApp, on_each_backend};
 use serde_json::{Value, json};
 
 use aloft::roles::ids;
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    role: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> common::Reply {
-    app.request(
-        method,
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("authorization", app.role_tokens.get(role)),
-        ],
-        body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
-    )
-    .await
-}
 
 async fn traveller(app: &TestApp) -> String {
     app.create_customer(json!({
@@ -45,14 +25,14 @@ async fn traveller(app: &TestApp) -> String {
 
 async fn agents(app: &TestApp, queue: &str, ids: &[&str]) {
     for id in ids {
-        let r = call(
-            app,
-            "PUT",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            &format!("/api/v1/case-agents/{id}"),
-            Some(&json!({"queues": [queue], "capacity": 5, "available": true})),
-        )
-        .await;
+        let r = app
+            .call(
+                "PUT",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                &format!("/api/v1/case-agents/{id}"),
+                Some(&json!({"queues": [queue], "capacity": 5, "available": true})),
+            )
+            .await;
         assert_eq!(r.status, 204, "{}", r.text());
     }
 }
@@ -70,14 +50,14 @@ async fn the_api_opens_routes_links_and_notifies() {
         let customer = traveller(&app).await;
         agents(&app, "baggage", &["agent-ana", "agent-ben"]).await;
 
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/cases",
-            Some(&bag_case(&customer, "ABC123")),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/cases",
+                Some(&bag_case(&customer, "ABC123")),
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.text());
         let case = r.json();
         let id = case["id"].as_str().unwrap().to_owned();
@@ -105,42 +85,42 @@ async fn the_api_opens_routes_links_and_notifies() {
         assert!(["agent-ana", "agent-ben"].contains(&first.as_str()));
 
         // The same matter again: linked, not duplicated.
-        let again = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/cases",
-            Some(&bag_case(&customer, "abc123")),
-        )
-        .await;
+        let again = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/cases",
+                Some(&bag_case(&customer, "abc123")),
+            )
+            .await;
         assert_eq!(again.status, 200, "{}", again.text());
         assert_eq!(again.json()["id"], id.as_str());
         assert_eq!(again.json()["linked_to_existing"], true);
 
         // Another booking is another matter; round-robin gives it to the other agent.
-        let other = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/cases",
-            Some(&bag_case(&customer, "XYZ789")),
-        )
-        .await;
+        let other = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/cases",
+                Some(&bag_case(&customer, "XYZ789")),
+            )
+            .await;
         assert_eq!(other.status, 201, "{}", other.text());
         assert_ne!(other.json()["id"], id.as_str());
         assert_ne!(other.json()["assignee"].as_str().unwrap(), first);
 
         // A compliment goes to customer care, where nobody is on shift: it waits unassigned.
-        let praise = call(
-            &app,
-            "POST",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            "/api/v1/cases",
-            Some(&json!({
+        let praise = app
+            .call(
+                "POST",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                "/api/v1/cases",
+                Some(&json!({
             "customer_id": customer, "category": "compliment", "subject": "Lovely crew",
             "description": "Thank you to the crew of LH400.", "channel": "web"})),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(praise.status, 201, "{}", praise.text());
         assert_eq!(praise.json()["queue"], "customer_care");
         assert_eq!(praise.json()["assignee"], Value::Null);
@@ -148,14 +128,14 @@ async fn the_api_opens_routes_links_and_notifies() {
         assert_eq!(praise.json()["priority"], "normal");
 
         // The detail has the timeline (opened, then the linked request).
-        let detail = call(
-            &app,
-            "GET",
-            ids::CONTACT_CENTRE_AGENT,
-            &format!("/api/v1/cases/{id}"),
-            None,
-        )
-        .await;
+        let detail = app
+            .call(
+                "GET",
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/cases/{id}"),
+                None,
+            )
+            .await;
         assert_eq!(detail.status, 200, "{}", detail.text());
         let kinds: Vec<String> = detail.json()["timeline"]
             .as_array()
@@ -174,14 +154,14 @@ async fn the_api_opens_routes_links_and_notifies() {
         assert_eq!(mail.language, "de");
 
         // The agent's own queue lists it.
-        let mine = call(
-            &app,
-            "GET",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            "/api/v1/cases?queue=baggage",
-            None,
-        )
-        .await;
+        let mine = app
+            .call(
+                "GET",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                "/api/v1/cases?queue=baggage",
+                None,
+            )
+            .await;
         assert_eq!(mine.status, 200, "{}", mine.text());
         assert_eq!(mine.json()["items"].as_array().unwrap().len(), 2);
 
@@ -206,7 +186,7 @@ async fn bad_input_is_named_and_changes_nothing() {
         let mut bad = bag_case(&customer, "ABC123");
         bad["queue"] = json!("lost_and_found");
         bad["category"] = json!("lost_luggage");
-        let r = call(&app, "POST", agent, "/api/v1/cases", Some(&bad)).await;
+        let r = app.call("POST", agent, "/api/v1/cases", Some(&bad)).await;
         assert_eq!(r.status, 422, "{}", r.text());
         assert!(
             r.header("content-type")
@@ -217,56 +197,53 @@ async fn bad_input_is_named_and_changes_nothing() {
             text.contains("/queue") && text.contains("/category"),
             "{text}"
         );
-        let r = call(
-            &app,
-            "POST",
-            agent,
-            "/api/v1/cases",
-            Some(&bag_case(&uuid::Uuid::now_v7().to_string(), "ABC123")),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                agent,
+                "/api/v1/cases",
+                Some(&bag_case(&uuid::Uuid::now_v7().to_string(), "ABC123")),
+            )
+            .await;
         assert_eq!(r.status, 422);
         assert!(r.text().contains("/customer_id"));
 
-        let id = call(
-            &app,
-            "POST",
-            agent,
-            "/api/v1/cases",
-            Some(&bag_case(&customer, "ABC123")),
-        )
-        .await
-        .json()["id"]
+        let id = app
+            .call(
+                "POST",
+                agent,
+                "/api/v1/cases",
+                Some(&bag_case(&customer, "ABC123")),
+            )
+            .await
+            .json()["id"]
             .as_str()
             .unwrap()
             .to_owned();
-        let before = call(&app, "GET", agent, &format!("/api/v1/cases/{id}"), None)
+        let before = app
+            .call("GET", agent, &format!("/api/v1/cases/{id}"), None)
             .await
             .json();
         let path = format!("/api/v1/cases/{id}/transitions");
         // Illegal: new → resolved skips the work.
-        let r = call(
-            &app,
-            "POST",
-            agent,
-            &path,
-            Some(&json!({"to": "resolved", "resolution": "Found"})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                agent,
+                &path,
+                Some(&json!({"to": "resolved", "resolution": "Found"})),
+            )
+            .await;
         assert_eq!(r.status, 409, "{}", r.text());
         assert!(r.text().contains("illegal-transition"));
         // Unknown state.
-        let r = call(
-            &app,
-            "POST",
-            agent,
-            &path,
-            Some(&json!({"to": "teleported"})),
-        )
-        .await;
+        let r = app
+            .call("POST", agent, &path, Some(&json!({"to": "teleported"})))
+            .await;
         assert_eq!(r.status, 422);
         assert!(r.text().contains("/to"));
-        let after = call(&app, "GET", agent, &format!("/api/v1/cases/{id}"), None)
+        let after = app
+            .call("GET", agent, &format!("/api/v1/cases/{id}"), None)
             .await
             .json();
         assert_eq!(after["state"], "new");
@@ -275,22 +252,18 @@ async fn bad_input_is_named_and_changes_nothing() {
 
         // A required field missing.
         assert_eq!(
-            call(
-                &app,
-                "POST",
-                agent,
-                &path,
-                Some(&json!({"to": "in_progress"}))
-            )
-            .await
-            .status,
+            app.call("POST", agent, &path, Some(&json!({"to": "in_progress"})))
+                .await
+                .status,
             200
         );
-        let r = call(&app, "POST", agent, &path, Some(&json!({"to": "resolved"}))).await;
+        let r = app
+            .call("POST", agent, &path, Some(&json!({"to": "resolved"})))
+            .await;
         assert_eq!(r.status, 422);
         assert!(r.text().contains("/resolution"), "{}", r.text());
         assert_eq!(
-            call(&app, "GET", agent, &format!("/api/v1/cases/{id}"), None)
+            app.call("GET", agent, &format!("/api/v1/cases/{id}"), None)
                 .await
                 .json()["state"],
             "in_progress"
@@ -306,30 +279,31 @@ async fn clocks_pause_while_waiting_for_the_customer_and_the_case_runs_to_closur
         let app = TestApp::spawn(backend).await;
         let customer = traveller(&app).await;
         let agent = ids::CUSTOMER_AFFAIRS_EXECUTIVE;
-        let id = call(
-            &app,
-            "POST",
-            agent,
-            "/api/v1/cases",
-            Some(&bag_case(&customer, "ABC123")),
-        )
-        .await
-        .json()["id"]
+        let id = app
+            .call(
+                "POST",
+                agent,
+                "/api/v1/cases",
+                Some(&bag_case(&customer, "ABC123")),
+            )
+            .await
+            .json()["id"]
             .as_str()
             .unwrap()
             .to_owned();
         let t = format!("/api/v1/cases/{id}/transitions");
         let m = format!("/api/v1/cases/{id}/messages");
-        call(&app, "POST", agent, &t, Some(&json!({"to": "in_progress"}))).await;
-        let r = call(
-            &app,
-            "POST",
-            agent,
-            &t,
-            Some(&json!({"to": "waiting_for_customer",
+        app.call("POST", agent, &t, Some(&json!({"to": "in_progress"})))
+            .await;
+        let r = app
+            .call(
+                "POST",
+                agent,
+                &t,
+                Some(&json!({"to": "waiting_for_customer",
             "message": "Please send us your baggage tag number."})),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         let waiting = r.json();
         assert_eq!(waiting["sla"]["paused"], true);
@@ -338,14 +312,14 @@ async fn clocks_pause_while_waiting_for_the_customer_and_the_case_runs_to_closur
         assert_eq!(waiting["sla"]["first_response_due"], Value::Null);
 
         // The customer replies (by e-mail, logged through the API): back to work, clocks run.
-        let r = call(
-            &app,
-            "POST",
-            agent,
-            &m,
-            Some(&json!({"body": "Tag LH123456", "author": "customer"})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                agent,
+                &m,
+                Some(&json!({"body": "Tag LH123456", "author": "customer"})),
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.text());
         let resumed = r.json();
         assert_eq!(resumed["state"], "in_progress");
@@ -353,34 +327,31 @@ async fn clocks_pause_while_waiting_for_the_customer_and_the_case_runs_to_closur
         assert!(resumed["sla"]["resolution_due"].is_string());
         assert!(resumed["sla"]["next_response_due"].is_string());
 
-        let r = call(
-            &app,
-            "POST",
-            agent,
-            &m,
-            Some(&json!({"body": "Your bag is on its way."})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                agent,
+                &m,
+                Some(&json!({"body": "Your bag is on its way."})),
+            )
+            .await;
         assert_eq!(r.json()["sla"]["next_response_due"], Value::Null);
-        let r = call(
-            &app,
-            "POST",
-            agent,
-            &t,
-            Some(&json!({"to": "resolved", "resolution": "Bag delivered"})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                agent,
+                &t,
+                Some(&json!({"to": "resolved", "resolution": "Bag delivered"})),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
-        let r = call(&app, "POST", agent, &t, Some(&json!({"to": "closed"}))).await;
+        let r = app
+            .call("POST", agent, &t, Some(&json!({"to": "closed"})))
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
-        let r = call(
-            &app,
-            "POST",
-            agent,
-            &m,
-            Some(&json!({"body": "One more thing"})),
-        )
-        .await;
+        let r = app
+            .call("POST", agent, &m, Some(&json!({"body": "One more thing"})))
+            .await;
         assert_eq!(r.status, 409);
         // Notifications: the reply and the closure, each once.
         for key in [format!("case-closed:{id}")] {
@@ -393,14 +364,14 @@ async fn clocks_pause_while_waiting_for_the_customer_and_the_case_runs_to_closur
             );
         }
         // Closed: the same matter may be opened anew.
-        let r = call(
-            &app,
-            "POST",
-            agent,
-            "/api/v1/cases",
-            Some(&bag_case(&customer, "ABC123")),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                agent,
+                "/api/v1/cases",
+                Some(&bag_case(&customer, "ABC123")),
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.text());
         app.stop().await;
     })
@@ -412,15 +383,15 @@ async fn the_sla_sweep_warns_breaches_and_escalates_once() {
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
         let customer = traveller(&app).await;
-        let id = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/cases",
-            Some(&bag_case(&customer, "ABC123")),
-        )
-        .await
-        .json()["id"]
+        let id = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/cases",
+                Some(&bag_case(&customer, "ABC123")),
+            )
+            .await
+            .json()["id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -475,33 +446,33 @@ async fn only_case_workers_may_work_cases() {
             ids::MARKETING_MANAGER,
             ids::ADMINISTRATOR,
         ] {
-            let r = call(
-                &app,
-                "POST",
-                role,
-                "/api/v1/cases",
-                Some(&bag_case(&customer, "ABC123")),
-            )
-            .await;
+            let r = app
+                .call(
+                    "POST",
+                    role,
+                    "/api/v1/cases",
+                    Some(&bag_case(&customer, "ABC123")),
+                )
+                .await;
             assert_eq!(r.status, 403, "{role}: {}", r.text());
         }
-        let r = call(
-            &app,
-            "PUT",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/case-agents/agent-ana",
-            Some(&json!({"queues": ["baggage"], "capacity": 5, "available": true})),
-        )
-        .await;
+        let r = app
+            .call(
+                "PUT",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/case-agents/agent-ana",
+                Some(&json!({"queues": ["baggage"], "capacity": 5, "available": true})),
+            )
+            .await;
         assert_eq!(r.status, 403);
-        let r = call(
-            &app,
-            "PUT",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            "/api/v1/case-agents/agent-ana",
-            Some(&json!({"queues": ["lost_and_found"], "capacity": 5, "available": true})),
-        )
-        .await;
+        let r = app
+            .call(
+                "PUT",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                "/api/v1/case-agents/agent-ana",
+                Some(&json!({"queues": ["lost_and_found"], "capacity": 5, "available": true})),
+            )
+            .await;
         assert_eq!(r.status, 422);
         assert!(r.text().contains("/queues/0"));
         app.stop().await;
@@ -514,15 +485,15 @@ async fn an_agent_works_a_case_in_the_pages() {
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
         let customer = traveller(&app).await;
-        let id = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/cases",
-            Some(&bag_case(&customer, "ABC123")),
-        )
-        .await
-        .json()["id"]
+        let id = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/cases",
+                Some(&bag_case(&customer, "ABC123")),
+            )
+            .await
+            .json()["id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -698,23 +669,23 @@ async fn a_passenger_opens_follows_answers_closes_and_rates_only_their_own_case(
         );
 
         // Staff answer, and note things for themselves (a transfer's reason).
-        let reply = call(
-            &app,
-            "POST",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            &format!("/api/v1/cases/{id}/messages"),
-            Some(&json!({"body": "We found your bag; it arrives tonight."})),
-        )
-        .await;
+        let reply = app
+            .call(
+                "POST",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                &format!("/api/v1/cases/{id}/messages"),
+                Some(&json!({"body": "We found your bag; it arrives tonight."})),
+            )
+            .await;
         assert_eq!(reply.status, 201, "{}", reply.text());
-        let moved = call(
-            &app,
-            "POST",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            &format!("/api/v1/cases/{id}/assignment"),
-            Some(&json!({"queue": "baggage", "reason": "INTERNAL-NOTE escalate quietly"})),
-        )
-        .await;
+        let moved = app
+            .call(
+                "POST",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                &format!("/api/v1/cases/{id}/assignment"),
+                Some(&json!({"queue": "baggage", "reason": "INTERNAL-NOTE escalate quietly"})),
+            )
+            .await;
         assert_eq!(moved.status, 200, "{}", moved.text());
 
         let page = a.get(&app, &location).await;
@@ -808,14 +779,14 @@ async fn a_passenger_opens_follows_answers_closes_and_rates_only_their_own_case(
             json!({"to": "in_progress"}),
             json!({"to": "resolved", "resolution": "Bag delivered"}),
         ] {
-            let r = call(
-                &app,
-                "POST",
-                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-                &format!("/api/v1/cases/{id}/transitions"),
-                Some(&to),
-            )
-            .await;
+            let r = app
+                .call(
+                    "POST",
+                    ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                    &format!("/api/v1/cases/{id}/transitions"),
+                    Some(&to),
+                )
+                .await;
             assert_eq!(r.status, 200, "{}", r.text());
         }
         let page = a.get(&app, &location).await.text();
@@ -877,9 +848,7 @@ async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() 
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
         let customer = traveller(&app).await;
-        let case = call(
-            &app,
-            "POST",
+        let case = app.call("POST",
             ids::CONTACT_CENTRE_AGENT,
             "/api/v1/cases",
             Some(&bag_case(&customer, "ABC123")),
@@ -891,7 +860,7 @@ async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() 
         let path = format!("/api/v1/cases/{id}/priority");
 
         // Refused with the field named; nothing changes.
-        let r = call(&app, "POST", ids::CONTACT_CENTRE_AGENT, &path,
+        let r = app.call("POST", ids::CONTACT_CENTRE_AGENT, &path,
             Some(&json!({"priority": "meh", "reason": " "}))).await;
         assert_eq!(r.status, 422, "{}", r.text());
         let pointers: Vec<String> = r.json()["errors"].as_array().unwrap().iter()
@@ -899,11 +868,11 @@ async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() 
         assert_eq!(pointers, ["/priority", "/reason"]);
         assert_eq!(case_state(&app, &id).await.2, case["version"].as_i64().unwrap());
         // Only case workers.
-        let r = call(&app, "POST", ids::CMP_MANAGER, &path,
+        let r = app.call("POST", ids::CMP_MANAGER, &path,
             Some(&json!({"priority": "low", "reason": "x"}))).await;
         assert_eq!(r.status, 403);
 
-        let r = call(&app, "POST", ids::CONTACT_CENTRE_AGENT, &path,
+        let r = app.call("POST", ids::CONTACT_CENTRE_AGENT, &path,
             Some(&json!({"priority": "low", "reason": "Bag already delivered, customer informed by phone"}))).await;
         assert_eq!(r.status, 200, "{}", r.text());
         let changed = r.json();
@@ -926,7 +895,7 @@ async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() 
         // Canned replies: kept by the CMP manager, inserted by agents.
         let put = |role: &'static str, mid: &'static str, body: Value| {
             let app = &app;
-            async move { call(app, "PUT", role, &format!("/api/v1/case-macros/{mid}"), Some(&body)).await }
+            async move { app.call("PUT", role, &format!("/api/v1/case-macros/{mid}"), Some(&body)).await }
         };
         let r = put(ids::CMP_MANAGER, "bag-found", json!({"name": "Bag found",
             "body": "Good news about case {{reference}}: we found your bag."})).await;
@@ -939,7 +908,7 @@ async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() 
         assert_eq!(r.json()["errors"][0]["pointer"], "#id");
         let r = put(ids::CONTACT_CENTRE_AGENT, "mine", json!({"name": "x", "body": "y"})).await;
         assert_eq!(r.status, 403);
-        let list = call(&app, "GET", ids::CONTACT_CENTRE_AGENT, "/api/v1/case-macros", None).await;
+        let list = app.call("GET", ids::CONTACT_CENTRE_AGENT, "/api/v1/case-macros", None).await;
         assert_eq!(list.status, 200, "{}", list.text());
         assert_eq!(list.json().as_array().unwrap().len(), 1);
 
@@ -952,7 +921,7 @@ async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() 
         assert!(page.text().contains("Change the priority"));
         let r = app.post_form_as(&agent, &format!("/cases/{id}/priority"), "priority=high&priority_reason=Customer+called+again").await;
         assert_eq!(r.status, 303, "{}", r.text());
-        assert_eq!(call(&app, "GET", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{id}"), None)
+        assert_eq!(app.call("GET", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{id}"), None)
             .await.json()["priority"], "high");
         assert_eq!(app.get_as(&agent, "/cases/macros").await.status, 403);
         let manager = app.sign_in_as(ids::CMP_MANAGER).await;
@@ -961,17 +930,17 @@ async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() 
         assert!(admin.text().contains("Bag found"));
         let r = app.post_form_as(&manager, "/cases/macros", "id=&name=&body=").await;
         assert_eq!(r.status, 422, "{}", r.text());
-        let r = call(&app, "DELETE", ids::CMP_MANAGER, "/api/v1/case-macros/bag-found", None).await;
+        let r = app.call("DELETE", ids::CMP_MANAGER, "/api/v1/case-macros/bag-found", None).await;
         assert_eq!(r.status, 204);
-        let r = call(&app, "DELETE", ids::CMP_MANAGER, "/api/v1/case-macros/bag-found", None).await;
+        let r = app.call("DELETE", ids::CMP_MANAGER, "/api/v1/case-macros/bag-found", None).await;
         assert_eq!(r.status, 404);
 
         // A closed case keeps its priority.
         for to in [json!({"to": "in_progress"}), json!({"to": "resolved", "resolution": "Delivered"}), json!({"to": "closed"})] {
-            let r = call(&app, "POST", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{id}/transitions"), Some(&to)).await;
+            let r = app.call("POST", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{id}/transitions"), Some(&to)).await;
             assert_eq!(r.status, 200, "{}", r.text());
         }
-        let r = call(&app, "POST", ids::CONTACT_CENTRE_AGENT, &path,
+        let r = app.call("POST", ids::CONTACT_CENTRE_AGENT, &path,
             Some(&json!({"priority": "urgent", "reason": "too late"}))).await;
         assert_eq!(r.status, 409, "{}", r.text());
         app.stop().await;
@@ -984,16 +953,16 @@ async fn an_agent_overrides_priority_with_a_reason_and_inserts_canned_replies() 
 // ---------------------------------------------------------------------------------------------
 
 async fn open_case(app: &TestApp, customer: &str, category: &str, booking: &str) -> String {
-    let r = call(
-        app,
-        "POST",
-        ids::CONTACT_CENTRE_AGENT,
-        "/api/v1/cases",
-        Some(&json!({"customer_id": customer, "category": category,
+    let r = app
+        .call(
+            "POST",
+            ids::CONTACT_CENTRE_AGENT,
+            "/api/v1/cases",
+            Some(&json!({"customer_id": customer, "category": category,
             "subject": format!("{category} {booking}"), "description": "Please help.",
             "channel": "email", "booking_reference": booking})),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()["id"].as_str().unwrap().to_owned()
 }
@@ -1025,21 +994,21 @@ async fn exhaust_clocks(app: &TestApp, id: &str) {
 
 async fn answer_and_resolve(app: &TestApp, id: &str) {
     let agent = ids::CONTACT_CENTRE_AGENT;
-    let r = call(
-        app,
-        "POST",
-        agent,
-        &format!("/api/v1/cases/{id}/messages"),
-        Some(&json!({"body": "We are on it."})),
-    )
-    .await;
+    let r = app
+        .call(
+            "POST",
+            agent,
+            &format!("/api/v1/cases/{id}/messages"),
+            Some(&json!({"body": "We are on it."})),
+        )
+        .await;
     assert!(r.status < 300, "{}", r.text());
     let t = format!("/api/v1/cases/{id}/transitions");
     for body in [
         json!({"to": "in_progress"}),
         json!({"to": "resolved", "resolution": "Done"}),
     ] {
-        let r = call(app, "POST", agent, &t, Some(&body)).await;
+        let r = app.call("POST", agent, &t, Some(&body)).await;
         assert_eq!(r.status, 200, "{body}: {}", r.text());
     }
 }
@@ -1052,14 +1021,14 @@ async fn the_supervisor_dashboard_counts_backlog_risk_and_attainment() {
         // A: answered and resolved in time, then closed (leaves the backlog).
         let a = open_case(&app, &customer, "baggage", "BAG001").await;
         answer_and_resolve(&app, &a).await;
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            &format!("/api/v1/cases/{a}/transitions"),
-            Some(&json!({"to": "closed"})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/cases/{a}/transitions"),
+                Some(&json!({"to": "closed"})),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         // B: answered and resolved after both targets (the sweep never saw it).
         let b = open_case(&app, &customer, "baggage", "BAG002").await;
@@ -1194,16 +1163,16 @@ async fn inbound_mail_opens_a_case_joins_replies_to_theirs_and_files_each_messag
         };
         let first = mail("<m1@mail.example>", "Ali.Turner@example.com", "Where is my bag?",
             "My bag was not on the belt in Frankfurt after LH400.");
-        let r = call(&app, "POST", ids::CMP_MANAGER, path, Some(&first)).await;
+        let r = app.call("POST", ids::CMP_MANAGER, path, Some(&first)).await;
         assert_eq!(r.status, 201, "{}", r.text());
         assert_eq!(r.json()["outcome"], "opened");
         let case_id = r.json()["case_id"].as_str().unwrap().to_owned();
-        let case = call(&app, "GET", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{case_id}"), None).await.json();
+        let case = app.call("GET", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{case_id}"), None).await.json();
         assert_eq!((case["category"].as_str(), case["channel"].as_str()), (Some("baggage"), Some("email")), "{case}");
         assert_eq!(case["customer_id"], customer.as_str());
 
         // The gateway delivers the same message again: filed once.
-        let again = call(&app, "POST", ids::CMP_MANAGER, path, Some(&first)).await;
+        let again = app.call("POST", ids::CMP_MANAGER, path, Some(&first)).await;
         assert_eq!((again.status, again.json()["outcome"].as_str()), (200, Some("duplicate")), "{}", again.text());
         assert_eq!(again.json()["case_id"], case_id.as_str());
 
@@ -1211,15 +1180,15 @@ async fn inbound_mail_opens_a_case_joins_replies_to_theirs_and_files_each_messag
         let reference = format!("C-{}", &case_id[case_id.len() - 8..]).to_uppercase();
         let reply = mail("<m2@mail.example>", "ali.turner@example.com",
             &format!("Re: Your case {reference}: in progress"), "The tag number is FRA123456.");
-        let r = call(&app, "POST", ids::CMP_MANAGER, path, Some(&reply)).await;
+        let r = app.call("POST", ids::CMP_MANAGER, path, Some(&reply)).await;
         assert_eq!((r.status, r.json()["outcome"].as_str()), (200, Some("appended")), "{}", r.text());
         assert_eq!(r.json()["case_id"], case_id.as_str());
-        let detail = call(&app, "GET", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{case_id}"), None).await.text();
+        let detail = app.call("GET", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/cases/{case_id}"), None).await.text();
         assert!(detail.contains("FRA123456"), "{detail}");
 
         // An unknown sender is refused with the field named; nothing is kept for the message.
         let stranger = mail("<m3@mail.example>", "nobody@example.org", "Hello", "Who am I?");
-        let r = call(&app, "POST", ids::CMP_MANAGER, path, Some(&stranger)).await;
+        let r = app.call("POST", ids::CMP_MANAGER, path, Some(&stranger)).await;
         assert_eq!(r.status, 422, "{}", r.text());
         assert!(r.text().contains("/from"));
         let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_inbound_mail")
@@ -1228,7 +1197,7 @@ async fn inbound_mail_opens_a_case_joins_replies_to_theirs_and_files_each_messag
             .unwrap();
         assert_eq!(kept, 2);
         // Least privilege: an agent works cases but is not the mail gateway.
-        assert_eq!(call(&app, "POST", ids::CONTACT_CENTRE_AGENT, path, Some(&first)).await.status, 403);
+        assert_eq!(app.call("POST", ids::CONTACT_CENTRE_AGENT, path, Some(&first)).await.status, 403);
         app.stop().await;
     })
     .await;
@@ -1252,14 +1221,14 @@ async fn case_notifications_arrive_at_a_real_smtp_server_in_the_passengers_langu
         )
         .await;
         let customer = traveller(&app).await;
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/cases",
-            Some(&bag_case(&customer, "ABC123")),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/cases",
+                Some(&bag_case(&customer, "ABC123")),
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.text());
         let id = r.json()["id"].as_str().unwrap().to_owned();
         let reference = format!("C-{}", &id[id.len() - 8..]).to_uppercase();
@@ -1283,14 +1252,14 @@ async fn case_notifications_arrive_at_a_real_smtp_server_in_the_passengers_langu
         );
 
         // An agent's reply is sent too, once.
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            &format!("/api/v1/cases/{id}/messages"),
-            Some(&json!({"body": "We found your bag in Frankfurt."})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/cases/{id}/messages"),
+                Some(&json!({"body": "We found your bag in Frankfurt."})),
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.text());
         let got = sink.wait_for(2).await;
         assert_eq!(got.len(), 2, "{got:?}");
@@ -1318,7 +1287,7 @@ async fn work_queue_over_a_million_cases_performance() {
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
         let customer = traveller(&app).await;
-        let r = call(&app, "POST", ids::CONTACT_CENTRE_AGENT, "/api/v1/cases", Some(&bag_case(&customer, "ABC123"))).await;
+        let r = app.call("POST", ids::CONTACT_CENTRE_AGENT, "/api/v1/cases", Some(&bag_case(&customer, "ABC123"))).await;
         assert_eq!(r.status, 201, "{}", r.text());
         let seeded = std::time::Instant::now();
         // Copies of the real case, a million of them, most closed: ids, queues, ranks and

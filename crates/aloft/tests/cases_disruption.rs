@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use aloft::roles::ids;
 use aloft_kernel::AccessContext;
 use aloft_travel::{CustomerId, Record, RecordKind, TravelStore};
-use bytes::Bytes;
 use common::{TestApp, on_each_backend};
 use serde_json::{Value, json};
 
@@ -52,25 +51,6 @@ fn onward() -> Value {
     )
 }
 
-async fn call(
-    app: &TestApp,
-    method: &str,
-    role: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> common::Reply {
-    app.request(
-        method,
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("authorization", app.role_tokens.get(role)),
-        ],
-        body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
-    )
-    .await
-}
-
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(app.test_db.db.pool())
@@ -82,14 +62,14 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 async fn processed(app: &TestApp, id: &str, within: Duration) -> Value {
     let deadline = Instant::now() + within;
     loop {
-        let r = call(
-            app,
-            "GET",
-            ids::CMP_MANAGER,
-            &format!("/api/v1/cases/disruptions/{id}"),
-            None,
-        )
-        .await;
+        let r = app
+            .call(
+                "GET",
+                ids::CMP_MANAGER,
+                &format!("/api/v1/cases/disruptions/{id}"),
+                None,
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         if r.json()["state"] == "done" {
             return r.json();
@@ -190,9 +170,7 @@ async fn a_cancellation_opens_prioritised_cases_links_open_ones_and_runs_once() 
             .record_many(records, &AccessContext::system("test"))
             .await
             .unwrap();
-        let existing = call(
-            &app,
-            "POST",
+        let existing = app.call("POST",
             ids::CONTACT_CENTRE_AGENT,
             "/api/v1/cases",
             Some(
@@ -206,14 +184,14 @@ async fn a_cancellation_opens_prioritised_cases_links_open_ones_and_runs_once() 
         let existing_id = existing.json()["id"].as_str().unwrap().to_owned();
 
         // Bad input: every field named, nothing stored.
-        let bad = call(
-            &app,
-            "POST",
-            ids::CMP_MANAGER,
-            "/api/v1/cases/disruptions",
-            Some(&json!({"flight": "L", "kind": "storm"})),
-        )
-        .await;
+        let bad = app
+            .call(
+                "POST",
+                ids::CMP_MANAGER,
+                "/api/v1/cases/disruptions",
+                Some(&json!({"flight": "L", "kind": "storm"})),
+            )
+            .await;
         assert_eq!(bad.status, 422, "{}", bad.text());
         let pointers: Vec<String> = bad.json()["errors"]
             .as_array()
@@ -227,24 +205,24 @@ async fn a_cancellation_opens_prioritised_cases_links_open_ones_and_runs_once() 
             0
         );
         // Only those who may report disruptions.
-        let refused = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/cases/disruptions",
-            Some(&cancellation()),
-        )
-        .await;
+        let refused = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/cases/disruptions",
+                Some(&cancellation()),
+            )
+            .await;
         assert_eq!(refused.status, 403, "{}", refused.text());
 
-        let r = call(
-            &app,
-            "POST",
-            ids::CMP_MANAGER,
-            "/api/v1/cases/disruptions",
-            Some(&cancellation()),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CMP_MANAGER,
+                "/api/v1/cases/disruptions",
+                Some(&cancellation()),
+            )
+            .await;
         assert_eq!(r.status, 202, "{}", r.text());
         let id = r.json()["id"].as_str().unwrap().to_owned();
         assert_eq!(
@@ -259,14 +237,14 @@ async fn a_cancellation_opens_prioritised_cases_links_open_ones_and_runs_once() 
 
         // The irregular-operations queue lists them most urgent first: tier, assistance,
         // connection.
-        let queue = call(
-            &app,
-            "GET",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            "/api/v1/cases?queue=irregular_operations",
-            None,
-        )
-        .await;
+        let queue = app
+            .call(
+                "GET",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                "/api/v1/cases?queue=irregular_operations",
+                None,
+            )
+            .await;
         assert_eq!(queue.status, 200, "{}", queue.text());
         let items = queue.json()["items"].as_array().unwrap().clone();
         let listed: Vec<String> = items
@@ -308,15 +286,15 @@ async fn a_cancellation_opens_prioritised_cases_links_open_ones_and_runs_once() 
         )
         .await;
         assert_eq!(lena_cases, 1);
-        let detail = call(
-            &app,
-            "GET",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            &format!("/api/v1/cases/{existing_id}"),
-            None,
-        )
-        .await
-        .json();
+        let detail = app
+            .call(
+                "GET",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                &format!("/api/v1/cases/{existing_id}"),
+                None,
+            )
+            .await
+            .json();
         let kinds: Vec<&str> = detail["timeline"]
             .as_array()
             .unwrap()
@@ -386,14 +364,14 @@ async fn a_cancellation_opens_prioritised_cases_links_open_ones_and_runs_once() 
 
         // The same report again is the same disruption; the job run again (a second
         // instance, a replay) creates nothing.
-        let again = call(
-            &app,
-            "POST",
-            ids::CMP_MANAGER,
-            "/api/v1/cases/disruptions",
-            Some(&cancellation()),
-        )
-        .await;
+        let again = app
+            .call(
+                "POST",
+                ids::CMP_MANAGER,
+                "/api/v1/cases/disruptions",
+                Some(&cancellation()),
+            )
+            .await;
         assert_eq!(again.status, 200, "{}", again.text());
         assert_eq!(again.json()["id"], id.as_str());
         let other = cases_of(&app);
@@ -419,17 +397,17 @@ async fn a_cancellation_opens_prioritised_cases_links_open_ones_and_runs_once() 
 
         // A later delay of the same flight links every open case instead of opening others;
         // a short delay opens nothing.
-        let short = call(
-            &app,
-            "POST",
-            ids::CMP_MANAGER,
-            "/api/v1/cases/disruptions",
-            Some(
-                &json!({"flight": "LH1021", "date": "2026-07-01", "kind": "delay",
+        let short = app
+            .call(
+                "POST",
+                ids::CMP_MANAGER,
+                "/api/v1/cases/disruptions",
+                Some(
+                    &json!({"flight": "LH1021", "date": "2026-07-01", "kind": "delay",
                 "delay_minutes": 45}),
-            ),
-        )
-        .await;
+                ),
+            )
+            .await;
         assert_eq!(short.status, 202, "{}", short.text());
         let short = processed(
             &app,
@@ -438,17 +416,17 @@ async fn a_cancellation_opens_prioritised_cases_links_open_ones_and_runs_once() 
         )
         .await;
         assert_eq!(short["opened"], 0);
-        let delay = call(
-            &app,
-            "POST",
-            ids::CMP_MANAGER,
-            "/api/v1/cases/disruptions",
-            Some(
-                &json!({"flight": "LH400", "date": "2026-07-01", "kind": "delay",
+        let delay = app
+            .call(
+                "POST",
+                ids::CMP_MANAGER,
+                "/api/v1/cases/disruptions",
+                Some(
+                    &json!({"flight": "LH400", "date": "2026-07-01", "kind": "delay",
                 "actual_departure": "2026-07-01T15:30:00+02:00"}),
-            ),
-        )
-        .await;
+                ),
+            )
+            .await;
         assert_eq!(delay.status, 202, "{}", delay.text());
         let delay = processed(
             &app,
@@ -532,9 +510,7 @@ async fn ten_thousand_passengers_of_one_cancellation_performance() {
         }
         eprintln!("{backend:?}: {passengers} passengers loaded in {:?}", loaded.elapsed());
         let started = Instant::now();
-        let r = call(
-            &app,
-            "POST",
+        let r = app.call("POST",
             ids::CMP_MANAGER,
             "/api/v1/cases/disruptions",
             Some(&cancellation()),

@@ -9,7 +9,6 @@
 
 mod common;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use common::portal::enc;
 use common::{TestApp, on_each_backend};
@@ -18,25 +17,6 @@ use serde_json::{Value, json};
 use aloft::roles::ids;
 use aloft_cases::calendar::CalendarDef;
 use aloft_cases::model::{Category, Priority, SlaClock, sla_targets};
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    role: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> common::Reply {
-    app.request(
-        method,
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("authorization", app.role_tokens.get(role)),
-        ],
-        body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
-    )
-    .await
-}
 
 async fn traveller(app: &TestApp, email: &str) -> String {
     app.create_customer(json!({
@@ -49,14 +29,14 @@ async fn traveller(app: &TestApp, email: &str) -> String {
 }
 
 async fn open(app: &TestApp, body: Value) -> Value {
-    let r = call(
-        app,
-        "POST",
-        ids::CONTACT_CENTRE_AGENT,
-        "/api/v1/cases",
-        Some(&body),
-    )
-    .await;
+    let r = app
+        .call(
+            "POST",
+            ids::CONTACT_CENTRE_AGENT,
+            "/api/v1/cases",
+            Some(&body),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()
 }
@@ -68,8 +48,7 @@ fn case(customer: &str, category: &str, booking: &str) -> Value {
 }
 
 async fn state_of(app: &TestApp, id: &str) -> Value {
-    call(
-        app,
+    app.call(
         "GET",
         ids::CONTACT_CENTRE_AGENT,
         &format!("/api/v1/cases/{id}"),
@@ -107,7 +86,9 @@ async fn the_cmp_manager_publishes_versions_and_open_cases_keep_theirs() {
         let customer = traveller(&app, "ines.kramer@example.com").await;
 
         // Who may read it.
-        let r = call(&app, "GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None).await;
+        let r = app
+            .call("GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None)
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         let v1 = r.json();
         assert_eq!(v1["version"], 1);
@@ -119,9 +100,11 @@ async fn the_cmp_manager_publishes_versions_and_open_cases_keep_theirs() {
             ids::CUSTOMER_AFFAIRS_EXECUTIVE,
             ids::PASSENGER,
         ] {
-            let r = call(&app, "GET", role, "/api/v1/case-workflow", None).await;
+            let r = app.call("GET", role, "/api/v1/case-workflow", None).await;
             assert_eq!(r.status, 403, "{role}: {}", r.text());
-            let r = call(&app, "PUT", role, "/api/v1/case-workflow", Some(&v1)).await;
+            let r = app
+                .call("PUT", role, "/api/v1/case-workflow", Some(&v1))
+                .await;
             assert_eq!(r.status, 403, "{role}: {}", r.text());
         }
 
@@ -168,14 +151,9 @@ async fn the_cmp_manager_publishes_versions_and_open_cases_keep_theirs() {
         // Refused definitions name the field and change nothing.
         let mut bad = v2.clone();
         bad["transitions"][0]["to"] = json!("archived");
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-workflow",
-            Some(&bad),
-        )
-        .await;
+        let r = app
+            .call("PUT", ids::CMP_MANAGER, "/api/v1/case-workflow", Some(&bad))
+            .await;
         assert_eq!(r.status, 422, "{}", r.text());
         assert!(
             r.header("content-type")
@@ -187,14 +165,9 @@ async fn the_cmp_manager_publishes_versions_and_open_cases_keep_theirs() {
             .as_array_mut()
             .unwrap()
             .push(json!({"name": "limbo", "label": "Limbo"}));
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-workflow",
-            Some(&bad),
-        )
-        .await;
+        let r = app
+            .call("PUT", ids::CMP_MANAGER, "/api/v1/case-workflow", Some(&bad))
+            .await;
         assert_eq!(r.status, 422);
         assert_eq!(pointers(&r), ["/states/6/name"], "{}", r.text());
         assert!(r.text().contains("cannot be reached"));
@@ -204,48 +177,41 @@ async fn the_cmp_manager_publishes_versions_and_open_cases_keep_theirs() {
         }
         bad["states"][1]["name"] = json!("new");
         bad["categories"][0]["name"] = json!("lost_pets");
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-workflow",
-            Some(&bad),
-        )
-        .await;
+        let r = app
+            .call("PUT", ids::CMP_MANAGER, "/api/v1/case-workflow", Some(&bad))
+            .await;
         assert_eq!(r.status, 422);
         let p = pointers(&r);
         for expected in ["/states/1/name", "/states", "/categories/0/name"] {
             assert!(p.contains(&expected.to_owned()), "{expected}: {p:?}");
         }
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-workflow",
-            Some(&json!({"initial": "new", "states": "new", "transitions": [
+        let r = app
+            .call(
+                "PUT",
+                ids::CMP_MANAGER,
+                "/api/v1/case-workflow",
+                Some(&json!({"initial": "new", "states": "new", "transitions": [
                 {"from": "new", "to": 3, "needs": []}], "categories": []})),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(r.status, 422);
         assert_eq!(
             pointers(&r),
             ["/states", "/transitions/0/needs", "/transitions/0/to"]
         );
-        let r = call(&app, "GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None).await;
+        let r = app
+            .call("GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None)
+            .await;
         assert_eq!(r.json()["version"], 1, "nothing changed");
 
         // Published.
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-workflow",
-            Some(&v2),
-        )
-        .await;
+        let r = app
+            .call("PUT", ids::CMP_MANAGER, "/api/v1/case-workflow", Some(&v2))
+            .await;
         assert_eq!(r.status, 201, "{}", r.text());
         assert_eq!(r.json()["version"], 2);
-        let now = call(&app, "GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None)
+        let now = app
+            .call("GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None)
             .await
             .json();
         assert_eq!(now["version"], 2);
@@ -275,23 +241,23 @@ async fn the_cmp_manager_publishes_versions_and_open_cases_keep_theirs() {
         let new = open(&app, case(&customer, "complaint", "NEW222")).await;
         assert_eq!(new["workflow_version"], 2);
         let new_id = new["id"].as_str().unwrap();
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            &format!("/api/v1/cases/{new_id}/transitions"),
-            Some(&json!({"to": "closed", "reason": "duplicate"})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/cases/{new_id}/transitions"),
+                Some(&json!({"to": "closed", "reason": "duplicate"})),
+            )
+            .await;
         assert_eq!(r.status, 409, "{}", r.text());
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            &format!("/api/v1/cases/{new_id}/transitions"),
-            Some(&json!({"to": "in_progress"})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/cases/{new_id}/transitions"),
+                Some(&json!({"to": "in_progress"})),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         // The agent's page offers the field of the workflow's own naming, and the move there
         // passes it on (without it, the move is refused and nothing changes).
@@ -316,49 +282,49 @@ async fn the_cmp_manager_publishes_versions_and_open_cases_keep_theirs() {
             .await;
         assert_eq!(r.status, 303, "{}", r.text());
         assert_eq!(state_of(&app, new_id).await, "on_hold");
-        let held = call(
-            &app,
-            "GET",
-            ids::CONTACT_CENTRE_AGENT,
-            &format!("/api/v1/cases/{new_id}"),
-            None,
-        )
-        .await
-        .json();
+        let held = app
+            .call(
+                "GET",
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/cases/{new_id}"),
+                None,
+            )
+            .await
+            .json();
         assert_eq!(held["sla"]["paused"], true, "on hold pauses the clocks");
 
         // The case opened under version 1 still takes the move version 2 removed, and has no
         // "on hold" state.
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            &format!("/api/v1/cases/{old_id}/transitions"),
-            Some(&json!({"to": "on_hold", "reason": "x"})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/cases/{old_id}/transitions"),
+                Some(&json!({"to": "on_hold", "reason": "x"})),
+            )
+            .await;
         assert_eq!(r.status, 422, "{}", r.text());
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            &format!("/api/v1/cases/{old_id}/transitions"),
-            Some(&json!({"to": "closed", "reason": "duplicate"})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/cases/{old_id}/transitions"),
+                Some(&json!({"to": "closed", "reason": "duplicate"})),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["state"], "closed");
         assert_eq!(r.json()["workflow_version"], 1);
 
         // A withdrawn category opens no new case.
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/cases",
-            Some(&case(&customer, "suggestion", "SUG333")),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/cases",
+                Some(&case(&customer, "suggestion", "SUG333")),
+            )
+            .await;
         assert_eq!(r.status, 422, "{}", r.text());
         assert_eq!(pointers(&r), ["/category"]);
         app.stop().await;
@@ -505,59 +471,56 @@ async fn cases_at_different_stations_run_on_their_own_calendars() {
             "hours": hours(&["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "00:00", "24:00"),
         });
         for role in [ids::CONTACT_CENTRE_AGENT, ids::PASSENGER] {
-            let r = call(&app, "PUT", role, "/api/v1/case-calendars/FRA", Some(&fra)).await;
+            let r = app
+                .call("PUT", role, "/api/v1/case-calendars/FRA", Some(&fra))
+                .await;
             assert_eq!(r.status, 403, "{role}");
-            let r = call(&app, "GET", role, "/api/v1/case-calendars", None).await;
+            let r = app.call("GET", role, "/api/v1/case-calendars", None).await;
             assert_eq!(r.status, 403, "{role}");
         }
         let mut bad = fra.clone();
         bad["time_zone"] = json!("Mars/Olympus");
         bad["hours"][1]["closes"] = json!("08:00");
         bad["holidays"][0] = json!("25.12.2026");
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-calendars/FRA",
-            Some(&bad),
-        )
-        .await;
+        let r = app
+            .call(
+                "PUT",
+                ids::CMP_MANAGER,
+                "/api/v1/case-calendars/FRA",
+                Some(&bad),
+            )
+            .await;
         assert_eq!(r.status, 422, "{}", r.text());
         assert_eq!(
             pointers(&r),
             ["/time_zone", "/hours/1/closes", "/holidays/0"]
         );
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-calendars/Frankfurt",
-            Some(&fra),
-        )
-        .await;
+        let r = app
+            .call(
+                "PUT",
+                ids::CMP_MANAGER,
+                "/api/v1/case-calendars/Frankfurt",
+                Some(&fra),
+            )
+            .await;
         assert_eq!(r.status, 422);
         assert_eq!(pointers(&r), ["#station"]);
         for (station, def) in [("FRA", &fra), ("JFK", &jfk)] {
-            let r = call(
-                &app,
-                "PUT",
-                ids::CMP_MANAGER,
-                &format!("/api/v1/case-calendars/{station}"),
-                Some(def),
-            )
-            .await;
+            let r = app
+                .call(
+                    "PUT",
+                    ids::CMP_MANAGER,
+                    &format!("/api/v1/case-calendars/{station}"),
+                    Some(def),
+                )
+                .await;
             assert_eq!(r.status, 200, "{}", r.text());
             assert_eq!(r.json()["version"], 1);
         }
-        let listed = call(
-            &app,
-            "GET",
-            ids::CMP_MANAGER,
-            "/api/v1/case-calendars",
-            None,
-        )
-        .await
-        .json();
+        let listed = app
+            .call("GET", ids::CMP_MANAGER, "/api/v1/case-calendars", None)
+            .await
+            .json();
         assert_eq!(listed.as_array().unwrap().len(), 2);
         assert_eq!(
             count(
@@ -618,14 +581,14 @@ async fn cases_at_different_stations_run_on_their_own_calendars() {
         } else {
             "low"
         };
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            &format!("/api/v1/cases/{}/priority", at_fra["id"].as_str().unwrap()),
-            Some(&json!({"priority": to, "reason": "The passenger called twice"})),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                &format!("/api/v1/cases/{}/priority", at_fra["id"].as_str().unwrap()),
+                Some(&json!({"priority": to, "reason": "The passenger called twice"})),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         let overridden = r.json();
         assert_eq!(overridden["priority"], to);
@@ -668,14 +631,14 @@ async fn cases_at_different_stations_run_on_their_own_calendars() {
         // A bad station is named.
         let mut body = case(&customer, "refund", "BAD444");
         body["station"] = json!("Frankfurt");
-        let r = call(
-            &app,
-            "POST",
-            ids::CONTACT_CENTRE_AGENT,
-            "/api/v1/cases",
-            Some(&body),
-        )
-        .await;
+        let r = app
+            .call(
+                "POST",
+                ids::CONTACT_CENTRE_AGENT,
+                "/api/v1/cases",
+                Some(&body),
+            )
+            .await;
         assert_eq!(r.status, 422);
         assert_eq!(pointers(&r), ["/station"]);
         app.stop().await;
@@ -698,7 +661,7 @@ async fn the_open_forms_offer_the_current_workflows_categories() {
             .as_str()
             .unwrap()
             .to_owned();
-        let mut v2 = call(&app, "GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None)
+        let mut v2 = app.call("GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None)
             .await
             .json();
         let categories: Vec<Value> = v2["categories"]
@@ -715,7 +678,7 @@ async fn the_open_forms_offer_the_current_workflows_categories() {
             })
             .collect();
         v2["categories"] = json!(categories);
-        let r = call(&app, "PUT", ids::CMP_MANAGER, "/api/v1/case-workflow", Some(&v2)).await;
+        let r = app.call("PUT", ids::CMP_MANAGER, "/api/v1/case-workflow", Some(&v2)).await;
         assert_eq!(r.status, 201, "{}", r.text());
 
         // The agent's form, linked from the customer's Cases tab.
@@ -771,9 +734,7 @@ async fn the_open_forms_offer_the_current_workflows_categories() {
         let to = r.header("location").to_owned();
         assert!(to.starts_with("/cases/"), "{to}");
         let id = to.trim_start_matches("/cases/").to_owned();
-        let case = call(
-            &app,
-            "GET",
+        let case = app.call("GET",
             ids::CONTACT_CENTRE_AGENT,
             &format!("/api/v1/cases/{id}"),
             None,

@@ -7,32 +7,14 @@
 
 mod common;
 
+use bytes::Bytes;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aloft::roles::ids;
-use bytes::Bytes;
 use common::{TestApp, on_each_backend};
 use serde_json::{Value, json};
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    role: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> common::Reply {
-    app.request(
-        method,
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("authorization", app.role_tokens.get(role)),
-        ],
-        body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
-    )
-    .await
-}
 
 /// One baggage scan from the baggage tracing system, for the loyalty member AL200000001.
 fn bag_event(id: &str, event: &str) -> Value {
@@ -112,14 +94,14 @@ async fn receiver(inbox: Inbox) -> std::net::SocketAddr {
 }
 
 async fn baggage_cases(app: &TestApp) -> Vec<Value> {
-    let r = call(
-        app,
-        "GET",
-        ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-        "/api/v1/cases?queue=baggage",
-        None,
-    )
-    .await;
+    let r = app
+        .call(
+            "GET",
+            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+            "/api/v1/cases?queue=baggage",
+            None,
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()["items"].as_array().unwrap().clone()
 }
@@ -139,22 +121,21 @@ async fn a_mishandled_bag_opens_one_case_and_its_events_reach_a_webhook_once() {
             .to_owned();
 
         // The rules: the CMP manager's; agents and passengers' tokens are refused.
-        let r = call(
-            &app,
-            "GET",
-            ids::CMP_MANAGER,
-            "/api/v1/case-event-rules",
-            None,
-        )
-        .await;
+        let r = app
+            .call("GET", ids::CMP_MANAGER, "/api/v1/case-event-rules", None)
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         let shipped = r.json();
         assert_eq!(shipped["version"], 1);
         assert_eq!(shipped["rules"][0]["category"], "baggage");
         for role in [ids::CONTACT_CENTRE_AGENT, ids::DATA_ANALYST] {
-            let r = call(&app, "GET", role, "/api/v1/case-event-rules", None).await;
+            let r = app
+                .call("GET", role, "/api/v1/case-event-rules", None)
+                .await;
             assert_eq!(r.status, 403, "{role}");
-            let r = call(&app, "POST", role, "/api/v1/webhooks", Some(&json!({}))).await;
+            let r = app
+                .call("POST", role, "/api/v1/webhooks", Some(&json!({})))
+                .await;
             assert_eq!(r.status, 403, "{role}");
         }
 
@@ -162,14 +143,14 @@ async fn a_mishandled_bag_opens_one_case_and_its_events_reach_a_webhook_once() {
         let mut bad = shipped["rules"].clone();
         bad[0]["event_type"] = json!("aloft.case.opened");
         bad[0]["category"] = json!("lost_property");
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-event-rules",
-            Some(&json!({"rules": bad, "version": 1})),
-        )
-        .await;
+        let r = app
+            .call(
+                "PUT",
+                ids::CMP_MANAGER,
+                "/api/v1/case-event-rules",
+                Some(&json!({"rules": bad, "version": 1})),
+            )
+            .await;
         assert_eq!(r.status, 422, "{}", r.text());
         let text = r.text();
         assert!(
@@ -178,60 +159,62 @@ async fn a_mishandled_bag_opens_one_case_and_its_events_reach_a_webhook_once() {
         );
         // A save on version 1 makes version 2; another save on 1 is stale.
         let body = json!({"rules": shipped["rules"], "version": 1});
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-event-rules",
-            Some(&body),
-        )
-        .await;
+        let r = app
+            .call(
+                "PUT",
+                ids::CMP_MANAGER,
+                "/api/v1/case-event-rules",
+                Some(&body),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["version"], 2);
-        let r = call(
-            &app,
-            "PUT",
-            ids::CMP_MANAGER,
-            "/api/v1/case-event-rules",
-            Some(&body),
-        )
-        .await;
+        let r = app
+            .call(
+                "PUT",
+                ids::CMP_MANAGER,
+                "/api/v1/case-event-rules",
+                Some(&body),
+            )
+            .await;
         assert_eq!(r.status, 409, "{}", r.text());
 
         // A webhook for case events; the receiver is down for the first try.
         let inbox = Inbox::default();
         *inbox.fail_first.lock().unwrap() = 1;
         let addr = receiver(inbox.clone()).await;
-        let r = call(
-            &app,
-            "POST",
-            ids::CMP_MANAGER,
-            "/api/v1/webhooks",
-            Some(&json!({"name": "CRM", "url": "http://crm.example.com/hook",
+        let r = app
+            .call(
+                "POST",
+                ids::CMP_MANAGER,
+                "/api/v1/webhooks",
+                Some(&json!({"name": "CRM", "url": "http://crm.example.com/hook",
                          "families": ["aloft.case.", "aloft.loyalty."]})),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(r.status, 422, "{}", r.text());
         assert!(
             r.text().contains("/url") && r.text().contains("/families/1"),
             "{}",
             r.text()
         );
-        let r = call(
-            &app,
-            "POST",
-            ids::CMP_MANAGER,
-            "/api/v1/webhooks",
-            Some(&json!({"name": "CRM", "url": format!("http://{addr}/hook"),
+        let r = app
+            .call(
+                "POST",
+                ids::CMP_MANAGER,
+                "/api/v1/webhooks",
+                Some(&json!({"name": "CRM", "url": format!("http://{addr}/hook"),
                          "families": ["aloft.case."]})),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(r.status, 201, "{}", r.text());
         let hook = r.json();
         let hook_id = hook["id"].as_str().unwrap().to_owned();
         let secret = hook["secret"].as_str().unwrap().to_owned();
         assert!(secret.starts_with("whsec_"));
-        let listed = call(&app, "GET", ids::CMP_MANAGER, "/api/v1/webhooks", None).await;
+        let listed = app
+            .call("GET", ids::CMP_MANAGER, "/api/v1/webhooks", None)
+            .await;
         assert!(
             !listed.text().contains(&secret),
             "the secret is shown once only"
@@ -239,14 +222,14 @@ async fn a_mishandled_bag_opens_one_case_and_its_events_reach_a_webhook_once() {
 
         // Ana works the baggage queue: the rule's case will be hers. (She signs in with a
         // staff token here, whose principal is `token:<subject>`.)
-        let r = call(
-            &app,
-            "PUT",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            "/api/v1/case-agents/token:agent-ana",
-            Some(&json!({"queues": ["baggage"], "capacity": 5, "available": true})),
-        )
-        .await;
+        let r = app
+            .call(
+                "PUT",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                "/api/v1/case-agents/token:agent-ana",
+                Some(&json!({"queues": ["baggage"], "capacity": 5, "available": true})),
+            )
+            .await;
         assert_eq!(r.status, 204, "{}", r.text());
 
         // The baggage system reports a scan (no case) and a mishandled bag (a case), then
@@ -269,14 +252,14 @@ async fn a_mishandled_bag_opens_one_case_and_its_events_reach_a_webhook_once() {
         }
         assert_eq!(cases.len(), 1, "{cases:?}");
         let case_id = cases[0]["id"].as_str().unwrap().to_owned();
-        let r = call(
-            &app,
-            "GET",
-            ids::CUSTOMER_AFFAIRS_EXECUTIVE,
-            &format!("/api/v1/cases/{case_id}"),
-            None,
-        )
-        .await;
+        let r = app
+            .call(
+                "GET",
+                ids::CUSTOMER_AFFAIRS_EXECUTIVE,
+                &format!("/api/v1/cases/{case_id}"),
+                None,
+            )
+            .await;
         let case = r.json();
         assert_eq!(case["customer_id"], customer.as_str());
         assert_eq!(
@@ -373,14 +356,14 @@ async fn a_mishandled_bag_opens_one_case_and_its_events_reach_a_webhook_once() {
             .unwrap();
         let mut deliveries = Vec::new();
         for _ in 0..150 {
-            let r = call(
-                &app,
-                "GET",
-                ids::CMP_MANAGER,
-                &format!("/api/v1/webhooks/{hook_id}/deliveries"),
-                None,
-            )
-            .await;
+            let r = app
+                .call(
+                    "GET",
+                    ids::CMP_MANAGER,
+                    &format!("/api/v1/webhooks/{hook_id}/deliveries"),
+                    None,
+                )
+                .await;
             deliveries = r.json().as_array().unwrap().clone();
             if deliveries
                 .iter()
@@ -428,14 +411,14 @@ async fn a_mishandled_bag_opens_one_case_and_its_events_reach_a_webhook_once() {
         );
 
         // Removed: no more deliveries queued for it; the page lists it as removed.
-        let r = call(
-            &app,
-            "DELETE",
-            ids::CMP_MANAGER,
-            &format!("/api/v1/webhooks/{hook_id}"),
-            None,
-        )
-        .await;
+        let r = app
+            .call(
+                "DELETE",
+                ids::CMP_MANAGER,
+                &format!("/api/v1/webhooks/{hook_id}"),
+                None,
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["active"], false);
         app.stop().await;

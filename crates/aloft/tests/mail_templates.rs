@@ -7,30 +7,10 @@
 
 mod common;
 
-use bytes::Bytes;
 use common::{TestApp, on_each_backend};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use aloft::roles::ids;
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    role: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> common::Reply {
-    app.request(
-        method,
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("authorization", app.role_tokens.get(role)),
-        ],
-        body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
-    )
-    .await
-}
 
 async fn scalar(app: &TestApp, sql: &str, bind: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(sql)
@@ -53,16 +33,16 @@ async fn acknowledgement(app: &TestApp, email: &str, language: &str) -> (String,
         .as_str()
         .unwrap()
         .to_owned();
-    let r = call(
-        app,
-        "POST",
-        ids::CONTACT_CENTRE_AGENT,
-        "/api/v1/cases",
-        Some(&json!({"customer_id": customer, "category": "complaint",
+    let r = app
+        .call(
+            "POST",
+            ids::CONTACT_CENTRE_AGENT,
+            "/api/v1/cases",
+            Some(&json!({"customer_id": customer, "category": "complaint",
             "subject": "Cold meal", "description": "The meal on TP123 was cold.",
             "channel": "phone"})),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let (subject, lang): (String, String) = sqlx::query_as(
         "SELECT subject, language FROM mail_messages WHERE to_address = $1 AND template = 'case-opened'",
@@ -80,7 +60,7 @@ async fn the_cmp_manager_edits_texts_per_language_and_passengers_receive_them() 
         let app = TestApp::spawn(backend).await;
 
         // Listed, with the languages the code ships.
-        let r = call(&app, "GET", ids::CMP_MANAGER, "/api/v1/mail-templates", None).await;
+        let r = app.call("GET", ids::CMP_MANAGER, "/api/v1/mail-templates", None).await;
         assert_eq!(r.status, 200, "{}", r.text());
         let list = r.json();
         let opened = list
@@ -99,9 +79,9 @@ async fn the_cmp_manager_edits_texts_per_language_and_passengers_receive_them() 
         assert_eq!(langs, ["en", "de"]);
         assert_eq!(opened["placeholders"], json!(["reference", "subject"]));
         for role in [ids::CONTACT_CENTRE_AGENT, ids::DATA_PRIVACY_OFFICER, ids::PASSENGER] {
-            let r = call(&app, "GET", role, "/api/v1/mail-templates", None).await;
+            let r = app.call("GET", role, "/api/v1/mail-templates", None).await;
             assert_eq!(r.status, 403, "{role}");
-            let r = call(&app, "PUT", role, "/api/v1/mail-templates/case-opened/pt",
+            let r = app.call("PUT", role, "/api/v1/mail-templates/case-opened/pt",
                 Some(&json!({"subject": "x", "text": "y"}))).await;
             assert_eq!(r.status, 403, "{role}");
         }
@@ -112,7 +92,7 @@ async fn the_cmp_manager_edits_texts_per_language_and_passengers_receive_them() 
 
         // Refused: a placeholder the message does not provide, an empty subject, a bad tag.
         let path = "/api/v1/mail-templates/case-opened/pt";
-        let r = call(&app, "PUT", ids::CMP_MANAGER, path,
+        let r = app.call("PUT", ids::CMP_MANAGER, path,
             Some(&json!({"subject": " ", "text": "Olá {{first_name}}, o seu caso {{reference}}."}))).await;
         assert_eq!(r.status, 422, "{}", r.text());
         let problem = r.json();
@@ -120,17 +100,17 @@ async fn the_cmp_manager_edits_texts_per_language_and_passengers_receive_them() 
             .map(|e| e["pointer"].as_str().unwrap()).collect();
         assert_eq!(pointers, ["/subject", "/text"]);
         assert!(r.text().contains("{{first_name}}"), "the unknown placeholder is named");
-        let r = call(&app, "PUT", ids::CMP_MANAGER, "/api/v1/mail-templates/case-opened/Portuguese",
+        let r = app.call("PUT", ids::CMP_MANAGER, "/api/v1/mail-templates/case-opened/Portuguese",
             Some(&json!({"subject": "x", "text": "y"}))).await;
         assert_eq!(r.status, 422, "{}", r.text());
         assert_eq!(r.json()["errors"][0]["pointer"], "/language");
-        let r = call(&app, "PUT", ids::CMP_MANAGER, "/api/v1/mail-templates/no-such/pt",
+        let r = app.call("PUT", ids::CMP_MANAGER, "/api/v1/mail-templates/no-such/pt",
             Some(&json!({"subject": "x", "text": "y"}))).await;
         assert_eq!(r.status, 404);
         assert_eq!(scalar(&app, "SELECT COUNT(*) FROM mail_template_texts WHERE template = $1", "case-opened").await, 0);
 
         // Saved as version 1, evented and audited in the same transaction.
-        let r = call(&app, "PUT", ids::CMP_MANAGER, path,
+        let r = app.call("PUT", ids::CMP_MANAGER, path,
             Some(&json!({"subject": "Recebemos o seu pedido: {{subject}}",
                 "text": "Obrigado. O seu caso {{reference}} está aberto.", "version": 0}))).await;
         assert_eq!(r.status, 200, "{}", r.text());
@@ -147,22 +127,22 @@ async fn the_cmp_manager_edits_texts_per_language_and_passengers_receive_them() 
         assert_eq!(subject, "Wir haben Ihr Anliegen erhalten: Cold meal");
 
         // A save from an older version is refused; nothing changes.
-        let r = call(&app, "PUT", ids::CMP_MANAGER, path,
+        let r = app.call("PUT", ids::CMP_MANAGER, path,
             Some(&json!({"subject": "Pedido {{subject}}", "text": "Caso {{reference}}.", "version": 0}))).await;
         assert_eq!(r.status, 409, "{}", r.text());
-        let view = call(&app, "GET", ids::CMP_MANAGER, "/api/v1/mail-templates/case-opened", None).await.json();
+        let view = app.call("GET", ids::CMP_MANAGER, "/api/v1/mail-templates/case-opened", None).await.json();
         let pt = view["texts"].as_array().unwrap().iter().find(|t| t["language"] == "pt").unwrap().clone();
         assert_eq!((pt["source"].as_str(), pt["version"].as_i64()), (Some("added"), Some(1)));
 
         // Reset: back to English for Portuguese speakers; the history keeps both versions.
-        let r = call(&app, "DELETE", ids::CMP_MANAGER, path, None).await;
+        let r = app.call("DELETE", ids::CMP_MANAGER, path, None).await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["version"], 2);
-        let r = call(&app, "DELETE", ids::CMP_MANAGER, path, None).await;
+        let r = app.call("DELETE", ids::CMP_MANAGER, path, None).await;
         assert_eq!(r.status, 404, "nothing left to reset");
         let (subject, lang) = acknowledgement(&app, "rita.five@example.com", "pt").await;
         assert_eq!((subject.as_str(), lang.as_str()), ("We have your request: Cold meal", "en"));
-        let view = call(&app, "GET", ids::CMP_MANAGER, "/api/v1/mail-templates/case-opened", None).await.json();
+        let view = app.call("GET", ids::CMP_MANAGER, "/api/v1/mail-templates/case-opened", None).await.json();
         assert_eq!(view["history"].as_array().unwrap().len(), 2);
 
         // The pages: listed, a refused text in the form's words, a saved one.

@@ -209,6 +209,20 @@ impl TestApp {
         }
     }
 
+    /// A JSON request (`body` when given) with the API token of demo role `role`.
+    pub async fn call(&self, method: &str, role: &str, path: &str, body: Option<&Value>) -> Reply {
+        self.request(
+            method,
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("authorization", self.role_tokens.get(role)),
+            ],
+            body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string())),
+        )
+        .await
+    }
+
     /// An unauthenticated request to another listener of the app (`addr`).
     pub async fn request_at(&self, addr: SocketAddr, method: &str, path: &str) -> Reply {
         let req = http::Request::builder()
