@@ -346,6 +346,39 @@ async fn a_mishandled_bag_opens_one_case_and_its_events_reach_a_webhook_once() {
                 .is_empty()
         );
 
+        // Notices older than 90 days go with the daily prune, read or not; newer ones stay.
+        let old = aloft_kernel::db::to_db_time(chrono::Utc::now() - chrono::Duration::days(91));
+        sqlx::query(
+            "INSERT INTO case_notices (id, recipient, case_id, kind, text, created_at) \
+             SELECT 'old-notice', recipient, case_id, kind, 'Old', $1 FROM case_notices",
+        )
+        .bind(&old)
+        .execute(app.test_db.db.pool())
+        .await
+        .unwrap();
+        let kept = || async {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM case_notices")
+                .fetch_one(app.test_db.db.pool())
+                .await
+                .unwrap();
+            n
+        };
+        let before = kept().await;
+        let pruned = aloft_cases::notices::prune(&app.test_db.db, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(kept().await, before - 1);
+        assert_eq!(pruned, 1);
+        assert_eq!(
+            notices(ana.clone(), "/api/v1/case-notices")
+                .await
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "the recent notice stays"
+        );
+
         // The case's opening reached the webhook: refused once (503), then delivered; the same
         // webhook-id both times, a valid signature, the CloudEvent as body.
         let opened = aloft_kernel::events::events_for(&app.test_db.db, &case_id)

@@ -353,7 +353,21 @@ impl aloft_module::DomainModule for CasesModule {
     fn jobs(&self) -> Vec<(&'static str, Arc<dyn JobHandler>)> {
         let cases = self.cases.clone();
         let disruptions = self.cases.clone();
+        let notices = self.notices.clone();
         vec![
+            (
+                notices::PRUNE_JOB,
+                handler_fn(move |_job| {
+                    let notices = notices.clone();
+                    async move {
+                        notices
+                            .prune(aloft_kernel::db::now())
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| JobError::Retry(e.to_string()))
+                    }
+                }),
+            ),
             (
                 disruptions::DISRUPTION_JOB,
                 handler_fn(move |job| {
@@ -390,7 +404,10 @@ impl aloft_module::DomainModule for CasesModule {
     }
 
     fn schedules(&self) -> Vec<Schedule> {
-        vec![Schedule::every(SLA_SWEEP, Duration::from_secs(60))]
+        vec![
+            Schedule::every(SLA_SWEEP, Duration::from_secs(60)),
+            Schedule::every(notices::PRUNE_JOB, Duration::from_secs(24 * 3600)),
+        ]
     }
 
     fn demo_data(&self) -> Option<Arc<dyn aloft_module::DemoData>> {

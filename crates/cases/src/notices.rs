@@ -45,6 +45,9 @@ pub const SUBSCRIPTION: &str = "cases.staff_notices";
 /// How long notices are kept.
 const KEEP_DAYS: i64 = 90;
 
+/// Job kind of the daily pruning of notices older than [`KEEP_DAYS`].
+pub const PRUNE_JOB: &str = "cases.notices_prune";
+
 /// One notice.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Notice {
@@ -206,16 +209,33 @@ impl Notices {
         .execute(tx.conn())
         .await?
         .rows_affected();
-        // Old notices go with the next read (no separate job for a small table).
-        sqlx::query("DELETE FROM case_notices WHERE recipient = $1 AND created_at < $2")
-            .bind(recipient)
-            .bind(to_db_time(now() - chrono::Duration::days(KEEP_DAYS)))
-            .execute(tx.conn())
-            .await?;
         tx.commit().await?;
         Ok(n)
     }
 
+    /// Deletes every notice older than [`KEEP_DAYS`] (read or not: the case keeps the history;
+    /// a notice is only a pointer to it). Run daily by [`PRUNE_JOB`]; how many went.
+    pub async fn prune(&self, at: chrono::DateTime<chrono::Utc>) -> Result<u64, StorageError> {
+        prune(&self.db, at).await
+    }
+}
+
+/// [`Notices::prune`] on `db`.
+pub async fn prune(
+    db: &aloft_kernel::Database,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, StorageError> {
+    let mut tx = db.begin_write().await?;
+    let n = sqlx::query("DELETE FROM case_notices WHERE created_at < $1")
+        .bind(to_db_time(at - chrono::Duration::days(KEEP_DAYS)))
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(n)
+}
+
+impl Notices {
     async fn handle(&self, event: &CloudEvent, delivery: Delivery) -> Result<(), HandlerError> {
         let needs_case = matches!(
             event.event_type.as_str(),
