@@ -61,6 +61,13 @@ async fn events_name_their_published_schema_and_fit_it() {
         ] {
             assert!(types.contains(&t), "{t} is published: {types:?}");
         }
+        // Every family a webhook endpoint may take names events the application publishes.
+        for (family, _) in aloft_webhooks::model::FAMILIES {
+            assert!(
+                types.iter().any(|t| t.starts_with(family)),
+                "webhook family {family} has no published event: {types:?}"
+            );
+        }
         let c = app
             .create_customer(json!({"first_name": "Ana", "last_name": "Silva"}))
             .await;

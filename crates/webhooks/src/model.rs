@@ -22,6 +22,22 @@ pub const FAMILIES: &[(&str, &str)] = &[
         "aloft.compensation.",
         "Compensation: proposals, approvals, payment instructions",
     ),
+    (
+        "aloft.customer.",
+        "Customer profiles: created, updated (field names only), merged, erased — so connected systems erase too",
+    ),
+    (
+        "aloft.consent.",
+        "Consent: given or withdrawn, per purpose and channel",
+    ),
+    (
+        "aloft.segment.",
+        "Segments: a customer entered or left a segment",
+    ),
+    (
+        "aloft.offer.",
+        "Next best action: an offer made, accepted or declined",
+    ),
 ];
 
 /// The longest address accepted.
