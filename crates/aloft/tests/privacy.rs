@@ -322,6 +322,106 @@ async fn every_table_about_a_customer_is_covered_and_exported() {
     .await;
 }
 
+/// Tables that the export and erasure may read whole: the outbox is one scan per erasure (not
+/// per row) of what the relay keeps (published events are pruned after 7 days), where an index
+/// on `subject` would cost every event of every write.
+const READ_WHOLE: &[(&str, &str)] = &[("outbox", "subject")];
+
+/// Whether `table` has a whole (not partial) index whose first column is `column`.
+async fn led_by_index(app: &TestApp, table: &str, column: &str) -> bool {
+    let sql = match app.test_db.db.backend() {
+        aloft_kernel::Backend::Sqlite => format!(
+            "SELECT COUNT(*) FROM pragma_index_list('{table}') il, pragma_index_info(il.name) ii \
+             WHERE ii.seqno = 0 AND ii.name = '{column}' AND il.partial = 0"
+        ),
+        aloft_kernel::Backend::Postgres => format!(
+            "SELECT COUNT(*) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0] \
+             WHERE n.nspname = current_schema() AND t.relname = '{table}' AND a.attname = '{column}' \
+             AND i.indpred IS NULL"
+        ),
+    };
+    count(app, &sql).await > 0
+}
+
+/// The export and the erasure of one person find their rows through indexes, table by table,
+/// and deleting a row others refer to finds the referring rows through an index: without one,
+/// both backends scan the referring table once per deleted row (an erasure of a person with
+/// 10,000 travel records scanned the whole timeline 10,000 times: 20.6 s; BENCHMARKS.md).
+#[tokio::test]
+async fn erasure_and_export_find_a_persons_rows_through_indexes() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let present = aloft_privacy::coverage::tables(&app.test_db.db)
+            .await
+            .unwrap();
+        let mut unindexed = Vec::new();
+        for pt in aloft_privacy::coverage::PERSONAL_TABLES {
+            if !present.iter().any(|t| t == pt.table)
+                || READ_WHOLE.contains(&(pt.table, pt.column))
+            {
+                continue;
+            }
+            if !led_by_index(&app, pt.table, pt.column).await {
+                unindexed.push(format!("{}.{}", pt.table, pt.column));
+            }
+        }
+        assert!(
+            unindexed.is_empty(),
+            "customer columns without an index (export and erasure scan the table): {unindexed:?}"
+        );
+
+        let sql = match backend {
+            aloft_kernel::Backend::Sqlite => {
+                "SELECT m.name AS t, f.\"from\" AS c, f.\"table\" AS parent \
+                 FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"
+            }
+            aloft_kernel::Backend::Postgres => {
+                "SELECT cl.relname::text AS t, a.attname::text AS c, pc.relname::text AS parent \
+                 FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid \
+                 JOIN pg_class pc ON pc.oid = co.confrelid \
+                 JOIN pg_namespace n ON n.oid = cl.relnamespace \
+                 JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = co.conkey[1] \
+                 WHERE co.contype = 'f' AND n.nspname = current_schema()"
+            }
+        };
+        let fks: Vec<(String, String, String)> = sqlx::query(sql)
+            .fetch_all(app.test_db.db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("t").unwrap(),
+                    r.try_get("c").unwrap(),
+                    r.try_get("parent").unwrap(),
+                )
+            })
+            .collect();
+        assert!(
+            fks.iter()
+                .any(|(t, c, p)| t == "timeline" && c == "record_id" && p == "travel_records"),
+            "the catalogue query finds the timeline's reference: {fks:?}"
+        );
+        let mut unchecked = Vec::new();
+        for (t, c, parent) in &fks {
+            let personal = aloft_privacy::coverage::PERSONAL_TABLES
+                .iter()
+                .any(|pt| pt.table == parent);
+            if personal && !led_by_index(&app, t, c).await {
+                unchecked.push(format!("{t}.{c} → {parent}"));
+            }
+        }
+        assert!(
+            unchecked.is_empty(),
+            "references to personal tables without an index (every deleted row scans the referring table): {unchecked:?}"
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
 /// Every (table, column) of the live schema.
 async fn all_columns(app: &TestApp) -> Vec<(String, String)> {
     let sql = match app.test_db.db.backend() {

@@ -113,6 +113,19 @@ async fn consent_check_in_an_audience_over_a_million_customers() {
              (max {m_gmask:.1}, +{:.1} ms) → {n_gmask}",
             p_gmask - p_gold
         );
+        // An audience lists its members, so its query reads their rows whatever it filters on;
+        // then the mask is the test of a column of a row already read. (The counts above can
+        // be answered from an index alone, which is what the mask spoils on SQLite.)
+        let gold_ids =
+            "SELECT SUM(LENGTH(f.customer_id)) FROM analytics_customer_facts f WHERE f.tier = 'gold'";
+        let gold_ids_mask = format!("{gold_ids} AND {}", consent_allowed_sql(email, "f"));
+        let (p_gids, m_gids, _) = timed(&app, gold_ids, runs).await;
+        let (p_gidsm, m_gidsm, _) = timed(&app, &gold_ids_mask, runs).await;
+        eprintln!(
+            "{backend:?}: gold tier reading the members' ids: p50 {p_gids:.1} ms (max {m_gids:.1}); \
+             with consent by mask p50 {p_gidsm:.1} ms (max {m_gidsm:.1}, {:+.1} ms)",
+            p_gidsm - p_gids
+        );
 
         // An audience: a saved segment of everyone, split for marketing e-mail.
         let db = app.test_db.db.clone();
@@ -144,73 +157,265 @@ async fn consent_check_in_an_audience_over_a_million_customers() {
             "{backend:?}: audience split of {N} members: p50 {:.1} ms (max {:.1}, 5 runs; listing the members alone, counted in SQL: p50 {p_list:.1} ms)",
             times[2], times[4]
         );
+
+        // Whether an index that holds the mask lets an index-only count keep its speed on
+        // SQLite (a trial index, not in the schema).
+        if backend == aloft_kernel::Backend::Sqlite {
+            exec(&app, "CREATE INDEX bench_facts_tier_consent ON analytics_customer_facts (tier, flights_12m, consent_allowed)").await;
+            exec(&app, "DROP INDEX analytics_facts_tier").await;
+            exec(&app, "ANALYZE").await;
+            let (p_gold, m_gold, _) = timed(&app, gold, runs).await;
+            let (p_gmask, m_gmask, n) = timed(&app, &gold_mask, runs).await;
+            assert_eq!(n, n_gmask);
+            eprintln!(
+                "{backend:?}: with the mask in the tier index: gold tier p50 {p_gold:.1} ms (max {m_gold:.1}); \
+                 with consent by mask p50 {p_gmask:.1} ms (max {m_gmask:.1}, +{:.1} ms)",
+                p_gmask - p_gold
+            );
+        }
     })
     .await;
 }
 
-/// One person with 10,000 timeline entries (and their travel records) among 50,000 of other
-/// people; their subject access export as JSON and CSV over HTTP, then their erasure.
+/// One person with 10,000 timeline entries (and their travel records) among 50,000 of another
+/// person, in a database whose outbox holds 100,000 published events about others (the erasure
+/// deletes the person's events from it); their subject access export as JSON and CSV over
+/// HTTP, then their erasure. Every backend runs before the targets are checked, so a miss on
+/// one does not hide the figures of the other.
 #[tokio::test]
 #[ignore = "benchmark: 60,000 timeline entries"]
 async fn export_and_erasure_of_a_person_with_10000_timeline_entries() {
-    on_each_backend(|backend| async move {
-        let app = TestApp::spawn(backend).await;
-        let c = app
-            .create_customer(json!({"first_name": "Tess", "last_name": "Tenthousand", "email": "tess@example.com"}))
-            .await;
-        let id = c["id"].as_str().unwrap().to_owned();
-        let other = app
-            .create_customer(json!({"first_name": "Otto", "last_name": "Other"}))
-            .await;
-        let other_id = other["id"].as_str().unwrap().to_owned();
-        for (who, n, tag) in [(&id, 10_000u64, "t"), (&other_id, 50_000, "o")] {
-            exec(&app, &format!(
-                "INSERT INTO travel_records (id, source, source_record_id, kind, customer_id, occurred_at, document, version, recorded_at, updated_at) \
-                 {} SELECT '{tag}' || x, 'crm', '{tag}' || x, 'interaction', '{who}', \
-                 '2026-' || CASE WHEN x % 12 < 9 THEN '0' ELSE '' END || (1 + x % 12) || '-01T10:00:00Z', \
-                 '{{\"channel\":\"call\",\"direction\":\"inbound\",\"subject\":\"Call about booking ' || x || '\",\"body\":\"The passenger asked about seat ' || x || ' and meals\"}}', \
-                 1, '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z' FROM s", series(n))).await;
-            exec(&app, &format!(
-                "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind) \
-                 SELECT id || '.0', customer_id, occurred_at, 'interaction', 'Call about a booking', id, 'interaction' \
-                 FROM travel_records WHERE source_record_id LIKE '{tag}%'")).await;
+    let misses = std::sync::Mutex::new(Vec::<String>::new());
+    on_each_backend(|backend| {
+        let misses = &misses;
+        async move {
+            let missed = export_and_erase(backend).await;
+            misses.lock().unwrap().extend(missed);
         }
-        exec(&app, "ANALYZE").await;
-        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{id}'")).await, 10_000);
-        let token = app.role_tokens.get(ids::DATA_PRIVACY_OFFICER);
-        let mut report = Vec::new();
-        let mut slow = Vec::new();
-        for format in ["json", "csv"] {
-            let mut times = Vec::new();
-            let mut size = 0;
-            for _ in 0..5 {
-                let t0 = Instant::now();
-                let r = app
-                    .request("GET", &format!("/api/v1/customers/{id}/export?format={format}"), &[("authorization", token)], Bytes::new())
-                    .await;
-                times.push(t0.elapsed());
-                assert_eq!(r.status, 200, "{}", r.text());
-                size = r.text().len();
-                assert!(r.text().contains("seat 9999"), "the export holds every entry");
-            }
-            times.sort();
-            report.push(format!("export {format} ({size} bytes): p50 {:?}, max {:?}", times[2], times[4]));
-            slow.push((format, times[2]));
-        }
-        let t0 = Instant::now();
-        let r = app
-            .request("POST", &format!("/api/v1/customers/{id}/erasure"), &[("authorization", token), ("content-type", "application/json")], Bytes::from("{}"))
-            .await;
-        let erased = t0.elapsed();
-        assert_eq!(r.status, 200, "{}", r.text());
-        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{id}'")).await, 0);
-        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{other_id}'")).await, 50_000);
-        report.push(format!("erasure: {erased:?}"));
-        eprintln!("{backend:?}: one person with 10,000 timeline entries: {}", report.join("; "));
-        for (format, p50) in slow {
-            assert!(p50 <= Duration::from_secs(1), "export {format} p50 ≤ 1 s: {p50:?}");
-        }
-        assert!(erased <= Duration::from_secs(1), "erasure ≤ 1 s: {erased:?}");
     })
     .await;
+    let misses = misses.into_inner().unwrap();
+    assert!(misses.is_empty(), "targets missed: {misses:?}");
+}
+
+/// The scenario on one backend; returns the targets it missed.
+async fn export_and_erase(backend: aloft_kernel::Backend) -> Vec<String> {
+    let app = TestApp::spawn(backend).await;
+    let c = app
+        .create_customer(
+            json!({"first_name": "Tess", "last_name": "Tenthousand", "email": "tess@example.com"}),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let other = app
+        .create_customer(json!({"first_name": "Otto", "last_name": "Other"}))
+        .await;
+    let other_id = other["id"].as_str().unwrap().to_owned();
+    for (who, n, tag) in [(&id, 10_000u64, "t"), (&other_id, 50_000, "o")] {
+        exec(&app, &format!(
+            "INSERT INTO travel_records (id, source, source_record_id, kind, customer_id, occurred_at, document, version, recorded_at, updated_at) \
+             {} SELECT '{tag}' || x, 'crm', '{tag}' || x, 'interaction', '{who}', \
+             '2026-' || CASE WHEN x % 12 < 9 THEN '0' ELSE '' END || (1 + x % 12) || '-01T10:00:00Z', \
+             '{{\"channel\":\"call\",\"direction\":\"inbound\",\"subject\":\"Call about booking ' || x || '\",\"body\":\"The passenger asked about seat ' || x || ' and meals\"}}', \
+             1, '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z' FROM s", series(n))).await;
+        exec(&app, &format!(
+            "INSERT INTO timeline (entry_id, customer_id, occurred_at, kind, summary, record_id, record_kind) \
+             SELECT id || '.0', customer_id, occurred_at, 'interaction', 'Call about a booking', id, 'interaction' \
+             FROM travel_records WHERE source_record_id LIKE '{tag}%'")).await;
+    }
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO outbox (event_id, event_type, subject, payload, created_at, published_at) \
+         {} SELECT 'e' || x, 'aloft.customer.updated', 'c' || (x % 5000), '{{}}', \
+         '2026-12-07T00:00:00.000000Z', '2026-12-07T00:00:01.000000Z' FROM s",
+            series(100_000)
+        ),
+    )
+    .await;
+    // The person's interactions encrypted as the travel domain stores them (subject and
+    // body sealed under their data key, the timeline line's detail too), so the export
+    // opens 20,000 ciphertexts as it would for a real history.
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    let key = aloft_kernel::keys::CustomerKeys::data_keys(&app.customers, &[uuid])
+        .await
+        .unwrap()
+        .remove(&uuid)
+        .expect("the person's data key");
+    let mut tx = app.test_db.db.pool().begin().await.unwrap();
+    for x in 1..=10_000 {
+        let record = format!("t{x}");
+        let doc = json!({"channel": "call", "direction": "inbound",
+            "subject": format!("Call about booking {x}"),
+            "body": format!("The passenger asked about seat {x} and meals")});
+        let sealed =
+            aloft_travel::sealing::seal(&key, &record, aloft_travel::RecordKind::Interaction, &doc);
+        sqlx::query("UPDATE travel_records SET document = $1, sealed = $2 WHERE id = $3")
+            .bind(sealed.document)
+            .bind(sealed.sealed)
+            .bind(&record)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let entry = format!("{record}.0");
+        let detail =
+            aloft_travel::sealing::seal_detail(&key, &entry, &format!("Call about booking {x}"));
+        sqlx::query("UPDATE timeline SET detail = $1 WHERE entry_id = $2")
+            .bind(detail)
+            .bind(&entry)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    exec(&app, "ANALYZE").await;
+    if backend == aloft_kernel::Backend::Sqlite {
+        // At rest: the seeding's write-ahead log copied into the database file, as the
+        // background checkpoint keeps it (otherwise that copy runs during the first exports).
+        exec(&app, "PRAGMA wal_checkpoint(TRUNCATE)").await;
+    }
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{id}'")
+        )
+        .await,
+        10_000
+    );
+    let token = app.role_tokens.get(ids::DATA_PRIVACY_OFFICER);
+    let mut report = Vec::new();
+    let mut slow = Vec::new();
+    for format in ["json", "csv"] {
+        let mut times = Vec::new();
+        let mut size = 0;
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            let r = app
+                .request(
+                    "GET",
+                    &format!("/api/v1/customers/{id}/export?format={format}"),
+                    &[("authorization", token)],
+                    Bytes::new(),
+                )
+                .await;
+            times.push(t0.elapsed());
+            assert_eq!(r.status, 200, "{}", r.text());
+            size = r.text().len();
+            assert!(
+                r.text().contains("seat 9999"),
+                "the export holds every entry"
+            );
+        }
+        let runs: Vec<String> = times
+            .iter()
+            .map(|t| format!("{:.0}", t.as_secs_f64() * 1000.0))
+            .collect();
+        times.sort();
+        report.push(format!(
+            "export {format} ({size} bytes): p50 {:?}, max {:?} (runs, ms: {})",
+            times[2],
+            times[4],
+            runs.join(" ")
+        ));
+        slow.push((format, times[2]));
+    }
+    // Where an export's time goes, in process: reading the rows, opening the ciphertexts,
+    // writing JSON or CSV (p50 of 5).
+    let customer = aloft_customers::CustomerId::parse(&id).unwrap();
+    let db = &app.test_db.db;
+    let mut phases = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let mut sections = aloft_privacy::coverage::export(db, customer).await.unwrap();
+        let t1 = Instant::now();
+        aloft_privacy::coverage::open_sealed(&mut sections, Some(&key));
+        let t2 = Instant::now();
+        let json = serde_json::to_vec(&sections).unwrap();
+        let t3 = Instant::now();
+        let csv = aloft_privacy::coverage::export_csv(&sections);
+        let t4 = Instant::now();
+        assert!(!json.is_empty() && !csv.is_empty());
+        for (i, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3].into_iter().enumerate() {
+            phases[i].push(d);
+        }
+    }
+    // The read, table by table (the slowest three).
+    let mut by_table = Vec::new();
+    for pt in aloft_privacy::coverage::PERSONAL_TABLES {
+        let extra = pt
+            .condition
+            .map(|c| format!(" AND {c}"))
+            .unwrap_or_default();
+        let sql = format!("SELECT * FROM {} WHERE {} = $1{extra}", pt.table, pt.column);
+        let t0 = Instant::now();
+        let Ok(rows) = sqlx::query(&sql).bind(&id).fetch_all(db.pool()).await else {
+            continue; // a table not migrated here
+        };
+        by_table.push((t0.elapsed(), pt.table, pt.column, rows.len()));
+    }
+    by_table.sort_by_key(|t| std::cmp::Reverse(t.0));
+    report.push(format!(
+        "slowest reads: {}",
+        by_table[..3]
+            .iter()
+            .map(|(d, t, c, n)| format!("{t}.{c} {d:?} ({n} rows)"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let p50 = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[2]
+    };
+    report.push(format!(
+        "in process: read {:?}, open {:?}, JSON {:?}, CSV {:?}",
+        p50(&mut phases[0]),
+        p50(&mut phases[1]),
+        p50(&mut phases[2]),
+        p50(&mut phases[3])
+    ));
+    let t0 = Instant::now();
+    let r = app
+        .request(
+            "POST",
+            &format!("/api/v1/customers/{id}/erasure"),
+            &[
+                ("authorization", token),
+                ("content-type", "application/json"),
+            ],
+            Bytes::from("{}"),
+        )
+        .await;
+    let erased = t0.elapsed();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{id}'")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{other_id}'")
+        )
+        .await,
+        50_000
+    );
+    report.push(format!("erasure: {erased:?}"));
+    eprintln!(
+        "{backend:?}: one person with 10,000 timeline entries: {}",
+        report.join("; ")
+    );
+    let mut missed = Vec::new();
+    for (format, p50) in slow {
+        if p50 > Duration::from_secs(1) {
+            missed.push(format!("{backend:?}: export {format} p50 {p50:?} > 1 s"));
+        }
+    }
+    if erased > Duration::from_secs(1) {
+        missed.push(format!("{backend:?}: erasure {erased:?} > 1 s"));
+    }
+    missed
 }

@@ -453,9 +453,27 @@ pub fn open_sealed(sections: &mut [ExportSection], key: Option<&DataKey>) {
 }
 
 fn cell(row: &sqlx::any::AnyRow, i: usize) -> Value {
-    let kind = row.columns()[i].type_info().name().to_ascii_uppercase();
-    if kind.contains("NULL") {
-        return Value::Null;
+    // The column's type picks the decoding first: a failed `try_get` builds an error with a
+    // formatted message, and the chain below would build one or more for most cells (a text
+    // cell tried as an integer first) — hundreds of thousands for a long history.
+    match row.columns()[i].type_info().name() {
+        "NULL" => return Value::Null,
+        "TEXT" => {
+            if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                return v.map(Value::from).unwrap_or(Value::Null);
+            }
+        }
+        "REAL" | "DOUBLE" => {
+            if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+                return v.map(Value::from).unwrap_or(Value::Null);
+            }
+        }
+        "BOOLEAN" => {
+            if let Ok(v) = row.try_get::<Option<bool>, _>(i) {
+                return v.map(Value::from).unwrap_or(Value::Null);
+            }
+        }
+        _ => {}
     }
     if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
         return v.map(Value::from).unwrap_or(Value::Null);
