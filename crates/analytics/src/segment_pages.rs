@@ -176,14 +176,25 @@ async fn count_text(store: &SegmentStore, draft: &Draft) -> Markup {
             },
             Err(_) => html! { "The count cannot be worked out right now." },
         },
-        Err(errors) => html! {
-            "No count yet: "
-            ul {
-                @for e in &errors {
-                    li { (problem(draft, e)) }
+        Err(errors) => {
+            // One line per problem as people read it (an empty row's field and operator are
+            // one "choose a fact").
+            let mut lines: Vec<String> = Vec::new();
+            for e in &errors {
+                let line = problem(draft, e);
+                if !lines.contains(&line) {
+                    lines.push(line);
                 }
             }
-        },
+            html! {
+                "No count yet: "
+                ul {
+                    @for line in &lines {
+                        li { (line) }
+                    }
+                }
+            }
+        }
     }
 }
 
