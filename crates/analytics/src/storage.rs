@@ -436,12 +436,17 @@ pub(crate) async fn write_facts_on(
     let returning = "RETURNING customer_id, tier, previous_tier, tier_changed_at";
     let mut stored: std::collections::HashMap<String, StoredTier> = Default::default();
     if replace_all {
-        for row in sqlx::query(&format!("{delete_facts} {returning}"))
-            .fetch_all(&mut *conn)
-            .await?
-        {
-            stored.insert(row.try_get("customer_id")?, stored_tier(&row)?);
+        // Streamed, and only rows that carry a tier or a movement kept: the rebuild replaces
+        // every row (a million here is a million rows returned).
+        let sql = format!("{delete_facts} {returning}");
+        let mut rows = sqlx::query(&sql).fetch(&mut *conn);
+        while let Some(row) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+            let tier = stored_tier(&row)?;
+            if tier.0.is_some() || tier.1.is_some() || tier.2.is_some() {
+                stored.insert(row.try_get("customer_id")?, tier);
+            }
         }
+        drop(rows);
         for table in ["analytics_customer_routes", "analytics_customer_airports"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
