@@ -18,7 +18,7 @@
 //! start-up, time passing for "days since" rules) is caught by the periodic rebuild, which
 //! reconciles every segment with the facts it derived ([`SegmentStore::reconcile`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -32,12 +32,12 @@ use aloft_kernel::{StorageError, WriteTx};
 use crate::events::SegmentMembership;
 use crate::nba::matches;
 use crate::segment::{Bind, Rule, compile, parse};
-use crate::storage::{CustomerFacts, SegmentStore, write_facts_on};
+use crate::storage::{CustomerFacts, SegmentStore, forget_facts_on, placeholders, write_facts_on};
 
 /// How often the outbox is read for changes.
 pub const POLL: Duration = Duration::from_millis(100);
 /// How many customers are refreshed in one transaction.
-pub const BATCH: usize = 200;
+pub const BATCH: usize = 500;
 /// How many sequence numbers behind the cursor are read again (late commits).
 pub const LOOKBACK: i64 = 256;
 
@@ -103,6 +103,75 @@ async fn leave(tx: &mut WriteTx, s: &SavedSegment, customer: &str) -> Result<boo
         .await?;
     }
     Ok(n == 1)
+}
+
+/// How many customers one membership statement names (bound values stay well inside both
+/// backends' limits: three a row for an insert).
+const MEMBERS_PER_STATEMENT: usize = 500;
+
+fn membership_event(s: &SavedSegment, customer: String, entered: bool) -> CloudEvent {
+    CloudEvent::of(&SegmentMembership {
+        segment_id: s.id.clone(),
+        segment_version: s.version,
+        customer_id: customer,
+        entered,
+    })
+}
+
+/// Inserts these customers' member rows of `s` (multi-row, `ON CONFLICT DO NOTHING`); returns
+/// the customers whose row this statement inserted — only they get an `entered` event, so a
+/// concurrent process that inserted the same row first publishes it, not this one.
+async fn enter_all(
+    tx: &mut WriteTx,
+    s: &SavedSegment,
+    customers: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, StorageError> {
+    let b = aloft_kernel::Backend::of(tx.conn());
+    let mut inserted = Vec::new();
+    for part in customers.chunks(MEMBERS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at) \
+             VALUES {} ON CONFLICT DO NOTHING RETURNING customer_id",
+            b.values_rows(part.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        let at = to_db_time(now);
+        for c in part {
+            q = q.bind(s.id.as_str()).bind(*c).bind(at.clone());
+        }
+        for row in q.fetch_all(tx.conn()).await? {
+            inserted.push(row.try_get("customer_id")?);
+        }
+    }
+    Ok(inserted)
+}
+
+/// Deletes these customers' member rows of `s`; returns the customers whose row this
+/// statement deleted (they alone get a `left` event, as in [`enter_all`]).
+async fn leave_all(
+    tx: &mut WriteTx,
+    s: &SavedSegment,
+    customers: &[&str],
+) -> Result<Vec<String>, StorageError> {
+    let b = aloft_kernel::Backend::of(tx.conn());
+    let mut deleted = Vec::new();
+    for part in customers.chunks(MEMBERS_PER_STATEMENT) {
+        let sql = format!(
+            "DELETE FROM analytics_segment_members WHERE segment_id = {} \
+             AND customer_id IN ({}) RETURNING customer_id",
+            b.param(1),
+            placeholders(b, 2, part.len())
+        );
+        let mut q = sqlx::query(&sql).bind(s.id.as_str());
+        for c in part {
+            q = q.bind(*c);
+        }
+        for row in q.fetch_all(tx.conn()).await? {
+            deleted.push(row.try_get("customer_id")?);
+        }
+    }
+    Ok(deleted)
 }
 
 impl SegmentStore {
@@ -296,10 +365,7 @@ impl SegmentStore {
         if segments.is_empty() || customers.is_empty() {
             return Ok(0);
         }
-        let mut current = Vec::with_capacity(customers.len());
-        for customer in customers {
-            current.push((customer, self.derive_one(customer, now).await?));
-        }
+        let derived = self.derive_many(customers, now).await?;
         let db = self.database();
         let mut tx = db.begin_write().await?;
         // Each saved segment's row is locked (a no-op update, in id order) and its rule read
@@ -342,60 +408,63 @@ impl SegmentStore {
             });
         }
         let segments = locked;
-        let mut changed = 0;
-        for (customer, facts) in &current {
-            let members: BTreeSet<String> = sqlx::query_scalar(
-                "SELECT segment_id FROM analytics_segment_members WHERE customer_id = $1",
-            )
-            .bind(customer.as_str())
-            .fetch_all(tx.conn())
-            .await?
-            .into_iter()
+        // Membership is decided on the rows as written: their consent mask and tier movement
+        // are settled by the write (inside this transaction), not by the derivation.
+        let b = db.backend();
+        let written = write_facts_on(tx.conn(), b, &derived, now, false).await?;
+        let mut facts: HashMap<String, CustomerFacts> = HashMap::with_capacity(derived.len());
+        for (mut f, w) in derived.into_iter().zip(written) {
+            w.apply(&mut f);
+            facts.insert(f.customer_id.clone(), f);
+        }
+        // A customer who no longer exists (merged away) loses their facts.
+        let gone: Vec<&str> = customers
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !facts.contains_key(*c))
             .collect();
-            // Membership is decided on the row as written: its consent mask and tier movement
-            // are settled by the write (inside this transaction), not by the derivation.
-            let facts = match facts {
-                Some(f) => {
-                    let written = write_facts_on(
-                        tx.conn(),
-                        db.backend(),
-                        std::slice::from_ref(f),
-                        now,
-                        false,
-                    )
-                    .await?;
-                    let mut f = f.clone();
-                    if let Some(w) = written.first() {
-                        w.apply(&mut f);
-                    }
-                    Some(f)
-                }
-                None => {
-                    for table in [
-                        "analytics_customer_facts",
-                        "analytics_customer_routes",
-                        "analytics_customer_airports",
-                    ] {
-                        sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1"))
-                            .bind(customer.as_str())
-                            .execute(tx.conn())
-                            .await?;
-                    }
-                    None
-                }
-            };
-            for s in &segments {
-                let should = facts.as_ref().is_some_and(|f| matches(&s.rule, f, now));
-                let moved = match (should, members.contains(&s.id)) {
-                    (true, false) => enter(&mut tx, s, customer, now).await?,
-                    (false, true) => leave(&mut tx, s, customer).await?,
-                    _ => false,
-                };
-                changed += usize::from(moved);
+        forget_facts_on(tx.conn(), b, &gone, &mut HashMap::new()).await?;
+        let mut members: HashSet<(String, String)> = HashSet::new();
+        for ids in customers.chunks(MEMBERS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT segment_id, customer_id FROM analytics_segment_members \
+                 WHERE customer_id IN ({})",
+                placeholders(b, 1, ids.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in ids {
+                q = q.bind(id.as_str());
+            }
+            for row in q.fetch_all(tx.conn()).await? {
+                members.insert((row.try_get("segment_id")?, row.try_get("customer_id")?));
             }
         }
+        let mut events = Vec::new();
+        for s in &segments {
+            let mut entering = Vec::new();
+            let mut leaving = Vec::new();
+            for customer in customers {
+                let should = facts
+                    .get(customer.as_str())
+                    .is_some_and(|f| matches(&s.rule, f, now));
+                match (should, members.contains(&(s.id.clone(), customer.clone()))) {
+                    (true, false) => entering.push(customer.as_str()),
+                    (false, true) => leaving.push(customer.as_str()),
+                    _ => {}
+                }
+            }
+            for c in enter_all(&mut tx, s, &entering, now).await? {
+                events.push(membership_event(s, c, true));
+            }
+            for c in leave_all(&mut tx, s, &leaving).await? {
+                events.push(membership_event(s, c, false));
+            }
+        }
+        if !events.is_empty() {
+            tx.emit_all(&events).await?;
+        }
         tx.commit().await?;
-        Ok(changed)
+        Ok(events.len())
     }
 
     /// Brings every saved segment's membership in line with `facts` (everyone's, as the
