@@ -365,6 +365,14 @@ impl SegmentStore {
         if segments.is_empty() || customers.is_empty() {
             return Ok(0);
         }
+        // Each customer once (a caller may name one twice; the tail already does not).
+        let customers: Vec<String> = customers
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let customers = customers.as_slice();
         let derived = self.derive_many(customers, now).await?;
         let db = self.database();
         let mut tx = db.begin_write().await?;
@@ -544,8 +552,13 @@ async fn tail(store: SegmentStore) {
     let pool = store.database().pool().clone();
     let mut cursor: Option<i64> = None;
     let mut seen: BTreeMap<i64, ()> = BTreeMap::new();
+    // A poll starts every POLL, not POLL after the last one ended: under load the time a
+    // refresh takes is not added to every change's wait (a refresh longer than POLL delays the
+    // next poll, never piles them up).
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::time::sleep(POLL).await;
+        tick.tick().await;
         if pool.is_closed() {
             return;
         }
