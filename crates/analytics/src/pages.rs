@@ -214,13 +214,6 @@ fn offer_tab(
     }
 }
 
-fn given(form: &FormData, name: &str) -> Option<String> {
-    form.text(name)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 fn refusal(e: OfferError) -> String {
     match e {
         OfferError::Conflict(f) => format!("Not recorded: {}.", f.detail),
@@ -241,15 +234,21 @@ async fn make(
     if !sees_every_customer() {
         return kit::redirect_with_notice("/customers", "Not recorded: no such customer.");
     }
-    let action = given(&form, "action").and_then(|a| nba::action(&a));
-    let channel = given(&form, "channel").and_then(|c| Channel::parse(&c));
+    let action = form
+        .text("action")
+        .map(str::to_owned)
+        .and_then(|a| nba::action(&a));
+    let channel = form
+        .text("channel")
+        .map(str::to_owned)
+        .and_then(|c| Channel::parse(&c));
     let (Some(action), Some(channel)) = (action, channel) else {
         return kit::redirect_with_notice(
             &back(&id),
             "Not recorded: choose an action of the catalogue and its channel.",
         );
     };
-    let answer = match given(&form, "outcome").as_deref() {
+    let answer = match form.text("outcome").map(str::to_owned).as_deref() {
         Some("accepted") => Some(true),
         Some("declined") => Some(false),
         _ => None,
@@ -285,7 +284,7 @@ async fn outcome(
             );
         }
     };
-    let accepted = match given(&form, "outcome").as_deref() {
+    let accepted = match form.text("outcome").map(str::to_owned).as_deref() {
         Some("accepted") => true,
         Some("declined") => false,
         _ => {

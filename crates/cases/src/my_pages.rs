@@ -271,13 +271,6 @@ async fn new_form(State(cases): State<Cases>) -> Response {
     )
 }
 
-fn given(form: &FormData, name: &str) -> Option<String> {
-    form.text(name)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 /// `POST /my/cases`: opens the case (or adds to the open one about the same matter).
 async fn create(State(cases): State<Cases>, ctx: AccessContext, form: FormData) -> Response {
     let Some(id) = own() else {
@@ -287,10 +280,10 @@ async fn create(State(cases): State<Cases>, ctx: AccessContext, form: FormData) 
         return unavailable();
     };
     let draft = Draft {
-        category: given(&form, "category"),
-        subject: given(&form, "subject"),
-        description: given(&form, "description"),
-        booking: given(&form, "booking_reference"),
+        category: form.text("category").map(str::to_owned),
+        subject: form.text("subject").map(str::to_owned),
+        description: form.text("description").map(str::to_owned),
+        booking: form.text("booking_reference").map(str::to_owned),
     };
     let mut errors = FormErrors::new();
     // Only what the current workflow offers (a withdrawn category posted by hand is refused).
@@ -481,7 +474,10 @@ async fn reply(
     let Some(customer) = own() else {
         return not_found();
     };
-    let body = given(&form, "body").filter(|b| b.chars().count() <= 10_000);
+    let body = form
+        .text("body")
+        .map(str::to_owned)
+        .filter(|b| b.chars().count() <= 10_000);
     let Some(body) = body else {
         return redirect_with_notice(
             &format!("/my/cases/{id}"),
@@ -515,7 +511,9 @@ async fn rate(
     let Some(customer) = own() else {
         return not_found();
     };
-    let score = given(&form, "csat")
+    let score = form
+        .text("csat")
+        .map(str::to_owned)
         .and_then(|s| s.parse::<i64>().ok())
         .unwrap_or(0);
     match cases.rate_own(&id, customer, score, &ctx).await {

@@ -470,13 +470,6 @@ fn refused(id: &str, e: CaseError) -> Response {
     kit::redirect_with_notice(&format!("/cases/{id}"), &message)
 }
 
-fn given(form: &FormData, name: &str) -> Option<String> {
-    form.text(name)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 /// `POST /cases/{id}/reply`.
 async fn reply(
     State(cases): State<Cases>,
@@ -484,7 +477,7 @@ async fn reply(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    let Some(body) = given(&form, "body") else {
+    let Some(body) = form.text("body").map(str::to_owned) else {
         return kit::redirect_with_notice(
             &format!("/cases/{id}"),
             "Not sent: the message is empty.",
@@ -503,7 +496,7 @@ async fn transition(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    let Some(to) = given(&form, "to") else {
+    let Some(to) = form.text("to").map(str::to_owned) else {
         return kit::redirect_with_notice(&format!("/cases/{id}"), "Not done: choose a state.");
     };
     // Every field the form carries (the usual three and those the workflow requires), so a
@@ -512,7 +505,7 @@ async fn transition(
         .pairs()
         .iter()
         .filter(|(k, _)| k != "to" && k != "csrf" && crate::model::is_slug(k))
-        .filter_map(|(k, _)| given(&form, k).map(|v| (k.clone(), v)))
+        .filter_map(|(k, _)| form.text(k).map(|v| (k.clone(), v.to_owned())))
         .collect();
     match cases
         .transition(&id, &TransitionRequest { to, fields }, &ctx)
@@ -533,8 +526,12 @@ async fn assign(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    let queue = given(&form, "queue").filter(|q| is_queue(q));
-    let (Some(queue), Some(reason)) = (queue, given(&form, "transfer_reason")) else {
+    let queue = form
+        .text("queue")
+        .map(str::to_owned)
+        .filter(|q| is_queue(q));
+    let (Some(queue), Some(reason)) = (queue, form.text("transfer_reason").map(str::to_owned))
+    else {
         return kit::redirect_with_notice(
             &format!("/cases/{id}"),
             "Not done: a known queue and a reason are required.",
@@ -544,7 +541,7 @@ async fn assign(
         .assign(
             &id,
             &queue,
-            given(&form, "assignee").as_deref(),
+            form.text("assignee").map(str::to_owned).as_deref(),
             &reason,
             &ctx,
         )
@@ -569,8 +566,13 @@ async fn set_priority(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    let priority = given(&form, "priority").and_then(|p| Priority::parse(&p));
-    let (Some(priority), Some(reason)) = (priority, given(&form, "priority_reason")) else {
+    let priority = form
+        .text("priority")
+        .map(str::to_owned)
+        .and_then(|p| Priority::parse(&p));
+    let (Some(priority), Some(reason)) =
+        (priority, form.text("priority_reason").map(str::to_owned))
+    else {
         return kit::redirect_with_notice(
             &format!("/cases/{id}"),
             "Not done: a priority and a reason are required.",
@@ -676,15 +678,21 @@ async fn macros_page(State(cases): State<Cases>) -> Response {
 /// `POST /cases/macros`: saves one.
 async fn save_macro(State(cases): State<Cases>, ctx: AccessContext, form: FormData) -> Response {
     let mut errors = kit::FormErrors::new();
-    let id = given(&form, "id").unwrap_or_default();
+    let id = form.text("id").map(str::to_owned).unwrap_or_default();
     if !is_macro_id(&id) {
         errors.add("id", "Use 1-64 lower-case letters, digits or dashes.");
     }
-    let name = given(&form, "name").filter(|n| n.chars().count() <= 100);
+    let name = form
+        .text("name")
+        .map(str::to_owned)
+        .filter(|n| n.chars().count() <= 100);
     if name.is_none() {
         errors.add("name", "Enter a name of up to 100 characters.");
     }
-    let body = given(&form, "body").filter(|b| b.chars().count() <= 10_000);
+    let body = form
+        .text("body")
+        .map(str::to_owned)
+        .filter(|b| b.chars().count() <= 10_000);
     if body.is_none() {
         errors.add("body", "Enter the text (up to 10,000 characters).");
     }
@@ -907,7 +915,11 @@ async fn new_case_form(State(cases): State<Cases>, Query(q): Query<NewCaseQuery>
 /// `POST /cases/new`: opens the case (or adds to the open one about the same matter) and
 /// shows it.
 async fn create_case(State(cases): State<Cases>, ctx: AccessContext, form: FormData) -> Response {
-    let Some(customer) = given(&form, "customer_id").and_then(|c| CustomerId::parse(&c)) else {
+    let Some(customer) = form
+        .text("customer_id")
+        .map(str::to_owned)
+        .and_then(|c| CustomerId::parse(&c))
+    else {
         return kit::redirect_with_notice("/customers", "Not done: find the customer first.");
     };
     let Ok(workflow) = cases.current_workflow().await else {
@@ -915,17 +927,25 @@ async fn create_case(State(cases): State<Cases>, ctx: AccessContext, form: FormD
     };
     let categories = workflow.category_choices();
     let mut errors = kit::FormErrors::new();
-    let category = given(&form, "category")
+    let category = form
+        .text("category")
+        .map(str::to_owned)
         .filter(|c| categories.iter().any(|(name, _)| name == c))
         .and_then(|c| Category::parse(&c));
     if category.is_none() {
         errors.add("category", "Choose one of the categories.");
     }
-    let channel = given(&form, "channel").filter(|c| AGENT_CHANNELS.iter().any(|(v, _)| v == c));
+    let channel = form
+        .text("channel")
+        .map(str::to_owned)
+        .filter(|c| AGENT_CHANNELS.iter().any(|(v, _)| v == c));
     if channel.is_none() {
         errors.add("channel", "Choose how the passenger reached us.");
     }
-    let booking = given(&form, "booking_reference").map(|b| b.to_ascii_uppercase());
+    let booking = form
+        .text("booking_reference")
+        .map(str::to_owned)
+        .map(|b| b.to_ascii_uppercase());
     if let Some(b) = &booking
         && !((5..=8).contains(&b.len()) && b.chars().all(|c| c.is_ascii_alphanumeric()))
     {
@@ -934,11 +954,17 @@ async fn create_case(State(cases): State<Cases>, ctx: AccessContext, form: FormD
             "Enter the record locator: 5 to 8 letters and digits.",
         );
     }
-    let subject = given(&form, "subject").filter(|s| s.chars().count() <= 200);
+    let subject = form
+        .text("subject")
+        .map(str::to_owned)
+        .filter(|s| s.chars().count() <= 200);
     if subject.is_none() {
         errors.add("subject", "Enter a subject of up to 200 characters.");
     }
-    let description = given(&form, "description").filter(|s| s.chars().count() <= 10_000);
+    let description = form
+        .text("description")
+        .map(str::to_owned)
+        .filter(|s| s.chars().count() <= 10_000);
     if description.is_none() {
         errors.add(
             "description",

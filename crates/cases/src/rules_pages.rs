@@ -176,13 +176,6 @@ async fn show(State(rules): State<EventRules>) -> Response {
     .await
 }
 
-fn given(form: &FormData, name: &str) -> Option<String> {
-    form.text(name)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 /// Saves `change` of the set at the form's version; refusals become the form's words.
 async fn save(
     rules: &EventRules,
@@ -239,11 +232,11 @@ async fn add(State(rules): State<EventRules>, ctx: AccessContext, form: FormData
                 _ => errors.add("when", format!("Line {} is not “path = value”.", n + 1)),
             }
         }
-        let name = given(&f, "name");
+        let name = f.text("name").map(str::to_owned);
         if name.is_none() {
             errors.add("name", "Enter a name.");
         }
-        let subject = given(&f, "subject");
+        let subject = f.text("subject").map(str::to_owned);
         if subject.is_none() {
             errors.add("subject", "Enter the subject of the case.");
         }
@@ -252,11 +245,11 @@ async fn add(State(rules): State<EventRules>, ctx: AccessContext, form: FormData
         }
         list.push(EventRule {
             name: name.unwrap_or_default(),
-            event_type: given(&f, "event_type").unwrap_or_default(),
+            event_type: f.text("event_type").map(str::to_owned).unwrap_or_default(),
             when,
-            category: given(&f, "category").unwrap_or_default(),
+            category: f.text("category").map(str::to_owned).unwrap_or_default(),
             subject: subject.unwrap_or_default(),
-            booking_from: given(&f, "booking_from"),
+            booking_from: f.text("booking_from").map(str::to_owned),
             enabled: true,
         });
         Ok(())

@@ -951,13 +951,6 @@ async fn template_page(
     }
 }
 
-fn given(form: &FormData, name: &str) -> Option<String> {
-    form.text(name)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 /// `POST /mail/templates/{name}`: saves a text as the language's next version.
 async fn save_page(
     State(mailer): State<Mailer>,
@@ -968,7 +961,10 @@ async fn save_page(
     let Ok(Some(view)) = mailer.template_view(&name).await else {
         return unavailable();
     };
-    let language = given(&form, "other_language").or_else(|| given(&form, "language"));
+    let language = form
+        .text("other_language")
+        .map(str::to_owned)
+        .or_else(|| form.text("language").map(str::to_owned));
     let mut errors = FormErrors::new();
     let Some(language) = language else {
         errors.add(
