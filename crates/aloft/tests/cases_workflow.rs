@@ -133,20 +133,7 @@ async fn the_cmp_manager_publishes_versions_and_open_cases_keep_theirs() {
             .as_array_mut()
             .unwrap()
             .push(json!({"name": "on_hold", "label": "On hold", "pauses_clock": true}));
-        let categories: Vec<Value> = v2["categories"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["name"] != "suggestion")
-            .map(|c| {
-                if c["name"] == "complaint" {
-                    json!({"name": "complaint", "label": "Complaint about service"})
-                } else {
-                    c.clone()
-                }
-            })
-            .collect();
-        v2["categories"] = json!(categories);
+        withdraw_suggestions_and_relabel_complaints(&mut v2);
 
         // Refused definitions name the field and change nothing.
         let mut bad = v2.clone();
@@ -664,20 +651,7 @@ async fn the_open_forms_offer_the_current_workflows_categories() {
         let mut v2 = app.call("GET", ids::CMP_MANAGER, "/api/v1/case-workflow", None)
             .await
             .json();
-        let categories: Vec<Value> = v2["categories"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["name"] != "suggestion")
-            .map(|c| {
-                if c["name"] == "complaint" {
-                    json!({"name": "complaint", "label": "Complaint about service"})
-                } else {
-                    c.clone()
-                }
-            })
-            .collect();
-        v2["categories"] = json!(categories);
+        withdraw_suggestions_and_relabel_complaints(&mut v2);
         let r = app.call("PUT", ids::CMP_MANAGER, "/api/v1/case-workflow", Some(&v2)).await;
         assert_eq!(r.status, 201, "{}", r.text());
 
@@ -781,6 +755,25 @@ async fn the_open_forms_offer_the_current_workflows_categories() {
         app.stop().await;
     })
     .await;
+}
+
+/// The workflow edit both tests publish: suggestions are no longer taken, complaints are
+/// relabelled "Complaint about service".
+fn withdraw_suggestions_and_relabel_complaints(workflow: &mut Value) {
+    let categories: Vec<Value> = workflow["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] != "suggestion")
+        .map(|c| {
+            if c["name"] == "complaint" {
+                json!({"name": "complaint", "label": "Complaint about service"})
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
+    workflow["categories"] = json!(categories);
 }
 
 async fn count_cases(app: &TestApp, customer: &str) -> i64 {

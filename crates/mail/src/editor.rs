@@ -977,15 +977,10 @@ async fn save_page(
         form.text("subject").unwrap_or_default().to_owned(),
         form.text("text").unwrap_or_default().replace("\r\n", "\n"),
     );
-    // The editor shows the newest version; saving from it is saving on top of it.
-    let current = view
-        .history
-        .iter()
-        .filter(|h| h.language == language.to_ascii_lowercase())
-        .map(|h| h.version)
-        .max();
+    // The page saves on top of the newest version (no version check: every version stays in
+    // the history, so a text saved meanwhile is not lost). The API offers the check.
     match mailer
-        .save_template_text(&name, &language, Some(text), current.or(Some(0)), &ctx)
+        .save_template_text(&name, &language, Some(text), None, &ctx)
         .await
     {
         Ok(saved) => kit::redirect_with_notice(
