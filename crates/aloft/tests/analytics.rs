@@ -1039,6 +1039,7 @@ async fn audiences_leave_out_members_without_consent_count_them_and_are_audited(
         assert_eq!(r.status, 201, "{}", r.text());
         assert_eq!(r.json()["members"], 4);
         let segment = r.json()["id"].as_str().unwrap().to_owned();
+        member_masks_agree(&app, "when the segment is saved").await;
 
         // CSV: only A; B and C excluded for consent, D for the missing address.
         let csv_path = format!("/api/v1/segments/{segment}/audience.csv?purpose=marketing_email");
@@ -1082,8 +1083,8 @@ async fn audiences_leave_out_members_without_consent_count_them_and_are_audited(
         // Withdrawing consent later leaves A out of the next export; D's processing restricted
         // (Art. 18) leaves D out for consent too, whatever the consent says.
         consent(&app, a, "marketing_email", false).await;
-        sqlx::query("INSERT INTO privacy_restrictions (customer_id, request_id, since) VALUES ($1, 'r1', '2026-12-01T00:00:00.000000Z')")
-            .bind(d).execute(app.test_db.db.pool()).await.unwrap();
+        restrict(&app, d).await;
+        member_masks_agree(&app, "after a withdrawal and a restriction").await;
         let r = api_as(&app, mm, "GET", &csv_path, None).await;
         assert_eq!(r.header("aloft-excluded-no-consent"), "4");
         assert_eq!(r.header("aloft-excluded-no-contact"), "0");
@@ -1134,6 +1135,23 @@ async fn audiences_leave_out_members_without_consent_count_them_and_are_audited(
 }
 
 // ---- Restriction and objection in segments (issue 22 item 1 with issue 21, GDPR Art. 18) ------
+
+/// Every segment member row's consent mask equals its customer's facts row's (migration 0058:
+/// audiences read the member rows' copy), after whatever changed consent or membership.
+async fn member_masks_agree(app: &TestApp, when: &str) {
+    let stale: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.segment_id, m.customer_id FROM analytics_segment_members m \
+         LEFT JOIN analytics_customer_facts f ON f.customer_id = m.customer_id \
+         WHERE m.consent_allowed <> COALESCE(f.consent_allowed, 0)",
+    )
+    .fetch_all(app.test_db.db.pool())
+    .await
+    .unwrap();
+    assert!(
+        stale.is_empty(),
+        "member masks differ from facts {when}: {stale:?}"
+    );
+}
 
 /// Restricts `customer`'s processing the way the privacy officer does: a restriction request
 /// taken through identity verification to completion.
@@ -1197,6 +1215,7 @@ async fn a_restricted_person_with_marketing_consent_is_in_no_consent_segment_and
         // … the saved segment loses her from the restriction's event, with `segment.left` …
         until_member(&app, &emailable, &rita, 0).await;
         assert_eq!(member_count(&app, &emailable, &kai).await, 1);
+        member_masks_agree(&app, "after the restriction").await;
         let left: Vec<String> = sqlx::query_scalar("SELECT payload FROM outbox WHERE event_type = 'aloft.segment.left' AND subject = $1")
             .bind(&emailable).fetch_all(app.test_db.db.pool()).await.unwrap();
         assert!(left.len() == 1 && left[0].contains(&rita), "{left:?}");
@@ -1224,6 +1243,7 @@ async fn a_restricted_person_with_marketing_consent_is_in_no_consent_segment_and
             Some(&json!({"reason": "address settled, told by letter"}))).await;
         assert_eq!(r.status, 200, "{}", r.text());
         until_member(&app, &emailable, &rita, 1).await;
+        member_masks_agree(&app, "after the restriction was lifted").await;
         let r = preview_as(&app, mm, &json!({"rule": may_email})).await;
         assert_eq!(r.json()["count"], 2, "{}", r.text());
         app.stop().await;

@@ -4,8 +4,9 @@
 //! A member is released only if their consent to the purpose is given now and their processing
 //! is not restricted (Art. 18) — the privacy crate's answer, kept on the member's facts row
 //! (`consent_allowed`, migration 0047, updated in the transaction of every consent change and
-//! restriction), read in the one SQL statement that lists the members so a million-member
-//! segment is split in one round trip without a probe of the consent state per member.
+//! restriction) and copied onto each member row (migration 0058), whose index then holds the
+//! consenting members of a segment as a few ranges: a million-member segment is split without
+//! a probe of the consent state, or even a test of a row, per member.
 //! Everyone else is left out and counted.
 //!
 //! Two ways out:
@@ -220,39 +221,64 @@ impl Audiences {
         segment_id: &str,
         purpose: &str,
     ) -> Result<Option<Split>, StorageError> {
-        let Some((segment, _)) = self.store.segment(segment_id).await? else {
+        let Some(segment) = self.store.saved_segment(segment_id).await? else {
             return Ok(None);
         };
         // Unknown purposes release no one (the routes accept only `PURPOSES`).
         let bit = aloft_privacy::purpose(purpose).map_or(0, |p| p.bit());
-        // The consent check is the member's facts row's mask (kept current with every consent
-        // change and restriction, in their transactions); a member without a facts row has no
-        // mask and is left out. The restriction is checked again on its own table, so a
-        // restriction written by anything but the privacy service still holds (restrictions
-        // are few: an anti-join against a small table).
-        let rows = sqlx::query(
-            "SELECT m.customer_id, CAST(CASE WHEN (COALESCE(f.consent_allowed, 0) & $2) <> 0 \
-             AND NOT EXISTS (SELECT 1 FROM privacy_restrictions r \
-             WHERE r.customer_id = m.customer_id AND r.lifted_at IS NULL) \
-             THEN 1 ELSE 0 END AS BIGINT) AS ok \
-             FROM analytics_segment_members m \
-             LEFT JOIN analytics_customer_facts f ON f.customer_id = m.customer_id \
-             WHERE m.segment_id = $1 ORDER BY m.customer_id",
+        let pool = self.store.database().pool();
+        // The consent check is the member row's copy of the facts row's mask (consent given
+        // now, processing not restricted; kept equal in the transactions of every consent
+        // change, restriction and fact write — migration 0058). The index on (segment, mask,
+        // customer) is walked for the mask values present — one seek each, a few dozen at most
+        // — and the members are then read as the ranges of the values with the purpose's bit;
+        // the others are only counted. So the check costs those seeks, not a test per member.
+        let masks: Vec<i64> = sqlx::query_scalar(
+            "WITH RECURSIVE present(mask) AS ( \
+             SELECT MIN(consent_allowed) FROM analytics_segment_members WHERE segment_id = $1 \
+             UNION ALL \
+             SELECT (SELECT MIN(m.consent_allowed) FROM analytics_segment_members m \
+             WHERE m.segment_id = $1 AND m.consent_allowed > present.mask) \
+             FROM present WHERE present.mask IS NOT NULL) \
+             SELECT mask FROM present WHERE mask IS NOT NULL",
         )
         .bind(segment_id)
-        .bind(bit)
-        .fetch_all(self.store.database().pool())
+        .fetch_all(pool)
         .await?;
-        let mut consented = Vec::new();
+        let (with, without): (Vec<i64>, Vec<i64>) = masks.iter().partition(|m| *m & bit != 0);
+        // Literal integers read from the database: safe to splice.
+        let among = |masks: &[i64]| {
+            if masks.is_empty() {
+                "1 = 0".to_owned()
+            } else {
+                let list: Vec<String> = masks.iter().map(i64::to_string).collect();
+                format!("consent_allowed IN ({})", list.join(", "))
+            }
+        };
+        // One statement, so the released and the excluded are counted in one snapshot (a
+        // member who enters meanwhile is in neither, as if they had entered after the split).
+        let rows = sqlx::query(&format!(
+            "SELECT customer_id, CAST(0 AS BIGINT) AS excluded FROM analytics_segment_members \
+             WHERE segment_id = $1 AND {} \
+             UNION ALL SELECT NULL, COUNT(*) FROM analytics_segment_members \
+             WHERE segment_id = $1 AND {}",
+            among(&with),
+            among(&without)
+        ))
+        .bind(segment_id)
+        .fetch_all(pool)
+        .await?;
+        let mut consented = Vec::with_capacity(rows.len());
+        let mut excluded = 0u64;
         for r in &rows {
-            let ok: i64 = r.try_get("ok")?;
-            if ok == 1 {
-                consented.push(r.try_get("customer_id")?);
+            match r.try_get::<Option<String>, _>("customer_id")? {
+                Some(id) => consented.push(id),
+                None => excluded = u64::try_from(r.try_get::<i64, _>("excluded")?).unwrap_or(0),
             }
         }
         Ok(Some(Split {
             segment,
-            members: rows.len() as u64,
+            members: consented.len() as u64 + excluded,
             consented,
         }))
     }

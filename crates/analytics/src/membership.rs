@@ -62,13 +62,15 @@ async fn enter(
     customer: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
-    let n = sqlx::query(
-        "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at) \
-         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
+    let n = sqlx::query(&format!(
+        "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at, \
+         consent_allowed) VALUES ($1, $2, $3, {}) ON CONFLICT DO NOTHING",
+        member_mask_sql("$4")
+    ))
     .bind(&s.id)
     .bind(customer)
     .bind(to_db_time(now))
+    .bind(customer)
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -109,6 +111,17 @@ async fn leave(tx: &mut WriteTx, s: &SavedSegment, customer: &str) -> Result<boo
 /// backends' limits: three a row for an insert).
 const MEMBERS_PER_STATEMENT: usize = 500;
 
+/// The consent mask a new member row of the customer in the SQL expression `customer` gets:
+/// their facts row's (written earlier in the same transaction; members are chosen from facts),
+/// none without one. Kept equal to it afterwards by [`crate::storage::sync_member_masks`] and
+/// privacy's consent writes (migration 0058).
+fn member_mask_sql(customer: &str) -> String {
+    format!(
+        "COALESCE((SELECT f.consent_allowed FROM analytics_customer_facts f \
+         WHERE f.customer_id = {customer}), 0)"
+    )
+}
+
 fn membership_event(s: &SavedSegment, customer: String, entered: bool) -> CloudEvent {
     CloudEvent::of(&SegmentMembership {
         segment_id: s.id.clone(),
@@ -130,15 +143,21 @@ async fn enter_all(
     let b = aloft_kernel::Backend::of(tx.conn());
     let mut inserted = Vec::new();
     for part in customers.chunks(MEMBERS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..part.len())
+            .map(|i| {
+                let p = |k: usize| b.param(i * 4 + k);
+                format!("({}, {}, {}, {})", p(1), p(2), p(3), member_mask_sql(&p(4)))
+            })
+            .collect();
         let sql = format!(
-            "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at) \
-             VALUES {} ON CONFLICT DO NOTHING RETURNING customer_id",
-            b.values_rows(part.len(), 3)
+            "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at, \
+             consent_allowed) VALUES {} ON CONFLICT DO NOTHING RETURNING customer_id",
+            rows.join(", ")
         );
         let mut q = sqlx::query(&sql);
         let at = to_db_time(now);
         for c in part {
-            q = q.bind(s.id.as_str()).bind(*c).bind(at.clone());
+            q = q.bind(s.id.as_str()).bind(*c).bind(at.clone()).bind(*c);
         }
         for row in q.fetch_all(tx.conn()).await? {
             inserted.push(row.try_get("customer_id")?);
@@ -202,8 +221,9 @@ impl SegmentStore {
         let b = db.backend();
         let c = compile(rule, now, 3, &|n| b.param(n));
         let sql = format!(
-            "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at) \
-             SELECT {}, f.customer_id, {} FROM analytics_customer_facts f WHERE {}",
+            "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at, \
+             consent_allowed) SELECT {}, f.customer_id, {}, f.consent_allowed \
+             FROM analytics_customer_facts f WHERE {}",
             b.param(1),
             b.param(2),
             c.sql
@@ -300,24 +320,18 @@ impl SegmentStore {
             sqlx::query("SELECT id, name, rule, version FROM analytics_segments ORDER BY id")
                 .fetch_all(self.database().pool())
                 .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let rule_text: String = r.try_get("rule")?;
-            let rule_json: Value = serde_json::from_str(&rule_text)
-                .map_err(|e| StorageError::Corrupt(format!("segment rule: {e}")))?;
-            // A rule saved by an older field catalogue that no longer parses selects no one.
-            let Ok(rule) = parse(&rule_json) else {
-                continue;
-            };
-            out.push(SavedSegment {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                rule_json,
-                rule,
-                version: r.try_get("version")?,
-            });
-        }
-        Ok(out)
+        segments_of(&rows)
+    }
+
+    /// One saved segment (without counting its members), `None` if there is no such segment
+    /// or its rule no longer parses.
+    pub async fn saved_segment(&self, id: &str) -> Result<Option<SavedSegment>, StorageError> {
+        let rows =
+            sqlx::query("SELECT id, name, rule, version FROM analytics_segments WHERE id = $1")
+                .bind(id)
+                .fetch_all(self.database().pool())
+                .await?;
+        Ok(segments_of(&rows)?.pop())
     }
 
     /// How many members every saved segment has now, by segment id (none: absent).
@@ -334,12 +348,7 @@ impl SegmentStore {
 
     /// A saved segment and its member count.
     pub async fn segment(&self, id: &str) -> Result<Option<(SavedSegment, i64)>, StorageError> {
-        let Some(s) = self
-            .saved_segments()
-            .await?
-            .into_iter()
-            .find(|s| s.id == id)
-        else {
+        let Some(s) = self.saved_segment(id).await? else {
             return Ok(None);
         };
         let n: i64 = sqlx::query_scalar(
@@ -521,6 +530,28 @@ impl SegmentStore {
         }
         Ok(changed)
     }
+}
+
+/// Saved segments from rows of `analytics_segments`; a rule saved by an older field
+/// catalogue that no longer parses selects no one, so its segment is left out.
+fn segments_of(rows: &[sqlx::any::AnyRow]) -> Result<Vec<SavedSegment>, StorageError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let rule_text: String = r.try_get("rule")?;
+        let rule_json: Value = serde_json::from_str(&rule_text)
+            .map_err(|e| StorageError::Corrupt(format!("segment rule: {e}")))?;
+        let Ok(rule) = parse(&rule_json) else {
+            continue;
+        };
+        out.push(SavedSegment {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            rule_json,
+            rule,
+            version: r.try_get("version")?,
+        });
+    }
+    Ok(out)
 }
 
 /// The customers named by outbox events (`data.customer_id`), except analytics' own segment

@@ -671,6 +671,34 @@ pub(crate) async fn write_facts_on(
                 q.execute(&mut *conn).await?;
             }
         }
+        let ids: Vec<&str> = chunk.iter().map(|f| f.customer_id.as_str()).collect();
+        sync_member_masks(&mut *conn, b, &ids).await?;
     }
     Ok(written)
+}
+
+/// Sets these customers' segment member rows' consent mask to their facts row's (none without
+/// one), on `conn` inside the transaction that wrote the facts rows — the invariant migration
+/// 0058 states, which an audience relies on to release only consenting members
+/// ([`crate::audience::Audiences::split`]). Only rows whose mask differs are written.
+pub(crate) async fn sync_member_masks(
+    conn: &mut sqlx::AnyConnection,
+    b: aloft_kernel::Backend,
+    customers: &[&str],
+) -> Result<(), StorageError> {
+    for ids in customers.chunks(IDS_PER_STATEMENT) {
+        let mask = "COALESCE((SELECT f.consent_allowed FROM analytics_customer_facts f \
+                    WHERE f.customer_id = analytics_segment_members.customer_id), 0)";
+        let sql = format!(
+            "UPDATE analytics_segment_members SET consent_allowed = {mask} \
+             WHERE customer_id IN ({}) AND consent_allowed <> {mask}",
+            placeholders(b, 1, ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

@@ -220,8 +220,8 @@ async fn preview_over_a_million_customers() {
     }
 }
 
-/// Audience of a 200,000-member segment, half of them consenting: the split (one statement
-/// listing members with the consent check) and the publication (100 outbox events of 1,000
+/// Audience of a 200,000-member segment, half of them consenting: the split (the consenting
+/// members' ranges of the member-mask index) and the publication (100 outbox events of 1,000
 /// ids, the export row and its audit record in one transaction), timed on each backend.
 /// `ALOFT_TEST_BACKENDS=sqlite,postgres cargo test -p aloft-analytics --test segments -- --ignored audience --nocapture`
 #[tokio::test]
@@ -242,10 +242,17 @@ async fn audience_of_200k_members_split_and_published() {
         for chunk in (0..N).collect::<Vec<_>>().chunks(1000) {
             let members: Vec<String> = chunk
                 .iter()
-                .map(|i| format!("('{segment}', 'm{i:07}', '2026-12-06T12:00:00.000000Z')"))
+                .map(|i| {
+                    format!(
+                        "('{segment}', 'm{i:07}', '2026-12-06T12:00:00.000000Z', {})",
+                        i64::from(*i % 2 == 0)
+                    )
+                })
                 .collect();
+            // With the consent mask their facts rows carry (below), as the system writes them
+            // (migration 0058).
             sqlx::query(&format!(
-                "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at) VALUES {}",
+                "INSERT INTO analytics_segment_members (segment_id, customer_id, entered_at, consent_allowed) VALUES {}",
                 members.join(", ")
             ))
             .execute(pool)

@@ -413,9 +413,10 @@ pub fn allowed_mask_sql(customer_a: &str, customer_b: &str) -> String {
     )
 }
 
-/// Brings `customer`'s consent mask in `analytics_customer_facts` in line with the consent
-/// state and restriction inside `tx` (the transaction that changed them). A customer without
-/// a facts row has none to update: analytics computes the mask when it writes the row.
+/// Brings `customer`'s consent mask in `analytics_customer_facts`, and its copy on their
+/// `analytics_segment_members` rows, in line with the consent state and restriction inside
+/// `tx` (the transaction that changed them). A customer without a facts row has none to
+/// update: analytics computes the mask when it writes the row.
 pub(crate) async fn refresh_allowed(
     tx: &mut aloft_kernel::db::WriteTx,
     customer: CustomerId,
@@ -435,6 +436,18 @@ pub(crate) async fn refresh_allowed(
         b.param(3)
     ))
     .bind(&id)
+    .bind(&id)
+    .bind(&id)
+    .execute(tx.conn())
+    .await?;
+    // The customer's segment member rows carry the same mask (migration 0058), so an audience
+    // is split by an index range rather than a lookup of each member's facts row.
+    sqlx::query(&format!(
+        "UPDATE analytics_segment_members SET consent_allowed = COALESCE((SELECT f.consent_allowed \
+         FROM analytics_customer_facts f WHERE f.customer_id = {}), 0) WHERE customer_id = {}",
+        b.param(1),
+        b.param(2)
+    ))
     .bind(&id)
     .bind(&id)
     .execute(tx.conn())
