@@ -75,14 +75,18 @@ fn export_blocking(settings_url: &str, keys: &(String, String), out: &Path) -> S
     stdout
 }
 
-/// Reads the lake with DuckDB: per table, its rows and columns, every value as text.
+/// Reads the lake with DuckDB: per table, its rows and columns, every value as text (a table
+/// no export wrote a file of has neither).
 fn read_lake(out: &Path) -> Value {
     let script = r#"
-import duckdb, json, sys
+import duckdb, glob, json, sys
 out = sys.argv[1]
 c = duckdb.connect()
 result = {}
 for table in ["customers", "flight_segments", "interactions"]:
+    if not glob.glob(f"{out}/{table}/*/*.parquet"):
+        result[table] = {"columns": [], "rows": []}
+        continue
     rel = c.sql(f"SELECT * FROM read_parquet('{out}/{table}/*/*.parquet', hive_partitioning=true, union_by_name=true)")
     rows = rel.fetchall()
     result[table] = {
@@ -123,30 +127,36 @@ fn column<'a>(lake: &Value, table: &str, row: &'a [Value], name: &str) -> &'a Va
     &row[i]
 }
 
+/// An instance whose keys the test knows (the export command opens them), and those keys.
+async fn spawn_with_keys(backend: aloft_kernel::Backend) -> (TestApp, (String, String)) {
+    let keys = (
+        aloft_security::MasterKey::generate()
+            .export_base64()
+            .to_string(),
+        aloft_security::IndexKey::generate()
+            .export_base64()
+            .to_string(),
+    );
+    let app = TestApp::spawn_full(
+        backend,
+        |s| s,
+        None,
+        Extras {
+            keys: Some(KeySource::Values {
+                master: zeroize::Zeroizing::new(keys.0.clone()),
+                index: zeroize::Zeroizing::new(keys.1.clone()),
+            }),
+            ..Extras::default()
+        },
+    )
+    .await;
+    (app, keys)
+}
+
 #[tokio::test]
 async fn the_lake_export_is_pseudonymised_partitioned_and_incremental() {
     on_each_backend(|backend| async move {
-        let keys = (
-            aloft_security::MasterKey::generate()
-                .export_base64()
-                .to_string(),
-            aloft_security::IndexKey::generate()
-                .export_base64()
-                .to_string(),
-        );
-        let app = TestApp::spawn_full(
-            backend,
-            |s| s,
-            None,
-            Extras {
-                keys: Some(KeySource::Values {
-                    master: zeroize::Zeroizing::new(keys.0.clone()),
-                    index: zeroize::Zeroizing::new(keys.1.clone()),
-                }),
-                ..Extras::default()
-            },
-        )
-        .await;
+        let (app, keys) = spawn_with_keys(backend).await;
         let zeb = app
             .create_customer(json!({
                 "first_name": "Zebedee", "last_name": "Canaryfield",
@@ -278,6 +288,156 @@ async fn the_lake_export_is_pseudonymised_partitioned_and_incremental() {
                 .await
                 .unwrap();
         assert_eq!(audited, 3);
+        std::fs::remove_dir_all(&dir).unwrap();
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn call(app: &TestApp, role: &str, method: &str, path: &str, body: &Value) -> common::Reply {
+    app.request(
+        method,
+        path,
+        &[
+            ("authorization", app.role_tokens.get(role)),
+            ("content-type", "application/json"),
+        ],
+        bytes::Bytes::from(body.to_string()),
+    )
+    .await
+}
+
+/// Takes a data-subject request of `kind` for `customer` through to completion as the privacy
+/// officer does, `completion` being the completing transition.
+async fn complete_request(app: &TestApp, customer: &str, kind: &str, completion: Value) {
+    let dpo = aloft::roles::ids::DATA_PRIVACY_OFFICER;
+    let r = call(
+        app,
+        dpo,
+        "POST",
+        "/api/v1/privacy/requests",
+        &json!({"customer_id": customer, "kind": kind, "channel": "email", "details": "by letter"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    for step in [
+        json!({"to": "identity_verified", "note": "passport checked"}),
+        json!({"to": "in_progress"}),
+        completion,
+    ] {
+        let r = call(
+            app,
+            dpo,
+            "POST",
+            &format!("/api/v1/privacy/requests/{id}/transitions"),
+            &step,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+}
+
+/// Issue 21 item 2: the lake serves the `analytics` purpose, which rests on consent or
+/// legitimate interests. So a person never asked is exported, and so is one who consented;
+/// one who withdrew, one who objected (Art. 21, through an objection request) and one whose
+/// processing is restricted (Art. 18, though she consented) are left out — profile and travel
+/// records alike — and the manifest counts them. Without the check all five would be exported.
+#[tokio::test]
+async fn the_lake_leaves_out_objections_withdrawals_and_restrictions_and_counts_them() {
+    on_each_backend(|backend| async move {
+        let (app, keys) = spawn_with_keys(backend).await;
+        let agent = aloft::roles::ids::CONTACT_CENTRE_AGENT;
+        // (nationality, flight, what the person said about analytics)
+        let people = [
+            ("NO", "AL101", "never asked"),
+            ("GR", "AL102", "consented"),
+            ("NL", "AL103", "withdrew"),
+            ("PL", "AL104", "objected"),
+            ("RO", "AL105", "restricted"),
+        ];
+        let travel = TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        );
+        let departure = Utc::now() - Duration::days(20);
+        let local = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
+        for (n, (nationality, flight, said)) in people.iter().enumerate() {
+            let id = app
+                .create_customer(json!({"first_name": "Lake", "last_name": (["Ash", "Birch", "Cedar", "Dogwood", "Elm"][n]),
+                    "nationality": nationality}))
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let booking = Record::parse(
+                RecordKind::Booking,
+                &json!({"source": "gds", "source_record_id": format!("LAKE0{n}-1"), "record_locator": format!("LAKE0{n}"),
+                    "segments": [{"flight_number": flight, "origin": "LHR", "destination": "OSL",
+                        "scheduled_departure_local": local(departure),
+                        "scheduled_arrival_local": local(departure + Duration::hours(2)),
+                        "cabin": "economy", "rbd": "Y", "status": "flown"}]}),
+            )
+            .unwrap();
+            travel
+                .record_many(vec![(CustomerId::parse(&id).unwrap(), booking)], &AccessContext::system("test"))
+                .await
+                .unwrap();
+            let consent = |granted: bool| json!({"purpose": "analytics", "granted": granted,
+                "lawful_basis": "legitimate_interests", "source": "contact_centre", "proof": "call 77"});
+            let path = format!("/api/v1/customers/{id}/consents");
+            match *said {
+                "consented" | "withdrew" | "restricted" => {
+                    let r = call(&app, agent, "POST", &path, &json!({"purpose": "analytics", "granted": true,
+                        "source": "contact_centre", "proof": "call 76"})).await;
+                    assert!(r.status < 300, "{}", r.text());
+                }
+                _ => {}
+            }
+            match *said {
+                "withdrew" => {
+                    let r = call(&app, agent, "POST", &path, &consent(false)).await;
+                    assert!(r.status < 300, "{}", r.text());
+                }
+                "objected" => {
+                    complete_request(&app, &id, "objection",
+                        json!({"to": "completed", "note": "objects to analyses", "purposes": ["analytics"]})).await;
+                }
+                "restricted" => {
+                    complete_request(&app, &id, "restriction",
+                        json!({"to": "completed", "note": "restricted until settled"})).await;
+                }
+                _ => {}
+            }
+        }
+
+        let dir = tempfile_dir();
+        let said = export(&app.test_db.settings.url, &keys, &dir).await;
+        assert!(said.starts_with("First export"), "{said}");
+        let lake = read_lake(&dir);
+        let customers = rows(&lake, "customers");
+        let mut nationalities: Vec<&Value> = customers
+            .iter()
+            .map(|r| column(&lake, "customers", r, "nationality"))
+            .collect();
+        nationalities.sort_by_key(|v| v.to_string());
+        assert_eq!(nationalities, [&json!("GR"), &json!("NO")], "{lake}");
+        let segments = rows(&lake, "flight_segments");
+        let mut flights: Vec<&Value> = segments
+            .iter()
+            .map(|r| column(&lake, "flight_segments", r, "flight_number"))
+            .collect();
+        flights.sort_by_key(|v| v.to_string());
+        assert_eq!(flights, [&json!("AL101"), &json!("AL102")], "{lake}");
+
+        // The manifest says how many were left out, and why.
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("_aloft_lake.json")).unwrap()).unwrap();
+        assert_eq!(
+            manifest["exports"][0]["left_out"],
+            json!({"restricted_people": 1, "objected_people": 2, "customers": 3, "travel_records": 3}),
+            "{manifest}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         app.stop().await;
     })

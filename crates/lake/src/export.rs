@@ -13,6 +13,11 @@
 //!
 //! A row that changes again is exported again by a later export: readers keep the newest
 //! `updated_at` per key (`customer`; `customer, flight_number, departure`; `record`).
+//!
+//! Only people the privacy register's `analytics` purpose allows are exported ([`PURPOSE`],
+//! [`left_out_sql`]): whoever objected to it or withdrew it, and whoever's processing is
+//! restricted (GDPR Art. 18), is left out, and each run's manifest entry counts them
+//! ([`LeftOut`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +33,7 @@ use sqlx::Row;
 use aloft_kernel::db::{from_db_time, now, to_db_time};
 use aloft_kernel::keys::{CustomerKeys, open_fields};
 use aloft_kernel::{AccessContext, Database};
+use aloft_privacy::model::Purpose;
 
 use crate::LakeError;
 use crate::columns::{self, Column, Values};
@@ -66,6 +72,96 @@ pub struct ExportRun {
     pub rows: BTreeMap<String, u64>,
     /// Files written, relative to the directory.
     pub files: Vec<String>,
+    /// What changed in the window but was left out because [`PURPOSE`] does not allow it
+    /// (absent in manifests written before it was counted: nothing was left out then).
+    #[serde(default)]
+    pub left_out: LeftOut,
+}
+
+/// What one export left out for the privacy register's [`PURPOSE`], so an analyst and the
+/// data protection officer see that the lake is not the whole population, and by how much.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftOut {
+    /// People (distinct) with a changed profile or record left out because their processing is
+    /// restricted (Art. 18).
+    pub restricted_people: u64,
+    /// People (distinct, not restricted) left out because they objected to the purpose or
+    /// withdrew it (an objection records a withdrawal; Art. 21(1)).
+    pub objected_people: u64,
+    /// Changed customer profiles left out.
+    pub customers: u64,
+    /// Changed travel records (bookings, contacts, feedback) left out.
+    pub travel_records: u64,
+}
+
+/// The purpose of the privacy register (`aloft_privacy::model::PURPOSES`) a lake export
+/// serves: analyses that improve the network and the service.
+pub const PURPOSE: &str = "analytics";
+
+/// Whether, and why, the customer whose id is the SQL expression `customer` is left out of an
+/// export for `purpose`, as an SQL `BIGINT`: `0` included, `1` no consent — withdrawn or
+/// objected to, or (for a purpose resting on consent alone) never given — and `2` processing
+/// restricted (Art. 18; a purpose a law requires continues).
+///
+/// A purpose the register lets rest on legitimate interests (Art. 6(1)(f)) — `analytics`:
+/// pseudonymised analyses whose results never identify anyone — includes a person who was
+/// never asked: the airline's interest in improving routes and service is the basis, and the
+/// person's right to object (Art. 21(1)) is honoured by leaving them out from the moment they
+/// object or withdraw (either leaves a withdrawn row in `privacy_consent_state`). A purpose
+/// resting on consent alone (Art. 6(1)(a)) includes only those who gave it and have not
+/// withdrawn it. One definition, tested in the unit tests and on both backends
+/// (`crates/aloft/tests/lake.rs`).
+///
+/// Safe to splice: the purpose code comes from the register (lower-case letters and
+/// underscores) and `customer` is the caller's own column.
+pub fn left_out_sql(purpose: &Purpose, customer: &str) -> String {
+    let restricted = format!(
+        "EXISTS (SELECT 1 FROM privacy_restrictions prs WHERE prs.customer_id = {customer} \
+         AND prs.lifted_at IS NULL)"
+    );
+    let state = |granted: u8| {
+        format!(
+            "EXISTS (SELECT 1 FROM privacy_consent_state pcs WHERE pcs.customer_id = {customer} \
+             AND pcs.purpose = '{}' AND pcs.granted = {granted})",
+            purpose.code
+        )
+    };
+    let no_consent = if purpose.bases.contains(&"legitimate_interests") {
+        state(0)
+    } else {
+        format!("NOT {}", state(1))
+    };
+    if purpose.required_by_law {
+        format!("CAST(CASE WHEN {no_consent} THEN 1 ELSE 0 END AS BIGINT)")
+    } else {
+        format!("CAST(CASE WHEN {restricted} THEN 2 WHEN {no_consent} THEN 1 ELSE 0 END AS BIGINT)")
+    }
+}
+
+/// The people an export left out, by id, with the strongest reason seen (`2` restricted, `1`
+/// objected); only counted, never written.
+#[derive(Default)]
+struct Excluded {
+    people: std::collections::HashMap<String, i64>,
+    customers: u64,
+    travel_records: u64,
+}
+
+impl Excluded {
+    fn person(&mut self, id: String, reason: i64) {
+        let r = self.people.entry(id).or_default();
+        *r = (*r).max(reason);
+    }
+
+    fn counts(&self) -> LeftOut {
+        let restricted = self.people.values().filter(|r| **r >= 2).count() as u64;
+        LeftOut {
+            restricted_people: restricted,
+            objected_people: self.people.len() as u64 - restricted,
+            customers: self.customers,
+            travel_records: self.travel_records,
+        }
+    }
 }
 
 /// The pseudonym of a customer in the lake: the first 128 bits of HMAC-SHA256 under the lake's
@@ -223,8 +319,15 @@ impl Exporter {
         .await?;
         tx.commit().await?;
 
-        let customers = self.customers(&since_text, &until_text).await?;
-        let (segments, interactions) = self.travel(&since_text, &until_text).await?;
+        let purpose = aloft_privacy::purpose(PURPOSE)
+            .ok_or_else(|| LakeError::Manifest(format!("no purpose {PURPOSE} in the register")))?;
+        let mut excluded = Excluded::default();
+        let customers = self
+            .customers(purpose, &since_text, &until_text, &mut excluded)
+            .await?;
+        let (segments, interactions) = self
+            .travel(purpose, &since_text, &until_text, &mut excluded)
+            .await?;
 
         let mut run = ExportRun {
             id: id.clone(),
@@ -232,6 +335,7 @@ impl Exporter {
             until,
             rows: BTreeMap::new(),
             files: Vec::new(),
+            left_out: excluded.counts(),
         };
         for (day, rows) in customers.0 {
             let file = write_partition(out, "customers", day, &id, &customer_columns(rows))?;
@@ -259,10 +363,14 @@ impl Exporter {
         })
     }
 
+    /// The changed profiles of people `purpose` allows; the others are counted in `excluded`
+    /// (their profile is not even read: the query returns it only for those included).
     async fn customers(
         &self,
+        purpose: &Purpose,
         since: &str,
         until: &str,
+        excluded: &mut Excluded,
     ) -> Result<Partitions<CustomerRow>, LakeError> {
         #[derive(Default, Deserialize)]
         struct Facts {
@@ -283,11 +391,14 @@ impl Exporter {
         let mut out = Partitions::default();
         let mut after = String::new();
         loop {
-            let rows = sqlx::query(
-                "SELECT id, profile, sealed, updated_at FROM customers \
-                 WHERE merged_into IS NULL AND updated_at > $1 AND updated_at <= $2 AND id > $3 \
-                 ORDER BY id LIMIT $4",
-            )
+            let rows = sqlx::query(&format!(
+                "SELECT id, CASE WHEN left_out = 0 THEN profile END AS profile, \
+                 CASE WHEN left_out = 0 THEN sealed END AS sealed, updated_at, left_out FROM \
+                 (SELECT c.id, c.profile, c.sealed, c.updated_at, {} AS left_out FROM customers c \
+                 WHERE c.merged_into IS NULL AND c.updated_at > $1 AND c.updated_at <= $2 \
+                 AND c.id > $3 ORDER BY c.id LIMIT $4) page ORDER BY id",
+                left_out_sql(purpose, "c.id")
+            ))
             .bind(since)
             .bind(until)
             .bind(&after)
@@ -298,14 +409,23 @@ impl Exporter {
             after = last.try_get("id")?;
             let ids: Vec<uuid::Uuid> = rows
                 .iter()
+                .filter(|r| r.try_get::<i64, _>("left_out").is_ok_and(|l| l == 0))
                 .filter_map(|r| r.try_get::<String, _>("id").ok())
                 .filter_map(|id| uuid::Uuid::try_parse(&id).ok())
                 .collect();
             let keys = self.keys.data_keys(&ids).await?;
             for row in &rows {
                 let id: String = row.try_get("id")?;
-                let facts: Facts =
-                    serde_json::from_str(&row.try_get::<String, _>("profile")?).unwrap_or_default();
+                let left_out: i64 = row.try_get("left_out")?;
+                if left_out != 0 {
+                    excluded.customers += 1;
+                    excluded.person(id, left_out);
+                    continue;
+                }
+                let profile: Option<String> = row.try_get("profile")?;
+                let facts: Facts = profile
+                    .and_then(|p| serde_json::from_str(&p).ok())
+                    .unwrap_or_default();
                 let sealed: Option<String> = row.try_get("sealed")?;
                 // Only the date of birth is opened, turned into a band and dropped.
                 let born = sealed
@@ -339,21 +459,29 @@ impl Exporter {
         Ok(out)
     }
 
+    /// The changed travel records of people `purpose` allows; the others are counted in
+    /// `excluded` (their documents are not read).
     async fn travel(
         &self,
+        purpose: &Purpose,
         since: &str,
         until: &str,
+        excluded: &mut Excluded,
     ) -> Result<(Partitions<SegmentRow>, Partitions<InteractionRow>), LakeError> {
         let mut segments = Partitions::default();
         let mut interactions = Partitions::default();
         let mut after = String::new();
         loop {
-            let rows = sqlx::query(
-                "SELECT id, customer_id, kind, occurred_at, document, updated_at FROM travel_records \
-                 WHERE updated_at > $1 AND updated_at <= $2 AND id > $3 \
-                 AND customer_id IS NOT NULL AND kind IN ('booking', 'interaction', 'feedback') \
-                 ORDER BY id LIMIT $4",
-            )
+            let rows = sqlx::query(&format!(
+                "SELECT id, customer_id, kind, occurred_at, \
+                 CASE WHEN left_out = 0 THEN document END AS document, updated_at, left_out FROM \
+                 (SELECT tr.id, tr.customer_id, tr.kind, tr.occurred_at, tr.document, tr.updated_at, \
+                 {} AS left_out FROM travel_records tr \
+                 WHERE tr.updated_at > $1 AND tr.updated_at <= $2 AND tr.id > $3 \
+                 AND tr.customer_id IS NOT NULL AND tr.kind IN ('booking', 'interaction', 'feedback') \
+                 ORDER BY tr.id LIMIT $4) page ORDER BY id",
+                left_out_sql(purpose, "tr.customer_id")
+            ))
             .bind(since)
             .bind(until)
             .bind(&after)
@@ -364,15 +492,21 @@ impl Exporter {
             after = last.try_get("id")?;
             for row in &rows {
                 let id: String = row.try_get("id")?;
-                let customer = pseudonym(
-                    &self.pseudonym_key,
-                    &row.try_get::<String, _>("customer_id")?,
-                );
+                let customer_id: String = row.try_get("customer_id")?;
+                let left_out: i64 = row.try_get("left_out")?;
+                if left_out != 0 {
+                    excluded.travel_records += 1;
+                    excluded.person(customer_id, left_out);
+                    continue;
+                }
+                let customer = pseudonym(&self.pseudonym_key, &customer_id);
                 let kind: String = row.try_get("kind")?;
                 let updated_at = from_db_time(&row.try_get::<String, _>("updated_at")?)?;
                 let occurred_at = from_db_time(&row.try_get::<String, _>("occurred_at")?)?;
                 // The plain part only: texts (subjects, bodies, feedback) are sealed and stay so.
-                let doc: Value = serde_json::from_str(&row.try_get::<String, _>("document")?)
+                let doc: Value = row
+                    .try_get::<Option<String>, _>("document")?
+                    .and_then(|d| serde_json::from_str(&d).ok())
                     .unwrap_or(Value::Null);
                 let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
                 match kind.as_str() {
@@ -628,6 +762,56 @@ mod tests {
             "{refused}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `analytics` rests on legitimate interests too, so only a withdrawal (or objection)
+    /// leaves a person out, never a missing answer; a consent-only purpose needs consent given;
+    /// restriction leaves out of both, not out of a purpose a law requires.
+    #[test]
+    fn who_is_left_out_follows_the_purposes_lawful_basis() {
+        let analytics = aloft_privacy::purpose(PURPOSE).unwrap();
+        assert!(analytics.bases.contains(&"legitimate_interests"));
+        let sql = left_out_sql(analytics, "c.id");
+        assert!(
+            sql.contains("pcs.purpose = 'analytics' AND pcs.granted = 0"),
+            "{sql}"
+        );
+        assert!(
+            !sql.contains("NOT EXISTS"),
+            "never asked is included: {sql}"
+        );
+        assert!(sql.contains("prs.lifted_at IS NULL) THEN 2"), "{sql}");
+
+        let personalisation = aloft_privacy::purpose("personalisation").unwrap();
+        let sql = left_out_sql(personalisation, "c.id");
+        assert!(
+            sql.contains("NOT EXISTS (SELECT 1 FROM privacy_consent_state"),
+            "{sql}"
+        );
+        assert!(sql.contains("pcs.granted = 1"), "{sql}");
+
+        let alerts = aloft_privacy::purpose("disruption_alerts").unwrap();
+        assert!(!left_out_sql(alerts, "c.id").contains("privacy_restrictions"));
+    }
+
+    #[test]
+    fn people_are_counted_once_by_their_strongest_reason() {
+        let mut e = Excluded::default();
+        e.person("a".into(), 1);
+        e.person("a".into(), 2);
+        e.person("b".into(), 1);
+        e.person("b".into(), 1);
+        e.customers = 2;
+        e.travel_records = 5;
+        assert_eq!(
+            e.counts(),
+            LeftOut {
+                restricted_people: 1,
+                objected_people: 1,
+                customers: 2,
+                travel_records: 5,
+            }
+        );
     }
 
     #[test]
