@@ -87,6 +87,30 @@ async fn person(
     }
 }
 
+/// Registers a partner as the privacy officer; returns its id.
+async fn register(app: &TestApp, name: &str) -> String {
+    let r = post_as(
+        app,
+        DPO,
+        "/api/v1/privacy/partners",
+        &json!({"name": name, "contact": "privacy@partner.example", "agreement_ref": format!("DSA-{name}")}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+fn pointers(r: &common::Reply) -> Vec<String> {
+    r.json()["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["pointer"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// k and l of a released CSV as `pycanon` computes them, the CSV expanded to one row per person.
 async fn pycanon(csv: String, sensitive: &'static str) -> (i64, i64) {
     tokio::task::spawn_blocking(move || {
@@ -204,12 +228,33 @@ async fn shares_are_k_anonymous_l_diverse_consented_and_audited() {
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
         let consenting = seed(&app).await;
-        // Only the privacy officer shares.
+        // Only the privacy officer registers partners and shares.
         for role in [ids::MARKETING_MANAGER, ids::CONTACT_CENTRE_AGENT, ids::ADMINISTRATOR] {
             let r = post_as(&app, role, "/api/v1/privacy/shares", &json!({"partner": "Star Hotels"})).await;
             assert_eq!(r.status, 403, "{role}");
             assert_eq!(get_as(&app, role, "/api/v1/privacy/shares").await.status, 403, "{role}");
+            let r = post_as(&app, role, "/api/v1/privacy/partners", &json!({"name": "X", "contact": "x@x.example", "agreement_ref": "A"})).await;
+            assert_eq!(r.status, 403, "{role}");
+            assert_eq!(get_as(&app, role, "/api/v1/privacy/partners").await.status, 403, "{role}");
         }
+        // Partners are a register: each field named; a name is unique up to case and spacing.
+        let r = post_as(&app, DPO, "/api/v1/privacy/partners", &json!({"name": " ", "contact": "x"})).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(pointers(&r), ["/name", "/contact", "/agreement_ref"]);
+        let star = register(&app, "Star Hotels").await;
+        let r = post_as(&app, DPO, "/api/v1/privacy/partners", &json!({"name": "star  HOTELS", "contact": "other@star.example", "agreement_ref": "DSA-2"})).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert_eq!(r.json()["errors"][0]["pointer"], "/name");
+        register(&app, "Alliance Air").await;
+        let list = get_as(&app, DPO, "/api/v1/privacy/partners").await.json();
+        assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+        assert_eq!(list[1]["agreement_ref"], "DSA-Star Hotels");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.partner_registered'").await, 2);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.privacy.partner_changed'").await, 2);
+        // An unregistered partner (a new spelling included) gets nothing.
+        let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"partner": "Star Hotel", "k": 5, "l": 2})).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(pointers(&r), ["/partner"]);
         // Bad input is named; nothing released.
         let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"k": 1, "l": 9, "sensitive": "religion"})).await;
         assert_eq!(r.status, 422, "{}", r.text());
@@ -217,11 +262,12 @@ async fn shares_are_k_anonymous_l_diverse_consented_and_audited() {
         assert_eq!(ptrs, ["/partner", "/k", "/l", "/sensitive"]);
         assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_partner_shares").await, 0);
 
-        // k = 5, l = 2 on meal preference.
-        let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"partner": "Star Hotels", "k": 5, "l": 2})).await;
+        // k = 5, l = 2 on meal preference; the partner named by its id.
+        let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"partner": star, "k": 5, "l": 2})).await;
         assert_eq!(r.status, 201, "{}", r.text());
         let share = r.json();
         assert_eq!(share["excluded_no_consent"], 16, "{share}");
+        assert_eq!((share["partner"].as_str(), share["partner_id"].as_str()), (Some("Star Hotels"), Some(star.as_str())));
         assert_eq!(share["released"].as_u64().unwrap() + share["suppressed"].as_u64().unwrap(), consenting);
         assert!(share["suppressed"].as_u64().unwrap() >= 1, "the outlier is suppressed");
         assert!(share["suppressed"].as_u64().unwrap() <= consenting * 10 / 100);
@@ -236,8 +282,8 @@ async fn shares_are_k_anonymous_l_diverse_consented_and_audited() {
         let (k, l) = pycanon(raw, "meal_preference").await;
         assert_eq!((k, l), (1, 1), "pycanon sees the outlier");
 
-        // Stricter: k = 10, l = 3 on cabin.
-        let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"partner": "Alliance Air", "k": 10, "l": 3, "sensitive": "cabin"})).await;
+        // Stricter: k = 10, l = 3 on cabin; the partner named by its registered name, spelt loosely.
+        let r = post_as(&app, DPO, "/api/v1/privacy/shares", &json!({"partner": "alliance  air", "k": 10, "l": 3, "sensitive": "cabin"})).await;
         assert_eq!(r.status, 201, "{}", r.text());
         let strict = r.json();
         let csv2 = strict["csv"].as_str().unwrap().to_owned();
@@ -256,7 +302,7 @@ async fn shares_are_k_anonymous_l_diverse_consented_and_audited() {
         assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.partner_share'").await, 2);
         let fields: String = sqlx::query(&format!("SELECT fields FROM audit_log WHERE action = 'privacy.partner_share' AND resource_id = '{id}'"))
             .fetch_one(app.test_db.db.pool()).await.unwrap().try_get(0).unwrap();
-        assert!(fields.contains("partner:Star Hotels") && fields.contains("excluded_no_consent:16"), "{fields}");
+        assert!(fields.contains("partner:Star Hotels") && fields.contains(&format!("partner_id:{star}")) && fields.contains("excluded_no_consent:16"), "{fields}");
         assert_eq!(count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.privacy.partner_shared'").await, 2);
 
         // The console lists the shares.
@@ -268,11 +314,29 @@ async fn shares_are_k_anonymous_l_diverse_consented_and_audited() {
     .await;
 }
 
+/// `n` people near Johannesburg ("Africa and other") who never consented to partner sharing.
+async fn far_excluded(app: &TestApp, n: usize) {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                "('x{i:04}', 'JNB', '35-44', 3, NULL, 'economy', '2026-12-01T00:00:00.000000Z')"
+            )
+        })
+        .collect();
+    exec(app, &format!(
+        "INSERT INTO analytics_customer_facts (customer_id, home_airport, age_band, flights_12m, meal_preference, main_cabin, updated_at) VALUES {}",
+        rows.join(", ")
+    )).await;
+}
+
 #[tokio::test]
 async fn differentially_private_counts_spend_a_per_partner_budget_and_stop_when_it_is_spent() {
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
         seed(&app).await;
+        // 60 more people left out, all in a region where nobody consents: counted there, the
+        // region's true count would be 60, not 0 — far beyond the noise (see below).
+        far_excluded(&app, 60).await;
         let release = |partner: &'static str, eps: f64| {
             let app = &app;
             async move {
@@ -282,30 +346,51 @@ async fn differentially_private_counts_spend_a_per_partner_budget_and_stop_when_
         };
         for role in [ids::MARKETING_MANAGER, ids::CONTACT_CENTRE_AGENT] {
             assert_eq!(post_as(&app, role, "/api/v1/privacy/dp/budgets", &json!({"partner": "Star Hotels", "epsilon": 1})).await.status, 403);
+            assert_eq!(post_as(&app, role, "/api/v1/privacy/dp/budgets/raise", &json!({"partner": "Star Hotels", "epsilon": 1, "reason": "because I say so"})).await.status, 403);
             assert_eq!(post_as(&app, role, "/api/v1/privacy/dp/releases", &json!({"partner": "Star Hotels", "dimension": "region", "epsilon": 0.5})).await.status, 403);
         }
-        // No budget, no release.
+        // An unregistered partner has no budget to set and gets no release: 422 naming it.
+        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": "Star Hotels", "epsilon": 1})).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(pointers(&r), ["/partner"]);
+        let r = release("Star Hotels", 0.5).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(pointers(&r), ["/partner"]);
+        let star = register(&app, "Star Hotels").await;
+        // Registered, no budget, no release.
         let r = release("Star Hotels", 0.5).await;
         assert_eq!(r.status, 409, "{}", r.text());
         assert_eq!(r.json()["errors"][0]["pointer"], "/partner");
         let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": "Star Hotels", "epsilon": "0.0001"})).await;
         assert_eq!(r.status, 422);
         assert_eq!(r.json()["errors"][0]["pointer"], "/epsilon");
-        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": "Star Hotels", "epsilon": 1})).await;
+        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": star, "epsilon": 1})).await;
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["epsilon_remaining"], "1.000");
 
-        // Two releases of 0.5 spend it; the counts cover every bin and are near the truth
-        // (72 consenting people live near European airports; Laplace scale 2: |noise| > 20 has
-        // probability e^-10).
+        // Two releases of 0.5 spend it; the counts cover every bin and are near the truth.
+        // Laplace scale 1/0.5 = 2: P(|noise| > 20) = e^-10. Europe: 72 consenting people near
+        // European airports (16 more left out there). Africa and other: nobody consents, so 0;
+        // without the consent filter it would be 60.
         let r = release("Star Hotels", 0.5).await;
         assert_eq!(r.status, 201, "{}", r.text());
         let rel = r.json();
         let counts = rel["counts"].as_array().unwrap();
         assert_eq!(counts.len(), 7, "{rel}");
-        let eu = counts.iter().find(|c| c[0] == "Europe").unwrap()[1].as_i64().unwrap();
-        assert!((52..=92).contains(&eu), "{eu}");
+        let bin = |name: &str| counts.iter().find(|c| c[0] == name).unwrap()[1].as_i64().unwrap();
+        assert!((52..=92).contains(&bin("Europe")), "{rel}");
+        assert!(bin("Africa and other") <= 20, "the people left out are not counted: {rel}");
+        // Exactly who was left out, for the privacy officer: 16 + 60.
+        assert_eq!(rel["excluded_no_consent"], 76, "{rel}");
+        assert_eq!(rel["partner_id"], star.as_str());
         assert_eq!(rel["budget"]["epsilon_remaining"], "0.500");
+        let stored: String = sqlx::query_scalar(&format!("SELECT released FROM privacy_partner_shares WHERE id = '{}'", rel["id"].as_str().unwrap()))
+            .fetch_one(app.test_db.db.pool()).await.unwrap();
+        let stored: Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(&stored, &rel["counts"], "the partner receives the noisy counts only, not who was left out");
+        let fields: String = sqlx::query_scalar(&format!("SELECT fields FROM audit_log WHERE action = 'privacy.partner_share' AND resource_id = '{}'", rel["id"].as_str().unwrap()))
+            .fetch_one(app.test_db.db.pool()).await.unwrap();
+        assert!(fields.contains("excluded_no_consent:76") && fields.contains(&format!("partner_id:{star}")), "{fields}");
         assert_eq!(release("Star Hotels", 0.5).await.status, 201);
         // Spent: refused, naming epsilon; nothing released.
         let r = release("Star Hotels", 0.01).await;
@@ -317,7 +402,33 @@ async fn differentially_private_counts_spend_a_per_partner_budget_and_stop_when_
         assert_eq!(b[0]["releases"], 2);
         assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.partner_share' AND fields LIKE '%dp_counts%'").await, 2);
 
+        // The cap is for the partner's lifetime: setting it again — under any spelling — is
+        // refused, naming epsilon, and changes nothing.
+        for name in ["Star Hotels", "  star hotels "] {
+            let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": name, "epsilon": 5})).await;
+            assert_eq!(r.status, 409, "{}", r.text());
+            assert_eq!(pointers(&r), ["/epsilon"]);
+        }
+        assert_eq!(release("Star Hotels", 0.01).await.status, 409, "still spent");
+        // A raise is explicit, with a reason, audited with the totals before and after.
+        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets/raise", &json!({"partner": "Star Hotels", "epsilon": 0.5})).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(pointers(&r), ["/reason"]);
+        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets/raise", &json!({"partner": "Nobody Ltd", "epsilon": 0.5, "reason": "agreement DSA-9 amended"})).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(pointers(&r), ["/partner"]);
+        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets/raise", &json!({"partner": "Star Hotels", "epsilon": 0.5, "reason": "agreement DSA-7 amended on 2026-12-01"})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let raised = r.json();
+        assert_eq!((raised["epsilon_total"].as_str(), raised["epsilon_remaining"].as_str(), raised["raises"].as_u64()), (Some("1.500"), Some("0.500"), Some(1)), "{raised}");
+        let fields: String = sqlx::query_scalar("SELECT fields FROM audit_log WHERE action = 'privacy.dp_budget_raised'")
+            .fetch_one(app.test_db.db.pool()).await.unwrap();
+        assert!(fields.contains("epsilon_total_before:1.000") && fields.contains("epsilon_total_after:1.500") && fields.contains("reason:agreement DSA-7 amended"), "{fields}");
+        assert_eq!(release("Star Hotels", 0.5).await.status, 201);
+        assert_eq!(release("Star Hotels", 0.01).await.status, 409, "the raised cap is spent too");
+
         // Concurrent releases cannot overspend: budget 1.0, four releases of 0.3 at once → three.
+        register(&app, "Alliance Air").await;
         let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": "Alliance Air", "epsilon": 1})).await;
         assert_eq!(r.status, 200);
         let (a, b2, c, d) = tokio::join!(
@@ -345,6 +456,8 @@ async fn the_console_releases_shares_and_counts_from_its_forms() {
     on_each_backend(|backend| async move {
         let app = TestApp::spawn(backend).await;
         seed(&app).await;
+        register(&app, "Star Hotels").await;
+        register(&app, "Alliance Air").await;
         let dpo = app.sign_in_as(DPO).await;
         let html = app.get_as(&dpo, "/privacy").await.text();
         for form in ["action=\"/privacy/shares\"", "action=\"/privacy/dp/budgets\"", "action=\"/privacy/dp/releases\""] {
@@ -359,6 +472,9 @@ async fn the_console_releases_shares_and_counts_from_its_forms() {
         let r = app.post_form_as(&dpo, "/privacy/shares", "share_partner=&share_k=5&share_l=7").await;
         assert_eq!(r.status, 422);
         assert!(r.text().contains("href=\"#f-share-partner\"") && r.text().contains("href=\"#f-share-l\""), "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/shares", "share_partner=Star+Hotel&share_k=5&share_l=2").await;
+        assert_eq!(r.status, 422, "an unregistered partner");
+        assert!(r.text().contains("href=\"#f-share-partner\""), "{}", r.text());
         assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_partner_shares").await, 0);
         let r = app.post_form_as(&dpo, "/privacy/shares", "share_partner=Star+Hotels&share_k=5&share_l=2&share_sensitive=cabin&share_max_suppression_percent=10").await;
         assert_eq!(r.status, 303, "{}", r.text());
@@ -377,6 +493,12 @@ async fn the_console_releases_shares_and_counts_from_its_forms() {
         assert!(r.text().contains("href=\"#f-budget-epsilon\""), "{}", r.text());
         let r = app.post_form_as(&dpo, "/privacy/dp/budgets", "budget_partner=Star+Hotels&budget_epsilon=1").await;
         assert_eq!(r.status, 303, "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/dp/budgets", "budget_partner=Star+Hotels&budget_epsilon=9").await;
+        assert_eq!(r.status, 409, "the lifetime budget is set once");
+        assert!(r.text().contains("href=\"#f-budget-epsilon\""), "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/dp/budgets", "budget_partner=Nobody&budget_epsilon=1").await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("href=\"#f-budget-partner\""), "{}", r.text());
         let r = app.post_form_as(&dpo, "/privacy/dp/releases", "dp_partner=Star+Hotels&dp_dimension=region&dp_epsilon=0.6").await;
         assert_eq!(r.status, 303, "{}", r.text());
         let r = app.post_form_as(&dpo, "/privacy/dp/releases", "dp_partner=Star+Hotels&dp_dimension=region&dp_epsilon=0.6").await;

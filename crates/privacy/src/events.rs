@@ -122,6 +122,10 @@ pub fn event_types() -> Vec<EventType> {
             crate::sharing::PARTNER_SHARED,
             "Anonymised insights were released to a partner; the share's id, partner and counts.",
         ),
+        EventType::of::<crate::sharing::PartnerChanged>(
+            crate::sharing::PARTNER_CHANGED,
+            "A partner was registered for anonymised sharing, or its lifetime privacy budget set or raised; ids, the change and the total.",
+        ),
         EventType::of::<CustomerErased>(
             CUSTOMER_ERASED,
             "Everything about a customer was erased (key destroyed, records deleted or pseudonymised); copies elsewhere must follow.",
@@ -191,5 +195,7 @@ pub mod audit {
         HOLD_LIFTED,
         PARTNER_SHARE,
         DP_BUDGET_SET,
+        crate::sharing::PARTNER_REGISTERED,
+        crate::dp::DP_BUDGET_RAISED,
     ];
 }

@@ -306,10 +306,7 @@ pub fn console_routes(requests: Requests) -> axum::Router {
         .route("/privacy/requests/{id}/extension", post(extension_form))
         .route("/privacy/requests/{id}/lift", post(lift_form))
         .route("/privacy/holds", post(place_hold_post))
-        .route(
-            "/privacy/records-of-processing.csv",
-            get(|| async { crate::routes::records_csv_response() }),
-        )
+        .route("/privacy/records-of-processing.csv", get(records_csv))
         .route("/privacy/holds/lift", post(lift_hold_post))
         .route("/privacy/shares", post(share_post))
         .route("/privacy/shares/{id}/csv", get(share_csv))
@@ -372,8 +369,16 @@ fn open_request_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
     }
 }
 
-fn records_section() -> Markup {
-    let r = crate::records::register();
+/// `GET /privacy/records-of-processing.csv`: the register, with the registered partners.
+async fn records_csv(State(requests): State<Requests>) -> Response {
+    match crate::sharing::partners(requests.consents().db()).await {
+        Ok(partners) => crate::routes::records_csv_response(&partners),
+        Err(_) => unavailable("Privacy"),
+    }
+}
+
+fn records_section(partners: &[crate::sharing::Partner]) -> Markup {
+    let r = crate::records::register(partners);
     html! {
         section aria-labelledby="records-h" {
             h2 #records-h { "Records of processing" }
@@ -420,6 +425,7 @@ fn records_section() -> Markup {
 
 /// What the console shows besides requests: holds, past runs and the holds' forms.
 struct Extra {
+    partners: Vec<crate::sharing::Partner>,
     shares: Vec<crate::sharing::Share>,
     budgets: Vec<crate::dp::Budget>,
     holds: Vec<crate::holds::Hold>,
@@ -680,7 +686,7 @@ fn console_body(
             h3 #release-form-h { "Release differentially private counts" }
             (extra.release_form)
         }
-        (records_section())
+        (records_section(&extra.partners))
         section aria-labelledby="open-request-h" {
             h2 #open-request-h { "Record a request" }
             (form)
@@ -716,8 +722,11 @@ async fn console_page_with(
     lift: Option<(&FormData, &FormErrors)>,
 ) -> Response {
     let db = requests.consents().db();
-    let (Ok(shares), Ok(budgets)) = (crate::sharing::list(db).await, crate::dp::budgets(db).await)
-    else {
+    let (Ok(shares), Ok(budgets), Ok(partners)) = (
+        crate::sharing::list(db).await,
+        crate::dp::budgets(db).await,
+        crate::sharing::partners(db).await,
+    ) else {
         return unavailable("Privacy");
     };
     let (Ok(open), Ok(stats), Ok(retention), Ok(holds), Ok(runs)) = (
@@ -743,6 +752,7 @@ async fn console_page_with(
         release_form: forms
             .release
             .unwrap_or_else(|| release_form(&budgets, None, &no_errors)),
+        partners,
         shares,
         budgets,
         hold_form: forms
@@ -1295,7 +1305,7 @@ fn budget_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
             (aloft_web::csrf_field())
             (kit::error_summary(errors))
             (Field::text("budget_partner", "Partner").value(value("budget_partner")).required().render(errors))
-            (Field::text("budget_epsilon", "Total budget ε").hint("A decimal from 0.01 to 100, at most three decimals; what was spent stays spent").value(value("budget_epsilon")).required().render(errors))
+            (Field::text("budget_epsilon", "Lifetime budget ε").hint("A decimal from 0.01 to 100, at most three decimals; set once — a raise needs a reason and is audited").value(value("budget_epsilon")).required().render(errors))
             button type="submit" { "Set budget" }
         }
     }
@@ -1315,7 +1325,7 @@ fn release_form(
     )];
     partners.extend(budgets.iter().map(|b| {
         (
-            b.partner.clone(),
+            b.partner_id.clone(),
             format!("{} (ε {} remaining)", b.partner, b.epsilon_remaining),
         )
     }));
@@ -1444,6 +1454,22 @@ async fn share_post(
         }
     };
     match crate::sharing::release(requests.consents().db(), &req, &ctx).await {
+        Err(crate::sharing::ShareError::UnknownPartner) => {
+            errors.add(
+                "share_partner",
+                "Not a registered partner: register the partner first, or give its registered name.",
+            );
+            console_again(
+                &requests,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Forms {
+                    share: Some(share_form(Some(&data), &errors)),
+                    ..Forms::default()
+                },
+            )
+            .await
+        }
         Ok((share, _)) => kit::redirect_with_notice(
             "/privacy#shares-h",
             &format!(
@@ -1500,14 +1526,47 @@ async fn budget_post(
     );
     match crate::dp::parse_budget(&doc) {
         Ok((partner, eps)) => {
+            let refused = |status: StatusCode, field: &str, msg: String| {
+                let mut errors = FormErrors::new();
+                errors.add(field, msg);
+                let (requests, ctx, data) = (&requests, &ctx, &data);
+                async move {
+                    console_again(
+                        requests,
+                        ctx,
+                        status,
+                        Forms {
+                            budget: Some(budget_form(Some(data), &errors)),
+                            ..Forms::default()
+                        },
+                    )
+                    .await
+                }
+            };
             match crate::dp::set_budget(requests.consents().db(), &partner, eps, &ctx).await {
                 Ok(b) => kit::redirect_with_notice(
                     "/privacy#budgets-h",
                     &format!(
-                        "Budget of {} set to ε {}: {} spent, {} remaining.",
-                        b.partner, b.epsilon_total, b.epsilon_spent, b.epsilon_remaining
+                        "Lifetime budget of {} set to ε {}.",
+                        b.partner, b.epsilon_total
                     ),
                 ),
+                Err(crate::dp::DpError::UnknownPartner) => {
+                    refused(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "budget_partner",
+                        "Not a registered partner: register the partner first, or give its registered name.".into(),
+                    )
+                    .await
+                }
+                Err(crate::dp::DpError::AlreadySet { total }) => {
+                    refused(
+                        StatusCode::CONFLICT,
+                        "budget_epsilon",
+                        format!("This partner's lifetime budget is already ε {total}; it cannot be set again, only raised with a reason (POST /api/v1/privacy/dp/budgets/raise)."),
+                    )
+                    .await
+                }
                 Err(_) => unavailable("Privacy"),
             }
         }
@@ -1577,7 +1636,7 @@ async fn dp_release_post(
         Ok(r) => kit::redirect_with_notice(
             "/privacy#budgets-h",
             &format!(
-                "Released to {} ({}, ε {}): {}. ε {} of the budget remains.",
+                "Released to {} ({}, ε {}): {}. ε {} of the budget remains. {} people without consent were left out (not sent to the partner).",
                 r.partner,
                 r.dimension.replace('_', " "),
                 r.epsilon,
@@ -1586,9 +1645,14 @@ async fn dp_release_post(
                     .map(|(bin, n)| format!("{bin} {n}"))
                     .collect::<Vec<_>>()
                     .join(", "),
-                r.budget.epsilon_remaining
+                r.budget.epsilon_remaining,
+                r.excluded_no_consent
             ),
         ),
+        Err(crate::dp::DpError::UnknownPartner) => {
+            errors.add("dp_partner", "Not a registered partner.");
+            failed(StatusCode::UNPROCESSABLE_ENTITY, errors).await
+        }
         Err(crate::dp::DpError::NoBudget) => {
             errors.add(
                 "dp_partner",

@@ -7,7 +7,17 @@
 //! ([`crate::retention::POLICIES`], which the daily job applies) and the coverage list
 //! ([`crate::coverage::PERSONAL_TABLES`], which export and erasure read), and the partner
 //! disclosures from the attributes [`crate::sharing`] and [`crate::dp`] release. Adding a purpose or a
-//! policy changes the register in the same commit; there is no second document to forget. Pure.
+//! policy changes the register in the same commit; there is no second document to forget. Pure:
+//! the caller passes the registered partners ([`crate::sharing::partners`]), which are the
+//! recipients of `partner_sharing` by name, with their agreement.
+//!
+//! Built from the same constants is not the same as consistent with them: a legal basis can
+//! say "kept 10 years" while no policy deletes anything, a purpose can name a recipient no code
+//! sends to. So the register also carries [`ConsistencyCheck`]s — every retention period a
+//! legal basis states compared with the policy the retention job applies to that table, and
+//! every recipient with the path by which data reaches it ([`RECIPIENT_PATHS`]) — and shows the
+//! ones that fail, rather than hiding them. The integration test compares the register with the
+//! retention job's own dry-run report.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,6 +25,7 @@ use utoipa::ToSchema;
 use crate::coverage::{OnErasure, PERSONAL_TABLES};
 use crate::model::{Kind, PURPOSES};
 use crate::retention::{Action, POLICIES};
+use crate::sharing::Partner;
 
 /// One purpose of processing.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -86,6 +97,139 @@ pub struct DisclosureRecord {
     pub safeguard: String,
 }
 
+/// One recipient, with the purposes that name it and how data reaches it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecipientRecord {
+    /// The recipient.
+    pub recipient: String,
+    /// The purposes naming it.
+    pub purposes: Vec<String>,
+    /// How data reaches it in this system; none when no code path discloses to it.
+    pub path: Option<String>,
+}
+
+/// A comparison of what the register states with what the system enforces.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsistencyCheck {
+    /// `stated_retention_enforced` or `recipient_has_path`.
+    pub check: String,
+    /// What it is about (`compensation payments (compensation_proposals)`).
+    pub subject: String,
+    /// What is stated.
+    pub stated: String,
+    /// What is enforced.
+    pub enforced: String,
+    /// Whether the two agree.
+    pub consistent: bool,
+}
+
+/// How data reaches each recipient a purpose names: the code path that discloses to it. `None`
+/// says no path exists (yet); the register reports it as an inconsistency. A unit test checks
+/// every recipient named by a purpose is listed here.
+pub const RECIPIENT_PATHS: &[(&str, Option<&str>)] = &[
+    (
+        "airline marketing",
+        Some(
+            "audiences of consenting segment members (crates/analytics audience.rs: CSV download and the marketing platform over NATS)",
+        ),
+    ),
+    (
+        "e-mail service provider",
+        Some(
+            "audience CSV with e-mail addresses for marketing_email (crates/analytics audience.rs); outgoing mail over SMTP (crates/mail)",
+        ),
+    ),
+    (
+        "SMS gateway",
+        Some("audience CSV with phone numbers for marketing_sms (crates/analytics audience.rs)"),
+    ),
+    (
+        "push notification service",
+        Some(
+            "audiences of customer ids for marketing_push over NATS (crates/analytics audience.rs)",
+        ),
+    ),
+    (
+        "alliance partner airlines",
+        Some(
+            "anonymised shares and differentially private counts to registered partners only (crates/privacy sharing.rs, dp.rs)",
+        ),
+    ),
+    (
+        "hotel and car hire partners",
+        Some(
+            "anonymised shares and differentially private counts to registered partners only (crates/privacy sharing.rs, dp.rs)",
+        ),
+    ),
+    (
+        "airline customer service",
+        Some("next-best-action suggestions on the customer page (crates/analytics nba.rs)"),
+    ),
+    (
+        "airline network planning",
+        Some("insights dashboards and the analytics lake export (crates/insights, crates/lake)"),
+    ),
+    (
+        "airline customer insights",
+        Some("insights dashboards and the analytics lake export (crates/insights, crates/lake)"),
+    ),
+    ("airline operations control", None),
+];
+
+/// The retention period a legal basis states (`… kept 10 years`, `… kept 6 months`), in months.
+pub fn stated_months(text: &str) -> Option<u32> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.windows(3).find_map(|w| {
+        if w[0] != "kept" {
+            return None;
+        }
+        let n: u32 = w[1].parse().ok()?;
+        match w[2].trim_end_matches([',', '.', ';', ')']) {
+            "year" | "years" => Some(n * 12),
+            "month" | "months" => Some(n),
+            _ => None,
+        }
+    })
+}
+
+/// Every stated retention period compared with the policy on the same table, and every
+/// recipient with its path.
+pub fn checks(recipients: &[RecipientRecord]) -> Vec<ConsistencyCheck> {
+    let mut out = Vec::new();
+    for t in PERSONAL_TABLES {
+        let OnErasure::Pseudonymise { legal_basis, .. } = t.on_erasure else {
+            continue;
+        };
+        let Some(months) = stated_months(legal_basis) else {
+            continue;
+        };
+        let policy = POLICIES.iter().find(|p| p.table == t.table);
+        out.push(ConsistencyCheck {
+            check: "stated_retention_enforced".into(),
+            subject: format!("{} ({})", t.category, t.table),
+            stated: format!("{months} months: {legal_basis}"),
+            enforced: match policy {
+                Some(p) => format!("{} months ({})", p.months, p.category),
+                None => format!("no retention policy applies to {}", t.table),
+            },
+            consistent: policy.is_some_and(|p| p.months == months),
+        });
+    }
+    for r in recipients {
+        out.push(ConsistencyCheck {
+            check: "recipient_has_path".into(),
+            subject: r.recipient.clone(),
+            stated: format!("recipient of {}", r.purposes.join(", ")),
+            enforced: r
+                .path
+                .clone()
+                .unwrap_or_else(|| "no code path discloses data to this recipient".into()),
+            consistent: r.path.is_some(),
+        });
+    }
+    out
+}
+
 /// The register (Art. 30(1)).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordsOfProcessing {
@@ -99,17 +243,30 @@ pub struct RecordsOfProcessing {
     pub data_categories: Vec<CategoryRecord>,
     /// Every recipient named by a purpose, once.
     pub recipients: Vec<String>,
+    /// Every recipient with its purposes and the path data takes to it.
+    pub recipient_paths: Vec<RecipientRecord>,
     /// Anonymised and aggregated releases to partners.
     pub disclosures: Vec<DisclosureRecord>,
+    /// What the register states compared with what the system enforces; the inconsistent ones
+    /// are to be fixed, not hidden.
+    pub consistency: Vec<ConsistencyCheck>,
+}
+
+/// How a registered partner is named as a recipient: its name and the agreement.
+pub fn partner_recipient(p: &Partner) -> String {
+    format!(
+        "{} (registered partner; agreement {})",
+        p.name, p.agreement_ref
+    )
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// The register, from what the code enforces.
-pub fn register() -> RecordsOfProcessing {
-    let purposes = PURPOSES
+/// The register, from what the code enforces and the registered `partners`.
+pub fn register(partners: &[Partner]) -> RecordsOfProcessing {
+    let purposes: Vec<PurposeRecord> = PURPOSES
         .iter()
         .map(|p| PurposeRecord {
             purpose: p.code.into(),
@@ -120,7 +277,13 @@ pub fn register() -> RecordsOfProcessing {
             description: p.description.into(),
             lawful_bases: strings(p.bases),
             data_categories: strings(p.categories),
-            recipients: strings(p.recipients),
+            recipients: {
+                let mut r = strings(p.recipients);
+                if p.code == "partner_sharing" {
+                    r.extend(partners.iter().map(partner_recipient));
+                }
+                r
+            },
             channels: strings(p.channels),
             notice_version: p.current_notice().into(),
             required_by_law: p.required_by_law,
@@ -162,12 +325,40 @@ pub fn register() -> RecordsOfProcessing {
             }
         })
         .collect();
-    let mut recipients: Vec<String> = PURPOSES
+    let mut recipients: Vec<String> = purposes
         .iter()
-        .flat_map(|p| p.recipients.iter().map(|r| (*r).to_owned()))
+        .flat_map(|p| p.recipients.iter().cloned())
         .collect();
     recipients.sort();
     recipients.dedup();
+    let partner_path = RECIPIENT_PATHS
+        .iter()
+        .find(|(r, _)| *r == "hotel and car hire partners")
+        .and_then(|(_, p)| *p);
+    let recipient_paths: Vec<RecipientRecord> = recipients
+        .iter()
+        .map(|r| RecipientRecord {
+            recipient: r.clone(),
+            purposes: purposes
+                .iter()
+                .filter(|p| p.recipients.contains(r))
+                .map(|p| p.purpose.clone())
+                .collect(),
+            path: RECIPIENT_PATHS
+                .iter()
+                .find(|(x, _)| x == r)
+                .and_then(|(_, p)| *p)
+                .or_else(|| {
+                    partners
+                        .iter()
+                        .any(|p| partner_recipient(p) == *r)
+                        .then_some(partner_path)
+                        .flatten()
+                })
+                .map(str::to_owned),
+        })
+        .collect();
+    let consistency = checks(&recipient_paths);
     let mut k_attrs: Vec<String> = ["age_band", "region", "travel_frequency"]
         .iter()
         .map(|s| (*s).to_owned())
@@ -206,11 +397,13 @@ pub fn register() -> RecordsOfProcessing {
     ];
     RecordsOfProcessing {
         disclosures,
-        generated_from: "the purpose register, the retention policies and the coverage list the system enforces (crates/privacy: model::PURPOSES, retention::POLICIES, coverage::PERSONAL_TABLES)".into(),
+        generated_from: "the purpose register, the retention policies and the coverage list the system enforces (crates/privacy: model::PURPOSES, retention::POLICIES, coverage::PERSONAL_TABLES) and the registered partners (privacy_partners)".into(),
         purposes,
         retention,
         data_categories,
         recipients,
+        recipient_paths,
+        consistency,
     }
 }
 
@@ -276,9 +469,29 @@ pub fn to_csv(r: &RecordsOfProcessing) -> String {
             &d.description,
             "consent",
             &d.attributes.join("; "),
-            "partners (named per share)",
+            "registered partners (see partner_sharing)",
             "",
             &format!("requires {}; {}", d.requires_consent, d.safeguard),
+        ]);
+    }
+    for c in &r.consistency {
+        line([
+            "check",
+            &c.check,
+            &c.subject,
+            "",
+            "",
+            "",
+            &c.stated,
+            &format!(
+                "{}; enforced: {}",
+                if c.consistent {
+                    "consistent"
+                } else {
+                    "NOT CONSISTENT"
+                },
+                c.enforced
+            ),
         ]);
     }
     for c in &r.data_categories {
@@ -304,7 +517,7 @@ mod tests {
 
     #[test]
     fn every_purpose_and_every_retention_policy_is_in_the_register() {
-        let r = register();
+        let r = register(&[]);
         let csv = to_csv(&r);
         for p in PURPOSES {
             let rec = r.purposes.iter().find(|x| x.purpose == p.code).unwrap();
@@ -329,8 +542,104 @@ mod tests {
         assert_eq!(r.data_categories.len(), PERSONAL_TABLES.len());
         assert_eq!(
             csv.lines().count(),
-            1 + PURPOSES.len() + POLICIES.len() + r.disclosures.len() + PERSONAL_TABLES.len()
+            1 + PURPOSES.len()
+                + POLICIES.len()
+                + r.disclosures.len()
+                + r.consistency.len()
+                + PERSONAL_TABLES.len()
         );
         assert_eq!(q("=cmd"), "\"'=cmd\"");
+    }
+
+    fn partner() -> Partner {
+        Partner {
+            id: "p1".into(),
+            name: "Star Hotels".into(),
+            contact: "dpo@star.example".into(),
+            agreement_ref: "DSA-2026-07".into(),
+            created_at: "2026-12-01T00:00:00.000000Z".into(),
+            created_by: "u1".into(),
+        }
+    }
+
+    #[test]
+    fn registered_partners_are_recipients_of_partner_sharing_with_a_path() {
+        let r = register(&[partner()]);
+        let ps = r
+            .purposes
+            .iter()
+            .find(|p| p.purpose == "partner_sharing")
+            .unwrap();
+        let named = partner_recipient(&partner());
+        assert!(ps.recipients.contains(&named), "{:?}", ps.recipients);
+        for p in r.purposes.iter().filter(|p| p.purpose != "partner_sharing") {
+            assert!(!p.recipients.contains(&named), "{}", p.purpose);
+        }
+        let rec = r
+            .recipient_paths
+            .iter()
+            .find(|x| x.recipient == named)
+            .unwrap();
+        assert_eq!(rec.purposes, ["partner_sharing"]);
+        assert!(rec.path.as_deref().unwrap().contains("dp.rs"));
+        assert!(to_csv(&r).contains("Star Hotels (registered partner; agreement DSA-2026-07)"));
+    }
+
+    #[test]
+    fn every_recipient_is_listed_with_a_path_or_reported() {
+        for p in PURPOSES {
+            for rcp in p.recipients {
+                assert!(
+                    RECIPIENT_PATHS.iter().any(|(x, _)| x == rcp),
+                    "recipient {rcp} of {} has no entry in RECIPIENT_PATHS",
+                    p.code
+                );
+            }
+        }
+        for (x, _) in RECIPIENT_PATHS {
+            assert!(
+                PURPOSES.iter().any(|p| p.recipients.contains(x)),
+                "{x} is named by no purpose"
+            );
+        }
+        let r = register(&[]);
+        for rec in &r.recipient_paths {
+            let c = r
+                .consistency
+                .iter()
+                .find(|c| c.check == "recipient_has_path" && c.subject == rec.recipient)
+                .unwrap();
+            assert_eq!(c.consistent, rec.path.is_some(), "{}", rec.recipient);
+        }
+    }
+
+    #[test]
+    fn a_stated_retention_period_is_compared_with_the_policy_on_its_table() {
+        assert_eq!(stated_months("payments kept 10 years"), Some(120));
+        assert_eq!(stated_months("closed cases kept 6 years"), Some(72));
+        assert_eq!(stated_months("kept 18 months; then removed"), Some(18));
+        assert_eq!(stated_months("proof text removed"), None);
+        let r = register(&[]);
+        for t in PERSONAL_TABLES {
+            let OnErasure::Pseudonymise { legal_basis, .. } = t.on_erasure else {
+                continue;
+            };
+            let Some(m) = stated_months(legal_basis) else {
+                continue;
+            };
+            let c = r
+                .consistency
+                .iter()
+                .find(|c| c.subject == format!("{} ({})", t.category, t.table))
+                .unwrap_or_else(|| panic!("{} is not checked", t.table));
+            let enforced = POLICIES.iter().any(|p| p.table == t.table && p.months == m);
+            assert_eq!(c.consistent, enforced, "{}", t.table);
+        }
+        // Closed cases: stated 6 years, enforced 72 months.
+        assert!(
+            r.consistency
+                .iter()
+                .any(|c| c.subject.ends_with("(cases)") && c.consistent)
+        );
     }
 }

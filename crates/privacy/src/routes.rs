@@ -98,6 +98,21 @@ pub const POLICY: &[RoutePolicy] = &[
         Access::Permission(REQUESTS_MANAGE),
     ),
     RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/dp/budgets/raise",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/api/v1/privacy/partners",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "GET",
+        "/api/v1/privacy/partners",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
         "GET",
         "/api/v1/privacy/dp/budgets",
         Access::Permission(REQUESTS_MANAGE),
@@ -163,6 +178,8 @@ pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
         .routes(routes!(create_share, list_shares))
         .routes(routes!(share_csv))
         .routes(routes!(set_dp_budget, list_dp_budgets))
+        .routes(routes!(raise_dp_budget))
+        .routes(routes!(register_partner, list_partners))
         .routes(routes!(dp_release))
         .routes(routes!(records_of_processing_csv))
         .routes(routes!(export_subject))
@@ -749,8 +766,11 @@ async fn lift_hold(
     tag = "privacy",
     responses((status = 200, description = "The register", body = crate::records::RecordsOfProcessing))
 )]
-async fn records_of_processing() -> Json<crate::records::RecordsOfProcessing> {
-    Json(crate::records::register())
+async fn records_of_processing(
+    State(store): State<ConsentStore>,
+) -> Result<Json<crate::records::RecordsOfProcessing>, ApiError> {
+    let partners = crate::sharing::partners(store.db()).await?;
+    Ok(Json(crate::records::register(&partners)))
 }
 
 /// The records of processing as CSV (one line per purpose, retention period and data category).
@@ -760,12 +780,16 @@ async fn records_of_processing() -> Json<crate::records::RecordsOfProcessing> {
     tag = "privacy",
     responses((status = 200, description = "The register as CSV", content_type = "text/csv"))
 )]
-async fn records_of_processing_csv() -> axum::response::Response {
-    records_csv_response()
+async fn records_of_processing_csv(
+    State(store): State<ConsentStore>,
+) -> Result<axum::response::Response, ApiError> {
+    let partners = crate::sharing::partners(store.db()).await?;
+    Ok(records_csv_response(&partners))
 }
 
-/// The CSV download of the register (the API's and the console's).
-pub fn records_csv_response() -> axum::response::Response {
+/// The CSV download of the register (the API's and the console's), with the registered
+/// partners as recipients of partner sharing.
+pub fn records_csv_response(partners: &[crate::sharing::Partner]) -> axum::response::Response {
     use axum::response::IntoResponse;
     (
         [
@@ -775,7 +799,7 @@ pub fn records_csv_response() -> axum::response::Response {
                 "attachment; filename=\"records-of-processing.csv\"",
             ),
         ],
-        crate::records::to_csv(&crate::records::register()),
+        crate::records::to_csv(&crate::records::register(partners)),
     )
         .into_response()
 }
@@ -798,10 +822,10 @@ pub struct Released {
     post,
     path = "/api/v1/privacy/shares",
     tag = "privacy",
-    request_body(content = serde_json::Value, description = "`partner`; optional `k` (2–1000, default 5), `l` (1–k, default 2), `sensitive` (`meal_preference` or `cabin`), `max_suppression_percent` (0–50, default 10)."),
+    request_body(content = serde_json::Value, description = "`partner` (a registered partner: its id or registered name); optional `k` (2–1000, default 5), `l` (1–k, default 2), `sensitive` (`meal_preference` or `cabin`), `max_suppression_percent` (0–50, default 10)."),
     responses(
         (status = 201, description = "Released: counts, levels and the CSV", body = Released),
-        (status = 422, description = "A field is missing or invalid, named by pointer; nothing released", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or invalid, or the partner is not registered, named by pointer; nothing released", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn create_share(
@@ -853,10 +877,44 @@ async fn share_csv(
         .into_response())
 }
 
+/// The answer to a partner that is not registered: 422 naming `/partner`.
+fn unknown_partner() -> ApiError {
+    ApiError::Invalid(vec![FieldError::new(
+        "/partner",
+        "is not a registered partner; register it first (POST /api/v1/privacy/partners)",
+    )])
+}
+
+impl From<crate::sharing::ShareError> for ApiError {
+    fn from(e: crate::sharing::ShareError) -> Self {
+        use crate::sharing::ShareError;
+        match e {
+            ShareError::UnknownPartner => unknown_partner(),
+            ShareError::DuplicatePartner => ApiError::Conflict(FieldError::new(
+                "/name",
+                "a partner with this name (up to case and spacing) is already registered",
+            )),
+            ShareError::Storage(s) => s.into(),
+        }
+    }
+}
+
 impl From<crate::dp::DpError> for ApiError {
     fn from(e: crate::dp::DpError) -> Self {
         use crate::dp::DpError;
         match e {
+            DpError::UnknownPartner => unknown_partner(),
+            DpError::AlreadySet { total } => {
+                let mut p = Problem::new(StatusCode::CONFLICT, "privacy-budget-already-set", "Privacy budget already set")
+                    .with_detail(format!("The partner's lifetime budget is already ε {total}; it cannot be set again. Raise it explicitly with a reason (POST /api/v1/privacy/dp/budgets/raise)."));
+                p.errors = vec![FieldError::new(
+                    "/epsilon",
+                    format!(
+                        "the lifetime budget is already ε {total}; raise it with a reason instead"
+                    ),
+                )];
+                ApiError::Problem(p)
+            }
             DpError::NoBudget => {
                 let mut p = Problem::new(StatusCode::CONFLICT, "no-privacy-budget", "No privacy budget")
                     .with_detail("No differential-privacy budget is set for this partner; set one first (POST /api/v1/privacy/dp/budgets).");
@@ -877,15 +935,17 @@ impl From<crate::dp::DpError> for ApiError {
     }
 }
 
-/// Set a partner's total differential-privacy budget (ε). What was spent stays spent.
+/// Set a registered partner's lifetime differential-privacy budget (ε), once. Setting it again
+/// is refused (409 on `/epsilon`): a raise is `POST /api/v1/privacy/dp/budgets/raise`.
 #[utoipa::path(
     post,
     path = "/api/v1/privacy/dp/budgets",
     tag = "privacy",
-    request_body(content = serde_json::Value, description = "`partner`, `epsilon` (the total, 0.01–100, at most three decimals)."),
+    request_body(content = serde_json::Value, description = "`partner` (a registered partner: id or name), `epsilon` (the lifetime total, 0.01–100, at most three decimals)."),
     responses(
         (status = 200, description = "The budget now", body = crate::dp::Budget),
-        (status = 422, description = "A field is missing or invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The partner's budget is set already; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or invalid, or the partner is not registered", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn set_dp_budget(
@@ -897,6 +957,68 @@ async fn set_dp_budget(
     Ok(Json(
         crate::dp::set_budget(store.db(), &partner, eps, &ctx).await?,
     ))
+}
+
+/// Raise a partner's lifetime differential-privacy budget by `epsilon`, with a reason: audited
+/// (totals before and after, reason) and published. What was spent stays spent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/dp/budgets/raise",
+    tag = "privacy",
+    request_body(content = serde_json::Value, description = "`partner` (a registered partner: id or name), `epsilon` (the increase, 0.01–100), `reason` (10–500 characters, e.g. the amended agreement)."),
+    responses(
+        (status = 200, description = "The budget now", body = crate::dp::Budget),
+        (status = 409, description = "The partner has no budget to raise", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or invalid, or the partner is not registered", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn raise_dp_budget(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<Json<crate::dp::Budget>, ApiError> {
+    let raise = crate::dp::parse_raise(&body).map_err(ApiError::Invalid)?;
+    Ok(Json(
+        crate::dp::raise_budget(store.db(), &raise, &ctx).await?,
+    ))
+}
+
+/// Register a partner that may receive anonymised insights and differentially private counts:
+/// its name, whom to contact, and the legal agreement the sharing rests on. Audited.
+#[utoipa::path(
+    post,
+    path = "/api/v1/privacy/partners",
+    tag = "privacy",
+    request_body(content = serde_json::Value, description = "`name` (1–100 characters, unique up to case and spacing), `contact` (3–200), `agreement_ref` (1–100)."),
+    responses(
+        (status = 201, description = "Registered", body = crate::sharing::Partner),
+        (status = 409, description = "A partner with this name is registered already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or invalid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn register_partner(
+    State(store): State<ConsentStore>,
+    ctx: AccessContext,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<crate::sharing::Partner>), ApiError> {
+    let new = crate::sharing::parse_partner(&body).map_err(ApiError::Invalid)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::sharing::register_partner(store.db(), &new, &ctx).await?),
+    ))
+}
+
+/// The registered partners, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/privacy/partners",
+    tag = "privacy",
+    responses((status = 200, description = "The partners", body = Vec<crate::sharing::Partner>))
+)]
+async fn list_partners(
+    State(store): State<ConsentStore>,
+) -> Result<Json<Vec<crate::sharing::Partner>>, ApiError> {
+    Ok(Json(crate::sharing::partners(store.db()).await?))
 }
 
 /// Every partner's differential-privacy budget: total, spent, remaining.
@@ -919,11 +1041,11 @@ async fn list_dp_budgets(
     post,
     path = "/api/v1/privacy/dp/releases",
     tag = "privacy",
-    request_body(content = serde_json::Value, description = "`partner`, `dimension` (age_band, region, travel_frequency), `epsilon` (0.01–5)."),
+    request_body(content = serde_json::Value, description = "`partner` (a registered partner: id or name), `dimension` (age_band, region, travel_frequency), `epsilon` (0.01–5)."),
     responses(
-        (status = 201, description = "Released: the noisy counts and the budget after", body = crate::dp::DpRelease),
+        (status = 201, description = "Released: the noisy counts (what the partner receives), the exact number left out for lack of consent (for the privacy officer only) and the budget after", body = crate::dp::DpRelease),
         (status = 409, description = "No budget, or not enough budget left; nothing released", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is missing or invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or invalid, or the partner is not registered", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn dp_release(

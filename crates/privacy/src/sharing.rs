@@ -20,6 +20,13 @@
 //! released. Every share is stored with the released CSV and audited (`privacy.partner_share`,
 //! fields: the released columns and counts) with the event `aloft.privacy.partner_shared` in one
 //! transaction (migration 0039).
+//!
+//! Who receives it: a partner the privacy officer registered ([`register_partner`], migration
+//! 0061: name, contact, the legal agreement the disclosure rests on). A share or a
+//! differentially private release names the partner by id or by its registered name (case and
+//! spacing do not matter); any other name is refused (422 on `/partner`). So a new spelling of a
+//! partner's name cannot open a fresh privacy budget, and the records of processing list exactly
+//! the registered partners as the recipients of `partner_sharing`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,10 +68,239 @@ impl Sensitive {
     }
 }
 
+/// Audit action: a partner was registered to receive anonymised insights.
+pub const PARTNER_REGISTERED: aloft_kernel::audit::AuditAction =
+    aloft_kernel::audit::AuditAction::new("privacy.partner_registered");
+
+/// A partner registered to receive anonymised insights and differentially private counts.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Partner {
+    /// The partner's id.
+    pub id: String,
+    /// Its name as registered (`Star Hotels`).
+    pub name: String,
+    /// Whom to contact at the partner about the data (privacy contact).
+    pub contact: String,
+    /// The legal agreement (data-sharing agreement) the disclosures rest on.
+    pub agreement_ref: String,
+    /// When it was registered (RFC 3339 UTC).
+    pub created_at: String,
+    /// Who registered it.
+    pub created_by: String,
+}
+
+/// A partner to register, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPartner {
+    /// Name.
+    pub name: String,
+    /// Contact.
+    pub contact: String,
+    /// Legal agreement reference.
+    pub agreement_ref: String,
+}
+
+/// The key a partner's name is unique by: lower case, runs of spaces collapsed — so `Star
+/// Hotels` and `star  hotels` are one partner (and one budget).
+pub fn name_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Reads a partner: `name` (1–100 characters), `contact` (3–200), `agreement_ref` (1–100).
+pub fn parse_partner(doc: &Value) -> Result<NewPartner, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let Some(obj) = doc.as_object() else {
+        return Err(vec![FieldError::new("", "must be a JSON object")]);
+    };
+    let mut r = FieldReader::new(obj, "", &mut errors);
+    r.reject_unknown(&["name", "contact", "agreement_ref"]);
+    let text = |what: &'static str, min: usize, max: usize| {
+        move |s: &str| {
+            let t = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            match t.chars().count() {
+                0 => Err(format!("is required: {what}")),
+                n if n < min => Err(format!("must be at least {min} characters")),
+                n if n > max => Err(format!("must be at most {max} characters")),
+                _ => Ok(t),
+            }
+        }
+    };
+    let name = r.req("name", text("the partner's name", 1, 100));
+    let contact = r.req(
+        "contact",
+        text("whom to contact at the partner about the data", 3, 200),
+    );
+    let agreement_ref = r.req(
+        "agreement_ref",
+        text("the legal agreement the sharing rests on", 1, 100),
+    );
+    match (name, contact, agreement_ref) {
+        (Some(name), Some(contact), Some(agreement_ref)) if errors.is_empty() => Ok(NewPartner {
+            name,
+            contact,
+            agreement_ref,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Errors of the partner register and of shares.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    /// The partner named is not registered.
+    #[error("the partner is not registered")]
+    UnknownPartner,
+    /// A partner with this name (up to case and spacing) is already registered.
+    #[error("a partner with this name is already registered")]
+    DuplicatePartner,
+    /// The database.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<sqlx::Error> for ShareError {
+    fn from(e: sqlx::Error) -> Self {
+        ShareError::Storage(e.into())
+    }
+}
+
+const PARTNER_COLUMNS: &str = "id, name, contact, agreement_ref, created_at, created_by";
+
+fn partner_from(r: &sqlx::any::AnyRow) -> Result<Partner, sqlx::Error> {
+    Ok(Partner {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        contact: r.try_get("contact")?,
+        agreement_ref: r.try_get("agreement_ref")?,
+        created_at: r.try_get("created_at")?,
+        created_by: r.try_get("created_by")?,
+    })
+}
+
+/// Registers a partner, audited, with the event `aloft.privacy.partner_changed`, in one
+/// transaction; a name already registered (up to case and spacing) is refused.
+pub async fn register_partner(
+    db: &Database,
+    new: &NewPartner,
+    ctx: &AccessContext,
+) -> Result<Partner, ShareError> {
+    let b = db.backend();
+    let p = Partner {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: new.name.clone(),
+        contact: new.contact.clone(),
+        agreement_ref: new.agreement_ref.clone(),
+        created_at: to_db_time(now()),
+        created_by: ctx.actor.id.clone(),
+    };
+    let mut tx = db.begin_write().await?;
+    // Insert-if-absent on the unique key: no failed statement (which would abort a PostgreSQL
+    // transaction), and no window between a check and the insert.
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO privacy_partners (id, name, name_key, contact, agreement_ref, created_at, created_by) \
+         SELECT {} WHERE NOT EXISTS (SELECT 1 FROM privacy_partners WHERE name_key = {})",
+        (1..=7).map(|i| b.param(i)).collect::<Vec<_>>().join(", "),
+        b.param(8)
+    ))
+    .bind(&p.id)
+    .bind(&p.name)
+    .bind(name_key(&p.name))
+    .bind(&p.contact)
+    .bind(&p.agreement_ref)
+    .bind(&p.created_at)
+    .bind(&p.created_by)
+    .bind(name_key(&p.name))
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(ShareError::DuplicatePartner);
+    }
+    tx.emit(&CloudEvent::of(&PartnerChanged {
+        partner_id: p.id.clone(),
+        change: "registered".into(),
+        epsilon_total: None,
+    }))
+    .await?;
+    tx.audit(&[ctx.entry(
+        PARTNER_REGISTERED,
+        "privacy_partner",
+        Some(p.id.clone()),
+        vec![
+            format!("name:{}", p.name),
+            format!("agreement_ref:{}", p.agreement_ref),
+        ],
+        "success",
+    )])
+    .await?;
+    tx.commit().await?;
+    Ok(p)
+}
+
+/// Every registered partner, by name.
+pub async fn partners(db: &Database) -> Result<Vec<Partner>, StorageError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {PARTNER_COLUMNS} FROM privacy_partners ORDER BY name_key"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.iter().map(partner_from).collect::<Result<_, _>>()?)
+}
+
+/// The registered partner named by `id_or_name` — its id, or its name up to case and spacing —
+/// read on `conn`.
+pub async fn find_partner(
+    conn: &mut sqlx::AnyConnection,
+    b: aloft_kernel::Backend,
+    id_or_name: &str,
+) -> Result<Option<Partner>, StorageError> {
+    let row = sqlx::query(&format!(
+        "SELECT {PARTNER_COLUMNS} FROM privacy_partners WHERE id = {} OR name_key = {} ORDER BY CASE WHEN id = {} THEN 0 ELSE 1 END",
+        b.param(1),
+        b.param(2),
+        b.param(3)
+    ))
+    .bind(id_or_name.trim())
+    .bind(name_key(id_or_name))
+    .bind(id_or_name.trim())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(partner_from).transpose()?)
+}
+
+/// Event type: a partner was registered, or its privacy budget set or raised.
+pub const PARTNER_CHANGED: &str = "aloft.privacy.partner_changed";
+
+/// `aloft.privacy.partner_changed`, version 1: ids, the change and the budget total; never the
+/// reason text.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartnerChanged {
+    /// The partner.
+    pub partner_id: String,
+    /// `registered`, `budget_set` or `budget_raised`.
+    pub change: String,
+    /// The lifetime budget ε after the change (decimal text), for budget changes.
+    pub epsilon_total: Option<String>,
+}
+
+impl DomainEvent for PartnerChanged {
+    const VERSION: u32 = 1;
+    const SOURCE: &'static str = EVENT_SOURCE;
+    fn event_type(&self) -> &'static str {
+        PARTNER_CHANGED
+    }
+    fn subject(&self) -> Option<String> {
+        None
+    }
+}
+
 /// A share asked for, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShareRequest {
-    /// The partner (`Star Hotels`).
+    /// The registered partner, by id or registered name (`Star Hotels`).
     pub partner: String,
     /// Minimum class size.
     pub k: u32,
@@ -369,8 +605,10 @@ pub fn to_csv(r: &Release, sensitive: Sensitive) -> String {
 pub struct Share {
     /// The share's id.
     pub id: String,
-    /// Who received it.
+    /// Who received it (the registered name).
     pub partner: String,
+    /// The registered partner's id (none for shares made before partners were registered).
+    pub partner_id: Option<String>,
     /// When (RFC 3339 UTC).
     pub created_at: String,
     /// Who released it.
@@ -425,12 +663,19 @@ impl DomainEvent for PartnerShared {
 }
 
 /// Reads the population, anonymises it and stores the share with its CSV, its event and audit
-/// record in one transaction. Returns the share and the CSV.
+/// record in one transaction. Returns the share and the CSV. A partner that is not registered
+/// is refused before anything is read.
 pub async fn release(
     db: &Database,
     req: &ShareRequest,
     ctx: &AccessContext,
-) -> Result<(Share, String), StorageError> {
+) -> Result<(Share, String), ShareError> {
+    let partner = {
+        let mut conn = db.pool().acquire().await?;
+        find_partner(&mut conn, db.backend(), &req.partner)
+            .await?
+            .ok_or(ShareError::UnknownPartner)?
+    };
     let purpose = crate::model::purpose("partner_sharing").expect("partner_sharing purpose");
     let total: i64 = sqlx::query("SELECT COUNT(*) FROM analytics_customer_facts")
         .fetch_one(db.pool())
@@ -464,7 +709,8 @@ pub async fn release(
     let csv = to_csv(&rel, req.sensitive);
     let share = Share {
         id: uuid::Uuid::now_v7().to_string(),
-        partner: req.partner.clone(),
+        partner: partner.name.clone(),
+        partner_id: Some(partner.id.clone()),
         created_at: to_db_time(now()),
         created_by: ctx.actor.id.clone(),
         k: req.k,
@@ -486,11 +732,12 @@ pub async fn release(
     });
     let mut tx = db.begin_write().await?;
     sqlx::query(&format!(
-        "INSERT INTO privacy_partner_shares (id, partner, kind, created_at, created_by, parameters, released) VALUES ({})",
-        (1..=7).map(|i| b.param(i)).collect::<Vec<_>>().join(", ")
+        "INSERT INTO privacy_partner_shares (id, partner, partner_id, kind, created_at, created_by, parameters, released) VALUES ({})",
+        (1..=8).map(|i| b.param(i)).collect::<Vec<_>>().join(", ")
     ))
     .bind(&share.id)
     .bind(&share.partner)
+    .bind(&partner.id)
     .bind("k_anonymous")
     .bind(&share.created_at)
     .bind(&share.created_by)
@@ -513,6 +760,7 @@ pub async fn release(
         Some(share.id.clone()),
         vec![
             format!("partner:{}", share.partner),
+            format!("partner_id:{}", partner.id),
             format!(
                 "columns:age_band,region,travel_frequency,{}",
                 share.sensitive
@@ -546,6 +794,7 @@ fn share_from(r: &sqlx::any::AnyRow) -> Result<Share, sqlx::Error> {
     Ok(Share {
         id: r.try_get("id")?,
         partner: r.try_get("partner")?,
+        partner_id: r.try_get("partner_id")?,
         created_at: r.try_get("created_at")?,
         created_by: r.try_get("created_by")?,
         k: n("k") as u32,
@@ -570,7 +819,7 @@ fn share_from(r: &sqlx::any::AnyRow) -> Result<Share, sqlx::Error> {
 /// Past k-anonymous shares, newest first.
 pub async fn list(db: &Database) -> Result<Vec<Share>, StorageError> {
     let rows = sqlx::query(
-        "SELECT id, partner, created_at, created_by, parameters FROM privacy_partner_shares WHERE kind = 'k_anonymous' ORDER BY created_at DESC, id DESC LIMIT 200",
+        "SELECT id, partner, partner_id, created_at, created_by, parameters FROM privacy_partner_shares WHERE kind = 'k_anonymous' ORDER BY created_at DESC, id DESC LIMIT 200",
     )
     .fetch_all(db.pool())
     .await?;
@@ -665,6 +914,13 @@ mod tests {
     #[test]
     fn requests_are_validated_field_by_field() {
         let r = parse_request(&json!({"partner": "Star Hotels"})).unwrap();
+        let e = parse_partner(&json!({"name": "  ", "contact": "x", "extra": 1})).unwrap_err();
+        let p: Vec<_> = e.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(p, ["/extra", "/name", "/contact", "/agreement_ref"]);
+        let ok = parse_partner(&json!({"name": " Star   Hotels ", "contact": "dpo@star.example", "agreement_ref": "DSA-2026-07"})).unwrap();
+        assert_eq!(ok.name, "Star Hotels");
+        assert_eq!(name_key("star  HOTELS "), name_key(&ok.name));
+        assert_ne!(name_key("Star Hotel"), name_key(&ok.name));
         assert_eq!((r.k, r.l, r.sensitive), (5, 2, Sensitive::MealPreference));
         let e = parse_request(&json!({"k": 1, "l": 9, "sensitive": "religion"})).unwrap_err();
         let p: Vec<_> = e.iter().map(|e| e.pointer.as_str()).collect();
