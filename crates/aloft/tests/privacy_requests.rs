@@ -1014,6 +1014,16 @@ async fn records_of_processing_list_every_enforced_purpose_and_retention_policy(
             .status,
             403
         );
+        // A registered partner is a recipient of partner sharing, with its agreement.
+        let r = post_as(
+            &app,
+            DPO,
+            "/api/v1/privacy/partners",
+            &json!({"name": "Star Hotels", "contact": "privacy@star.example", "agreement_ref": "DSA-2026-07"}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let star = "Star Hotels (registered partner; agreement DSA-2026-07)";
         let r = get_as(&app, DPO, "/api/v1/privacy/records-of-processing").await;
         assert_eq!(r.status, 200, "{}", r.text());
         let reg = r.json();
@@ -1028,9 +1038,18 @@ async fn records_of_processing_list_every_enforced_purpose_and_retention_policy(
                 .iter()
                 .find(|x| x["purpose"] == p.code)
                 .unwrap_or_else(|| panic!("purpose {} missing", p.code));
+            let partners = usize::from(p.code == "partner_sharing");
             assert_eq!(
                 rec["recipients"].as_array().unwrap().len(),
-                p.recipients.len()
+                p.recipients.len() + partners,
+                "{}",
+                p.code
+            );
+            assert_eq!(
+                rec["recipients"].as_array().unwrap().iter().any(|r| r == star),
+                partners == 1,
+                "{}",
+                p.code
             );
             assert_eq!(rec["lawful_bases"].as_array().unwrap().len(), p.bases.len());
             assert!(
@@ -1055,6 +1074,87 @@ async fn records_of_processing_list_every_enforced_purpose_and_retention_policy(
             reg["data_categories"].as_array().unwrap().len(),
             aloft_privacy::coverage::PERSONAL_TABLES.len()
         );
+        assert!(csv.contains(star), "the export names the registered partner");
+
+        // The register against what the retention job itself reports it applies (its dry run):
+        // the same tables, periods and actions, no more, no fewer.
+        let job = get_as(&app, DPO, "/api/v1/privacy/retention").await;
+        assert_eq!(job.status, 200, "{}", job.text());
+        let job = job.json();
+        let mut applied: Vec<(String, u64, String)> = job["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["table"].as_str().unwrap().to_owned(),
+                    l["months"].as_u64().unwrap(),
+                    l["action"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let mut stated: Vec<(String, u64, String)> = reg["retention"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["table"].as_str().unwrap().to_owned(),
+                    l["months"].as_u64().unwrap(),
+                    l["then"].as_str().unwrap().split(' ').next().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        applied.sort();
+        stated.sort();
+        assert_eq!(stated, applied, "the register states what the job applies");
+        // A period a legal basis states ("kept 10 years") is reported consistent exactly when
+        // the job applies that period to that table; otherwise the register says so.
+        let checks = reg["consistency"].as_array().unwrap();
+        let mut stated_periods = 0;
+        for c in reg["data_categories"].as_array().unwrap() {
+            let Some(months) = c["legal_basis"]
+                .as_str()
+                .and_then(aloft_privacy::records::stated_months)
+            else {
+                continue;
+            };
+            stated_periods += 1;
+            let table = c["stored_in"].as_str().unwrap().split('.').next().unwrap();
+            let check = checks
+                .iter()
+                .find(|x| {
+                    x["check"] == "stated_retention_enforced"
+                        && x["subject"].as_str().unwrap().ends_with(&format!("({table})"))
+                })
+                .unwrap_or_else(|| panic!("{table}: stated {months} months, not checked"));
+            let enforced = applied
+                .iter()
+                .any(|(t, m, _)| t == table && *m == u64::from(months));
+            assert_eq!(check["consistent"], enforced, "{check}");
+            if !enforced {
+                assert!(
+                    csv.contains(check["subject"].as_str().unwrap())
+                        && csv.contains("NOT CONSISTENT"),
+                    "the export shows what is not enforced"
+                );
+            }
+        }
+        assert!(stated_periods >= 2, "cases and compensation state periods");
+        // Every recipient has an entry with the path data takes to it, or is reported.
+        for r in reg["recipients"].as_array().unwrap() {
+            let rec = reg["recipient_paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["recipient"] == *r)
+                .unwrap_or_else(|| panic!("{r} has no path entry"));
+            let check = checks
+                .iter()
+                .find(|x| x["check"] == "recipient_has_path" && x["subject"] == *r)
+                .unwrap();
+            assert_eq!(check["consistent"], !rec["path"].is_null(), "{r}");
+        }
 
         let dpo = app.sign_in_as(DPO).await;
         let html = app.get_as(&dpo, "/privacy").await.text();
