@@ -2,6 +2,14 @@
 //! language, evaluated in memory on one customer's facts), cost, expected value, channel and a
 //! contact policy; arbitration picks the action with the best net value that the customer is
 //! eligible for and the contact policy allows, and explains every action it passed over.
+//!
+//! A next best action is profiling (GDPR Art. 4(4)): it evaluates the customer's travel,
+//! disruptions and sentiment to choose what to offer. So it is the privacy register's
+//! `personalisation` purpose, which rests on consent alone (Art. 6(1)(a)): without that consent
+//! given now — never asked, withdrawn, objected to (Art. 21(2)) — or while the customer's
+//! processing is restricted (Art. 18), nothing is offered on any channel, the agent's included,
+//! and the decision says why ([`NotPersonalised`]) and is counted
+//! (`aloft_nba_not_personalised_total`).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -21,7 +29,8 @@ pub const OFFER_TTL_DAYS: i64 = 7;
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// Said or offered by an agent in a conversation the customer started (no marketing
-    /// consent needed, and no quiet period: the customer is talking to us).
+    /// consent needed beyond `personalisation`, which every action needs, and no quiet period:
+    /// the customer is talking to us).
     Agent,
     /// A marketing e-mail.
     Email,
@@ -60,8 +69,9 @@ impl Channel {
     }
 
     /// The purpose and channel of the privacy purpose register (`crates/privacy`) whose
-    /// consent this channel needs; `None` for the agent, who answers a customer who came to
-    /// us. An outbound call has no marketing purpose of its own in the register; it is made
+    /// consent this channel needs on top of `personalisation` (which every action needs, see
+    /// [`Consents::profiling`]); `None` for the agent, who answers a customer who came to us.
+    /// An outbound call has no marketing purpose of its own in the register; it is made
     /// because profiling picked the customer, so it needs the `personalisation` consent.
     pub fn consent(self) -> Option<(&'static str, &'static str)> {
         match self {
@@ -78,20 +88,78 @@ impl Channel {
 #[derive(Debug, Clone, Default)]
 pub struct Consents(pub Vec<(String, String)>);
 
-/// The entry `SegmentStore::consents_of` gives, alone, for a customer who may not be profiled
-/// at all: they withdrew their `personalisation` consent (or objected to profiling, which
-/// withdraws it: GDPR Art. 21(2)–(3)), or their processing is restricted (Art. 18). A next best
-/// action is profiling for direct marketing, so then no action is offered on any channel — the
-/// agent's in a conversation included.
+/// The purpose of the privacy register a next best action serves: profiling to personalise
+/// offers. It rests on consent alone, so it needs that consent given now.
+pub const PROFILING_PURPOSE: &str = "personalisation";
+
+/// The entry `SegmentStore::consents_of` gives, alone, for a customer who withdrew their
+/// `personalisation` consent (or objected to profiling, which withdraws it: GDPR
+/// Art. 21(2)–(3)): no action on any channel — the agent's in a conversation included.
 pub const NO_PROFILING: (&str, &str) = ("personalisation", "objected");
 
+/// The entry `SegmentStore::consents_of` gives, alone, for a customer whose processing is
+/// restricted (Art. 18): whatever they consented to is not used while it lasts.
+pub const RESTRICTED: (&str, &str) = ("processing", "restricted");
+
+/// Why a customer gets no personalised offer at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotPersonalised {
+    /// `personalisation` consent was never given (never asked counts as no consent: the
+    /// purpose rests on consent alone).
+    NoConsent,
+    /// Withdrawn, or objected to (an objection withdraws it).
+    Withdrawn,
+    /// Processing restricted (Art. 18).
+    Restricted,
+}
+
+impl NotPersonalised {
+    /// The code (`no_consent`), also the counter's `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotPersonalised::NoConsent => "no_consent",
+            NotPersonalised::Withdrawn => "withdrawn",
+            NotPersonalised::Restricted => "restricted",
+        }
+    }
+
+    /// What the agent is told, in a sentence.
+    pub fn reason(self) -> &'static str {
+        match self {
+            NotPersonalised::NoConsent => {
+                "no personalisation consent: a next best action profiles the customer, which needs their personalisation consent, never given, so no personalised offer on any channel"
+            }
+            NotPersonalised::Withdrawn => {
+                "objected to profiling: the customer withdrew personalisation consent, so no personalised offer on any channel"
+            }
+            NotPersonalised::Restricted => {
+                "processing restricted (GDPR Art. 18): the customer's data may not be used for offers while it lasts, so no personalised offer on any channel"
+            }
+        }
+    }
+}
+
 impl Consents {
-    /// Whether the customer may be profiled for offers at all (see [`NO_PROFILING`]).
+    /// Whether the customer may be profiled for offers at all: `personalisation` consent given
+    /// now (on any channel) and processing not restricted. The markers [`RESTRICTED`] and
+    /// [`NO_PROFILING`] say why not when `consents_of` found so.
+    pub fn profiling(&self) -> Result<(), NotPersonalised> {
+        let has = |(p, c): (&str, &str)| self.0.iter().any(|(pp, cc)| pp == p && cc == c);
+        if has(RESTRICTED) {
+            Err(NotPersonalised::Restricted)
+        } else if has(NO_PROFILING) {
+            Err(NotPersonalised::Withdrawn)
+        } else if self.0.iter().any(|(p, _)| p == PROFILING_PURPOSE) {
+            Ok(())
+        } else {
+            Err(NotPersonalised::NoConsent)
+        }
+    }
+
+    /// Whether the customer may be profiled for offers at all (see [`Self::profiling`]).
     pub fn profiling_allowed(&self) -> bool {
-        !self
-            .0
-            .iter()
-            .any(|(p, c)| p == NO_PROFILING.0 && c == NO_PROFILING.1)
+        self.profiling().is_ok()
     }
 
     /// Whether an offer may be made on `channel`.
@@ -224,6 +292,9 @@ pub struct Chosen {
 pub struct Decision {
     /// The action to offer now, if any.
     pub chosen: Option<Chosen>,
+    /// Why nothing personalised may be offered at all, when that is so (then every action is
+    /// `no_consent` with this reason, and the explanation says it).
+    pub not_personalised: Option<NotPersonalised>,
     /// A sentence for the agent.
     pub explanation: String,
     /// Every action considered, best net value first.
@@ -457,11 +528,8 @@ pub fn allowed(
     policy: ContactPolicy,
     now: DateTime<Utc>,
 ) -> Result<Channel, (Outcome, String)> {
-    if !consents.profiling_allowed() {
-        return Err((
-            Outcome::NoConsent,
-            "objected to profiling: the customer withdrew personalisation or their processing is restricted, so no personalised offer on any channel".to_owned(),
-        ));
+    if let Err(why) = consents.profiling() {
+        return Err((Outcome::NoConsent, why.reason().to_owned()));
     }
     if !matches(&action.eligibility, facts, now) {
         return Err((
@@ -527,6 +595,10 @@ pub fn allowed(
 
 /// Picks the best action for a customer now: of the actions the customer is eligible for and
 /// the contact policy allows, the one with the highest net value (ties: catalogue order).
+///
+/// A decision that may offer nothing personalised ([`Consents::profiling`]) is counted in
+/// `aloft_nba_not_personalised_total{reason}` — the one side effect, so the exclusion shows on
+/// `/metrics` as well as in each answer.
 pub fn arbitrate(
     catalogue: &'static [Action],
     facts: &CustomerFacts,
@@ -578,20 +650,27 @@ pub fn arbitrate(
             reason,
         });
     }
-    let explanation = match &chosen {
-        Some(c) => format!(
+    let not_personalised = consents.profiling().err();
+    if let Some(why) = not_personalised {
+        metrics::counter!("aloft_nba_not_personalised_total", "reason" => why.as_str())
+            .increment(1);
+    }
+    let explanation = match (&chosen, not_personalised) {
+        (_, Some(why)) => format!("No personalised offer: {}.", why.reason()),
+        (Some(c), None) => format!(
             "{} by {}: the customer is eligible ({}), and it has the highest net value ({} {CURRENCY}) of the actions the contact policy allows.",
             c.action.label,
             c.channel.as_str().replace('_', " "),
             c.action.eligible_when,
             decimal(c.action.net_value_minor())
         ),
-        None => {
+        (None, None) => {
             "No action now: none is both eligible and allowed by the contact policy.".to_owned()
         }
     };
     Decision {
         chosen,
+        not_personalised,
         explanation,
         considered,
     }
@@ -619,8 +698,19 @@ mod tests {
         }
     }
 
+    /// Personalisation and marketing e-mail given.
     fn email() -> Consents {
-        Consents(vec![("marketing_email".into(), "email".into())])
+        Consents(vec![
+            ("marketing_email".into(), "email".into()),
+            ("personalisation".into(), "any".into()),
+        ])
+    }
+
+    fn personalisation_and(purpose: &str, channel: &str) -> Consents {
+        Consents(vec![
+            ("personalisation".into(), "any".into()),
+            (purpose.into(), channel.into()),
+        ])
     }
 
     fn outcome(d: &Decision, code: &str) -> Outcome {
@@ -705,28 +795,88 @@ mod tests {
         let mut no_consent = disrupted();
         no_consent.disruptions_12m = 0;
         no_consent.consent_allowed = 0;
+        // Personalisation given, no channel consent: only the agent may ask for consent.
         let d = arbitrate(
             catalogue(),
             &no_consent,
-            &Consents::default(),
+            &Consents(vec![("personalisation".into(), "any".into())]),
             &[],
             ContactPolicy::default(),
             now(),
         );
         assert_eq!(d.chosen.as_ref().unwrap().action.code, "consent_request");
         assert_eq!(outcome(&d, "upgrade_offer"), Outcome::NoConsent);
-        // Push consent alone lets the upgrade offer through on push.
-        let push = Consents(vec![("marketing_push".into(), "push".into())]);
+        assert_eq!(d.not_personalised, None);
+        // Push consent and personalisation let the upgrade offer through on push.
         let d = arbitrate(
             catalogue(),
             &no_consent,
-            &push,
+            &personalisation_and("marketing_push", "push"),
             &[],
             ContactPolicy::default(),
             now(),
         );
         let c = d.chosen.unwrap();
         assert_eq!((c.action.code, c.channel), ("upgrade_offer", Channel::Push));
+    }
+
+    /// Personalisation rests on consent alone: never asked is no consent. Channel consent
+    /// alone (push here) offers nothing, the agent's actions included, and says why.
+    #[test]
+    fn without_personalisation_consent_nothing_is_offered_and_the_reason_is_given() {
+        let push = Consents(vec![("marketing_push".into(), "push".into())]);
+        assert_eq!(push.profiling(), Err(NotPersonalised::NoConsent));
+        assert!(!push.allow(Channel::Push) && !push.allow(Channel::Agent));
+        for consents in [push, Consents::default()] {
+            let d = arbitrate(
+                catalogue(),
+                &disrupted(),
+                &consents,
+                &[],
+                ContactPolicy::default(),
+                now(),
+            );
+            assert!(d.chosen.is_none(), "{consents:?}");
+            assert_eq!(d.not_personalised, Some(NotPersonalised::NoConsent));
+            assert!(
+                d.explanation
+                    .starts_with("No personalised offer: no personalisation consent"),
+                "{}",
+                d.explanation
+            );
+            assert!(d.considered.iter().all(|c| c.outcome == Outcome::NoConsent
+                && c.reason.contains("no personalisation consent")));
+        }
+        // A restriction stops it even with every consent given.
+        let mut restricted = email();
+        restricted
+            .0
+            .push((RESTRICTED.0.into(), RESTRICTED.1.into()));
+        assert_eq!(restricted.profiling(), Err(NotPersonalised::Restricted));
+        let d = arbitrate(
+            catalogue(),
+            &disrupted(),
+            &restricted,
+            &[],
+            ContactPolicy::default(),
+            now(),
+        );
+        assert!(d.chosen.is_none());
+        assert!(d.explanation.contains("Art. 18"), "{}", d.explanation);
+        // An offer checked on its own is refused the same way.
+        let upgrade = action("upgrade_offer").unwrap();
+        let refused = allowed(
+            upgrade,
+            Some(Channel::Push),
+            &disrupted(),
+            &Consents(vec![("marketing_push".into(), "push".into())]),
+            &[],
+            ContactPolicy::default(),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(refused.0, Outcome::NoConsent);
+        assert!(refused.1.contains("personalisation"), "{}", refused.1);
     }
 
     #[test]
@@ -751,6 +901,7 @@ mod tests {
             d.considered
         );
         assert!(!given.allow(Channel::Agent) && !given.allow(Channel::Email));
+        assert_eq!(given.profiling(), Err(NotPersonalised::Withdrawn));
         let d = arbitrate(
             catalogue(),
             &disrupted(),
@@ -788,7 +939,7 @@ mod tests {
         let d = arbitrate(
             catalogue(),
             &f,
-            &email(),
+            &Consents(vec![("marketing_email".into(), "email".into())]),
             &[],
             ContactPolicy::default(),
             now(),

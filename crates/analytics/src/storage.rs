@@ -379,39 +379,38 @@ impl SegmentStore {
     }
 
     /// The consents a customer has given now, as `(purpose, channel)` codes of the privacy
-    /// purpose register (withdrawn ones are left out).
+    /// purpose register (withdrawn ones and ones never asked are absent), read with the
+    /// restriction in one query.
     ///
-    /// A customer who may not be profiled at all — personalisation withdrawn (an objection to
-    /// profiling withdraws it) or processing restricted (Art. 18) — gets
-    /// [`crate::nba::NO_PROFILING`] alone: no offer on any channel.
+    /// A customer who may not be profiled at all gets a marker alone, so the next best action
+    /// offers nothing on any channel and says why ([`crate::nba::Consents::profiling`]):
+    /// [`crate::nba::RESTRICTED`] while their processing is restricted (Art. 18), else
+    /// [`crate::nba::NO_PROFILING`] when they withdrew personalisation (an objection to
+    /// profiling withdraws it). Without personalisation given, the list simply lacks it.
     pub async fn consents_of(&self, customer: &str) -> Result<Vec<(String, String)>, StorageError> {
         let rows = sqlx::query(
-            "SELECT purpose, channel, granted FROM privacy_consent_state \
-             WHERE customer_id = $1 ORDER BY purpose, channel",
+            "SELECT purpose, channel, granted FROM privacy_consent_state WHERE customer_id = $1 \
+             UNION ALL SELECT 'processing', 'restricted', 2 FROM privacy_restrictions \
+             WHERE customer_id = $2 AND lifted_at IS NULL ORDER BY 1, 2",
         )
+        .bind(customer)
         .bind(customer)
         .fetch_all(self.db.pool())
         .await?;
         let mut given = Vec::new();
-        let mut objected = false;
+        let mut marker = None;
         for r in &rows {
             let purpose: String = r.try_get("purpose")?;
             let granted: i64 = r.try_get("granted")?;
-            if granted == 1 {
+            if granted == 2 {
+                marker = Some(crate::nba::RESTRICTED);
+            } else if granted == 1 {
                 given.push((purpose, r.try_get("channel")?));
-            } else if purpose == crate::nba::NO_PROFILING.0 {
-                objected = true;
+            } else if purpose == crate::nba::NO_PROFILING.0 && marker.is_none() {
+                marker = Some(crate::nba::NO_PROFILING);
             }
         }
-        let restricted = sqlx::query(
-            "SELECT 1 FROM privacy_restrictions WHERE customer_id = $1 AND lifted_at IS NULL",
-        )
-        .bind(customer)
-        .fetch_optional(self.db.pool())
-        .await?
-        .is_some();
-        if objected || restricted {
-            let (p, c) = crate::nba::NO_PROFILING;
+        if let Some((p, c)) = marker {
             return Ok(vec![(p.to_owned(), c.to_owned())]);
         }
         Ok(given)
