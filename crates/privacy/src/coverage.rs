@@ -3,6 +3,15 @@
 //! erasure does to it. The subject access export reads exactly these tables; a test compares the
 //! list with the live schema, so a migration adding a `customer_id` column that this list does
 //! not cover fails the build's tests instead of silently escaping export and erasure.
+//!
+//! Some tables hold the person's words without a customer column: they are reached through
+//! another key ([`PersonalTable::via`]) — a case's timeline (`case_entries`, the description
+//! and every message) through the person's cases, the e-mails sent to them (`mail_messages`)
+//! through the idempotency keys their cases, payments and account use, and events (`outbox`,
+//! `webhook_deliveries`) through their id in the payload. The schema test cannot find these by
+//! a column name, so the canary test (crates/aloft/tests/privacy.rs) is what holds them
+//! covered: it writes a distinct word everywhere through the real APIs, erases, and scans every
+//! column of every table.
 
 use aloft_kernel::keys::open_fields;
 use aloft_kernel::{Backend, Database, StorageError};
@@ -26,6 +35,9 @@ pub enum OnErasure {
         legal_basis: &'static str,
         /// Text columns emptied (the rest holds ids, codes, amounts and instants).
         clear: &'static [&'static str],
+        /// Columns set back to an SQL literal instead of emptied (a JSON column that must
+        /// stay valid JSON: `("detail", "'{}'")`).
+        reset: &'static [(&'static str, &'static str)],
     },
     /// The rows stay as they are: they hold ids and codes only (the audit trail).
     KeepIdsOnly,
@@ -40,6 +52,10 @@ pub struct PersonalTable {
     pub column: &'static str,
     /// An extra SQL condition on the table (`resource_type = 'customer'`), if any.
     pub condition: Option<&'static str>,
+    /// For rows without a customer column: the SQL condition that finds the person's rows
+    /// through another key, `{p}` standing for the customer's id (bound at each occurrence);
+    /// `column` then names the column the condition goes through. `None`: `column = {p}`.
+    pub via: Option<&'static str>,
     /// The data category (records of processing).
     pub category: &'static str,
     /// The domain the data comes from (the export's "source").
@@ -59,6 +75,7 @@ const fn t(
         table,
         column,
         condition: None,
+        via: None,
         category,
         source,
         on_erasure,
@@ -160,6 +177,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         OnErasure::Pseudonymise {
             legal_basis: "limitation periods for claims (e.g. EU261 claims, national civil codes): closed cases kept 6 years",
             clear: &["subject", "description", "booking_reference"],
+            reset: &[],
         },
     ),
     t(
@@ -170,6 +188,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         OnErasure::Pseudonymise {
             legal_basis: "commercial and tax record keeping (e.g. HGB § 257, AO § 147): payments kept 10 years",
             clear: &["record_locator"],
+            reset: &[],
         },
     ),
     t(
@@ -187,6 +206,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         OnErasure::Pseudonymise {
             legal_basis: "commercial and tax record keeping (e.g. HGB § 257, AO § 147): benefits given kept 10 years",
             clear: &[],
+            reset: &[],
         },
     ),
     t(
@@ -261,6 +281,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         OnErasure::Pseudonymise {
             legal_basis: "GDPR Art. 7(1): proof that consent was given; proof text removed",
             clear: &["proof"],
+            reset: &[],
         },
     ),
     t(
@@ -278,6 +299,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         OnErasure::Pseudonymise {
             legal_basis: "GDPR Art. 5(2), 12: accountability — proof each request was answered in time; what the person wrote removed",
             clear: &["details"],
+            reset: &[],
         },
     ),
     t(
@@ -288,6 +310,7 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         OnErasure::Pseudonymise {
             legal_basis: "GDPR Art. 5(2), 12: accountability — who handled each request and when; notes removed",
             clear: &["note"],
+            reset: &[],
         },
     ),
     t(
@@ -305,12 +328,14 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         OnErasure::Pseudonymise {
             legal_basis: "GDPR Art. 5(2): accountability — that a hold was placed and lifted, by whom and when; reasons removed",
             clear: &["reason", "reference", "lift_reason"],
+            reset: &[],
         },
     ),
     PersonalTable {
         table: "audit_log",
         column: "resource_id",
         condition: Some("resource_type = 'customer'"),
+        via: None,
         category: "access log",
         source: "audit trail",
         on_erasure: OnErasure::KeepIdsOnly,
@@ -320,11 +345,114 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         table: "outbox",
         column: "subject",
         condition: Some("event_type <> 'aloft.customer.erased'"),
+        via: None,
         category: "events published about the customer",
         source: "events",
         on_erasure: OnErasure::Delete,
     },
+    // Reached through another key (`via`). Last in the list, so erasure (which runs the list
+    // backwards) handles them while the rows they are found through still say whose they are.
+    PersonalTable {
+        table: "case_entries",
+        column: "case_id",
+        condition: None,
+        via: Some("case_id IN (SELECT id FROM cases WHERE customer_id = {p})"),
+        category: "case timeline: the description and every message of the person's cases",
+        source: "cases",
+        on_erasure: OnErasure::Pseudonymise {
+            legal_basis: "limitation periods for claims (e.g. EU261 claims, national civil codes): the case's steps (who, when, which state) kept with the case; texts removed",
+            clear: &["body"],
+            reset: &[("detail", "'{}'")],
+        },
+    },
+    PersonalTable {
+        table: "mail_messages",
+        column: "idempotency_key",
+        condition: None,
+        via: Some("{person_mail_keys}"),
+        category: "e-mails sent to the person about their cases and compensation",
+        source: "mail (cases, compensation)",
+        on_erasure: OnErasure::Delete,
+    },
+    PersonalTable {
+        table: "mail_messages",
+        column: "idempotency_key",
+        condition: None,
+        via: Some(
+            "idempotency_key LIKE 'passenger-verify:%' AND EXISTS (SELECT 1 FROM passenger_accounts a \
+             WHERE a.customer_id = {p} AND mail_messages.idempotency_key LIKE 'passenger-verify:' || a.id || ':%')",
+        ),
+        category: "e-mails verifying the person's self-service address",
+        source: "mail (access)",
+        on_erasure: OnErasure::Delete,
+    },
+    // Events about the person under another subject (their cases, proposals, merges): every
+    // Aloft event names the customer in its payload. The erasure's own event stays.
+    PersonalTable {
+        table: "outbox",
+        column: "payload",
+        condition: Some("event_type <> 'aloft.customer.erased'"),
+        via: Some(
+            "COALESCE(subject, '') <> {p} AND (payload LIKE '%' || {p} || '%' \
+             OR subject IN (SELECT id FROM cases WHERE customer_id = {p}))",
+        ),
+        category: "events published about the person's cases, payments and profile",
+        source: "events",
+        on_erasure: OnErasure::Delete,
+    },
+    PersonalTable {
+        table: "webhook_deliveries",
+        column: "payload",
+        condition: Some("event_type <> 'aloft.customer.erased'"),
+        via: Some(
+            "(payload LIKE '%' || {p} || '%' OR EXISTS (SELECT 1 FROM cases c \
+             WHERE c.customer_id = {p} AND webhook_deliveries.payload LIKE '%' || c.id || '%'))",
+        ),
+        category: "events about the person delivered to webhook receivers",
+        source: "webhooks",
+        on_erasure: OnErasure::Delete,
+    },
 ];
+
+/// The idempotency keys of the e-mails sent about the cases `cases_where` selects (an SQL
+/// condition on `cases`): the key formats of `aloft_cases` (`case-opened:{case}`,
+/// `case-closed:{case}`, `case-status:{case}:{version}`, `case-reply:{case}:{version}`,
+/// `case-disruption:{disruption}:{customer}`). Why keys rather than the address: the address is
+/// sealed in the profile (only a blind index is in clear), and a key lookup goes through the
+/// unique index on `idempotency_key`; a numbered key never exceeds the case's version + 1.
+pub fn case_mail_keys(cases_where: &str) -> String {
+    let c = cases_where;
+    format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+         WHERE i <= (SELECT COALESCE(MAX(version), 0) FROM cases WHERE {c})) \
+         SELECT 'case-opened:' || id FROM cases WHERE {c} \
+         UNION ALL SELECT 'case-closed:' || id FROM cases WHERE {c} \
+         UNION ALL SELECT 'case-status:' || cases.id || ':' || n.i FROM cases, n WHERE {c} AND n.i <= cases.version + 1 \
+         UNION ALL SELECT 'case-reply:' || cases.id || ':' || n.i FROM cases, n WHERE {c} AND n.i <= cases.version + 1 \
+         UNION ALL SELECT 'case-disruption:' || d.disruption_id || ':' || d.customer_id FROM case_disruption_passengers d \
+         WHERE d.case_id IN (SELECT id FROM cases WHERE {c})"
+    )
+}
+
+/// The SQL condition selecting `pt`'s rows about the person (without `pt.condition`), with
+/// `param` for the customer id, and how many times the id is to be bound (each `?` of SQLite
+/// is a parameter of its own; PostgreSQL's `$1` is one however often it occurs).
+pub fn person_where(pt: &PersonalTable, backend: Backend) -> (String, usize) {
+    let p = backend.param(1);
+    let sql = match pt.via {
+        None => format!("{} = {p}", pt.column),
+        Some("{person_mail_keys}") => format!(
+            "idempotency_key IN ({} UNION ALL SELECT 'compensation:' || id FROM compensation_proposals WHERE customer_id = {p})",
+            case_mail_keys(&format!("customer_id = {p}"))
+        ),
+        Some(via) => via.replace("{p}", &p),
+    };
+    let binds = match backend {
+        Backend::Sqlite => sql.matches('?').count(),
+        Backend::Postgres => 1,
+    };
+    (sql, binds)
+}
 
 /// Whether `column` names a customer reference (the convention migrations follow).
 pub fn is_customer_column(column: &str) -> bool {
@@ -502,7 +630,6 @@ pub async fn export(
     customer: CustomerId,
 ) -> Result<Vec<ExportSection>, StorageError> {
     let present = tables(db).await?;
-    let p = db.backend().param(1);
     let mut out = Vec::new();
     for pt in PERSONAL_TABLES {
         if !present.iter().any(|t| t == pt.table) {
@@ -512,14 +639,14 @@ pub async fn export(
             .condition
             .map(|c| format!(" AND {c}"))
             .unwrap_or_default();
-        let sql = format!(
-            "SELECT * FROM {} WHERE {} = {p}{extra}",
-            pt.table, pt.column
-        );
-        let rows = sqlx::query(&sql)
-            .bind(customer.to_string())
-            .fetch_all(db.pool())
-            .await?;
+        let (which, binds) = person_where(pt, db.backend());
+        let sql = format!("SELECT * FROM {} WHERE {which}{extra}", pt.table);
+        let id = customer.to_string();
+        let mut query = sqlx::query(&sql);
+        for _ in 0..binds {
+            query = query.bind(id.clone());
+        }
+        let rows = query.fetch_all(db.pool()).await?;
         let rows: Vec<Map<String, Value>> = rows
             .iter()
             .map(|r| {

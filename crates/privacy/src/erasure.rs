@@ -24,7 +24,7 @@ use aloft_vocab::CustomerId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::coverage::{OnErasure, PERSONAL_TABLES, tables};
+use crate::coverage::{OnErasure, PERSONAL_TABLES, person_where, tables};
 use crate::events::{CustomerErased, audit};
 
 /// What one table's erasure did.
@@ -108,38 +108,50 @@ pub async fn erase(
             .condition
             .map(|c| format!(" AND {c}"))
             .unwrap_or_default();
+        let (which, binds) = person_where(pt, b);
         let (sql, action, basis) = match pt.on_erasure {
             OnErasure::Delete => (
-                format!("DELETE FROM {} WHERE {} = {p}{extra}", pt.table, pt.column),
+                format!("DELETE FROM {} WHERE {which}{extra}", pt.table),
                 "deleted",
                 None,
             ),
-            OnErasure::Pseudonymise { legal_basis, clear } => {
-                if clear.is_empty() {
+            OnErasure::Pseudonymise {
+                legal_basis,
+                clear,
+                reset,
+            } => {
+                let sets: Vec<String> = clear
+                    .iter()
+                    .map(|c| format!("{c} = ''"))
+                    .chain(reset.iter().map(|(c, v)| format!("{c} = {v}")))
+                    .collect();
+                if sets.is_empty() {
                     // Nothing but ids, codes and amounts: the rows stand as they are.
-                    (
-                        format!(
-                            "SELECT 1 FROM {} WHERE 1 = 0 AND {} = {p}",
-                            pt.table, pt.column
-                        ),
-                        "pseudonymised",
-                        Some(legal_basis),
-                    )
-                } else {
-                    let sets: Vec<String> = clear.iter().map(|c| format!("{c} = ''")).collect();
-                    let cond: Vec<String> = clear.iter().map(|c| format!("{c} <> ''")).collect();
-                    (
-                        format!(
-                            "UPDATE {} SET {} WHERE {} = {p}{extra} AND ({})",
-                            pt.table,
-                            sets.join(", "),
-                            pt.column,
-                            cond.join(" OR ")
-                        ),
-                        "pseudonymised",
-                        Some(legal_basis),
-                    )
+                    out.push(ErasedTable {
+                        table: pt.table.into(),
+                        column: pt.column.into(),
+                        action: "pseudonymised".into(),
+                        rows: 0,
+                        legal_basis: Some(legal_basis.into()),
+                    });
+                    continue;
                 }
+                // Only rows not yet pseudonymised: a repeated erasure touches nothing.
+                let cond: Vec<String> = clear
+                    .iter()
+                    .map(|c| format!("{c} <> ''"))
+                    .chain(reset.iter().map(|(c, v)| format!("{c} <> {v}")))
+                    .collect();
+                (
+                    format!(
+                        "UPDATE {} SET {} WHERE {which}{extra} AND ({})",
+                        pt.table,
+                        sets.join(", "),
+                        cond.join(" OR ")
+                    ),
+                    "pseudonymised",
+                    Some(legal_basis),
+                )
             }
             OnErasure::KeepIdsOnly => {
                 out.push(ErasedTable {
@@ -152,11 +164,11 @@ pub async fn erase(
                 continue;
             }
         };
-        let rows = sqlx::query(&sql)
-            .bind(&id)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
+        let mut query = sqlx::query(&sql);
+        for _ in 0..binds {
+            query = query.bind(id.clone());
+        }
+        let rows = query.execute(tx.conn()).await?.rows_affected();
         touched += rows;
         out.push(ErasedTable {
             table: pt.table.into(),

@@ -41,6 +41,32 @@ pub enum Action {
     },
 }
 
+/// What happens to the rows of another table holding copies of a policy's rows' text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum RelatedAction {
+    /// Deleted.
+    Delete,
+    /// Kept with these columns set to these SQL literals (`("body", "''")`).
+    Set {
+        /// (column, SQL literal).
+        columns: &'static [(&'static str, &'static str)],
+    },
+}
+
+/// Rows of another table that go with a policy's rows.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Related {
+    /// The table.
+    pub table: &'static str,
+    /// The SQL condition finding them: `{due}` stands for the condition selecting the policy's
+    /// rows past their period (on the policy's table), `{case_mail_keys}` for the idempotency
+    /// keys of the e-mails about the cases `{due}` selects ([`crate::coverage::case_mail_keys`]).
+    pub via: &'static str,
+    /// What happens to them.
+    pub action: RelatedAction,
+}
+
 /// One retention policy.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Policy {
@@ -62,6 +88,10 @@ pub struct Policy {
     pub action: Action,
     /// Rows of other tables referring to the deleted ones: (table, column).
     pub dependents: &'static [(&'static str, &'static str)],
+    /// Copies of the rows' text in other tables, treated with them (before them, while they
+    /// still match): a closed case's messages in `case_entries`, its e-mails in
+    /// `mail_messages`.
+    pub related: &'static [Related],
     /// Why this period.
     pub reason: &'static str,
 }
@@ -78,6 +108,7 @@ pub const POLICIES: &[Policy] = &[
         months: 36,
         action: Action::Delete,
         dependents: &[("timeline", "record_id")],
+        related: &[],
         reason: "Service history is useful to the passenger for three years; older contacts are no longer needed (Art. 5(1)(e)).",
     },
     Policy {
@@ -92,6 +123,20 @@ pub const POLICIES: &[Policy] = &[
             columns: &["subject", "description", "booking_reference"],
         },
         dependents: &[],
+        related: &[
+            Related {
+                table: "case_entries",
+                via: "case_id IN (SELECT id FROM cases WHERE {due})",
+                action: RelatedAction::Set {
+                    columns: &[("body", "''"), ("detail", "'{}'")],
+                },
+            },
+            Related {
+                table: "mail_messages",
+                via: "idempotency_key IN ({case_mail_keys})",
+                action: RelatedAction::Delete,
+            },
+        ],
         reason: "Kept six years for claims (limitation periods); afterwards only ids, codes and dates remain for statistics.",
     },
     Policy {
@@ -106,6 +151,7 @@ pub const POLICIES: &[Policy] = &[
             columns: &["details"],
         },
         dependents: &[],
+        related: &[],
         reason: "What the person wrote is kept three years after the answer; the request's dates and steps stay as proof (Art. 5(2)).",
     },
 ];
@@ -142,6 +188,43 @@ fn due(p: &Policy, param: &str) -> String {
         }
     };
     format!("{} AND {} < {param}{touched}", p.condition, p.age_column)
+}
+
+/// The statement treating `rel`'s rows of the rows of `pol` past their period, and how often
+/// the cutoff is to be bound (each `?` of SQLite is a parameter of its own). The rows are
+/// selected whether or not `pol` already cleared them (without [`due`]'s "not yet cleared"), so a
+/// case cleared before its copies were covered gets them cleared too; the statement itself
+/// touches only rows not yet treated, so a repeated run changes nothing.
+fn related_sql(pol: &Policy, rel: &Related, backend: aloft_kernel::Backend) -> (String, usize) {
+    let p = backend.param(1);
+    let due = format!(
+        "{} AND {} < {p} AND {}",
+        pol.condition,
+        pol.age_column,
+        not_held(pol)
+    );
+    let via = rel
+        .via
+        .replace("{case_mail_keys}", &crate::coverage::case_mail_keys(&due))
+        .replace("{due}", &due);
+    let sql = match rel.action {
+        RelatedAction::Delete => format!("DELETE FROM {} WHERE {via}", rel.table),
+        RelatedAction::Set { columns } => {
+            let sets: Vec<String> = columns.iter().map(|(c, v)| format!("{c} = {v}")).collect();
+            let cond: Vec<String> = columns.iter().map(|(c, v)| format!("{c} <> {v}")).collect();
+            format!(
+                "UPDATE {} SET {} WHERE {via} AND ({})",
+                rel.table,
+                sets.join(", "),
+                cond.join(" OR ")
+            )
+        }
+    };
+    let binds = match backend {
+        aloft_kernel::Backend::Sqlite => sql.matches('?').count(),
+        aloft_kernel::Backend::Postgres => 1,
+    };
+    (sql, binds)
 }
 
 /// One policy's line of a report or run.
@@ -268,6 +351,14 @@ pub async fn apply(
             continue;
         };
         let which = format!("{} AND {}", due(pol, &p), not_held(pol));
+        for rel in pol.related {
+            let (sql, binds) = related_sql(pol, rel, db.backend());
+            let mut query = sqlx::query(&sql);
+            for _ in 0..binds {
+                query = query.bind(&line.cutoff);
+            }
+            query.execute(tx.conn()).await?;
+        }
         let rows = match pol.action {
             Action::Delete => {
                 for (dt, dc) in pol.dependents {
