@@ -250,6 +250,7 @@ pub const ROLES: &[RoleDef] = &[
             CHURN_MODEL_READ,
             ACCESS_REVIEW,
             RECORDS_INGEST,
+            aloft_privacy::permissions::CONSENT_EVENTS_SEND,
             CONFIG_REVIEW,
             aloft_compensation::permissions::COMPENSATION_PROCESS,
             aloft_compensation::permissions::GOODWILL_POLICY,

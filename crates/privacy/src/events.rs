@@ -30,6 +30,11 @@ pub struct ConsentChanged {
     pub notice_version: String,
     /// The touchpoint (`web`, `contact_centre`…).
     pub source: String,
+    /// When the passenger gave or withdrew it (a source system's time, else when recorded).
+    pub given_at: String,
+    /// Whether it is now the current state: `false` for a change given before the current
+    /// one (a source event that arrived late), which only joins the history.
+    pub current: bool,
 }
 
 impl DomainEvent for ConsentChanged {

@@ -22,6 +22,8 @@
 //!   segment-level insights of consenting people (migration 0039), every share audited.
 //! - [`dp`]: differentially private counts for partners (Laplace mechanism) with a privacy
 //!   budget per partner, tracked and enforced.
+//! - [`consent_events`]: consent events from source systems (CloudEvents, once per event, the
+//!   state following the change given last).
 //! - [`routes`]: the consent and request API; [`pages`]: the Consent tab of the customer 360°
 //!   page and the DPO console (`/privacy`); [`my_pages`]: the passenger's `/my/consent`. [`events`], [`permissions`]: what it emits, audits, checks.
 //!
@@ -30,6 +32,7 @@
 //! never the proof.
 #![forbid(unsafe_code)]
 
+pub mod consent_events;
 pub mod coverage;
 pub mod demo;
 pub mod dp;
@@ -78,6 +81,7 @@ impl aloft_module::DomainModule for PrivacyModule {
             pages::POLICY,
             pages::CONSOLE_POLICY,
             my_pages::POLICY,
+            consent_events::POLICY,
         ]
         .concat()
     }
@@ -114,7 +118,7 @@ impl aloft_module::DomainModule for PrivacyModule {
     }
 
     fn api_routes(&self) -> utoipa_axum::router::OpenApiRouter {
-        routes::api_routes(self.store.clone())
+        routes::api_routes(self.store.clone()).merge(consent_events::api_routes(self.store.clone()))
     }
 
     fn events(&self) -> Vec<aloft_kernel::event_types::EventType> {

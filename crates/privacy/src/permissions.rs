@@ -6,6 +6,9 @@ use aloft_authz::{Permission, PermissionInfo};
 pub const CONSENT_READ: Permission = Permission::new("privacy.consent.read");
 /// Record a consent given or withdrawn on a passenger's behalf (by phone, at the airport).
 pub const CONSENT_WRITE: Permission = Permission::new("privacy.consent.write");
+/// Send consent events from source systems (the website's preference centre, the app, a
+/// partner's booking flow): an integration's permission, which reads no customer data.
+pub const CONSENT_EVENTS_SEND: Permission = Permission::new("privacy.consent.events.send");
 
 /// Handle data-subject requests: export everything held about a person.
 pub const REQUESTS_MANAGE: Permission = Permission::new("privacy.requests.manage");
@@ -21,6 +24,10 @@ pub const PERMISSIONS: &[PermissionInfo] = &[
     PermissionInfo {
         permission: CONSENT_READ,
         description: "Read a passenger's consents and their history, and the purpose register",
+    },
+    PermissionInfo {
+        permission: CONSENT_EVENTS_SEND,
+        description: "Send consent events from a source system (integrations); reads no customer data",
     },
     PermissionInfo {
         permission: CONSENT_WRITE,

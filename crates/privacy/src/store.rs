@@ -46,8 +46,11 @@ pub struct ConsentRecord {
     pub source: String,
     /// Reference to the evidence.
     pub proof: String,
-    /// When (RFC 3339 UTC).
+    /// When it was recorded in Aloft (RFC 3339 UTC).
     pub recorded_at: String,
+    /// When the passenger gave or withdrew it (RFC 3339 UTC): a source system's event time,
+    /// else the same as `recorded_at`. The current state is the change given last.
+    pub given_at: String,
     /// The actor who recorded it (a staff account, the passenger, an integration client).
     pub recorded_by: String,
 }
@@ -72,7 +75,7 @@ pub struct ConsentStore {
     keys: Option<std::sync::Arc<dyn aloft_kernel::keys::CustomerKeys>>,
 }
 
-const COLUMNS: &str = "id, purpose, channel, granted, lawful_basis, notice_version, source, proof, recorded_at, recorded_by";
+const COLUMNS: &str = "id, purpose, channel, granted, lawful_basis, notice_version, source, proof, recorded_at, recorded_by, COALESCE(given_at, recorded_at) AS given_at";
 
 impl ConsentStore {
     /// A store over `db`; reads are audited through `auditor`.
@@ -189,11 +192,12 @@ impl ConsentStore {
         Ok(())
     }
 
-    /// Every history row of `customer`, newest first (unaudited: callers audit).
+    /// Every history row of `customer`, the one given last first (unaudited: callers audit).
     pub async fn history(&self, customer: CustomerId) -> Result<Vec<ConsentRecord>, StorageError> {
         let p = self.db.backend().param(1);
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM privacy_consents WHERE customer_id = {p} ORDER BY seq DESC"
+            "SELECT {COLUMNS} FROM privacy_consents WHERE customer_id = {p} \
+             ORDER BY COALESCE(given_at, recorded_at) DESC, seq DESC"
         ))
         .bind(customer.to_string())
         .fetch_all(self.db.pool())
@@ -211,6 +215,7 @@ impl ConsentStore {
                     proof: r.try_get("proof")?,
                     recorded_at: r.try_get("recorded_at")?,
                     recorded_by: r.try_get("recorded_by")?,
+                    given_at: r.try_get("given_at")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -281,9 +286,34 @@ pub(crate) async fn insert_change(
     change: &ConsentChange,
     ctx: &AccessContext,
 ) -> Result<ConsentRecord, StorageError> {
+    Ok(insert_change_from(tx, customer, change, ctx, None).await?.0)
+}
+
+/// Where a change recorded from a source system's event came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    /// The event's CloudEvents `source`.
+    pub event_source: String,
+    /// The event's `id`.
+    pub event_id: String,
+    /// When the passenger gave or withdrew the consent (the event's `time`).
+    pub given_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// [`insert_change`] for a change given at another time than now (a source system's event).
+/// Returns the row and whether it became the current state: a change given before the
+/// current one (an event that arrived late) joins the history only.
+pub(crate) async fn insert_change_from(
+    tx: &mut aloft_kernel::db::WriteTx,
+    customer: CustomerId,
+    change: &ConsentChange,
+    ctx: &AccessContext,
+    origin: Option<&Origin>,
+) -> Result<(ConsentRecord, bool), StorageError> {
     let b = aloft_kernel::Backend::of(tx.conn());
     let id = uuid::Uuid::now_v7().to_string();
     let at = to_db_time(now());
+    let given_at = origin.map_or_else(|| at.clone(), |o| to_db_time(o.given_at));
     let rec = ConsentRecord {
         id: id.clone(),
         purpose: change.purpose.code.into(),
@@ -295,10 +325,11 @@ pub(crate) async fn insert_change(
         proof: change.proof.clone(),
         recorded_at: at.clone(),
         recorded_by: ctx.actor.id.clone(),
+        given_at: given_at.clone(),
     };
-    let ps: Vec<String> = (1..=11).map(|n| b.param(n)).collect();
+    let ps: Vec<String> = (1..=14).map(|n| b.param(n)).collect();
     sqlx::query(&format!(
-        "INSERT INTO privacy_consents (id, customer_id, purpose, channel, granted, lawful_basis, notice_version, source, proof, recorded_at, recorded_by) VALUES ({})",
+        "INSERT INTO privacy_consents (id, customer_id, purpose, channel, granted, lawful_basis, notice_version, source, proof, recorded_at, recorded_by, given_at, event_source, event_id) VALUES ({})",
         ps.join(", ")
     ))
     .bind(&id)
@@ -312,12 +343,18 @@ pub(crate) async fn insert_change(
     .bind(&rec.proof)
     .bind(&at)
     .bind(&rec.recorded_by)
+    .bind(&given_at)
+    .bind(origin.map(|o| o.event_source.clone()))
+    .bind(origin.map(|o| o.event_id.clone()))
     .execute(tx.conn())
     .await?;
-    let ps: Vec<String> = (1..=6).map(|n| b.param(n)).collect();
-    sqlx::query(&format!(
-        "INSERT INTO privacy_consent_state (customer_id, purpose, channel, granted, consent_id, updated_at) VALUES ({}) \
-         ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET granted = excluded.granted, consent_id = excluded.consent_id, updated_at = excluded.updated_at",
+    // The state follows the change given last; a tie goes to the one recorded last.
+    let ps: Vec<String> = (1..=7).map(|n| b.param(n)).collect();
+    let current = sqlx::query(&format!(
+        "INSERT INTO privacy_consent_state (customer_id, purpose, channel, granted, consent_id, updated_at, given_at) VALUES ({}) \
+         ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET granted = excluded.granted, consent_id = excluded.consent_id, \
+         updated_at = excluded.updated_at, given_at = excluded.given_at \
+         WHERE COALESCE(privacy_consent_state.given_at, privacy_consent_state.updated_at) <= excluded.given_at",
         ps.join(", ")
     ))
     .bind(customer.to_string())
@@ -326,8 +363,11 @@ pub(crate) async fn insert_change(
     .bind(i64::from(rec.granted))
     .bind(&id)
     .bind(&at)
+    .bind(&given_at)
     .execute(tx.conn())
-    .await?;
+    .await?
+    .rows_affected()
+        == 1;
     refresh_allowed(tx, customer).await?;
     tx.emit(&CloudEvent::of(&ConsentChanged {
         customer_id: customer.to_string(),
@@ -338,6 +378,8 @@ pub(crate) async fn insert_change(
         lawful_basis: rec.lawful_basis.clone(),
         notice_version: rec.notice_version.clone(),
         source: rec.source.clone(),
+        given_at: rec.given_at.clone(),
+        current,
     }))
     .await?;
     tx.audit(&[ctx.entry(
@@ -348,7 +390,7 @@ pub(crate) async fn insert_change(
         "success",
     )])
     .await?;
-    Ok(rec)
+    Ok((rec, current))
 }
 
 /// The condition "the customer in `customer_column` is not restricted" (Art. 18), for every
