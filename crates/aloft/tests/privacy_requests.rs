@@ -1163,6 +1163,7 @@ async fn records_of_processing_list_every_enforced_purpose_and_retention_policy(
         );
         assert!(html.contains("/privacy/records-of-processing.csv"));
         assert!(html.contains("id=\"records-disclosures\""));
+        assert!(html.contains("id=\"records-consistency\"") && html.contains(star));
         assert_eq!(reg["disclosures"].as_array().unwrap().len(), 2);
         assert!(
             csv.contains("\"disclosure\",\"k_anonymous\"")

@@ -457,10 +457,20 @@ async fn the_console_releases_shares_and_counts_from_its_forms() {
         let app = TestApp::spawn(backend).await;
         seed(&app).await;
         register(&app, "Star Hotels").await;
-        register(&app, "Alliance Air").await;
         let dpo = app.sign_in_as(DPO).await;
+        // A partner registered from the form: fields named, a second spelling refused.
+        let r = app.post_form_as(&dpo, "/privacy/partners", "partner_name=Alliance+Air&partner_contact=x").await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert!(r.text().contains("href=\"#f-partner-contact\"") && r.text().contains("href=\"#f-partner-agreement-ref\""), "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/partners", "partner_name=Alliance+Air&partner_contact=dpo%40alliance.example&partner_agreement_ref=DSA-AA-1").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/partners", "partner_name=ALLIANCE+air&partner_contact=dpo%40alliance.example&partner_agreement_ref=DSA-AA-2").await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert!(r.text().contains("href=\"#f-partner-name\""), "{}", r.text());
         let html = app.get_as(&dpo, "/privacy").await.text();
-        for form in ["action=\"/privacy/shares\"", "action=\"/privacy/dp/budgets\"", "action=\"/privacy/dp/releases\""] {
+        assert!(html.contains("id=\"privacy-partners\"") && html.contains("DSA-AA-1") && !html.contains("DSA-AA-2"));
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        for form in ["action=\"/privacy/shares\"", "action=\"/privacy/dp/budgets\"", "action=\"/privacy/dp/releases\"", "action=\"/privacy/partners\""] {
             assert!(html.contains(form), "{form}");
         }
 
@@ -513,6 +523,17 @@ async fn the_console_releases_shares_and_counts_from_its_forms() {
         assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_partner_shares WHERE kind = 'dp_counts'").await, 1);
         let html = app.get_as(&dpo, "/privacy").await.text();
         assert!(html.contains("id=\"privacy-budgets\"") && html.contains("0.400"), "the remaining budget is shown");
+        // A raise from the form needs a reason; with one, the release fits.
+        assert!(html.contains("action=\"/privacy/dp/budgets/raise\""));
+        let star: String = sqlx::query_scalar("SELECT id FROM privacy_partners WHERE name = 'Star Hotels'").fetch_one(app.test_db.db.pool()).await.unwrap();
+        let r = app.post_form_as(&dpo, "/privacy/dp/budgets/raise", &format!("raise_partner={star}&raise_epsilon=0.5&raise_reason=")).await;
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("href=\"#f-raise-reason\""), "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/dp/budgets/raise", &format!("raise_partner={star}&raise_epsilon=0.5&raise_reason=DSA-7+amended+2026-12")).await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let r = app.post_form_as(&dpo, "/privacy/dp/releases", "dp_partner=Star+Hotels&dp_dimension=region&dp_epsilon=0.6").await;
+        assert_eq!(r.status, 303, "0.9 was left after the raise");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.dp_budget_raised'").await, 1);
 
         // Not for other staff.
         let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;

@@ -290,6 +290,16 @@ pub const CONSOLE_POLICY: &[RoutePolicy] = &[
         Access::Permission(REQUESTS_MANAGE),
     ),
     RoutePolicy::new(
+        "POST",
+        "/privacy/partners",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
+        "/privacy/dp/budgets/raise",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
         "GET",
         "/privacy/records-of-processing.csv",
         Access::Permission(REQUESTS_MANAGE),
@@ -312,6 +322,8 @@ pub fn console_routes(requests: Requests) -> axum::Router {
         .route("/privacy/shares/{id}/csv", get(share_csv))
         .route("/privacy/dp/budgets", post(budget_post))
         .route("/privacy/dp/releases", post(dp_release_post))
+        .route("/privacy/partners", post(partner_post))
+        .route("/privacy/dp/budgets/raise", post(raise_post))
         .with_state(requests)
 }
 
@@ -409,6 +421,17 @@ fn records_section(partners: &[crate::sharing::Partner]) -> Markup {
                 html! { (p.reason) },
             ]).collect())
             .render())
+            (DataTable::new("What the register states against what the system enforces", vec![
+                Column::new("Check"), Column::new("About"), Column::new("Stated"), Column::new("Enforced"),
+            ])
+            .id("records-consistency")
+            .rows(r.consistency.iter().map(|c| vec![
+                html! { @if c.consistent { (kit::badge("consistent", Tone::Good)) } @else { (kit::badge("not enforced", Tone::Bad)) } " " (c.check.replace('_', " ")) },
+                html! { (c.subject) },
+                html! { (c.stated) },
+                html! { (c.enforced) },
+            ]).collect())
+            .render())
             (DataTable::new("Anonymised and aggregated disclosures to partners", vec![
                 Column::new("Release"), Column::new("Attributes"), Column::new("Safeguard"),
             ])
@@ -437,6 +460,8 @@ struct Extra {
     share_form: Markup,
     budget_form: Markup,
     release_form: Markup,
+    partner_form: Markup,
+    raise_form: Markup,
 }
 
 fn place_hold_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
@@ -632,6 +657,27 @@ fn console_body(
             }
         }
         }
+        section aria-labelledby="partners-h" {
+            h2 #partners-h { "Partners" }
+            p { "Only registered partners receive shares and counts, each with one lifetime privacy budget; a name is unique whatever its case or spacing. They are the recipients of partner sharing in the records of processing." }
+            @if extra.partners.is_empty() {
+                (kit::empty_state("No partner registered", "Register a partner below before releasing anything to it.", None))
+            } @else {
+                (DataTable::new("Registered partners", vec![
+                    Column::new("Partner"), Column::new("Contact"), Column::new("Agreement"), Column::new("Registered"),
+                ])
+                .id("privacy-partners")
+                .rows(extra.partners.iter().map(|p| vec![
+                    html! { (p.name) },
+                    html! { (p.contact) },
+                    html! { (p.agreement_ref) },
+                    html! { time datetime=(p.created_at) { (p.created_at.get(..10).unwrap_or(&p.created_at)) } },
+                ]).collect())
+                .render())
+            }
+            h3 #partner-form-h { "Register a partner" }
+            (extra.partner_form)
+        }
         section aria-labelledby="shares-h" {
             h2 #shares-h { "Partner shares" }
             p { "Anonymised insights released to partners: only people who consented to partner sharing, quasi-identifiers generalised (age band, region, travel frequency), groups smaller than k or less diverse than l suppressed. Each share is audited with what was released; its CSV is kept exactly as the partner received it." }
@@ -663,12 +709,12 @@ fn console_body(
         }
         section aria-labelledby="budgets-h" {
             h2 #budgets-h { "Privacy budgets" }
-            p { "Differentially private counts (Laplace mechanism) released to partners spend their budget ε; a release that would exceed it is refused." }
+            p { "Differentially private counts (Laplace mechanism) released to partners spend their lifetime budget ε; a release that would exceed it is refused. A budget is set once; raising it needs a reason and is audited." }
             @if extra.budgets.is_empty() {
                 (kit::empty_state("No budget set", "Set a partner's budget below before releasing counts to them.", None))
             } @else {
                 (DataTable::new("Privacy budget per partner", vec![
-                    Column::new("Partner"), Column::new("Budget ε").numeric(), Column::new("Spent ε").numeric(),
+                    Column::new("Partner"), Column::new("Lifetime budget ε").numeric(), Column::new("Spent ε").numeric(),
                     Column::new("Remaining ε").numeric(), Column::new("Releases").numeric(),
                 ])
                 .id("privacy-budgets")
@@ -681,8 +727,12 @@ fn console_body(
                 ]).collect())
                 .render())
             }
-            h3 #budget-form-h { "Set a partner's budget" }
+            h3 #budget-form-h { "Set a partner's lifetime budget" }
             (extra.budget_form)
+            @if !extra.budgets.is_empty() {
+                h3 #raise-form-h { "Raise a partner's budget" }
+                (extra.raise_form)
+            }
             h3 #release-form-h { "Release differentially private counts" }
             (extra.release_form)
         }
@@ -710,6 +760,8 @@ struct Forms {
     share: Option<Markup>,
     budget: Option<Markup>,
     release: Option<Markup>,
+    partner: Option<Markup>,
+    raise: Option<Markup>,
 }
 
 /// The console, with the request form and, when one failed, the hold forms as submitted.
@@ -752,6 +804,12 @@ async fn console_page_with(
         release_form: forms
             .release
             .unwrap_or_else(|| release_form(&budgets, None, &no_errors)),
+        partner_form: forms
+            .partner
+            .unwrap_or_else(|| partner_form(None, &no_errors)),
+        raise_form: forms
+            .raise
+            .unwrap_or_else(|| raise_form(&budgets, None, &no_errors)),
         partners,
         shares,
         budgets,
@@ -1287,7 +1345,7 @@ fn share_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
         form method="post" action="/privacy/shares" {
             (aloft_web::csrf_field())
             (kit::error_summary(errors))
-            (Field::text("share_partner", "Partner").hint("Who receives the file (at most 100 characters)").value(value("share_partner", "")).required().render(errors))
+            (Field::text("share_partner", "Partner").hint("A registered partner's name (see Partners above)").value(value("share_partner", "")).required().render(errors))
             (Field::text("share_k", "k (smallest group released)").hint("A whole number from 2 to 1000: every released group holds at least k people").value(value("share_k", "5")).required().render(errors))
             (Field::text("share_l", "l (distinct sensitive values per group)").hint("A whole number from 1 to k").value(value("share_l", "2")).required().render(errors))
             (Field::new("share_sensitive", "Sensitive attribute", FieldKind::Select(sensitive)).value(value("share_sensitive", "meal_preference")).render(errors))
@@ -1304,7 +1362,7 @@ fn budget_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
         form method="post" action="/privacy/dp/budgets" {
             (aloft_web::csrf_field())
             (kit::error_summary(errors))
-            (Field::text("budget_partner", "Partner").value(value("budget_partner")).required().render(errors))
+            (Field::text("budget_partner", "Partner").hint("A registered partner's name").value(value("budget_partner")).required().render(errors))
             (Field::text("budget_epsilon", "Lifetime budget ε").hint("A decimal from 0.01 to 100, at most three decimals; set once — a raise needs a reason and is audited").value(value("budget_epsilon")).required().render(errors))
             button type="submit" { "Set budget" }
         }
@@ -1347,6 +1405,158 @@ fn release_form(
             button type="submit" { "Release counts" }
         }
     }
+}
+
+/// The form that registers a partner (`POST /privacy/partners`).
+fn partner_form(data: Option<&FormData>, errors: &FormErrors) -> Markup {
+    let value = |n: &str| data.and_then(|d| d.text(n)).map(str::to_owned);
+    html! {
+        form method="post" action="/privacy/partners" {
+            (aloft_web::csrf_field())
+            (kit::error_summary(errors))
+            (Field::text("partner_name", "Name").hint("At most 100 characters; unique whatever its case or spacing").value(value("partner_name")).required().render(errors))
+            (Field::text("partner_contact", "Privacy contact at the partner").hint("Whom to contact about the data, e.g. an e-mail address").value(value("partner_contact")).required().render(errors))
+            (Field::text("partner_agreement_ref", "Legal agreement").hint("The reference of the data-sharing agreement the disclosures rest on").value(value("partner_agreement_ref")).required().render(errors))
+            button type="submit" { "Register partner" }
+        }
+    }
+}
+
+/// The form that raises a partner's lifetime budget (`POST /privacy/dp/budgets/raise`).
+fn raise_form(
+    budgets: &[crate::dp::Budget],
+    data: Option<&FormData>,
+    errors: &FormErrors,
+) -> Markup {
+    let value = |n: &str| data.and_then(|d| d.text(n)).map(str::to_owned);
+    let mut partners = vec![(String::new(), "— choose a partner —".to_owned())];
+    partners.extend(budgets.iter().map(|b| {
+        (
+            b.partner_id.clone(),
+            format!("{} (lifetime ε {})", b.partner, b.epsilon_total),
+        )
+    }));
+    html! {
+        form method="post" action="/privacy/dp/budgets/raise" {
+            (aloft_web::csrf_field())
+            (kit::error_summary(errors))
+            (Field::new("raise_partner", "Partner", FieldKind::Select(partners)).value(value("raise_partner")).required().render(errors))
+            (Field::text("raise_epsilon", "Raise by ε").hint("A decimal from 0.01 to 100; what was spent stays spent").value(value("raise_epsilon")).required().render(errors))
+            (Field::new("raise_reason", "Why", FieldKind::TextArea).hint("10 to 500 characters, e.g. the amended agreement; kept in the audit trail").value(value("raise_reason")).required().render(errors))
+            button type="submit" { "Raise budget" }
+        }
+    }
+}
+
+/// `POST /privacy/partners`: registers a partner from the console's form.
+async fn partner_post(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let data = FormData::from_pairs(pairs);
+    let mut errors = FormErrors::new();
+    let doc = form_document(
+        &data,
+        &[
+            ("partner_name", "name"),
+            ("partner_contact", "contact"),
+            ("partner_agreement_ref", "agreement_ref"),
+        ],
+        &[],
+        &mut errors,
+    );
+    let status = match crate::sharing::parse_partner(&doc) {
+        Ok(new) => {
+            match crate::sharing::register_partner(requests.consents().db(), &new, &ctx).await {
+                Ok(p) => {
+                    return kit::redirect_with_notice(
+                        "/privacy#partners-h",
+                        &format!("Partner {} registered.", p.name),
+                    );
+                }
+                Err(crate::sharing::ShareError::DuplicatePartner) => {
+                    errors.add(
+                        "partner_name",
+                        "A partner with this name is registered already.",
+                    );
+                    StatusCode::CONFLICT
+                }
+                Err(_) => return unavailable("Privacy"),
+            }
+        }
+        Err(errs) => {
+            add_errors(&mut errors, "partner", errs);
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
+    console_again(
+        &requests,
+        &ctx,
+        status,
+        Forms {
+            partner: Some(partner_form(Some(&data), &errors)),
+            ..Forms::default()
+        },
+    )
+    .await
+}
+
+/// `POST /privacy/dp/budgets/raise`: raises a partner's lifetime budget, with a reason.
+async fn raise_post(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::Form(pairs): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    let data = FormData::from_pairs(pairs);
+    let mut errors = FormErrors::new();
+    let doc = form_document(
+        &data,
+        &[
+            ("raise_partner", "partner"),
+            ("raise_epsilon", "epsilon"),
+            ("raise_reason", "reason"),
+        ],
+        &[],
+        &mut errors,
+    );
+    let db = requests.consents().db();
+    let status = match crate::dp::parse_raise(&doc) {
+        Ok(raise) => match crate::dp::raise_budget(db, &raise, &ctx).await {
+            Ok(b) => {
+                return kit::redirect_with_notice(
+                    "/privacy#budgets-h",
+                    &format!(
+                        "Lifetime budget of {} raised to ε {}: {} remaining.",
+                        b.partner, b.epsilon_total, b.epsilon_remaining
+                    ),
+                );
+            }
+            Err(crate::dp::DpError::UnknownPartner | crate::dp::DpError::NoBudget) => {
+                errors.add(
+                    "raise_partner",
+                    "Choose a registered partner with a budget.",
+                );
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Err(_) => return unavailable("Privacy"),
+        },
+        Err(errs) => {
+            add_errors(&mut errors, "raise", errs);
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
+    let budgets = crate::dp::budgets(db).await.unwrap_or_default();
+    console_again(
+        &requests,
+        &ctx,
+        status,
+        Forms {
+            raise: Some(raise_form(&budgets, Some(&data), &errors)),
+            ..Forms::default()
+        },
+    )
+    .await
 }
 
 /// The form's fields as the API's JSON: `(form field, API field)`; a number field that is not a
