@@ -123,6 +123,8 @@ async fn the_model_learns_the_planted_signal_and_explains_a_customer_to_those_al
             recent >= 2,
             "the most disrupted active customer had {recent}"
         );
+        // A score profiles the customer: it needs their personalisation consent.
+        consent(&app, &id, "personalisation", true).await;
         let path = format!("/api/v1/customers/{id}/churn");
         let r = api_as(&app, ids::CONTACT_CENTRE_AGENT, &path).await;
         assert_eq!(r.status, 200, "{}", r.text());
@@ -205,6 +207,185 @@ async fn the_model_learns_the_planted_signal_and_explains_a_customer_to_those_al
             "{}",
             r.text()
         );
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn call(app: &TestApp, role: &str, method: &str, path: &str, body: &Value) -> common::Reply {
+    app.request(
+        method,
+        path,
+        &[
+            ("authorization", app.role_tokens.get(role)),
+            ("content-type", "application/json"),
+        ],
+        Bytes::from(body.to_string()),
+    )
+    .await
+}
+
+/// Records `customer`'s consent to `purpose` (given or withdrawn) as a contact centre agent.
+async fn consent(app: &TestApp, customer: &str, purpose: &str, granted: bool) {
+    let r = call(
+        app,
+        ids::CONTACT_CENTRE_AGENT,
+        "POST",
+        &format!("/api/v1/customers/{customer}/consents"),
+        &json!({"purpose": purpose, "granted": granted, "source": "contact_centre", "proof": "call 9001"}),
+    )
+    .await;
+    assert!(r.status < 300, "{}", r.text());
+}
+
+/// Restricts `customer`'s processing (Art. 18) as the privacy officer does: a restriction
+/// request taken through identity verification to completion.
+async fn restrict(app: &TestApp, customer: &str) {
+    let dpo = ids::DATA_PRIVACY_OFFICER;
+    let r = call(app, dpo, "POST", "/api/v1/privacy/requests",
+        &json!({"customer_id": customer, "kind": "restriction", "channel": "email", "details": "disputed"})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let request = r.json()["id"].as_str().unwrap().to_owned();
+    for step in [
+        json!({"to": "identity_verified", "note": "passport checked"}),
+        json!({"to": "in_progress"}),
+        json!({"to": "completed", "note": "restricted until settled"}),
+    ] {
+        let path = format!("/api/v1/privacy/requests/{request}/transitions");
+        let r = call(app, dpo, "POST", &path, &step).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+}
+
+/// The value of `aloft_churn_score_withheld_total{reason}` on `/metrics` (0 before the first).
+async fn withheld_count(app: &TestApp, reason: &str) -> u64 {
+    let text = api_as(app, ids::SECURITY_OPERATIONS_MANAGER, "/metrics")
+        .await
+        .text();
+    let series = format!("aloft_churn_score_withheld_total{{reason=\"{reason}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+/// Issue 21 item 2. Training is an analysis of the population (`analytics`: consent or
+/// legitimate interests): people never asked are in it, those who withdrew it or whose
+/// processing is restricted are left out, and the model counts them. Scoring one customer is
+/// profiling (`personalisation`: consent alone): never asked, withdrawn or restricted gets no
+/// score — a 409 and a notice on the tab saying why, counted — and consent given gets one.
+/// Without the checks the left-out people would be in the population and every score computed.
+#[tokio::test]
+async fn training_leaves_out_objections_and_a_score_needs_personalisation_consent() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let now = Utc::now();
+        let ids_ = seed(&app, 300, |i| aloft_churn::demo::history(42, i, now)).await;
+        let ids_: Vec<String> = ids_.iter().map(|c| c.to_string()).collect();
+        let (withdrew, rest) = ids_.split_at(6);
+        let (restricted, rest) = rest.split_at(1);
+        let consented = &rest[0];
+        for c in withdrew {
+            consent(&app, c, "analytics", false).await;
+        }
+        restrict(&app, &restricted[0]).await;
+        consent(&app, consented, "analytics", true).await;
+
+        let store = ChurnStore::new(app.test_db.db.clone());
+        let population = store.histories().await.unwrap();
+        let in_it = |c: &String| population.people.iter().any(|(p, _)| p == c);
+        assert_eq!(population.people.len(), 300 - 7);
+        assert!(!withdrew.iter().any(in_it) && !in_it(&restricted[0]));
+        assert!(
+            in_it(consented) && in_it(&rest[1]),
+            "consented and never asked are in"
+        );
+        let m = store
+            .train_and_store(now, &AccessContext::system("test"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (m.model.left_out.objected, m.model.left_out.restricted),
+            (6, 1)
+        );
+        let r = api_as(&app, ids::DATA_ANALYST, "/api/v1/models/churn").await;
+        assert_eq!(
+            r.json()["left_out"],
+            json!({"objected": 6, "restricted": 1}),
+            "{}",
+            r.text()
+        );
+        let analyst = app.sign_in_as(ids::DATA_ANALYST).await;
+        let html = app.get_as(&analyst, "/models/churn").await.text();
+        assert!(html.contains("Left out: objected to analytics"), "{html}");
+
+        // Never asked about personalisation: no score, and why.
+        let x = &rest[1];
+        let path = format!("/api/v1/customers/{x}/churn");
+        let before = withheld_count(&app, "no_consent").await;
+        let r = api_as(&app, ids::CONTACT_CENTRE_AGENT, &path).await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert!(
+            r.json()["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("consent-required"),
+            "{}",
+            r.text()
+        );
+        assert!(
+            r.json()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("no personalisation consent"),
+            "{}",
+            r.text()
+        );
+        assert!(
+            withheld_count(&app, "no_consent").await > before,
+            "counted on /metrics"
+        );
+        let agent = app.sign_in_as(ids::CONTACT_CENTRE_AGENT).await;
+        let html = app
+            .get_as(&agent, &format!("/customers/{x}?tab=churn"))
+            .await
+            .text();
+        assert!(
+            html.contains("No retention risk: no personalisation consent"),
+            "{html}"
+        );
+        assert!(!html.contains("Defection risk"), "{html}");
+        // Given: scored. Withdrawn again: not.
+        consent(&app, x, "personalisation", true).await;
+        let r = api_as(&app, ids::CONTACT_CENTRE_AGENT, &path).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        consent(&app, x, "personalisation", false).await;
+        assert_eq!(
+            api_as(&app, ids::CONTACT_CENTRE_AGENT, &path).await.status,
+            409
+        );
+        // Restricted with personalisation given: no score either.
+        consent(&app, &restricted[0], "personalisation", true).await;
+        let before = withheld_count(&app, "restricted").await;
+        let r = api_as(
+            &app,
+            ids::CONTACT_CENTRE_AGENT,
+            &format!("/api/v1/customers/{}/churn", restricted[0]),
+        )
+        .await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert!(
+            r.json()["detail"].as_str().unwrap().contains("Art. 18"),
+            "{}",
+            r.text()
+        );
+        assert!(withheld_count(&app, "restricted").await > before);
+        // Only the one computed score was audited as a read.
+        let audited: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'churn.score_read'")
+                .fetch_one(app.test_db.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(audited, 1);
         app.stop().await;
     })
     .await;
@@ -322,7 +503,7 @@ async fn a_downgrade_analytics_saw_is_tier_movement_for_the_model() {
         assert_eq!(facts.count(&rule, Utc::now()).await.unwrap(), 1);
         facts.rebuild(Utc::now()).await.unwrap();
         let all = store.histories().await.unwrap();
-        let (_, h) = all.iter().find(|(c, _)| *c == id).unwrap();
+        let (_, h) = all.people.iter().find(|(c, _)| *c == id).unwrap();
         assert_eq!(h.tiers.len(), 2);
         assert_eq!(h.tiers[1].0, changed);
         assert_eq!(tier_drop(h), 1.0);

@@ -118,6 +118,21 @@ pub struct ChurnModel {
     pub trained_at: String,
     /// Validation results.
     pub metrics: Metrics,
+    /// Who the training population left out for the privacy register's purpose (absent in
+    /// models stored before it was counted).
+    #[serde(default)]
+    pub left_out: LeftOut,
+}
+
+/// The customers training left out because the privacy register's `analytics` purpose does not
+/// allow their data (`storage::TRAINING_PURPOSE`), so the model page can say how much of the
+/// population the model did not learn from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LeftOut {
+    /// Customers who objected to analytics or withdrew it (Art. 21(1)).
+    pub objected: u64,
+    /// Customers whose processing is restricted (Art. 18).
+    pub restricted: u64,
 }
 
 /// One reason behind a score.
@@ -273,6 +288,7 @@ pub fn train(
         validation_cutoff: rfc(validation_cutoff),
         trained_at: rfc(horizon),
         metrics,
+        left_out: LeftOut::default(),
     })
 }
 

@@ -86,6 +86,9 @@ pub fn record_views(store: ChurnStore) -> Vec<RecordView> {
                     Err(ChurnError::NotFound) => {
                         kit::notice("This customer has no retention risk.", Tone::Warn)
                     }
+                    Err(ChurnError::Withheld(why)) => {
+                        kit::notice(&format!("No retention risk: {}.", why.reason()), Tone::Warn)
+                    }
                     Err(_) => kit::notice(
                         "The retention risk cannot be worked out right now.",
                         Tone::Bad,
@@ -280,6 +283,8 @@ async fn model_page(State(store): State<ChurnStore>) -> Response {
                     ("Validation customers who defected", m.validation_defected.to_string(), None),
                     ("Training customers", m.train_rows.to_string(), None),
                     ("Training customers who defected", m.train_defected.to_string(), None),
+                    ("Left out: objected to analytics", s.left_out.objected.to_string(), None),
+                    ("Left out: processing restricted", s.left_out.restricted.to_string(), None),
                 ]))
                 section #churn-calibration-section aria-labelledby="churn-cal-title" {
                     h2 #churn-cal-title { "Calibration" }

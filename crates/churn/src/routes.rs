@@ -1,6 +1,7 @@
 //! The churn API and the module that brings the defection model to the application:
 //! - `GET /api/v1/customers/{id}/churn` (`churn.score.read`): a customer's risk, expected
-//!   value and top reasons, from the newest model; audited.
+//!   value and top reasons, from the newest model; audited. Only with the customer's
+//!   personalisation consent given now and processing unrestricted: else a 409 saying why.
 //! - `GET /api/v1/models/churn` (`churn.model.read`): the newest model's validation metrics,
 //!   calibration table and coefficients (aggregates only).
 
@@ -16,7 +17,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::model::{Coefficient, Metrics};
+use crate::model::{Coefficient, LeftOut, Metrics};
 pub use crate::permissions::{CHURN_MODEL_READ, CHURN_SCORE_READ, PERMISSIONS};
 use crate::storage::{ChurnError, ChurnStore, CustomerScore};
 
@@ -41,6 +42,14 @@ pub fn api_error(e: ChurnError) -> ApiError {
         ChurnError::NotFound => ApiError::NotFound("customer"),
         ChurnError::NoModel => ApiError::NotFound("churn model"),
         ChurnError::Train(t) => ApiError::Internal(t.to_string()),
+        ChurnError::Withheld(why) => ApiError::Problem(
+            Problem::new(
+                axum::http::StatusCode::CONFLICT,
+                "consent-required",
+                "The customer may not be profiled",
+            )
+            .with_detail(format!("No retention risk: {}.", why.reason())),
+        ),
     }
 }
 
@@ -60,6 +69,7 @@ pub fn sees_every_customer() -> bool {
     responses(
         (status = 200, description = "The score and its explanation", body = CustomerScore),
         (status = 404, description = "No such customer, or no model trained yet", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The customer has not given personalisation consent, or their processing is restricted: no score is computed (the detail says which)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn customer_churn(
@@ -96,6 +106,8 @@ pub struct ModelSummary {
     pub metrics: Metrics,
     /// Weight per feature (standardised).
     pub coefficients: Vec<Coefficient>,
+    /// Customers the training left out for the privacy register's `analytics` purpose.
+    pub left_out: LeftOut,
 }
 
 /// The newest defection model's validation metrics (AUC, Brier, calibration by decile,
@@ -125,6 +137,7 @@ pub async fn summary(store: &ChurnStore) -> Result<ModelSummary, ChurnError> {
         validation_cutoff: s.model.validation_cutoff,
         window_days: s.model.window_days,
         metrics: s.model.metrics,
+        left_out: s.model.left_out,
     })
 }
 

@@ -11,6 +11,15 @@
 //! analytics records as it sees a profile's tier move: the only tier history Aloft keeps — the
 //! profile holds the current tier, the change log names fields, not values), and approved
 //! compensation proposals (a disruption put right).
+//!
+//! Consent where the data is used (issue 21, item 2): training is an analysis of the
+//! population, the privacy register's `analytics` purpose ([`TRAINING_PURPOSE`]: consent or
+//! legitimate interests), so it leaves out whoever objected to it or withdrew it and whoever's
+//! processing is restricted, and the model records how many ([`crate::model::LeftOut`]).
+//! Scoring one customer is profiling them (GDPR Art. 4(4)) so that the contact centre acts on
+//! it — retention treatment and offers — the `personalisation` purpose ([`SCORING_PURPOSE`]:
+//! consent alone): without that consent given now, or while their processing is restricted, no
+//! score is computed; the refusal says why and is counted (`aloft_churn_score_withheld_total`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -23,7 +32,94 @@ use aloft_kernel::{AccessContext, Database, StorageError};
 use crate::events::{ModelTrained, audit};
 use crate::features::{DISRUPTIVE_DELAY_MINUTES, Feedback, Flight, History};
 use crate::logistic::Settings;
-use crate::model::{self, ChurnModel, Score, TrainError};
+use crate::model::{self, ChurnModel, LeftOut, Score, TrainError};
+
+/// The privacy register's purpose training serves: an analysis of the whole population.
+pub const TRAINING_PURPOSE: &str = "analytics";
+
+/// The privacy register's purpose scoring one customer serves: profiling them for retention.
+pub const SCORING_PURPOSE: &str = "personalisation";
+
+/// Why a customer's score is not computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withheld {
+    /// No `personalisation` consent given now (never given, withdrawn or objected to).
+    NoConsent,
+    /// Processing restricted (Art. 18).
+    Restricted,
+}
+
+impl Withheld {
+    /// The code (`no_consent`), also the counter's `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Withheld::NoConsent => "no_consent",
+            Withheld::Restricted => "restricted",
+        }
+    }
+
+    /// What the agent is told, in a sentence.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Withheld::NoConsent => {
+                "no personalisation consent: a retention risk profiles the customer, which needs their personalisation consent given now"
+            }
+            Withheld::Restricted => {
+                "processing restricted (GDPR Art. 18): the customer's data may not be used to profile them while it lasts"
+            }
+        }
+    }
+}
+
+/// Whether, and why, the customer whose id is the SQL expression `customer` is left out of
+/// processing for `purpose`, as an SQL `BIGINT`: `0` allowed, `1` no consent, `2` processing
+/// restricted (Art. 18; a purpose a law requires continues).
+///
+/// "No consent" follows the purpose's lawful basis in the register. A purpose that may rest on
+/// legitimate interests (Art. 6(1)(f): `analytics`, whose results never identify anyone)
+/// includes a person never asked and leaves out one who objected or withdrew (Art. 21(1); an
+/// objection records a withdrawal); a purpose resting on consent alone (`personalisation`)
+/// needs it given and not withdrawn. The same rule as the lake export's
+/// (`aloft_lake::export::left_out_sql`), which this crate does not depend on.
+///
+/// Safe to splice: the purpose code comes from the register and `customer` is the caller's
+/// own column.
+pub fn left_out_sql(purpose: &aloft_privacy::model::Purpose, customer: &str) -> String {
+    let state = |granted: u8| {
+        format!(
+            "EXISTS (SELECT 1 FROM privacy_consent_state pcs WHERE pcs.customer_id = {customer} \
+             AND pcs.purpose = '{}' AND pcs.granted = {granted})",
+            purpose.code
+        )
+    };
+    let no_consent = if purpose.bases.contains(&"legitimate_interests") {
+        state(0)
+    } else {
+        format!("NOT {}", state(1))
+    };
+    if purpose.required_by_law {
+        return format!("CAST(CASE WHEN {no_consent} THEN 1 ELSE 0 END AS BIGINT)");
+    }
+    format!(
+        "CAST(CASE WHEN EXISTS (SELECT 1 FROM privacy_restrictions prs \
+         WHERE prs.customer_id = {customer} AND prs.lifted_at IS NULL) THEN 2 \
+         WHEN {no_consent} THEN 1 ELSE 0 END AS BIGINT)"
+    )
+}
+
+fn purpose(code: &str) -> &'static aloft_privacy::model::Purpose {
+    aloft_privacy::purpose(code).expect("the churn purposes are in the privacy register")
+}
+
+/// The training population: every live customer's history the purpose allows, in customer
+/// id order, and how many were left out.
+#[derive(Debug, Clone, Default)]
+pub struct Population {
+    /// Customer id and history.
+    pub people: Vec<(String, History)>,
+    /// Left out for [`TRAINING_PURPOSE`].
+    pub left_out: LeftOut,
+}
 
 /// What can go wrong beyond the pure model.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +136,9 @@ pub enum ChurnError {
     /// No such live customer.
     #[error("no such customer")]
     NotFound,
+    /// The customer may not be profiled now; nothing was computed.
+    #[error("no retention risk: {}", .0.reason())]
+    Withheld(Withheld),
 }
 
 /// The kind of model this crate stores.
@@ -270,16 +369,22 @@ impl ChurnStore {
             .collect()
     }
 
-    /// Every live customer's history, in customer id order (the training population).
-    pub async fn histories(&self) -> Result<Vec<(String, History)>, StorageError> {
+    /// The training population: every live customer's history that [`TRAINING_PURPOSE`]
+    /// allows, in customer id order, and how many it left out (see [`left_out_sql`]; the
+    /// profiles and records of those left out are not read).
+    pub async fn histories(&self) -> Result<Population, StorageError> {
         let mut people: std::collections::BTreeMap<String, History> = Default::default();
+        let mut left_out = LeftOut::default();
+        let allowed = left_out_sql(purpose(TRAINING_PURPOSE), "c.id");
         let changes = tier_changes(&self.db, None).await?;
         let mut after = String::new();
         loop {
-            let rows = sqlx::query(
-                "SELECT id, profile FROM customers WHERE merged_into IS NULL AND id > $1 \
-                 ORDER BY id LIMIT 5000",
-            )
+            let rows = sqlx::query(&format!(
+                "SELECT id, CASE WHEN left_out = 0 THEN profile END AS profile, left_out FROM \
+                 (SELECT c.id, c.profile, {allowed} AS left_out FROM customers c \
+                 WHERE c.merged_into IS NULL AND c.id > $1 ORDER BY c.id LIMIT 5000) page \
+                 ORDER BY id"
+            ))
             .bind(&after)
             .fetch_all(self.db.pool())
             .await?;
@@ -287,8 +392,20 @@ impl ChurnStore {
             after = last.try_get("id")?;
             for row in &rows {
                 let id: String = row.try_get("id")?;
-                let profile: String = row.try_get("profile")?;
-                let rank = serde_json::from_str::<Value>(&profile)
+                match row.try_get::<i64, _>("left_out")? {
+                    0 => {}
+                    2 => {
+                        left_out.restricted += 1;
+                        continue;
+                    }
+                    _ => {
+                        left_out.objected += 1;
+                        continue;
+                    }
+                }
+                let profile: Option<String> = row.try_get("profile")?;
+                let rank = profile
+                    .and_then(|p| serde_json::from_str::<Value>(&p).ok())
                     .map(|p| tier_rank(&p))
                     .unwrap_or(0);
                 let change = changes.get(&id).map(|(p, at)| (p.as_deref(), *at));
@@ -306,9 +423,10 @@ impl ChurnStore {
         let mut after = String::new();
         loop {
             let rows = sqlx::query(&format!(
-                "SELECT id, customer_id, kind, occurred_at, document FROM travel_records \
-                 WHERE id > $1 AND customer_id IS NOT NULL AND kind IN {KINDS} \
-                 ORDER BY id LIMIT 5000"
+                "SELECT tr.id, tr.customer_id, tr.kind, tr.occurred_at, tr.document \
+                 FROM travel_records tr WHERE tr.id > $1 AND tr.customer_id IS NOT NULL \
+                 AND tr.kind IN {KINDS} AND {} = 0 ORDER BY tr.id LIMIT 5000",
+                left_out_sql(purpose(TRAINING_PURPOSE), "tr.customer_id")
             ))
             .bind(&after)
             .fetch_all(self.db.pool())
@@ -330,7 +448,29 @@ impl ChurnStore {
                 }
             }
         }
-        Ok(people.into_iter().collect())
+        Ok(Population {
+            people: people.into_iter().collect(),
+            left_out,
+        })
+    }
+
+    /// Why `customer` may not be profiled for [`SCORING_PURPOSE`] now, if so; `NotFound` if
+    /// there is no such live customer. One query (the consent state and the restriction).
+    pub async fn withheld(&self, customer: &str) -> Result<Option<Withheld>, ChurnError> {
+        let found: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT {} FROM customers c WHERE c.id = $1 AND c.merged_into IS NULL",
+            left_out_sql(purpose(SCORING_PURPOSE), "c.id")
+        ))
+        .bind(customer)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StorageError::from)?;
+        match found {
+            None => Err(ChurnError::NotFound),
+            Some(0) => Ok(None),
+            Some(2) => Ok(Some(Withheld::Restricted)),
+            Some(_) => Ok(Some(Withheld::NoConsent)),
+        }
     }
 
     /// One live customer's history; `None` if unknown or merged into another.
@@ -374,21 +514,19 @@ impl ChurnStore {
         Ok(Some(h))
     }
 
-    /// Reads every history, trains with the time-based split (history known up to `now`) and
-    /// stores the model (row, `aloft.model.trained` and the audit record of the bulk read in
-    /// one transaction). Returns the stored model; a refused training stores nothing.
+    /// Reads every history [`TRAINING_PURPOSE`] allows, trains with the time-based split
+    /// (history known up to `now`) and stores the model with how many were left out (row,
+    /// `aloft.model.trained` and the audit record of the bulk read in one transaction).
+    /// Returns the stored model; a refused training stores nothing.
     pub async fn train_and_store(
         &self,
         now: DateTime<Utc>,
         ctx: &AccessContext,
     ) -> Result<StoredModel, ChurnError> {
-        let people: Vec<History> = self
-            .histories()
-            .await?
-            .into_iter()
-            .map(|(_, h)| h)
-            .collect();
-        let model = model::train(&people, now, Settings::default())?;
+        let population = self.histories().await?;
+        let people: Vec<History> = population.people.into_iter().map(|(_, h)| h).collect();
+        let mut model = model::train(&people, now, Settings::default())?;
+        model.left_out = population.left_out;
         Ok(self.store(model, ctx).await?)
     }
 
@@ -473,6 +611,9 @@ impl ChurnStore {
 
     /// A customer's defection risk, expected value and explanation now, from the newest
     /// model. The read of their history is audited (`churn.score_read`) before it is returned.
+    /// Only with [`SCORING_PURPOSE`] allowed: otherwise [`ChurnError::Withheld`] says why,
+    /// nothing of their history is read, and the refusal is counted in
+    /// `aloft_churn_score_withheld_total{reason}`.
     pub async fn score(
         &self,
         customer: &str,
@@ -480,6 +621,11 @@ impl ChurnStore {
         now: DateTime<Utc>,
     ) -> Result<CustomerScore, ChurnError> {
         let stored = self.latest().await?.ok_or(ChurnError::NoModel)?;
+        if let Some(why) = self.withheld(customer).await? {
+            ::metrics::counter!("aloft_churn_score_withheld_total", "reason" => why.as_str())
+                .increment(1);
+            return Err(ChurnError::Withheld(why));
+        }
         let history = self
             .history_of(customer)
             .await?
@@ -545,6 +691,37 @@ pub struct CustomerScore {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Training (analytics: consent or legitimate interests) leaves out only a withdrawal or
+    /// objection, never a missing answer; scoring (personalisation: consent alone) needs it
+    /// given; both leave out the restricted.
+    #[test]
+    fn who_is_left_out_follows_the_purposes_lawful_basis() {
+        let training = left_out_sql(purpose(TRAINING_PURPOSE), "c.id");
+        assert!(
+            training.contains("pcs.purpose = 'analytics' AND pcs.granted = 0"),
+            "{training}"
+        );
+        assert!(
+            !training.contains("NOT EXISTS"),
+            "never asked is included: {training}"
+        );
+        let scoring = left_out_sql(purpose(SCORING_PURPOSE), "c.id");
+        assert!(
+            scoring.contains("NOT EXISTS (SELECT 1 FROM privacy_consent_state")
+                && scoring.contains("pcs.purpose = 'personalisation' AND pcs.granted = 1"),
+            "{scoring}"
+        );
+        for sql in [training, scoring] {
+            assert!(sql.contains("prs.lifted_at IS NULL) THEN 2"), "{sql}");
+        }
+        assert!(
+            Withheld::NoConsent
+                .reason()
+                .contains("personalisation consent")
+        );
+        assert!(Withheld::Restricted.reason().contains("Art. 18"));
+    }
 
     #[test]
     fn euro_amounts_become_minor_units_without_floats() {
