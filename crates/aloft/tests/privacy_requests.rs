@@ -821,9 +821,22 @@ async fn demo_requests_fill_the_console_once() {
             ConsentStore::new(app.test_db.db.clone(), None),
         ));
         use aloft_module::DemoData;
-        let said = loader.load(&demo).await.unwrap();
-        assert!(said.unwrap().starts_with("5 "));
+        let said = loader.load(&demo).await.unwrap().unwrap();
+        assert!(said.contains("; 5 data-subject requests"), "{said}");
         assert!(loader.load(&demo).await.unwrap().is_none(), "idempotent");
+        // The travellers' consents, through the one writer (history, state, event, audit):
+        // most allow personalised offers, one in seventeen objected to analytics.
+        let consents = count(&app, "SELECT COUNT(*) FROM privacy_consents").await;
+        assert!(said.starts_with(&format!("{consents} consents")), "{said}");
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM privacy_consent_state WHERE purpose = 'personalisation' AND granted = 1").await,
+            6,
+            "three in four of 8 (seed 7)"
+        );
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) FROM outbox WHERE event_type = 'aloft.consent.changed'").await,
+            consents
+        );
         assert_eq!(
             count(&app, "SELECT COUNT(*) FROM privacy_requests").await,
             5
