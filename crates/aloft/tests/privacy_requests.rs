@@ -451,6 +451,13 @@ async fn the_dpo_console_shows_deadlines_and_moves_requests() {
             assert_eq!(app.get_as(&s, "/privacy").await.status, 403, "{role}");
             assert_eq!(app.get_as(&s, &format!("/privacy/requests/{late}")).await.status, 403, "{role}");
         }
+        // Consent statistics count people per purpose now: Ed gave marketing e-mail by phone
+        // and objected to analytics.
+        for (purpose, granted) in [("marketing_email", true), ("analytics", false)] {
+            let r = app.call("POST", ids::CONTACT_CENTRE_AGENT, &format!("/api/v1/customers/{ed}/consents"),
+                Some(&json!({"purpose": purpose, "granted": granted, "source": "contact_centre", "proof": "call 4471"}))).await;
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
         let dpo = app.sign_in_as(DPO).await;
         let r = app.get_as(&dpo, "/privacy").await;
         assert_eq!(r.status, 200, "{}", r.text());
@@ -459,6 +466,24 @@ async fn the_dpo_console_shows_deadlines_and_moves_requests() {
         assert!(html.contains(&format!("/privacy/requests/{late}")));
         assert!(html.contains(&format!("/audit?record={ed}")), "link to the audit trail");
         assert!(html.contains("consent-stats") && html.contains("Including your data in analyses"));
+        // The numbers of a purpose's row: (given, withdrawn).
+        let counts = |code: &str| -> Vec<String> {
+            let at = html.find(&format!("({code})")).unwrap_or_else(|| panic!("{code} row: {html}"));
+            let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+            let text: String = row.split('<').map(|part| part.split_once('>').map_or(part, |(_, t)| t)).collect::<Vec<_>>().join(" ");
+            text.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_digit())).map(str::to_owned).collect()
+        };
+        assert_eq!(counts("marketing_email"), ["1", "0"]);
+        assert_eq!(counts("analytics"), ["0", "1"]);
+        assert_eq!(counts("marketing_sms"), ["0", "0"]);
+        // Any customer's audit trail is one form away; retention can be applied from here.
+        assert!(html.contains("action=\"/audit\"") && html.contains("name=\"record\""), "audit trail lookup");
+        let r = app.post_form_as(&dpo, "/privacy/retention/run", "").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let html = app.get_as(&dpo, "/privacy").await.text();
+        assert!(html.contains("id=\"retention-runs\""), "the run is listed: {html}");
+        let r = app.call("POST", ids::CONTACT_CENTRE_AGENT, "/privacy/retention/run", None).await;
+        assert_eq!(r.status, 403, "{}", r.text());
 
         // Opening from the console: bad input comes back naming the field; a good one redirects.
         let r = app

@@ -266,6 +266,11 @@ pub const CONSOLE_POLICY: &[RoutePolicy] = &[
     RoutePolicy::new("POST", "/privacy/holds", Access::Permission(HOLDS_MANAGE)),
     RoutePolicy::new(
         "POST",
+        "/privacy/retention/run",
+        Access::Permission(REQUESTS_MANAGE),
+    ),
+    RoutePolicy::new(
+        "POST",
         "/privacy/holds/lift",
         Access::Permission(HOLDS_MANAGE),
     ),
@@ -316,6 +321,7 @@ pub fn console_routes(requests: Requests) -> axum::Router {
         .route("/privacy/requests/{id}/extension", post(extension_form))
         .route("/privacy/requests/{id}/lift", post(lift_form))
         .route("/privacy/holds", post(place_hold_post))
+        .route("/privacy/retention/run", post(retention_run_post))
         .route("/privacy/records-of-processing.csv", get(records_csv))
         .route("/privacy/holds/lift", post(lift_hold_post))
         .route("/privacy/shares", post(share_post))
@@ -573,6 +579,13 @@ fn console_body(
                 .render())
             }
         }
+        section aria-labelledby="audit-lookup-h" {
+            h2 #audit-lookup-h { "Audit trail of a customer" }
+            form method="get" action="/audit" {
+                (Field::text("record", "Customer id").hint("Every access to and change of the person's data, with who, when and why; find the id on the customer's profile").required().render(&FormErrors::new()))
+                button.button type="submit" { "Show the audit trail" }
+            }
+        }
         section aria-labelledby="consent-stats-h" {
             h2 #consent-stats-h { "Consent per purpose" }
             (DataTable::new("People with consent given or withdrawn now, per purpose", vec![
@@ -603,6 +616,11 @@ fn console_body(
                 html! { (l.legal_hold) },
             ]).collect())
             .render())
+            form method="post" action="/privacy/retention/run" {
+                (aloft_web::csrf_field())
+                p.muted { "The daily job applies the policies at night; run them now after a policy or a hold changed. The run is recorded below and in the audit trail." }
+                button.button type="submit" { "Apply retention now" }
+            }
             h3 #retention-runs-h { "Past runs" }
             @if extra.runs.is_empty() {
                 (kit::empty_state("No run yet", "The daily job's runs, and runs started through the API, appear here with what they changed.", None))
@@ -890,6 +908,22 @@ async fn place_hold_post(
 }
 
 /// `POST /privacy/holds/lift`: lifts a legal hold from the console's form.
+/// `POST /privacy/retention/run`: applies the retention policies now (as the daily job does,
+/// recorded as a run of the officer and audited), then back to the console with what changed.
+async fn retention_run_post(State(requests): State<Requests>, ctx: AccessContext) -> Response {
+    match crate::retention::apply(requests.consents().db(), aloft_kernel::db::now(), &ctx).await {
+        Ok(report) => {
+            let changed: u64 = report.policies.iter().map(|p| p.rows).sum();
+            let held: u64 = report.policies.iter().map(|p| p.held).sum();
+            kit::redirect_with_notice(
+                "/privacy#retention-runs-h",
+                &format!("Retention applied: {changed} rows removed or cleared, {held} held."),
+            )
+        }
+        Err(_) => unavailable("Privacy"),
+    }
+}
+
 async fn lift_hold_post(
     State(requests): State<Requests>,
     ctx: AccessContext,
