@@ -83,7 +83,7 @@ import duckdb, glob, json, sys
 out = sys.argv[1]
 c = duckdb.connect()
 result = {}
-for table in ["customers", "flight_segments", "interactions"]:
+for table in ["customers", "flight_segments", "interactions", "left_out"]:
     if not glob.glob(f"{out}/{table}/*/*.parquet"):
         result[table] = {"columns": [], "rows": []}
         continue
@@ -362,6 +362,7 @@ async fn the_lake_leaves_out_objections_withdrawals_and_restrictions_and_counts_
         );
         let departure = Utc::now() - Duration::days(20);
         let local = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
+        let mut ids = Vec::new();
         for (n, (nationality, flight, said)) in people.iter().enumerate() {
             let id = app
                 .create_customer(json!({"first_name": "Lake", "last_name": (["Ash", "Birch", "Cedar", "Dogwood", "Elm"][n]),
@@ -370,6 +371,7 @@ async fn the_lake_leaves_out_objections_withdrawals_and_restrictions_and_counts_
                 .as_str()
                 .unwrap()
                 .to_owned();
+            ids.push(id.clone());
             let booking = Record::parse(
                 RecordKind::Booking,
                 &json!({"source": "gds", "source_record_id": format!("LAKE0{n}-1"), "record_locator": format!("LAKE0{n}"),
@@ -437,6 +439,42 @@ async fn the_lake_leaves_out_objections_withdrawals_and_restrictions_and_counts_
             manifest["exports"][0]["left_out"],
             json!({"restricted_people": 1, "objected_people": 2, "customers": 3, "travel_records": 3}),
             "{manifest}"
+        );
+
+        // Later the one who consented withdraws and the one never asked is restricted: the next
+        // export lists both in `left_out` under the pseudonyms their rows carry, so readers drop
+        // what was exported of them.
+        let pseudonym_of = |nationality: &str| {
+            let row = customers
+                .iter()
+                .find(|r| column(&lake, "customers", r, "nationality") == nationality)
+                .unwrap();
+            column(&lake, "customers", row, "customer").clone()
+        };
+        let (gr, no) = (pseudonym_of("GR"), pseudonym_of("NO"));
+        let path = format!("/api/v1/customers/{}/consents", ids[1]);
+        let r = call(&app, agent, "POST", &path, &json!({"purpose": "analytics", "granted": false,
+            "lawful_basis": "legitimate_interests", "source": "contact_centre", "proof": "call 78"})).await;
+        assert!(r.status < 300, "{}", r.text());
+        complete_request(&app, &ids[0], "restriction",
+            json!({"to": "completed", "note": "restricted until settled"})).await;
+        let said = export(&app.test_db.settings.url, &keys, &dir).await;
+        assert!(said.starts_with("Incremental export"), "{said}");
+        let lake = read_lake(&dir);
+        let mut dropped: Vec<(Value, Value)> = rows(&lake, "left_out")
+            .iter()
+            .map(|r| {
+                (
+                    column(&lake, "left_out", r, "customer").clone(),
+                    column(&lake, "left_out", r, "reason").clone(),
+                )
+            })
+            .collect();
+        dropped.sort_by_key(|(_, reason)| reason.to_string());
+        assert_eq!(
+            dropped,
+            [(gr, json!("objected")), (no, json!("restricted"))],
+            "{lake}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
         app.stop().await;

@@ -9,6 +9,7 @@
 //! DIR/customers/date=2026-12-06/part-<export>.parquet   by the day the profile changed
 //! DIR/flight_segments/date=2026-12-07/part-<export>.parquet   by departure day (UTC)
 //! DIR/interactions/date=2026-12-01/part-<export>.parquet      by the day it happened
+//! DIR/left_out/date=2026-12-07/part-<export>.parquet          by the day it took effect
 //! ```
 //!
 //! A row that changes again is exported again by a later export: readers keep the newest
@@ -17,7 +18,10 @@
 //! Only people the privacy register's `analytics` purpose allows are exported ([`PURPOSE`],
 //! [`left_out_sql`]): whoever objected to it or withdrew it, and whoever's processing is
 //! restricted (GDPR Art. 18), is left out, and each run's manifest entry counts them
-//! ([`LeftOut`]).
+//! ([`LeftOut`]). Someone exported earlier who objects, withdraws or is restricted later is
+//! listed in `left_out` (pseudonym, reason, since) by the next incremental export: readers drop
+//! that customer's rows updated before `since` (a row updated after it — the person allowed
+//! again — stands).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -233,6 +237,13 @@ struct SegmentRow {
     updated_at: DateTime<Utc>,
 }
 
+/// Someone whose data the purpose stopped allowing within an export's window.
+struct LeftOutRow {
+    customer: String,
+    reason: &'static str,
+    since: DateTime<Utc>,
+}
+
 /// A contact (call, e-mail, chat) or a piece of feedback, without its text.
 struct InteractionRow {
     record: String,
@@ -328,6 +339,13 @@ impl Exporter {
         let (segments, interactions) = self
             .travel(purpose, &since_text, &until_text, &mut excluded)
             .await?;
+        // Nothing was exported before a first export, so nothing is to be dropped.
+        let newly_left_out = if since.is_some() {
+            self.newly_left_out(purpose, &since_text, &until_text)
+                .await?
+        } else {
+            Partitions::default()
+        };
 
         let mut run = ExportRun {
             id: id.clone(),
@@ -351,6 +369,11 @@ impl Exporter {
             let cols = interaction_columns(rows);
             let file = write_partition(out, "interactions", day, &id, &cols)?;
             *run.rows.entry("interactions".into()).or_default() += file.1;
+            run.files.push(file.0);
+        }
+        for (day, rows) in newly_left_out.0 {
+            let file = write_partition(out, "left_out", day, &id, &left_out_columns(rows))?;
+            *run.rows.entry("left_out".into()).or_default() += file.1;
             run.files.push(file.0);
         }
         manifest.format = 1;
@@ -455,6 +478,56 @@ impl Exporter {
                     },
                 );
             }
+        }
+        Ok(out)
+    }
+
+    /// The people `purpose` stopped allowing in `(since, until]` — a withdrawal or objection
+    /// recorded, a restriction begun — and still does not allow, by pseudonym: their earlier
+    /// exported rows are to be dropped by readers.
+    async fn newly_left_out(
+        &self,
+        purpose: &Purpose,
+        since: &str,
+        until: &str,
+    ) -> Result<Partitions<LeftOutRow>, LakeError> {
+        let sql = format!(
+            "SELECT customer_id, 'objected' AS reason, updated_at AS took_effect FROM privacy_consent_state x \
+             WHERE purpose = $1 AND granted = 0 AND updated_at > $2 AND updated_at <= $3 \
+             AND {lo} <> 0 \
+             UNION ALL SELECT customer_id, 'restricted', since FROM privacy_restrictions x \
+             WHERE lifted_at IS NULL AND since > $4 AND since <= $5 AND {lo} <> 0",
+            lo = left_out_sql(purpose, "x.customer_id")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(purpose.code)
+            .bind(since)
+            .bind(until)
+            .bind(since)
+            .bind(until)
+            .fetch_all(self.db.pool())
+            .await?;
+        let mut out = Partitions::default();
+        let mut seen = std::collections::HashSet::new();
+        for row in &rows {
+            let id: String = row.try_get("customer_id")?;
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let reason = if row.try_get::<String, _>("reason")? == "restricted" {
+                "restricted"
+            } else {
+                "objected"
+            };
+            let at = from_db_time(&row.try_get::<String, _>("took_effect")?)?;
+            out.push(
+                at.date_naive(),
+                LeftOutRow {
+                    customer: pseudonym(&self.pseudonym_key, &id),
+                    reason,
+                    since: at,
+                },
+            );
         }
         Ok(out)
     }
@@ -596,6 +669,26 @@ fn customer_columns(rows: Vec<CustomerRow>) -> Vec<Column> {
             name: "updated_at",
             nullable: false,
             values: Values::Timestamp(rows.iter().map(|r| Some(r.updated_at)).collect()),
+        },
+    ]
+}
+
+fn left_out_columns(rows: Vec<LeftOutRow>) -> Vec<Column> {
+    vec![
+        Column {
+            name: "customer",
+            nullable: false,
+            values: Values::Text(rows.iter().map(|r| Some(r.customer.clone())).collect()),
+        },
+        Column {
+            name: "reason",
+            nullable: false,
+            values: Values::Text(rows.iter().map(|r| Some(r.reason.to_owned())).collect()),
+        },
+        Column {
+            name: "since",
+            nullable: false,
+            values: Values::Timestamp(rows.iter().map(|r| Some(r.since)).collect()),
         },
     ]
 }
