@@ -957,3 +957,65 @@ async fn a_crash_during_erasure_leaves_nothing_half_erased_and_a_rerun_completes
     })
     .await;
 }
+
+/// The closed-cases policy (six years) empties what a closed case holds of the passenger's
+/// words everywhere: the case, its timeline (description, messages, a resolution typed at a
+/// transition) and the e-mails sent about it, and leaves open cases alone; a second run changes
+/// nothing.
+#[tokio::test]
+async fn closed_case_retention_clears_the_timeline_and_deletes_the_mails() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let c = app
+            .create_customer(json!({"first_name": "Rita", "last_name": "Lopes", "email": "rita.lopes@example.com"}))
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let agent = ids::CUSTOMER_AFFAIRS_EXECUTIVE;
+        let open_case = |category: &str, word: &str| {
+            json!({"customer_id": id, "category": category, "subject": format!("{word}subject"),
+                "description": format!("{word}description"), "channel": "email"})
+        };
+        let mut cases = Vec::new();
+        for (category, word) in [("complaint", "Zqcanaryclosed"), ("baggage", "Zqcanarystillopen")] {
+            let r = app.call("POST", agent, "/api/v1/cases", Some(&open_case(category, word))).await;
+            assert_eq!(r.status, 201, "{}", r.text());
+            let case = r.json()["id"].as_str().unwrap().to_owned();
+            let r = app
+                .call("POST", agent, &format!("/api/v1/cases/{case}/messages"),
+                    Some(&json!({"body": format!("{word}reply")})))
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text());
+            cases.push(case);
+        }
+        let closed = &cases[0];
+        for to in [json!({"to": "in_progress"}), json!({"to": "resolved", "resolution": "Zqcanaryclosedresolution"}), json!({"to": "closed"})] {
+            let r = app.call("POST", agent, &format!("/api/v1/cases/{closed}/transitions"), Some(&to)).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        let columns = all_columns(&app).await;
+        let before = readable(&app, &columns, "zqcanaryclosed").await;
+        for place in ["cases.subject", "case_entries.body", "case_entries.detail", "mail_messages.text_body"] {
+            assert!(before.contains(&place.to_owned()), "{place}: {before:?}");
+        }
+        let open_before = readable(&app, &columns, "zqcanarystillopen").await;
+
+        // Six years and a month later.
+        let at = chrono::Utc::now() + chrono::Months::new(73);
+        let ctx = aloft_kernel::AccessContext::system("test");
+        let run = aloft_privacy::retention::apply(&app.test_db.db, at, &ctx).await.unwrap();
+        let cases_line = run.policies.iter().find(|p| p.table == "cases").unwrap();
+        assert_eq!(cases_line.rows, 1, "{run:?}");
+        assert_eq!(readable(&app, &columns, "zqcanaryclosed").await, Vec::<String>::new());
+        assert_eq!(readable(&app, &columns, "zqcanarystillopen").await, open_before, "the open case stays");
+        assert_eq!(
+            count(&app, &format!("SELECT COUNT(*) FROM case_entries WHERE case_id = '{closed}' AND detail = '{{}}'")).await,
+            count(&app, &format!("SELECT COUNT(*) FROM case_entries WHERE case_id = '{closed}'")).await,
+        );
+        assert!(count(&app, &format!("SELECT COUNT(*) FROM case_entries WHERE case_id = '{closed}'")).await >= 5, "the steps stay");
+
+        let again = aloft_privacy::retention::apply(&app.test_db.db, at, &ctx).await.unwrap();
+        assert_eq!(again.policies.iter().find(|p| p.table == "cases").unwrap().rows, 0);
+        app.stop().await;
+    })
+    .await;
+}

@@ -386,6 +386,15 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         source: "mail (access)",
         on_erasure: OnErasure::Delete,
     },
+    PersonalTable {
+        table: "passenger_sessions",
+        column: "account_id",
+        condition: None,
+        via: Some("account_id IN (SELECT id FROM passenger_accounts WHERE customer_id = {p})"),
+        category: "self-service sign-in sessions",
+        source: "access",
+        on_erasure: OnErasure::Delete,
+    },
     // Events about the person under another subject (their cases, proposals, merges): every
     // Aloft event names the customer in its payload. The erasure's own event stays.
     PersonalTable {
@@ -739,6 +748,61 @@ mod tests {
             rows: vec![row],
         }]);
         assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{csv}");
+    }
+
+    #[test]
+    fn rows_without_a_customer_column_are_found_through_their_key_with_the_id_bound_each_time() {
+        let of = |table: &str| PERSONAL_TABLES.iter().find(|t| t.table == table).unwrap();
+        let (sql, n) = person_where(of("customers"), Backend::Postgres);
+        assert_eq!((sql.as_str(), n), ("id = $1", 1));
+        let (sql, n) = person_where(of("case_entries"), Backend::Sqlite);
+        assert_eq!(
+            (sql.as_str(), n),
+            ("case_id IN (SELECT id FROM cases WHERE customer_id = ?)", 1)
+        );
+        // The mails: every key format of the person's cases, and their payments'.
+        let (sql, n) = person_where(of("mail_messages"), Backend::Sqlite);
+        for key in [
+            "'case-opened:'",
+            "'case-closed:'",
+            "'case-status:'",
+            "'case-reply:'",
+            "'case-disruption:'",
+            "'compensation:'",
+        ] {
+            assert!(
+                sql.starts_with("idempotency_key IN (") && sql.contains(key),
+                "{key}"
+            );
+        }
+        assert_eq!(n, sql.matches('?').count());
+        assert_eq!(n, 7, "six times for the cases, once for the payments");
+        let (pg, n) = person_where(of("mail_messages"), Backend::Postgres);
+        assert!(!pg.contains('?') && pg.contains("customer_id = $1") && n == 1);
+        // Events: by payload, never the erasure's own (the condition).
+        let outbox: Vec<_> = PERSONAL_TABLES
+            .iter()
+            .filter(|t| t.table == "outbox")
+            .collect();
+        assert_eq!(outbox.len(), 2);
+        assert!(
+            outbox
+                .iter()
+                .all(|t| t.condition.unwrap().contains("aloft.customer.erased"))
+        );
+    }
+
+    #[test]
+    fn rows_found_through_others_come_last_so_erasure_treats_them_first() {
+        let first = PERSONAL_TABLES
+            .iter()
+            .position(|t| t.via.is_some())
+            .unwrap();
+        assert!(PERSONAL_TABLES[first..].iter().all(|t| t.via.is_some()));
+        // What they are found through is kept or deleted after them.
+        for through in ["cases", "passenger_accounts", "compensation_proposals"] {
+            assert!(PERSONAL_TABLES[..first].iter().any(|t| t.table == through));
+        }
     }
 
     #[test]

@@ -510,6 +510,35 @@ mod tests {
     }
 
     #[test]
+    fn a_closed_cases_copies_go_with_it_whether_or_not_it_was_cleared_before() {
+        let cases = POLICIES.iter().find(|p| p.table == "cases").unwrap();
+        let tables: Vec<_> = cases.related.iter().map(|r| r.table).collect();
+        assert_eq!(tables, ["case_entries", "mail_messages"]);
+        let (entries, n) = related_sql(cases, &cases.related[0], aloft_kernel::Backend::Sqlite);
+        assert!(
+            entries.starts_with("UPDATE case_entries SET body = '', detail = '{}' WHERE case_id IN (SELECT id FROM cases WHERE closed_at IS NOT NULL AND closed_at < ?"),
+            "{entries}"
+        );
+        assert!(
+            entries.ends_with("AND (body <> '' OR detail <> '{}')"),
+            "{entries}"
+        );
+        assert!(
+            !entries.contains("subject <> ''"),
+            "cleared cases' copies too"
+        );
+        assert!(entries.contains("privacy_restrictions") && entries.contains("privacy_holds"));
+        assert_eq!(n, 1);
+        let (mails, n) = related_sql(cases, &cases.related[1], aloft_kernel::Backend::Sqlite);
+        assert!(
+            mails.starts_with("DELETE FROM mail_messages WHERE idempotency_key IN (WITH RECURSIVE")
+        );
+        assert!(mails.contains("'case-reply:'") && n == mails.matches('?').count() && n == 6);
+        let (_, n) = related_sql(cases, &cases.related[1], aloft_kernel::Backend::Postgres);
+        assert_eq!(n, 1);
+    }
+
+    #[test]
     fn every_policy_names_a_covered_table() {
         for p in POLICIES {
             assert!(
