@@ -172,6 +172,7 @@ async fn source_systems_send_consent_events_recorded_once_in_the_order_given() {
         let many: Vec<Value> = (0..501).map(|i| event(&format!("x{i}"), &pia, "2026-12-01T09:00:00Z", email(true))).collect();
         let r = send(&app, &token, &Value::Array(many)).await;
         assert_eq!(r.status, 413, "{}", r.text());
+        assert!(r.text().contains("too-many-events"), "the count, not the body size: {}", r.text());
         let mut future = event("f-1", &pia, "2030-01-01T00:00:00Z", email(true));
         future["type"] = json!("com.airline.web.pnr");
         let r = send(&app, &token, &json!([future])).await;
@@ -194,6 +195,17 @@ async fn source_systems_send_consent_events_recorded_once_in_the_order_given() {
         let r = send(&app, "", &json!([])).await;
         assert_eq!(r.status, 401, "{}", r.text());
         assert_eq!(count(&app, rows, &pia).await, 4);
+
+        // A full batch of 500 (about 150 KiB, above the API's usual 64 KiB body limit) in one
+        // call: every event recorded.
+        let full: Vec<Value> = (0..500)
+            .map(|i| event(&format!("bulk-{i}"), &pia, &format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i / 60, (i / 60) % 24, i % 60), email(i % 2 == 0)))
+            .collect();
+        let r = send(&app, &token, &Value::Array(full)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!((r.json()["recorded"].as_u64(), r.json()["rejected"].as_array().map(Vec::len)), (Some(500), Some(0)), "{}", r.text());
+        assert_eq!(count(&app, rows, &pia).await, 504);
+        assert_eq!(count(&app, state, &pia).await, 0, "all given before the withdrawal of 2 December");
         app.stop().await;
     })
     .await;

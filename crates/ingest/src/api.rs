@@ -67,24 +67,7 @@ async fn ingest_events(
     ctx: AccessContext,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let serde_json::Value::Array(items) = body else {
-        return Err(ApiError::field(
-            "",
-            "the body must be a JSON array of CloudEvents (a CloudEvents JSON batch)",
-        ));
-    };
-    if items.len() > MAX_EVENTS {
-        return Err(ApiError::Problem(
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-many-events",
-                "Too many events",
-            )
-            .with_detail(format!(
-                "a batch holds at most {MAX_EVENTS} events; split it"
-            )),
-        ));
-    }
+    let items = aloft_kernel::http::event_batch(body, MAX_EVENTS, false)?;
     let mut events = Vec::with_capacity(items.len());
     let mut early = Vec::new();
     for (i, item) in items.iter().enumerate() {

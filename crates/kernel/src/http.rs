@@ -80,6 +80,42 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// The events of a CloudEvents JSON batch body (`application/cloudevents-batch+json`): a JSON
+/// array of at most `max` events, or — when `single` — one event object on its own. Anything
+/// else is a 422 naming the body; too many events a 413 saying to split the batch. Each event is
+/// then the caller's to validate (every rejected event reported with its position).
+pub fn event_batch(
+    body: serde_json::Value,
+    max: usize,
+    single: bool,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let items = match body {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Object(_) if single => vec![body],
+        _ => {
+            return Err(ApiError::field(
+                "",
+                if single {
+                    "the body must be a CloudEvent or a JSON array of them (a CloudEvents JSON batch)"
+                } else {
+                    "the body must be a JSON array of CloudEvents (a CloudEvents JSON batch)"
+                },
+            ));
+        }
+    };
+    if items.len() > max {
+        return Err(ApiError::Problem(
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-many-events",
+                "Too many events",
+            )
+            .with_detail(format!("a batch holds at most {max} events; split it")),
+        ));
+    }
+    Ok(items)
+}
+
 /// Why [`parse_json`] refused a document.
 #[derive(Debug)]
 pub enum JsonError {

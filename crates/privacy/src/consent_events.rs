@@ -52,6 +52,10 @@ pub const PATH: &str = "/api/v1/consent-events";
 /// Most events per call (each is a few hundred bytes).
 pub const MAX_EVENTS: usize = 500;
 
+/// Largest accepted body: room for [`MAX_EVENTS`] events of a few KiB each (the API's default
+/// limit is 64 KiB).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
 /// How far ahead of this server's clock an event's `time` may be (clock skew).
 pub const FUTURE_SKEW_SECONDS: i64 = 300;
 
@@ -356,6 +360,7 @@ async fn survivors(
 pub fn api_routes(store: ConsentStore) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(receive))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(store)
 }
 
@@ -385,28 +390,7 @@ async fn receive(
     ctx: AccessContext,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Report>), ApiError> {
-    let items = match body {
-        Value::Array(items) => items,
-        Value::Object(_) => vec![body],
-        _ => {
-            return Err(ApiError::field(
-                "",
-                "the body must be a CloudEvent or a JSON array of them (a CloudEvents JSON batch)",
-            ));
-        }
-    };
-    if items.len() > MAX_EVENTS {
-        return Err(ApiError::Problem(
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-many-events",
-                "Too many events",
-            )
-            .with_detail(format!(
-                "a batch holds at most {MAX_EVENTS} events; split it"
-            )),
-        ));
-    }
+    let items = aloft_kernel::http::event_batch(body, MAX_EVENTS, true)?;
     let now = Utc::now();
     let mut events = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
