@@ -432,8 +432,7 @@ fn records_section(partners: &[crate::sharing::Partner]) -> Markup {
             ])
             .id("records-consistency")
             .rows(r.consistency.iter().map(|c| vec![
-                html! { @if c.consistent { (kit::badge("consistent", Tone::Good)) } @else { (kit::badge("not enforced", Tone::Bad)) } " " (c.check.replace('_', " ")) },
-                html! { (c.subject) },
+                html! { @if c.consistent { (kit::badge("consistent", Tone::Good)) } @else { (kit::badge("not enforced", Tone::Bad)) } " " (c.subject) },
                 html! { (c.stated) },
                 html! { (c.enforced) },
             ]).collect())

@@ -85,10 +85,11 @@ export async function legalHolds(t) {
   });
 }
 
-// Partner shares and differentially private releases from the DPO console's forms: a share with
-// k = 1 is refused naming k (axe clean), released with k = 5 (listed, its CSV downloads); a
-// budget is set, a release the budget cannot pay for is refused naming ε (axe clean), one it
-// can is released and the remaining budget shown. Axe and no sideways scroll at 390 px.
+// Partner shares and differentially private releases from the DPO console's forms: a partner is
+// registered (a missing agreement named first, axe clean); a share with k = 1 is refused naming
+// k (axe clean), released with k = 5 (listed, its CSV downloads); a lifetime budget is set, a
+// release the budget cannot pay for is refused naming ε (axe clean), one it can is released and
+// the remaining budget shown. Axe and no sideways scroll at 390 px.
 export async function partnerForms(t) {
   const { base, check, assert } = t;
   await check("data privacy officer: /privacy → release a share → set a budget → release counts", async () => {
@@ -96,6 +97,16 @@ export async function partnerForms(t) {
     await page.setViewportSize({ width: 1366, height: 900 });
     await page.goto(`${base}/privacy`);
     const partner = `Browser Partner ${Date.now()}`;
+    await page.fill("#f-partner-name", partner);
+    await page.fill("#f-partner-contact", "privacy@partner.example");
+    await page.evaluate(() => document.querySelector("#f-partner-agreement-ref").removeAttribute("required"));
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/partners'] button[type=submit]")]);
+    await page.waitForSelector("#error-summary");
+    assert((await page.locator("#f-partner-agreement-ref-error").count()) === 1, "the missing agreement is named");
+    await t.axe(page, "partner form with an error");
+    await page.fill("#f-partner-agreement-ref", "DSA-BROWSER-1");
+    await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/partners'] button[type=submit]")]);
+    assert((await page.locator("#privacy-partners").textContent()).includes(partner), "the partner is registered");
     await page.fill("#f-share-partner", partner);
     await page.fill("#f-share-k", "1");
     await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/shares'] button[type=submit]")]);
@@ -117,14 +128,16 @@ export async function partnerForms(t) {
     await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/dp/budgets'] button[type=submit]")]);
     assert((await page.locator(".toast").count()) === 1, "budget set");
     assert((await page.locator("#privacy-budgets").textContent()).includes(partner), "the budget is listed");
-    await page.selectOption("#f-dp-partner", partner);
+    // The release form offers registered partners with a budget, by id.
+    const partnerId = await page.locator("#f-dp-partner option", { hasText: partner }).getAttribute("value");
+    await page.selectOption("#f-dp-partner", partnerId);
     await page.selectOption("#f-dp-dimension", "age_band");
     await page.fill("#f-dp-epsilon", "2");
     await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/dp/releases'] button[type=submit]")]);
     await page.waitForSelector("#error-summary");
     assert((await page.locator("#f-dp-epsilon-error").count()) === 1, "ε over the budget is named");
     await t.axe(page, "release form refused for the budget");
-    await page.selectOption("#f-dp-partner", partner);
+    await page.selectOption("#f-dp-partner", partnerId);
     await page.fill("#f-dp-epsilon", "0.25");
     await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/dp/releases'] button[type=submit]")]);
     assert((await page.locator(".toast").count()) === 1, "released, and told the counts");
