@@ -10,8 +10,18 @@ export default async function (t) {
 
   await check("contact centre: retention risk on the customer 360° page", async () => {
     const { page } = await t.session("contact_centre_agent");
+    // A score profiles the customer, so only those with personalisation consent have one
+    // (issue 21 item 2); the others' tab says why. Take the first result with a score.
     await page.goto(`${base}/customers?q=a`);
-    const customer = await page.locator("#results tbody a").first().getAttribute("href");
+    const hrefs = await page.locator("#results tbody a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    let customer = null;
+    for (const href of hrefs) {
+      await page.goto(`${base}${href}?tab=churn`);
+      if ((await page.locator("#churn-risk").count()) === 1) { customer = href; break; }
+      const text = await page.locator("main").textContent();
+      assert(text.includes("No retention risk"), `no score and no reason on ${href}`);
+    }
+    assert(customer, "a customer with personalisation consent among the results");
     const tab = `${customer}?tab=churn`;
     for (const width of [1366, 390]) {
       await page.setViewportSize({ width, height: 900 });
