@@ -428,7 +428,7 @@ fn records_section(partners: &[crate::sharing::Partner]) -> Markup {
             ]).collect())
             .render())
             (DataTable::new("What the register states against what the system enforces", vec![
-                Column::new("Check"), Column::new("About"), Column::new("Stated"), Column::new("Enforced"),
+                Column::new("About"), Column::new("Stated"), Column::new("Enforced"),
             ])
             .id("records-consistency")
             .rows(r.consistency.iter().map(|c| vec![
