@@ -13,7 +13,15 @@
 //! database look for timeline rows still referring to it, and without the index on
 //! `timeline.record_id` (migration 0056) each of those looks was a scan of the whole timeline
 //! (20.6 s for that person); a test holds every customer column of [`PERSONAL_TABLES`] (but the
-//! outbox's, read whole once per erasure) and every reference to those tables indexed.
+//! outbox's, read whole once per erasure) and every reference to those tables indexed. Rows
+//! reached through another key ([`crate::coverage::PersonalTable::via`]) come through indexes
+//! too (a case's entries, a mail's idempotency key, a session's account) but for the events: the
+//! outbox and the webhook deliveries are searched for the person's id in the payload, one scan
+//! each per erasure (no index serves a search inside the text).
+//!
+//! Why the person's mails are deleted rather than kept with the case: the case (and its
+//! timeline's steps) is the record the limitation periods require; a mail is a copy of its
+//! texts, and its address is the person's.
 //!
 //! A person under an active legal hold ([`crate::holds`]) is not erased: the erasure fails with
 //! [`ErasureError::Held`] naming the hold (GDPR Art. 17(3)(e)), checked inside the transaction,
