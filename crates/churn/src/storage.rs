@@ -71,41 +71,9 @@ impl Withheld {
     }
 }
 
-/// Whether, and why, the customer whose id is the SQL expression `customer` is left out of
-/// processing for `purpose`, as an SQL `BIGINT`: `0` allowed, `1` no consent, `2` processing
-/// restricted (Art. 18; a purpose a law requires continues).
-///
-/// "No consent" follows the purpose's lawful basis in the register. A purpose that may rest on
-/// legitimate interests (Art. 6(1)(f): `analytics`, whose results never identify anyone)
-/// includes a person never asked and leaves out one who objected or withdrew (Art. 21(1); an
-/// objection records a withdrawal); a purpose resting on consent alone (`personalisation`)
-/// needs it given and not withdrawn. The same rule as the lake export's
-/// (`aloft_lake::export::left_out_sql`), which this crate does not depend on.
-///
-/// Safe to splice: the purpose code comes from the register and `customer` is the caller's
-/// own column.
-pub fn left_out_sql(purpose: &aloft_privacy::model::Purpose, customer: &str) -> String {
-    let state = |granted: u8| {
-        format!(
-            "EXISTS (SELECT 1 FROM privacy_consent_state pcs WHERE pcs.customer_id = {customer} \
-             AND pcs.purpose = '{}' AND pcs.granted = {granted})",
-            purpose.code
-        )
-    };
-    let no_consent = if purpose.bases.contains(&"legitimate_interests") {
-        state(0)
-    } else {
-        format!("NOT {}", state(1))
-    };
-    if purpose.required_by_law {
-        return format!("CAST(CASE WHEN {no_consent} THEN 1 ELSE 0 END AS BIGINT)");
-    }
-    format!(
-        "CAST(CASE WHEN EXISTS (SELECT 1 FROM privacy_restrictions prs \
-         WHERE prs.customer_id = {customer} AND prs.lifted_at IS NULL) THEN 2 \
-         WHEN {no_consent} THEN 1 ELSE 0 END AS BIGINT)"
-    )
-}
+/// Whether, and why, a customer is left out of training or scoring for a purpose: privacy's
+/// one definition, which follows the purpose's lawful basis.
+pub use aloft_privacy::store::left_out_sql;
 
 fn purpose(code: &str) -> &'static aloft_privacy::model::Purpose {
     aloft_privacy::purpose(code).expect("the churn purposes are in the privacy register")

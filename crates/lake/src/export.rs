@@ -102,45 +102,9 @@ pub struct LeftOut {
 /// serves: analyses that improve the network and the service.
 pub const PURPOSE: &str = "analytics";
 
-/// Whether, and why, the customer whose id is the SQL expression `customer` is left out of an
-/// export for `purpose`, as an SQL `BIGINT`: `0` included, `1` no consent — withdrawn or
-/// objected to, or (for a purpose resting on consent alone) never given — and `2` processing
-/// restricted (Art. 18; a purpose a law requires continues).
-///
-/// A purpose the register lets rest on legitimate interests (Art. 6(1)(f)) — `analytics`:
-/// pseudonymised analyses whose results never identify anyone — includes a person who was
-/// never asked: the airline's interest in improving routes and service is the basis, and the
-/// person's right to object (Art. 21(1)) is honoured by leaving them out from the moment they
-/// object or withdraw (either leaves a withdrawn row in `privacy_consent_state`). A purpose
-/// resting on consent alone (Art. 6(1)(a)) includes only those who gave it and have not
-/// withdrawn it. One definition, tested in the unit tests and on both backends
-/// (`crates/aloft/tests/lake.rs`).
-///
-/// Safe to splice: the purpose code comes from the register (lower-case letters and
-/// underscores) and `customer` is the caller's own column.
-pub fn left_out_sql(purpose: &Purpose, customer: &str) -> String {
-    let restricted = format!(
-        "EXISTS (SELECT 1 FROM privacy_restrictions prs WHERE prs.customer_id = {customer} \
-         AND prs.lifted_at IS NULL)"
-    );
-    let state = |granted: u8| {
-        format!(
-            "EXISTS (SELECT 1 FROM privacy_consent_state pcs WHERE pcs.customer_id = {customer} \
-             AND pcs.purpose = '{}' AND pcs.granted = {granted})",
-            purpose.code
-        )
-    };
-    let no_consent = if purpose.bases.contains(&"legitimate_interests") {
-        state(0)
-    } else {
-        format!("NOT {}", state(1))
-    };
-    if purpose.required_by_law {
-        format!("CAST(CASE WHEN {no_consent} THEN 1 ELSE 0 END AS BIGINT)")
-    } else {
-        format!("CAST(CASE WHEN {restricted} THEN 2 WHEN {no_consent} THEN 1 ELSE 0 END AS BIGINT)")
-    }
-}
+/// Whether, and why, a customer is left out of an export for a purpose: privacy's one
+/// definition (see there), which follows the purpose's lawful basis.
+pub use aloft_privacy::store::left_out_sql;
 
 /// The people an export left out, by id, with the strongest reason seen (`2` restricted, `1`
 /// objected); only counted, never written.
