@@ -416,6 +416,10 @@ async fn the_lake_leaves_out_objections_withdrawals_and_restrictions_and_counts_
         let dir = tempfile_dir();
         let said = export(&app.test_db.settings.url, &keys, &dir).await;
         assert!(said.starts_with("First export"), "{said}");
+        assert!(
+            said.contains("3 profile(s) and 3 travel record(s) of 2 person(s) who objected and 1 whose processing is restricted"),
+            "the command says what it left out: {said}"
+        );
         let lake = read_lake(&dir);
         let customers = rows(&lake, "customers");
         let mut nationalities: Vec<&Value> = customers

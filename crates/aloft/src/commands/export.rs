@@ -72,5 +72,12 @@ pub(crate) async fn run(command: ExportCommand) -> anyhow::Result<()> {
             .until
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     );
+    let l = &report.run.left_out;
+    if l.customers + l.travel_records > 0 {
+        println!(
+            "Left out for the analytics purpose (the privacy register): {} profile(s) and {} travel record(s) of {} person(s) who objected and {} whose processing is restricted.",
+            l.customers, l.travel_records, l.objected_people, l.restricted_people
+        );
+    }
     Ok(())
 }
