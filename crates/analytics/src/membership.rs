@@ -207,6 +207,9 @@ impl SegmentStore {
         let id = uuid::Uuid::now_v7().to_string();
         let db = self.database();
         let mut tx = db.begin_write().await?;
+        // Member rows copy the facts row's consent mask: ordered against consent changes
+        // (PostgreSQL) like every facts write, so none is copied stale (migration 0058).
+        crate::storage::lock_against_consent_changes(tx.conn(), db.backend()).await?;
         sqlx::query(
             "INSERT INTO analytics_segments (id, name, rule, version, created_by, created_at, \
              updated_at) VALUES ($1, $2, $3, 1, $4, $5, $5)",
@@ -270,6 +273,10 @@ impl SegmentStore {
         if updated == 0 {
             return Ok(None);
         }
+        // Member rows copy the facts row's consent mask: ordered against consent changes
+        // (PostgreSQL) like every facts write, so none is copied stale (migration 0058). After
+        // the segment's row, in the order the outbox tail's refresh takes the two (no deadlock).
+        crate::storage::lock_against_consent_changes(tx.conn(), db.backend()).await?;
         let version: i64 =
             sqlx::query_scalar("SELECT version FROM analytics_segments WHERE id = $1")
                 .bind(id)
@@ -520,6 +527,10 @@ impl SegmentStore {
                 continue;
             }
             let mut tx = self.database().begin_write().await?;
+            // Member rows copy the facts row's consent mask: ordered against consent changes
+            // (PostgreSQL) like every facts write, so none is copied stale (migration 0058).
+            crate::storage::lock_against_consent_changes(tx.conn(), self.database().backend())
+                .await?;
             for c in entering {
                 changed += usize::from(enter(&mut tx, &s, c, now).await?);
             }
