@@ -7,9 +7,9 @@
 -- spacing collapsed, and it is unique.
 --
 -- `privacy_partner_shares.partner_id`: the registered partner of a share, release or budget
--- grant. The privacy budget is counted per `partner_id`; rows written before this migration
--- (free-text partners, no id) stay as the record of what was released but count towards no
--- registered partner's budget.
+-- grant. The privacy budget is counted per `partner_id`. Releases written before this migration
+-- (free-text partners, no id) are attached to a partner when it is registered under the same
+-- name up to case and spacing, so what was spent keeps counting; their budget rows are not.
 CREATE TABLE privacy_partners (
     id            {{key_text}} PRIMARY KEY,
     name          TEXT NOT NULL,

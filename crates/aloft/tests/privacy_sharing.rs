@@ -447,6 +447,46 @@ async fn differentially_private_counts_spend_a_per_partner_budget_and_stop_when_
     .await;
 }
 
+/// Releases made before partners were registered (free-text name, no id) count against the
+/// partner's lifetime budget once it is registered under that name, whatever the spelling; the
+/// budget rows of that time (which a later row could replace) do not.
+#[tokio::test]
+async fn spending_before_partners_were_registered_counts_against_the_lifetime_cap() {
+    on_each_backend(|backend| async move {
+        let app = TestApp::spawn(backend).await;
+        for (id, partner, kind, milli) in [
+            ("00000000-0000-7000-8000-000000000001", "star  HOTELS", "dp_budget", 5000),
+            ("00000000-0000-7000-8000-000000000002", "star  HOTELS", "dp_counts", 400),
+            ("00000000-0000-7000-8000-000000000003", "Other Co", "dp_counts", 900),
+        ] {
+            exec(&app, &format!(
+                "INSERT INTO privacy_partner_shares (id, partner, kind, created_at, created_by, parameters, released) \
+                 VALUES ('{id}', '{partner}', '{kind}', '2026-11-01T00:00:00.000000Z', 'u', '{{\"epsilon_milli\": {milli}}}', '')"
+            )).await;
+        }
+        register(&app, "Star Hotels").await;
+        let fields: String = sqlx::query_scalar("SELECT fields FROM audit_log WHERE action = 'privacy.partner_registered'")
+            .fetch_one(app.test_db.db.pool()).await.unwrap();
+        assert!(fields.contains("adopted_releases:1"), "{fields}");
+        let r = post_as(&app, DPO, "/api/v1/privacy/dp/budgets", &json!({"partner": "Star Hotels", "epsilon": 1})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let b = r.json();
+        assert_eq!(b["epsilon_total"], "1.000", "the old budget row is not adopted: {b}");
+        let b = get_as(&app, DPO, "/api/v1/privacy/dp/budgets").await.json();
+        assert_eq!((b[0]["epsilon_spent"].as_str(), b[0]["epsilon_remaining"].as_str(), b[0]["releases"].as_u64()), (Some("0.400"), Some("0.600"), Some(1)), "{b}");
+        let release = |eps: f64| {
+            let app = &app;
+            async move {
+                post_as(app, DPO, "/api/v1/privacy/dp/releases", &json!({"partner": "Star Hotels", "dimension": "age_band", "epsilon": eps})).await
+            }
+        };
+        assert_eq!(release(0.7).await.status, 409);
+        assert_eq!(release(0.6).await.status, 201);
+        app.stop().await;
+    })
+    .await;
+}
+
 /// The DPO console's forms: a share released from the form (its errors named on their fields,
 /// nothing released), its CSV downloaded from the list; a budget set and counts released from
 /// the forms, a release the budget cannot pay for refused naming ε, one for a partner without a

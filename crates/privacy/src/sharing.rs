@@ -219,6 +219,7 @@ pub async fn register_partner(
     if inserted == 0 {
         return Err(ShareError::DuplicatePartner);
     }
+    let adopted = adopt_legacy(tx.conn(), b, &p).await?;
     tx.emit(&CloudEvent::of(&PartnerChanged {
         partner_id: p.id.clone(),
         change: "registered".into(),
@@ -232,12 +233,46 @@ pub async fn register_partner(
         vec![
             format!("name:{}", p.name),
             format!("agreement_ref:{}", p.agreement_ref),
+            format!("adopted_releases:{adopted}"),
         ],
         "success",
     )])
     .await?;
     tx.commit().await?;
     Ok(p)
+}
+
+/// Releases made before partners were registered (free-text partner, no `partner_id`) under a
+/// name with this partner's key are attached to it: what the partner already received keeps
+/// counting — its differentially private releases spend its lifetime budget. Budget rows of
+/// that time are not attached (the old rule let a later row replace the total, so they prove
+/// no cap): the privacy officer sets the lifetime cap anew, and the old spending counts
+/// against it. Returns how many rows were attached.
+async fn adopt_legacy(
+    conn: &mut sqlx::AnyConnection,
+    b: aloft_kernel::Backend,
+    p: &Partner,
+) -> Result<u64, StorageError> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT partner FROM privacy_partner_shares WHERE partner_id IS NULL AND kind IN ('dp_counts', 'k_anonymous')",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let key = name_key(&p.name);
+    let mut n = 0;
+    for name in names.iter().filter(|n| name_key(n) == key) {
+        n += sqlx::query(&format!(
+            "UPDATE privacy_partner_shares SET partner_id = {} WHERE partner_id IS NULL AND partner = {} AND kind IN ('dp_counts', 'k_anonymous')",
+            b.param(1),
+            b.param(2)
+        ))
+        .bind(&p.id)
+        .bind(name)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(n)
 }
 
 /// Every registered partner, by name.
