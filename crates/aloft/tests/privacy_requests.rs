@@ -1179,19 +1179,30 @@ async fn records_of_processing_list_every_enforced_purpose_and_retention_policy(
             }
         }
         assert!(stated_periods >= 2, "cases and compensation state periods");
-        // Every recipient has an entry with the path data takes to it, or is reported.
+        // Every recipient of every purpose has an entry with the path its data takes, or is
+        // reported.
+        let paths = reg["recipient_paths"].as_array().unwrap();
         for r in reg["recipients"].as_array().unwrap() {
-            let rec = reg["recipient_paths"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["recipient"] == *r)
-                .unwrap_or_else(|| panic!("{r} has no path entry"));
+            assert!(paths.iter().any(|x| x["recipient"] == *r), "{r} has no path entry");
+        }
+        for rec in paths {
+            let subject = format!(
+                "{} ({})",
+                rec["recipient"].as_str().unwrap(),
+                rec["purpose"].as_str().unwrap()
+            );
             let check = checks
                 .iter()
-                .find(|x| x["check"] == "recipient_has_path" && x["subject"] == *r)
-                .unwrap();
-            assert_eq!(check["consistent"], !rec["path"].is_null(), "{r}");
+                .find(|x| x["check"] == "recipient_has_path" && x["subject"] == subject.as_str())
+                .unwrap_or_else(|| panic!("{subject} not checked"));
+            assert_eq!(check["consistent"], !rec["path"].is_null(), "{subject}");
+            // A path through audiences exists only for a purpose audiences are released for.
+            if rec["path"].as_str().is_some_and(|p| p.contains("audience.rs")) {
+                assert!(
+                    aloft_analytics::audience::purpose(rec["purpose"].as_str().unwrap()).is_some(),
+                    "{subject}: audiences are not released for this purpose"
+                );
+            }
         }
 
         let dpo = app.sign_in_as(DPO).await;

@@ -15,7 +15,8 @@
 //! say "kept 10 years" while no policy deletes anything, a purpose can name a recipient no code
 //! sends to. So the register also carries [`ConsistencyCheck`]s — every retention period a
 //! legal basis states compared with the policy the retention job applies to that table, and
-//! every recipient with the path by which data reaches it ([`RECIPIENT_PATHS`]) — and shows the
+//! every recipient of every purpose with the path by which that purpose's data reaches it
+//! ([`RECIPIENT_PATHS`]) — and shows the
 //! ones that fail, rather than hiding them. The integration test compares the register with the
 //! retention job's own dry-run report.
 
@@ -97,14 +98,14 @@ pub struct DisclosureRecord {
     pub safeguard: String,
 }
 
-/// One recipient, with the purposes that name it and how data reaches it.
+/// One recipient of one purpose, with how that purpose's data reaches it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecipientRecord {
     /// The recipient.
     pub recipient: String,
-    /// The purposes naming it.
-    pub purposes: Vec<String>,
-    /// How data reaches it in this system; none when no code path discloses to it.
+    /// The purpose naming it.
+    pub purpose: String,
+    /// How the purpose's data reaches it in this system; none when no code path discloses it.
     pub path: Option<String>,
 }
 
@@ -123,58 +124,68 @@ pub struct ConsistencyCheck {
     pub consistent: bool,
 }
 
-/// How data reaches each recipient a purpose names: the code path that discloses to it. `None`
-/// says no path exists (yet); the register reports it as an inconsistency. A unit test checks
-/// every recipient named by a purpose is listed here.
-pub const RECIPIENT_PATHS: &[(&str, Option<&str>)] = &[
+/// How each purpose's data reaches each recipient it names: `(purpose, recipient, path)`, the
+/// path being the code that discloses it. `None` says no path exists (yet); the register
+/// reports it as an inconsistency. A unit test checks every recipient of every purpose is
+/// listed here. The text names the code; that the code does what it says is tested there.
+pub const RECIPIENT_PATHS: &[(&str, &str, Option<&str>)] = &[
+    ("marketing_email", "airline marketing", Some(AUDIENCES)),
     (
-        "airline marketing",
-        Some(
-            "audiences of consenting segment members (crates/analytics audience.rs: CSV download and the marketing platform over NATS)",
-        ),
-    ),
-    (
+        "marketing_email",
         "e-mail service provider",
         Some(
-            "audience CSV with e-mail addresses for marketing_email (crates/analytics audience.rs); outgoing mail over SMTP (crates/mail)",
+            "audience CSV with e-mail addresses for marketing_email (crates/analytics audience.rs)",
         ),
     ),
+    ("marketing_sms", "airline marketing", Some(AUDIENCES)),
     (
+        "marketing_sms",
         "SMS gateway",
         Some("audience CSV with phone numbers for marketing_sms (crates/analytics audience.rs)"),
     ),
+    ("marketing_push", "airline marketing", Some(AUDIENCES)),
     (
+        "marketing_push",
         "push notification service",
         Some(
             "audiences of customer ids for marketing_push over NATS (crates/analytics audience.rs)",
         ),
     ),
     (
+        "partner_sharing",
         "alliance partner airlines",
-        Some(
-            "anonymised shares and differentially private counts to registered partners only (crates/privacy sharing.rs, dp.rs)",
-        ),
+        Some(PARTNERS),
     ),
     (
+        "partner_sharing",
         "hotel and car hire partners",
-        Some(
-            "anonymised shares and differentially private counts to registered partners only (crates/privacy sharing.rs, dp.rs)",
-        ),
+        Some(PARTNERS),
     ),
     (
+        "personalisation",
+        "airline marketing",
+        Some("next-best-action offers from the travel history (crates/analytics nba.rs)"),
+    ),
+    (
+        "personalisation",
         "airline customer service",
         Some("next-best-action suggestions on the customer page (crates/analytics nba.rs)"),
     ),
-    (
-        "airline network planning",
-        Some("insights dashboards and the analytics lake export (crates/insights, crates/lake)"),
-    ),
-    (
-        "airline customer insights",
-        Some("insights dashboards and the analytics lake export (crates/insights, crates/lake)"),
-    ),
-    ("airline operations control", None),
+    ("analytics", "airline network planning", Some(ANALYSES)),
+    ("analytics", "airline customer insights", Some(ANALYSES)),
+    // Audiences are released for the marketing purposes only (aloft_analytics::audience::PURPOSES),
+    // not for the newsletter: no path sends it.
+    ("newsletter", "airline marketing", None),
+    ("newsletter", "e-mail service provider", None),
+    ("disruption_alerts", "airline operations control", None),
+    ("disruption_alerts", "SMS gateway", None),
+    ("disruption_alerts", "e-mail service provider", None),
 ];
+
+const AUDIENCES: &str = "audiences of consenting segment members (crates/analytics audience.rs: CSV download and the marketing platform over NATS)";
+const PARTNERS: &str = "anonymised shares and differentially private counts to registered partners only (crates/privacy sharing.rs, dp.rs)";
+const ANALYSES: &str =
+    "insights dashboards and the analytics lake export (crates/insights, crates/lake)";
 
 /// The retention period a legal basis states (`… kept 10 years`, `… kept 6 months`), in months.
 pub fn stated_months(text: &str) -> Option<u32> {
@@ -218,8 +229,8 @@ pub fn checks(recipients: &[RecipientRecord]) -> Vec<ConsistencyCheck> {
     for r in recipients {
         out.push(ConsistencyCheck {
             check: "recipient_has_path".into(),
-            subject: r.recipient.clone(),
-            stated: format!("recipient of {}", r.purposes.join(", ")),
+            subject: format!("{} ({})", r.recipient, r.purpose),
+            stated: format!("recipient of {}", r.purpose),
             enforced: r
                 .path
                 .clone()
@@ -331,31 +342,23 @@ pub fn register(partners: &[Partner]) -> RecordsOfProcessing {
         .collect();
     recipients.sort();
     recipients.dedup();
-    let partner_path = RECIPIENT_PATHS
+    let recipient_paths: Vec<RecipientRecord> = purposes
         .iter()
-        .find(|(r, _)| *r == "hotel and car hire partners")
-        .and_then(|(_, p)| *p);
-    let recipient_paths: Vec<RecipientRecord> = recipients
-        .iter()
-        .map(|r| RecipientRecord {
-            recipient: r.clone(),
-            purposes: purposes
-                .iter()
-                .filter(|p| p.recipients.contains(r))
-                .map(|p| p.purpose.clone())
-                .collect(),
-            path: RECIPIENT_PATHS
-                .iter()
-                .find(|(x, _)| x == r)
-                .and_then(|(_, p)| *p)
-                .or_else(|| {
-                    partners
-                        .iter()
-                        .any(|p| partner_recipient(p) == *r)
-                        .then_some(partner_path)
-                        .flatten()
-                })
-                .map(str::to_owned),
+        .flat_map(|p| {
+            p.recipients.iter().map(|r| RecipientRecord {
+                recipient: r.clone(),
+                purpose: p.purpose.clone(),
+                path: RECIPIENT_PATHS
+                    .iter()
+                    .find(|(pu, x, _)| *pu == p.purpose && x == r)
+                    .and_then(|(_, _, path)| *path)
+                    .or_else(|| {
+                        (p.purpose == "partner_sharing"
+                            && partners.iter().any(|x| partner_recipient(x) == *r))
+                        .then_some(PARTNERS)
+                    })
+                    .map(str::to_owned),
+            })
         })
         .collect();
     let consistency = checks(&recipient_paths);
@@ -580,7 +583,7 @@ mod tests {
             .iter()
             .find(|x| x.recipient == named)
             .unwrap();
-        assert_eq!(rec.purposes, ["partner_sharing"]);
+        assert_eq!(rec.purpose, "partner_sharing");
         assert!(rec.path.as_deref().unwrap().contains("dp.rs"));
         assert!(to_csv(&r).contains("Star Hotels (registered partner; agreement DSA-2026-07)"));
     }
@@ -590,27 +593,42 @@ mod tests {
         for p in PURPOSES {
             for rcp in p.recipients {
                 assert!(
-                    RECIPIENT_PATHS.iter().any(|(x, _)| x == rcp),
+                    RECIPIENT_PATHS
+                        .iter()
+                        .any(|(pu, x, _)| *pu == p.code && x == rcp),
                     "recipient {rcp} of {} has no entry in RECIPIENT_PATHS",
                     p.code
                 );
             }
         }
-        for (x, _) in RECIPIENT_PATHS {
+        for (pu, x, _) in RECIPIENT_PATHS {
             assert!(
-                PURPOSES.iter().any(|p| p.recipients.contains(x)),
-                "{x} is named by no purpose"
+                crate::model::purpose(pu).is_some_and(|p| p.recipients.contains(x)),
+                "{pu} does not name {x}"
             );
         }
         let r = register(&[]);
+        assert_eq!(
+            r.recipient_paths.len(),
+            PURPOSES.iter().map(|p| p.recipients.len()).sum::<usize>()
+        );
         for rec in &r.recipient_paths {
             let c = r
                 .consistency
                 .iter()
-                .find(|c| c.check == "recipient_has_path" && c.subject == rec.recipient)
+                .find(|c| {
+                    c.check == "recipient_has_path"
+                        && c.subject == format!("{} ({})", rec.recipient, rec.purpose)
+                })
                 .unwrap();
             assert_eq!(c.consistent, rec.path.is_some(), "{}", rec.recipient);
         }
+        // Disruption alerts have no sending path in the system: reported, not hidden.
+        assert!(
+            r.consistency
+                .iter()
+                .any(|c| { c.subject == "SMS gateway (disruption_alerts)" && !c.consistent })
+        );
     }
 
     #[test]
