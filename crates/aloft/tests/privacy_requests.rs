@@ -771,6 +771,14 @@ async fn retention_removes_what_is_past_its_period_holds_the_restricted_and_repo
             }
         };
         assert_eq!(interactions(old.clone()).await, 1);
+        // Compensation payments are kept ten years (accounting), then go: one decided eleven
+        // years ago, one four years ago.
+        for (id, decided) in [("p-eleven", chrono::Days::new(11 * 366)), ("p-four", chrono::Days::new(4 * 366))] {
+            let at = (chrono::Utc::now() - decided).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+            sqlx::query(&format!("INSERT INTO compensation_proposals (id, customer_id, flight, regime, disruption_id, status, decision, decided_at, created_at) \
+                VALUES ('{id}', '{old}', 'AL{id}', 'eu261', 'd-{id}', 'paid', '{{}}', '{at}', '{at}')"))
+                .execute(app.test_db.db.pool()).await.unwrap();
+        }
 
         // Only the privacy officer sees the report or runs it.
         assert_eq!(get_as(&app, ids::CONTACT_CENTRE_AGENT, "/api/v1/privacy/retention").await.status, 403);
@@ -797,6 +805,9 @@ async fn retention_removes_what_is_past_its_period_holds_the_restricted_and_repo
         assert_eq!(line(&run, "travel_records")["rows"], 1);
         assert_eq!(interactions(old.clone()).await, 0);
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM timeline WHERE customer_id = '{old}'")).await, 0);
+        assert_eq!(line(&run, "compensation_proposals")["rows"], 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM compensation_proposals WHERE id = 'p-eleven'").await, 0, "past ten years");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM compensation_proposals WHERE id = 'p-four'").await, 1, "within ten years");
         assert_eq!(interactions(held.clone()).await, 1, "held");
         assert_eq!(interactions(recent.clone()).await, 1, "within the period");
         assert_eq!(count(&app, "SELECT COUNT(*) FROM privacy_requests WHERE details LIKE '%Zqwritten%'").await, 0);

@@ -78,6 +78,11 @@ pub const PURPOSES: &[(&str, Contact, &str)] = &[
         Contact::None,
         "Marketing app notifications (customer id only)",
     ),
+    (
+        "newsletter",
+        Contact::Email,
+        "The newsletter's subscribers (customer id and e-mail address)",
+    ),
 ];
 
 /// The contact a purpose needs, `None` if audiences are not released for it.

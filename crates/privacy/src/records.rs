@@ -173,14 +173,26 @@ pub const RECIPIENT_PATHS: &[(&str, &str, Option<&str>)] = &[
     ),
     ("analytics", "airline network planning", Some(ANALYSES)),
     ("analytics", "airline customer insights", Some(ANALYSES)),
-    // Audiences are released for the marketing purposes only (aloft_analytics::audience::PURPOSES),
-    // not for the newsletter: no path sends it.
-    ("newsletter", "airline marketing", None),
-    ("newsletter", "e-mail service provider", None),
-    ("disruption_alerts", "airline operations control", None),
-    ("disruption_alerts", "SMS gateway", None),
-    ("disruption_alerts", "e-mail service provider", None),
+    ("newsletter", "airline marketing", Some(AUDIENCES)),
+    (
+        "newsletter",
+        "e-mail service provider",
+        Some("audience CSV with e-mail addresses for newsletter (crates/analytics audience.rs)"),
+    ),
+    (
+        "disruption_alerts",
+        "airline operations control",
+        Some(
+            "the subscription and its channels as aloft.consent.changed to operations control's webhook endpoint (crates/webhooks, consent family), and GET /api/v1/customers/{id}/consents",
+        ),
+    ),
+    // Aloft sends no alert itself: operations control's alerting system does, through these
+    // providers, with the channels it received as above.
+    ("disruption_alerts", "SMS gateway", Some(ALERTS)),
+    ("disruption_alerts", "e-mail service provider", Some(ALERTS)),
 ];
+
+const ALERTS: &str = "by operations control's alerting system (outside Aloft), on the channels the passenger chose, received as above";
 
 const AUDIENCES: &str = "audiences of consenting segment members (crates/analytics audience.rs: CSV download and the marketing platform over NATS)";
 const PARTNERS: &str = "anonymised shares and differentially private counts to registered partners only (crates/privacy sharing.rs, dp.rs)";
@@ -623,11 +635,11 @@ mod tests {
                 .unwrap();
             assert_eq!(c.consistent, rec.path.is_some(), "{}", rec.recipient);
         }
-        // Disruption alerts have no sending path in the system: reported, not hidden.
+        // The newsletter's subscribers leave through audiences (its e-mail list).
         assert!(
             r.consistency
                 .iter()
-                .any(|c| { c.subject == "SMS gateway (disruption_alerts)" && !c.consistent })
+                .any(|c| c.subject == "e-mail service provider (newsletter)" && c.consistent)
         );
     }
 

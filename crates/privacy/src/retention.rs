@@ -154,6 +154,36 @@ pub const POLICIES: &[Policy] = &[
         related: &[],
         reason: "What the person wrote is kept three years after the answer; the request's dates and steps stay as proof (Art. 5(2)).",
     },
+    Policy {
+        category: "compensation payments",
+        table: "compensation_proposals",
+        key: "id",
+        customer_column: "customer_id",
+        age_column: "decided_at",
+        condition: "decided_at IS NOT NULL",
+        months: 120,
+        action: Action::Delete,
+        dependents: &[],
+        related: &[Related {
+            table: "mail_messages",
+            via: "idempotency_key IN (SELECT 'compensation:' || id FROM compensation_proposals WHERE {due})",
+            action: RelatedAction::Delete,
+        }],
+        reason: "Payments and refusals are kept ten years for commercial and tax record keeping (e.g. HGB § 257, AO § 147), then deleted with the e-mails about them.",
+    },
+    Policy {
+        category: "goodwill given",
+        table: "compensation_goodwill_awards",
+        key: "id",
+        customer_column: "customer_id",
+        age_column: "created_at",
+        condition: "1 = 1",
+        months: 120,
+        action: Action::Delete,
+        dependents: &[],
+        related: &[],
+        reason: "Vouchers, miles and amounts given are kept ten years for commercial and tax record keeping, then deleted.",
+    },
 ];
 
 /// The instant before which rows of a policy of `months` are past their period at `at`.
