@@ -465,7 +465,16 @@ async fn the_dpo_console_shows_deadlines_and_moves_requests() {
         assert!(html.contains("Overdue"), "{html}");
         assert!(html.contains(&format!("/privacy/requests/{late}")));
         assert!(html.contains(&format!("/audit?record={ed}")), "link to the audit trail");
+        // Any customer's audit trail is one form away.
+        assert!(html.contains("action=\"/audit\"") && html.contains("name=\"record\""), "audit trail lookup");
+        // One concern per view: the other views are tabs, not on this page.
+        for tab in ["?tab=consent", "?tab=retention", "?tab=partners", "?tab=records"] {
+            assert!(html.contains(&format!("href=\"/privacy{tab}\"")), "{tab}");
+        }
+        assert!(!html.contains("consent-stats") && !html.contains("id=\"retention\""));
+        let html = app.get_as(&dpo, "/privacy?tab=consent").await.text();
         assert!(html.contains("consent-stats") && html.contains("Including your data in analyses"));
+        assert!(html.contains("aria-current=\"page\">Consent<"), "the tab says where one is");
         // The numbers of a purpose's row: (given, withdrawn).
         let counts = |code: &str| -> Vec<String> {
             let at = html.find(&format!("({code})")).unwrap_or_else(|| panic!("{code} row: {html}"));
@@ -476,11 +485,11 @@ async fn the_dpo_console_shows_deadlines_and_moves_requests() {
         assert_eq!(counts("marketing_email"), ["1", "0"]);
         assert_eq!(counts("analytics"), ["0", "1"]);
         assert_eq!(counts("marketing_sms"), ["0", "0"]);
-        // Any customer's audit trail is one form away; retention can be applied from here.
-        assert!(html.contains("action=\"/audit\"") && html.contains("name=\"record\""), "audit trail lookup");
+        // Retention can be applied from its view; the officer lands back there.
         let r = app.post_form_as(&dpo, "/privacy/retention/run", "").await;
         assert_eq!(r.status, 303, "{}", r.text());
-        let html = app.get_as(&dpo, "/privacy").await.text();
+        assert!(r.header("location").starts_with("/privacy?tab=retention"), "{}", r.header("location"));
+        let html = app.get_as(&dpo, "/privacy?tab=retention").await.text();
         assert!(html.contains("id=\"retention-runs\""), "the run is listed: {html}");
         let r = app.call("POST", ids::CONTACT_CENTRE_AGENT, "/privacy/retention/run", None).await;
         assert_eq!(r.status, 403, "{}", r.text());
@@ -794,7 +803,7 @@ async fn retention_removes_what_is_past_its_period_holds_the_restricted_and_repo
         assert_eq!(line(&report, "travel_records")["held"], 1);
         assert_eq!(line(&report, "privacy_requests")["rows"], 1);
         assert_eq!(interactions(old.clone()).await, 1, "a dry run changes nothing");
-        let html = app.get_as(&app.sign_in_as(DPO).await, "/privacy").await.text();
+        let html = app.get_as(&app.sign_in_as(DPO).await, "/privacy?tab=retention").await.text();
         assert!(html.contains("id=\"retention\""), "the console shows the dry run");
 
         // The run: the old interaction (and its timeline entry) gone, the held and recent kept.
@@ -1025,7 +1034,7 @@ async fn legal_holds_keep_data_from_retention_and_erasure_until_lifted() {
 
         // The console: the active hold, past runs, and the hold form naming a missing reason.
         let dpo = app.sign_in_as(DPO).await;
-        let html = app.get_as(&dpo, "/privacy").await.text();
+        let html = app.get_as(&dpo, "/privacy?tab=retention").await.text();
         assert!(html.contains("id=\"privacy-holds\"") && html.contains("Zqclaim before the court"));
         assert!(html.contains("id=\"retention-runs\""));
         let r = app.post_form_as(&dpo, "/privacy/holds", &format!("hold_customer_id={bo}&hold_reason=")).await;
@@ -1217,7 +1226,7 @@ async fn records_of_processing_list_every_enforced_purpose_and_retention_policy(
         }
 
         let dpo = app.sign_in_as(DPO).await;
-        let html = app.get_as(&dpo, "/privacy").await.text();
+        let html = app.get_as(&dpo, "/privacy?tab=records").await.text();
         assert!(
             html.contains("id=\"records-purposes\"") && html.contains("id=\"records-retention\"")
         );

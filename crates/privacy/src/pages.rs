@@ -529,12 +529,79 @@ fn lift_hold_form(
     }
 }
 
+/// The console's views, each at its own address (`/privacy?tab=…`), so the officer sees one
+/// concern at a time instead of one page of everything; the counts above them stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleTab {
+    /// Open requests, recording one, any customer's audit trail.
+    Requests,
+    /// Consent per purpose.
+    Consent,
+    /// Retention (dry run, runs) and legal holds.
+    Retention,
+    /// Partners, anonymised shares and privacy budgets.
+    Partners,
+    /// The records of processing.
+    Records,
+}
+
+impl ConsoleTab {
+    /// Every view, in the order of the tabs.
+    pub const ALL: [ConsoleTab; 5] = [
+        ConsoleTab::Requests,
+        ConsoleTab::Consent,
+        ConsoleTab::Retention,
+        ConsoleTab::Partners,
+        ConsoleTab::Records,
+    ];
+
+    /// The tab's name in the address.
+    pub fn code(self) -> &'static str {
+        match self {
+            ConsoleTab::Requests => "requests",
+            ConsoleTab::Consent => "consent",
+            ConsoleTab::Retention => "retention",
+            ConsoleTab::Partners => "partners",
+            ConsoleTab::Records => "records",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            ConsoleTab::Requests => "Requests",
+            ConsoleTab::Consent => "Consent",
+            ConsoleTab::Retention => "Retention and holds",
+            ConsoleTab::Partners => "Partners and budgets",
+            ConsoleTab::Records => "Records of processing",
+        }
+    }
+
+    fn href(self) -> &'static str {
+        match self {
+            ConsoleTab::Requests => "/privacy",
+            ConsoleTab::Consent => "/privacy?tab=consent",
+            ConsoleTab::Retention => "/privacy?tab=retention",
+            ConsoleTab::Partners => "/privacy?tab=partners",
+            ConsoleTab::Records => "/privacy?tab=records",
+        }
+    }
+
+    /// The view named by `?tab=` (requests when absent or unknown).
+    pub fn from_query(code: Option<&str>) -> ConsoleTab {
+        ConsoleTab::ALL
+            .into_iter()
+            .find(|t| Some(t.code()) == code)
+            .unwrap_or(ConsoleTab::Requests)
+    }
+}
+
 fn console_body(
     open: &[PrivacyRequest],
     stats: &[crate::service::PurposeStats],
     retention: &crate::retention::RetentionReport,
     form: Markup,
     extra: Extra,
+    tab: ConsoleTab,
 ) -> Markup {
     let mut open: Vec<&PrivacyRequest> = open.iter().collect();
     // Overdue first, then due soon, then the rest; oldest deadline first within each.
@@ -554,6 +621,12 @@ fn console_body(
             ("Overdue", overdue.to_string(), None),
             ("Due within 7 days", soon.to_string(), None),
         ]))
+        (kit::tabs("Privacy console", &ConsoleTab::ALL.iter().map(|t| kit::Tab {
+            label: t.label(),
+            href: t.href(),
+            current: *t == tab,
+        }).collect::<Vec<_>>()))
+        @if tab == ConsoleTab::Requests {
         section aria-labelledby="requests-h" {
             h2 #requests-h { "Open requests" }
             @if open.is_empty() {
@@ -585,6 +658,8 @@ fn console_body(
                 button.button type="submit" { "Show the audit trail" }
             }
         }
+        }
+        @if tab == ConsoleTab::Consent {
         section aria-labelledby="consent-stats-h" {
             h2 #consent-stats-h { "Consent per purpose" }
             (DataTable::new("People with consent given or withdrawn now, per purpose", vec![
@@ -598,6 +673,8 @@ fn console_body(
             ]).collect())
             .render())
         }
+        }
+        @if tab == ConsoleTab::Retention {
         section aria-labelledby="retention-h" {
             h2 #retention-h { "Retention" }
             p { "Applied once a day. What a run now would change (dry run), per data category; people whose processing is restricted, and data under a legal hold, are held." }
@@ -674,6 +751,8 @@ fn console_body(
             }
         }
         }
+        }
+        @if tab == ConsoleTab::Partners {
         section aria-labelledby="partners-h" {
             h2 #partners-h { "Partners" }
             p { "Only registered partners receive shares and counts, each with one lifetime privacy budget; a name is unique whatever its case or spacing. They are the recipients of partner sharing in the records of processing." }
@@ -753,10 +832,15 @@ fn console_body(
             h3 #release-form-h { "Release differentially private counts" }
             (extra.release_form)
         }
+        }
+        @if tab == ConsoleTab::Records {
         (records_section(&extra.partners))
+        }
+        @if tab == ConsoleTab::Requests {
         section aria-labelledby="open-request-h" {
             h2 #open-request-h { "Record a request" }
             (form)
+        }
         }
     }
 }
@@ -770,9 +854,31 @@ async fn console_page(
     console_page_with(requests, ctx, status, form, Forms::default(), None).await
 }
 
+impl Forms {
+    /// The view holding the form that failed, if one did.
+    fn tab(&self) -> Option<ConsoleTab> {
+        if self.tab.is_some() {
+            self.tab
+        } else if self.hold.is_some() {
+            Some(ConsoleTab::Retention)
+        } else if self.share.is_some()
+            || self.budget.is_some()
+            || self.release.is_some()
+            || self.partner.is_some()
+            || self.raise.is_some()
+        {
+            Some(ConsoleTab::Partners)
+        } else {
+            None
+        }
+    }
+}
+
 /// The console's section forms as submitted, when one failed (the others are shown empty).
 #[derive(Default)]
 struct Forms {
+    /// The view asked for (`GET /privacy?tab=`); otherwise the one of the form that failed.
+    tab: Option<ConsoleTab>,
     hold: Option<Markup>,
     share: Option<Markup>,
     budget: Option<Markup>,
@@ -811,6 +917,13 @@ async fn console_page_with(
         Some((d, e)) => lift_hold_form(&holds, Some(d), e),
         None => lift_hold_form(&holds, None, &FormErrors::new()),
     };
+    // The view: the one whose form failed, else the one asked for (requests by default; the
+    // request form's errors come back there).
+    let tab = match (forms.tab(), lift.is_some()) {
+        (Some(t), _) => t,
+        (None, true) => ConsoleTab::Retention,
+        (None, false) => ConsoleTab::Requests,
+    };
     let no_errors = FormErrors::new();
     let extra = Extra {
         can_hold: current_principal().is_some_and(|p| p.can(HOLDS_MANAGE)),
@@ -842,7 +955,7 @@ async fn console_page_with(
         layout(
             "Privacy",
             CONSOLE,
-            console_body(&open, &stats, &retention, form, extra),
+            console_body(&open, &stats, &retention, form, extra, tab),
         ),
     )
 }
@@ -896,7 +1009,7 @@ async fn place_hold_post(
         }
     };
     match crate::holds::place(requests.consents().db(), &new, &ctx).await {
-        Ok(_) => kit::redirect_with_notice("/privacy#holds-h", "Legal hold placed."),
+        Ok(_) => kit::redirect_with_notice("/privacy?tab=retention#holds-h", "Legal hold placed."),
         Err(crate::holds::HoldError::UnknownCustomer) => {
             let mut errors = FormErrors::new();
             errors.add("hold_customer_id", "No customer has this id.");
@@ -915,7 +1028,7 @@ async fn retention_run_post(State(requests): State<Requests>, ctx: AccessContext
             let changed: u64 = report.policies.iter().map(|p| p.rows).sum();
             let held: u64 = report.policies.iter().map(|p| p.held).sum();
             kit::redirect_with_notice(
-                "/privacy#retention-runs-h",
+                "/privacy?tab=retention#retention-runs-h",
                 &format!("Retention applied: {changed} rows removed or cleared, {held} held."),
             )
         }
@@ -955,7 +1068,12 @@ async fn lift_hold_post(
     };
     if let Some(reason) = reason {
         match crate::holds::lift(requests.consents().db(), &id, &reason, &ctx).await {
-            Ok(_) => return kit::redirect_with_notice("/privacy#holds-h", "Legal hold lifted."),
+            Ok(_) => {
+                return kit::redirect_with_notice(
+                    "/privacy?tab=retention#holds-h",
+                    "Legal hold lifted.",
+                );
+            }
             Err(crate::holds::HoldError::NotFound) => {
                 errors.add("lift_hold_id", "Choose an active hold.")
             }
@@ -976,13 +1094,23 @@ async fn lift_hold_post(
     .await
 }
 
-/// `GET /privacy`: the DPO console.
-async fn console(State(requests): State<Requests>, ctx: AccessContext) -> Response {
-    console_page(
+/// `GET /privacy[?tab=requests|consent|retention|partners|records]`: the DPO console.
+async fn console(
+    State(requests): State<Requests>,
+    ctx: AccessContext,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let tab = ConsoleTab::from_query(q.get("tab").map(String::as_str));
+    console_page_with(
         &requests,
         &ctx,
         StatusCode::OK,
         open_request_form(None, &FormErrors::new()),
+        Forms {
+            tab: Some(tab),
+            ..Forms::default()
+        },
+        None,
     )
     .await
 }
@@ -1504,7 +1632,7 @@ async fn partner_post(
             match crate::sharing::register_partner(requests.consents().db(), &new, &ctx).await {
                 Ok(p) => {
                     return kit::redirect_with_notice(
-                        "/privacy#partners-h",
+                        "/privacy?tab=partners#partners-h",
                         &format!("Partner {} registered.", p.name),
                     );
                 }
@@ -1558,7 +1686,7 @@ async fn raise_post(
         Ok(raise) => match crate::dp::raise_budget(db, &raise, &ctx).await {
             Ok(b) => {
                 return kit::redirect_with_notice(
-                    "/privacy#budgets-h",
+                    "/privacy?tab=partners#budgets-h",
                     &format!(
                         "Lifetime budget of {} raised to ε {}: {} remaining.",
                         b.partner, b.epsilon_total, b.epsilon_remaining
@@ -1714,7 +1842,7 @@ async fn share_post(
             .await
         }
         Ok((share, _)) => kit::redirect_with_notice(
-            "/privacy#shares-h",
+            "/privacy?tab=partners#shares-h",
             &format!(
                 "Share released to {}: {} people in {} groups (k {}, l {}); {} suppressed, {} without consent left out.",
                 share.partner,
@@ -1788,7 +1916,7 @@ async fn budget_post(
             };
             match crate::dp::set_budget(requests.consents().db(), &partner, eps, &ctx).await {
                 Ok(b) => kit::redirect_with_notice(
-                    "/privacy#budgets-h",
+                    "/privacy?tab=partners#budgets-h",
                     &format!(
                         "Lifetime budget of {} set to ε {}.",
                         b.partner, b.epsilon_total
@@ -1877,7 +2005,7 @@ async fn dp_release_post(
     };
     match crate::dp::release(db, &req, &ctx).await {
         Ok(r) => kit::redirect_with_notice(
-            "/privacy#budgets-h",
+            "/privacy?tab=partners#budgets-h",
             &format!(
                 "Released to {} ({}, ε {}): {}. ε {} of the budget remains. {} people without consent were left out (not sent to the partner).",
                 r.partner,

@@ -55,16 +55,22 @@ export default async function (t) {
 
 // Legal holds in the DPO console: a hold on a whole data category is refused without a reason
 // (the field named, axe clean), placed with one (listed, the dry run counts it), then lifted
-// with a reason. The records of processing are on the same page with a CSV download.
+// with a reason. The records of processing are a tab of the console, with a CSV download.
 export async function legalHolds(t) {
   const { base, check, assert } = t;
   await check("data privacy officer: /privacy → place a legal hold → lift it", async () => {
     const { page } = await t.session("data_privacy_officer");
     await page.setViewportSize({ width: 1366, height: 900 });
     await page.goto(`${base}/privacy`);
+    // The console's views are tabs: Records of processing, then Retention and holds.
+    await Promise.all([page.waitForNavigation(), page.click("nav.tabs a[href='/privacy?tab=records']")]);
     assert((await page.locator("#records-purposes").count()) === 1, "records of processing shown");
+    await t.axe(page, "records of processing tab");
     const csv = await page.request.get(`${base}/privacy/records-of-processing.csv`);
     assert(csv.status() === 200 && (await csv.text()).startsWith("section,name,"), "records CSV");
+    await Promise.all([page.waitForNavigation(), page.click("nav.tabs a[href='/privacy?tab=retention']")]);
+    assert((await page.locator("nav.tabs a[aria-current='page']").textContent()) === "Retention and holds", "the tab says where one is");
+    await t.axe(page, "retention and holds tab");
     await page.selectOption("#f-hold-category", "interactions");
     await page.evaluate(() => document.querySelector("#f-hold-reason").removeAttribute("required"));
     await Promise.all([page.waitForNavigation(), page.click("form[action='/privacy/holds'] button[type=submit]")]);
@@ -95,7 +101,7 @@ export async function partnerForms(t) {
   await check("data privacy officer: /privacy → release a share → set a budget → release counts", async () => {
     const { page } = await t.session("data_privacy_officer");
     await page.setViewportSize({ width: 1366, height: 900 });
-    await page.goto(`${base}/privacy`);
+    await page.goto(`${base}/privacy?tab=partners`);
     const partner = `Browser Partner ${Date.now()}`;
     await page.fill("#f-partner-name", partner);
     await page.fill("#f-partner-contact", "privacy@partner.example");
@@ -143,7 +149,7 @@ export async function partnerForms(t) {
     assert((await page.locator(".toast").count()) === 1, "released, and told the counts");
     assert((await page.locator("#privacy-budgets").textContent()).includes("0.750"), "the remaining budget is shown");
     await page.setViewportSize({ width: 390, height: 900 });
-    await page.goto(`${base}/privacy`);
+    await page.goto(`${base}/privacy?tab=partners`);
     await t.axe(page, "privacy console with shares and budgets @390");
     await noSidewaysScroll(page, assert, "privacy console with shares and budgets @390");
   });
@@ -162,9 +168,14 @@ export async function dpoConsole(t) {
     const customer = href.match(/[0-9a-f-]{36}/)[0];
     for (const width of [1366, 390]) {
       await page.setViewportSize({ width, height: 900 });
-      const resp = await page.goto(`${base}/privacy`);
-      assert(resp.status() === 200, `/privacy: ${resp.status()}`);
+      let resp = await page.goto(`${base}/privacy?tab=consent`);
+      assert(resp.status() === 200, `/privacy?tab=consent: ${resp.status()}`);
       assert((await page.locator("#consent-stats").count()) === 1, "consent per purpose");
+      await t.axe(page, `privacy console, consent @${width}`);
+      await noSidewaysScroll(page, assert, `privacy console, consent @${width}`);
+      resp = await page.goto(`${base}/privacy`);
+      assert(resp.status() === 200, `/privacy: ${resp.status()}`);
+      assert((await page.locator("#audit-lookup-h").count()) === 1, "any customer's audit trail");
       await t.axe(page, `privacy console @${width}`);
       await noSidewaysScroll(page, assert, `privacy console @${width}`);
     }

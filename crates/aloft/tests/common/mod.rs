@@ -406,6 +406,43 @@ impl TestApp {
         .await
     }
 
+    /// Keeps a recurring job of `kind` from running during the test: its next slot's
+    /// occurrence (enqueued by the runner at start-up) is marked done, after one running now
+    /// has finished. For tests that write what such a job replaces — the analytics facts
+    /// rebuild (every 10 minutes, on the clock) replaces every facts row from the profiles, so
+    /// a test crossing a slot boundary lost the rows it had written.
+    #[allow(dead_code)] // not every test binary needs it
+    pub async fn skip_scheduled(&self, kind: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let running: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state = 'running'",
+            )
+            .bind(kind)
+            .fetch_one(self.test_db.db.pool())
+            .await
+            .unwrap();
+            if running == 0 {
+                let skipped = sqlx::query(
+                    "UPDATE jobs SET state = 'done' WHERE kind = $1 AND state = 'pending'",
+                )
+                .bind(kind)
+                .execute(self.test_db.db.pool())
+                .await
+                .unwrap()
+                .rows_affected();
+                if skipped > 0 {
+                    return;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {kind} occurrence was enqueued within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
