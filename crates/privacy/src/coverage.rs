@@ -424,11 +424,14 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
 ];
 
 /// The idempotency keys of the e-mails sent about the cases `cases_where` selects (an SQL
-/// condition on `cases`): the key formats of `aloft_cases` (`case-opened:{case}`,
-/// `case-closed:{case}`, `case-status:{case}:{version}`, `case-reply:{case}:{version}`,
+/// condition on `cases`, its columns qualified where another table has them too): the key
+/// formats of `aloft_cases` (`case-opened:{case}`, `case-closed:{case}`,
+/// `case-status:{case}:{version}`, `case-reply:{case}:{version}`,
 /// `case-disruption:{disruption}:{customer}`). Why keys rather than the address: the address is
 /// sealed in the profile (only a blind index is in clear), and a key lookup goes through the
-/// unique index on `idempotency_key`; a numbered key never exceeds the case's version + 1.
+/// unique index on `idempotency_key`; a numbered key never exceeds the case's version + 1. The
+/// disruption passengers are joined on their customer column too, so their index serves the
+/// lookup (their key is the disruption and the customer, not the case).
 pub fn case_mail_keys(cases_where: &str) -> String {
     let c = cases_where;
     format!(
@@ -438,8 +441,9 @@ pub fn case_mail_keys(cases_where: &str) -> String {
          UNION ALL SELECT 'case-closed:' || id FROM cases WHERE {c} \
          UNION ALL SELECT 'case-status:' || cases.id || ':' || n.i FROM cases, n WHERE {c} AND n.i <= cases.version + 1 \
          UNION ALL SELECT 'case-reply:' || cases.id || ':' || n.i FROM cases, n WHERE {c} AND n.i <= cases.version + 1 \
-         UNION ALL SELECT 'case-disruption:' || d.disruption_id || ':' || d.customer_id FROM case_disruption_passengers d \
-         WHERE d.case_id IN (SELECT id FROM cases WHERE {c})"
+         UNION ALL SELECT 'case-disruption:' || d.disruption_id || ':' || d.customer_id \
+         FROM cases, case_disruption_passengers d \
+         WHERE {c} AND d.customer_id = cases.customer_id AND d.case_id = cases.id"
     )
 }
 
@@ -452,7 +456,7 @@ pub fn person_where(pt: &PersonalTable, backend: Backend) -> (String, usize) {
         None => format!("{} = {p}", pt.column),
         Some("{person_mail_keys}") => format!(
             "idempotency_key IN ({} UNION ALL SELECT 'compensation:' || id FROM compensation_proposals WHERE customer_id = {p})",
-            case_mail_keys(&format!("customer_id = {p}"))
+            case_mail_keys(&format!("cases.customer_id = {p}"))
         ),
         Some(via) => via.replace("{p}", &p),
     };
