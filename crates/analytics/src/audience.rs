@@ -231,7 +231,16 @@ impl Audiences {
         };
         // Unknown purposes release no one (the routes accept only `PURPOSES`).
         let bit = aloft_privacy::purpose(purpose).map_or(0, |p| p.bit());
-        let pool = self.store.database().pool();
+        let db = self.store.database();
+        // The three reads below see one snapshot (a read transaction: SQLite's WAL snapshot,
+        // PostgreSQL's REPEATABLE READ), so the released and the excluded add up to the members
+        // of one moment.
+        let mut tx = db.pool().begin().await?;
+        if db.backend() == aloft_kernel::Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         // The consent check is the member row's copy of the facts row's mask (consent given
         // now, processing not restricted; kept equal in the transactions of every consent
         // change, restriction and fact write — migration 0058). The index on (segment, mask,
@@ -248,7 +257,7 @@ impl Audiences {
              SELECT mask FROM present WHERE mask IS NOT NULL",
         )
         .bind(segment_id)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
         let (with, without): (Vec<i64>, Vec<i64>) = masks.iter().partition(|m| *m & bit != 0);
         // Literal integers read from the database: safe to splice.
@@ -260,30 +269,24 @@ impl Audiences {
                 format!("consent_allowed IN ({})", list.join(", "))
             }
         };
-        // One statement, so the released and the excluded are counted in one snapshot (a
-        // member who enters meanwhile is in neither, as if they had entered after the split).
-        let rows = sqlx::query(&format!(
-            "SELECT customer_id, CAST(0 AS BIGINT) AS excluded FROM analytics_segment_members \
-             WHERE segment_id = $1 AND {} \
-             UNION ALL SELECT NULL, COUNT(*) FROM analytics_segment_members \
-             WHERE segment_id = $1 AND {}",
-            among(&with),
+        let consented: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT customer_id FROM analytics_segment_members WHERE segment_id = $1 AND {}",
+            among(&with)
+        ))
+        .bind(segment_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let excluded: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM analytics_segment_members WHERE segment_id = $1 AND {}",
             among(&without)
         ))
         .bind(segment_id)
-        .fetch_all(pool)
+        .fetch_one(&mut *tx)
         .await?;
-        let mut consented = Vec::with_capacity(rows.len());
-        let mut excluded = 0u64;
-        for r in &rows {
-            match r.try_get::<Option<String>, _>("customer_id")? {
-                Some(id) => consented.push(id),
-                None => excluded = u64::try_from(r.try_get::<i64, _>("excluded")?).unwrap_or(0),
-            }
-        }
+        tx.commit().await?;
         Ok(Some(Split {
             segment,
-            members: consented.len() as u64 + excluded,
+            members: consented.len() as u64 + u64::try_from(excluded).unwrap_or(0),
             consented,
         }))
     }
