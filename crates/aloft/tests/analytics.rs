@@ -434,7 +434,15 @@ async fn disrupted_flyer(app: &TestApp) -> String {
 
 /// The value of `aloft_nba_not_personalised_total{reason}` on `/metrics` (0 before the first).
 async fn not_personalised_count(app: &TestApp, reason: &str) -> u64 {
-    let text = api_as(app, ids::SECURITY_OPERATIONS_MANAGER, "GET", "/metrics", None).await.text();
+    let text = api_as(
+        app,
+        ids::SECURITY_OPERATIONS_MANAGER,
+        "GET",
+        "/metrics",
+        None,
+    )
+    .await
+    .text();
     let series = format!("aloft_nba_not_personalised_total{{reason=\"{reason}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&series))
@@ -600,39 +608,85 @@ async fn offers_need_channel_consent() {
             .unwrap()
             .to_owned();
         let cid = aloft_travel::CustomerId::parse(&id).unwrap();
-        let records = (0..4).map(|n| (cid, flown("BER001", n, 10 + n as i64 * 10, 0))).collect();
-        aloft_travel::TravelStore::new(app.test_db.db.clone(), std::sync::Arc::new(app.customers.clone()))
-            .record_many(records, &aloft_kernel::AccessContext::system("test"))
-            .await
-            .unwrap();
+        let records = (0..4)
+            .map(|n| (cid, flown("BER001", n, 10 + n as i64 * 10, 0)))
+            .collect();
+        aloft_travel::TravelStore::new(
+            app.test_db.db.clone(),
+            std::sync::Arc::new(app.customers.clone()),
+        )
+        .record_many(records, &aloft_kernel::AccessContext::system("test"))
+        .await
+        .unwrap();
         let agent = ids::CONTACT_CENTRE_AGENT;
         let path = format!("/api/v1/customers/{id}/next-best-action");
         let offers = format!("/api/v1/customers/{id}/offers");
         let counted = not_personalised_count(&app, "no_consent").await;
         let nba = api_as(&app, agent, "GET", &path, None).await.json();
         assert!(nba["action"].is_null(), "{nba}");
-        assert!(nba["explanation"].as_str().unwrap().contains("no personalisation consent"), "{nba}");
-        assert!(nba["considered"].as_array().unwrap().iter().all(|c| c["outcome"] == "no_consent"
-            && c["reason"].as_str().unwrap().contains("no personalisation consent")), "{nba}");
-        assert!(not_personalised_count(&app, "no_consent").await > counted, "counted on /metrics");
+        assert!(
+            nba["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("no personalisation consent"),
+            "{nba}"
+        );
+        assert!(
+            nba["considered"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["outcome"] == "no_consent"
+                    && c["reason"]
+                        .as_str()
+                        .unwrap()
+                        .contains("no personalisation consent")),
+            "{nba}"
+        );
+        assert!(
+            not_personalised_count(&app, "no_consent").await > counted,
+            "counted on /metrics"
+        );
         // Push consent alone changes nothing: an upgrade offer by push is refused, naming the
         // consent it lacks.
         consent(&app, &id, "marketing_push", true).await;
         let nba = api_as(&app, agent, "GET", &path, None).await.json();
         assert!(nba["action"].is_null(), "{nba}");
         assert_eq!(outcome_of(&nba, "upgrade_offer"), "no_consent");
-        let r = api_as(&app, agent, "POST", &offers, Some(&json!({"action": "upgrade_offer", "channel": "push"}))).await;
+        let r = api_as(
+            &app,
+            agent,
+            "POST",
+            &offers,
+            Some(&json!({"action": "upgrade_offer", "channel": "push"})),
+        )
+        .await;
         assert_eq!(r.status, 409, "{}", r.text());
-        assert!(r.text().contains("/channel") && r.text().contains("personalisation"), "{}", r.text());
+        assert!(
+            r.text().contains("/channel") && r.text().contains("personalisation"),
+            "{}",
+            r.text()
+        );
         // Personalisation given: the upgrade offer goes out by push (e-mail still lacks its
         // marketing consent).
         consent(&app, &id, "personalisation", true).await;
         let nba = api_as(&app, agent, "GET", &path, None).await.json();
         assert_eq!(nba["action"]["code"], "upgrade_offer", "{nba}");
         assert_eq!(nba["action"]["channel"], "push", "{nba}");
-        let r = api_as(&app, agent, "POST", &offers, Some(&json!({"action": "upgrade_offer", "channel": "email"}))).await;
+        let r = api_as(
+            &app,
+            agent,
+            "POST",
+            &offers,
+            Some(&json!({"action": "upgrade_offer", "channel": "email"})),
+        )
+        .await;
         assert_eq!(r.status, 409, "{}", r.text());
-        assert!(r.text().contains("/channel") && r.text().contains("marketing_email"), "{}", r.text());
+        assert!(
+            r.text().contains("/channel") && r.text().contains("marketing_email"),
+            "{}",
+            r.text()
+        );
         // Latency of the endpoint as a channel calls it (each call audited), printed for
         // BENCHMARKS; debug build, so only a loose bound is asserted.
         let mut took = Vec::new();
@@ -653,7 +707,13 @@ async fn offers_need_channel_consent() {
         restrict(&app, &id).await;
         let nba = api_as(&app, agent, "GET", &path, None).await.json();
         assert!(nba["action"].is_null(), "{nba}");
-        assert!(nba["explanation"].as_str().unwrap().contains("processing restricted"), "{nba}");
+        assert!(
+            nba["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("processing restricted"),
+            "{nba}"
+        );
         assert!(not_personalised_count(&app, "restricted").await > counted);
         app.stop().await;
     })
