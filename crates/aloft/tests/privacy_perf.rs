@@ -197,15 +197,7 @@ async fn consent_check_in_an_audience_over_a_million_customers() {
         // the check releases for push (the ranges of the mask values with its bit; the values
         // present found as the split finds them).
         let push = purpose("marketing_push").unwrap().bit();
-        let present: Vec<i64> = sqlx::query_scalar(
-            "WITH RECURSIVE present(mask) AS ( \
-             SELECT MIN(consent_allowed) FROM analytics_segment_members WHERE segment_id = $1 \
-             UNION ALL \
-             SELECT (SELECT MIN(m.consent_allowed) FROM analytics_segment_members m \
-             WHERE m.segment_id = $1 AND m.consent_allowed > present.mask) \
-             FROM present WHERE present.mask IS NOT NULL) \
-             SELECT mask FROM present WHERE mask IS NOT NULL",
-        )
+        let present: Vec<i64> = sqlx::query_scalar(aloft_analytics::audience::MASKS_PRESENT)
         .bind(&segment)
         .fetch_all(db.pool())
         .await
@@ -214,11 +206,8 @@ async fn consent_check_in_an_audience_over_a_million_customers() {
         let all = format!("SELECT COUNT(*) FROM analytics_segment_members WHERE segment_id = '{segment}'");
         let released = format!("{all} AND consent_allowed IN ({})", with.join(", "));
         let masks = format!(
-            "SELECT COUNT(*) FROM (WITH RECURSIVE present(mask) AS ( \
-             SELECT MIN(consent_allowed) FROM analytics_segment_members WHERE segment_id = '{segment}' \
-             UNION ALL SELECT (SELECT MIN(m.consent_allowed) FROM analytics_segment_members m \
-             WHERE m.segment_id = '{segment}' AND m.consent_allowed > present.mask) \
-             FROM present WHERE present.mask IS NOT NULL) SELECT mask FROM present) x"
+            "SELECT COUNT(*) FROM ({}) x",
+            aloft_analytics::audience::MASKS_PRESENT.replace("$1", &format!("'{segment}'"))
         );
         let runs = 11;
         let (p_all, m_all, n_all) = timed(&app, &all, runs).await;
@@ -228,7 +217,7 @@ async fn consent_check_in_an_audience_over_a_million_customers() {
         eprintln!(
             "{backend:?}: in SQL: members counted p50 {p_all:.2} ms (max {m_all:.2}); released for push \
              counted p50 {p_rel:.2} ms (max {m_rel:.2}, {:+.2} ms; {} mask values of {}); \
-             finding the mask values present p50 {p_masks:.3} ms (max {m_masks:.3}, {} steps)",
+             finding the mask values present p50 {p_masks:.3} ms (max {m_masks:.3}, {} values)",
             p_rel - p_all,
             with.len(),
             present.len(),

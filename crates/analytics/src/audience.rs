@@ -36,6 +36,17 @@ use crate::events::{AudiencePublished, audit};
 use crate::membership::SavedSegment;
 use crate::storage::SegmentStore;
 
+/// The consent mask values among the members of segment `$1`, found by skipping through the
+/// index `(segment_id, consent_allowed, customer_id)`: one seek per value present (a loose
+/// index scan as a recursive CTE, on both backends), not a read of every member.
+pub const MASKS_PRESENT: &str = "WITH RECURSIVE present(mask) AS ( \
+     SELECT MIN(consent_allowed) FROM analytics_segment_members WHERE segment_id = $1 \
+     UNION ALL \
+     SELECT (SELECT MIN(m.consent_allowed) FROM analytics_segment_members m \
+     WHERE m.segment_id = $1 AND m.consent_allowed > present.mask) \
+     FROM present WHERE present.mask IS NOT NULL) \
+     SELECT mask FROM present WHERE mask IS NOT NULL";
+
 /// Customer ids per `aloft.audience.published` event (≈ 40 kB, well under NATS' 1 MB).
 pub const PART_SIZE: usize = 1000;
 
@@ -247,18 +258,10 @@ impl Audiences {
         // customer) is walked for the mask values present — one seek each, a few dozen at most
         // — and the members are then read as the ranges of the values with the purpose's bit;
         // the others are only counted. So the check costs those seeks, not a test per member.
-        let masks: Vec<i64> = sqlx::query_scalar(
-            "WITH RECURSIVE present(mask) AS ( \
-             SELECT MIN(consent_allowed) FROM analytics_segment_members WHERE segment_id = $1 \
-             UNION ALL \
-             SELECT (SELECT MIN(m.consent_allowed) FROM analytics_segment_members m \
-             WHERE m.segment_id = $1 AND m.consent_allowed > present.mask) \
-             FROM present WHERE present.mask IS NOT NULL) \
-             SELECT mask FROM present WHERE mask IS NOT NULL",
-        )
-        .bind(segment_id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let masks: Vec<i64> = sqlx::query_scalar(MASKS_PRESENT)
+            .bind(segment_id)
+            .fetch_all(&mut *tx)
+            .await?;
         let (with, without): (Vec<i64>, Vec<i64>) = masks.iter().partition(|m| *m & bit != 0);
         // Literal integers read from the database: safe to splice.
         let among = |masks: &[i64]| {

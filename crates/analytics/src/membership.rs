@@ -115,7 +115,7 @@ const MEMBERS_PER_STATEMENT: usize = 500;
 /// their facts row's (written earlier in the same transaction; members are chosen from facts),
 /// none without one. Kept equal to it afterwards by [`crate::storage::sync_member_masks`] and
 /// privacy's consent writes (migration 0058).
-fn member_mask_sql(customer: &str) -> String {
+pub(crate) fn member_mask_sql(customer: &str) -> String {
     format!(
         "COALESCE((SELECT f.consent_allowed FROM analytics_customer_facts f \
          WHERE f.customer_id = {customer}), 0)"

@@ -686,8 +686,7 @@ pub(crate) async fn sync_member_masks(
     customers: &[&str],
 ) -> Result<(), StorageError> {
     for ids in customers.chunks(IDS_PER_STATEMENT) {
-        let mask = "COALESCE((SELECT f.consent_allowed FROM analytics_customer_facts f \
-                    WHERE f.customer_id = analytics_segment_members.customer_id), 0)";
+        let mask = crate::membership::member_mask_sql("analytics_segment_members.customer_id");
         let sql = format!(
             "UPDATE analytics_segment_members SET consent_allowed = {mask} \
              WHERE customer_id IN ({}) AND consent_allowed <> {mask}",
